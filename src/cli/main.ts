@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// The `guardgate` command: parses, calls the parts, prints. Exit codes are in exit-codes.ts.
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config/load.js';
+import { BUILD } from '../instance/build.js';
+import { EXIT } from './exit-codes.js';
+import { serveCommand } from './serve.js';
+
+const program = new Command()
+  .name('guardgate')
+  .description('Serve Qwen3Guard-Gen safety moderation behind one stable front door, upgraded blue-green.')
+  .version(BUILD.version, '-V, --build-version', 'print the build version')
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+program.addCommand(serveCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } else if (error instanceof ConfigError) {
+    process.stderr.write(`guardgate: ${error.message}\n`);
+    process.exitCode = EXIT.usage;
+  } else {
+    process.stderr.write(`guardgate: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = EXIT.failure;
+  }
+}

@@ -1,0 +1,30 @@
+// `guardgate serve`: one moderation instance, until SIGTERM or SIGINT.
+import { Command } from 'commander';
+import { loadInstanceConfig, type InstanceFlags } from '../config/instance.js';
+import { startInstance } from '../instance/run.js';
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('run one moderation instance: /predict, /v1/moderations, the playground, /healthz, /readyz, /metrics, /version')
+    .option('-c, --config <file>', 'YAML configuration file (also GUARDGATE_CONFIG)')
+    .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+    .option('-p, --port <port>', 'port to listen on (default 8080; 0 picks a free one)')
+    .option('-e, --engine <kind>', 'lexicon (embedded rules, the default) or openai (a vLLM/SGLang server)')
+    .option('--engine-url <url>', 'openai engine: the server base URL with /v1, e.g. http://127.0.0.1:8000/v1')
+    .option('--engine-model <name>', 'openai engine: the served model name (default Qwen/Qwen3Guard-Gen-4B)')
+    .option('--color <color>', 'blue or green: the environment this instance belongs to')
+    .option('--service-version <label>', 'the deployed version label reported in every verdict')
+    .option('--policy <policy>', 'strict (Controversial is flagged, the default) or loose')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .action(async (flags: InstanceFlags) => {
+      const config = loadInstanceConfig(flags, process.env);
+      const instance = await startInstance(config);
+      instance.app.log.info({ url: instance.url, engine: instance.moderator.engine.info }, 'guardgate instance listening');
+      const stop = (signal: string) => {
+        instance.app.log.info({ signal }, 'signal received');
+        void instance.shutdown().then(() => process.exit(0));
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+}

@@ -1,0 +1,120 @@
+// The instance's configuration: defaults, then a YAML file, then environment variables, then flags,
+// validated once into a typed object.
+import { z } from 'zod';
+import type { EngineConfig } from '../engines/create.js';
+import { POLICIES, type Policy } from '../moderation/taxonomy.js';
+import { merge, readYamlFile, validate } from './load.js';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+const engineSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('lexicon') }),
+  z.object({
+    kind: z.literal('openai'),
+    baseUrl: z.url({ protocol: /^https?$/ }),
+    model: z.string().min(1).default('Qwen/Qwen3Guard-Gen-4B'),
+    revision: z.string().min(1).optional(),
+    apiKey: z.string().optional(),
+    timeoutMs: positiveInt.default(10_000),
+    concurrency: positiveInt.default(32),
+    retries: z.coerce.number().int().min(0).max(5).default(2),
+    maxTokens: positiveInt.default(128),
+    fallback: z.enum(['none', 'lexicon']).default('none'),
+  }),
+]);
+
+export const instanceSchema = z.object({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: port.default(8080),
+  color: z.enum(['blue', 'green']).nullable().default(null),
+  /** The deployed version label: what a release moves between. */
+  version: z.string().min(1).default('dev'),
+  policy: z.enum(POLICIES).default('strict'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  limits: z
+    .object({
+      bodyBytes: positiveInt.default(1_048_576),
+      /** Longest prompt + response accepted, in characters. Longer text is rejected, never truncated. */
+      textChars: positiveInt.default(32_000),
+      batchSize: positiveInt.default(64),
+    })
+    .default({ bodyBytes: 1_048_576, textChars: 32_000, batchSize: 64 }),
+  engine: engineSchema.default({ kind: 'lexicon' }),
+  shutdown: z
+    .object({
+      /** How long readiness is false before the listener closes (load balancers notice). */
+      drainDelayMs: z.coerce.number().int().min(0).default(0),
+      /** The most a graceful shutdown may take before the process exits anyway. */
+      timeoutMs: positiveInt.default(10_000),
+    })
+    .default({ drainDelayMs: 0, timeoutMs: 10_000 }),
+});
+
+export type InstanceConfig = Omit<z.output<typeof instanceSchema>, 'engine' | 'policy'> & {
+  engine: EngineConfig;
+  policy: Policy;
+};
+
+/** Flags the CLI accepts for `serve`; each overrides the file and the environment. */
+export interface InstanceFlags {
+  config?: string;
+  host?: string;
+  port?: string;
+  engine?: string;
+  engineUrl?: string;
+  engineModel?: string;
+  color?: string;
+  serviceVersion?: string;
+  policy?: string;
+  logLevel?: string;
+}
+
+function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  return {
+    host: env.GUARDGATE_HOST,
+    port: env.GUARDGATE_PORT,
+    color: env.GUARDGATE_COLOR,
+    version: env.GUARDGATE_VERSION,
+    policy: env.GUARDGATE_POLICY,
+    logLevel: env.GUARDGATE_LOG_LEVEL,
+    engine: {
+      kind: env.GUARDGATE_ENGINE,
+      baseUrl: env.GUARDGATE_ENGINE_URL,
+      model: env.GUARDGATE_ENGINE_MODEL,
+      apiKey: env.GUARDGATE_ENGINE_API_KEY,
+      timeoutMs: env.GUARDGATE_ENGINE_TIMEOUT_MS,
+      fallback: env.GUARDGATE_ENGINE_FALLBACK,
+    },
+  };
+}
+
+function fromFlags(flags: InstanceFlags): Record<string, unknown> {
+  return {
+    host: flags.host,
+    port: flags.port,
+    color: flags.color,
+    version: flags.serviceVersion,
+    policy: flags.policy,
+    logLevel: flags.logLevel,
+    engine: { kind: flags.engine, baseUrl: flags.engineUrl, model: flags.engineModel },
+  };
+}
+
+/** Engine settings that belong to another kind are dropped when a later source switches the kind. */
+function engineOf(merged: Record<string, unknown>): unknown {
+  const engine = merged.engine as Record<string, unknown> | undefined;
+  if (engine === undefined || Object.values(engine).every((v) => v === undefined)) return undefined;
+  return engine.kind === 'lexicon' ? { kind: 'lexicon' } : engine;
+}
+
+/**
+ * Load the instance configuration.
+ * @example loadInstanceConfig({ port: '18080', engine: 'lexicon' }, process.env)
+ */
+export function loadInstanceConfig(flags: InstanceFlags, env: NodeJS.ProcessEnv): InstanceConfig {
+  const file = flags.config ?? env.GUARDGATE_CONFIG;
+  const merged = merge(file ? readYamlFile(file) : {}, fromEnvironment(env), fromFlags(flags));
+  merged.engine = engineOf(merged);
+  return validate(instanceSchema, merged, file ?? 'flags and environment') as InstanceConfig;
+}

@@ -1,0 +1,47 @@
+// Shared edge helpers: read a YAML config file and turn schema failures into one clear message.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function readYamlFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return parseYaml(text) ?? {};
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid YAML: ${(error as Error).message}`);
+  }
+}
+
+/** Validate with a schema; every problem is listed as `path: message`. */
+export function validate<S extends z.ZodType>(schema: S, value: unknown, source: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  throw new ConfigError(`invalid configuration (${source}):\n${problems.join('\n')}`);
+}
+
+/** Deep-merge plain objects; later sources win, `undefined` never overwrites. */
+export function merge(...sources: unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const source of sources) {
+    if (source === null || typeof source !== 'object') continue;
+    for (const [key, value] of Object.entries(source)) {
+      if (value === undefined) continue;
+      const current = out[key];
+      out[key] =
+        value !== null && typeof value === 'object' && !Array.isArray(value) && current !== null && typeof current === 'object'
+          ? merge(current, value)
+          : value;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,20 @@
+// Build the configured engine.
+import type { Engine } from './engine.js';
+import { FallbackEngine } from './fallback.js';
+import { LexiconEngine } from './lexicon/index.js';
+import { OpenAIEngine, type OpenAIEngineConfig } from './openai.js';
+
+export type EngineConfig =
+  | { kind: 'lexicon' }
+  | ({ kind: 'openai'; fallback: 'none' | 'lexicon' } & OpenAIEngineConfig);
+
+export function createEngine(config: EngineConfig): Engine {
+  switch (config.kind) {
+    case 'lexicon':
+      return new LexiconEngine();
+    case 'openai': {
+      const engine = new OpenAIEngine(config);
+      return config.fallback === 'lexicon' ? new FallbackEngine(engine, new LexiconEngine()) : engine;
+    }
+  }
+}

@@ -1,0 +1,32 @@
+// The engine contract: what turns a prompt (and optionally a response) into a Qwen3Guard verdict.
+import { createHash } from 'node:crypto';
+import type { ModerationInput } from '../moderation/conversation.js';
+import type { EngineInfo, GuardOutput } from '../moderation/verdict.js';
+
+export interface EngineResult extends GuardOutput {
+  /** The text the model (or the rules) wrote, in Qwen3Guard's format. */
+  raw: string;
+  /** Who answered; differs from the engine's own info when a fallback answered. */
+  engine: EngineInfo;
+  /** True when a fallback answered because the primary engine was unavailable. */
+  degraded: boolean;
+}
+
+export interface ClassifyOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * One way to judge text. Implementations: `lexicon` (embedded rules), `openai` (a vLLM/SGLang server).
+ * Errors are {@link GuardgateError}s: `engine_unavailable`, `engine_timeout`, `engine_invalid_output`, `text_too_long`.
+ */
+export interface Engine {
+  readonly info: EngineInfo;
+  classify(input: ModerationInput, options?: ClassifyOptions): Promise<EngineResult>;
+  close(): Promise<void>;
+}
+
+/** A short, stable digest of everything that can change an engine's verdicts. */
+export function fingerprintOf(parts: readonly unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+}

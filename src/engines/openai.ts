@@ -1,0 +1,133 @@
+// The production engine: Qwen3Guard-Gen behind any OpenAI-compatible chat-completions server (vLLM, SGLang).
+import { Pool } from 'undici';
+import { buildMessages, targetOf, type ModerationInput } from '../moderation/conversation.js';
+import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
+import { parseGuardOutput } from '../moderation/parse.js';
+import type { EngineInfo } from '../moderation/verdict.js';
+import { fingerprintOf, type ClassifyOptions, type Engine, type EngineResult } from './engine.js';
+
+export interface OpenAIEngineConfig {
+  /** The server's OpenAI base URL, with its `/v1`: `http://127.0.0.1:8000/v1`. */
+  baseUrl: string;
+  /** The served model name: `Qwen/Qwen3Guard-Gen-4B`. */
+  model: string;
+  /** The model's revision or any label that tells two deployments of the same name apart. */
+  revision?: string | undefined;
+  apiKey?: string | undefined;
+  /** Deadline for one verdict, queueing and retries included. */
+  timeoutMs: number;
+  /** Requests in flight to the server at once; more wait in line. */
+  concurrency: number;
+  /** Extra attempts after a connection error (a verdict is idempotent). */
+  retries: number;
+  /** Upstream uses 128; a verdict is 8 to 14 tokens. */
+  maxTokens: number;
+}
+
+/** Socket-level failures: the request may not have reached the server, or its answer was lost. */
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
+  'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+const isConnectionError = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && CONNECTION_ERRORS.has((error as { code?: string }).code ?? '');
+
+const CONTEXT_TOO_LONG = /context length|maximum context|too long|max_model_len|prompt is too long|exceeds the maximum/i;
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+  });
+
+interface ChatCompletion {
+  model?: string;
+  choices?: Array<{ message?: { content?: string | null } }>;
+}
+
+export class OpenAIEngine implements Engine {
+  readonly info: EngineInfo;
+  private readonly pool: Pool;
+  private readonly path: string;
+  private readonly headers: Record<string, string>;
+
+  constructor(private readonly config: OpenAIEngineConfig) {
+    const url = new URL(config.baseUrl);
+    this.path = `${url.pathname.replace(/\/$/, '')}/chat/completions`;
+    this.pool = new Pool(url.origin, { connections: config.concurrency, keepAliveTimeout: 30_000 });
+    this.headers = { 'content-type': 'application/json' };
+    if (config.apiKey) this.headers.authorization = `Bearer ${config.apiKey}`;
+    this.info = {
+      name: 'openai',
+      model: config.model,
+      version: config.revision ?? config.model,
+      fingerprint: fingerprintOf(['openai', url.origin + this.path, config.model, config.revision ?? null, config.maxTokens]),
+    };
+  }
+
+  async classify(input: ModerationInput, options: ClassifyOptions = {}): Promise<EngineResult> {
+    const deadline = AbortSignal.timeout(this.config.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
+    const body = JSON.stringify({
+      model: this.config.model,
+      messages: buildMessages(input),
+      temperature: 0,
+      max_tokens: this.config.maxTokens,
+    });
+    try {
+      const raw = await this.complete(body, signal);
+      return { ...parseGuardOutput(raw, targetOf(input)), raw, engine: this.info, degraded: false };
+    } catch (error) {
+      if (isGuardgateError(error)) throw error;
+      if (deadline.aborted) {
+        throw new GuardgateError('engine_timeout', `engine did not answer within ${this.config.timeoutMs} ms`, { cause: error, retryAfter: 1 });
+      }
+      if (options.signal?.aborted) throw error;
+      throw new GuardgateError('engine_unavailable', `engine request failed: ${(error as Error).message}`, { cause: error, retryAfter: 1 });
+    }
+  }
+
+  /** POST the chat completion, retrying connection errors, and return the message text. */
+  private async complete(body: string, signal: AbortSignal): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const response = await this.pool.request({ method: 'POST', path: this.path, headers: this.headers, body, signal });
+        const text = await response.body.text();
+        if (response.statusCode !== 200) throw this.httpError(response.statusCode, text, response.headers['retry-after']);
+        return this.contentOf(text);
+      } catch (error) {
+        if (!isConnectionError(error) || attempt >= this.config.retries || signal.aborted) throw error;
+        await sleep(25 * 2 ** attempt, signal);
+      }
+    }
+  }
+
+  private httpError(status: number, text: string, retryAfterHeader: string | string[] | undefined): GuardgateError {
+    if (status === 400 && CONTEXT_TOO_LONG.test(text)) {
+      return new GuardgateError('text_too_long', "text is longer than the model's context; it is rejected, not truncated");
+    }
+    const retryAfter = Number(Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader) || 1;
+    const detail = status === 401 || status === 403 ? 'the engine rejected our credentials' : text.slice(0, 200);
+    return new GuardgateError('engine_unavailable', `engine answered HTTP ${status}: ${detail}`, { retryAfter });
+  }
+
+  private contentOf(text: string): string {
+    let completion: ChatCompletion;
+    try {
+      completion = JSON.parse(text) as ChatCompletion;
+    } catch (error) {
+      throw new GuardgateError('engine_invalid_output', `engine answered with invalid JSON: ${text.slice(0, 200)}`, { cause: error });
+    }
+    const content = completion.choices?.[0]?.message?.content;
+    if (typeof content !== 'string') {
+      throw new GuardgateError('engine_invalid_output', 'engine answer has no choices[0].message.content');
+    }
+    return content;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
+

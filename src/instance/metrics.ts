@@ -1,0 +1,58 @@
+// The instance's Prometheus metrics, on a registry of its own (several instances can share a process in tests).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EngineInfo } from '../moderation/verdict.js';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export class InstanceMetrics {
+  readonly registry = new Registry();
+
+  /** The name progressive-delivery tools query. */
+  readonly httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by route, method and status code',
+    labelNames: ['route', 'method', 'status_code'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly inFlight = new Gauge({
+    name: 'guardgate_http_requests_in_flight',
+    help: 'HTTP requests being served',
+    registers: [this.registry],
+  });
+  readonly verdicts = new Counter({
+    name: 'guardgate_verdicts_total',
+    help: 'Verdicts served, by safety tier, category and target (one count per category)',
+    labelNames: ['safety', 'category', 'target'] as const,
+    registers: [this.registry],
+  });
+  readonly engineDuration = new Histogram({
+    name: 'guardgate_engine_duration_seconds',
+    help: 'Time the engine took for one verdict',
+    labelNames: ['engine'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly engineErrors = new Counter({
+    name: 'guardgate_engine_errors_total',
+    help: 'Engine failures by error code',
+    labelNames: ['engine', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly degraded = new Counter({
+    name: 'guardgate_degraded_verdicts_total',
+    help: 'Verdicts answered by the fallback engine because the primary was unavailable',
+    registers: [this.registry],
+  });
+  readonly info = new Gauge({
+    name: 'guardgate_instance_info',
+    help: 'The deployed version, color and engine of this instance (always 1)',
+    labelNames: ['version', 'color', 'engine', 'model', 'fingerprint'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(version: string, color: string | null, engine: EngineInfo) {
+    collectDefaultMetrics({ register: this.registry });
+    this.info.set({ version, color: color ?? '', engine: engine.name, model: engine.model, fingerprint: engine.fingerprint }, 1);
+  }
+}

@@ -1,0 +1,61 @@
+// Running an instance: listen, warm the engine up until it answers, and shut down gracefully
+// (readiness false at once, in-flight requests finish, bounded by a deadline).
+import { setTimeout as delay } from 'node:timers/promises';
+import type { InstanceConfig } from '../config/instance.js';
+import { createEngine } from '../engines/create.js';
+import type { Engine } from '../engines/engine.js';
+import { buildInstance, type BuiltInstance } from './server.js';
+
+const WARM_UP_INPUT = { prompt: 'Hello, how are you today?' };
+
+export interface RunningInstance extends BuiltInstance {
+  url: string;
+  /** Resolves once the engine has answered a warm-up (or the instance is shutting down). */
+  warmedUp: Promise<void>;
+  /** Graceful shutdown; resolves when the listener and the engine are closed. */
+  shutdown(): Promise<void>;
+}
+
+async function warmUp(engine: Engine, built: BuiltInstance): Promise<void> {
+  for (let wait = 100; !built.state.draining; wait = Math.min(wait * 2, 5_000)) {
+    try {
+      await engine.classify(WARM_UP_INPUT);
+      built.state.warm = true;
+      built.app.log.info({ engine: engine.info }, 'engine warmed up; ready');
+      return;
+    } catch (error) {
+      built.app.log.warn({ err: error, retryInMs: wait }, 'engine warm-up failed; not ready yet');
+      await delay(wait);
+    }
+  }
+}
+
+export async function startInstance(config: InstanceConfig, engine: Engine = createEngine(config.engine)): Promise<RunningInstance> {
+  const built = buildInstance(config, engine);
+  await built.app.listen({ host: config.host, port: config.port });
+  const address = built.app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const warmedUp = warmUp(engine, built);
+
+  let closing: Promise<void> | undefined;
+  const shutdown = (): Promise<void> =>
+    (closing ??= (async () => {
+      built.state.draining = true;
+      built.app.log.info({ drainDelayMs: config.shutdown.drainDelayMs }, 'shutting down: not ready, draining');
+      if (config.shutdown.drainDelayMs > 0) await delay(config.shutdown.drainDelayMs);
+      const cancel = new AbortController();
+      const deadline = delay(config.shutdown.timeoutMs, undefined, { signal: cancel.signal }).then(
+        () => {
+          built.app.log.warn('shutdown deadline passed; closing remaining connections');
+          built.app.server.closeAllConnections();
+        },
+        () => undefined,
+      );
+      await Promise.race([built.app.close(), deadline]);
+      cancel.abort();
+      await engine.close();
+    })());
+
+  return { ...built, url: `http://${host}:${port}`, warmedUp, shutdown };
+}

@@ -1,0 +1,152 @@
+// The moderation service's HTTP API (fastify): /predict, /v1/moderations, the playground, health,
+// readiness, metrics and version, with one error shape for every failure.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Engine } from '../engines/engine.js';
+import { GuardgateError, isGuardgateError, type ErrorCode } from '../moderation/errors.js';
+import { toOpenAIResult } from '../moderation/openai-mapping.js';
+import type { InstanceConfig } from '../config/instance.js';
+import { InstanceMetrics } from './metrics.js';
+import { Moderator } from './moderator.js';
+import { parseModerationsRequest, parsePredictRequest } from './requests.js';
+import { traceIdFrom } from './trace.js';
+import { BUILD } from './build.js';
+
+/** Fastify's own error codes, mapped onto ours. */
+const FASTIFY_ERRORS: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+};
+
+const webFile = (name: string): string => readFileSync(new URL(`../../web/${name}`, import.meta.url), 'utf8');
+const PLAYGROUND_HTML = webFile('playground.html');
+const PLAYGROUND_JS = webFile('playground.js');
+
+function toGuardgateError(error: FastifyError): GuardgateError {
+  if (isGuardgateError(error)) return error;
+  const code = FASTIFY_ERRORS[error.code];
+  if (code !== undefined) return new GuardgateError(code, error.message, { cause: error });
+  if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
+    return new GuardgateError('invalid_json', `the body is not valid JSON: ${error.message}`, { cause: error });
+  }
+  return new GuardgateError('internal', 'internal error', { cause: error });
+}
+
+function sendError(reply: FastifyReply, error: GuardgateError): FastifyReply {
+  if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
+  return reply.code(error.status).send(error.toBody());
+}
+
+export interface InstanceState {
+  /** The engine answered a warm-up. */
+  warm: boolean;
+  /** Shutting down: not ready, whatever the engine says. */
+  draining: boolean;
+}
+
+export interface BuiltInstance {
+  app: FastifyInstance;
+  moderator: Moderator;
+  metrics: InstanceMetrics;
+  state: InstanceState;
+}
+
+/** Build the HTTP app around an engine; the caller listens, warms up and closes. */
+export function buildInstance(config: InstanceConfig, engine: Engine): BuiltInstance {
+  const metrics = new InstanceMetrics(config.version, config.color, engine.info);
+  const moderator = new Moderator(engine, config, metrics);
+  const state: InstanceState = { warm: false, draining: false };
+  const app = Fastify({
+    logger: { level: config.logLevel, base: { service: 'guardgate', version: config.version, color: config.color } },
+    bodyLimit: config.limits.bodyBytes,
+    genReqId: (request) => traceIdFrom(request.headers),
+    // One line per request, written in onResponse with the trace id on it.
+    logController: new LogController({ requestIdLogLabel: 'trace_id', disableRequestLogging: true }),
+    return503OnClosing: true,
+  });
+  // JSON only: a text/plain body is a wrong content type, not a string to guess at.
+  app.removeContentTypeParser('text/plain');
+
+  app.addHook('onRequest', async (request, reply) => {
+    metrics.inFlight.inc();
+    reply.header('x-trace-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.inFlight.dec();
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe({ route, method: request.method, status_code: reply.statusCode }, reply.elapsedTime / 1000);
+    request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed');
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const guardgateError = toGuardgateError(error);
+    if (guardgateError.code === 'internal') request.log.error({ err: error }, 'unhandled error');
+    else request.log.warn({ code: guardgateError.code, message: guardgateError.message }, 'request failed');
+    return sendError(reply, guardgateError);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, new GuardgateError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
+
+  app.post('/predict', async (request) => {
+    const parsed = parsePredictRequest(request.body, config.policy, config.limits);
+    const traceId = request.id;
+    if (!parsed.batch) {
+      const item = parsed.items[0]!;
+      return moderator.judge(item, item.policy, traceId);
+    }
+    const results = await Promise.all(parsed.items.map((item, i) => moderator.judge(item, item.policy, `${traceId}-${i}`)));
+    return { results };
+  });
+
+  app.post('/v1/moderations', async (request) => {
+    const parsed = parseModerationsRequest(request.body, config.policy, config.limits);
+    const traceId = request.id;
+    const verdicts = await Promise.all(
+      parsed.texts.map((prompt, i) => moderator.judge({ prompt }, parsed.policy, parsed.texts.length === 1 ? traceId : `${traceId}-${i}`)),
+    );
+    return {
+      id: `modr-${traceId}`,
+      model: verdicts[0]?.model ?? engine.info.model,
+      results: verdicts.map((verdict) => ({
+        ...toOpenAIResult(verdict, parsed.policy),
+        // Not in OpenAI's schema; clients ignore it, Guardgate's users want it.
+        qwen3guard: { safety: verdict.safety, categories: verdict.categories, trace_id: verdict.trace_id, degraded: verdict.degraded },
+      })),
+    };
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const ready = state.warm && !state.draining;
+    const reason = state.draining ? 'shutting down' : state.warm ? undefined : 'engine has not answered a warm-up yet';
+    return reply.code(ready ? 200 : 503).send({ ready, ...(reason ? { reason } : {}) });
+  });
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  app.get('/version', async () => ({
+    build: BUILD,
+    version: config.version,
+    color: config.color,
+    engine: engine.info,
+    model: engine.info.model,
+    config_hash: configHash(config),
+  }));
+  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(PLAYGROUND_HTML));
+  app.get('/playground.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(PLAYGROUND_JS));
+
+  return { app, moderator, metrics, state };
+}
+
+/** A digest of the configuration that shapes verdicts (secrets left out), to tell two deployments apart. */
+export function configHash(config: InstanceConfig): string {
+  const { engine, policy, limits, version } = config;
+  const safeEngine = engine.kind === 'openai' ? { ...engine, apiKey: engine.apiKey ? 'set' : 'unset' } : engine;
+  return createHash('sha256').update(JSON.stringify({ engine: safeEngine, policy, limits, version })).digest('hex').slice(0, 16);
+}

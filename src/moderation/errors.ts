@@ -1,0 +1,58 @@
+// The closed set of error codes the API answers with, each mapped to one HTTP status.
+
+export const ERROR_STATUS = {
+  invalid_json: 400,
+  invalid_request: 400,
+  missing_field: 400,
+  empty_field: 400,
+  invalid_type: 400,
+  unknown_policy: 400,
+  unsupported_media_type: 415,
+  body_too_large: 413,
+  text_too_long: 413,
+  batch_too_large: 413,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  engine_invalid_output: 502,
+  engine_unavailable: 503,
+  engine_timeout: 504,
+  shutting_down: 503,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface GuardgateErrorOptions {
+  cause?: unknown;
+  /** Seconds a client should wait before trying again (sent as `Retry-After`). */
+  retryAfter?: number;
+}
+
+/**
+ * An error with a stable code that callers switch on.
+ * @example throw new GuardgateError('text_too_long', 'prompt is 40000 characters; the limit is 32000')
+ */
+export class GuardgateError extends Error {
+  readonly code: ErrorCode;
+  readonly retryAfter: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: GuardgateErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GuardgateError';
+    this.code = code;
+    this.retryAfter = options.retryAfter;
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+
+  /** The JSON body every route answers with. */
+  toBody(): { error: { code: ErrorCode; message: string } } {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+export const isGuardgateError = (error: unknown): error is GuardgateError => error instanceof GuardgateError;

@@ -1,0 +1,6 @@
+// The policy decides which tiers are flagged: strict flags Controversial, loose does not.
+import type { Policy, Safety } from './taxonomy.js';
+
+export function isFlagged(safety: Safety, policy: Policy): boolean {
+  return safety === 'Unsafe' || (safety === 'Controversial' && policy === 'strict');
+}

@@ -1,0 +1,17 @@
+// Start a real instance on a loopback port for a test, configured as a user would (flags and environment).
+import { loadInstanceConfig, type InstanceFlags } from '../../src/config/instance.js';
+import { startInstance, type RunningInstance } from '../../src/instance/run.js';
+
+export async function startTestInstance(flags: InstanceFlags = {}, env: NodeJS.ProcessEnv = {}): Promise<RunningInstance> {
+  const config = loadInstanceConfig({ host: '127.0.0.1', port: '0', logLevel: 'silent', ...flags }, env);
+  return startInstance(config);
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: any }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: response.status, headers: response.headers, body: await response.json() };
+}

@@ -126,8 +126,9 @@ export class OpenAIEngine implements Engine {
     return content;
   }
 
+  /** Called once nobody waits for an answer any more (the listener is closed): drop what is left. */
   async close(): Promise<void> {
-    await this.pool.close();
+    await this.pool.destroy();
   }
 }
 

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { BUILD } from '../instance/build.js';
 import { EXIT } from './exit-codes.js';
+import { routerCommand } from './router.js';
 import { serveCommand } from './serve.js';
 
 const program = new Command()
@@ -13,7 +14,7 @@ const program = new Command()
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text) });
 
-for (const command of [serveCommand()]) program.addCommand(command.copyInheritedSettings(program));
+for (const command of [serveCommand(), routerCommand()]) program.addCommand(command.copyInheritedSettings(program));
 
 try {
   await program.parseAsync(process.argv);

@@ -3,6 +3,7 @@ import { Pool } from 'undici';
 import { buildMessages, targetOf, type ModerationInput } from '../moderation/conversation.js';
 import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
 import { parseGuardOutput } from '../moderation/parse.js';
+import { isConnectionError } from '../shared/net.js';
 import type { EngineInfo } from '../moderation/verdict.js';
 import { fingerprintOf, type ClassifyOptions, type Engine, type EngineResult } from './engine.js';
 
@@ -23,15 +24,6 @@ export interface OpenAIEngineConfig {
   /** Upstream uses 128; a verdict is 8 to 14 tokens. */
   maxTokens: number;
 }
-
-/** Socket-level failures: the request may not have reached the server, or its answer was lost. */
-const CONNECTION_ERRORS = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
-  'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT',
-]);
-
-const isConnectionError = (error: unknown): boolean =>
-  typeof error === 'object' && error !== null && CONNECTION_ERRORS.has((error as { code?: string }).code ?? '');
 
 const CONTEXT_TOO_LONG = /context length|maximum context|too long|max_model_len|prompt is too long|exceeds the maximum/i;
 

@@ -10,7 +10,7 @@ import type { InstanceConfig } from '../config/instance.js';
 import { InstanceMetrics } from './metrics.js';
 import { Moderator } from './moderator.js';
 import { parseModerationsRequest, parsePredictRequest } from './requests.js';
-import { traceIdFrom } from './trace.js';
+import { traceIdFrom } from '../shared/trace.js';
 import { BUILD } from './build.js';
 
 /** Fastify's own error codes, mapped onto ours. */

@@ -15,10 +15,14 @@ export const ERROR_STATUS = {
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
+  switch_refused: 409,
   engine_invalid_output: 502,
   engine_unavailable: 503,
   engine_timeout: 504,
   shutting_down: 503,
+  no_healthy_upstream: 503,
+  upstream_unavailable: 502,
+  upstream_timeout: 504,
   internal: 500,
 } as const;
 

@@ -1,0 +1,38 @@
+// `guardgate router`: the stable front door on its own, until SIGTERM or SIGINT.
+import { Command } from 'commander';
+import { pino } from 'pino';
+import { resolveAdminToken } from '../config/admin-token.js';
+import { loadRouterConfig, type RouterFlags } from '../config/router.js';
+import { startRouter } from '../router/run.js';
+
+export function routerCommand(): Command {
+  return new Command('router')
+    .description('run the router: the stable front door that switches traffic between the blue and green environments')
+    .option('-c, --config <file>', 'YAML configuration file (also GUARDGATE_ROUTER_CONFIG)')
+    .option('--host <host>', 'public address (default 127.0.0.1)')
+    .option('-p, --port <port>', 'public port (default 8080)')
+    .option('--preview-port <port>', 'a second port whose requests all go to the standby color')
+    .option('--admin-host <host>', 'admin API address (default 127.0.0.1)')
+    .option('--admin-port <port>', 'admin API port (default 8081)')
+    .option('--admin-token <token>', 'admin API bearer token (also GUARDGATE_ADMIN_TOKEN; default: made and kept in the data directory)')
+    .option('--data-dir <dir>', 'where the admin token is kept (default .guardgate)')
+    .option('--active <color>', 'the color that takes traffic at start (default blue)')
+    .option('--blue <urls>', 'comma-separated instance URLs of the blue environment')
+    .option('--green <urls>', 'comma-separated instance URLs of the green environment')
+    .option('--blue-version <label>', 'version label of the blue environment (x-guardgate-version)')
+    .option('--green-version <label>', 'version label of the green environment')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .action(async (flags: RouterFlags) => {
+      const config = loadRouterConfig(flags, process.env);
+      const log = pino({ level: config.logLevel, base: { service: 'guardgate-router' } });
+      const { token, file } = resolveAdminToken(config.admin.token, config.dataDir);
+      const running = await startRouter(config, { ...config.admin, token }, log);
+      log.info({ url: running.url, previewUrl: running.previewUrl, adminUrl: running.adminUrl, adminTokenFile: file }, 'guardgate router ready');
+      const stop = (signal: string) => {
+        log.info({ signal }, 'signal received; closing');
+        void running.close().then(() => process.exit(0));
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+}

@@ -1,0 +1,87 @@
+// The router's admin API, on its own port (loopback by default): status, switch, weights, mirroring and
+// pool membership, each behind the admin token. /metrics and /healthz answer without it.
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { LogController, type FastifyError } from 'fastify';
+import type { Logger } from 'pino';
+import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
+import type { Router } from './router.js';
+import { isColor, type Color } from './routing.js';
+
+const tokenMatches = (given: string, expected: string): boolean => {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+};
+
+type Body = Record<string, unknown>;
+
+const bodyOf = (body: unknown): Body => {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new GuardgateError('invalid_request', 'the body must be a JSON object');
+  return body as Body;
+};
+
+const colorOf = (value: unknown, field: string): Color => {
+  if (!isColor(value)) throw new GuardgateError('invalid_request', `${field} must be "blue" or "green"`);
+  return value;
+};
+
+const numberOf = (value: unknown, field: string): number => {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new GuardgateError('invalid_type', `${field} must be a number`);
+  return value;
+};
+
+export function buildRouterAdmin(router: Router, token: string, log: Logger) {
+  const app = Fastify({
+    loggerInstance: log.child({ component: 'router-admin' }),
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+
+  app.addHook('onRequest', async (request) => {
+    if (!request.url.startsWith('/admin/')) return;
+    const header = request.headers.authorization ?? '';
+    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+    if (given === '') throw new GuardgateError('unauthorized', 'admin token required: Authorization: Bearer <token>');
+    if (!tokenMatches(given, token)) throw new GuardgateError('forbidden', 'wrong admin token');
+  });
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const failure = isGuardgateError(error)
+      ? error
+      : error.statusCode === 400 || error.statusCode === 415
+        ? new GuardgateError(error.statusCode === 415 ? 'unsupported_media_type' : 'invalid_json', error.message)
+        : new GuardgateError('internal', 'internal error', { cause: error });
+    if (failure.code === 'internal') request.log.error({ err: error }, 'admin request failed');
+    return reply.code(failure.status).send(failure.toBody());
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send(new GuardgateError('not_found', `no route ${request.method} ${request.url}`).toBody()));
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/metrics', async (_request, reply) => reply.type(router.metrics.registry.contentType).send(await router.metrics.registry.metrics()));
+  app.get('/admin/status', async () => router.status());
+  app.post('/admin/switch', async (request) => {
+    const body = bodyOf(request.body);
+    return router.switchTo(colorOf(body.color, 'color'), { force: body.force === true });
+  });
+  app.put('/admin/weights', async (request) => {
+    const body = bodyOf(request.body);
+    const sticky = body.stickyHeader;
+    if (sticky !== undefined && sticky !== null && typeof sticky !== 'string') throw new GuardgateError('invalid_type', 'stickyHeader must be a string or null');
+    router.setWeights(numberOf(body.standby, 'standby'), (sticky as string | null | undefined) ?? null);
+    return router.status();
+  });
+  app.put('/admin/mirror', async (request) => {
+    router.setMirror(numberOf(bodyOf(request.body).fraction, 'fraction'));
+    return router.status();
+  });
+  app.put<{ Params: { color: string } }>('/admin/pools/:color', async (request) => {
+    const color = colorOf(request.params.color, 'the color in the path');
+    const body = bodyOf(request.body);
+    const instances = body.instances;
+    if (!Array.isArray(instances) || !instances.every((i) => typeof i === 'string' && URL.canParse(i))) {
+      throw new GuardgateError('invalid_request', 'instances must be an array of URLs');
+    }
+    const version = body.version === undefined || body.version === null ? null : String(body.version);
+    await router.setPool(color, instances as string[], version);
+    return router.status().pools[color];
+  });
+  return app;
+}

@@ -1,0 +1,58 @@
+// Active health checks: every upstream of both colors is asked for its readiness on an interval,
+// over connections of their own (a saturated data path must not fail the checks).
+import { Agent } from 'undici';
+import type { ColorPool } from './pool.js';
+import type { Upstream } from './upstream.js';
+
+export interface HealthCheckOptions {
+  intervalMs: number;
+  timeoutMs: number;
+  path: string;
+}
+
+export type HealthListener = (upstream: Upstream, pool: ColorPool, healthy: boolean) => void;
+
+export class HealthChecker {
+  private readonly agent = new Agent({ connections: 1, keepAliveTimeout: 30_000 });
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly pools: readonly ColorPool[],
+    private readonly options: HealthCheckOptions,
+    private readonly onChange: HealthListener,
+  ) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.checkAll(), this.options.intervalMs);
+    this.timer.unref();
+    void this.checkAll();
+  }
+
+  checkAll(): Promise<void> {
+    return Promise.all(this.pools.flatMap((pool) => pool.upstreams.map((upstream) => this.check(upstream, pool)))).then(() => undefined);
+  }
+
+  /** One check of one instance; its outcome moves the instance in or out of rotation. */
+  async check(upstream: Upstream, pool: ColorPool): Promise<void> {
+    let passed = false;
+    try {
+      const response = await this.agent.request({
+        origin: upstream.origin,
+        path: this.options.path,
+        method: 'GET',
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+      await response.body.dump();
+      passed = response.statusCode === 200;
+    } catch {
+      passed = false;
+    }
+    if (passed ? upstream.checkPassed() : upstream.checkFailed()) this.onChange(upstream, pool, passed);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.agent.destroy();
+  }
+}

@@ -1,0 +1,59 @@
+// The router's Prometheus metrics.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class RouterMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'guardgate_router_requests_total',
+    help: 'Requests answered by the router, by the color that served them, why, and status code',
+    labelNames: ['color', 'reason', 'status_code'] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamDuration = new Histogram({
+    name: 'guardgate_router_upstream_duration_seconds',
+    help: 'Time from sending a request upstream to its last response byte',
+    labelNames: ['color'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly retries = new Counter({
+    name: 'guardgate_router_retries_total',
+    help: 'Requests retried on another instance after a connection failure, and retries refused by the budget',
+    labelNames: ['color', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly ejections = new Counter({
+    name: 'guardgate_router_ejections_total',
+    help: 'Instances taken out of rotation, by color and cause (check or connection error)',
+    labelNames: ['color', 'cause'] as const,
+    registers: [this.registry],
+  });
+  readonly healthy = new Gauge({
+    name: 'guardgate_router_healthy_instances',
+    help: 'Instances in rotation, by color',
+    labelNames: ['color'] as const,
+    registers: [this.registry],
+  });
+  readonly switches = new Counter({
+    name: 'guardgate_router_switches_total',
+    help: 'Switches of the active color',
+    labelNames: ['to'] as const,
+    registers: [this.registry],
+  });
+  readonly active = new Gauge({
+    name: 'guardgate_router_active_color',
+    help: '1 for the active color, 0 for the standby',
+    labelNames: ['color'] as const,
+    registers: [this.registry],
+  });
+  readonly mirror = new Counter({
+    name: 'guardgate_router_mirror_total',
+    help: 'Mirrored requests: sent to the standby, dropped (queue full or no healthy standby), failed',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'guardgate_router_' });
+  }
+}

@@ -1,0 +1,89 @@
+// Shadow traffic: a copy of a sampled live request goes to the standby color. The client only ever gets
+// the active answer and never waits for the copy; copies beyond a bounded number in flight are dropped
+// and counted. Each (active answer, standby answer) pair goes to the listeners (the shadow gate).
+import type { IncomingHttpHeaders } from 'node:http';
+import type { RouterMetrics } from './metrics.js';
+import type { ColorPool } from './pool.js';
+import type { Color } from './routing.js';
+
+export interface MirroredRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export interface MirrorAnswer {
+  color: Color;
+  version: string | null;
+  /** HTTP status, or null when no answer came (the error says why). */
+  status: number | null;
+  body: Buffer;
+  error?: string;
+  latencyMs: number;
+}
+
+export interface MirrorPair {
+  request: MirroredRequest;
+  active: MirrorAnswer;
+  standby: MirrorAnswer;
+  at: Date;
+}
+
+export type MirrorListener = (pair: MirrorPair) => void;
+
+/** Marks the copy, so that instances can tell it from served traffic (it must not be audited as served). */
+export const MIRROR_HEADER = 'x-guardgate-mirror';
+
+export class Mirror {
+  private inFlight = 0;
+  private readonly listeners = new Set<MirrorListener>();
+
+  constructor(
+    private readonly maxInFlight: number,
+    private readonly timeoutMs: number,
+    private readonly metrics: RouterMetrics,
+  ) {}
+
+  subscribe(listener: MirrorListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Send a copy to the standby pool unless the queue is full; pair it with the active answer when both are in. */
+  offer(standby: ColorPool, request: MirroredRequest, active: Promise<MirrorAnswer>): void {
+    const upstream = this.inFlight < this.maxInFlight ? standby.pick() : undefined;
+    if (upstream === undefined) {
+      this.metrics.mirror.inc({ outcome: 'dropped' });
+      return;
+    }
+    this.inFlight++;
+    this.metrics.mirror.inc({ outcome: 'sent' });
+    const started = performance.now();
+    const copy: Promise<MirrorAnswer> = upstream.client
+      .request({
+        method: request.method as 'POST',
+        path: request.path,
+        headers: { ...request.headers, [MIRROR_HEADER]: '1' },
+        body: request.body,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      })
+      .then(async (response) => ({
+        color: standby.color,
+        version: standby.version,
+        status: response.statusCode,
+        body: Buffer.from(await response.body.arrayBuffer()),
+        latencyMs: performance.now() - started,
+      }))
+      .catch((error: Error) => {
+        this.metrics.mirror.inc({ outcome: 'failed' });
+        return { color: standby.color, version: standby.version, status: null, body: Buffer.alloc(0), error: error.message, latencyMs: performance.now() - started };
+      });
+    void Promise.all([active, copy]).then(([activeAnswer, standbyAnswer]) => {
+      this.inFlight--;
+      const pair: MirrorPair = { request, active: activeAnswer, standby: standbyAnswer, at: new Date() };
+      for (const listener of this.listeners) listener(pair);
+    });
+  }
+}

@@ -1,0 +1,189 @@
+// The router's data path: each request goes to one healthy instance of the color the traffic policy
+// picks; connection failures before any response byte are retried once on another instance of the same
+// color under a retry budget; responses stream back with the color and version that answered.
+// It knows nothing about releases.
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { GuardgateError } from '../moderation/errors.js';
+import { isConnectionError } from '../shared/net.js';
+import { newTraceId } from '../shared/trace.js';
+import type { RouterMetrics } from './metrics.js';
+import { MIRROR_HEADER, type Mirror, type MirrorAnswer } from './mirror.js';
+import type { ColorPool } from './pool.js';
+import type { RetryBudget } from './retry-budget.js';
+import { otherColor, routeRequest, type Color, type TrafficPolicy } from './routing.js';
+import type { Upstream } from './upstream.js';
+
+export const PREVIEW_HEADER = 'x-guardgate-preview';
+
+/** Headers that describe one connection, not the message: never forwarded. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
+
+export interface DataPathOptions {
+  bodyLimitBytes: number;
+  upstreamTimeoutMs: number;
+}
+
+export interface DataPathDeps {
+  pools: Record<Color, ColorPool>;
+  policy: TrafficPolicy;
+  metrics: RouterMetrics;
+  budget: RetryBudget;
+  mirror: Mirror;
+  /** Called when a live request takes an instance out of rotation. */
+  onEject: (upstream: Upstream, pool: ColorPool) => void;
+}
+
+function upstreamHeaders(headers: IncomingHttpHeaders, remoteAddress: string | undefined): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  for (const name in headers) if (!HOP_BY_HOP.has(name) && name !== MIRROR_HEADER) out[name] = headers[name];
+  if (out.traceparent === undefined && out['x-request-id'] === undefined) out['x-request-id'] = newTraceId();
+  if (remoteAddress !== undefined) out['x-forwarded-for'] = out['x-forwarded-for'] ? `${out['x-forwarded-for']}, ${remoteAddress}` : remoteAddress;
+  if (headers.host !== undefined) out['x-forwarded-host'] = headers.host;
+  return out;
+}
+
+function responseHeaders(headers: Record<string, string | string[] | undefined>, pool: ColorPool): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  }
+  out['x-guardgate-color'] = pool.color;
+  if (pool.version !== null) out['x-guardgate-version'] = pool.version;
+  return out;
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new GuardgateError('body_too_large', `the body is over ${limit} bytes`));
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on('error', reject);
+    req.on('close', () => {
+      if (!req.complete) reject(new Error('the client closed the connection before sending the whole body'));
+    });
+  });
+}
+
+function sendError(res: ServerResponse, error: GuardgateError): void {
+  if (res.headersSent) {
+    res.destroy(error);
+    return;
+  }
+  const body = JSON.stringify(error.toBody());
+  const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) };
+  if (error.retryAfter !== undefined) headers['retry-after'] = error.retryAfter;
+  res.writeHead(error.status, headers).end(body);
+}
+
+export class DataPath {
+  constructor(
+    private readonly deps: DataPathDeps,
+    private readonly options: DataPathOptions,
+  ) {}
+
+  /** Serve one client request. Never throws: every failure becomes a JSON error response. */
+  async handle(req: IncomingMessage, res: ServerResponse, viaPreviewPort: boolean): Promise<void> {
+    const { pools, policy, metrics } = this.deps;
+    const stickyHeader = policy.stickyHeader;
+    const sticky = stickyHeader === null ? undefined : req.headers[stickyHeader];
+    const decision = routeRequest(policy, {
+      preview: viaPreviewPort || req.headers[PREVIEW_HEADER] === '1',
+      stickyKey: typeof sticky === 'string' ? sticky : undefined,
+      splitDraw: Math.random(),
+      mirrorDraw: Math.random(),
+    });
+    const pool = pools[decision.color];
+    let status = 0;
+    try {
+      const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req, this.options.bodyLimitBytes);
+      const headers = upstreamHeaders(req.headers, req.socket.remoteAddress);
+      const mirrorTo = decision.mirror ? pools[otherColor(decision.color)] : undefined;
+      status = await this.forward(req, res, pool, headers, body, mirrorTo);
+    } catch (error) {
+      const failure = error instanceof GuardgateError ? error : new GuardgateError('upstream_unavailable', (error as Error).message, { cause: error });
+      status = failure.status;
+      sendError(res, failure);
+    } finally {
+      metrics.requests.inc({ color: decision.color, reason: decision.reason, status_code: status || 'aborted' });
+    }
+  }
+
+  private async forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    pool: ColorPool,
+    headers: IncomingHttpHeaders,
+    body: Buffer | undefined,
+    mirrorTo: ColorPool | undefined,
+  ): Promise<number> {
+    const { metrics, budget } = this.deps;
+    budget.recordRequest();
+    let failed: Upstream | undefined;
+    for (;;) {
+      const upstream = pool.pick(failed);
+      if (upstream === undefined) {
+        throw new GuardgateError('no_healthy_upstream', `no healthy instance in the ${pool.color} environment`, { retryAfter: 1 });
+      }
+      const started = performance.now();
+      upstream.inFlight++;
+      try {
+        const response = await upstream.client.request({
+          method: req.method as 'POST',
+          path: req.url ?? '/',
+          headers,
+          body,
+          headersTimeout: this.options.upstreamTimeoutMs,
+          bodyTimeout: this.options.upstreamTimeoutMs,
+        });
+        res.writeHead(response.statusCode, responseHeaders(response.headers, pool));
+        if (mirrorTo !== undefined && body !== undefined) {
+          this.deps.mirror.offer(mirrorTo, { method: req.method!, path: req.url ?? '/', headers, body }, this.capture(response.body, pool, response.statusCode, started));
+        }
+        await pipeline(response.body, res);
+        metrics.upstreamDuration.observe({ color: pool.color }, (performance.now() - started) / 1000);
+        return response.statusCode;
+      } catch (error) {
+        if (res.headersSent) throw error;
+        const code = (error as { code?: string }).code;
+        if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+          throw new GuardgateError('upstream_timeout', `the ${pool.color} instance did not answer within ${this.options.upstreamTimeoutMs} ms`, { retryAfter: 1 });
+        }
+        if (!isConnectionError(error)) throw error;
+        if (upstream.eject()) this.deps.onEject(upstream, pool);
+        // Nothing of the response arrived, so a verdict can be asked again elsewhere, once.
+        if (failed !== undefined || !budget.tryRetry()) {
+          metrics.retries.inc({ color: pool.color, outcome: failed === undefined ? 'refused' : 'exhausted' });
+          throw new GuardgateError('upstream_unavailable', `the ${pool.color} instance failed: ${(error as Error).message}`, { retryAfter: 1 });
+        }
+        metrics.retries.inc({ color: pool.color, outcome: 'retried' });
+        failed = upstream;
+      } finally {
+        upstream.inFlight--;
+      }
+    }
+  }
+
+  /** Keep a copy of the active answer for the mirror pair, as it streams to the client. Never rejects. */
+  private capture(stream: NodeJS.ReadableStream, pool: ColorPool, status: number, started: number): Promise<MirrorAnswer> {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    return new Promise((resolve) => {
+      const done = (error?: Error) =>
+        resolve({ color: pool.color, version: pool.version, status, body: Buffer.concat(chunks), latencyMs: performance.now() - started, ...(error ? { error: error.message } : {}) });
+      stream.once('end', () => done());
+      stream.once('error', (error: Error) => done(error));
+      stream.once('close', () => done());
+    });
+  }
+}

@@ -1,0 +1,204 @@
+// The stable front door: the public listener (and an optional preview listener), both colors' pools,
+// health checks, the traffic policy, and the operations the admin API and the controller call.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { GuardgateError } from '../moderation/errors.js';
+import { HealthChecker } from './health.js';
+import { RouterMetrics } from './metrics.js';
+import { Mirror, type MirrorListener } from './mirror.js';
+import { ColorPool } from './pool.js';
+import { DataPath } from './proxy.js';
+import { RetryBudget } from './retry-budget.js';
+import { COLORS, otherColor, type Color, type TrafficPolicy } from './routing.js';
+import type { RouterSettings } from './settings.js';
+
+export interface InstanceStatus {
+  url: string;
+  health: string;
+  inFlight: number;
+  ejections: number;
+}
+
+export interface PoolStatus {
+  version: string | null;
+  healthy: number;
+  instances: InstanceStatus[];
+}
+
+export interface RouterStatus {
+  active: Color;
+  standby: Color;
+  standbyWeight: number;
+  stickyHeader: string | null;
+  mirrorFraction: number;
+  switches: number;
+  lastSwitchAt: string | null;
+  pools: Record<Color, PoolStatus>;
+}
+
+export interface SwitchResult {
+  previous: Color;
+  active: Color;
+  at: string;
+}
+
+const listen = (server: Server, host: string, port: number): Promise<number> =>
+  new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+
+const close = (server: Server): Promise<void> =>
+  new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+
+const urlOf = (host: string, port: number): string => `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+export class Router {
+  readonly metrics = new RouterMetrics();
+  readonly pools: Record<Color, ColorPool>;
+  private readonly policy: TrafficPolicy;
+  private readonly mirror: Mirror;
+  private readonly health: HealthChecker;
+  private readonly publicServer: Server;
+  private readonly previewServer: Server | undefined;
+  private switches = 0;
+  private lastSwitchAt: Date | null = null;
+  url = '';
+  previewUrl: string | null = null;
+
+  constructor(
+    private readonly settings: RouterSettings,
+    private readonly log: Logger,
+  ) {
+    const upstreamOptions = { connections: settings.upstream.connections, ...settings.health };
+    this.pools = { blue: new ColorPool('blue', upstreamOptions), green: new ColorPool('green', upstreamOptions) };
+    this.policy = { active: settings.active, standbyWeight: 0, stickyHeader: null, mirrorFraction: 0 };
+    this.mirror = new Mirror(settings.mirror.maxInFlight, settings.upstream.timeoutMs, this.metrics);
+    this.health = new HealthChecker(COLORS.map((c) => this.pools[c]), settings.health, (upstream, pool, healthy) => {
+      this.log.info({ color: pool.color, instance: upstream.url, healthy }, healthy ? 'instance in rotation' : 'instance ejected: health check failed');
+      if (!healthy) this.metrics.ejections.inc({ color: pool.color, cause: 'check' });
+      this.updateHealthGauge();
+    });
+    const dataPath = new DataPath(
+      {
+        pools: this.pools,
+        policy: this.policy,
+        metrics: this.metrics,
+        budget: new RetryBudget(settings.retry),
+        mirror: this.mirror,
+        onEject: (upstream, pool) => {
+          this.log.warn({ color: pool.color, instance: upstream.url }, 'instance ejected: connection failed');
+          this.metrics.ejections.inc({ color: pool.color, cause: 'connection' });
+          this.updateHealthGauge();
+        },
+      },
+      { bodyLimitBytes: settings.bodyLimitBytes, upstreamTimeoutMs: settings.upstream.timeoutMs },
+    );
+    this.publicServer = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void dataPath.handle(req, res, false));
+    this.previewServer = settings.previewPort === null ? undefined : createServer((req, res) => void dataPath.handle(req, res, true));
+    for (const color of COLORS) this.pools[color].setMembers(settings.pools[color].instances, settings.pools[color].version);
+    this.updateActiveGauge();
+  }
+
+  /** Listen, and check every instance once before answering, so that healthy instances are in rotation. */
+  async start(): Promise<void> {
+    await this.health.checkAll();
+    this.updateHealthGauge();
+    this.health.start();
+    this.url = urlOf(this.settings.host, await listen(this.publicServer, this.settings.host, this.settings.port));
+    if (this.previewServer !== undefined) {
+      this.previewUrl = urlOf(this.settings.host, await listen(this.previewServer, this.settings.host, this.settings.previewPort!));
+    }
+    this.log.info({ url: this.url, previewUrl: this.previewUrl, active: this.policy.active }, 'router listening');
+  }
+
+  get active(): Color {
+    return this.policy.active;
+  }
+
+  /**
+   * Make `to` the active color. Atomic: once this returns, every new request goes to `to`; requests in
+   * flight finish where they are; the old color's connections close as they go idle.
+   * Refuses a color with no healthy instance unless forced.
+   */
+  switchTo(to: Color, options: { force?: boolean } = {}): SwitchResult {
+    const previous = this.policy.active;
+    if (this.pools[to].healthyCount === 0 && !options.force) {
+      throw new GuardgateError('switch_refused', `the ${to} environment has no healthy instance; not switching (force to override)`);
+    }
+    this.policy.active = to;
+    this.policy.standbyWeight = 0;
+    this.switches++;
+    this.lastSwitchAt = new Date();
+    if (previous !== to) for (const upstream of this.pools[previous].upstreams) void upstream.drainConnections();
+    this.metrics.switches.inc({ to });
+    this.updateActiveGauge();
+    this.log.info({ from: previous, to, forced: options.force === true }, 'switched active color');
+    return { previous, active: to, at: this.lastSwitchAt.toISOString() };
+  }
+
+  /** Send a percentage of live traffic to the standby (a canary), optionally sticky by a request header. */
+  setWeights(standbyWeight: number, stickyHeader: string | null = null): void {
+    if (!(standbyWeight >= 0 && standbyWeight <= 100)) throw new GuardgateError('invalid_request', 'standby weight must be between 0 and 100');
+    this.policy.standbyWeight = standbyWeight;
+    this.policy.stickyHeader = stickyHeader === null ? null : stickyHeader.toLowerCase();
+    this.log.info({ standbyWeight, stickyHeader }, 'traffic weights set');
+  }
+
+  /** Mirror a fraction (0 to 1) of live requests to the standby. */
+  setMirror(fraction: number): void {
+    if (!(fraction >= 0 && fraction <= 1)) throw new GuardgateError('invalid_request', 'mirror fraction must be between 0 and 1');
+    this.policy.mirrorFraction = fraction;
+    this.log.info({ fraction }, 'mirroring set');
+  }
+
+  /** Replace one color's instances and version label; new instances are checked before they take traffic. */
+  async setPool(color: Color, instances: readonly string[], version: string | null): Promise<void> {
+    const pool = this.pools[color];
+    const { added, removed } = pool.setMembers(instances, version);
+    await Promise.all(added.map((upstream) => this.health.check(upstream, pool)));
+    await Promise.all(removed.map((upstream) => upstream.drainConnections().then(() => upstream.close())));
+    this.updateHealthGauge();
+    this.log.info({ color, version, instances }, 'pool membership set');
+  }
+
+  onMirrorPair(listener: MirrorListener): () => void {
+    return this.mirror.subscribe(listener);
+  }
+
+  status(): RouterStatus {
+    const poolStatus = (pool: ColorPool): PoolStatus => ({
+      version: pool.version,
+      healthy: pool.healthyCount,
+      instances: pool.upstreams.map((u) => ({ url: u.url, health: u.health, inFlight: u.inFlight, ejections: u.ejections })),
+    });
+    return {
+      active: this.policy.active,
+      standby: otherColor(this.policy.active),
+      standbyWeight: this.policy.standbyWeight,
+      stickyHeader: this.policy.stickyHeader,
+      mirrorFraction: this.policy.mirrorFraction,
+      switches: this.switches,
+      lastSwitchAt: this.lastSwitchAt?.toISOString() ?? null,
+      pools: { blue: poolStatus(this.pools.blue), green: poolStatus(this.pools.green) },
+    };
+  }
+
+  private updateHealthGauge(): void {
+    for (const color of COLORS) this.metrics.healthy.set({ color }, this.pools[color].healthyCount);
+  }
+
+  private updateActiveGauge(): void {
+    for (const color of COLORS) this.metrics.active.set({ color }, color === this.policy.active ? 1 : 0);
+  }
+
+  async close(): Promise<void> {
+    await this.health.stop();
+    await Promise.all([close(this.publicServer), this.previewServer ? close(this.previewServer) : Promise.resolve()]);
+    await Promise.all(COLORS.flatMap((color) => this.pools[color].upstreams.map((u) => u.close())));
+  }
+}

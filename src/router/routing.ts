@@ -1,0 +1,55 @@
+// Which color serves a request: pure decisions, with the random draws passed in.
+
+export const COLORS = ['blue', 'green'] as const;
+export type Color = (typeof COLORS)[number];
+
+export const isColor = (value: unknown): value is Color => value === 'blue' || value === 'green';
+export const otherColor = (color: Color): Color => (color === 'blue' ? 'green' : 'blue');
+
+export interface TrafficPolicy {
+  active: Color;
+  /** Percentage (0 to 100) of live traffic sent to the standby: a canary. */
+  standbyWeight: number;
+  /** When set, the canary split is sticky by a hash of this request header's value. */
+  stickyHeader: string | null;
+  /** Fraction (0 to 1) of live requests served by the active color that are also mirrored to the standby. */
+  mirrorFraction: number;
+}
+
+export interface RouteInput {
+  /** `x-guardgate-preview: 1`, or the request came in on the preview port. */
+  preview: boolean;
+  /** The sticky header's value, when the policy names one and the request has it. */
+  stickyKey: string | undefined;
+  /** Two uniform draws in [0, 1): one for the canary split, one for mirroring. */
+  splitDraw: number;
+  mirrorDraw: number;
+}
+
+export interface RouteDecision {
+  color: Color;
+  /** Why this color: the dashboard and the metrics say it. */
+  reason: 'active' | 'preview' | 'canary';
+  /** Also send a copy to the standby and compare. */
+  mirror: boolean;
+}
+
+/** FNV-1a, mapped to [0, 1): the same key always lands in the same bucket. */
+export function stickyBucket(key: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) / 0x100000000;
+}
+
+export function routeRequest(policy: TrafficPolicy, input: RouteInput): RouteDecision {
+  const standby = otherColor(policy.active);
+  if (input.preview) return { color: standby, reason: 'preview', mirror: false };
+  if (policy.standbyWeight > 0) {
+    const draw = input.stickyKey === undefined ? input.splitDraw : stickyBucket(input.stickyKey);
+    if (draw * 100 < policy.standbyWeight) return { color: standby, reason: 'canary', mirror: false };
+  }
+  return { color: policy.active, reason: 'active', mirror: input.mirrorDraw < policy.mirrorFraction };
+}

@@ -1,0 +1,21 @@
+// The router's settings, as the configuration layer hands them over.
+import type { Color } from './routing.js';
+
+export interface PoolSettings {
+  version: string | null;
+  instances: string[];
+}
+
+export interface RouterSettings {
+  host: string;
+  port: number;
+  /** A second listener whose every request goes to the standby; null for none. */
+  previewPort: number | null;
+  active: Color;
+  pools: Record<Color, PoolSettings>;
+  bodyLimitBytes: number;
+  upstream: { timeoutMs: number; connections: number };
+  health: { intervalMs: number; timeoutMs: number; path: string; unhealthyThreshold: number; healthyThreshold: number };
+  retry: { ratio: number; minPerSecond: number; windowSeconds: number };
+  mirror: { maxInFlight: number };
+}

@@ -1,0 +1,91 @@
+// One instance behind the router: its keep-alive connections and its health.
+import { Pool } from 'undici';
+
+export interface UpstreamOptions {
+  /** Keep-alive connections to this instance at most. */
+  connections: number;
+  /** Consecutive failed checks that eject a healthy instance. */
+  unhealthyThreshold: number;
+  /** Consecutive passed checks that bring an ejected instance back. */
+  healthyThreshold: number;
+}
+
+export type UpstreamHealth = 'unknown' | 'healthy' | 'unhealthy';
+
+export class Upstream {
+  readonly origin: string;
+  private pool: Pool;
+  health: UpstreamHealth = 'unknown';
+  inFlight = 0;
+  ejections = 0;
+  private failures = 0;
+  private successes = 0;
+
+  constructor(
+    readonly url: string,
+    private readonly options: UpstreamOptions,
+  ) {
+    this.origin = new URL(url).origin;
+    this.pool = this.newPool();
+  }
+
+  private newPool(): Pool {
+    return new Pool(this.origin, { connections: this.options.connections, keepAliveTimeout: 10_000, pipelining: 1 });
+  }
+
+  get client(): Pool {
+    return this.pool;
+  }
+
+  get healthy(): boolean {
+    return this.health === 'healthy';
+  }
+
+  /** An active check passed. Returns true when this brought the instance (back) into rotation. */
+  checkPassed(): boolean {
+    this.failures = 0;
+    if (this.health === 'healthy') return false;
+    this.successes++;
+    if (this.health === 'unknown' || this.successes >= this.options.healthyThreshold) {
+      this.health = 'healthy';
+      this.successes = 0;
+      return true;
+    }
+    return false;
+  }
+
+  /** An active check failed. Returns true when this took the instance out of rotation. */
+  checkFailed(): boolean {
+    this.successes = 0;
+    this.failures++;
+    if (this.health !== 'unhealthy' && (this.health === 'unknown' || this.failures >= this.options.unhealthyThreshold)) {
+      this.health = 'unhealthy';
+      this.ejections++;
+      return true;
+    }
+    return false;
+  }
+
+  /** A live request could not connect or was reset: out of rotation at once, until checks pass again. */
+  eject(): boolean {
+    this.successes = 0;
+    if (this.health === 'unhealthy') return false;
+    this.health = 'unhealthy';
+    this.ejections++;
+    return true;
+  }
+
+  /**
+   * Close the current connections once their requests finish, and open fresh ones for what comes next
+   * (after a switch the old pool keeps no idle sockets, but can serve previews and rollbacks at once).
+   */
+  drainConnections(): Promise<void> {
+    const old = this.pool;
+    this.pool = this.newPool();
+    return old.close();
+  }
+
+  close(): Promise<void> {
+    return this.pool.destroy();
+  }
+}

@@ -1,0 +1,18 @@
+// Socket-level failures: the request may not have reached the peer, or the peer's answer was lost
+// before its first byte. Shared by the engines and the router, which both retry them (a verdict is idempotent).
+
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+export const isConnectionError = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && CONNECTION_ERRORS.has((error as { code?: string }).code ?? '');

@@ -1,0 +1,30 @@
+// Start a router for a test, configured as a user would, with a fixed admin token.
+import { pino } from 'pino';
+import { loadRouterConfig, type RouterFlags } from '../../src/config/router.js';
+import { startRouter, type RunningRouter } from '../../src/router/run.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export async function startTestRouter(flags: RouterFlags = {}, file?: string): Promise<RunningRouter> {
+  const config = loadRouterConfig({ port: '0', adminPort: '0', logLevel: 'silent', ...(file ? { config: file } : {}), ...flags }, {});
+  // Fast health checks, so that tests see ejection and recovery quickly.
+  config.health = { ...config.health, intervalMs: 100, timeoutMs: 200, unhealthyThreshold: 1, healthyThreshold: 1 };
+  return startRouter(config, { ...config.admin, token: ADMIN_TOKEN }, pino({ level: 'silent' }));
+}
+
+export async function admin(router: RunningRouter, method: string, path: string, body?: unknown, token = ADMIN_TOKEN) {
+  const response = await fetch(`${router.adminUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+export const until = async (condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};

@@ -1,0 +1,58 @@
+// A small upstream on loopback that says who it is, echoes what it got, and can be slowed, failed or
+// made unready; it counts its open connections.
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface Echo {
+  name: string;
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+export interface TestUpstream {
+  name: string;
+  url: string;
+  ready: boolean;
+  /** Milliseconds to wait before answering a non-health request. */
+  delayMs: number;
+  received: Echo[];
+  openConnections(): number;
+  close(): Promise<void>;
+}
+
+export async function startUpstream(name: string, port = 0): Promise<TestUpstream> {
+  const sockets = new Set<Socket>();
+  const upstream = { name, ready: true, delayMs: 0, received: [] as Echo[] };
+  const server: Server = createServer((req, res) => {
+    if (req.url === '/readyz') {
+      res.writeHead(upstream.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready: upstream.ready }));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const echo: Echo = { name, method: req.method!, path: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      upstream.received.push(echo);
+      const answer = () => res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': name, 'set-cookie': ['a=1', 'b=2'] }).end(JSON.stringify(echo));
+      if (upstream.delayMs > 0) setTimeout(answer, upstream.delayMs);
+      else answer();
+    });
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const { port: bound } = server.address() as AddressInfo;
+  return Object.assign(upstream, {
+    url: `http://127.0.0.1:${bound}`,
+    openConnections: () => sockets.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  });
+}

@@ -1,0 +1,227 @@
+// The router over real sockets: routing, atomic switch, draining, preview, weights, mirroring, health,
+// retries and the admin API.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Agent, request } from 'undici';
+import type { RunningRouter } from '../../src/router/run.js';
+import type { MirrorPair } from '../../src/router/mirror.js';
+import { startUpstream, type Echo, type TestUpstream } from '../helpers/upstream.js';
+import { admin, startTestRouter, until } from '../helpers/router.js';
+
+describe('router', () => {
+  let blue: TestUpstream;
+  let blue2: TestUpstream;
+  let green: TestUpstream;
+  let router: RunningRouter;
+  const client = new Agent({ connections: 4, keepAliveTimeout: 30_000 });
+
+  const send = async (path = '/predict', headers: Record<string, string> = {}, base = router.url) => {
+    const response = await request(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ prompt: 'hello' }),
+      dispatcher: client,
+    });
+    const text = await response.body.text();
+    return { status: response.statusCode, headers: response.headers, body: text.startsWith('{') ? (JSON.parse(text) as Echo & { error?: { code: string } }) : text };
+  };
+
+  beforeAll(async () => {
+    [blue, blue2, green] = await Promise.all([startUpstream('blue-1'), startUpstream('blue-2'), startUpstream('green-1')]);
+    router = await startTestRouter({ blue: `${blue.url},${blue2.url}`, green: green.url, blueVersion: 'v1', greenVersion: 'v2', previewPort: '0' });
+  });
+  afterEach(async () => {
+    if (router.router.active !== 'blue') router.router.switchTo('blue');
+    router.router.setWeights(0);
+    router.router.setMirror(0);
+    for (const u of [blue, blue2, green]) {
+      u.ready = true;
+      u.delayMs = 0;
+      u.received.length = 0;
+    }
+    await until(() => router.router.pools.blue.healthyCount === 2 && router.router.pools.green.healthyCount === 1);
+  });
+  afterAll(async () => {
+    await router.close();
+    await client.close();
+    await Promise.all([blue, blue2, green].map((u) => u.close()));
+  });
+
+  it('sends requests to the active color, saying who answered, with headers and body intact', async () => {
+    const { status, headers, body } = await send('/predict?x=1', { 'x-custom': 'kept' });
+    expect(status).toBe(200);
+    expect(headers['x-guardgate-color']).toBe('blue');
+    expect(headers['x-guardgate-version']).toBe('v1');
+    expect(headers['x-upstream']).toMatch(/^blue-/);
+    expect(headers['set-cookie']).toEqual(['a=1', 'b=2']);
+    const echo = body as Echo;
+    expect(echo.path).toBe('/predict?x=1');
+    expect(echo.body).toBe('{"prompt":"hello"}');
+    expect(echo.headers['x-custom']).toBe('kept');
+    expect(echo.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/); // a trace id was added
+    expect(echo.headers['x-forwarded-for']).toBe('127.0.0.1');
+  });
+
+  it('keeps an incoming trace id', async () => {
+    const { body } = await send('/predict', { 'x-request-id': 'abc-123' });
+    expect((body as Echo).headers['x-request-id']).toBe('abc-123');
+    const parent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const withParent = await send('/predict', { traceparent: parent });
+    expect((withParent.body as Echo).headers.traceparent).toBe(parent);
+    expect((withParent.body as Echo).headers['x-request-id']).toBeUndefined();
+  });
+
+  it('spreads requests over the instances of the active color', async () => {
+    const names = new Set<string>();
+    for (let i = 0; i < 10; i++) names.add((await send()).headers['x-upstream'] as string);
+    expect(names).toEqual(new Set(['blue-1', 'blue-2']));
+  });
+
+  it('switches atomically: the next request goes to the new color; the one in flight finishes on the old', async () => {
+    blue.delayMs = blue2.delayMs = 300;
+    const inFlight = send();
+    await until(() => blue.received.length + blue2.received.length === 1);
+    const result = router.router.switchTo('green');
+    expect(result).toMatchObject({ previous: 'blue', active: 'green' });
+    const next = await send();
+    expect(next.headers['x-guardgate-color']).toBe('green');
+    const old = await inFlight;
+    expect(old.status).toBe(200);
+    expect(old.headers['x-guardgate-color']).toBe('blue');
+  });
+
+  it("after a switch the old color's connections close once idle; the client's connection stays", async () => {
+    // Concurrent slow requests open several data connections per instance (health checks hold one more).
+    blue.delayMs = blue2.delayMs = 50;
+    await Promise.all(Array.from({ length: 8 }, () => send()));
+    expect(blue.openConnections()).toBeGreaterThan(2);
+    router.router.switchTo('green');
+    await until(() => blue.openConnections() <= 1 && blue2.openConnections() <= 1);
+    const after = await send(); // same client agent, same keep-alive socket to the router
+    expect(after.status).toBe(200);
+    expect(after.headers['x-guardgate-color']).toBe('green');
+  });
+
+  it('routes previews to the standby, by header or by the preview port', async () => {
+    expect((await send('/predict', { 'x-guardgate-preview': '1' })).headers['x-guardgate-color']).toBe('green');
+    expect((await send('/predict', {}, router.previewUrl!)).headers['x-guardgate-color']).toBe('green');
+    expect((await send()).headers['x-guardgate-color']).toBe('blue');
+  });
+
+  it('splits by weight, sticky by a client header', async () => {
+    router.router.setWeights(50, 'x-user');
+    const colors = await Promise.all(Array.from({ length: 60 }, (_, i) => send('/predict', { 'x-user': `u${i}` }).then((r) => r.headers['x-guardgate-color'])));
+    expect(colors).toContain('green');
+    expect(colors).toContain('blue');
+    const again = await Promise.all(Array.from({ length: 60 }, (_, i) => send('/predict', { 'x-user': `u${i}` }).then((r) => r.headers['x-guardgate-color'])));
+    expect(again).toEqual(colors);
+  });
+
+  it('mirrors live requests to the standby; the client gets only the active answer, without waiting', async () => {
+    const pairs: MirrorPair[] = [];
+    const unsubscribe = router.router.onMirrorPair((pair) => pairs.push(pair));
+    router.router.setMirror(1);
+    green.delayMs = 400;
+    const answer = await send();
+    expect(answer.headers['x-guardgate-color']).toBe('blue');
+    expect(pairs).toHaveLength(0); // answered before the standby did
+    await until(() => pairs.length === 1);
+    const [pair] = pairs;
+    expect(pair!.active).toMatchObject({ color: 'blue', version: 'v1', status: 200 });
+    expect(pair!.standby).toMatchObject({ color: 'green', version: 'v2', status: 200 });
+    expect(JSON.parse(pair!.standby.body.toString()).name).toBe('green-1');
+    expect(JSON.parse(pair!.active.body.toString()).name).toMatch(/^blue-/);
+    expect(green.received[0]!.headers['x-guardgate-mirror']).toBe('1');
+    unsubscribe();
+  });
+
+  it('drops mirror copies beyond the bounded queue, and counts them', async () => {
+    router.router.setMirror(1);
+    green.delayMs = 500;
+    const before = await metric('guardgate_router_mirror_total{outcome="dropped"}');
+    await Promise.all(Array.from({ length: 100 }, () => send()));
+    const dropped = (await metric('guardgate_router_mirror_total{outcome="dropped"}')) - before;
+    expect(dropped).toBeGreaterThan(0); // maxInFlight is 64
+    expect(green.received.length).toBeLessThanOrEqual(64);
+  });
+
+  it('ejects an instance that fails its checks and takes it back when it passes', async () => {
+    blue.ready = false;
+    await until(() => router.router.pools.blue.healthyCount === 1);
+    for (let i = 0; i < 6; i++) expect((await send()).headers['x-upstream']).toBe('blue-2');
+    blue.ready = true;
+    await until(() => router.router.pools.blue.healthyCount === 2);
+  });
+
+  it('with no healthy instance in the active color: 503 no_healthy_upstream with Retry-After, then recovery', async () => {
+    blue.ready = blue2.ready = false;
+    await until(() => router.router.pools.blue.healthyCount === 0);
+    const down = await send();
+    expect(down.status).toBe(503);
+    expect(down.headers['retry-after']).toBe('1');
+    expect((down.body as { error: { code: string } }).error.code).toBe('no_healthy_upstream');
+    blue2.ready = true;
+    await until(() => router.router.pools.blue.healthyCount === 1);
+    expect((await send()).status).toBe(200);
+  });
+
+  it('retries a refused connection once on another instance of the same color', async () => {
+    const doomed = await startUpstream('doomed');
+    await router.router.setPool('blue', [doomed.url, blue2.url], 'v1');
+    await doomed.close(); // connections to it are now refused, and the checks have not noticed yet
+    const answers = await Promise.all(Array.from({ length: 6 }, () => send()));
+    expect(answers.every((a) => a.status === 200 && a.headers['x-upstream'] === 'blue-2')).toBe(true);
+    expect(await metric('guardgate_router_retries_total{color="blue",outcome="retried"}')).toBeGreaterThan(0);
+    await router.router.setPool('blue', [blue.url, blue2.url], 'v1');
+  });
+
+  describe('admin API', () => {
+    it('needs the token: 401 without, 403 with a wrong one', async () => {
+      expect((await admin(router, 'GET', '/admin/status', undefined, '')).status).toBe(401);
+      const wrong = await admin(router, 'GET', '/admin/status', undefined, 'not-the-token-at-all');
+      expect(wrong).toEqual({ status: 403, body: { error: { code: 'forbidden', message: 'wrong admin token' } } });
+    });
+
+    it('reports status, switches, and refuses a color with no healthy instance unless forced', async () => {
+      const status = await admin(router, 'GET', '/admin/status');
+      expect(status.body).toMatchObject({ active: 'blue', standby: 'green', pools: { blue: { version: 'v1', healthy: 2 }, green: { version: 'v2', healthy: 1 } } });
+      expect((await admin(router, 'POST', '/admin/switch', { color: 'green' })).body).toMatchObject({ previous: 'blue', active: 'green' });
+      expect((await admin(router, 'POST', '/admin/switch', { color: 'purple' })).status).toBe(400);
+      green.ready = false;
+      blue.ready = blue2.ready = false;
+      await until(() => router.router.pools.blue.healthyCount === 0);
+      const refused = await admin(router, 'POST', '/admin/switch', { color: 'blue' });
+      expect(refused.status).toBe(409);
+      expect(refused.body.error.code).toBe('switch_refused');
+      expect((await admin(router, 'POST', '/admin/switch', { color: 'blue', force: true })).status).toBe(200);
+    });
+
+    it('sets weights, mirroring and pool membership, validating each', async () => {
+      expect((await admin(router, 'PUT', '/admin/weights', { standby: 10, stickyHeader: 'x-user' })).body).toMatchObject({ standbyWeight: 10, stickyHeader: 'x-user' });
+      expect((await admin(router, 'PUT', '/admin/weights', { standby: 150 })).status).toBe(400);
+      expect((await admin(router, 'PUT', '/admin/mirror', { fraction: 0.25 })).body.mirrorFraction).toBe(0.25);
+      expect((await admin(router, 'PUT', '/admin/mirror', { fraction: 'lots' })).status).toBe(400);
+      const extra = await startUpstream('green-2');
+      const pool = await admin(router, 'PUT', '/admin/pools/green', { version: 'v3', instances: [green.url, extra.url] });
+      expect(pool.body).toMatchObject({ version: 'v3', healthy: 2 });
+      expect((await admin(router, 'PUT', '/admin/pools/green', { instances: ['not a url'] })).status).toBe(400);
+      await router.router.setPool('green', [green.url], 'v2');
+      await extra.close();
+    });
+
+    it('exposes metrics without the token', async () => {
+      await send();
+      const text = await (await fetch(`${router.adminUrl}/metrics`)).text();
+      expect(text).toMatch(/guardgate_router_requests_total\{color="blue",reason="active",status_code="200"\} \d+/);
+      expect(text).toMatch(/guardgate_router_switches_total\{to="green"\} \d+/);
+      expect(text).toContain('guardgate_router_upstream_duration_seconds_bucket');
+      expect(text).toMatch(/guardgate_router_active_color\{color="blue"\} 1/);
+      expect(text).toMatch(/guardgate_router_ejections_total\{color="blue",cause="check"\} \d+/);
+    });
+  });
+
+  async function metric(series: string): Promise<number> {
+    const text = await (await fetch(`${router.adminUrl}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(series));
+    return line === undefined ? 0 : Number(line.split(' ').pop());
+  }
+});

@@ -1,0 +1,94 @@
+// Zero failed requests under load: across many switches, and when one instance of the active color is
+// killed with SIGKILL. Real `guardgate serve` and `guardgate router` processes, load from autocannon.
+import autocannon from 'autocannon';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, type CliProcess } from '../helpers/cli.js';
+import { ADMIN_TOKEN } from '../helpers/router.js';
+
+const body = JSON.stringify({ prompt: 'How can I kill a Python process that hangs?' });
+
+async function startInstance(color: string, version: string): Promise<{ cli: CliProcess; url: string }> {
+  const cli = runCli(['serve', '--port', '0', '--color', color, '--service-version', version, '--log-level', 'info']);
+  const { url } = (await cli.logLine('guardgate instance listening')) as { url: string };
+  await cli.logLine('engine warmed up; ready');
+  return { cli, url };
+}
+
+async function startRouterProcess(blue: string[], green: string[]): Promise<{ cli: CliProcess; url: string; adminUrl: string }> {
+  const cli = runCli(['router', '--port', '0', '--admin-port', '0', '--blue', blue.join(','), '--green', green.join(','), '--blue-version', 'v1', '--green-version', 'v2'], {
+    GUARDGATE_ADMIN_TOKEN: ADMIN_TOKEN,
+  });
+  const ready = (await cli.logLine('guardgate router ready')) as { url: string; adminUrl: string };
+  return { cli, url: ready.url, adminUrl: ready.adminUrl };
+}
+
+const load = (url: string, seconds: number) =>
+  autocannon({ url: `${url}/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 16, duration: seconds });
+
+const switchTo = (adminUrl: string, color: string) =>
+  fetch(`${adminUrl}/admin/switch`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ color }),
+  });
+
+describe('router under load', () => {
+  const processes: CliProcess[] = [];
+  afterAll(async () => {
+    for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  });
+
+  describe('switching blue/green again and again', () => {
+    let router: Awaited<ReturnType<typeof startRouterProcess>>;
+    beforeAll(async () => {
+      const [blue, green] = await Promise.all([startInstance('blue', 'v1'), startInstance('green', 'v2')]);
+      router = await startRouterProcess([blue.url], [green.url]);
+      processes.push(blue.cli, green.cli, router.cli);
+    });
+
+    it('fails no request across 30 switches', async () => {
+      const running = load(router.url, 4);
+      let switches = 0;
+      await new Promise((r) => setTimeout(r, 300));
+      while (switches < 30) {
+        const response = await switchTo(router.adminUrl, switches % 2 === 0 ? 'green' : 'blue');
+        expect(response.status).toBe(200);
+        switches++;
+        await new Promise((r) => setTimeout(r, 80));
+      }
+      const result = await running;
+      expect(result.requests.total).toBeGreaterThan(0);
+      expect(result.non2xx).toBe(0);
+      expect(result.errors).toBe(0);
+      expect(result.timeouts).toBe(0);
+      const metrics = await (await fetch(`${router.adminUrl}/metrics`)).text();
+      expect(metrics).toMatch(/guardgate_router_requests_total\{color="green",reason="active",status_code="200"\} [1-9]/);
+      expect(metrics).toMatch(/guardgate_router_requests_total\{color="blue",reason="active",status_code="200"\} [1-9]/);
+    });
+  });
+
+  describe('one instance killed', () => {
+    let router: Awaited<ReturnType<typeof startRouterProcess>>;
+    let victim: CliProcess;
+    beforeAll(async () => {
+      const [blue1, blue2, green] = await Promise.all([startInstance('blue', 'v1'), startInstance('blue', 'v1'), startInstance('green', 'v2')]);
+      victim = blue1.cli;
+      router = await startRouterProcess([blue1.url, blue2.url], [green.url]);
+      processes.push(blue1.cli, blue2.cli, green.cli, router.cli);
+    });
+
+    it('fails no request when one instance of the active color gets SIGKILL under load', async () => {
+      const running = load(router.url, 4);
+      await new Promise((r) => setTimeout(r, 1_000));
+      victim.child.kill('SIGKILL');
+      const result = await running;
+      expect(await victim.exited).toBeNull(); // killed by the signal
+      expect(result.requests.total).toBeGreaterThan(0);
+      expect(result.non2xx).toBe(0);
+      expect(result.errors).toBe(0);
+      expect(result.timeouts).toBe(0);
+      const status = await (await fetch(`${router.adminUrl}/admin/status`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json();
+      expect((status as { pools: { blue: { healthy: number } } }).pools.blue.healthy).toBe(1);
+    });
+  });
+});

@@ -3,12 +3,11 @@
 // color under a retry budget; responses stream back with the color and version that answered.
 // It knows nothing about releases.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import { GuardgateError } from '../moderation/errors.js';
 import { isConnectionError } from '../shared/net.js';
 import { newTraceId } from '../shared/trace.js';
 import type { RouterMetrics } from './metrics.js';
-import { MIRROR_HEADER, type Mirror, type MirrorAnswer } from './mirror.js';
+import { MIRROR_HEADER, type Mirror } from './mirror.js';
 import type { ColorPool } from './pool.js';
 import type { RetryBudget } from './retry-budget.js';
 import { otherColor, routeRequest, type Color, type TrafficPolicy } from './routing.js';
@@ -136,25 +135,41 @@ export class DataPath {
         throw new GuardgateError('no_healthy_upstream', `no healthy instance in the ${pool.color} environment`, { retryAfter: 1 });
       }
       const started = performance.now();
+      const request = {
+        method: req.method as 'POST',
+        path: req.url ?? '/',
+        headers,
+        body,
+        headersTimeout: this.options.upstreamTimeoutMs,
+        bodyTimeout: this.options.upstreamTimeoutMs,
+      };
+      let answered = false;
       upstream.inFlight++;
       try {
-        const response = await upstream.client.request({
-          method: req.method as 'POST',
-          path: req.url ?? '/',
-          headers,
-          body,
-          headersTimeout: this.options.upstreamTimeoutMs,
-          bodyTimeout: this.options.upstreamTimeoutMs,
-        });
-        res.writeHead(response.statusCode, responseHeaders(response.headers, pool));
-        if (mirrorTo !== undefined && body !== undefined) {
-          this.deps.mirror.offer(mirrorTo, { method: req.method!, path: req.url ?? '/', headers, body }, this.capture(response.body, pool, response.statusCode, started));
+        let status: number;
+        if (mirrorTo === undefined || body === undefined) {
+          // The common path: undici writes the upstream body straight into the client response.
+          status = 0;
+          await upstream.client.stream(request, ({ statusCode, headers: upstreamHeaders }) => {
+            answered = true;
+            status = statusCode;
+            res.writeHead(statusCode, responseHeaders(upstreamHeaders, pool));
+            return res;
+          });
+        } else {
+          // Mirrored: keep the (small) active answer to pair it with the standby's.
+          const response = await upstream.client.request(request);
+          answered = true;
+          const answer = Buffer.from(await response.body.arrayBuffer());
+          status = response.statusCode;
+          res.writeHead(status, responseHeaders(response.headers, pool)).end(answer);
+          const activeAnswer = { color: pool.color, version: pool.version, status, body: answer, latencyMs: performance.now() - started };
+          this.deps.mirror.offer(mirrorTo, { method: req.method!, path: req.url ?? '/', headers, body }, Promise.resolve(activeAnswer));
         }
-        await pipeline(response.body, res);
         metrics.upstreamDuration.observe({ color: pool.color }, (performance.now() - started) / 1000);
-        return response.statusCode;
+        return status;
       } catch (error) {
-        if (res.headersSent) throw error;
+        if (answered || res.headersSent) throw error;
         const code = (error as { code?: string }).code;
         if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
           throw new GuardgateError('upstream_timeout', `the ${pool.color} instance did not answer within ${this.options.upstreamTimeoutMs} ms`, { retryAfter: 1 });
@@ -172,18 +187,5 @@ export class DataPath {
         upstream.inFlight--;
       }
     }
-  }
-
-  /** Keep a copy of the active answer for the mirror pair, as it streams to the client. Never rejects. */
-  private capture(stream: NodeJS.ReadableStream, pool: ColorPool, status: number, started: number): Promise<MirrorAnswer> {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    return new Promise((resolve) => {
-      const done = (error?: Error) =>
-        resolve({ color: pool.color, version: pool.version, status, body: Buffer.concat(chunks), latencyMs: performance.now() - started, ...(error ? { error: error.message } : {}) });
-      stream.once('end', () => done());
-      stream.once('error', (error: Error) => done(error));
-      stream.once('close', () => done());
-    });
   }
 }

@@ -14,6 +14,7 @@ export function serveCommand(): Command {
     .option('--engine-model <name>', 'openai engine: the served model name (default Qwen/Qwen3Guard-Gen-4B)')
     .option('--color <color>', 'blue or green: the environment this instance belongs to')
     .option('--service-version <label>', 'the deployed version label reported in every verdict')
+    .option('--data-dir <dir>', 'where the SQLite audit log and its spool live (default .guardgate)')
     .option('--policy <policy>', 'strict (Controversial is flagged, the default) or loose')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .action(async (flags: InstanceFlags) => {

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { EngineConfig } from '../engines/create.js';
 import { POLICIES, type Policy } from '../moderation/taxonomy.js';
-import { merge, readYamlFile, validate } from './load.js';
+import { ConfigError, merge, readYamlFile, validate } from './load.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -41,6 +41,33 @@ export const instanceSchema = z.object({
     })
     .default({ bodyBytes: 1_048_576, textChars: 32_000, batchSize: 64 }),
   engine: engineSchema.default({ kind: 'lexicon' }),
+  /** Where the audit log's SQLite file and spool live. */
+  dataDir: z.string().min(1).default('.guardgate'),
+  audit: z
+    .object({
+      /** sqlite (the data directory; the default), postgres (DATABASE_URL; the default when it is set) or none. */
+      sink: z.enum(['sqlite', 'postgres', 'none']).optional(),
+      databaseUrl: z.string().min(1).optional(),
+      schema: z.string().min(1).default('public'),
+      /** What of the judged text is stored: none (a digest only), full, or redacted (detected PII masked). */
+      text: z.enum(['none', 'full', 'redacted']).default('none'),
+      batchSize: positiveInt.default(200),
+      flushIntervalMs: positiveInt.default(200),
+      bufferSize: positiveInt.default(20_000),
+      replayIntervalMs: positiveInt.default(2_000),
+    })
+    .default({ schema: 'public', text: 'none', batchSize: 200, flushIntervalMs: 200, bufferSize: 20_000, replayIntervalMs: 2_000 }),
+  cache: z
+    .object({
+      /** memory (the default), redis (REDIS_URL; the default when it is set) or none. */
+      kind: z.enum(['memory', 'redis', 'none']).optional(),
+      redisUrl: z.string().min(1).optional(),
+      ttlSeconds: positiveInt.default(3_600),
+      maxEntries: positiveInt.default(10_000),
+      /** A cache slower than this counts as a miss; it never fails a request. */
+      timeoutMs: positiveInt.default(50),
+    })
+    .default({ ttlSeconds: 3_600, maxEntries: 10_000, timeoutMs: 50 }),
   shutdown: z
     .object({
       /** How long readiness is false before the listener closes (load balancers notice). */
@@ -51,9 +78,13 @@ export const instanceSchema = z.object({
     .default({ drainDelayMs: 0, timeoutMs: 10_000 }),
 });
 
-export type InstanceConfig = Omit<z.output<typeof instanceSchema>, 'engine' | 'policy'> & {
+type ParsedInstance = z.output<typeof instanceSchema>;
+
+export type InstanceConfig = Omit<ParsedInstance, 'engine' | 'policy' | 'audit' | 'cache'> & {
   engine: EngineConfig;
   policy: Policy;
+  audit: ParsedInstance['audit'] & { sink: 'sqlite' | 'postgres' | 'none' };
+  cache: ParsedInstance['cache'] & { kind: 'memory' | 'redis' | 'none' };
 };
 
 /** Flags the CLI accepts for `serve`; each overrides the file and the environment. */
@@ -66,6 +97,7 @@ export interface InstanceFlags {
   engineModel?: string;
   color?: string;
   serviceVersion?: string;
+  dataDir?: string;
   policy?: string;
   logLevel?: string;
 }
@@ -78,6 +110,9 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
     version: env.GUARDGATE_VERSION,
     policy: env.GUARDGATE_POLICY,
     logLevel: env.GUARDGATE_LOG_LEVEL,
+    dataDir: env.GUARDGATE_DATA_DIR,
+    audit: { databaseUrl: env.DATABASE_URL, sink: env.GUARDGATE_AUDIT_SINK, text: env.GUARDGATE_AUDIT_TEXT },
+    cache: { redisUrl: env.REDIS_URL, kind: env.GUARDGATE_CACHE },
     engine: {
       kind: env.GUARDGATE_ENGINE,
       baseUrl: env.GUARDGATE_ENGINE_URL,
@@ -97,6 +132,7 @@ function fromFlags(flags: InstanceFlags): Record<string, unknown> {
     version: flags.serviceVersion,
     policy: flags.policy,
     logLevel: flags.logLevel,
+    dataDir: flags.dataDir,
     engine: { kind: flags.engine, baseUrl: flags.engineUrl, model: flags.engineModel },
   };
 }
@@ -116,5 +152,11 @@ export function loadInstanceConfig(flags: InstanceFlags, env: NodeJS.ProcessEnv)
   const file = flags.config ?? env.GUARDGATE_CONFIG;
   const merged = merge(file ? readYamlFile(file) : {}, fromEnvironment(env), fromFlags(flags));
   merged.engine = engineOf(merged);
-  return validate(instanceSchema, merged, file ?? 'flags and environment') as InstanceConfig;
+  const parsed = validate(instanceSchema, merged, file ?? 'flags and environment');
+  // PostgreSQL and Redis are the defaults once their URLs are given.
+  const sink = parsed.audit.sink ?? (parsed.audit.databaseUrl ? 'postgres' : 'sqlite');
+  const kind = parsed.cache.kind ?? (parsed.cache.redisUrl ? 'redis' : 'memory');
+  if (sink === 'postgres' && !parsed.audit.databaseUrl) throw new ConfigError('audit.sink postgres needs audit.databaseUrl (or DATABASE_URL)');
+  if (kind === 'redis' && !parsed.cache.redisUrl) throw new ConfigError('cache.kind redis needs cache.redisUrl (or REDIS_URL)');
+  return { ...parsed, audit: { ...parsed.audit, sink }, cache: { ...parsed.cache, kind } } as InstanceConfig;
 }

@@ -44,6 +44,21 @@ export class InstanceMetrics {
     help: 'Verdicts answered by the fallback engine because the primary was unavailable',
     registers: [this.registry],
   });
+  readonly cache = new Counter({
+    name: 'guardgate_cache_requests_total',
+    help: 'Verdict cache look-ups: hit, miss, or error (a slow or failed cache counts as a miss for the request)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly audit = new Counter({
+    name: 'guardgate_audit_records_total',
+    help: 'Audit records written to the store, spooled locally because it failed, or replayed from the spool',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  /** Where the audit backlog is read from at scrape time. */
+  auditBacklogSource: (() => { buffered: number; spooled: number }) | undefined;
+  readonly auditBacklog: Gauge<'where'>;
   readonly info = new Gauge({
     name: 'guardgate_instance_info',
     help: 'The deployed version, color and engine of this instance (always 1)',
@@ -53,6 +68,18 @@ export class InstanceMetrics {
 
   constructor(version: string, color: string | null, engine: EngineInfo) {
     collectDefaultMetrics({ register: this.registry });
+    this.auditBacklog = new Gauge({
+      name: 'guardgate_audit_backlog',
+      help: 'Audit records not yet in the store: buffered in memory, or spooled on local disk',
+      labelNames: ['where'] as const,
+      registers: [this.registry],
+      collect: () => {
+        const backlog = this.auditBacklogSource?.();
+        if (backlog === undefined) return;
+        this.auditBacklog.set({ where: 'buffered' }, backlog.buffered);
+        this.auditBacklog.set({ where: 'spooled' }, backlog.spooled);
+      },
+    });
     this.info.set({ version, color: color ?? '', engine: engine.name, model: engine.model, fingerprint: engine.fingerprint }, 1);
   }
 }

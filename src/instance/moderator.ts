@@ -1,12 +1,16 @@
-// The service's one job: turn an input into a served verdict (engine, policy, language, timing, metrics).
+// The service's one job: turn an input into a served verdict (cache, engine, policy, language, timing,
+// metrics), and audit every verdict served.
 import { performance } from 'node:perf_hooks';
-import type { Engine } from '../engines/engine.js';
-import { targetOf, judgedText, type ModerationInput } from '../moderation/conversation.js';
+import type { Engine, EngineResult } from '../engines/engine.js';
+import { judgedText, targetOf, type ModerationInput } from '../moderation/conversation.js';
 import { isGuardgateError } from '../moderation/errors.js';
 import { detectLanguage } from '../moderation/language.js';
 import { isFlagged } from '../moderation/policy.js';
 import type { Policy } from '../moderation/taxonomy.js';
 import type { Verdict } from '../moderation/verdict.js';
+import type { AuditLog } from '../store/audit/log.js';
+import { toAuditRecord, type TextMode } from '../store/audit/record.js';
+import { cacheKey, type CachedVerdict, type VerdictCache } from '../store/cache/cache.js';
 import type { InstanceMetrics } from './metrics.js';
 
 export interface ModeratorIdentity {
@@ -14,45 +18,85 @@ export interface ModeratorIdentity {
   color: string | null;
 }
 
+export interface ModeratorStores {
+  cache?: VerdictCache | undefined;
+  audit?: AuditLog | undefined;
+  auditText?: TextMode;
+}
+
+export interface JudgeContext {
+  traceId: string;
+  /** A copy the router mirrored to this (standby) color: not served to anyone, so not audited. */
+  mirrored?: boolean;
+  signal?: AbortSignal;
+}
+
 export class Moderator {
   constructor(
     readonly engine: Engine,
     private readonly identity: ModeratorIdentity,
     private readonly metrics: InstanceMetrics,
+    private readonly stores: ModeratorStores = {},
   ) {}
 
-  async judge(input: ModerationInput, policy: Policy, traceId: string, signal?: AbortSignal): Promise<Verdict> {
-    const started = performance.now();
-    const engineName = this.engine.info.name;
-    let result;
+  /** A cache that fails or is slow is a miss: it never fails a request. */
+  private async lookUp(key: string): Promise<CachedVerdict | undefined> {
     try {
-      result = await this.engine.classify(input, signal ? { signal } : {});
+      const hit = await this.stores.cache!.get(key);
+      this.metrics.cache.inc({ result: hit ? 'hit' : 'miss' });
+      return hit;
+    } catch {
+      this.metrics.cache.inc({ result: 'error' });
+      return undefined;
+    }
+  }
+
+  private async classify(input: ModerationInput, signal: AbortSignal | undefined): Promise<EngineResult> {
+    try {
+      return await this.engine.classify(input, signal ? { signal } : {});
     } catch (error) {
-      this.metrics.engineErrors.inc({ engine: engineName, code: isGuardgateError(error) ? error.code : 'internal' });
+      this.metrics.engineErrors.inc({ engine: this.engine.info.name, code: isGuardgateError(error) ? error.code : 'internal' });
       throw error;
     }
-    const latency = performance.now() - started;
-    this.metrics.engineDuration.observe({ engine: engineName }, latency / 1000);
+  }
+
+  async judge(input: ModerationInput, policy: Policy, context: JudgeContext): Promise<Verdict> {
+    const started = performance.now();
+    const { cache } = this.stores;
+    const key = cache === undefined ? undefined : cacheKey(this.engine.info, policy, input);
+    let answer: CachedVerdict | undefined = key === undefined ? undefined : await this.lookUp(key);
+    const cached = answer !== undefined;
+    let degraded = false;
+    if (answer === undefined) {
+      const result = await this.classify(input, context.signal);
+      this.metrics.engineDuration.observe({ engine: this.engine.info.name }, (performance.now() - started) / 1000);
+      degraded = result.degraded;
+      answer = { safety: result.safety, categories: result.categories, refusal: result.refusal, engine: result.engine };
+      // A fallback's verdict must never be served later as the primary engine's.
+      if (key !== undefined && !degraded) cache!.set(key, answer).catch(() => this.metrics.cache.inc({ result: 'error' }));
+    }
     const target = targetOf(input);
-    if (result.degraded) this.metrics.degraded.inc();
-    if (result.categories.length === 0) this.metrics.verdicts.inc({ safety: result.safety, category: 'None', target });
-    for (const category of result.categories) this.metrics.verdicts.inc({ safety: result.safety, category, target });
-    return {
-      trace_id: traceId,
+    if (degraded) this.metrics.degraded.inc();
+    if (answer.categories.length === 0) this.metrics.verdicts.inc({ safety: answer.safety, category: 'None', target });
+    for (const category of answer.categories) this.metrics.verdicts.inc({ safety: answer.safety, category, target });
+    const verdict: Verdict = {
+      trace_id: context.traceId,
       target,
-      safety: result.safety,
-      categories: result.categories,
-      refusal: result.refusal,
-      flagged: isFlagged(result.safety, policy),
+      safety: answer.safety,
+      categories: answer.categories,
+      refusal: answer.refusal,
+      flagged: isFlagged(answer.safety, policy),
       policy,
-      model: result.engine.model,
+      model: answer.engine.model,
       version: this.identity.version,
       color: this.identity.color,
       language: detectLanguage(judgedText(input)),
-      latency_ms: Math.round(latency * 100) / 100,
-      cached: false,
-      degraded: result.degraded,
-      engine: result.engine,
+      latency_ms: Math.round((performance.now() - started) * 100) / 100,
+      cached,
+      degraded,
+      engine: answer.engine,
     };
+    if (!context.mirrored) this.stores.audit?.record(toAuditRecord(verdict, input, this.stores.auditText ?? 'none'));
+    return verdict;
   }
 }

@@ -4,6 +4,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { InstanceConfig } from '../config/instance.js';
 import { createEngine } from '../engines/create.js';
 import type { Engine } from '../engines/engine.js';
+import type { FastifyBaseLogger } from 'fastify';
+import { openAuditLog, openCache } from '../store/open.js';
+import { InstanceMetrics } from './metrics.js';
 import { buildInstance, type BuiltInstance } from './server.js';
 
 const WARM_UP_INPUT = { prompt: 'Hello, how are you today?' };
@@ -31,7 +34,25 @@ async function warmUp(engine: Engine, built: BuiltInstance): Promise<void> {
 }
 
 export async function startInstance(config: InstanceConfig, engine: Engine = createEngine(config.engine)): Promise<RunningInstance> {
-  const built = buildInstance(config, engine);
+  const metrics = new InstanceMetrics(config.version, config.color, engine.info);
+  // The app's logger exists only once the app is built, after the audit log it reports on.
+  const logger: { log?: FastifyBaseLogger } = {};
+  const audit = openAuditLog(config, {
+    written: (n) => metrics.audit.inc({ outcome: 'written' }, n),
+    replayed: (n) => {
+      metrics.audit.inc({ outcome: 'replayed' }, n);
+      logger.log?.info({ records: n }, 'audit spool replayed to the store');
+    },
+    spooled: (n, error) => {
+      metrics.audit.inc({ outcome: 'spooled' }, n);
+      logger.log?.warn({ records: n, err: error }, 'audit store unavailable: records spooled locally');
+    },
+    failed: (error) => logger.log?.error({ err: error }, 'audit spool failed: records are kept in memory'),
+  });
+  const cache = openCache(config.cache);
+  metrics.auditBacklogSource = audit && (() => audit.backlog());
+  const built = buildInstance(config, engine, { audit, cache, auditText: config.audit.text }, metrics);
+  logger.log = built.app.log;
   await built.app.listen({ host: config.host, port: config.port });
   const address = built.app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
@@ -58,6 +79,9 @@ export async function startInstance(config: InstanceConfig, engine: Engine = cre
       await Promise.race([built.app.close(), deadline]);
       clearInterval(sweep);
       cancel.abort();
+      // Every verdict served is in the buffer by now: write it (or spool it) before leaving.
+      await audit?.close();
+      await cache?.close();
       await engine.close();
     })());
 

@@ -2,13 +2,14 @@
 // readiness, metrics and version, with one error shape for every failure.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Engine } from '../engines/engine.js';
 import { GuardgateError, isGuardgateError, type ErrorCode } from '../moderation/errors.js';
 import { toOpenAIResult } from '../moderation/openai-mapping.js';
 import type { InstanceConfig } from '../config/instance.js';
 import { InstanceMetrics } from './metrics.js';
-import { Moderator } from './moderator.js';
+import { Moderator, type ModeratorStores } from './moderator.js';
+import { MIRROR_HEADER } from '../shared/headers.js';
 import { parseModerationsRequest, parsePredictRequest } from './requests.js';
 import { traceIdFrom } from '../shared/trace.js';
 import { BUILD } from './build.js';
@@ -56,9 +57,8 @@ export interface BuiltInstance {
 }
 
 /** Build the HTTP app around an engine; the caller listens, warms up and closes. */
-export function buildInstance(config: InstanceConfig, engine: Engine): BuiltInstance {
-  const metrics = new InstanceMetrics(config.version, config.color, engine.info);
-  const moderator = new Moderator(engine, config, metrics);
+export function buildInstance(config: InstanceConfig, engine: Engine, stores: ModeratorStores = {}, metrics = new InstanceMetrics(config.version, config.color, engine.info)): BuiltInstance {
+  const moderator = new Moderator(engine, config, metrics, stores);
   const state: InstanceState = { warm: false, draining: false };
   const app = Fastify({
     logger: { level: config.logLevel, base: { service: 'guardgate', version: config.version, color: config.color } },
@@ -96,22 +96,28 @@ export function buildInstance(config: InstanceConfig, engine: Engine): BuiltInst
     sendError(reply, new GuardgateError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
   );
 
+  const isMirrored = (request: FastifyRequest): boolean => request.headers[MIRROR_HEADER] === '1';
+
   app.post('/predict', async (request) => {
     const parsed = parsePredictRequest(request.body, config.policy, config.limits);
     const traceId = request.id;
+    const mirrored = isMirrored(request);
     if (!parsed.batch) {
       const item = parsed.items[0]!;
-      return moderator.judge(item, item.policy, traceId);
+      return moderator.judge(item, item.policy, { traceId, mirrored });
     }
-    const results = await Promise.all(parsed.items.map((item, i) => moderator.judge(item, item.policy, `${traceId}-${i}`)));
+    const results = await Promise.all(parsed.items.map((item, i) => moderator.judge(item, item.policy, { traceId: `${traceId}-${i}`, mirrored })));
     return { results };
   });
 
   app.post('/v1/moderations', async (request) => {
     const parsed = parseModerationsRequest(request.body, config.policy, config.limits);
     const traceId = request.id;
+    const mirrored = isMirrored(request);
     const verdicts = await Promise.all(
-      parsed.texts.map((prompt, i) => moderator.judge({ prompt }, parsed.policy, parsed.texts.length === 1 ? traceId : `${traceId}-${i}`)),
+      parsed.texts.map((prompt, i) =>
+        moderator.judge({ prompt }, parsed.policy, { traceId: parsed.texts.length === 1 ? traceId : `${traceId}-${i}`, mirrored }),
+      ),
     );
     return {
       id: `modr-${traceId}`,
@@ -124,7 +130,7 @@ export function buildInstance(config: InstanceConfig, engine: Engine): BuiltInst
     };
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', async () => ({ status: 'ok', ...(stores.audit ? { audit: stores.audit.backlog() } : {}) }));
   app.get('/readyz', async (_request, reply) => {
     const ready = state.warm && !state.draining;
     const reason = state.draining ? 'shutting down' : state.warm ? undefined : 'engine has not answered a warm-up yet';

@@ -5,6 +5,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { RouterMetrics } from './metrics.js';
 import type { ColorPool } from './pool.js';
 import type { Color } from './routing.js';
+import { MIRROR_HEADER } from '../shared/headers.js';
 
 export interface MirroredRequest {
   method: string;
@@ -32,8 +33,6 @@ export interface MirrorPair {
 
 export type MirrorListener = (pair: MirrorPair) => void;
 
-/** Marks the copy, so that instances can tell it from served traffic (it must not be audited as served). */
-export const MIRROR_HEADER = 'x-guardgate-mirror';
 
 export class Mirror {
   private inFlight = 0;

@@ -7,13 +7,13 @@ import { GuardgateError } from '../moderation/errors.js';
 import { isConnectionError } from '../shared/net.js';
 import { newTraceId } from '../shared/trace.js';
 import type { RouterMetrics } from './metrics.js';
-import { MIRROR_HEADER, type Mirror } from './mirror.js';
+import type { Mirror } from './mirror.js';
+import { MIRROR_HEADER, PREVIEW_HEADER } from '../shared/headers.js';
 import type { ColorPool } from './pool.js';
 import type { RetryBudget } from './retry-budget.js';
 import { otherColor, routeRequest, type Color, type TrafficPolicy } from './routing.js';
 import type { Upstream } from './upstream.js';
 
-export const PREVIEW_HEADER = 'x-guardgate-preview';
 
 /** Headers that describe one connection, not the message: never forwarded. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);

@@ -1,9 +1,15 @@
 // Start a real instance on a loopback port for a test, configured as a user would (flags and environment).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadInstanceConfig, type InstanceFlags } from '../../src/config/instance.js';
 import { startInstance, type RunningInstance } from '../../src/instance/run.js';
 
+/** A data directory of its own for each test instance. */
+export const tempDataDir = (): string => mkdtempSync(join(tmpdir(), 'guardgate-data-'));
+
 export async function startTestInstance(flags: InstanceFlags = {}, env: NodeJS.ProcessEnv = {}): Promise<RunningInstance> {
-  const config = loadInstanceConfig({ host: '127.0.0.1', port: '0', logLevel: 'silent', ...flags }, env);
+  const config = loadInstanceConfig({ host: '127.0.0.1', port: '0', logLevel: 'silent', dataDir: tempDataDir(), ...flags }, env);
   return startInstance(config);
 }
 

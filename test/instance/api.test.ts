@@ -113,7 +113,7 @@ describe('instance API (lexicon engine)', () => {
   });
 
   it('/healthz, /readyz and /version describe the instance', async () => {
-    expect(await (await fetch(`${instance.url}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`${instance.url}/healthz`)).json()).toEqual({ status: 'ok', audit: { buffered: expect.any(Number), spooled: 0 } });
     const ready = await fetch(`${instance.url}/readyz`);
     expect(ready.status).toBe(200);
     const version = (await (await fetch(`${instance.url}/version`)).json()) as Record<string, unknown>;

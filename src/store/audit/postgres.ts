@@ -1,0 +1,94 @@
+// Audit records in PostgreSQL, shared by both colors (and by every instance of each).
+import pg from 'pg';
+import { auditWhere } from './filters.js';
+import type { AuditRecord } from './record.js';
+import { encodeCursor, type AuditPage, type AuditQuery, type AuditStore } from './store.js';
+
+const COLUMNS = [
+  'trace_id', 'time', 'color', 'version', 'engine', 'model', 'engine_version', 'target', 'language', 'text_digest',
+  'prompt', 'response', 'safety', 'categories', 'refusal', 'flagged', 'policy', 'latency_ms', 'cached', 'degraded',
+] as const;
+
+export interface PostgresAuditOptions {
+  connectionString: string;
+  /** A schema of its own (created if missing); default `public`. */
+  schema?: string;
+  connectionTimeoutMs?: number;
+}
+
+interface Row extends Omit<AuditRecord, 'time' | 'latency_ms'> {
+  time: Date;
+  latency_ms: number | string;
+}
+
+const fromRow = (row: Row): AuditRecord => ({ ...row, time: row.time.toISOString(), latency_ms: Number(row.latency_ms) });
+
+export class PostgresAuditStore implements AuditStore {
+  private readonly pool: pg.Pool;
+  private ready: Promise<void> | undefined;
+  private readonly table: string;
+
+  constructor(private readonly options: PostgresAuditOptions) {
+    this.pool = new pg.Pool({ connectionString: options.connectionString, max: 4, connectionTimeoutMillis: options.connectionTimeoutMs ?? 2_000 });
+    // An idle client that loses its server must not crash the process; the next query reconnects.
+    this.pool.on('error', () => undefined);
+    this.table = `${pg.escapeIdentifier(options.schema ?? 'public')}.guardgate_audit`;
+  }
+
+  /** Create the schema and table once; retried after a failure. */
+  private migrate(): Promise<void> {
+    this.ready ??= this.pool
+      .query(
+        `CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(this.options.schema ?? 'public')};
+         CREATE TABLE IF NOT EXISTS ${this.table} (
+           trace_id TEXT PRIMARY KEY, time TIMESTAMPTZ NOT NULL, color TEXT, version TEXT NOT NULL, engine TEXT NOT NULL,
+           model TEXT NOT NULL, engine_version TEXT NOT NULL, target TEXT NOT NULL, language TEXT, text_digest TEXT NOT NULL,
+           prompt TEXT, response TEXT, safety TEXT NOT NULL, categories JSONB NOT NULL, refusal BOOLEAN, flagged BOOLEAN NOT NULL,
+           policy TEXT NOT NULL, latency_ms DOUBLE PRECISION NOT NULL, cached BOOLEAN NOT NULL, degraded BOOLEAN NOT NULL);
+         CREATE INDEX IF NOT EXISTS guardgate_audit_time ON ${this.table} (time DESC, trace_id DESC);`,
+      )
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          this.ready = undefined;
+          throw error;
+        },
+      );
+    return this.ready;
+  }
+
+  async write(records: readonly AuditRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.migrate();
+    // One multi-row insert: the batch is written whole or not at all.
+    const params: unknown[] = [];
+    const rows = records.map((record) => {
+      const placeholders = COLUMNS.map((column) => {
+        params.push(column === 'categories' ? JSON.stringify(record.categories) : record[column]);
+        return `$${params.length}`;
+      });
+      return `(${placeholders.join(', ')})`;
+    });
+    await this.pool.query(`INSERT INTO ${this.table} (${COLUMNS.join(', ')}) VALUES ${rows.join(', ')} ON CONFLICT (trace_id) DO NOTHING`, params);
+  }
+
+  async query(query: AuditQuery): Promise<AuditPage> {
+    await this.migrate();
+    const where = auditWhere(query, 'postgres');
+    const result = await this.pool.query<Row>(
+      `SELECT * FROM ${this.table} ${where.sql} ORDER BY time DESC, trace_id DESC LIMIT $${where.params.length + 1}`,
+      [...where.params, query.limit + 1],
+    );
+    const records = result.rows.slice(0, query.limit).map(fromRow);
+    return { records, next: result.rows.length > query.limit ? encodeCursor(records[records.length - 1]!) : null };
+  }
+
+  async count(): Promise<number> {
+    await this.migrate();
+    return Number((await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.table}`)).rows[0]!.n);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,53 @@
+// The local spool: audit batches that could not reach the store wait here, one JSON line per record,
+// one file per batch, until they are replayed. Appends are synchronous so that a record is on disk
+// before the request path moves on.
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AuditRecord } from './record.js';
+
+export class AuditSpool {
+  private sequence = 0;
+
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  /** Write one batch to its own file (atomic: written under a temporary name, then complete). */
+  append(records: readonly AuditRecord[]): void {
+    if (records.length === 0) return;
+    const name = `${Date.now()}-${process.pid}-${this.sequence++}`;
+    const text = records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+    writeFileSync(join(this.dir, `${name}.jsonl`), text, { flag: 'wx' });
+  }
+
+  /** Spooled batch files, oldest first. */
+  files(): string[] {
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith('.jsonl'))
+      .sort();
+  }
+
+  /** The records of one batch file; none when another process replayed and removed it meanwhile. */
+  read(file: string): AuditRecord[] {
+    let text: string;
+    try {
+      text = readFileSync(join(this.dir, file), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    return text
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as AuditRecord);
+  }
+
+  remove(file: string): void {
+    rmSync(join(this.dir, file), { force: true });
+  }
+
+  /** Records waiting in the spool. */
+  backlog(): number {
+    return this.files().reduce((sum, file) => sum + this.read(file).length, 0);
+  }
+}

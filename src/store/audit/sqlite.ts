@@ -1,0 +1,75 @@
+// Audit records in SQLite (WAL, so that several instance processes on one machine can share the file).
+import Database from 'better-sqlite3';
+import type { AuditRecord } from './record.js';
+import { auditWhere } from './filters.js';
+import { encodeCursor, type AuditPage, type AuditQuery, type AuditStore } from './store.js';
+
+const COLUMNS = [
+  'trace_id', 'time', 'color', 'version', 'engine', 'model', 'engine_version', 'target', 'language', 'text_digest',
+  'prompt', 'response', 'safety', 'categories', 'refusal', 'flagged', 'policy', 'latency_ms', 'cached', 'degraded',
+] as const;
+
+type Row = Record<(typeof COLUMNS)[number], string | number | null>;
+
+const toRow = (r: AuditRecord): Row => ({
+  ...r,
+  categories: JSON.stringify(r.categories),
+  refusal: r.refusal === null ? null : Number(r.refusal),
+  flagged: Number(r.flagged),
+  cached: Number(r.cached),
+  degraded: Number(r.degraded),
+});
+
+const fromRow = (row: Row): AuditRecord => ({
+  ...(row as unknown as AuditRecord),
+  categories: JSON.parse(row.categories as string) as string[],
+  refusal: row.refusal === null ? null : row.refusal === 1,
+  flagged: row.flagged === 1,
+  cached: row.cached === 1,
+  degraded: row.degraded === 1,
+});
+
+export class SqliteAuditStore implements AuditStore {
+  private readonly db: Database.Database;
+  private readonly insert: Database.Statement;
+  private readonly insertMany: (records: readonly AuditRecord[]) => void;
+
+  constructor(path: string, options: { busyTimeoutMs?: number } = {}) {
+    this.db = new Database(path, { timeout: options.busyTimeoutMs ?? 5_000 });
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(`CREATE TABLE IF NOT EXISTS guardgate_audit (
+      trace_id TEXT PRIMARY KEY, time TEXT NOT NULL, color TEXT, version TEXT NOT NULL, engine TEXT NOT NULL,
+      model TEXT NOT NULL, engine_version TEXT NOT NULL, target TEXT NOT NULL, language TEXT, text_digest TEXT NOT NULL,
+      prompt TEXT, response TEXT, safety TEXT NOT NULL, categories TEXT NOT NULL, refusal INTEGER, flagged INTEGER NOT NULL,
+      policy TEXT NOT NULL, latency_ms REAL NOT NULL, cached INTEGER NOT NULL, degraded INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS guardgate_audit_time ON guardgate_audit (time DESC, trace_id DESC);`);
+    this.insert = this.db.prepare(
+      `INSERT INTO guardgate_audit (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')}) ON CONFLICT (trace_id) DO NOTHING`,
+    );
+    this.insertMany = this.db.transaction((records: readonly AuditRecord[]) => {
+      for (const record of records) this.insert.run(toRow(record));
+    });
+  }
+
+  async write(records: readonly AuditRecord[]): Promise<void> {
+    this.insertMany(records);
+  }
+
+  async query(query: AuditQuery): Promise<AuditPage> {
+    const where = auditWhere(query, 'sqlite');
+    const sql = `SELECT * FROM guardgate_audit ${where.sql} ORDER BY time DESC, trace_id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...where.params, query.limit + 1) as Row[];
+    const records = rows.slice(0, query.limit).map(fromRow);
+    return { records, next: rows.length > query.limit ? encodeCursor(records[records.length - 1]!) : null };
+  }
+
+  async count(): Promise<number> {
+    return (this.db.prepare('SELECT count(*) AS n FROM guardgate_audit').get() as { n: number }).n;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}

@@ -1,0 +1,42 @@
+// Open the configured audit log and verdict cache (the I/O shell around the store modules).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { InstanceConfig } from '../config/instance.js';
+import { AuditLog, type AuditLogEvents } from './audit/log.js';
+import { PostgresAuditStore } from './audit/postgres.js';
+import { AuditSpool } from './audit/spool.js';
+import { SqliteAuditStore } from './audit/sqlite.js';
+import type { AuditStore } from './audit/store.js';
+import type { VerdictCache } from './cache/cache.js';
+import { MemoryVerdictCache } from './cache/memory.js';
+import { RedisVerdictCache } from './cache/redis.js';
+
+export function openAuditStore(audit: InstanceConfig['audit'], dataDir: string): AuditStore | undefined {
+  switch (audit.sink) {
+    case 'none':
+      return undefined;
+    case 'postgres':
+      return new PostgresAuditStore({ connectionString: audit.databaseUrl!, schema: audit.schema });
+    case 'sqlite':
+      mkdirSync(dataDir, { recursive: true });
+      return new SqliteAuditStore(join(dataDir, 'audit.sqlite'));
+  }
+}
+
+export function openAuditLog(config: InstanceConfig, events: AuditLogEvents): AuditLog | undefined {
+  const store = openAuditStore(config.audit, config.dataDir);
+  if (store === undefined) return undefined;
+  const spool = new AuditSpool(join(config.dataDir, 'audit-spool'));
+  return new AuditLog(store, spool, config.audit, events);
+}
+
+export function openCache(cache: InstanceConfig['cache']): VerdictCache | undefined {
+  switch (cache.kind) {
+    case 'none':
+      return undefined;
+    case 'memory':
+      return new MemoryVerdictCache(cache.maxEntries, cache.ttlSeconds * 1000);
+    case 'redis':
+      return new RedisVerdictCache(cache.redisUrl!, cache.ttlSeconds, cache.timeoutMs);
+  }
+}

@@ -111,7 +111,7 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
     policy: env.GUARDGATE_POLICY,
     logLevel: env.GUARDGATE_LOG_LEVEL,
     dataDir: env.GUARDGATE_DATA_DIR,
-    audit: { databaseUrl: env.DATABASE_URL, sink: env.GUARDGATE_AUDIT_SINK, text: env.GUARDGATE_AUDIT_TEXT },
+    audit: { databaseUrl: env.DATABASE_URL, sink: env.GUARDGATE_AUDIT_SINK, text: env.GUARDGATE_AUDIT_TEXT, schema: env.GUARDGATE_AUDIT_SCHEMA },
     cache: { redisUrl: env.REDIS_URL, kind: env.GUARDGATE_CACHE },
     engine: {
       kind: env.GUARDGATE_ENGINE,

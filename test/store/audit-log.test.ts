@@ -1,0 +1,92 @@
+// The audit log loses nothing: a store outage spools records locally, recovery replays them (nothing
+// doubled), a full buffer spills to the spool, and close() flushes. Real SQLite and PostgreSQL.
+import Database from 'better-sqlite3';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AuditLog } from '../../src/store/audit/log.js';
+import { PostgresAuditStore } from '../../src/store/audit/postgres.js';
+import { AuditSpool } from '../../src/store/audit/spool.js';
+import { SqliteAuditStore } from '../../src/store/audit/sqlite.js';
+import { until } from '../helpers/router.js';
+import { POSTGRES_URL, dropSchema, postgresReachable, requireService, startCuttableProxy, testSchema } from '../helpers/services.js';
+import { auditRecord } from './audit-contract.js';
+
+const options = { batchSize: 10, flushIntervalMs: 20, bufferSize: 1_000, replayIntervalMs: 50 };
+const tempDir = () => mkdtempSync(join(tmpdir(), 'guardgate-audit-log-'));
+
+describe('audit log', () => {
+  it('SQLite locked by another writer: records are spooled, then replayed once it is free; none lost, none doubled', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'audit.sqlite');
+    const store = new SqliteAuditStore(path, { busyTimeoutMs: 50 });
+    const spooled: number[] = [];
+    const log = new AuditLog(store, new AuditSpool(join(dir, 'spool')), options, { spooled: (n) => spooled.push(n) });
+    const blocker = new Database(path);
+    blocker.exec('BEGIN EXCLUSIVE');
+    for (let i = 0; i < 95; i++) log.record(auditRecord(`sqlite-outage-${i}`));
+    await log.flush();
+    expect(spooled.reduce((a, b) => a + b, 0)).toBe(95);
+    expect(log.backlog()).toEqual({ buffered: 0, spooled: 95 });
+    blocker.exec('COMMIT');
+    blocker.close();
+    await until(() => log.backlog().spooled === 0);
+    expect(await store.count()).toBe(95);
+    // A second replay of what is already stored changes nothing.
+    await log.replay();
+    expect(await store.count()).toBe(95);
+    await log.close();
+  });
+
+  it('a full buffer spills to the spool at once and is replayed', async () => {
+    const dir = tempDir();
+    const store = new SqliteAuditStore(join(dir, 'audit.sqlite'));
+    const log = new AuditLog(store, new AuditSpool(join(dir, 'spool')), { ...options, batchSize: 1_000, flushIntervalMs: 60_000, bufferSize: 25 });
+    for (let i = 0; i < 60; i++) log.record(auditRecord(`spill-${i}`));
+    expect(log.backlog()).toEqual({ buffered: 10, spooled: 50 });
+    await log.close(); // replays the spool, flushes the buffer
+    const reopened = new SqliteAuditStore(join(dir, 'audit.sqlite'));
+    expect(await reopened.count()).toBe(60);
+    await reopened.close();
+  });
+
+  it('spooled records survive a restart: a new log replays what the old one left', async () => {
+    const dir = tempDir();
+    const spool = new AuditSpool(join(dir, 'spool'));
+    spool.append([auditRecord('left-1'), auditRecord('left-2')]);
+    const store = new SqliteAuditStore(join(dir, 'audit.sqlite'));
+    const log = new AuditLog(store, new AuditSpool(join(dir, 'spool')), options);
+    expect(log.backlog().spooled).toBe(2);
+    await until(() => log.backlog().spooled === 0);
+    expect(await store.count()).toBe(2);
+    await log.close();
+  });
+
+  it('PostgreSQL unreachable, then back: the spool is replayed, nothing lost, nothing doubled', async (context) => {
+    if (!requireService(await postgresReachable(), `PostgreSQL at ${POSTGRES_URL}`, (note) => context.skip(note))) return;
+    const schema = testSchema();
+    const proxy = await startCuttableProxy({ host: '127.0.0.1', port: Number(new URL(POSTGRES_URL).port || 5432) });
+    const store = new PostgresAuditStore({ connectionString: proxy.url(POSTGRES_URL), schema, connectionTimeoutMs: 300 });
+    const dir = tempDir();
+    const log = new AuditLog(store, new AuditSpool(join(dir, 'spool')), options);
+    try {
+      for (let i = 0; i < 40; i++) log.record(auditRecord(`pg-before-${i}`));
+      await log.flush();
+      expect(await store.count()).toBe(40);
+      proxy.cut();
+      for (let i = 0; i < 75; i++) log.record(auditRecord(`pg-during-${i}`));
+      await log.flush();
+      expect(log.backlog().spooled).toBe(75);
+      proxy.restore();
+      for (let i = 0; i < 5; i++) log.record(auditRecord(`pg-after-${i}`));
+      await until(() => log.backlog().spooled === 0 && log.backlog().buffered === 0, 10_000);
+      await log.flush();
+      expect(await store.count()).toBe(120);
+    } finally {
+      await log.close();
+      await proxy.close();
+      await dropSchema(schema);
+    }
+  });
+});

@@ -2,8 +2,10 @@
 // The `guardgate` command: parses, calls the parts, prints. Exit codes are in exit-codes.ts.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
+import { GuardgateError } from '../moderation/errors.js';
 import { BUILD } from '../instance/build.js';
 import { EXIT } from './exit-codes.js';
+import { auditCommand } from './audit.js';
 import { routerCommand } from './router.js';
 import { serveCommand } from './serve.js';
 
@@ -14,14 +16,14 @@ const program = new Command()
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text) });
 
-for (const command of [serveCommand(), routerCommand()]) program.addCommand(command.copyInheritedSettings(program));
+for (const command of [serveCommand(), routerCommand(), auditCommand()]) program.addCommand(command.copyInheritedSettings(program));
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-  } else if (error instanceof ConfigError) {
+  } else if (error instanceof ConfigError || (error instanceof GuardgateError && error.status < 500)) {
     process.stderr.write(`guardgate: ${error.message}\n`);
     process.exitCode = EXIT.usage;
   } else {

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { resolveAdminToken } from '../config/admin-token.js';
 import { loadRouterConfig, type RouterFlags } from '../config/router.js';
 import { startRouter } from '../router/run.js';
+import { openAuditReader } from '../store/open.js';
 
 export function routerCommand(): Command {
   return new Command('router')
@@ -26,7 +27,8 @@ export function routerCommand(): Command {
       const config = loadRouterConfig(flags, process.env);
       const log = pino({ level: config.logLevel, base: { service: 'guardgate-router' } });
       const { token, file } = resolveAdminToken(config.admin.token, config.dataDir);
-      const running = await startRouter(config, { ...config.admin, token }, log);
+      const audit = openAuditReader({ databaseUrl: process.env.DATABASE_URL, schema: process.env.GUARDGATE_AUDIT_SCHEMA, dataDir: config.dataDir });
+      const running = await startRouter(config, { ...config.admin, token }, log, { audit });
       log.info({ url: running.url, previewUrl: running.previewUrl, adminUrl: running.adminUrl, adminTokenFile: file }, 'guardgate router ready');
       const stop = (signal: string) => {
         log.info({ signal }, 'signal received; closing');

@@ -4,6 +4,8 @@ import { timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
 import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
+import type { AuditStore } from '../store/audit/store.js';
+import { parseAuditQuery } from '../store/audit/query.js';
 import type { Router } from './router.js';
 import { isColor, type Color } from './routing.js';
 
@@ -30,7 +32,12 @@ const numberOf = (value: unknown, field: string): number => {
   return value;
 };
 
-export function buildRouterAdmin(router: Router, token: string, log: Logger) {
+export interface RouterAdminOptions {
+  /** When given, GET /admin/audit queries it. */
+  audit?: AuditStore | undefined;
+}
+
+export function buildRouterAdmin(router: Router, token: string, log: Logger, options: RouterAdminOptions = {}) {
   const app = Fastify({
     loggerInstance: log.child({ component: 'router-admin' }),
     logController: new LogController({ disableRequestLogging: true }),
@@ -83,5 +90,15 @@ export function buildRouterAdmin(router: Router, token: string, log: Logger) {
     await router.setPool(color, instances as string[], version);
     return router.status().pools[color];
   });
+  const { audit } = options;
+  if (audit !== undefined) {
+    app.get<{ Querystring: Record<string, string> }>('/admin/audit', async (request) => {
+      const q = request.query;
+      return audit.query(
+        parseAuditQuery({ since: q.since, until: q.until, flagged: q.flagged, color: q.color, version: q.version, traceId: q.trace_id, limit: q.limit, cursor: q.cursor }),
+      );
+    });
+  }
+  app.addHook('onClose', async () => audit?.close());
   return app;
 }

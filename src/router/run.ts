@@ -1,6 +1,6 @@
 // Running a router: the data path, its admin API, and an orderly close.
 import type { Logger } from 'pino';
-import { buildRouterAdmin } from './admin.js';
+import { buildRouterAdmin, type RouterAdminOptions } from './admin.js';
 import { Router } from './router.js';
 import type { RouterSettings } from './settings.js';
 
@@ -16,10 +16,11 @@ export async function startRouter(
   settings: RouterSettings,
   admin: { host: string; port: number; token: string },
   log: Logger,
+  adminOptions: RouterAdminOptions = {},
 ): Promise<RunningRouter> {
   const router = new Router(settings, log);
   await router.start();
-  const adminApp = buildRouterAdmin(router, admin.token, log);
+  const adminApp = buildRouterAdmin(router, admin.token, log, adminOptions);
   const adminUrl = await adminApp.listen({ host: admin.host, port: admin.port });
   log.info({ adminUrl }, 'router admin API listening');
   return {

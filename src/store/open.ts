@@ -23,6 +23,14 @@ export function openAuditStore(audit: InstanceConfig['audit'], dataDir: string):
   }
 }
 
+/** The audit store a reader uses: PostgreSQL when a URL is given, else the SQLite file of the data directory. */
+export function openAuditReader(options: { databaseUrl?: string | undefined; schema?: string | undefined; dataDir: string }): AuditStore {
+  return openAuditStore(
+    { sink: options.databaseUrl ? 'postgres' : 'sqlite', databaseUrl: options.databaseUrl, schema: options.schema ?? 'public' } as InstanceConfig['audit'],
+    options.dataDir,
+  )!;
+}
+
 export function openAuditLog(config: InstanceConfig, events: AuditLogEvents): AuditLog | undefined {
   const store = openAuditStore(config.audit, config.dataDir);
   if (store === undefined) return undefined;

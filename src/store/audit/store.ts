@@ -1,4 +1,5 @@
 // Where audit records live: one interface, SQLite (the data directory) or PostgreSQL (shared by both colors).
+import { GuardgateError } from '../../moderation/errors.js';
 import type { AuditRecord } from './record.js';
 
 export interface AuditQuery {
@@ -38,5 +39,5 @@ export function decodeCursor(cursor: string): [string, string] {
   } catch {
     // fall through
   }
-  throw new Error('invalid cursor');
+  throw new GuardgateError('invalid_request', 'invalid cursor: pass the next value of the previous page');
 }

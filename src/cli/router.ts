@@ -5,6 +5,7 @@ import { resolveAdminToken } from '../config/admin-token.js';
 import { loadRouterConfig, type RouterFlags } from '../config/router.js';
 import { startRouter } from '../router/run.js';
 import { openAuditReader } from '../store/open.js';
+import { closeOnSignals } from './signals.js';
 
 export function routerCommand(): Command {
   return new Command('router')
@@ -30,11 +31,6 @@ export function routerCommand(): Command {
       const audit = openAuditReader({ databaseUrl: process.env.DATABASE_URL, schema: process.env.GUARDGATE_AUDIT_SCHEMA, dataDir: config.dataDir });
       const running = await startRouter(config, { ...config.admin, token }, log, { audit });
       log.info({ url: running.url, previewUrl: running.previewUrl, adminUrl: running.adminUrl, adminTokenFile: file }, 'guardgate router ready');
-      const stop = (signal: string) => {
-        log.info({ signal }, 'signal received; closing');
-        void running.close().then(() => process.exit(0));
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+      closeOnSignals(log, () => running.close());
     });
 }

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { loadInstanceConfig, type InstanceFlags } from '../config/instance.js';
 import { startInstance } from '../instance/run.js';
+import { closeOnSignals } from './signals.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -21,11 +22,6 @@ export function serveCommand(): Command {
       const config = loadInstanceConfig(flags, process.env);
       const instance = await startInstance(config);
       instance.app.log.info({ url: instance.url, engine: instance.moderator.engine.info }, 'guardgate instance listening');
-      const stop = (signal: string) => {
-        instance.app.log.info({ signal }, 'signal received');
-        void instance.shutdown().then(() => process.exit(0));
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+      closeOnSignals(instance.app.log, () => instance.shutdown());
     });
 }

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { loadInstanceConfig, type InstanceFlags } from '../config/instance.js';
 import { startInstance } from '../instance/run.js';
-import { closeOnSignals } from './signals.js';
+import { closeOnSignals, exitWithParent } from './signals.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -23,5 +23,7 @@ export function serveCommand(): Command {
       const instance = await startInstance(config);
       instance.app.log.info({ url: instance.url, engine: instance.moderator.engine.info }, 'guardgate instance listening');
       closeOnSignals(instance.app.log, () => instance.shutdown());
+      // Started by the local driver: never outlive the controller that supervises us.
+      if (process.env.GUARDGATE_EXIT_WITH_PARENT === '1') exitWithParent(instance.app.log, () => instance.shutdown());
     });
 }

@@ -8,3 +8,15 @@ export function closeOnSignals(log: { info: (obj: object, msg: string) => void }
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
 }
+
+/** Shut down when the parent process is gone (this process was re-parented), checked twice a second. */
+export function exitWithParent(log: { info: (obj: object, msg: string) => void }, close: () => Promise<void>): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    log.info({ parent }, 'parent process is gone; shutting down');
+    void close().then(() => process.exit(0));
+  }, 500);
+  timer.unref();
+}

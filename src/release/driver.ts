@@ -1,0 +1,44 @@
+// How environments come to exist: one interface, implemented by the local driver (processes on this
+// machine) and, later, the Kubernetes driver (Deployments and Services). Drivers know nothing of gates.
+import type { EngineConfig } from '../engines/create.js';
+import type { Policy } from '../moderation/taxonomy.js';
+import type { Color } from '../router/routing.js';
+
+export interface EnvironmentSpec {
+  color: Color;
+  version: string;
+  engine: EngineConfig;
+  policy: Policy;
+  replicas: number;
+}
+
+export type InstanceState = 'starting' | 'ready' | 'restarting' | 'stopped';
+
+export interface InstanceInfo {
+  url: string;
+  state: InstanceState;
+  restarts: number;
+}
+
+export interface Deployment {
+  color: Color;
+  version: string;
+  replicas: number;
+  instances: InstanceInfo[];
+}
+
+export interface Driver {
+  /** Create the environment and wait until every instance is ready; fails (and cleans up) past the deadline or on a crash loop. */
+  deploy(spec: EnvironmentSpec): Promise<Deployment>;
+  /** Change the number of instances, waiting for new ones to be ready. */
+  scale(color: Color, replicas: number): Promise<Deployment>;
+  /** Stop every instance of the environment (gracefully, then by force). */
+  teardown(color: Color): Promise<void>;
+  describe(color: Color): Deployment | null;
+  /** Tear everything down. */
+  close(): Promise<void>;
+}
+
+export class DeployError extends Error {
+  override readonly name = 'DeployError';
+}

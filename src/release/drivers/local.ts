@@ -1,0 +1,226 @@
+// The local driver: each environment is a set of `guardgate serve` processes on this machine, each on a
+// port of its own, supervised (restarted with backoff; a crash loop fails the deploy), stopped with
+// SIGTERM then SIGKILL, and tied to this process so that none outlives it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import type { Logger } from 'pino';
+import type { Color } from '../../router/routing.js';
+import { DeployError, type Deployment, type Driver, type EnvironmentSpec, type InstanceState } from '../driver.js';
+
+// The built command (the same file from src/ under tests and from dist/ when installed).
+const CLI = fileURLToPath(new URL('../../../dist/cli/main.js', import.meta.url));
+
+export interface LocalDriverOptions {
+  dataDir: string;
+  host: string;
+  readyTimeoutMs: number;
+  stopTimeoutMs: number;
+  /** Crashes within `crashWindowMs` that make a crash loop. */
+  crashLoopLimit: number;
+  crashWindowMs: number;
+  /** Passed to every instance (DATABASE_URL, REDIS_URL, ...). */
+  env: NodeJS.ProcessEnv;
+  logLevel: string;
+}
+
+const freePort = (host: string): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+
+class Supervised {
+  child: ChildProcess | undefined;
+  state: InstanceState = 'starting';
+  restarts = 0;
+  private crashes: number[] = [];
+  private stopping = false;
+  private timer: NodeJS.Timeout | undefined;
+  /** Set when the instance crashed too often: the deploy fails with this. */
+  crashLoop: string | undefined;
+
+  constructor(
+    readonly url: string,
+    private readonly args: string[],
+    private readonly options: LocalDriverOptions,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.state = this.restarts === 0 ? 'starting' : 'restarting';
+    const child = spawn(process.execPath, [CLI, ...this.args], {
+      env: { ...process.env, ...this.options.env, GUARDGATE_EXIT_WITH_PARENT: '1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    this.child = child;
+    if (this.restarts > 0) void this.watchUntilReady();
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2_000)));
+    child.once('exit', (code, signal) => {
+      if (this.stopping) return;
+      const now = Date.now();
+      this.crashes = [...this.crashes.filter((t) => now - t < this.options.crashWindowMs), now];
+      this.log.warn({ instance: this.url, code, signal, stderr: stderr.trim().slice(-500) }, 'instance exited; restarting');
+      if (this.crashes.length >= this.options.crashLoopLimit) {
+        this.crashLoop = `instance ${this.url} crashed ${this.crashes.length} times in ${this.options.crashWindowMs} ms: ${stderr.trim().slice(-300) || `exit ${code ?? signal}`}`;
+        this.state = 'stopped';
+        return;
+      }
+      this.state = 'restarting';
+      this.restarts++;
+      this.timer = setTimeout(() => this.start(), Math.min(250 * 2 ** (this.crashes.length - 1), 5_000));
+    });
+  }
+
+  /** After a restart: poll readiness so that the state says when the instance serves again. */
+  private async watchUntilReady(): Promise<void> {
+    const child = this.child;
+    while (!this.stopping && this.child === child && child?.exitCode === null) {
+      if (await this.ready()) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async ready(): Promise<boolean> {
+    try {
+      const response = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(1_000) });
+      const ok = response.status === 200;
+      if (ok) this.state = 'ready';
+      return ok;
+    } catch {
+      return false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.timer);
+    const child = this.child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) {
+      this.state = 'stopped';
+      return;
+    }
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const forced = setTimeout(() => child.kill('SIGKILL'), this.options.stopTimeoutMs);
+    await exited;
+    clearTimeout(forced);
+    this.state = 'stopped';
+  }
+}
+
+interface Environment {
+  spec: EnvironmentSpec;
+  instances: Supervised[];
+}
+
+export class LocalDriver implements Driver {
+  private readonly environments = new Map<Color, Environment>();
+
+  constructor(
+    private readonly options: LocalDriverOptions,
+    private readonly log: Logger,
+  ) {}
+
+  private configFile(spec: EnvironmentSpec): string {
+    const dir = join(this.options.dataDir, 'environments');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${spec.color}.yaml`);
+    writeFileSync(
+      file,
+      stringify({ host: this.options.host, color: spec.color, version: spec.version, policy: spec.policy, engine: spec.engine, dataDir: this.options.dataDir, logLevel: this.options.logLevel }),
+    );
+    return file;
+  }
+
+  private async startInstances(env: Environment, count: number): Promise<Supervised[]> {
+    const file = this.configFile(env.spec);
+    const started: Supervised[] = [];
+    for (let i = 0; i < count; i++) {
+      const port = await freePort(this.options.host);
+      const instance = new Supervised(`http://${this.options.host}:${port}`, ['serve', '--config', file, '--port', String(port)], this.options, this.log);
+      instance.start();
+      started.push(instance);
+    }
+    env.instances.push(...started);
+    await this.waitReady(started);
+    return started;
+  }
+
+  private async waitReady(instances: Supervised[]): Promise<void> {
+    const deadline = Date.now() + this.options.readyTimeoutMs;
+    const pending = new Set(instances);
+    while (pending.size > 0) {
+      for (const instance of pending) {
+        if (instance.crashLoop) throw new DeployError(instance.crashLoop);
+        if (await instance.ready()) pending.delete(instance);
+      }
+      if (pending.size === 0) return;
+      if (Date.now() > deadline) throw new DeployError(`${pending.size} instance(s) not ready within ${this.options.readyTimeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async deploy(spec: EnvironmentSpec): Promise<Deployment> {
+    await this.teardown(spec.color);
+    const env: Environment = { spec, instances: [] };
+    this.environments.set(spec.color, env);
+    try {
+      await this.startInstances(env, spec.replicas);
+    } catch (error) {
+      await this.teardown(spec.color);
+      throw error;
+    }
+    this.log.info({ color: spec.color, version: spec.version, replicas: spec.replicas }, 'environment deployed');
+    return this.describe(spec.color)!;
+  }
+
+  async scale(color: Color, replicas: number): Promise<Deployment> {
+    const env = this.environments.get(color);
+    if (env === undefined) throw new DeployError(`no ${color} environment to scale`);
+    const current = env.instances.length;
+    if (replicas > current) await this.startInstances(env, replicas - current);
+    if (replicas < current) {
+      const removed = env.instances.splice(replicas);
+      await Promise.all(removed.map((i) => i.stop()));
+    }
+    env.spec = { ...env.spec, replicas };
+    return this.describe(color)!;
+  }
+
+  async teardown(color: Color): Promise<void> {
+    const env = this.environments.get(color);
+    if (env === undefined) return;
+    this.environments.delete(color);
+    await Promise.all(env.instances.map((i) => i.stop()));
+    this.log.info({ color, version: env.spec.version }, 'environment torn down');
+  }
+
+  describe(color: Color): Deployment | null {
+    const env = this.environments.get(color);
+    if (env === undefined) return null;
+    return {
+      color,
+      version: env.spec.version,
+      replicas: env.spec.replicas,
+      instances: env.instances.map((i) => ({ url: i.url, state: i.state, restarts: i.restarts })),
+    };
+  }
+
+  /** The process id of each instance, for tests that kill one. */
+  pids(color: Color): number[] {
+    return (this.environments.get(color)?.instances ?? []).map((i) => i.child?.pid ?? -1);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.environments.keys()].map((color) => this.teardown(color)));
+  }
+}

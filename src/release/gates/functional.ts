@@ -1,0 +1,76 @@
+// The functional gate: run the audit suite against an endpoint and report per case.
+import { request } from 'undici';
+import type { AuditCase, AuditSuite } from '../suite.js';
+import type { GateReport } from './report.js';
+
+export interface CaseResult {
+  name: string;
+  tags: string[];
+  passed: boolean;
+  expected: AuditCase['expect'];
+  got: { safety: string; categories: string[]; refusal: boolean | null } | { error: string };
+}
+
+export interface FunctionalEvidence {
+  suite: string;
+  endpoint: string;
+  passed: number;
+  failed: number;
+  passRate: number;
+  cases: CaseResult[];
+}
+
+/** Did the verdict meet the case's expectation? Pure. */
+export function caseMet(expected: AuditCase['expect'], got: { safety: string; categories: string[]; refusal: boolean | null }): boolean {
+  const tiers = Array.isArray(expected.safety) ? expected.safety : [expected.safety];
+  if (!tiers.includes(got.safety as (typeof tiers)[number])) return false;
+  if (expected.category !== undefined && !got.categories.includes(expected.category)) return false;
+  if (expected.refusal !== undefined && got.refusal !== expected.refusal) return false;
+  return true;
+}
+
+async function judge(endpoint: string, item: AuditCase, headers: Record<string, string>): Promise<CaseResult['got']> {
+  try {
+    const response = await request(`${endpoint.replace(/\/$/, '')}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ prompt: item.prompt, ...(item.response ? { response: item.response } : {}), policy: 'strict' }),
+      headersTimeout: 30_000,
+      bodyTimeout: 30_000,
+    });
+    const body = (await response.body.json()) as { safety: string; categories: string[]; refusal: boolean | null; error?: { code: string; message: string } };
+    if (response.statusCode !== 200) return { error: `HTTP ${response.statusCode} ${body.error?.code ?? ''}: ${body.error?.message ?? ''}`.trim() };
+    return { safety: body.safety, categories: body.categories, refusal: body.refusal };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}
+
+/**
+ * Run every case; the gate passes when the share of passed cases reaches `minPassRate` (1 by default: all).
+ * `headers` lets a caller aim at the standby through the router (`x-guardgate-preview: 1`).
+ */
+export async function runFunctionalGate(
+  endpoint: string,
+  suite: AuditSuite,
+  options: { minPassRate: number; headers?: Record<string, string>; onProgress?: (done: number, total: number) => void },
+): Promise<GateReport<FunctionalEvidence>> {
+  const startedAt = new Date().toISOString();
+  const cases: CaseResult[] = [];
+  for (const item of suite.cases) {
+    const got = await judge(endpoint, item, options.headers ?? {});
+    cases.push({ name: item.name, tags: item.tags, expected: item.expect, got, passed: !('error' in got) && caseMet(item.expect, got) });
+    options.onProgress?.(cases.length, suite.cases.length);
+  }
+  const passed = cases.filter((c) => c.passed).length;
+  const passRate = passed / cases.length;
+  const ok = passRate >= options.minPassRate;
+  return {
+    gate: 'functional',
+    passed: ok,
+    summary: `${passed}/${cases.length} cases passed (${(100 * passRate).toFixed(1)}%; needs ${(100 * options.minPassRate).toFixed(1)}%)`,
+    evidence: { suite: suite.name, endpoint, passed, failed: cases.length - passed, passRate, cases },
+    startedAt,
+    finishedAt: new Date().toISOString(),
+  };
+}

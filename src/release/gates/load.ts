@@ -1,0 +1,86 @@
+// The load gate: the same load against the active and the candidate environment, side by side; the
+// candidate fails when it is worse than the active one beyond the tolerance (never slower than the old).
+import autocannon from 'autocannon';
+import type { GateReport } from './report.js';
+
+export interface LoadFigures {
+  requests: number;
+  qps: number;
+  p50: number;
+  p99: number;
+  errorRate: number;
+}
+
+export interface LoadOptions {
+  durationSeconds: number;
+  connections: number;
+  body?: string;
+  headers?: Record<string, string>;
+}
+
+export interface LoadTolerance {
+  /** The candidate's p99 may be at most this much higher, as a fraction (0.2 = 20% slower). */
+  p99: number;
+  /** The candidate's QPS may be at most this much lower, as a fraction. */
+  qps: number;
+  /** The highest error rate the candidate may have. */
+  errorRate: number;
+}
+
+export interface LoadEvidence {
+  active: LoadFigures;
+  candidate: LoadFigures;
+  tolerance: LoadTolerance;
+  reasons: string[];
+}
+
+const DEFAULT_BODY = JSON.stringify({ prompt: 'Can you recommend a good book about the history of Rome?' });
+
+/** P50, P99, QPS and error rate of a POST /predict load against one endpoint (the `guardgate bench` numbers). */
+export async function measureLoad(endpoint: string, options: LoadOptions): Promise<LoadFigures> {
+  const result = await autocannon({
+    url: `${endpoint.replace(/\/$/, '')}/predict`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(options.headers ?? {}) },
+    body: options.body ?? DEFAULT_BODY,
+    connections: options.connections,
+    duration: options.durationSeconds,
+  });
+  const failed = result.non2xx + result.errors + result.timeouts;
+  const total = result.requests.total + result.errors + result.timeouts;
+  return {
+    requests: result.requests.total,
+    qps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errorRate: total === 0 ? 1 : failed / total,
+  };
+}
+
+/** Why the candidate fails against the active environment; empty when it passes. Pure. */
+export function compareLoad(active: LoadFigures, candidate: LoadFigures, tolerance: LoadTolerance): string[] {
+  const reasons: string[] = [];
+  // A 1 ms floor keeps sub-millisecond noise from failing a release.
+  const p99Limit = Math.max(active.p99, 1) * (1 + tolerance.p99);
+  if (candidate.p99 > p99Limit) reasons.push(`p99 ${candidate.p99} ms is over ${p99Limit.toFixed(1)} ms (active ${active.p99} ms + ${tolerance.p99 * 100}%)`);
+  const qpsLimit = active.qps * (1 - tolerance.qps);
+  if (candidate.qps < qpsLimit) reasons.push(`QPS ${candidate.qps.toFixed(0)} is under ${qpsLimit.toFixed(0)} (active ${active.qps.toFixed(0)} - ${tolerance.qps * 100}%)`);
+  if (candidate.errorRate > tolerance.errorRate) reasons.push(`error rate ${(100 * candidate.errorRate).toFixed(2)}% is over ${(100 * tolerance.errorRate).toFixed(2)}%`);
+  return reasons;
+}
+
+export async function runLoadGate(activeEndpoint: string, candidateEndpoint: string, options: LoadOptions, tolerance: LoadTolerance): Promise<GateReport<LoadEvidence>> {
+  const startedAt = new Date().toISOString();
+  const active = await measureLoad(activeEndpoint, options);
+  const candidate = await measureLoad(candidateEndpoint, options);
+  const reasons = compareLoad(active, candidate, tolerance);
+  const line = (f: LoadFigures) => `p50 ${f.p50} ms, p99 ${f.p99} ms, ${f.qps.toFixed(0)} QPS, ${(100 * f.errorRate).toFixed(2)}% errors`;
+  return {
+    gate: 'load',
+    passed: reasons.length === 0,
+    summary: `candidate ${line(candidate)}; active ${line(active)}${reasons.length ? `: ${reasons.join('; ')}` : ''}`,
+    evidence: { active, candidate, tolerance, reasons },
+    startedAt,
+    finishedAt: new Date().toISOString(),
+  };
+}

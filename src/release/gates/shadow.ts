@@ -1,0 +1,171 @@
+// The shadow gate: live requests mirrored to the candidate, each pair of verdicts compared. It reports the
+// agreement rate, a confusion matrix of safety tiers (active by candidate), category agreement, and the
+// disagreeing examples; it fails below an agreement threshold or on Unsafe-to-Safe flips above a limit.
+import { SAFETY_TIERS, type Safety } from '../../moderation/taxonomy.js';
+import type { MirrorPair } from '../../router/mirror.js';
+import type { GateReport } from './report.js';
+
+export interface ShadowRule {
+  /** Share of pairs whose safety tiers agree, at least. */
+  minAgreement: number;
+  /** Pairs where the active said Unsafe and the candidate Safe, at most. */
+  maxUnsafeToSafe: number;
+  /** Fewer compared pairs than this is not evidence: the gate fails. */
+  minSamples: number;
+}
+
+export interface Disagreement {
+  traceId: string | null;
+  active: { safety: Safety; categories: string[] };
+  candidate: { safety: Safety; categories: string[] };
+  /** The request body, for the operator to read (kept only for disagreements). */
+  request: string;
+}
+
+export interface ShadowEvidence {
+  samples: number;
+  /** Pairs that could not be compared: an error or a non-200 on either side. */
+  incomparable: number;
+  agreement: number;
+  categoryAgreement: number;
+  unsafeToSafe: number;
+  /** matrix[active][candidate] = count. */
+  matrix: Record<Safety, Record<Safety, number>>;
+  candidateLatencyMs: { mean: number };
+  activeLatencyMs: { mean: number };
+  disagreements: Disagreement[];
+  rule: ShadowRule;
+  reasons: string[];
+}
+
+interface VerdictBody {
+  trace_id?: string;
+  safety?: Safety;
+  categories?: string[];
+  results?: VerdictBody[];
+}
+
+const MAX_EXAMPLES = 50;
+
+/** Accumulates mirrored pairs into the shadow report. Pure apart from its own counters. */
+export class ShadowComparator {
+  private samples = 0;
+  private incomparable = 0;
+  private agree = 0;
+  private categoryAgree = 0;
+  private unsafeToSafe = 0;
+  private activeLatency = 0;
+  private candidateLatency = 0;
+  private readonly matrix = Object.fromEntries(SAFETY_TIERS.map((a) => [a, Object.fromEntries(SAFETY_TIERS.map((c) => [c, 0]))])) as Record<Safety, Record<Safety, number>>;
+  private readonly disagreements: Disagreement[] = [];
+
+  constructor(private readonly rule: ShadowRule) {}
+
+  get sampleCount(): number {
+    return this.samples;
+  }
+
+  add(pair: MirrorPair): void {
+    const parse = (body: Buffer): VerdictBody[] | null => {
+      try {
+        const value = JSON.parse(body.toString('utf8')) as VerdictBody;
+        return value.results ?? [value];
+      } catch {
+        return null;
+      }
+    };
+    const active = pair.active.status === 200 ? parse(pair.active.body) : null;
+    const candidate = pair.standby.status === 200 ? parse(pair.standby.body) : null;
+    if (active === null || candidate === null || active.length !== candidate.length) {
+      this.incomparable++;
+      return;
+    }
+    active.forEach((a, i) => {
+      const c = candidate[i]!;
+      if (!a.safety || !c.safety || !(a.safety in this.matrix) || !(c.safety in this.matrix)) {
+        this.incomparable++;
+        return;
+      }
+      this.samples++;
+      this.activeLatency += pair.active.latencyMs;
+      this.candidateLatency += pair.standby.latencyMs;
+      this.matrix[a.safety][c.safety]++;
+      const sameCategories = JSON.stringify([...(a.categories ?? [])].sort()) === JSON.stringify([...(c.categories ?? [])].sort());
+      if (sameCategories) this.categoryAgree++;
+      if (a.safety === c.safety) this.agree++;
+      if (a.safety === 'Unsafe' && c.safety === 'Safe') this.unsafeToSafe++;
+      if ((a.safety !== c.safety || !sameCategories) && this.disagreements.length < MAX_EXAMPLES) {
+        this.disagreements.push({
+          traceId: a.trace_id ?? null,
+          active: { safety: a.safety, categories: a.categories ?? [] },
+          candidate: { safety: c.safety, categories: c.categories ?? [] },
+          request: pair.request.body.toString('utf8').slice(0, 500),
+        });
+      }
+    });
+  }
+
+  report(): ShadowEvidence {
+    const n = this.samples;
+    const reasons: string[] = [];
+    const agreement = n === 0 ? 0 : this.agree / n;
+    if (n < this.rule.minSamples) reasons.push(`only ${n} compared verdicts; at least ${this.rule.minSamples} are needed`);
+    if (n > 0 && agreement < this.rule.minAgreement) reasons.push(`agreement ${(100 * agreement).toFixed(1)}% is under ${(100 * this.rule.minAgreement).toFixed(1)}%`);
+    if (this.unsafeToSafe > this.rule.maxUnsafeToSafe) reasons.push(`${this.unsafeToSafe} Unsafe-to-Safe flips; at most ${this.rule.maxUnsafeToSafe} allowed`);
+    return {
+      samples: n,
+      incomparable: this.incomparable,
+      agreement,
+      categoryAgreement: n === 0 ? 0 : this.categoryAgree / n,
+      unsafeToSafe: this.unsafeToSafe,
+      matrix: this.matrix,
+      activeLatencyMs: { mean: n === 0 ? 0 : this.activeLatency / n },
+      candidateLatencyMs: { mean: n === 0 ? 0 : this.candidateLatency / n },
+      disagreements: this.disagreements,
+      rule: this.rule,
+      reasons,
+    };
+  }
+}
+
+export interface ShadowSource {
+  setMirror(fraction: number): void;
+  onMirrorPair(listener: (pair: MirrorPair) => void): () => void;
+}
+
+/** Mirror a fraction of live traffic until the duration passes or the sample size is reached. */
+export async function runShadowGate(
+  router: ShadowSource,
+  options: { fraction: number; durationSeconds: number; targetSamples: number; onProgress?: (samples: number) => void },
+  rule: ShadowRule,
+  signal?: AbortSignal,
+): Promise<GateReport<ShadowEvidence>> {
+  const startedAt = new Date().toISOString();
+  const comparator = new ShadowComparator(rule);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      clearTimeout(timer);
+      unsubscribe();
+      router.setMirror(0);
+      resolve();
+    };
+    const unsubscribe = router.onMirrorPair((pair) => {
+      comparator.add(pair);
+      options.onProgress?.(comparator.sampleCount);
+      if (comparator.sampleCount >= options.targetSamples) stop();
+    });
+    const timer = setTimeout(stop, options.durationSeconds * 1000);
+    signal?.addEventListener('abort', stop, { once: true });
+    router.setMirror(options.fraction);
+  });
+  const evidence = comparator.report();
+  const matrixLine = SAFETY_TIERS.map((a) => `${a}: ${SAFETY_TIERS.map((c) => evidence.matrix[a][c]).join('/')}`).join(', ');
+  return {
+    gate: 'shadow',
+    passed: evidence.reasons.length === 0,
+    summary: `${evidence.samples} verdicts compared, ${(100 * evidence.agreement).toFixed(1)}% agree, ${evidence.unsafeToSafe} Unsafe→Safe; matrix (active→candidate Safe/Controversial/Unsafe) ${matrixLine}${evidence.reasons.length ? `: ${evidence.reasons.join('; ')}` : ''}`,
+    evidence,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+  };
+}

@@ -1,0 +1,103 @@
+// The release spec (YAML): what to deploy as the candidate, and how to prove it before it takes traffic.
+import { z } from 'zod';
+import { readYamlFile, validate } from '../config/load.js';
+import { POLICIES } from '../moderation/taxonomy.js';
+
+const positiveInt = z.coerce.number().int().positive();
+const fraction = z.coerce.number().min(0).max(1);
+
+const engineSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('lexicon') }).strict(),
+  z
+    .object({
+      kind: z.literal('openai'),
+      baseUrl: z.url({ protocol: /^https?$/ }),
+      model: z.string().min(1).default('Qwen/Qwen3Guard-Gen-4B'),
+      revision: z.string().min(1).optional(),
+      timeoutMs: positiveInt.default(10_000),
+      concurrency: positiveInt.default(32),
+      retries: z.coerce.number().int().min(0).max(5).default(2),
+      maxTokens: positiveInt.default(128),
+      fallback: z.enum(['none', 'lexicon']).default('none'),
+    })
+    .strict(),
+]);
+
+const DURATION = /^(\d+)\s*(ms|s|m|h)$/;
+const UNIT: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+/** `500ms`, `30s`, `10m`, `24h`, or a number of milliseconds. */
+const durationMs = z.union([
+  z.number().int().min(0),
+  z.string().regex(DURATION, 'a duration like 30s, 10m or 24h').transform((v) => {
+    const [, n, unit] = DURATION.exec(v)!;
+    return Number(n) * UNIT[unit!]!;
+  }),
+]);
+
+export const releaseSpecSchema = z
+  .object({
+    version: z.string().min(1),
+    engine: engineSchema.default({ kind: 'lexicon' }),
+    policy: z.enum(POLICIES).default('strict'),
+    replicas: positiveInt.default(1),
+    /** Start the candidate smaller (saves GPUs); it is scaled to `replicas` before the switch. */
+    previewReplicas: positiveInt.optional(),
+    /** Switch as soon as the gates pass; false waits for `guardgate promote`. */
+    autoPromote: z.boolean().default(true),
+    /** How long the old environment stays for an instant rollback (10m locally; the seed keeps 24h). */
+    scaleDownDelay: durationMs.default(600_000),
+    /** How long a failed candidate stays for inspection before it is torn down. */
+    abortTeardownDelay: durationMs.default(0),
+    gates: z
+      .object({
+        functional: z
+          .object({ enabled: z.boolean().default(true), suite: z.string().min(1).optional(), minPassRate: fraction.default(1) })
+          .strict()
+          .default({ enabled: true, minPassRate: 1 }),
+        load: z
+          .object({
+            enabled: z.boolean().default(true),
+            durationSeconds: positiveInt.default(5),
+            connections: positiveInt.default(16),
+            tolerance: z
+              .object({ p99: z.coerce.number().min(0).default(0.5), qps: fraction.default(0.3), errorRate: fraction.default(0) })
+              .strict()
+              .default({ p99: 0.5, qps: 0.3, errorRate: 0 }),
+          })
+          .strict()
+          .default({ enabled: true, durationSeconds: 5, connections: 16, tolerance: { p99: 0.5, qps: 0.3, errorRate: 0 } }),
+        shadow: z
+          .object({
+            enabled: z.boolean().default(true),
+            fraction: fraction.default(0.2),
+            durationSeconds: positiveInt.default(30),
+            samples: positiveInt.default(200),
+            minSamples: z.coerce.number().int().min(0).default(20),
+            minAgreement: fraction.default(0.95),
+            maxUnsafeToSafe: z.coerce.number().int().min(0).default(0),
+          })
+          .strict()
+          .default({ enabled: true, fraction: 0.2, durationSeconds: 30, samples: 200, minSamples: 20, minAgreement: 0.95, maxUnsafeToSafe: 0 }),
+        watch: z
+          .object({
+            enabled: z.boolean().default(true),
+            durationSeconds: positiveInt.default(30),
+            maxErrorRate: fraction.default(0.01),
+            maxP99Ms: positiveInt.default(2_000),
+            minRequests: z.coerce.number().int().min(0).default(20),
+          })
+          .strict()
+          .default({ enabled: true, durationSeconds: 30, maxErrorRate: 0.01, maxP99Ms: 2_000, minRequests: 20 }),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type ReleaseSpec = z.output<typeof releaseSpecSchema>;
+
+export function parseReleaseSpec(value: unknown, source: string): ReleaseSpec {
+  return validate(releaseSpecSchema, value, source);
+}
+
+export const loadReleaseSpec = (path: string): ReleaseSpec => parseReleaseSpec(readYamlFile(path), path);

@@ -1,0 +1,74 @@
+// The one contract every driver passes (local now; Kubernetes later).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Driver, EnvironmentSpec } from '../../src/release/driver.js';
+import { DeployError } from '../../src/release/driver.js';
+import type { EngineConfig } from '../../src/engines/create.js';
+
+const spec = (overrides: Partial<EnvironmentSpec> = {}): EnvironmentSpec => ({
+  color: 'green',
+  version: 'contract-v1',
+  engine: { kind: 'lexicon' },
+  policy: 'strict',
+  replicas: 2,
+  ...overrides,
+});
+
+const predict = async (url: string) => {
+  const response = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'hello' }) });
+  return (await response.json()) as { version: string; color: string };
+};
+
+const refused = async (url: string) => fetch(`${url}/healthz`).then(() => false, () => true);
+
+export function runDriverContract(name: string, setup: () => Promise<{ driver: Driver; kill?: (color: 'blue' | 'green', index: number) => void }>): void {
+  describe(`driver contract: ${name}`, () => {
+    let fixture: Awaited<ReturnType<typeof setup>>;
+    beforeAll(async () => {
+      fixture = await setup();
+    });
+    afterAll(async () => fixture.driver.close());
+
+    it('deploys an environment whose every instance is ready and serves its version and color', async () => {
+      const deployment = await fixture.driver.deploy(spec());
+      expect(deployment).toMatchObject({ color: 'green', version: 'contract-v1', replicas: 2 });
+      expect(deployment.instances).toHaveLength(2);
+      for (const instance of deployment.instances) {
+        expect(instance.state).toBe('ready');
+        expect(await predict(instance.url)).toMatchObject({ version: 'contract-v1', color: 'green' });
+      }
+    });
+
+    it('scales up (new instances ready) and down (removed instances stopped)', async () => {
+      const up = await fixture.driver.scale('green', 3);
+      expect(up.instances.filter((i) => i.state === 'ready')).toHaveLength(3);
+      const removed = up.instances[2]!.url;
+      const down = await fixture.driver.scale('green', 1);
+      expect(down.instances).toHaveLength(1);
+      expect(await refused(removed)).toBe(true);
+    });
+
+    it('restarts an instance that dies', async (context) => {
+      if (fixture.kill === undefined) context.skip(`${name} cannot kill an instance from a test`);
+      fixture.kill!('green', 0);
+      const restarted = () => fixture.driver.describe('green')!.instances[0]!;
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline && !(restarted().restarts > 0 && restarted().state === 'ready')) await new Promise((r) => setTimeout(r, 100));
+      const after = fixture.driver.describe('green')!;
+      expect(after.instances[0]!.restarts).toBeGreaterThan(0);
+      expect(await predict(after.instances[0]!.url)).toMatchObject({ version: 'contract-v1' });
+    });
+
+    it('tears an environment down: nothing answers and nothing is left', async () => {
+      const urls = fixture.driver.describe('green')!.instances.map((i) => i.url);
+      await fixture.driver.teardown('green');
+      expect(fixture.driver.describe('green')).toBeNull();
+      for (const url of urls) expect(await refused(url)).toBe(true);
+    });
+
+    it('fails a deploy whose instances crash in a loop, and leaves nothing behind', async () => {
+      const broken = spec({ color: 'blue', engine: { kind: 'openai', baseUrl: 'not a url' } as unknown as EngineConfig, replicas: 1 });
+      await expect(fixture.driver.deploy(broken)).rejects.toBeInstanceOf(DeployError);
+      expect(fixture.driver.describe('blue')).toBeNull();
+    });
+  });
+}

@@ -1,0 +1,23 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { LocalDriver } from '../../src/release/drivers/local.js';
+import { runDriverContract } from './driver-contract.js';
+
+runDriverContract('local', async () => {
+  const driver = new LocalDriver(
+    {
+      dataDir: mkdtempSync(join(tmpdir(), 'guardgate-driver-')),
+      host: '127.0.0.1',
+      readyTimeoutMs: 15_000,
+      stopTimeoutMs: 3_000,
+      crashLoopLimit: 3,
+      crashWindowMs: 30_000,
+      env: {},
+      logLevel: 'warn',
+    },
+    pino({ level: 'silent' }),
+  );
+  return { driver, kill: (color, index) => process.kill(driver.pids(color)[index]!, 'SIGKILL') };
+});

@@ -5,4 +5,10 @@ export const EXIT = {
   failure: 1,
   /** Wrong flags, arguments or configuration. */
   usage: 2,
+  /** A gate failed: the release was aborted or is blocked; the active environment is untouched. */
+  gateFailed: 3,
+  /** The release was rolled back. */
+  rolledBack: 4,
+  /** The controller could not be reached. */
+  unreachable: 5,
 } as const;

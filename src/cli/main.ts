@@ -6,6 +6,10 @@ import { GuardgateError } from '../moderation/errors.js';
 import { BUILD } from '../instance/build.js';
 import { EXIT } from './exit-codes.js';
 import { auditCommand } from './audit.js';
+import { CliExit } from './client.js';
+import { releaseCommands } from './release.js';
+import { upCommand } from './up.js';
+import { benchCommand, validateCommand } from './validate.js';
 import { routerCommand } from './router.js';
 import { serveCommand } from './serve.js';
 
@@ -16,12 +20,15 @@ const program = new Command()
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text) });
 
-for (const command of [serveCommand(), routerCommand(), auditCommand()]) program.addCommand(command.copyInheritedSettings(program));
+for (const command of [upCommand(), serveCommand(), routerCommand(), ...releaseCommands(), validateCommand(), benchCommand(), auditCommand()]) program.addCommand(command.copyInheritedSettings(program));
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof CommanderError) {
+  if (error instanceof CliExit) {
+    process.stderr.write(`guardgate: ${error.message}\n`);
+    process.exitCode = error.code;
+  } else if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   } else if (error instanceof ConfigError || (error instanceof GuardgateError && error.status < 500)) {
     process.stderr.write(`guardgate: ${error.message}\n`);

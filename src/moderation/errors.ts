@@ -16,6 +16,8 @@ export const ERROR_STATUS = {
   not_found: 404,
   method_not_allowed: 405,
   switch_refused: 409,
+  release_in_progress: 409,
+  invalid_state: 409,
   engine_invalid_output: 502,
   engine_unavailable: 503,
   engine_timeout: 504,

@@ -1,7 +1,7 @@
 // The router's admin API, on its own port (loopback by default): status, switch, weights, mirroring and
 // pool membership, each behind the admin token. /metrics and /healthz answer without it.
 import { timingSafeEqual } from 'node:crypto';
-import Fastify, { LogController, type FastifyError } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
 import type { AuditStore } from '../store/audit/store.js';
@@ -35,6 +35,10 @@ const numberOf = (value: unknown, field: string): number => {
 export interface RouterAdminOptions {
   /** When given, GET /admin/audit queries it. */
   audit?: AuditStore | undefined;
+  /** Replaces the plain switch (the controller records the active color durably). */
+  switchTo?: (color: unknown, force: boolean) => Promise<unknown>;
+  /** More routes on the same port and token (the controller's). */
+  extend?: (app: FastifyInstance) => void;
 }
 
 export function buildRouterAdmin(router: Router, token: string, log: Logger, options: RouterAdminOptions = {}) {
@@ -66,6 +70,7 @@ export function buildRouterAdmin(router: Router, token: string, log: Logger, opt
   app.get('/admin/status', async () => router.status());
   app.post('/admin/switch', async (request) => {
     const body = bodyOf(request.body);
+    if (options.switchTo) return options.switchTo(body.color, body.force === true);
     return router.switchTo(colorOf(body.color, 'color'), { force: body.force === true });
   });
   app.put('/admin/weights', async (request) => {
@@ -99,6 +104,7 @@ export function buildRouterAdmin(router: Router, token: string, log: Logger, opt
       );
     });
   }
+  options.extend?.(app as unknown as FastifyInstance);
   app.addHook('onClose', async () => audit?.close());
   return app;
 }

@@ -1,0 +1,51 @@
+// How CLI commands reach the running controller: its admin URL (--admin-url, GUARDGATE_ADMIN_URL, or the
+// data directory's controller.json) and token (GUARDGATE_ADMIN_TOKEN, or the data directory's admin-token).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { controllerFile } from '../release/up.js';
+import { EXIT } from './exit-codes.js';
+
+export class CliExit extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface AdminClient {
+  url: string;
+  call<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
+export interface ClientFlags {
+  dataDir: string;
+  adminUrl?: string;
+}
+
+export function adminClient(flags: ClientFlags): AdminClient {
+  const file = controllerFile(flags.dataDir);
+  const url = flags.adminUrl ?? process.env.GUARDGATE_ADMIN_URL ?? (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { adminUrl: string }).adminUrl : undefined);
+  if (url === undefined) throw new CliExit(EXIT.unreachable, `no running controller found: start one with guardgate up, or set GUARDGATE_ADMIN_URL (looked in ${file})`);
+  const tokenFile = join(flags.dataDir, 'admin-token');
+  const token = process.env.GUARDGATE_ADMIN_TOKEN ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '');
+  return {
+    url,
+    call: async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+      let response: Response;
+      try {
+        response = await fetch(`${url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      } catch (error) {
+        throw new CliExit(EXIT.unreachable, `cannot reach the controller at ${url}: ${(error as Error).message}`);
+      }
+      const parsed = (await response.json()) as T & { error?: { code: string; message: string } };
+      if (!response.ok) throw new CliExit(response.status < 500 ? EXIT.usage : EXIT.failure, `${parsed.error?.code ?? response.status}: ${parsed.error?.message ?? ''}`);
+      return parsed;
+    },
+  };
+}

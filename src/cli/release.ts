@@ -1,0 +1,126 @@
+// The release commands: release, status, promote, abort, rollback, switch, history. They talk to the
+// running controller's admin API; --json prints the API's answer; exit codes say how a release ended.
+import { Command } from 'commander';
+import type { ControllerStatus, Progress, ReleaseView } from '../release/controller.js';
+import { loadReleaseSpec } from '../release/spec.js';
+import { adminClient, CliExit, type AdminClient } from './client.js';
+import { EXIT } from './exit-codes.js';
+
+interface Common {
+  dataDir: string;
+  adminUrl?: string;
+  json?: boolean;
+}
+
+const withCommon = (command: Command): Command =>
+  command
+    .option('--data-dir <dir>', 'the data directory of the running guardgate up', '.guardgate')
+    .option('--admin-url <url>', 'the admin API (also GUARDGATE_ADMIN_URL)')
+    .option('--json', 'print JSON');
+
+const print = (flags: Common, value: unknown, text: () => string): void => {
+  process.stdout.write(`${flags.json ? JSON.stringify(value, null, 2) : text()}\n`);
+};
+
+export const describeRelease = (release: ReleaseView): string => {
+  const lines = [`release #${release.id} ${release.version} → ${release.candidate}: ${release.state}${release.forced ? ' (forced)' : ''}${release.note ? ` — ${release.note}` : ''}`];
+  for (const gate of release.gates) lines.push(`  ${gate.passed ? 'PASS' : 'FAIL'} ${gate.gate.padEnd(10)} ${gate.summary}`);
+  return lines.join('\n');
+};
+
+const exitCodeOf = (state: string): number => (state === 'rolled_back' ? EXIT.rolledBack : state === 'aborted' || state === 'blocked' ? EXIT.gateFailed : EXIT.ok);
+
+/** Follow a release until it settles (or waits for an operator), showing which step it is on. */
+async function follow(client: AdminClient, id: number, flags: Common): Promise<ReleaseView> {
+  const tty = process.stderr.isTTY && !flags.json;
+  let last = '';
+  for (;;) {
+    const status = await client.call<ControllerStatus & { progress: Progress | null }>('GET', '/admin/controller');
+    const release = status.release!;
+    if (release.id !== id) throw new CliExit(EXIT.failure, `release #${id} is no longer the latest`);
+    const progress = status.progress;
+    const elapsed = progress ? `${((Date.now() - Date.parse(progress.startedAt)) / 1000).toFixed(0)}s` : '';
+    const line = progress ? `${release.state}: ${progress.step}${progress.detail ? ` (${progress.detail})` : ''}` : release.state;
+    if (!flags.json) {
+      if (tty) process.stderr.write(`\r\x1b[2K${line} ${elapsed}`);
+      else if (line !== last) process.stderr.write(`${line}\n`);
+    }
+    last = line;
+    if (['stable', 'aborted', 'rolled_back', 'blocked', 'awaiting_approval'].includes(release.state)) {
+      if (tty) process.stderr.write('\n');
+      return release;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+export function releaseCommands(): Command[] {
+  const release = withCommon(new Command('release'))
+    .description('release a new version: deploy it beside the live one, prove it, switch, watch (exit 3 gate failed, 4 rolled back)')
+    .argument('<spec>', 'the release spec (YAML)')
+    .option('--wait', 'follow the release until it settles')
+    .action(async (file: string, flags: Common & { wait?: boolean }) => {
+      const spec = loadReleaseSpec(file);
+      const client = adminClient(flags);
+      const started = await client.call<ReleaseView>('POST', '/admin/releases', spec);
+      if (!flags.wait) return print(flags, started, () => describeRelease(started));
+      const settled = await follow(client, started.id, flags);
+      print(flags, settled, () => describeRelease(settled));
+      process.exitCode = exitCodeOf(settled.state);
+    });
+
+  const status = withCommon(new Command('status'))
+    .description('the active color, both environments, and the latest release')
+    .action(async (flags: Common) => {
+      const value = await adminClient(flags).call<ControllerStatus & { progress: Progress | null }>('GET', '/admin/controller');
+      print(flags, value, () => {
+        const lines = [`active: ${value.active}`];
+        for (const color of ['blue', 'green'] as const) {
+          const env = value.environments[color];
+          lines.push(`${color.padEnd(5)}: ${env ? `${env.version}, ${env.instances.filter((i) => i.state === 'ready').length}/${env.replicas} ready${env.retireAt ? `, kept until ${env.retireAt}` : ''}` : 'not deployed'}`);
+        }
+        if (value.release) lines.push(describeRelease(value.release));
+        if (value.progress) lines.push(`now: ${value.progress.step}${value.progress.detail ? ` (${value.progress.detail})` : ''}`);
+        return lines.join('\n');
+      });
+    });
+
+  const simple = (name: string, description: string, path: string) =>
+    withCommon(new Command(name))
+      .description(description)
+      .action(async (flags: Common & { force?: boolean }) => {
+        const value = await adminClient(flags).call<ReleaseView>('POST', path, flags.force === undefined ? undefined : { force: flags.force });
+        print(flags, value, () => describeRelease(value));
+      });
+
+  const switchCommand = withCommon(new Command('switch'))
+    .description('switch traffic to a deployed color (recorded)')
+    .argument('<color>', 'blue or green')
+    .option('--force', 'even if it has no healthy instance')
+    .action(async (color: string, flags: Common & { force?: boolean }) => {
+      const value = await adminClient(flags).call('POST', '/admin/switch', { color, force: flags.force === true });
+      print(flags, value, () => `active: ${color}`);
+    });
+
+  const history = withCommon(new Command('history'))
+    .description('every release with its transitions and gate evidence: the change record')
+    .option('--limit <n>', 'how many releases', '20')
+    .action(async (flags: Common & { limit: string }) => {
+      const value = await adminClient(flags).call<ReleaseView[]>('GET', `/admin/releases?limit=${Number(flags.limit)}`);
+      print(flags, value, () =>
+        value
+          .map((r) => [describeRelease(r), ...r.transitions.map((t) => `    ${t.at} ${t.from ?? '-'} → ${t.to}${t.note ? `: ${t.note}` : ''}`)].join('\n'))
+          .join('\n') || 'no releases yet',
+      );
+    });
+
+  return [
+    release,
+    status,
+    simple('promote', 'approve a release that awaits approval, or force one past a failed gate', '/admin/promote').option('--force', 'promote past a failed gate (recorded as forced)'),
+    simple('abort', 'stop the release in progress; the active environment is untouched', '/admin/abort'),
+    simple('rollback', 'switch back to the previous environment (instant while it is kept)', '/admin/rollback'),
+    switchCommand,
+    history,
+  ];
+}

@@ -1,0 +1,46 @@
+// `guardgate validate` and `guardgate bench`: the audit suite and the load measurement against any
+// endpoint, for any CI (the seed's e2e audit and wrk steps).
+import { Command } from 'commander';
+import { runFunctionalGate } from '../release/gates/functional.js';
+import { measureLoad } from '../release/gates/load.js';
+import { loadSuite } from '../release/suite.js';
+import { EXIT } from './exit-codes.js';
+
+export function validateCommand(): Command {
+  return new Command('validate')
+    .description('run the audit suite against an endpoint (exit 3 when it fails)')
+    .requiredOption('--endpoint <url>', 'the instance or router to test, e.g. http://127.0.0.1:8080')
+    .option('--suite <file>', 'audit suite YAML (default: the shipped suite)')
+    .option('--min-pass-rate <rate>', 'share of cases that must pass', '1')
+    .option('--json', 'print the report as JSON')
+    .action(async (flags: { endpoint: string; suite?: string; minPassRate: string; json?: boolean }) => {
+      const report = await runFunctionalGate(flags.endpoint, loadSuite(flags.suite), { minPassRate: Number(flags.minPassRate) });
+      if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else {
+        for (const c of report.evidence.cases) {
+          const got = 'error' in c.got ? c.got.error : `${c.got.safety} ${c.got.categories.join(', ') || 'None'}${c.got.refusal === null ? '' : ` refusal ${c.got.refusal}`}`;
+          process.stdout.write(`${c.passed ? 'PASS' : 'FAIL'}  ${c.name.padEnd(24)} ${got}\n`);
+        }
+        process.stdout.write(`${report.passed ? 'passed' : 'FAILED'}: ${report.summary}\n`);
+      }
+      process.exitCode = report.passed ? EXIT.ok : EXIT.gateFailed;
+    });
+}
+
+export function benchCommand(): Command {
+  return new Command('bench')
+    .description('measure P50, P99 and QPS of POST /predict against an endpoint')
+    .requiredOption('--endpoint <url>', 'the instance or router to load')
+    .option('--duration <seconds>', 'how long', '10')
+    .option('--connections <n>', 'concurrent connections', '16')
+    .option('--json', 'print JSON')
+    .action(async (flags: { endpoint: string; duration: string; connections: string; json?: boolean }) => {
+      const figures = await measureLoad(flags.endpoint, { durationSeconds: Number(flags.duration), connections: Number(flags.connections) });
+      process.stdout.write(
+        flags.json
+          ? `${JSON.stringify(figures)}\n`
+          : `requests ${figures.requests}  QPS ${figures.qps.toFixed(0)}  p50 ${figures.p50} ms  p99 ${figures.p99} ms  errors ${(100 * figures.errorRate).toFixed(2)}%\n`,
+      );
+      process.exitCode = figures.errorRate > 0 ? EXIT.failure : EXIT.ok;
+    });
+}

@@ -1,0 +1,382 @@
+// The release controller: owns the desired state and the release state machine, runs the gates, and
+// tells the driver and the router what to do. Every step is recorded durably; on start it converges
+// (exactly one active color, serving; an interrupted release continues or is cleanly aborted).
+import type { Logger } from 'pino';
+import { GuardgateError } from '../moderation/errors.js';
+import type { Router } from '../router/router.js';
+import { otherColor, type Color } from '../router/routing.js';
+import type { Driver, EnvironmentSpec } from './driver.js';
+import { runFunctionalGate } from './gates/functional.js';
+import { runLoadGate } from './gates/load.js';
+import type { GateName, GateReport } from './gates/report.js';
+import { runShadowGate } from './gates/shadow.js';
+import { runWatchGate } from './gates/watch.js';
+import type { ReleaseSpec } from './spec.js';
+import { isOpen, type ReleaseState } from './states.js';
+import type { ControllerStore, Release, Transition } from './store.js';
+import { loadSuite } from './suite.js';
+
+export interface ControllerOptions {
+  /** The environment `up` starts with when nothing was ever deployed. */
+  initial: EnvironmentSpec;
+}
+
+export interface ReleaseView extends Release {
+  transitions: Transition[];
+  gates: GateReport[];
+}
+
+export interface ControllerStatus {
+  active: Color;
+  environments: Record<Color, { version: string; replicas: number; instances: Array<{ url: string; state: string; restarts: number }>; retireAt: string | null } | null>;
+  release: ReleaseView | null;
+}
+
+/** Progress of a long step, for the CLI and the dashboard. */
+export interface Progress {
+  releaseId: number;
+  state: ReleaseState;
+  step: string;
+  detail?: string;
+  startedAt: string;
+}
+
+const envSpec = (spec: ReleaseSpec, color: Color, replicas: number): EnvironmentSpec => ({
+  color,
+  version: spec.version,
+  engine: spec.engine,
+  policy: spec.policy,
+  replicas,
+});
+
+export class Controller {
+  private running: Promise<void> | undefined;
+  private aborting: AbortController | undefined;
+  private approval: ((force: boolean) => void) | undefined;
+  private retireTimers = new Map<Color, NodeJS.Timeout>();
+  private abortTimer: NodeJS.Timeout | undefined;
+  progress: Progress | null = null;
+
+  constructor(
+    private readonly store: ControllerStore,
+    private readonly driver: Driver,
+    private readonly router: Router,
+    private readonly log: Logger,
+    private readonly options: ControllerOptions,
+  ) {}
+
+  // ------------------------------------------------------------------ start and converge
+
+  /** Bring the recorded active environment up, point the router at it, and settle any interrupted release. */
+  async start(): Promise<void> {
+    const active = this.store.active() ?? this.options.initial.color;
+    const stored = this.store.environment(active)?.spec ?? { ...this.options.initial, color: active };
+    await this.bringUp(stored);
+    this.router.switchTo(active, { force: true });
+    this.store.setActive(active);
+    this.store.saveEnvironment(stored);
+    const other = otherColor(active);
+    const open = this.store.openRelease();
+    if (open === null) {
+      // A kept old environment died with the previous controller: forget it (a rollback will redeploy it).
+      if (this.store.environment(other) !== null) this.store.saveEnvironment(this.store.environment(other)!.spec, new Date().toISOString());
+      return;
+    }
+    if (open.state === 'watching' && active === open.candidate) {
+      this.log.warn({ release: open.version }, 'controller restarted while watching: watching again');
+      this.running = this.resumeWatch(open);
+      return;
+    }
+    this.store.transition(open.id, 'aborted', { note: `controller restarted while ${open.state}; the candidate was discarded and ${active} stays active` });
+    this.log.warn({ release: open.version, state: open.state }, 'controller restarted mid-release: release aborted');
+  }
+
+  private async bringUp(spec: EnvironmentSpec): Promise<void> {
+    const deployment = await this.driver.deploy(spec);
+    await this.router.setPool(spec.color, deployment.instances.map((i) => i.url), spec.version);
+  }
+
+  // ------------------------------------------------------------------ operations
+
+  /** Start a release of `spec` to the standby color; the pipeline runs in the background. */
+  release(spec: ReleaseSpec): Release {
+    const active = this.router.active;
+    const candidate = otherColor(active);
+    const release = this.store.createRelease(spec, candidate, active);
+    this.cancelRetire(candidate);
+    this.aborting = new AbortController();
+    this.running = this.pipeline(release, this.aborting.signal).catch((error: unknown) => {
+      this.log.error({ err: error, release: release.version }, 'release pipeline failed unexpectedly');
+    });
+    return release;
+  }
+
+  /** Approve a release that awaits approval, or force one past a failed gate (recorded as forced). */
+  promote(force: boolean): Release {
+    const open = this.store.openRelease();
+    if (open === null) throw new GuardgateError('invalid_state', 'no release is in progress');
+    if (open.state === 'blocked' && !force) throw new GuardgateError('invalid_state', `release ${open.version} failed a gate; promote --force to switch anyway`);
+    if (open.state !== 'awaiting_approval' && open.state !== 'blocked') throw new GuardgateError('invalid_state', `release ${open.version} is ${open.state}; nothing to promote`);
+    this.approval?.(force || open.state === 'blocked');
+    return this.store.release(open.id)!;
+  }
+
+  /** Stop the release in progress: the active environment is untouched, the candidate is torn down. */
+  async abort(): Promise<Release> {
+    const open = this.store.openRelease();
+    if (open === null) throw new GuardgateError('invalid_state', 'no release is in progress');
+    if (open.state === 'switching' || open.state === 'watching') throw new GuardgateError('invalid_state', `release ${open.version} has switched; roll back instead`);
+    this.aborting?.abort();
+    clearTimeout(this.abortTimer);
+    await this.running;
+    const after = this.store.release(open.id)!;
+    if (isOpen(after.state)) await this.finishAbort(after, 'aborted by an operator');
+    return this.store.release(open.id)!;
+  }
+
+  /** Switch back to the previous environment: one atomic step while it is kept, a redeploy otherwise. */
+  async rollback(): Promise<Release> {
+    const latest = this.store.latestRelease();
+    if (latest === null || !['watching', 'stable'].includes(latest.state)) throw new GuardgateError('invalid_state', 'there is no switched release to roll back');
+    if (latest.state === 'watching') {
+      this.aborting?.abort(); // the watch stops and rolls back itself
+      await this.running;
+      return this.store.release(latest.id)!;
+    }
+    await this.switchBack(latest, 'rolled back by an operator');
+    return this.store.release(latest.id)!;
+  }
+
+  /** A manual switch between two deployed environments, recorded durably. */
+  switchTo(color: Color, force = false): { previous: Color; active: Color; at: string } {
+    if (this.store.openRelease() !== null) throw new GuardgateError('release_in_progress', 'a release is in progress; promote, abort or roll it back');
+    if (this.driver.describe(color) === null) throw new GuardgateError('switch_refused', `the ${color} environment is not deployed`);
+    const result = this.router.switchTo(color, { force });
+    this.store.setActive(color);
+    return result;
+  }
+
+  status(): ControllerStatus {
+    const env = (color: Color) => {
+      const deployment = this.driver.describe(color);
+      return deployment === null
+        ? null
+        : { version: deployment.version, replicas: deployment.replicas, instances: deployment.instances, retireAt: this.store.environment(color)?.retireAt ?? null };
+    };
+    const latest = this.store.latestRelease();
+    return { active: this.router.active, environments: { blue: env('blue'), green: env('green') }, release: latest && this.view(latest) };
+  }
+
+  view(release: Release): ReleaseView {
+    const transitions = this.store.transitions(release.id);
+    const gates = transitions.flatMap((t) => (t.evidence && typeof t.evidence === 'object' && 'gate' in t.evidence ? [t.evidence as GateReport] : []));
+    return { ...release, transitions, gates };
+  }
+
+  history(limit: number): ReleaseView[] {
+    return this.store.releases(limit).map((r) => this.view(r));
+  }
+
+  /** Resolves when the release in progress (if any) has settled. */
+  settled(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+
+  async close(): Promise<void> {
+    this.aborting?.abort();
+    clearTimeout(this.abortTimer);
+    for (const timer of this.retireTimers.values()) clearTimeout(timer);
+    await this.running;
+  }
+
+  // ------------------------------------------------------------------ the pipeline
+
+  private step(release: Release, state: ReleaseState, step: string, detail?: string): void {
+    this.progress = { releaseId: release.id, state, step, ...(detail ? { detail } : {}), startedAt: new Date().toISOString() };
+  }
+
+  private async pipeline(release: Release, signal: AbortSignal): Promise<void> {
+    const { spec, candidate } = release;
+    // deploying
+    this.step(release, 'deploying', `deploying ${spec.version} to ${candidate}`);
+    try {
+      await this.bringUp(envSpec(spec, candidate, spec.previewReplicas ?? spec.replicas));
+    } catch (error) {
+      await this.finishAbort(release, `deploy failed: ${(error as Error).message}`);
+      return;
+    }
+    this.store.saveEnvironment(envSpec(spec, candidate, spec.replicas));
+    if (signal.aborted) return;
+    let current = this.store.transition(release.id, 'validating', { note: `${candidate} deployed` });
+
+    // validating: functional, load, shadow
+    for (const gate of ['functional', 'load', 'shadow'] as const) {
+      if (!spec.gates[gate].enabled) continue;
+      if (signal.aborted) return;
+      this.step(current, 'validating', `${gate} gate`);
+      const report = await this.runGate(gate, current, signal);
+      if (signal.aborted) return;
+      current = this.store.transition(current.id, 'validating', { note: `${gate} gate ${report.passed ? 'passed' : 'FAILED'}: ${report.summary}`, evidence: report });
+      if (!report.passed) {
+        current = this.store.transition(current.id, 'blocked', { note: `${gate} gate failed` });
+        const force = await this.waitForDecision(current, spec.abortTeardownDelay, signal);
+        if (!force) {
+          if (!signal.aborted) await this.finishAbort(current, `${gate} gate failed`);
+          return;
+        }
+        return this.switchOver(this.store.release(current.id)!, signal, true);
+      }
+    }
+
+    if (!spec.autoPromote) {
+      current = this.store.transition(current.id, 'awaiting_approval', { note: 'every gate passed; waiting for promote' });
+      this.step(current, 'awaiting_approval', 'waiting for promote');
+      const approved = await this.waitForDecision(current, Infinity, signal);
+      if (!approved && signal.aborted) return;
+    }
+    await this.switchOver(this.store.release(current.id)!, signal, false);
+  }
+
+  private async runGate(gate: Exclude<GateName, 'watch'>, release: Release, signal: AbortSignal): Promise<GateReport> {
+    const { spec } = release;
+    const preview = { 'x-guardgate-preview': '1' };
+    switch (gate) {
+      case 'functional': {
+        const suite = loadSuite(spec.gates.functional.suite);
+        return runFunctionalGate(this.router.url, suite, {
+          minPassRate: spec.gates.functional.minPassRate,
+          headers: preview,
+          onProgress: (done, total) => this.step(release, 'validating', 'functional gate', `${done}/${total} cases`),
+        });
+      }
+      case 'load': {
+        const load = spec.gates.load;
+        const active = this.driver.describe(release.previous)!.instances[0]!.url;
+        const candidate = this.driver.describe(release.candidate)!.instances[0]!.url;
+        return runLoadGate(active, candidate, { durationSeconds: load.durationSeconds, connections: load.connections }, load.tolerance);
+      }
+      case 'shadow': {
+        const shadow = spec.gates.shadow;
+        return runShadowGate(
+          this.router,
+          { fraction: shadow.fraction, durationSeconds: shadow.durationSeconds, targetSamples: shadow.samples, onProgress: (n) => this.step(release, 'validating', 'shadow gate', `${n}/${shadow.samples} verdicts compared`) },
+          { minAgreement: shadow.minAgreement, maxUnsafeToSafe: shadow.maxUnsafeToSafe, minSamples: shadow.minSamples },
+          signal,
+        );
+      }
+    }
+  }
+
+  /** Wait for promote (true = forced or approved) or, after `timeoutMs`, give up (false). */
+  private waitForDecision(release: Release, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    return new Promise((resolve) => {
+      const done = (value: boolean) => {
+        clearTimeout(this.abortTimer);
+        this.approval = undefined;
+        resolve(value);
+      };
+      this.approval = () => {
+        if (release.state === 'blocked') this.store.transition(release.id, 'switching', { note: 'forced past a failed gate by an operator', forced: true });
+        done(true);
+      };
+      if (Number.isFinite(timeoutMs)) this.abortTimer = setTimeout(() => done(false), timeoutMs);
+      signal.addEventListener('abort', () => done(false), { once: true });
+    });
+  }
+
+  private async switchOver(release: Release, signal: AbortSignal, forced: boolean): Promise<void> {
+    const { spec, candidate, previous } = release;
+    let current = release.state === 'switching' ? release : this.store.transition(release.id, 'switching', { note: forced ? 'forced' : 'gates passed' });
+    this.step(current, 'switching', `switching to ${candidate}`);
+    try {
+      if ((spec.previewReplicas ?? spec.replicas) < spec.replicas) {
+        const deployment = await this.driver.scale(candidate, spec.replicas);
+        await this.router.setPool(candidate, deployment.instances.map((i) => i.url), spec.version);
+      }
+      const result = this.router.switchTo(candidate);
+      current = this.store.transition(current.id, 'watching', { note: `switched ${previous} → ${candidate} at ${result.at}`, active: candidate });
+    } catch (error) {
+      await this.finishAbort(current, `switch failed: ${(error as Error).message}`);
+      return;
+    }
+    await this.watch(current, signal);
+  }
+
+  private async watch(release: Release, signal: AbortSignal): Promise<void> {
+    const { spec } = release;
+    if (!spec.gates.watch.enabled) {
+      this.settle(release);
+      return;
+    }
+    this.step(release, 'watching', 'watch gate');
+    const report = await runWatchGate(this.router.metrics, release.candidate, spec.gates.watch, signal);
+    if (signal.aborted && report.passed) {
+      await this.switchBack(release, 'rolled back by an operator during the watch', report);
+      return;
+    }
+    if (!report.passed) {
+      await this.switchBack(release, `watch failed: ${report.summary}`, report);
+      return;
+    }
+    this.settle(release, report);
+  }
+
+  private async resumeWatch(release: Release): Promise<void> {
+    this.aborting = new AbortController();
+    await this.watch(release, this.aborting.signal);
+  }
+
+  /** Stable: the old environment stays for an instant rollback until scaleDownDelay has passed. */
+  private settle(release: Release, report?: GateReport): void {
+    const retireAt = new Date(Date.now() + release.spec.scaleDownDelay);
+    const previous = this.store.environment(release.previous);
+    if (previous !== null) this.store.saveEnvironment(previous.spec, retireAt.toISOString());
+    this.store.transition(release.id, 'stable', { note: `stable; ${release.previous} is kept until ${retireAt.toISOString()} for an instant rollback`, ...(report ? { evidence: report } : {}) });
+    this.scheduleRetire(release.previous, release.spec.scaleDownDelay);
+    this.progress = null;
+  }
+
+  private scheduleRetire(color: Color, delayMs: number): void {
+    this.cancelRetire(color);
+    const timer = setTimeout(() => {
+      this.retireTimers.delete(color);
+      if (this.router.active === color) return;
+      void this.driver.teardown(color).then(() => this.store.saveEnvironment(this.store.environment(color)!.spec, new Date().toISOString()));
+      this.log.info({ color }, 'old environment retired after the scale-down delay');
+    }, delayMs);
+    timer.unref();
+    this.retireTimers.set(color, timer);
+  }
+
+  private cancelRetire(color: Color): void {
+    clearTimeout(this.retireTimers.get(color));
+    this.retireTimers.delete(color);
+  }
+
+  /** Back to the previous environment: instant when it is kept, after a redeploy when it is not. */
+  private async switchBack(release: Release, note: string, evidence?: GateReport): Promise<void> {
+    const { previous, candidate } = release;
+    this.cancelRetire(previous);
+    if (this.driver.describe(previous) === null) {
+      const stored = this.store.environment(previous);
+      if (stored === null) throw new GuardgateError('invalid_state', `the ${previous} environment is gone and was never recorded`);
+      await this.bringUp(stored.spec);
+    }
+    this.router.switchTo(previous, { force: true });
+    this.store.transition(release.id, 'rolled_back', { note, active: previous, ...(evidence ? { evidence } : {}) });
+    this.store.saveEnvironment(this.store.environment(previous)!.spec);
+    this.log.warn({ release: release.version, to: previous }, `rolled back: ${note}`);
+    await this.driver.teardown(candidate);
+    this.progress = null;
+  }
+
+  private async finishAbort(release: Release, note: string): Promise<void> {
+    this.router.setMirror(0);
+    this.store.transition(release.id, 'aborted', { note });
+    this.log.warn({ release: release.version }, `release aborted: ${note}`);
+    await this.driver.teardown(release.candidate).catch((error: unknown) => this.log.error({ err: error }, 'teardown failed'));
+    await this.router.setPool(release.candidate, [], null);
+    this.progress = null;
+  }
+}
+

@@ -1,0 +1,33 @@
+// The release state machine: which state may follow which. Pure.
+
+export const RELEASE_STATES = [
+  'deploying',
+  'validating',
+  /** A gate failed: the candidate waits (abortTeardownDelay) for an operator to force it or abort. */
+  'blocked',
+  'awaiting_approval',
+  'switching',
+  'watching',
+  'stable',
+  'aborted',
+  'rolled_back',
+] as const;
+export type ReleaseState = (typeof RELEASE_STATES)[number];
+
+export const TERMINAL: ReadonlySet<ReleaseState> = new Set(['stable', 'aborted', 'rolled_back']);
+
+const NEXT: Readonly<Record<ReleaseState, readonly ReleaseState[]>> = {
+  deploying: ['validating', 'aborted'],
+  validating: ['validating', 'awaiting_approval', 'switching', 'blocked', 'aborted'],
+  blocked: ['switching', 'aborted'],
+  awaiting_approval: ['switching', 'aborted'],
+  switching: ['watching', 'aborted'],
+  watching: ['stable', 'rolled_back'],
+  // An operator may roll back a stable release while the old environment is kept.
+  stable: ['rolled_back'],
+  aborted: [],
+  rolled_back: [],
+};
+
+export const canMove = (from: ReleaseState, to: ReleaseState): boolean => NEXT[from].includes(to);
+export const isOpen = (state: ReleaseState): boolean => !TERMINAL.has(state);

@@ -1,0 +1,181 @@
+// The controller's durable state: the active color, each color's environment, releases and every
+// transition with its time and evidence (the change record). SQLite in the data directory.
+import Database from 'better-sqlite3';
+import { GuardgateError } from '../moderation/errors.js';
+import type { Color } from '../router/routing.js';
+import type { EnvironmentSpec } from './driver.js';
+import type { ReleaseSpec } from './spec.js';
+import { canMove, type ReleaseState } from './states.js';
+
+export interface Release {
+  id: number;
+  version: string;
+  spec: ReleaseSpec;
+  state: ReleaseState;
+  candidate: Color;
+  previous: Color;
+  forced: boolean;
+  createdAt: string;
+  updatedAt: string;
+  note: string | null;
+}
+
+export interface Transition {
+  at: string;
+  from: ReleaseState | null;
+  to: ReleaseState;
+  note: string | null;
+  evidence: unknown;
+}
+
+export interface StoredEnvironment {
+  spec: EnvironmentSpec;
+  /** When a kept old environment is to be retired (ISO), or null. */
+  retireAt: string | null;
+}
+
+interface ReleaseRow {
+  id: number;
+  version: string;
+  spec: string;
+  state: ReleaseState;
+  candidate: Color;
+  previous: Color;
+  forced: number;
+  created_at: string;
+  updated_at: string;
+  note: string | null;
+}
+
+const toRelease = (row: ReleaseRow): Release => ({
+  id: row.id,
+  version: row.version,
+  spec: JSON.parse(row.spec) as ReleaseSpec,
+  state: row.state,
+  candidate: row.candidate,
+  previous: row.previous,
+  forced: row.forced === 1,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  note: row.note,
+});
+
+export class ControllerStore {
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    this.db = new Database(path, { timeout: 5_000 });
+    this.db.pragma('journal_mode = WAL');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS environments (color TEXT PRIMARY KEY, spec TEXT NOT NULL, retire_at TEXT);
+      CREATE TABLE IF NOT EXISTS releases (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, version TEXT NOT NULL, spec TEXT NOT NULL, state TEXT NOT NULL,
+        candidate TEXT NOT NULL, previous TEXT NOT NULL, forced INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL, note TEXT);
+      -- One release at a time, enforced by the database itself.
+      CREATE UNIQUE INDEX IF NOT EXISTS one_open_release ON releases ((1)) WHERE state NOT IN ('stable', 'aborted', 'rolled_back');
+      CREATE TABLE IF NOT EXISTS transitions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, release_id INTEGER NOT NULL REFERENCES releases(id), at TEXT NOT NULL,
+        from_state TEXT, to_state TEXT NOT NULL, note TEXT, evidence TEXT);
+    `);
+  }
+
+  active(): Color | null {
+    return (this.db.prepare("SELECT value FROM meta WHERE key = 'active'").get() as { value: Color } | undefined)?.value ?? null;
+  }
+
+  setActive(color: Color): void {
+    this.db.prepare("INSERT INTO meta (key, value) VALUES ('active', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(color);
+  }
+
+  environment(color: Color): StoredEnvironment | null {
+    const row = this.db.prepare('SELECT spec, retire_at FROM environments WHERE color = ?').get(color) as { spec: string; retire_at: string | null } | undefined;
+    return row === undefined ? null : { spec: JSON.parse(row.spec) as EnvironmentSpec, retireAt: row.retire_at };
+  }
+
+  saveEnvironment(spec: EnvironmentSpec, retireAt: string | null = null): void {
+    this.db
+      .prepare('INSERT INTO environments (color, spec, retire_at) VALUES (?, ?, ?) ON CONFLICT (color) DO UPDATE SET spec = excluded.spec, retire_at = excluded.retire_at')
+      .run(spec.color, JSON.stringify(spec), retireAt);
+  }
+
+  removeEnvironment(color: Color): void {
+    this.db.prepare('DELETE FROM environments WHERE color = ?').run(color);
+  }
+
+  /** Open a release in `deploying`; refused while another release is open. */
+  createRelease(spec: ReleaseSpec, candidate: Color, previous: Color): Release {
+    const now = new Date().toISOString();
+    try {
+      const id = this.db.transaction(() => {
+        const result = this.db
+          .prepare('INSERT INTO releases (version, spec, state, candidate, previous, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(spec.version, JSON.stringify(spec), 'deploying', candidate, previous, now, now);
+        this.db.prepare('INSERT INTO transitions (release_id, at, from_state, to_state, note) VALUES (?, ?, NULL, ?, ?)').run(result.lastInsertRowid, now, 'deploying', `release ${spec.version} to ${candidate}`);
+        return Number(result.lastInsertRowid);
+      })();
+      return this.release(id)!;
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        throw new GuardgateError('release_in_progress', `release ${this.openRelease()?.version ?? ''} is still in progress; abort it or wait`.replace('  ', ' '));
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Move a release to a new state with its evidence, atomically with any change of the active color,
+   * so that the recorded active color and the release history never disagree.
+   */
+  transition(id: number, to: ReleaseState, options: { note?: string; evidence?: unknown; active?: Color; forced?: boolean } = {}): Release {
+    return this.db.transaction(() => {
+      const current = this.release(id);
+      if (current === null) throw new GuardgateError('not_found', `no release ${id}`);
+      if (!canMove(current.state, to)) throw new GuardgateError('invalid_state', `release ${current.version} is ${current.state}; it cannot become ${to}`);
+      const now = new Date().toISOString();
+      this.db
+        .prepare('UPDATE releases SET state = ?, updated_at = ?, note = COALESCE(?, note), forced = forced OR ? WHERE id = ?')
+        .run(to, now, options.note ?? null, options.forced ? 1 : 0, id);
+      this.db
+        .prepare('INSERT INTO transitions (release_id, at, from_state, to_state, note, evidence) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(id, now, current.state, to, options.note ?? null, options.evidence === undefined ? null : JSON.stringify(options.evidence));
+      if (options.active !== undefined) this.setActive(options.active);
+      return this.release(id)!;
+    })();
+  }
+
+  release(id: number): Release | null {
+    const row = this.db.prepare('SELECT * FROM releases WHERE id = ?').get(id) as ReleaseRow | undefined;
+    return row === undefined ? null : toRelease(row);
+  }
+
+  openRelease(): Release | null {
+    const row = this.db.prepare("SELECT * FROM releases WHERE state NOT IN ('stable', 'aborted', 'rolled_back') ORDER BY id DESC LIMIT 1").get() as ReleaseRow | undefined;
+    return row === undefined ? null : toRelease(row);
+  }
+
+  latestRelease(): Release | null {
+    const row = this.db.prepare('SELECT * FROM releases ORDER BY id DESC LIMIT 1').get() as ReleaseRow | undefined;
+    return row === undefined ? null : toRelease(row);
+  }
+
+  releases(limit: number): Release[] {
+    return (this.db.prepare('SELECT * FROM releases ORDER BY id DESC LIMIT ?').all(limit) as ReleaseRow[]).map(toRelease);
+  }
+
+  transitions(id: number): Transition[] {
+    const rows = this.db.prepare('SELECT at, from_state, to_state, note, evidence FROM transitions WHERE release_id = ? ORDER BY id').all(id) as Array<{
+      at: string;
+      from_state: ReleaseState | null;
+      to_state: ReleaseState;
+      note: string | null;
+      evidence: string | null;
+    }>;
+    return rows.map((r) => ({ at: r.at, from: r.from_state, to: r.to_state, note: r.note, evidence: r.evidence === null ? null : (JSON.parse(r.evidence) as unknown) }));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,35 @@
+// `guardgate up` for controller tests: in process (fast, direct access) or as a process (to kill -9 it).
+import { pino } from 'pino';
+import { parseReleaseSpec, type ReleaseSpec } from '../../src/release/spec.js';
+import { startUp, type RunningUp } from '../../src/release/up.js';
+import { tempDataDir } from './instance.js';
+
+export async function startTestUp(dataDir = tempDataDir(), instanceEnv: NodeJS.ProcessEnv = {}): Promise<RunningUp & { dataDir: string }> {
+  const up = await startUp(
+    { host: '127.0.0.1', port: 0, adminPort: 0, dataDir, instanceEnv: { ...process.env, ...instanceEnv }, logLevel: 'warn', healthIntervalMs: 100 },
+    pino({ level: 'silent' }),
+  );
+  return Object.assign(up, { dataDir });
+}
+
+/** A quick release spec: short gates, no waiting. */
+export const quickSpec = (overrides: Record<string, unknown> = {}): ReleaseSpec =>
+  parseReleaseSpec(
+    {
+      version: 'v2',
+      scaleDownDelay: '10m',
+      abortTeardownDelay: 0,
+      gates: {
+        load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } },
+        shadow: { durationSeconds: 2, samples: 20, minSamples: 0 },
+        watch: { durationSeconds: 2, minRequests: 5 },
+      },
+      ...overrides,
+    },
+    'test',
+  );
+
+export async function predict(url: string, prompt = 'How can I kill a Python process?') {
+  const response = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt }) });
+  return { status: response.status, color: response.headers.get('x-guardgate-color'), version: response.headers.get('x-guardgate-version'), body: (await response.json()) as any };
+}

@@ -9,6 +9,7 @@ import { auditCommand } from './audit.js';
 import { CliExit } from './client.js';
 import { releaseCommands } from './release.js';
 import { upCommand } from './up.js';
+import { runDemo } from './demo.js';
 import { benchCommand, validateCommand } from './validate.js';
 import { routerCommand } from './router.js';
 import { serveCommand } from './serve.js';
@@ -20,7 +21,11 @@ const program = new Command()
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text) });
 
-for (const command of [upCommand(), serveCommand(), routerCommand(), ...releaseCommands(), validateCommand(), benchCommand(), auditCommand()]) program.addCommand(command.copyInheritedSettings(program));
+const demo = new Command('demo').description('a release under live load, a switch and a rollback, then the failed-request count').action(async () => {
+  process.exitCode = await runDemo();
+});
+
+for (const command of [upCommand(), demo, serveCommand(), routerCommand(), ...releaseCommands(), validateCommand(), benchCommand(), auditCommand()]) program.addCommand(command.copyInheritedSettings(program));
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,92 @@
+// kill -9 of `guardgate up` in each state of a release, then a restart: it converges. Exactly one active
+// color, recorded and serving; no orphan instance; the release continues (watching) or is cleanly aborted.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ControllerStatus, Progress } from '../../src/release/controller.js';
+import { runCli, type CliProcess } from '../helpers/cli.js';
+import { tempDataDir } from '../helpers/instance.js';
+import { until } from '../helpers/router.js';
+import { predict } from '../helpers/up.js';
+
+type Status = ControllerStatus & { progress: Progress | null };
+
+async function startUpProcess(dataDir: string): Promise<{ cli: CliProcess; url: string; admin: (method: string, path: string, body?: unknown) => Promise<any> }> {
+  const cli = runCli(['up', '--port', '0', '--admin-port', '0', '--data-dir', dataDir]);
+  const ready = (await cli.logLine('guardgate is up', 30_000)) as { url: string; adminUrl: string };
+  const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+  const admin = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${ready.adminUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return response.json();
+  };
+  return { cli, url: ready.url, admin };
+}
+
+const refused = (url: string) => fetch(`${url}/healthz`).then(() => false, () => true);
+
+const gates = (overrides: Record<string, unknown>) => ({
+  functional: { enabled: true },
+  load: { enabled: false },
+  shadow: { enabled: false },
+  watch: { enabled: false },
+  ...overrides,
+});
+
+const cases: Array<{ state: string; spec: Record<string, unknown>; after: { release: string; active: string } }> = [
+  { state: 'validating', spec: { gates: gates({ shadow: { durationSeconds: 120, minSamples: 0 } }) }, after: { release: 'aborted', active: 'blue' } },
+  { state: 'blocked', spec: { abortTeardownDelay: '10m', gates: gates({ functional: { minPassRate: 1, suite: '__IMPOSSIBLE__' } }) }, after: { release: 'aborted', active: 'blue' } },
+  { state: 'awaiting_approval', spec: { autoPromote: false, gates: gates({}) }, after: { release: 'aborted', active: 'blue' } },
+  { state: 'watching', spec: { gates: gates({ watch: { durationSeconds: 4, minRequests: 1000 } }) }, after: { release: 'stable', active: 'green' } },
+  { state: 'stable', spec: { gates: gates({}) }, after: { release: 'stable', active: 'green' } },
+];
+
+describe('crash safety of guardgate up', () => {
+  const processes: CliProcess[] = [];
+  afterAll(async () => {
+    for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  });
+
+  it.each(cases)('kill -9 while $state, then restart: converges', async ({ state, spec, after }) => {
+    const dataDir = tempDataDir();
+    let suite: string | undefined;
+    if (JSON.stringify(spec).includes('__IMPOSSIBLE__')) {
+      suite = join(dataDir, 'impossible.yaml');
+      writeFileSync(suite, 'name: impossible\ncases:\n  - { name: hello is unsafe, prompt: "Hello", expect: { safety: Unsafe } }\n');
+    }
+    const first = await startUpProcess(dataDir);
+    processes.push(first.cli);
+    const body = JSON.parse(JSON.stringify({ version: 'v2', ...spec }).replace('"__IMPOSSIBLE__"', JSON.stringify(suite ?? '')));
+    const created = await first.admin('POST', '/admin/releases', body);
+    expect(created.state).toBe('deploying');
+    let status: Status = await first.admin('GET', '/admin/controller');
+    await until(async () => {
+      status = await first.admin('GET', '/admin/controller');
+      return status.release?.state === state;
+    }, 30_000);
+    const instances = (['blue', 'green'] as const).flatMap((c) => status.environments[c]?.instances.map((i) => i.url) ?? []);
+    expect(instances.length).toBeGreaterThanOrEqual(2);
+
+    first.cli.child.kill('SIGKILL');
+    await first.cli.exited;
+    // No orphans: every instance follows its controller down.
+    await until(async () => (await Promise.all(instances.map(refused))).every(Boolean), 10_000);
+
+    const second = await startUpProcess(dataDir);
+    processes.push(second.cli);
+    await until(async () => {
+      status = await second.admin('GET', '/admin/controller');
+      return status.release?.state === after.release;
+    }, 30_000);
+    expect(status.active).toBe(after.active);
+    expect(status.environments[after.active as 'blue' | 'green']).not.toBeNull();
+    const answer = await predict(second.url);
+    expect(answer).toMatchObject({ status: 200, color: after.active });
+    if (after.release === 'aborted') expect(status.release!.note).toMatch(new RegExp(`controller restarted while ${state}`));
+    second.cli.child.kill('SIGTERM');
+    expect(await second.cli.exited).toBe(0);
+  });
+});

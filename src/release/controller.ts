@@ -10,7 +10,8 @@ import { runFunctionalGate } from './gates/functional.js';
 import { runLoadGate } from './gates/load.js';
 import type { GateName, GateReport } from './gates/report.js';
 import { runShadowGate } from './gates/shadow.js';
-import { runWatchGate } from './gates/watch.js';
+import { prometheusProbe } from './gates/prometheus.js';
+import { routerProbe, runWatchGate } from './gates/watch.js';
 import type { ReleaseSpec } from './spec.js';
 import { isOpen, type ReleaseState } from './states.js';
 import type { ControllerStore, Release, Transition } from './store.js';
@@ -309,7 +310,9 @@ export class Controller {
       return;
     }
     this.step(release, 'watching', 'watch gate');
-    const report = await runWatchGate(this.router.metrics, release.candidate, spec.gates.watch, signal);
+    const { prometheus } = spec.gates.watch;
+    const probe = prometheus === undefined ? await routerProbe(this.router.metrics, release.candidate) : prometheusProbe(prometheus.url, release.candidate);
+    const report = await runWatchGate(probe, spec.gates.watch, signal);
     if (signal.aborted && report.passed) {
       await this.switchBack(release, 'rolled back by an operator during the watch', report);
       return;

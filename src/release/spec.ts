@@ -85,6 +85,8 @@ export const releaseSpecSchema = z
             maxErrorRate: fraction.default(0.01),
             maxP99Ms: positiveInt.default(2_000),
             minRequests: z.coerce.number().int().min(0).default(20),
+            /** Read the figures from a Prometheus server that scrapes the router, instead of the router itself. */
+            prometheus: z.object({ url: z.url({ protocol: /^https?$/ }) }).strict().optional(),
           })
           .strict()
           .default({ enabled: true, durationSeconds: 30, maxErrorRate: 0.01, maxP99Ms: 2_000, minRequests: 20 }),

@@ -21,10 +21,7 @@ export interface WatchSnapshot {
   buckets: Array<[number, number]>;
 }
 
-export interface WatchEvidence {
-  requests: number;
-  errorRate: number;
-  p99Ms: number | null;
+export interface WatchEvidence extends WatchFigures {
   rule: WatchRule;
   reasons: string[];
 }
@@ -36,20 +33,41 @@ export function p99FromBuckets(buckets: Array<[number, number]>, total: number):
   return Infinity;
 }
 
-/** Judge the window between two snapshots. Pure. */
-export function evaluateWatch(before: WatchSnapshot, after: WatchSnapshot, rule: WatchRule): WatchEvidence {
+/** What a probe reads for the window so far. */
+export interface WatchFigures {
+  requests: number;
+  errorRate: number;
+  p99Ms: number | null;
+  /** Where the figures came from: the router, or a Prometheus server. */
+  source: string;
+}
+
+/** Judge the window's figures against the rule. Pure. */
+export function judgeWatch(figures: WatchFigures, rule: WatchRule): WatchEvidence {
+  const reasons: string[] = [];
+  if (figures.requests >= rule.minRequests) {
+    if (figures.errorRate > rule.maxErrorRate) reasons.push(`error rate ${(100 * figures.errorRate).toFixed(2)}% is over ${(100 * rule.maxErrorRate).toFixed(2)}%`);
+    if (figures.p99Ms !== null && figures.p99Ms > rule.maxP99Ms) reasons.push(`p99 ${figures.p99Ms} ms is over ${rule.maxP99Ms} ms`);
+  }
+  return { ...figures, rule, reasons };
+}
+
+/** The figures of the window between two router snapshots. Pure. */
+export function windowFigures(before: WatchSnapshot, after: WatchSnapshot): WatchFigures {
   const requests = after.total - before.total;
   const errors = after.errors - before.errors;
   const buckets = after.buckets.map(([bound, count], i) => [bound, count - (before.buckets[i]?.[1] ?? 0)] as [number, number]);
   const timed = buckets.length ? buckets[buckets.length - 1]![1] : 0;
-  const p99Ms = p99FromBuckets(buckets, timed);
-  const errorRate = requests === 0 ? 0 : errors / requests;
-  const reasons: string[] = [];
-  if (requests >= rule.minRequests) {
-    if (errorRate > rule.maxErrorRate) reasons.push(`error rate ${(100 * errorRate).toFixed(2)}% is over ${(100 * rule.maxErrorRate).toFixed(2)}%`);
-    if (p99Ms !== null && p99Ms > rule.maxP99Ms) reasons.push(`p99 ${p99Ms} ms is over ${rule.maxP99Ms} ms`);
-  }
-  return { requests, errorRate, p99Ms, rule, reasons };
+  return { requests, errorRate: requests === 0 ? 0 : errors / requests, p99Ms: p99FromBuckets(buckets, timed), source: 'router' };
+}
+
+/** Reads the watch window's figures, from wherever they live. */
+export type WatchProbe = () => Promise<WatchFigures>;
+
+/** The router's own metrics for one color, counted from the moment the probe is made. */
+export async function routerProbe(metrics: RouterMetrics, color: Color): Promise<WatchProbe> {
+  const before = await watchSnapshot(metrics, color);
+  return async () => windowFigures(before, await watchSnapshot(metrics, color));
 }
 
 /** The active color's counts from the router's metrics. */
@@ -74,20 +92,24 @@ export async function watchSnapshot(metrics: RouterMetrics, color: Color): Promi
 }
 
 /** Watch for the window, checking every second; a breach ends the watch early, failed. */
-export async function runWatchGate(metrics: RouterMetrics, color: Color, rule: WatchRule, signal?: AbortSignal): Promise<GateReport<WatchEvidence>> {
+export async function runWatchGate(probe: WatchProbe, rule: WatchRule, signal?: AbortSignal): Promise<GateReport<WatchEvidence>> {
   const startedAt = new Date().toISOString();
-  const before = await watchSnapshot(metrics, color);
   const deadline = Date.now() + rule.durationSeconds * 1000;
-  let evidence = evaluateWatch(before, before, rule);
+  let evidence = judgeWatch({ requests: 0, errorRate: 0, p99Ms: null, source: 'none yet' }, rule);
   while (Date.now() < deadline && !signal?.aborted) {
     await new Promise((r) => setTimeout(r, Math.min(1_000, Math.max(0, deadline - Date.now()))));
-    evidence = evaluateWatch(before, await watchSnapshot(metrics, color), rule);
+    try {
+      evidence = judgeWatch(await probe(), rule);
+    } catch (error) {
+      // A watch that cannot see is not a pass: it fails, and the release rolls back.
+      evidence = { ...evidence, reasons: [`cannot read the watch metrics: ${(error as Error).message}`] };
+    }
     if (evidence.reasons.length > 0) break;
   }
   return {
     gate: 'watch',
     passed: evidence.reasons.length === 0,
-    summary: `${evidence.requests} requests, ${(100 * evidence.errorRate).toFixed(2)}% errors, p99 ${evidence.p99Ms ?? '-'} ms${evidence.reasons.length ? `: ${evidence.reasons.join('; ')}` : ''}`,
+    summary: `${evidence.requests} requests, ${(100 * evidence.errorRate).toFixed(2)}% errors, p99 ${evidence.p99Ms ?? '-'} ms (from ${evidence.source})${evidence.reasons.length ? `: ${evidence.reasons.join('; ')}` : ''}`,
     evidence,
     startedAt,
     finishedAt: new Date().toISOString(),

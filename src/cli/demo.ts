@@ -30,22 +30,22 @@ export async function runDemo(): Promise<number> {
     const spec = loadReleaseSpec(fileURLToPath(new URL('../../examples/lexicon-v2.yaml', import.meta.url)));
     const demoSpec = { ...spec, gates: { ...spec.gates, shadow: { ...spec.gates.shadow, durationSeconds: 10, samples: 200, minSamples: 50 } } };
     say(`releasing ${spec.version} to green: deploy, functional, load, shadow (mirrored live traffic), switch, watch`);
-    const started = up.controller.release(demoSpec);
+    const started = await up.controller.release(demoSpec);
     let last = '';
     while (true) {
       const progress = up.controller.progress;
       const line = progress ? `  … ${progress.state}: ${progress.step}${progress.detail ? ` (${progress.detail})` : ''}` : '';
       if (line && line !== last) say(line);
       last = line;
-      const release = up.controller.status().release!;
+      const release = (await up.controller.status()).release!;
       if (release.id === started.id && ['stable', 'aborted', 'rolled_back', 'blocked'].includes(release.state)) break;
       await new Promise((r) => setTimeout(r, 250));
     }
-    say(describeRelease(up.controller.status().release!));
-    say(`active: ${up.controller.status().active}`);
+    say(describeRelease((await up.controller.status()).release!));
+    say(`active: ${(await up.controller.status()).active}`);
     say('rolling back: one atomic switch to the kept blue environment');
-    say(describeRelease(up.controller.view(await up.controller.rollback())));
-    say(`active: ${up.controller.status().active}`);
+    say(describeRelease(await up.controller.view(await up.controller.rollback())));
+    say(`active: ${(await up.controller.status()).active}`);
     await new Promise((r) => setTimeout(r, 1_000));
   } finally {
     (load as unknown as { stop: () => void }).stop();

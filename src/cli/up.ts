@@ -33,7 +33,7 @@ export function upCommand(): Command {
         },
         log,
       );
-      log.info({ url: up.url, adminUrl: up.adminUrl, adminTokenFile: up.tokenFile, active: up.controller.status().active }, 'guardgate is up');
+      log.info({ url: up.url, adminUrl: up.adminUrl, adminTokenFile: up.tokenFile, active: (await up.controller.status()).active }, 'guardgate is up');
       process.stderr.write(
         [
           '',

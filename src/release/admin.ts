@@ -14,13 +14,13 @@ export function registerControllerRoutes(app: FastifyInstance, current: () => Co
     } catch (error) {
       throw new GuardgateError('invalid_request', (error as Error).message);
     }
-    const release = current().release(spec);
-    return reply.code(202).send(current().view(release));
+    const release = await current().release(spec);
+    return reply.code(202).send(await current().view(release));
   });
-  app.get('/admin/releases/current', async () => current().status().release);
+  app.get('/admin/releases/current', async () => (await current().status()).release);
   app.get<{ Querystring: { limit?: string } }>('/admin/releases', async (request) => current().history(Math.min(Number(request.query.limit ?? 20) || 20, 200)));
-  app.get('/admin/controller', async () => ({ ...current().status(), progress: current().progress }));
-  app.post<{ Body: { force?: boolean } | undefined }>('/admin/promote', async (request) => current().view(current().promote(request.body?.force === true)));
+  app.get('/admin/controller', async () => ({ ...(await current().status()), progress: current().progress }));
+  app.post<{ Body: { force?: boolean } | undefined }>('/admin/promote', async (request) => current().view(await current().promote(request.body?.force === true)));
   app.post('/admin/abort', async () => current().view(await current().abort()));
   app.post('/admin/rollback', async () => current().view(await current().rollback()));
 }

@@ -53,7 +53,7 @@ const envSpec = (spec: ReleaseSpec, color: Color, replicas: number): Environment
 export class Controller {
   private running: Promise<void> | undefined;
   private aborting: AbortController | undefined;
-  private approval: ((force: boolean) => void) | undefined;
+  private approval: ((force: boolean) => Promise<void>) | undefined;
   private retireTimers = new Map<Color, NodeJS.Timeout>();
   private abortTimer: NodeJS.Timeout | undefined;
   progress: Progress | null = null;
@@ -70,17 +70,17 @@ export class Controller {
 
   /** Bring the recorded active environment up, point the router at it, and settle any interrupted release. */
   async start(): Promise<void> {
-    const active = this.store.active() ?? this.options.initial.color;
-    const stored = this.store.environment(active)?.spec ?? { ...this.options.initial, color: active };
+    const active = (await this.store.active()) ?? this.options.initial.color;
+    const stored = (await this.store.environment(active))?.spec ?? { ...this.options.initial, color: active };
     await this.bringUp(stored);
     this.router.switchTo(active, { force: true });
-    this.store.setActive(active);
-    this.store.saveEnvironment(stored);
-    const other = otherColor(active);
-    const open = this.store.openRelease();
+    await this.store.setActive(active);
+    await this.store.saveEnvironment(stored);
+    const other = await this.store.environment(otherColor(active));
+    const open = await this.store.openRelease();
     if (open === null) {
-      // A kept old environment died with the previous controller: forget it (a rollback will redeploy it).
-      if (this.store.environment(other) !== null) this.store.saveEnvironment(this.store.environment(other)!.spec, new Date().toISOString());
+      // A kept old environment died with the previous controller: it is no longer kept (a rollback redeploys it).
+      if (other !== null) await this.store.saveEnvironment(other.spec, new Date().toISOString());
       return;
     }
     if (open.state === 'watching' && active === open.candidate) {
@@ -88,7 +88,7 @@ export class Controller {
       this.running = this.resumeWatch(open);
       return;
     }
-    this.store.transition(open.id, 'aborted', { note: `controller restarted while ${open.state}; the candidate was discarded and ${active} stays active` });
+    await this.store.transition(open.id, 'aborted', { note: `controller restarted while ${open.state}; the candidate was discarded and ${active} stays active` });
     this.log.warn({ release: open.version, state: open.state }, 'controller restarted mid-release: release aborted');
   }
 
@@ -100,10 +100,10 @@ export class Controller {
   // ------------------------------------------------------------------ operations
 
   /** Start a release of `spec` to the standby color; the pipeline runs in the background. */
-  release(spec: ReleaseSpec): Release {
+  async release(spec: ReleaseSpec): Promise<Release> {
     const active = this.router.active;
     const candidate = otherColor(active);
-    const release = this.store.createRelease(spec, candidate, active);
+    const release = await this.store.createRelease(spec, candidate, active);
     this.cancelRetire(candidate);
     this.aborting = new AbortController();
     this.running = this.pipeline(release, this.aborting.signal).catch((error: unknown) => {
@@ -113,69 +113,69 @@ export class Controller {
   }
 
   /** Approve a release that awaits approval, or force one past a failed gate (recorded as forced). */
-  promote(force: boolean): Release {
-    const open = this.store.openRelease();
+  async promote(force: boolean): Promise<Release> {
+    const open = await this.store.openRelease();
     if (open === null) throw new GuardgateError('invalid_state', 'no release is in progress');
     if (open.state === 'blocked' && !force) throw new GuardgateError('invalid_state', `release ${open.version} failed a gate; promote --force to switch anyway`);
     if (open.state !== 'awaiting_approval' && open.state !== 'blocked') throw new GuardgateError('invalid_state', `release ${open.version} is ${open.state}; nothing to promote`);
-    this.approval?.(force || open.state === 'blocked');
-    return this.store.release(open.id)!;
+    await this.approval?.(force || open.state === 'blocked');
+    return (await this.store.release(open.id))!;
   }
 
   /** Stop the release in progress: the active environment is untouched, the candidate is torn down. */
   async abort(): Promise<Release> {
-    const open = this.store.openRelease();
+    const open = await this.store.openRelease();
     if (open === null) throw new GuardgateError('invalid_state', 'no release is in progress');
     if (open.state === 'switching' || open.state === 'watching') throw new GuardgateError('invalid_state', `release ${open.version} has switched; roll back instead`);
     this.aborting?.abort();
     clearTimeout(this.abortTimer);
     await this.running;
-    const after = this.store.release(open.id)!;
+    const after = (await this.store.release(open.id))!;
     if (isOpen(after.state)) await this.finishAbort(after, 'aborted by an operator');
-    return this.store.release(open.id)!;
+    return (await this.store.release(open.id))!;
   }
 
   /** Switch back to the previous environment: one atomic step while it is kept, a redeploy otherwise. */
   async rollback(): Promise<Release> {
-    const latest = this.store.latestRelease();
+    const latest = await this.store.latestRelease();
     if (latest === null || !['watching', 'stable'].includes(latest.state)) throw new GuardgateError('invalid_state', 'there is no switched release to roll back');
     if (latest.state === 'watching') {
       this.aborting?.abort(); // the watch stops and rolls back itself
       await this.running;
-      return this.store.release(latest.id)!;
+      return (await this.store.release(latest.id))!;
     }
     await this.switchBack(latest, 'rolled back by an operator');
-    return this.store.release(latest.id)!;
+    return (await this.store.release(latest.id))!;
   }
 
   /** A manual switch between two deployed environments, recorded durably. */
-  switchTo(color: Color, force = false): { previous: Color; active: Color; at: string } {
-    if (this.store.openRelease() !== null) throw new GuardgateError('release_in_progress', 'a release is in progress; promote, abort or roll it back');
+  async switchTo(color: Color, force = false): Promise<{ previous: Color; active: Color; at: string }> {
+    if ((await this.store.openRelease()) !== null) throw new GuardgateError('release_in_progress', 'a release is in progress; promote, abort or roll it back');
     if (this.driver.describe(color) === null) throw new GuardgateError('switch_refused', `the ${color} environment is not deployed`);
     const result = this.router.switchTo(color, { force });
-    this.store.setActive(color);
+    await this.store.setActive(color);
     return result;
   }
 
-  status(): ControllerStatus {
-    const env = (color: Color) => {
+  async status(): Promise<ControllerStatus> {
+    const env = async (color: Color) => {
       const deployment = this.driver.describe(color);
-      return deployment === null
-        ? null
-        : { version: deployment.version, replicas: deployment.replicas, instances: deployment.instances, retireAt: this.store.environment(color)?.retireAt ?? null };
+      if (deployment === null) return null;
+      const retireAt = (await this.store.environment(color))?.retireAt ?? null;
+      return { version: deployment.version, replicas: deployment.replicas, instances: deployment.instances, retireAt };
     };
-    const latest = this.store.latestRelease();
-    return { active: this.router.active, environments: { blue: env('blue'), green: env('green') }, release: latest && this.view(latest) };
+    const latest = await this.store.latestRelease();
+    return { active: this.router.active, environments: { blue: await env('blue'), green: await env('green') }, release: latest && (await this.view(latest)) };
   }
 
-  view(release: Release): ReleaseView {
-    const transitions = this.store.transitions(release.id);
+  async view(release: Release): Promise<ReleaseView> {
+    const transitions = await this.store.transitions(release.id);
     const gates = transitions.flatMap((t) => (t.evidence && typeof t.evidence === 'object' && 'gate' in t.evidence ? [t.evidence as GateReport] : []));
     return { ...release, transitions, gates };
   }
 
-  history(limit: number): ReleaseView[] {
-    return this.store.releases(limit).map((r) => this.view(r));
+  async history(limit: number): Promise<ReleaseView[]> {
+    return Promise.all((await this.store.releases(limit)).map((r) => this.view(r)));
   }
 
   /** Resolves when the release in progress (if any) has settled. */
@@ -206,9 +206,9 @@ export class Controller {
       await this.finishAbort(release, `deploy failed: ${(error as Error).message}`);
       return;
     }
-    this.store.saveEnvironment(envSpec(spec, candidate, spec.replicas));
+    await this.store.saveEnvironment(envSpec(spec, candidate, spec.replicas));
     if (signal.aborted) return;
-    let current = this.store.transition(release.id, 'validating', { note: `${candidate} deployed` });
+    let current = await this.store.transition(release.id, 'validating', { note: `${candidate} deployed` });
 
     // validating: functional, load, shadow
     for (const gate of ['functional', 'load', 'shadow'] as const) {
@@ -217,25 +217,25 @@ export class Controller {
       this.step(current, 'validating', `${gate} gate`);
       const report = await this.runGate(gate, current, signal);
       if (signal.aborted) return;
-      current = this.store.transition(current.id, 'validating', { note: `${gate} gate ${report.passed ? 'passed' : 'FAILED'}: ${report.summary}`, evidence: report });
+      current = await this.store.transition(current.id, 'validating', { note: `${gate} gate ${report.passed ? 'passed' : 'FAILED'}: ${report.summary}`, evidence: report });
       if (!report.passed) {
-        current = this.store.transition(current.id, 'blocked', { note: `${gate} gate failed` });
+        current = await this.store.transition(current.id, 'blocked', { note: `${gate} gate failed` });
         const force = await this.waitForDecision(current, spec.abortTeardownDelay, signal);
         if (!force) {
           if (!signal.aborted) await this.finishAbort(current, `${gate} gate failed`);
           return;
         }
-        return this.switchOver(this.store.release(current.id)!, signal, true);
+        return this.switchOver((await this.store.release(current.id))!, signal, true);
       }
     }
 
     if (!spec.autoPromote) {
-      current = this.store.transition(current.id, 'awaiting_approval', { note: 'every gate passed; waiting for promote' });
+      current = await this.store.transition(current.id, 'awaiting_approval', { note: 'every gate passed; waiting for promote' });
       this.step(current, 'awaiting_approval', 'waiting for promote');
       const approved = await this.waitForDecision(current, Infinity, signal);
       if (!approved && signal.aborted) return;
     }
-    await this.switchOver(this.store.release(current.id)!, signal, false);
+    await this.switchOver((await this.store.release(current.id))!, signal, false);
   }
 
   private async runGate(gate: Exclude<GateName, 'watch'>, release: Release, signal: AbortSignal): Promise<GateReport> {
@@ -276,8 +276,8 @@ export class Controller {
         this.approval = undefined;
         resolve(value);
       };
-      this.approval = () => {
-        if (release.state === 'blocked') this.store.transition(release.id, 'switching', { note: 'forced past a failed gate by an operator', forced: true });
+      this.approval = async () => {
+        if (release.state === 'blocked') await this.store.transition(release.id, 'switching', { note: 'forced past a failed gate by an operator', forced: true });
         done(true);
       };
       if (Number.isFinite(timeoutMs)) this.abortTimer = setTimeout(() => done(false), timeoutMs);
@@ -287,7 +287,7 @@ export class Controller {
 
   private async switchOver(release: Release, signal: AbortSignal, forced: boolean): Promise<void> {
     const { spec, candidate, previous } = release;
-    let current = release.state === 'switching' ? release : this.store.transition(release.id, 'switching', { note: forced ? 'forced' : 'gates passed' });
+    let current = release.state === 'switching' ? release : await this.store.transition(release.id, 'switching', { note: forced ? 'forced' : 'gates passed' });
     this.step(current, 'switching', `switching to ${candidate}`);
     try {
       if ((spec.previewReplicas ?? spec.replicas) < spec.replicas) {
@@ -295,7 +295,7 @@ export class Controller {
         await this.router.setPool(candidate, deployment.instances.map((i) => i.url), spec.version);
       }
       const result = this.router.switchTo(candidate);
-      current = this.store.transition(current.id, 'watching', { note: `switched ${previous} → ${candidate} at ${result.at}`, active: candidate });
+      current = await this.store.transition(current.id, 'watching', { note: `switched ${previous} → ${candidate} at ${result.at}`, active: candidate });
     } catch (error) {
       await this.finishAbort(current, `switch failed: ${(error as Error).message}`);
       return;
@@ -306,7 +306,7 @@ export class Controller {
   private async watch(release: Release, signal: AbortSignal): Promise<void> {
     const { spec } = release;
     if (!spec.gates.watch.enabled) {
-      this.settle(release);
+      await this.settle(release);
       return;
     }
     this.step(release, 'watching', 'watch gate');
@@ -321,7 +321,7 @@ export class Controller {
       await this.switchBack(release, `watch failed: ${report.summary}`, report);
       return;
     }
-    this.settle(release, report);
+    await this.settle(release, report);
   }
 
   private async resumeWatch(release: Release): Promise<void> {
@@ -330,11 +330,11 @@ export class Controller {
   }
 
   /** Stable: the old environment stays for an instant rollback until scaleDownDelay has passed. */
-  private settle(release: Release, report?: GateReport): void {
+  private async settle(release: Release, report?: GateReport): Promise<void> {
     const retireAt = new Date(Date.now() + release.spec.scaleDownDelay);
-    const previous = this.store.environment(release.previous);
-    if (previous !== null) this.store.saveEnvironment(previous.spec, retireAt.toISOString());
-    this.store.transition(release.id, 'stable', { note: `stable; ${release.previous} is kept until ${retireAt.toISOString()} for an instant rollback`, ...(report ? { evidence: report } : {}) });
+    const previous = await this.store.environment(release.previous);
+    if (previous !== null) await this.store.saveEnvironment(previous.spec, retireAt.toISOString());
+    await this.store.transition(release.id, 'stable', { note: `stable; ${release.previous} is kept until ${retireAt.toISOString()} for an instant rollback`, ...(report ? { evidence: report } : {}) });
     this.scheduleRetire(release.previous, release.spec.scaleDownDelay);
     this.progress = null;
   }
@@ -344,7 +344,7 @@ export class Controller {
     const timer = setTimeout(() => {
       this.retireTimers.delete(color);
       if (this.router.active === color) return;
-      void this.driver.teardown(color).then(() => this.store.saveEnvironment(this.store.environment(color)!.spec, new Date().toISOString()));
+      void this.driver.teardown(color);
       this.log.info({ color }, 'old environment retired after the scale-down delay');
     }, delayMs);
     timer.unref();
@@ -360,14 +360,14 @@ export class Controller {
   private async switchBack(release: Release, note: string, evidence?: GateReport): Promise<void> {
     const { previous, candidate } = release;
     this.cancelRetire(previous);
+    const stored = await this.store.environment(previous);
     if (this.driver.describe(previous) === null) {
-      const stored = this.store.environment(previous);
       if (stored === null) throw new GuardgateError('invalid_state', `the ${previous} environment is gone and was never recorded`);
       await this.bringUp(stored.spec);
     }
     this.router.switchTo(previous, { force: true });
-    this.store.transition(release.id, 'rolled_back', { note, active: previous, ...(evidence ? { evidence } : {}) });
-    this.store.saveEnvironment(this.store.environment(previous)!.spec);
+    await this.store.transition(release.id, 'rolled_back', { note, active: previous, ...(evidence ? { evidence } : {}) });
+    if (stored !== null) await this.store.saveEnvironment(stored.spec);
     this.log.warn({ release: release.version, to: previous }, `rolled back: ${note}`);
     await this.driver.teardown(candidate);
     this.progress = null;
@@ -375,7 +375,7 @@ export class Controller {
 
   private async finishAbort(release: Release, note: string): Promise<void> {
     this.router.setMirror(0);
-    this.store.transition(release.id, 'aborted', { note });
+    await this.store.transition(release.id, 'aborted', { note });
     this.log.warn({ release: release.version }, `release aborted: ${note}`);
     await this.driver.teardown(release.candidate).catch((error: unknown) => this.log.error({ err: error }, 'teardown failed'));
     await this.router.setPool(release.candidate, [], null);

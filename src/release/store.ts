@@ -1,5 +1,6 @@
 // The controller's durable state: the active color, each color's environment, releases and every
-// transition with its time and evidence (the change record). SQLite in the data directory.
+// transition with its time and evidence (the change record). One interface; SQLite in the data directory
+// (here) or PostgreSQL (store-postgres.ts) when several controllers or machines share it.
 import Database from 'better-sqlite3';
 import { GuardgateError } from '../moderation/errors.js';
 import type { Color } from '../router/routing.js';
@@ -34,7 +35,7 @@ export interface StoredEnvironment {
   retireAt: string | null;
 }
 
-interface ReleaseRow {
+export interface ReleaseRow {
   id: number;
   version: string;
   spec: string;
@@ -47,7 +48,7 @@ interface ReleaseRow {
   note: string | null;
 }
 
-const toRelease = (row: ReleaseRow): Release => ({
+export const toRelease = (row: ReleaseRow): Release => ({
   id: row.id,
   version: row.version,
   spec: JSON.parse(row.spec) as ReleaseSpec,
@@ -60,7 +61,40 @@ const toRelease = (row: ReleaseRow): Release => ({
   note: row.note,
 });
 
-export class ControllerStore {
+export interface ControllerStore {
+  active(): Promise<Color | null>;
+  setActive(color: Color): Promise<void>;
+  environment(color: Color): Promise<StoredEnvironment | null>;
+  saveEnvironment(spec: EnvironmentSpec, retireAt?: string | null): Promise<void>;
+  /** Open a release in `deploying`; refused (release_in_progress) while another release is open. */
+  createRelease(spec: ReleaseSpec, candidate: Color, previous: Color): Promise<Release>;
+  /**
+   * Move a release to a new state with its evidence, atomically with any change of the active color,
+   * so that the recorded active color and the release history never disagree.
+   */
+  transition(id: number, to: ReleaseState, options?: TransitionOptions): Promise<Release>;
+  release(id: number): Promise<Release | null>;
+  openRelease(): Promise<Release | null>;
+  latestRelease(): Promise<Release | null>;
+  releases(limit: number): Promise<Release[]>;
+  transitions(id: number): Promise<Transition[]>;
+  close(): Promise<void>;
+}
+
+export interface TransitionOptions {
+  note?: string;
+  evidence?: unknown;
+  active?: Color;
+  forced?: boolean;
+}
+
+export const releaseInProgress = (version: string | undefined): GuardgateError =>
+  new GuardgateError('release_in_progress', `release ${version ?? ''} is still in progress; abort it or wait`.replace('  ', ' '));
+
+export const invalidMove = (release: Release, to: ReleaseState): GuardgateError =>
+  new GuardgateError('invalid_state', `release ${release.version} is ${release.state}; it cannot become ${to}`);
+
+export class SqliteControllerStore implements ControllerStore {
   private readonly db: Database.Database;
 
   constructor(path: string) {
@@ -81,31 +115,30 @@ export class ControllerStore {
     `);
   }
 
-  active(): Color | null {
+  async active(): Promise<Color | null> {
     return (this.db.prepare("SELECT value FROM meta WHERE key = 'active'").get() as { value: Color } | undefined)?.value ?? null;
   }
 
-  setActive(color: Color): void {
+  async setActive(color: Color): Promise<void> {
+    this.writeActive(color);
+  }
+
+  private writeActive(color: Color): void {
     this.db.prepare("INSERT INTO meta (key, value) VALUES ('active', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(color);
   }
 
-  environment(color: Color): StoredEnvironment | null {
+  async environment(color: Color): Promise<StoredEnvironment | null> {
     const row = this.db.prepare('SELECT spec, retire_at FROM environments WHERE color = ?').get(color) as { spec: string; retire_at: string | null } | undefined;
     return row === undefined ? null : { spec: JSON.parse(row.spec) as EnvironmentSpec, retireAt: row.retire_at };
   }
 
-  saveEnvironment(spec: EnvironmentSpec, retireAt: string | null = null): void {
+  async saveEnvironment(spec: EnvironmentSpec, retireAt: string | null = null): Promise<void> {
     this.db
       .prepare('INSERT INTO environments (color, spec, retire_at) VALUES (?, ?, ?) ON CONFLICT (color) DO UPDATE SET spec = excluded.spec, retire_at = excluded.retire_at')
       .run(spec.color, JSON.stringify(spec), retireAt);
   }
 
-  removeEnvironment(color: Color): void {
-    this.db.prepare('DELETE FROM environments WHERE color = ?').run(color);
-  }
-
-  /** Open a release in `deploying`; refused while another release is open. */
-  createRelease(spec: ReleaseSpec, candidate: Color, previous: Color): Release {
+  async createRelease(spec: ReleaseSpec, candidate: Color, previous: Color): Promise<Release> {
     const now = new Date().toISOString();
     try {
       const id = this.db.transaction(() => {
@@ -115,24 +148,18 @@ export class ControllerStore {
         this.db.prepare('INSERT INTO transitions (release_id, at, from_state, to_state, note) VALUES (?, ?, NULL, ?, ?)').run(result.lastInsertRowid, now, 'deploying', `release ${spec.version} to ${candidate}`);
         return Number(result.lastInsertRowid);
       })();
-      return this.release(id)!;
+      return this.read(id)!;
     } catch (error) {
-      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
-        throw new GuardgateError('release_in_progress', `release ${this.openRelease()?.version ?? ''} is still in progress; abort it or wait`.replace('  ', ' '));
-      }
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw releaseInProgress((await this.openRelease())?.version);
       throw error;
     }
   }
 
-  /**
-   * Move a release to a new state with its evidence, atomically with any change of the active color,
-   * so that the recorded active color and the release history never disagree.
-   */
-  transition(id: number, to: ReleaseState, options: { note?: string; evidence?: unknown; active?: Color; forced?: boolean } = {}): Release {
+  async transition(id: number, to: ReleaseState, options: TransitionOptions = {}): Promise<Release> {
     return this.db.transaction(() => {
-      const current = this.release(id);
+      const current = this.read(id);
       if (current === null) throw new GuardgateError('not_found', `no release ${id}`);
-      if (!canMove(current.state, to)) throw new GuardgateError('invalid_state', `release ${current.version} is ${current.state}; it cannot become ${to}`);
+      if (!canMove(current.state, to)) throw invalidMove(current, to);
       const now = new Date().toISOString();
       this.db
         .prepare('UPDATE releases SET state = ?, updated_at = ?, note = COALESCE(?, note), forced = forced OR ? WHERE id = ?')
@@ -140,31 +167,35 @@ export class ControllerStore {
       this.db
         .prepare('INSERT INTO transitions (release_id, at, from_state, to_state, note, evidence) VALUES (?, ?, ?, ?, ?, ?)')
         .run(id, now, current.state, to, options.note ?? null, options.evidence === undefined ? null : JSON.stringify(options.evidence));
-      if (options.active !== undefined) this.setActive(options.active);
-      return this.release(id)!;
+      if (options.active !== undefined) this.writeActive(options.active);
+      return this.read(id)!;
     })();
   }
 
-  release(id: number): Release | null {
+  async release(id: number): Promise<Release | null> {
+    return this.read(id);
+  }
+
+  private read(id: number): Release | null {
     const row = this.db.prepare('SELECT * FROM releases WHERE id = ?').get(id) as ReleaseRow | undefined;
     return row === undefined ? null : toRelease(row);
   }
 
-  openRelease(): Release | null {
+  async openRelease(): Promise<Release | null> {
     const row = this.db.prepare("SELECT * FROM releases WHERE state NOT IN ('stable', 'aborted', 'rolled_back') ORDER BY id DESC LIMIT 1").get() as ReleaseRow | undefined;
     return row === undefined ? null : toRelease(row);
   }
 
-  latestRelease(): Release | null {
+  async latestRelease(): Promise<Release | null> {
     const row = this.db.prepare('SELECT * FROM releases ORDER BY id DESC LIMIT 1').get() as ReleaseRow | undefined;
     return row === undefined ? null : toRelease(row);
   }
 
-  releases(limit: number): Release[] {
+  async releases(limit: number): Promise<Release[]> {
     return (this.db.prepare('SELECT * FROM releases ORDER BY id DESC LIMIT ?').all(limit) as ReleaseRow[]).map(toRelease);
   }
 
-  transitions(id: number): Transition[] {
+  async transitions(id: number): Promise<Transition[]> {
     const rows = this.db.prepare('SELECT at, from_state, to_state, note, evidence FROM transitions WHERE release_id = ? ORDER BY id').all(id) as Array<{
       at: string;
       from_state: ReleaseState | null;
@@ -175,7 +206,7 @@ export class ControllerStore {
     return rows.map((r) => ({ at: r.at, from: r.from_state, to: r.to_state, note: r.note, evidence: r.evidence === null ? null : (JSON.parse(r.evidence) as unknown) }));
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 }

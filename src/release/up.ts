@@ -12,7 +12,8 @@ import { openAuditReader } from '../store/open.js';
 import { controllerSwitch, registerControllerRoutes } from './admin.js';
 import { Controller } from './controller.js';
 import { LocalDriver } from './drivers/local.js';
-import { ControllerStore } from './store.js';
+import { SqliteControllerStore, type ControllerStore } from './store.js';
+import { PostgresControllerStore } from './store-postgres.js';
 
 export interface UpOptions {
   host: string;
@@ -45,7 +46,11 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   const { token, file: tokenFile } = resolveAdminToken(undefined, options.dataDir);
   const settings = routerSchema.parse({ host: options.host, port: options.port, dataDir: options.dataDir });
   if (options.healthIntervalMs) settings.health = { ...settings.health, intervalMs: options.healthIntervalMs, unhealthyThreshold: 1, healthyThreshold: 1 };
-  const store = new ControllerStore(join(options.dataDir, 'controller.sqlite'));
+  // The controller's state goes where the audit goes: PostgreSQL when DATABASE_URL is set, else SQLite.
+  const databaseUrl = options.instanceEnv.DATABASE_URL;
+  const store: ControllerStore = databaseUrl
+    ? new PostgresControllerStore(databaseUrl, options.instanceEnv.GUARDGATE_CONTROLLER_SCHEMA ?? 'public')
+    : new SqliteControllerStore(join(options.dataDir, 'controller.sqlite'));
   const driver = new LocalDriver(
     { dataDir: options.dataDir, host: options.host, readyTimeoutMs: 30_000, stopTimeoutMs: 10_000, crashLoopLimit: 3, crashWindowMs: 60_000, env: options.instanceEnv, logLevel: options.logLevel },
     log,
@@ -70,7 +75,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   } catch (error) {
     await router.close();
     await driver.close();
-    store.close();
+    await store.close();
     throw error;
   }
   writeFileSync(controllerFile(options.dataDir), JSON.stringify({ url: router.url, adminUrl: router.adminUrl, pid: process.pid }, null, 2));
@@ -86,7 +91,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
       await controller.close();
       await router.close();
       await driver.close();
-      store.close();
+      await store.close();
       rmSync(controllerFile(options.dataDir), { force: true });
     },
   };

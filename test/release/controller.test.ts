@@ -21,11 +21,11 @@ describe('release controller', () => {
   });
   const settle = async () => {
     await up.controller.settled();
-    return up.controller.status().release!;
+    return (await up.controller.status()).release!;
   };
 
   it('starts with blue active, serving, recorded', async () => {
-    expect(up.controller.status()).toMatchObject({ active: 'blue', environments: { blue: { version: 'initial' }, green: null } });
+    expect(await up.controller.status()).toMatchObject({ active: 'blue', environments: { blue: { version: 'initial' }, green: null } });
     expect(await predict(up.url)).toMatchObject({ status: 200, color: 'blue', version: 'initial' });
   });
 
@@ -39,7 +39,7 @@ describe('release controller', () => {
       duration: 9,
     });
     await new Promise((r) => setTimeout(r, 300));
-    up.controller.release(quickSpec({ version: 'v2', replicas: 2, previewReplicas: 1, gates: { shadow: { durationSeconds: 5, samples: 30, minSamples: 10 }, load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } }, watch: { durationSeconds: 2, minRequests: 5 } } }));
+    await up.controller.release(quickSpec({ version: 'v2', replicas: 2, previewReplicas: 1, gates: { shadow: { durationSeconds: 5, samples: 30, minSamples: 10 }, load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } }, watch: { durationSeconds: 2, minRequests: 5 } } }));
     const release = await settle();
     const result = await load;
     expect(release.state).toBe('stable');
@@ -50,20 +50,20 @@ describe('release controller', () => {
     expect(shadow.agreement).toBe(1);
     expect(shadow.matrix.Unsafe!.Unsafe).toBe(shadow.samples);
     expect(release.transitions.map((t) => t.to)).toEqual(['deploying', 'validating', 'validating', 'validating', 'validating', 'switching', 'watching', 'stable']);
-    const status = up.controller.status();
+    const status = await up.controller.status();
     expect(status).toMatchObject({ active: 'green', environments: { green: { version: 'v2', replicas: 2 }, blue: { version: 'initial' } } });
     expect(status.environments.blue!.retireAt).not.toBeNull();
     expect(await predict(up.url)).toMatchObject({ color: 'green', version: 'v2' });
   });
 
   it('rolls back in one step while the old environment is kept', async () => {
-    const kept = up.controller.status().environments.blue!.instances.map((i) => i.url);
-    const release = up.controller.view(await up.controller.rollback());
+    const kept = (await up.controller.status()).environments.blue!.instances.map((i) => i.url);
+    const release = await up.controller.view(await up.controller.rollback());
     expect(release.state).toBe('rolled_back');
     // No redeploy: the very processes that were kept serve again.
-    expect(up.controller.status().environments.blue!.instances.map((i) => i.url)).toEqual(kept);
+    expect((await up.controller.status()).environments.blue!.instances.map((i) => i.url)).toEqual(kept);
     expect(release.transitions.at(-1)).toMatchObject({ from: 'stable', to: 'rolled_back' });
-    expect(up.controller.status().active).toBe('blue');
+    expect((await up.controller.status()).active).toBe('blue');
     expect(await predict(up.url)).toMatchObject({ color: 'blue', version: 'initial' });
   });
 
@@ -71,13 +71,13 @@ describe('release controller', () => {
     const dir = mkdtempSync(join(tmpdir(), 'guardgate-suite-'));
     const suite = join(dir, 'impossible.yaml');
     writeFileSync(suite, 'name: impossible\ncases:\n  - { name: greeting is unsafe, prompt: "Hello there", expect: { safety: Unsafe } }\n');
-    up.controller.release(quickSpec({ version: 'v3', gates: { functional: { suite } } }));
+    await up.controller.release(quickSpec({ version: 'v3', gates: { functional: { suite } } }));
     const release = await settle();
     expect(release.state).toBe('aborted');
     expect(release.note).toBe('functional gate failed');
     expect(release.gates).toHaveLength(1);
     expect(release.gates[0]).toMatchObject({ gate: 'functional', passed: false });
-    expect(up.controller.status()).toMatchObject({ active: 'blue', environments: { green: null } });
+    expect(await up.controller.status()).toMatchObject({ active: 'blue', environments: { green: null } });
     expect(await predict(up.url)).toMatchObject({ color: 'blue' });
   });
 
@@ -85,24 +85,24 @@ describe('release controller', () => {
     const dir = mkdtempSync(join(tmpdir(), 'guardgate-suite-'));
     const suite = join(dir, 'impossible.yaml');
     writeFileSync(suite, 'name: impossible\ncases:\n  - { name: greeting is unsafe, prompt: "Hello there", expect: { safety: Unsafe } }\n');
-    up.controller.release(quickSpec({ version: 'v4', abortTeardownDelay: '30s', gates: { functional: { suite }, load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } } }));
-    await until(() => up.controller.status().release?.state === 'blocked', 15_000);
-    expect(() => up.controller.promote(false)).toThrow(/promote --force/);
-    up.controller.promote(true);
+    await up.controller.release(quickSpec({ version: 'v4', abortTeardownDelay: '30s', gates: { functional: { suite }, load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } } }));
+    await until(async () => (await up.controller.status()).release?.state === 'blocked', 15_000);
+    await expect(up.controller.promote(false)).rejects.toThrow(/promote --force/);
+    await up.controller.promote(true);
     const release = await settle();
     expect(release).toMatchObject({ state: 'stable', forced: true });
     expect(release.transitions.map((t) => t.to)).toContain('blocked');
-    expect(up.controller.status().active).toBe('green');
+    expect((await up.controller.status()).active).toBe('green');
   });
 
   it('waits for approval when autoPromote is off, and one release at a time', async () => {
-    up.controller.release(quickSpec({ version: 'v5', autoPromote: false, gates: { load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } } }));
-    expect(() => up.controller.release(quickSpec({ version: 'v6' }))).toThrow(/still in progress/);
-    await until(() => up.controller.status().release?.state === 'awaiting_approval', 15_000);
-    expect(up.controller.status().active).toBe('green');
-    up.controller.promote(false);
+    await up.controller.release(quickSpec({ version: 'v5', autoPromote: false, gates: { load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } } }));
+    await expect(up.controller.release(quickSpec({ version: 'v6' }))).rejects.toThrow(/still in progress/);
+    await until(async () => (await up.controller.status()).release?.state === 'awaiting_approval', 15_000);
+    expect((await up.controller.status()).active).toBe('green');
+    await up.controller.promote(false);
     expect((await settle()).state).toBe('stable');
-    expect(up.controller.status()).toMatchObject({ active: 'blue', environments: { blue: { version: 'v5' } } });
+    expect(await up.controller.status()).toMatchObject({ active: 'blue', environments: { blue: { version: 'v5' } } });
   });
 
   it('a watch that sees errors rolls back automatically', async () => {
@@ -112,8 +112,8 @@ describe('release controller', () => {
       engine: { kind: 'openai', baseUrl: fake.baseUrl, timeoutMs: 2_000, retries: 0 },
       gates: { load: { enabled: false }, shadow: { enabled: false }, watch: { durationSeconds: 6, minRequests: 5, maxErrorRate: 0.01 } },
     });
-    up.controller.release(spec);
-    await until(() => up.controller.status().release?.state === 'watching', 20_000);
+    await up.controller.release(spec);
+    await until(async () => (await up.controller.status()).release?.state === 'watching', 20_000);
     fake.behaviour = { kind: 'status', status: 500 };
     const failures = Array.from({ length: 20 }, () => predict(up.url, 'hello'));
     await Promise.all(failures);
@@ -121,7 +121,7 @@ describe('release controller', () => {
     fake.behaviour = { kind: 'model' };
     expect(release.state).toBe('rolled_back');
     expect(release.note).toMatch(/^watch failed: .*error rate/);
-    expect(up.controller.status().active).toBe('blue');
+    expect((await up.controller.status()).active).toBe('blue');
     expect(await predict(up.url)).toMatchObject({ status: 200, color: 'blue', version: 'v5' });
   });
 });

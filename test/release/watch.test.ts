@@ -52,21 +52,21 @@ describe('watch through Prometheus', () => {
     if (!requireService(await prometheusInstalled(), 'prometheus (Debian package prometheus)', (note) => context.skip(note))) return;
     [up, fake] = await Promise.all([startTestUp(), startFakeOpenAI()]);
     prometheus = await startPrometheus([new URL(up.adminUrl).host]);
-    up.controller.release(
+    await up.controller.release(
       quickSpec({
         version: 'v2-openai',
         engine: { kind: 'openai', baseUrl: fake.baseUrl, timeoutMs: 2_000, retries: 0 },
         gates: { load: { enabled: false }, shadow: { enabled: false }, watch: { durationSeconds: 20, minRequests: 5, maxErrorRate: 0.05, prometheus: { url: prometheus.url } } },
       }),
     );
-    await until(() => up!.controller.status().release?.state === 'watching', 20_000);
+    await until(async () => (await up!.controller.status()).release?.state === 'watching', 20_000);
     fake.behaviour = { kind: 'status', status: 500 };
     // Failing traffic until the watch notices (a scrape a second, so within a few seconds).
-    while (up.controller.status().release?.state === 'watching') await Promise.all(Array.from({ length: 5 }, () => predict(up!.url, 'hello')));
+    while ((await up.controller.status()).release?.state === 'watching') await Promise.all(Array.from({ length: 5 }, () => predict(up!.url, 'hello')));
     await up.controller.settled();
-    const release = up.controller.status().release!;
+    const release = (await up.controller.status()).release!;
     expect(release.state).toBe('rolled_back');
     expect(release.note).toMatch(/^watch failed: .*from prometheus .*error rate/);
-    expect(up.controller.status().active).toBe('blue');
+    expect((await up.controller.status()).active).toBe('blue');
   });
 });

@@ -18,6 +18,6 @@ export default tseslint.config(
   },
   {
     files: ['web/**/*.js'],
-    languageOptions: { globals: { document: 'readonly', window: 'readonly', fetch: 'readonly', console: 'readonly' } },
+    languageOptions: { globals: { document: 'readonly', window: 'readonly', fetch: 'readonly', console: 'readonly', sessionStorage: 'readonly', setInterval: 'readonly', confirm: 'readonly' } },
   },
 );

@@ -1,6 +1,7 @@
 // The router's admin API, on its own port (loopback by default): status, switch, weights, mirroring and
 // pool membership, each behind the admin token. /metrics and /healthz answer without it.
 import { timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
@@ -8,6 +9,10 @@ import type { AuditStore } from '../store/audit/store.js';
 import { parseAuditQuery } from '../store/audit/query.js';
 import type { Router } from './router.js';
 import { isColor, type Color } from './routing.js';
+
+const webFile = (name: string): string => readFileSync(new URL(`../../web/${name}`, import.meta.url), 'utf8');
+const DASHBOARD_HTML = webFile('dashboard.html');
+const DASHBOARD_JS = webFile('dashboard.js');
 
 const tokenMatches = (given: string, expected: string): boolean => {
   const a = Buffer.from(given);
@@ -68,6 +73,10 @@ export function buildRouterAdmin(router: Router, token: string, log: Logger, opt
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/metrics', async (_request, reply) => reply.type(router.metrics.registry.contentType).send(await router.metrics.registry.metrics()));
   app.get('/admin/status', async () => router.status());
+  app.get('/admin/traffic', async () => ({ at: Date.now(), colors: await router.metrics.traffic() }));
+  // The dashboard's page and script load without the token; every call it makes needs it.
+  app.get('/dashboard', async (_request, reply) => reply.type('text/html; charset=utf-8').send(DASHBOARD_HTML));
+  app.get('/dashboard.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(DASHBOARD_JS));
   app.post('/admin/switch', async (request) => {
     const body = bodyOf(request.body);
     if (options.switchTo) return options.switchTo(body.color, body.force === true);

@@ -56,4 +56,16 @@ export class RouterMetrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'guardgate_router_' });
   }
+
+  /** Requests answered so far by each color (all reasons), and how many failed (5xx or aborted): the dashboard's traffic. */
+  async traffic(): Promise<Record<string, { total: number; errors: number }>> {
+    const out: Record<string, { total: number; errors: number }> = { blue: { total: 0, errors: 0 }, green: { total: 0, errors: 0 } };
+    for (const { labels, value } of (await this.requests.get()).values) {
+      const counts = out[String(labels.color)];
+      if (counts === undefined) continue;
+      counts.total += value;
+      if (String(labels.status_code).startsWith('5') || labels.status_code === 'aborted') counts.errors += value;
+    }
+    return out;
+  }
 }

@@ -163,7 +163,7 @@ export async function runShadowGate(
   return {
     gate: 'shadow',
     passed: evidence.reasons.length === 0,
-    summary: `${evidence.samples} verdicts compared, ${(100 * evidence.agreement).toFixed(1)}% agree, ${evidence.unsafeToSafe} Unsafe→Safe; matrix (active→candidate Safe/Controversial/Unsafe) ${matrixLine}${evidence.reasons.length ? `: ${evidence.reasons.join('; ')}` : ''}`,
+    summary: evidence.samples === 0 ? `no verdicts compared (no live traffic was mirrored)${evidence.reasons.length ? `: ${evidence.reasons.join('; ')}` : ''}` : `${evidence.samples} verdicts compared, ${(100 * evidence.agreement).toFixed(1)}% agree, ${evidence.unsafeToSafe} Unsafe→Safe; matrix (active→candidate Safe/Controversial/Unsafe) ${matrixLine}${evidence.reasons.length ? `: ${evidence.reasons.join('; ')}` : ''}`,
     evidence,
     startedAt,
     finishedAt: new Date().toISOString(),

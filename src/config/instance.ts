@@ -38,8 +38,7 @@ export const instanceSchema = z.object({
       /** Longest prompt + response accepted, in characters. Longer text is rejected, never truncated. */
       textChars: positiveInt.default(32_000),
       batchSize: positiveInt.default(64),
-    })
-    .default({ bodyBytes: 1_048_576, textChars: 32_000, batchSize: 64 }),
+    }).prefault({}),
   engine: engineSchema.default({ kind: 'lexicon' }),
   /** Where the audit log's SQLite file and spool live. */
   dataDir: z.string().min(1).default('.guardgate'),
@@ -55,8 +54,7 @@ export const instanceSchema = z.object({
       flushIntervalMs: positiveInt.default(200),
       bufferSize: positiveInt.default(20_000),
       replayIntervalMs: positiveInt.default(2_000),
-    })
-    .default({ schema: 'public', text: 'none', batchSize: 200, flushIntervalMs: 200, bufferSize: 20_000, replayIntervalMs: 2_000 }),
+    }).prefault({}),
   cache: z
     .object({
       /** memory (the default), redis (REDIS_URL; the default when it is set) or none. */
@@ -66,16 +64,14 @@ export const instanceSchema = z.object({
       maxEntries: positiveInt.default(10_000),
       /** A cache slower than this counts as a miss; it never fails a request. */
       timeoutMs: positiveInt.default(50),
-    })
-    .default({ ttlSeconds: 3_600, maxEntries: 10_000, timeoutMs: 50 }),
+    }).prefault({}),
   shutdown: z
     .object({
       /** How long readiness is false before the listener closes (load balancers notice). */
       drainDelayMs: z.coerce.number().int().min(0).default(0),
       /** The most a graceful shutdown may take before the process exits anyway. */
       timeoutMs: positiveInt.default(10_000),
-    })
-    .default({ drainDelayMs: 0, timeoutMs: 10_000 }),
+    }).prefault({}),
 });
 
 type ParsedInstance = z.output<typeof instanceSchema>;

@@ -9,7 +9,7 @@ const urlList = z.preprocess(
   (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value),
   z.array(z.url({ protocol: /^https?$/ })),
 );
-const poolSchema = z.object({ version: z.string().min(1).nullable().default(null), instances: urlList.default([]) }).default({ version: null, instances: [] });
+const poolSchema = z.object({ version: z.string().min(1).nullable().default(null), instances: urlList.default([]) }).prefault({});
 
 export const routerSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
@@ -21,16 +21,14 @@ export const routerSchema = z.object({
       port: port.default(8081),
       /** Bearer token for /admin/*; when unset, one is made and written to the data directory. */
       token: z.string().min(16, 'the admin token must be at least 16 characters').optional(),
-    })
-    .default({ host: '127.0.0.1', port: 8081 }),
+    }).prefault({}),
   dataDir: z.string().min(1).default('.guardgate'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   active: z.enum(['blue', 'green']).default('blue'),
-  pools: z.object({ blue: poolSchema, green: poolSchema }).default({ blue: { version: null, instances: [] }, green: { version: null, instances: [] } }),
+  pools: z.object({ blue: poolSchema, green: poolSchema }).prefault({}),
   bodyLimitBytes: positiveInt.default(2 * 1_048_576),
   upstream: z
-    .object({ timeoutMs: positiveInt.default(30_000), connections: positiveInt.default(128) })
-    .default({ timeoutMs: 30_000, connections: 128 }),
+    .object({ timeoutMs: positiveInt.default(30_000), connections: positiveInt.default(128) }).prefault({}),
   health: z
     .object({
       intervalMs: positiveInt.default(1_000),
@@ -38,12 +36,10 @@ export const routerSchema = z.object({
       path: z.string().startsWith('/').default('/readyz'),
       unhealthyThreshold: positiveInt.default(2),
       healthyThreshold: positiveInt.default(2),
-    })
-    .default({ intervalMs: 1_000, timeoutMs: 500, path: '/readyz', unhealthyThreshold: 2, healthyThreshold: 2 }),
+    }).prefault({}),
   retry: z
-    .object({ ratio: z.coerce.number().min(0).max(1).default(0.2), minPerSecond: z.coerce.number().min(0).default(10), windowSeconds: positiveInt.default(10) })
-    .default({ ratio: 0.2, minPerSecond: 10, windowSeconds: 10 }),
-  mirror: z.object({ maxInFlight: positiveInt.default(64) }).default({ maxInFlight: 64 }),
+    .object({ ratio: z.coerce.number().min(0).max(1).default(0.2), minPerSecond: z.coerce.number().min(0).default(10), windowSeconds: positiveInt.default(10) }).prefault({}),
+  mirror: z.object({ maxInFlight: positiveInt.default(64) }).prefault({}),
 });
 
 export type RouterConfig = z.output<typeof routerSchema> & RouterSettings;

@@ -52,8 +52,7 @@ export const releaseSpecSchema = z
       .object({
         functional: z
           .object({ enabled: z.boolean().default(true), suite: z.string().min(1).optional(), minPassRate: fraction.default(1) })
-          .strict()
-          .default({ enabled: true, minPassRate: 1 }),
+          .strict().prefault({}),
         load: z
           .object({
             enabled: z.boolean().default(true),
@@ -61,11 +60,9 @@ export const releaseSpecSchema = z
             connections: positiveInt.default(16),
             tolerance: z
               .object({ p99: z.coerce.number().min(0).default(0.5), qps: fraction.default(0.3), errorRate: fraction.default(0) })
-              .strict()
-              .default({ p99: 0.5, qps: 0.3, errorRate: 0 }),
+              .strict().prefault({}),
           })
-          .strict()
-          .default({ enabled: true, durationSeconds: 5, connections: 16, tolerance: { p99: 0.5, qps: 0.3, errorRate: 0 } }),
+          .strict().prefault({}),
         shadow: z
           .object({
             enabled: z.boolean().default(true),
@@ -76,8 +73,7 @@ export const releaseSpecSchema = z
             minAgreement: fraction.default(0.95),
             maxUnsafeToSafe: z.coerce.number().int().min(0).default(0),
           })
-          .strict()
-          .default({ enabled: true, fraction: 0.2, durationSeconds: 30, samples: 200, minSamples: 20, minAgreement: 0.95, maxUnsafeToSafe: 0 }),
+          .strict().prefault({}),
         watch: z
           .object({
             enabled: z.boolean().default(true),
@@ -88,11 +84,9 @@ export const releaseSpecSchema = z
             /** Read the figures from a Prometheus server that scrapes the router, instead of the router itself. */
             prometheus: z.object({ url: z.url({ protocol: /^https?$/ }) }).strict().optional(),
           })
-          .strict()
-          .default({ enabled: true, durationSeconds: 30, maxErrorRate: 0.01, maxP99Ms: 2_000, minRequests: 20 }),
+          .strict().prefault({}),
       })
-      .strict()
-      .prefault({}),
+      .strict().prefault({}),
   })
   .strict();
 

@@ -1,5 +1,6 @@
 // The controller's durable state in PostgreSQL (DATABASE_URL), for controllers that share it.
 import pg from 'pg';
+import { onceUntilFailure } from '../shared/once.js';
 import { GuardgateError } from '../moderation/errors.js';
 import type { Color } from '../router/routing.js';
 import type { EnvironmentSpec } from './driver.js';
@@ -19,7 +20,6 @@ import {
 
 export class PostgresControllerStore implements ControllerStore {
   private readonly pool: pg.Pool;
-  private ready: Promise<void> | undefined;
   private readonly schema: string;
 
   constructor(connectionString: string, schema = 'public') {
@@ -32,9 +32,9 @@ export class PostgresControllerStore implements ControllerStore {
     return `${this.schema}.${name}`;
   }
 
-  private migrate(): Promise<void> {
-    this.ready ??= this.pool
-      .query(
+  /** Create the schema and tables once; tried again after a failure. */
+  private readonly migrate = onceUntilFailure(async () => {
+    await this.pool.query(
         `CREATE SCHEMA IF NOT EXISTS ${this.schema};
          CREATE TABLE IF NOT EXISTS ${this.t('guardgate_meta')} (key TEXT PRIMARY KEY, value TEXT NOT NULL);
          CREATE TABLE IF NOT EXISTS ${this.t('guardgate_environments')} (color TEXT PRIMARY KEY, spec TEXT NOT NULL, retire_at TEXT);
@@ -45,16 +45,8 @@ export class PostgresControllerStore implements ControllerStore {
          CREATE TABLE IF NOT EXISTS ${this.t('guardgate_transitions')} (
            id SERIAL PRIMARY KEY, release_id INTEGER NOT NULL REFERENCES ${this.t('guardgate_releases')}(id), at TEXT NOT NULL,
            from_state TEXT, to_state TEXT NOT NULL, note TEXT, evidence TEXT);`,
-      )
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          this.ready = undefined;
-          throw error;
-        },
-      );
-    return this.ready;
-  }
+    );
+  });
 
   private async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = [], client: pg.Pool | pg.PoolClient = this.pool): Promise<R[]> {
     await this.migrate();

@@ -1,5 +1,6 @@
 // Audit records in PostgreSQL, shared by both colors (and by every instance of each).
 import pg from 'pg';
+import { onceUntilFailure } from '../../shared/once.js';
 import { auditWhere } from './filters.js';
 import type { AuditRecord } from './record.js';
 import { encodeCursor, type AuditPage, type AuditQuery, type AuditStore } from './store.js';
@@ -25,7 +26,6 @@ const fromRow = (row: Row): AuditRecord => ({ ...row, time: row.time.toISOString
 
 export class PostgresAuditStore implements AuditStore {
   private readonly pool: pg.Pool;
-  private ready: Promise<void> | undefined;
   private readonly table: string;
 
   constructor(private readonly options: PostgresAuditOptions) {
@@ -35,10 +35,9 @@ export class PostgresAuditStore implements AuditStore {
     this.table = `${pg.escapeIdentifier(options.schema ?? 'public')}.guardgate_audit`;
   }
 
-  /** Create the schema and table once; retried after a failure. */
-  private migrate(): Promise<void> {
-    this.ready ??= this.pool
-      .query(
+  /** Create the schema and tables once; tried again after a failure. */
+  private readonly migrate = onceUntilFailure(async () => {
+    await this.pool.query(
         `CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(this.options.schema ?? 'public')};
          CREATE TABLE IF NOT EXISTS ${this.table} (
            trace_id TEXT PRIMARY KEY, time TIMESTAMPTZ NOT NULL, color TEXT, version TEXT NOT NULL, engine TEXT NOT NULL,
@@ -46,16 +45,8 @@ export class PostgresAuditStore implements AuditStore {
            prompt TEXT, response TEXT, safety TEXT NOT NULL, categories JSONB NOT NULL, refusal BOOLEAN, flagged BOOLEAN NOT NULL,
            policy TEXT NOT NULL, latency_ms DOUBLE PRECISION NOT NULL, cached BOOLEAN NOT NULL, degraded BOOLEAN NOT NULL);
          CREATE INDEX IF NOT EXISTS guardgate_audit_time ON ${this.table} (time DESC, trace_id DESC);`,
-      )
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          this.ready = undefined;
-          throw error;
-        },
-      );
-    return this.ready;
-  }
+    );
+  });
 
   async write(records: readonly AuditRecord[]): Promise<void> {
     if (records.length === 0) return;

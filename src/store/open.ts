@@ -5,7 +5,7 @@ import type { InstanceConfig } from '../config/instance.js';
 import { AuditLog, type AuditLogEvents } from './audit/log.js';
 import { PostgresAuditStore } from './audit/postgres.js';
 import { AuditSpool } from './audit/spool.js';
-import { SqliteAuditStore } from './audit/sqlite.js';
+import { ThreadedSqliteAuditStore } from './audit/sqlite-threaded.js';
 import type { AuditStore } from './audit/store.js';
 import type { VerdictCache } from './cache/cache.js';
 import { MemoryVerdictCache } from './cache/memory.js';
@@ -19,7 +19,7 @@ export function openAuditStore(audit: InstanceConfig['audit'], dataDir: string):
       return new PostgresAuditStore({ connectionString: audit.databaseUrl!, schema: audit.schema });
     case 'sqlite':
       mkdirSync(dataDir, { recursive: true });
-      return new SqliteAuditStore(join(dataDir, 'audit.sqlite'));
+      return new ThreadedSqliteAuditStore(join(dataDir, 'audit.sqlite'));
   }
 }
 

@@ -4,11 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PostgresAuditStore } from '../../src/store/audit/postgres.js';
 import { SqliteAuditStore } from '../../src/store/audit/sqlite.js';
+import { ThreadedSqliteAuditStore } from '../../src/store/audit/sqlite-threaded.js';
 import { POSTGRES_URL, dropSchema, postgresReachable, requireService, testSchema } from '../helpers/services.js';
 import { runAuditStoreContract } from './audit-contract.js';
 
 runAuditStoreContract('sqlite', async () => {
   const store = new SqliteAuditStore(join(mkdtempSync(join(tmpdir(), 'guardgate-audit-')), 'audit.sqlite'));
+  return { store, close: () => store.close() };
+});
+
+runAuditStoreContract('sqlite in a worker thread', async () => {
+  const store = new ThreadedSqliteAuditStore(join(mkdtempSync(join(tmpdir(), 'guardgate-audit-')), 'audit.sqlite'));
   return { store, close: () => store.close() };
 });
 

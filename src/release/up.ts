@@ -61,7 +61,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     return holder.controller;
   };
   const audit = openAuditReader({ databaseUrl: options.instanceEnv.DATABASE_URL, schema: options.instanceEnv.GUARDGATE_AUDIT_SCHEMA, dataDir: options.dataDir });
-  const router = await startRouter(settings as never, { host: options.host, port: options.adminPort, token }, log, {
+  const router = await startRouter(settings, { host: options.host, port: options.adminPort, token }, log, {
     audit,
     switchTo: controllerSwitch(current),
     extend: (app) => registerControllerRoutes(app, current),

@@ -37,6 +37,9 @@ const gates = (overrides: Record<string, unknown>) => ({
 });
 
 const cases: Array<{ state: string; spec: Record<string, unknown>; after: { release: string; active: string } }> = [
+  // Several instances make deploying, and scaling up before the switch, last long enough to be caught.
+  { state: 'deploying', spec: { replicas: 4, gates: gates({}) }, after: { release: 'aborted', active: 'blue' } },
+  { state: 'switching', spec: { replicas: 4, previewReplicas: 1, gates: gates({}) }, after: { release: 'aborted', active: 'blue' } },
   { state: 'validating', spec: { gates: gates({ shadow: { durationSeconds: 120, minSamples: 0 } }) }, after: { release: 'aborted', active: 'blue' } },
   { state: 'blocked', spec: { abortTeardownDelay: '10m', gates: gates({ functional: { minPassRate: 1, suite: '__IMPOSSIBLE__' } }) }, after: { release: 'aborted', active: 'blue' } },
   { state: 'awaiting_approval', spec: { autoPromote: false, gates: gates({}) }, after: { release: 'aborted', active: 'blue' } },
@@ -68,7 +71,7 @@ describe('crash safety of guardgate up', () => {
       return status.release?.state === state;
     }, 30_000);
     const instances = (['blue', 'green'] as const).flatMap((c) => status.environments[c]?.instances.map((i) => i.url) ?? []);
-    expect(instances.length).toBeGreaterThanOrEqual(2);
+    expect(instances.length).toBeGreaterThanOrEqual(1);
 
     first.cli.child.kill('SIGKILL');
     await first.cli.exited;

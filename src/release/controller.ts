@@ -53,7 +53,7 @@ const envSpec = (spec: ReleaseSpec, color: Color, replicas: number): Environment
 export class Controller {
   private running: Promise<void> | undefined;
   private aborting: AbortController | undefined;
-  private approval: ((force: boolean) => Promise<void>) | undefined;
+  private approval: (() => Promise<void>) | undefined;
   private retireTimers = new Map<Color, NodeJS.Timeout>();
   private abortTimer: NodeJS.Timeout | undefined;
   progress: Progress | null = null;
@@ -118,7 +118,7 @@ export class Controller {
     if (open === null) throw new GuardgateError('invalid_state', 'no release is in progress');
     if (open.state === 'blocked' && !force) throw new GuardgateError('invalid_state', `release ${open.version} failed a gate; promote --force to switch anyway`);
     if (open.state !== 'awaiting_approval' && open.state !== 'blocked') throw new GuardgateError('invalid_state', `release ${open.version} is ${open.state}; nothing to promote`);
-    await this.approval?.(force || open.state === 'blocked');
+    await this.approval?.();
     return (await this.store.release(open.id))!;
   }
 

@@ -20,10 +20,13 @@ export function serveCommand(): Command {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .action(async (flags: InstanceFlags) => {
       const config = loadInstanceConfig(flags, process.env);
+      // Started by the local driver: never outlive the controller that supervises us, even while starting.
+      const parent = Number(process.env.GUARDGATE_PARENT_PID);
+      let stop: () => Promise<void> = async () => undefined;
+      if (parent > 0) exitWithParent(parent, () => stop());
       const instance = await startInstance(config);
+      stop = () => instance.shutdown();
       instance.app.log.info({ url: instance.url, engine: instance.moderator.engine.info }, 'guardgate instance listening');
       closeOnSignals(instance.app.log, () => instance.shutdown());
-      // Started by the local driver: never outlive the controller that supervises us.
-      if (process.env.GUARDGATE_EXIT_WITH_PARENT === '1') exitWithParent(instance.app.log, () => instance.shutdown());
     });
 }

@@ -9,14 +9,18 @@ export function closeOnSignals(log: { info: (obj: object, msg: string) => void }
   process.once('SIGINT', stop);
 }
 
-/** Shut down when the parent process is gone (this process was re-parented), checked twice a second. */
-export function exitWithParent(log: { info: (obj: object, msg: string) => void }, close: () => Promise<void>): void {
-  const parent = process.ppid;
-  const timer = setInterval(() => {
+/**
+ * Shut down when the supervising process is gone, checked twice a second. The supervisor names itself
+ * (GUARDGATE_PARENT_PID), so that a parent that died while this process was still starting is noticed too.
+ */
+export function exitWithParent(parent: number, close: () => Promise<void>, log?: { info: (obj: object, msg: string) => void }): void {
+  const check = () => {
     if (process.ppid === parent) return;
     clearInterval(timer);
-    log.info({ parent }, 'parent process is gone; shutting down');
+    log?.info({ parent }, 'parent process is gone; shutting down');
     void close().then(() => process.exit(0));
-  }, 500);
+  };
+  const timer = setInterval(check, 500);
   timer.unref();
+  check();
 }

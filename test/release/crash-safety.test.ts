@@ -1,6 +1,6 @@
 // kill -9 of `guardgate up` in each state of a release, then a restart: it converges. Exactly one active
 // color, recorded and serving; no orphan instance; the release continues (watching) or is cleanly aborted.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ControllerStatus, Progress } from '../../src/release/controller.js';
@@ -27,6 +27,20 @@ async function startUpProcess(dataDir: string): Promise<{ cli: CliProcess; url: 
 }
 
 const refused = (url: string) => fetch(`${url}/healthz`).then(() => false, () => true);
+
+/** Processes whose command line mentions `text` (the test's data directory): orphans, if any. */
+function processesMentioning(text: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+}
 
 const gates = (overrides: Record<string, unknown>) => ({
   functional: { enabled: true },
@@ -75,8 +89,9 @@ describe('crash safety of guardgate up', () => {
 
     first.cli.child.kill('SIGKILL');
     await first.cli.exited;
-    // No orphans: every instance follows its controller down.
+    // No orphans: every instance follows its controller down, even those still starting.
     await until(async () => (await Promise.all(instances.map(refused))).every(Boolean), 10_000);
+    await until(() => processesMentioning(dataDir).length === 0, 10_000);
 
     const second = await startUpProcess(dataDir);
     processes.push(second.cli);

@@ -57,7 +57,7 @@ class Supervised {
   start(): void {
     this.state = this.restarts === 0 ? 'starting' : 'restarting';
     const child = spawn(process.execPath, [CLI, ...this.args], {
-      env: { ...process.env, ...this.options.env, GUARDGATE_EXIT_WITH_PARENT: '1' },
+      env: { ...process.env, ...this.options.env, GUARDGATE_PARENT_PID: String(process.pid) },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.child = child;

@@ -1,7 +1,7 @@
-// Shared benchmark plumbing: start a server script in its own process, and drive load with autocannon.
+// Shared benchmark plumbing: start a server script in its own process; the load itself is the product's
+// own measurement (measureLoad, what `guardgate bench` and the load gate use).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import autocannon from 'autocannon';
 
 export interface ServerProcess {
   url: string;
@@ -31,34 +31,6 @@ export async function startServerProcess(script: string, args: string[], env: No
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
-  };
-}
-
-export interface LoadFigures {
-  requests: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-}
-
-export async function runLoad(url: string, body: string, options: { connections: number; seconds: number }): Promise<LoadFigures> {
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body,
-    connections: options.connections,
-    duration: options.seconds,
-  });
-  return {
-    requests: result.requests.total,
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
   };
 }
 

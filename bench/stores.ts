@@ -8,7 +8,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { argValue, runLoad, startServerProcess, type LoadFigures } from './load.js';
+import { measureLoad, type LoadFigures } from '../src/release/gates/load.js';
+import { argValue, startServerProcess } from './load.js';
 
 const seconds = argValue('seconds', 6);
 const connections = argValue('connections', 32);
@@ -35,10 +36,10 @@ async function serve(env: Record<string, string>): Promise<{ url: string; stop: 
 
 async function measure(name: string, env: Record<string, string>): Promise<LoadFigures> {
   const server = await serve(env);
-  await runLoad(`${server.url}/predict`, body, { connections, seconds: 1 }); // warm up (and fill the cache)
-  const figures = await runLoad(`${server.url}/predict`, body, { connections, seconds });
+  await measureLoad(server.url, { body, connections, durationSeconds: 1 }); // warm up (and fill the cache)
+  const figures = await measureLoad(server.url, { body, connections, durationSeconds: seconds });
   server.stop();
-  console.log(`${name.padEnd(28)} ${figures.rps.toFixed(0).padStart(7)} req/s  p50 ${figures.p50} ms  p99 ${figures.p99} ms  non-2xx ${figures.non2xx}`);
+  console.log(`${name.padEnd(28)} ${figures.qps.toFixed(0).padStart(7)} req/s  p50 ${figures.p50} ms  p99 ${figures.p99} ms  failed ${figures.failed}`);
   return figures;
 }
 
@@ -47,10 +48,10 @@ try {
   const openai = { GUARDGATE_ENGINE: 'openai', GUARDGATE_ENGINE_URL: engine.url, GUARDGATE_AUDIT_SINK: 'none' };
   const miss = await measure('20 ms engine, no cache', { ...openai, GUARDGATE_CACHE: 'none' });
   const hit = await measure('20 ms engine, cache hits', { ...openai, GUARDGATE_CACHE: 'memory' });
-  console.log(`cache: hit/miss throughput ${(hit.rps / miss.rps).toFixed(1)}x, p99 ${(hit.p99 / miss.p99).toFixed(2)}\n`);
+  console.log(`cache: hit/miss throughput ${(hit.qps / miss.qps).toFixed(1)}x, p99 ${(hit.p99 / miss.p99).toFixed(2)}\n`);
   const without = await measure('lexicon, no audit sink', { GUARDGATE_AUDIT_SINK: 'none', GUARDGATE_CACHE: 'none' });
   const withSink = await measure('lexicon, SQLite audit sink', { GUARDGATE_AUDIT_SINK: 'sqlite', GUARDGATE_CACHE: 'none' });
-  console.log(`audit: throughput with/without the sink ${(withSink.rps / without.rps).toFixed(2)}, p99 ${(withSink.p99 / without.p99).toFixed(2)}`);
+  console.log(`audit: throughput with/without the sink ${(withSink.qps / without.qps).toFixed(2)}, p99 ${(withSink.p99 / without.p99).toFixed(2)}`);
 } finally {
   await engine.stop();
 }

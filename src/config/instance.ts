@@ -3,26 +3,11 @@
 import { z } from 'zod';
 import type { EngineConfig } from '../engines/create.js';
 import { POLICIES, type Policy } from '../moderation/taxonomy.js';
+import { engineSchema } from './engine.js';
 import { ConfigError, merge, readYamlFile, validate } from './load.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
-
-const engineSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('lexicon') }),
-  z.object({
-    kind: z.literal('openai'),
-    baseUrl: z.url({ protocol: /^https?$/ }),
-    model: z.string().min(1).default('Qwen/Qwen3Guard-Gen-4B'),
-    revision: z.string().min(1).optional(),
-    apiKey: z.string().optional(),
-    timeoutMs: positiveInt.default(10_000),
-    concurrency: positiveInt.default(32),
-    retries: z.coerce.number().int().min(0).max(5).default(2),
-    maxTokens: positiveInt.default(128),
-    fallback: z.enum(['none', 'lexicon']).default('none'),
-  }),
-]);
 
 export const instanceSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),

@@ -66,7 +66,9 @@ export function buildInstance(config: InstanceConfig, engine: Engine, stores: Mo
     genReqId: (request) => traceIdFrom(request.headers),
     // One line per request, written in onResponse with the trace id on it.
     logController: new LogController({ requestIdLogLabel: 'trace_id', disableRequestLogging: true }),
-    return503OnClosing: true,
+    // While closing, a request that still arrives on an open connection is served, not refused with
+    // fastify's own 503 body: the drain exists so that nothing fails.
+    return503OnClosing: false,
   });
   // JSON only: a text/plain body is a wrong content type, not a string to guess at.
   app.removeContentTypeParser('text/plain');

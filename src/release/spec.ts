@@ -1,37 +1,20 @@
 // The release spec (YAML): what to deploy as the candidate, and how to prove it before it takes traffic.
 import { z } from 'zod';
+import { engineSchema } from '../config/engine.js';
 import { readYamlFile, validate } from '../config/load.js';
+import { parseDurationMs } from '../shared/duration.js';
 import { POLICIES } from '../moderation/taxonomy.js';
 
 const positiveInt = z.coerce.number().int().positive();
 const fraction = z.coerce.number().min(0).max(1);
 
-const engineSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('lexicon') }).strict(),
-  z
-    .object({
-      kind: z.literal('openai'),
-      baseUrl: z.url({ protocol: /^https?$/ }),
-      model: z.string().min(1).default('Qwen/Qwen3Guard-Gen-4B'),
-      revision: z.string().min(1).optional(),
-      timeoutMs: positiveInt.default(10_000),
-      concurrency: positiveInt.default(32),
-      retries: z.coerce.number().int().min(0).max(5).default(2),
-      maxTokens: positiveInt.default(128),
-      fallback: z.enum(['none', 'lexicon']).default('none'),
-    })
-    .strict(),
-]);
-
-const DURATION = /^(\d+)\s*(ms|s|m|h)$/;
-const UNIT: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 /** `500ms`, `30s`, `10m`, `24h`, or a number of milliseconds. */
 const durationMs = z.union([
   z.number().int().min(0),
-  z.string().regex(DURATION, 'a duration like 30s, 10m or 24h').transform((v) => {
-    const [, n, unit] = DURATION.exec(v)!;
-    return Number(n) * UNIT[unit!]!;
-  }),
+  z
+    .string()
+    .refine((v) => parseDurationMs(v) !== null, 'a duration like 30s, 10m or 24h')
+    .transform((v) => parseDurationMs(v)!),
 ]);
 
 export const releaseSpecSchema = z

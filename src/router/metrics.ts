@@ -1,5 +1,6 @@
 // The router's Prometheus metrics.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Color } from './routing.js';
 
 export class RouterMetrics {
   readonly registry = new Registry();
@@ -57,12 +58,15 @@ export class RouterMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'guardgate_router_' });
   }
 
-  /** Requests answered so far by each color (all reasons), and how many failed (5xx or aborted): the dashboard's traffic. */
-  async traffic(): Promise<Record<string, { total: number; errors: number }>> {
-    const out: Record<string, { total: number; errors: number }> = { blue: { total: 0, errors: 0 }, green: { total: 0, errors: 0 } };
+  /**
+   * Requests answered so far by each color, and how many failed (5xx or aborted): the dashboard's traffic
+   * (every reason) and the watch gate's counts (`active` only: live traffic, not previews or canaries).
+   */
+  async traffic(reason?: 'active' | 'preview' | 'canary'): Promise<Record<Color, { total: number; errors: number }>> {
+    const out: Record<Color, { total: number; errors: number }> = { blue: { total: 0, errors: 0 }, green: { total: 0, errors: 0 } };
     for (const { labels, value } of (await this.requests.get()).values) {
-      const counts = out[String(labels.color)];
-      if (counts === undefined) continue;
+      const counts = out[labels.color as Color];
+      if (counts === undefined || (reason !== undefined && labels.reason !== reason)) continue;
       counts.total += value;
       if (String(labels.status_code).startsWith('5') || labels.status_code === 'aborted') counts.errors += value;
     }

@@ -5,14 +5,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { Logger } from 'pino';
 import type { Color } from '../../router/routing.js';
+import { builtFile } from '../../shared/built.js';
 import { DeployError, type Deployment, type Driver, type EnvironmentSpec, type InstanceState } from '../driver.js';
 
-// The built command (the same file from src/ under tests and from dist/ when installed).
-const CLI = fileURLToPath(new URL('../../../dist/cli/main.js', import.meta.url));
+const CLI = builtFile('cli/main.js');
 
 export interface LocalDriverOptions {
   dataDir: string;

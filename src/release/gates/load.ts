@@ -5,6 +5,8 @@ import type { GateReport } from './report.js';
 
 export interface LoadFigures {
   requests: number;
+  /** Non-2xx answers, socket errors and timeouts. */
+  failed: number;
   qps: number;
   p50: number;
   p99: number;
@@ -50,6 +52,7 @@ export async function measureLoad(endpoint: string, options: LoadOptions): Promi
   const total = result.requests.total + result.errors + result.timeouts;
   return {
     requests: result.requests.total,
+    failed,
     qps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,

@@ -72,14 +72,7 @@ export async function routerProbe(metrics: RouterMetrics, color: Color): Promise
 
 /** The active color's counts from the router's metrics. */
 export async function watchSnapshot(metrics: RouterMetrics, color: Color): Promise<WatchSnapshot> {
-  const requests = await metrics.requests.get();
-  let total = 0;
-  let errors = 0;
-  for (const { labels, value } of requests.values) {
-    if (labels.color !== color || labels.reason !== 'active') continue;
-    total += value;
-    if (String(labels.status_code).startsWith('5') || labels.status_code === 'aborted') errors += value;
-  }
+  const { total, errors } = (await metrics.traffic('active'))[color];
   const histogram = await metrics.upstreamDuration.get();
   const buckets = histogram.values
     .filter((v) => v.metricName === 'guardgate_router_upstream_duration_seconds_bucket' && v.labels.color === color)

@@ -1,5 +1,6 @@
 // Reading an audit query from text parameters (the admin API's query string, the CLI's flags).
 import { GuardgateError } from '../../moderation/errors.js';
+import { parseDurationMs } from '../../shared/duration.js';
 import type { AuditRecord } from './record.js';
 import type { AuditQuery } from './store.js';
 
@@ -14,13 +15,10 @@ export interface AuditQueryParams {
   cursor?: string;
 }
 
-const DURATION = /^(\d+)\s*(s|m|h|d)$/;
-const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /** `30m`, `2h`, `7d` (that long before `now`), or an ISO date. */
 export function parseTime(value: string, field: string, now: Date = new Date()): Date {
-  const duration = DURATION.exec(value.trim());
-  if (duration) return new Date(now.getTime() - Number(duration[1]) * UNIT_MS[duration[2]!]!);
+  const duration = parseDurationMs(value);
+  if (duration !== null) return new Date(now.getTime() - duration);
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) throw new GuardgateError('invalid_request', `${field} must be a duration like 30m, 2h, 7d or an ISO date, not ${JSON.stringify(value)}`);
   return date;

@@ -1,14 +1,13 @@
 // The default audit store: SQLite in a worker thread (sqlite-worker.ts), so that a slow write or a WAL
 // checkpoint never stalls request handling. Same interface, same file, same behaviour as SqliteAuditStore.
 import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
 import { GuardgateError } from '../../moderation/errors.js';
+import { builtFile } from '../../shared/built.js';
 import type { AuditRecord } from './record.js';
 import type { WorkerReply, WorkerRequest } from './sqlite-worker.js';
 import type { AuditPage, AuditQuery, AuditStore } from './store.js';
 
-// The built worker (the same file from src/ under tests and from dist/ when installed).
-const WORKER = fileURLToPath(new URL('../../../dist/store/audit/sqlite-worker.js', import.meta.url));
+const WORKER = builtFile('store/audit/sqlite-worker.js');
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
 type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;

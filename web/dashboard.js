@@ -57,7 +57,7 @@ function gateBlock(gate) {
     block.append(el('p', { className: 'muted' }, `category agreement ${(100 * evidence.categoryAgreement).toFixed(1)}% · mean latency active ${evidence.activeLatencyMs.mean.toFixed(1)} ms, candidate ${evidence.candidateLatencyMs.mean.toFixed(1)} ms`));
     if (evidence.disagreements.length) {
       block.append(el('table', {}, el('tr', {}, el('th', {}, 'active'), el('th', {}, 'candidate'), el('th', {}, 'request')),
-        ...evidence.disagreements.slice(0, 10).map((d) => el('tr', {}, el('td', {}, `${d.active.safety} ${d.active.categories.join(', ')}`), el('td', {}, `${d.candidate.safety} ${d.candidate.categories.join(', ')}`), el('td', {}, d.request)))));
+        ...evidence.disagreements.slice(0, 10).map((d) => el('tr', {}, el('td', {}, `${d.active.safety} ${d.active.categories.join(', ')}`), el('td', {}, `${d.candidate.safety} ${d.candidate.categories.join(', ')}`), el('td', {}, d.request.prompt ?? `sha256 ${d.request.digest.slice(0, 16)}… (text not kept)`)))));
     }
   }
   if (gate.gate === 'functional' && evidence?.cases) {

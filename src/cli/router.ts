@@ -23,13 +23,15 @@ export function routerCommand(): Command {
     .option('--green <urls>', 'comma-separated instance URLs of the green environment')
     .option('--blue-version <label>', 'version label of the blue environment (x-guardgate-version)')
     .option('--green-version <label>', 'version label of the green environment')
+    .option('--tls-cert <file>', 'PEM certificate for HTTPS on the public port (reloaded when it changes)')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .action(async (flags: RouterFlags) => {
       const config = loadRouterConfig(flags, process.env);
       const log = pino({ level: config.logLevel, base: { service: 'guardgate-router' } });
       const { token, file } = resolveAdminToken(config.admin.token, config.dataDir);
       const audit = openAuditReader({ databaseUrl: process.env.DATABASE_URL, schema: process.env.GUARDGATE_AUDIT_SCHEMA, dataDir: config.dataDir });
-      const running = await startRouter(config, { ...config.admin, token }, log, { audit });
+      const running = await startRouter(config, config.auth, { ...config.admin, token }, log, { audit });
       log.info({ url: running.url, previewUrl: running.previewUrl, adminUrl: running.adminUrl, adminTokenFile: file }, 'guardgate router ready');
       closeOnSignals(log, () => running.close());
     });

@@ -1,5 +1,8 @@
-// The engine section, the same in an instance's configuration and in a release spec.
+// The engine section, the same in an instance's configuration and in a release spec. Secrets in it are
+// references, resolved into the engine's own config only where the engine runs.
 import { z } from 'zod';
+import type { EngineConfig } from '../engines/create.js';
+import { resolveSecret, secretRefSchema } from './secret.js';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -11,8 +14,8 @@ export const engineSchema = z.discriminatedUnion('kind', [
       baseUrl: z.url({ protocol: /^https?$/ }),
       model: z.string().min(1).default('Qwen/Qwen3Guard-Gen-4B'),
       revision: z.string().min(1).optional(),
-      /** Better given as GUARDGATE_ENGINE_API_KEY than written in a file. */
-      apiKey: z.string().optional(),
+      /** The model server's API key, by reference: `{ env: VLLM_API_KEY }` or `{ file: /run/secrets/vllm }`. */
+      apiKey: secretRefSchema.optional(),
       timeoutMs: positiveInt.default(10_000),
       concurrency: positiveInt.default(32),
       retries: z.coerce.number().int().min(0).max(5).default(2),
@@ -21,3 +24,13 @@ export const engineSchema = z.discriminatedUnion('kind', [
     })
     .strict(),
 ]);
+
+/** An engine as configured: secrets named, not resolved. Safe to store, hash and show. */
+export type EngineSpec = z.output<typeof engineSchema>;
+
+/** The engine's runtime configuration, with its secrets resolved from the environment or files. */
+export function resolveEngine(spec: EngineSpec, env: NodeJS.ProcessEnv): EngineConfig {
+  if (spec.kind === 'lexicon') return spec;
+  const { apiKey, ...rest } = spec;
+  return apiKey === undefined ? rest : { ...rest, apiKey: resolveSecret(apiKey, env) };
+}

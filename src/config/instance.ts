@@ -3,8 +3,10 @@
 import { z } from 'zod';
 import type { EngineConfig } from '../engines/create.js';
 import { POLICIES, type Policy } from '../moderation/taxonomy.js';
-import { engineSchema } from './engine.js';
+import { allowsAnonymous, authFromEnvironment, authSchema, isLoopback, resolveAuth, type AuthConfig } from './auth.js';
+import { engineSchema, resolveEngine } from './engine.js';
 import { ConfigError, merge, readYamlFile, validate } from './load.js';
+import { resolveSecret, secretRefSchema } from './secret.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -25,6 +27,14 @@ export const instanceSchema = z.object({
       batchSize: positiveInt.default(64),
     }).prefault({}),
   engine: engineSchema.default({ kind: 'lexicon' }),
+  /** Who may call /predict, /v1/moderations and /metrics, and how often. */
+  auth: authSchema,
+  /** Listen on a non-loopback address with anonymous access anyway. */
+  insecure: z.boolean().default(false),
+  /** The router's secret for mirrored copies (a reference); unset: mirror headers are never honoured. */
+  routerSecret: secretRefSchema.optional(),
+  /** Whose X-Forwarded-For is believed (for anonymous rate limits): fastify's trustProxy. */
+  trustProxy: z.union([z.boolean(), z.string().min(1)]).default('127.0.0.1,::1'),
   /** Where the audit log's SQLite file and spool live. */
   dataDir: z.string().min(1).default('.guardgate'),
   audit: z
@@ -61,8 +71,10 @@ export const instanceSchema = z.object({
 
 type ParsedInstance = z.output<typeof instanceSchema>;
 
-export type InstanceConfig = Omit<ParsedInstance, 'engine' | 'policy' | 'audit' | 'cache'> & {
+export type InstanceConfig = Omit<ParsedInstance, 'engine' | 'policy' | 'audit' | 'cache' | 'auth' | 'routerSecret'> & {
   engine: EngineConfig;
+  auth: AuthConfig;
+  routerSecret: string | undefined;
   policy: Policy;
   audit: ParsedInstance['audit'] & { sink: 'sqlite' | 'postgres' | 'none' };
   cache: ParsedInstance['cache'] & { kind: 'memory' | 'redis' | 'none' };
@@ -81,6 +93,8 @@ export interface InstanceFlags {
   dataDir?: string;
   policy?: string;
   logLevel?: string;
+  apiKeys?: string;
+  insecure?: boolean;
 }
 
 function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
@@ -98,10 +112,12 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
       kind: env.GUARDGATE_ENGINE,
       baseUrl: env.GUARDGATE_ENGINE_URL,
       model: env.GUARDGATE_ENGINE_MODEL,
-      apiKey: env.GUARDGATE_ENGINE_API_KEY,
+      apiKey: env.GUARDGATE_ENGINE_API_KEY ? { env: 'GUARDGATE_ENGINE_API_KEY' } : undefined,
       timeoutMs: env.GUARDGATE_ENGINE_TIMEOUT_MS,
       fallback: env.GUARDGATE_ENGINE_FALLBACK,
     },
+    auth: authFromEnvironment(env),
+    routerSecret: env.GUARDGATE_ROUTER_SECRET ? { env: 'GUARDGATE_ROUTER_SECRET' } : undefined,
   };
 }
 
@@ -115,6 +131,8 @@ function fromFlags(flags: InstanceFlags): Record<string, unknown> {
     logLevel: flags.logLevel,
     dataDir: flags.dataDir,
     engine: { kind: flags.engine, baseUrl: flags.engineUrl, model: flags.engineModel },
+    auth: { apiKeysFile: flags.apiKeys },
+    insecure: flags.insecure,
   };
 }
 
@@ -139,5 +157,17 @@ export function loadInstanceConfig(flags: InstanceFlags, env: NodeJS.ProcessEnv)
   const kind = parsed.cache.kind ?? (parsed.cache.redisUrl ? 'redis' : 'memory');
   if (sink === 'postgres' && !parsed.audit.databaseUrl) throw new ConfigError('audit.sink postgres needs audit.databaseUrl (or DATABASE_URL)');
   if (kind === 'redis' && !parsed.cache.redisUrl) throw new ConfigError('cache.kind redis needs cache.redisUrl (or REDIS_URL)');
-  return { ...parsed, audit: { ...parsed.audit, sink }, cache: { ...parsed.cache, kind } } as InstanceConfig;
+  if (!isLoopback(parsed.host) && allowsAnonymous(parsed.auth) && !parsed.insecure) {
+    throw new ConfigError(
+      `refusing to serve /predict without authentication on ${parsed.host}: configure auth.jwt or auth.apiKeysFile (see README, Security), or pass --insecure`,
+    );
+  }
+  return {
+    ...parsed,
+    engine: resolveEngine(parsed.engine, env),
+    auth: resolveAuth(parsed.auth, env),
+    routerSecret: parsed.routerSecret === undefined ? undefined : resolveSecret(parsed.routerSecret, env),
+    audit: { ...parsed.audit, sink },
+    cache: { ...parsed.cache, kind },
+  } as InstanceConfig;
 }

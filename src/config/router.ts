@@ -1,7 +1,9 @@
 // The router's configuration: defaults, then a YAML file, then environment variables, then flags.
 import { z } from 'zod';
 import type { RouterSettings } from '../router/settings.js';
+import { authFromEnvironment, authSchema, resolveAuth, type AuthConfig } from './auth.js';
 import { merge, readYamlFile, validate } from './load.js';
+import { resolveSecret, secretRefSchema } from './secret.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -10,6 +12,7 @@ const urlList = z.preprocess(
   z.array(z.url({ protocol: /^https?$/ })),
 );
 const poolSchema = z.object({ version: z.string().min(1).nullable().default(null), instances: urlList.default([]) }).prefault({});
+const keyPairSchema = z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).strict();
 
 export const routerSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
@@ -21,7 +24,20 @@ export const routerSchema = z.object({
       port: port.default(8081),
       /** Bearer token for /admin/*; when unset, one is made and written to the data directory. */
       token: z.string().min(16, 'the admin token must be at least 16 characters').optional(),
+      /** HTTPS for the admin API; with clientCaFile, only clients with a certificate that CA signed get in. */
+      tls: keyPairSchema.extend({ clientCaFile: z.string().min(1).optional() }).strict().optional(),
     }).prefault({}),
+  /** HTTPS on the public (and preview) listener, reloaded when the files change. */
+  tls: keyPairSchema.nullable().default(null),
+  /** Shared with the instances (a reference): marks mirrored copies. Unset: no mirroring. */
+  routerSecret: secretRefSchema.optional(),
+  /** Who may call the API (handed to the instances by `up`), use the preview header and the admin API. */
+  auth: authSchema,
+  /** `up` only: serve /predict with no credentials on a non-loopback address anyway. */
+  insecure: z.boolean().default(false),
+  timeouts: z
+    .object({ headersMs: positiveInt.default(10_000), requestMs: positiveInt.default(60_000), keepAliveMs: positiveInt.default(65_000) })
+    .prefault({}),
   dataDir: z.string().min(1).default('.guardgate'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   active: z.enum(['blue', 'green']).default('blue'),
@@ -42,7 +58,16 @@ export const routerSchema = z.object({
   mirror: z.object({ maxInFlight: positiveInt.default(64) }).prefault({}),
 });
 
-export type RouterConfig = z.output<typeof routerSchema> & RouterSettings;
+export type RouterConfig = Omit<z.output<typeof routerSchema>, 'routerSecret' | 'auth'> & RouterSettings & { auth: AuthConfig };
+
+/** Resolve the secrets of a parsed router configuration: what the router runs with. */
+export function resolveRouterConfig(parsed: ParsedRouterConfig, env: NodeJS.ProcessEnv): RouterConfig {
+  return {
+    ...parsed,
+    routerSecret: parsed.routerSecret === undefined ? null : resolveSecret(parsed.routerSecret, env),
+    auth: resolveAuth(parsed.auth, env),
+  };
+}
 
 export interface RouterFlags {
   config?: string;
@@ -59,15 +84,23 @@ export interface RouterFlags {
   blueVersion?: string;
   greenVersion?: string;
   logLevel?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  insecure?: boolean;
 }
 
-export function loadRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv): RouterConfig {
+export type ParsedRouterConfig = z.output<typeof routerSchema>;
+
+/** Defaults, file, environment and flags, validated; secrets still references (what `up` hands its instances). */
+export function parseRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv): ParsedRouterConfig {
   const file = flags.config ?? env.GUARDGATE_ROUTER_CONFIG;
   const fromEnv = {
     port: env.GUARDGATE_PORT,
     dataDir: env.GUARDGATE_DATA_DIR,
     logLevel: env.GUARDGATE_LOG_LEVEL,
     admin: { port: env.GUARDGATE_ADMIN_PORT, token: env.GUARDGATE_ADMIN_TOKEN },
+    routerSecret: env.GUARDGATE_ROUTER_SECRET ? { env: 'GUARDGATE_ROUTER_SECRET' } : undefined,
+    auth: authFromEnvironment(env),
   };
   const fromFlags = {
     host: flags.host,
@@ -78,6 +111,12 @@ export function loadRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv): Ro
     active: flags.active,
     admin: { host: flags.adminHost, port: flags.adminPort, token: flags.adminToken },
     pools: { blue: { instances: flags.blue, version: flags.blueVersion }, green: { instances: flags.green, version: flags.greenVersion } },
+    tls: flags.tlsCert || flags.tlsKey ? { certFile: flags.tlsCert, keyFile: flags.tlsKey } : undefined,
+    insecure: flags.insecure,
   };
-  return validate(routerSchema, merge(file ? readYamlFile(file) : {}, fromEnv, fromFlags), file ?? 'flags and environment') as RouterConfig;
+  return validate(routerSchema, merge(file ? readYamlFile(file) : {}, fromEnv, fromFlags), file ?? 'flags and environment');
+}
+
+export function loadRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv): RouterConfig {
+  return resolveRouterConfig(parseRouterConfig(flags, env), env);
 }

@@ -56,6 +56,17 @@ export class InstanceMetrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  readonly rejections = new Counter({
+    name: 'guardgate_auth_rejections_total',
+    help: 'Requests refused before judging: unauthorized (no or bad credentials), forbidden (scope), rate_limited',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly rateLimitErrors = new Counter({
+    name: 'guardgate_rate_limit_errors_total',
+    help: 'Rate-limit look-ups that failed or were slow (Redis down): the request was let through',
+    registers: [this.registry],
+  });
   /** Where the audit backlog is read from at scrape time. */
   auditBacklogSource: (() => { buffered: number; spooled: number }) | undefined;
   readonly auditBacklog: Gauge<'where'>;

@@ -2,9 +2,12 @@
 // (readiness false at once, in-flight requests finish, bounded by a deadline).
 import { setTimeout as delay } from 'node:timers/promises';
 import type { InstanceConfig } from '../config/instance.js';
+import { ConfigError } from '../config/load.js';
 import { createEngine } from '../engines/create.js';
 import type { Engine } from '../engines/engine.js';
 import type { FastifyBaseLogger } from 'fastify';
+import { Authenticator } from '../auth/authenticator.js';
+import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../auth/rate-limit.js';
 import { openAuditLog, openCache } from '../store/open.js';
 import { InstanceMetrics } from './metrics.js';
 import { buildInstance, type BuiltInstance } from './server.js';
@@ -33,6 +36,15 @@ async function warmUp(engine: Engine, built: BuiltInstance): Promise<void> {
   }
 }
 
+function openRateLimiter(config: InstanceConfig, onError: () => void): RateLimiter | undefined {
+  const { rateLimit } = config.auth;
+  if (Object.keys(rateLimit.limits).length === 0) return undefined;
+  if (rateLimit.store === 'memory') return new MemoryRateLimiter();
+  const url = rateLimit.redisUrl ?? config.cache.redisUrl;
+  if (url === undefined) throw new ConfigError('auth.rateLimit.store redis needs auth.rateLimit.redisUrl (or REDIS_URL)');
+  return new RedisRateLimiter(url, rateLimit.timeoutMs, onError);
+}
+
 export async function startInstance(config: InstanceConfig, engine: Engine = createEngine(config.engine)): Promise<RunningInstance> {
   const metrics = new InstanceMetrics(config.version, config.color, engine.info);
   // The app's logger exists only once the app is built, after the audit log it reports on.
@@ -51,7 +63,9 @@ export async function startInstance(config: InstanceConfig, engine: Engine = cre
   });
   const cache = openCache(config.cache);
   metrics.auditBacklogSource = audit && (() => audit.backlog());
-  const built = buildInstance(config, engine, { audit, cache, auditText: config.audit.text }, metrics);
+  const authenticator = await Authenticator.create(config.auth, { onKeyFileError: (error) => logger.log?.error({ err: error }, 'API key file unreadable; the keys loaded before stay in force') });
+  const limiter = openRateLimiter(config, () => metrics.rateLimitErrors.inc());
+  const built = buildInstance(config, engine, { authenticator, limiter, limits: config.auth.rateLimit.limits, routerSecret: config.routerSecret }, { audit, cache, auditText: config.audit.text }, metrics);
   logger.log = built.app.log;
   await built.app.listen({ host: config.host, port: config.port });
   const address = built.app.server.address();
@@ -82,6 +96,8 @@ export async function startInstance(config: InstanceConfig, engine: Engine = cre
       // Every verdict served is in the buffer by now: write it (or spool it) before leaving.
       await audit?.close();
       await cache?.close();
+      await limiter?.close();
+      authenticator.close();
       await engine.close();
     })());
 

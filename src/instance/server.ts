@@ -2,14 +2,15 @@
 // readiness, metrics and version, with one error shape for every failure.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Engine } from '../engines/engine.js';
-import { GuardgateError, isGuardgateError, type ErrorCode } from '../moderation/errors.js';
+import { errorHeaders, GuardgateError, isGuardgateError, type ErrorCode } from '../moderation/errors.js';
 import { toOpenAIResult } from '../moderation/openai-mapping.js';
 import type { InstanceConfig } from '../config/instance.js';
 import { InstanceMetrics } from './metrics.js';
 import { Moderator, type ModeratorStores } from './moderator.js';
-import { MIRROR_HEADER } from '../shared/headers.js';
+import { NOSNIFF, PAGE_HEADERS } from '../shared/web-headers.js';
+import { installAccess, type Access } from './access.js';
 import { parseModerationsRequest, parsePredictRequest } from './requests.js';
 import { traceIdFrom } from '../shared/trace.js';
 import { BUILD } from './build.js';
@@ -38,8 +39,7 @@ function toGuardgateError(error: FastifyError): GuardgateError {
 }
 
 function sendError(reply: FastifyReply, error: GuardgateError): FastifyReply {
-  if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
-  return reply.code(error.status).send(error.toBody());
+  return reply.code(error.status).headers(errorHeaders(error)).send(error.toBody());
 }
 
 export interface InstanceState {
@@ -57,7 +57,13 @@ export interface BuiltInstance {
 }
 
 /** Build the HTTP app around an engine; the caller listens, warms up and closes. */
-export function buildInstance(config: InstanceConfig, engine: Engine, stores: ModeratorStores = {}, metrics = new InstanceMetrics(config.version, config.color, engine.info)): BuiltInstance {
+export function buildInstance(
+  config: InstanceConfig,
+  engine: Engine,
+  access: Omit<Access, 'metrics'>,
+  stores: ModeratorStores = {},
+  metrics = new InstanceMetrics(config.version, config.color, engine.info),
+): BuiltInstance {
   const moderator = new Moderator(engine, config, metrics, stores);
   const state: InstanceState = { warm: false, draining: false };
   const app = Fastify({
@@ -69,6 +75,7 @@ export function buildInstance(config: InstanceConfig, engine: Engine, stores: Mo
     // While closing, a request that still arrives on an open connection is served, not refused with
     // fastify's own 503 body: the drain exists so that nothing fails.
     return503OnClosing: false,
+    trustProxy: config.trustProxy,
   });
   // JSON only: a text/plain body is a wrong content type, not a string to guess at.
   app.removeContentTypeParser('text/plain');
@@ -76,9 +83,10 @@ export function buildInstance(config: InstanceConfig, engine: Engine, stores: Mo
   // Callback hooks: cheaper than async ones on the hot path.
   app.addHook('onRequest', (request, reply, done) => {
     metrics.inFlight.inc();
-    reply.header('x-trace-id', request.id);
+    reply.header('x-trace-id', request.id).header(NOSNIFF, 'nosniff');
     done();
   });
+  installAccess(app, { ...access, metrics: { rejected: (reason) => metrics.rejections.inc({ reason }) } });
   app.addHook('onResponse', (request, reply, done) => {
     metrics.inFlight.dec();
     const route = request.routeOptions.url ?? 'unmatched';
@@ -98,12 +106,12 @@ export function buildInstance(config: InstanceConfig, engine: Engine, stores: Mo
     sendError(reply, new GuardgateError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
   );
 
-  const isMirrored = (request: FastifyRequest): boolean => request.headers[MIRROR_HEADER] === '1';
+  const moderate = { config: { scope: 'moderate' as const } };
 
-  app.post('/predict', async (request) => {
+  app.post('/predict', moderate, async (request) => {
     const parsed = parsePredictRequest(request.body, config.policy, config.limits);
     const traceId = request.id;
-    const mirrored = isMirrored(request);
+    const mirrored = request.mirrored;
     if (!parsed.batch) {
       const item = parsed.items[0]!;
       return moderator.judge(item, item.policy, { traceId, mirrored });
@@ -112,10 +120,10 @@ export function buildInstance(config: InstanceConfig, engine: Engine, stores: Mo
     return { results };
   });
 
-  app.post('/v1/moderations', async (request) => {
+  app.post('/v1/moderations', moderate, async (request) => {
     const parsed = parseModerationsRequest(request.body, config.policy, config.limits);
     const traceId = request.id;
-    const mirrored = isMirrored(request);
+    const mirrored = request.mirrored;
     const verdicts = await Promise.all(
       parsed.texts.map((prompt, i) =>
         moderator.judge({ prompt }, parsed.policy, { traceId: parsed.texts.length === 1 ? traceId : `${traceId}-${i}`, mirrored }),
@@ -138,7 +146,7 @@ export function buildInstance(config: InstanceConfig, engine: Engine, stores: Mo
     const reason = state.draining ? 'shutting down' : state.warm ? undefined : 'engine has not answered a warm-up yet';
     return reply.code(ready ? 200 : 503).send({ ready, ...(reason ? { reason } : {}) });
   });
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { config: { scope: 'metrics' } }, async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
@@ -150,7 +158,7 @@ export function buildInstance(config: InstanceConfig, engine: Engine, stores: Mo
     model: engine.info.model,
     config_hash: configHash(config),
   }));
-  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(PLAYGROUND_HTML));
+  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').headers(PAGE_HEADERS).send(PLAYGROUND_HTML));
   app.get('/playground.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(PLAYGROUND_JS));
 
   return { app, moderator, metrics, state };

@@ -8,11 +8,15 @@ export const ERROR_STATUS = {
   invalid_type: 400,
   unknown_policy: 400,
   unsupported_media_type: 415,
+  expectation_failed: 417,
+  headers_too_large: 431,
+  request_timeout: 408,
   body_too_large: 413,
   text_too_long: 413,
   batch_too_large: 413,
   unauthorized: 401,
   forbidden: 403,
+  rate_limited: 429,
   not_found: 404,
   switch_refused: 409,
   release_in_progress: 409,
@@ -57,6 +61,15 @@ export class GuardgateError extends Error {
   toBody(): { error: { code: ErrorCode; message: string } } {
     return { error: { code: this.code, message: this.message } };
   }
+}
+
+/** Headers that go with an error: `Retry-After`, and the Bearer challenge on 401 and 403 (RFC 6750). */
+export function errorHeaders(error: GuardgateError): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
+  if (error.code === 'unauthorized') headers['www-authenticate'] = 'Bearer realm="guardgate"';
+  if (error.code === 'forbidden') headers['www-authenticate'] = 'Bearer realm="guardgate", error="insufficient_scope"';
+  return headers;
 }
 
 export const isGuardgateError = (error: unknown): error is GuardgateError => error instanceof GuardgateError;

@@ -1,5 +1,6 @@
-// The controller's admin routes, mounted on the router's admin API by `guardgate up` (same port, same token).
-import type { FastifyInstance } from 'fastify';
+// The controller's admin routes, mounted inside the router's admin plugin by `guardgate up` (same port,
+// same admin scope). Every action is recorded with the subject that asked for it.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GuardgateError } from '../moderation/errors.js';
 import { isColor } from '../router/routing.js';
 import type { Controller } from './controller.js';
@@ -14,21 +15,24 @@ export function registerControllerRoutes(app: FastifyInstance, current: () => Co
     } catch (error) {
       throw new GuardgateError('invalid_request', (error as Error).message);
     }
-    const release = await current().release(spec);
+    const release = await current().release(spec, actorOf(request));
     return reply.code(202).send(await current().view(release));
   });
   app.get('/admin/releases/current', async () => (await current().status()).release);
   app.get<{ Querystring: { limit?: string } }>('/admin/releases', async (request) => current().history(Math.min(Number(request.query.limit ?? 20) || 20, 200)));
   app.get('/admin/controller', async () => ({ ...(await current().status()), progress: current().progress }));
-  app.post<{ Body: { force?: boolean } | undefined }>('/admin/promote', async (request) => current().view(await current().promote(request.body?.force === true)));
-  app.post('/admin/abort', async () => current().view(await current().abort()));
-  app.post('/admin/rollback', async () => current().view(await current().rollback()));
+  app.post<{ Body: { force?: boolean } | undefined }>('/admin/promote', async (request) => current().view(await current().promote(request.body?.force === true, actorOf(request))));
+  app.post('/admin/abort', async (request) => current().view(await current().abort(actorOf(request))));
+  app.post('/admin/rollback', async (request) => current().view(await current().rollback(actorOf(request))));
 }
+
+/** The authenticated subject (the admin plugin's hook has run): `admin`, an API key's name, or a JWT's sub. */
+const actorOf = (request: FastifyRequest): string => request.principal?.subject ?? 'unknown';
 
 /** The switch of `up`: through the controller, so that the active color is recorded durably. */
 export function controllerSwitch(current: () => Controller) {
-  return async (color: unknown, force: boolean) => {
+  return async (color: unknown, force: boolean, actor: string) => {
     if (!isColor(color)) throw new GuardgateError('invalid_request', 'color must be "blue" or "green"');
-    return current().switchTo(color, force);
+    return current().switchTo(color, force, actor);
   };
 }

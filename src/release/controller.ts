@@ -14,12 +14,17 @@ import { prometheusProbe } from './gates/prometheus.js';
 import { routerProbe, runWatchGate } from './gates/watch.js';
 import type { ReleaseSpec } from './spec.js';
 import { isOpen, type ReleaseState } from './states.js';
-import type { ControllerStore, Release, Transition } from './store.js';
+import { CONTROLLER, type ControllerStore, type Release, type Transition } from './store.js';
+import type { TextMode } from '../store/audit/record.js';
 import { loadSuite } from './suite.js';
 
 export interface ControllerOptions {
   /** The environment `up` starts with when nothing was ever deployed. */
   initial: EnvironmentSpec;
+  /** The bearer the gates send (the admin token): preview through the router, load straight at instances. */
+  credentials?: string | undefined;
+  /** What of users' text gate evidence may keep: the audit log's policy (none: digests only). */
+  auditText?: TextMode;
 }
 
 export interface ReleaseView extends Release {
@@ -53,7 +58,9 @@ const envSpec = (spec: ReleaseSpec, color: Color, replicas: number): Environment
 export class Controller {
   private running: Promise<void> | undefined;
   private aborting: AbortController | undefined;
-  private approval: (() => Promise<void>) | undefined;
+  private approval: ((actor: string) => Promise<void>) | undefined;
+  /** Who asked for the rollback that ends a watch early. */
+  private rollbackActor: string | undefined;
   private retireTimers = new Map<Color, NodeJS.Timeout>();
   private abortTimer: NodeJS.Timeout | undefined;
   progress: Progress | null = null;
@@ -100,10 +107,10 @@ export class Controller {
   // ------------------------------------------------------------------ operations
 
   /** Start a release of `spec` to the standby color; the pipeline runs in the background. */
-  async release(spec: ReleaseSpec): Promise<Release> {
+  async release(spec: ReleaseSpec, actor: string = CONTROLLER): Promise<Release> {
     const active = this.router.active;
     const candidate = otherColor(active);
-    const release = await this.store.createRelease(spec, candidate, active);
+    const release = await this.store.createRelease(spec, candidate, active, actor);
     this.cancelRetire(candidate);
     this.aborting = new AbortController();
     this.running = this.pipeline(release, this.aborting.signal).catch((error: unknown) => {
@@ -113,17 +120,17 @@ export class Controller {
   }
 
   /** Approve a release that awaits approval, or force one past a failed gate (recorded as forced). */
-  async promote(force: boolean): Promise<Release> {
+  async promote(force: boolean, actor: string = CONTROLLER): Promise<Release> {
     const open = await this.store.openRelease();
     if (open === null) throw new GuardgateError('invalid_state', 'no release is in progress');
     if (open.state === 'blocked' && !force) throw new GuardgateError('invalid_state', `release ${open.version} failed a gate; promote --force to switch anyway`);
     if (open.state !== 'awaiting_approval' && open.state !== 'blocked') throw new GuardgateError('invalid_state', `release ${open.version} is ${open.state}; nothing to promote`);
-    await this.approval?.();
+    await this.approval?.(actor);
     return (await this.store.release(open.id))!;
   }
 
   /** Stop the release in progress: the active environment is untouched, the candidate is torn down. */
-  async abort(): Promise<Release> {
+  async abort(actor: string = CONTROLLER): Promise<Release> {
     const open = await this.store.openRelease();
     if (open === null) throw new GuardgateError('invalid_state', 'no release is in progress');
     if (open.state === 'switching' || open.state === 'watching') throw new GuardgateError('invalid_state', `release ${open.version} has switched; roll back instead`);
@@ -131,29 +138,31 @@ export class Controller {
     clearTimeout(this.abortTimer);
     await this.running;
     const after = (await this.store.release(open.id))!;
-    if (isOpen(after.state)) await this.finishAbort(after, 'aborted by an operator');
+    if (isOpen(after.state)) await this.finishAbort(after, 'aborted by an operator', actor);
     return (await this.store.release(open.id))!;
   }
 
   /** Switch back to the previous environment: one atomic step while it is kept, a redeploy otherwise. */
-  async rollback(): Promise<Release> {
+  async rollback(actor: string = CONTROLLER): Promise<Release> {
     const latest = await this.store.latestRelease();
     if (latest === null || !['watching', 'stable'].includes(latest.state)) throw new GuardgateError('invalid_state', 'there is no switched release to roll back');
     if (latest.state === 'watching') {
+      this.rollbackActor = actor;
       this.aborting?.abort(); // the watch stops and rolls back itself
       await this.running;
       return (await this.store.release(latest.id))!;
     }
-    await this.switchBack(latest, 'rolled back by an operator');
+    await this.switchBack(latest, 'rolled back by an operator', undefined, actor);
     return (await this.store.release(latest.id))!;
   }
 
   /** A manual switch between two deployed environments, recorded durably. */
-  async switchTo(color: Color, force = false): Promise<{ previous: Color; active: Color; at: string }> {
+  async switchTo(color: Color, force = false, actor: string = CONTROLLER): Promise<{ previous: Color; active: Color; at: string }> {
     if ((await this.store.openRelease()) !== null) throw new GuardgateError('release_in_progress', 'a release is in progress; promote, abort or roll it back');
     if (this.driver.describe(color) === null) throw new GuardgateError('switch_refused', `the ${color} environment is not deployed`);
     const result = this.router.switchTo(color, { force });
     await this.store.setActive(color);
+    this.log.warn({ from: result.previous, to: color, forced: force, actor }, 'manual switch');
     return result;
   }
 
@@ -240,7 +249,8 @@ export class Controller {
 
   private async runGate(gate: Exclude<GateName, 'watch'>, release: Release, signal: AbortSignal): Promise<GateReport> {
     const { spec } = release;
-    const preview = { 'x-guardgate-preview': '1' };
+    const credentials: Record<string, string> = this.options.credentials === undefined ? {} : { authorization: `Bearer ${this.options.credentials}` };
+    const preview = { 'x-guardgate-preview': '1', ...credentials };
     switch (gate) {
       case 'functional': {
         const suite = loadSuite(spec.gates.functional.suite);
@@ -254,7 +264,7 @@ export class Controller {
         const load = spec.gates.load;
         const active = this.driver.describe(release.previous)!.instances[0]!.url;
         const candidate = this.driver.describe(release.candidate)!.instances[0]!.url;
-        return runLoadGate(active, candidate, { durationSeconds: load.durationSeconds, connections: load.connections }, load.tolerance);
+        return runLoadGate(active, candidate, { durationSeconds: load.durationSeconds, connections: load.connections, headers: credentials }, load.tolerance);
       }
       case 'shadow': {
         const shadow = spec.gates.shadow;
@@ -263,6 +273,7 @@ export class Controller {
           { fraction: shadow.fraction, durationSeconds: shadow.durationSeconds, targetSamples: shadow.samples, onProgress: (n) => this.step(release, 'validating', 'shadow gate', `${n}/${shadow.samples} verdicts compared`) },
           { minAgreement: shadow.minAgreement, maxUnsafeToSafe: shadow.maxUnsafeToSafe, minSamples: shadow.minSamples },
           signal,
+          this.options.auditText ?? 'none',
         );
       }
     }
@@ -276,8 +287,9 @@ export class Controller {
         this.approval = undefined;
         resolve(value);
       };
-      this.approval = async () => {
-        if (release.state === 'blocked') await this.store.transition(release.id, 'switching', { note: 'forced past a failed gate by an operator', forced: true });
+      this.approval = async (actor) => {
+        if (release.state === 'blocked') await this.store.transition(release.id, 'switching', { note: 'forced past a failed gate by an operator', forced: true, actor });
+        else await this.store.transition(release.id, 'switching', { note: 'approved by an operator', actor });
         done(true);
       };
       if (Number.isFinite(timeoutMs)) this.abortTimer = setTimeout(() => done(false), timeoutMs);
@@ -314,7 +326,8 @@ export class Controller {
     const probe = prometheus === undefined ? await routerProbe(this.router.metrics, release.candidate) : prometheusProbe(prometheus.url, release.candidate);
     const report = await runWatchGate(probe, spec.gates.watch, signal);
     if (signal.aborted && report.passed) {
-      await this.switchBack(release, 'rolled back by an operator during the watch', report);
+      await this.switchBack(release, 'rolled back by an operator during the watch', report, this.rollbackActor);
+      this.rollbackActor = undefined;
       return;
     }
     if (!report.passed) {
@@ -357,7 +370,7 @@ export class Controller {
   }
 
   /** Back to the previous environment: instant when it is kept, after a redeploy when it is not. */
-  private async switchBack(release: Release, note: string, evidence?: GateReport): Promise<void> {
+  private async switchBack(release: Release, note: string, evidence?: GateReport, actor: string = CONTROLLER): Promise<void> {
     const { previous, candidate } = release;
     this.cancelRetire(previous);
     const stored = await this.store.environment(previous);
@@ -366,16 +379,16 @@ export class Controller {
       await this.bringUp(stored.spec);
     }
     this.router.switchTo(previous, { force: true });
-    await this.store.transition(release.id, 'rolled_back', { note, active: previous, ...(evidence ? { evidence } : {}) });
+    await this.store.transition(release.id, 'rolled_back', { note, actor, active: previous, ...(evidence ? { evidence } : {}) });
     if (stored !== null) await this.store.saveEnvironment(stored.spec);
     this.log.warn({ release: release.version, to: previous }, `rolled back: ${note}`);
     await this.driver.teardown(candidate);
     this.progress = null;
   }
 
-  private async finishAbort(release: Release, note: string): Promise<void> {
+  private async finishAbort(release: Release, note: string, actor: string = CONTROLLER): Promise<void> {
     this.router.setMirror(0);
-    await this.store.transition(release.id, 'aborted', { note });
+    await this.store.transition(release.id, 'aborted', { note, actor });
     this.log.warn({ release: release.version }, `release aborted: ${note}`);
     await this.driver.teardown(release.candidate).catch((error: unknown) => this.log.error({ err: error }, 'teardown failed'));
     await this.router.setPool(release.candidate, [], null);

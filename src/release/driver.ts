@@ -1,13 +1,13 @@
 // How environments come to exist: one interface, implemented by the local driver (processes on this
 // machine) and, later, the Kubernetes driver (Deployments and Services). Drivers know nothing of gates.
-import type { EngineConfig } from '../engines/create.js';
+import type { EngineSpec } from '../config/engine.js';
 import type { Policy } from '../moderation/taxonomy.js';
 import type { Color } from '../router/routing.js';
 
 export interface EnvironmentSpec {
   color: Color;
   version: string;
-  engine: EngineConfig;
+  engine: EngineSpec;
   policy: Policy;
   replicas: number;
 }

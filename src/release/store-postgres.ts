@@ -7,15 +7,18 @@ import type { EnvironmentSpec } from './driver.js';
 import type { ReleaseSpec } from './spec.js';
 import { canMove, type ReleaseState } from './states.js';
 import {
+  CONTROLLER,
   invalidMove,
   releaseInProgress,
   toRelease,
+  toTransition,
   type ControllerStore,
   type Release,
   type ReleaseRow,
   type StoredEnvironment,
   type Transition,
   type TransitionOptions,
+  type TransitionRow,
 } from './store.js';
 
 export class PostgresControllerStore implements ControllerStore {
@@ -44,7 +47,8 @@ export class PostgresControllerStore implements ControllerStore {
          CREATE UNIQUE INDEX IF NOT EXISTS guardgate_one_open_release ON ${this.t('guardgate_releases')} ((true)) WHERE state NOT IN ('stable', 'aborted', 'rolled_back');
          CREATE TABLE IF NOT EXISTS ${this.t('guardgate_transitions')} (
            id SERIAL PRIMARY KEY, release_id INTEGER NOT NULL REFERENCES ${this.t('guardgate_releases')}(id), at TEXT NOT NULL,
-           from_state TEXT, to_state TEXT NOT NULL, note TEXT, evidence TEXT);`,
+           from_state TEXT, to_state TEXT NOT NULL, note TEXT, evidence TEXT);
+         ALTER TABLE ${this.t('guardgate_transitions')} ADD COLUMN IF NOT EXISTS actor TEXT;`,
     );
   });
 
@@ -89,7 +93,7 @@ export class PostgresControllerStore implements ControllerStore {
     );
   }
 
-  async createRelease(spec: ReleaseSpec, candidate: Color, previous: Color): Promise<Release> {
+  async createRelease(spec: ReleaseSpec, candidate: Color, previous: Color, actor: string): Promise<Release> {
     const now = new Date().toISOString();
     try {
       return await this.inTransaction(async (client) => {
@@ -99,8 +103,8 @@ export class PostgresControllerStore implements ControllerStore {
           client,
         );
         await this.query(
-          `INSERT INTO ${this.t('guardgate_transitions')} (release_id, at, from_state, to_state, note) VALUES ($1, $2, NULL, 'deploying', $3)`,
-          [row!.id, now, `release ${spec.version} to ${candidate}`],
+          `INSERT INTO ${this.t('guardgate_transitions')} (release_id, at, from_state, to_state, note, actor) VALUES ($1, $2, NULL, 'deploying', $3, $4)`,
+          [row!.id, now, `release ${spec.version} to ${candidate}`, actor],
           client,
         );
         return toRelease(row!);
@@ -124,8 +128,8 @@ export class PostgresControllerStore implements ControllerStore {
         client,
       );
       await this.query(
-        `INSERT INTO ${this.t('guardgate_transitions')} (release_id, at, from_state, to_state, note, evidence) VALUES ($1, $2, $3, $4, $5, $6)`,
-        [id, now, current.state, to, options.note ?? null, options.evidence === undefined ? null : JSON.stringify(options.evidence)],
+        `INSERT INTO ${this.t('guardgate_transitions')} (release_id, at, from_state, to_state, note, evidence, actor) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [id, now, current.state, to, options.note ?? null, options.evidence === undefined ? null : JSON.stringify(options.evidence), options.actor ?? CONTROLLER],
         client,
       );
       if (options.active !== undefined) await this.setActive(options.active, client);
@@ -152,11 +156,11 @@ export class PostgresControllerStore implements ControllerStore {
   }
 
   async transitions(id: number): Promise<Transition[]> {
-    const rows = await this.query<{ at: string; from_state: ReleaseState | null; to_state: ReleaseState; note: string | null; evidence: string | null }>(
-      `SELECT at, from_state, to_state, note, evidence FROM ${this.t('guardgate_transitions')} WHERE release_id = $1 ORDER BY id`,
+    const rows = await this.query<TransitionRow>(
+      `SELECT at, from_state, to_state, note, evidence, actor FROM ${this.t('guardgate_transitions')} WHERE release_id = $1 ORDER BY id`,
       [id],
     );
-    return rows.map((r) => ({ at: r.at, from: r.from_state, to: r.to_state, note: r.note, evidence: r.evidence === null ? null : (JSON.parse(r.evidence) as unknown) }));
+    return rows.map(toTransition);
   }
 
   async close(): Promise<void> {

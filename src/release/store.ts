@@ -27,7 +27,30 @@ export interface Transition {
   to: ReleaseState;
   note: string | null;
   evidence: unknown;
+  /** Who caused it: an operator's subject (admin token, API key name, JWT sub), or `controller`. */
+  actor: string;
 }
+
+export interface TransitionRow {
+  at: string;
+  from_state: ReleaseState | null;
+  to_state: ReleaseState;
+  note: string | null;
+  evidence: string | null;
+  actor: string | null;
+}
+
+export const toTransition = (r: TransitionRow): Transition => ({
+  at: r.at,
+  from: r.from_state,
+  to: r.to_state,
+  note: r.note,
+  evidence: r.evidence === null ? null : (JSON.parse(r.evidence) as unknown),
+  actor: r.actor ?? 'controller',
+});
+
+/** The actor of steps the controller takes on its own. */
+export const CONTROLLER = 'controller';
 
 export interface StoredEnvironment {
   spec: EnvironmentSpec;
@@ -67,7 +90,7 @@ export interface ControllerStore {
   environment(color: Color): Promise<StoredEnvironment | null>;
   saveEnvironment(spec: EnvironmentSpec, retireAt?: string | null): Promise<void>;
   /** Open a release in `deploying`; refused (release_in_progress) while another release is open. */
-  createRelease(spec: ReleaseSpec, candidate: Color, previous: Color): Promise<Release>;
+  createRelease(spec: ReleaseSpec, candidate: Color, previous: Color, actor: string): Promise<Release>;
   /**
    * Move a release to a new state with its evidence, atomically with any change of the active color,
    * so that the recorded active color and the release history never disagree.
@@ -83,6 +106,8 @@ export interface ControllerStore {
 
 export interface TransitionOptions {
   note?: string;
+  /** Who caused it; the controller when not given. */
+  actor?: string;
   evidence?: unknown;
   active?: Color;
   forced?: boolean;
@@ -113,6 +138,8 @@ export class SqliteControllerStore implements ControllerStore {
         id INTEGER PRIMARY KEY AUTOINCREMENT, release_id INTEGER NOT NULL REFERENCES releases(id), at TEXT NOT NULL,
         from_state TEXT, to_state TEXT NOT NULL, note TEXT, evidence TEXT);
     `);
+    const columns = this.db.prepare('PRAGMA table_info(transitions)').all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === 'actor')) this.db.exec('ALTER TABLE transitions ADD COLUMN actor TEXT');
   }
 
   async active(): Promise<Color | null> {
@@ -138,14 +165,16 @@ export class SqliteControllerStore implements ControllerStore {
       .run(spec.color, JSON.stringify(spec), retireAt);
   }
 
-  async createRelease(spec: ReleaseSpec, candidate: Color, previous: Color): Promise<Release> {
+  async createRelease(spec: ReleaseSpec, candidate: Color, previous: Color, actor: string): Promise<Release> {
     const now = new Date().toISOString();
     try {
       const id = this.db.transaction(() => {
         const result = this.db
           .prepare('INSERT INTO releases (version, spec, state, candidate, previous, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
           .run(spec.version, JSON.stringify(spec), 'deploying', candidate, previous, now, now);
-        this.db.prepare('INSERT INTO transitions (release_id, at, from_state, to_state, note) VALUES (?, ?, NULL, ?, ?)').run(result.lastInsertRowid, now, 'deploying', `release ${spec.version} to ${candidate}`);
+        this.db
+          .prepare('INSERT INTO transitions (release_id, at, from_state, to_state, note, actor) VALUES (?, ?, NULL, ?, ?, ?)')
+          .run(result.lastInsertRowid, now, 'deploying', `release ${spec.version} to ${candidate}`, actor);
         return Number(result.lastInsertRowid);
       })();
       return this.read(id)!;
@@ -165,8 +194,8 @@ export class SqliteControllerStore implements ControllerStore {
         .prepare('UPDATE releases SET state = ?, updated_at = ?, note = COALESCE(?, note), forced = forced OR ? WHERE id = ?')
         .run(to, now, options.note ?? null, options.forced ? 1 : 0, id);
       this.db
-        .prepare('INSERT INTO transitions (release_id, at, from_state, to_state, note, evidence) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(id, now, current.state, to, options.note ?? null, options.evidence === undefined ? null : JSON.stringify(options.evidence));
+        .prepare('INSERT INTO transitions (release_id, at, from_state, to_state, note, evidence, actor) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(id, now, current.state, to, options.note ?? null, options.evidence === undefined ? null : JSON.stringify(options.evidence), options.actor ?? CONTROLLER);
       if (options.active !== undefined) this.writeActive(options.active);
       return this.read(id)!;
     })();
@@ -196,14 +225,8 @@ export class SqliteControllerStore implements ControllerStore {
   }
 
   async transitions(id: number): Promise<Transition[]> {
-    const rows = this.db.prepare('SELECT at, from_state, to_state, note, evidence FROM transitions WHERE release_id = ? ORDER BY id').all(id) as Array<{
-      at: string;
-      from_state: ReleaseState | null;
-      to_state: ReleaseState;
-      note: string | null;
-      evidence: string | null;
-    }>;
-    return rows.map((r) => ({ at: r.at, from: r.from_state, to: r.to_state, note: r.note, evidence: r.evidence === null ? null : (JSON.parse(r.evidence) as unknown) }));
+    const rows = this.db.prepare('SELECT at, from_state, to_state, note, evidence, actor FROM transitions WHERE release_id = ? ORDER BY id').all(id) as TransitionRow[];
+    return rows.map(toTransition);
   }
 
   async close(): Promise<void> {

@@ -1,12 +1,16 @@
 // `guardgate up`: the whole product on one machine. The router on the public port, the admin API (router,
-// controller and audit) on the admin port, the controller with the local driver, and the environment
-// that was active last time (or blue, lexicon, one replica, on a first start).
-import { writeFileSync, mkdirSync, rmSync } from 'node:fs';
+// controller and audit) on the admin port (loopback unless told otherwise), the controller with the local
+// driver, and the environment that was active last time (or blue, lexicon, one replica, on a first start).
+// Instances always listen on loopback; only the router's public listener follows --host.
+import { existsSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { resolveAdminToken } from '../config/admin-token.js';
+import { sha256Hex } from '../auth/api-keys.js';
+import { allowsAnonymous, isLoopback, type AuthSettings } from '../config/auth.js';
+import { keptSecret } from '../config/data-dir-secret.js';
+import { ConfigError } from '../config/load.js';
+import { resolveRouterConfig, type ParsedRouterConfig } from '../config/router.js';
 import { GuardgateError } from '../moderation/errors.js';
-import { routerSchema } from '../config/router.js';
 import { startRouter, type RunningRouter } from '../router/run.js';
 import { openAuditReader } from '../store/open.js';
 import { controllerSwitch, registerControllerRoutes } from './admin.js';
@@ -16,11 +20,9 @@ import { SqliteControllerStore, type ControllerStore } from './store.js';
 import { PostgresControllerStore } from './store-postgres.js';
 
 export interface UpOptions {
-  host: string;
-  port: number;
-  adminPort: number;
-  dataDir: string;
-  /** Passed to every instance: DATABASE_URL, REDIS_URL. */
+  /** The router's configuration (public and admin listeners, TLS, auth), as parsed: secrets are references. */
+  router: ParsedRouterConfig;
+  /** Passed to every instance: DATABASE_URL, REDIS_URL, and the variables secret references name. */
   instanceEnv: NodeJS.ProcessEnv;
   logLevel: string;
   /** Tests shorten the router's health checks. */
@@ -32,6 +34,8 @@ export interface RunningUp {
   adminUrl: string;
   tokenFile: string | null;
   token: string;
+  /** Who may call /predict: 'anyone' (loopback, no credentials configured) or the methods in force. */
+  access: string;
   controller: Controller;
   router: RunningRouter;
   driver: LocalDriver;
@@ -41,18 +45,58 @@ export interface RunningUp {
 /** Where the CLI finds the running controller. */
 export const controllerFile = (dataDir: string): string => join(dataDir, 'controller.json');
 
+/** Where `guardgate keys add` keeps API keys for `up` (digests only). */
+export const apiKeysFile = (dataDir: string): string => join(dataDir, 'api-keys.json');
+
+/**
+ * The auth section `up` runs with: the data directory's API key file, and anonymous access only where it
+ * was asked for, or on loopback with no credentials configured at start.
+ */
+function upAuth(config: ParsedRouterConfig): AuthSettings {
+  const keysFile = config.auth.apiKeysFile ?? apiKeysFile(config.dataDir);
+  const auth = { ...config.auth, apiKeysFile: keysFile };
+  const anonymous = config.auth.anonymous ?? (allowsAnonymous({ ...config.auth, apiKeysFile: existsSync(keysFile) ? keysFile : undefined }));
+  if (anonymous && !isLoopback(config.host) && !config.insecure) {
+    throw new ConfigError(
+      `refusing to serve /predict without authentication on ${config.host}: add an API key (guardgate keys add NAME) or configure auth.jwt (README, Security), or pass --insecure`,
+    );
+  }
+  return { ...auth, anonymous };
+}
+
+const describeAccess = (auth: AuthSettings): string =>
+  auth.anonymous ? 'anyone who can reach it (no credentials configured)' : ['API keys', ...(auth.jwt ? ['JWT'] : [])].join(' or ');
+
 export async function startUp(options: UpOptions, log: Logger): Promise<RunningUp> {
-  mkdirSync(options.dataDir, { recursive: true });
-  const { token, file: tokenFile } = resolveAdminToken(undefined, options.dataDir);
-  const settings = routerSchema.parse({ host: options.host, port: options.port, dataDir: options.dataDir });
+  const parsed = options.router;
+  mkdirSync(parsed.dataDir, { recursive: true });
+  const { value: token, file: tokenFile } = keptSecret('admin-token', parsed.admin.token, parsed.dataDir);
+  // Mirrored copies carry the router secret; instances get it by environment, never in a file.
+  const routerSecret = keptSecret('router-secret', undefined, parsed.dataDir).value;
+  const instanceEnv: NodeJS.ProcessEnv = { ...options.instanceEnv, GUARDGATE_ROUTER_SECRET: routerSecret };
+  const auth = upAuth(parsed);
+  const settings = resolveRouterConfig({ ...parsed, auth, routerSecret: { env: 'GUARDGATE_ROUTER_SECRET' } }, instanceEnv);
   if (options.healthIntervalMs) settings.health = { ...settings.health, intervalMs: options.healthIntervalMs, unhealthyThreshold: 1, healthyThreshold: 1 };
   // The controller's state goes where the audit goes: PostgreSQL when DATABASE_URL is set, else SQLite.
-  const databaseUrl = options.instanceEnv.DATABASE_URL;
+  const databaseUrl = instanceEnv.DATABASE_URL;
   const store: ControllerStore = databaseUrl
-    ? new PostgresControllerStore(databaseUrl, options.instanceEnv.GUARDGATE_CONTROLLER_SCHEMA ?? 'public')
-    : new SqliteControllerStore(join(options.dataDir, 'controller.sqlite'));
+    ? new PostgresControllerStore(databaseUrl, instanceEnv.GUARDGATE_CONTROLLER_SCHEMA ?? 'public')
+    : new SqliteControllerStore(join(parsed.dataDir, 'controller.sqlite'));
   const driver = new LocalDriver(
-    { dataDir: options.dataDir, host: options.host, readyTimeoutMs: 30_000, stopTimeoutMs: 10_000, crashLoopLimit: 3, crashWindowMs: 60_000, env: options.instanceEnv, logLevel: options.logLevel },
+    {
+      dataDir: parsed.dataDir,
+      readyTimeoutMs: 30_000,
+      stopTimeoutMs: 10_000,
+      crashLoopLimit: 3,
+      crashWindowMs: 60_000,
+      env: instanceEnv,
+      logLevel: options.logLevel,
+      // What every instance's configuration file carries besides its environment: references and digests only.
+      instanceConfig: {
+        auth: { ...auth, adminTokenSha256: sha256Hex(token) },
+        routerSecret: { env: 'GUARDGATE_ROUTER_SECRET' },
+      },
+    },
     log,
   );
   const holder: { controller?: Controller } = {};
@@ -60,14 +104,16 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     if (holder.controller === undefined) throw new GuardgateError('invalid_state', 'the controller is still starting');
     return holder.controller;
   };
-  const audit = openAuditReader({ databaseUrl: options.instanceEnv.DATABASE_URL, schema: options.instanceEnv.GUARDGATE_AUDIT_SCHEMA, dataDir: options.dataDir });
-  const router = await startRouter(settings, { host: options.host, port: options.adminPort, token }, log, {
+  const audit = openAuditReader({ databaseUrl, schema: instanceEnv.GUARDGATE_AUDIT_SCHEMA, dataDir: parsed.dataDir });
+  const router = await startRouter(settings, settings.auth, { ...parsed.admin, token }, log, {
     audit,
     switchTo: controllerSwitch(current),
     extend: (app) => registerControllerRoutes(app, current),
   });
   const controller = new Controller(store, driver, router.router, log, {
     initial: { color: 'blue', version: 'initial', engine: { kind: 'lexicon' }, policy: 'strict', replicas: 1 },
+    credentials: token,
+    auditText: instanceEnv.GUARDGATE_AUDIT_TEXT === 'full' || instanceEnv.GUARDGATE_AUDIT_TEXT === 'redacted' ? instanceEnv.GUARDGATE_AUDIT_TEXT : 'none',
   });
   try {
     await controller.start();
@@ -78,12 +124,13 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     await store.close();
     throw error;
   }
-  writeFileSync(controllerFile(options.dataDir), JSON.stringify({ url: router.url, adminUrl: router.adminUrl, pid: process.pid }, null, 2));
+  writeFileSync(controllerFile(parsed.dataDir), JSON.stringify({ url: router.url, adminUrl: router.adminUrl, pid: process.pid }, null, 2));
   return {
     url: router.url,
     adminUrl: router.adminUrl,
     tokenFile,
     token,
+    access: describeAccess(auth),
     controller,
     router,
     driver,
@@ -92,7 +139,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
       await router.close();
       await driver.close();
       await store.close();
-      rmSync(controllerFile(options.dataDir), { force: true });
+      rmSync(controllerFile(parsed.dataDir), { force: true });
     },
   };
 }

@@ -1,10 +1,15 @@
 // The router's admin API, on its own port (loopback by default): status, switch, weights, mirroring and
-// pool membership, each behind the admin token. /metrics and /healthz answer without it.
-import { timingSafeEqual } from 'node:crypto';
+// pool membership. Every route under /admin lives in one plugin whose hook requires the admin scope (the
+// admin token, or a JWT or API key with scope admin), so that authorisation follows the route fastify
+// matched, however the path was spelled. /metrics, /healthz and the dashboard's files answer without it.
 import { readFileSync } from 'node:fs';
+import type { ServerOptions as HttpsOptions } from 'node:https';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import { requireScope } from '../auth/fastify.js';
+import { errorHeaders, GuardgateError, isGuardgateError } from '../moderation/errors.js';
+import { PAGE_HEADERS } from '../shared/web-headers.js';
 import type { AuditStore } from '../store/audit/store.js';
 import { parseAuditQuery } from '../store/audit/query.js';
 import type { Router } from './router.js';
@@ -13,12 +18,6 @@ import { isColor, type Color } from './routing.js';
 const webFile = (name: string): string => readFileSync(new URL(`../../web/${name}`, import.meta.url), 'utf8');
 const DASHBOARD_HTML = webFile('dashboard.html');
 const DASHBOARD_JS = webFile('dashboard.js');
-
-const tokenMatches = (given: string, expected: string): boolean => {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-};
 
 type Body = Record<string, unknown>;
 
@@ -40,46 +39,51 @@ const numberOf = (value: unknown, field: string): number => {
 export interface RouterAdminOptions {
   /** When given, GET /admin/audit queries it. */
   audit?: AuditStore | undefined;
-  /** Replaces the plain switch (the controller records the active color durably). */
-  switchTo?: (color: unknown, force: boolean) => Promise<unknown>;
-  /** More routes on the same port and token (the controller's). */
-  extend?: (app: FastifyInstance) => void;
+  /** Replaces the plain switch (the controller records the active color durably, with its actor). */
+  switchTo?: (color: unknown, force: boolean, actor: string) => Promise<unknown>;
+  /** More admin routes on the same port, behind the same scope (the controller's). */
+  extend?: (admin: FastifyInstance) => void;
+  /** HTTPS for the admin API, optionally requiring client certificates (`requestCert`, `ca`). */
+  https?: HttpsOptions | undefined;
 }
 
-export function buildRouterAdmin(router: Router, token: string, log: Logger, options: RouterAdminOptions = {}) {
+export function buildRouterAdmin(router: Router, authenticator: Authenticator, log: Logger, options: RouterAdminOptions = {}) {
   const app = Fastify({
     loggerInstance: log.child({ component: 'router-admin' }),
     logController: new LogController({ disableRequestLogging: true }),
-  });
+    ...(options.https ? { https: options.https } : {}),
+  }) as unknown as FastifyInstance;
 
-  app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith('/admin/')) return;
-    const header = request.headers.authorization ?? '';
-    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
-    if (given === '') throw new GuardgateError('unauthorized', 'admin token required: Authorization: Bearer <token>');
-    if (!tokenMatches(given, token)) throw new GuardgateError('forbidden', 'wrong admin token');
-  });
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const failure = isGuardgateError(error)
       ? error
       : error.statusCode === 400 || error.statusCode === 415
-        ? new GuardgateError(error.statusCode === 415 ? 'unsupported_media_type' : 'invalid_json', error.message)
+        ? new GuardgateError(error.statusCode === 415 ? 'unsupported_media_type' : 'invalid_json', 'the body is not valid JSON')
         : new GuardgateError('internal', 'internal error', { cause: error });
     if (failure.code === 'internal') request.log.error({ err: error }, 'admin request failed');
-    return reply.code(failure.status).send(failure.toBody());
+    return reply.code(failure.status).headers(errorHeaders(failure)).send(failure.toBody());
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send(new GuardgateError('not_found', `no route ${request.method} ${request.url}`).toBody()));
+  app.setNotFoundHandler((request, reply) => reply.code(404).send(new GuardgateError('not_found', `no route ${request.method} ${request.url.slice(0, 200)}`).toBody()));
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/metrics', async (_request, reply) => reply.type(router.metrics.registry.contentType).send(await router.metrics.registry.metrics()));
+  // The dashboard's page and script load without credentials; every call it makes needs them.
+  app.get('/dashboard', async (_request, reply) => reply.type('text/html; charset=utf-8').headers(PAGE_HEADERS).send(DASHBOARD_HTML));
+  app.get('/dashboard.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(DASHBOARD_JS));
+  app.register(async (admin) => {
+    requireScope(admin, authenticator, 'admin');
+    registerAdminRoutes(admin, router, options);
+  });
+  app.addHook('onClose', async () => options.audit?.close());
+  return app;
+}
+
+function registerAdminRoutes(app: FastifyInstance, router: Router, options: RouterAdminOptions): void {
   app.get('/admin/status', async () => router.status());
   app.get('/admin/traffic', async () => ({ at: Date.now(), colors: await router.metrics.traffic() }));
-  // The dashboard's page and script load without the token; every call it makes needs it.
-  app.get('/dashboard', async (_request, reply) => reply.type('text/html; charset=utf-8').send(DASHBOARD_HTML));
-  app.get('/dashboard.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(DASHBOARD_JS));
   app.post('/admin/switch', async (request) => {
     const body = bodyOf(request.body);
-    if (options.switchTo) return options.switchTo(body.color, body.force === true);
+    if (options.switchTo) return options.switchTo(body.color, body.force === true, request.principal!.subject);
     return router.switchTo(colorOf(body.color, 'color'), { force: body.force === true });
   });
   app.put('/admin/weights', async (request) => {
@@ -113,7 +117,5 @@ export function buildRouterAdmin(router: Router, token: string, log: Logger, opt
       );
     });
   }
-  options.extend?.(app as unknown as FastifyInstance);
-  app.addHook('onClose', async () => audit?.close());
-  return app;
+  options.extend?.(app);
 }

@@ -42,7 +42,13 @@ export class Mirror {
     private readonly maxInFlight: number,
     private readonly timeoutMs: number,
     private readonly metrics: RouterMetrics,
+    /** The deployment's router secret: instances honour a mirror header only when it carries it. */
+    private readonly secret: string | null,
   ) {}
+
+  get possible(): boolean {
+    return this.secret !== null;
+  }
 
   subscribe(listener: MirrorListener): () => void {
     this.listeners.add(listener);
@@ -51,7 +57,7 @@ export class Mirror {
 
   /** Send a copy to the standby pool unless the queue is full; pair it with the active answer when both are in. */
   offer(standby: ColorPool, request: MirroredRequest, active: Promise<MirrorAnswer>): void {
-    const upstream = this.inFlight < this.maxInFlight ? standby.pick() : undefined;
+    const upstream = this.inFlight < this.maxInFlight && this.secret !== null ? standby.pick() : undefined;
     if (upstream === undefined) {
       this.metrics.mirror.inc({ outcome: 'dropped' });
       return;
@@ -63,7 +69,7 @@ export class Mirror {
       .request({
         method: request.method as 'POST',
         path: request.path,
-        headers: { ...request.headers, [MIRROR_HEADER]: '1' },
+        headers: { ...request.headers, [MIRROR_HEADER]: this.secret! },
         body: request.body,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,

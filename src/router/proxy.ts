@@ -3,7 +3,8 @@
 // color under a retry budget; responses stream back with the color and version that answered.
 // It knows nothing about releases.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { GuardgateError } from '../moderation/errors.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import { errorHeaders, GuardgateError } from '../moderation/errors.js';
 import { isConnectionError } from '../shared/net.js';
 import { newTraceId } from '../shared/trace.js';
 import type { RouterMetrics } from './metrics.js';
@@ -15,8 +16,15 @@ import { otherColor, routeRequest, type Color, type TrafficPolicy } from './rout
 import type { Upstream } from './upstream.js';
 
 
-/** Headers that describe one connection, not the message: never forwarded. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
+/** Headers that describe one connection or hop, not the message: never forwarded (RFC 9110 7.6.1). */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'expect']);
+
+/** Hop-by-hop, plus whatever the `Connection` header names. */
+function droppedHeaders(connection: string | string[] | undefined): ReadonlySet<string> {
+  if (connection === undefined) return HOP_BY_HOP;
+  const named = (Array.isArray(connection) ? connection.join(',') : connection).split(',').map((n) => n.trim().toLowerCase()).filter(Boolean);
+  return named.length === 0 ? HOP_BY_HOP : new Set([...HOP_BY_HOP, ...named]);
+}
 
 export interface DataPathOptions {
   bodyLimitBytes: number;
@@ -31,11 +39,15 @@ export interface DataPathDeps {
   mirror: Mirror;
   /** Called when a live request takes an instance out of rotation. */
   onEject: (upstream: Upstream, pool: ColorPool) => void;
+  /** Checks the preview privilege. */
+  authenticator: Authenticator;
 }
 
 function upstreamHeaders(headers: IncomingHttpHeaders, remoteAddress: string | undefined): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = {};
-  for (const name in headers) if (!HOP_BY_HOP.has(name) && name !== MIRROR_HEADER) out[name] = headers[name];
+  const dropped = droppedHeaders(headers.connection);
+  // A client's own mirror header is never passed on: only the router marks copies (with its secret).
+  for (const name in headers) if (!dropped.has(name) && name !== MIRROR_HEADER) out[name] = headers[name];
   if (out.traceparent === undefined && out['x-request-id'] === undefined) out['x-request-id'] = newTraceId();
   if (remoteAddress !== undefined) out['x-forwarded-for'] = out['x-forwarded-for'] ? `${out['x-forwarded-for']}, ${remoteAddress}` : remoteAddress;
   if (headers.host !== undefined) out['x-forwarded-host'] = headers.host;
@@ -44,9 +56,10 @@ function upstreamHeaders(headers: IncomingHttpHeaders, remoteAddress: string | u
 
 function responseHeaders(headers: Record<string, string | string[] | undefined>, pool: ColorPool): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
+  const dropped = droppedHeaders(headers.connection);
   for (const name in headers) {
     const value = headers[name];
-    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+    if (value !== undefined && !dropped.has(name)) out[name] = value;
   }
   out['x-guardgate-color'] = pool.color;
   if (pool.version !== null) out['x-guardgate-version'] = pool.version;
@@ -74,16 +87,17 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-function sendError(res: ServerResponse, error: GuardgateError): void {
+export function sendError(res: ServerResponse, error: GuardgateError): void {
   if (res.headersSent) {
     res.destroy(error);
     return;
   }
   const body = JSON.stringify(error.toBody());
-  const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) };
-  if (error.retryAfter !== undefined) headers['retry-after'] = error.retryAfter;
-  res.writeHead(error.status, headers).end(body);
+  res.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...errorHeaders(error) }).end(body);
 }
+
+/** The router serves paths only: not `*`, not absolute-form (`http://…`, `ftp://…`): it is no forward proxy. */
+const isOriginForm = (target: string | undefined): boolean => target !== undefined && target.charCodeAt(0) === 47; // '/'
 
 export class DataPath {
   constructor(
@@ -94,10 +108,24 @@ export class DataPath {
   /** Serve one client request. Never throws: every failure becomes a JSON error response. */
   async handle(req: IncomingMessage, res: ServerResponse, viaPreviewPort: boolean): Promise<void> {
     const { pools, policy, metrics } = this.deps;
+    if (!isOriginForm(req.url)) {
+      this.refuse(req, res, new GuardgateError('invalid_request', 'the request target must be a path'), 'invalid');
+      return;
+    }
+    // Reaching the standby is a privilege: the preview scope, or the preview listener.
+    const preview = viaPreviewPort || req.headers[PREVIEW_HEADER] === '1';
+    if (preview && !viaPreviewPort) {
+      try {
+        await this.deps.authenticator.authorize(req.headers.authorization, 'preview');
+      } catch (error) {
+        this.refuse(req, res, error as GuardgateError, 'preview');
+        return;
+      }
+    }
     const stickyHeader = policy.stickyHeader;
     const sticky = stickyHeader === null ? undefined : req.headers[stickyHeader];
     const decision = routeRequest(policy, {
-      preview: viaPreviewPort || req.headers[PREVIEW_HEADER] === '1',
+      preview,
       stickyKey: typeof sticky === 'string' ? sticky : undefined,
       splitDraw: Math.random(),
       mirrorDraw: Math.random(),
@@ -116,6 +144,13 @@ export class DataPath {
     } finally {
       metrics.requests.inc({ color: decision.color, reason: decision.reason, status_code: status || 'aborted' });
     }
+  }
+
+  /** Answer without forwarding (the body is drained so that the connection stays usable). */
+  private refuse(req: IncomingMessage, res: ServerResponse, error: GuardgateError, reason: string): void {
+    req.resume();
+    sendError(res, error);
+    this.deps.metrics.requests.inc({ color: 'none', reason, status_code: error.status });
   }
 
   private async forward(

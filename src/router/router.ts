@@ -1,14 +1,18 @@
 // The stable front door: the public listener (and an optional preview listener), both colors' pools,
 // health checks, the traffic policy, and the operations the admin API and the controller call.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import type { Authenticator } from '../auth/authenticator.js';
 import { GuardgateError } from '../moderation/errors.js';
+import { answerClientError } from '../shared/client-error.js';
+import { WatchedKeyPair } from '../shared/tls-files.js';
 import { HealthChecker } from './health.js';
 import { RouterMetrics } from './metrics.js';
 import { Mirror, type MirrorListener } from './mirror.js';
 import { ColorPool } from './pool.js';
-import { DataPath } from './proxy.js';
+import { DataPath, sendError } from './proxy.js';
 import { RetryBudget } from './retry-budget.js';
 import { COLORS, otherColor, type Color, type TrafficPolicy } from './routing.js';
 import type { RouterSettings } from './settings.js';
@@ -55,7 +59,9 @@ const close = (server: Server): Promise<void> =>
     server.closeIdleConnections();
   });
 
-const urlOf = (host: string, port: number): string => `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+const urlOf = (scheme: string, host: string, port: number): string => `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export class Router {
   readonly metrics = new RouterMetrics();
@@ -65,6 +71,7 @@ export class Router {
   private readonly health: HealthChecker;
   private readonly publicServer: Server;
   private readonly previewServer: Server | undefined;
+  private readonly keyPair: WatchedKeyPair | undefined;
   private switches = 0;
   private lastSwitchAt: Date | null = null;
   url = '';
@@ -73,11 +80,12 @@ export class Router {
   constructor(
     private readonly settings: RouterSettings,
     private readonly log: Logger,
+    authenticator: Authenticator,
   ) {
     const upstreamOptions = { connections: settings.upstream.connections, ...settings.health };
     this.pools = { blue: new ColorPool('blue', upstreamOptions), green: new ColorPool('green', upstreamOptions) };
     this.policy = { active: settings.active, standbyWeight: 0, stickyHeader: null, mirrorFraction: 0 };
-    this.mirror = new Mirror(settings.mirror.maxInFlight, settings.upstream.timeoutMs, this.metrics);
+    this.mirror = new Mirror(settings.mirror.maxInFlight, settings.upstream.timeoutMs, this.metrics, settings.routerSecret);
     this.health = new HealthChecker(COLORS.map((c) => this.pools[c]), settings.health, (upstream, pool, healthy) => {
       this.log.info({ color: pool.color, instance: upstream.url, healthy }, healthy ? 'instance in rotation' : 'instance ejected: health check failed');
       if (!healthy) this.metrics.ejections.inc({ color: pool.color, cause: 'check' });
@@ -95,13 +103,49 @@ export class Router {
           this.metrics.ejections.inc({ color: pool.color, cause: 'connection' });
           this.updateHealthGauge();
         },
+        authenticator,
       },
       { bodyLimitBytes: settings.bodyLimitBytes, upstreamTimeoutMs: settings.upstream.timeoutMs },
     );
-    this.publicServer = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void dataPath.handle(req, res, false));
-    this.previewServer = settings.previewPort === null ? undefined : createServer((req, res) => void dataPath.handle(req, res, true));
+    if (settings.tls !== null) {
+      this.keyPair = new WatchedKeyPair(
+        settings.tls,
+        (pair) => {
+          for (const server of this.listeners()) (server as HttpsServer).setSecureContext(pair);
+          this.log.info({ certFile: settings.tls!.certFile }, 'TLS certificate reloaded');
+        },
+        (error) => this.log.error({ err: error }, 'TLS certificate or key unreadable or mismatched; the previous pair stays in use'),
+      );
+    }
+    this.publicServer = this.createListener((req, res) => void dataPath.handle(req, res, false));
+    this.previewServer = settings.previewPort === null ? undefined : this.createListener((req, res) => void dataPath.handle(req, res, true));
     for (const color of COLORS) this.pools[color].setMembers(settings.pools[color].instances, settings.pools[color].version);
     this.updateActiveGauge();
+  }
+
+  private listeners(): Server[] {
+    return this.previewServer === undefined ? [this.publicServer] : [this.publicServer, this.previewServer];
+  }
+
+  /** A public or preview listener: HTTP or HTTPS, bounded against slow clients, every refusal in JSON. */
+  private createListener(handle: Handler): Server {
+    const { timeouts, bodyLimitBytes } = this.settings;
+    const options: ServerOptions = { keepAliveTimeout: timeouts.keepAliveMs, headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs };
+    const server = this.keyPair === undefined ? createServer(options, handle) : (createHttpsServer({ ...options, ...this.keyPair.current }, handle) as unknown as Server);
+    server.on('clientError', answerClientError);
+    // `Expect: 100-continue`: refuse a body that is too large before it is sent, else invite it.
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      if (Number(req.headers['content-length']) > bodyLimitBytes) {
+        sendError(res.setHeader('connection', 'close') as ServerResponse, new GuardgateError('body_too_large', `the body is over ${bodyLimitBytes} bytes`));
+        return;
+      }
+      res.writeContinue();
+      handle(req, res);
+    });
+    server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) =>
+      sendError(res, new GuardgateError('expectation_failed', 'only Expect: 100-continue is supported')),
+    );
+    return server;
   }
 
   /** Listen, and check every instance once before answering, so that healthy instances are in rotation. */
@@ -109,9 +153,10 @@ export class Router {
     await this.health.checkAll();
     this.updateHealthGauge();
     this.health.start();
-    this.url = urlOf(this.settings.host, await listen(this.publicServer, this.settings.host, this.settings.port));
+    const scheme = this.keyPair === undefined ? 'http' : 'https';
+    this.url = urlOf(scheme, this.settings.host, await listen(this.publicServer, this.settings.host, this.settings.port));
     if (this.previewServer !== undefined) {
-      this.previewUrl = urlOf(this.settings.host, await listen(this.previewServer, this.settings.host, this.settings.previewPort!));
+      this.previewUrl = urlOf(scheme, this.settings.host, await listen(this.previewServer, this.settings.host, this.settings.previewPort!));
     }
     this.log.info({ url: this.url, previewUrl: this.previewUrl, active: this.policy.active }, 'router listening');
   }
@@ -152,6 +197,9 @@ export class Router {
   /** Mirror a fraction (0 to 1) of live requests to the standby. */
   setMirror(fraction: number): void {
     if (!(fraction >= 0 && fraction <= 1)) throw new GuardgateError('invalid_request', 'mirror fraction must be between 0 and 1');
+    if (fraction > 0 && !this.mirror.possible) {
+      throw new GuardgateError('invalid_state', 'mirroring needs a router secret shared with the instances (routerSecret, GUARDGATE_ROUTER_SECRET)');
+    }
     this.policy.mirrorFraction = fraction;
     this.log.info({ fraction }, 'mirroring set');
   }
@@ -198,7 +246,8 @@ export class Router {
 
   async close(): Promise<void> {
     await this.health.stop();
-    await Promise.all([close(this.publicServer), this.previewServer ? close(this.previewServer) : Promise.resolve()]);
+    this.keyPair?.close();
+    await Promise.all(this.listeners().map(close));
     await Promise.all(COLORS.flatMap((color) => this.pools[color].upstreams.map((u) => u.close())));
   }
 }

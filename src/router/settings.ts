@@ -18,4 +18,10 @@ export interface RouterSettings {
   health: { intervalMs: number; timeoutMs: number; path: string; unhealthyThreshold: number; healthyThreshold: number };
   retry: { ratio: number; minPerSecond: number; windowSeconds: number };
   mirror: { maxInFlight: number };
+  /** Shared with the instances: marks mirrored copies (they are answered, not audited). null: no mirroring. */
+  routerSecret: string | null;
+  /** HTTPS on the public and preview listeners from PEM files, reloaded when they change. */
+  tls: { certFile: string; keyFile: string } | null;
+  /** Slow clients: headers must arrive within headersMs, the whole request within requestMs. */
+  timeouts: { headersMs: number; requestMs: number; keepAliveMs: number };
 }

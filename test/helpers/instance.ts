@@ -8,8 +8,11 @@ import { startInstance, type RunningInstance } from '../../src/instance/run.js';
 /** A data directory of its own for each test instance. */
 export const tempDataDir = (): string => mkdtempSync(join(tmpdir(), 'guardgate-data-'));
 
+/** The router secret the test instances share with the test routers (mirrored copies carry it). */
+export const ROUTER_SECRET = 'test-router-secret-0123456789abcdef';
+
 export async function startTestInstance(flags: InstanceFlags = {}, env: NodeJS.ProcessEnv = {}): Promise<RunningInstance> {
-  const config = loadInstanceConfig({ host: '127.0.0.1', port: '0', logLevel: 'silent', dataDir: tempDataDir(), ...flags }, env);
+  const config = loadInstanceConfig({ host: '127.0.0.1', port: '0', logLevel: 'silent', dataDir: tempDataDir(), ...flags }, { GUARDGATE_ROUTER_SECRET: ROUTER_SECRET, ...env });
   return startInstance(config);
 }
 

@@ -2,14 +2,16 @@
 import { pino } from 'pino';
 import { loadRouterConfig, type RouterFlags } from '../../src/config/router.js';
 import { startRouter, type RunningRouter } from '../../src/router/run.js';
+import { ROUTER_SECRET } from './instance.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
-export async function startTestRouter(flags: RouterFlags = {}, file?: string): Promise<RunningRouter> {
-  const config = loadRouterConfig({ port: '0', adminPort: '0', logLevel: 'silent', ...(file ? { config: file } : {}), ...flags }, {});
+
+export async function startTestRouter(flags: RouterFlags = {}, file?: string, env: NodeJS.ProcessEnv = { GUARDGATE_ROUTER_SECRET: ROUTER_SECRET }): Promise<RunningRouter> {
+  const config = loadRouterConfig({ port: '0', adminPort: '0', logLevel: 'silent', ...(file ? { config: file } : {}), ...flags }, env);
   // Fast health checks, so that tests see ejection and recovery quickly.
   config.health = { ...config.health, intervalMs: 100, timeoutMs: 200, unhealthyThreshold: 1, healthyThreshold: 1 };
-  return startRouter(config, { ...config.admin, token: ADMIN_TOKEN }, pino({ level: 'silent' }));
+  return startRouter(config, config.auth, { ...config.admin, token: ADMIN_TOKEN }, pino({ level: 'silent' }));
 }
 
 export async function admin(router: RunningRouter, method: string, path: string, body?: unknown, token = ADMIN_TOKEN) {

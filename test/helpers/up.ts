@@ -1,12 +1,13 @@
 // `guardgate up` for controller tests: in process (fast, direct access) or as a process (to kill -9 it).
 import { pino } from 'pino';
+import { parseRouterConfig, type RouterFlags } from '../../src/config/router.js';
 import { parseReleaseSpec, type ReleaseSpec } from '../../src/release/spec.js';
 import { startUp, type RunningUp } from '../../src/release/up.js';
 import { tempDataDir } from './instance.js';
 
-export async function startTestUp(dataDir = tempDataDir(), instanceEnv: NodeJS.ProcessEnv = {}): Promise<RunningUp & { dataDir: string }> {
+export async function startTestUp(dataDir = tempDataDir(), instanceEnv: NodeJS.ProcessEnv = {}, flags: RouterFlags = {}): Promise<RunningUp & { dataDir: string }> {
   const up = await startUp(
-    { host: '127.0.0.1', port: 0, adminPort: 0, dataDir, instanceEnv: { ...process.env, ...instanceEnv }, logLevel: 'warn', healthIntervalMs: 100 },
+    { router: parseRouterConfig({ port: '0', adminPort: '0', dataDir, ...flags }, instanceEnv), instanceEnv: { ...process.env, ...instanceEnv }, logLevel: 'warn', healthIntervalMs: 100 },
     pino({ level: 'silent' }),
   );
   return Object.assign(up, { dataDir });

@@ -36,20 +36,20 @@ function runControllerStoreContract(name: string, setup: (skip: (note: string) =
 
     it('allows one open release at a time, and only the moves of the state machine', async (context) => {
       const s = store(context);
-      const release = await s.createRelease(spec('v2'), 'green', 'blue');
+      const release = await s.createRelease(spec('v2'), 'green', 'blue', 'alice');
       expect(release).toMatchObject({ version: 'v2', state: 'deploying', candidate: 'green', previous: 'blue', forced: false });
-      await expect(s.createRelease(spec('v3'), 'green', 'blue')).rejects.toMatchObject({ code: 'release_in_progress' });
+      await expect(s.createRelease(spec('v3'), 'green', 'blue', 'alice')).rejects.toMatchObject({ code: 'release_in_progress' });
       await expect(s.transition(release.id, 'stable')).rejects.toMatchObject({ code: 'invalid_state' });
       await s.transition(release.id, 'validating', { note: 'deployed' });
       await s.transition(release.id, 'validating', { evidence: { gate: 'functional', passed: true } });
       await s.transition(release.id, 'blocked');
-      await s.transition(release.id, 'switching', { forced: true });
+      await s.transition(release.id, 'switching', { forced: true, actor: 'bob' });
       const watching = await s.transition(release.id, 'watching', { active: 'green' });
       expect(watching).toMatchObject({ state: 'watching', forced: true });
       expect(await s.active()).toBe('green'); // written with the transition
       await s.transition(release.id, 'stable');
       expect(await s.openRelease()).toBeNull();
-      const next = await s.createRelease(spec('v3'), 'blue', 'green');
+      const next = await s.createRelease(spec('v3'), 'blue', 'green', 'alice');
       expect((await s.latestRelease())!.id).toBe(next.id);
       expect((await s.releases(10)).map((r) => r.version)).toEqual(['v3', 'v2']);
       const transitions = await s.transitions(release.id);
@@ -58,6 +58,8 @@ function runControllerStoreContract(name: string, setup: (skip: (note: string) =
         ['blocked', 'switching'], ['switching', 'watching'], ['watching', 'stable'],
       ]);
       expect(transitions[2]!.evidence).toEqual({ gate: 'functional', passed: true });
+      // Who did what: the operator who started it and the one who forced it; the controller for the rest.
+      expect(transitions.map((t) => t.actor)).toEqual(['alice', 'controller', 'controller', 'controller', 'bob', 'controller', 'controller']);
       await s.transition(next.id, 'aborted');
     });
   });

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Driver, EnvironmentSpec } from '../../src/release/driver.js';
 import { DeployError } from '../../src/release/driver.js';
-import type { EngineConfig } from '../../src/engines/create.js';
+import type { EngineSpec } from '../../src/config/engine.js';
 
 const spec = (overrides: Partial<EnvironmentSpec> = {}): EnvironmentSpec => ({
   color: 'green',
@@ -66,7 +66,7 @@ export function runDriverContract(name: string, setup: () => Promise<{ driver: D
     });
 
     it('fails a deploy whose instances crash in a loop, and leaves nothing behind', async () => {
-      const broken = spec({ color: 'blue', engine: { kind: 'openai', baseUrl: 'not a url' } as unknown as EngineConfig, replicas: 1 });
+      const broken = spec({ color: 'blue', engine: { kind: 'openai', baseUrl: 'not a url' } as unknown as EngineSpec, replicas: 1 });
       await expect(fixture.driver.deploy(broken)).rejects.toBeInstanceOf(DeployError);
       expect(fixture.driver.describe('blue')).toBeNull();
     });

@@ -9,7 +9,6 @@ runDriverContract('local', async () => {
   const driver = new LocalDriver(
     {
       dataDir: mkdtempSync(join(tmpdir(), 'guardgate-driver-')),
-      host: '127.0.0.1',
       readyTimeoutMs: 15_000,
       stopTimeoutMs: 3_000,
       crashLoopLimit: 3,

@@ -4,6 +4,7 @@ import type { AuditRecord } from '../../src/store/audit/record.js';
 import type { AuditStore } from '../../src/store/audit/store.js';
 
 export const auditRecord = (traceId: string, overrides: Partial<AuditRecord> = {}): AuditRecord => ({
+  id: `record-${traceId}`,
   trace_id: traceId,
   time: new Date(Date.UTC(2026, 10, 26, 12, 0, 0)).toISOString(),
   color: 'blue',
@@ -50,7 +51,17 @@ export function runAuditStoreContract(name: string, setup: (skip: (note: string)
       expect(page).toEqual({ records: [record], next: null });
     });
 
-    it('is idempotent on trace id: writing the same batch again doubles nothing', async (context) => {
+    it('keeps every verdict served under one client trace id: the key is the server-made record id', async (context) => {
+      const s = store(context);
+      const shared = 'contract-shared-trace';
+      const records = ['a', 'b', 'c'].map((suffix, i) => auditRecord(shared, { id: `contract-shared-${suffix}`, safety: i === 2 ? 'Unsafe' : 'Safe' }));
+      await s.write(records);
+      const page = await s.query({ traceId: shared, limit: 10 });
+      expect(page.records.map((r) => r.id).sort()).toEqual(['contract-shared-a', 'contract-shared-b', 'contract-shared-c']);
+      expect(page.records.some((r) => r.safety === 'Unsafe')).toBe(true);
+    });
+
+    it('is idempotent on record id: writing the same batch again doubles nothing', async (context) => {
       const s = store(context);
       const before = await s.count();
       const batch = [auditRecord('contract-dup-1'), auditRecord('contract-dup-2')];

@@ -19,7 +19,7 @@ describe('reading the audit', () => {
     }
     await instance.shutdown();
     const config = loadRouterConfig({ port: '0', adminPort: '0' }, {});
-    router = await startRouter(config, { ...config.admin, token: ADMIN_TOKEN }, pino({ level: 'silent' }), {
+    router = await startRouter(config, config.auth, { ...config.admin, token: ADMIN_TOKEN }, pino({ level: 'silent' }), {
       audit: new SqliteAuditStore(join(dataDir, 'audit.sqlite')),
     });
   });

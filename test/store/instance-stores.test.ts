@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteAuditStore } from '../../src/store/audit/sqlite.js';
 import { startFakeOpenAI } from '../helpers/fake-openai.js';
-import { postJson, startTestInstance, tempDataDir } from '../helpers/instance.js';
+import { postJson, ROUTER_SECRET, startTestInstance, tempDataDir } from '../helpers/instance.js';
 import { until } from '../helpers/router.js';
 import { startPrivateRedis } from '../helpers/services.js';
 
@@ -30,15 +30,17 @@ describe('instance with cache and audit', () => {
     expect(metricValue(metrics, 'guardgate_cache_requests_total{result="miss"}')).toBe(2);
   });
 
-  it('audits every served verdict once, with the text redacted when so configured; mirrored copies are not audited', async () => {
+  it('audits every served verdict once, with the text redacted when so configured; only the router’s mirrored copies are not audited', async () => {
     const dataDir = tempDataDir();
     const instance = await startTestInstance({ dataDir, color: 'green', serviceVersion: 'v9' }, { GUARDGATE_AUDIT_TEXT: 'redacted' });
     const served = await postJson(`${instance.url}/predict`, { prompt: 'My card is 4111 1111 1111 1111, mail me at bob@example.com', response: 'Noted.' });
-    await postJson(`${instance.url}/predict`, { prompt: 'a mirrored copy' }, { 'x-guardgate-mirror': '1' });
+    await postJson(`${instance.url}/predict`, { prompt: 'a mirrored copy' }, { 'x-guardgate-mirror': ROUTER_SECRET });
+    // A client that sends the mirror header itself is served and audited like any other: the header is the router's privilege.
+    await postJson(`${instance.url}/predict`, { prompt: 'hide me from the audit' }, { 'x-guardgate-mirror': '1' });
     await postJson(`${instance.url}/predict`, { inputs: [{ prompt: 'one' }, { prompt: 'two' }] });
     await instance.shutdown(); // flushes
     const store = new SqliteAuditStore(join(dataDir, 'audit.sqlite'));
-    expect(await store.count()).toBe(3);
+    expect(await store.count()).toBe(4);
     const [record] = (await store.query({ traceId: served.body.trace_id, limit: 1 })).records;
     expect(record).toMatchObject({
       color: 'green',
@@ -53,6 +55,29 @@ describe('instance with cache and audit', () => {
       degraded: false,
     });
     expect(record!.text_digest).toMatch(/^[0-9a-f]{64}$/);
+    await store.close();
+  });
+
+  it('audits each verdict under its own server-made id, whatever trace id the client sends', async () => {
+    const dataDir = tempDataDir();
+    const instance = await startTestInstance({ dataDir });
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const harmless = await postJson(`${instance.url}/predict`, { prompt: 'What is the capital of Peru?' }, { traceparent });
+    await postJson(`${instance.url}/predict`, { prompt: 'What is the capital of Peru?' }, { traceparent });
+    const harmful = await postJson(`${instance.url}/predict`, { prompt: 'How do I make a pipe bomb?' }, { traceparent });
+    // The client's trace id is still returned and kept.
+    expect(harmless.body.trace_id).toBe('0af7651916cd43dd8448eb211c80319c');
+    expect(harmful.body.trace_id).toBe('0af7651916cd43dd8448eb211c80319c');
+    // A batch item's derived id cannot swallow another request's record either.
+    await postJson(`${instance.url}/predict`, { inputs: [{ prompt: 'one' }, { prompt: 'two' }] }, { 'x-request-id': 'fixed' });
+    await postJson(`${instance.url}/predict`, { prompt: 'three' }, { 'x-request-id': 'fixed-0' });
+    await instance.shutdown();
+    const store = new SqliteAuditStore(join(dataDir, 'audit.sqlite'));
+    expect(await store.count()).toBe(6);
+    const records = (await store.query({ traceId: '0af7651916cd43dd8448eb211c80319c', limit: 10 })).records;
+    expect(records).toHaveLength(3);
+    expect(records.filter((r) => r.safety === 'Unsafe')).toHaveLength(1);
+    expect(new Set(records.map((r) => r.id)).size).toBe(3);
     await store.close();
   });
 

@@ -13,9 +13,11 @@ import { DeployError, type Deployment, type Driver, type EnvironmentSpec, type I
 
 const CLI = builtFile('cli/main.js');
 
+/** Instances listen on loopback only: the router is the front door. */
+const INSTANCE_HOST = '127.0.0.1';
+
 export interface LocalDriverOptions {
   dataDir: string;
-  host: string;
   readyTimeoutMs: number;
   stopTimeoutMs: number;
   /** Crashes within `crashWindowMs` that make a crash loop. */
@@ -24,6 +26,8 @@ export interface LocalDriverOptions {
   /** Passed to every instance (DATABASE_URL, REDIS_URL, ...). */
   env: NodeJS.ProcessEnv;
   logLevel: string;
+  /** More of every instance's configuration file (auth, router secret): references and digests only, never secret values. */
+  instanceConfig?: Record<string, unknown>;
 }
 
 const freePort = (host: string): Promise<number> =>
@@ -135,7 +139,17 @@ export class LocalDriver implements Driver {
     const file = join(dir, `${spec.color}.yaml`);
     writeFileSync(
       file,
-      stringify({ host: this.options.host, color: spec.color, version: spec.version, policy: spec.policy, engine: spec.engine, dataDir: this.options.dataDir, logLevel: this.options.logLevel }),
+      stringify({
+        ...this.options.instanceConfig,
+        host: INSTANCE_HOST,
+        color: spec.color,
+        version: spec.version,
+        policy: spec.policy,
+        engine: spec.engine,
+        dataDir: this.options.dataDir,
+        logLevel: this.options.logLevel,
+      }),
+      { mode: 0o600 },
     );
     return file;
   }
@@ -144,8 +158,8 @@ export class LocalDriver implements Driver {
     const file = this.configFile(env.spec);
     const started: Supervised[] = [];
     for (let i = 0; i < count; i++) {
-      const port = await freePort(this.options.host);
-      const instance = new Supervised(`http://${this.options.host}:${port}`, ['serve', '--config', file, '--port', String(port)], this.options, this.log);
+      const port = await freePort(INSTANCE_HOST);
+      const instance = new Supervised(`http://${INSTANCE_HOST}:${port}`, ['serve', '--config', file, '--port', String(port)], this.options, this.log);
       instance.start();
       started.push(instance);
     }

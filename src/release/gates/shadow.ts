@@ -2,7 +2,9 @@
 // agreement rate, a confusion matrix of safety tiers (active by candidate), category agreement, and the
 // disagreeing examples; it fails below an agreement threshold or on Unsafe-to-Safe flips above a limit.
 import { SAFETY_TIERS, type Safety } from '../../moderation/taxonomy.js';
+import type { ModerationInput } from '../../moderation/conversation.js';
 import type { MirrorPair } from '../../router/mirror.js';
+import { keptText, textDigest, type TextMode } from '../../store/audit/record.js';
 import type { GateReport } from './report.js';
 
 export interface ShadowRule {
@@ -18,8 +20,30 @@ export interface Disagreement {
   traceId: string | null;
   active: { safety: Safety; categories: string[] };
   candidate: { safety: Safety; categories: string[] };
-  /** The request body, for the operator to read (kept only for disagreements). */
-  request: string;
+  /** What was judged, under the audit log's text policy: always a digest; the text only when the policy keeps it. */
+  request: { digest: string; prompt: string | null; response: string | null };
+}
+
+const MAX_EXAMPLE_CHARS = 500;
+
+/** The judged input of item `index` of a /predict or /v1/moderations body, when it can be read. */
+function judgedInput(body: Buffer, index: number): ModerationInput | null {
+  try {
+    const value = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    const item = (Array.isArray(value.inputs) ? value.inputs[index] : Array.isArray(value.input) ? { prompt: value.input[index] } : value.input !== undefined ? { prompt: value.input } : value) as Record<string, unknown>;
+    const prompt = typeof item.prompt === 'string' ? item.prompt : typeof (item.prompt as { text?: unknown })?.text === 'string' ? (item.prompt as { text: string }).text : null;
+    if (prompt === null) return null;
+    return { prompt, ...(typeof item.response === 'string' ? { response: item.response } : {}) };
+  } catch {
+    return null;
+  }
+}
+
+/** An example for the evidence, following the text policy. */
+export function exampleOf(body: Buffer, index: number, mode: TextMode): Disagreement['request'] {
+  const input = judgedInput(body, index) ?? { prompt: body.toString('utf8') };
+  const cut = (text: string | null): string | null => (text === null ? null : text.slice(0, MAX_EXAMPLE_CHARS));
+  return { digest: textDigest(input), prompt: cut(keptText(input.prompt, mode)), response: cut(keptText(input.response, mode)) };
 }
 
 export interface ShadowEvidence {
@@ -59,7 +83,10 @@ export class ShadowComparator {
   private readonly matrix = Object.fromEntries(SAFETY_TIERS.map((a) => [a, Object.fromEntries(SAFETY_TIERS.map((c) => [c, 0]))])) as Record<Safety, Record<Safety, number>>;
   private readonly disagreements: Disagreement[] = [];
 
-  constructor(private readonly rule: ShadowRule) {}
+  constructor(
+    private readonly rule: ShadowRule,
+    private readonly textMode: TextMode = 'none',
+  ) {}
 
   get sampleCount(): number {
     return this.samples;
@@ -99,7 +126,7 @@ export class ShadowComparator {
           traceId: a.trace_id ?? null,
           active: { safety: a.safety, categories: a.categories ?? [] },
           candidate: { safety: c.safety, categories: c.categories ?? [] },
-          request: pair.request.body.toString('utf8').slice(0, 500),
+          request: exampleOf(pair.request.body, i, this.textMode),
         });
       }
     });
@@ -139,9 +166,10 @@ export async function runShadowGate(
   options: { fraction: number; durationSeconds: number; targetSamples: number; onProgress?: (samples: number) => void },
   rule: ShadowRule,
   signal?: AbortSignal,
+  textMode: TextMode = 'none',
 ): Promise<GateReport<ShadowEvidence>> {
   const startedAt = new Date().toISOString();
-  const comparator = new ShadowComparator(rule);
+  const comparator = new ShadowComparator(rule, textMode);
   await new Promise<void>((resolve) => {
     const stop = () => {
       clearTimeout(timer);

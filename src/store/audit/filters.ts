@@ -20,8 +20,8 @@ export function auditWhere(query: AuditQuery, dialect: 'sqlite' | 'postgres'): W
   if (query.version) where.push(`version = ${p(query.version)}`);
   if (query.traceId) where.push(`trace_id = ${p(query.traceId)}`);
   if (query.cursor) {
-    const [time, traceId] = decodeCursor(query.cursor);
-    where.push(`(time < ${p(time)} OR (time = ${p(time)} AND trace_id < ${p(traceId)}))`);
+    const [time, id] = decodeCursor(query.cursor);
+    where.push(`(time < ${p(time)} OR (time = ${p(time)} AND id < ${p(id)}))`);
   }
   return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
 }

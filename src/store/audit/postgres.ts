@@ -6,7 +6,7 @@ import type { AuditRecord } from './record.js';
 import { encodeCursor, type AuditPage, type AuditQuery, type AuditStore } from './store.js';
 
 const COLUMNS = [
-  'trace_id', 'time', 'color', 'version', 'engine', 'model', 'engine_version', 'target', 'language', 'text_digest',
+  'id', 'trace_id', 'time', 'color', 'version', 'engine', 'model', 'engine_version', 'target', 'language', 'text_digest',
   'prompt', 'response', 'safety', 'categories', 'refusal', 'flagged', 'policy', 'latency_ms', 'cached', 'degraded',
 ] as const;
 
@@ -40,11 +40,23 @@ export class PostgresAuditStore implements AuditStore {
     await this.pool.query(
         `CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(this.options.schema ?? 'public')};
          CREATE TABLE IF NOT EXISTS ${this.table} (
-           trace_id TEXT PRIMARY KEY, time TIMESTAMPTZ NOT NULL, color TEXT, version TEXT NOT NULL, engine TEXT NOT NULL,
+           id TEXT PRIMARY KEY, trace_id TEXT NOT NULL, time TIMESTAMPTZ NOT NULL, color TEXT, version TEXT NOT NULL, engine TEXT NOT NULL,
            model TEXT NOT NULL, engine_version TEXT NOT NULL, target TEXT NOT NULL, language TEXT, text_digest TEXT NOT NULL,
            prompt TEXT, response TEXT, safety TEXT NOT NULL, categories JSONB NOT NULL, refusal BOOLEAN, flagged BOOLEAN NOT NULL,
            policy TEXT NOT NULL, latency_ms DOUBLE PRECISION NOT NULL, cached BOOLEAN NOT NULL, degraded BOOLEAN NOT NULL);
-         CREATE INDEX IF NOT EXISTS guardgate_audit_time ON ${this.table} (time DESC, trace_id DESC);`,
+         -- Before record ids, rows were keyed by the client's trace id: those ids become record ids.
+         DO $$ BEGIN
+           IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = ${pg.escapeLiteral(this.options.schema ?? 'public')}
+                          AND table_name = 'guardgate_audit' AND column_name = 'id') THEN
+             ALTER TABLE ${this.table} ADD COLUMN id TEXT;
+             UPDATE ${this.table} SET id = trace_id;
+             ALTER TABLE ${this.table} DROP CONSTRAINT guardgate_audit_pkey;
+             ALTER TABLE ${this.table} ADD PRIMARY KEY (id);
+             DROP INDEX IF EXISTS ${pg.escapeIdentifier(this.options.schema ?? 'public')}.guardgate_audit_time;
+           END IF;
+         END $$;
+         CREATE INDEX IF NOT EXISTS guardgate_audit_time ON ${this.table} (time DESC, id DESC);
+         CREATE INDEX IF NOT EXISTS guardgate_audit_trace ON ${this.table} (trace_id);`,
     );
   });
 
@@ -60,14 +72,14 @@ export class PostgresAuditStore implements AuditStore {
       });
       return `(${placeholders.join(', ')})`;
     });
-    await this.pool.query(`INSERT INTO ${this.table} (${COLUMNS.join(', ')}) VALUES ${rows.join(', ')} ON CONFLICT (trace_id) DO NOTHING`, params);
+    await this.pool.query(`INSERT INTO ${this.table} (${COLUMNS.join(', ')}) VALUES ${rows.join(', ')} ON CONFLICT (id) DO NOTHING`, params);
   }
 
   async query(query: AuditQuery): Promise<AuditPage> {
     await this.migrate();
     const where = auditWhere(query, 'postgres');
     const result = await this.pool.query<Row>(
-      `SELECT * FROM ${this.table} ${where.sql} ORDER BY time DESC, trace_id DESC LIMIT $${where.params.length + 1}`,
+      `SELECT * FROM ${this.table} ${where.sql} ORDER BY time DESC, id DESC LIMIT $${where.params.length + 1}`,
       [...where.params, query.limit + 1],
     );
     const records = result.rows.slice(0, query.limit).map(fromRow);

@@ -1,5 +1,5 @@
 // One audit record per verdict served, built from the verdict and what was judged.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { ModerationInput } from '../../moderation/conversation.js';
 import { redactPii } from '../../moderation/pii.js';
 import type { Verdict } from '../../moderation/verdict.js';
@@ -8,6 +8,9 @@ import type { Verdict } from '../../moderation/verdict.js';
 export type TextMode = 'none' | 'full' | 'redacted';
 
 export interface AuditRecord {
+  /** Made by the server for each verdict served: the key that makes writes idempotent. */
+  id: string;
+  /** The trace id: the client's (traceparent, x-request-id) when it sent one. Not unique: clients choose it. */
   trace_id: string;
   time: string;
   color: string | null;
@@ -37,11 +40,13 @@ export const textDigest = (input: ModerationInput): string =>
     .update(input.response ?? '')
     .digest('hex');
 
-const keep = (text: string | undefined, mode: TextMode): string | null =>
+/** What the text policy keeps of a text: nothing, the text with PII masked, or all of it. */
+export const keptText = (text: string | undefined, mode: TextMode): string | null =>
   text === undefined || mode === 'none' ? null : mode === 'redacted' ? redactPii(text) : text;
 
 export function toAuditRecord(verdict: Verdict, input: ModerationInput, mode: TextMode, at: Date = new Date()): AuditRecord {
   return {
+    id: randomUUID(),
     trace_id: verdict.trace_id,
     time: at.toISOString(),
     color: verdict.color,
@@ -52,8 +57,8 @@ export function toAuditRecord(verdict: Verdict, input: ModerationInput, mode: Te
     target: verdict.target,
     language: verdict.language,
     text_digest: textDigest(input),
-    prompt: keep(input.prompt, mode),
-    response: keep(input.response, mode),
+    prompt: keptText(input.prompt, mode),
+    response: keptText(input.response, mode),
     safety: verdict.safety,
     categories: verdict.categories,
     refusal: verdict.refusal,

@@ -5,9 +5,15 @@ import { auditWhere } from './filters.js';
 import { encodeCursor, type AuditPage, type AuditQuery, type AuditStore } from './store.js';
 
 const COLUMNS = [
-  'trace_id', 'time', 'color', 'version', 'engine', 'model', 'engine_version', 'target', 'language', 'text_digest',
+  'id', 'trace_id', 'time', 'color', 'version', 'engine', 'model', 'engine_version', 'target', 'language', 'text_digest',
   'prompt', 'response', 'safety', 'categories', 'refusal', 'flagged', 'policy', 'latency_ms', 'cached', 'degraded',
 ] as const;
+
+const CREATE_TABLE = `CREATE TABLE guardgate_audit (
+  id TEXT PRIMARY KEY, trace_id TEXT NOT NULL, time TEXT NOT NULL, color TEXT, version TEXT NOT NULL, engine TEXT NOT NULL,
+  model TEXT NOT NULL, engine_version TEXT NOT NULL, target TEXT NOT NULL, language TEXT, text_digest TEXT NOT NULL,
+  prompt TEXT, response TEXT, safety TEXT NOT NULL, categories TEXT NOT NULL, refusal INTEGER, flagged INTEGER NOT NULL,
+  policy TEXT NOT NULL, latency_ms REAL NOT NULL, cached INTEGER NOT NULL, degraded INTEGER NOT NULL)`;
 
 type Row = Record<(typeof COLUMNS)[number], string | number | null>;
 
@@ -29,6 +35,21 @@ const fromRow = (row: Row): AuditRecord => ({
   degraded: row.degraded === 1,
 });
 
+/**
+ * Before record ids, rows were keyed by the client's trace id (which let one client id hide later verdicts).
+ * Such a table is rebuilt with its trace ids as record ids, in one transaction.
+ */
+function migrateKeyedByTraceId(db: Database.Database): void {
+  const columns = db.prepare('PRAGMA table_info(guardgate_audit)').all() as Array<{ name: string }>;
+  if (columns.length === 0 || columns.some((c) => c.name === 'id')) return;
+  db.transaction(() => {
+    db.exec('ALTER TABLE guardgate_audit RENAME TO guardgate_audit_v1; DROP INDEX IF EXISTS guardgate_audit_time;');
+    db.exec(CREATE_TABLE);
+    db.exec(`INSERT INTO guardgate_audit (${COLUMNS.join(', ')}) SELECT trace_id, ${COLUMNS.slice(1).join(', ')} FROM guardgate_audit_v1`);
+    db.exec('DROP TABLE guardgate_audit_v1');
+  })();
+}
+
 export class SqliteAuditStore implements AuditStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
@@ -38,15 +59,12 @@ export class SqliteAuditStore implements AuditStore {
     this.db = new Database(path, { timeout: options.busyTimeoutMs ?? 5_000 });
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS guardgate_audit (
-      trace_id TEXT PRIMARY KEY, time TEXT NOT NULL, color TEXT, version TEXT NOT NULL, engine TEXT NOT NULL,
-      model TEXT NOT NULL, engine_version TEXT NOT NULL, target TEXT NOT NULL, language TEXT, text_digest TEXT NOT NULL,
-      prompt TEXT, response TEXT, safety TEXT NOT NULL, categories TEXT NOT NULL, refusal INTEGER, flagged INTEGER NOT NULL,
-      policy TEXT NOT NULL, latency_ms REAL NOT NULL, cached INTEGER NOT NULL, degraded INTEGER NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS guardgate_audit_time ON guardgate_audit (time DESC, trace_id DESC);`);
+    migrateKeyedByTraceId(this.db);
+    this.db.exec(`${CREATE_TABLE.replace('CREATE TABLE', 'CREATE TABLE IF NOT EXISTS')};
+    CREATE INDEX IF NOT EXISTS guardgate_audit_time ON guardgate_audit (time DESC, id DESC);
+    CREATE INDEX IF NOT EXISTS guardgate_audit_trace ON guardgate_audit (trace_id);`);
     this.insert = this.db.prepare(
-      `INSERT INTO guardgate_audit (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')}) ON CONFLICT (trace_id) DO NOTHING`,
+      `INSERT INTO guardgate_audit (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')}) ON CONFLICT (id) DO NOTHING`,
     );
     this.insertMany = this.db.transaction((records: readonly AuditRecord[]) => {
       for (const record of records) this.insert.run(toRow(record));
@@ -59,7 +77,7 @@ export class SqliteAuditStore implements AuditStore {
 
   async query(query: AuditQuery): Promise<AuditPage> {
     const where = auditWhere(query, 'sqlite');
-    const sql = `SELECT * FROM guardgate_audit ${where.sql} ORDER BY time DESC, trace_id DESC LIMIT ?`;
+    const sql = `SELECT * FROM guardgate_audit ${where.sql} ORDER BY time DESC, id DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...where.params, query.limit + 1) as Row[];
     const records = rows.slice(0, query.limit).map(fromRow);
     return { records, next: rows.length > query.limit ? encodeCursor(records[records.length - 1]!) : null };

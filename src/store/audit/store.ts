@@ -22,15 +22,15 @@ export interface AuditPage {
 }
 
 export interface AuditStore {
-  /** Write records; a trace id already stored is skipped, so a replay never doubles a record. */
+  /** Write records; a record id already stored is skipped, so a replay never doubles a record. */
   write(records: readonly AuditRecord[]): Promise<void>;
   query(query: AuditQuery): Promise<AuditPage>;
   count(): Promise<number>;
   close(): Promise<void>;
 }
 
-/** Pages go newest first by (time, trace id); the cursor is the last record's pair. */
-export const encodeCursor = (record: AuditRecord): string => Buffer.from(JSON.stringify([record.time, record.trace_id])).toString('base64url');
+/** Pages go newest first by (time, record id); the cursor is the last record's pair. */
+export const encodeCursor = (record: AuditRecord): string => Buffer.from(JSON.stringify([record.time, record.id])).toString('base64url');
 
 export function decodeCursor(cursor: string): [string, string] {
   try {

@@ -1,0 +1,85 @@
+// One place that turns an `Authorization` header into a principal: a JWT, an API key, the admin token,
+// or (where allowed) nobody. Failures are one code each: the body never says which check failed.
+import { timingSafeEqual } from 'node:crypto';
+import { allowsAnonymous, type AuthConfig } from '../config/auth.js';
+import { GuardgateError } from '../moderation/errors.js';
+import { ApiKeyRing, sha256Hex } from './api-keys.js';
+import { JwtVerifier, looksLikeJwt } from './jwt.js';
+import { ANONYMOUS, hasScope, SCOPES, type Principal, type Scope } from './principal.js';
+
+const ADMIN: Principal = { subject: 'admin', method: 'admin_token', scopes: new Set<Scope>(SCOPES) };
+
+export const unauthorized = (): GuardgateError => new GuardgateError('unauthorized', 'missing or invalid credentials: send Authorization: Bearer <token>');
+export const forbidden = (scope: Scope): GuardgateError => new GuardgateError('forbidden', `the credentials lack the ${scope} scope`);
+
+export interface AuthenticatorOptions {
+  /** The admin token itself, where it is known (the router); instances know only its digest. */
+  adminToken?: string | undefined;
+  onKeyFileError?: (error: unknown) => void;
+}
+
+export class Authenticator {
+  private readonly adminDigest: Buffer | undefined;
+
+  private constructor(
+    private readonly jwt: JwtVerifier | undefined,
+    private readonly keys: ApiKeyRing | undefined,
+    adminDigestHex: string | undefined,
+    /** Requests without credentials are served as `anonymous` (scope moderate). */
+    readonly anonymous: boolean,
+  ) {
+    this.adminDigest = adminDigestHex === undefined ? undefined : Buffer.from(adminDigestHex, 'hex');
+  }
+
+  static async create(settings: AuthConfig, options: AuthenticatorOptions = {}): Promise<Authenticator> {
+    const jwt = settings.jwt === undefined ? undefined : await JwtVerifier.create(settings.jwt);
+    const keys = settings.apiKeysFile === undefined ? undefined : new ApiKeyRing(settings.apiKeysFile, options.onKeyFileError);
+    const adminDigest = options.adminToken !== undefined ? sha256Hex(options.adminToken) : settings.adminTokenSha256;
+    return new Authenticator(jwt, keys, adminDigest, allowsAnonymous(settings));
+  }
+
+  /** Re-read the API key file now if it changed. */
+  refreshKeys(): void {
+    this.keys?.refresh();
+  }
+
+  /** The principal behind an `Authorization` header; 401 when there is none or it is not valid. */
+  async authenticate(authorization: string | undefined): Promise<Principal> {
+    if (authorization === undefined || authorization === '') throw unauthorized();
+    const match = /^Bearer +(\S{1,8192})$/i.exec(authorization);
+    if (match === null) throw unauthorized();
+    const token = match[1]!;
+    if (this.adminDigest !== undefined && timingSafeEqual(Buffer.from(sha256Hex(token), 'hex'), this.adminDigest)) return ADMIN;
+    const key = this.keys?.find(token);
+    if (key !== undefined) return { subject: key.name, method: 'api_key', scopes: new Set(key.scopes) };
+    if (this.jwt !== undefined && looksLikeJwt(token)) {
+      try {
+        return await this.jwt.verify(token);
+      } catch {
+        throw unauthorized();
+      }
+    }
+    throw unauthorized();
+  }
+
+  /**
+   * Authenticate and require a scope: 401 without valid credentials, 403 without the scope. Where anonymous
+   * access is allowed and covers the scope, missing or unrecognised credentials are served as anonymous
+   * (the OpenAI client always sends some key); they never get more than anonymous may.
+   */
+  async authorize(authorization: string | undefined, scope: Scope): Promise<Principal> {
+    let principal: Principal;
+    try {
+      principal = await this.authenticate(authorization);
+    } catch (error) {
+      if (this.anonymous && hasScope(ANONYMOUS, scope)) return ANONYMOUS;
+      throw error;
+    }
+    if (!hasScope(principal, scope)) throw forbidden(scope);
+    return principal;
+  }
+
+  close(): void {
+    this.keys?.close();
+  }
+}

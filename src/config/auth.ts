@@ -1,0 +1,100 @@
+// Authentication and rate-limit settings, shared by the instance (the public API) and the router
+// (privilege headers, the admin API). Secrets are references; only digests of keys appear here.
+import { z } from 'zod';
+import { SCOPES } from '../auth/principal.js';
+import { resolveSecret, secretRefSchema } from './secret.js';
+
+const positiveInt = z.coerce.number().int().positive();
+
+export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+export const jwtSchema = z
+  .object({
+    /** HS256: a shared secret (by reference). */
+    secret: secretRefSchema.optional(),
+    /** RS256 / ES256: a PEM public key file. */
+    publicKeyFile: z.string().min(1).optional(),
+    /** A JSON Web Key Set URL, fetched at start (a failure stops the start) and again on an unknown kid. */
+    jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+    issuer: z.string().min(1).optional(),
+    audience: z.string().min(1).optional(),
+    /** Accepted algorithms; by default the one the key implies (HS256; RS256 or ES256 from the PEM; RS256 and ES256 for a JWKS). */
+    algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1).optional(),
+    clockToleranceSeconds: z.coerce.number().int().min(0).max(600).default(60),
+    /** How long a fetched key set is used before it is fetched again. */
+    jwksCacheSeconds: positiveInt.default(600),
+    /** The least time between two fetches caused by unknown key ids. */
+    jwksCooldownSeconds: z.coerce.number().int().min(0).default(30),
+  })
+  .strict()
+  .refine((jwt) => [jwt.secret, jwt.publicKeyFile, jwt.jwksUrl].filter((v) => v !== undefined).length === 1, {
+    message: 'name exactly one of secret, publicKeyFile or jwksUrl',
+  });
+
+export type JwtSettings = z.output<typeof jwtSchema>;
+
+const limitSchema = z.object({ perSecond: z.coerce.number().positive(), burst: positiveInt }).strict();
+
+export const rateLimitSchema = z
+  .object({
+    /** Where the buckets live: this process, or Redis (shared by every instance). */
+    store: z.enum(['memory', 'redis']).default('memory'),
+    redisUrl: z.string().min(1).optional(),
+    /** A token bucket per subject; the limit of the subject's highest scope applies. `anonymous` is per client address. */
+    limits: z.partialRecord(z.enum(['anonymous', ...SCOPES]), limitSchema).default({}),
+    /** Redis slower than this, or down, lets the request through (counted in guardgate_rate_limit_errors_total). */
+    timeoutMs: positiveInt.default(50),
+  })
+  .strict()
+  .prefault({});
+
+export type RateLimitSettings = z.output<typeof rateLimitSchema>;
+
+export const authSchema = z
+  .object({
+    jwt: jwtSchema.optional(),
+    /** API keys made by `guardgate keys add` (SHA-256 digests only). */
+    apiKeysFile: z.string().min(1).optional(),
+    /** SHA-256 of the admin token, which then works here too, with every scope (the controller's gates use it). */
+    adminTokenSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    /**
+     * Serve /predict and /v1/moderations without credentials. Default: only when no JWT or API key file is
+     * configured. A non-loopback listener refuses to start that way unless `insecure` is set.
+     */
+    anonymous: z.boolean().optional(),
+    rateLimit: rateLimitSchema,
+  })
+  .strict()
+  .prefault({});
+
+export type AuthSettings = z.output<typeof authSchema>;
+
+/** Anonymous access when asked for, else only when no credential method is configured. */
+export const allowsAnonymous = (auth: { anonymous?: boolean | undefined; jwt?: unknown; apiKeysFile?: string | undefined }): boolean => auth.anonymous ?? (auth.jwt === undefined && auth.apiKeysFile === undefined);
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+export const isLoopback = (host: string): boolean => LOOPBACK.test(host.replace(/^\[|\]$/g, ''));
+
+/** Auth settings with the JWT secret resolved: what the authenticator is built from. */
+export type AuthConfig = Omit<AuthSettings, 'jwt'> & { jwt?: (Omit<JwtSettings, 'secret'> & { secret?: string }) | undefined };
+
+export function resolveAuth(settings: AuthSettings, env: NodeJS.ProcessEnv): AuthConfig {
+  if (settings.jwt?.secret === undefined) return settings as AuthConfig;
+  return { ...settings, jwt: { ...settings.jwt, secret: resolveSecret(settings.jwt.secret, env) } };
+}
+
+/** The environment variables every Guardgate process reads for auth, as a partial auth section. */
+export function authFromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const jwt = {
+    secret: env.GUARDGATE_JWT_SECRET ? { env: 'GUARDGATE_JWT_SECRET' } : undefined,
+    publicKeyFile: env.GUARDGATE_JWT_PUBLIC_KEY_FILE,
+    jwksUrl: env.GUARDGATE_JWKS_URL,
+    issuer: env.GUARDGATE_JWT_ISSUER,
+    audience: env.GUARDGATE_JWT_AUDIENCE,
+  };
+  return {
+    jwt: Object.values(jwt).some((v) => v !== undefined) ? jwt : undefined,
+    apiKeysFile: env.GUARDGATE_API_KEYS_FILE,
+    rateLimit: { redisUrl: env.GUARDGATE_RATE_LIMIT_REDIS_URL },
+  };
+}

@@ -1,0 +1,78 @@
+// Who may call what on an instance. Each route says the scope it needs in its own config
+// (`{ config: { scope: 'moderate' } }`), and one onRequest hook reads it from the route fastify matched:
+// never from the URL string. Then the subject's rate limit. Copies mirrored by the router carry the
+// deployment's router secret and are neither authenticated again nor rate-limited (the original was).
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Authenticator } from '../auth/authenticator.js';
+import { authorizeRequest, type Rejection } from '../auth/fastify.js';
+import type { RateLimiter } from '../auth/rate-limit.js';
+import { SCOPES, type Principal } from '../auth/principal.js';
+import type { RateLimitSettings } from '../config/auth.js';
+import { GuardgateError } from '../moderation/errors.js';
+import { MIRROR_HEADER } from '../shared/headers.js';
+import type { Limit } from '../auth/token-bucket.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** A copy of a live request mirrored by the router: answered, not audited. */
+    mirrored: boolean;
+  }
+}
+
+export interface AccessMetrics {
+  rejected(reason: Rejection): void;
+}
+
+export interface Access {
+  authenticator: Authenticator;
+  limiter?: RateLimiter | undefined;
+  limits: RateLimitSettings['limits'];
+  /** The router's secret for mirrored copies; unset: a mirror header is never honoured. */
+  routerSecret?: string | undefined;
+  metrics: AccessMetrics;
+}
+
+/** The limit of the principal's highest scope, or the anonymous one. */
+export function limitFor(principal: Principal, limits: RateLimitSettings['limits']): Limit | undefined {
+  if (principal.method === 'anonymous') return limits.anonymous;
+  for (let i = SCOPES.length - 1; i >= 0; i--) {
+    const scope = SCOPES[i]!;
+    if (principal.scopes.has(scope) && limits[scope] !== undefined) return limits[scope];
+  }
+  return undefined;
+}
+
+/** Is this header the router's secret? Constant time. */
+export function carriesSecret(value: string | string[] | undefined, secret: string | undefined): boolean {
+  if (secret === undefined || typeof value !== 'string') return false;
+  const a = Buffer.from(value);
+  const b = Buffer.from(secret);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function installAccess(app: FastifyInstance, access: Access): void {
+  app.decorateRequest('principal', null);
+  app.decorateRequest('mirrored', false);
+  const limited = Object.keys(access.limits).length > 0 && access.limiter !== undefined;
+
+  const guard = async (request: FastifyRequest): Promise<void> => {
+    if (carriesSecret(request.headers[MIRROR_HEADER], access.routerSecret)) {
+      request.mirrored = true;
+      return;
+    }
+    const scope = request.routeOptions.config.scope;
+    if (scope === undefined) return;
+    const principal = await authorizeRequest(request, access.authenticator, scope, access.metrics.rejected);
+    if (!limited) return;
+    const limit = limitFor(principal, access.limits);
+    if (limit === undefined) return;
+    const subject = principal.method === 'anonymous' ? `ip:${request.ip}` : `${principal.method}:${principal.subject}`;
+    const decision = await access.limiter!.take(subject, limit);
+    if (!decision.allowed) {
+      access.metrics.rejected('rate_limited');
+      throw new GuardgateError('rate_limited', `too many requests; try again in ${decision.retryAfterSeconds} s`, { retryAfter: decision.retryAfterSeconds });
+    }
+  };
+  app.addHook('onRequest', guard);
+}

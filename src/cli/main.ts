@@ -13,6 +13,7 @@ import { runDemo } from './demo.js';
 import { benchCommand, validateCommand } from './validate.js';
 import { routerCommand } from './router.js';
 import { serveCommand } from './serve.js';
+import { keysCommand } from './keys.js';
 
 const program = new Command()
   .name('guardgate')
@@ -25,7 +26,7 @@ const demo = new Command('demo').description('a release under live load, a switc
   process.exitCode = await runDemo();
 });
 
-for (const command of [upCommand(), demo, serveCommand(), routerCommand(), ...releaseCommands(), validateCommand(), benchCommand(), auditCommand()]) program.addCommand(command.copyInheritedSettings(program));
+for (const command of [upCommand(), demo, serveCommand(), routerCommand(), ...releaseCommands(), validateCommand(), benchCommand(), auditCommand(), keysCommand()]) program.addCommand(command.copyInheritedSettings(program));
 
 try {
   await program.parseAsync(process.argv);

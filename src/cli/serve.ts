@@ -18,6 +18,8 @@ export function serveCommand(): Command {
     .option('--data-dir <dir>', 'where the SQLite audit log and its spool live (default .guardgate)')
     .option('--policy <policy>', 'strict (Controversial is flagged, the default) or loose')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .option('--api-keys <file>', 'require API keys from this file (guardgate keys add --file); see README, Security')
+    .option('--insecure', 'serve /predict without credentials on a non-loopback --host')
     .action(async (flags: InstanceFlags) => {
       const config = loadInstanceConfig(flags, process.env);
       // Started by the local driver: never outlive the controller that supervises us, even while starting.

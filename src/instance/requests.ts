@@ -45,7 +45,7 @@ const jsonType = (value: unknown): string => (value === null ? 'null' : Array.is
 
 function policy(value: unknown, field: string, fallback: Policy): Policy {
   if (value === undefined) return fallback;
-  if (!isPolicy(value)) throw new GuardgateError('unknown_policy', `${field} must be "strict" or "loose", not ${JSON.stringify(value)}`);
+  if (!isPolicy(value)) throw new GuardgateError('unknown_policy', `${field} must be "strict" or "loose", not ${String(JSON.stringify(value)).slice(0, 40)}`);
   return value;
 }
 

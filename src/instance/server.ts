@@ -9,6 +9,7 @@ import { toOpenAIResult } from '../moderation/openai-mapping.js';
 import type { InstanceConfig } from '../config/instance.js';
 import { InstanceMetrics } from './metrics.js';
 import { Moderator, type ModeratorStores } from './moderator.js';
+import { HARDENED_OPTIONS, hardenJsonParser } from '../shared/fastify-hardening.js';
 import { NOSNIFF, PAGE_HEADERS } from '../shared/web-headers.js';
 import { installAccess, type Access } from './access.js';
 import { parseModerationsRequest, parsePredictRequest } from './requests.js';
@@ -76,9 +77,11 @@ export function buildInstance(
     // fastify's own 503 body: the drain exists so that nothing fails.
     return503OnClosing: false,
     trustProxy: config.trustProxy,
+    ...HARDENED_OPTIONS,
   });
   // JSON only: a text/plain body is a wrong content type, not a string to guess at.
   app.removeContentTypeParser('text/plain');
+  hardenJsonParser(app);
 
   // Callback hooks: cheaper than async ones on the hot path.
   app.addHook('onRequest', (request, reply, done) => {
@@ -103,7 +106,7 @@ export function buildInstance(
     return sendError(reply, guardgateError);
   });
   app.setNotFoundHandler((request, reply) =>
-    sendError(reply, new GuardgateError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
+    sendError(reply, new GuardgateError('not_found', `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`)),
   );
 
   const moderate = { config: { scope: 'moderate' as const } };

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.js';
 import { requireScope } from '../auth/fastify.js';
 import { errorHeaders, GuardgateError, isGuardgateError } from '../moderation/errors.js';
+import { HARDENED_OPTIONS, hardenJsonParser } from '../shared/fastify-hardening.js';
 import { PAGE_HEADERS } from '../shared/web-headers.js';
 import type { AuditStore } from '../store/audit/store.js';
 import { parseAuditQuery } from '../store/audit/query.js';
@@ -52,7 +53,9 @@ export function buildRouterAdmin(router: Router, authenticator: Authenticator, l
     loggerInstance: log.child({ component: 'router-admin' }),
     logController: new LogController({ disableRequestLogging: true }),
     ...(options.https ? { https: options.https } : {}),
+    ...HARDENED_OPTIONS,
   }) as unknown as FastifyInstance;
+  hardenJsonParser(app);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const failure = isGuardgateError(error)

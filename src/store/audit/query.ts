@@ -20,7 +20,7 @@ export function parseTime(value: string, field: string, now: Date = new Date()):
   const duration = parseDurationMs(value);
   if (duration !== null) return new Date(now.getTime() - duration);
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new GuardgateError('invalid_request', `${field} must be a duration like 30m, 2h, 7d or an ISO date, not ${JSON.stringify(value)}`);
+  if (Number.isNaN(date.getTime())) throw new GuardgateError('invalid_request', `${field} must be a duration like 30m, 2h, 7d or an ISO date, not ${JSON.stringify(value).slice(0, 60)}`);
   return date;
 }
 

@@ -1,0 +1,58 @@
+// What every fastify app of Guardgate does against hostile input: JSON nested deeper than a bound is
+// refused before it is parsed (a deep document costs stack and time in every walker after the parser),
+// `__proto__` and `constructor.prototype` keys are refused, parser refusals and malformed URLs answer in
+// the same JSON error shape as every route.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastify';
+import { answerClientError } from './client-error.js';
+
+export const MAX_JSON_DEPTH = 64;
+
+/** Is the JSON text nested deeper than `limit`? Linear, one pass, strings skipped. */
+export function nestedDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92 /* \ */) i++;
+        else if (d === 34) break;
+      }
+    } else if (c === 91 /* [ */ || c === 123 /* { */) {
+      if (++depth > limit) return true;
+    } else if (c === 93 /* ] */ || c === 125 /* } */) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+class JsonBodyError extends Error {
+  readonly statusCode = 400;
+  readonly code = 'FST_ERR_CTP_INVALID_JSON_BODY';
+}
+
+/** Options for `Fastify({...})`: JSON answers for requests Node's parser refuses, and for malformed URLs. */
+export const HARDENED_OPTIONS: Pick<FastifyServerOptions, 'clientErrorHandler' | 'frameworkErrors'> = {
+  clientErrorHandler: answerClientError,
+  frameworkErrors: (error: FastifyError, _request, reply: FastifyReply) => {
+    const bad = error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_ASYNC_CONSTRAINT';
+    void reply
+      .code(400)
+      .type('application/json; charset=utf-8')
+      .send({ error: { code: 'invalid_request', message: bad ? 'the request URL is malformed' : 'the request is malformed' } });
+  },
+};
+
+/** Replace the JSON body parser with one that refuses deep nesting first, then parses as fastify does. */
+export function hardenJsonParser(app: FastifyInstance, maxDepth = MAX_JSON_DEPTH): void {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (nestedDeeperThan(body as string, maxDepth)) {
+      done(new JsonBodyError(`the JSON body is nested deeper than ${maxDepth} levels`), undefined);
+      return;
+    }
+    parse(request, body as string, done);
+  });
+}

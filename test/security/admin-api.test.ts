@@ -1,0 +1,162 @@
+// The admin plane of `guardgate up` cannot be reached around its credentials: every admin route, however
+// its path is spelled, needs the admin scope; the public port does not lead to it; the admin API and the
+// instances stay on loopback whatever --host says; every admin action is recorded with its actor.
+import { request as httpRequest } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addApiKey } from '../../src/auth/api-keys.js';
+import { apiKeysFile } from '../../src/release/up.js';
+import { HS_SECRET, signToken } from '../helpers/auth.js';
+import { tempDataDir } from '../helpers/instance.js';
+import { until } from '../helpers/router.js';
+import { startTestUp } from '../helpers/up.js';
+
+interface Raw {
+  status: number;
+  body: string;
+}
+
+/** A request with the path exactly as given: no URL normalisation on the way. */
+function raw(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Raw> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers } }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const ADMIN_ROUTES: Array<[method: string, path: string, body?: unknown]> = [
+  ['GET', '/admin/status'],
+  ['GET', '/admin/traffic'],
+  ['GET', '/admin/audit'],
+  ['GET', '/admin/controller'],
+  ['GET', '/admin/releases'],
+  ['GET', '/admin/releases/current'],
+  ['POST', '/admin/switch', { color: 'green', force: true }],
+  ['PUT', '/admin/weights', { standby: 50 }],
+  ['PUT', '/admin/mirror', { fraction: 1 }],
+  ['PUT', '/admin/pools/blue', { instances: ['http://127.0.0.1:9'] }],
+  ['POST', '/admin/releases', { version: 'evil' }],
+  ['POST', '/admin/promote', { force: true }],
+  ['POST', '/admin/abort', {}],
+  ['POST', '/admin/rollback', {}],
+];
+
+/** Spellings of one admin path that a URL-string check would miss. */
+const SPELLINGS = (path: string): string[] => [
+  path,
+  path.replace('/admin/', '/%61dmin/'),
+  path.replace('/admin/', '/%61%64%6d%69%6e/'),
+  `/${path}`,
+  path.replace('/admin/', '/admin/../admin/'),
+  path.replace('/admin/', '/./admin/'),
+  path.replace('/admin/', '/ADMIN/'),
+  path.replace('/admin/', '/admin%2F'),
+  `${path}?x=/healthz`,
+  `${path}#frag`,
+];
+
+describe('the admin plane of guardgate up', () => {
+  let up: Awaited<ReturnType<typeof startTestUp>>;
+  let moderateKey: string;
+  let adminKey: string;
+
+  beforeAll(async () => {
+    const dataDir = tempDataDir();
+    moderateKey = addApiKey(apiKeysFile(dataDir), 'svc-moderate', ['moderate']);
+    adminKey = addApiKey(apiKeysFile(dataDir), 'ops-alice', ['admin']);
+    up = await startTestUp(dataDir, { GUARDGATE_JWT_SECRET: HS_SECRET, GUARDGATE_JWT_ISSUER: 'https://issuer.test' });
+  }, 60_000);
+  afterAll(async () => up?.close());
+
+  it('refuses every admin route, in every spelling, without credentials, with a wrong token, and with a moderate-only credential', async () => {
+    const moderateJwt = await signToken({ key: new TextEncoder().encode(HS_SECRET), alg: 'HS256', scope: 'moderate', issuer: 'https://issuer.test' });
+    const attempts: Array<[string, string, Record<string, string>]> = [];
+    for (const [method, path] of ADMIN_ROUTES) {
+      for (const spelled of SPELLINGS(path)) {
+        attempts.push([method, spelled, {}]);
+        attempts.push([method, spelled, { authorization: 'Bearer not-the-admin-token-at-all' }]);
+      }
+      attempts.push([method, path, { authorization: `Bearer ${moderateKey}` }]);
+      attempts.push([method, path, { authorization: `Bearer ${moderateJwt}` }]);
+    }
+    const refusals = new Map<number, number>();
+    for (const [method, path, headers] of attempts) {
+      const body = ADMIN_ROUTES.find(([m, p]) => m === method && path.includes(p.slice(7)))?.[2];
+      const result = await raw(up.adminUrl, method, path, headers, body === undefined ? undefined : JSON.stringify(body));
+      expect([401, 403, 404], `${method} ${path} ${JSON.stringify(headers)} answered ${result.status} ${result.body}`).toContain(result.status);
+      expect(() => JSON.parse(result.body)).not.toThrow();
+      refusals.set(result.status, (refusals.get(result.status) ?? 0) + 1);
+    }
+    // Credentials without the admin scope are a 403 on every route; the rest never got in.
+    expect(refusals.get(403)).toBe(ADMIN_ROUTES.length * 2);
+    const status = await up.controller.status();
+    expect(status.active).toBe('blue');
+    expect(up.router.router.status()).toMatchObject({ standbyWeight: 0, mirrorFraction: 0 });
+    expect(status.release).toBeNull();
+  });
+
+  it('the public port does not lead to the admin API', async () => {
+    for (const [method, path] of ADMIN_ROUTES) {
+      for (const spelled of SPELLINGS(path)) {
+        const result = await raw(up.url, method, spelled, {}, method === 'GET' ? undefined : '{}');
+        expect(result.status, `${method} ${spelled} on the public port`).toBeGreaterThanOrEqual(400);
+        expect(result.status).toBeLessThan(500);
+      }
+    }
+    expect(up.router.router.active).toBe('blue');
+  });
+
+  it('the admin token, an API key with scope admin, or a JWT with scope admin get in; the actor is recorded', async () => {
+    expect((await raw(up.adminUrl, 'GET', '/admin/status', { authorization: `Bearer ${up.token}` })).status).toBe(200);
+    expect((await raw(up.adminUrl, 'GET', '/%61dmin/status', { authorization: `Bearer ${up.token}` })).status).toBe(200);
+    expect((await raw(up.adminUrl, 'GET', '/admin/status', { authorization: `Bearer ${adminKey}` })).status).toBe(200);
+    const adminJwt = await signToken({ key: new TextEncoder().encode(HS_SECRET), alg: 'HS256', scope: 'admin', sub: 'bob@example.com', issuer: 'https://issuer.test' });
+    const started = await raw(up.adminUrl, 'POST', '/admin/releases', { authorization: `Bearer ${adminJwt}` }, JSON.stringify({ version: 'v2', gates: { functional: { enabled: false }, load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } } }));
+    expect(started.status).toBe(202);
+    await until(async () => (await up.controller.status()).release?.state === 'stable', 30_000);
+    await raw(up.adminUrl, 'POST', '/admin/rollback', { authorization: `Bearer ${adminKey}` });
+    const release = (await up.controller.status()).release!;
+    expect(release.state).toBe('rolled_back');
+    expect(release.transitions[0]!.actor).toBe('bob@example.com');
+    expect(release.transitions.at(-1)!.actor).toBe('ops-alice');
+  }, 60_000);
+});
+
+describe('listeners of guardgate up', () => {
+  it('with --host 0.0.0.0 only the public listener moves: the admin API and the instances stay on loopback', async () => {
+    const dataDir = tempDataDir();
+    addApiKey(apiKeysFile(dataDir), 'svc', ['moderate']);
+    const up = await startTestUp(dataDir, {}, { host: '0.0.0.0' });
+    try {
+      expect(new URL(up.url).hostname).toBe('0.0.0.0');
+      expect(new URL(up.adminUrl).hostname).toBe('127.0.0.1');
+      for (const instance of up.driver.describe('blue')!.instances) expect(new URL(instance.url).hostname).toBe('127.0.0.1');
+      // /predict on the public listener needs credentials now that keys exist.
+      expect((await raw(up.url.replace('0.0.0.0', '127.0.0.1'), 'POST', '/predict', {}, JSON.stringify({ prompt: 'hi' }))).status).toBe(401);
+    } finally {
+      await up.close();
+    }
+  }, 60_000);
+
+  it('refuses a non-loopback public listener without credentials configured, unless --insecure', async () => {
+    await expect(startTestUp(tempDataDir(), {}, { host: '0.0.0.0' })).rejects.toThrow(/refusing to serve \/predict without authentication/);
+    const up = await startTestUp(tempDataDir(), {}, { host: '0.0.0.0', insecure: true });
+    await up.close();
+  }, 60_000);
+
+  it('a loopback up with no credentials serves /predict to anyone, and says so', async () => {
+    const up = await startTestUp(tempDataDir());
+    try {
+      expect(up.access).toMatch(/anyone/);
+      expect((await raw(up.url, 'POST', '/predict', {}, JSON.stringify({ prompt: 'hi' }))).status).toBe(200);
+    } finally {
+      await up.close();
+    }
+  }, 60_000);
+});
+

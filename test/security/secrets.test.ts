@@ -1,0 +1,95 @@
+// Secrets are named, never written: a canary API key given to a release by reference reaches the model
+// server and nothing else: no file in the data directory, no table, no log line, no API response.
+// Gate evidence keeps users' text only as the audit policy allows.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseRouterConfig } from '../../src/config/router.js';
+import { ShadowComparator } from '../../src/release/gates/shadow.js';
+import { parseReleaseSpec } from '../../src/release/spec.js';
+import { startUp, type RunningUp } from '../../src/release/up.js';
+import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
+import { tempDataDir } from '../helpers/instance.js';
+
+const CANARY = 'sk-canary-3f9a7c1e5b2d4f60';
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+describe('secrets by reference', () => {
+  let up: RunningUp;
+  let fake: FakeOpenAI;
+  const dataDir = tempDataDir();
+  let logs = '';
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+    const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => ((logs += chunk.toString()), done()) });
+    up = await startUp(
+      { router: parseRouterConfig({ port: '0', adminPort: '0', dataDir }, {}), instanceEnv: { ...process.env, CANARY_VLLM_KEY: CANARY }, logLevel: 'debug', healthIntervalMs: 100 },
+      pino({ level: 'trace' }, sink),
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await up?.close();
+    await fake?.close();
+  });
+
+  it('refuses a spec that writes a secret value in place', () => {
+    expect(() => parseReleaseSpec({ version: 'v2', engine: { kind: 'openai', baseUrl: 'http://127.0.0.1:8000/v1', apiKey: CANARY } }, 'spec.yaml')).toThrow(
+      /engine.apiKey: a secret reference: \{ env: NAME \} or \{ file: PATH \}/,
+    );
+  });
+
+  it('the key reaches the model server, and no file, table, log line or API response', async () => {
+    const admin = (path: string, init: RequestInit = {}) =>
+      fetch(`${up.adminUrl}${path}`, { ...init, headers: { authorization: `Bearer ${up.token}`, 'content-type': 'application/json' } });
+    const spec = {
+      version: 'vllm-canary',
+      engine: { kind: 'openai', baseUrl: `${fake.baseUrl}`, apiKey: { env: 'CANARY_VLLM_KEY' } },
+      gates: { functional: { enabled: false }, load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } },
+    };
+    expect((await admin('/admin/releases', { method: 'POST', body: JSON.stringify(spec) })).status).toBe(202);
+    await up.controller.settled();
+    expect((await up.controller.status()).release!.state).toBe('stable');
+    const served = await fetch(`${up.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'hello' }) });
+    expect(served.status).toBe(200);
+    expect(fake.received.some((r) => r.headers.authorization === `Bearer ${CANARY}`)).toBe(true);
+
+    const responses = await Promise.all(['/admin/controller', '/admin/releases', '/admin/releases/current', '/admin/status', '/admin/audit'].map(async (p) => (await admin(p)).text()));
+    for (const text of responses) expect(text).not.toContain(CANARY);
+    expect(responses[0]).toContain('CANARY_VLLM_KEY'); // the reference is shown, so an operator can see where it comes from
+    for (const file of filesUnder(dataDir)) expect(readFileSync(file).includes(CANARY), file).toBe(false);
+    expect(logs.length).toBeGreaterThan(0);
+    expect(logs).not.toContain(CANARY);
+  }, 60_000);
+});
+
+describe('shadow evidence follows the audit text policy', () => {
+  const pair = (prompt: string) => ({
+    request: { method: 'POST', path: '/predict', headers: {}, body: Buffer.from(JSON.stringify({ prompt })) },
+    active: { color: 'blue' as const, version: 'v1', status: 200, latencyMs: 1, body: Buffer.from(JSON.stringify({ safety: 'Unsafe', categories: ['PII'] })) },
+    standby: { color: 'green' as const, version: 'v2', status: 200, latencyMs: 1, body: Buffer.from(JSON.stringify({ safety: 'Safe', categories: [] })) },
+    at: new Date(),
+  });
+  const text = 'my card is 4111 1111 1111 1111, call me';
+  const rule = { minAgreement: 0.9, maxUnsafeToSafe: 0, minSamples: 1 };
+  const example = (mode: 'none' | 'redacted' | 'full') => {
+    const comparator = new ShadowComparator(rule, mode);
+    comparator.add(pair(text));
+    return comparator.report().disagreements[0]!.request;
+  };
+
+  it('none: a digest only; redacted: PII masked; full: the text', () => {
+    expect(example('none')).toEqual({ digest: expect.stringMatching(/^[0-9a-f]{64}$/), prompt: null, response: null });
+    expect(example('redacted').prompt).toBe('my card is [PAYMENT_CARD], call me');
+    expect(example('full').prompt).toBe(text);
+    expect(example('none').digest).toBe(example('full').digest);
+  });
+});

@@ -63,6 +63,8 @@ return {allowed, retry}
 
 export class RedisRateLimiter implements RateLimiter {
   private readonly client: RedisClientType;
+  /** The first connection: a request that arrives while it is being made waits for it (within the timeout). */
+  private readonly connected: Promise<unknown>;
 
   constructor(
     url: string,
@@ -76,7 +78,7 @@ export class RedisRateLimiter implements RateLimiter {
       socket: { connectTimeout: 1_000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 1_000) },
     }) as RedisClientType;
     this.client.on('error', () => undefined);
-    this.client.connect().catch(() => undefined);
+    this.connected = this.client.connect().catch(() => undefined);
   }
 
   async take(subject: string, limit: Limit): Promise<Decision> {
@@ -86,7 +88,7 @@ export class RedisRateLimiter implements RateLimiter {
     });
     try {
       const reply = (await Promise.race([
-        this.client.eval(TAKE, { keys: [this.prefix + subject], arguments: [String(limit.perSecond), String(limit.burst)] }),
+        this.connected.then(() => this.client.eval(TAKE, { keys: [this.prefix + subject], arguments: [String(limit.perSecond), String(limit.burst)] })),
         timeout,
       ])) as [number, number];
       return { allowed: reply[0] === 1, retryAfterSeconds: Number(reply[1]) };

@@ -133,7 +133,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     throw new Error('redis-server did not start');
   };
   const stop = async () => {
-    if (child === undefined || child.exitCode !== null) return;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child!.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;

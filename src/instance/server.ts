@@ -2,46 +2,24 @@
 // readiness, metrics and version, with one error shape for every failure.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Engine } from '../engines/engine.js';
-import { errorHeaders, GuardgateError, isGuardgateError, type ErrorCode } from '../moderation/errors.js';
+import { GuardgateError } from '../moderation/errors.js';
 import { toOpenAIResult } from '../moderation/openai-mapping.js';
 import type { InstanceConfig } from '../config/instance.js';
 import { InstanceMetrics } from './metrics.js';
 import { Moderator, type ModeratorStores } from './moderator.js';
-import { HARDENED_OPTIONS, hardenJsonParser } from '../shared/fastify-hardening.js';
+import { sendError, toGuardgateError } from '../api/errors.js';
+import { answerExpectationsInJson, HARDENED_OPTIONS, hardenJsonParser } from '../shared/fastify-hardening.js';
 import { NOSNIFF, PAGE_HEADERS } from '../shared/web-headers.js';
 import { installAccess, type Access } from './access.js';
 import { parseModerationsRequest, parsePredictRequest } from './requests.js';
 import { traceIdFrom } from '../shared/trace.js';
 import { BUILD } from './build.js';
 
-/** Fastify's own error codes, mapped onto ours. */
-const FASTIFY_ERRORS: Record<string, ErrorCode> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
-};
-
 const webFile = (name: string): string => readFileSync(new URL(`../../web/${name}`, import.meta.url), 'utf8');
 const PLAYGROUND_HTML = webFile('playground.html');
 const PLAYGROUND_JS = webFile('playground.js');
-
-function toGuardgateError(error: FastifyError): GuardgateError {
-  if (isGuardgateError(error)) return error;
-  const code = FASTIFY_ERRORS[error.code];
-  if (code !== undefined) return new GuardgateError(code, error.message, { cause: error });
-  if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
-    return new GuardgateError('invalid_json', `the body is not valid JSON: ${error.message}`, { cause: error });
-  }
-  return new GuardgateError('internal', 'internal error', { cause: error });
-}
-
-function sendError(reply: FastifyReply, error: GuardgateError): FastifyReply {
-  return reply.code(error.status).headers(errorHeaders(error)).send(error.toBody());
-}
 
 export interface InstanceState {
   /** The engine answered a warm-up. */
@@ -82,6 +60,7 @@ export function buildInstance(
   // JSON only: a text/plain body is a wrong content type, not a string to guess at.
   app.removeContentTypeParser('text/plain');
   hardenJsonParser(app);
+  answerExpectationsInJson(app);
 
   // Callback hooks: cheaper than async ones on the hot path.
   app.addHook('onRequest', (request, reply, done) => {

@@ -8,8 +8,9 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance } from 
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.js';
 import { requireScope } from '../auth/fastify.js';
-import { errorHeaders, GuardgateError, isGuardgateError } from '../moderation/errors.js';
-import { HARDENED_OPTIONS, hardenJsonParser } from '../shared/fastify-hardening.js';
+import { GuardgateError } from '../moderation/errors.js';
+import { answerExpectationsInJson, HARDENED_OPTIONS, hardenJsonParser } from '../shared/fastify-hardening.js';
+import { sendError, toGuardgateError } from '../api/errors.js';
 import { PAGE_HEADERS } from '../shared/web-headers.js';
 import type { AuditStore } from '../store/audit/store.js';
 import { parseAuditQuery } from '../store/audit/query.js';
@@ -56,15 +57,12 @@ export function buildRouterAdmin(router: Router, authenticator: Authenticator, l
     ...HARDENED_OPTIONS,
   }) as unknown as FastifyInstance;
   hardenJsonParser(app);
+  answerExpectationsInJson(app);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const failure = isGuardgateError(error)
-      ? error
-      : error.statusCode === 400 || error.statusCode === 415
-        ? new GuardgateError(error.statusCode === 415 ? 'unsupported_media_type' : 'invalid_json', 'the body is not valid JSON')
-        : new GuardgateError('internal', 'internal error', { cause: error });
+    const failure = toGuardgateError(error);
     if (failure.code === 'internal') request.log.error({ err: error }, 'admin request failed');
-    return reply.code(failure.status).headers(errorHeaders(failure)).send(failure.toBody());
+    return sendError(reply, failure);
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send(new GuardgateError('not_found', `no route ${request.method} ${request.url.slice(0, 200)}`).toBody()));
 

@@ -2,10 +2,27 @@
 // refused before it is parsed (a deep document costs stack and time in every walker after the parser),
 // `__proto__` and `constructor.prototype` keys are refused, parser refusals and malformed URLs answer in
 // the same JSON error shape as every route.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastify';
 import { answerClientError } from './client-error.js';
 
 export const MAX_JSON_DEPTH = 64;
+
+/** Fastify's own error codes, mapped onto the API's stable ones (see moderation/errors.ts). */
+const FASTIFY_ERRORS: Record<string, string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+  FST_ERR_CTP_EMPTY_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+};
+
+/** The stable code for an error fastify raised itself, if it is one of those. */
+export function fastifyErrorCode(error: { code?: string; statusCode?: number }): string | undefined {
+  return FASTIFY_ERRORS[error.code ?? ''];
+}
 
 /** Is the JSON text nested deeper than `limit`? Linear, one pass, strings skipped. */
 export function nestedDeeperThan(text: string, limit: number): boolean {
@@ -43,6 +60,14 @@ export const HARDENED_OPTIONS: Pick<FastifyServerOptions, 'clientErrorHandler' |
       .send({ error: { code: 'invalid_request', message: bad ? 'the request URL is malformed' : 'the request is malformed' } });
   },
 };
+
+/** `Expect` other than 100-continue: 417 in JSON (Node would answer with a bare status line). */
+export function answerExpectationsInJson(app: FastifyInstance): void {
+  app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
+    const body = JSON.stringify({ error: { code: 'expectation_failed', message: 'only Expect: 100-continue is supported' } });
+    response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
+  });
+}
 
 /** Replace the JSON body parser with one that refuses deep nesting first, then parses as fastify does. */
 export function hardenJsonParser(app: FastifyInstance, maxDepth = MAX_JSON_DEPTH): void {

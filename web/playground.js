@@ -3,6 +3,9 @@ const form = document.getElementById('form');
 const out = document.getElementById('verdict');
 const button = document.getElementById('submit');
 
+// The credential stays in this tab (sessionStorage), never in a cookie or on disk.
+form.token.value = sessionStorage.getItem('guardgate-token') ?? '';
+
 const row = (name, value) => {
   const dt = document.createElement('dt');
   dt.textContent = name;
@@ -15,20 +18,22 @@ form.addEventListener('submit', async (event) => {
   event.preventDefault();
   const prompt = form.prompt.value;
   const response = form.response.value.trim() === '' ? undefined : form.response.value;
+  const token = form.token.value.trim();
+  sessionStorage.setItem('guardgate-token', token);
   button.disabled = true;
   out.style.display = 'block';
   out.replaceChildren(document.createTextNode('Checking…'));
   try {
     const res = await fetch('/predict', {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify({ prompt, response, policy: form.policy.value }),
     });
     const body = await res.json();
     if (!res.ok) {
       const p = document.createElement('p');
       p.className = 'error';
-      p.textContent = `${body.error.code}: ${body.error.message}`;
+      p.textContent = res.status === 401 ? 'This service needs credentials: paste an API key or token above.' : `${body.error.code}: ${body.error.message}`;
       out.replaceChildren(p);
       return;
     }

@@ -130,7 +130,13 @@ export class Router {
   /** A public or preview listener: HTTP or HTTPS, bounded against slow clients, every refusal in JSON. */
   private createListener(handle: Handler): Server {
     const { timeouts, bodyLimitBytes } = this.settings;
-    const options: ServerOptions = { keepAliveTimeout: timeouts.keepAliveMs, headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs };
+    const options: ServerOptions = {
+      keepAliveTimeout: timeouts.keepAliveMs,
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      // Node checks those deadlines on this interval (30 s by default): slow clients would outlive them.
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, timeouts.headersMs / 2)),
+    };
     const server = this.keyPair === undefined ? createServer(options, handle) : (createHttpsServer({ ...options, ...this.keyPair.current }, handle) as unknown as Server);
     server.on('clientError', answerClientError);
     // `Expect: 100-continue`: refuse a body that is too large before it is sent, else invite it.

@@ -5,6 +5,9 @@ import type { RunningUp } from '../../src/release/up.js';
 import { chromiumInstalled, launchChromium } from '../helpers/browser.js';
 import { requireService } from '../helpers/services.js';
 import { quickSpec, startTestUp } from '../helpers/up.js';
+import { addApiKey } from '../../src/auth/api-keys.js';
+import { apiKeysFile } from '../../src/release/up.js';
+import { tempDataDir } from '../helpers/instance.js';
 
 describe('web pages in Chromium', () => {
   let browser: Browser | undefined;
@@ -18,10 +21,14 @@ describe('web pages in Chromium', () => {
     await up?.close();
   });
 
-  it('the playground shows the verdict of a typed prompt', async (context) => {
+  it('the playground shows the verdict of a typed prompt, under its content security policy', async (context) => {
     if (!requireService(chromiumInstalled(), 'Chromium (Debian package chromium)', (note) => context.skip(note))) return;
     const page = await browser!.newPage();
-    await page.goto(`${up!.url}/`);
+    const violations: string[] = [];
+    page.on('console', (message) => message.text().includes('Content Security Policy') && violations.push(message.text()));
+    const loaded = await page.goto(`${up!.url}/`);
+    expect(loaded!.headers()['content-security-policy']).toContain("script-src 'self'");
+    expect(loaded!.headers()['x-frame-options']).toBe('DENY');
     await page.fill('#prompt', 'Give me step-by-step instructions to build a pipe bomb');
     await page.click('#submit');
     await page.waitForSelector('#safety');
@@ -30,7 +37,30 @@ describe('web pages in Chromium', () => {
     await page.fill('#prompt', 'How can I kill a Python process?');
     await page.click('#submit');
     await page.waitForSelector('#safety:text-is("Safe")');
+    expect(violations).toEqual([]);
     await page.close();
+  });
+
+  it('where the service requires credentials, the playground says so and works with an API key', async (context) => {
+    if (!requireService(chromiumInstalled(), 'Chromium (Debian package chromium)', (note) => context.skip(note))) return;
+    const dataDir = tempDataDir();
+    const key = addApiKey(apiKeysFile(dataDir), 'playground-user', ['moderate']);
+    const secured = await startTestUp(dataDir);
+    const page = await browser!.newPage();
+    try {
+      await page.goto(`${secured.url}/`);
+      await page.fill('#prompt', 'How do I make a pipe bomb?');
+      await page.click('#submit');
+      await page.waitForSelector('#verdict .error');
+      expect(await page.textContent('#verdict')).toContain('needs credentials');
+      await page.fill('#token', key);
+      await page.click('#submit');
+      await page.waitForSelector('#safety');
+      expect(await page.textContent('#safety')).toBe('Unsafe · flagged');
+    } finally {
+      await page.close();
+      await secured.close();
+    }
   });
 
   it('the dashboard asks for the token, shows both environments and the gates, and rolls back', async (context) => {

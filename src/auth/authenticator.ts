@@ -68,6 +68,8 @@ export class Authenticator {
    * (the OpenAI client always sends some key); they never get more than anonymous may.
    */
   async authorize(authorization: string | undefined, scope: Scope): Promise<Principal> {
+    // The common anonymous case without building an error (and its stack) on every request.
+    if (this.anonymous && (authorization === undefined || authorization === '') && hasScope(ANONYMOUS, scope)) return ANONYMOUS;
     let principal: Principal;
     try {
       principal = await this.authenticate(authorization);

@@ -34,7 +34,15 @@ function pemKey(path: string): { key: KeyObject; algorithms: string[] } {
 
 type JwtConfig = NonNullable<AuthConfig['jwt']>;
 
+/** Verified tokens are remembered this long at most (and never past their `exp`): a client sends the same one many times. */
+const REMEMBER_MS = 30_000;
+const REMEMBERED_TOKENS = 10_000;
+const LONGEST_REMEMBERED_TOKEN = 4_096;
+
 export class JwtVerifier {
+  /** token -> its principal and until when it may be reused without verifying again. Insertion-ordered for eviction. */
+  private readonly verified = new Map<string, { principal: Principal; untilMs: number }>();
+
   private constructor(
     private readonly key: KeyObject | JWTVerifyGetKey,
     private readonly algorithms: string[],
@@ -65,8 +73,26 @@ export class JwtVerifier {
     return new JwtVerifier(jwks, settings.algorithms ?? ['RS256', 'ES256'], settings);
   }
 
-  /** The token's principal; throws on any failure (the caller answers 401 without saying which check failed). */
+  /**
+   * The token's principal; throws on any failure (the caller answers 401 without saying which check failed).
+   * A token verified in the last 30 s is not verified again (it cannot have changed; its `exp` still binds).
+   */
   async verify(token: string): Promise<Principal> {
+    const now = Date.now();
+    const remembered = this.verified.get(token);
+    if (remembered !== undefined) {
+      if (remembered.untilMs > now) return remembered.principal;
+      this.verified.delete(token);
+    }
+    const { principal, expMs } = await this.check(token);
+    if (token.length <= LONGEST_REMEMBERED_TOKEN) {
+      if (this.verified.size >= REMEMBERED_TOKENS) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, { principal, untilMs: Math.min(expMs, now + REMEMBER_MS) });
+    }
+    return principal;
+  }
+
+  private async check(token: string): Promise<{ principal: Principal; expMs: number }> {
     const options = {
       algorithms: this.algorithms,
       clockTolerance: this.settings.clockToleranceSeconds,
@@ -76,6 +102,6 @@ export class JwtVerifier {
     };
     const { payload } =
       typeof this.key === 'function' ? await jwtVerify(token, this.key, options) : await jwtVerify(token, this.key, options);
-    return { subject: payload.sub!, method: 'jwt', scopes: scopesOf(payload) };
+    return { principal: { subject: payload.sub!, method: 'jwt', scopes: scopesOf(payload) }, expMs: payload.exp! * 1000 };
   }
 }

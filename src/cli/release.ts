@@ -109,7 +109,7 @@ export function releaseCommands(): Command[] {
       const value = await adminClient(flags).call<ReleaseView[]>('GET', `/admin/releases?limit=${Number(flags.limit)}`);
       print(flags, value, () =>
         value
-          .map((r) => [describeRelease(r), ...r.transitions.map((t) => `    ${t.at} ${t.from ?? '-'} → ${t.to}${t.note ? `: ${t.note}` : ''}`)].join('\n'))
+          .map((r) => [describeRelease(r), ...r.transitions.map((t) => `    ${t.at} ${t.from ?? '-'} → ${t.to} (${t.actor})${t.note ? `: ${t.note}` : ''}`)].join('\n'))
           .join('\n') || 'no releases yet',
       );
     });

@@ -43,11 +43,16 @@ export class JwtVerifier {
   /** token -> its principal and until when it may be reused without verifying again. Insertion-ordered for eviction. */
   private readonly verified = new Map<string, { principal: Principal; untilMs: number }>();
 
+  /** Never longer than a key set is cached: a key removed from the JWKS stops working as promised. */
+  private readonly rememberMs: number;
+
   private constructor(
     private readonly key: KeyObject | JWTVerifyGetKey,
     private readonly algorithms: string[],
     private readonly settings: JwtConfig,
-  ) {}
+  ) {
+    this.rememberMs = settings.jwksUrl === undefined ? REMEMBER_MS : Math.min(REMEMBER_MS, settings.jwksCacheSeconds * 1000);
+  }
 
   /** Build the verifier; a JWKS is fetched once now, and a failure stops the start (fail closed). */
   static async create(settings: JwtConfig): Promise<JwtVerifier> {
@@ -87,7 +92,7 @@ export class JwtVerifier {
     const { principal, expMs } = await this.check(token);
     if (token.length <= LONGEST_REMEMBERED_TOKEN) {
       if (this.verified.size >= REMEMBERED_TOKENS) this.verified.delete(this.verified.keys().next().value!);
-      this.verified.set(token, { principal, untilMs: Math.min(expMs, now + REMEMBER_MS) });
+      this.verified.set(token, { principal, untilMs: Math.min(expMs, now + this.rememberMs) });
     }
     return principal;
   }

@@ -6,15 +6,24 @@ import { measureLoad } from '../release/gates/load.js';
 import { loadSuite } from '../release/suite.js';
 import { EXIT } from './exit-codes.js';
 
+/** The credential for the endpoint: --token, else GUARDGATE_TOKEN; none when neither is set. */
+const credentialHeaders = (token: string | undefined): Record<string, string> => {
+  const value = token ?? process.env.GUARDGATE_TOKEN;
+  return value ? { authorization: `Bearer ${value}` } : {};
+};
+
 export function validateCommand(): Command {
   return new Command('validate')
     .description('run the audit suite against an endpoint (exit 3 when it fails)')
     .requiredOption('--endpoint <url>', 'the instance or router to test, e.g. http://127.0.0.1:8080')
     .option('--suite <file>', 'audit suite YAML (default: the shipped suite)')
     .option('--min-pass-rate <rate>', 'share of cases that must pass', '1')
+    .option('--token <token>', 'API key or JWT for the endpoint (also GUARDGATE_TOKEN)')
+    .option('--preview', 'aim at the standby through the router (the token needs the preview scope)')
     .option('--json', 'print the report as JSON')
-    .action(async (flags: { endpoint: string; suite?: string; minPassRate: string; json?: boolean }) => {
-      const report = await runFunctionalGate(flags.endpoint, loadSuite(flags.suite), { minPassRate: Number(flags.minPassRate) });
+    .action(async (flags: { endpoint: string; suite?: string; minPassRate: string; token?: string; preview?: boolean; json?: boolean }) => {
+      const headers = { ...credentialHeaders(flags.token), ...(flags.preview ? { 'x-guardgate-preview': '1' } : {}) };
+      const report = await runFunctionalGate(flags.endpoint, loadSuite(flags.suite), { minPassRate: Number(flags.minPassRate), headers });
       if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else {
         for (const c of report.evidence.cases) {
@@ -33,9 +42,10 @@ export function benchCommand(): Command {
     .requiredOption('--endpoint <url>', 'the instance or router to load')
     .option('--duration <seconds>', 'how long', '10')
     .option('--connections <n>', 'concurrent connections', '16')
+    .option('--token <token>', 'API key or JWT for the endpoint (also GUARDGATE_TOKEN)')
     .option('--json', 'print JSON')
-    .action(async (flags: { endpoint: string; duration: string; connections: string; json?: boolean }) => {
-      const figures = await measureLoad(flags.endpoint, { durationSeconds: Number(flags.duration), connections: Number(flags.connections) });
+    .action(async (flags: { endpoint: string; duration: string; connections: string; token?: string; json?: boolean }) => {
+      const figures = await measureLoad(flags.endpoint, { durationSeconds: Number(flags.duration), connections: Number(flags.connections), headers: credentialHeaders(flags.token) });
       process.stdout.write(
         flags.json
           ? `${JSON.stringify(figures)}\n`

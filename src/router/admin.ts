@@ -73,6 +73,11 @@ export function buildRouterAdmin(router: Router, authenticator: Authenticator, l
   app.get('/dashboard.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(DASHBOARD_JS));
   app.register(async (admin) => {
     requireScope(admin, authenticator, 'admin');
+    // Every change made through the admin API is logged with who made it (release steps are also in history).
+    admin.addHook('onResponse', async (request, reply) => {
+      if (request.method === 'GET') return;
+      request.log.warn({ actor: request.principal?.subject, method: request.method, route: request.routeOptions.url, status: reply.statusCode }, 'admin action');
+    });
     registerAdminRoutes(admin, router, options);
   });
   app.addHook('onClose', async () => options.audit?.close());

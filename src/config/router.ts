@@ -44,7 +44,12 @@ export const routerSchema = z.object({
   pools: z.object({ blue: poolSchema, green: poolSchema }).prefault({}),
   bodyLimitBytes: positiveInt.default(2 * 1_048_576),
   upstream: z
-    .object({ timeoutMs: positiveInt.default(30_000), connections: positiveInt.default(128) }).prefault({}),
+    .object({
+      timeoutMs: positiveInt.default(30_000),
+      attemptTimeoutMs: positiveInt.default(10_000),
+      connections: positiveInt.default(128),
+      maxInFlight: positiveInt.default(512),
+    }).prefault({}),
   health: z
     .object({
       intervalMs: positiveInt.default(1_000),

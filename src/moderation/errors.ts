@@ -25,6 +25,7 @@ export const ERROR_STATUS = {
   engine_unavailable: 503,
   engine_timeout: 504,
   no_healthy_upstream: 503,
+  overloaded: 503,
   upstream_unavailable: 502,
   upstream_timeout: 504,
   internal: 500,

@@ -59,7 +59,7 @@ export class RouterMetrics {
   }
 
   /**
-   * Requests answered so far by each color, and how many failed (5xx or aborted): the dashboard's traffic
+   * Requests answered so far by each color, and how many failed (5xx): the dashboard's traffic
    * (every reason) and the watch gate's counts (`active` only: live traffic, not previews or canaries).
    */
   async traffic(reason?: 'active' | 'preview' | 'canary'): Promise<Record<Color, { total: number; errors: number }>> {
@@ -68,7 +68,8 @@ export class RouterMetrics {
       const counts = out[labels.color as Color];
       if (counts === undefined || (reason !== undefined && labels.reason !== reason)) continue;
       counts.total += value;
-      if (String(labels.status_code).startsWith('5') || labels.status_code === 'aborted') counts.errors += value;
+      // A client that went away (aborted, nginx's 499) is not the service failing.
+      if (String(labels.status_code).startsWith('5')) counts.errors += value;
     }
     return out;
   }

@@ -34,13 +34,16 @@ export class ColorPool {
     return { added, removed };
   }
 
-  /** Round-robin over healthy instances, fewest in flight first among equals; `exclude` is the one that just failed. */
-  pick(exclude?: Upstream): Upstream | undefined {
+  /**
+   * Round-robin over healthy instances with fewer than `maxInFlight` requests, fewest in flight first among
+   * equals; `exclude` is the one that just failed.
+   */
+  pick(maxInFlight = Infinity, exclude?: Upstream): Upstream | undefined {
     const count = this.members.length;
     let best: Upstream | undefined;
     for (let i = 0; i < count; i++) {
       const candidate = this.members[(this.next + i) % count]!;
-      if (!candidate.healthy || candidate === exclude) continue;
+      if (!candidate.healthy || candidate === exclude || candidate.inFlight >= maxInFlight) continue;
       if (best === undefined || candidate.inFlight < best.inFlight) best = candidate;
     }
     this.next = (this.next + 1) % Math.max(count, 1);

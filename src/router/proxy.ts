@@ -28,7 +28,55 @@ function droppedHeaders(connection: string | string[] | undefined): ReadonlySet<
 
 export interface DataPathOptions {
   bodyLimitBytes: number;
+  /** The most a request may take through the router, waiting for a connection included. */
   upstreamTimeoutMs: number;
+  /** The most one attempt may wait for its first byte before another instance is tried. */
+  attemptTimeoutMs: number;
+  /** Requests in flight to one instance at most; beyond that the instance is not picked. */
+  maxInFlightPerInstance: number;
+}
+
+class ClientGone extends Error {
+  readonly code = 'CLIENT_GONE';
+}
+
+/**
+ * The life of one request through the router: aborted when its client's connection closes, or at its
+ * overall deadline. A handler object per request (one timer, one listener), released by `end()`.
+ */
+class RequestLifetime {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  clientGone = false;
+  timedOut = false;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    deadlineMs: number,
+  ) {
+    this.timer = setTimeout(this.onDeadline, deadlineMs);
+    if (req.socket.destroyed) this.onClose();
+    else req.socket.once('close', this.onClose);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  private readonly onClose = (): void => {
+    this.clientGone = true;
+    this.controller.abort(new ClientGone('the client closed the connection'));
+  };
+
+  private readonly onDeadline = (): void => {
+    this.timedOut = true;
+    this.controller.abort(new Error('the request deadline passed'));
+  };
+
+  end(): void {
+    clearTimeout(this.timer);
+    this.req.socket.removeListener('close', this.onClose);
+  }
 }
 
 export interface DataPathDeps {
@@ -131,17 +179,34 @@ export class DataPath {
       mirrorDraw: Math.random(),
     });
     const pool = pools[decision.color];
-    let status = 0;
+    // The request ends, whatever happens: when its client goes away (the socket closes, which also ends
+    // the later requests of a pipeline that will never be answered) or at its overall deadline, time spent
+    // waiting for an upstream connection included. Either cancels the upstream request.
+    const lifetime = new RequestLifetime(req, this.options.upstreamTimeoutMs);
+    let status: number | 'aborted' = 0;
     try {
+      if (lifetime.signal.aborted) throw lifetime.signal.reason;
       const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req, this.options.bodyLimitBytes);
       const headers = upstreamHeaders(req.headers, req.socket.remoteAddress);
       const mirrorTo = decision.mirror ? pools[otherColor(decision.color)] : undefined;
-      status = await this.forward(req, res, pool, headers, body, mirrorTo);
+      status = await this.forward(req, res, pool, headers, body, mirrorTo, lifetime.signal);
     } catch (error) {
-      const failure = error instanceof GuardgateError ? error : new GuardgateError('upstream_unavailable', (error as Error).message, { cause: error });
-      status = failure.status;
-      sendError(res, failure);
+      // The socket may be gone before its close event has run (a write into it failed first).
+      if (lifetime.clientGone || req.socket.destroyed) {
+        status = 'aborted';
+        res.destroy();
+      } else {
+        const failure =
+          error instanceof GuardgateError
+            ? error
+            : lifetime.timedOut
+              ? new GuardgateError('upstream_timeout', `no answer from the ${pool.color} environment within ${this.options.upstreamTimeoutMs} ms`, { retryAfter: 1 })
+              : new GuardgateError('upstream_unavailable', (error as Error).message, { cause: error });
+        status = failure.status;
+        sendError(res, failure);
+      }
     } finally {
+      lifetime.end();
       metrics.requests.inc({ color: decision.color, reason: decision.reason, status_code: status || 'aborted' });
     }
   }
@@ -160,14 +225,16 @@ export class DataPath {
     headers: IncomingHttpHeaders,
     body: Buffer | undefined,
     mirrorTo: ColorPool | undefined,
+    signal: AbortSignal,
   ): Promise<number> {
     const { metrics, budget } = this.deps;
     budget.recordRequest();
     let failed: Upstream | undefined;
     for (;;) {
-      const upstream = pool.pick(failed);
+      const upstream = pool.pick(this.options.maxInFlightPerInstance, failed);
       if (upstream === undefined) {
-        throw new GuardgateError('no_healthy_upstream', `no healthy instance in the ${pool.color} environment`, { retryAfter: 1 });
+        if (pool.healthyCount === 0) throw new GuardgateError('no_healthy_upstream', `no healthy instance in the ${pool.color} environment`, { retryAfter: 1 });
+        throw new GuardgateError('overloaded', `every instance of the ${pool.color} environment has ${this.options.maxInFlightPerInstance} requests in flight`, { retryAfter: 1 });
       }
       const started = performance.now();
       const request = {
@@ -175,7 +242,9 @@ export class DataPath {
         path: req.url ?? '/',
         headers,
         body,
-        headersTimeout: this.options.upstreamTimeoutMs,
+        signal,
+        // One attempt may take this long before its first byte; then another instance is tried (budget permitting).
+        headersTimeout: this.options.attemptTimeoutMs,
         bodyTimeout: this.options.upstreamTimeoutMs,
       };
       let answered = false;
@@ -204,16 +273,19 @@ export class DataPath {
         metrics.upstreamDuration.observe({ color: pool.color }, (performance.now() - started) / 1000);
         return status;
       } catch (error) {
-        if (answered || res.headersSent) throw error;
+        if (answered || res.headersSent || signal.aborted) throw error;
         const code = (error as { code?: string }).code;
-        if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-          throw new GuardgateError('upstream_timeout', `the ${pool.color} instance did not answer within ${this.options.upstreamTimeoutMs} ms`, { retryAfter: 1 });
+        const hung = code === 'UND_ERR_HEADERS_TIMEOUT';
+        if (code === 'UND_ERR_BODY_TIMEOUT') {
+          throw new GuardgateError('upstream_timeout', `the ${pool.color} instance did not finish its answer within ${this.options.upstreamTimeoutMs} ms`, { retryAfter: 1 });
         }
-        if (!isConnectionError(error)) throw error;
+        if (!hung && !isConnectionError(error)) throw error;
+        // A refused connection, a reset, or no first byte in time: out of rotation until checks pass again.
         if (upstream.eject()) this.deps.onEject(upstream, pool);
         // Nothing of the response arrived, so a verdict can be asked again elsewhere, once.
         if (failed !== undefined || !budget.tryRetry()) {
           metrics.retries.inc({ color: pool.color, outcome: failed === undefined ? 'refused' : 'exhausted' });
+          if (hung) throw new GuardgateError('upstream_timeout', `the ${pool.color} instance did not answer within ${this.options.attemptTimeoutMs} ms`, { retryAfter: 1 });
           throw new GuardgateError('upstream_unavailable', `the ${pool.color} instance failed: ${(error as Error).message}`, { retryAfter: 1 });
         }
         metrics.retries.inc({ color: pool.color, outcome: 'retried' });

@@ -105,7 +105,12 @@ export class Router {
         },
         authenticator,
       },
-      { bodyLimitBytes: settings.bodyLimitBytes, upstreamTimeoutMs: settings.upstream.timeoutMs },
+      {
+        bodyLimitBytes: settings.bodyLimitBytes,
+        upstreamTimeoutMs: settings.upstream.timeoutMs,
+        attemptTimeoutMs: Math.min(settings.upstream.attemptTimeoutMs, settings.upstream.timeoutMs),
+        maxInFlightPerInstance: settings.upstream.maxInFlight,
+      },
     );
     if (settings.tls !== null) {
       this.keyPair = new WatchedKeyPair(

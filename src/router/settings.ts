@@ -14,7 +14,8 @@ export interface RouterSettings {
   active: Color;
   pools: Record<Color, PoolSettings>;
   bodyLimitBytes: number;
-  upstream: { timeoutMs: number; connections: number };
+  /** timeoutMs: a request's whole life; attemptTimeoutMs: one try's wait for a first byte; maxInFlight per instance. */
+  upstream: { timeoutMs: number; attemptTimeoutMs: number; connections: number; maxInFlight: number };
   health: { intervalMs: number; timeoutMs: number; path: string; unhealthyThreshold: number; healthyThreshold: number };
   retry: { ratio: number; minPerSecond: number; windowSeconds: number };
   mirror: { maxInFlight: number };

@@ -14,6 +14,9 @@ export interface Principal {
   scopes: ReadonlySet<Scope>;
 }
 
+/** How history names who acted: `api_key:billing`, `jwt:alice@example.com`, `admin_token:admin`. */
+export const actorName = (principal: Principal): string => `${principal.method}:${principal.subject}`;
+
 /** `admin` may do everything. */
 export const hasScope = (principal: Principal, scope: Scope): boolean => principal.scopes.has('admin') || principal.scopes.has(scope);
 

@@ -6,6 +6,10 @@ import { resolveSecret, secretRefSchema } from './secret.js';
 
 const positiveInt = z.coerce.number().int().positive();
 
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+export const isLoopback = (host: string): boolean => LOOPBACK.test(host.replace(/^\[|\]$/g, ''));
+
+
 export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
 export const jwtSchema = z
@@ -14,8 +18,11 @@ export const jwtSchema = z
     secret: secretRefSchema.optional(),
     /** RS256 / ES256: a PEM public key file. */
     publicKeyFile: z.string().min(1).optional(),
-    /** A JSON Web Key Set URL, fetched at start (a failure stops the start) and again on an unknown kid. */
-    jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /** A JSON Web Key Set URL (https, or http on loopback), fetched at start (a failure stops the start) and again on an unknown kid. */
+    jwksUrl: z
+      .url({ protocol: /^https?$/ })
+      .refine((url) => url.startsWith('https:') || isLoopback(new URL(url).hostname), 'a JWKS is fetched over https (http only on loopback)')
+      .optional(),
     issuer: z.string().min(1).optional(),
     audience: z.string().min(1).optional(),
     /** Accepted algorithms; by default the one the key implies (HS256; RS256 or ES256 from the PEM; RS256 and ES256 for a JWKS). */
@@ -24,12 +31,14 @@ export const jwtSchema = z
     /** How long a fetched key set is used before it is fetched again. */
     jwksCacheSeconds: positiveInt.default(600),
     /** The least time between two fetches caused by unknown key ids. */
-    jwksCooldownSeconds: z.coerce.number().int().min(0).default(30),
+    jwksCooldownSeconds: z.coerce.number().int().min(1).default(30),
   })
   .strict()
   .refine((jwt) => [jwt.secret, jwt.publicKeyFile, jwt.jwksUrl].filter((v) => v !== undefined).length === 1, {
     message: 'name exactly one of secret, publicKeyFile or jwksUrl',
-  });
+  })
+  // An identity provider's key set signs tokens for many applications: only those meant for this one count.
+  .refine((jwt) => jwt.jwksUrl === undefined || jwt.audience !== undefined, { message: 'a JWKS needs an audience (the tokens meant for Guardgate)', path: ['audience'] });
 
 export type JwtSettings = z.output<typeof jwtSchema>;
 
@@ -72,8 +81,6 @@ export type AuthSettings = z.output<typeof authSchema>;
 /** Anonymous access when asked for, else only when no credential method is configured. */
 export const allowsAnonymous = (auth: { anonymous?: boolean | undefined; jwt?: unknown; apiKeysFile?: string | undefined }): boolean => auth.anonymous ?? (auth.jwt === undefined && auth.apiKeysFile === undefined);
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
-export const isLoopback = (host: string): boolean => LOOPBACK.test(host.replace(/^\[|\]$/g, ''));
 
 /** Auth settings with the JWT secret resolved: what the authenticator is built from. */
 export type AuthConfig = Omit<AuthSettings, 'jwt'> & { jwt?: (Omit<JwtSettings, 'secret'> & { secret?: string }) | undefined };

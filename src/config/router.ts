@@ -18,6 +18,8 @@ export const routerSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   port: port.default(8080),
   previewPort: port.nullable().default(null),
+  /** The preview listener reaches the standby without credentials: loopback by default, whatever `host` is. */
+  previewHost: z.string().min(1).default('127.0.0.1'),
   admin: z
     .object({
       host: z.string().min(1).default('127.0.0.1'),
@@ -35,6 +37,11 @@ export const routerSchema = z.object({
   auth: authSchema,
   /** `up` only: serve /predict with no credentials on a non-loopback address anyway. */
   insecure: z.boolean().default(false),
+  /** `up` only: the secrets release specs may name (environment variables, directories of secret files). */
+  releaseSecrets: z
+    .object({ env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]), dirs: z.array(z.string().min(1)).default([]) })
+    .strict()
+    .prefault({}),
   timeouts: z
     .object({ headersMs: positiveInt.default(10_000), requestMs: positiveInt.default(60_000), keepAliveMs: positiveInt.default(65_000) })
     .prefault({}),
@@ -106,6 +113,7 @@ export function parseRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv): P
     admin: { port: env.GUARDGATE_ADMIN_PORT, token: env.GUARDGATE_ADMIN_TOKEN },
     routerSecret: env.GUARDGATE_ROUTER_SECRET ? { env: 'GUARDGATE_ROUTER_SECRET' } : undefined,
     auth: authFromEnvironment(env),
+    releaseSecrets: { env: env.GUARDGATE_RELEASE_SECRETS?.split(',').map((s) => s.trim()).filter(Boolean) },
   };
   const fromFlags = {
     host: flags.host,

@@ -1,6 +1,7 @@
 // Secrets are named by reference ({ env: NAME } or { file: PATH }) in every file Guardgate reads or
 // writes; the value is resolved only where it is used, and never stored, logged or returned.
 import { readFileSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './load.js';
 
@@ -32,4 +33,35 @@ export function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv): string {
   value = value?.trim();
   if (!value) throw new ConfigError(`the secret ${describeSecret(ref)} is not set or empty`);
   return value;
+}
+
+/**
+ * Which secrets a release spec may name. Whoever may start a release may point the engine at any URL, so
+ * a spec naming any secret of the host (the JWT secret, the admin token file, DATABASE_URL) could send it
+ * there: specs may name only what the operator listed, and never a file in the data directory.
+ */
+export interface SecretPolicy {
+  /** Environment variables a spec may name. */
+  env: readonly string[];
+  /** Directories whose files a spec may name. */
+  dirs: readonly string[];
+  /** Never allowed, whatever the lists say (the data directory). */
+  deniedDirs: readonly string[];
+}
+
+const inside = (path: string, dir: string): boolean => {
+  const d = resolve(dir);
+  return path === d || path.startsWith(d.endsWith(sep) ? d : d + sep);
+};
+
+/** Why a spec may not name this secret, or null when it may. */
+export function secretRefused(ref: SecretRef, policy: SecretPolicy): string | null {
+  if ('env' in ref) {
+    return policy.env.includes(ref.env) ? null : `the environment variable ${ref.env} is not one a release may name (allowed: ${policy.env.join(', ') || 'none'}; set GUARDGATE_RELEASE_SECRETS)`;
+  }
+  const path = resolve(ref.file);
+  if (policy.deniedDirs.some((dir) => inside(path, dir)) || !policy.dirs.some((dir) => inside(path, dir))) {
+    return `the file ${ref.file} is not in a directory a release may read secrets from (allowed: ${policy.dirs.join(', ') || 'none'}; set releaseSecrets.dirs)`;
+  }
+  return null;
 }

@@ -1,6 +1,7 @@
 // The controller's admin routes, mounted inside the router's admin plugin by `guardgate up` (same port,
 // same admin scope). Every action is recorded with the subject that asked for it.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { actorName } from '../auth/principal.js';
 import { GuardgateError } from '../moderation/errors.js';
 import { isColor } from '../router/routing.js';
 import type { Controller } from './controller.js';
@@ -26,8 +27,8 @@ export function registerControllerRoutes(app: FastifyInstance, current: () => Co
   app.post('/admin/rollback', async (request) => current().view(await current().rollback(actorOf(request))));
 }
 
-/** The authenticated subject (the admin plugin's hook has run): `admin`, an API key's name, or a JWT's sub. */
-const actorOf = (request: FastifyRequest): string => request.principal?.subject ?? 'unknown';
+/** Who asked (the admin plugin's hook has run): the credential kind and its subject, so that none can pose as another. */
+const actorOf = (request: FastifyRequest): string => (request.principal ? actorName(request.principal) : 'unknown');
 
 /** The switch of `up`: through the controller, so that the active color is recorded durably. */
 export function controllerSwitch(current: () => Controller) {

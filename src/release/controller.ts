@@ -16,6 +16,7 @@ import type { ReleaseSpec } from './spec.js';
 import { isOpen, type ReleaseState } from './states.js';
 import { CONTROLLER, type ControllerStore, type Release, type Transition } from './store.js';
 import type { TextMode } from '../store/audit/record.js';
+import { secretRefused, type SecretPolicy } from '../config/secret.js';
 import { loadSuite } from './suite.js';
 
 export interface ControllerOptions {
@@ -25,6 +26,8 @@ export interface ControllerOptions {
   credentials?: string | undefined;
   /** What of users' text gate evidence may keep: the audit log's policy (none: digests only). */
   auditText?: TextMode;
+  /** The secrets a release spec may name; none when not given. */
+  releaseSecrets?: SecretPolicy;
 }
 
 export interface ReleaseView extends Release {
@@ -108,6 +111,10 @@ export class Controller {
 
   /** Start a release of `spec` to the standby color; the pipeline runs in the background. */
   async release(spec: ReleaseSpec, actor: string = CONTROLLER): Promise<Release> {
+    if (spec.engine.kind === 'openai' && spec.engine.apiKey !== undefined) {
+      const refused = secretRefused(spec.engine.apiKey, this.options.releaseSecrets ?? { env: [], dirs: [], deniedDirs: [] });
+      if (refused !== null) throw new GuardgateError('invalid_request', `engine.apiKey: ${refused}`);
+    }
     const active = this.router.active;
     const candidate = otherColor(active);
     const release = await this.store.createRelease(spec, candidate, active, actor);

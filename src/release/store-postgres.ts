@@ -10,6 +10,7 @@ import {
   CONTROLLER,
   invalidMove,
   releaseInProgress,
+  scrubbedSpec,
   toRelease,
   toTransition,
   type ControllerStore,
@@ -50,6 +51,13 @@ export class PostgresControllerStore implements ControllerStore {
            from_state TEXT, to_state TEXT NOT NULL, note TEXT, evidence TEXT);
          ALTER TABLE ${this.t('guardgate_transitions')} ADD COLUMN IF NOT EXISTS actor TEXT;`,
     );
+    for (const [table, key] of [['guardgate_releases', 'id'], ['guardgate_environments', 'color']] as const) {
+      const { rows } = await this.pool.query<{ key: unknown; spec: string }>(`SELECT ${key} AS key, spec FROM ${this.t(table)} WHERE spec LIKE '%"apiKey":"%'`);
+      for (const row of rows) {
+        const scrubbed = scrubbedSpec(row.spec);
+        if (scrubbed !== null) await this.pool.query(`UPDATE ${this.t(table)} SET spec = $1 WHERE ${key} = $2`, [scrubbed, row.key]);
+      }
+    }
   });
 
   private async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = [], client: pg.Pool | pg.PoolClient = this.pool): Promise<R[]> {

@@ -49,6 +49,18 @@ export const toTransition = (r: TransitionRow): Transition => ({
   actor: r.actor ?? 'controller',
 });
 
+/**
+ * Specs stored before secrets were references could hold an engine key in place. Such a key is replaced by
+ * the reference an instance reads it from (GUARDGATE_ENGINE_API_KEY): null when the spec holds none.
+ */
+export function scrubbedSpec(json: string): string | null {
+  if (!json.includes('"apiKey":"')) return null;
+  const spec = JSON.parse(json) as { engine?: { apiKey?: unknown } };
+  if (typeof spec.engine?.apiKey !== 'string') return null;
+  spec.engine.apiKey = { env: 'GUARDGATE_ENGINE_API_KEY' };
+  return JSON.stringify(spec);
+}
+
 /** The actor of steps the controller takes on its own. */
 export const CONTROLLER = 'controller';
 
@@ -140,6 +152,14 @@ export class SqliteControllerStore implements ControllerStore {
     `);
     const columns = this.db.prepare('PRAGMA table_info(transitions)').all() as Array<{ name: string }>;
     if (!columns.some((c) => c.name === 'actor')) this.db.exec('ALTER TABLE transitions ADD COLUMN actor TEXT');
+    this.db.transaction(() => {
+      for (const [table, key] of [['releases', 'id'], ['environments', 'color']] as const) {
+        for (const row of this.db.prepare(`SELECT ${key} AS key, spec FROM ${table} WHERE spec LIKE '%"apiKey":"%'`).all() as Array<{ key: unknown; spec: string }>) {
+          const scrubbed = scrubbedSpec(row.spec);
+          if (scrubbed !== null) this.db.prepare(`UPDATE ${table} SET spec = ? WHERE ${key} = ?`).run(scrubbed, row.key);
+        }
+      }
+    })();
   }
 
   async active(): Promise<Color | null> {

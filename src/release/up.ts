@@ -64,6 +64,10 @@ function upAuth(config: ParsedRouterConfig): AuthSettings {
   return { ...auth, anonymous };
 }
 
+/** A Redis URL (it may carry a password) that came from the environment stays there: instances read it themselves. */
+const withoutEnvironmentValues = (rateLimit: AuthSettings['rateLimit'], env: NodeJS.ProcessEnv): AuthSettings['rateLimit'] =>
+  rateLimit.redisUrl !== undefined && rateLimit.redisUrl === env.GUARDGATE_RATE_LIMIT_REDIS_URL ? { ...rateLimit, redisUrl: undefined } : rateLimit;
+
 const describeAccess = (auth: AuthSettings): string =>
   auth.anonymous ? 'anyone who can reach it (no credentials configured)' : ['API keys', ...(auth.jwt ? ['JWT'] : [])].join(' or ');
 
@@ -93,7 +97,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
       logLevel: options.logLevel,
       // What every instance's configuration file carries besides its environment: references and digests only.
       instanceConfig: {
-        auth: { ...auth, adminTokenSha256: sha256Hex(token) },
+        auth: { ...auth, adminTokenSha256: sha256Hex(token), rateLimit: withoutEnvironmentValues(auth.rateLimit, instanceEnv) },
         routerSecret: { env: 'GUARDGATE_ROUTER_SECRET' },
       },
     },
@@ -113,6 +117,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   const controller = new Controller(store, driver, router.router, log, {
     initial: { color: 'blue', version: 'initial', engine: { kind: 'lexicon' }, policy: 'strict', replicas: 1 },
     credentials: token,
+    releaseSecrets: { ...parsed.releaseSecrets, deniedDirs: [parsed.dataDir] },
     auditText: instanceEnv.GUARDGATE_AUDIT_TEXT === 'full' || instanceEnv.GUARDGATE_AUDIT_TEXT === 'redacted' ? instanceEnv.GUARDGATE_AUDIT_TEXT : 'none',
   });
   try {

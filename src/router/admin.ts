@@ -8,6 +8,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance } from 
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.js';
 import { requireScope } from '../auth/fastify.js';
+import { actorName } from '../auth/principal.js';
 import { GuardgateError } from '../moderation/errors.js';
 import { answerExpectationsInJson, HARDENED_OPTIONS, hardenJsonParser } from '../shared/fastify-hardening.js';
 import { sendError, toGuardgateError } from '../api/errors.js';
@@ -76,7 +77,7 @@ export function buildRouterAdmin(router: Router, authenticator: Authenticator, l
     // Every change made through the admin API is logged with who made it (release steps are also in history).
     admin.addHook('onResponse', async (request, reply) => {
       if (request.method === 'GET') return;
-      request.log.warn({ actor: request.principal?.subject, method: request.method, route: request.routeOptions.url, status: reply.statusCode }, 'admin action');
+      request.log.warn({ actor: request.principal && actorName(request.principal), method: request.method, route: request.routeOptions.url, status: reply.statusCode }, 'admin action');
     });
     registerAdminRoutes(admin, router, options);
   });
@@ -89,7 +90,7 @@ function registerAdminRoutes(app: FastifyInstance, router: Router, options: Rout
   app.get('/admin/traffic', async () => ({ at: Date.now(), colors: await router.metrics.traffic() }));
   app.post('/admin/switch', async (request) => {
     const body = bodyOf(request.body);
-    if (options.switchTo) return options.switchTo(body.color, body.force === true, request.principal!.subject);
+    if (options.switchTo) return options.switchTo(body.color, body.force === true, actorName(request.principal!));
     return router.switchTo(colorOf(body.color, 'color'), { force: body.force === true });
   });
   app.put('/admin/weights', async (request) => {

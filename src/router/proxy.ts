@@ -267,8 +267,12 @@ export class DataPath {
           const answer = Buffer.from(await response.body.arrayBuffer());
           status = response.statusCode;
           res.writeHead(status, responseHeaders(response.headers, pool)).end(answer);
-          const activeAnswer = { color: pool.color, version: pool.version, status, body: answer, latencyMs: performance.now() - started };
-          this.deps.mirror.offer(mirrorTo, { method: req.method!, path: req.url ?? '/', headers, body }, Promise.resolve(activeAnswer));
+          // Only requests the active color served are copied: a refused one (401, 403, 429) must not reach
+          // the standby, which trusts the copies the router marks.
+          if (status >= 200 && status < 300) {
+            const activeAnswer = { color: pool.color, version: pool.version, status, body: answer, latencyMs: performance.now() - started };
+            this.deps.mirror.offer(mirrorTo, { method: req.method!, path: req.url ?? '/', headers, body }, Promise.resolve(activeAnswer));
+          }
         }
         metrics.upstreamDuration.observe({ color: pool.color }, (performance.now() - started) / 1000);
         return status;

@@ -167,7 +167,7 @@ export class Router {
     const scheme = this.keyPair === undefined ? 'http' : 'https';
     this.url = urlOf(scheme, this.settings.host, await listen(this.publicServer, this.settings.host, this.settings.port));
     if (this.previewServer !== undefined) {
-      this.previewUrl = urlOf(scheme, this.settings.host, await listen(this.previewServer, this.settings.host, this.settings.previewPort!));
+      this.previewUrl = urlOf(scheme, this.settings.previewHost, await listen(this.previewServer, this.settings.previewHost, this.settings.previewPort!));
     }
     this.log.info({ url: this.url, previewUrl: this.previewUrl, active: this.policy.active }, 'router listening');
   }

@@ -9,8 +9,9 @@ export interface PoolSettings {
 export interface RouterSettings {
   host: string;
   port: number;
-  /** A second listener whose every request goes to the standby; null for none. */
+  /** A second listener whose every request goes to the standby; null for none. Loopback unless previewHost says otherwise. */
   previewPort: number | null;
+  previewHost: string;
   active: Color;
   pools: Record<Color, PoolSettings>;
   bodyLimitBytes: number;

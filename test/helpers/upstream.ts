@@ -17,6 +17,8 @@ export interface TestUpstream {
   ready: boolean;
   /** Milliseconds to wait before answering a non-health request. */
   delayMs: number;
+  /** The status of non-health answers (200 unless a test says otherwise). */
+  status: number;
   received: Echo[];
   openConnections(): number;
   close(): Promise<void>;
@@ -24,7 +26,7 @@ export interface TestUpstream {
 
 export async function startUpstream(name: string, port = 0): Promise<TestUpstream> {
   const sockets = new Set<Socket>();
-  const upstream = { name, ready: true, delayMs: 0, received: [] as Echo[] };
+  const upstream = { name, ready: true, delayMs: 0, status: 200, received: [] as Echo[] };
   const server: Server = createServer((req, res) => {
     if (req.url === '/readyz') {
       res.writeHead(upstream.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready: upstream.ready }));
@@ -35,7 +37,7 @@ export async function startUpstream(name: string, port = 0): Promise<TestUpstrea
     req.on('end', () => {
       const echo: Echo = { name, method: req.method!, path: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
       upstream.received.push(echo);
-      const answer = () => res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': name, 'set-cookie': ['a=1', 'b=2'] }).end(JSON.stringify(echo));
+      const answer = () => res.writeHead(upstream.status, { 'content-type': 'application/json', 'x-upstream': name, 'set-cookie': ['a=1', 'b=2'] }).end(JSON.stringify(echo));
       if (upstream.delayMs > 0) setTimeout(answer, upstream.delayMs);
       else answer();
     });

@@ -37,6 +37,7 @@ describe('router', () => {
     for (const u of [blue, blue2, green]) {
       u.ready = true;
       u.delayMs = 0;
+      u.status = 200;
       u.received.length = 0;
     }
     await until(() => router.router.pools.blue.healthyCount === 2 && router.router.pools.green.healthyCount === 1);
@@ -145,6 +146,29 @@ describe('router', () => {
     // The copy carries the deployment's router secret: only then does an instance treat it as mirrored.
     expect(green.received[0]!.headers['x-guardgate-mirror']).toBe(ROUTER_SECRET);
     unsubscribe();
+  });
+
+  it('mirrors only what the active color served: a refused request never reaches the standby', async () => {
+    const pairs: MirrorPair[] = [];
+    const unsubscribe = router.router.onMirrorPair((pair) => pairs.push(pair));
+    router.router.setMirror(1);
+    blue.status = blue2.status = 401;
+    for (let i = 0; i < 5; i++) expect((await send()).status).toBe(401);
+    blue.status = blue2.status = 200;
+    expect((await send()).status).toBe(200);
+    await until(() => pairs.length === 1);
+    expect(green.received).toHaveLength(1);
+    unsubscribe();
+  });
+
+  it('keeps the preview listener on loopback whatever the public host is', async () => {
+    const open = await startTestRouter({ host: '0.0.0.0', green: green.url, previewPort: '0' });
+    try {
+      expect(new URL(open.url).hostname).toBe('0.0.0.0');
+      expect(new URL(open.previewUrl!).hostname).toBe('127.0.0.1');
+    } finally {
+      await open.close();
+    }
   });
 
   it('drops mirror copies beyond the bounded queue, and counts them', async () => {

@@ -122,8 +122,8 @@ describe('the admin plane of guardgate up', () => {
     await raw(up.adminUrl, 'POST', '/admin/rollback', { authorization: `Bearer ${adminKey}` });
     const release = (await up.controller.status()).release!;
     expect(release.state).toBe('rolled_back');
-    expect(release.transitions[0]!.actor).toBe('bob@example.com');
-    expect(release.transitions.at(-1)!.actor).toBe('ops-alice');
+    expect(release.transitions[0]!.actor).toBe('jwt:bob@example.com');
+    expect(release.transitions.at(-1)!.actor).toBe('api_key:ops-alice');
   }, 60_000);
 });
 

@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addApiKey, revokeApiKey } from '../../src/auth/api-keys.js';
+import { loadInstanceConfig } from '../../src/config/instance.js';
 import type { RunningInstance } from '../../src/instance/run.js';
 import { AUDIENCE, HS_SECRET, ISSUER, ecKeyPair, rsaKeyPair, signToken, startJwks, tempDir, unsignedToken, writePem, type JwksServer } from '../helpers/auth.js';
 import { startTestInstance } from '../helpers/instance.js';
@@ -54,7 +55,7 @@ describe('authentication of the public API', () => {
     pem = await startTestInstance({ config: configFile(dir, { auth: { jwt: { publicKeyFile: writePem(rsa.publicKey, dir), ...common } } }) });
     jwks = await startJwks([{ kid: 'rsa-1', key: jwksRsa.publicKey, alg: 'RS256' }]);
     jwksInstance = await startTestInstance({
-      config: configFile(dir, { auth: { jwt: { jwksUrl: jwks.url, ...common, jwksCacheSeconds: 1, jwksCooldownSeconds: 0 } } }),
+      config: configFile(dir, { auth: { jwt: { jwksUrl: jwks.url, ...common, jwksCacheSeconds: 1, jwksCooldownSeconds: 1 } } }),
     });
   });
   afterAll(async () => {
@@ -128,7 +129,8 @@ describe('authentication of the public API', () => {
     ]);
     const fetchesBefore = jwks.fetches;
     const newToken = await signToken({ key: jwksEc.privateKey, alg: 'ES256', kid: 'ec-2', scope: 'moderate' });
-    expect((await predict(jwksInstance, `Bearer ${newToken}`)).status).toBe(200);
+    // Fetched again on the unknown kid, once the one-second cooldown since the last fetch allows.
+    await until(async () => (await predict(jwksInstance, `Bearer ${newToken}`)).status === 200, 10_000);
     expect(jwks.fetches).toBeGreaterThan(fetchesBefore);
     expect((await predict(jwksInstance, `Bearer ${oldToken}`)).status).toBe(200); // still published
     // The old key is removed from the set.
@@ -137,9 +139,16 @@ describe('authentication of the public API', () => {
     expect((await predict(jwksInstance, `Bearer ${newToken}`)).status).toBe(200);
   });
 
+  it('refuses a JWKS over plain http off loopback, one without an audience, and a zero cooldown', () => {
+    const load = (jwt: Record<string, unknown>) => () => loadInstanceConfig({ config: configFile(dir, { auth: { jwt } }) }, {});
+    expect(load({ jwksUrl: 'http://login.example.com/jwks.json', audience: AUDIENCE })).toThrow(/a JWKS is fetched over https/);
+    expect(load({ jwksUrl: 'https://login.example.com/jwks.json' })).toThrow(/a JWKS needs an audience/);
+    expect(load({ jwksUrl: 'https://login.example.com/jwks.json', audience: AUDIENCE, jwksCooldownSeconds: 0 })).toThrow(/jwksCooldownSeconds/);
+  });
+
   it('an instance whose JWKS cannot be fetched at start does not start (fail closed)', async () => {
     await expect(
-      startTestInstance({ config: configFile(dir, { auth: { jwt: { jwksUrl: 'http://127.0.0.1:9/jwks.json', issuer: ISSUER } } }) }),
+      startTestInstance({ config: configFile(dir, { auth: { jwt: { jwksUrl: 'http://127.0.0.1:9/jwks.json', issuer: ISSUER, audience: AUDIENCE } } }) }),
     ).rejects.toThrow(/cannot fetch the JWKS/);
   });
 

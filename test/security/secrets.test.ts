@@ -32,7 +32,7 @@ describe('secrets by reference', () => {
     fake = await startFakeOpenAI();
     const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => ((logs += chunk.toString()), done()) });
     up = await startUp(
-      { router: parseRouterConfig({ port: '0', adminPort: '0', dataDir }, {}), instanceEnv: { ...process.env, CANARY_VLLM_KEY: CANARY }, logLevel: 'debug', healthIntervalMs: 100 },
+      { router: parseRouterConfig({ port: '0', adminPort: '0', dataDir }, { GUARDGATE_RELEASE_SECRETS: 'CANARY_VLLM_KEY' }), instanceEnv: { ...process.env, CANARY_VLLM_KEY: CANARY }, logLevel: 'debug', healthIntervalMs: 100 },
       pino({ level: 'trace' }, sink),
     );
   }, 60_000);
@@ -45,6 +45,18 @@ describe('secrets by reference', () => {
     expect(() => parseReleaseSpec({ version: 'v2', engine: { kind: 'openai', baseUrl: 'http://127.0.0.1:8000/v1', apiKey: CANARY } }, 'spec.yaml')).toThrow(
       /engine.apiKey: a secret reference: \{ env: NAME \} or \{ file: PATH \}/,
     );
+  });
+
+  it('refuses a spec that names a secret the operator did not list for releases: it could send it anywhere', async () => {
+    const admin = (body: unknown) =>
+      fetch(`${up.adminUrl}/admin/releases`, { method: 'POST', headers: { authorization: `Bearer ${up.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    for (const apiKey of [{ env: 'GUARDGATE_ROUTER_SECRET' }, { env: 'DATABASE_URL' }, { file: join(dataDir, 'admin-token') }, { file: '/etc/passwd' }]) {
+      const response = await admin({ version: 'exfiltrate', engine: { kind: 'openai', baseUrl: fake.baseUrl, apiKey } });
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(/^engine.apiKey: the (environment variable|file) .* (is not one a release may name|is not in a directory a release may read)/);
+    }
+    expect(fake.received).toHaveLength(0);
+    expect((await up.controller.status()).release).toBeNull();
   });
 
   it('the key reaches the model server, and no file, table, log line or API response', async () => {

@@ -1,7 +1,7 @@
 // The audit log loses nothing: a store outage spools records locally, recovery replays them (nothing
 // doubled), a full buffer spills to the spool, and close() flushes. Real SQLite and PostgreSQL.
 import Database from 'better-sqlite3';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -60,6 +60,19 @@ describe('audit log', () => {
     expect(log.backlog().spooled).toBe(2);
     await until(() => log.backlog().spooled === 0);
     expect(await store.count()).toBe(2);
+    await log.close();
+  });
+
+  it('records spooled before records had ids are replayed, keyed by their trace ids', async () => {
+    const dir = tempDir();
+    const spool = new AuditSpool(join(dir, 'spool'));
+    const { id: _id, ...legacy } = auditRecord('spooled-before-ids');
+    writeFileSync(join(spool.dir, '0-legacy.jsonl'), `${JSON.stringify(legacy)}\n`);
+    const store = new SqliteAuditStore(join(dir, 'audit.sqlite'));
+    const log = new AuditLog(store, spool, options);
+    await log.replay();
+    expect(spool.files()).toEqual([]);
+    expect((await store.query({ traceId: 'spooled-before-ids', limit: 5 })).records.map((r) => r.id)).toEqual(['spooled-before-ids']);
     await log.close();
   });
 

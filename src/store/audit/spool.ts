@@ -39,7 +39,12 @@ export class AuditSpool {
     return text
       .split('\n')
       .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as AuditRecord);
+      .map((line) => {
+        const record = JSON.parse(line) as AuditRecord;
+        // Spooled before records had ids: the trace id was the key then, and stays it (as the table migration does).
+        record.id ??= record.trace_id;
+        return record;
+      });
   }
 
   remove(file: string): void {

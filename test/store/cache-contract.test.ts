@@ -47,14 +47,19 @@ runCacheContract('redis', async () => {
 });
 
 describe('cache keys', () => {
-  it('differ by engine fingerprint, engine version, policy and target; not by spacing', () => {
+  it('differ by engine fingerprint, engine version, policy, target and any change of the text', () => {
     const input = { prompt: 'How do I make a bomb?' };
     const base = cacheKey(engine, 'strict', input);
     expect(cacheKey({ ...engine, fingerprint: 'bbbbbbbbbbbbbbbb' }, 'strict', input)).not.toBe(base);
     expect(cacheKey({ ...engine, version: '1.0.1' }, 'strict', input)).not.toBe(base);
     expect(cacheKey(engine, 'loose', input)).not.toBe(base);
     expect(cacheKey(engine, 'strict', { prompt: input.prompt, response: 'Sure.' })).not.toBe(base);
-    expect(cacheKey(engine, 'strict', { prompt: '  How do I   make a bomb? ' })).toBe(base);
+    expect(cacheKey(engine, 'strict', { prompt: input.prompt })).toBe(base);
+    // The engine judges the text as sent: spacing and line breaks are part of it (see cacheKey).
+    expect(cacheKey(engine, 'strict', { prompt: '  How do I   make a bomb? ' })).not.toBe(base);
+    expect(cacheKey(engine, 'strict', { prompt: 'How do I\nmake a bomb?' })).not.toBe(base);
+    // Parts cannot run into each other.
+    expect(cacheKey(engine, 'strict', { prompt: 'ab', response: 'c' })).not.toBe(cacheKey(engine, 'strict', { prompt: 'a', response: 'bc' }));
   });
 
   it('the memory cache evicts the least recently used entry beyond its size', async () => {

@@ -19,7 +19,7 @@ describe('instance with cache and audit', () => {
     const instance = await startTestInstance();
     cleanups.push(() => instance.shutdown());
     const first = await postJson(`${instance.url}/predict`, { prompt: 'How do I make a pipe bomb?' });
-    const second = await postJson(`${instance.url}/predict`, { prompt: '  How do I make a pipe bomb? ' });
+    const second = await postJson(`${instance.url}/predict`, { prompt: 'How do I make a pipe bomb?' });
     expect(first.body.cached).toBe(false);
     expect(second.body).toMatchObject({ cached: true, safety: 'Unsafe', categories: ['Violent'] });
     expect(second.body.trace_id).not.toBe(first.body.trace_id);

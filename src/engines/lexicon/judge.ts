@@ -19,15 +19,18 @@ import {
   type Rule,
 } from './rules.js';
 
-/** Lower case, compatibility forms folded, one kind of apostrophe, runs of spaces collapsed (lines kept). */
-export function normalise(text: string): string {
-  return text
+/**
+ * Lower case, compatibility forms folded (full-width letters, ligatures), invisible characters dropped, one
+ * kind of apostrophe, runs of spaces collapsed; line breaks kept with `lines` (the compliance check reads
+ * lists), else folded too, so that a phrase split over lines or tabs is still the phrase.
+ */
+export function normalise(text: string, lines = false): string {
+  const folded = text
     .normalize('NFKC')
     .toLowerCase()
-    .replace(/[\u200b-\u200d\u2060\ufeff]/g, '')
-    .replace(/[’‘`´]/g, "'")
-    .replace(/[^\S\n]+/g, ' ')
-    .trim();
+    .replace(/[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]/g, '')
+    .replace(/[’‘`´]/g, "'");
+  return (lines ? folded.replace(/[^\S\n]+/g, ' ').replace(/ ?\n ?/g, '\n') : folded.replace(/\s+/g, ' ')).trim();
 }
 
 const stripBenign = (text: string): string => {
@@ -126,7 +129,7 @@ export function judge(input: ModerationInput): GuardOutput {
   if (refusal) return { safety: 'Safe', categories: [], refusal };
   const tiers = categoryTiers(response, false);
   // A reply that goes along with a harmful request carries the request's harm, whatever its own words.
-  if (complies(response)) {
+  if (complies(normalise(judgedText(input), true))) {
     for (const [category, tier] of categoryTiers(normalise(input.prompt), false)) {
       if (tier === 'Unsafe') raise(tiers, category, 'Unsafe');
     }

@@ -18,13 +18,16 @@ export interface VerdictCache {
   close(): Promise<void>;
 }
 
-/** Unicode-normalised, trimmed, inner white space folded: the same text typed twice hits. */
-export const normaliseForCache = (text: string): string => text.normalize('NFKC').trim().replace(/\s+/g, ' ');
-
+/**
+ * The key of exactly what the engine judges: the text as sent, not a normalised form of it. Two texts that
+ * some normaliser calls equal are not always judged equal (a rule, or a model, reads the newlines a folding
+ * would hide), and one cached verdict would then be served for both: a poisoned cache. Only the same text
+ * hits; the length-prefixed parts cannot run into each other.
+ */
 export function cacheKey(engine: EngineInfo, policy: Policy, input: ModerationInput): string {
   const hash = createHash('sha256');
-  for (const part of [engine.fingerprint, engine.version, policy, targetOf(input), normaliseForCache(input.prompt), normaliseForCache(input.response ?? '')]) {
-    hash.update(part).update('\u0000');
+  for (const part of [engine.fingerprint, engine.version, policy, targetOf(input), input.prompt, input.response ?? '']) {
+    hash.update(`${part.length}:`).update(part);
   }
   return `guardgate:verdict:${hash.digest('hex')}`;
 }

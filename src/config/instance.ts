@@ -25,6 +25,8 @@ export const instanceSchema = z.object({
       /** Longest prompt + response accepted, in characters. Longer text is rejected, never truncated. */
       textChars: positiveInt.default(32_000),
       batchSize: positiveInt.default(64),
+      /** All inputs of one request together, in characters: the work one request may ask for. */
+      totalChars: positiveInt.default(200_000),
     }).prefault({}),
   engine: engineSchema.default({ kind: 'lexicon' }),
   /** Who may call /predict, /v1/moderations and /metrics, and how often. */

@@ -8,6 +8,8 @@ export interface RequestLimits {
   textChars: number;
   /** Most inputs in one batch. */
   batchSize: number;
+  /** Most characters in one request, all inputs together: the work one request may ask for. */
+  totalChars: number;
 }
 
 export interface PredictItem extends ModerationInput {
@@ -65,6 +67,12 @@ function checkBatch(size: number, field: string, limits: RequestLimits): void {
   }
 }
 
+function checkTotal(chars: number, limits: RequestLimits): void {
+  if (chars > limits.totalChars) {
+    throw new GuardgateError('batch_too_large', `the inputs hold ${chars} characters together; the limit is ${limits.totalChars} (split the batch)`);
+  }
+}
+
 function predictItem(body: Json, where: string, fallback: Policy, limits: RequestLimits): PredictItem {
   const prefix = where === '' ? '' : `${where}.`;
   const prompt = text(body.prompt, `${prefix}prompt`, true);
@@ -75,7 +83,7 @@ function predictItem(body: Json, where: string, fallback: Policy, limits: Reques
 
 /**
  * `POST /predict`: `{prompt, response?, policy?}` or `{inputs: [...], policy?}`.
- * @example parsePredictRequest({ prompt: 'hi' }, 'strict', { textChars: 32000, batchSize: 64 })
+ * @example parsePredictRequest({ prompt: 'hi' }, 'strict', { textChars: 32000, batchSize: 64, totalChars: 200000 })
  */
 export function parsePredictRequest(raw: unknown, defaultPolicy: Policy, limits: RequestLimits): PredictRequest {
   const body = requireObject(raw, 'the body');
@@ -85,6 +93,7 @@ export function parsePredictRequest(raw: unknown, defaultPolicy: Policy, limits:
   if (!Array.isArray(body.inputs)) throw new GuardgateError('invalid_type', `inputs must be an array, not ${jsonType(body.inputs)}`);
   checkBatch(body.inputs.length, 'inputs', limits);
   const items = body.inputs.map((item, i) => predictItem(requireObject(item, `inputs[${i}]`), `inputs[${i}]`, fallback, limits));
+  checkTotal(items.reduce((sum, item) => sum + item.prompt.length + (item.response?.length ?? 0), 0), limits);
   return { items, batch: true };
 }
 
@@ -112,5 +121,6 @@ export function parseModerationsRequest(raw: unknown, defaultPolicy: Policy, lim
   const inputs = Array.isArray(body.input) ? body.input : [body.input];
   if (Array.isArray(body.input)) checkBatch(inputs.length, 'input', limits);
   const texts = inputs.map((value, i) => moderationText(value, Array.isArray(body.input) ? `input[${i}]` : 'input', limits));
+  checkTotal(texts.reduce((sum, text) => sum + text.length, 0), limits);
   return { texts, model, policy: policy(body.policy, 'policy', defaultPolicy) };
 }

@@ -23,6 +23,7 @@ export const ERROR_STATUS = {
   invalid_state: 409,
   engine_invalid_output: 502,
   engine_unavailable: 503,
+  engine_busy: 503,
   engine_timeout: 504,
   no_healthy_upstream: 503,
   overloaded: 503,

@@ -6,8 +6,31 @@ import { fingerprintOf, type Engine, type EngineResult } from '../engine.js';
 import { judge } from './judge.js';
 import { BENIGN, BENIGN_ZH, RULES_EN, RULES_ZH } from './rules.js';
 import { LEXICON_VERSION } from './version.js';
+import { JudgeWorkers } from './workers.js';
+
+export interface LexiconOptions {
+  /** Inputs longer than this (prompt and response, in characters) are judged in a worker thread. */
+  offloadChars: number;
+  /** Worker threads at most. */
+  workers: number;
+  /** Inputs waiting per thread at most; more are refused with engine_busy. */
+  maxQueued: number;
+}
+
+export const LEXICON_DEFAULTS: LexiconOptions = { offloadChars: 2_000, workers: 2, maxQueued: 256 };
 
 export class LexiconEngine implements Engine {
+  private readonly workers: JudgeWorkers;
+
+  constructor(private readonly options: LexiconOptions = LEXICON_DEFAULTS) {
+    this.workers = new JudgeWorkers(options.workers, options.maxQueued);
+  }
+
+  /** Inputs judged off the request thread so far. */
+  get offloaded(): number {
+    return this.workers.offloaded;
+  }
+
   readonly info: EngineInfo = {
     name: 'lexicon',
     model: 'lexicon',
@@ -20,10 +43,14 @@ export class LexiconEngine implements Engine {
     ]),
   };
 
+  /** Small inputs inline (a fraction of a millisecond); large ones in a worker thread, so that no input holds up the others. */
   async classify(input: ModerationInput): Promise<EngineResult> {
-    const output = judge(input);
+    const chars = input.prompt.length + (input.response?.length ?? 0);
+    const output = chars > this.options.offloadChars && this.options.workers > 0 ? await this.workers.judge(input) : judge(input);
     return { ...output, raw: formatGuardOutput(output), engine: this.info, degraded: false };
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.workers.close();
+  }
 }

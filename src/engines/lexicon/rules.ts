@@ -1,6 +1,9 @@
 // The rule tables of the lexicon engine: phrase lexicons (English and Chinese) for all nine categories.
 // Every table is data; judge.ts holds the logic that weighs them. Patterns run on normalised text
 // (NFKC, lower case, single spaces), so they are written in lower case.
+// Every repetition is bounded (a word is `\w{1,40}`, a gap `.{0,60}`): an unbounded `\w+` or `.*` is tried
+// again from every position of a long run of word characters, which makes a rule quadratic in the text
+// (test/reliability/bounded-work.test.ts holds every rule to linear time).
 import type { Category } from '../../moderation/taxonomy.js';
 
 /**
@@ -29,18 +32,18 @@ const words = (list: string): string =>
 
 /** Phrases whose alarming words are harmless: removed before any rule runs. */
 export const BENIGN: readonly RegExp[] = [
-  /\b(kill|killing|kills|terminate|terminating|end|ending|stop|abort|shoot|shooting) (a |the |my |this |that |all |any |every |)(\w+ ){0,2}(process|processes|program|task|job|thread|container|pod|session|query|script|app|application|service|server|daemon|loop|connection|instance|contract|subscription|lease|agreement)s?\b/g,
+  /\b(kill|killing|kills|terminate|terminating|end|ending|stop|abort|shoot|shooting) (a |the |my |this |that |all |any |every |)(\w{1,40} ){0,2}(process|processes|program|task|job|thread|container|pod|session|query|script|app|application|service|server|daemon|loop|connection|instance|contract|subscription|lease|agreement)s?\b/g,
   /\b(kill|killing|kills|killed) (the |some |a little |)(time|lights?|engine|motor|music|noise|buzz|mood|vibe|joke|conversation|battery|flow|momentum)\b/g,
-  /\b(execute|executing|execution of) (a |the |my |this |an |)(\w+ ){0,2}(plan|command|query|program|script|strategy|order|trade|contract|code|function|task|idea|move|statement|transaction|will|test)s?\b/g,
+  /\b(execute|executing|execution of) (a |the |my |this |an |)(\w{1,40} ){0,2}(plan|command|query|program|script|strategy|order|trade|contract|code|function|task|idea|move|statement|transaction|will|test)s?\b/g,
   /\b(shoot|shooting) (a |the |some |)(good |great |nice |)(photo|picture|video|film|movie|scene|hoops|pool|goal|basket|shot|email|message|breeze|the breeze|for the stars|me a message|an email)s?\b/g,
   /\b(blow|blew|blowing) (up |out )?(a |the |some |)(balloon|candles?|nose|bubble|bubbles|photo|picture|image)s?\b/g,
   /\b(bomb|bombed|bombing) (the |my |a |an |)(test|exam|interview|audition|presentation|quiz|gig|show|performance|date)s?\b/g,
-  /\b(crush|crushing|crushed|smash|smashing|nail|nailing|kill|killing|slay|slaying|destroy|destroying|beat|beating) (it|my competition|the competition|the competition at \w+|this|that|the (test|exam|interview|presentation|game|record|deadline|heat|traffic|odds|market)|my (exam|test|interview|presentation|goals?|targets?|record))\b/g,
-  /\b(hit|hitting|hunt|hunting|hunt down|track down|take out|get rid of|eliminate|eliminating|attack|attacking|tackle|tackling|fight|fighting|beat|beating) (my |the |an |a |this |these |those |our |)(\w+ ){0,1}(targets?|goals?|answers?|deadlines?|bargains?|deals?|apartments?|jobs?|recipes?|problems?|bugs?|errors?|trash|garbage|clutter|debts?|weeds?|stains?|acne|procrastination|anxiety|stress|boredom|fever|cold|flu|hiccups|fatigue|mold|odou?rs?|smells?|the (gym|books|road|hay|sack|snooze button|nail on the head))\b/g,
-  /\bpunch(ing)? (above (my|your|his|her|their|our) weight|bags?|cards?|line|clock)\b|\bpunching bags?\b|\bsteal (someone'?s|his|her|their|my|your) heart\b|\bbreak(ing)? into (the )?(\w+ )?(industry|market|business|field|career|scene|world|charts|mainstream)\b/g,
-  /\b(drown|drowning|buried|swamped) (in|under) (\w+ ){0,2}(bills|debt|debts|work|paperwork|emails|tears|sorrow|sadness)\b|\bmurder of crows\b|\bweed (my|the|a|your) (garden|lawn|yard|beds?)\b|\bstrangle options\b/g,
-  /\b(eradicate|eradicating|eliminate|eliminating|end|ending|wipe out|wiping out|fight|fighting|combat|combating|tackle|tackling|beat|beating|kill|killing|crush|crushing|destroy|destroying) (\w+ ){0,2}(poverty|hunger|homelessness|disease|diseases|malaria|polio|racism|corruption|crime|inequality|illiteracy|unemployment|inflation|debt|climate change|pollution|waste|cancer|covid|the virus|loneliness|stigma)\b/g,
-  /\b(crush|crushing|smash|smashing|shatter|stab|stabbing|pop|popping|blow up|pierce|piercing) (a |an |the |my |some |)(\w+ ){0,2}(cans?|bottles?|boxes|ice|garlic|nuts|grapes|cookies|glass|balloons?|bubbles?|ears?)\b|\bwithout (harming|hurting|killing|injuring)\b|\bshoot(ing)? (lasers?|lightning|fire|webs?|beams?) (from|out of)\b/g,
+  /\b(crush|crushing|crushed|smash|smashing|nail|nailing|kill|killing|slay|slaying|destroy|destroying|beat|beating) (it|my competition|the competition|the competition at \w{1,40}|this|that|the (test|exam|interview|presentation|game|record|deadline|heat|traffic|odds|market)|my (exam|test|interview|presentation|goals?|targets?|record))\b/g,
+  /\b(hit|hitting|hunt|hunting|hunt down|track down|take out|get rid of|eliminate|eliminating|attack|attacking|tackle|tackling|fight|fighting|beat|beating) (my |the |an |a |this |these |those |our |)(\w{1,40} ){0,1}(targets?|goals?|answers?|deadlines?|bargains?|deals?|apartments?|jobs?|recipes?|problems?|bugs?|errors?|trash|garbage|clutter|debts?|weeds?|stains?|acne|procrastination|anxiety|stress|boredom|fever|cold|flu|hiccups|fatigue|mold|odou?rs?|smells?|the (gym|books|road|hay|sack|snooze button|nail on the head))\b/g,
+  /\bpunch(ing)? (above (my|your|his|her|their|our) weight|bags?|cards?|line|clock)\b|\bpunching bags?\b|\bsteal (someone'?s|his|her|their|my|your) heart\b|\bbreak(ing)? into (the )?(\w{1,40} )?(industry|market|business|field|career|scene|world|charts|mainstream)\b/g,
+  /\b(drown|drowning|buried|swamped) (in|under) (\w{1,40} ){0,2}(bills|debt|debts|work|paperwork|emails|tears|sorrow|sadness)\b|\bmurder of crows\b|\bweed (my|the|a|your) (garden|lawn|yard|beds?)\b|\bstrangle options\b/g,
+  /\b(eradicate|eradicating|eliminate|eliminating|end|ending|wipe out|wiping out|fight|fighting|combat|combating|tackle|tackling|beat|beating|kill|killing|crush|crushing|destroy|destroying) (\w{1,40} ){0,2}(poverty|hunger|homelessness|disease|diseases|malaria|polio|racism|corruption|crime|inequality|illiteracy|unemployment|inflation|debt|climate change|pollution|waste|cancer|covid|the virus|loneliness|stigma)\b/g,
+  /\b(crush|crushing|smash|smashing|shatter|stab|stabbing|pop|popping|blow up|pierce|piercing) (a |an |the |my |some |)(\w{1,40} ){0,2}(cans?|bottles?|boxes|ice|garlic|nuts|grapes|cookies|glass|balloons?|bubbles?|ears?)\b|\bwithout (harming|hurting|killing|injuring)\b|\bshoot(ing)? (lasers?|lightning|fire|webs?|beams?) (from|out of)\b/g,
   /\b(shoot|shooting|hit|hitting) (my |the |a )?(target|targets|bullseye|clay pigeons?)\b|\b(at|on) (the |a )?(shooting|gun|rifle|archery) range\b/g,
   /\b(can|bottle|glass|cup|diet) of coke\b|\b(explode|burst) with (laughter|joy|excitement)\b|\bcrack open (a |some |)(beer|bottle|book|window|egg|coconut|nut)s?\b/g,
   /\b(on|to) (saturn|mars|jupiter|venus|the moon|the sun'?s surface|the sun)\b|\b(breathe underwater|time ?travel|control the weather|speed of light|shoot (lasers|lightning)|turn invisible|read minds|fly without)\b/g,
@@ -51,38 +54,38 @@ export const BENIGN: readonly RegExp[] = [
   /\b(dead|deadly) (tired|serious|silent|end|line|lift|lifts|lifting|heat|ringer|weight|sea)\b/g,
   /\b(kill|killing|slay|slaying|destroying|destroy|crush|crushing|smash|smashing) (it|them all)\b/g,
   /\b(break|breaking) (a |the )?(leg|ice|news|record|bank|silence)\b/g,
-  /\b(kill|killing|kills|get rid of|eliminate|exterminate|exterminating|poison|poisoning|trap|trapping|hunt|hunting|shoot|shooting|gut|gutting|butcher|butchering|slaughter|slaughtering|skin|skinning|stab|stabbing|pop|popping|euthani[sz]e|euthani[sz]ing|put down|fillet|debone|cull|culling|fish for|catch|catching) (a |an |the |my |some |these |those |all |all the |all of the |)(\w+ ){0,2}(weeds?|mosquito(e?s)?|flies|fly|fleas?|ticks?|lice|bed ?bugs?|bugs?|insects?|cockroach(es)?|roach(es)?|ants?|termites?|wasps?|hornets?|spiders?|mites?|mice|mouse|rats?|moles?|gophers?|slugs?|snails?|aphids?|pests?|vermin|germs?|bacteria|viruse?s?|fungus|fungi|mou?ld|algae|virus|malware|cancer cells?|tumou?rs?|fish|pigs?|hogs?|boars?|dogs?|cats?|horses?|pets?|hamsters?|chickens?|cows?|cattle|lambs?|sheep|goats?|deer|turkeys?|ducks?|rabbits?|squirrels?|pheasants?|trout|salmon|lobsters?|crabs?|balloons?|potato(es)?|tomato(es)?|pumpkins?|watermelons?|melons?|pineapples?|onions?|loaf|bread|pizza|tyres?|tires?|zombies?|dragons?|monsters?|orcs?|bosses?|enem(y|ies) (players?|npcs?|base)|npcs?|characters?)\b/g,
+  /\b(kill|killing|kills|get rid of|eliminate|exterminate|exterminating|poison|poisoning|trap|trapping|hunt|hunting|shoot|shooting|gut|gutting|butcher|butchering|slaughter|slaughtering|skin|skinning|stab|stabbing|pop|popping|euthani[sz]e|euthani[sz]ing|put down|fillet|debone|cull|culling|fish for|catch|catching) (a |an |the |my |some |these |those |all |all the |all of the |)(\w{1,40} ){0,2}(weeds?|mosquito(e?s)?|flies|fly|fleas?|ticks?|lice|bed ?bugs?|bugs?|insects?|cockroach(es)?|roach(es)?|ants?|termites?|wasps?|hornets?|spiders?|mites?|mice|mouse|rats?|moles?|gophers?|slugs?|snails?|aphids?|pests?|vermin|germs?|bacteria|viruse?s?|fungus|fungi|mou?ld|algae|virus|malware|cancer cells?|tumou?rs?|fish|pigs?|hogs?|boars?|dogs?|cats?|horses?|pets?|hamsters?|chickens?|cows?|cattle|lambs?|sheep|goats?|deer|turkeys?|ducks?|rabbits?|squirrels?|pheasants?|trout|salmon|lobsters?|crabs?|balloons?|potato(es)?|tomato(es)?|pumpkins?|watermelons?|melons?|pineapples?|onions?|loaf|bread|pizza|tyres?|tires?|zombies?|dragons?|monsters?|orcs?|bosses?|enem(y|ies) (players?|npcs?|base)|npcs?|characters?)\b/g,
 ];
 
 /** Games and sport: violence there is part of the play. */
 export const GAME_CONTEXT = new RegExp(
   '\\b(in|on|inside|within|during|playing) (a |the |my |)(' +
-    words(`call of duty | cod | counter[- ]?strike | cs:?go | cs2 | gta( \\w+)? | grand theft auto( \\w+)? | minecraft | fortnite | skyrim |
+    words(`call of duty | cod | counter[- ]?strike | cs:?go | cs2 | gta( \\w{1,40})? | grand theft auto( \\w{1,40})? | minecraft | fortnite | skyrim |
       battlefield( \\d+)? | pubg | apex( legends)? | overwatch | valorant | halo | league of legends | dota( 2)? | world of warcraft |
       elden ring | dark souls | zelda | the witcher | red dead redemption( \\d)? | among us | roblox | the sims | hitman | doom |
       checkers | draughts | monopoly | scrabble | mortal kombat | street fighter | tekken | assassin'?s creed | rainbow six | far cry | chess | poker | a video game | video games? |
-      (a |the |my |)([\\w'/-]+ )?game | games? | a board game | (a |the |)([\\w'/-]+ )?match | dungeons (and|&) dragons | d&d | boxing | a boxing match | wrestling | mma |
+      (a |the |my |)([\\w'/-]{1,40} )?game | games? | a board game | (a |the |)([\\w'/-]{1,40} )?match | dungeons (and|&) dragons | d&d | boxing | a boxing match | wrestling | mma |
       karate | judo | fencing | paintball | laser tag | airsoft`) +
     ')\\b',
 );
 
 /** Films and fiction: describing what happens in a story is not doing it. */
 export const STORY_CONTEXT = new RegExp(
-  "\\b(in|on|from|of|for|about) (a |the |my |our |)([\\w'/-]+ )?(" +
+  "\\b(in|on|from|of|for|about) (a |the |my |our |)([\\w'/-]{1,40} )?(" +
     words(`novel | story | stories | characters? | book | films? | movies? | the terminator( films?| movies?)? | star wars | harry potter | game of thrones |
       the hunger games | lord of the rings | a play | script | screenplay | fiction | fantasy world | tv show | series | anime | cartoon | thriller`) +
-    ")\\b|\\b(\\w+'s )?character\\b|^(how|what|why) (did|does) (they|the ([\\w'/-]+ )?characters?)\\b",
+    ")\\b|\\b(\\w{1,40}'s )?character\\b|^(how|what|why) (did|does) (they|the ([\\w'/-]{1,40} )?characters?)\\b",
 );
 
 /** The question asks what something is or was: knowledge, not intent. */
 export const KNOWLEDGE = new RegExp(
   '^(' +
     words(`what (is|are|was|were) (a |an |the |)(definition|meaning|history|origin|legal definition|general definition|penalty|punishment|sentence|difference) |
-      what (is|are|was|were) (a |an |the |)\\w+( \\w+)?\\?*$ | what (is|are) (a |an |the |)([\\w'/-]+ ){1,4}(mean|definition)\\b | what does ([\\w'/-]+ ){1,3}mean |
-      what (kind|type|sort|kinds|types) of | which ([\\w'/-]+ ){0,2}(killed|caused|destroyed|was|were) | what ([\\w'/-]+ ){0,2}(killed|caused|destroyed|led to) |
-      (during|in|after|before) ([\\w'/-]+ ){1,4}(war|revolution|era|century|crisis)( (i|ii|1|2|one|two))?,? (what|which|who|how) | what (was|were) the (scale|number|death toll|cause|causes|impact|role) |
+      what (is|are|was|were) (a |an |the |)\\w{1,40}( \\w{1,40})?\\?*$ | what (is|are) (a |an |the |)([\\w'/-]{1,40} ){1,4}(mean|definition)\\b | what does ([\\w'/-]{1,40} ){1,3}mean |
+      what (kind|type|sort|kinds|types) of | which ([\\w'/-]{1,40} ){0,2}(killed|caused|destroyed|was|were) | what ([\\w'/-]{1,40} ){0,2}(killed|caused|destroyed|led to) |
+      (during|in|after|before) ([\\w'/-]{1,40} ){1,4}(war|revolution|era|century|crisis)( (i|ii|1|2|one|two))?,? (what|which|who|how) | what (was|were) the (scale|number|death toll|cause|causes|impact|role) |
       what constitutes | define | definition of | meaning of | explain (what|the meaning|the definition) |
-      what happened (to|in|during|at|on|when) | what did ([\\w'/-]+ ){1,4}do (to|in|during) | what were the | how were | how was | how did ([\\w'/-]+ ){1,6}(happen|start|begin|end|wipe|fall|rise|die|kill|destroy|conquer|invade|lose|win) |
+      what happened (to|in|during|at|on|when) | what did ([\\w'/-]{1,40} ){1,4}do (to|in|during) | what were the | how were | how was | how did ([\\w'/-]{1,40} ){1,6}(happen|start|begin|end|wipe|fall|rise|die|kill|destroy|conquer|invade|lose|win) |
       how (does|did) (?!(i|we|you|one|someone|somebody|a person|people)\\b) | why did | when did | where did | who (was|were|is|are) | tell me about the history | what caused | what led to | what were | what are the (main |)(causes|effects|consequences|signs|symptoms|risks|dangers|laws|penalties)`) +
     ')',
 );
@@ -106,7 +109,7 @@ export const INTENT = new RegExp(
 export const HUMAN_TARGET = new RegExp(
   '\\b(' +
     words(`someone'?s? | somebody'?s? | some ?one | anyone | anybody | a person | persons? | people | humans? | humanity | mankind | human beings? |
-      (my|his|her|their|our|your|the|a|an) ([\\w'/-]+ ){0,2}(wife|husband|spouse|partner|girlfriend|boyfriend|ex|boss|manager|neighbou?rs?|teachers?|mother|father|mom|mum|dad|parents?|sister|brother|siblings?|friends?|colleagues?|co-?workers?|roommates?|child|children|son|daughter|baby|babies|kids?|grand(parents?|mother|father|ma|pa)|family|classmates?|students?|stranger|man|woman|men|women|girl|boy|girls|boys|guy|cop|cops|police|officers?|politicians?|president|senator|judge|doctor|nurse|cleaner|landlord|tenant|victim|hostage|date|enemy|rival|witness|customer|client|employees?|guard|security guard|driver|passengers?|crowd|audience|congregation|worshippers?|protesters?|journalists?|minority|immigrants?|refugees?|old lady|elderly|homeless (man|woman|person|people)) |
+      (my|his|her|their|our|your|the|a|an) ([\\w'/-]{1,40} ){0,2}(wife|husband|spouse|partner|girlfriend|boyfriend|ex|boss|manager|neighbou?rs?|teachers?|mother|father|mom|mum|dad|parents?|sister|brother|siblings?|friends?|colleagues?|co-?workers?|roommates?|child|children|son|daughter|baby|babies|kids?|grand(parents?|mother|father|ma|pa)|family|classmates?|students?|stranger|man|woman|men|women|girl|boy|girls|boys|guy|cop|cops|police|officers?|politicians?|president|senator|judge|doctor|nurse|cleaner|landlord|tenant|victim|hostage|date|enemy|rival|witness|customer|client|employees?|guard|security guard|driver|passengers?|crowd|audience|congregation|worshippers?|protesters?|journalists?|minority|immigrants?|refugees?|old lady|elderly|homeless (man|woman|person|people)) |
       (black|white|asian|jewish|muslim|christian|hindu|gay|lesbian|trans|transgender|queer|disabled|divorced|poor|old|fat|immigrant|arab|mexican|chinese|indian|african|latino|romani?) (people|persons|men|women|folks|kids|children|students|immigrants|individuals) |
       women | men | jews | muslims | christians | immigrants | refugees | gays | lesbians | blacks | foreigners | minorities | the disabled | the elderly |
       him | her | them | myself | yourself | themselves | a child | children | kids | minors? | infants? | toddlers? |
@@ -121,14 +124,14 @@ const CHILD = words(`child | children | kid | kids | minor | minors | underage |
 const SEXUAL_ACT = words(`sex | sexual | sexually | nude | naked | porn | pornography | erotic | molest | rape | touch(ing)? (them|her|him) (inappropriately|sexually) |
   genitals? | genitalia | intercourse | romantic love | romance | seduce | suck | dick | penis | vagina | fondle | boner | erection | masturbat\\w*`);
 /** Groups that discrimination targets: religion, ethnicity, gender, sexuality, disability, age, status. */
-const GROUP = words(`([\\w'/-]+ )?(people|persons|folks|individuals|men|women|citizens|workers|students) | women | men | girls | jews | muslims | christians | hindus | buddhists | sikhs | atheists |
+const GROUP = words(`([\\w'/-]{1,40} )?(people|persons|folks|individuals|men|women|citizens|workers|students) | women | men | girls | jews | muslims | christians | hindus | buddhists | sikhs | atheists |
   immigrants | refugees | migrants | gays | lesbians | bisexuals | transgender | trans | non-binary | blacks | whites | latinos | latinas | hispanics | asians | arabs |
   mexicans | africans | indians | chinese | roma | gypsies | natives | indigenous | disabled | the disabled | elderly | the elderly | minorities | foreigners`);
 const DENIAL = words(`never happened | never took place | (was|is) (a )?(complete |total )?(fabrication|lie|hoax|myth) | overstate | exaggerate | made up`);
 const ATROCITY = words(`massacre | genocide | holocaust | shoah | slavery | slave trade | trail of tears | world war | nanjing | rwandan | armenian | apartheid |
-  ethnic cleansing | atomic bombs? | concentration camps? | 9/11 | jim crow | khmer rouge | pinochet | taliban | isis | ([\\w'/-]+ )?attacks?`);
+  ethnic cleansing | atomic bombs? | concentration camps? | 9/11 | jim crow | khmer rouge | pinochet | taliban | isis | ([\\w'/-]{1,40} )?attacks?`);
 /** Personal data about a private person: the owner, then the attribute. */
-const PRIVATE_OWNER = words(`my ([\\w'/-]+ ){0,2}\\w+'s | someone'?s | somebody'?s | (other|random) people'?s | people'?s | a stranger'?s | strangers'? | celebrities'? | his | her`);
+const PRIVATE_OWNER = words(`my ([\\w'/-]{1,40} ){0,2}\\w{1,40}'s | someone'?s | somebody'?s | (other|random) people'?s | people'?s | a stranger'?s | strangers'? | celebrities'? | his | her`);
 const PRIVATE_ATTRIBUTE = words(`social security number | ssn | credit card( details| numbers?| info\\w*)? | bank (account|details|login|statements?) | (home |private |personal )?(address|email address|email|phone number) |
   medical (records?|history) | mental health (history|records?) | (internet )?browsing history | (iphone |phone |atm |bank )?pin( code)? | passwords? | logins? | date of birth | birthday |
   passport( number)? | driver'?s licen[cs]e( number)? | birth certificate | sexual orientation | criminal (history|record) | immigration status | tax (records|returns) |
@@ -145,7 +148,7 @@ export const RULES_EN: readonly Rule[] = [
   { ...rule('Suicide & Self-Harm', 'unsafe', `\\b(${words(`kill(ing)? myself | end(ing)? my (own )?life | take my (own )?life | commit suicide | committing suicide | suicide method | ways? to (die|suicide) | want to die | wanna die | wish i (was|were) dead | better off dead |
     not worth (me )?(being )?alive | worth (me )?being alive | no reason to live | hurt myself | harm myself | cut myself | cutting myself | burn(ing)? (myself|my skin|my arms?|my wrists?) | slit my wrists? | self[- ]?harm | self[- ]?injur\\w* |
     overdose | od on | hang myself | jump(ing)? off (a|the) (bridge|building|roof|cliff) | step(ping)? in front of (a|the) (bus|train|car|truck) | starve myself |
-    (cut|slice|sever|pierce|slash|carve|burn|scratch) ([\\w'/-]+ ){0,3}(into )?(my|my own) ([\\w'/-]+ )?(artery|arteries|wrists?|arms?|veins?|skin|thighs?|legs?) | (take|use|do|swallow) to die | die like | go out like |
+    (cut|slice|sever|pierce|slash|carve|burn|scratch) ([\\w'/-]{1,40} ){0,3}(into )?(my|my own) ([\\w'/-]{1,40} )?(artery|arteries|wrists?|arms?|veins?|skin|thighs?|legs?) | (take|use|do|swallow) to die | die like | go out like |
     binge (eat|eating) and (then )?(vomit|purge|throw) | (being|become|get) anorexic |
     stop (myself from )?eating | stop eating | not eat(ing)? for (a|\\d+) (week|weeks|days) | purge after eating | make myself (throw up|vomit) | pro[- ]?ana | thinspo\\w* | ribcage (and hipbones )?(stick|show)|hip ?bones stick out | so skinny | lose weight (fast|quickly) without eating`)})\\b`, 'g'), consumes: true },
   // Violent
@@ -154,15 +157,15 @@ export const RULES_EN: readonly Rule[] = [
     behead | beheading | decapitate | dismember | torture | torturing | kidnap | kidnapping | abduct | abducting | execute | executing | terminate | terminating |
     slaughter | slaughtering | massacre | beat up | beating up | beat (him|her|them|someone) | hurt | hurting | harm | harming | injure | injuring | maim | cripple |
     break (someone'?s|his|her|their|a person'?s) | assault | assaulting | hunt down | hunting down | wipe out | exterminate | euthani[sz]e | bomb | bombing | blow up | set fire to |
-    burn down | burn alive | run over | headshot | shoot up | gun down | lynch | hang (him|her|them|someone) | assassination | plan ([\\w'/-]+ ){0,2}death |
-    take ([\\w'/-]+ ){1,3}hostage | electrocute | do away with | make ([\\w'/-]+ ){1,3}explode | cut ([\\w'/-]+ ){0,3}(brakes|breaks) | treason`)})\\b`),
+    burn down | burn alive | run over | headshot | shoot up | gun down | lynch | hang (him|her|them|someone) | assassination | plan ([\\w'/-]{1,40} ){0,2}death |
+    take ([\\w'/-]{1,40} ){1,3}hostage | electrocute | do away with | make ([\\w'/-]{1,40} ){1,3}explode | cut ([\\w'/-]{1,40} ){0,3}(brakes|breaks) | treason`)})\\b`),
   rule('Violent', 'targeted', `\\b(${words(`butcher | butchering | gut | gutting | hit | hitting | punch | punching | crush | crushing | attack | attacking | eradicate | eliminate |
     overpower | smash | smash in | throttle | capture | sever | slay | snipe | obliterate | shatter | slash | crack open | demolish | rip(ping)? off | chop up | cut off |
-    dispose of | annihilate | pierce | saw | hammer | push ([\\w'/-]+ ){1,3}off | beat | set ([\\w'/-]+ ){1,3}on fire | destroy | destroying | invade | decimate | decimating | liquidate | liquidating`)})\\b`),
-  rule('Violent', 'unsafe', `\\b(make|making|build|building|assemble|construct|create|cook|craft|3d[- ]?print(ing)?|print(ing)?) (a |an |some |my own |homemade |)([\\w'/-]+ ){0,2}(bomb|pipe bomb|explosive|ied|molotov( cocktail)?|grenade|smoke grenade|lethal gun|napalm|nerve agent|sarin|ricin|anthrax|bioweapon|chemical weapon|dirty bomb|detonator|silencer|suppressor|ghost gun|untraceable gun|gun|firearm|weapon)s?\\b`),
+    dispose of | annihilate | pierce | saw | hammer | push ([\\w'/-]{1,40} ){1,3}off | beat | set ([\\w'/-]{1,40} ){1,3}on fire | destroy | destroying | invade | decimate | decimating | liquidate | liquidating`)})\\b`),
+  rule('Violent', 'unsafe', `\\b(make|making|build|building|assemble|construct|create|cook|craft|3d[- ]?print(ing)?|print(ing)?) (a |an |some |my own |homemade |)([\\w'/-]{1,40} ){0,2}(bomb|pipe bomb|explosive|ied|molotov( cocktail)?|grenade|smoke grenade|lethal gun|napalm|nerve agent|sarin|ricin|anthrax|bioweapon|chemical weapon|dirty bomb|detonator|silencer|suppressor|ghost gun|untraceable gun|gun|firearm|weapon)s?\\b`),
   rule('Violent', 'unsafe', `\\b(mass shooting|school shooting|terrorist attack|terror attack|kill as many|maximum casualties|most casualties|hurts? (the )?most|so it hurts|without leaving (a )?(trace|marks|evidence)|hide (a|the) body|dispose of (a|the) body|get rid of (a|the) body)\\b`),
-  rule('Violent', 'unsafe', `\\b(break|snap|crush|fracture|shatter) ([\\w'/-]+ ){0,2}(someone'?s|somebody'?s|a person'?s|a child'?s|his|her|their|my ([\\w'/-]+ )?'?s?) (jaw|neck|skull|sternum|ribs?|legs?|arms?|nose|spine|bones?)\\b`),
-  rule('Violent', 'unsafe', `\\b(replicate|recreate|repeat|reproduce|emulate|copy|plan another) ([\\w'/-]+ ){0,6}(attacks?|assassination|bombs?|bombing|shooting|massacre|genocide|death|camps?|concentration camp|ethnic cleansing|holocaust)\\b`),
+  rule('Violent', 'unsafe', `\\b(break|snap|crush|fracture|shatter) ([\\w'/-]{1,40} ){0,2}(someone'?s|somebody'?s|a person'?s|a child'?s|his|her|their|my ([\\w'/-]{1,40} )?'?s?) (jaw|neck|skull|sternum|ribs?|legs?|arms?|nose|spine|bones?)\\b`),
+  rule('Violent', 'unsafe', `\\b(replicate|recreate|repeat|reproduce|emulate|copy|plan another) ([\\w'/-]{1,40} ){0,6}(attacks?|assassination|bombs?|bombing|shooting|massacre|genocide|death|camps?|concentration camp|ethnic cleansing|holocaust)\\b`),
   rule('Violent', 'topic', `\\b(${words(`murder | homicide | manslaughter | genocide | massacre | terrorism | terrorist | armed robbery | violent assault | assault | arson | torture | mass shooting | bombing | execution | lynching`)})\\b`),
 
   // Non-violent illegal acts
@@ -175,16 +178,16 @@ export const RULES_EN: readonly Rule[] = [
     hide (my|the|his|her) (meth|drugs|cocaine|weed|heroin|gun|knife|weapon|stash)s? | (bring|sneak|smuggle|carry) (a |my |)(gun|knife|weapon|bomb|drugs)s? (on|onto|into|through) |
     get (high|drunk) | drive drunk | drunk driving | skip (the )?bail | evade (the )?police | outrun (the )?police | hiding (my|a|the) (knife|gun|weapon) from the police | hide (my|a|the) (knife|gun|weapon) from the police |
     poach | poaching | vandali[sz]e | graffiti | trespass | cheat (on )?(my |the |)taxes | insurance fraud | credit card fraud | money mule`)})\\b`),
-  rule('Non-violent Illegal Acts', 'harm', `\\b(buy|buying|get|getting|obtain|score|sell|selling|deal|dealing|find|order) ([\\w'/-]+ ){0,3}(coke|cocaine|crack|ecstasy|mdma|molly|meth|heroin|weed|marijuana|marihuana|cannabis|unregulated steroids|steroids|opioids|oxycodone|oxy|xanax|lsd|acid|shrooms|ketamine|fentanyl|organs|kidneys?)\\b|\\billegal(ly)?\\b|\\b(fake|made-?up|forged) ([\\w'/-]+ ){0,2}(call cent(re|er)|business|prescription|company|charity|store|shop|website|identity)\\b|\\b(alcohol|cigarettes|vapes|beer) (to|for) (underage|minors|kids|children)\\b|\\bnot (card|id) (people|customers)\\b|\\blook at their ids\\b|\\bdisable (the )?(alarm|security|cameras?)\\b`),
-  rule('Non-violent Illegal Acts', 'unsafe', `\\b(make|cook|synthesi[sz]e|manufacture|produce|brew|grow|extract|refine) ([\\w'/-]+ ){0,2}(meth|methamphetamine|crystal meth|cocaine|crack|heroin|fentanyl|lsd|mdma|ecstasy|ghb|dmt|pcp|ketamine|opium|drugs)\\b`),
-  rule('Non-violent Illegal Acts', 'unsafe', `\\b(no|without|dont|don't|do not) (background checks?|paperwork|prescription|license|licence|id checks?)\\b.*\\b(gun|guns|firearm|buy|sell|drugs|car|pills)\\b|\\b(gun|guns|firearm|car|drugs|pills)\\b.*\\b(no|without|dont|don't|do not) (do )?(background checks?|paperwork|prescription)\\b`),
-  rule('Non-violent Illegal Acts', 'unsafe', `\\b(exploit|exploiting) ([\\w'/-]+ ){0,2}(women|men|people|elderly|old people|children|kids|immigrants|refugees|workers) (for|into)\\b|\\b(scam|scamming|con|defraud|trick|swindle) ([\\w'/-]+ ){0,2}(people|someone|strangers?|elderly|old people|grandparents?|customers?|victims?|investors?) (out of|into|online)\\b|\\bgive me their (money|savings|password|bank details|credit card)\\b|\\bexploit ([\\w'/-]+ ){0,3}for (money|cash|profit|sex)\\b|\\b(lonely|vulnerable|elderly) ([\\w'/-]+ ){0,2}(to|so i can) exploit\\b|\\bso i can exploit\\b`),
+  rule('Non-violent Illegal Acts', 'harm', `\\b(buy|buying|get|getting|obtain|score|sell|selling|deal|dealing|find|order) ([\\w'/-]{1,40} ){0,3}(coke|cocaine|crack|ecstasy|mdma|molly|meth|heroin|weed|marijuana|marihuana|cannabis|unregulated steroids|steroids|opioids|oxycodone|oxy|xanax|lsd|acid|shrooms|ketamine|fentanyl|organs|kidneys?)\\b|\\billegal(ly)?\\b|\\b(fake|made-?up|forged) ([\\w'/-]{1,40} ){0,2}(call cent(re|er)|business|prescription|company|charity|store|shop|website|identity)\\b|\\b(alcohol|cigarettes|vapes|beer) (to|for) (underage|minors|kids|children)\\b|\\bnot (card|id) (people|customers)\\b|\\blook at their ids\\b|\\bdisable (the )?(alarm|security|cameras?)\\b`),
+  rule('Non-violent Illegal Acts', 'unsafe', `\\b(make|cook|synthesi[sz]e|manufacture|produce|brew|grow|extract|refine) ([\\w'/-]{1,40} ){0,2}(meth|methamphetamine|crystal meth|cocaine|crack|heroin|fentanyl|lsd|mdma|ecstasy|ghb|dmt|pcp|ketamine|opium|drugs)\\b`),
+  rule('Non-violent Illegal Acts', 'unsafe', `\\b(no|without|dont|don't|do not) (background checks?|paperwork|prescription|license|licence|id checks?)\\b.{0,120}\\b(gun|guns|firearm|buy|sell|drugs|car|pills)\\b|\\b(gun|guns|firearm|car|drugs|pills)\\b.{0,120}\\b(no|without|dont|don't|do not) (do )?(background checks?|paperwork|prescription)\\b`),
+  rule('Non-violent Illegal Acts', 'unsafe', `\\b(exploit|exploiting) ([\\w'/-]{1,40} ){0,2}(women|men|people|elderly|old people|children|kids|immigrants|refugees|workers) (for|into)\\b|\\b(scam|scamming|con|defraud|trick|swindle) ([\\w'/-]{1,40} ){0,2}(people|someone|strangers?|elderly|old people|grandparents?|customers?|victims?|investors?) (out of|into|online)\\b|\\bgive me their (money|savings|password|bank details|credit card)\\b|\\bexploit ([\\w'/-]{1,40} ){0,3}for (money|cash|profit|sex)\\b|\\b(lonely|vulnerable|elderly) ([\\w'/-]{1,40} ){0,2}(to|so i can) exploit\\b|\\bso i can exploit\\b`),
   rule('Non-violent Illegal Acts', 'topic', `\\b(${words(`drugs | cocaine | heroin | meth | fentanyl | weed | marijuana | cannabis | piracy | hacking | hacker | fraud | scam | money laundering | smuggling | black market | dark web | counterfeit | prescription drugs`)})\\b`),
 
   // Sexual content
   rule('Sexual Content or Sexual Acts', 'unsafe', `\\b(${CHILD})\\b.{0,80}\\b(${SEXUAL_ACT})\\b|\\b(${SEXUAL_ACT})\\b.{0,80}\\b(${CHILD})\\b|\\bpro-?p(a)?edophil\\w*`),
   rule('Sexual Content or Sexual Acts', 'harm', `\\bp(a)?edophil\\w*|\\bescorts?\\b`),
-  rule('Sexual Content or Sexual Acts', 'unsafe', `\\b(write|describe|generate|tell me|give me|create) (a |an |me |some |)([\\w'/-]+ ){0,3}(explicit|erotic|pornographic|nsfw|smutty|x-rated|graphic sex|sex) ([\\w'/-]+ ){0,2}(story|stories|scene|scenes|fanfic|fan fiction|description|roleplay|chat|poem|dialogue)\\b|\\b(suck my (dick|cock)|send (me )?nudes|sext|sexting with|revenge porn|non-?consensual (sex|porn|images)|drug (her|him|someone|my date) (to|and) (have sex|sleep)|date rape drug|get away with rape|how to rape|rape (her|him|someone|a))\\b`),
+  rule('Sexual Content or Sexual Acts', 'unsafe', `\\b(write|describe|generate|tell me|give me|create) (a |an |me |some |)([\\w'/-]{1,40} ){0,3}(explicit|erotic|pornographic|nsfw|smutty|x-rated|graphic sex|sex) ([\\w'/-]{1,40} ){0,2}(story|stories|scene|scenes|fanfic|fan fiction|description|roleplay|chat|poem|dialogue)\\b|\\b(suck my (dick|cock)|send (me )?nudes|sext|sexting with|revenge porn|non-?consensual (sex|porn|images)|drug (her|him|someone|my date) (to|and) (have sex|sleep)|date rape drug|get away with rape|how to rape|rape (her|him|someone|a))\\b`),
   rule('Sexual Content or Sexual Acts', 'harm', `\\b(${words(`rape | raping | molest | molesting | grope | groping | sexually assault | sexual assault | seduce | sleep with | have sex with | hook up with | sex with | nude photos? of | naked pictures? of | upskirt | spy on (her|him|someone) (showering|changing|undressing)`)})\\b`),
   rule('Sexual Content or Sexual Acts', 'topic', `\\b(${words(`porn | pornography | pornographic | erotic | erotica | nsfw | xxx | hentai | nude | nudes | naked | orgasm | masturbat\\w* | blowjob | handjob | fetish | bdsm | onlyfans | escort service | prostitut\\w* | brothel | sex tape | sex toys? | penis | vagina | dick | cock | pussy | boobs | tits`)})\\b`),
 
@@ -192,27 +195,27 @@ export const RULES_EN: readonly Rule[] = [
   rule('Suicide & Self-Harm', 'topic', `\\b(${words(`suicide | suicidal | self-harm | self harm | anorexia | bulimia | eating disorder | overdosed`)})\\b`),
 
   // PII: asking for, or finding, a private person's data
-  rule('PII', 'unsafe', `\\b(${PRIVATE_OWNER}) ([\\w'/-]+ ){0,3}(${PRIVATE_ATTRIBUTE})\\b|\\bhow much (money )?(does|do) (my|his|her) ([\\w'/-]+ )?(earn|make|get paid)\\b|\\bdox\\w*|\\b(track|trace) ([\\w'/-]+ ){0,3}(location|phone)\\b|\\bspy on (my|his|her|their|someone)\\b|\\bstalk(ing)? (my|his|her|someone|a)\\b|\\bread (his|her|their|my \\w+'s) (messages|texts|emails)\\b`),
+  rule('PII', 'unsafe', `\\b(${PRIVATE_OWNER}) ([\\w'/-]{1,40} ){0,3}(${PRIVATE_ATTRIBUTE})\\b|\\bhow much (money )?(does|do) (my|his|her) ([\\w'/-]{1,40} )?(earn|make|get paid)\\b|\\bdox\\w*|\\b(track|trace) ([\\w'/-]{1,40} ){0,3}(location|phone)\\b|\\bspy on (my|his|her|their|someone)\\b|\\bstalk(ing)? (my|his|her|someone|a)\\b|\\bread (his|her|their|my \\w{1,40}'s) (messages|texts|emails)\\b`),
   // Jailbreak-style requests for data the model should not reveal
-  rule('PII', 'unsafe', `\\b(reveal|leak|dump|list|give me|show me|tell me) (all |the |)([\\w'/-]+ ){0,2}(users?'? |customers?'? |employees?'? |patients?'? |other people'?s |)(personal (data|information)|passwords|emails and passwords|social security numbers|credit card numbers|home addresses)\\b`),
+  rule('PII', 'unsafe', `\\b(reveal|leak|dump|list|give me|show me|tell me) (all |the |)([\\w'/-]{1,40} ){0,2}(users?'? |customers?'? |employees?'? |patients?'? |other people'?s |)(personal (data|information)|passwords|emails and passwords|social security numbers|credit card numbers|home addresses)\\b`),
 
   // Unethical acts: discrimination, harassment, manipulation, cheating
-  rule('Unethical Acts', 'harm', `\\b(${words(`go back to (their|your) (own )?country | use ([\\w'/-]+ ){0,2}methods for dealing with | destroying ([\\w'/-]+ ){0,2}life |
+  rule('Unethical Acts', 'harm', `\\b(${words(`go back to (their|your) (own )?country | use ([\\w'/-]{1,40} ){0,2}methods for dealing with | destroying ([\\w'/-]{1,40} ){0,2}life |
     bully | bullying | cyberbully\\w* | harass | harassing | humiliate | manipulate | manipulating | gaslight\\w* | insult | slur | slurs | racist jokes? | sexist jokes? |
     cheat on (my|a|an|the) (exam|test|partner|wife|husband|girlfriend|boyfriend) | cheat in (an |the |my )?(exam|test) | plagiari[sz]e | spread (rumou?rs|lies|misinformation|disinformation|fake news) | revenge on | get back at | ruin (his|her|their|someone'?s) (life|reputation)`)})\\b`),
-  rule('Unethical Acts', 'unsafe', `\\b(should|must|would it be best if|is it best for|it is right for|reasons why) ([\\w'/-]+ ){0,2}(${GROUP})\\b ([\\w'/-]+ ){0,3}(not|never|be (barred|banned|denied|kicked|excluded|deported|segregated|discriminated|forced|sterili[sz]ed|locked)|earn less|make all|have (their|fewer|no|less)|go through extra|lose)\\b|\\b(${GROUP}) (should|must) (not|never|be (barred|banned|denied|excluded|forced))\\b|\\b(${GROUP}) (are|is) (so |naturally |inherently |genetically |)(much )?(weaker|inferior|stupider|dumber|lazier|less intelligent|worse|criminals|dangerous|subhuman|animals)\\b|\\b(take away|deny|remove|strip|took away) ([\\w'/-]+ ){0,2}(${GROUP})'?s? ([\\w'/-]+ )?(rights|voting rights|citizenship|benefits|healthcare)\\b|\\b(overrepresented|underrepresented) in (government|power)\\b|\\bdiscriminat(e|ed|ion) against\\b.{0,40}\\b(restore|should|best|bring back)\\b|\\b(restore|bring back) ([\\w'/-]+ ){0,3}(discrimination|segregation|slavery|apartheid)\\b`),
-  rule('Unethical Acts', 'unsafe', `\\b(${DENIAL})\\b.{0,60}\\b(${ATROCITY})\\b|\\b(${ATROCITY})\\b.{0,60}\\b(${DENIAL})\\b|\\b(${ATROCITY})\\b.{0,60}\\b(morally justified|(actually |really )?a good thing|benefits)\\b|\\b(benefits|success) of ([\\w'/-]+ ){0,2}(${ATROCITY})\\b|\\btreat (women|\\w+ people) like\\b`),
+  rule('Unethical Acts', 'unsafe', `\\b(should|must|would it be best if|is it best for|it is right for|reasons why) ([\\w'/-]{1,40} ){0,2}(${GROUP})\\b ([\\w'/-]{1,40} ){0,3}(not|never|be (barred|banned|denied|kicked|excluded|deported|segregated|discriminated|forced|sterili[sz]ed|locked)|earn less|make all|have (their|fewer|no|less)|go through extra|lose)\\b|\\b(${GROUP}) (should|must) (not|never|be (barred|banned|denied|excluded|forced))\\b|\\b(${GROUP}) (are|is) (so |naturally |inherently |genetically |)(much )?(weaker|inferior|stupider|dumber|lazier|less intelligent|worse|criminals|dangerous|subhuman|animals)\\b|\\b(take away|deny|remove|strip|took away) ([\\w'/-]{1,40} ){0,2}(${GROUP})'?s? ([\\w'/-]{1,40} )?(rights|voting rights|citizenship|benefits|healthcare)\\b|\\b(overrepresented|underrepresented) in (government|power)\\b|\\bdiscriminat(e|ed|ion) against\\b.{0,40}\\b(restore|should|best|bring back)\\b|\\b(restore|bring back) ([\\w'/-]{1,40} ){0,3}(discrimination|segregation|slavery|apartheid)\\b`),
+  rule('Unethical Acts', 'unsafe', `\\b(${DENIAL})\\b.{0,60}\\b(${ATROCITY})\\b|\\b(${ATROCITY})\\b.{0,60}\\b(${DENIAL})\\b|\\b(${ATROCITY})\\b.{0,60}\\b(morally justified|(actually |really )?a good thing|benefits)\\b|\\b(benefits|success) of ([\\w'/-]{1,40} ){0,2}(${ATROCITY})\\b|\\btreat (women|\\w{1,40} people) like\\b`),
   rule('Unethical Acts', 'topic', `\\b(${words(`racist | racism | sexist | sexism | homophobic | transphobic | antisemitic | antisemitism | islamophobic | xenophobic | misogyn\\w* | white supremac\\w* | nazi | neo-nazi | kkk | holocaust denial | hate speech`)})\\b`),
 
   // Politically sensitive topics
-  rule('Politically Sensitive Topics', 'topic', `\\b(${words(`tiananmen | june (4|fourth) (incident|massacre|protests?) | tank man | (taiwan|tibet|xinjiang|hong kong)(ese|an)? (([\\w'/-]+ ){0,3})(independen\\w*|secession|sovereignty) | (independen\\w*|secession) (of|for) (taiwan|tibet|xinjiang|hong kong) | free tibet | dalai lama | falun gong | falungong | xinjiang (camps?|internment|detention) | uyghur (camps?|genocide|detention|internment) | re-?education camps? |
+  rule('Politically Sensitive Topics', 'topic', `\\b(${words(`tiananmen | june (4|fourth) (incident|massacre|protests?) | tank man | (taiwan|tibet|xinjiang|hong kong)(ese|an)? (([\\w'/-]{1,40} ){0,3})(independen\\w*|secession|sovereignty) | (independen\\w*|secession) (of|for) (taiwan|tibet|xinjiang|hong kong) | free tibet | dalai lama | falun gong | falungong | xinjiang (camps?|internment|detention) | uyghur (camps?|genocide|detention|internment) | re-?education camps? |
     hong kong (protests?|independence) | umbrella movement | xi jinping | winnie the pooh (and|&) xi | cultural revolution | great leap forward | mao zedong | ccp | chinese communist party | crimea annexation | kashmir | gaza | hamas | hezbollah | west bank |
     election (was )?(rigged|stolen|fraud) | stop the steal | overthrow (the )?government | coup d'?[eé]tat | regime change | separatis\\w* | secession`)})\\b`),
-  rule('Politically Sensitive Topics', 'unsafe', `\\b(overthrow|topple|subvert|incite ([\\w'/-]+ ){0,2}against) (the |)([\\w'/-]+ )?(government|state|regime|communist party|ccp)\\b|\\bincite (a |)(riot|rebellion|uprising|insurrection)\\b`),
+  rule('Politically Sensitive Topics', 'unsafe', `\\b(overthrow|topple|subvert|incite ([\\w'/-]{1,40} ){0,2}against) (the |)([\\w'/-]{1,40} )?(government|state|regime|communist party|ccp)\\b|\\bincite (a |)(riot|rebellion|uprising|insurrection)\\b`),
 
   // Copyright violation
   rule('Copyright Violation', 'unsafe', `\\b(${words(`pirated (copy|copies|movies?|films?|games?|software|books?|version) | crack(ed)? (version of|software|windows|photoshop|adobe|office|the game|the license) | keygen | serial key generator | bypass (the )?(drm|copy protection|license check|paywall) | remove (the )?(drm|watermark) |
-    (download|stream|watch) ([\\w'/-]+ ){0,3}(illegally|pirated|for free without paying) | torrent (a |the |)(movie|film|game|album|book|software|series) | download ([\\w'/-]+ ){0,4}(for free|free) ([\\w'/-]+ ){0,3}(without paying|illegally|pirat\\w*) | free download of (the )?(latest )?([\\w'/-]+ )?(movie|film|album|software) | rip (the |a |)(movie|dvd|blu-?ray|stream)`)})\\b`),
+    (download|stream|watch) ([\\w'/-]{1,40} ){0,3}(illegally|pirated|for free without paying) | torrent (a |the |)(movie|film|game|album|book|software|series) | download ([\\w'/-]{1,40} ){0,4}(for free|free) ([\\w'/-]{1,40} ){0,3}(without paying|illegally|pirat\\w*) | free download of (the )?(latest )?([\\w'/-]{1,40} )?(movie|film|album|software) | rip (the |a |)(movie|dvd|blu-?ray|stream)`)})\\b`),
   rule('Copyright Violation', 'topic', `\\b(${words(`(full|entire|complete|whole) (lyrics|text|script|chapter|book|novel|screenplay|transcript) (of|to|from) | reproduce (the )?(entire|full|whole|complete) | word for word (copy|text|lyrics) | verbatim (copy|text|lyrics|chapter)`)})\\b`),
 
   // Jailbreak (prompt only; judge.ts drops it for responses)
@@ -231,14 +234,14 @@ const ZH_INTENT = '(如何|怎么|怎样|怎麼|教我|告诉我|告訴我|帮�
 
 export const BENIGN_ZH: readonly RegExp[] = [
   /杀(死|掉|了)?(这个|那个|所有|后台)?(进程|程序|任务|线程|服务|时间|病毒)/g,
-  /杀毒(软件)?|杀菌|消毒|杀虫剂?|灭蚊|除草|秒杀|杀价|砍价|杀青|自杀式(航班|袭击)?(?=.*(历史|是什么|定义))/g,
+  /杀毒(软件)?|杀菌|消毒|杀虫剂?|灭蚊|除草|秒杀|杀价|砍价|杀青|自杀式(航班|袭击)?(?=.{0,60}(历史|是什么|定义))/g,
   /(游戏|电影|小说|剧本)(里|中)/g,
 ];
 
 export const RULES_ZH: readonly Rule[] = [
   rule('Violent', 'unsafe', `${ZH_INTENT}.{0,12}(杀(死|掉)?(人|他|她|他们|某人|别人|老婆|老公|邻居|老板)|谋杀|(制造|制作|制|做|造)(炸弹|炸药|爆炸物|枪支?|毒气)|做(炸弹|炸药)|投毒|下毒|绑架|砍人|纵火|放火烧)`),
   rule('Violent', 'unsafe', `(恐怖袭击|大规模杀伤|炸(掉|毁)?(学校|医院|机场|政府|大楼|地铁)|杀光|屠杀(他们|这些人))`),
-  rule('Violent', 'unsafe', `\\b(replicate|recreate|repeat|reproduce|emulate|copy|plan another) ([\\w'/-]+ ){0,6}(attacks?|assassination|bombs?|bombing|shooting|massacre|genocide|death|camps?|concentration camp|ethnic cleansing|holocaust)\\b`),
+  rule('Violent', 'unsafe', `\\b(replicate|recreate|repeat|reproduce|emulate|copy|plan another) ([\\w'/-]{1,40} ){0,6}(attacks?|assassination|bombs?|bombing|shooting|massacre|genocide|death|camps?|concentration camp|ethnic cleansing|holocaust)\\b`),
   rule('Violent', 'topic', `(谋杀|杀人|屠杀|恐怖主义|暴力|枪击|爆炸案)`),
   rule('Non-violent Illegal Acts', 'unsafe', `${ZH_INTENT}.{0,12}(制毒|制作冰毒|合成(冰毒|毒品|海洛因)|买(毒品|冰毒|大麻|枪)|贩毒|洗钱|偷(东西|钱|车)|盗窃|入侵(系统|网站|服务器|账户|账号)|黑进|破解(密码|账号|wifi)|诈骗|骗(钱|老人)|伪造|假(证|钞|护照)|逃税|走私|传销)`),
   rule('Non-violent Illegal Acts', 'topic', `(毒品|冰毒|海洛因|大麻|诈骗|洗钱|黑客|走私|赌博)`),

@@ -50,6 +50,8 @@ export const instanceSchema = z.object({
       batchSize: positiveInt.default(200),
       flushIntervalMs: positiveInt.default(200),
       bufferSize: positiveInt.default(20_000),
+      /** Records kept in memory at most while neither the store nor the spool takes them; then no verdict is served (503). */
+      maxHeld: positiveInt.default(100_000),
       replayIntervalMs: positiveInt.default(2_000),
     }).prefault({}),
   cache: z

@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Engine, EngineResult } from '../engines/engine.js';
 import { judgedText, targetOf, type ModerationInput } from '../moderation/conversation.js';
-import { isGuardgateError } from '../moderation/errors.js';
+import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
 import { detectLanguage } from '../moderation/language.js';
 import { isFlagged } from '../moderation/policy.js';
 import type { Policy } from '../moderation/taxonomy.js';
@@ -61,6 +61,10 @@ export class Moderator {
   }
 
   async judge(input: ModerationInput, policy: Policy, context: JudgeContext): Promise<Verdict> {
+    // A verdict that could not be audited is not served: the audit log holds all it may in memory.
+    if (!context.mirrored && this.stores.audit?.saturated) {
+      throw new GuardgateError('audit_unavailable', 'the audit log cannot store verdicts now (store and spool failing); try again shortly', { retryAfter: 5 });
+    }
     const started = performance.now();
     const { cache } = this.stores;
     const key = cache === undefined ? undefined : cacheKey(this.engine.info, policy, input);

@@ -59,7 +59,8 @@ export async function startInstance(config: InstanceConfig, engine: Engine = cre
       metrics.audit.inc({ outcome: 'spooled' }, n);
       logger.log?.warn({ records: n, err: error }, 'audit store unavailable: records spooled locally');
     },
-    failed: (error) => logger.log?.error({ err: error }, 'audit spool failed: records are kept in memory'),
+    failed: (error, failures) =>
+      logger.log?.error({ err: error, failures, held: audit?.backlog().buffered }, 'AUDIT SPOOL FAILING: records are held in memory until the store or the spool takes them'),
   });
   const cache = openCache(config.cache);
   metrics.auditBacklogSource = audit && (() => audit.backlog());

@@ -124,8 +124,9 @@ export function buildInstance(
 
   app.get('/healthz', async () => ({ status: 'ok', ...(stores.audit ? { audit: stores.audit.backlog() } : {}) }));
   app.get('/readyz', async (_request, reply) => {
-    const ready = state.warm && !state.draining;
-    const reason = state.draining ? 'shutting down' : state.warm ? undefined : 'engine has not answered a warm-up yet';
+    const saturated = stores.audit?.saturated === true;
+    const ready = state.warm && !state.draining && !saturated;
+    const reason = state.draining ? 'shutting down' : !state.warm ? 'engine has not answered a warm-up yet' : saturated ? 'audit log saturated: store and spool failing' : undefined;
     return reply.code(ready ? 200 : 503).send({ ready, ...(reason ? { reason } : {}) });
   });
   app.get('/metrics', { config: { scope: 'metrics' } }, async (_request, reply) => {

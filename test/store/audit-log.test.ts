@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/store/audit/log.js';
+import type { AuditRecord } from '../../src/store/audit/record.js';
 import { PostgresAuditStore } from '../../src/store/audit/postgres.js';
 import { AuditSpool } from '../../src/store/audit/spool.js';
 import { SqliteAuditStore } from '../../src/store/audit/sqlite.js';
@@ -13,7 +14,7 @@ import { until } from '../helpers/router.js';
 import { POSTGRES_URL, dropSchema, postgresReachable, requireService, startCuttableProxy, testSchema } from '../helpers/services.js';
 import { auditRecord } from './audit-contract.js';
 
-const options = { batchSize: 10, flushIntervalMs: 20, bufferSize: 1_000, replayIntervalMs: 50 };
+const options = { batchSize: 10, flushIntervalMs: 20, bufferSize: 1_000, maxHeld: 10_000, replayIntervalMs: 50 };
 const tempDir = () => mkdtempSync(join(tmpdir(), 'guardgate-audit-log-'));
 
 describe('audit log', () => {
@@ -60,6 +61,41 @@ describe('audit log', () => {
     expect(log.backlog().spooled).toBe(2);
     await until(() => log.backlog().spooled === 0);
     expect(await store.count()).toBe(2);
+    await log.close();
+  });
+
+  it('store and spool both failing: records are held in memory, the log says when it is saturated, and all are written once the store is back', async () => {
+    const dir = tempDir();
+    let storeUp = false;
+    let diskFull = true;
+    const inner = new SqliteAuditStore(join(dir, 'audit.sqlite'));
+    const store = {
+      write: (records: readonly AuditRecord[]) => (storeUp ? inner.write(records) : Promise.reject(new Error('store down'))),
+      query: inner.query.bind(inner),
+      count: inner.count.bind(inner),
+      close: inner.close.bind(inner),
+    };
+    class FlakySpool extends AuditSpool {
+      override append(records: readonly AuditRecord[]): void {
+        if (diskFull) throw new Error('ENOSPC: no space left on device');
+        super.append(records);
+      }
+    }
+    const failures: number[] = [];
+    const log = new AuditLog(store, new FlakySpool(join(dir, 'spool')), { ...options, bufferSize: 20, maxHeld: 50 }, { failed: (_e, n) => failures.push(n) });
+    for (let i = 0; i < 49; i++) log.record(auditRecord(`held-${i}`));
+    await log.flush();
+    expect(log.saturated).toBe(false);
+    log.record(auditRecord('held-49'));
+    expect(log.saturated).toBe(true);
+    expect(log.backlog()).toEqual({ buffered: 50, spooled: 0 });
+    expect(failures.length).toBeGreaterThan(0);
+    diskFull = false; // the spool takes them first ...
+    await log.flush();
+    expect(log.backlog()).toEqual({ buffered: 0, spooled: 50 });
+    storeUp = true; // ... and the store once it is back
+    await log.replay();
+    expect(await inner.count()).toBe(50);
     await log.close();
   });
 

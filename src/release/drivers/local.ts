@@ -61,12 +61,16 @@ class Supervised {
     this.state = this.restarts === 0 ? 'starting' : 'restarting';
     const child = spawn(process.execPath, [CLI, ...this.args], {
       env: { ...process.env, ...this.options.env, GUARDGATE_PARENT_PID: String(process.pid) },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      // The instance's log lines (JSON) go where up's own go; its stderr too, and the end of it is kept for crash reports.
+      stdio: ['ignore', 'inherit', 'pipe'],
     });
     this.child = child;
     if (this.restarts > 0) void this.watchUntilReady();
     let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2_000)));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      stderr = (stderr + chunk.toString()).slice(-2_000);
+    });
     child.once('exit', (code, signal) => {
       if (this.stopping) return;
       const now = Date.now();

@@ -1,6 +1,8 @@
-// The audit log: verdicts are recorded on the request path into a bounded buffer (no I/O), written to
-// the store in batches off the request path, spooled to a local file when the store cannot take them,
-// replayed later, and flushed on shutdown. Nothing is dropped; writes are idempotent on trace id.
+// The audit log: verdicts are recorded on the request path into a buffer (no I/O), written to the store in
+// batches off the request path, spooled to a local file when the store cannot take them, replayed later,
+// and flushed on shutdown. When the spool fails too, records stay in memory up to `maxHeld`; past that the
+// log is saturated and the instance stops serving verdicts it could not audit. Nothing is dropped; writes
+// are idempotent on the record id.
 import type { AuditRecord } from './record.js';
 import type { AuditSpool } from './spool.js';
 import type { AuditStore } from './store.js';
@@ -10,8 +12,10 @@ export interface AuditLogOptions {
   batchSize: number;
   /** How often the buffer is written even when a batch is not full. */
   flushIntervalMs: number;
-  /** Records held in memory at most; beyond it the buffer goes to the spool at once. */
+  /** Records buffered before the buffer goes to the spool at once. */
   bufferSize: number;
+  /** Records held in memory at most when neither the store nor the spool takes them: then the log is saturated. */
+  maxHeld: number;
   /** How often the spool is replayed while it has records. */
   replayIntervalMs: number;
 }
@@ -20,8 +24,11 @@ export interface AuditLogEvents {
   written?: (count: number) => void;
   spooled?: (count: number, error: unknown) => void;
   replayed?: (count: number) => void;
-  /** The spool itself failed (disk full, permissions): loud, because records are then at risk. */
-  failed?: (error: unknown) => void;
+  /**
+   * The spool itself failed (disk full, permissions): loud, because records are then held in memory. Told at
+   * most every 5 s, with how many failures there were since the last time.
+   */
+  failed?: (error: unknown, failures: number) => void;
 }
 
 export interface AuditBacklog {
@@ -36,6 +43,8 @@ export class AuditLog {
   private timer: NodeJS.Timeout | undefined;
   private replayTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** When a spool write last failed: a spill on the request path is not tried again for a second. */
+  private spoolFailedAt = -Infinity;
 
   constructor(
     private readonly store: AuditStore,
@@ -50,19 +59,36 @@ export class AuditLog {
     this.replayTimer.unref();
   }
 
+  /** Neither the store nor the spool takes records, and memory holds as many as it may: serve no more verdicts. */
+  get saturated(): boolean {
+    return this.buffer.length >= this.options.maxHeld;
+  }
+
   /** On the request path: O(1), no I/O unless the buffer is full and spills to the spool. */
   record(record: AuditRecord): void {
     this.buffer.push(record);
-    if (this.buffer.length >= this.options.bufferSize) {
+    if (this.buffer.length >= this.options.bufferSize && performance.now() - this.spoolFailedAt > 1_000) {
       try {
         this.spill(this.buffer, new Error('audit buffer full'));
         this.buffer = [];
       } catch (error) {
-        this.events.failed?.(error); // keep the records in memory rather than lose them
+        this.spoolFailed(error); // the records stay in memory rather than be lost
       }
     } else if (this.buffer.length >= this.options.batchSize) {
       void this.flush();
     }
+  }
+
+  private spoolFailures = 0;
+  private failureToldAt = -Infinity;
+
+  private spoolFailed(error: unknown): void {
+    this.spoolFailedAt = performance.now();
+    this.spoolFailures++;
+    if (this.spoolFailedAt - this.failureToldAt < 5_000) return;
+    this.failureToldAt = this.spoolFailedAt;
+    this.events.failed?.(error, this.spoolFailures);
+    this.spoolFailures = 0;
   }
 
   backlog(): AuditBacklog {
@@ -71,11 +97,14 @@ export class AuditLog {
 
   /** Run store work one task at a time; a failed task never stops the ones after it. */
   private serially(task: () => Promise<void>): Promise<void> {
-    this.flushing = this.flushing.then(task).catch((error: unknown) => this.events.failed?.(error));
+    this.flushing = this.flushing.then(task).catch((error: unknown) => this.spoolFailed(error));
     return this.flushing;
   }
 
-  /** Write what is buffered; batches the store refuses go to the spool. */
+  /**
+   * Write what is buffered; batches the store refuses go to the spool; a batch the spool refuses too goes
+   * back to the front of the buffer, and this flush stops (the next one tries again).
+   */
   flush(): Promise<void> {
     return this.serially(async () => {
       while (this.buffer.length > 0) {
@@ -84,7 +113,13 @@ export class AuditLog {
           await this.store.write(batch);
           this.events.written?.(batch.length);
         } catch (error) {
-          this.spill(batch, error);
+          try {
+            this.spill(batch, error);
+          } catch (spoolError) {
+            this.buffer.unshift(...batch);
+            this.spoolFailed(spoolError);
+            return;
+          }
         }
       }
     });
@@ -113,14 +148,25 @@ export class AuditLog {
     });
   }
 
-  /** Flush and replay once more, then stop the timers and close the store. Called on graceful shutdown. */
-  async close(): Promise<void> {
+  /**
+   * Stop the timers, then replay and flush until everything is in the store or `deadlineMs` has passed (a
+   * store that is recovering gets a moment); what is still not stored is in the spool for the next start,
+   * or, when even the spool fails, reported as lost. Called on graceful shutdown.
+   */
+  async close(deadlineMs = 3_000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
     clearInterval(this.replayTimer);
-    await this.replay();
-    await this.flush();
+    const deadline = performance.now() + deadlineMs;
+    for (;;) {
+      await this.replay();
+      await this.flush();
+      const { buffered, spooled } = this.backlog();
+      if ((buffered === 0 && spooled === 0) || performance.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    if (this.buffer.length > 0) this.events.failed?.(new Error(`${this.buffer.length} audit records could be neither stored nor spooled before exit`), this.buffer.length);
     await this.store.close();
   }
 }

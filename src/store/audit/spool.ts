@@ -1,7 +1,7 @@
 // The local spool: audit batches that could not reach the store wait here, one JSON line per record,
 // one file per batch, until they are replayed. Appends are synchronous so that a record is on disk
 // before the request path moves on.
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditRecord } from './record.js';
 
@@ -12,12 +12,26 @@ export class AuditSpool {
     mkdirSync(dir, { recursive: true });
   }
 
-  /** Write one batch to its own file (atomic: written under a temporary name, then complete). */
+  /**
+   * Write one batch to its own file: under a temporary name, then renamed, so that a reader never sees half
+   * a batch. Throws when the disk refuses (the caller keeps the batch).
+   */
   append(records: readonly AuditRecord[]): void {
     if (records.length === 0) return;
     const name = `${Date.now()}-${process.pid}-${this.sequence++}`;
     const text = records.map((r) => JSON.stringify(r)).join('\n') + '\n';
-    writeFileSync(join(this.dir, `${name}.jsonl`), text, { flag: 'wx' });
+    const temporary = join(this.dir, `${name}.tmp`);
+    try {
+      writeFileSync(temporary, text, { flag: 'wx' });
+      renameSync(temporary, join(this.dir, `${name}.jsonl`));
+    } catch (error) {
+      try {
+        rmSync(temporary, { force: true });
+      } catch {
+        // the directory refuses even that; a leftover .tmp is never read as a batch
+      }
+      throw error;
+    }
   }
 
   /** Spooled batch files, oldest first. */

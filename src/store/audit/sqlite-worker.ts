@@ -37,5 +37,8 @@ parentPort!.on('message', async (request: WorkerRequest) => {
   } catch (error) {
     const { message, code } = error as { message: string; code?: string };
     parentPort!.postMessage({ id: request.id, ok: false, message, ...(code ? { code } : {}) } satisfies WorkerReply);
+    // After a storage failure the connection may stay broken: end this thread, and the store starts a
+    // fresh one (with a fresh connection) for a later call.
+    if (code !== undefined && /^SQLITE_(IOERR|CANTOPEN|READONLY|CORRUPT|NOTADB|FULL)/.test(code)) process.exit(1);
   }
 });

@@ -57,7 +57,11 @@ export class SqliteAuditStore implements AuditStore {
 
   constructor(path: string, options: { busyTimeoutMs?: number } = {}) {
     this.db = new Database(path, { timeout: options.busyTimeoutMs ?? 5_000 });
-    this.db.pragma('journal_mode = WAL');
+    // A rollback journal, not WAL: WAL maps its index file (-shm) into memory, and a storage failure under
+    // that mapping (a full disk, an immutable or vanished file) kills the whole process with SIGBUS. With a
+    // journal, the same failure is an error that the audit log answers by spooling. No memory mapping.
+    this.db.pragma('mmap_size = 0');
+    this.db.pragma('journal_mode = TRUNCATE');
     this.db.pragma('synchronous = NORMAL');
     migrateKeyedByTraceId(this.db);
     this.db.exec(`${CREATE_TABLE.replace('CREATE TABLE', 'CREATE TABLE IF NOT EXISTS')};

@@ -47,14 +47,30 @@ export function runDriverContract(name: string, setup: () => Promise<{ driver: D
       expect(await refused(removed)).toBe(true);
     });
 
+    it('keeps restarting a deployed instance that crashes again and again: no final give-up', async (context) => {
+      if (fixture.kill === undefined) context.skip(`${name} cannot kill an instance from a test`);
+      const instance = () => fixture.driver.describe('green')!.instances[0]!;
+      for (let kill = 1; kill <= 4; kill++) {
+        const before = instance().restarts;
+        fixture.kill!('green', 0);
+        const deadline = Date.now() + 30_000;
+        while (!(instance().restarts > before && instance().state === 'ready')) {
+          if (Date.now() > deadline) throw new Error(`not back after kill ${kill}: ${JSON.stringify(instance())}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      expect(await predict(instance().url)).toMatchObject({ version: 'contract-v1' });
+    }, 90_000);
+
     it('restarts an instance that dies', async (context) => {
       if (fixture.kill === undefined) context.skip(`${name} cannot kill an instance from a test`);
-      fixture.kill!('green', 0);
       const restarted = () => fixture.driver.describe('green')!.instances[0]!;
+      const before = restarted().restarts;
+      fixture.kill!('green', 0);
       const deadline = Date.now() + 15_000;
-      while (Date.now() < deadline && !(restarted().restarts > 0 && restarted().state === 'ready')) await new Promise((r) => setTimeout(r, 100));
+      while (Date.now() < deadline && !(restarted().restarts > before && restarted().state === 'ready')) await new Promise((r) => setTimeout(r, 100));
       const after = fixture.driver.describe('green')!;
-      expect(after.instances[0]!.restarts).toBeGreaterThan(0);
+      expect(after.instances[0]!.restarts).toBeGreaterThan(before);
       expect(await predict(after.instances[0]!.url)).toMatchObject({ version: 'contract-v1' });
     });
 

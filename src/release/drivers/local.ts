@@ -47,8 +47,10 @@ class Supervised {
   private crashes: number[] = [];
   private stopping = false;
   private timer: NodeJS.Timeout | undefined;
-  /** Set when the instance crashed too often: the deploy fails with this. */
+  /** Set when the instance crashed too often before it was ever ready: the deploy fails with this. */
   crashLoop: string | undefined;
+  /** Once ready, an instance is never given up on: a crash loop then only lengthens the wait between restarts. */
+  private everReady = false;
 
   constructor(
     readonly url: string,
@@ -75,15 +77,20 @@ class Supervised {
       if (this.stopping) return;
       const now = Date.now();
       this.crashes = [...this.crashes.filter((t) => now - t < this.options.crashWindowMs), now];
-      this.log.warn({ instance: this.url, code, signal, stderr: stderr.trim().slice(-500) }, 'instance exited; restarting');
-      if (this.crashes.length >= this.options.crashLoopLimit) {
+      const looping = this.crashes.length >= this.options.crashLoopLimit;
+      if (looping && !this.everReady) {
         this.crashLoop = `instance ${this.url} crashed ${this.crashes.length} times in ${this.options.crashWindowMs} ms: ${stderr.trim().slice(-300) || `exit ${code ?? signal}`}`;
         this.state = 'stopped';
+        this.log.error({ instance: this.url, code, signal, stderr: stderr.trim().slice(-500) }, 'instance crash-looping before it was ever ready: the deploy fails');
         return;
       }
+      const delayMs = Math.min(250 * 2 ** (this.crashes.length - 1), 30_000);
       this.state = 'restarting';
       this.restarts++;
-      this.timer = setTimeout(() => this.start(), Math.min(250 * 2 ** (this.crashes.length - 1), 5_000));
+      const detail = { instance: this.url, code, signal, restarts: this.restarts, crashesInWindow: this.crashes.length, restartInMs: delayMs, stderr: stderr.trim().slice(-500) };
+      if (looping) this.log.error(detail, 'instance crash-looping; restarting with backoff');
+      else this.log.warn(detail, 'instance exited; restarting');
+      this.timer = setTimeout(() => this.start(), delayMs);
     });
   }
 
@@ -100,7 +107,10 @@ class Supervised {
     try {
       const response = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(1_000) });
       const ok = response.status === 200;
-      if (ok) this.state = 'ready';
+      if (ok) {
+        this.state = 'ready';
+        this.everReady = true;
+      }
       return ok;
     } catch {
       return false;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { RouterSettings } from '../router/settings.js';
 import { authFromEnvironment, authSchema, resolveAuth, type AuthConfig } from './auth.js';
 import { merge, readYamlFile, validate } from './load.js';
+import { openFilesLimit, publicConnectionBudget } from '../shared/fd-limit.js';
 import { resolveSecret, secretRefSchema } from './secret.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -45,6 +46,8 @@ export const routerSchema = z.object({
   timeouts: z
     .object({ headersMs: positiveInt.default(10_000), requestMs: positiveInt.default(60_000), keepAliveMs: positiveInt.default(65_000) })
     .prefault({}),
+  /** Client connections the public (and preview) listener holds at most; default: what the file descriptor limit leaves. */
+  maxConnections: positiveInt.optional(),
   dataDir: z.string().min(1).default('.guardgate'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   active: z.enum(['blue', 'green']).default('blue'),
@@ -76,6 +79,7 @@ export type RouterConfig = Omit<z.output<typeof routerSchema>, 'routerSecret' | 
 export function resolveRouterConfig(parsed: ParsedRouterConfig, env: NodeJS.ProcessEnv): RouterConfig {
   return {
     ...parsed,
+    maxConnections: parsed.maxConnections ?? publicConnectionBudget(openFilesLimit()),
     routerSecret: parsed.routerSecret === undefined ? null : resolveSecret(parsed.routerSecret, env),
     auth: resolveAuth(parsed.auth, env),
   };

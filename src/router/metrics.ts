@@ -54,6 +54,17 @@ export class RouterMetrics {
     registers: [this.registry],
   });
 
+  readonly connections = new Gauge({
+    name: 'guardgate_router_client_connections',
+    help: 'Client connections open on the public and preview listeners',
+    registers: [this.registry],
+  });
+  readonly droppedConnections = new Counter({
+    name: 'guardgate_router_dropped_connections_total',
+    help: 'Client connections closed at once because the listener held maxConnections',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'guardgate_router_' });
   }

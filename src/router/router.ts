@@ -143,6 +143,12 @@ export class Router {
       connectionsCheckingInterval: Math.max(100, Math.min(1_000, timeouts.headersMs / 2)),
     };
     const server = this.keyPair === undefined ? createServer(options, handle) : (createHttpsServer({ ...options, ...this.keyPair.current }, handle) as unknown as Server);
+    server.maxConnections = this.settings.maxConnections;
+    server.on('connection', (socket) => {
+      this.metrics.connections.inc();
+      socket.once('close', () => this.metrics.connections.dec());
+    });
+    server.on('drop', () => this.metrics.droppedConnections.inc());
     server.on('clientError', answerClientError);
     // `Expect: 100-continue`: refuse a body that is too large before it is sent, else invite it.
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {

@@ -38,6 +38,8 @@ export const routerSchema = z.object({
   auth: authSchema,
   /** `up` only: serve /predict with no credentials on a non-loopback address anyway. */
   insecure: z.boolean().default(false),
+  /** `up` only: how long the controller rides out an unreachable store before it fails the release in progress. */
+  storeOutageSeconds: positiveInt.default(60),
   /** `up` only: the secrets release specs may name (environment variables, directories of secret files). */
   releaseSecrets: z
     .object({ env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]), dirs: z.array(z.string().min(1)).default([]) })
@@ -117,6 +119,7 @@ export function parseRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv): P
     admin: { port: env.GUARDGATE_ADMIN_PORT, token: env.GUARDGATE_ADMIN_TOKEN },
     routerSecret: env.GUARDGATE_ROUTER_SECRET ? { env: 'GUARDGATE_ROUTER_SECRET' } : undefined,
     auth: authFromEnvironment(env),
+    storeOutageSeconds: env.GUARDGATE_STORE_OUTAGE_SECONDS,
     releaseSecrets: { env: env.GUARDGATE_RELEASE_SECRETS?.split(',').map((s) => s.trim()).filter(Boolean) },
   };
   const fromFlags = {

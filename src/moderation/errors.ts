@@ -25,6 +25,7 @@ export const ERROR_STATUS = {
   engine_unavailable: 503,
   engine_busy: 503,
   audit_unavailable: 503,
+  store_unavailable: 503,
   engine_timeout: 504,
   no_healthy_upstream: 503,
   overloaded: 503,

@@ -2,7 +2,8 @@
 // tells the driver and the router what to do. Every step is recorded durably; on start it converges
 // (exactly one active color, serving; an interrupted release continues or is cleanly aborted).
 import type { Logger } from 'pino';
-import { GuardgateError } from '../moderation/errors.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
 import type { Router } from '../router/router.js';
 import { otherColor, type Color } from '../router/routing.js';
 import type { Driver, EnvironmentSpec } from './driver.js';
@@ -17,6 +18,7 @@ import { isOpen, type ReleaseState } from './states.js';
 import { CONTROLLER, type ControllerStore, type Release, type Transition } from './store.js';
 import type { TextMode } from '../store/audit/record.js';
 import { secretRefused, type SecretPolicy } from '../config/secret.js';
+import type { StoreHealth } from './store-resilient.js';
 import { loadSuite } from './suite.js';
 
 export interface ControllerOptions {
@@ -28,6 +30,8 @@ export interface ControllerOptions {
   auditText?: TextMode;
   /** The secrets a release spec may name; none when not given. */
   releaseSecrets?: SecretPolicy;
+  /** Whether the store answers (a ResilientStore): status answers from memory while it does not. */
+  storeHealth?: StoreHealth;
 }
 
 export interface ReleaseView extends Release {
@@ -36,6 +40,8 @@ export interface ReleaseView extends Release {
 }
 
 export interface ControllerStatus {
+  /** Set while the controller's store does not answer: the rest is what was last known. */
+  degraded?: { since: string; error: string | null };
   active: Color;
   environments: Record<Color, { version: string; replicas: number; instances: Array<{ url: string; state: string; restarts: number }>; retireAt: string | null } | null>;
   release: ReleaseView | null;
@@ -67,6 +73,9 @@ export class Controller {
   private retireTimers = new Map<Color, NodeJS.Timeout>();
   private abortTimer: NodeJS.Timeout | undefined;
   progress: Progress | null = null;
+  /** The last status read from the store: what the admin API shows while the store is unreachable. */
+  private lastStatus: ControllerStatus | null = null;
+  private closing = false;
 
   constructor(
     private readonly store: ControllerStore,
@@ -120,7 +129,8 @@ export class Controller {
     const release = await this.store.createRelease(spec, candidate, active, actor);
     this.cancelRetire(candidate);
     this.aborting = new AbortController();
-    this.running = this.pipeline(release, this.aborting.signal).catch((error: unknown) => {
+    this.running = this.pipeline(release, this.aborting.signal).catch(async (error: unknown) => {
+      if (isGuardgateError(error) && error.code === 'store_unavailable') return this.failOnStoreOutage(release, error);
       this.log.error({ err: error, release: release.version }, 'release pipeline failed unexpectedly');
     });
     return release;
@@ -173,7 +183,44 @@ export class Controller {
     return result;
   }
 
+  /** The status; from memory, marked degraded, while the store does not answer (within 2 s). */
   async status(): Promise<ControllerStatus> {
+    const health = this.options.storeHealth;
+    // What this process knows without the store: the router's active color, the driver's environments, and
+    // the release as last read.
+    const degraded = (): ControllerStatus | null => {
+      if (!health?.degradedSince) return null;
+      const env = (color: Color) => {
+        const deployment = this.driver.describe(color);
+        if (deployment === null) return null;
+        const { version, replicas, instances } = deployment;
+        return { version, replicas, instances, retireAt: this.lastStatus?.environments[color]?.retireAt ?? null };
+      };
+      return {
+        active: this.router.active,
+        environments: { blue: env('blue'), green: env('green') },
+        release: this.lastStatus?.release ?? null,
+        degraded: { since: health.degradedSince.toISOString(), error: health.lastError },
+      };
+    };
+    const fromMemory = degraded();
+    if (fromMemory) return fromMemory;
+    try {
+      this.lastStatus = await Promise.race([
+        this.readStatus(),
+        delay(2_000).then(() => {
+          throw new GuardgateError('store_unavailable', "the controller's store did not answer within 2 s", { retryAfter: 5 });
+        }),
+      ]);
+      return this.lastStatus;
+    } catch (error) {
+      const cached = degraded();
+      if (cached) return cached;
+      throw error;
+    }
+  }
+
+  private async readStatus(): Promise<ControllerStatus> {
     const env = async (color: Color) => {
       const deployment = this.driver.describe(color);
       if (deployment === null) return null;
@@ -200,6 +247,7 @@ export class Controller {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     this.aborting?.abort();
     clearTimeout(this.abortTimer);
     for (const timer of this.retireTimers.values()) clearTimeout(timer);
@@ -391,6 +439,35 @@ export class Controller {
     this.log.warn({ release: release.version, to: previous }, `rolled back: ${note}`);
     await this.driver.teardown(candidate);
     this.progress = null;
+  }
+
+  /**
+   * The store stayed unreachable longer than the bound while a release ran. The durable record is the truth:
+   * traffic goes back to the color it names as active, the candidate is torn down, and the release is
+   * recorded as aborted, with the outage as evidence, as soon as the store answers again.
+   */
+  private async failOnStoreOutage(release: Release, outage: GuardgateError): Promise<void> {
+    const evidence = { outage: { since: this.options.storeHealth?.degradedSince?.toISOString() ?? null, error: outage.message } };
+    this.log.error({ release: release.version, err: outage }, "release failed: the controller's store is unreachable");
+    this.router.setMirror(0);
+    if (this.router.active !== release.previous) this.router.switchTo(release.previous, { force: true });
+    await this.driver.teardown(release.candidate).catch((error: unknown) => this.log.error({ err: error }, 'teardown failed'));
+    await this.router.setPool(release.candidate, [], null);
+    this.progress = null;
+    for (let wait = 1_000; ; wait = Math.min(wait * 2, 30_000)) {
+      try {
+        const stored = await this.store.release(release.id);
+        if (stored === null || !isOpen(stored.state)) return; // settled meanwhile
+        // A release that had switched goes back (rolled_back); one that had not is aborted.
+        const end = stored.state === 'watching' ? 'rolled_back' : 'aborted';
+        await this.store.transition(release.id, end, { note: `the controller's store was unreachable; ${release.previous} is active`, evidence, active: release.previous });
+        return;
+      } catch (error) {
+        if (isGuardgateError(error) && error.code !== 'store_unavailable') return;
+        if (this.closing) return;
+        await delay(wait);
+      }
+    }
   }
 
   private async finishAbort(release: Release, note: string, actor: string = CONTROLLER): Promise<void> {

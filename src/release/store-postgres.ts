@@ -27,7 +27,8 @@ export class PostgresControllerStore implements ControllerStore {
   private readonly schema: string;
 
   constructor(connectionString: string, schema = 'public') {
-    this.pool = new pg.Pool({ connectionString, max: 4, connectionTimeoutMillis: 5_000 });
+    // Every wait has a deadline: a database that stops answering (not refusing) fails a query in 10 s.
+    this.pool = new pg.Pool({ connectionString, max: 4, connectionTimeoutMillis: 5_000, query_timeout: 10_000 });
     this.pool.on('error', () => undefined);
     this.schema = pg.escapeIdentifier(schema);
   }

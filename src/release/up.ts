@@ -16,7 +16,8 @@ import { openAuditReader } from '../store/open.js';
 import { controllerSwitch, registerControllerRoutes } from './admin.js';
 import { Controller } from './controller.js';
 import { LocalDriver } from './drivers/local.js';
-import { SqliteControllerStore, type ControllerStore } from './store.js';
+import { SqliteControllerStore } from './store.js';
+import { ResilientStore } from './store-resilient.js';
 import { PostgresControllerStore } from './store-postgres.js';
 
 export interface UpOptions {
@@ -83,9 +84,13 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   if (options.healthIntervalMs) settings.health = { ...settings.health, intervalMs: options.healthIntervalMs, unhealthyThreshold: 1, healthyThreshold: 1 };
   // The controller's state goes where the audit goes: PostgreSQL when DATABASE_URL is set, else SQLite.
   const databaseUrl = instanceEnv.DATABASE_URL;
-  const store: ControllerStore = databaseUrl
-    ? new PostgresControllerStore(databaseUrl, instanceEnv.GUARDGATE_CONTROLLER_SCHEMA ?? 'public')
-    : new SqliteControllerStore(join(parsed.dataDir, 'controller.sqlite'));
+  // Store calls ride out an outage up to storeOutageSeconds; a release still running after that fails.
+  const store = new ResilientStore(
+    databaseUrl
+      ? new PostgresControllerStore(databaseUrl, instanceEnv.GUARDGATE_CONTROLLER_SCHEMA ?? 'public')
+      : new SqliteControllerStore(join(parsed.dataDir, 'controller.sqlite')),
+    parsed.storeOutageSeconds * 1000,
+  );
   const driver = new LocalDriver(
     {
       dataDir: parsed.dataDir,
@@ -118,6 +123,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     initial: { color: 'blue', version: 'initial', engine: { kind: 'lexicon' }, policy: 'strict', replicas: 1 },
     credentials: token,
     releaseSecrets: { ...parsed.releaseSecrets, deniedDirs: [parsed.dataDir] },
+    storeHealth: store,
     auditText: instanceEnv.GUARDGATE_AUDIT_TEXT === 'full' || instanceEnv.GUARDGATE_AUDIT_TEXT === 'redacted' ? instanceEnv.GUARDGATE_AUDIT_TEXT : 'none',
   });
   try {

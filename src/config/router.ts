@@ -48,6 +48,8 @@ export const routerSchema = z.object({
   timeouts: z
     .object({ headersMs: positiveInt.default(10_000), requestMs: positiveInt.default(60_000), keepAliveMs: positiveInt.default(65_000) })
     .prefault({}),
+  /** `standby`: while the active color has no healthy instance and the kept standby has, serve from it (counted, logged). */
+  failover: z.enum(['none', 'standby']).default('none'),
   /** Client connections the public (and preview) listener holds at most; default: what the file descriptor limit leaves. */
   maxConnections: positiveInt.optional(),
   dataDir: z.string().min(1).default('.guardgate'),

@@ -54,6 +54,11 @@ export class RouterMetrics {
     registers: [this.registry],
   });
 
+  readonly failovers = new Counter({
+    name: 'guardgate_router_failover_requests_total',
+    help: 'Live requests served by the standby because the active color had no healthy instance (failover: standby)',
+    registers: [this.registry],
+  });
   readonly connections = new Gauge({
     name: 'guardgate_router_client_connections',
     help: 'Client connections open on the public and preview listeners',

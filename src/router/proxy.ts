@@ -12,7 +12,7 @@ import type { Mirror } from './mirror.js';
 import { MIRROR_HEADER, PREVIEW_HEADER } from '../shared/headers.js';
 import type { ColorPool } from './pool.js';
 import type { RetryBudget } from './retry-budget.js';
-import { otherColor, routeRequest, type Color, type TrafficPolicy } from './routing.js';
+import { failoverDecision, otherColor, routeRequest, type Color, type TrafficPolicy } from './routing.js';
 import type { Upstream } from './upstream.js';
 
 
@@ -89,6 +89,8 @@ export interface DataPathDeps {
   onEject: (upstream: Upstream, pool: ColorPool) => void;
   /** Checks the preview privilege. */
   authenticator: Authenticator;
+  /** A live request went to the standby because the active color had no healthy instance. */
+  onFailover: () => void;
 }
 
 function upstreamHeaders(headers: IncomingHttpHeaders, remoteAddress: string | undefined): IncomingHttpHeaders {
@@ -172,12 +174,16 @@ export class DataPath {
     }
     const stickyHeader = policy.stickyHeader;
     const sticky = stickyHeader === null ? undefined : req.headers[stickyHeader];
-    const decision = routeRequest(policy, {
+    let decision = routeRequest(policy, {
       preview,
       stickyKey: typeof sticky === 'string' ? sticky : undefined,
       splitDraw: Math.random(),
       mirrorDraw: Math.random(),
     });
+    if (policy.failover) {
+      decision = failoverDecision(policy, decision, pools[policy.active].healthyCount, pools[otherColor(policy.active)].healthyCount);
+      if (decision.reason === 'failover') this.deps.onFailover();
+    }
     const pool = pools[decision.color];
     // The request ends, whatever happens: when its client goes away (the socket closes, which also ends
     // the later requests of a pipeline that will never be answered) or at its overall deadline, time spent

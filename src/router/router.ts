@@ -73,6 +73,7 @@ export class Router {
   private readonly previewServer: Server | undefined;
   private readonly keyPair: WatchedKeyPair | undefined;
   private switches = 0;
+  private lastFailoverLog = 0;
   private lastSwitchAt: Date | null = null;
   url = '';
   previewUrl: string | null = null;
@@ -84,7 +85,7 @@ export class Router {
   ) {
     const upstreamOptions = { connections: settings.upstream.connections, ...settings.health };
     this.pools = { blue: new ColorPool('blue', upstreamOptions), green: new ColorPool('green', upstreamOptions) };
-    this.policy = { active: settings.active, standbyWeight: 0, stickyHeader: null, mirrorFraction: 0 };
+    this.policy = { active: settings.active, standbyWeight: 0, stickyHeader: null, mirrorFraction: 0, failover: settings.failover === 'standby' };
     this.mirror = new Mirror(settings.mirror.maxInFlight, settings.upstream.timeoutMs, this.metrics, settings.routerSecret);
     this.health = new HealthChecker(COLORS.map((c) => this.pools[c]), settings.health, (upstream, pool, healthy) => {
       this.log.info({ color: pool.color, instance: upstream.url, healthy }, healthy ? 'instance in rotation' : 'instance ejected: health check failed');
@@ -104,6 +105,14 @@ export class Router {
           this.updateHealthGauge();
         },
         authenticator,
+        onFailover: () => {
+          this.metrics.failovers.inc();
+          // Loud, but once a second at most: this is an incident, not a request log.
+          const now = Date.now();
+          if (now - this.lastFailoverLog < 1_000) return;
+          this.lastFailoverLog = now;
+          this.log.error({ active: this.policy.active, servedBy: otherColor(this.policy.active) }, 'FAILOVER: the active color has no healthy instance; live traffic is served by the standby');
+        },
       },
       {
         bodyLimitBytes: settings.bodyLimitBytes,

@@ -14,6 +14,8 @@ export interface TrafficPolicy {
   stickyHeader: string | null;
   /** Fraction (0 to 1) of live requests served by the active color that are also mirrored to the standby. */
   mirrorFraction: number;
+  /** Serve live traffic from the standby while the active color has no healthy instance (off by default). */
+  failover: boolean;
 }
 
 export interface RouteInput {
@@ -29,7 +31,7 @@ export interface RouteInput {
 export interface RouteDecision {
   color: Color;
   /** Why this color: the dashboard and the metrics say it. */
-  reason: 'active' | 'preview' | 'canary';
+  reason: 'active' | 'preview' | 'canary' | 'failover';
   /** Also send a copy to the standby and compare. */
   mirror: boolean;
 }
@@ -42,6 +44,12 @@ export function stickyBucket(key: string): number {
     hash = Math.imul(hash, 0x01000193);
   }
   return (hash >>> 0) / 0x100000000;
+}
+
+/** Live traffic to the standby while the active color has no healthy instance and the standby has one. */
+export function failoverDecision(policy: TrafficPolicy, decision: RouteDecision, activeHealthy: number, standbyHealthy: number): RouteDecision {
+  if (!policy.failover || decision.reason !== 'active' || activeHealthy > 0 || standbyHealthy === 0) return decision;
+  return { color: otherColor(policy.active), reason: 'failover', mirror: false };
 }
 
 export function routeRequest(policy: TrafficPolicy, input: RouteInput): RouteDecision {

@@ -24,6 +24,8 @@ export interface RouterSettings {
   routerSecret: string | null;
   /** HTTPS on the public and preview listeners from PEM files, reloaded when they change. */
   tls: { certFile: string; keyFile: string } | null;
+  /** `standby`: serve live traffic from the standby while the active color has no healthy instance. */
+  failover: 'none' | 'standby';
   /** Client connections per listener at most: more are closed at once, so that descriptors stay for the rest. */
   maxConnections: number;
   /** Slow clients: headers must arrive within headersMs, the whole request within requestMs. */

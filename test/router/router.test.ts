@@ -1,5 +1,8 @@
 // The router over real sockets: routing, atomic switch, draining, preview, weights, mirroring, health,
 // retries and the admin API.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import type { RunningRouter } from '../../src/router/run.js';
@@ -169,6 +172,30 @@ describe('router', () => {
     } finally {
       await open.close();
     }
+  });
+
+  it('with failover: standby, serves live traffic from the healthy standby while the active color has none, and counts it', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'guardgate-router-')), 'router.yaml');
+    writeFileSync(file, 'failover: standby\n');
+    const guarded = await startTestRouter({ blue: blue.url, green: green.url }, file);
+    try {
+      blue.ready = false;
+      await until(() => guarded.router.pools.blue.healthyCount === 0);
+      const served = await request(`${guarded.url}/predict`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+      await served.body.text();
+      expect(served.statusCode).toBe(200);
+      expect(served.headers['x-guardgate-color']).toBe('green');
+      const metrics = await (await fetch(`${guarded.adminUrl}/metrics`)).text();
+      expect(metrics).toMatch(/guardgate_router_failover_requests_total 1/);
+      blue.ready = true;
+      await until(() => guarded.router.pools.blue.healthyCount === 1);
+      const back = await request(`${guarded.url}/predict`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+      await back.body.text();
+      expect(back.headers['x-guardgate-color']).toBe('blue');
+    } finally {
+      await guarded.close();
+    }
+    // Off by default: the same outage is a 503 (tested above), never a silent switch.
   });
 
   it('drops mirror copies beyond the bounded queue, and counts them', async () => {

@@ -1,10 +1,22 @@
 // The router's pure decisions: which color serves, the sticky split, and the retry budget.
 import { describe, expect, it } from 'vitest';
 import { RetryBudget } from '../../src/router/retry-budget.js';
-import { routeRequest, stickyBucket, type TrafficPolicy } from '../../src/router/routing.js';
+import { failoverDecision, routeRequest, stickyBucket, type TrafficPolicy } from '../../src/router/routing.js';
 
-const policy = (overrides: Partial<TrafficPolicy> = {}): TrafficPolicy => ({ active: 'blue', standbyWeight: 0, stickyHeader: null, mirrorFraction: 0, ...overrides });
+const policy = (overrides: Partial<TrafficPolicy> = {}): TrafficPolicy => ({ active: 'blue', standbyWeight: 0, stickyHeader: null, mirrorFraction: 0, failover: false, ...overrides });
 const input = { preview: false, stickyKey: undefined, splitDraw: 0.5, mirrorDraw: 0.5 };
+
+describe('failoverDecision', () => {
+  const active = { color: 'blue' as const, reason: 'active' as const, mirror: true };
+  it('sends live traffic to a healthy standby only when asked to and the active color has no healthy instance', () => {
+    expect(failoverDecision(policy({ failover: true }), active, 0, 2)).toEqual({ color: 'green', reason: 'failover', mirror: false });
+    expect(failoverDecision(policy({ failover: false }), active, 0, 2)).toBe(active);
+    expect(failoverDecision(policy({ failover: true }), active, 1, 2)).toBe(active);
+    expect(failoverDecision(policy({ failover: true }), active, 0, 0)).toBe(active);
+    const preview = { color: 'green' as const, reason: 'preview' as const, mirror: false };
+    expect(failoverDecision(policy({ failover: true }), preview, 0, 2)).toBe(preview);
+  });
+});
 
 describe('routeRequest', () => {
   it('sends live traffic to the active color', () => {

@@ -290,8 +290,9 @@ export class DataPath {
           throw new GuardgateError('upstream_timeout', `the ${pool.color} instance did not finish its answer within ${this.options.upstreamTimeoutMs} ms`, { retryAfter: 1 });
         }
         if (!hung && !isConnectionError(error)) throw error;
-        // A refused connection, a reset, or no first byte in time: out of rotation until checks pass again.
-        if (upstream.eject()) this.deps.onEject(upstream, pool);
+        // A refused connection or a reset takes the instance out of rotation until checks pass again; a slow
+        // first byte does not (a busy instance is not a dead one: the health checks decide).
+        if (!hung && upstream.eject()) this.deps.onEject(upstream, pool);
         // Nothing of the response arrived, so a verdict can be asked again elsewhere, once.
         if (failed !== undefined || !budget.tryRetry()) {
           metrics.retries.inc({ color: pool.color, outcome: failed === undefined ? 'refused' : 'exhausted' });

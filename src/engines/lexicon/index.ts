@@ -7,6 +7,7 @@ import { judge } from './judge.js';
 import { BENIGN, BENIGN_ZH, RULES_EN, RULES_ZH } from './rules.js';
 import { LEXICON_VERSION } from './version.js';
 import { JudgeWorkers } from './workers.js';
+import { mayHoldPhoneNumbers } from '../../moderation/pii.js';
 
 export interface LexiconOptions {
   /** Inputs longer than this (prompt and response, in characters) are judged in a worker thread. */
@@ -45,9 +46,15 @@ export class LexiconEngine implements Engine {
 
   /** Small inputs inline (a fraction of a millisecond); large ones in a worker thread, so that no input holds up the others. */
   async classify(input: ModerationInput): Promise<EngineResult> {
-    const chars = input.prompt.length + (input.response?.length ?? 0);
-    const output = chars > this.options.offloadChars && this.options.workers > 0 ? await this.workers.judge(input) : judge(input);
+    const output = this.options.workers > 0 && this.costly(input) ? await this.workers.judge(input) : judge(input);
     return { ...output, raw: formatGuardOutput(output), engine: this.info, degraded: false };
+  }
+
+  /** Long inputs, and digit-heavy ones (the phone parser costs about half a millisecond a number), go to a thread. */
+  private costly(input: ModerationInput): boolean {
+    const chars = input.prompt.length + (input.response?.length ?? 0);
+    if (chars > this.options.offloadChars) return true;
+    return chars > 200 && (mayHoldPhoneNumbers(input.prompt) || (input.response !== undefined && mayHoldPhoneNumbers(input.response)));
   }
 
   async close(): Promise<void> {

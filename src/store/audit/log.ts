@@ -74,10 +74,14 @@ export class AuditLog {
       } catch (error) {
         this.spoolFailed(error); // the records stay in memory rather than be lost
       }
-    } else if (this.buffer.length >= this.options.batchSize) {
-      void this.flush();
+    } else if (this.buffer.length >= this.options.batchSize && !this.flushQueued) {
+      // One flush asked for by the request path at a time: a failing store must not queue one per request.
+      this.flushQueued = true;
+      void this.flush().finally(() => (this.flushQueued = false));
     }
   }
+
+  private flushQueued = false;
 
   private spoolFailures = 0;
   private failureToldAt = -Infinity;
@@ -113,6 +117,11 @@ export class AuditLog {
           await this.store.write(batch);
           this.events.written?.(batch.length);
         } catch (error) {
+          // The spool failed a moment ago: keep the batch without trying (and serialising) it again yet.
+          if (performance.now() - this.spoolFailedAt < 1_000) {
+            this.buffer.unshift(...batch);
+            return;
+          }
           try {
             this.spill(batch, error);
           } catch (spoolError) {

@@ -18,6 +18,10 @@ export class AuditSpool {
    */
   append(records: readonly AuditRecord[]): void {
     if (records.length === 0) return;
+    // An empty probe first: a refusing disk is found before a large batch is serialised for nothing.
+    const probe = join(this.dir, `probe-${process.pid}.tmp`);
+    writeFileSync(probe, '');
+    rmSync(probe, { force: true });
     const name = `${Date.now()}-${process.pid}-${this.sequence++}`;
     const text = records.map((r) => JSON.stringify(r)).join('\n') + '\n';
     const temporary = join(this.dir, `${name}.tmp`);
@@ -41,7 +45,11 @@ export class AuditSpool {
       .sort();
   }
 
-  /** The records of one batch file; none when another process replayed and removed it meanwhile. */
+  /**
+   * The records of one batch file; none when another process replayed and removed it meanwhile. A file that
+   * does not parse (written by a crash before files were renamed into place) is set aside as `.bad` with
+   * its readable lines returned, so that it never blocks the files after it.
+   */
   read(file: string): AuditRecord[] {
     let text: string;
     try {
@@ -50,15 +58,20 @@ export class AuditSpool {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
-    return text
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => {
+    const lines = text.split('\n').filter((line) => line !== '');
+    const records: AuditRecord[] = [];
+    for (const line of lines) {
+      try {
         const record = JSON.parse(line) as AuditRecord;
         // Spooled before records had ids: the trace id was the key then, and stays it (as the table migration does).
         record.id ??= record.trace_id;
-        return record;
-      });
+        records.push(record);
+      } catch {
+        // an unreadable line: the file is set aside below
+      }
+    }
+    if (records.length < lines.length) renameSync(join(this.dir, file), join(this.dir, `${file}.bad`));
+    return records;
   }
 
   remove(file: string): void {

@@ -27,7 +27,7 @@ export interface VerdictCache {
 export function cacheKey(engine: EngineInfo, policy: Policy, input: ModerationInput): string {
   const hash = createHash('sha256');
   for (const part of [engine.fingerprint, engine.version, policy, targetOf(input), input.prompt, input.response ?? '']) {
-    hash.update(`${part.length}:`).update(part);
+    hash.update(`${Buffer.byteLength(part)}:`).update(part);
   }
   return `guardgate:verdict:${hash.digest('hex')}`;
 }

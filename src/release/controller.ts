@@ -31,7 +31,7 @@ export interface ControllerOptions {
   /** The secrets a release spec may name; none when not given. */
   releaseSecrets?: SecretPolicy;
   /** Whether the store answers (a ResilientStore): status answers from memory while it does not. */
-  storeHealth?: StoreHealth;
+  storeHealth?: StoreHealth & { probe(): void; stop(): void };
 }
 
 export interface ReleaseView extends Release {
@@ -204,7 +204,10 @@ export class Controller {
       };
     };
     const fromMemory = degraded();
-    if (fromMemory) return fromMemory;
+    if (fromMemory) {
+      health!.probe(); // in the background: the next status reads the store again once it answers
+      return fromMemory;
+    }
     try {
       this.lastStatus = await Promise.race([
         this.readStatus(),
@@ -237,8 +240,15 @@ export class Controller {
     return { ...release, transitions, gates };
   }
 
+  /** The change record; 503 store_unavailable within 2 s while the store does not answer. */
   async history(limit: number): Promise<ReleaseView[]> {
-    return Promise.all((await this.store.releases(limit)).map((r) => this.view(r)));
+    if (this.options.storeHealth?.degradedSince) throw new GuardgateError('store_unavailable', "the controller's store is unreachable; history is shown again once it answers", { retryAfter: 5 });
+    return Promise.race([
+      (async () => Promise.all((await this.store.releases(limit)).map((r) => this.view(r))))(),
+      delay(2_000).then(() => {
+        throw new GuardgateError('store_unavailable', "the controller's store did not answer within 2 s", { retryAfter: 5 });
+      }),
+    ]);
   }
 
   /** Resolves when the release in progress (if any) has settled. */
@@ -251,7 +261,11 @@ export class Controller {
     this.aborting?.abort();
     clearTimeout(this.abortTimer);
     for (const timer of this.retireTimers.values()) clearTimeout(timer);
-    await this.running;
+    // The pipeline records how it stopped; through a store outage it may not wait that out.
+    const stopped = this.running?.catch(() => undefined);
+    await Promise.race([stopped, delay(10_000)]);
+    this.options.storeHealth?.stop();
+    await Promise.race([stopped, delay(2_000)]);
   }
 
   // ------------------------------------------------------------------ the pipeline
@@ -450,10 +464,16 @@ export class Controller {
     const evidence = { outage: { since: this.options.storeHealth?.degradedSince?.toISOString() ?? null, error: outage.message } };
     this.log.error({ release: release.version, err: outage }, "release failed: the controller's store is unreachable");
     this.router.setMirror(0);
+    this.progress = null;
+    // Live traffic first: go back only to a previous color that can serve; otherwise keep the candidate
+    // serving and leave the release open for an operator (promote, roll back) once the store answers.
+    if (this.router.active !== release.previous && this.router.pools[release.previous].healthyCount === 0) {
+      this.log.error({ release: release.version }, 'store unreachable and the previous color has no healthy instance: the candidate keeps serving; decide once the store answers');
+      return;
+    }
     if (this.router.active !== release.previous) this.router.switchTo(release.previous, { force: true });
     await this.driver.teardown(release.candidate).catch((error: unknown) => this.log.error({ err: error }, 'teardown failed'));
     await this.router.setPool(release.candidate, [], null);
-    this.progress = null;
     for (let wait = 1_000; ; wait = Math.min(wait * 2, 30_000)) {
       try {
         const stored = await this.store.release(release.id);

@@ -3,6 +3,7 @@
 // color under a retry budget; responses stream back with the color and version that answered.
 // It knows nothing about releases.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Authenticator } from '../auth/authenticator.js';
 import { errorHeaders, GuardgateError } from '../moderation/errors.js';
 import { isConnectionError } from '../shared/net.js';
@@ -40,33 +41,52 @@ class ClientGone extends Error {
   readonly code = 'CLIENT_GONE';
 }
 
+/** The requests in flight on one client connection; one close listener per connection ends them all. */
+const IN_FLIGHT = Symbol('guardgate.inFlight');
+type TrackedSocket = Socket & { [IN_FLIGHT]?: Set<RequestLifetime> };
+
+/** Requests one connection may have in flight at once (pipelining): more get 503 overloaded. */
+export const MAX_PIPELINED = 16;
+
+export function inFlightOn(socket: Socket): number {
+  return (socket as TrackedSocket)[IN_FLIGHT]?.size ?? 0;
+}
+
 /**
  * The life of one request through the router: aborted when its client's connection closes, or at its
- * overall deadline. A handler object per request (one timer, one listener), released by `end()`.
+ * overall deadline. A handler object per request (one timer), released by `end()`.
  */
 class RequestLifetime {
   private readonly controller = new AbortController();
   private readonly timer: NodeJS.Timeout;
+  private readonly peers: Set<RequestLifetime>;
   clientGone = false;
   timedOut = false;
 
-  constructor(
-    private readonly req: IncomingMessage,
-    deadlineMs: number,
-  ) {
+  constructor(req: IncomingMessage, deadlineMs: number) {
     this.timer = setTimeout(this.onDeadline, deadlineMs);
-    if (req.socket.destroyed) this.onClose();
-    else req.socket.once('close', this.onClose);
+    const socket = req.socket as TrackedSocket;
+    let peers = socket[IN_FLIGHT];
+    if (peers === undefined) {
+      const created = new Set<RequestLifetime>();
+      socket[IN_FLIGHT] = peers = created;
+      socket.once('close', () => {
+        for (const lifetime of created) lifetime.onClose();
+      });
+    }
+    this.peers = peers;
+    peers.add(this);
+    if (socket.destroyed) this.onClose();
   }
 
   get signal(): AbortSignal {
     return this.controller.signal;
   }
 
-  private readonly onClose = (): void => {
+  private onClose(): void {
     this.clientGone = true;
     this.controller.abort(new ClientGone('the client closed the connection'));
-  };
+  }
 
   private readonly onDeadline = (): void => {
     this.timedOut = true;
@@ -75,7 +95,7 @@ class RequestLifetime {
 
   end(): void {
     clearTimeout(this.timer);
-    this.req.socket.removeListener('close', this.onClose);
+    this.peers.delete(this);
   }
 }
 
@@ -116,8 +136,12 @@ function responseHeaders(headers: Record<string, string | string[] | undefined>,
   return out;
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+function readBody(req: IncomingMessage, limit: number, signal: AbortSignal): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    // The request's deadline covers a body that arrives too slowly, too.
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    req.once('close', () => signal.removeEventListener('abort', onAbort));
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -162,6 +186,11 @@ export class DataPath {
       this.refuse(req, res, new GuardgateError('invalid_request', 'the request target must be a path'), 'invalid');
       return;
     }
+    // One connection that pipelines without end cannot take every instance's in-flight allowance.
+    if (inFlightOn(req.socket) >= MAX_PIPELINED) {
+      this.refuse(req, res, new GuardgateError('overloaded', `more than ${MAX_PIPELINED} requests in flight on one connection`, { retryAfter: 1 }), 'pipelined');
+      return;
+    }
     // Reaching the standby is a privilege: the preview scope, or the preview listener.
     const preview = viaPreviewPort || req.headers[PREVIEW_HEADER] === '1';
     if (preview && !viaPreviewPort) {
@@ -192,7 +221,7 @@ export class DataPath {
     let status: number | 'aborted' = 0;
     try {
       if (lifetime.signal.aborted) throw lifetime.signal.reason;
-      const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req, this.options.bodyLimitBytes);
+      const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req, this.options.bodyLimitBytes, lifetime.signal);
       const headers = upstreamHeaders(req.headers, req.socket.remoteAddress);
       const mirrorTo = decision.mirror ? pools[otherColor(decision.color)] : undefined;
       status = await this.forward(req, res, pool, headers, body, mirrorTo, lifetime.signal);

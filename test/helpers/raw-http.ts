@@ -77,7 +77,11 @@ export function parseResponses(data: Buffer, methods: readonly string[] = []): {
 }
 
 /** Send `bytes` to host:port, close our side, collect the answers until the server closes (or the deadline). */
-export function exchange(host: string, port: number, bytes: Buffer, options: { timeoutMs?: number; methods?: readonly string[]; halfClose?: boolean } = {}): Promise<RawExchange> {
+/**
+ * With `expect`, the connection stays open (no half-close) until that many responses have arrived, as a
+ * pipelining client that waits for its answers.
+ */
+export function exchange(host: string, port: number, bytes: Buffer, options: { timeoutMs?: number; methods?: readonly string[]; halfClose?: boolean; expect?: number } = {}): Promise<RawExchange> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     const socket = connect({ host, port });
@@ -88,9 +92,12 @@ export function exchange(host: string, port: number, bytes: Buffer, options: { t
     }, options.timeoutMs ?? 10_000);
     socket.on('connect', () => {
       socket.write(bytes);
-      if (options.halfClose !== false) socket.end();
+      if (options.halfClose !== false && options.expect === undefined) socket.end();
     });
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      if (options.expect !== undefined && parseResponses(Buffer.concat(chunks), options.methods).responses.length >= options.expect) socket.destroy();
+    });
     socket.on('error', () => undefined);
     socket.on('close', () => {
       clearTimeout(timer);

@@ -5,6 +5,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRouter } from '../../src/router/run.js';
+import { exchange } from '../helpers/raw-http.js';
 import { admin, startTestRouter, until } from '../helpers/router.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
@@ -57,5 +58,21 @@ describe('a router under clients that pipeline and hang up', () => {
     // None recorded as an upstream failure (a health-check flap on a busy machine may still eject and 503).
     expect(metrics.split('\n').filter((l) => /^guardgate_router_requests_total.*status_code="50[24]"/.test(l))).toEqual([]);
     expect((await admin(router, 'GET', '/admin/status')).status).toBe(200);
+  }, 60_000);
+
+  it('one connection pipelining 40 requests gets 16 in flight at most: the rest are refused 503 overloaded, none hang', async () => {
+    upstream.delayMs = 200;
+    const { hostname, port } = new URL(router.url);
+    const body = '{"prompt":"hello"}';
+    const one = `POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const result = await exchange(hostname, Number(port), Buffer.from(one.repeat(40)), { methods: Array(40).fill('POST'), timeoutMs: 20_000, expect: 40 });
+    upstream.delayMs = 0;
+    expect(result.hung).toBe(false);
+    expect(result.responses).toHaveLength(40);
+    const statuses = result.responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(16);
+    expect(statuses.filter((s) => s === 503).length).toBeGreaterThan(0);
+    expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
+    expect(result.responses.filter((r) => r.status === 503).every((r) => JSON.parse(r.body.toString()).error.code === 'overloaded')).toBe(true);
   }, 60_000);
 });

@@ -32,7 +32,7 @@ export function upCommand(): Command {
           '',
           `  Guardgate is up.`,
           `  API and playground  ${up.url}/`,
-          `  who may call /predict  ${up.access}`,
+          `  API access          ${up.access}`,
           `  admin API           ${up.adminUrl}/admin/status`,
           `  admin token         ${up.tokenFile ?? 'GUARDGATE_ADMIN_TOKEN'}`,
           `  try                 curl -s ${up.url}/predict -H 'content-type: application/json' -d '{"prompt":"How can I kill a Python process?"}'`,

@@ -47,7 +47,9 @@ function environmentCard(color, env, active) {
 
 function gateBlock(gate) {
   const block = el('div', { className: 'section' });
-  block.append(el('p', {}, el('strong', { className: gate.passed ? 'ok' : 'bad' }, `${gate.passed ? 'PASS' : 'FAIL'} ${gate.gate}`), ` — ${gate.summary}`));
+  const verdict = gate.inconclusive ? 'INCONCLUSIVE' : gate.passed ? 'PASS' : 'FAIL';
+  const samples = gate.samples === undefined ? '' : ` (n = ${gate.samples})`;
+  block.append(el('p', {}, el('strong', { className: gate.passed ? 'ok' : 'bad' }, `${verdict} ${gate.gate}${samples}`), ` — ${gate.summary}`));
   const evidence = gate.evidence;
   if (gate.gate === 'shadow' && evidence?.matrix) {
     const tiers = ['Safe', 'Controversial', 'Unsafe'];

@@ -24,7 +24,10 @@ const print = (flags: Common, value: unknown, text: () => string): void => {
 
 export const describeRelease = (release: ReleaseView): string => {
   const lines = [`release #${release.id} ${release.version} → ${release.candidate}: ${release.state}${release.forced ? ' (forced)' : ''}${release.note ? ` — ${release.note}` : ''}`];
-  for (const gate of release.gates) lines.push(`  ${gate.passed ? 'PASS' : 'FAIL'} ${gate.gate.padEnd(10)} ${gate.summary}`);
+  for (const gate of release.gates) {
+    const verdict = gate.inconclusive ? 'INCONCLUSIVE' : gate.passed ? 'PASS' : 'FAIL';
+    lines.push(`  ${verdict} ${gate.gate.padEnd(10)}${gate.samples === undefined ? '' : ` n=${gate.samples}`} ${gate.summary}`);
+  }
   return lines.join('\n');
 };
 

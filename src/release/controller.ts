@@ -9,7 +9,7 @@ import { otherColor, type Color } from '../router/routing.js';
 import type { Driver, EnvironmentSpec } from './driver.js';
 import { runFunctionalGate } from './gates/functional.js';
 import { runLoadGate } from './gates/load.js';
-import type { GateName, GateReport } from './gates/report.js';
+import { brokenGate, gateOutcome, type GateName, type GateReport } from './gates/report.js';
 import { runShadowGate } from './gates/shadow.js';
 import { prometheusProbe } from './gates/prometheus.js';
 import { routerProbe, runWatchGate } from './gates/watch.js';
@@ -120,6 +120,14 @@ export class Controller {
 
   /** Start a release of `spec` to the standby color; the pipeline runs in the background. */
   async release(spec: ReleaseSpec, actor: string = CONTROLLER): Promise<Release> {
+    // Everything that can be checked before anything is deployed is checked now: a bad spec is a 400, not a stuck release.
+    if (spec.gates.functional.enabled && spec.gates.functional.suite !== undefined) {
+      try {
+        loadSuite(spec.gates.functional.suite);
+      } catch (error) {
+        throw new GuardgateError('invalid_request', `gates.functional.suite: ${(error as Error).message}`);
+      }
+    }
     if (spec.engine.kind === 'openai' && spec.engine.apiKey !== undefined) {
       const refused = secretRefused(spec.engine.apiKey, this.options.releaseSecrets ?? { env: [], dirs: [], deniedDirs: [] });
       if (refused !== null) throw new GuardgateError('invalid_request', `engine.apiKey: ${refused}`);
@@ -293,12 +301,15 @@ export class Controller {
       if (!spec.gates[gate].enabled) continue;
       if (signal.aborted) return;
       this.step(current, 'validating', `${gate} gate`);
-      const report = await this.runGate(gate, current, signal);
+      const report = await this.boundedGate(gate, current, signal);
       if (signal.aborted) return;
-      current = await this.store.transition(current.id, 'validating', { note: `${gate} gate ${report.passed ? 'passed' : 'FAILED'}: ${report.summary}`, evidence: report });
-      if (!report.passed) {
-        current = await this.store.transition(current.id, 'blocked', { note: `${gate} gate failed` });
-        const force = await this.waitForDecision(current, spec.abortTeardownDelay, signal);
+      const outcome = gateOutcome(report, gate === 'shadow' ? spec.gates.shadow.onInconclusive : 'fail');
+      const said = report.inconclusive ? `INCONCLUSIVE (onInconclusive: ${outcome === 'passed' ? 'pass' : outcome === 'wait' ? 'wait' : 'fail'})` : report.passed ? 'passed' : 'FAILED';
+      current = await this.store.transition(current.id, 'validating', { note: `${gate} gate ${said}: ${report.summary}`, evidence: report });
+      if (outcome !== 'passed') {
+        current = await this.store.transition(current.id, 'blocked', { note: outcome === 'wait' ? `${gate} gate inconclusive: waiting for an operator (promote --force or abort)` : `${gate} gate failed` });
+        // An inconclusive gate set to wait is never torn down by the clock: an operator decides.
+        const force = await this.waitForDecision(current, outcome === 'wait' ? Infinity : spec.abortTeardownDelay, signal);
         if (!force) {
           if (!signal.aborted) await this.finishAbort(current, `${gate} gate failed`);
           return;
@@ -314,6 +325,31 @@ export class Controller {
       if (!approved && signal.aborted) return;
     }
     await this.switchOver((await this.store.release(current.id))!, signal, false);
+  }
+
+  /**
+   * A gate with a deadline: an error inside it, or no answer in time, fails it with the error as evidence;
+   * a release never waits on a gate for ever.
+   */
+  private async boundedGate(gate: Exclude<GateName, 'watch'>, release: Release, signal: AbortSignal): Promise<GateReport> {
+    const startedAt = new Date().toISOString();
+    const { gates } = release.spec;
+    const deadlineMs =
+      gate === 'functional' ? 600_000 : gate === 'load' ? (2 * gates.load.durationSeconds + 60) * 1000 : (gates.shadow.durationSeconds + 60) * 1000;
+    const timeout = new AbortController();
+    try {
+      return await Promise.race([
+        this.runGate(gate, release, signal),
+        delay(deadlineMs, undefined, { signal: timeout.signal }).then(() => {
+          throw new Error(`no result within ${deadlineMs / 1000} s`);
+        }),
+      ]);
+    } catch (error) {
+      this.log.error({ err: error, gate, release: release.version }, 'gate could not run');
+      return brokenGate(gate, error, startedAt);
+    } finally {
+      timeout.abort();
+    }
   }
 
   private async runGate(gate: Exclude<GateName, 'watch'>, release: Release, signal: AbortSignal): Promise<GateReport> {
@@ -393,14 +429,24 @@ export class Controller {
     this.step(release, 'watching', 'watch gate');
     const { prometheus } = spec.gates.watch;
     const probe = prometheus === undefined ? await routerProbe(this.router.metrics, release.candidate) : prometheusProbe(prometheus.url, release.candidate);
-    const report = await runWatchGate(probe, spec.gates.watch, signal);
-    if (signal.aborted && report.passed) {
+    let report: GateReport;
+    try {
+      report = await runWatchGate(probe, spec.gates.watch, signal);
+    } catch (error) {
+      report = brokenGate('watch', error, new Date().toISOString());
+    }
+    // Too little traffic to judge: rolled back unless the spec says such a watch passes (recorded as inconclusive).
+    if (report.inconclusive && spec.gates.watch.onInconclusive === 'pass' && !signal.aborted) {
+      await this.settle(release, report);
+      return;
+    }
+    if (signal.aborted && (report.passed || report.inconclusive)) {
       await this.switchBack(release, 'rolled back by an operator during the watch', report, this.rollbackActor);
       this.rollbackActor = undefined;
       return;
     }
     if (!report.passed) {
-      await this.switchBack(release, `watch failed: ${report.summary}`, report);
+      await this.switchBack(release, `watch ${report.inconclusive ? 'inconclusive (onInconclusive: fail)' : 'failed'}: ${report.summary}`, report);
       return;
     }
     await this.settle(release, report);

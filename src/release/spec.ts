@@ -1,4 +1,5 @@
 // The release spec (YAML): what to deploy as the candidate, and how to prove it before it takes traffic.
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { engineSchema } from '../config/engine.js';
 import { readYamlFile, validate } from '../config/load.js';
@@ -55,6 +56,8 @@ export const releaseSpecSchema = z
             minSamples: z.coerce.number().int().min(0).default(20),
             minAgreement: fraction.default(0.95),
             maxUnsafeToSafe: z.coerce.number().int().min(0).default(0),
+            /** Fewer than minSamples compared verdicts: fail (default), pass (recorded as inconclusive), or wait for an operator. */
+            onInconclusive: z.enum(['fail', 'pass', 'wait']).default('fail'),
           })
           .strict().prefault({}),
         watch: z
@@ -64,6 +67,8 @@ export const releaseSpecSchema = z
             maxErrorRate: fraction.default(0.01),
             maxP99Ms: positiveInt.default(2_000),
             minRequests: z.coerce.number().int().min(0).default(20),
+            /** Fewer than minRequests in the window: fail, which rolls back (default), or pass (recorded as inconclusive). */
+            onInconclusive: z.enum(['fail', 'pass']).default('fail'),
             /** Read the figures from a Prometheus server that scrapes the router, instead of the router itself. */
             prometheus: z.object({ url: z.url({ protocol: /^https?$/ }) }).strict().optional(),
           })
@@ -79,4 +84,10 @@ export function parseReleaseSpec(value: unknown, source: string): ReleaseSpec {
   return validate(releaseSpecSchema, value, source);
 }
 
-export const loadReleaseSpec = (path: string): ReleaseSpec => parseReleaseSpec(readYamlFile(path), path);
+/** A spec file; a relative suite path is read from the spec file's directory, not the working directory. */
+export function loadReleaseSpec(path: string): ReleaseSpec {
+  const spec = parseReleaseSpec(readYamlFile(path), path);
+  const suite = spec.gates.functional.suite;
+  if (suite !== undefined && !isAbsolute(suite)) spec.gates.functional.suite = resolve(dirname(path), suite);
+  return spec;
+}

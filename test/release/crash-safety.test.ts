@@ -57,7 +57,7 @@ const cases: Array<{ state: string; spec: Record<string, unknown>; after: { rele
   { state: 'validating', spec: { gates: gates({ shadow: { durationSeconds: 120, minSamples: 0 } }) }, after: { release: 'aborted', active: 'blue' } },
   { state: 'blocked', spec: { abortTeardownDelay: '10m', gates: gates({ functional: { minPassRate: 1, suite: '__IMPOSSIBLE__' } }) }, after: { release: 'aborted', active: 'blue' } },
   { state: 'awaiting_approval', spec: { autoPromote: false, gates: gates({}) }, after: { release: 'aborted', active: 'blue' } },
-  { state: 'watching', spec: { gates: gates({ watch: { durationSeconds: 4, minRequests: 1000 } }) }, after: { release: 'stable', active: 'green' } },
+  { state: 'watching', spec: { gates: gates({ watch: { durationSeconds: 4, minRequests: 1000, onInconclusive: 'pass' } }) }, after: { release: 'stable', active: 'green' } },
   { state: 'stable', spec: { gates: gates({}) }, after: { release: 'stable', active: 'green' } },
 ];
 

@@ -68,6 +68,7 @@ export async function runFunctionalGate(
   return {
     gate: 'functional',
     passed: ok,
+    samples: cases.length,
     summary: `${passed}/${cases.length} cases passed (${(100 * passRate).toFixed(1)}%; needs ${(100 * options.minPassRate).toFixed(1)}%)`,
     evidence: { suite: suite.name, endpoint, passed, failed: cases.length - passed, passRate, cases },
     startedAt,

@@ -81,6 +81,7 @@ export async function runLoadGate(activeEndpoint: string, candidateEndpoint: str
   return {
     gate: 'load',
     passed: reasons.length === 0,
+    samples: Math.min(active.requests, candidate.requests),
     summary: `candidate ${line(candidate)}; active ${line(active)}${reasons.length ? `: ${reasons.join('; ')}` : ''}`,
     evidence: { active, candidate, tolerance, reasons },
     startedAt,

@@ -12,7 +12,7 @@ export interface ShadowRule {
   minAgreement: number;
   /** Pairs where the active said Unsafe and the candidate Safe, at most. */
   maxUnsafeToSafe: number;
-  /** Fewer compared pairs than this is not evidence: the gate fails. */
+  /** Fewer compared pairs than this is not evidence: the gate is inconclusive. */
   minSamples: number;
 }
 
@@ -136,7 +136,6 @@ export class ShadowComparator {
     const n = this.samples;
     const reasons: string[] = [];
     const agreement = n === 0 ? 0 : this.agree / n;
-    if (n < this.rule.minSamples) reasons.push(`only ${n} compared verdicts; at least ${this.rule.minSamples} are needed`);
     if (n > 0 && agreement < this.rule.minAgreement) reasons.push(`agreement ${(100 * agreement).toFixed(1)}% is under ${(100 * this.rule.minAgreement).toFixed(1)}%`);
     if (this.unsafeToSafe > this.rule.maxUnsafeToSafe) reasons.push(`${this.unsafeToSafe} Unsafe-to-Safe flips; at most ${this.rule.maxUnsafeToSafe} allowed`);
     return {
@@ -187,13 +186,21 @@ export async function runShadowGate(
     router.setMirror(options.fraction);
   });
   const evidence = comparator.report();
+  return { ...shadowVerdict(evidence), evidence, startedAt, finishedAt: new Date().toISOString() };
+}
+
+/** Passed, failed or inconclusive, with its summary line: judged on the evidence alone. Pure. */
+export function shadowVerdict(evidence: ShadowEvidence): Pick<GateReport, 'gate' | 'passed' | 'inconclusive' | 'samples' | 'summary'> {
+  const n = evidence.samples;
+  const inconclusive = n < evidence.rule.minSamples;
   const matrixLine = SAFETY_TIERS.map((a) => `${a}: ${SAFETY_TIERS.map((c) => evidence.matrix[a][c]).join('/')}`).join(', ');
+  const figures = n === 0 ? 'no verdicts compared (no traffic was mirrored)' : `${n} verdicts compared, ${(100 * evidence.agreement).toFixed(1)}% agree, ${evidence.unsafeToSafe} Unsafe→Safe; matrix (active→candidate Safe/Controversial/Unsafe) ${matrixLine}`;
+  const verdict = evidence.reasons.length > 0 ? `: ${evidence.reasons.join('; ')}` : inconclusive ? `: INCONCLUSIVE, ${n} of the ${evidence.rule.minSamples} samples needed` : '';
   return {
     gate: 'shadow',
-    passed: evidence.reasons.length === 0,
-    summary: evidence.samples === 0 ? `no verdicts compared (no live traffic was mirrored)${evidence.reasons.length ? `: ${evidence.reasons.join('; ')}` : ''}` : `${evidence.samples} verdicts compared, ${(100 * evidence.agreement).toFixed(1)}% agree, ${evidence.unsafeToSafe} Unsafe→Safe; matrix (active→candidate Safe/Controversial/Unsafe) ${matrixLine}${evidence.reasons.length ? `: ${evidence.reasons.join('; ')}` : ''}`,
-    evidence,
-    startedAt,
-    finishedAt: new Date().toISOString(),
+    passed: evidence.reasons.length === 0 && !inconclusive,
+    inconclusive: inconclusive && evidence.reasons.length === 0,
+    samples: n,
+    summary: `${figures}${verdict}`,
   };
 }

@@ -10,7 +10,7 @@ export interface WatchRule {
   maxErrorRate: number;
   /** Upstream p99 in milliseconds, at most. */
   maxP99Ms: number;
-  /** Below this many requests in the window the rates are not judged (too little to tell). */
+  /** Fewer requests in the window than this is not evidence: the gate is inconclusive (rates are judged anyway). */
   minRequests: number;
 }
 
@@ -99,10 +99,13 @@ export async function runWatchGate(probe: WatchProbe, rule: WatchRule, signal?: 
     }
     if (evidence.reasons.length > 0) break;
   }
+  const inconclusive = evidence.reasons.length === 0 && evidence.requests < rule.minRequests;
   return {
     gate: 'watch',
-    passed: evidence.reasons.length === 0,
-    summary: `${evidence.requests} requests, ${(100 * evidence.errorRate).toFixed(2)}% errors, p99 ${evidence.p99Ms ?? '-'} ms (from ${evidence.source})${evidence.reasons.length ? `: ${evidence.reasons.join('; ')}` : ''}`,
+    passed: evidence.reasons.length === 0 && !inconclusive,
+    inconclusive,
+    samples: evidence.requests,
+    summary: `${evidence.requests} requests, ${(100 * evidence.errorRate).toFixed(2)}% errors, p99 ${evidence.p99Ms ?? '-'} ms (from ${evidence.source})${evidence.reasons.length ? `: ${evidence.reasons.join('; ')}` : inconclusive ? `: INCONCLUSIVE, ${evidence.requests} of the ${rule.minRequests} requests needed` : ''}`,
     evidence,
     startedAt,
     finishedAt: new Date().toISOString(),

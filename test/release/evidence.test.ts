@@ -1,0 +1,78 @@
+// Gates pass only on evidence: too few samples is inconclusive (and the spec says what that means), an error
+// inside a gate fails it with the error as evidence, a spec that cannot work is refused before anything is
+// deployed, and no release is left waiting for ever.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningUp } from '../../src/release/up.js';
+import { loadReleaseSpec } from '../../src/release/spec.js';
+import { DEFAULT_SUITE_PATH } from '../../src/release/suite.js';
+import { until } from '../helpers/router.js';
+import { quickSpec, startTestUp } from '../helpers/up.js';
+
+const only = (gates: Record<string, unknown>) => ({ functional: { enabled: false }, load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false }, ...gates });
+
+describe('gates and evidence', () => {
+  let up: RunningUp;
+  beforeAll(async () => {
+    up = await startTestUp();
+  }, 60_000);
+  afterAll(async () => up?.close());
+  const settle = async () => {
+    await up.controller.settled();
+    return (await up.controller.status()).release!;
+  };
+
+  it('a watch with too few requests is inconclusive: it rolls back by default, and passes (marked) when the spec says so', async () => {
+    await up.controller.release(quickSpec({ version: 'quiet-1', gates: only({ watch: { durationSeconds: 1, minRequests: 1_000 } }) }));
+    const failed = await settle();
+    expect(failed.state).toBe('rolled_back');
+    expect(failed.gates.at(-1)).toMatchObject({ gate: 'watch', passed: false, inconclusive: true });
+    expect(failed.note).toMatch(/watch inconclusive \(onInconclusive: fail\).*INCONCLUSIVE, \d+ of the 1000 requests needed/);
+    await up.controller.release(quickSpec({ version: 'quiet-2', gates: only({ watch: { durationSeconds: 1, minRequests: 1_000, onInconclusive: 'pass' } }) }));
+    const passed = await settle();
+    expect(passed.state).toBe('stable');
+    expect(passed.gates.at(-1)).toMatchObject({ gate: 'watch', passed: false, inconclusive: true });
+    await up.controller.rollback();
+  }, 60_000);
+
+  it('a shadow gate with no traffic is inconclusive; with onInconclusive: wait the candidate waits for an operator, not the clock', async () => {
+    await up.controller.release(
+      quickSpec({ version: 'shadow-wait', abortTeardownDelay: 0, gates: only({ shadow: { durationSeconds: 1, minSamples: 50, onInconclusive: 'wait' } }) }),
+    );
+    await until(async () => (await up.controller.status()).release?.state === 'blocked', 30_000);
+    const blocked = (await up.controller.status()).release!;
+    expect(blocked.gates[0]).toMatchObject({ gate: 'shadow', inconclusive: true, samples: 0 });
+    expect(blocked.transitions.at(-1)!.note).toMatch(/waiting for an operator/);
+    await new Promise((r) => setImmediate(r));
+    expect(up.driver.describe(blocked.candidate)).not.toBeNull(); // still there: nobody decided
+    await up.controller.abort();
+    expect((await up.controller.status()).release!.state).toBe('aborted');
+  }, 60_000);
+
+  it('refuses a spec whose suite cannot be read before deploying anything; a relative suite is read beside the spec file', async () => {
+    await expect(up.controller.release(quickSpec({ version: 'no-suite', gates: only({ functional: { suite: '/nonexistent/suite.yaml' } }) }))).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: expect.stringMatching(/^gates.functional.suite: cannot read config file/),
+    });
+    expect((await up.controller.status()).release!.version).not.toBe('no-suite');
+    const dir = mkdtempSync(join(tmpdir(), 'guardgate-spec-'));
+    writeFileSync(join(dir, 'my-suite.yaml'), readFileSync(DEFAULT_SUITE_PATH));
+    writeFileSync(join(dir, 'release.yaml'), 'version: rel-suite\ngates:\n  functional:\n    suite: ./my-suite.yaml\n');
+    expect(loadReleaseSpec(join(dir, 'release.yaml')).gates.functional.suite).toBe(join(dir, 'my-suite.yaml'));
+  });
+
+  it('an error inside a gate fails it with the error as evidence: the release ends, and the next one can start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'guardgate-suite-'));
+    const suite = join(dir, 'suite.yaml');
+    writeFileSync(suite, readFileSync(DEFAULT_SUITE_PATH));
+    await up.controller.release(quickSpec({ version: 'broken-gate', abortTeardownDelay: 0, gates: only({ functional: { suite } }) }));
+    rmSync(suite); // gone by the time the gate reads it (the candidate is still starting)
+    const release = await settle();
+    expect(release.state).toBe('aborted');
+    expect(release.gates[0]).toMatchObject({ gate: 'functional', passed: false, evidence: { error: expect.stringMatching(/cannot read config file/) } });
+    await up.controller.release(quickSpec({ version: 'after-broken', gates: only({}) }));
+    expect((await settle()).state).toBe('stable');
+  }, 60_000);
+});

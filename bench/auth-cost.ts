@@ -68,8 +68,8 @@ for (let round = 1; round <= rounds; round++) {
     const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
     const check = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
     if (check.status !== 200) throw new Error(`${kind}: the credential was refused (${check.status})`);
-    await measureLoad(server.url, { body, connections, durationSeconds: 1, headers }); // warm the JIT
-    const figures = await measureLoad(server.url, { body, connections, durationSeconds: seconds, headers });
+    await measureLoad(server.url, { bodies: [body], connections, durationSeconds: 1, headers }); // warm the JIT
+    const figures = await measureLoad(server.url, { bodies: [body], connections, durationSeconds: seconds, headers });
     await server.stop();
     results[kind].push(figures);
     console.log(`round ${round} ${kind.padEnd(16)} ${figures.qps.toFixed(0).padStart(7)} req/s  p50 ${figures.p50} ms  p99 ${figures.p99} ms  failed ${figures.failed}`);

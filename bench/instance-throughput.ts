@@ -15,8 +15,8 @@ const results: Record<'bare' | 'instance', LoadFigures[]> = { bare: [], instance
 for (let round = 1; round <= rounds; round++) {
   for (const kind of ['bare', 'instance'] as const) {
     const server = await startServerProcess(script, [kind]);
-    await measureLoad(server.url, { body, connections, durationSeconds: 1 }); // warm the JIT
-    const figures = await measureLoad(server.url, { body, connections, durationSeconds: seconds });
+    await measureLoad(server.url, { bodies: [body], connections, durationSeconds: 1 }); // warm the JIT
+    const figures = await measureLoad(server.url, { bodies: [body], connections, durationSeconds: seconds });
     await server.stop();
     results[kind].push(figures);
     console.log(`round ${round} ${kind.padEnd(8)} ${figures.qps.toFixed(0).padStart(7)} req/s  p50 ${figures.p50} ms  p99 ${figures.p99} ms  failed ${figures.failed}`);

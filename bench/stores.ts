@@ -36,8 +36,8 @@ async function serve(env: Record<string, string>): Promise<{ url: string; stop: 
 
 async function measure(name: string, env: Record<string, string>): Promise<LoadFigures> {
   const server = await serve(env);
-  await measureLoad(server.url, { body, connections, durationSeconds: 1 }); // warm up (and fill the cache)
-  const figures = await measureLoad(server.url, { body, connections, durationSeconds: seconds });
+  await measureLoad(server.url, { bodies: [body], connections, durationSeconds: 1 }); // warm up (and fill the cache)
+  const figures = await measureLoad(server.url, { bodies: [body], connections, durationSeconds: seconds });
   server.stop();
   console.log(`${name.padEnd(28)} ${figures.qps.toFixed(0).padStart(7)} req/s  p50 ${figures.p50} ms  p99 ${figures.p99} ms  failed ${figures.failed}`);
   return figures;

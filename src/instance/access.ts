@@ -7,16 +7,18 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
 import { authorizeRequest, type Rejection } from '../auth/fastify.js';
 import type { RateLimiter } from '../auth/rate-limit.js';
-import { SCOPES, type Principal } from '../auth/principal.js';
+import { hasScope, SCOPES, type Principal } from '../auth/principal.js';
 import type { RateLimitSettings } from '../config/auth.js';
 import { GuardgateError } from '../moderation/errors.js';
-import { MIRROR_HEADER } from '../shared/headers.js';
+import { EVIDENCE_HEADER, MIRROR_HEADER } from '../shared/headers.js';
 import type { Limit } from '../auth/token-bucket.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** A copy of a live request mirrored by the router: answered, not audited. */
     mirrored: boolean;
+    /** Gate, bench or replay traffic from an admin credential: answered by the engine, not audited. */
+    evidence: boolean;
   }
 }
 
@@ -54,6 +56,7 @@ export function carriesSecret(value: string | string[] | undefined, secret: stri
 export function installAccess(app: FastifyInstance, access: Access): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('mirrored', false);
+  app.decorateRequest('evidence', false);
   const limited = Object.keys(access.limits).length > 0 && access.limiter !== undefined;
 
   const guard = async (request: FastifyRequest): Promise<void> => {
@@ -64,6 +67,8 @@ export function installAccess(app: FastifyInstance, access: Access): void {
     const scope = request.routeOptions.config.scope;
     if (scope === undefined) return;
     const principal = await authorizeRequest(request, access.authenticator, scope, access.metrics.rejected);
+    // Marking traffic as evidence keeps it out of the audit: an admin's privilege, never a client's.
+    if (request.headers[EVIDENCE_HEADER] === '1' && hasScope(principal, 'admin')) request.evidence = true;
     if (!limited) return;
     const limit = limitFor(principal, access.limits);
     if (limit === undefined) return;

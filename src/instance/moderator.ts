@@ -28,6 +28,8 @@ export interface JudgeContext {
   traceId: string;
   /** A copy the router mirrored to this (standby) color: not served to anyone, so not audited. */
   mirrored?: boolean;
+  /** Gate, bench or replay traffic: not audited, and judged by the engine (no cache). */
+  evidence?: boolean;
   signal?: AbortSignal;
 }
 
@@ -62,12 +64,12 @@ export class Moderator {
 
   async judge(input: ModerationInput, policy: Policy, context: JudgeContext): Promise<Verdict> {
     // A verdict that could not be audited is not served: the audit log holds all it may in memory.
-    if (!context.mirrored && this.stores.audit?.saturated) {
+    if (!context.mirrored && !context.evidence && this.stores.audit?.saturated) {
       throw new GuardgateError('audit_unavailable', 'the audit log cannot store verdicts now (store and spool failing); try again shortly', { retryAfter: 5 });
     }
     const started = performance.now();
     const { cache } = this.stores;
-    const key = cache === undefined ? undefined : cacheKey(this.engine.info, policy, input);
+    const key = cache === undefined || context.evidence ? undefined : cacheKey(this.engine.info, policy, input);
     let answer: CachedVerdict | undefined = key === undefined ? undefined : await this.lookUp(key);
     const cached = answer !== undefined;
     let degraded = false;
@@ -100,7 +102,7 @@ export class Moderator {
       degraded,
       engine: answer.engine,
     };
-    if (!context.mirrored) this.stores.audit?.record(toAuditRecord(verdict, input, this.stores.auditText ?? 'none'));
+    if (!context.mirrored && !context.evidence) this.stores.audit?.record(toAuditRecord(verdict, input, this.stores.auditText ?? 'none'));
     return verdict;
   }
 }

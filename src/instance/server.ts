@@ -93,22 +93,22 @@ export function buildInstance(
   app.post('/predict', moderate, async (request) => {
     const parsed = parsePredictRequest(request.body, config.policy, config.limits);
     const traceId = request.id;
-    const mirrored = request.mirrored;
+    const { mirrored, evidence } = request;
     if (!parsed.batch) {
       const item = parsed.items[0]!;
-      return moderator.judge(item, item.policy, { traceId, mirrored });
+      return moderator.judge(item, item.policy, { traceId, mirrored, evidence });
     }
-    const results = await Promise.all(parsed.items.map((item, i) => moderator.judge(item, item.policy, { traceId: `${traceId}-${i}`, mirrored })));
+    const results = await Promise.all(parsed.items.map((item, i) => moderator.judge(item, item.policy, { traceId: `${traceId}-${i}`, mirrored, evidence })));
     return { results };
   });
 
   app.post('/v1/moderations', moderate, async (request) => {
     const parsed = parseModerationsRequest(request.body, config.policy, config.limits);
     const traceId = request.id;
-    const mirrored = request.mirrored;
+    const { mirrored, evidence } = request;
     const verdicts = await Promise.all(
       parsed.texts.map((prompt, i) =>
-        moderator.judge({ prompt }, parsed.policy, { traceId: parsed.texts.length === 1 ? traceId : `${traceId}-${i}`, mirrored }),
+        moderator.judge({ prompt }, parsed.policy, { traceId: parsed.texts.length === 1 ? traceId : `${traceId}-${i}`, mirrored, evidence }),
       ),
     );
     return {

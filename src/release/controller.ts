@@ -8,7 +8,8 @@ import type { Router } from '../router/router.js';
 import { otherColor, type Color } from '../router/routing.js';
 import type { Driver, EnvironmentSpec } from './driver.js';
 import { runFunctionalGate } from './gates/functional.js';
-import { runLoadGate } from './gates/load.js';
+import { LOAD_CORPUS, runLoadGate } from './gates/load.js';
+import { EVIDENCE_HEADER } from '../shared/headers.js';
 import { brokenGate, gateOutcome, type GateName, type GateReport } from './gates/report.js';
 import { runShadowGate } from './gates/shadow.js';
 import { prometheusProbe } from './gates/prometheus.js';
@@ -354,7 +355,8 @@ export class Controller {
 
   private async runGate(gate: Exclude<GateName, 'watch'>, release: Release, signal: AbortSignal): Promise<GateReport> {
     const { spec } = release;
-    const credentials: Record<string, string> = this.options.credentials === undefined ? {} : { authorization: `Bearer ${this.options.credentials}` };
+    // Gate traffic is evidence, not user traffic: not audited, judged by the engine (the admin credential vouches).
+    const credentials: Record<string, string> = this.options.credentials === undefined ? {} : { authorization: `Bearer ${this.options.credentials}`, [EVIDENCE_HEADER]: '1' };
     const preview = { 'x-guardgate-preview': '1', ...credentials };
     switch (gate) {
       case 'functional': {
@@ -369,7 +371,10 @@ export class Controller {
         const load = spec.gates.load;
         const active = this.driver.describe(release.previous)!.instances[0]!.url;
         const candidate = this.driver.describe(release.candidate)!.instances[0]!.url;
-        return runLoadGate(active, candidate, { durationSeconds: load.durationSeconds, connections: load.connections, headers: credentials }, load.tolerance);
+        // A varied corpus (the audit suite and a benign/harmful mix), so that no cache can stand in for the engine.
+        const suite = loadSuite(spec.gates.functional.suite);
+        const bodies = [...LOAD_CORPUS, ...suite.cases.map((c) => JSON.stringify(c.response ? { prompt: c.prompt, response: c.response } : { prompt: c.prompt }))];
+        return runLoadGate(active, candidate, { durationSeconds: load.durationSeconds, connections: load.connections, headers: credentials, bodies }, load.tolerance);
       }
       case 'shadow': {
         const shadow = spec.gates.shadow;

@@ -9,7 +9,10 @@ import type { RunningUp } from '../../src/release/up.js';
 import { loadReleaseSpec } from '../../src/release/spec.js';
 import { DEFAULT_SUITE_PATH } from '../../src/release/suite.js';
 import { until } from '../helpers/router.js';
-import { quickSpec, startTestUp } from '../helpers/up.js';
+import { predict, quickSpec, startTestUp } from '../helpers/up.js';
+import { SqliteAuditStore } from '../../src/store/audit/sqlite.js';
+import { addApiKey } from '../../src/auth/api-keys.js';
+import { postJson, startTestInstance, tempDataDir } from '../helpers/instance.js';
 
 const only = (gates: Record<string, unknown>) => ({ functional: { enabled: false }, load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false }, ...gates });
 
@@ -75,4 +78,41 @@ describe('gates and evidence', () => {
     await up.controller.release(quickSpec({ version: 'after-broken', gates: only({}) }));
     expect((await settle()).state).toBe('stable');
   }, 60_000);
+
+  it('gate traffic is evidence, not user traffic: nothing of it is audited, and the load gate is not answered from the cache', async () => {
+    const audit = new SqliteAuditStore(join((up as RunningUp & { dataDir: string }).dataDir, 'audit.sqlite'));
+    try {
+      const before = await audit.count();
+      await up.controller.release(quickSpec({ version: 'evidence-only', gates: only({ functional: {}, load: { durationSeconds: 1, connections: 4, tolerance: { p99: 10, qps: 0.95, errorRate: 0 } } }) }));
+      const release = await settle();
+      expect(release.state).toBe('stable');
+      expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([['functional', true], ['load', true]]);
+      expect(release.gates[1]!.samples).toBeGreaterThan(50);
+      // One user request after the gates: the audit grows by exactly that one.
+      expect((await predict(up.url)).status).toBe(200);
+      await until(async () => (await audit.count()) > before, 10_000);
+      expect(await audit.count()).toBe(before + 1);
+    } finally {
+      await audit.close();
+    }
+  }, 60_000);
+});
+
+describe('the evidence flag is an admin privilege', () => {
+  it('an admin credential marks traffic as evidence (not audited, not cached); anyone else is audited and cached as usual', async () => {
+    const dataDir = tempDataDir();
+    const keys = join(dataDir, 'keys.json');
+    const admin = addApiKey(keys, 'gate-runner', ['admin']);
+    const user = addApiKey(keys, 'user', ['moderate']);
+    const instance = await startTestInstance({ dataDir, apiKeys: keys });
+    const ask = (key: string) => postJson(`${instance.url}/predict`, { prompt: 'What is the capital of Peru?' }, { authorization: `Bearer ${key}`, 'x-guardgate-evidence': '1' });
+    expect((await ask(admin)).body.cached).toBe(false);
+    expect((await ask(admin)).body.cached).toBe(false); // never from the cache
+    expect((await ask(user)).body.cached).toBe(false);
+    expect((await ask(user)).body.cached).toBe(true); // the flag means nothing without the privilege
+    await instance.shutdown();
+    const store = new SqliteAuditStore(join(dataDir, 'audit.sqlite'));
+    expect(await store.count()).toBe(2);
+    await store.close();
+  });
 });

@@ -9,6 +9,7 @@ import { otherColor, type Color } from '../router/routing.js';
 import type { Driver, EnvironmentSpec } from './driver.js';
 import { runFunctionalGate } from './gates/functional.js';
 import { LOAD_CORPUS, runLoadGate } from './gates/load.js';
+import { corpusReplay } from './gates/replay.js';
 import { EVIDENCE_HEADER } from '../shared/headers.js';
 import { brokenGate, gateOutcome, type GateName, type GateReport } from './gates/report.js';
 import { runShadowGate } from './gates/shadow.js';
@@ -56,6 +57,12 @@ export interface Progress {
   detail?: string;
   startedAt: string;
 }
+
+/** /predict bodies of an audit suite's cases. */
+const suiteBodies = (path?: string): string[] => loadSuite(path).cases.map((c) => JSON.stringify(c.response ? { prompt: c.prompt, response: c.response } : { prompt: c.prompt }));
+
+/** What the shadow gate replays: the named suite, or the shipped suite and the benign/harmful mix. */
+const replayCorpus = (path: string | undefined): string[] => (path === undefined ? [...suiteBodies(), ...LOAD_CORPUS] : suiteBodies(path));
 
 const envSpec = (spec: ReleaseSpec, color: Color, replicas: number): EnvironmentSpec => ({
   color,
@@ -122,11 +129,16 @@ export class Controller {
   /** Start a release of `spec` to the standby color; the pipeline runs in the background. */
   async release(spec: ReleaseSpec, actor: string = CONTROLLER): Promise<Release> {
     // Everything that can be checked before anything is deployed is checked now: a bad spec is a 400, not a stuck release.
-    if (spec.gates.functional.enabled && spec.gates.functional.suite !== undefined) {
+    const files: Array<[string, string | undefined]> = [
+      ['gates.functional.suite', spec.gates.functional.enabled ? spec.gates.functional.suite : undefined],
+      ['gates.shadow.replay.corpus', spec.gates.shadow.enabled && spec.gates.shadow.replay !== false ? spec.gates.shadow.replay.corpus : undefined],
+    ];
+    for (const [field, path] of files) {
+      if (path === undefined) continue;
       try {
-        loadSuite(spec.gates.functional.suite);
+        loadSuite(path);
       } catch (error) {
-        throw new GuardgateError('invalid_request', `gates.functional.suite: ${(error as Error).message}`);
+        throw new GuardgateError('invalid_request', `${field}: ${(error as Error).message}`);
       }
     }
     if (spec.engine.kind === 'openai' && spec.engine.apiKey !== undefined) {
@@ -372,15 +384,21 @@ export class Controller {
         const active = this.driver.describe(release.previous)!.instances[0]!.url;
         const candidate = this.driver.describe(release.candidate)!.instances[0]!.url;
         // A varied corpus (the audit suite and a benign/harmful mix), so that no cache can stand in for the engine.
-        const suite = loadSuite(spec.gates.functional.suite);
-        const bodies = [...LOAD_CORPUS, ...suite.cases.map((c) => JSON.stringify(c.response ? { prompt: c.prompt, response: c.response } : { prompt: c.prompt }))];
+        const bodies = [...LOAD_CORPUS, ...suiteBodies(spec.gates.functional.suite)];
         return runLoadGate(active, candidate, { durationSeconds: load.durationSeconds, connections: load.connections, headers: credentials, bodies }, load.tolerance);
       }
       case 'shadow': {
         const shadow = spec.gates.shadow;
+        const replay = shadow.replay === false ? undefined : corpusReplay(this.router.url, replayCorpus(shadow.replay.corpus), credentials, { active: release.previous, candidate: release.candidate });
         return runShadowGate(
           this.router,
-          { fraction: shadow.fraction, durationSeconds: shadow.durationSeconds, targetSamples: shadow.samples, onProgress: (n) => this.step(release, 'validating', 'shadow gate', `${n}/${shadow.samples} verdicts compared`) },
+          {
+            fraction: shadow.fraction,
+            durationSeconds: shadow.durationSeconds,
+            targetSamples: shadow.samples,
+            onProgress: (n) => this.step(release, 'validating', 'shadow gate', `${n}/${shadow.samples} verdicts compared`),
+            replay,
+          },
           { minAgreement: shadow.minAgreement, maxUnsafeToSafe: shadow.maxUnsafeToSafe, minSamples: shadow.minSamples },
           signal,
           this.options.auditText ?? 'none',

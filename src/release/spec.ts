@@ -58,6 +58,11 @@ export const releaseSpecSchema = z
             maxUnsafeToSafe: z.coerce.number().int().min(0).default(0),
             /** Fewer than minSamples compared verdicts: fail (default), pass (recorded as inconclusive), or wait for an operator. */
             onInconclusive: z.enum(['fail', 'pass', 'wait']).default('fail'),
+            /**
+             * With fewer live verdicts than `samples`, replay a corpus to both colors: an audit suite file (its
+             * prompts and responses), or by default the shipped suite and a benign/harmful mix. false: live only.
+             */
+            replay: z.union([z.literal(false), z.object({ corpus: z.string().min(1).optional() }).strict()]).default({}),
           })
           .strict().prefault({}),
         watch: z
@@ -89,5 +94,7 @@ export function loadReleaseSpec(path: string): ReleaseSpec {
   const spec = parseReleaseSpec(readYamlFile(path), path);
   const suite = spec.gates.functional.suite;
   if (suite !== undefined && !isAbsolute(suite)) spec.gates.functional.suite = resolve(dirname(path), suite);
+  const replay = spec.gates.shadow.replay;
+  if (replay !== false && replay.corpus !== undefined && !isAbsolute(replay.corpus)) replay.corpus = resolve(dirname(path), replay.corpus);
   return spec;
 }

@@ -42,7 +42,7 @@ describe('gates and evidence', () => {
 
   it('a shadow gate with no traffic is inconclusive; with onInconclusive: wait the candidate waits for an operator, not the clock', async () => {
     await up.controller.release(
-      quickSpec({ version: 'shadow-wait', abortTeardownDelay: 0, gates: only({ shadow: { durationSeconds: 1, minSamples: 50, onInconclusive: 'wait' } }) }),
+      quickSpec({ version: 'shadow-wait', abortTeardownDelay: 0, gates: only({ shadow: { durationSeconds: 1, minSamples: 50, onInconclusive: 'wait', replay: false } }) }),
     );
     await until(async () => (await up.controller.status()).release?.state === 'blocked', 30_000);
     const blocked = (await up.controller.status()).release!;
@@ -52,6 +52,24 @@ describe('gates and evidence', () => {
     expect(up.driver.describe(blocked.candidate)).not.toBeNull(); // still there: nobody decided
     await up.controller.abort();
     expect((await up.controller.status()).release!.state).toBe('aborted');
+  }, 60_000);
+
+  it('with no live traffic, the shadow gate replays a corpus to both colors and compares the answers: evidence, not audit', async () => {
+    const audit = new SqliteAuditStore(join((up as RunningUp & { dataDir: string }).dataDir, 'audit.sqlite'));
+    const before = await audit.count();
+    await up.controller.release(quickSpec({ version: 'replayed', gates: only({ shadow: { durationSeconds: 1, samples: 30, minSamples: 20, minAgreement: 0.9 } }) }));
+    const release = await settle();
+    expect(release.state).toBe('stable');
+    const shadow = release.gates[0] as { evidence: { samples: number; sources: { mirrored: number; replayed: number } }; inconclusive: boolean; passed: boolean };
+    expect(shadow).toMatchObject({ passed: true, inconclusive: false });
+    expect(shadow.evidence.sources).toEqual({ mirrored: 0, replayed: shadow.evidence.samples });
+    expect(shadow.evidence.samples).toBeGreaterThanOrEqual(30);
+    // One user request after the replay: the audit grows by exactly that one.
+    expect((await predict(up.url)).status).toBe(200);
+    await until(async () => (await audit.count()) > before, 10_000);
+    expect(await audit.count()).toBe(before + 1);
+    await audit.close();
+    await up.controller.rollback();
   }, 60_000);
 
   it('refuses a spec whose suite cannot be read before deploying anything; a relative suite is read beside the spec file', async () => {

@@ -48,6 +48,8 @@ export function exampleOf(body: Buffer, index: number, mode: TextMode): Disagree
 
 export interface ShadowEvidence {
   samples: number;
+  /** Where the compared verdicts came from: live traffic mirrored, or a corpus replayed to both colors. */
+  sources: { mirrored: number; replayed: number };
   /** Pairs that could not be compared: an error or a non-200 on either side. */
   incomparable: number;
   agreement: number;
@@ -92,7 +94,15 @@ export class ShadowComparator {
     return this.samples;
   }
 
-  add(pair: MirrorPair): void {
+  private replayed = 0;
+
+  add(pair: MirrorPair, source: 'mirrored' | 'replayed' = 'mirrored'): void {
+    const before = this.samples;
+    this.compare(pair);
+    if (source === 'replayed') this.replayed += this.samples - before;
+  }
+
+  private compare(pair: MirrorPair): void {
     const parse = (body: Buffer): VerdictBody[] | null => {
       try {
         const value = JSON.parse(body.toString('utf8')) as VerdictBody;
@@ -140,6 +150,7 @@ export class ShadowComparator {
     if (this.unsafeToSafe > this.rule.maxUnsafeToSafe) reasons.push(`${this.unsafeToSafe} Unsafe-to-Safe flips; at most ${this.rule.maxUnsafeToSafe} allowed`);
     return {
       samples: n,
+      sources: { mirrored: n - this.replayed, replayed: this.replayed },
       incomparable: this.incomparable,
       agreement,
       categoryAgreement: n === 0 ? 0 : this.categoryAgree / n,
@@ -159,10 +170,17 @@ export interface ShadowSource {
   onMirrorPair(listener: (pair: MirrorPair) => void): () => void;
 }
 
-/** Mirror a fraction of live traffic until the duration passes or the sample size is reached. */
+/** Sends corpus entries to both colors and hands each answer pair over, until told to stop. */
+export type Replay = (add: (pair: MirrorPair) => void, enough: () => boolean, signal?: AbortSignal) => Promise<void>;
+
+/**
+ * Mirror a fraction of live traffic until the duration passes or the sample size is reached; then, when
+ * live traffic gave fewer verdicts than the sample size and a replay is configured, replay a corpus to both
+ * colors until it does (or the corpus ends). The evidence says how many verdicts came from each.
+ */
 export async function runShadowGate(
   router: ShadowSource,
-  options: { fraction: number; durationSeconds: number; targetSamples: number; onProgress?: (samples: number) => void },
+  options: { fraction: number; durationSeconds: number; targetSamples: number; onProgress?: (samples: number) => void; replay?: Replay | undefined },
   rule: ShadowRule,
   signal?: AbortSignal,
   textMode: TextMode = 'none',
@@ -185,6 +203,16 @@ export async function runShadowGate(
     signal?.addEventListener('abort', stop, { once: true });
     router.setMirror(options.fraction);
   });
+  if (options.replay !== undefined && comparator.sampleCount < options.targetSamples && !signal?.aborted) {
+    await options.replay(
+      (pair) => {
+        comparator.add(pair, 'replayed');
+        options.onProgress?.(comparator.sampleCount);
+      },
+      () => comparator.sampleCount >= options.targetSamples,
+      signal,
+    );
+  }
   const evidence = comparator.report();
   return { ...shadowVerdict(evidence), evidence, startedAt, finishedAt: new Date().toISOString() };
 }
@@ -194,7 +222,7 @@ export function shadowVerdict(evidence: ShadowEvidence): Pick<GateReport, 'gate'
   const n = evidence.samples;
   const inconclusive = n < evidence.rule.minSamples;
   const matrixLine = SAFETY_TIERS.map((a) => `${a}: ${SAFETY_TIERS.map((c) => evidence.matrix[a][c]).join('/')}`).join(', ');
-  const figures = n === 0 ? 'no verdicts compared (no traffic was mirrored)' : `${n} verdicts compared, ${(100 * evidence.agreement).toFixed(1)}% agree, ${evidence.unsafeToSafe} Unsafe→Safe; matrix (active→candidate Safe/Controversial/Unsafe) ${matrixLine}`;
+  const figures = n === 0 ? 'no verdicts compared (no traffic was mirrored or replayed)' : `${n} verdicts compared (${evidence.sources.mirrored} mirrored, ${evidence.sources.replayed} replayed), ${(100 * evidence.agreement).toFixed(1)}% agree, ${evidence.unsafeToSafe} Unsafe→Safe; matrix (active→candidate Safe/Controversial/Unsafe) ${matrixLine}`;
   const verdict = evidence.reasons.length > 0 ? `: ${evidence.reasons.join('; ')}` : inconclusive ? `: INCONCLUSIVE, ${n} of the ${evidence.rule.minSamples} samples needed` : '';
   return {
     gate: 'shadow',

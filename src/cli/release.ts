@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import type { ControllerStatus, Progress, ReleaseView } from '../release/controller.js';
 import { loadReleaseSpec } from '../release/spec.js';
+import type { OperatorAction } from '../release/store.js';
 import { adminClient, CliExit, type AdminClient } from './client.js';
 import { EXIT } from './exit-codes.js';
 
@@ -106,15 +107,17 @@ export function releaseCommands(): Command[] {
     });
 
   const history = withCommon(new Command('history'))
-    .description('every release with its transitions and gate evidence: the change record')
-    .option('--limit <n>', 'how many releases', '20')
+    .description('every release with its transitions and gate evidence, and every manual switch: the change record')
+    .option('--limit <n>', 'how many releases and switches', '20')
     .action(async (flags: Common & { limit: string }) => {
-      const value = await adminClient(flags).call<ReleaseView[]>('GET', `/admin/releases?limit=${Number(flags.limit)}`);
-      print(flags, value, () =>
-        value
-          .map((r) => [describeRelease(r), ...r.transitions.map((t) => `    ${t.at} ${t.from ?? '-'} → ${t.to} (${t.actor})${t.note ? `: ${t.note}` : ''}`)].join('\n'))
-          .join('\n') || 'no releases yet',
-      );
+      const client = adminClient(flags);
+      const releases = await client.call<ReleaseView[]>('GET', `/admin/releases?limit=${Number(flags.limit)}`);
+      const actions = await client.call<OperatorAction[]>('GET', `/admin/actions?limit=${Number(flags.limit)}`);
+      print(flags, { releases, actions }, () => {
+        const releaseLines = releases.map((r) => [describeRelease(r), ...r.transitions.map((t) => `    ${t.at} ${t.from ?? '-'} → ${t.to} (${t.actor})${t.note ? `: ${t.note}` : ''}`)].join('\n'));
+        const actionLines = actions.map((a) => `${a.at} manual switch ${a.detail.from} → ${a.detail.to}${a.detail.forced ? ' (forced)' : ''} by ${a.actor}`);
+        return [...releaseLines, ...(actionLines.length ? ['manual switches:', ...actionLines.map((l) => `  ${l}`)] : [])].join('\n') || 'no releases yet';
+      });
     });
 
   return [

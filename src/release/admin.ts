@@ -21,6 +21,7 @@ export function registerControllerRoutes(app: FastifyInstance, current: () => Co
   });
   app.get('/admin/releases/current', async () => (await current().status()).release);
   app.get<{ Querystring: { limit?: string } }>('/admin/releases', async (request) => current().history(Math.min(Number(request.query.limit ?? 20) || 20, 200)));
+  app.get<{ Querystring: { limit?: string } }>('/admin/actions', async (request) => current().actions(Math.min(Number(request.query.limit ?? 20) || 20, 200)));
   app.get('/admin/controller', async () => ({ ...(await current().status()), progress: current().progress }));
   app.post<{ Body: { force?: boolean } | undefined }>('/admin/promote', async (request) => current().view(await current().promote(request.body?.force === true, actorOf(request))));
   app.post('/admin/abort', async (request) => current().view(await current().abort(actorOf(request))));

@@ -17,7 +17,7 @@ import { prometheusProbe } from './gates/prometheus.js';
 import { routerProbe, runWatchGate } from './gates/watch.js';
 import type { ReleaseSpec } from './spec.js';
 import { isOpen, type ReleaseState } from './states.js';
-import { CONTROLLER, type ControllerStore, type Release, type Transition } from './store.js';
+import { CONTROLLER, type ControllerStore, type OperatorAction, type Release, type Transition } from './store.js';
 import type { TextMode } from '../store/audit/record.js';
 import { secretRefused, type SecretPolicy } from '../config/secret.js';
 import type { StoreHealth } from './store-resilient.js';
@@ -199,9 +199,18 @@ export class Controller {
     if ((await this.store.openRelease()) !== null) throw new GuardgateError('release_in_progress', 'a release is in progress; promote, abort or roll it back');
     if (this.driver.describe(color) === null) throw new GuardgateError('switch_refused', `the ${color} environment is not deployed`);
     const result = this.router.switchTo(color, { force });
-    await this.store.setActive(color);
+    await this.store.recordAction({ actor, action: 'switch', detail: { from: result.previous, to: color, forced: force } }, color);
+    // The color that serves is not "kept until" anything any more.
+    this.cancelRetire(color);
+    const stored = await this.store.environment(color);
+    if (stored?.retireAt) await this.store.saveEnvironment(stored.spec, null);
     this.log.warn({ from: result.previous, to: color, forced: force, actor }, 'manual switch');
     return result;
+  }
+
+  /** Operator actions outside releases (manual switches), newest first. */
+  async actions(limit: number): Promise<OperatorAction[]> {
+    return this.store.actions(limit);
   }
 
   /** The status; from memory, marked degraded, while the store does not answer (within 2 s). */
@@ -248,7 +257,8 @@ export class Controller {
     const env = async (color: Color) => {
       const deployment = this.driver.describe(color);
       if (deployment === null) return null;
-      const retireAt = (await this.store.environment(color))?.retireAt ?? null;
+      // The active color is never shown as about to be retired, whatever is stored.
+      const retireAt = color === this.router.active ? null : ((await this.store.environment(color))?.retireAt ?? null);
       return { version: deployment.version, replicas: deployment.replicas, instances: deployment.instances, retireAt };
     };
     const latest = await this.store.latestRelease();

@@ -14,6 +14,7 @@ import {
   toRelease,
   toTransition,
   type ControllerStore,
+  type OperatorAction,
   type Release,
   type ReleaseRow,
   type StoredEnvironment,
@@ -50,7 +51,8 @@ export class PostgresControllerStore implements ControllerStore {
          CREATE TABLE IF NOT EXISTS ${this.t('guardgate_transitions')} (
            id SERIAL PRIMARY KEY, release_id INTEGER NOT NULL REFERENCES ${this.t('guardgate_releases')}(id), at TEXT NOT NULL,
            from_state TEXT, to_state TEXT NOT NULL, note TEXT, evidence TEXT);
-         ALTER TABLE ${this.t('guardgate_transitions')} ADD COLUMN IF NOT EXISTS actor TEXT;`,
+         ALTER TABLE ${this.t('guardgate_transitions')} ADD COLUMN IF NOT EXISTS actor TEXT;
+         CREATE TABLE IF NOT EXISTS ${this.t('guardgate_actions')} (id SERIAL PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL);`,
     );
     for (const [table, key] of [['guardgate_releases', 'id'], ['guardgate_environments', 'color']] as const) {
       const { rows } = await this.pool.query<{ key: unknown; spec: string }>(`SELECT ${key} AS key, spec FROM ${this.t(table)} WHERE spec LIKE '%"apiKey":"%'`);
@@ -170,6 +172,18 @@ export class PostgresControllerStore implements ControllerStore {
       [id],
     );
     return rows.map(toTransition);
+  }
+
+  async recordAction(action: Omit<OperatorAction, 'at'>, active: Color): Promise<void> {
+    await this.inTransaction(async (client) => {
+      await this.query(`INSERT INTO ${this.t('guardgate_actions')} (at, actor, action, detail) VALUES ($1, $2, $3, $4)`, [new Date().toISOString(), action.actor, action.action, JSON.stringify(action.detail)], client);
+      await this.setActive(active, client);
+    });
+  }
+
+  async actions(limit: number): Promise<OperatorAction[]> {
+    const rows = await this.query<{ at: string; actor: string; action: 'switch'; detail: string }>(`SELECT at, actor, action, detail FROM ${this.t('guardgate_actions')} ORDER BY id DESC LIMIT $1`, [limit]);
+    return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as OperatorAction['detail'] }));
   }
 
   async close(): Promise<void> {

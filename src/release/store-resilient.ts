@@ -87,6 +87,8 @@ export class ResilientStore implements ControllerStore, StoreHealth {
   latestRelease: ControllerStore['latestRelease'] = () => this.attempt(() => this.inner.latestRelease());
   releases: ControllerStore['releases'] = (limit) => this.attempt(() => this.inner.releases(limit));
   transitions: ControllerStore['transitions'] = (id) => this.attempt(() => this.inner.transitions(id));
+  recordAction: ControllerStore['recordAction'] = (action, active) => this.attempt(() => this.inner.recordAction(action, active));
+  actions: ControllerStore['actions'] = (limit) => this.attempt(() => this.inner.actions(limit));
   close: ControllerStore['close'] = () => this.inner.close();
 
   /** Calls fail at once from now on (the controller is closing): nothing waits out an outage. */

@@ -64,6 +64,14 @@ export function scrubbedSpec(json: string): string | null {
 /** The actor of steps the controller takes on its own. */
 export const CONTROLLER = 'controller';
 
+/** An operator's action outside a release (a manual switch), kept in the history with its actor. */
+export interface OperatorAction {
+  at: string;
+  actor: string;
+  action: 'switch';
+  detail: { from: Color; to: Color; forced: boolean };
+}
+
 export interface StoredEnvironment {
   spec: EnvironmentSpec;
   /** When a kept old environment is to be retired (ISO), or null. */
@@ -113,6 +121,10 @@ export interface ControllerStore {
   latestRelease(): Promise<Release | null>;
   releases(limit: number): Promise<Release[]>;
   transitions(id: number): Promise<Transition[]>;
+  /** Record an operator's action and, in the same transaction, the active color it leaves. */
+  recordAction(action: Omit<OperatorAction, 'at'>, active: Color): Promise<void>;
+  /** The latest operator actions, newest first. */
+  actions(limit: number): Promise<OperatorAction[]>;
   close(): Promise<void>;
 }
 
@@ -149,6 +161,7 @@ export class SqliteControllerStore implements ControllerStore {
       CREATE TABLE IF NOT EXISTS transitions (
         id INTEGER PRIMARY KEY AUTOINCREMENT, release_id INTEGER NOT NULL REFERENCES releases(id), at TEXT NOT NULL,
         from_state TEXT, to_state TEXT NOT NULL, note TEXT, evidence TEXT);
+      CREATE TABLE IF NOT EXISTS actions (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL);
     `);
     const columns = this.db.prepare('PRAGMA table_info(transitions)').all() as Array<{ name: string }>;
     if (!columns.some((c) => c.name === 'actor')) this.db.exec('ALTER TABLE transitions ADD COLUMN actor TEXT');
@@ -247,6 +260,18 @@ export class SqliteControllerStore implements ControllerStore {
   async transitions(id: number): Promise<Transition[]> {
     const rows = this.db.prepare('SELECT at, from_state, to_state, note, evidence, actor FROM transitions WHERE release_id = ? ORDER BY id').all(id) as TransitionRow[];
     return rows.map(toTransition);
+  }
+
+  async recordAction(action: Omit<OperatorAction, 'at'>, active: Color): Promise<void> {
+    this.db.transaction(() => {
+      this.db.prepare('INSERT INTO actions (at, actor, action, detail) VALUES (?, ?, ?, ?)').run(new Date().toISOString(), action.actor, action.action, JSON.stringify(action.detail));
+      this.writeActive(active);
+    })();
+  }
+
+  async actions(limit: number): Promise<OperatorAction[]> {
+    const rows = this.db.prepare('SELECT at, actor, action, detail FROM actions ORDER BY id DESC LIMIT ?').all(limit) as Array<{ at: string; actor: string; action: 'switch'; detail: string }>;
+    return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as OperatorAction['detail'] }));
   }
 
   async close(): Promise<void> {

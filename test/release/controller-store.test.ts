@@ -62,6 +62,16 @@ function runControllerStoreContract(name: string, setup: (skip: (note: string) =
       expect(transitions.map((t) => t.actor)).toEqual(['alice', 'controller', 'controller', 'controller', 'bob', 'controller', 'controller']);
       await s.transition(next.id, 'aborted');
     });
+
+    it('records operator actions with their actor, and the active color they leave, together', async (context) => {
+      const s = store(context);
+      await s.recordAction({ actor: 'api_key:ops', action: 'switch', detail: { from: 'blue', to: 'green', forced: false } }, 'green');
+      await s.recordAction({ actor: 'jwt:alice', action: 'switch', detail: { from: 'green', to: 'blue', forced: true } }, 'blue');
+      expect(await s.active()).toBe('blue');
+      const actions = await s.actions(10);
+      expect(actions.map((a) => [a.actor, a.detail.to, a.detail.forced])).toEqual([['jwt:alice', 'blue', true], ['api_key:ops', 'green', false]]);
+      expect(actions[0]!.at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    });
   });
 }
 

@@ -1,5 +1,9 @@
 // `guardgate audit`: read the audit log (SQLite in the data directory, or PostgreSQL with DATABASE_URL).
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Command } from 'commander';
+import { CliExit } from './client.js';
+import { EXIT } from './exit-codes.js';
 import { auditCsvHeader, auditCsvRow, parseAuditQuery } from '../store/audit/query.js';
 import { openAuditReader } from '../store/open.js';
 
@@ -21,7 +25,7 @@ interface AuditFlags {
 export function auditCommand(): Command {
   return new Command('audit')
     .description('print audit records, newest first: one per verdict served')
-    .option('--data-dir <dir>', 'the data directory whose audit.sqlite to read', '.guardgate')
+    .option('--data-dir <dir>', 'the data directory whose audit.sqlite to read (also GUARDGATE_DATA_DIR)', process.env.GUARDGATE_DATA_DIR ?? '.guardgate')
     .option('--database-url <url>', 'read PostgreSQL instead (also DATABASE_URL)')
     .option('--schema <name>', 'PostgreSQL schema (also GUARDGATE_AUDIT_SCHEMA)')
     .option('--since <when>', 'from this long ago (30m, 2h, 7d) or this ISO time')
@@ -43,8 +47,13 @@ export function auditCommand(): Command {
         traceId: flags.traceId,
         limit: flags.limit,
       });
+      const databaseUrl = flags.databaseUrl ?? process.env.DATABASE_URL;
+      // No audit log where we look is a mistake to report, not "0 records".
+      if (databaseUrl === undefined && !existsSync(join(flags.dataDir, 'audit.sqlite'))) {
+        throw new CliExit(EXIT.usage, `no audit log in ${resolve(flags.dataDir)}: pass the --data-dir of guardgate up (or GUARDGATE_DATA_DIR), or --database-url`);
+      }
       const store = openAuditReader({
-        databaseUrl: flags.databaseUrl ?? process.env.DATABASE_URL,
+        databaseUrl,
         schema: flags.schema ?? process.env.GUARDGATE_AUDIT_SCHEMA,
         dataDir: flags.dataDir,
       });

@@ -1,7 +1,7 @@
 // How CLI commands reach the running controller: its admin URL (--admin-url, GUARDGATE_ADMIN_URL, or the
 // data directory's controller.json) and token (GUARDGATE_ADMIN_TOKEN, or the data directory's admin-token).
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { controllerFile } from '../release/up.js';
 import { EXIT } from './exit-codes.js';
 
@@ -27,7 +27,9 @@ export interface ClientFlags {
 export function adminClient(flags: ClientFlags): AdminClient {
   const file = controllerFile(flags.dataDir);
   const url = flags.adminUrl ?? process.env.GUARDGATE_ADMIN_URL ?? (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { adminUrl: string }).adminUrl : undefined);
-  if (url === undefined) throw new CliExit(EXIT.unreachable, `no running controller found: start one with guardgate up, or set GUARDGATE_ADMIN_URL (looked in ${file})`);
+  if (url === undefined) {
+    throw new CliExit(EXIT.unreachable, `no running controller found in ${resolve(flags.dataDir)}: start guardgate up, or pass its --data-dir (or GUARDGATE_DATA_DIR), or set GUARDGATE_ADMIN_URL`);
+  }
   const tokenFile = join(flags.dataDir, 'admin-token');
   const token = process.env.GUARDGATE_ADMIN_TOKEN ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '');
   return {

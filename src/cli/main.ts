@@ -18,7 +18,7 @@ import { keysCommand } from './keys.js';
 const program = new Command()
   .name('guardgate')
   .description('Serve Qwen3Guard-Gen safety moderation behind one stable front door, upgraded blue-green.')
-  .version(BUILD.version, '-V, --build-version', 'print the build version')
+  .version(BUILD.version, '-V, --version', 'print the version')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text) });
 
@@ -28,19 +28,24 @@ const demo = new Command('demo').description('a release under live load, a switc
 
 for (const command of [upCommand(), demo, serveCommand(), routerCommand(), ...releaseCommands(), validateCommand(), benchCommand(), auditCommand(), keysCommand()]) program.addCommand(command.copyInheritedSettings(program));
 
+/** With --json, failures are JSON on stdout too ({"error": {"code", "message"}}), with the same exit codes. */
+const json = process.argv.includes('--json');
+const fail = (exitCode: number, code: string, message: string): void => {
+  process.exitCode = exitCode;
+  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
+  else process.stderr.write(`guardgate: ${message}\n`);
+};
+const exitName = (exitCode: number): string => Object.entries(EXIT).find(([, value]) => value === exitCode)?.[0] ?? 'failure';
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof CliExit) {
-    process.stderr.write(`guardgate: ${error.message}\n`);
-    process.exitCode = error.code;
-  } else if (error instanceof CommanderError) {
+  if (error instanceof CliExit) fail(error.code, exitName(error.code), error.message);
+  else if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-  } else if (error instanceof ConfigError || (error instanceof GuardgateError && error.status < 500)) {
-    process.stderr.write(`guardgate: ${error.message}\n`);
-    process.exitCode = EXIT.usage;
-  } else {
-    process.stderr.write(`guardgate: ${(error as Error).stack ?? String(error)}\n`);
-    process.exitCode = EXIT.failure;
-  }
+    if (json && error.exitCode !== 0) process.stdout.write(`${JSON.stringify({ error: { code: 'usage', message: error.message } })}\n`);
+  } else if (error instanceof ConfigError) fail(EXIT.usage, 'invalid_config', error.message);
+  else if (error instanceof GuardgateError && error.status < 500) fail(EXIT.usage, error.code, error.message);
+  else if (error instanceof GuardgateError) fail(EXIT.failure, error.code, error.message);
+  else fail(EXIT.failure, 'internal', `unexpected failure: ${(error as Error).message ?? String(error)} (run with NODE_DEBUG or see the logs)`);
 }

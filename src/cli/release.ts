@@ -15,7 +15,7 @@ interface Common {
 
 const withCommon = (command: Command): Command =>
   command
-    .option('--data-dir <dir>', 'the data directory of the running guardgate up', '.guardgate')
+    .option('--data-dir <dir>', 'the data directory of the running guardgate up (also GUARDGATE_DATA_DIR)', process.env.GUARDGATE_DATA_DIR ?? '.guardgate')
     .option('--admin-url <url>', 'the admin API (also GUARDGATE_ADMIN_URL)')
     .option('--json', 'print JSON');
 
@@ -23,12 +23,28 @@ const print = (flags: Common, value: unknown, text: () => string): void => {
   process.stdout.write(`${flags.json ? JSON.stringify(value, null, 2) : text()}\n`);
 };
 
+/** For a blocked release: which cases or figures failed, and what the operator can do now. */
+function blockedAdvice(release: ReleaseView): string[] {
+  const failed = release.gates.find((g) => !g.passed);
+  const lines: string[] = [];
+  const cases = (failed?.evidence as { cases?: Array<{ name: string; passed: boolean; expected: { safety: unknown }; got: { safety?: string; error?: string } }> } | undefined)?.cases;
+  for (const c of (cases ?? []).filter((c) => !c.passed).slice(0, 10)) {
+    lines.push(`    failed case ${c.name}: expected ${JSON.stringify(c.expected.safety)}, got ${c.got.safety ?? c.got.error}`);
+  }
+  const blockedAt = Date.parse(release.transitions.at(-1)?.at ?? release.updatedAt);
+  const waiting = release.transitions.at(-1)?.note?.includes('waiting for an operator');
+  const teardown = waiting ? 'it waits for you' : `otherwise the candidate is torn down at ${new Date(blockedAt + release.spec.abortTeardownDelay).toISOString()}`;
+  lines.push(`  next: guardgate promote --force (switch anyway, recorded as forced) or guardgate abort; ${teardown}`);
+  return lines;
+}
+
 export const describeRelease = (release: ReleaseView): string => {
   const lines = [`release #${release.id} ${release.version} → ${release.candidate}: ${release.state}${release.forced ? ' (forced)' : ''}${release.note ? ` — ${release.note}` : ''}`];
   for (const gate of release.gates) {
     const verdict = gate.inconclusive ? 'INCONCLUSIVE' : gate.passed ? 'PASS' : 'FAIL';
     lines.push(`  ${verdict} ${gate.gate.padEnd(10)}${gate.samples === undefined ? '' : ` n=${gate.samples}`} ${gate.summary}`);
   }
+  if (release.state === 'blocked') lines.push(...blockedAdvice(release));
   return lines.join('\n');
 };
 

@@ -5,6 +5,7 @@ import { runFunctionalGate } from '../release/gates/functional.js';
 import { measureLoad } from '../release/gates/load.js';
 import { loadSuite } from '../release/suite.js';
 import { EXIT } from './exit-codes.js';
+import { CliExit } from './client.js';
 import { EVIDENCE_HEADER } from '../shared/headers.js';
 
 /** The credential for the endpoint: --token, else GUARDGATE_TOKEN; none when neither is set. */
@@ -12,6 +13,30 @@ const credentialHeaders = (token: string | undefined): Record<string, string> =>
   const value = token ?? process.env.GUARDGATE_TOKEN;
   return value ? { authorization: `Bearer ${value}` } : {};
 };
+
+/** An endpoint is a URL with its scheme: a usage error otherwise (exit 2). */
+function endpointOf(text: string): string {
+  if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) {
+    throw new CliExit(EXIT.usage, `--endpoint needs a URL with its scheme, like http://127.0.0.1:8080 (got ${text.slice(0, 100)})`);
+  }
+  return text.replace(/\/$/, '');
+}
+
+/** A whole number of at least `min`: a usage error otherwise. */
+function wholeNumber(flag: string, text: string, min: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) throw new CliExit(EXIT.usage, `${flag} takes a whole number of at least ${min} (got ${text.slice(0, 40)})`);
+  return value;
+}
+
+/** A dead endpoint is "unreachable" (exit 5), once, not a failure per case. */
+async function reachable(endpoint: string): Promise<void> {
+  try {
+    await fetch(`${endpoint}/healthz`, { signal: AbortSignal.timeout(5_000) });
+  } catch (error) {
+    throw new CliExit(EXIT.unreachable, `cannot reach ${endpoint}: ${((error as Error).cause as Error | undefined)?.message ?? (error as Error).message}`);
+  }
+}
 
 export function validateCommand(): Command {
   return new Command('validate')
@@ -23,8 +48,13 @@ export function validateCommand(): Command {
     .option('--preview', 'aim at the standby through the router (the token needs the preview scope)')
     .option('--json', 'print the report as JSON')
     .action(async (flags: { endpoint: string; suite?: string; minPassRate: string; token?: string; preview?: boolean; json?: boolean }) => {
+      const endpoint = endpointOf(flags.endpoint);
+      const minPassRate = Number(flags.minPassRate);
+      if (!(minPassRate >= 0 && minPassRate <= 1)) throw new CliExit(EXIT.usage, `--min-pass-rate takes a number from 0 to 1 (got ${flags.minPassRate.slice(0, 40)})`);
+      const suite = loadSuite(flags.suite);
+      await reachable(endpoint);
       const headers = { ...credentialHeaders(flags.token), ...(flags.preview ? { 'x-guardgate-preview': '1' } : {}) };
-      const report = await runFunctionalGate(flags.endpoint, loadSuite(flags.suite), { minPassRate: Number(flags.minPassRate), headers });
+      const report = await runFunctionalGate(endpoint, suite, { minPassRate, headers });
       if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else {
         for (const c of report.evidence.cases) {
@@ -47,8 +77,13 @@ export function benchCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (flags: { endpoint: string; duration: string; connections: string; token?: string; json?: boolean }) => {
       // Marked as evidence: with an admin credential it is kept out of the audit and judged by the engine, not the cache.
+      const endpoint = endpointOf(flags.endpoint);
+      const durationSeconds = wholeNumber('--duration', flags.duration, 1);
+      const connections = wholeNumber('--connections', flags.connections, 1);
+      await reachable(endpoint);
       const headers = { ...credentialHeaders(flags.token), [EVIDENCE_HEADER]: '1' };
-      const figures = await measureLoad(flags.endpoint, { durationSeconds: Number(flags.duration), connections: Number(flags.connections), headers });
+      if (!flags.json) process.stderr.write(`loading ${endpoint}/predict for ${durationSeconds} s with ${connections} connections…\n`);
+      const figures = await measureLoad(endpoint, { durationSeconds, connections, headers });
       process.stdout.write(
         flags.json
           ? `${JSON.stringify(figures)}\n`

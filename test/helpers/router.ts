@@ -10,7 +10,7 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export async function startTestRouter(flags: RouterFlags = {}, file?: string, env: NodeJS.ProcessEnv = { GUARDGATE_ROUTER_SECRET: ROUTER_SECRET }): Promise<RunningRouter> {
   const config = loadRouterConfig({ port: '0', adminPort: '0', logLevel: 'silent', ...(file ? { config: file } : {}), ...flags }, env);
   // Fast health checks, so that tests see ejection and recovery quickly (a test's own file decides otherwise).
-  if (file === undefined) config.health = { ...config.health, intervalMs: 100, timeoutMs: 200, unhealthyThreshold: 1, healthyThreshold: 1 };
+  if (file === undefined) config.health = { ...config.health, intervalMs: 100, timeoutMs: 1_000, unhealthyThreshold: 1, healthyThreshold: 1 };
   return startRouter(config, config.auth, { ...config.admin, token: ADMIN_TOKEN }, pino({ level: 'silent' }));
 }
 

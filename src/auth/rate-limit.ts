@@ -1,7 +1,7 @@
 // Rate limits per subject: one interface, buckets in this process (memory) or shared through Redis.
 // Redis that is down or slow lets requests through (fail open, counted): a moderation gateway that
 // blocks every user because its limiter's store is down would be the larger harm.
-import { createClient, type RedisClientType } from 'redis';
+import { FailFastRedis } from '../shared/redis.js';
 import { fullAfterMs, spend, type Bucket, type Decision, type Limit } from './token-bucket.js';
 
 export interface RateLimiter {
@@ -62,9 +62,7 @@ return {allowed, retry}
 `;
 
 export class RedisRateLimiter implements RateLimiter {
-  private readonly client: RedisClientType;
-  /** The first connection: a request that arrives while it is being made waits for it (within the timeout). */
-  private readonly connected: Promise<unknown>;
+  private readonly redis: FailFastRedis;
 
   constructor(
     url: string,
@@ -72,36 +70,23 @@ export class RedisRateLimiter implements RateLimiter {
     private readonly onError: (error: unknown) => void,
     private readonly prefix = 'guardgate:ratelimit:',
   ) {
-    this.client = createClient({
-      url,
-      disableOfflineQueue: true,
-      socket: { connectTimeout: 1_000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 1_000) },
-    }) as RedisClientType;
-    this.client.on('error', () => undefined);
-    this.connected = this.client.connect().catch(() => undefined);
+    this.redis = new FailFastRedis(url);
   }
 
   async take(subject: string, limit: Limit): Promise<Decision> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`redis did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-    });
     try {
-      const reply = (await Promise.race([
-        this.connected.then(() => this.client.eval(TAKE, { keys: [this.prefix + subject], arguments: [String(limit.perSecond), String(limit.burst)] })),
-        timeout,
-      ])) as [number, number];
+      const reply = (await this.redis.call(
+        (client) => client.eval(TAKE, { keys: [this.prefix + subject], arguments: [String(limit.perSecond), String(limit.burst)] }),
+        this.timeoutMs,
+      )) as [number, number];
       return { allowed: reply[0] === 1, retryAfterSeconds: Number(reply[1]) };
     } catch (error) {
       this.onError(error);
       return { allowed: true, retryAfterSeconds: 0 };
-    } finally {
-      clearTimeout(timer);
     }
   }
 
-  async close(): Promise<void> {
-    if (this.client.isOpen) await this.client.close();
-    else this.client.destroy();
+  close(): Promise<void> {
+    return this.redis.close();
   }
 }

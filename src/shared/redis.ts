@@ -1,0 +1,43 @@
+// Redis for optional helpers (the verdict cache, rate limits): commands fail at once while Redis is down
+// (no offline queue), every call has a deadline, and the client reconnects in the background. A request
+// never waits on Redis longer than the deadline, whatever Redis does.
+import { createClient, type RedisClientType } from 'redis';
+
+export class FailFastRedis {
+  readonly client: RedisClientType;
+  /** The first connection; a call made while it is being made waits for it (within its deadline). */
+  private readonly connected: Promise<unknown>;
+
+  constructor(url: string) {
+    this.client = createClient({
+      url,
+      disableOfflineQueue: true,
+      socket: { connectTimeout: 1_000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 1_000) },
+    }) as RedisClientType;
+    // Connection errors are expected while Redis is down: the callers answer without it.
+    this.client.on('error', () => undefined);
+    this.connected = this.client.connect().catch(() => undefined);
+  }
+
+  get ready(): boolean {
+    return this.client.isReady;
+  }
+
+  /** Run a command; reject when it has not answered within `deadlineMs`. */
+  async call<T>(command: (client: RedisClientType) => Promise<T>, deadlineMs: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`redis did not answer within ${deadlineMs} ms`)), deadlineMs);
+    });
+    try {
+      return await Promise.race([this.connected.then(() => command(this.client)), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.client.isOpen) await this.client.close();
+    else this.client.destroy();
+  }
+}

@@ -5,7 +5,6 @@ import { Command } from 'commander';
 import { CliExit } from './client.js';
 import { EXIT } from './exit-codes.js';
 import { auditCsvHeader, auditCsvRow, parseAuditQuery } from '../store/audit/query.js';
-import { openAuditReader } from '../store/open.js';
 
 interface AuditFlags {
   dataDir: string;
@@ -52,6 +51,7 @@ export function auditCommand(): Command {
       if (databaseUrl === undefined && !existsSync(join(flags.dataDir, 'audit.sqlite'))) {
         throw new CliExit(EXIT.usage, `no audit log in ${resolve(flags.dataDir)}: pass the --data-dir of guardgate up (or GUARDGATE_DATA_DIR), or --database-url`);
       }
+      const { openAuditReader } = await import('../store/open.js');
       const store = openAuditReader({
         databaseUrl,
         schema: flags.schema ?? process.env.GUARDGATE_AUDIT_SCHEMA,

@@ -9,7 +9,6 @@ import { auditCommand } from './audit.js';
 import { CliExit } from './client.js';
 import { releaseCommands } from './release.js';
 import { upCommand } from './up.js';
-import { runDemo } from './demo.js';
 import { benchCommand, validateCommand } from './validate.js';
 import { routerCommand } from './router.js';
 import { serveCommand } from './serve.js';
@@ -23,6 +22,7 @@ const program = new Command()
   .configureOutput({ outputError: (text, write) => write(text) });
 
 const demo = new Command('demo').description('a release under live load, a switch and a rollback, then the failed-request count').action(async () => {
+  const { runDemo } = await import('./demo.js');
   process.exitCode = await runDemo();
 });
 

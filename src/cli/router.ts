@@ -3,8 +3,6 @@ import { Command } from 'commander';
 import { pino } from 'pino';
 import { resolveAdminToken } from '../config/admin-token.js';
 import { loadRouterConfig, type RouterFlags } from '../config/router.js';
-import { startRouter } from '../router/run.js';
-import { openAuditReader } from '../store/open.js';
 import { closeOnSignals } from './signals.js';
 
 export function routerCommand(): Command {
@@ -30,6 +28,8 @@ export function routerCommand(): Command {
       const config = loadRouterConfig(flags, process.env);
       const log = pino({ level: config.logLevel, base: { service: 'guardgate-router' } });
       const { token, file } = resolveAdminToken(config.admin.token, config.dataDir);
+      const { startRouter } = await import('../router/run.js');
+      const { openAuditReader } = await import('../store/open.js');
       const audit = openAuditReader({ databaseUrl: process.env.DATABASE_URL, schema: process.env.GUARDGATE_AUDIT_SCHEMA, dataDir: config.dataDir });
       const running = await startRouter(config, config.auth, { ...config.admin, token }, log, { audit });
       log.info({ url: running.url, previewUrl: running.previewUrl, adminUrl: running.adminUrl, adminTokenFile: file }, 'guardgate router ready');

@@ -2,7 +2,6 @@
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { parseRouterConfig, type RouterFlags } from '../config/router.js';
-import { startUp } from '../release/up.js';
 import { closeOnSignals } from './signals.js';
 
 interface UpFlags extends RouterFlags {
@@ -25,6 +24,8 @@ export function upCommand(): Command {
     .action(async (flags: UpFlags) => {
       const log = pino({ level: flags.logLevel, base: { service: 'guardgate' } });
       const router = parseRouterConfig(flags, process.env);
+      // Loaded here, not at start: every other command (an instance above all) stays without the controller.
+      const { startUp } = await import('../release/up.js');
       const up = await startUp({ router, instanceEnv: process.env, logLevel: flags.logLevel === 'info' ? 'warn' : flags.logLevel }, log);
       log.info({ url: up.url, adminUrl: up.adminUrl, adminTokenFile: up.tokenFile, active: (await up.controller.status()).active }, 'guardgate is up');
       process.stderr.write(

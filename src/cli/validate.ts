@@ -1,9 +1,6 @@
 // `guardgate validate` and `guardgate bench`: the audit suite and the load measurement against any
 // endpoint, for any CI (the seed's e2e audit and wrk steps).
 import { Command } from 'commander';
-import { runFunctionalGate } from '../release/gates/functional.js';
-import { measureLoad } from '../release/gates/load.js';
-import { loadSuite } from '../release/suite.js';
 import { EXIT } from './exit-codes.js';
 import { CliExit } from './client.js';
 import { EVIDENCE_HEADER } from '../shared/headers.js';
@@ -51,6 +48,8 @@ export function validateCommand(): Command {
       const endpoint = endpointOf(flags.endpoint);
       const minPassRate = Number(flags.minPassRate);
       if (!(minPassRate >= 0 && minPassRate <= 1)) throw new CliExit(EXIT.usage, `--min-pass-rate takes a number from 0 to 1 (got ${flags.minPassRate.slice(0, 40)})`);
+      const { loadSuite } = await import('../release/suite.js');
+      const { runFunctionalGate } = await import('../release/gates/functional.js');
       const suite = loadSuite(flags.suite);
       await reachable(endpoint);
       const headers = { ...credentialHeaders(flags.token), ...(flags.preview ? { 'x-guardgate-preview': '1' } : {}) };
@@ -82,6 +81,7 @@ export function benchCommand(): Command {
       const connections = wholeNumber('--connections', flags.connections, 1);
       await reachable(endpoint);
       const headers = { ...credentialHeaders(flags.token), [EVIDENCE_HEADER]: '1' };
+      const { measureLoad } = await import('../release/gates/load.js');
       if (!flags.json) process.stderr.write(`loading ${endpoint}/predict for ${durationSeconds} s with ${connections} connections…\n`);
       const figures = await measureLoad(endpoint, { durationSeconds, connections, headers });
       process.stdout.write(

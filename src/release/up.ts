@@ -12,6 +12,7 @@ import { ConfigError } from '../config/load.js';
 import { resolveRouterConfig, type ParsedRouterConfig } from '../config/router.js';
 import { GuardgateError } from '../moderation/errors.js';
 import { startRouter, type RunningRouter } from '../router/run.js';
+import { apiKeysFile, controllerFile } from './files.js';
 import { openAuditReader } from '../store/open.js';
 import { controllerSwitch, registerControllerRoutes } from './admin.js';
 import { Controller } from './controller.js';
@@ -43,11 +44,7 @@ export interface RunningUp {
   close(): Promise<void>;
 }
 
-/** Where the CLI finds the running controller. */
-export const controllerFile = (dataDir: string): string => join(dataDir, 'controller.json');
-
-/** Where `guardgate keys add` keeps API keys for `up` (digests only). */
-export const apiKeysFile = (dataDir: string): string => join(dataDir, 'api-keys.json');
+export { apiKeysFile, controllerFile } from './files.js';
 
 /**
  * The auth section `up` runs with: the data directory's API key file, and anonymous access only where it

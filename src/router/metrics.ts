@@ -70,6 +70,23 @@ export class RouterMetrics {
     registers: [this.registry],
   });
 
+  /** Label children bound once: a label look-up per request costs more than the count itself. */
+  private readonly requestCounters = new Map<string, { inc(): void }>();
+  private readonly upstreamTimers = new Map<string, { observe(value: number): void }>();
+
+  countRequest(color: string, reason: string, status: number | string): void {
+    const key = `${color}|${reason}|${status}`;
+    let child = this.requestCounters.get(key);
+    if (child === undefined) this.requestCounters.set(key, (child = this.requests.labels({ color, reason, status_code: status })));
+    child.inc();
+  }
+
+  observeUpstream(color: string, seconds: number): void {
+    let child = this.upstreamTimers.get(color);
+    if (child === undefined) this.upstreamTimers.set(color, (child = this.upstreamDuration.labels({ color })));
+    child.observe(seconds);
+  }
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'guardgate_router_' });
   }

@@ -20,12 +20,17 @@ import type { Upstream } from './upstream.js';
 /** Headers that describe one connection or hop, not the message: never forwarded (RFC 9110 7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'expect']);
 
-/** Hop-by-hop, plus whatever the `Connection` header names. */
+/** Hop-by-hop, plus whatever the `Connection` header names (the common `keep-alive`/`close` add nothing new). */
 function droppedHeaders(connection: string | string[] | undefined): ReadonlySet<string> {
-  if (connection === undefined) return HOP_BY_HOP;
+  if (connection === undefined || connection === 'keep-alive' || connection === 'close') return HOP_BY_HOP;
   const named = (Array.isArray(connection) ? connection.join(',') : connection).split(',').map((n) => n.trim().toLowerCase()).filter(Boolean);
-  return named.length === 0 ? HOP_BY_HOP : new Set([...HOP_BY_HOP, ...named]);
+  return named.every((n) => HOP_BY_HOP.has(n)) ? HOP_BY_HOP : new Set([...HOP_BY_HOP, ...named]);
 }
+
+/** Request ids for requests that came without one: a random prefix per process and a counter (no UUID per request). */
+const ID_PREFIX = newTraceId().slice(0, 16);
+let idCounter = 0;
+const nextRequestId = (): string => ID_PREFIX + (idCounter++ % 0x10000000000000).toString(16).padStart(16, '0');
 
 export interface DataPathOptions {
   bodyLimitBytes: number;
@@ -118,7 +123,7 @@ function upstreamHeaders(headers: IncomingHttpHeaders, remoteAddress: string | u
   const dropped = droppedHeaders(headers.connection);
   // A client's own mirror header is never passed on: only the router marks copies (with its secret).
   for (const name in headers) if (!dropped.has(name) && name !== MIRROR_HEADER) out[name] = headers[name];
-  if (out.traceparent === undefined && out['x-request-id'] === undefined) out['x-request-id'] = newTraceId();
+  if (out.traceparent === undefined && out['x-request-id'] === undefined) out['x-request-id'] = nextRequestId();
   if (remoteAddress !== undefined) out['x-forwarded-for'] = out['x-forwarded-for'] ? `${out['x-forwarded-for']}, ${remoteAddress}` : remoteAddress;
   if (headers.host !== undefined) out['x-forwarded-host'] = headers.host;
   return out;
@@ -242,7 +247,7 @@ export class DataPath {
       }
     } finally {
       lifetime.end();
-      metrics.requests.inc({ color: decision.color, reason: decision.reason, status_code: status || 'aborted' });
+      metrics.countRequest(decision.color, decision.reason, status || 'aborted');
     }
   }
 
@@ -250,7 +255,7 @@ export class DataPath {
   private refuse(req: IncomingMessage, res: ServerResponse, error: GuardgateError, reason: string): void {
     req.resume();
     sendError(res, error);
-    this.deps.metrics.requests.inc({ color: 'none', reason, status_code: error.status });
+    this.deps.metrics.countRequest('none', reason, error.status);
   }
 
   private async forward(
@@ -309,7 +314,7 @@ export class DataPath {
             this.deps.mirror.offer(mirrorTo, { method: req.method!, path: req.url ?? '/', headers, body }, Promise.resolve(activeAnswer));
           }
         }
-        metrics.upstreamDuration.observe({ color: pool.color }, (performance.now() - started) / 1000);
+        metrics.observeUpstream(pool.color, (performance.now() - started) / 1000);
         return status;
       } catch (error) {
         if (answered || res.headersSent || signal.aborted) throw error;

@@ -27,6 +27,10 @@ function droppedHeaders(connection: string | string[] | undefined): ReadonlySet<
   return named.every((n) => HOP_BY_HOP.has(n)) ? HOP_BY_HOP : new Set([...HOP_BY_HOP, ...named]);
 }
 
+/** The instance could not be reached at all (as opposed to a connection that broke). */
+const REFUSED = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const isRefused = (error: unknown): boolean => REFUSED.has((error as { code?: string }).code ?? '');
+
 /** Request ids for requests that came without one: a random prefix per process and a counter (no UUID per request). */
 const ID_PREFIX = newTraceId().slice(0, 16);
 let idCounter = 0;
@@ -271,7 +275,8 @@ export class DataPath {
     budget.recordRequest();
     let failed: Upstream | undefined;
     for (;;) {
-      const upstream = pool.pick(this.options.maxInFlightPerInstance, failed);
+      // A retry goes to another instance, or to the same one on a new connection when it is the only one.
+      const upstream = pool.pick(this.options.maxInFlightPerInstance, failed) ?? (failed?.healthy ? pool.pick(this.options.maxInFlightPerInstance) : undefined);
       if (upstream === undefined) {
         if (pool.healthyCount === 0) throw new GuardgateError('no_healthy_upstream', `no healthy instance in the ${pool.color} environment`, { retryAfter: 1 });
         throw new GuardgateError('overloaded', `every instance of the ${pool.color} environment has ${this.options.maxInFlightPerInstance} requests in flight`, { retryAfter: 1 });
@@ -324,9 +329,10 @@ export class DataPath {
           throw new GuardgateError('upstream_timeout', `the ${pool.color} instance did not finish its answer within ${this.options.upstreamTimeoutMs} ms`, { retryAfter: 1 });
         }
         if (!hung && !isConnectionError(error)) throw error;
-        // A refused connection or a reset takes the instance out of rotation until checks pass again; a slow
-        // first byte does not (a busy instance is not a dead one: the health checks decide).
-        if (!hung && upstream.eject()) this.deps.onEject(upstream, pool);
+        // A refused connection takes the instance out of rotation until checks pass again. A reset does not (a
+        // kept-alive connection the instance closed as it was reused is no sign of a dead instance), nor does
+        // a slow first byte (busy is not dead): the health checks decide those.
+        if (isRefused(error) && upstream.eject()) this.deps.onEject(upstream, pool);
         // Nothing of the response arrived, so a verdict can be asked again elsewhere, once.
         if (failed !== undefined || !budget.tryRetry()) {
           metrics.retries.inc({ color: pool.color, outcome: failed === undefined ? 'refused' : 'exhausted' });

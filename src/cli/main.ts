@@ -47,5 +47,5 @@ try {
   } else if (error instanceof ConfigError) fail(EXIT.usage, 'invalid_config', error.message);
   else if (error instanceof GuardgateError && error.status < 500) fail(EXIT.usage, error.code, error.message);
   else if (error instanceof GuardgateError) fail(EXIT.failure, error.code, error.message);
-  else fail(EXIT.failure, 'internal', `unexpected failure: ${(error as Error).message ?? String(error)} (run with NODE_DEBUG or see the logs)`);
+  else fail(EXIT.failure, 'internal', `unexpected failure: ${(error as Error).message ?? String(error)}`);
 }

@@ -99,6 +99,31 @@ describe('audit log', () => {
     await log.close();
   });
 
+  it('stays saturated while a flush is writing records the store then refuses (no window where it reads as ready)', async () => {
+    const dir = tempDir();
+    let refuse: ((error: Error) => void) | undefined;
+    const store = {
+      write: () => new Promise<void>((_resolve, reject) => (refuse = reject)),
+      query: () => Promise.reject(new Error('unused')),
+      count: () => Promise.resolve(0),
+      close: () => Promise.resolve(),
+    };
+    class FullSpool extends AuditSpool {
+      override append(): void {
+        throw new Error('ENOSPC: no space left on device');
+      }
+    }
+    const log = new AuditLog(store, new FullSpool(join(dir, 'spool')), { ...options, flushIntervalMs: 60_000, bufferSize: 20, maxHeld: 30 });
+    // The tenth record starts a flush, which takes a batch out of the buffer and waits on the store.
+    for (let i = 0; i < 30; i++) log.record(auditRecord(`held-${i}`));
+    await until(() => refuse !== undefined);
+    expect(log.backlog().buffered).toBe(20);
+    expect(log.saturated).toBe(true);
+    refuse?.(new Error('store down'));
+    await until(() => log.backlog().buffered === 30);
+    expect(log.saturated).toBe(true);
+  });
+
   it('records spooled before records had ids are replayed, keyed by their trace ids', async () => {
     const dir = tempDir();
     const spool = new AuditSpool(join(dir, 'spool'));

@@ -61,7 +61,7 @@ export class AuditLog {
 
   /** Neither the store nor the spool takes records, and memory holds as many as it may: serve no more verdicts. */
   get saturated(): boolean {
-    return this.buffer.length >= this.options.maxHeld;
+    return this.buffer.length + this.writing >= this.options.maxHeld;
   }
 
   /** On the request path: O(1), no I/O unless the buffer is full and spills to the spool. */
@@ -82,6 +82,8 @@ export class AuditLog {
   }
 
   private flushQueued = false;
+  /** Records taken out of the buffer for a store write that has not settled: still held in memory. */
+  private writing = 0;
 
   private spoolFailures = 0;
   private failureToldAt = -Infinity;
@@ -113,10 +115,13 @@ export class AuditLog {
     return this.serially(async () => {
       while (this.buffer.length > 0) {
         const batch = this.buffer.splice(0, this.options.batchSize);
+        this.writing = batch.length;
         try {
           await this.store.write(batch);
+          this.writing = 0;
           this.events.written?.(batch.length);
         } catch (error) {
+          this.writing = 0;
           // The spool failed a moment ago: keep the batch without trying (and serialising) it again yet.
           if (performance.now() - this.spoolFailedAt < 1_000) {
             this.buffer.unshift(...batch);

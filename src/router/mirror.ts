@@ -1,7 +1,6 @@
 // Shadow traffic: a copy of a sampled live request goes to the standby color. The client only ever gets
 // the active answer and never waits for the copy; copies beyond a bounded number in flight are dropped
 // and counted. Each (active answer, standby answer) pair goes to the listeners (the shadow gate).
-import type { IncomingHttpHeaders } from 'node:http';
 import type { RouterMetrics } from './metrics.js';
 import type { ColorPool } from './pool.js';
 import type { Color } from './routing.js';
@@ -10,7 +9,8 @@ import { MIRROR_HEADER } from '../shared/headers.js';
 export interface MirroredRequest {
   method: string;
   path: string;
-  headers: IncomingHttpHeaders;
+  /** As forwarded to the active color: a flat [name, value, …] list. */
+  headers: string[];
   body: Buffer;
 }
 
@@ -69,7 +69,7 @@ export class Mirror {
       .request({
         method: request.method as 'POST',
         path: request.path,
-        headers: { ...request.headers, [MIRROR_HEADER]: this.secret! },
+        headers: [...request.headers, MIRROR_HEADER, this.secret!],
         body: request.body,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,

@@ -2,29 +2,43 @@
 // picks; connection failures before any response byte are retried once on another instance of the same
 // color under a retry budget; responses stream back with the color and version that answered.
 // It knows nothing about releases.
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+//
+// The hot path is one handler object per request (an `Exchange`): headers are read in one pass over the
+// raw header list and forwarded as a flat list, the upstream request is an undici `dispatch` whose
+// callbacks are the exchange's methods, and there are no per-request promises, abort signals or header
+// objects.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Dispatcher } from 'undici';
 import type { Authenticator } from '../auth/authenticator.js';
 import { errorHeaders, GuardgateError } from '../moderation/errors.js';
+import { MIRROR_HEADER, PREVIEW_HEADER } from '../shared/headers.js';
 import { isConnectionError } from '../shared/net.js';
 import { newTraceId } from '../shared/trace.js';
 import type { RouterMetrics } from './metrics.js';
 import type { Mirror } from './mirror.js';
-import { MIRROR_HEADER, PREVIEW_HEADER } from '../shared/headers.js';
 import type { ColorPool } from './pool.js';
 import type { RetryBudget } from './retry-budget.js';
-import { failoverDecision, otherColor, routeRequest, type Color, type TrafficPolicy } from './routing.js';
+import { failoverDecision, otherColor, routeRequest, type Color, type RouteDecision, type TrafficPolicy } from './routing.js';
 import type { Upstream } from './upstream.js';
-
 
 /** Headers that describe one connection or hop, not the message: never forwarded (RFC 9110 7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'expect']);
 
 /** Hop-by-hop, plus whatever the `Connection` header names (the common `keep-alive`/`close` add nothing new). */
-function droppedHeaders(connection: string | string[] | undefined): ReadonlySet<string> {
-  if (connection === undefined || connection === 'keep-alive' || connection === 'close') return HOP_BY_HOP;
-  const named = (Array.isArray(connection) ? connection.join(',') : connection).split(',').map((n) => n.trim().toLowerCase()).filter(Boolean);
+function droppedHeaders(connection: string | undefined): ReadonlySet<string> {
+  if (connection === undefined) return HOP_BY_HOP;
+  const lower = connection.toLowerCase();
+  if (lower === 'keep-alive' || lower === 'close') return HOP_BY_HOP;
+  const named = lower.split(',').map((n) => n.trim()).filter(Boolean);
   return named.every((n) => HOP_BY_HOP.has(n)) ? HOP_BY_HOP : new Set([...HOP_BY_HOP, ...named]);
+}
+
+/** Keep the pairs of a flat [name, value, …] list whose (lower-case) names are not in `dropped`. */
+function withoutNamed(pairs: string[], dropped: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < pairs.length; i += 2) if (!dropped.has(pairs[i]!.toLowerCase())) out.push(pairs[i]!, pairs[i + 1]!);
+  return out;
 }
 
 /** The instance could not be reached at all (as opposed to a connection that broke). */
@@ -52,60 +66,13 @@ class ClientGone extends Error {
 
 /** The requests in flight on one client connection; one close listener per connection ends them all. */
 const IN_FLIGHT = Symbol('guardgate.inFlight');
-type TrackedSocket = Socket & { [IN_FLIGHT]?: Set<RequestLifetime> };
+type TrackedSocket = Socket & { [IN_FLIGHT]?: Set<Exchange> };
 
 /** Requests one connection may have in flight at once (pipelining): more get 503 overloaded. */
 export const MAX_PIPELINED = 16;
 
 export function inFlightOn(socket: Socket): number {
   return (socket as TrackedSocket)[IN_FLIGHT]?.size ?? 0;
-}
-
-/**
- * The life of one request through the router: aborted when its client's connection closes, or at its
- * overall deadline. A handler object per request (one timer), released by `end()`.
- */
-class RequestLifetime {
-  private readonly controller = new AbortController();
-  private readonly timer: NodeJS.Timeout;
-  private readonly peers: Set<RequestLifetime>;
-  clientGone = false;
-  timedOut = false;
-
-  constructor(req: IncomingMessage, deadlineMs: number) {
-    this.timer = setTimeout(this.onDeadline, deadlineMs);
-    const socket = req.socket as TrackedSocket;
-    let peers = socket[IN_FLIGHT];
-    if (peers === undefined) {
-      const created = new Set<RequestLifetime>();
-      socket[IN_FLIGHT] = peers = created;
-      socket.once('close', () => {
-        for (const lifetime of created) lifetime.onClose();
-      });
-    }
-    this.peers = peers;
-    peers.add(this);
-    if (socket.destroyed) this.onClose();
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  private onClose(): void {
-    this.clientGone = true;
-    this.controller.abort(new ClientGone('the client closed the connection'));
-  }
-
-  private readonly onDeadline = (): void => {
-    this.timedOut = true;
-    this.controller.abort(new Error('the request deadline passed'));
-  };
-
-  end(): void {
-    clearTimeout(this.timer);
-    this.peers.delete(this);
-  }
 }
 
 export interface DataPathDeps {
@@ -122,52 +89,81 @@ export interface DataPathDeps {
   onFailover: () => void;
 }
 
-function upstreamHeaders(headers: IncomingHttpHeaders, remoteAddress: string | undefined): IncomingHttpHeaders {
-  const out: IncomingHttpHeaders = {};
-  const dropped = droppedHeaders(headers.connection);
-  // A client's own mirror header is never passed on: only the router marks copies (with its secret).
-  for (const name in headers) if (!dropped.has(name) && name !== MIRROR_HEADER) out[name] = headers[name];
-  if (out.traceparent === undefined && out['x-request-id'] === undefined) out['x-request-id'] = nextRequestId();
-  if (remoteAddress !== undefined) out['x-forwarded-for'] = out['x-forwarded-for'] ? `${out['x-forwarded-for']}, ${remoteAddress}` : remoteAddress;
-  if (headers.host !== undefined) out['x-forwarded-host'] = headers.host;
-  return out;
+/** What the router needs of a client's headers, read in one pass over `rawHeaders`. */
+interface ClientHeaders {
+  /** The headers to send upstream, as a flat [name, value, …] list. */
+  forward: string[];
+  preview: boolean;
+  sticky: string | undefined;
+  authorization: string | undefined;
 }
 
-function responseHeaders(headers: Record<string, string | string[] | undefined>, pool: ColorPool): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  const dropped = droppedHeaders(headers.connection);
-  for (const name in headers) {
-    const value = headers[name];
-    if (value !== undefined && !dropped.has(name)) out[name] = value;
+function readClientHeaders(req: IncomingMessage, stickyHeader: string | null): ClientHeaders {
+  const raw = req.rawHeaders;
+  const forward: string[] = [];
+  let connection: string | undefined;
+  let host: string | undefined;
+  let forwardedFor: string | undefined;
+  let hasId = false;
+  let preview = false;
+  let sticky: string | undefined;
+  let authorization: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const value = raw[i + 1]!;
+    switch (name) {
+      case 'connection':
+        connection = connection === undefined ? value : `${connection},${value}`;
+        continue;
+      case 'host':
+        host ??= value;
+        continue;
+      case 'x-forwarded-for':
+        forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
+        continue;
+      case 'x-forwarded-host':
+      case MIRROR_HEADER: // a client's own mirror header is never passed on: only the router marks copies (with its secret)
+        continue;
+      case 'x-request-id':
+      case 'traceparent':
+        hasId = true;
+        break;
+      case PREVIEW_HEADER:
+        preview = value === '1';
+        break;
+      case 'authorization':
+        authorization ??= value;
+        break;
+    }
+    if (name === stickyHeader) sticky ??= value;
+    if (!HOP_BY_HOP.has(name)) forward.push(raw[i]!, value);
   }
-  out['x-guardgate-color'] = pool.color;
-  if (pool.version !== null) out['x-guardgate-version'] = pool.version;
-  return out;
+  const dropped = droppedHeaders(connection);
+  const out = dropped === HOP_BY_HOP ? forward : withoutNamed(forward, dropped);
+  if (!hasId) out.push('x-request-id', nextRequestId());
+  const remote = req.socket.remoteAddress;
+  if (remote !== undefined) out.push('x-forwarded-for', forwardedFor === undefined ? remote : `${forwardedFor}, ${remote}`);
+  else if (forwardedFor !== undefined) out.push('x-forwarded-for', forwardedFor);
+  if (host !== undefined) out.push('x-forwarded-host', host);
+  return { forward: out, preview, sticky, authorization };
 }
 
-function readBody(req: IncomingMessage, limit: number, signal: AbortSignal): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    // The request's deadline covers a body that arrives too slowly, too.
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    req.once('close', () => signal.removeEventListener('abort', onAbort));
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new GuardgateError('body_too_large', `the body is over ${limit} bytes`));
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.on('error', reject);
-    req.on('close', () => {
-      if (!req.complete) reject(new Error('the client closed the connection before sending the whole body'));
-    });
-  });
+/** An instance's response headers for the client: hop-by-hop dropped, the color and version that answered added. */
+function responseHeaders(raw: Buffer[], pool: ColorPool): string[] {
+  const pairs: string[] = [];
+  let connection: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    const value = raw[i + 1]!.toString('latin1');
+    const lower = name.toLowerCase();
+    if (lower === 'connection') connection = value;
+    if (!HOP_BY_HOP.has(lower)) pairs.push(name, value);
+  }
+  const dropped = droppedHeaders(connection);
+  const out = dropped === HOP_BY_HOP ? pairs : withoutNamed(pairs, dropped);
+  out.push('x-guardgate-color', pool.color);
+  if (pool.version !== null) out.push('x-guardgate-version', pool.version);
+  return out;
 }
 
 export function sendError(res: ServerResponse, error: GuardgateError): void {
@@ -184,13 +180,13 @@ const isOriginForm = (target: string | undefined): boolean => target !== undefin
 
 export class DataPath {
   constructor(
-    private readonly deps: DataPathDeps,
-    private readonly options: DataPathOptions,
+    readonly deps: DataPathDeps,
+    readonly options: DataPathOptions,
   ) {}
 
   /** Serve one client request. Never throws: every failure becomes a JSON error response. */
-  async handle(req: IncomingMessage, res: ServerResponse, viaPreviewPort: boolean): Promise<void> {
-    const { pools, policy, metrics } = this.deps;
+  handle(req: IncomingMessage, res: ServerResponse, viaPreviewPort: boolean): void {
+    const { pools, policy } = this.deps;
     if (!isOriginForm(req.url)) {
       this.refuse(req, res, new GuardgateError('invalid_request', 'the request target must be a path'), 'invalid');
       return;
@@ -200,59 +196,22 @@ export class DataPath {
       this.refuse(req, res, new GuardgateError('overloaded', `more than ${MAX_PIPELINED} requests in flight on one connection`, { retryAfter: 1 }), 'pipelined');
       return;
     }
+    const headers = readClientHeaders(req, policy.stickyHeader);
     // Reaching the standby is a privilege: the preview scope, or the preview listener.
-    const preview = viaPreviewPort || req.headers[PREVIEW_HEADER] === '1';
-    if (preview && !viaPreviewPort) {
-      try {
-        await this.deps.authenticator.authorize(req.headers.authorization, 'preview');
-      } catch (error) {
-        this.refuse(req, res, error as GuardgateError, 'preview');
-        return;
-      }
-    }
-    const stickyHeader = policy.stickyHeader;
-    const sticky = stickyHeader === null ? undefined : req.headers[stickyHeader];
-    let decision = routeRequest(policy, {
-      preview,
-      stickyKey: typeof sticky === 'string' ? sticky : undefined,
-      splitDraw: Math.random(),
-      mirrorDraw: Math.random(),
-    });
+    const preview = viaPreviewPort || headers.preview;
+    let decision = routeRequest(policy, { preview, stickyKey: headers.sticky, splitDraw: Math.random(), mirrorDraw: Math.random() });
     if (policy.failover) {
       decision = failoverDecision(policy, decision, pools[policy.active].healthyCount, pools[otherColor(policy.active)].healthyCount);
       if (decision.reason === 'failover') this.deps.onFailover();
     }
-    const pool = pools[decision.color];
-    // The request ends, whatever happens: when its client goes away (the socket closes, which also ends
-    // the later requests of a pipeline that will never be answered) or at its overall deadline, time spent
-    // waiting for an upstream connection included. Either cancels the upstream request.
-    const lifetime = new RequestLifetime(req, this.options.upstreamTimeoutMs);
-    let status: number | 'aborted' = 0;
-    try {
-      if (lifetime.signal.aborted) throw lifetime.signal.reason;
-      const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req, this.options.bodyLimitBytes, lifetime.signal);
-      const headers = upstreamHeaders(req.headers, req.socket.remoteAddress);
-      const mirrorTo = decision.mirror ? pools[otherColor(decision.color)] : undefined;
-      status = await this.forward(req, res, pool, headers, body, mirrorTo, lifetime.signal);
-    } catch (error) {
-      // The socket may be gone before its close event has run (a write into it failed first).
-      if (lifetime.clientGone || req.socket.destroyed) {
-        status = 'aborted';
-        res.destroy();
-      } else {
-        const failure =
-          error instanceof GuardgateError
-            ? error
-            : lifetime.timedOut
-              ? new GuardgateError('upstream_timeout', `no answer from the ${pool.color} environment within ${this.options.upstreamTimeoutMs} ms`, { retryAfter: 1 })
-              : new GuardgateError('upstream_unavailable', (error as Error).message, { cause: error });
-        status = failure.status;
-        sendError(res, failure);
-      }
-    } finally {
-      lifetime.end();
-      metrics.countRequest(decision.color, decision.reason, status || 'aborted');
+    if (preview && !viaPreviewPort) {
+      this.deps.authenticator.authorize(headers.authorization, 'preview').then(
+        () => new Exchange(this, req, res, decision, headers.forward).start(),
+        (error: unknown) => this.refuse(req, res, error instanceof GuardgateError ? error : new GuardgateError('internal', (error as Error).message), 'preview'),
+      );
+      return;
     }
+    new Exchange(this, req, res, decision, headers.forward).start();
   }
 
   /** Answer without forwarding (the body is drained so that the connection stays usable). */
@@ -261,89 +220,276 @@ export class DataPath {
     sendError(res, error);
     this.deps.metrics.countRequest('none', reason, error.status);
   }
+}
 
-  private async forward(
-    req: IncomingMessage,
-    res: ServerResponse,
-    pool: ColorPool,
-    headers: IncomingHttpHeaders,
-    body: Buffer | undefined,
-    mirrorTo: ColorPool | undefined,
-    signal: AbortSignal,
-  ): Promise<number> {
-    const { metrics, budget } = this.deps;
-    budget.recordRequest();
-    let failed: Upstream | undefined;
-    for (;;) {
-      // A retry goes to another instance, or to the same one on a new connection when it is the only one.
-      const upstream = pool.pick(this.options.maxInFlightPerInstance, failed) ?? (failed?.healthy ? pool.pick(this.options.maxInFlightPerInstance) : undefined);
-      if (upstream === undefined) {
-        if (pool.healthyCount === 0) throw new GuardgateError('no_healthy_upstream', `no healthy instance in the ${pool.color} environment`, { retryAfter: 1 });
-        throw new GuardgateError('overloaded', `every instance of the ${pool.color} environment has ${this.options.maxInFlightPerInstance} requests in flight`, { retryAfter: 1 });
-      }
-      const started = performance.now();
-      const request = {
-        method: req.method as 'POST',
-        path: req.url ?? '/',
-        headers,
-        body,
-        signal,
+/**
+ * One request through the router, and the undici handler of its upstream attempts. Its life ends when it is
+ * answered, when its client's connection closes (which also ends the later requests of a pipeline that
+ * will never be answered), or at its overall deadline, time spent waiting for an upstream connection
+ * included; the last two cancel the upstream attempt.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  private readonly pool: ColorPool;
+  private readonly mirrorTo: ColorPool | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private peers: Set<Exchange> | undefined;
+  private chunks: Buffer[] = [];
+  private bodySize = 0;
+  private body: Buffer | undefined;
+  /** The attempt in flight: its instance, when it started, and how to cancel it (once undici hands it over). */
+  private upstream: Upstream | undefined;
+  private failed: Upstream | undefined;
+  private started = 0;
+  private abortAttempt: ((reason?: Error) => void) | undefined;
+  private answered = false;
+  private status = 0;
+  /** A mirrored answer's head, held with its body (in `chunks`) until it is complete. */
+  private answerHeaders: string[] | undefined;
+  private resume: (() => void) | undefined;
+  private clientGone = false;
+  private timedOut = false;
+  private done = false;
+
+  constructor(
+    private readonly path: DataPath,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly decision: RouteDecision,
+    private readonly headers: string[],
+  ) {
+    this.pool = path.deps.pools[decision.color];
+    this.mirrorTo = decision.mirror ? path.deps.pools[otherColor(decision.color)] : undefined;
+  }
+
+  /** This request's answer is paired with a copy sent to the standby. */
+  private get mirroring(): boolean {
+    return this.mirrorTo !== undefined && this.body !== undefined;
+  }
+
+  start(): void {
+    const socket = this.req.socket as TrackedSocket;
+    if (socket.destroyed) {
+      this.req.resume();
+      this.finish('aborted');
+      return;
+    }
+    let peers = socket[IN_FLIGHT];
+    if (peers === undefined) {
+      const created = new Set<Exchange>();
+      socket[IN_FLIGHT] = peers = created;
+      socket.once('close', () => {
+        for (const exchange of created) exchange.onClientClose();
+      });
+    }
+    this.peers = peers;
+    peers.add(this);
+    this.timer = setTimeout(this.onDeadline, this.path.options.upstreamTimeoutMs);
+    this.path.deps.budget.recordRequest();
+    const method = this.req.method;
+    if (method === 'GET' || method === 'HEAD') {
+      this.req.resume();
+      this.attempt();
+      return;
+    }
+    this.req.on('data', this.onBodyChunk);
+    this.req.on('end', this.onBodyEnd);
+    this.req.on('error', this.onBodyError);
+  }
+
+  private readonly onBodyChunk = (chunk: Buffer): void => {
+    if (this.done) return;
+    this.bodySize += chunk.length;
+    if (this.bodySize > this.path.options.bodyLimitBytes) {
+      this.fail(new GuardgateError('body_too_large', `the body is over ${this.path.options.bodyLimitBytes} bytes`));
+      this.req.resume();
+      return;
+    }
+    this.chunks.push(chunk);
+  };
+
+  private readonly onBodyEnd = (): void => {
+    if (this.done) return;
+    this.body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    this.chunks = [];
+    this.attempt();
+  };
+
+  private readonly onBodyError = (): void => {
+    if (!this.done) this.onClientClose();
+  };
+
+  /** Send the request to an instance: another one than the one that just failed, or the same one on a new connection when it is the only one. */
+  private attempt(): void {
+    const { maxInFlightPerInstance } = this.path.options;
+    const pool = this.pool;
+    const upstream = pool.pick(maxInFlightPerInstance, this.failed) ?? (this.failed?.healthy ? pool.pick(maxInFlightPerInstance) : undefined);
+    if (upstream === undefined) {
+      if (pool.healthyCount === 0) this.fail(new GuardgateError('no_healthy_upstream', `no healthy instance in the ${pool.color} environment`, { retryAfter: 1 }));
+      else this.fail(new GuardgateError('overloaded', `every instance of the ${pool.color} environment has ${maxInFlightPerInstance} requests in flight`, { retryAfter: 1 }));
+      return;
+    }
+    this.upstream = upstream;
+    this.abortAttempt = undefined;
+    this.started = performance.now();
+    upstream.inFlight++;
+    upstream.client.dispatch(
+      {
+        method: this.req.method as Dispatcher.HttpMethod,
+        path: this.req.url!,
+        headers: this.headers,
+        body: this.body ?? null,
         // One attempt may take this long before its first byte; then another instance is tried (budget permitting).
-        headersTimeout: this.options.attemptTimeoutMs,
-        bodyTimeout: this.options.upstreamTimeoutMs,
-      };
-      let answered = false;
-      upstream.inFlight++;
-      try {
-        let status: number;
-        if (mirrorTo === undefined || body === undefined) {
-          // The common path: undici writes the upstream body straight into the client response.
-          status = 0;
-          await upstream.client.stream(request, ({ statusCode, headers: upstreamHeaders }) => {
-            answered = true;
-            status = statusCode;
-            res.writeHead(statusCode, responseHeaders(upstreamHeaders, pool));
-            return res;
-          });
-        } else {
-          // Mirrored: keep the (small) active answer to pair it with the standby's.
-          const response = await upstream.client.request(request);
-          answered = true;
-          const answer = Buffer.from(await response.body.arrayBuffer());
-          status = response.statusCode;
-          res.writeHead(status, responseHeaders(response.headers, pool)).end(answer);
-          // Only requests the active color served are copied: a refused one (401, 403, 429) must not reach
-          // the standby, which trusts the copies the router marks.
-          if (status >= 200 && status < 300) {
-            const activeAnswer = { color: pool.color, version: pool.version, status, body: answer, latencyMs: performance.now() - started };
-            this.deps.mirror.offer(mirrorTo, { method: req.method!, path: req.url ?? '/', headers, body }, Promise.resolve(activeAnswer));
-          }
-        }
-        metrics.observeUpstream(pool.color, (performance.now() - started) / 1000);
-        return status;
-      } catch (error) {
-        if (answered || res.headersSent || signal.aborted) throw error;
-        const code = (error as { code?: string }).code;
-        const hung = code === 'UND_ERR_HEADERS_TIMEOUT';
-        if (code === 'UND_ERR_BODY_TIMEOUT') {
-          throw new GuardgateError('upstream_timeout', `the ${pool.color} instance did not finish its answer within ${this.options.upstreamTimeoutMs} ms`, { retryAfter: 1 });
-        }
-        if (!hung && !isConnectionError(error)) throw error;
-        // A refused connection takes the instance out of rotation until checks pass again. A reset does not (a
-        // kept-alive connection the instance closed as it was reused is no sign of a dead instance), nor does
-        // a slow first byte (busy is not dead): the health checks decide those.
-        if (isRefused(error) && upstream.eject()) this.deps.onEject(upstream, pool);
-        // Nothing of the response arrived, so a verdict can be asked again elsewhere, once.
-        if (failed !== undefined || !budget.tryRetry()) {
-          metrics.retries.inc({ color: pool.color, outcome: failed === undefined ? 'refused' : 'exhausted' });
-          if (hung) throw new GuardgateError('upstream_timeout', `the ${pool.color} instance did not answer within ${this.options.attemptTimeoutMs} ms`, { retryAfter: 1 });
-          throw new GuardgateError('upstream_unavailable', `the ${pool.color} instance failed: ${(error as Error).message}`, { retryAfter: 1 });
-        }
-        metrics.retries.inc({ color: pool.color, outcome: 'retried' });
-        failed = upstream;
-      } finally {
-        upstream.inFlight--;
+        headersTimeout: this.path.options.attemptTimeoutMs,
+        bodyTimeout: this.path.options.upstreamTimeoutMs,
+      },
+      this,
+    );
+  }
+
+  /** The attempt is over (answered or failed): its instance has one request fewer in flight. */
+  private attemptEnded(): Upstream {
+    const upstream = this.upstream!;
+    upstream.inFlight--;
+    this.upstream = undefined;
+    this.abortAttempt = undefined;
+    return upstream;
+  }
+
+  // undici's handler callbacks.
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.abortAttempt = abort;
+    if (this.done) abort(new ClientGone('the request is over'));
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true; // an interim answer (100 Continue) is not passed on
+    this.answered = true;
+    this.status = statusCode;
+    if (this.done) return true;
+    const headers = responseHeaders(rawHeaders, this.pool);
+    if (this.mirroring) {
+      // Mirrored: keep the (small) active answer to pair it with the standby's.
+      this.answerHeaders = headers;
+      return true;
+    }
+    this.res.writeHead(statusCode, headers);
+    this.resume = resume;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.done) return true;
+    if (this.answerHeaders !== undefined) {
+      this.chunks.push(chunk);
+      return true;
+    }
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.resume!);
+    return false;
+  }
+
+  onComplete(): void {
+    this.attemptEnded();
+    const pool = this.pool;
+    const latencyMs = performance.now() - this.started;
+    this.path.deps.metrics.observeUpstream(pool.color, latencyMs / 1000);
+    if (this.done) return;
+    if (this.answerHeaders === undefined) {
+      this.res.end();
+    } else {
+      const answer = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+      this.chunks = [];
+      this.res.writeHead(this.status, this.answerHeaders).end(answer);
+      // Only requests the active color served are copied: a refused one (401, 403, 429) must not reach
+      // the standby, which trusts the copies the router marks.
+      if (this.status >= 200 && this.status < 300) {
+        const active = { color: pool.color, version: pool.version, status: this.status, body: answer, latencyMs };
+        this.path.deps.mirror.offer(this.mirrorTo!, { method: this.req.method!, path: this.req.url!, headers: this.headers, body: this.body! }, Promise.resolve(active));
       }
     }
+    this.finish(this.status);
+  }
+
+  onError(error: Error): void {
+    const upstream = this.attemptEnded();
+    if (this.done) return;
+    if (this.answered || this.res.headersSent) {
+      // The answer broke half way: the client cannot be told otherwise.
+      this.res.destroy();
+      this.finish(this.clientGone ? 'aborted' : 502);
+      return;
+    }
+    const { metrics, budget } = this.path.deps;
+    const { attemptTimeoutMs, upstreamTimeoutMs } = this.path.options;
+    const pool = this.pool;
+    const code = (error as { code?: string }).code;
+    const hung = code === 'UND_ERR_HEADERS_TIMEOUT';
+    if (code === 'UND_ERR_BODY_TIMEOUT') {
+      this.fail(new GuardgateError('upstream_timeout', `the ${pool.color} instance did not finish its answer within ${upstreamTimeoutMs} ms`, { retryAfter: 1 }));
+      return;
+    }
+    if (!hung && !isConnectionError(error)) {
+      this.fail(new GuardgateError('upstream_unavailable', error.message, { cause: error }));
+      return;
+    }
+    // A refused connection takes the instance out of rotation until checks pass again. A reset does not (a
+    // kept-alive connection the instance closed as it was reused is no sign of a dead instance), nor does
+    // a slow first byte (busy is not dead): the health checks decide those.
+    if (isRefused(error) && upstream.eject()) this.path.deps.onEject(upstream, pool);
+    // Nothing of the response arrived, so a verdict can be asked again elsewhere, once.
+    if (this.failed !== undefined || !budget.tryRetry()) {
+      metrics.retries.inc({ color: pool.color, outcome: this.failed === undefined ? 'refused' : 'exhausted' });
+      if (hung) this.fail(new GuardgateError('upstream_timeout', `the ${pool.color} instance did not answer within ${attemptTimeoutMs} ms`, { retryAfter: 1 }));
+      else this.fail(new GuardgateError('upstream_unavailable', `the ${pool.color} instance failed: ${error.message}`, { retryAfter: 1 }));
+      return;
+    }
+    metrics.retries.inc({ color: pool.color, outcome: 'retried' });
+    this.failed = upstream;
+    this.attempt();
+  }
+
+  // The end of the request's life.
+
+  /** Its client's connection closed: nothing can be answered; the upstream attempt is cancelled. */
+  onClientClose(): void {
+    if (this.done) return;
+    this.clientGone = true;
+    this.res.destroy();
+    this.finish('aborted');
+  }
+
+  private readonly onDeadline = (): void => {
+    if (this.done) return;
+    this.timedOut = true;
+    if (this.res.headersSent) {
+      this.res.destroy();
+      this.finish(504);
+    } else {
+      this.fail(new GuardgateError('upstream_timeout', `no answer from the ${this.pool.color} environment within ${this.path.options.upstreamTimeoutMs} ms`, { retryAfter: 1 }));
+    }
+  };
+
+  /** Answer with an error (or, when the client is gone, with nothing). */
+  private fail(error: GuardgateError): void {
+    if (this.done) return;
+    // The socket may be gone before its close event has run (a write into it failed first).
+    if (this.req.socket.destroyed) {
+      this.clientGone = true;
+      this.res.destroy();
+      this.finish('aborted');
+      return;
+    }
+    sendError(this.res, error);
+    this.finish(error.status);
+  }
+
+  private finish(status: number | 'aborted'): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    this.peers?.delete(this);
+    if (this.upstream !== undefined) this.abortAttempt?.(this.clientGone ? new ClientGone('the client closed the connection') : new Error('the request is over'));
+    this.path.deps.metrics.countRequest(this.decision.color, this.decision.reason, status);
   }
 }

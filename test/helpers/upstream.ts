@@ -32,6 +32,24 @@ export async function startUpstream(name: string, port = 0): Promise<TestUpstrea
       res.writeHead(upstream.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready: upstream.ready }));
       return;
     }
+    const large = /^\/large\?bytes=(\d+)$/.exec(req.url ?? '');
+    if (large !== null) {
+      // A streamed answer (chunked) of the given size: byte i is i % 251.
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      let sent = 0;
+      const total = Number(large[1]);
+      const more = () => {
+        while (sent < total) {
+          const chunk = Buffer.alloc(Math.min(65_536, total - sent), 0).map((_, i) => (sent + i) % 251);
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {

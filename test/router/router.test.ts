@@ -66,6 +66,21 @@ describe('router', () => {
     expect(echo.headers['x-forwarded-for']).toBe('127.0.0.1');
   });
 
+  it('streams a large answer to a slow reader, intact (the router waits for it to read)', async () => {
+    const total = 8_000_000;
+    const response = await request(`${router.url}/large?bytes=${total}`, { dispatcher: client });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['x-guardgate-color']).toBe('blue');
+    let received = 0;
+    let wrong = 0;
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      for (let i = 0; i < chunk.length; i += 997) if (chunk[i] !== (received + i) % 251) wrong++;
+      received += chunk.length;
+      if (received < 2_000_000) await new Promise((resolve) => setImmediate(resolve)); // a slow start: the router must wait for it
+    }
+    expect({ received, wrong }).toEqual({ received: total, wrong: 0 });
+  });
+
   it('keeps an incoming trace id', async () => {
     const { body } = await send('/predict', { 'x-request-id': 'abc-123' });
     expect((body as Echo).headers['x-request-id']).toBe('abc-123');

@@ -85,7 +85,7 @@ describe('secrets by reference', () => {
 
 describe('shadow evidence follows the audit text policy', () => {
   const pair = (prompt: string) => ({
-    request: { method: 'POST', path: '/predict', headers: {}, body: Buffer.from(JSON.stringify({ prompt })) },
+    request: { method: 'POST', path: '/predict', headers: [], body: Buffer.from(JSON.stringify({ prompt })) },
     active: { color: 'blue' as const, version: 'v1', status: 200, latencyMs: 1, body: Buffer.from(JSON.stringify({ safety: 'Unsafe', categories: ['PII'] })) },
     standby: { color: 'green' as const, version: 'v2', status: 200, latencyMs: 1, body: Buffer.from(JSON.stringify({ safety: 'Safe', categories: [] })) },
     at: new Date(),

@@ -30,7 +30,7 @@ export function corpusReplay(url: string, bodies: readonly string[], headers: Re
           ask(url, body, headers, colors.active, signal),
           ask(url, body, { ...headers, [PREVIEW_HEADER]: '1' }, colors.candidate, signal),
         ]);
-        const pair: MirrorPair = { request: { method: 'POST', path: '/predict', headers: {}, body: Buffer.from(body) }, active, standby, at: new Date() };
+        const pair: MirrorPair = { request: { method: 'POST', path: '/predict', headers: [], body: Buffer.from(body) }, active, standby, at: new Date() };
         add(pair);
       }
     };

@@ -1,7 +1,10 @@
 // Which language a text is in (ISO 639-1), for the verdict and the audit log. It runs on every request,
 // so it takes fast paths first: the writing system when it names one language, then the function words
 // of common Latin-script languages; only ambiguous text goes to the n-gram detector (eld).
-import { eld } from 'eld/extrasmall';
+import { compactEld } from './eld-model.js';
+
+/** eld's extra-small model (60 languages), in its compact form. */
+const eld = await compactEld();
 
 /** Look at the start of a text only: enough to tell the language, cheap on long inputs. */
 const SAMPLE_CHARS = 400;

@@ -1,7 +1,8 @@
 // Router overhead: one trivial upstream, the same load (wrk from Debian, in its own process) sent
 // directly, through the guardgate router, and through nginx (proxy_pass with upstream keep-alive), in one
 // run with alternating rounds. Prints req/s, p50 and p99 of each and the ratios router/nginx and router/direct.
-// Run: npx tsx bench/router-overhead.ts [--seconds 8] [--connections 32] [--rounds 3] [--nginx-workers 1]
+// --workers N runs the router as N processes (node:cluster) and nginx with N workers.
+// Run: npx tsx bench/router-overhead.ts [--seconds 8] [--connections 32] [--rounds 3] [--workers 1]
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ const run = promisify(execFile);
 const seconds = argValue('seconds', 8);
 const connections = argValue('connections', 32);
 const rounds = argValue('rounds', 3);
-const nginxWorkers = argValue('nginx-workers', 1);
+const workers = argValue('workers', 1);
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const cli = here('../dist/cli/main.js');
 
@@ -58,7 +59,7 @@ async function startNginx(upstream: string): Promise<{ url: string; stop: () => 
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   writeFileSync(
     join(dir, 'nginx.conf'),
-    `worker_processes ${nginxWorkers};
+    `worker_processes ${workers};
 daemon off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
@@ -80,7 +81,7 @@ http {
 }
 
 const upstream = await startServerProcess(here('./fixtures/trivial-upstream.ts'), []);
-const router = spawn(process.execPath, [cli, 'router', '--port', '0', '--admin-port', '0', '--blue', upstream.url, '--log-level', 'info'], {
+const router = spawn(process.execPath, [cli, 'router', '--port', '0', '--admin-port', '0', '--blue', upstream.url, '--workers', String(workers), '--log-level', 'info'], {
   env: { ...process.env, GUARDGATE_ADMIN_TOKEN: 'bench-admin-token-0123456789' },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
@@ -117,7 +118,7 @@ const summary = (name: keyof typeof targets) => ({
   p99: median(results[name].map((r) => r.p99)),
 });
 const s = { direct: summary('direct'), router: summary('router'), nginx: summary('nginx') };
-console.log(`\nmedian of ${rounds} rounds; wrk 1 thread, ${connections} connections, ${seconds} s; nginx ${nginxWorkers} worker(s); 2 cores shared by all`);
+console.log(`\nmedian of ${rounds} rounds; wrk 1 thread, ${connections} connections, ${seconds} s; router and nginx ${workers} worker(s) each; 2 cores shared by all`);
 for (const name of ['direct', 'router', 'nginx'] as const) {
   console.log(`${name.padEnd(7)} ${s[name].rps.toFixed(0).padStart(7)} req/s  p50 ${s[name].p50.toFixed(2)} ms  p99 ${s[name].p99.toFixed(2)} ms`);
 }

@@ -23,15 +23,16 @@ export function routerCommand(): Command {
     .option('--green-version <label>', 'version label of the green environment')
     .option('--tls-cert <file>', 'PEM certificate for HTTPS on the public port (reloaded when it changes)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .option('--workers <n>', 'router processes serving traffic on the one port (node:cluster; default 1)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .action(async (flags: RouterFlags) => {
       const config = loadRouterConfig(flags, process.env);
       const log = pino({ level: config.logLevel, base: { service: 'guardgate-router' } });
       const { token, file } = resolveAdminToken(config.admin.token, config.dataDir);
-      const { startRouter } = await import('../router/run.js');
+      const { startRouterProcesses } = await import('../router/run.js');
       const { openAuditReader } = await import('../store/open.js');
       const audit = openAuditReader({ databaseUrl: process.env.DATABASE_URL, schema: process.env.GUARDGATE_AUDIT_SCHEMA, dataDir: config.dataDir });
-      const running = await startRouter(config, config.auth, { ...config.admin, token }, log, { audit });
+      const running = await startRouterProcesses(config, config.auth, { ...config.admin, token }, log, { workers: config.workers, logLevel: config.logLevel }, { audit });
       log.info({ url: running.url, previewUrl: running.previewUrl, adminUrl: running.adminUrl, adminTokenFile: file }, 'guardgate router ready');
       closeOnSignals(log, () => running.close());
     });

@@ -52,6 +52,11 @@ export const routerSchema = z.object({
   failover: z.enum(['none', 'standby']).default('none'),
   /** Client connections the public (and preview) listener holds at most; default: what the file descriptor limit leaves. */
   maxConnections: positiveInt.optional(),
+  /**
+   * Router processes serving the data path (node:cluster) on the one port; the primary keeps the admin API
+   * and reports a change done when every worker has applied it. 1: a single process.
+   */
+  workers: positiveInt.max(64).default(1),
   dataDir: z.string().min(1).default('.guardgate'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   active: z.enum(['blue', 'green']).default('blue'),
@@ -107,6 +112,7 @@ export interface RouterFlags {
   tlsCert?: string;
   tlsKey?: string;
   insecure?: boolean;
+  workers?: string;
 }
 
 export type ParsedRouterConfig = z.output<typeof routerSchema>;
@@ -122,6 +128,7 @@ export function parseRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv): P
     routerSecret: env.GUARDGATE_ROUTER_SECRET ? { env: 'GUARDGATE_ROUTER_SECRET' } : undefined,
     auth: authFromEnvironment(env),
     storeOutageSeconds: env.GUARDGATE_STORE_OUTAGE_SECONDS,
+    workers: env.GUARDGATE_ROUTER_WORKERS,
     releaseSecrets: { env: env.GUARDGATE_RELEASE_SECRETS?.split(',').map((s) => s.trim()).filter(Boolean) },
   };
   const fromFlags = {
@@ -135,6 +142,7 @@ export function parseRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv): P
     pools: { blue: { instances: flags.blue, version: flags.blueVersion }, green: { instances: flags.green, version: flags.greenVersion } },
     tls: flags.tlsCert || flags.tlsKey ? { certFile: flags.tlsCert, keyFile: flags.tlsKey } : undefined,
     insecure: flags.insecure,
+    workers: flags.workers,
   };
   return validate(routerSchema, merge(file ? readYamlFile(file) : {}, fromEnv, fromFlags), file ?? 'flags and environment');
 }

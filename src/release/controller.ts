@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import { setTimeout as delay } from 'node:timers/promises';
 import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
-import type { Router } from '../router/router.js';
+import type { RouterControl } from '../router/control.js';
 import { otherColor, type Color } from '../router/routing.js';
 import type { Driver, EnvironmentSpec } from './driver.js';
 import { runFunctionalGate } from './gates/functional.js';
@@ -88,7 +88,7 @@ export class Controller {
   constructor(
     private readonly store: ControllerStore,
     private readonly driver: Driver,
-    private readonly router: Router,
+    private readonly router: RouterControl,
     private readonly log: Logger,
     private readonly options: ControllerOptions,
   ) {}
@@ -100,7 +100,7 @@ export class Controller {
     const active = (await this.store.active()) ?? this.options.initial.color;
     const stored = (await this.store.environment(active))?.spec ?? { ...this.options.initial, color: active };
     await this.bringUp(stored);
-    this.router.switchTo(active, { force: true });
+    await this.router.switchTo(active, { force: true });
     await this.store.setActive(active);
     await this.store.saveEnvironment(stored);
     const other = await this.store.environment(otherColor(active));
@@ -198,7 +198,7 @@ export class Controller {
   async switchTo(color: Color, force = false, actor: string = CONTROLLER): Promise<{ previous: Color; active: Color; at: string }> {
     if ((await this.store.openRelease()) !== null) throw new GuardgateError('release_in_progress', 'a release is in progress; promote, abort or roll it back');
     if (this.driver.describe(color) === null) throw new GuardgateError('switch_refused', `the ${color} environment is not deployed`);
-    const result = this.router.switchTo(color, { force });
+    const result = await this.router.switchTo(color, { force });
     await this.store.recordAction({ actor, action: 'switch', detail: { from: result.previous, to: color, forced: force } }, color);
     // The color that serves is not "kept until" anything any more.
     this.cancelRetire(color);
@@ -444,7 +444,7 @@ export class Controller {
         const deployment = await this.driver.scale(candidate, spec.replicas);
         await this.router.setPool(candidate, deployment.instances.map((i) => i.url), spec.version);
       }
-      const result = this.router.switchTo(candidate);
+      const result = await this.router.switchTo(candidate);
       current = await this.store.transition(current.id, 'watching', { note: `switched ${previous} → ${candidate} at ${result.at}`, active: candidate });
     } catch (error) {
       await this.finishAbort(current, `switch failed: ${(error as Error).message}`);
@@ -461,7 +461,7 @@ export class Controller {
     }
     this.step(release, 'watching', 'watch gate');
     const { prometheus } = spec.gates.watch;
-    const probe = prometheus === undefined ? await routerProbe(this.router.metrics, release.candidate) : prometheusProbe(prometheus.url, release.candidate);
+    const probe = prometheus === undefined ? await routerProbe(this.router, release.candidate) : prometheusProbe(prometheus.url, release.candidate);
     let report: GateReport;
     try {
       report = await runWatchGate(probe, spec.gates.watch, signal);
@@ -526,7 +526,7 @@ export class Controller {
       if (stored === null) throw new GuardgateError('invalid_state', `the ${previous} environment is gone and was never recorded`);
       await this.bringUp(stored.spec);
     }
-    this.router.switchTo(previous, { force: true });
+    await this.router.switchTo(previous, { force: true });
     await this.store.transition(release.id, 'rolled_back', { note, actor, active: previous, ...(evidence ? { evidence } : {}) });
     if (stored !== null) await this.store.saveEnvironment(stored.spec);
     this.log.warn({ release: release.version, to: previous }, `rolled back: ${note}`);
@@ -542,15 +542,15 @@ export class Controller {
   private async failOnStoreOutage(release: Release, outage: GuardgateError): Promise<void> {
     const evidence = { outage: { since: this.options.storeHealth?.degradedSince?.toISOString() ?? null, error: outage.message } };
     this.log.error({ release: release.version, err: outage }, "release failed: the controller's store is unreachable");
-    this.router.setMirror(0);
+    await this.router.setMirror(0);
     this.progress = null;
     // Live traffic first: go back only to a previous color that can serve; otherwise keep the candidate
     // serving and leave the release open for an operator (promote, roll back) once the store answers.
-    if (this.router.active !== release.previous && this.router.pools[release.previous].healthyCount === 0) {
+    if (this.router.active !== release.previous && (await this.router.healthyCount(release.previous)) === 0) {
       this.log.error({ release: release.version }, 'store unreachable and the previous color has no healthy instance: the candidate keeps serving; decide once the store answers');
       return;
     }
-    if (this.router.active !== release.previous) this.router.switchTo(release.previous, { force: true });
+    if (this.router.active !== release.previous) await this.router.switchTo(release.previous, { force: true });
     await this.driver.teardown(release.candidate).catch((error: unknown) => this.log.error({ err: error }, 'teardown failed'));
     await this.router.setPool(release.candidate, [], null);
     for (let wait = 1_000; ; wait = Math.min(wait * 2, 30_000)) {
@@ -570,7 +570,7 @@ export class Controller {
   }
 
   private async finishAbort(release: Release, note: string, actor: string = CONTROLLER): Promise<void> {
-    this.router.setMirror(0);
+    await this.router.setMirror(0);
     await this.store.transition(release.id, 'aborted', { note, actor });
     this.log.warn({ release: release.version }, `release aborted: ${note}`);
     await this.driver.teardown(release.candidate).catch((error: unknown) => this.log.error({ err: error }, 'teardown failed'));

@@ -11,7 +11,7 @@ import { keptSecret } from '../config/data-dir-secret.js';
 import { ConfigError } from '../config/load.js';
 import { resolveRouterConfig, type ParsedRouterConfig } from '../config/router.js';
 import { GuardgateError } from '../moderation/errors.js';
-import { startRouter, type RunningRouter } from '../router/run.js';
+import { startRouterProcesses, type RunningRouter } from '../router/run.js';
 import { apiKeysFile, controllerFile } from './files.js';
 import { openAuditReader } from '../store/open.js';
 import { controllerSwitch, registerControllerRoutes } from './admin.js';
@@ -112,7 +112,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     return holder.controller;
   };
   const audit = openAuditReader({ databaseUrl, schema: instanceEnv.GUARDGATE_AUDIT_SCHEMA, dataDir: parsed.dataDir });
-  const router = await startRouter(settings, settings.auth, { ...parsed.admin, token }, log, {
+  const router = await startRouterProcesses(settings, settings.auth, { ...parsed.admin, token }, log, { workers: parsed.workers, logLevel: options.logLevel }, {
     audit,
     switchTo: controllerSwitch(current),
     extend: (app) => registerControllerRoutes(app, current),

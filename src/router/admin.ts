@@ -15,7 +15,7 @@ import { sendError, toGuardgateError } from '../api/errors.js';
 import { PAGE_HEADERS } from '../shared/web-headers.js';
 import type { AuditStore } from '../store/audit/store.js';
 import { parseAuditQuery } from '../store/audit/query.js';
-import type { Router } from './router.js';
+import type { RouterControl } from './control.js';
 import { isColor, type Color } from './routing.js';
 
 const webFile = (name: string): string => readFileSync(new URL(`../../web/${name}`, import.meta.url), 'utf8');
@@ -50,7 +50,7 @@ export interface RouterAdminOptions {
   https?: HttpsOptions | undefined;
 }
 
-export function buildRouterAdmin(router: Router, authenticator: Authenticator, log: Logger, options: RouterAdminOptions = {}) {
+export function buildRouterAdmin(router: RouterControl, authenticator: Authenticator, log: Logger, options: RouterAdminOptions = {}) {
   const app = Fastify({
     loggerInstance: log.child({ component: 'router-admin' }),
     logController: new LogController({ disableRequestLogging: true }),
@@ -70,7 +70,10 @@ export function buildRouterAdmin(router: Router, authenticator: Authenticator, l
   app.setNotFoundHandler((request, reply) => reply.code(404).send(new GuardgateError('not_found', `no route ${request.method} ${request.url.slice(0, 200)}`).toBody()));
 
   app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/metrics', async (_request, reply) => reply.type(router.metrics.registry.contentType).send(await router.metrics.registry.metrics()));
+  app.get('/metrics', async (_request, reply) => {
+    const { contentType, body } = await router.metricsText();
+    return reply.type(contentType).send(body);
+  });
   // The dashboard's page and script load without credentials; every call it makes needs them.
   app.get('/dashboard', async (_request, reply) => reply.type('text/html; charset=utf-8').headers(PAGE_HEADERS).send(DASHBOARD_HTML));
   app.get('/dashboard.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(DASHBOARD_JS));
@@ -87,9 +90,9 @@ export function buildRouterAdmin(router: Router, authenticator: Authenticator, l
   return app;
 }
 
-function registerAdminRoutes(app: FastifyInstance, router: Router, options: RouterAdminOptions): void {
+function registerAdminRoutes(app: FastifyInstance, router: RouterControl, options: RouterAdminOptions): void {
   app.get('/admin/status', async () => router.status());
-  app.get('/admin/traffic', async () => ({ at: Date.now(), colors: await router.metrics.traffic() }));
+  app.get('/admin/traffic', async () => ({ at: Date.now(), colors: await router.traffic() }));
   app.post('/admin/switch', async (request) => {
     const body = bodyOf(request.body);
     if (options.switchTo) return options.switchTo(body.color, body.force === true, actorName(request.principal!));
@@ -99,11 +102,11 @@ function registerAdminRoutes(app: FastifyInstance, router: Router, options: Rout
     const body = bodyOf(request.body);
     const sticky = body.stickyHeader;
     if (sticky !== undefined && sticky !== null && typeof sticky !== 'string') throw new GuardgateError('invalid_type', 'stickyHeader must be a string or null');
-    router.setWeights(numberOf(body.standby, 'standby'), (sticky as string | null | undefined) ?? null);
+    await router.setWeights(numberOf(body.standby, 'standby'), (sticky as string | null | undefined) ?? null);
     return router.status();
   });
   app.put('/admin/mirror', async (request) => {
-    router.setMirror(numberOf(bodyOf(request.body).fraction, 'fraction'));
+    await router.setMirror(numberOf(bodyOf(request.body).fraction, 'fraction'));
     return router.status();
   });
   app.put<{ Params: { color: string } }>('/admin/pools/:color', async (request) => {
@@ -115,7 +118,7 @@ function registerAdminRoutes(app: FastifyInstance, router: Router, options: Rout
     }
     const version = body.version === undefined || body.version === null ? null : String(body.version);
     await router.setPool(color, instances as string[], version);
-    return router.status().pools[color];
+    return (await router.status()).pools[color];
   });
   const { audit } = options;
   if (audit !== undefined) {

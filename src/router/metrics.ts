@@ -1,6 +1,5 @@
 // The router's Prometheus metrics.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Color } from './routing.js';
 
 export class RouterMetrics {
   readonly registry = new Registry();
@@ -33,18 +32,22 @@ export class RouterMetrics {
     name: 'guardgate_router_healthy_instances',
     help: 'Instances in rotation, by color',
     labelNames: ['color'] as const,
+    // Across router workers: each checks on its own; the best view counts.
+    aggregator: 'max',
     registers: [this.registry],
   });
   readonly switches = new Counter({
     name: 'guardgate_router_switches_total',
     help: 'Switches of the active color',
     labelNames: ['to'] as const,
+    aggregator: 'max', // every router worker applies every switch
     registers: [this.registry],
   });
   readonly active = new Gauge({
     name: 'guardgate_router_active_color',
     help: '1 for the active color, 0 for the standby',
     labelNames: ['color'] as const,
+    aggregator: 'max',
     registers: [this.registry],
   });
   readonly mirror = new Counter({
@@ -89,21 +92,5 @@ export class RouterMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'guardgate_router_' });
-  }
-
-  /**
-   * Requests answered so far by each color, and how many failed (5xx): the dashboard's traffic
-   * (every reason) and the watch gate's counts (`active` only: live traffic, not previews or canaries).
-   */
-  async traffic(reason?: 'active' | 'preview' | 'canary'): Promise<Record<Color, { total: number; errors: number }>> {
-    const out: Record<Color, { total: number; errors: number }> = { blue: { total: 0, errors: 0 }, green: { total: 0, errors: 0 } };
-    for (const { labels, value } of (await this.requests.get()).values) {
-      const counts = out[labels.color as Color];
-      if (counts === undefined || (reason !== undefined && labels.reason !== reason)) continue;
-      counts.total += value;
-      // A client that went away (aborted, nginx's 499) is not the service failing.
-      if (String(labels.status_code).startsWith('5')) counts.errors += value;
-    }
-    return out;
   }
 }

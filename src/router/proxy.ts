@@ -148,8 +148,8 @@ function readClientHeaders(req: IncomingMessage, stickyHeader: string | null): C
   return { forward: out, preview, sticky, authorization };
 }
 
-/** An instance's response headers for the client: hop-by-hop dropped, the color and version that answered added. */
-function responseHeaders(raw: Buffer[], pool: ColorPool): string[] {
+/** An instance's response headers for the client: hop-by-hop dropped; the color, version and policy epoch that answered added. */
+function responseHeaders(raw: Buffer[], pool: ColorPool, epoch: string): string[] {
   const pairs: string[] = [];
   let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -163,6 +163,7 @@ function responseHeaders(raw: Buffer[], pool: ColorPool): string[] {
   const out = dropped === HOP_BY_HOP ? pairs : withoutNamed(pairs, dropped);
   out.push('x-guardgate-color', pool.color);
   if (pool.version !== null) out.push('x-guardgate-version', pool.version);
+  out.push('x-guardgate-epoch', epoch);
   return out;
 }
 
@@ -230,6 +231,8 @@ export class DataPath {
  */
 class Exchange implements Dispatcher.DispatchHandler {
   private readonly pool: ColorPool;
+  /** The epoch of the policy that routed this request. */
+  private readonly epoch: string;
   private readonly mirrorTo: ColorPool | undefined;
   private timer: NodeJS.Timeout | undefined;
   private peers: Set<Exchange> | undefined;
@@ -258,6 +261,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly headers: string[],
   ) {
     this.pool = path.deps.pools[decision.color];
+    this.epoch = path.deps.policy.epoch;
     this.mirrorTo = decision.mirror ? path.deps.pools[otherColor(decision.color)] : undefined;
   }
 
@@ -367,7 +371,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.answered = true;
     this.status = statusCode;
     if (this.done) return true;
-    const headers = responseHeaders(rawHeaders, this.pool);
+    const headers = responseHeaders(rawHeaders, this.pool, this.epoch);
     if (this.mirroring) {
       // Mirrored: keep the (small) active answer to pair it with the standby's.
       this.answerHeaders = headers;

@@ -15,37 +15,25 @@ import { ColorPool } from './pool.js';
 import { DataPath, sendError } from './proxy.js';
 import { RetryBudget } from './retry-budget.js';
 import { COLORS, otherColor, type Color, type TrafficPolicy } from './routing.js';
-import type { RouterSettings } from './settings.js';
+import type { PoolSettings, RouterSettings } from './settings.js';
+import {
+  bucketsOf,
+  initialState,
+  mirrored,
+  switched,
+  trafficOf,
+  weighted,
+  withPool,
+  type LatencyBuckets,
+  type PoolStatus,
+  type RouterControl,
+  type RouterState,
+  type RouterStatus,
+  type SwitchResult,
+  type Traffic,
+} from './control.js';
 
-export interface InstanceStatus {
-  url: string;
-  health: string;
-  inFlight: number;
-  ejections: number;
-}
-
-export interface PoolStatus {
-  version: string | null;
-  healthy: number;
-  instances: InstanceStatus[];
-}
-
-export interface RouterStatus {
-  active: Color;
-  standby: Color;
-  standbyWeight: number;
-  stickyHeader: string | null;
-  mirrorFraction: number;
-  switches: number;
-  lastSwitchAt: string | null;
-  pools: Record<Color, PoolStatus>;
-}
-
-export interface SwitchResult {
-  previous: Color;
-  active: Color;
-  at: string;
-}
+export type { PoolStatus, RouterStatus, SwitchResult } from './control.js';
 
 const listen = (server: Server, host: string, port: number): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -61,9 +49,13 @@ const close = (server: Server): Promise<void> =>
 
 const urlOf = (scheme: string, host: string, port: number): string => `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
+const samePool = (a: PoolSettings, b: PoolSettings): boolean =>
+  a.version === b.version && a.instances.length === b.instances.length && a.instances.every((url, i) => url === b.instances[i]);
+
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-export class Router {
+/** One router process: the data path, its listeners and health checks, and the state it applies. */
+export class Router implements RouterControl {
   readonly metrics = new RouterMetrics();
   readonly pools: Record<Color, ColorPool>;
   private readonly policy: TrafficPolicy;
@@ -72,9 +64,12 @@ export class Router {
   private readonly publicServer: Server;
   private readonly previewServer: Server | undefined;
   private readonly keyPair: WatchedKeyPair | undefined;
+  private state: RouterState;
   private switches = 0;
   private lastFailoverLog = 0;
   private lastSwitchAt: Date | null = null;
+  /** Serialises state changes: each applies whole, in epoch order. */
+  private applying: Promise<unknown> = Promise.resolve();
   url = '';
   previewUrl: string | null = null;
 
@@ -85,7 +80,8 @@ export class Router {
   ) {
     const upstreamOptions = { connections: settings.upstream.connections, ...settings.health };
     this.pools = { blue: new ColorPool('blue', upstreamOptions), green: new ColorPool('green', upstreamOptions) };
-    this.policy = { active: settings.active, standbyWeight: 0, stickyHeader: null, mirrorFraction: 0, failover: settings.failover === 'standby' };
+    this.state = initialState(settings.active, settings.pools);
+    this.policy = { active: settings.active, standbyWeight: 0, stickyHeader: null, mirrorFraction: 0, failover: settings.failover === 'standby', epoch: '1' };
     this.mirror = new Mirror(settings.mirror.maxInFlight, settings.upstream.timeoutMs, this.metrics, settings.routerSecret);
     this.health = new HealthChecker(COLORS.map((c) => this.pools[c]), settings.health, (upstream, pool, healthy) => {
       this.log.info({ color: pool.color, instance: upstream.url, healthy }, healthy ? 'instance in rotation' : 'instance ejected: health check failed');
@@ -196,55 +192,94 @@ export class Router {
    * flight finish where they are; the old color's connections close as they go idle.
    * Refuses a color with no healthy instance unless forced.
    */
-  switchTo(to: Color, options: { force?: boolean } = {}): SwitchResult {
+  async switchTo(to: Color, options: { force?: boolean } = {}): Promise<SwitchResult> {
     const previous = this.policy.active;
-    if (this.pools[to].healthyCount === 0 && !options.force) {
-      throw new GuardgateError('switch_refused', `the ${to} environment has no healthy instance; not switching (force to override)`);
-    }
-    this.policy.active = to;
-    this.policy.standbyWeight = 0;
-    this.switches++;
-    this.lastSwitchAt = new Date();
-    if (previous !== to) for (const upstream of this.pools[previous].upstreams) void upstream.drainConnections();
-    this.metrics.switches.inc({ to });
-    this.updateActiveGauge();
-    this.log.info({ from: previous, to, forced: options.force === true }, 'switched active color');
-    return { previous, active: to, at: this.lastSwitchAt.toISOString() };
+    const next = switched(this.state, to, this.pools[to].healthyCount, options.force === true);
+    await this.apply(next);
+    this.log.info({ from: previous, to, forced: options.force === true, epoch: next.epoch }, 'switched active color');
+    return { previous, active: to, at: (previous === to ? new Date() : this.lastSwitchAt!).toISOString(), epoch: next.epoch };
   }
 
   /** Send a percentage of live traffic to the standby (a canary), optionally sticky by a request header. */
-  setWeights(standbyWeight: number, stickyHeader: string | null = null): void {
-    if (!(standbyWeight >= 0 && standbyWeight <= 100)) throw new GuardgateError('invalid_request', 'standby weight must be between 0 and 100');
-    this.policy.standbyWeight = standbyWeight;
-    this.policy.stickyHeader = stickyHeader === null ? null : stickyHeader.toLowerCase();
+  async setWeights(standbyWeight: number, stickyHeader: string | null = null): Promise<void> {
+    await this.apply(weighted(this.state, standbyWeight, stickyHeader));
     this.log.info({ standbyWeight, stickyHeader }, 'traffic weights set');
   }
 
   /** Mirror a fraction (0 to 1) of live requests to the standby. */
-  setMirror(fraction: number): void {
-    if (!(fraction >= 0 && fraction <= 1)) throw new GuardgateError('invalid_request', 'mirror fraction must be between 0 and 1');
-    if (fraction > 0 && !this.mirror.possible) {
-      throw new GuardgateError('invalid_state', 'mirroring needs a router secret shared with the instances (routerSecret, GUARDGATE_ROUTER_SECRET)');
-    }
-    this.policy.mirrorFraction = fraction;
+  async setMirror(fraction: number): Promise<void> {
+    await this.apply(mirrored(this.state, fraction, this.mirror.possible));
     this.log.info({ fraction }, 'mirroring set');
   }
 
   /** Replace one color's instances and version label; new instances are checked before they take traffic. */
   async setPool(color: Color, instances: readonly string[], version: string | null): Promise<void> {
-    const pool = this.pools[color];
-    const { added, removed } = pool.setMembers(instances, version);
-    await Promise.all(added.map((upstream) => this.health.check(upstream, pool)));
-    await Promise.all(removed.map((upstream) => upstream.drainConnections().then(() => upstream.close())));
-    this.updateHealthGauge();
+    await this.apply(withPool(this.state, color, instances, version));
     this.log.info({ color, version, instances }, 'pool membership set');
+  }
+
+  get epoch(): number {
+    return this.state.epoch;
+  }
+
+  /**
+   * Apply a state, whole: membership first (new instances checked before they can take traffic), then the
+   * policy in one synchronous step, so that no request sees half of it. A cluster worker applies the
+   * primary's states here.
+   */
+  apply(next: RouterState): Promise<void> {
+    const run = this.applying.then(async () => {
+      if (next.epoch <= this.state.epoch) return;
+      const previous = this.state;
+      for (const color of COLORS) {
+        const { instances, version } = next.pools[color];
+        if (samePool(next.pools[color], previous.pools[color])) continue;
+        const pool = this.pools[color];
+        const { added, removed } = pool.setMembers(instances, version);
+        await Promise.all(added.map((upstream) => this.health.check(upstream, pool)));
+        await Promise.all(removed.map((upstream) => upstream.drainConnections().then(() => upstream.close())));
+      }
+      this.state = next;
+      Object.assign(this.policy, { active: next.active, standbyWeight: next.standbyWeight, stickyHeader: next.stickyHeader, mirrorFraction: next.mirrorFraction, epoch: String(next.epoch) });
+      if (previous.active !== next.active) {
+        this.switches++;
+        this.lastSwitchAt = new Date();
+        for (const upstream of this.pools[previous.active].upstreams) void upstream.drainConnections();
+        this.metrics.switches.inc({ to: next.active });
+        this.updateActiveGauge();
+      }
+      this.updateHealthGauge();
+    });
+    this.applying = run.catch(() => undefined);
+    return run;
+  }
+
+  async healthyCount(color: Color): Promise<number> {
+    return this.pools[color].healthyCount;
+  }
+
+  async traffic(reason?: 'active' | 'preview' | 'canary'): Promise<Traffic> {
+    return trafficOf((await this.metrics.requests.get()).values, reason);
+  }
+
+  async latencyBuckets(color: Color): Promise<LatencyBuckets> {
+    return bucketsOf((await this.metrics.upstreamDuration.get()).values, color);
+  }
+
+  async metricsText(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() };
   }
 
   onMirrorPair(listener: MirrorListener): () => void {
     return this.mirror.subscribe(listener);
   }
 
-  status(): RouterStatus {
+  async status(): Promise<RouterStatus> {
+    return this.localStatus();
+  }
+
+  /** This process's view: its pools' health and requests in flight. */
+  localStatus(): RouterStatus {
     const poolStatus = (pool: ColorPool): PoolStatus => ({
       version: pool.version,
       healthy: pool.healthyCount,
@@ -258,6 +293,8 @@ export class Router {
       mirrorFraction: this.policy.mirrorFraction,
       switches: this.switches,
       lastSwitchAt: this.lastSwitchAt?.toISOString() ?? null,
+      epoch: this.state.epoch,
+      workers: 1,
       pools: { blue: poolStatus(this.pools.blue), green: poolStatus(this.pools.green) },
     };
   }

@@ -16,6 +16,8 @@ export interface TrafficPolicy {
   mirrorFraction: number;
   /** Serve live traffic from the standby while the active color has no healthy instance (off by default). */
   failover: boolean;
+  /** The epoch of the state this policy belongs to, as answers carry it (`x-guardgate-epoch`). */
+  epoch: string;
 }
 
 export interface RouteInput {

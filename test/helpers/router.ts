@@ -1,13 +1,14 @@
 // Start a router for a test, configured as a user would, with a fixed admin token.
 import { pino } from 'pino';
 import { loadRouterConfig, type RouterFlags } from '../../src/config/router.js';
+import type { Router } from '../../src/router/router.js';
 import { startRouter, type RunningRouter } from '../../src/router/run.js';
 import { ROUTER_SECRET } from './instance.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 
-export async function startTestRouter(flags: RouterFlags = {}, file?: string, env: NodeJS.ProcessEnv = { GUARDGATE_ROUTER_SECRET: ROUTER_SECRET }): Promise<RunningRouter> {
+export async function startTestRouter(flags: RouterFlags = {}, file?: string, env: NodeJS.ProcessEnv = { GUARDGATE_ROUTER_SECRET: ROUTER_SECRET }): Promise<RunningRouter<Router>> {
   const config = loadRouterConfig({ port: '0', adminPort: '0', logLevel: 'silent', ...(file ? { config: file } : {}), ...flags }, env);
   // Fast health checks, so that tests see ejection and recovery quickly (a test's own file decides otherwise).
   if (file === undefined) config.health = { ...config.health, intervalMs: 100, timeoutMs: 1_000, unhealthyThreshold: 1, healthyThreshold: 1 };

@@ -17,6 +17,8 @@ export interface TestUpstream {
   ready: boolean;
   /** Milliseconds to wait before answering a non-health request. */
   delayMs: number;
+  /** Milliseconds to wait before answering a health check. */
+  healthDelayMs: number;
   /** The status of non-health answers (200 unless a test says otherwise). */
   status: number;
   received: Echo[];
@@ -26,10 +28,12 @@ export interface TestUpstream {
 
 export async function startUpstream(name: string, port = 0): Promise<TestUpstream> {
   const sockets = new Set<Socket>();
-  const upstream = { name, ready: true, delayMs: 0, status: 200, received: [] as Echo[] };
+  const upstream = { name, ready: true, delayMs: 0, healthDelayMs: 0, status: 200, received: [] as Echo[] };
   const server: Server = createServer((req, res) => {
     if (req.url === '/readyz') {
-      res.writeHead(upstream.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready: upstream.ready }));
+      const answer = () => res.writeHead(upstream.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready: upstream.ready }));
+      if (upstream.healthDelayMs > 0) setTimeout(answer, upstream.healthDelayMs);
+      else answer();
       return;
     }
     const large = /^\/large\?bytes=(\d+)$/.exec(req.url ?? '');

@@ -4,13 +4,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRouter } from '../../src/router/run.js';
+import type { Router } from '../../src/router/router.js';
 import { runCli, type CliProcess } from '../helpers/cli.js';
 import { tempDataDir } from '../helpers/instance.js';
 import { startTestRouter } from '../helpers/router.js';
 
 describe('a hung instance behind the router', () => {
   const instances: CliProcess[] = [];
-  let router: RunningRouter;
+  let router: RunningRouter<Router>;
   beforeAll(async () => {
     const urls: string[] = [];
     for (let i = 0; i < 2; i++) {

@@ -5,6 +5,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRouter } from '../../src/router/run.js';
+import type { Router } from '../../src/router/router.js';
 import { exchange } from '../helpers/raw-http.js';
 import { admin, startTestRouter, until } from '../helpers/router.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
@@ -30,7 +31,7 @@ const hangUp = (port: number, afterMs: number): Promise<void> =>
 
 describe('a router under clients that pipeline and hang up', () => {
   let upstream: TestUpstream;
-  let router: RunningRouter;
+  let router: RunningRouter<Router>;
   beforeAll(async () => {
     upstream = await startUpstream('blue-1');
     upstream.delayMs = 60; // slower than the clients are patient
@@ -44,7 +45,7 @@ describe('a router under clients that pipeline and hang up', () => {
   it(`${PAIRS} pipelined pairs abandoned after 30 ms leave nothing in flight, and normal requests are served`, async () => {
     const port = Number(new URL(router.url).port);
     for (let i = 0; i < PAIRS; i += 20) await Promise.all(Array.from({ length: 20 }, () => hangUp(port, 30)));
-    const inFlight = () => router.router.status().pools.blue.instances.reduce((sum, i) => sum + i.inFlight, 0);
+    const inFlight = () => router.router.localStatus().pools.blue.instances.reduce((sum, i) => sum + i.inFlight, 0);
     await until(() => inFlight() === 0, 10_000);
     upstream.delayMs = 0;
     for (let i = 0; i < 20; i++) {

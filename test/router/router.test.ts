@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import type { RunningRouter } from '../../src/router/run.js';
+import type { Router } from '../../src/router/router.js';
 import type { MirrorPair } from '../../src/router/mirror.js';
 import { startUpstream, type Echo, type TestUpstream } from '../helpers/upstream.js';
 import { ROUTER_SECRET } from '../helpers/instance.js';
@@ -15,7 +16,7 @@ describe('router', () => {
   let blue: TestUpstream;
   let blue2: TestUpstream;
   let green: TestUpstream;
-  let router: RunningRouter;
+  let router: RunningRouter<Router>;
   const client = new Agent({ connections: 4, keepAliveTimeout: 30_000 });
 
   const send = async (path = '/predict', headers: Record<string, string> = {}, base = router.url) => {
@@ -34,9 +35,9 @@ describe('router', () => {
     router = await startTestRouter({ blue: `${blue.url},${blue2.url}`, green: green.url, blueVersion: 'v1', greenVersion: 'v2', previewPort: '0' });
   });
   afterEach(async () => {
-    if (router.router.active !== 'blue') router.router.switchTo('blue');
-    router.router.setWeights(0);
-    router.router.setMirror(0);
+    if (router.router.active !== 'blue') await router.router.switchTo('blue');
+    await router.router.setWeights(0);
+    await router.router.setMirror(0);
     for (const u of [blue, blue2, green]) {
       u.ready = true;
       u.delayMs = 0;
@@ -100,7 +101,7 @@ describe('router', () => {
     blue.delayMs = blue2.delayMs = 300;
     const inFlight = send();
     await until(() => blue.received.length + blue2.received.length === 1);
-    const result = router.router.switchTo('green');
+    const result = await router.router.switchTo('green');
     expect(result).toMatchObject({ previous: 'blue', active: 'green' });
     const next = await send();
     expect(next.headers['x-guardgate-color']).toBe('green');
@@ -114,7 +115,7 @@ describe('router', () => {
     blue.delayMs = blue2.delayMs = 50;
     await Promise.all(Array.from({ length: 8 }, () => send()));
     expect(blue.openConnections()).toBeGreaterThan(2);
-    router.router.switchTo('green');
+    await router.router.switchTo('green');
     await until(() => blue.openConnections() <= 1 && blue2.openConnections() <= 1);
     const after = await send(); // same client agent, same keep-alive socket to the router
     expect(after.status).toBe(200);
@@ -139,7 +140,7 @@ describe('router', () => {
   });
 
   it('splits by weight, sticky by a client header', async () => {
-    router.router.setWeights(50, 'x-user');
+    await router.router.setWeights(50, 'x-user');
     const colors = await Promise.all(Array.from({ length: 60 }, (_, i) => send('/predict', { 'x-user': `u${i}` }).then((r) => r.headers['x-guardgate-color'])));
     expect(colors).toContain('green');
     expect(colors).toContain('blue');
@@ -150,7 +151,7 @@ describe('router', () => {
   it('mirrors live requests to the standby; the client gets only the active answer, without waiting', async () => {
     const pairs: MirrorPair[] = [];
     const unsubscribe = router.router.onMirrorPair((pair) => pairs.push(pair));
-    router.router.setMirror(1);
+    await router.router.setMirror(1);
     green.delayMs = 400;
     const answer = await send();
     expect(answer.headers['x-guardgate-color']).toBe('blue');
@@ -169,7 +170,7 @@ describe('router', () => {
   it('mirrors only what the active color served: a refused request never reaches the standby', async () => {
     const pairs: MirrorPair[] = [];
     const unsubscribe = router.router.onMirrorPair((pair) => pairs.push(pair));
-    router.router.setMirror(1);
+    await router.router.setMirror(1);
     blue.status = blue2.status = 401;
     for (let i = 0; i < 5; i++) expect((await send()).status).toBe(401);
     blue.status = blue2.status = 200;
@@ -214,7 +215,7 @@ describe('router', () => {
   });
 
   it('drops mirror copies beyond the bounded queue, and counts them', async () => {
-    router.router.setMirror(1);
+    await router.router.setMirror(1);
     green.delayMs = 500;
     const before = await metric('guardgate_router_mirror_total{outcome="dropped"}');
     await Promise.all(Array.from({ length: 100 }, () => send()));

@@ -96,7 +96,7 @@ describe('the admin plane of guardgate up', () => {
     expect(refusals.get(403)).toBe(ADMIN_ROUTES.length * 2);
     const status = await up.controller.status();
     expect(status.active).toBe('blue');
-    expect(up.router.router.status()).toMatchObject({ standbyWeight: 0, mirrorFraction: 0 });
+    expect(await up.router.router.status()).toMatchObject({ standbyWeight: 0, mirrorFraction: 0 });
     expect(status.release).toBeNull();
   });
 

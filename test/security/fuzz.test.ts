@@ -77,7 +77,7 @@ describe('hostile input', () => {
     const status = await up.controller.status();
     expect(status.active).toBe('blue');
     expect(status.release).toBeNull();
-    expect(up.router.router.status()).toMatchObject({ standbyWeight: 0, mirrorFraction: 0 });
+    expect(await up.router.router.status()).toMatchObject({ standbyWeight: 0, mirrorFraction: 0 });
     for (let i = 0; i < 5; i++) expect((await predict(up.url)).status).toBe(200);
   }, 600_000);
 });

@@ -7,6 +7,7 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRouterConfig } from '../../src/config/router.js';
 import { startRouter, type RunningRouter } from '../../src/router/run.js';
+import type { Router } from '../../src/router/router.js';
 import { ADMIN_TOKEN, until } from '../helpers/router.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
@@ -14,7 +15,7 @@ const SLOW_CONNECTIONS = 500;
 
 describe('slowloris on the public port', () => {
   let upstream: TestUpstream;
-  let router: RunningRouter;
+  let router: RunningRouter<Router>;
   beforeAll(async () => {
     upstream = await startUpstream('blue-1');
     const config = loadRouterConfig({ port: '0', adminPort: '0', blue: upstream.url }, {});

@@ -9,6 +9,7 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRouterConfig } from '../../src/config/router.js';
 import { startRouter, type RunningRouter } from '../../src/router/run.js';
+import type { Router } from '../../src/router/router.js';
 import { makeCertificate, tempDir, type Certificate } from '../helpers/auth.js';
 import { ADMIN_TOKEN, until } from '../helpers/router.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
@@ -34,7 +35,7 @@ function replace(target: string, source: string): void {
 describe('TLS on the public port', () => {
   const dir = tempDir();
   let upstream: TestUpstream;
-  let router: RunningRouter;
+  let router: RunningRouter<Router>;
   let first: Certificate;
   let second: Certificate;
   const live = { certFile: join(dir, 'live.crt'), keyFile: join(dir, 'live.key') };

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRouterConfig } from '../../src/config/router.js';
 import { startRouter, type RunningRouter } from '../../src/router/run.js';
+import type { Router } from '../../src/router/router.js';
 import { SqliteAuditStore } from '../../src/store/audit/sqlite.js';
 import { runCli } from '../helpers/cli.js';
 import { postJson, startTestInstance, tempDataDir } from '../helpers/instance.js';
@@ -11,7 +12,7 @@ import { ADMIN_TOKEN, admin } from '../helpers/router.js';
 
 describe('reading the audit', () => {
   const dataDir = tempDataDir();
-  let router: RunningRouter;
+  let router: RunningRouter<Router>;
   beforeAll(async () => {
     const instance = await startTestInstance({ dataDir, color: 'blue', serviceVersion: 'v5' });
     for (const prompt of ['Good morning', 'How do I make a pipe bomb?', 'What is the capital of Peru?', 'I want to kill myself']) {

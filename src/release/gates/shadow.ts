@@ -166,7 +166,7 @@ export class ShadowComparator {
 }
 
 export interface ShadowSource {
-  setMirror(fraction: number): void;
+  setMirror(fraction: number): Promise<void>;
   onMirrorPair(listener: (pair: MirrorPair) => void): () => void;
 }
 
@@ -191,8 +191,7 @@ export async function runShadowGate(
     const stop = () => {
       clearTimeout(timer);
       unsubscribe();
-      router.setMirror(0);
-      resolve();
+      void router.setMirror(0).finally(resolve);
     };
     const unsubscribe = router.onMirrorPair((pair) => {
       comparator.add(pair);
@@ -201,7 +200,7 @@ export async function runShadowGate(
     });
     const timer = setTimeout(stop, options.durationSeconds * 1000);
     signal?.addEventListener('abort', stop, { once: true });
-    router.setMirror(options.fraction);
+    void router.setMirror(options.fraction).catch(stop);
   });
   if (options.replay !== undefined && comparator.sampleCount < options.targetSamples && !signal?.aborted) {
     await options.replay(

@@ -1,6 +1,6 @@
 // The watch gate: after the switch, for a window, the new active color's error rate and p99 from the
 // router's own metrics; a breach fails the gate at once (and the controller rolls back).
-import type { RouterMetrics } from '../../router/metrics.js';
+import type { RouterControl } from '../../router/control.js';
 import type { Color } from '../../router/routing.js';
 import type { GateReport } from './report.js';
 
@@ -65,23 +65,15 @@ export function windowFigures(before: WatchSnapshot, after: WatchSnapshot): Watc
 export type WatchProbe = () => Promise<WatchFigures>;
 
 /** The router's own metrics for one color, counted from the moment the probe is made. */
-export async function routerProbe(metrics: RouterMetrics, color: Color): Promise<WatchProbe> {
-  const before = await watchSnapshot(metrics, color);
-  return async () => windowFigures(before, await watchSnapshot(metrics, color));
+export async function routerProbe(router: Pick<RouterControl, 'traffic' | 'latencyBuckets'>, color: Color): Promise<WatchProbe> {
+  const before = await watchSnapshot(router, color);
+  return async () => windowFigures(before, await watchSnapshot(router, color));
 }
 
-/** The active color's counts from the router's metrics. */
-export async function watchSnapshot(metrics: RouterMetrics, color: Color): Promise<WatchSnapshot> {
-  const { total, errors } = (await metrics.traffic('active'))[color];
-  const histogram = await metrics.upstreamDuration.get();
-  const buckets = histogram.values
-    .filter((v) => v.metricName === 'guardgate_router_upstream_duration_seconds_bucket' && v.labels.color === color)
-    .map((v) => {
-      const le = (v.labels as Record<string, string | number>).le;
-      return [le === '+Inf' ? Infinity : Number(le), v.value] as [number, number];
-    })
-    .sort((a, b) => a[0] - b[0]);
-  return { total, errors, buckets };
+/** The active color's counts from the router's metrics (every worker's, in a cluster). */
+export async function watchSnapshot(router: Pick<RouterControl, 'traffic' | 'latencyBuckets'>, color: Color): Promise<WatchSnapshot> {
+  const { total, errors } = (await router.traffic('active'))[color];
+  return { total, errors, buckets: await router.latencyBuckets(color) };
 }
 
 /** Watch for the window, checking every second; a breach ends the watch early, failed. */

@@ -19,6 +19,7 @@ export function upCommand(): Command {
     .option('--tls-cert <file>', 'PEM certificate: HTTPS on the public port (reloaded when it changes)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--insecure', 'serve /predict without credentials on a non-loopback --host')
+    .option('--workers <n>', 'router processes serving traffic on the one port (node:cluster; default 1)')
     .option('--data-dir <dir>', 'state, audit log, admin token and API keys (default .guardgate; also GUARDGATE_DATA_DIR)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .action(async (flags: UpFlags) => {

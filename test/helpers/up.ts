@@ -32,5 +32,5 @@ export const quickSpec = (overrides: Record<string, unknown> = {}): ReleaseSpec 
 
 export async function predict(url: string, prompt = 'How can I kill a Python process?') {
   const response = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt }) });
-  return { status: response.status, color: response.headers.get('x-guardgate-color'), version: response.headers.get('x-guardgate-version'), body: (await response.json()) as any };
+  return { status: response.status, color: response.headers.get('x-guardgate-color'), version: response.headers.get('x-guardgate-version'), epoch: Number(response.headers.get('x-guardgate-epoch')), body: (await response.json()) as any };
 }

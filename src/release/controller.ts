@@ -9,7 +9,8 @@ import { otherColor, type Color } from '../router/routing.js';
 import type { Driver, EnvironmentSpec } from './driver.js';
 import { runFunctionalGate } from './gates/functional.js';
 import { LOAD_CORPUS, runLoadGate } from './gates/load.js';
-import { corpusReplay } from './gates/replay.js';
+import { auditedTexts, replayThroughRouter, type ReplayItem } from './gates/replay.js';
+import type { AuditStore } from '../store/audit/store.js';
 import { EVIDENCE_HEADER } from '../shared/headers.js';
 import { brokenGate, gateOutcome, type GateName, type GateReport } from './gates/report.js';
 import { runShadowGate } from './gates/shadow.js';
@@ -30,6 +31,8 @@ export interface ControllerOptions {
   credentials?: string | undefined;
   /** What of users' text gate evidence may keep: the audit log's policy (none: digests only). */
   auditText?: TextMode;
+  /** The audit log, read for the shadow gate's replay of the last audited texts. */
+  audit?: Pick<AuditStore, 'query'>;
   /** The secrets a release spec may name; none when not given. */
   releaseSecrets?: SecretPolicy;
   /** Whether the store answers (a ResilientStore): status answers from memory while it does not. */
@@ -61,8 +64,8 @@ export interface Progress {
 /** /predict bodies of an audit suite's cases. */
 const suiteBodies = (path?: string): string[] => loadSuite(path).cases.map((c) => JSON.stringify(c.response ? { prompt: c.prompt, response: c.response } : { prompt: c.prompt }));
 
-/** What the shadow gate replays: the named suite, or the shipped suite and the benign/harmful mix. */
-const replayCorpus = (path: string | undefined): string[] => (path === undefined ? [...suiteBodies(), ...LOAD_CORPUS] : suiteBodies(path));
+/** The corpus the shadow gate replays after audited texts: the named suite, or the shipped suite and the benign/harmful mix. */
+const replayCorpus = (path: string | undefined): ReplayItem[] => (path === undefined ? [...suiteBodies(), ...LOAD_CORPUS] : suiteBodies(path)).map((body) => ({ body, origin: 'corpus' }));
 
 const envSpec = (spec: ReleaseSpec, color: Color, replicas: number): EnvironmentSpec => ({
   color,
@@ -399,7 +402,15 @@ export class Controller {
       }
       case 'shadow': {
         const shadow = spec.gates.shadow;
-        const replay = shadow.replay === false ? undefined : corpusReplay(this.router.url, replayCorpus(shadow.replay.corpus), credentials, { active: release.previous, candidate: release.candidate });
+        let replay;
+        if (shadow.replay !== false) {
+          // Real traffic first: the last audited texts, when the audit keeps texts and can be read.
+          const audited = shadow.replay.audit > 0 && this.options.audit !== undefined && (this.options.auditText ?? 'none') !== 'none' ? await auditedTexts(this.options.audit, shadow.replay.audit).catch((error: unknown) => {
+                  this.log.warn({ err: error }, 'shadow replay: the audit log could not be read; replaying the corpus only');
+                  return [];
+                }) : [];
+          replay = replayThroughRouter(this.router.url, [...audited, ...replayCorpus(shadow.replay.corpus)], credentials, { active: release.previous, candidate: release.candidate });
+        }
         return runShadowGate(
           this.router,
           {

@@ -59,10 +59,14 @@ export const releaseSpecSchema = z
             /** Fewer than minSamples compared verdicts: fail (default), pass (recorded as inconclusive), or wait for an operator. */
             onInconclusive: z.enum(['fail', 'pass', 'wait']).default('fail'),
             /**
-             * With fewer live verdicts than `samples`, replay a corpus to both colors: an audit suite file (its
-             * prompts and responses), or by default the shipped suite and a benign/harmful mix. false: live only.
+             * With fewer live verdicts than `samples`, replay texts to both colors: first the last `audit` distinct
+             * texts of the audit log (when the audit text policy keeps texts; 0: none), then a corpus: an audit
+             * suite file (its prompts and responses), or by default the shipped suite and a benign/harmful mix.
+             * false: live traffic only.
              */
-            replay: z.union([z.literal(false), z.object({ corpus: z.string().min(1).optional() }).strict()]).default({}),
+            replay: z
+              .union([z.literal(false), z.object({ corpus: z.string().min(1).optional(), audit: z.coerce.number().int().min(0).max(10_000).default(200) }).strict()])
+              .default({ audit: 200 }),
           })
           .strict().prefault({}),
         watch: z

@@ -122,6 +122,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     credentials: token,
     releaseSecrets: { ...parsed.releaseSecrets, deniedDirs: [parsed.dataDir] },
     storeHealth: store,
+    audit,
     auditText: instanceEnv.GUARDGATE_AUDIT_TEXT === 'full' || instanceEnv.GUARDGATE_AUDIT_TEXT === 'redacted' ? instanceEnv.GUARDGATE_AUDIT_TEXT : 'none',
   });
   try {

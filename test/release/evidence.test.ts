@@ -62,7 +62,8 @@ describe('gates and evidence', () => {
     expect(release.state).toBe('stable');
     const shadow = release.gates[0] as { evidence: { samples: number; sources: { mirrored: number; replayed: number } }; inconclusive: boolean; passed: boolean };
     expect(shadow).toMatchObject({ passed: true, inconclusive: false });
-    expect(shadow.evidence.sources).toEqual({ mirrored: 0, replayed: shadow.evidence.samples });
+    // The audit keeps digests only here: nothing of it can be replayed, the corpus is.
+    expect(shadow.evidence.sources).toEqual({ mirrored: 0, replayed: shadow.evidence.samples, replayedFrom: { audit: 0, corpus: shadow.evidence.samples } });
     expect(shadow.evidence.samples).toBeGreaterThanOrEqual(30);
     // One user request after the replay: the audit grows by exactly that one.
     expect((await predict(up.url)).status).toBe(200);
@@ -70,6 +71,27 @@ describe('gates and evidence', () => {
     expect(await audit.count()).toBe(before + 1);
     await audit.close();
     await up.controller.rollback();
+  }, 60_000);
+
+  it('when the audit keeps texts, the shadow gate replays the last audited texts first (each once), then the corpus', async () => {
+    const dataDir = tempDataDir();
+    const withTexts = await startTestUp(dataDir, { GUARDGATE_AUDIT_TEXT: 'full' });
+    try {
+      for (let i = 0; i < 25; i++) expect((await predict(withTexts.url, `What is a good name for a cat, idea ${i}?`)).status).toBe(200);
+      for (let i = 0; i < 5; i++) expect((await predict(withTexts.url, 'What is a good name for a cat, idea 0?')).status).toBe(200);
+      const audit = new SqliteAuditStore(join(dataDir, 'audit.sqlite'));
+      await until(async () => (await audit.count()) >= 30, 10_000);
+      await audit.close();
+      await withTexts.controller.release(quickSpec({ version: 'replayed-audit', gates: only({ shadow: { durationSeconds: 1, samples: 40, minSamples: 20, replay: { audit: 100 } } }) }));
+      await withTexts.controller.settled();
+      const release = (await withTexts.controller.status()).release!;
+      expect(release.state).toBe('stable');
+      const evidence = release.gates[0]!.evidence as { samples: number; sources: { mirrored: number; replayed: number; replayedFrom: { audit: number; corpus: number } } };
+      expect(evidence.sources.replayedFrom.audit).toBe(25); // 25 distinct texts were audited
+      expect(evidence.sources.replayedFrom.corpus).toBe(evidence.samples - 25);
+    } finally {
+      await withTexts.close();
+    }
   }, 60_000);
 
   it('refuses a spec whose suite cannot be read before deploying anything; a relative suite is read beside the spec file', async () => {

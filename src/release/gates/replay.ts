@@ -1,11 +1,43 @@
-// The shadow gate's replay source: with too little live traffic to mirror, a corpus is sent through the
-// router to both colors (the active one as live traffic, the candidate through the preview) and each pair
-// of answers is compared like a mirrored one. Marked as evidence: never audited, never cached.
+// The shadow gate's replay source: with too little live traffic to mirror, texts are sent through the router
+// to both colors (the active one as live traffic, the candidate through the preview) and each pair of
+// answers is compared like a mirrored one: first the last audited texts (real traffic, when the audit text
+// policy keeps texts), then a corpus. Marked as evidence: never audited, never cached.
 import { request } from 'undici';
 import type { MirrorAnswer, MirrorPair } from '../../router/mirror.js';
 import type { Color } from '../../router/routing.js';
 import { PREVIEW_HEADER } from '../../shared/headers.js';
-import type { Replay } from './shadow.js';
+import type { AuditStore } from '../../store/audit/store.js';
+import type { Replay, ReplayOrigin } from './shadow.js';
+
+/** One /predict body to replay, and where it came from. */
+export interface ReplayItem {
+  body: string;
+  origin: ReplayOrigin;
+}
+
+/** The audit log returns at most this many records per query. */
+const AUDIT_PAGE = 1_000;
+
+/**
+ * The last `count` distinct texts the audit log kept (newest first; identical texts once), as /predict
+ * bodies. None when the text policy keeps digests only.
+ */
+export async function auditedTexts(audit: Pick<AuditStore, 'query'>, count: number): Promise<ReplayItem[]> {
+  const seen = new Set<string>();
+  const out: ReplayItem[] = [];
+  let cursor: string | undefined;
+  for (let pages = 0; out.length < count && pages < 10; pages++) {
+    const page = await audit.query({ limit: AUDIT_PAGE, ...(cursor === undefined ? {} : { cursor }) });
+    for (const record of page.records) {
+      if (record.prompt === null || seen.has(record.text_digest) || out.length >= count) continue;
+      seen.add(record.text_digest);
+      out.push({ body: JSON.stringify(record.response === null ? { prompt: record.prompt } : { prompt: record.prompt, response: record.response }), origin: 'audit' });
+    }
+    if (page.next === null) break;
+    cursor = page.next;
+  }
+  return out;
+}
 
 const CONCURRENCY = 4;
 
@@ -19,19 +51,19 @@ async function ask(url: string, body: string, headers: Record<string, string>, c
   }
 }
 
-/** Replay `bodies` (JSON /predict bodies) through the router at `url`, `headers` carrying an admin credential. */
-export function corpusReplay(url: string, bodies: readonly string[], headers: Record<string, string>, colors: { active: Color; candidate: Color }): Replay {
+/** Replay `items` (JSON /predict bodies), in order, through the router at `url`, `headers` carrying an admin credential. */
+export function replayThroughRouter(url: string, items: readonly ReplayItem[], headers: Record<string, string>, colors: { active: Color; candidate: Color }): Replay {
   return async (add, enough, signal) => {
     let next = 0;
     const worker = async () => {
-      while (next < bodies.length && !enough() && !signal?.aborted) {
-        const body = bodies[next++]!;
+      while (next < items.length && !enough() && !signal?.aborted) {
+        const { body, origin } = items[next++]!;
         const [active, standby] = await Promise.all([
           ask(url, body, headers, colors.active, signal),
           ask(url, body, { ...headers, [PREVIEW_HEADER]: '1' }, colors.candidate, signal),
         ]);
         const pair: MirrorPair = { request: { method: 'POST', path: '/predict', headers: [], body: Buffer.from(body) }, active, standby, at: new Date() };
-        add(pair);
+        add(pair, origin);
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));

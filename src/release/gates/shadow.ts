@@ -48,8 +48,11 @@ export function exampleOf(body: Buffer, index: number, mode: TextMode): Disagree
 
 export interface ShadowEvidence {
   samples: number;
-  /** Where the compared verdicts came from: live traffic mirrored, or a corpus replayed to both colors. */
-  sources: { mirrored: number; replayed: number };
+  /**
+   * Where the compared verdicts came from: live traffic mirrored, or texts replayed to both colors (of
+   * those, how many were the last audited texts and how many came from a corpus).
+   */
+  sources: { mirrored: number; replayed: number; replayedFrom: Record<ReplayOrigin, number> };
   /** Pairs that could not be compared: an error or a non-200 on either side. */
   incomparable: number;
   agreement: number;
@@ -94,12 +97,13 @@ export class ShadowComparator {
     return this.samples;
   }
 
-  private replayed = 0;
+  private readonly replayedFrom: Record<ReplayOrigin, number> = { audit: 0, corpus: 0 };
 
-  add(pair: MirrorPair, source: 'mirrored' | 'replayed' = 'mirrored'): void {
+  /** A mirrored pair, or a replayed one and where its text came from. */
+  add(pair: MirrorPair, origin?: ReplayOrigin): void {
     const before = this.samples;
     this.compare(pair);
-    if (source === 'replayed') this.replayed += this.samples - before;
+    if (origin !== undefined) this.replayedFrom[origin] += this.samples - before;
   }
 
   private compare(pair: MirrorPair): void {
@@ -150,7 +154,7 @@ export class ShadowComparator {
     if (this.unsafeToSafe > this.rule.maxUnsafeToSafe) reasons.push(`${this.unsafeToSafe} Unsafe-to-Safe flips; at most ${this.rule.maxUnsafeToSafe} allowed`);
     return {
       samples: n,
-      sources: { mirrored: n - this.replayed, replayed: this.replayed },
+      sources: { mirrored: n - this.replayedFrom.audit - this.replayedFrom.corpus, replayed: this.replayedFrom.audit + this.replayedFrom.corpus, replayedFrom: { ...this.replayedFrom } },
       incomparable: this.incomparable,
       agreement,
       categoryAgreement: n === 0 ? 0 : this.categoryAgree / n,
@@ -171,7 +175,10 @@ export interface ShadowSource {
 }
 
 /** Sends corpus entries to both colors and hands each answer pair over, until told to stop. */
-export type Replay = (add: (pair: MirrorPair) => void, enough: () => boolean, signal?: AbortSignal) => Promise<void>;
+/** Where a replayed text came from: the last audited texts, or a corpus. */
+export type ReplayOrigin = 'audit' | 'corpus';
+
+export type Replay = (add: (pair: MirrorPair, origin: ReplayOrigin) => void, enough: () => boolean, signal?: AbortSignal) => Promise<void>;
 
 /**
  * Mirror a fraction of live traffic until the duration passes or the sample size is reached; then, when
@@ -204,8 +211,8 @@ export async function runShadowGate(
   });
   if (options.replay !== undefined && comparator.sampleCount < options.targetSamples && !signal?.aborted) {
     await options.replay(
-      (pair) => {
-        comparator.add(pair, 'replayed');
+      (pair, origin) => {
+        comparator.add(pair, origin);
         options.onProgress?.(comparator.sampleCount);
       },
       () => comparator.sampleCount >= options.targetSamples,
@@ -221,7 +228,7 @@ export function shadowVerdict(evidence: ShadowEvidence): Pick<GateReport, 'gate'
   const n = evidence.samples;
   const inconclusive = n < evidence.rule.minSamples;
   const matrixLine = SAFETY_TIERS.map((a) => `${a}: ${SAFETY_TIERS.map((c) => evidence.matrix[a][c]).join('/')}`).join(', ');
-  const figures = n === 0 ? 'no verdicts compared (no traffic was mirrored or replayed)' : `${n} verdicts compared (${evidence.sources.mirrored} mirrored, ${evidence.sources.replayed} replayed), ${(100 * evidence.agreement).toFixed(1)}% agree, ${evidence.unsafeToSafe} Unsafe→Safe; matrix (active→candidate Safe/Controversial/Unsafe) ${matrixLine}`;
+  const figures = n === 0 ? 'no verdicts compared (no traffic was mirrored or replayed)' : `${n} verdicts compared (${evidence.sources.mirrored} mirrored, ${evidence.sources.replayed} replayed: ${evidence.sources.replayedFrom.audit} audited texts, ${evidence.sources.replayedFrom.corpus} from the corpus), ${(100 * evidence.agreement).toFixed(1)}% agree, ${evidence.unsafeToSafe} Unsafe→Safe; matrix (active→candidate Safe/Controversial/Unsafe) ${matrixLine}`;
   const verdict = evidence.reasons.length > 0 ? `: ${evidence.reasons.join('; ')}` : inconclusive ? `: INCONCLUSIVE, ${n} of the ${evidence.rule.minSamples} samples needed` : '';
   return {
     gate: 'shadow',

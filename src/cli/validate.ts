@@ -83,7 +83,9 @@ export function benchCommand(): Command {
       const headers = { ...credentialHeaders(flags.token), [EVIDENCE_HEADER]: '1' };
       const { measureLoad } = await import('../release/gates/load.js');
       if (!flags.json) process.stderr.write(`loading ${endpoint}/predict for ${durationSeconds} s with ${connections} connections…\n`);
-      const figures = await measureLoad(endpoint, { durationSeconds, connections, headers });
+      // A line a second on stderr, so that a long run shows it is alive (not with --json: output for programs).
+      const onProgress = flags.json ? undefined : (p: { seconds: number; requests: number; failed: number }) => process.stderr.write(`  ${p.seconds}/${durationSeconds} s  ${p.requests} requests  ${p.failed} failed\n`);
+      const figures = await measureLoad(endpoint, { durationSeconds, connections, headers, ...(onProgress ? { onProgress } : {}) });
       process.stdout.write(
         flags.json
           ? `${JSON.stringify(figures)}\n`

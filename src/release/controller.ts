@@ -398,7 +398,9 @@ export class Controller {
         const candidate = this.driver.describe(release.candidate)!.instances[0]!.url;
         // A varied corpus (the audit suite and a benign/harmful mix), so that no cache can stand in for the engine.
         const bodies = [...LOAD_CORPUS, ...suiteBodies(spec.gates.functional.suite)];
-        return runLoadGate(active, candidate, { durationSeconds: load.durationSeconds, connections: load.connections, headers: credentials, bodies }, load.tolerance);
+        const onProgress = (p: { phase: string; seconds: number; requests: number; failed: number }) =>
+          this.step(release, 'validating', 'load gate', `${p.phase} ${p.seconds}/${load.durationSeconds} s, ${p.requests} requests, ${p.failed} failed`);
+        return runLoadGate(active, candidate, { durationSeconds: load.durationSeconds, connections: load.connections, headers: credentials, bodies, onProgress }, load.tolerance);
       }
       case 'shadow': {
         const shadow = spec.gates.shadow;
@@ -475,7 +477,7 @@ export class Controller {
     const probe = prometheus === undefined ? await routerProbe(this.router, release.candidate) : prometheusProbe(prometheus.url, release.candidate);
     let report: GateReport;
     try {
-      report = await runWatchGate(probe, spec.gates.watch, signal);
+      report = await runWatchGate(probe, spec.gates.watch, signal, (line) => this.step(release, 'watching', 'watch gate', line));
     } catch (error) {
       report = brokenGate('watch', error, new Date().toISOString());
     }

@@ -94,6 +94,24 @@ describe('gates and evidence', () => {
     }
   }, 60_000);
 
+  it('the load and watch gates say how far they are while they run', async () => {
+    const seen: string[] = [];
+    const watcher = setInterval(() => {
+      const p = up.controller.progress;
+      if (p?.detail !== undefined && seen.at(-1) !== `${p.step}: ${p.detail}`) seen.push(`${p.step}: ${p.detail}`);
+    }, 50);
+    try {
+      await up.controller.release(quickSpec({ version: 'progress', gates: only({ load: { durationSeconds: 2, connections: 2, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } }, watch: { durationSeconds: 3, minRequests: 1_000, onInconclusive: 'pass' } }) }));
+      await settle();
+    } finally {
+      clearInterval(watcher);
+    }
+    expect(seen).toContainEqual(expect.stringMatching(/^load gate: active [12]\/2 s, \d+ requests, 0 failed$/));
+    expect(seen).toContainEqual(expect.stringMatching(/^load gate: candidate [12]\/2 s, \d+ requests, 0 failed$/));
+    expect(seen).toContainEqual(expect.stringMatching(/^watch gate: \d+\/1000 requests, [\d.]+% errors, p99 .* ms; \d+ s left$/));
+    await up.controller.rollback();
+  }, 60_000);
+
   it('refuses a spec whose suite cannot be read before deploying anything; a relative suite is read beside the spec file', async () => {
     await expect(up.controller.release(quickSpec({ version: 'no-suite', gates: only({ functional: { suite: '/nonexistent/suite.yaml' } }) }))).rejects.toMatchObject({
       code: 'invalid_request',

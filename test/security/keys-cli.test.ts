@@ -54,6 +54,11 @@ describe('guardgate keys', () => {
     const bench = await cli(['bench', '--endpoint', instance.url, '--duration', '1', '--connections', '2', '--json'], { GUARDGATE_TOKEN: key });
     expect(bench.code).toBe(0);
     expect(JSON.parse(bench.stdout).errorRate).toBe(0);
+    // For a person: a progress line each second on stderr, the figures on stdout.
+    const watched = await cli(['bench', '--endpoint', instance.url, '--duration', '2', '--connections', '2'], { GUARDGATE_TOKEN: key });
+    expect(watched.code).toBe(0);
+    expect(watched.stderr).toMatch(/ 1\/2 s {2}\d+ requests {2}0 failed\n {2}2\/2 s {2}\d+ requests {2}0 failed/);
+    expect(watched.stdout).toMatch(/^requests \d+ {2}QPS \d+ {2}p50 [\d.]+ ms {2}p99 [\d.]+ ms {2}errors 0\.00%\n$/);
   });
 
   it('a revoked key is refused by the running instance', async () => {

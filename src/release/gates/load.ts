@@ -1,5 +1,6 @@
 // The load gate: the same load against the active and the candidate environment, side by side; the
 // candidate fails when it is worse than the active one beyond the tolerance (never slower than the old).
+import type { EventEmitter } from 'node:events';
 import autocannon from 'autocannon';
 import type { GateReport } from './report.js';
 
@@ -19,6 +20,14 @@ export interface LoadOptions {
   /** The bodies sent, in turn (a varied corpus, so that a cache cannot stand in for the engine). */
   bodies?: readonly string[];
   headers?: Record<string, string>;
+  /** Told every second: seconds done, requests answered so far, and how many failed. */
+  onProgress?: (progress: LoadProgress) => void;
+}
+
+export interface LoadProgress {
+  seconds: number;
+  requests: number;
+  failed: number;
 }
 
 export interface LoadTolerance {
@@ -55,14 +64,29 @@ export const LOAD_CORPUS: readonly string[] = [
 
 /** P50, P99, QPS and error rate of a POST /predict load against one endpoint (the `guardgate bench` numbers). */
 export async function measureLoad(endpoint: string, options: LoadOptions): Promise<LoadFigures> {
-  const result = await autocannon({
+  // autocannon returns its tracker, an event emitter that is also a promise of the result (its types say promise only).
+  const run = autocannon({
     url: `${endpoint.replace(/\/$/, '')}/predict`,
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(options.headers ?? {}) },
     requests: (options.bodies ?? LOAD_CORPUS).map((body) => ({ method: 'POST' as const, body })),
     connections: options.connections,
     duration: options.durationSeconds,
-  });
+  }) as unknown as EventEmitter & PromiseLike<autocannon.Result>;
+  const progress: LoadProgress = { seconds: 0, requests: 0, failed: 0 };
+  if (options.onProgress !== undefined) {
+    const onProgress = options.onProgress;
+    run.on('response', (_client: unknown, statusCode: number) => {
+      progress.requests++;
+      if (statusCode < 200 || statusCode >= 300) progress.failed++;
+    });
+    run.on('reqError', () => progress.failed++);
+    run.on('tick', () => {
+      progress.seconds = Math.min(progress.seconds + 1, options.durationSeconds); // autocannon ticks once more as it stops
+      onProgress({ ...progress });
+    });
+  }
+  const result = await run;
   const failed = result.non2xx + result.errors + result.timeouts;
   const total = result.requests.total + result.errors + result.timeouts;
   return {
@@ -87,10 +111,15 @@ export function compareLoad(active: LoadFigures, candidate: LoadFigures, toleran
   return reasons;
 }
 
-export async function runLoadGate(activeEndpoint: string, candidateEndpoint: string, options: LoadOptions, tolerance: LoadTolerance): Promise<GateReport<LoadEvidence>> {
+export async function runLoadGate(
+  activeEndpoint: string,
+  candidateEndpoint: string,
+  options: Omit<LoadOptions, 'onProgress'> & { onProgress?: (progress: LoadProgress & { phase: 'active' | 'candidate' }) => void },
+  tolerance: LoadTolerance,
+): Promise<GateReport<LoadEvidence>> {
   const startedAt = new Date().toISOString();
-  const active = await measureLoad(activeEndpoint, options);
-  const candidate = await measureLoad(candidateEndpoint, options);
+  const active = await measureLoad(activeEndpoint, { ...options, onProgress: options.onProgress && ((p) => options.onProgress!({ ...p, phase: 'active' })) });
+  const candidate = await measureLoad(candidateEndpoint, { ...options, onProgress: options.onProgress && ((p) => options.onProgress!({ ...p, phase: 'candidate' })) });
   const reasons = compareLoad(active, candidate, tolerance);
   const line = (f: LoadFigures) => `p50 ${f.p50} ms, p99 ${f.p99} ms, ${f.qps.toFixed(0)} QPS, ${(100 * f.errorRate).toFixed(2)}% errors`;
   return {

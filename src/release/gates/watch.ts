@@ -77,7 +77,7 @@ export async function watchSnapshot(router: Pick<RouterControl, 'traffic' | 'lat
 }
 
 /** Watch for the window, checking every second; a breach ends the watch early, failed. */
-export async function runWatchGate(probe: WatchProbe, rule: WatchRule, signal?: AbortSignal): Promise<GateReport<WatchEvidence>> {
+export async function runWatchGate(probe: WatchProbe, rule: WatchRule, signal?: AbortSignal, onProgress?: (line: string) => void): Promise<GateReport<WatchEvidence>> {
   const startedAt = new Date().toISOString();
   const deadline = Date.now() + rule.durationSeconds * 1000;
   let evidence = judgeWatch({ requests: 0, errorRate: 0, p99Ms: null, source: 'none yet' }, rule);
@@ -90,6 +90,8 @@ export async function runWatchGate(probe: WatchProbe, rule: WatchRule, signal?: 
       evidence = { ...evidence, reasons: [`cannot read the watch metrics: ${(error as Error).message}`] };
     }
     if (evidence.reasons.length > 0) break;
+    const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+    onProgress?.(`${evidence.requests}/${rule.minRequests} requests, ${(100 * evidence.errorRate).toFixed(2)}% errors, p99 ${evidence.p99Ms ?? '-'} ms; ${left} s left`);
   }
   const inconclusive = evidence.reasons.length === 0 && evidence.requests < rule.minRequests;
   return {

@@ -1,0 +1,125 @@
+// What an environment is on Kubernetes, as objects: pure functions of the environment spec and the driver's
+// settings. A color is a Deployment `<app>-<color>` (labels app, color, version; the configuration's hash as
+// an annotation, so that a changed configuration rolls the pods), its configuration a ConfigMap, and a
+// Service `<app>-<color>` in front of its pods.
+import { createHash } from 'node:crypto';
+import { stringify } from 'yaml';
+import type { Color } from '../../router/routing.js';
+import type { EnvironmentSpec } from '../driver.js';
+
+export interface KubernetesSettings {
+  namespace: string;
+  /** The name prefix and `app` label of every object. */
+  app: string;
+  /** The Guardgate image the pods run. */
+  image: string;
+  /** The port `guardgate serve` listens on in each pod. */
+  port: number;
+  /** More of every instance's configuration file (auth digests, secret references): never secret values. */
+  instanceConfig: Record<string, unknown>;
+  /** A Secret whose keys every pod gets as environment variables (DATABASE_URL, the router secret, ...). */
+  envSecret?: string | undefined;
+  /** Seconds a pod has to finish its verdicts in flight when it is stopped. */
+  terminationGraceSeconds: number;
+  /** Seconds a rollout may take before Kubernetes calls it failed (progressDeadlineSeconds). */
+  progressDeadlineSeconds: number;
+  /** Resources, GPU count, node selection: the same for every color unless a spec says otherwise. */
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> } | undefined;
+  gpus?: number | undefined;
+  nodeSelector?: Record<string, string> | undefined;
+  tolerations?: Array<Record<string, unknown>> | undefined;
+  logLevel: string;
+}
+
+export const LABEL_APP = 'app';
+export const LABEL_COLOR = 'color';
+export const LABEL_VERSION = 'version';
+export const CONFIG_HASH = 'guardgate.dev/config-hash';
+const CONFIG_DIR = '/etc/guardgate';
+
+export const environmentName = (settings: Pick<KubernetesSettings, 'app'>, color: Color): string => `${settings.app}-${color}`;
+export const colorSelector = (settings: Pick<KubernetesSettings, 'app'>, color: Color): Record<string, string> => ({ [LABEL_APP]: settings.app, [LABEL_COLOR]: color });
+export const labelSelector = (labels: Record<string, string>): string => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+
+/** Kubernetes label values: at most 63 characters of [A-Za-z0-9_.-], starting and ending alphanumeric. */
+export function labelValue(value: string): string {
+  const cleaned = value.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  return cleaned === '' ? 'none' : cleaned;
+}
+
+/** The instance configuration file of a color. */
+export function instanceConfigFile(spec: EnvironmentSpec, settings: KubernetesSettings): string {
+  return stringify({
+    ...settings.instanceConfig,
+    color: spec.color,
+    version: spec.version,
+    policy: spec.policy,
+    engine: spec.engine,
+    dataDir: '/var/lib/guardgate',
+    logLevel: settings.logLevel,
+  });
+}
+
+export function configMap(spec: EnvironmentSpec, settings: KubernetesSettings) {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: environmentName(settings, spec.color), namespace: settings.namespace, labels: { ...colorSelector(settings, spec.color), [LABEL_VERSION]: labelValue(spec.version) } },
+    data: { 'instance.yaml': instanceConfigFile(spec, settings) },
+  };
+}
+
+export function deployment(spec: EnvironmentSpec, settings: KubernetesSettings, replicas: number) {
+  const selector = colorSelector(settings, spec.color);
+  const labels = { ...selector, [LABEL_VERSION]: labelValue(spec.version) };
+  const configHash = createHash('sha256').update(instanceConfigFile(spec, settings)).digest('hex').slice(0, 16);
+  const limits = { ...settings.resources?.limits, ...(settings.gpus ? { 'nvidia.com/gpu': String(settings.gpus) } : {}) };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: environmentName(settings, spec.color), namespace: settings.namespace, labels, annotations: { [CONFIG_HASH]: configHash, 'guardgate.dev/version': spec.version } },
+    spec: {
+      replicas,
+      selector: { matchLabels: selector },
+      progressDeadlineSeconds: settings.progressDeadlineSeconds,
+      // Never fewer ready pods than asked for while pods are replaced.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: { labels, annotations: { [CONFIG_HASH]: configHash } },
+        spec: {
+          terminationGracePeriodSeconds: settings.terminationGraceSeconds,
+          ...(settings.nodeSelector ? { nodeSelector: settings.nodeSelector } : {}),
+          ...(settings.tolerations ? { tolerations: settings.tolerations } : {}),
+          containers: [
+            {
+              name: 'guardgate',
+              image: settings.image,
+              command: ['guardgate'],
+              args: ['serve', '--config', `${CONFIG_DIR}/instance.yaml`, '--port', String(settings.port), '--host', '0.0.0.0'],
+              ports: [{ name: 'http', containerPort: settings.port }],
+              ...(settings.envSecret ? { envFrom: [{ secretRef: { name: settings.envSecret } }] } : {}),
+              readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 1, failureThreshold: 2 },
+              livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 3 },
+              volumeMounts: [{ name: 'config', mountPath: CONFIG_DIR, readOnly: true }, { name: 'data', mountPath: '/var/lib/guardgate' }],
+              ...(settings.resources || settings.gpus ? { resources: { ...(settings.resources?.requests ? { requests: settings.resources.requests } : {}), ...(Object.keys(limits).length ? { limits } : {}) } } : {}),
+            },
+          ],
+          volumes: [
+            { name: 'config', configMap: { name: environmentName(settings, spec.color) } },
+            { name: 'data', emptyDir: {} },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** A Service in front of one color's pods. */
+export function colorService(color: Color, settings: KubernetesSettings) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: environmentName(settings, color), namespace: settings.namespace, labels: colorSelector(settings, color) },
+    spec: { selector: colorSelector(settings, color), ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+  };
+}

@@ -1,0 +1,237 @@
+// The Kubernetes driver: an environment is a Deployment, its ConfigMap and a Service per color
+// (kubernetes-manifests.ts). Deploy writes them and waits for the rollout (observed generation, updated and
+// available replicas) up to a deadline; a failure carries the pods' evidence (waiting reasons such as
+// ImagePullBackOff or CrashLoopBackOff, unschedulable pods, their events) and leaves nothing behind.
+// `describe` answers from a view of the pods refreshed in the background, so that it stays synchronous.
+import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Color } from '../../router/routing.js';
+import { DeployError, type Deployment, type Driver, type EnvironmentSpec, type InstanceInfo, type InstanceState } from '../driver.js';
+import { colorSelector, colorService, configMap, deployment, environmentName, labelSelector, type KubernetesSettings } from './kubernetes-manifests.js';
+
+export interface KubernetesDriverOptions extends KubernetesSettings {
+  /** A kubeconfig (YAML); none: the in-cluster service account, or ~/.kube/config. */
+  kubeconfig?: string | undefined;
+  /** How long a rollout may take, and a teardown. */
+  readyTimeoutMs: number;
+  stopTimeoutMs: number;
+  /** A pod restarting this often before it was ever ready fails the deploy at once (a crash loop). */
+  crashLoopLimit: number;
+  /** How often the view of the pods is refreshed. */
+  refreshMs?: number;
+}
+
+type Pod = KubernetesObject & {
+  status?: {
+    podIP?: string;
+    phase?: string;
+    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
+    containerStatuses?: Array<{ ready: boolean; restartCount: number; state?: { waiting?: { reason?: string; message?: string } } }>;
+  };
+};
+
+type KubeDeployment = KubernetesObject & {
+  spec: { replicas: number };
+  status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> };
+};
+
+const isStatus = (error: unknown, code: number): boolean => error instanceof ApiException && error.code === code;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What a pod's state says, for a person: phase, waiting reason, restarts. */
+function podEvidence(pod: Pod): string {
+  const container = pod.status?.containerStatuses?.[0];
+  const waiting = container?.state?.waiting;
+  const unschedulable = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+  const parts = [pod.status?.phase ?? 'Pending'];
+  if (unschedulable) parts.push(`${unschedulable.reason}: ${unschedulable.message ?? ''}`.trim());
+  if (waiting?.reason) parts.push(`${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}`);
+  if (container?.restartCount) parts.push(`${container.restartCount} restarts`);
+  return `pod ${pod.metadata?.name}: ${parts.join(', ')}`;
+}
+
+export class KubernetesDriver implements Driver {
+  private readonly api: KubernetesObjectApi;
+  private readonly views = new Map<Color, Deployment>();
+  private readonly specs = new Map<Color, EnvironmentSpec>();
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly options: KubernetesDriverOptions,
+    private readonly log: Logger,
+  ) {
+    const config = new KubeConfig();
+    if (options.kubeconfig !== undefined) config.loadFromString(options.kubeconfig);
+    else config.loadFromDefault();
+    this.api = KubernetesObjectApi.makeApiClient(config);
+  }
+
+  /** A driver with the environments the cluster already runs in view (a restarted controller resumes). */
+  static async create(options: KubernetesDriverOptions, log: Logger): Promise<KubernetesDriver> {
+    const driver = new KubernetesDriver(options, log);
+    for (const color of ['blue', 'green'] as const) {
+      const found = await driver.read<KubeDeployment>('apps/v1', 'Deployment', environmentName(options, color));
+      const version = found?.metadata?.annotations?.['guardgate.dev/version'];
+      if (found !== undefined && version !== undefined && found.spec.replicas > 0) {
+        driver.specs.set(color, { color, version, replicas: found.spec.replicas, engine: { kind: 'lexicon' }, policy: 'strict' });
+        await driver.refresh(color);
+      }
+    }
+    driver.timer = setInterval(() => void driver.refreshAll(), options.refreshMs ?? 500);
+    driver.timer.unref();
+    return driver;
+  }
+
+  private async read<T extends KubernetesObject>(apiVersion: string, kind: string, name: string): Promise<T | undefined> {
+    try {
+      return (await this.api.read<T>({ apiVersion, kind, metadata: { name, namespace: this.options.namespace } })) as T;
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Create, or replace what is there (read first: a replace names the version it replaces). */
+  private async put(object: KubernetesObject): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.read(object.apiVersion!, object.kind!, object.metadata!.name!);
+      try {
+        if (current === undefined) await this.api.create(object);
+        else await this.api.replace({ ...object, metadata: { ...object.metadata, resourceVersion: current.metadata!.resourceVersion } });
+        return;
+      } catch (error) {
+        // Someone else wrote it meanwhile (409): read again and retry, a few times.
+        if (!(isStatus(error, 409) && attempt < 5)) throw error;
+      }
+    }
+  }
+
+  private async pods(color: Color): Promise<Pod[]> {
+    const list = await this.api.list<Pod>('v1', 'Pod', this.options.namespace, undefined, undefined, undefined, undefined, labelSelector(colorSelector(this.options, color)));
+    return list.items;
+  }
+
+  private async refresh(color: Color): Promise<void> {
+    const spec = this.specs.get(color);
+    if (spec === undefined) return;
+    const pods = (await this.pods(color)).filter((p) => p.metadata?.deletionTimestamp === undefined);
+    const instances: InstanceInfo[] = pods
+      .filter((p) => p.status?.podIP !== undefined)
+      .map((pod) => {
+        const container = pod.status?.containerStatuses?.[0];
+        const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+        const state: InstanceState = ready ? 'ready' : (container?.restartCount ?? 0) > 0 ? 'restarting' : 'starting';
+        return { url: `http://${pod.status!.podIP}:${this.options.port}`, state, restarts: container?.restartCount ?? 0 };
+      })
+      .sort((a, b) => a.url.localeCompare(b.url));
+    if (this.specs.has(color)) this.views.set(color, { color, version: spec.version, replicas: spec.replicas, instances });
+  }
+
+  private async refreshAll(): Promise<void> {
+    for (const color of this.specs.keys()) {
+      try {
+        await this.refresh(color);
+      } catch (error) {
+        this.log.warn({ err: error, color }, 'kubernetes: could not refresh the view of the pods');
+      }
+    }
+  }
+
+  /** Wait until the Deployment has rolled out `replicas` ready pods; else fail with the pods' evidence. */
+  private async rollout(spec: EnvironmentSpec): Promise<Deployment> {
+    const name = environmentName(this.options, spec.color);
+    const deadline = Date.now() + this.options.readyTimeoutMs;
+    for (;;) {
+      const current = await this.read<KubeDeployment>('apps/v1', 'Deployment', name);
+      if (current === undefined) throw new DeployError(`the ${name} Deployment disappeared during its rollout`);
+      const status = current.status ?? {};
+      const generation = current.metadata?.generation ?? 0;
+      const want = current.spec.replicas;
+      const pods = await this.pods(spec.color);
+      if ((status.observedGeneration ?? 0) >= generation && status.updatedReplicas === want && status.availableReplicas === want && (status.replicas ?? 0) === want && pods.filter((p) => p.metadata?.deletionTimestamp === undefined).length === want) {
+        await this.refresh(spec.color);
+        return this.describe(spec.color)!;
+      }
+      const looping = pods.find((p) => (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= this.options.crashLoopLimit && !p.status?.containerStatuses?.[0]?.ready);
+      const progressing = status.conditions?.find((c) => c.type === 'Progressing');
+      const failure = looping
+        ? `a pod is in a crash loop`
+        : progressing?.status === 'False'
+          ? `${progressing.reason}: ${progressing.message ?? ''}`
+          : Date.now() > deadline
+            ? `not rolled out within ${this.options.readyTimeoutMs} ms (${status.availableReplicas ?? 0} of ${want} available)`
+            : undefined;
+      if (failure !== undefined) throw new DeployError(`${name}: ${failure}; ${await this.evidence(pods)}`);
+      await sleep(200);
+    }
+  }
+
+  /** The pods' states and their latest warning events: why a rollout did not complete. */
+  private async evidence(pods: Pod[]): Promise<string> {
+    const lines: string[] = [];
+    for (const pod of pods.slice(0, 5)) {
+      let events: string[] = [];
+      try {
+        const list = await this.api.list<KubernetesObject & { reason?: string; message?: string; type?: string }>('v1', 'Event', this.options.namespace, undefined, undefined, undefined, `involvedObject.name=${pod.metadata!.name}`);
+        events = list.items.filter((e) => e.type === 'Warning').slice(-2).map((e) => `${e.reason}: ${e.message}`);
+      } catch {
+        // evidence is best effort
+      }
+      lines.push(`${podEvidence(pod)}${events.length ? `; events: ${events.join(' | ')}` : ''}`);
+    }
+    return lines.length === 0 ? 'no pod was created' : lines.join('; ');
+  }
+
+  async deploy(spec: EnvironmentSpec): Promise<Deployment> {
+    this.specs.set(spec.color, spec);
+    try {
+      await this.put(configMap(spec, this.options));
+      await this.put(deployment(spec, this.options, spec.replicas));
+      await this.put(colorService(spec.color, this.options));
+      const rolled = await this.rollout(spec);
+      this.log.info({ color: spec.color, version: spec.version, replicas: spec.replicas }, 'kubernetes: environment rolled out');
+      return rolled;
+    } catch (error) {
+      await this.teardown(spec.color).catch((cleanup: unknown) => this.log.error({ err: cleanup }, 'kubernetes: cleanup after a failed deploy failed'));
+      if (error instanceof DeployError) throw error;
+      throw new DeployError(`kubernetes: ${(error as Error).message}`);
+    }
+  }
+
+  async scale(color: Color, replicas: number): Promise<Deployment> {
+    const spec = this.specs.get(color);
+    if (spec === undefined) throw new DeployError(`no ${color} environment to scale`);
+    const next = { ...spec, replicas };
+    this.specs.set(color, next);
+    // Only this color's Deployment changes: the live color is never resized by the candidate's count.
+    await this.api.patch({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: environmentName(this.options, color), namespace: this.options.namespace }, spec: { replicas } } as KubernetesObject, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch);
+    return this.rollout(next);
+  }
+
+  async teardown(color: Color): Promise<void> {
+    const name = environmentName(this.options, color);
+    this.specs.delete(color);
+    this.views.delete(color);
+    for (const [apiVersion, kind] of [['apps/v1', 'Deployment'], ['v1', 'Service'], ['v1', 'ConfigMap']] as const) {
+      try {
+        await this.api.delete({ apiVersion, kind, metadata: { name, namespace: this.options.namespace } }, undefined, undefined, undefined, undefined, 'Foreground');
+      } catch (error) {
+        if (!isStatus(error, 404)) throw error;
+      }
+    }
+    const deadline = Date.now() + this.options.stopTimeoutMs;
+    while ((await this.pods(color)).length > 0) {
+      if (Date.now() > deadline) throw new DeployError(`${name}: pods still there ${this.options.stopTimeoutMs} ms after the teardown`);
+      await sleep(200);
+    }
+    this.log.info({ color }, 'kubernetes: environment torn down');
+  }
+
+  describe(color: Color): Deployment | null {
+    return this.views.get(color) ?? null;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+  }
+}

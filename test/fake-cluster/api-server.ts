@@ -1,0 +1,545 @@
+// A small Kubernetes API server on loopback for the tests (node:http): faithful for what the Kubernetes
+// driver uses. Discovery; GET, LIST (label and field selectors), POST, PUT (resourceVersion conflicts: 409),
+// PATCH (JSON merge, JSON patch, and strategic merge for the lists the driver patches: merged by name),
+// DELETE (with garbage collection of owned objects); the status and scale subresources; watches (events
+// after a resourceVersion, `410 Gone` when it is older than the kept history); every object it accepts
+// validated against the Kubernetes schemas (kubernetes-models); fault injection (a status for the next
+// matching requests, a delay). Controllers, the kubelet and the service proxy run beside it (cluster.ts).
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+export type KubeObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    creationTimestamp?: string;
+    deletionTimestamp?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }>;
+    [key: string]: unknown;
+  };
+  spec?: any;
+  status?: any;
+  [key: string]: unknown;
+};
+
+export interface ResourceType {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+  namespaced: boolean;
+  /** The kubernetes-models module that validates it. */
+  model: string;
+}
+
+export const RESOURCES: ResourceType[] = [
+  { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false, model: 'v1/Namespace' },
+  { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, model: 'v1/Pod' },
+  { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true, model: 'v1/Service' },
+  { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true, model: 'v1/ConfigMap' },
+  { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true, model: 'v1/Secret' },
+  { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true, model: 'v1/Event' },
+  { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true, model: 'apps/v1/Deployment' },
+  { group: 'apps', version: 'v1', plural: 'replicasets', kind: 'ReplicaSet', namespaced: true, model: 'apps/v1/ReplicaSet' },
+  { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true, model: 'coordination.k8s.io/v1/Lease' },
+];
+
+const apiVersionOf = (type: ResourceType) => (type.group === '' ? type.version : `${type.group}/${type.version}`);
+export const typeOfKind = (kind: string): ResourceType => RESOURCES.find((t) => t.kind === kind)!;
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+  object: KubeObject;
+  resourceVersion: number;
+}
+
+export interface Fault {
+  method?: string;
+  path: RegExp;
+  status: number;
+  /** How many matching requests fail; then the fault is spent. */
+  count: number;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const clone = <T>(value: T): T => structuredClone(value);
+
+/** RFC 7386. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return clone(patch);
+  const out: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
+    if (value === null) delete out[key];
+    else out[key] = mergePatch(out[key], value);
+  }
+  return out;
+}
+
+/** Strategic merge, for what the driver patches: maps merge, lists of objects with a `name` merge by name, other lists are replaced. */
+export function strategicMerge(target: unknown, patch: unknown): unknown {
+  if (Array.isArray(patch)) {
+    if (!Array.isArray(target) || !patch.every((p) => typeof p === 'object' && p !== null && 'name' in p)) return clone(patch);
+    const out = [...target];
+    for (const item of patch as Array<Record<string, unknown>>) {
+      const at = out.findIndex((t) => (t as Record<string, unknown>).name === item.name);
+      if (item.$patch === 'delete') {
+        if (at >= 0) out.splice(at, 1);
+      } else if (at >= 0) out[at] = strategicMerge(out[at], item);
+      else out.push(clone(item));
+    }
+    return out;
+  }
+  if (typeof patch !== 'object' || patch === null) return clone(patch);
+  const out: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
+    if (value === null) delete out[key];
+    else out[key] = strategicMerge(out[key], value);
+  }
+  return out;
+}
+
+/** RFC 6902: add, remove, replace, test. */
+export function jsonPatch(target: unknown, operations: Array<{ op: string; path: string; value?: unknown }>): unknown {
+  const doc = clone(target) as Record<string, unknown>;
+  for (const { op, path, value } of operations) {
+    const parts = path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const last = parts.pop()!;
+    let parent: any = doc;
+    for (const part of parts) {
+      parent = parent?.[part];
+      if (parent === undefined) throw new HttpError(422, 'Invalid', `json patch: no ${path}`);
+    }
+    const index = Array.isArray(parent) ? (last === '-' ? parent.length : Number(last)) : last;
+    if (op === 'test') {
+      if (JSON.stringify(parent[index]) !== JSON.stringify(value)) throw new HttpError(422, 'Invalid', `json patch: test failed at ${path}`);
+    } else if (op === 'remove') {
+      if (Array.isArray(parent)) parent.splice(index as number, 1);
+      else delete parent[index];
+    } else if (op === 'add' && Array.isArray(parent)) {
+      parent.splice(index as number, 0, clone(value));
+    } else if (op === 'add' || op === 'replace') {
+      if (op === 'replace' && !(index in parent)) throw new HttpError(422, 'Invalid', `json patch: no ${path} to replace`);
+      parent[index] = clone(value);
+    } else throw new HttpError(422, 'Invalid', `json patch: op ${op} not supported`);
+  }
+  return doc;
+}
+
+/** `a=b,c!=d,e in (f,g),h` on labels. */
+export function matchesLabelSelector(labels: Record<string, string> = {}, selector: string | undefined): boolean {
+  if (!selector) return true;
+  const terms = selector.match(/[^,(]+(\([^)]*\))?/g) ?? [];
+  return terms.every((raw) => {
+    const term = raw.trim();
+    let m = /^([^!=\s]+)\s+in\s+\(([^)]*)\)$/.exec(term);
+    if (m) return m[2]!.split(',').map((s) => s.trim()).includes(labels[m[1]!] ?? '\u0000');
+    m = /^([^!=\s]+)\s+notin\s+\(([^)]*)\)$/.exec(term);
+    if (m) return !m[2]!.split(',').map((s) => s.trim()).includes(labels[m[1]!] ?? '\u0000');
+    m = /^([^!=\s]+)\s*!=\s*(.*)$/.exec(term);
+    if (m) return labels[m[1]!] !== m[2];
+    m = /^([^!=\s]+)\s*==?\s*(.*)$/.exec(term);
+    if (m) return labels[m[1]!] === m[2];
+    if (term.startsWith('!')) return !(term.slice(1) in labels);
+    return term in labels;
+  });
+}
+
+/** `metadata.name=x,involvedObject.name=y` on an object's fields. */
+function matchesFieldSelector(object: KubeObject, selector: string | undefined): boolean {
+  if (!selector) return true;
+  return selector.split(',').every((term) => {
+    const m = /^([^!=]+)(!=|==?)(.*)$/.exec(term.trim());
+    if (!m) return true;
+    const value = m[1]!.split('.').reduce<any>((o, k) => o?.[k], object);
+    return m[2] === '!=' ? String(value) !== m[3] : String(value ?? '') === m[3];
+  });
+}
+
+const HISTORY = 2_000;
+
+/** The objects, and the changes to them: what controllers and watches read. */
+export class ObjectStore extends EventEmitter {
+  private readonly objects = new Map<string, KubeObject>();
+  private revision = 1;
+  private readonly history: WatchEvent[] = [];
+
+  private key(type: ResourceType, namespace: string | undefined, name: string): string {
+    return `${type.plural}.${type.group}/${type.namespaced ? namespace : ''}/${name}`;
+  }
+
+  get resourceVersion(): number {
+    return this.revision;
+  }
+
+  get(kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
+    const object = this.objects.get(this.key(typeOfKind(kind), namespace, name));
+    return object && clone(object);
+  }
+
+  list(kind: string, namespace?: string, labelSelector?: string, fieldSelector?: string): KubeObject[] {
+    const type = typeOfKind(kind);
+    const prefix = `${type.plural}.${type.group}/`;
+    return [...this.objects.entries()]
+      .filter(([key, object]) => key.startsWith(prefix) && (namespace === undefined || object.metadata.namespace === namespace))
+      .map(([, object]) => object)
+      .filter((object) => matchesLabelSelector(object.metadata.labels, labelSelector) && matchesFieldSelector(object, fieldSelector))
+      .map(clone);
+  }
+
+  private record(type: WatchEvent['type'], object: KubeObject): void {
+    const event = { type, object: clone(object), resourceVersion: this.revision };
+    this.history.push(event);
+    if (this.history.length > HISTORY) this.history.shift();
+    this.emit('change', event);
+  }
+
+  /** Changes after `resourceVersion`; undefined when they are no longer kept (410 Gone). */
+  since(resourceVersion: number): WatchEvent[] | undefined {
+    if (resourceVersion >= this.revision) return [];
+    const first = this.history[0];
+    if (first !== undefined && first.resourceVersion > resourceVersion + 1) return undefined;
+    return this.history.filter((e) => e.resourceVersion > resourceVersion);
+  }
+
+  validate(object: KubeObject): void {
+    const type = RESOURCES.find((t) => t.kind === object.kind);
+    if (type === undefined) throw new HttpError(400, 'BadRequest', `unknown kind ${object.kind}`);
+    const exports = require(`kubernetes-models/${type.model}`) as Record<string, new (value: unknown) => { validate(): void }>;
+    try {
+      new exports[type.kind]!(object).validate();
+    } catch (error) {
+      throw new HttpError(422, 'Invalid', `${type.kind} "${object.metadata?.name}" is invalid: ${(error as Error).message}`);
+    }
+  }
+
+  create(input: KubeObject): KubeObject {
+    const type = typeOfKind(input.kind);
+    const object = clone(input);
+    if (!object.metadata?.name && typeof object.metadata?.generateName === 'string') object.metadata.name = `${object.metadata.generateName}${randomUUID().slice(0, 5)}`;
+    this.validate(object);
+    const key = this.key(type, object.metadata.namespace, object.metadata.name);
+    if (this.objects.has(key)) throw new HttpError(409, 'AlreadyExists', `${type.plural} "${object.metadata.name}" already exists`);
+    this.revision++;
+    object.metadata = { ...object.metadata, uid: randomUUID(), resourceVersion: String(this.revision), creationTimestamp: new Date().toISOString() };
+    if (type.kind === 'Deployment' || type.kind === 'ReplicaSet') object.metadata.generation = 1;
+    this.objects.set(key, object);
+    this.record('ADDED', object);
+    return clone(object);
+  }
+
+  /** Replace an object; a resourceVersion that is not the current one is a conflict. `status` says which part is written. */
+  replace(input: KubeObject, part: 'main' | 'status' = 'main'): KubeObject {
+    const type = typeOfKind(input.kind);
+    const key = this.key(type, input.metadata.namespace, input.metadata.name);
+    const current = this.objects.get(key);
+    if (current === undefined) throw new HttpError(404, 'NotFound', `${type.plural} "${input.metadata.name}" not found`);
+    if (input.metadata.resourceVersion !== undefined && input.metadata.resourceVersion !== current.metadata.resourceVersion) {
+      throw new HttpError(409, 'Conflict', `Operation cannot be fulfilled on ${type.plural} "${input.metadata.name}": the object has been modified; please apply your changes to the latest version and try again`);
+    }
+    const next = clone(input);
+    if (part === 'status') {
+      next.spec = current.spec;
+      next.metadata = current.metadata;
+    } else if (current.status !== undefined) next.status = current.status;
+    next.metadata = { ...next.metadata, uid: current.metadata.uid, creationTimestamp: current.metadata.creationTimestamp };
+    if (current.metadata.deletionTimestamp) next.metadata.deletionTimestamp = current.metadata.deletionTimestamp;
+    if (current.metadata.generation !== undefined) {
+      next.metadata.generation = JSON.stringify(next.spec) === JSON.stringify(current.spec) ? current.metadata.generation : current.metadata.generation + 1;
+    }
+    this.validate(next);
+    // Nothing changed: no new version, no event.
+    if (JSON.stringify({ ...next, metadata: { ...next.metadata, resourceVersion: current.metadata.resourceVersion } }) === JSON.stringify(current)) return clone(current);
+    this.revision++;
+    next.metadata.resourceVersion = String(this.revision);
+    this.objects.set(key, next);
+    this.record('MODIFIED', next);
+    return clone(next);
+  }
+
+  /** Read-modify-write that retries on a conflict: what controllers use. */
+  update(kind: string, namespace: string | undefined, name: string, change: (object: KubeObject) => void, part: 'main' | 'status' = 'main'): KubeObject | undefined {
+    for (;;) {
+      const object = this.get(kind, namespace, name);
+      if (object === undefined) return undefined;
+      change(object);
+      try {
+        return this.replace(object, part);
+      } catch (error) {
+        if (!(error instanceof HttpError && error.status === 409)) throw error;
+      }
+    }
+  }
+
+  /** Delete now (pods are first marked, then removed by the kubelet once stopped); owned objects follow. */
+  delete(kind: string, namespace: string | undefined, name: string, options: { graceful?: boolean } = {}): KubeObject {
+    const type = typeOfKind(kind);
+    const key = this.key(type, namespace, name);
+    const current = this.objects.get(key);
+    if (current === undefined) throw new HttpError(404, 'NotFound', `${type.plural} "${name}" not found`);
+    if (kind === 'Pod' && options.graceful !== false) {
+      if (current.metadata.deletionTimestamp) return clone(current);
+      return this.update(kind, namespace, name, (o) => (o.metadata.deletionTimestamp = new Date().toISOString()))!;
+    }
+    this.objects.delete(key);
+    this.revision++;
+    current.metadata.resourceVersion = String(this.revision);
+    this.record('DELETED', current);
+    // Garbage collection: what this object controlled goes too.
+    for (const ownedType of RESOURCES.filter((t) => t.namespaced)) {
+      for (const owned of this.list(ownedType.kind, namespace)) {
+        if (owned.metadata.ownerReferences?.some((ref) => ref.uid === current.metadata.uid)) {
+          try {
+            this.delete(owned.kind, namespace, owned.metadata.name);
+          } catch {
+            // gone meanwhile
+          }
+        }
+      }
+    }
+    return clone(current);
+  }
+}
+
+interface Route {
+  type: ResourceType;
+  namespace: string | undefined;
+  name: string | undefined;
+  subresource: string | undefined;
+}
+
+function parsePath(path: string): Route | undefined {
+  const m = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(path);
+  if (!m) return undefined;
+  const [, coreVersion, group, groupVersion, namespace, plural, name, subresource] = m;
+  // /api/v1/namespaces/x is the Namespace x itself.
+  if (plural === undefined) return undefined;
+  const version = coreVersion ?? groupVersion!;
+  const g = coreVersion ? '' : group!;
+  if (namespace !== undefined && plural === undefined) return undefined;
+  const type = RESOURCES.find((t) => t.group === g && t.version === version && t.plural === plural);
+  if (type === undefined) {
+    // /api/v1/namespaces/{name}: a namespace read by name.
+    if (namespace === undefined && coreVersion && plural === 'namespaces') return undefined;
+    return undefined;
+  }
+  return { type, namespace, name, subresource };
+}
+
+const status = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+
+export interface ApiServer {
+  url: string;
+  store: ObjectStore;
+  /** Requests fail with a status, or are slowed, as the test says. */
+  faults: { add(fault: Fault): void; delayMs: number; clear(): void };
+  /** Close every watch stream now (clients must re-list or resume). */
+  dropWatches(): void;
+  requests: Array<{ method: string; path: string; status: number }>;
+  close(): Promise<void>;
+}
+
+export async function startApiServer(): Promise<ApiServer> {
+  const store = new ObjectStore();
+  store.setMaxListeners(0);
+  store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+  const faults: Fault[] = [];
+  const faultControl = { add: (fault: Fault) => faults.push({ ...fault }), delayMs: 0, clear: () => (faults.length = 0) };
+  const watches = new Set<ServerResponse>();
+  const requests: ApiServer['requests'] = [];
+
+  const body = async (req: IncomingMessage): Promise<any> => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (text === '') return undefined;
+    try {
+      return JSON.parse(text);
+    } catch {
+      if ((req.headers['content-type'] ?? '').includes('yaml')) {
+        const { parse } = (await import('yaml')) as { parse: (text: string) => unknown };
+        return parse(text);
+      }
+      throw new HttpError(400, 'BadRequest', 'the body is not JSON');
+    }
+  };
+
+  const discovery = (group: string, version: string) => ({
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: group === '' ? version : `${group}/${version}`,
+    resources: RESOURCES.filter((t) => t.group === group && t.version === version).flatMap((t) => [
+      { name: t.plural, singularName: t.kind.toLowerCase(), namespaced: t.namespaced, kind: t.kind, verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
+      ...(t.kind === 'Deployment' ? [{ name: `${t.plural}/scale`, namespaced: true, kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: ['get', 'patch', 'update'] }] : []),
+      { name: `${t.plural}/status`, namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] },
+    ]),
+  });
+
+  const watch = (route: Route, url: URL, res: ServerResponse) => {
+    const from = Number(url.searchParams.get('resourceVersion') ?? store.resourceVersion);
+    const labelSelector = url.searchParams.get('labelSelector') ?? undefined;
+    const fieldSelector = url.searchParams.get('fieldSelector') ?? undefined;
+    const backlog = store.since(from);
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    if (backlog === undefined) {
+      res.end(`${JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${from} (${store.resourceVersion})`) })}\n`);
+      return;
+    }
+    const send = (event: WatchEvent) => {
+      const o = event.object;
+      if (o.kind !== route.type.kind || (route.namespace !== undefined && o.metadata.namespace !== route.namespace)) return;
+      if (!matchesLabelSelector(o.metadata.labels, labelSelector) || !matchesFieldSelector(o, fieldSelector)) return;
+      res.write(`${JSON.stringify({ type: event.type, object: o })}\n`);
+    };
+    for (const event of backlog) send(event);
+    store.on('change', send);
+    const bookmarks = url.searchParams.get('allowWatchBookmarks') === 'true' ? setInterval(() => res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: route.type.kind, apiVersion: apiVersionOf(route.type), metadata: { resourceVersion: String(store.resourceVersion) } } })}\n`), 1_000) : undefined;
+    const timeout = setTimeout(() => res.end(), Number(url.searchParams.get('timeoutSeconds') ?? 300) * 1000);
+    watches.add(res);
+    res.on('close', () => {
+      store.off('change', send);
+      clearInterval(bookmarks);
+      clearTimeout(timeout);
+      watches.delete(res);
+    });
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<unknown> => {
+    const url = new URL(req.url!, 'http://fake');
+    const path = url.pathname;
+    const method = req.method!;
+    if (faultControl.delayMs > 0) await new Promise((r) => setTimeout(r, faultControl.delayMs));
+    const fault = faults.find((f) => f.count > 0 && (f.method === undefined || f.method === method) && f.path.test(path));
+    if (fault !== undefined) {
+      fault.count--;
+      throw new HttpError(fault.status, fault.status === 429 ? 'TooManyRequests' : 'InternalError', 'injected fault');
+    }
+    if (method === 'GET' && path === '/api') return { kind: 'APIVersions', versions: ['v1'] };
+    if (method === 'GET' && path === '/apis') {
+      const groups = [...new Set(RESOURCES.filter((t) => t.group !== '').map((t) => `${t.group}/${t.version}`))];
+      return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map((gv) => ({ name: gv.split('/')[0], versions: [{ groupVersion: gv, version: gv.split('/')[1] }], preferredVersion: { groupVersion: gv, version: gv.split('/')[1] } })) };
+    }
+    if (method === 'GET' && path === '/api/v1') return discovery('', 'v1');
+    const groupMatch = /^\/apis\/([^/]+)\/([^/]+)$/.exec(path);
+    if (method === 'GET' && groupMatch) return discovery(groupMatch[1]!, groupMatch[2]!);
+    // A namespace by name.
+    const namespaceMatch = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(path);
+    if (namespaceMatch) {
+      const name = namespaceMatch[1]!;
+      if (method === 'GET') return store.get('Namespace', undefined, name) ?? (() => { throw new HttpError(404, 'NotFound', `namespaces "${name}" not found`); })();
+      if (method === 'DELETE') return store.delete('Namespace', undefined, name);
+    }
+    const route = parsePath(path);
+    if (route === undefined) throw new HttpError(404, 'NotFound', `the server could not find the requested resource (${path})`);
+    const { type, namespace, name, subresource } = route;
+    const kind = type.kind;
+    const existing = () => {
+      const object = store.get(kind, namespace, name!);
+      if (object === undefined) throw new HttpError(404, 'NotFound', `${type.plural} "${name}" not found`);
+      return object;
+    };
+    if (name === undefined) {
+      if (method === 'GET' && url.searchParams.get('watch') === 'true') return watch(route, url, res);
+      if (method === 'GET') {
+        const items = store.list(kind, namespace, url.searchParams.get('labelSelector') ?? undefined, url.searchParams.get('fieldSelector') ?? undefined);
+        return { kind: `${kind}List`, apiVersion: apiVersionOf(type), metadata: { resourceVersion: String(store.resourceVersion) }, items };
+      }
+      if (method === 'POST') {
+        const input = (await body(req)) as KubeObject;
+        if (input?.kind !== kind) throw new HttpError(400, 'BadRequest', `the body is not a ${kind}`);
+        if (namespace !== undefined) input.metadata = { ...input.metadata, namespace };
+        res.statusCode = 201;
+        return store.create(input);
+      }
+      throw new HttpError(405, 'MethodNotAllowed', `${method} is not allowed on a collection`);
+    }
+    if (subresource === 'scale') {
+      if (kind !== 'Deployment') throw new HttpError(404, 'NotFound', 'no scale subresource');
+      const scaleOf = (d: KubeObject) => ({ kind: 'Scale', apiVersion: 'autoscaling/v1', metadata: { name: d.metadata.name, namespace: d.metadata.namespace, resourceVersion: d.metadata.resourceVersion }, spec: { replicas: d.spec.replicas }, status: { replicas: d.status?.replicas ?? 0 } });
+      if (method === 'GET') return scaleOf(existing());
+      const input = await body(req);
+      const replicas = method === 'PATCH' ? input?.spec?.replicas : input?.spec?.replicas;
+      if (!Number.isInteger(replicas) || replicas < 0) throw new HttpError(422, 'Invalid', 'spec.replicas must be a non-negative integer');
+      return scaleOf(store.update(kind, namespace, name, (d) => (d.spec.replicas = replicas))!);
+    }
+    const part = subresource === 'status' ? 'status' : 'main';
+    if (method === 'GET') return existing();
+    if (method === 'PUT') {
+      const input = (await body(req)) as KubeObject;
+      if (input?.metadata?.name !== name) throw new HttpError(400, 'BadRequest', 'the name in the body does not match the path');
+      input.metadata.namespace = namespace;
+      return store.replace(input, part);
+    }
+    if (method === 'PATCH') {
+      const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+      const patch = await body(req);
+      const current = store.get(kind, namespace, name);
+      if (current === undefined && contentType === 'application/apply-patch+yaml') {
+        res.statusCode = 201;
+        return store.create({ ...(patch as KubeObject), metadata: { ...(patch as KubeObject).metadata, namespace } });
+      }
+      if (current === undefined) throw new HttpError(404, 'NotFound', `${type.plural} "${name}" not found`);
+      let next: KubeObject;
+      if (contentType === 'application/json-patch+json') next = jsonPatch(current, patch) as KubeObject;
+      else if (contentType === 'application/merge-patch+json') next = mergePatch(current, patch) as KubeObject;
+      else if (contentType === 'application/strategic-merge-patch+json' || contentType === 'application/apply-patch+yaml') next = strategicMerge(current, patch) as KubeObject;
+      else throw new HttpError(415, 'UnsupportedMediaType', `the patch type ${contentType} is not supported`);
+      next.metadata.resourceVersion = (patch as KubeObject)?.metadata?.resourceVersion ?? current.metadata.resourceVersion;
+      return store.replace(next, part);
+    }
+    if (method === 'DELETE') return store.delete(kind, namespace, name);
+    throw new HttpError(405, 'MethodNotAllowed', `${method} is not allowed`);
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).then(
+      (result) => {
+        requests.push({ method: req.method!, path: req.url!, status: res.statusCode });
+        if (result === undefined) return; // a watch writes its own answer
+        res.writeHead(res.statusCode || 200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
+      },
+      (error: Error) => {
+        const failure = error instanceof HttpError ? error : new HttpError(500, 'InternalError', error.message);
+        requests.push({ method: req.method!, path: req.url!, status: failure.status });
+        if (res.headersSent) return void res.destroy();
+        res.writeHead(failure.status, { 'content-type': 'application/json' }).end(JSON.stringify(status(failure.status, failure.reason, failure.message)));
+      },
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    store,
+    faults: faultControl,
+    dropWatches: () => {
+      for (const res of watches) res.destroy();
+    },
+    requests,
+    close: () =>
+      new Promise((resolve) => {
+        for (const res of watches) res.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

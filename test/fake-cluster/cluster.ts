@@ -1,0 +1,486 @@
+// The fake cluster around the API server: a Deployment → ReplicaSet → Pod controller, a kubelet that runs
+// each pod's `guardgate` container as a real local process (each pod its own loopback address, as if in
+// its own network namespace) and reports readiness from its readiness probe, and a service proxy that
+// forwards each Service's connections to the ready pods its selector matches, after a propagation delay,
+// pinning each connection to the pod it chose (as kube-proxy does). Times are scaled down for tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startApiServer, type ApiServer, type KubeObject } from './api-server.js';
+
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+export interface FakeClusterOptions {
+  /** How often controllers reconcile and probes run. */
+  tickMs?: number;
+  /** How long a Service's endpoints take to reach the proxy after pods change. */
+  propagationDelayMs?: number;
+  /** GPUs the one node has (pods asking for more stay Pending: Unschedulable). */
+  gpus?: number;
+  /** Kubernetes seconds (grace periods, progress deadlines) are this many milliseconds here. */
+  secondMs?: number;
+  /** Environment every container gets (a test's DATABASE_URL, say). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface FakeCluster {
+  api: ApiServer;
+  /** A kubeconfig (YAML) that points at the API server. */
+  kubeconfig: string;
+  /** Images the kubelet cannot pull (ImagePullBackOff). */
+  badImages: Set<string>;
+  /** Kill a pod's process as if it crashed. */
+  crash(podName: string): void;
+  /** Where a Service listens (its cluster IP and first port). */
+  serviceUrl(name: string, namespace?: string): string | undefined;
+  close(): Promise<void>;
+}
+
+interface RunningPod {
+  name: string;
+  namespace: string;
+  ip: string;
+  child: ChildProcess | undefined;
+  restarts: number;
+  ready: boolean;
+  stopping: boolean;
+  nextStart: number;
+  probing: boolean;
+  dir: string;
+  exited: boolean;
+  lastExit: string | undefined;
+}
+
+interface ServiceProxy {
+  ip: string;
+  servers: Server[];
+  /** The pods (ip:port) connections go to now: what propagated. */
+  endpoints: Array<{ ip: string; port: number }>;
+  /** Connections open, by the pod they are pinned to. */
+  sockets: Set<Socket>;
+}
+
+const hashOf = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 10);
+const owned = (object: KubeObject, owner: KubeObject) => object.metadata.ownerReferences?.some((r) => r.uid === owner.metadata.uid) ?? false;
+const podReady = (pod: KubeObject) => pod.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True') ?? false;
+
+export async function startFakeCluster(options: FakeClusterOptions = {}): Promise<FakeCluster> {
+  const tickMs = options.tickMs ?? 50;
+  const secondMs = options.secondMs ?? 100;
+  const propagationDelayMs = options.propagationDelayMs ?? 0;
+  const api = await startApiServer();
+  const { store } = api;
+  const pods = new Map<string, RunningPod>();
+  const proxies = new Map<string, ServiceProxy>();
+  const badImages = new Set<string>();
+  const root = mkdtempSync(join(tmpdir(), 'guardgate-fake-cluster-'));
+  let nextIp = 1;
+  let nextServiceIp = 1;
+  let closed = false;
+  const progressAt = new Map<string, number>();
+
+  const event = (object: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string) => {
+    const now = new Date().toISOString();
+    store.create({
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: `${object.metadata.name}.${Date.now().toString(16)}${Math.random().toString(16).slice(2, 6)}`, namespace: object.metadata.namespace },
+      involvedObject: { kind: object.kind, name: object.metadata.name, namespace: object.metadata.namespace, uid: object.metadata.uid },
+      type,
+      reason,
+      message,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+      source: { component: 'fake-kubelet' },
+    } as KubeObject);
+  };
+
+  // Deployments → ReplicaSets.
+  const reconcileDeployments = () => {
+    for (const deployment of store.list('Deployment')) {
+      const { namespace, name } = deployment.metadata as { namespace: string; name: string };
+      const template = deployment.spec.template;
+      const hash = hashOf(template);
+      const sets = store.list('ReplicaSet', namespace).filter((rs) => owned(rs, deployment));
+      let current = sets.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
+      const desired = deployment.spec.replicas ?? 1;
+      if (current === undefined) {
+        current = store.create({
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          metadata: {
+            name: `${name}-${hash}`,
+            namespace,
+            labels: { ...template.metadata?.labels, 'pod-template-hash': hash },
+            ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: deployment.metadata.uid!, controller: true }],
+          },
+          spec: {
+            replicas: desired,
+            selector: { matchLabels: { ...deployment.spec.selector.matchLabels, 'pod-template-hash': hash } },
+            template: { ...template, metadata: { ...template.metadata, labels: { ...template.metadata?.labels, 'pod-template-hash': hash } } },
+          },
+        });
+        progressAt.set(deployment.metadata.uid!, Date.now());
+      } else if (current.spec.replicas !== desired) {
+        store.update('ReplicaSet', namespace, current.metadata.name, (rs) => (rs.spec.replicas = desired));
+        progressAt.set(deployment.metadata.uid!, Date.now());
+      }
+      const newAvailable = current.status?.availableReplicas ?? 0;
+      // Rolling: an old ReplicaSet keeps what the new one cannot serve yet.
+      for (const old of sets.filter((rs) => rs.metadata.name !== current!.metadata.name)) {
+        const keep = Math.max(0, Math.min(old.spec.replicas, desired - newAvailable));
+        if (old.spec.replicas !== keep) store.update('ReplicaSet', namespace, old.metadata.name, (rs) => (rs.spec.replicas = keep));
+      }
+      const allPods = store.list('Pod', namespace).filter((p) => sets.some((rs) => owned(p, rs)) || owned(p, current!));
+      const updated = allPods.filter((p) => p.metadata.labels?.['pod-template-hash'] === hash && !p.metadata.deletionTimestamp);
+      const ready = allPods.filter((p) => podReady(p) && !p.metadata.deletionTimestamp);
+      const available = updated.filter(podReady).length;
+      const started = progressAt.get(deployment.metadata.uid!) ?? Date.now();
+      const deadline = (deployment.spec.progressDeadlineSeconds ?? 600) * secondMs;
+      const complete = updated.length === desired && available === desired && allPods.length === desired;
+      if (complete) progressAt.set(deployment.metadata.uid!, Date.now());
+      const exceeded = !complete && Date.now() - started > deadline;
+      const status = {
+        observedGeneration: deployment.metadata.generation,
+        replicas: allPods.filter((p) => !p.metadata.deletionTimestamp).length,
+        updatedReplicas: updated.length,
+        readyReplicas: ready.length,
+        availableReplicas: available,
+        unavailableReplicas: Math.max(0, desired - available),
+        conditions: [
+          { type: 'Available', status: available >= desired ? 'True' : 'False', reason: available >= desired ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable' },
+          {
+            type: 'Progressing',
+            status: exceeded ? 'False' : 'True',
+            reason: exceeded ? 'ProgressDeadlineExceeded' : complete ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated',
+            message: exceeded ? `ReplicaSet "${current.metadata.name}" has timed out progressing.` : `ReplicaSet "${current.metadata.name}" is progressing.`,
+          },
+        ],
+      };
+      if (JSON.stringify(status) !== JSON.stringify(deployment.status)) store.update('Deployment', namespace, name, (d) => (d.status = status), 'status');
+    }
+  };
+
+  // ReplicaSets → Pods.
+  const reconcileReplicaSets = () => {
+    for (const rs of store.list('ReplicaSet')) {
+      const namespace = rs.metadata.namespace!;
+      const mine = store.list('Pod', namespace).filter((p) => owned(p, rs) && !p.metadata.deletionTimestamp);
+      const want = rs.spec.replicas ?? 0;
+      for (let i = mine.length; i < want; i++) {
+        store.create({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: {
+            name: `${rs.metadata.name}-${Math.random().toString(36).slice(2, 7)}`,
+            namespace,
+            labels: rs.spec.template.metadata?.labels ?? {},
+            annotations: rs.spec.template.metadata?.annotations,
+            ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid!, controller: true }],
+          },
+          spec: rs.spec.template.spec,
+        });
+      }
+      // Scale down: not-ready pods first, then the newest.
+      const extra = [...mine].sort((a, b) => Number(podReady(a)) - Number(podReady(b)) || b.metadata.creationTimestamp!.localeCompare(a.metadata.creationTimestamp!)).slice(0, Math.max(0, mine.length - want));
+      for (const pod of extra) store.delete('Pod', namespace, pod.metadata.name);
+      const ready = mine.filter(podReady).length;
+      const status = { replicas: mine.length, readyReplicas: ready, availableReplicas: ready, observedGeneration: rs.metadata.generation };
+      if (JSON.stringify(status) !== JSON.stringify(rs.status)) store.update('ReplicaSet', namespace, rs.metadata.name, (o) => (o.status = status), 'status');
+    }
+  };
+
+  // The kubelet.
+  const resolveEnv = (pod: KubeObject, container: any): NodeJS.ProcessEnv => {
+    const env: NodeJS.ProcessEnv = {};
+    for (const item of container.env ?? []) {
+      if (item.value !== undefined) env[item.name] = item.value;
+      else if (item.valueFrom?.secretKeyRef) {
+        const secret = store.get('Secret', pod.metadata.namespace, item.valueFrom.secretKeyRef.name);
+        const data = secret?.data as Record<string, string> | undefined;
+        if (data?.[item.valueFrom.secretKeyRef.key] !== undefined) env[item.name] = Buffer.from(data[item.valueFrom.secretKeyRef.key]!, 'base64').toString('utf8');
+      } else if (item.valueFrom?.configMapKeyRef) {
+        const map = store.get('ConfigMap', pod.metadata.namespace, item.valueFrom.configMapKeyRef.name);
+        env[item.name] = (map?.data as Record<string, string> | undefined)?.[item.valueFrom.configMapKeyRef.key];
+      } else if (item.valueFrom?.fieldRef) {
+        env[item.name] = String(item.valueFrom.fieldRef.fieldPath.split('.').reduce((o: any, k: string) => o?.[k], pod) ?? '');
+      }
+    }
+    return env;
+  };
+
+  /** Materialise the pod's volumes in its directory; returns how container paths map to local ones. */
+  const mountVolumes = (pod: KubeObject, running: RunningPod, container: any): Array<[string, string]> => {
+    const mounts: Array<[string, string]> = [];
+    for (const mount of container.volumeMounts ?? []) {
+      const volume = pod.spec.volumes?.find((v: { name: string }) => v.name === mount.name);
+      const local = join(running.dir, 'volumes', mount.name);
+      mkdirSync(local, { recursive: true });
+      const source = volume?.configMap ? store.get('ConfigMap', pod.metadata.namespace, volume.configMap.name) : volume?.secret ? store.get('Secret', pod.metadata.namespace, volume.secret.secretName) : undefined;
+      const data = (source?.data ?? {}) as Record<string, string>;
+      for (const [key, value] of Object.entries(data)) writeFileSync(join(local, key), volume?.secret ? Buffer.from(value, 'base64') : value, { mode: 0o600 });
+      mounts.push([mount.mountPath, local]);
+    }
+    return mounts;
+  };
+
+  const setPodStatus = (running: RunningPod, change: (status: any) => void) => {
+    store.update(
+      'Pod',
+      running.namespace,
+      running.name,
+      (pod) => {
+        pod.status ??= {};
+        change(pod.status);
+      },
+      'status',
+    );
+  };
+
+  const startContainer = (pod: KubeObject, running: RunningPod) => {
+    const container = pod.spec.containers[0];
+    if (badImages.has(container.image)) {
+      setPodStatus(running, (s) => (s.containerStatuses = [{ name: container.name, image: container.image, imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${container.image}"` } } }]));
+      if (running.restarts === 0) event(pod, 'Warning', 'Failed', `Failed to pull image "${container.image}": not found`);
+      running.nextStart = Date.now() + 10 * secondMs;
+      running.restarts = Math.max(running.restarts, 1);
+      return;
+    }
+    const mounts = mountVolumes(pod, running, container);
+    const local = (arg: string) => {
+      for (const [from, to] of mounts) if (arg === from || arg.startsWith(`${from}/`)) return to + arg.slice(from.length);
+      return arg;
+    };
+    const command: string[] = [...(container.command ?? []), ...(container.args ?? [])];
+    if (command[0] !== 'guardgate') throw new Error(`the fake kubelet runs guardgate containers only, not ${command[0]}`);
+    // The pod's own network namespace: what listens on all addresses listens on the pod's address.
+    const args = command.slice(1).map(local).map((arg, i, all) => (all[i - 1] === '--host' && arg === '0.0.0.0' ? running.ip : arg));
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: running.dir, env: { ...process.env, ...options.env, ...resolveEnv(pod, container) }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-1_000)));
+    running.child = child;
+    running.exited = false;
+    setPodStatus(running, (s) => {
+      s.phase = 'Running';
+      s.podIP = running.ip;
+      s.podIPs = [{ ip: running.ip }];
+      s.hostIP = '127.0.0.1';
+      s.startTime ??= new Date().toISOString();
+      s.containerStatuses = [{ name: container.name, image: container.image, imageID: '', ready: false, started: true, restartCount: running.restarts, state: { running: { startedAt: new Date().toISOString() } } }];
+    });
+    child.once('exit', (code, signal) => {
+      running.exited = true;
+      running.child = undefined;
+      running.ready = false;
+      if (running.stopping || closed) return;
+      running.restarts++;
+      running.lastExit = `exit ${code ?? signal}: ${stderr.trim().split('\n').at(-1) ?? ''}`;
+      // Back-off: 1, 2, 4, ... "seconds", at most 30.
+      const backoff = Math.min(30, 2 ** (running.restarts - 1)) * secondMs;
+      running.nextStart = Date.now() + backoff;
+      event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${container.name} in pod ${running.name} (${running.lastExit})`);
+      setPodStatus(running, (s) => {
+        s.conditions = [{ type: 'Ready', status: 'False' }];
+        s.containerStatuses = [{ name: container.name, image: container.image, imageID: '', ready: false, restartCount: running.restarts, state: { waiting: { reason: 'CrashLoopBackOff', message: running.lastExit } }, lastState: { terminated: { exitCode: code ?? 137, reason: signal === 'SIGKILL' ? 'OOMKilled' : 'Error', startedAt: new Date().toISOString(), finishedAt: new Date().toISOString() } } }];
+      });
+    });
+  };
+
+  const probe = async (pod: KubeObject, running: RunningPod) => {
+    const container = pod.spec.containers[0];
+    const check = container.readinessProbe?.httpGet;
+    if (running.probing || running.child === undefined) return;
+    running.probing = true;
+    let ready = check === undefined;
+    if (check !== undefined) {
+      const port = typeof check.port === 'number' ? check.port : container.ports?.find((p: { name?: string }) => p.name === check.port)?.containerPort;
+      try {
+        const response = await fetch(`http://${running.ip}:${port}${check.path ?? '/'}`, { signal: AbortSignal.timeout(1_000) });
+        ready = response.status >= 200 && response.status < 400;
+      } catch {
+        ready = false;
+      }
+    }
+    running.probing = false;
+    if (running.stopping || running.child === undefined || ready === running.ready) return;
+    running.ready = ready;
+    setPodStatus(running, (s) => {
+      s.conditions = [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: ready ? 'True' : 'False' }];
+      if (s.containerStatuses?.[0]) s.containerStatuses[0].ready = ready;
+    });
+  };
+
+  const stopPod = async (pod: KubeObject, running: RunningPod) => {
+    running.stopping = true;
+    running.ready = false;
+    const grace = (pod.spec.terminationGracePeriodSeconds ?? 30) * secondMs;
+    const child = running.child;
+    if (child !== undefined && !running.exited) {
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), grace);
+      await new Promise((resolve) => (running.exited ? resolve(undefined) : child.once('exit', resolve)));
+      clearTimeout(killer);
+    }
+    pods.delete(`${running.namespace}/${running.name}`);
+    try {
+      store.delete('Pod', running.namespace, running.name, { graceful: false });
+    } catch {
+      // already gone
+    }
+  };
+
+  const reconcilePods = () => {
+    for (const pod of store.list('Pod')) {
+      const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
+      let running = pods.get(key);
+      if (pod.metadata.deletionTimestamp) {
+        if (running === undefined) store.delete('Pod', pod.metadata.namespace, pod.metadata.name, { graceful: false });
+        else if (!running.stopping) void stopPod(pod, running);
+        continue;
+      }
+      if (running === undefined) {
+        const container = pod.spec.containers[0];
+        const gpus = Number(container.resources?.limits?.['nvidia.com/gpu'] ?? container.resources?.requests?.['nvidia.com/gpu'] ?? 0);
+        if (gpus > (options.gpus ?? 0)) {
+          if (pod.status?.phase !== 'Pending') {
+            store.update('Pod', pod.metadata.namespace, pod.metadata.name, (p) => (p.status = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: `0/1 nodes are available: 1 Insufficient nvidia.com/gpu.` }] }), 'status');
+            event(pod, 'Warning', 'FailedScheduling', `0/1 nodes are available: 1 Insufficient nvidia.com/gpu (wanted ${gpus}).`);
+          }
+          continue;
+        }
+        const n = nextIp++;
+        running = { name: pod.metadata.name, namespace: pod.metadata.namespace!, ip: `127.1.${n >> 8}.${n & 255}`, child: undefined, restarts: 0, ready: false, stopping: false, nextStart: 0, probing: false, dir: join(root, pod.metadata.name), exited: true, lastExit: undefined };
+        mkdirSync(running.dir, { recursive: true });
+        pods.set(key, running);
+        store.update('Pod', running.namespace, running.name, (p) => (p.spec.nodeName = 'fake-node'));
+      }
+      if (running.child === undefined && !running.stopping && Date.now() >= running.nextStart) startContainer(store.get('Pod', running.namespace, running.name)!, running);
+      else if (running.child !== undefined) void probe(pod, running);
+    }
+  };
+
+  // The service proxy.
+  const reconcileServices = () => {
+    for (const service of store.list('Service')) {
+      const key = `${service.metadata.namespace}/${service.metadata.name}`;
+      let proxy = proxies.get(key);
+      if (proxy === undefined) {
+        const n = nextServiceIp++;
+        const created: ServiceProxy = { ip: `127.2.${n >> 8}.${n & 255}`, servers: [], endpoints: [], sockets: new Set() };
+        proxy = created;
+        proxies.set(key, created);
+        for (const port of service.spec.ports ?? []) {
+          const server = createServer((client) => {
+            const endpoint = created.endpoints[Math.floor(Math.random() * created.endpoints.length)];
+            if (endpoint === undefined) return void client.destroy();
+            const upstream = connect(endpoint.port, endpoint.ip);
+            created.sockets.add(client);
+            client.once('close', () => created.sockets.delete(client));
+            client.pipe(upstream).pipe(client);
+            const end = () => {
+              client.destroy();
+              upstream.destroy();
+            };
+            client.on('error', end);
+            upstream.on('error', end);
+            upstream.on('close', end);
+          });
+          server.listen(port.port, created.ip);
+          created.servers.push(server);
+        }
+      }
+      const selector = service.spec.selector as Record<string, string> | undefined;
+      const target = service.spec.ports?.[0]?.targetPort ?? service.spec.ports?.[0]?.port;
+      const endpoints = selector === undefined || Object.keys(selector).length === 0
+        ? []
+        : store
+            .list('Pod', service.metadata.namespace)
+            .filter((p) => podReady(p) && !p.metadata.deletionTimestamp && Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v))
+            .map((p) => ({ ip: p.status.podIP as string, port: typeof target === 'number' ? target : p.spec.containers[0].ports?.find((q: { name?: string }) => q.name === target)?.containerPort }));
+      if (JSON.stringify(endpoints) !== JSON.stringify(proxy.endpoints)) {
+        const apply = proxy;
+        const at = endpoints;
+        if (propagationDelayMs === 0) apply.endpoints = at;
+        else setTimeout(() => (apply.endpoints = at), propagationDelayMs).unref();
+      }
+    }
+  };
+
+  let ticking = false;
+  const timer = setInterval(() => {
+    if (ticking || closed) return;
+    ticking = true;
+    try {
+      reconcileDeployments();
+      reconcileReplicaSets();
+      reconcilePods();
+      reconcileServices();
+    } catch (error) {
+      if (!closed) process.stderr.write(`fake cluster: ${(error as Error).stack}\n`);
+    } finally {
+      ticking = false;
+    }
+  }, tickMs);
+
+  const kubeconfig = `apiVersion: v1
+kind: Config
+clusters:
+- name: fake
+  cluster:
+    server: ${api.url}
+    # plain HTTP on loopback: the client allows it only with this set
+    insecure-skip-tls-verify: true
+users:
+- name: tester
+  user:
+    token: fake-token
+contexts:
+- name: fake
+  context:
+    cluster: fake
+    user: tester
+    namespace: default
+current-context: fake
+`;
+
+  return {
+    api,
+    kubeconfig,
+    badImages,
+    crash: (podName: string) => {
+      for (const running of pods.values()) if (running.name === podName) running.child?.kill('SIGKILL');
+    },
+    serviceUrl: (name: string, namespace = 'default') => {
+      const proxy = proxies.get(`${namespace}/${name}`);
+      const service = store.get('Service', namespace, name);
+      return proxy && service ? `http://${proxy.ip}:${service.spec.ports[0].port}` : undefined;
+    },
+    close: async () => {
+      closed = true;
+      clearInterval(timer);
+      await Promise.all(
+        [...pods.values()].map(
+          (running) =>
+            new Promise<void>((resolve) => {
+              if (running.child === undefined || running.exited) return resolve();
+              running.stopping = true;
+              running.child.once('exit', () => resolve());
+              running.child.kill('SIGTERM');
+              setTimeout(() => running.child?.kill('SIGKILL'), 5_000).unref();
+            }),
+        ),
+      );
+      for (const proxy of proxies.values()) {
+        for (const socket of proxy.sockets) socket.destroy();
+        for (const server of proxy.servers) server.close();
+      }
+      await api.close();
+    },
+  };
+}
+

@@ -52,6 +52,29 @@ export const routerSchema = z.object({
   failover: z.enum(['none', 'standby']).default('none'),
   /** Client connections the public (and preview) listener holds at most; default: what the file descriptor limit leaves. */
   maxConnections: positiveInt.optional(),
+  /** `up` only: where environments run: processes on this machine, or Deployments on Kubernetes. */
+  driver: z.enum(['local', 'kubernetes']).default('local'),
+  /** `up` only, with driver kubernetes. */
+  kubernetes: z
+    .object({
+      /** A kubeconfig file; unset: KUBECONFIG, the in-cluster service account, or ~/.kube/config. */
+      kubeconfig: z.string().min(1).optional(),
+      namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).default('default'),
+      /** Name prefix and `app` label of every object. */
+      app: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).max(40).default('guardgate'),
+      /** The Guardgate image the pods run. */
+      image: z.string().min(1).default('guardgate:latest'),
+      port: port.default(8080),
+      terminationGraceSeconds: positiveInt.default(30),
+      progressDeadlineSeconds: positiveInt.default(600),
+      readyTimeoutSeconds: positiveInt.default(300),
+      gpus: z.coerce.number().int().min(0).optional(),
+      resources: z.object({ requests: z.record(z.string(), z.string()).optional(), limits: z.record(z.string(), z.string()).optional() }).strict().optional(),
+      nodeSelector: z.record(z.string(), z.string()).optional(),
+      tolerations: z.array(z.record(z.string(), z.unknown())).optional(),
+    })
+    .strict()
+    .prefault({}),
   /**
    * Router processes serving the data path (node:cluster) on the one port; the primary keeps the admin API
    * and reports a change done when every worker has applied it. 1: a single process.
@@ -113,6 +136,10 @@ export interface RouterFlags {
   tlsKey?: string;
   insecure?: boolean;
   workers?: string;
+  driver?: string;
+  kubeconfig?: string;
+  namespace?: string;
+  image?: string;
 }
 
 export type ParsedRouterConfig = z.output<typeof routerSchema>;
@@ -143,6 +170,8 @@ export function parseRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv): P
     tls: flags.tlsCert || flags.tlsKey ? { certFile: flags.tlsCert, keyFile: flags.tlsKey } : undefined,
     insecure: flags.insecure,
     workers: flags.workers,
+    driver: flags.driver,
+    kubernetes: { kubeconfig: flags.kubeconfig ?? env.KUBECONFIG, namespace: flags.namespace, image: flags.image },
   };
   return validate(routerSchema, merge(file ? readYamlFile(file) : {}, fromEnv, fromFlags), file ?? 'flags and environment');
 }

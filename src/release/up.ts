@@ -2,7 +2,7 @@
 // controller and audit) on the admin port (loopback unless told otherwise), the controller with the local
 // driver, and the environment that was active last time (or blue, lexicon, one replica, on a first start).
 // Instances always listen on loopback; only the router's public listener follows --host.
-import { existsSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { sha256Hex } from '../auth/api-keys.js';
@@ -16,6 +16,7 @@ import { apiKeysFile, controllerFile } from './files.js';
 import { openAuditReader } from '../store/open.js';
 import { controllerSwitch, registerControllerRoutes } from './admin.js';
 import { Controller } from './controller.js';
+import type { Driver } from './driver.js';
 import { LocalDriver } from './drivers/local.js';
 import { SqliteControllerStore } from './store.js';
 import { ResilientStore } from './store-resilient.js';
@@ -40,7 +41,7 @@ export interface RunningUp {
   access: string;
   controller: Controller;
   router: RunningRouter;
-  driver: LocalDriver;
+  driver: Driver;
   close(): Promise<void>;
 }
 
@@ -69,6 +70,41 @@ const withoutEnvironmentValues = (rateLimit: AuthSettings['rateLimit'], env: Nod
 const describeAccess = (auth: AuthSettings): string =>
   auth.anonymous ? 'anyone who can reach it (no credentials configured)' : ['API keys', ...(auth.jwt ? ['JWT'] : [])].join(' or ');
 
+/** What pods need from up's environment: the router secret, the stores, the audit text policy; nothing else of this process. */
+const POD_ENV = ['GUARDGATE_ROUTER_SECRET', 'DATABASE_URL', 'REDIS_URL', 'GUARDGATE_AUDIT_TEXT', 'GUARDGATE_AUDIT_SCHEMA', 'GUARDGATE_RATE_LIMIT_REDIS_URL', 'GUARDGATE_ENGINE_API_KEY'];
+
+/** The Kubernetes driver as up's configuration asks: pods on the cluster network, configured like local instances. */
+async function kubernetesDriver(parsed: ParsedRouterConfig, auth: AuthSettings, instanceConfig: Record<string, unknown>, instanceEnv: NodeJS.ProcessEnv, logLevel: string, log: Logger): Promise<Driver> {
+  const k8s = parsed.kubernetes;
+  const { KubernetesDriver } = await import('./drivers/kubernetes.js');
+  const names = [...POD_ENV, ...parsed.releaseSecrets.env];
+  const secretEnv = Object.fromEntries(names.filter((name) => instanceEnv[name] !== undefined).map((name) => [name, instanceEnv[name]!]));
+  return KubernetesDriver.create(
+    {
+      kubeconfig: k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'),
+      namespace: k8s.namespace,
+      app: k8s.app,
+      image: k8s.image,
+      port: k8s.port,
+      // Pods listen on the cluster network; with no credentials configured they serve anyone who reaches them there,
+      // as up does on loopback (restrict them with a NetworkPolicy, or configure credentials).
+      instanceConfig: { ...instanceConfig, insecure: auth.anonymous === true },
+      secretEnv,
+      terminationGraceSeconds: k8s.terminationGraceSeconds,
+      progressDeadlineSeconds: k8s.progressDeadlineSeconds,
+      readyTimeoutMs: k8s.readyTimeoutSeconds * 1000,
+      stopTimeoutMs: (k8s.terminationGraceSeconds + 10) * 1000,
+      crashLoopLimit: 3,
+      gpus: k8s.gpus,
+      resources: k8s.resources,
+      nodeSelector: k8s.nodeSelector,
+      tolerations: k8s.tolerations,
+      logLevel,
+    },
+    log,
+  );
+}
+
 export async function startUp(options: UpOptions, log: Logger): Promise<RunningUp> {
   const parsed = options.router;
   mkdirSync(parsed.dataDir, { recursive: true });
@@ -89,7 +125,12 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
       : new SqliteControllerStore(join(parsed.dataDir, 'controller.sqlite')),
     parsed.storeOutageSeconds * 1000,
   );
-  const driver = new LocalDriver(
+  // What every instance's configuration file carries besides its environment: references and digests only.
+  const instanceConfig = {
+    auth: { ...auth, adminTokenSha256: sha256Hex(token), rateLimit: withoutEnvironmentValues(auth.rateLimit, instanceEnv) },
+    routerSecret: { env: 'GUARDGATE_ROUTER_SECRET' },
+  };
+  const driver = parsed.driver === 'kubernetes' ? await kubernetesDriver(parsed, auth, instanceConfig, instanceEnv, options.logLevel, log) : new LocalDriver(
     {
       dataDir: parsed.dataDir,
       readyTimeoutMs: 30_000,
@@ -98,11 +139,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
       crashWindowMs: 60_000,
       env: instanceEnv,
       logLevel: options.logLevel,
-      // What every instance's configuration file carries besides its environment: references and digests only.
-      instanceConfig: {
-        auth: { ...auth, adminTokenSha256: sha256Hex(token), rateLimit: withoutEnvironmentValues(auth.rateLimit, instanceEnv) },
-        routerSecret: { env: 'GUARDGATE_ROUTER_SECRET' },
-      },
+      instanceConfig,
     },
     log,
   );

@@ -401,6 +401,7 @@ export async function startApiServer(): Promise<ApiServer> {
     const fieldSelector = url.searchParams.get('fieldSelector') ?? undefined;
     const backlog = store.since(from);
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    res.flushHeaders(); // a watch with nothing to say yet is still open
     if (backlog === undefined) {
       res.end(`${JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${from} (${store.resourceVersion})`) })}\n`);
       return;

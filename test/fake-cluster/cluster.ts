@@ -198,6 +198,10 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
   // The kubelet.
   const resolveEnv = (pod: KubeObject, container: any): NodeJS.ProcessEnv => {
     const env: NodeJS.ProcessEnv = {};
+    for (const source of container.envFrom ?? []) {
+      const from = source.secretRef ? store.get('Secret', pod.metadata.namespace, source.secretRef.name) : source.configMapRef ? store.get('ConfigMap', pod.metadata.namespace, source.configMapRef.name) : undefined;
+      for (const [key, value] of Object.entries((from?.data ?? {}) as Record<string, string>)) env[key] = source.secretRef ? Buffer.from(value, 'base64').toString('utf8') : value;
+    }
     for (const item of container.env ?? []) {
       if (item.value !== undefined) env[item.name] = item.value;
       else if (item.valueFrom?.secretKeyRef) {

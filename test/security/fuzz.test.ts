@@ -1,6 +1,7 @@
 // 10,000 hostile requests with a fixed seed, through the router, at the admin API and straight at an
 // instance process: no 5xx, every error a JSON body with a stable code and its status, no connection left
 // hanging, no process restarted, and normal requests served afterwards.
+import type { LocalDriver } from '../../src/release/drivers/local.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_STATUS, type ErrorCode } from '../../src/moderation/errors.js';
 import { exchange, type RawResponse } from '../helpers/raw-http.js';
@@ -44,7 +45,8 @@ describe('hostile input', () => {
 
   it(`${CASES} seeded hostile requests: no 5xx, JSON errors with stable codes, nothing hangs, nothing restarts`, async () => {
     const instanceUrl = up.driver.describe('blue')!.instances[0]!.url;
-    const pidsBefore = up.driver.pids('blue');
+    const local = up.driver as LocalDriver;
+    const pidsBefore = local.pids('blue');
     const address = (target: Target) => new URL(target === 'public' ? up.url : target === 'admin' ? up.adminUrl : instanceUrl);
     const cases = hostileCases(CASES, SEED, up.token);
     const findings: Finding[] = [];
@@ -72,7 +74,7 @@ describe('hostile input', () => {
     expect(responses).toBeGreaterThan(CASES / 2);
     expect([...kinds.keys()].sort()).toEqual(['body', 'chunked', 'content-type', 'expect', 'headers', 'http10', 'method', 'pipeline', 'smuggle', 'target']);
     // Nothing crashed or restarted, the controller's state is untouched, and normal requests are served.
-    expect(up.driver.pids('blue')).toEqual(pidsBefore);
+    expect(local.pids('blue')).toEqual(pidsBefore);
     expect(up.driver.describe('blue')!.instances.every((i) => i.restarts === 0 && i.state === 'ready')).toBe(true);
     const status = await up.controller.status();
     expect(status.active).toBe('blue');

@@ -19,6 +19,8 @@ export interface KubernetesDriverOptions extends KubernetesSettings {
   crashLoopLimit: number;
   /** How often the view of the pods is refreshed. */
   refreshMs?: number;
+  /** Environment values every pod needs (the router secret, DATABASE_URL): kept in a Secret `<app>-env`, never in the ConfigMap. */
+  secretEnv?: Record<string, string> | undefined;
 }
 
 type Pod = KubernetesObject & {
@@ -68,7 +70,12 @@ export class KubernetesDriver implements Driver {
 
   /** A driver with the environments the cluster already runs in view (a restarted controller resumes). */
   static async create(options: KubernetesDriverOptions, log: Logger): Promise<KubernetesDriver> {
-    const driver = new KubernetesDriver(options, log);
+    const secretName = `${options.app}-env`;
+    const driver = new KubernetesDriver(options.secretEnv === undefined ? options : { ...options, envSecret: secretName }, log);
+    if (options.secretEnv !== undefined) {
+      const data = Object.fromEntries(Object.entries(options.secretEnv).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+      await driver.put({ apiVersion: 'v1', kind: 'Secret', metadata: { name: secretName, namespace: options.namespace, labels: { app: options.app } }, type: 'Opaque', data } as KubernetesObject);
+    }
     for (const color of ['blue', 'green'] as const) {
       const found = await driver.read<KubeDeployment>('apps/v1', 'Deployment', environmentName(options, color));
       const version = found?.metadata?.annotations?.['guardgate.dev/version'];

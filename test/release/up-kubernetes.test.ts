@@ -1,0 +1,70 @@
+// `guardgate up --driver kubernetes` against the fake cluster, end to end: environments are Deployments
+// whose pods are real `guardgate serve` processes; the in-process router sends traffic to the pods. Under
+// continuous load, a release through every gate, 20 switches and a rollback fail no request.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningUp } from '../../src/release/up.js';
+import { startFakeCluster, type FakeCluster } from '../fake-cluster/cluster.js';
+import { tempDataDir } from '../helpers/instance.js';
+import { predict, quickSpec, startTestUp } from '../helpers/up.js';
+
+describe('guardgate up --driver kubernetes (fake cluster)', () => {
+  let cluster: FakeCluster;
+  let up: RunningUp;
+  beforeAll(async () => {
+    cluster = await startFakeCluster();
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'guardgate-kubeconfig-')), 'config');
+    writeFileSync(kubeconfig, cluster.kubeconfig, { mode: 0o600 });
+    up = await startTestUp(tempDataDir(), {}, { driver: 'kubernetes', kubeconfig, image: 'guardgate:test' });
+  }, 60_000);
+  afterAll(async () => {
+    await up?.close();
+    await cluster?.close();
+  });
+
+  it('starts the first environment as a Deployment whose pods serve through the router', async () => {
+    const deployment = cluster.api.store.get('Deployment', 'default', 'guardgate-blue')!;
+    expect(deployment.metadata.labels).toMatchObject({ app: 'guardgate', color: 'blue', version: 'initial' });
+    expect(deployment.spec.template.spec.containers[0].image).toBe('guardgate:test');
+    // The router secret reaches the pods through a Secret, never the ConfigMap.
+    const secret = cluster.api.store.get('Secret', 'default', 'guardgate-env')!.data as Record<string, string>;
+    const routerSecret = Buffer.from(secret.GUARDGATE_ROUTER_SECRET!, 'base64').toString('utf8');
+    expect(routerSecret.length).toBeGreaterThanOrEqual(32);
+    const config = cluster.api.store.get('ConfigMap', 'default', 'guardgate-blue')!.data as Record<string, string>;
+    expect(config['instance.yaml']).toContain('GUARDGATE_ROUTER_SECRET'); // a reference
+    expect(config['instance.yaml']).not.toContain(routerSecret);
+    expect(await predict(up.url)).toMatchObject({ status: 200, color: 'blue', version: 'initial' });
+    expect(up.driver.describe('blue')!.instances[0]!.url).toMatch(/^http:\/\/127\.1\.\d+\.\d+:8080$/);
+  });
+
+  it('under load: a release through every gate, 20 switches and a rollback, with zero failed requests', async () => {
+    const load = autocannon({
+      url: `${up.url}/predict`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'How do I make a pipe bomb?' }),
+      connections: 4,
+      duration: 25,
+    });
+    await up.controller.release(quickSpec({ version: 'v2', replicas: 2, previewReplicas: 1, gates: { shadow: { durationSeconds: 4, samples: 30, minSamples: 10, replay: false }, load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } }, watch: { durationSeconds: 2, minRequests: 5 } } }));
+    await up.controller.settled();
+    const release = (await up.controller.status()).release!;
+    expect(release.state).toBe('stable');
+    expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([['functional', true], ['load', true], ['shadow', true], ['watch', true]]);
+    expect(cluster.api.store.get('Deployment', 'default', 'guardgate-green')!.spec.replicas).toBe(2);
+    expect(cluster.api.store.get('Deployment', 'default', 'guardgate-blue')!.spec.replicas).toBe(1); // the live color was never resized
+    for (let i = 0; i < 20; i++) await up.controller.switchTo(i % 2 === 0 ? 'blue' : 'green');
+    expect((await up.controller.status()).active).toBe('green');
+    await up.controller.view(await up.controller.rollback());
+    expect((await up.controller.status()).active).toBe('blue');
+    const result = await load;
+    expect(result.non2xx + result.errors + result.timeouts).toBe(0);
+    expect(result.requests.total).toBeGreaterThan(100);
+    expect(await predict(up.url)).toMatchObject({ status: 200, color: 'blue', version: 'initial' });
+    // The candidate was torn down: no Deployment, no pods.
+    expect(cluster.api.store.get('Deployment', 'default', 'guardgate-green')).toBeUndefined();
+  }, 120_000);
+});

@@ -1,8 +1,9 @@
 // The Kubernetes driver passes the same contract as the local driver, against the fake cluster: Deployments
 // whose pods are real `guardgate serve` processes, readiness from their probes, crash loops and restarts.
 import { pino } from 'pino';
-import { KubernetesDriver } from '../../src/release/drivers/kubernetes.js';
-import { startFakeCluster } from '../fake-cluster/cluster.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KubernetesDriver, type KubernetesDriverOptions } from '../../src/release/drivers/kubernetes.js';
+import { startFakeCluster, type FakeCluster } from '../fake-cluster/cluster.js';
 import { runDriverContract } from './driver-contract.js';
 
 runDriverContract('kubernetes (fake cluster)', async () => {
@@ -37,4 +38,50 @@ runDriverContract('kubernetes (fake cluster)', async () => {
     cluster.crash(pod!.metadata.name);
   };
   return { driver, kill };
+});
+
+describe('kubernetes driver: a rollout that cannot complete fails with its evidence, and leaves nothing', () => {
+  let cluster: FakeCluster;
+  beforeAll(async () => {
+    cluster = await startFakeCluster({ gpus: 0 });
+    cluster.badImages.add('guardgate:missing');
+  });
+  afterAll(async () => cluster?.close());
+
+  const driverWith = (overrides: Partial<KubernetesDriverOptions>) =>
+    KubernetesDriver.create(
+      {
+        kubeconfig: cluster.kubeconfig,
+        namespace: 'default',
+        app: 'evidence',
+        image: 'guardgate:test',
+        port: 8080,
+        instanceConfig: { insecure: true },
+        terminationGraceSeconds: 10,
+        progressDeadlineSeconds: 150,
+        logLevel: 'warn',
+        readyTimeoutMs: 3_000,
+        stopTimeoutMs: 10_000,
+        crashLoopLimit: 3,
+        refreshMs: 100,
+        ...overrides,
+      },
+      pino({ level: 'silent' }),
+    );
+  const spec = { color: 'green' as const, version: 'v9', engine: { kind: 'lexicon' as const }, policy: 'strict' as const, replicas: 1 };
+
+  it('an image that cannot be pulled: ImagePullBackOff and the pull failure', async () => {
+    const driver = await driverWith({ image: 'guardgate:missing' });
+    await expect(driver.deploy(spec)).rejects.toThrow(/not rolled out within 3000 ms.*ImagePullBackOff.*Failed to pull image "guardgate:missing"/);
+    expect(cluster.api.store.get('Deployment', 'default', 'evidence-green')).toBeUndefined();
+    expect(cluster.api.store.list('Pod', 'default', 'app=evidence')).toEqual([]);
+    await driver.close();
+  });
+
+  it('a pod asking for a GPU the cluster does not have: Unschedulable, with the scheduler event', async () => {
+    const driver = await driverWith({ gpus: 1 });
+    await expect(driver.deploy(spec)).rejects.toThrow(/Unschedulable: 0\/1 nodes are available: 1 Insufficient nvidia\.com\/gpu.*FailedScheduling/);
+    expect(cluster.api.store.get('Deployment', 'default', 'evidence-green')).toBeUndefined();
+    await driver.close();
+  });
 });

@@ -26,6 +26,8 @@ export interface InstanceState {
   warm: boolean;
   /** Shutting down: not ready, whatever the engine says. */
   draining: boolean;
+  /** Until then (ms since the epoch) every answer closes its connection: clients reconnect elsewhere. */
+  reconnectUntil: number;
 }
 
 export interface BuiltInstance {
@@ -44,7 +46,7 @@ export function buildInstance(
   metrics = new InstanceMetrics(config.version, config.color, engine.info),
 ): BuiltInstance {
   const moderator = new Moderator(engine, config, metrics, stores);
-  const state: InstanceState = { warm: false, draining: false };
+  const state: InstanceState = { warm: false, draining: false, reconnectUntil: 0 };
   const app = Fastify({
     logger: { level: config.logLevel, base: { service: 'guardgate', version: config.version, color: config.color } },
     bodyLimit: config.limits.bodyBytes,
@@ -66,6 +68,7 @@ export function buildInstance(
   app.addHook('onRequest', (request, reply, done) => {
     metrics.inFlight.inc();
     reply.header('x-trace-id', request.id).header(NOSNIFF, 'nosniff');
+    if (state.reconnectUntil !== 0 && Date.now() < state.reconnectUntil) reply.header('connection', 'close');
     done();
   });
   installAccess(app, { ...access, metrics: { rejected: (reason) => metrics.rejections.inc({ reason }) } });
@@ -132,6 +135,15 @@ export function buildInstance(
   app.get('/metrics', { config: { scope: 'metrics' } }, async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
+  });
+  // After traffic moved away (a Service selector switched), clients kept alive on this instance are sent
+  // elsewhere: idle connections close now, busy ones after their next answer, for `seconds`.
+  app.post<{ Body: { seconds?: unknown } }>('/admin/reconnect', { config: { scope: 'admin' } }, async (request) => {
+    const seconds = request.body?.seconds ?? 10;
+    if (typeof seconds !== 'number' || !(seconds > 0 && seconds <= 3_600)) throw new GuardgateError('invalid_type', 'seconds must be a number of seconds, at most 3600');
+    state.reconnectUntil = Date.now() + seconds * 1000;
+    app.server.closeIdleConnections();
+    return { reconnectUntil: new Date(state.reconnectUntil).toISOString() };
   });
   app.get('/version', async () => ({
     build: BUILD,

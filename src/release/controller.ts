@@ -4,18 +4,19 @@
 import type { Logger } from 'pino';
 import { setTimeout as delay } from 'node:timers/promises';
 import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
-import type { RouterControl } from '../router/control.js';
+import type { Traffic } from './traffic.js';
 import { otherColor, type Color } from '../router/routing.js';
 import type { Driver, EnvironmentSpec } from './driver.js';
 import { runFunctionalGate } from './gates/functional.js';
 import { LOAD_CORPUS, runLoadGate } from './gates/load.js';
-import { auditedTexts, replayThroughRouter, type ReplayItem } from './gates/replay.js';
+import { auditedTexts, replayTo, type ReplayItem } from './gates/replay.js';
 import type { AuditStore } from '../store/audit/store.js';
 import { EVIDENCE_HEADER } from '../shared/headers.js';
 import { brokenGate, gateOutcome, type GateName, type GateReport } from './gates/report.js';
 import { runShadowGate } from './gates/shadow.js';
 import { prometheusProbe } from './gates/prometheus.js';
 import { routerProbe, runWatchGate } from './gates/watch.js';
+import { instancesProbe } from './gates/instances-probe.js';
 import type { ReleaseSpec } from './spec.js';
 import { isOpen, type ReleaseState } from './states.js';
 import { CONTROLLER, type ControllerStore, type OperatorAction, type Release, type Transition } from './store.js';
@@ -91,7 +92,7 @@ export class Controller {
   constructor(
     private readonly store: ControllerStore,
     private readonly driver: Driver,
-    private readonly router: RouterControl,
+    private readonly traffic: Traffic,
     private readonly log: Logger,
     private readonly options: ControllerOptions,
   ) {}
@@ -103,7 +104,7 @@ export class Controller {
     const active = (await this.store.active()) ?? this.options.initial.color;
     const stored = (await this.store.environment(active))?.spec ?? { ...this.options.initial, color: active };
     await this.bringUp(stored);
-    await this.router.switchTo(active, { force: true });
+    await this.traffic.switchTo(active, { force: true });
     await this.store.setActive(active);
     await this.store.saveEnvironment(stored);
     const other = await this.store.environment(otherColor(active));
@@ -124,7 +125,7 @@ export class Controller {
 
   private async bringUp(spec: EnvironmentSpec): Promise<void> {
     const deployment = await this.driver.deploy(spec);
-    await this.router.setPool(spec.color, deployment.instances.map((i) => i.url), spec.version);
+    await this.traffic.setMembers(spec.color, deployment.instances.map((i) => i.url), spec.version);
   }
 
   // ------------------------------------------------------------------ operations
@@ -148,7 +149,7 @@ export class Controller {
       const refused = secretRefused(spec.engine.apiKey, this.options.releaseSecrets ?? { env: [], dirs: [], deniedDirs: [] });
       if (refused !== null) throw new GuardgateError('invalid_request', `engine.apiKey: ${refused}`);
     }
-    const active = this.router.active;
+    const active = this.traffic.active;
     const candidate = otherColor(active);
     const release = await this.store.createRelease(spec, candidate, active, actor);
     this.cancelRetire(candidate);
@@ -201,7 +202,7 @@ export class Controller {
   async switchTo(color: Color, force = false, actor: string = CONTROLLER): Promise<{ previous: Color; active: Color; at: string }> {
     if ((await this.store.openRelease()) !== null) throw new GuardgateError('release_in_progress', 'a release is in progress; promote, abort or roll it back');
     if (this.driver.describe(color) === null) throw new GuardgateError('switch_refused', `the ${color} environment is not deployed`);
-    const result = await this.router.switchTo(color, { force });
+    const result = await this.traffic.switchTo(color, { force });
     await this.store.recordAction({ actor, action: 'switch', detail: { from: result.previous, to: color, forced: force } }, color);
     // The color that serves is not "kept until" anything any more.
     this.cancelRetire(color);
@@ -230,7 +231,7 @@ export class Controller {
         return { version, replicas, instances, retireAt: this.lastStatus?.environments[color]?.retireAt ?? null };
       };
       return {
-        active: this.router.active,
+        active: this.traffic.active,
         environments: { blue: env('blue'), green: env('green') },
         release: this.lastStatus?.release ?? null,
         degraded: { since: health.degradedSince.toISOString(), error: health.lastError },
@@ -261,11 +262,11 @@ export class Controller {
       const deployment = this.driver.describe(color);
       if (deployment === null) return null;
       // The active color is never shown as about to be retired, whatever is stored.
-      const retireAt = color === this.router.active ? null : ((await this.store.environment(color))?.retireAt ?? null);
+      const retireAt = color === this.traffic.active ? null : ((await this.store.environment(color))?.retireAt ?? null);
       return { version: deployment.version, replicas: deployment.replicas, instances: deployment.instances, retireAt };
     };
     const latest = await this.store.latestRelease();
-    return { active: this.router.active, environments: { blue: await env('blue'), green: await env('green') }, release: latest && (await this.view(latest)) };
+    return { active: this.traffic.active, environments: { blue: await env('blue'), green: await env('green') }, release: latest && (await this.view(latest)) };
   }
 
   async view(release: Release): Promise<ReleaseView> {
@@ -382,13 +383,13 @@ export class Controller {
     const { spec } = release;
     // Gate traffic is evidence, not user traffic: not audited, judged by the engine (the admin credential vouches).
     const credentials: Record<string, string> = this.options.credentials === undefined ? {} : { authorization: `Bearer ${this.options.credentials}`, [EVIDENCE_HEADER]: '1' };
-    const preview = { 'x-guardgate-preview': '1', ...credentials };
     switch (gate) {
       case 'functional': {
         const suite = loadSuite(spec.gates.functional.suite);
-        return runFunctionalGate(this.router.url, suite, {
+        const { url, headers } = this.traffic.preview();
+        return runFunctionalGate(url, suite, {
           minPassRate: spec.gates.functional.minPassRate,
-          headers: preview,
+          headers: { ...headers, ...credentials },
           onProgress: (done, total) => this.step(release, 'validating', 'functional gate', `${done}/${total} cases`),
         });
       }
@@ -411,10 +412,10 @@ export class Controller {
                   this.log.warn({ err: error }, 'shadow replay: the audit log could not be read; replaying the corpus only');
                   return [];
                 }) : [];
-          replay = replayThroughRouter(this.router.url, [...audited, ...replayCorpus(shadow.replay.corpus)], credentials, { active: release.previous, candidate: release.candidate });
+          replay = replayTo(this.traffic.live(), this.traffic.preview(), [...audited, ...replayCorpus(shadow.replay.corpus)], credentials, { active: release.previous, candidate: release.candidate });
         }
         return runShadowGate(
-          this.router,
+          this.traffic.mirror,
           {
             fraction: shadow.fraction,
             durationSeconds: shadow.durationSeconds,
@@ -455,9 +456,9 @@ export class Controller {
     try {
       if ((spec.previewReplicas ?? spec.replicas) < spec.replicas) {
         const deployment = await this.driver.scale(candidate, spec.replicas);
-        await this.router.setPool(candidate, deployment.instances.map((i) => i.url), spec.version);
+        await this.traffic.setMembers(candidate, deployment.instances.map((i) => i.url), spec.version);
       }
-      const result = await this.router.switchTo(candidate);
+      const result = await this.traffic.switchTo(candidate);
       current = await this.store.transition(current.id, 'watching', { note: `switched ${previous} → ${candidate} at ${result.at}`, active: candidate });
     } catch (error) {
       await this.finishAbort(current, `switch failed: ${(error as Error).message}`);
@@ -474,7 +475,12 @@ export class Controller {
     }
     this.step(release, 'watching', 'watch gate');
     const { prometheus } = spec.gates.watch;
-    const probe = prometheus === undefined ? await routerProbe(this.router, release.candidate) : prometheusProbe(prometheus.url, release.candidate);
+    const probe =
+      prometheus !== undefined
+        ? prometheusProbe(prometheus.url, release.candidate)
+        : this.traffic.metrics !== undefined
+          ? await routerProbe(this.traffic.metrics, release.candidate)
+          : await instancesProbe(() => (this.driver.describe(release.candidate)?.instances ?? []).map((i) => i.url), this.options.credentials);
     let report: GateReport;
     try {
       report = await runWatchGate(probe, spec.gates.watch, signal, (line) => this.step(release, 'watching', 'watch gate', line));
@@ -517,7 +523,7 @@ export class Controller {
     this.cancelRetire(color);
     const timer = setTimeout(() => {
       this.retireTimers.delete(color);
-      if (this.router.active === color) return;
+      if (this.traffic.active === color) return;
       void this.driver.teardown(color);
       this.log.info({ color }, 'old environment retired after the scale-down delay');
     }, delayMs);
@@ -539,7 +545,7 @@ export class Controller {
       if (stored === null) throw new GuardgateError('invalid_state', `the ${previous} environment is gone and was never recorded`);
       await this.bringUp(stored.spec);
     }
-    await this.router.switchTo(previous, { force: true });
+    await this.traffic.switchTo(previous, { force: true });
     await this.store.transition(release.id, 'rolled_back', { note, actor, active: previous, ...(evidence ? { evidence } : {}) });
     if (stored !== null) await this.store.saveEnvironment(stored.spec);
     this.log.warn({ release: release.version, to: previous }, `rolled back: ${note}`);
@@ -555,17 +561,17 @@ export class Controller {
   private async failOnStoreOutage(release: Release, outage: GuardgateError): Promise<void> {
     const evidence = { outage: { since: this.options.storeHealth?.degradedSince?.toISOString() ?? null, error: outage.message } };
     this.log.error({ release: release.version, err: outage }, "release failed: the controller's store is unreachable");
-    await this.router.setMirror(0);
+    await this.traffic.mirror?.setMirror(0);
     this.progress = null;
     // Live traffic first: go back only to a previous color that can serve; otherwise keep the candidate
     // serving and leave the release open for an operator (promote, roll back) once the store answers.
-    if (this.router.active !== release.previous && (await this.router.healthyCount(release.previous)) === 0) {
+    if (this.traffic.active !== release.previous && (await this.traffic.healthyCount(release.previous)) === 0) {
       this.log.error({ release: release.version }, 'store unreachable and the previous color has no healthy instance: the candidate keeps serving; decide once the store answers');
       return;
     }
-    if (this.router.active !== release.previous) await this.router.switchTo(release.previous, { force: true });
+    if (this.traffic.active !== release.previous) await this.traffic.switchTo(release.previous, { force: true });
     await this.driver.teardown(release.candidate).catch((error: unknown) => this.log.error({ err: error }, 'teardown failed'));
-    await this.router.setPool(release.candidate, [], null);
+    await this.traffic.setMembers(release.candidate, [], null);
     for (let wait = 1_000; ; wait = Math.min(wait * 2, 30_000)) {
       try {
         const stored = await this.store.release(release.id);
@@ -583,11 +589,11 @@ export class Controller {
   }
 
   private async finishAbort(release: Release, note: string, actor: string = CONTROLLER): Promise<void> {
-    await this.router.setMirror(0);
+    await this.traffic.mirror?.setMirror(0);
     await this.store.transition(release.id, 'aborted', { note, actor });
     this.log.warn({ release: release.version }, `release aborted: ${note}`);
     await this.driver.teardown(release.candidate).catch((error: unknown) => this.log.error({ err: error }, 'teardown failed'));
-    await this.router.setPool(release.candidate, [], null);
+    await this.traffic.setMembers(release.candidate, [], null);
     this.progress = null;
   }
 }

@@ -16,6 +16,7 @@ import { apiKeysFile, controllerFile } from './files.js';
 import { openAuditReader } from '../store/open.js';
 import { controllerSwitch, registerControllerRoutes } from './admin.js';
 import { Controller } from './controller.js';
+import { routerTraffic } from './traffic.js';
 import type { Driver } from './driver.js';
 import { LocalDriver } from './drivers/local.js';
 import { SqliteControllerStore } from './store.js';
@@ -154,7 +155,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     switchTo: controllerSwitch(current),
     extend: (app) => registerControllerRoutes(app, current),
   });
-  const controller = new Controller(store, driver, router.router, log, {
+  const controller = new Controller(store, driver, routerTraffic(router.router), log, {
     initial: { color: 'blue', version: 'initial', engine: { kind: 'lexicon' }, policy: 'strict', replicas: 1 },
     credentials: token,
     releaseSecrets: { ...parsed.releaseSecrets, deniedDirs: [parsed.dataDir] },

@@ -183,6 +183,12 @@ export class ObjectStore extends EventEmitter {
   private readonly objects = new Map<string, KubeObject>();
   private revision = 1;
   private readonly history: WatchEvent[] = [];
+  private nextClusterIp = 1;
+
+  /** Services get cluster IPs 127.<serviceBlock>.x.y. */
+  constructor(private readonly serviceBlock: number) {
+    super();
+  }
 
   private key(type: ResourceType, namespace: string | undefined, name: string): string {
     return `${type.plural}.${type.group}/${type.namespaced ? namespace : ''}/${name}`;
@@ -243,6 +249,11 @@ export class ObjectStore extends EventEmitter {
     this.revision++;
     object.metadata = { ...object.metadata, uid: randomUUID(), resourceVersion: String(this.revision), creationTimestamp: new Date().toISOString() };
     if (type.kind === 'Deployment' || type.kind === 'ReplicaSet') object.metadata.generation = 1;
+    // A Service gets its cluster IP at creation: here a loopback address the service proxy listens on.
+    if (type.kind === 'Service' && object.spec?.clusterIP === undefined) {
+      const n = this.nextClusterIp++;
+      object.spec = { ...object.spec, clusterIP: `127.${this.serviceBlock}.${n >> 8}.${n & 255}` };
+    }
     this.objects.set(key, object);
     this.record('ADDED', object);
     return clone(object);
@@ -262,6 +273,7 @@ export class ObjectStore extends EventEmitter {
       next.spec = current.spec;
       next.metadata = current.metadata;
     } else if (current.status !== undefined) next.status = current.status;
+    if (type.kind === 'Service' && next.spec?.clusterIP === undefined) next.spec = { ...next.spec, clusterIP: current.spec.clusterIP };
     next.metadata = { ...next.metadata, uid: current.metadata.uid, creationTimestamp: current.metadata.creationTimestamp };
     if (current.metadata.deletionTimestamp) next.metadata.deletionTimestamp = current.metadata.deletionTimestamp;
     if (current.metadata.generation !== undefined) {
@@ -359,8 +371,9 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-export async function startApiServer(): Promise<ApiServer> {
-  const store = new ObjectStore();
+/** `serviceBlock`: the second octet of the loopback block Services get their cluster IPs from. */
+export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
+  const store = new ObjectStore(serviceBlock);
   store.setMaxListeners(0);
   store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
   const faults: Fault[] = [];

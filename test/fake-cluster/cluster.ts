@@ -68,18 +68,36 @@ const hashOf = (value: unknown): string => createHash('sha256').update(JSON.stri
 const owned = (object: KubeObject, owner: KubeObject) => object.metadata.ownerReferences?.some((r) => r.uid === owner.metadata.uid) ?? false;
 const podReady = (pod: KubeObject) => pod.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True') ?? false;
 
+/**
+ * A loopback block of its own for this cluster (pods at 127.<base>.x.y, Services at 127.<base+1>.x.y), so that
+ * clusters in test files running side by side never share an address. Claimed by listening on an address of
+ * the block until the cluster closes.
+ */
+async function claimAddressBlock(): Promise<{ base: number; release: () => void }> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = 10 + 2 * Math.floor(Math.random() * 120);
+    const claim = createServer();
+    const claimed = await new Promise<boolean>((resolve) => {
+      claim.once('error', () => resolve(false));
+      claim.listen(65_000, `127.${base}.255.254`, () => resolve(true));
+    });
+    if (claimed) return { base, release: () => claim.close() };
+  }
+  throw new Error('no free loopback block for a fake cluster');
+}
+
 export async function startFakeCluster(options: FakeClusterOptions = {}): Promise<FakeCluster> {
   const tickMs = options.tickMs ?? 50;
   const secondMs = options.secondMs ?? 100;
   const propagationDelayMs = options.propagationDelayMs ?? 0;
-  const api = await startApiServer();
+  const block = await claimAddressBlock();
+  const api = await startApiServer(block.base + 1);
   const { store } = api;
   const pods = new Map<string, RunningPod>();
   const proxies = new Map<string, ServiceProxy>();
   const badImages = new Set<string>();
   const root = mkdtempSync(join(tmpdir(), 'guardgate-fake-cluster-'));
   let nextIp = 1;
-  let nextServiceIp = 1;
   let closed = false;
   const progressAt = new Map<string, number>();
 
@@ -358,7 +376,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
           continue;
         }
         const n = nextIp++;
-        running = { name: pod.metadata.name, namespace: pod.metadata.namespace!, ip: `127.1.${n >> 8}.${n & 255}`, child: undefined, restarts: 0, ready: false, stopping: false, nextStart: 0, probing: false, dir: join(root, pod.metadata.name), exited: true, lastExit: undefined };
+        running = { name: pod.metadata.name, namespace: pod.metadata.namespace!, ip: `127.${block.base}.${n >> 8}.${n & 255}`, child: undefined, restarts: 0, ready: false, stopping: false, nextStart: 0, probing: false, dir: join(root, pod.metadata.name), exited: true, lastExit: undefined };
         mkdirSync(running.dir, { recursive: true });
         pods.set(key, running);
         store.update('Pod', running.namespace, running.name, (p) => (p.spec.nodeName = 'fake-node'));
@@ -374,8 +392,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
       const key = `${service.metadata.namespace}/${service.metadata.name}`;
       let proxy = proxies.get(key);
       if (proxy === undefined) {
-        const n = nextServiceIp++;
-        const created: ServiceProxy = { ip: `127.2.${n >> 8}.${n & 255}`, servers: [], endpoints: [], sockets: new Set() };
+        const created: ServiceProxy = { ip: service.spec.clusterIP, servers: [], endpoints: [], sockets: new Set() };
         proxy = created;
         proxies.set(key, created);
         for (const port of service.spec.ports ?? []) {
@@ -484,6 +501,7 @@ current-context: fake
         for (const server of proxy.servers) server.close();
       }
       await api.close();
+      block.release();
     },
   };
 }

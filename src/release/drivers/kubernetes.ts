@@ -37,6 +37,14 @@ type KubeDeployment = KubernetesObject & {
   status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> };
 };
 
+/** A client for the cluster a kubeconfig (YAML) names; none: the in-cluster service account, or ~/.kube/config. */
+export function kubernetesApi(kubeconfig: string | undefined): KubernetesObjectApi {
+  const config = new KubeConfig();
+  if (kubeconfig !== undefined) config.loadFromString(kubeconfig);
+  else config.loadFromDefault();
+  return KubernetesObjectApi.makeApiClient(config);
+}
+
 const isStatus = (error: unknown, code: number): boolean => error instanceof ApiException && error.code === code;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -62,10 +70,7 @@ export class KubernetesDriver implements Driver {
     private readonly options: KubernetesDriverOptions,
     private readonly log: Logger,
   ) {
-    const config = new KubeConfig();
-    if (options.kubeconfig !== undefined) config.loadFromString(options.kubeconfig);
-    else config.loadFromDefault();
-    this.api = KubernetesObjectApi.makeApiClient(config);
+    this.api = kubernetesApi(options.kubeconfig);
   }
 
   /** A driver with the environments the cluster already runs in view (a restarted controller resumes). */

@@ -5,7 +5,7 @@
 import { request } from 'undici';
 import type { MirrorAnswer, MirrorPair } from '../../router/mirror.js';
 import type { Color } from '../../router/routing.js';
-import { PREVIEW_HEADER } from '../../shared/headers.js';
+import type { Endpoint } from '../traffic.js';
 import type { AuditStore } from '../../store/audit/store.js';
 import type { Replay, ReplayOrigin } from './shadow.js';
 
@@ -51,16 +51,19 @@ async function ask(url: string, body: string, headers: Record<string, string>, c
   }
 }
 
-/** Replay `items` (JSON /predict bodies), in order, through the router at `url`, `headers` carrying an admin credential. */
-export function replayThroughRouter(url: string, items: readonly ReplayItem[], headers: Record<string, string>, colors: { active: Color; candidate: Color }): Replay {
+/**
+ * Replay `items` (JSON /predict bodies), in order, to the live color and to the standby (the traffic's two
+ * endpoints), `headers` carrying an admin credential.
+ */
+export function replayTo(live: Endpoint, preview: Endpoint, items: readonly ReplayItem[], headers: Record<string, string>, colors: { active: Color; candidate: Color }): Replay {
   return async (add, enough, signal) => {
     let next = 0;
     const worker = async () => {
       while (next < items.length && !enough() && !signal?.aborted) {
         const { body, origin } = items[next++]!;
         const [active, standby] = await Promise.all([
-          ask(url, body, headers, colors.active, signal),
-          ask(url, body, { ...headers, [PREVIEW_HEADER]: '1' }, colors.candidate, signal),
+          ask(live.url, body, { ...live.headers, ...headers }, colors.active, signal),
+          ask(preview.url, body, { ...preview.headers, ...headers }, colors.candidate, signal),
         ]);
         const pair: MirrorPair = { request: { method: 'POST', path: '/predict', headers: [], body: Buffer.from(body) }, active, standby, at: new Date() };
         add(pair, origin);

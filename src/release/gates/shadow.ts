@@ -186,7 +186,8 @@ export type Replay = (add: (pair: MirrorPair, origin: ReplayOrigin) => void, eno
  * colors until it does (or the corpus ends). The evidence says how many verdicts came from each.
  */
 export async function runShadowGate(
-  router: ShadowSource,
+  /** Live traffic mirrored to the candidate; none where traffic cannot be mirrored (then only the replay). */
+  router: ShadowSource | undefined,
   options: { fraction: number; durationSeconds: number; targetSamples: number; onProgress?: (samples: number) => void; replay?: Replay | undefined },
   rule: ShadowRule,
   signal?: AbortSignal,
@@ -194,21 +195,24 @@ export async function runShadowGate(
 ): Promise<GateReport<ShadowEvidence>> {
   const startedAt = new Date().toISOString();
   const comparator = new ShadowComparator(rule, textMode);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      clearTimeout(timer);
-      unsubscribe();
-      void router.setMirror(0).finally(resolve);
-    };
-    const unsubscribe = router.onMirrorPair((pair) => {
-      comparator.add(pair);
-      options.onProgress?.(comparator.sampleCount);
-      if (comparator.sampleCount >= options.targetSamples) stop();
+  if (router !== undefined) {
+    const source = router;
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        clearTimeout(timer);
+        unsubscribe();
+        void source.setMirror(0).finally(resolve);
+      };
+      const unsubscribe = source.onMirrorPair((pair) => {
+        comparator.add(pair);
+        options.onProgress?.(comparator.sampleCount);
+        if (comparator.sampleCount >= options.targetSamples) stop();
+      });
+      const timer = setTimeout(stop, options.durationSeconds * 1000);
+      signal?.addEventListener('abort', stop, { once: true });
+      void source.setMirror(options.fraction).catch(stop);
     });
-    const timer = setTimeout(stop, options.durationSeconds * 1000);
-    signal?.addEventListener('abort', stop, { once: true });
-    void router.setMirror(options.fraction).catch(stop);
-  });
+  }
   if (options.replay !== undefined && comparator.sampleCount < options.targetSamples && !signal?.aborted) {
     await options.replay(
       (pair, origin) => {

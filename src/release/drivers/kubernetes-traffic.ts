@@ -1,0 +1,202 @@
+// Traffic by Kubernetes Service selector: the active Service `<app>` selects the active color's pods, the
+// preview Service `<app>-preview` the standby's. A switch rewrites both selectors, and then asks the old
+// pods to send their kept-alive clients elsewhere (kube-proxy pins a connection to the pod it chose).
+// Better than where Argo Rollouts' users got hurt: the active Service is never pointed at a color with no
+// ready pod, forced or not, so it is never left without endpoints (argo-rollouts#4750); the preview
+// selector moves only to an environment that finished rolling out (#2641); old pods are told to close
+// kept-alive connections (#3761). No mirroring: the shadow gate replays to both Services instead.
+import { get } from 'node:http';
+import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { GuardgateError } from '../../moderation/errors.js';
+import type { SwitchResult } from '../../router/control.js';
+import { otherColor, type Color } from '../../router/routing.js';
+import type { Endpoint, Traffic } from '../traffic.js';
+import { colorSelector, labelSelector, LABEL_APP, type KubernetesSettings } from './kubernetes-manifests.js';
+
+/** The color that answers `/version` on a new connection (nothing kept alive: where it lands is the Service's choice). */
+function colorBehind(url: string): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const req = get(new URL('/version', url), { agent: false, timeout: 2_000 }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => {
+        try {
+          resolve((JSON.parse(body) as { color?: string }).color);
+        } catch (error) {
+          reject(error as Error);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer within 2 s')));
+    req.on('error', reject);
+  });
+}
+
+type Service = KubernetesObject & { spec: { selector?: Record<string, string>; clusterIP?: string; ports: Array<{ port: number }> } };
+type Pod = KubernetesObject & { status?: { podIP?: string; conditions?: Array<{ type: string; status: string }> } };
+
+export interface SelectorTrafficOptions {
+  /** The admin token: old pods are asked, with it, to close their clients' connections after a switch. */
+  adminToken: string;
+  /** For how long old pods close every connection after their answer (0: they are not asked). */
+  reconnectSeconds: number;
+  /** How long a Service may take to answer from the color it now selects (kube-proxy propagation). */
+  propagationTimeoutMs?: number;
+}
+
+export class ServiceSelectorTraffic implements Traffic {
+  readonly kind = 'service-selector';
+  readonly mirror = undefined;
+  readonly metrics = undefined;
+  private current: Color;
+  private epoch = 0;
+  private readonly addresses = new Map<string, string>();
+
+  private constructor(
+    private readonly api: KubernetesObjectApi,
+    private readonly settings: Pick<KubernetesSettings, 'namespace' | 'app' | 'port'>,
+    private readonly options: SelectorTrafficOptions,
+    private readonly log: Logger,
+    active: Color,
+  ) {
+    this.current = active;
+  }
+
+  get activeName(): string {
+    return this.settings.app;
+  }
+
+  get previewName(): string {
+    return `${this.settings.app}-preview`;
+  }
+
+  /** The two Services, selecting `active` and its standby (created when missing). */
+  static async create(api: KubernetesObjectApi, settings: Pick<KubernetesSettings, 'namespace' | 'app' | 'port'>, options: SelectorTrafficOptions, log: Logger, active: Color): Promise<ServiceSelectorTraffic> {
+    const traffic = new ServiceSelectorTraffic(api, settings, options, log, active);
+    const existing = await traffic.read(traffic.activeName);
+    // A restarted controller keeps what the cluster says is active.
+    const selected = existing?.spec.selector?.color;
+    if (selected === 'blue' || selected === 'green') traffic.current = selected;
+    await traffic.select(traffic.activeName, traffic.current);
+    await traffic.select(traffic.previewName, otherColor(traffic.current));
+    await traffic.propagated(traffic.activeName, traffic.current);
+    return traffic;
+  }
+
+  private async read(name: string): Promise<Service | undefined> {
+    try {
+      return (await this.api.read<Service>({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: this.settings.namespace } })) as Service;
+    } catch (error) {
+      if ((error as { code?: number }).code === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** Point a Service at a color's pods (read, change, replace with the version read: a conflict is retried). */
+  private async select(name: string, color: Color): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.read(name);
+      const body: Service = {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name, namespace: this.settings.namespace, labels: { [LABEL_APP]: this.settings.app }, ...(current ? { resourceVersion: current.metadata!.resourceVersion } : {}) },
+        spec: { ...(current?.spec ?? {}), selector: colorSelector(this.settings, color), ports: [{ name: 'http', port: 80, targetPort: 'http' } as never] },
+      };
+      try {
+        const written = (current === undefined ? await this.api.create(body) : await this.api.replace(body)) as Service;
+        if (written.spec.clusterIP) this.addresses.set(name, `http://${written.spec.clusterIP}:80`);
+        return;
+      } catch (error) {
+        if (!((error as { code?: number }).code === 409 && attempt < 5)) throw error;
+      }
+    }
+  }
+
+  private async readyPods(color: Color): Promise<Pod[]> {
+    const list = await this.api.list<Pod>('v1', 'Pod', this.settings.namespace, undefined, undefined, undefined, undefined, labelSelector(colorSelector(this.settings, color)));
+    return list.items.filter((p) => p.metadata?.deletionTimestamp === undefined && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+  }
+
+  get active(): Color {
+    return this.current;
+  }
+
+  private endpoint(name: string): Endpoint {
+    const url = this.addresses.get(name);
+    if (url === undefined) throw new GuardgateError('invalid_state', `the ${name} Service has no cluster IP yet`);
+    return { url, headers: {} };
+  }
+
+  live(): Endpoint {
+    return this.endpoint(this.activeName);
+  }
+
+  preview(): Endpoint {
+    return this.endpoint(this.previewName);
+  }
+
+  /** Selectors follow labels, not addresses: an environment that finished rolling out becomes the preview. */
+  async setMembers(color: Color, instances: readonly string[], _version: string | null): Promise<void> {
+    if (color !== this.current && instances.length > 0) await this.select(this.previewName, color);
+  }
+
+  async switchTo(to: Color): Promise<SwitchResult> {
+    const previous = this.current;
+    if ((await this.readyPods(to)).length === 0) {
+      // Forced or not: a Service with no endpoints fails every request.
+      throw new GuardgateError('switch_refused', `the ${to} environment has no ready pod; the ${this.activeName} Service is not pointed at it, even when forced`);
+    }
+    const oldPods = previous === to ? [] : await this.readyPods(previous);
+    await this.select(this.activeName, to);
+    await this.select(this.previewName, otherColor(to));
+    this.current = to;
+    await this.propagated(this.activeName, to);
+    this.epoch++;
+    const at = new Date().toISOString();
+    this.log.info({ from: previous, to, service: this.activeName }, 'kubernetes: active Service switched');
+    if (this.options.reconnectSeconds > 0) await Promise.all(oldPods.map((pod) => this.reconnect(pod)));
+    return { previous, active: to, at, epoch: this.epoch };
+  }
+
+  /**
+   * Wait until new connections through a Service are answered by `color` three times in a row (kube-proxy has
+   * the change), up to the propagation deadline; past it the switch stands, and the wait is logged.
+   */
+  private async propagated(name: string, color: Color): Promise<void> {
+    const deadline = Date.now() + (this.options.propagationTimeoutMs ?? 30_000);
+    let streak = 0;
+    while (streak < 3) {
+      if (Date.now() > deadline) {
+        this.log.warn({ service: name, color }, 'kubernetes: the Service did not answer from its new color in time; it will as the change propagates');
+        return;
+      }
+      try {
+        streak = (await colorBehind(this.endpoint(name).url)) === color ? streak + 1 : 0;
+      } catch {
+        streak = 0;
+      }
+      if (streak < 3) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** Ask an old pod to close its kept-alive connections, so that clients reconnect through the new selector. */
+  private async reconnect(pod: Pod): Promise<void> {
+    const url = `http://${pod.status!.podIP}:${this.settings.port}/admin/reconnect`;
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${this.options.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ seconds: this.options.reconnectSeconds }),
+        signal: AbortSignal.timeout(2_000),
+      });
+      if (!response.ok) throw new Error(`answered ${response.status}`);
+    } catch (error) {
+      this.log.warn({ pod: pod.metadata?.name, err: error }, 'kubernetes: an old pod could not be asked to close its connections');
+    }
+  }
+
+  async healthyCount(color: Color): Promise<number> {
+    return (await this.readyPods(color)).length;
+  }
+}

@@ -1,0 +1,60 @@
+// The watch gate's figures read from the instances themselves (each one's /metrics), for traffic that does
+// not pass through the router (a Kubernetes Service selector): requests to the moderation routes, those
+// answered 5xx, and the latency histogram, added up over the instances, from the moment the probe is made.
+import { windowFigures, type WatchProbe, type WatchSnapshot } from './watch.js';
+
+const ROUTES = new Set(['/predict', '/v1/moderations']);
+const SERIES = /^http_request_duration_seconds_(bucket|count)\{([^}]*)\} ([0-9.eE+-]+|\+Inf|NaN)$/;
+
+/** One instance's counts from its Prometheus exposition. Pure. */
+export function snapshotOf(exposition: string): WatchSnapshot {
+  let total = 0;
+  let errors = 0;
+  const buckets = new Map<number, number>();
+  for (const line of exposition.split('\n')) {
+    const match = SERIES.exec(line);
+    if (match === null) continue;
+    const labels = Object.fromEntries([...match[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+    if (!ROUTES.has(labels.route ?? '')) continue;
+    const value = Number(match[3]);
+    if (match[1] === 'count') {
+      total += value;
+      if ((labels.status_code ?? '').startsWith('5')) errors += value;
+    } else {
+      const bound = labels.le === '+Inf' ? Infinity : Number(labels.le);
+      buckets.set(bound, (buckets.get(bound) ?? 0) + value);
+    }
+  }
+  return { total, errors, buckets: [...buckets.entries()].sort((a, b) => a[0] - b[0]) };
+}
+
+/** Counts added up over instances; an instance that restarted (its counts went down) counts from zero. Pure. */
+export function added(before: Map<string, WatchSnapshot>, now: Map<string, WatchSnapshot>): { before: WatchSnapshot; after: WatchSnapshot } {
+  const sum = (snapshots: WatchSnapshot[]): WatchSnapshot => {
+    const buckets = new Map<number, number>();
+    for (const s of snapshots) for (const [bound, count] of s.buckets) buckets.set(bound, (buckets.get(bound) ?? 0) + count);
+    return { total: snapshots.reduce((a, s) => a + s.total, 0), errors: snapshots.reduce((a, s) => a + s.errors, 0), buckets: [...buckets.entries()].sort((a, b) => a[0] - b[0]) };
+  };
+  const empty: WatchSnapshot = { total: 0, errors: 0, buckets: [] };
+  const starts = [...now.keys()].map((url) => {
+    const then = before.get(url);
+    return then === undefined || then.total > now.get(url)!.total ? empty : then;
+  });
+  return { before: sum(starts), after: sum([...now.values()]) };
+}
+
+async function read(url: string, token: string | undefined): Promise<WatchSnapshot> {
+  const response = await fetch(`${url}/metrics`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(2_000) });
+  if (!response.ok) throw new Error(`${url}/metrics answered ${response.status}`);
+  return snapshotOf(await response.text());
+}
+
+/** A probe over the instances `urls()` names (read again at each look: pods come and go). */
+export async function instancesProbe(urls: () => string[], token: string | undefined): Promise<WatchProbe> {
+  const readAll = async () => new Map(await Promise.all(urls().map(async (url) => [url, await read(url, token)] as const)));
+  const start = await readAll();
+  return async () => {
+    const { before, after } = added(start, await readAll());
+    return { ...windowFigures(before, after), source: 'instances' };
+  };
+}

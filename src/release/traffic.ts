@@ -1,0 +1,48 @@
+// How traffic reaches an environment: one interface the controller drives, whatever moves the traffic: the
+// router (in this process, or a cluster of workers), or a Kubernetes Service whose selector is switched
+// (drivers/kubernetes-traffic.ts). The controller knows nothing else of it.
+import type { MirrorPair } from '../router/mirror.js';
+import type { RouterControl, SwitchResult } from '../router/control.js';
+import type { Color } from '../router/routing.js';
+import { PREVIEW_HEADER } from '../shared/headers.js';
+
+/** Where to send a request, and the headers that say so. */
+export interface Endpoint {
+  url: string;
+  headers: Record<string, string>;
+}
+
+export interface Traffic {
+  readonly kind: 'router' | 'service-selector';
+  readonly active: Color;
+  /** The stable address clients use: live traffic. */
+  live(): Endpoint;
+  /** The standby, for the gates: the router with the preview header, or the preview Service. */
+  preview(): Endpoint;
+  /** The instances of a color and its version label (empty: the color is gone). */
+  setMembers(color: Color, instances: readonly string[], version: string | null): Promise<void>;
+  /** Make `to` the active color; refused while it has no ready instance (unless forced, where the mode allows). */
+  switchTo(to: Color, options?: { force?: boolean }): Promise<SwitchResult>;
+  healthyCount(color: Color): Promise<number>;
+  /** Live traffic mirrored to the standby, where the mode can (the router); the shadow gate replays otherwise. */
+  readonly mirror: { setMirror(fraction: number): Promise<void>; onMirrorPair(listener: (pair: MirrorPair) => void): () => void } | undefined;
+  /** Live request counts for the watch gate, where the mode sees them (the router). */
+  readonly metrics: Pick<RouterControl, 'traffic' | 'latencyBuckets'> | undefined;
+}
+
+/** The router as traffic: membership is its pools, previews carry the preview header. */
+export function routerTraffic(router: RouterControl): Traffic {
+  return {
+    kind: 'router',
+    get active() {
+      return router.active;
+    },
+    live: () => ({ url: router.url, headers: {} }),
+    preview: () => ({ url: router.url, headers: { [PREVIEW_HEADER]: '1' } }),
+    setMembers: (color, instances, version) => router.setPool(color, instances, version),
+    switchTo: (to, options) => router.switchTo(to, options),
+    healthyCount: (color) => router.healthyCount(color),
+    mirror: router,
+    metrics: router,
+  };
+}

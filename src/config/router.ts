@@ -54,6 +54,11 @@ export const routerSchema = z.object({
   maxConnections: positiveInt.optional(),
   /** `up` only: where environments run: processes on this machine, or Deployments on Kubernetes. */
   driver: z.enum(['local', 'kubernetes']).default('local'),
+  /**
+   * `up` only: what moves traffic between colors: the router (`up`'s public port), or, with driver kubernetes,
+   * the selector of a Service `<app>` (clients reach the Service; previews go through `<app>-preview`).
+   */
+  traffic: z.enum(['router', 'service-selector']).default('router'),
   /** `up` only, with driver kubernetes. */
   kubernetes: z
     .object({
@@ -72,6 +77,8 @@ export const routerSchema = z.object({
       resources: z.object({ requests: z.record(z.string(), z.string()).optional(), limits: z.record(z.string(), z.string()).optional() }).strict().optional(),
       nodeSelector: z.record(z.string(), z.string()).optional(),
       tolerations: z.array(z.record(z.string(), z.unknown())).optional(),
+      /** traffic service-selector: for how long old pods close their connections after a switch (0: not asked). */
+      reconnectSeconds: z.coerce.number().min(0).max(3_600).default(10),
     })
     .strict()
     .prefault({}),
@@ -137,6 +144,7 @@ export interface RouterFlags {
   insecure?: boolean;
   workers?: string;
   driver?: string;
+  traffic?: string;
   kubeconfig?: string;
   namespace?: string;
   image?: string;
@@ -171,6 +179,7 @@ export function parseRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv): P
     insecure: flags.insecure,
     workers: flags.workers,
     driver: flags.driver,
+    traffic: flags.traffic,
     kubernetes: { kubeconfig: flags.kubeconfig ?? env.KUBECONFIG, namespace: flags.namespace, image: flags.image },
   };
   return validate(routerSchema, merge(file ? readYamlFile(file) : {}, fromEnv, fromFlags), file ?? 'flags and environment');

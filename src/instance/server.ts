@@ -137,12 +137,12 @@ export function buildInstance(
     return metrics.registry.metrics();
   });
   // After traffic moved away (a Service selector switched), clients kept alive on this instance are sent
-  // elsewhere: idle connections close now, busy ones after their next answer, for `seconds`.
+  // elsewhere: for `seconds`, every answer closes its connection. Idle connections are not cut: a client may
+  // be sending on one at that moment, and that request would fail; its answer closes it instead.
   app.post<{ Body: { seconds?: unknown } }>('/admin/reconnect', { config: { scope: 'admin' } }, async (request) => {
     const seconds = request.body?.seconds ?? 10;
     if (typeof seconds !== 'number' || !(seconds > 0 && seconds <= 3_600)) throw new GuardgateError('invalid_type', 'seconds must be a number of seconds, at most 3600');
     state.reconnectUntil = Date.now() + seconds * 1000;
-    app.server.closeIdleConnections();
     return { reconnectUntil: new Date(state.reconnectUntil).toISOString() };
   });
   app.get('/version', async () => ({

@@ -3,6 +3,7 @@
 // (exactly one active color, serving; an interrupted release continues or is cleanly aborted).
 import type { Logger } from 'pino';
 import { setTimeout as delay } from 'node:timers/promises';
+import { setMaxListeners } from 'node:events';
 import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
 import type { Traffic } from './traffic.js';
 import { otherColor, type Color } from '../router/routing.js';
@@ -154,6 +155,8 @@ export class Controller {
     const release = await this.store.createRelease(spec, candidate, active, actor);
     this.cancelRetire(candidate);
     this.aborting = new AbortController();
+    // Gate traffic (replay, load) listens on it from several requests at once.
+    setMaxListeners(64, this.aborting.signal);
     this.running = this.pipeline(release, this.aborting.signal).catch(async (error: unknown) => {
       if (isGuardgateError(error) && error.code === 'store_unavailable') return this.failOnStoreOutage(release, error);
       this.log.error({ err: error, release: release.version }, 'release pipeline failed unexpectedly');
@@ -506,6 +509,8 @@ export class Controller {
 
   private async resumeWatch(release: Release): Promise<void> {
     this.aborting = new AbortController();
+    // Gate traffic (replay, load) listens on it from several requests at once.
+    setMaxListeners(64, this.aborting.signal);
     await this.watch(release, this.aborting.signal);
   }
 

@@ -16,7 +16,7 @@ import { apiKeysFile, controllerFile } from './files.js';
 import { openAuditReader } from '../store/open.js';
 import { controllerSwitch, registerControllerRoutes } from './admin.js';
 import { Controller } from './controller.js';
-import { routerTraffic } from './traffic.js';
+import { routerTraffic, type Traffic } from './traffic.js';
 import type { Driver } from './driver.js';
 import { LocalDriver } from './drivers/local.js';
 import { SqliteControllerStore } from './store.js';
@@ -106,6 +106,16 @@ async function kubernetesDriver(parsed: ParsedRouterConfig, auth: AuthSettings, 
   );
 }
 
+/** Traffic by Service selector: the active Service `<app>` is the front door; `up`'s router stays for the admin API. */
+async function selectorTraffic(parsed: ParsedRouterConfig, token: string, log: Logger): Promise<Traffic> {
+  if (parsed.driver !== 'kubernetes') throw new ConfigError('traffic service-selector needs driver kubernetes');
+  const k8s = parsed.kubernetes;
+  const { kubernetesApi } = await import('./drivers/kubernetes.js');
+  const { ServiceSelectorTraffic } = await import('./drivers/kubernetes-traffic.js');
+  const api = kubernetesApi(k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'));
+  return ServiceSelectorTraffic.create(api, k8s, { adminToken: token, reconnectSeconds: k8s.reconnectSeconds }, log, 'blue');
+}
+
 export async function startUp(options: UpOptions, log: Logger): Promise<RunningUp> {
   const parsed = options.router;
   mkdirSync(parsed.dataDir, { recursive: true });
@@ -155,7 +165,8 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     switchTo: controllerSwitch(current),
     extend: (app) => registerControllerRoutes(app, current),
   });
-  const controller = new Controller(store, driver, routerTraffic(router.router), log, {
+  const traffic = parsed.traffic === 'service-selector' ? await selectorTraffic(parsed, token, log) : routerTraffic(router.router);
+  const controller = new Controller(store, driver, traffic, log, {
     initial: { color: 'blue', version: 'initial', engine: { kind: 'lexicon' }, policy: 'strict', replicas: 1 },
     credentials: token,
     releaseSecrets: { ...parsed.releaseSecrets, deniedDirs: [parsed.dataDir] },

@@ -68,3 +68,35 @@ describe('guardgate up --driver kubernetes (fake cluster)', () => {
     expect(cluster.api.store.get('Deployment', 'default', 'guardgate-green')).toBeUndefined();
   }, 120_000);
 });
+
+describe('guardgate up --driver kubernetes --traffic service-selector (fake cluster)', () => {
+  let cluster: FakeCluster;
+  let up: RunningUp;
+  beforeAll(async () => {
+    cluster = await startFakeCluster({ propagationDelayMs: 100 });
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'guardgate-kubeconfig-')), 'config');
+    writeFileSync(kubeconfig, cluster.kubeconfig, { mode: 0o600 });
+    up = await startTestUp(tempDataDir(), {}, { driver: 'kubernetes', traffic: 'service-selector', kubeconfig, image: 'guardgate:test' });
+  }, 60_000);
+  afterAll(async () => {
+    await up?.close();
+    await cluster?.close();
+  });
+
+  it('releases through every gate with clients on the Service: previews on the preview Service, shadow by replay, watch from the pods', async () => {
+    const service = cluster.serviceUrl('guardgate')!;
+    expect(cluster.api.store.get('Service', 'default', 'guardgate')!.spec.selector).toEqual({ app: 'guardgate', color: 'blue' });
+    const load = autocannon({ url: `${service}/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'hello there' }), connections: 4, duration: 12 });
+    await up.controller.release(quickSpec({ version: 'v2', gates: { shadow: { samples: 20, minSamples: 20 }, load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } }, watch: { durationSeconds: 2, minRequests: 5 } } }));
+    await up.controller.settled();
+    const release = (await up.controller.status()).release!;
+    const result = await load;
+    expect(`${release.state}: ${release.note}`).toMatch(/^stable/);
+    expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([['functional', true], ['load', true], ['shadow', true], ['watch', true]]);
+    expect((release.gates[2]!.evidence as { sources: { mirrored: number } }).sources.mirrored).toBe(0);
+    expect((release.gates[3]!.evidence as { source: string }).source).toBe('instances');
+    expect(cluster.api.store.get('Service', 'default', 'guardgate')!.spec.selector).toEqual({ app: 'guardgate', color: 'green' });
+    expect(cluster.api.store.get('Service', 'default', 'guardgate-preview')!.spec.selector).toEqual({ app: 'guardgate', color: 'blue' });
+    expect(result.non2xx + result.errors + result.timeouts).toBe(0);
+  }, 90_000);
+});

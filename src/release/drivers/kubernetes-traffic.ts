@@ -80,7 +80,8 @@ export class ServiceSelectorTraffic implements Traffic {
     if (selected === 'blue' || selected === 'green') traffic.current = selected;
     await traffic.select(traffic.activeName, traffic.current);
     await traffic.select(traffic.previewName, otherColor(traffic.current));
-    await traffic.propagated(traffic.activeName, traffic.current);
+    // On a first start nothing is deployed yet: the first switch waits for the Service instead.
+    if ((await traffic.readyPods(traffic.current)).length > 0) await traffic.propagated(traffic.activeName, traffic.current);
     return traffic;
   }
 
@@ -138,7 +139,10 @@ export class ServiceSelectorTraffic implements Traffic {
 
   /** Selectors follow labels, not addresses: an environment that finished rolling out becomes the preview. */
   async setMembers(color: Color, instances: readonly string[], _version: string | null): Promise<void> {
-    if (color !== this.current && instances.length > 0) await this.select(this.previewName, color);
+    if (color === this.current || instances.length === 0) return;
+    await this.select(this.previewName, color);
+    // The gates start next: the preview Service must answer from the candidate by then.
+    await this.propagated(this.previewName, color);
   }
 
   async switchTo(to: Color): Promise<SwitchResult> {

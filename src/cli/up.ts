@@ -32,7 +32,16 @@ export function upCommand(): Command {
       const router = parseRouterConfig(flags, process.env);
       // Loaded here, not at start: every other command (an instance above all) stays without the controller.
       const { startUp } = await import('../release/up.js');
-      const up = await startUp({ router, instanceEnv: process.env, logLevel: flags.logLevel === 'info' ? 'warn' : flags.logLevel }, log);
+      const up = await startUp(
+        {
+          router,
+          instanceEnv: process.env,
+          logLevel: flags.logLevel === 'info' ? 'warn' : flags.logLevel,
+          // Another controller acts now: stop at once (the Deployment restarts this one, which waits for the Lease).
+          onLeadershipLost: () => process.exit(1),
+        },
+        log,
+      );
       log.info({ url: up.url, adminUrl: up.adminUrl, adminTokenFile: up.tokenFile, active: (await up.controller.status()).active }, 'guardgate is up');
       process.stderr.write(
         [

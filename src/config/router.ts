@@ -77,6 +77,10 @@ export const routerSchema = z.object({
       resources: z.object({ requests: z.record(z.string(), z.string()).optional(), limits: z.record(z.string(), z.string()).optional() }).strict().optional(),
       nodeSelector: z.record(z.string(), z.string()).optional(),
       tolerations: z.array(z.record(z.string(), z.unknown())).optional(),
+      /** Who this controller is, for the Lease that lets one controller act at a time (a pod's name). */
+      identity: z.string().min(1).optional(),
+      leaseSeconds: positiveInt.default(15),
+      renewSeconds: positiveInt.default(5),
       /** traffic service-selector: for how long old pods close their connections after a switch (0: not asked). */
       reconnectSeconds: z.coerce.number().min(0).max(3_600).default(10),
     })
@@ -180,7 +184,7 @@ export function parseRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv): P
     workers: flags.workers,
     driver: flags.driver,
     traffic: flags.traffic,
-    kubernetes: { kubeconfig: flags.kubeconfig ?? env.KUBECONFIG, namespace: flags.namespace, image: flags.image },
+    kubernetes: { kubeconfig: flags.kubeconfig ?? env.KUBECONFIG, namespace: flags.namespace ?? env.GUARDGATE_K8S_NAMESPACE, image: flags.image, identity: env.GUARDGATE_K8S_IDENTITY },
   };
   return validate(routerSchema, merge(file ? readYamlFile(file) : {}, fromEnv, fromFlags), file ?? 'flags and environment');
 }

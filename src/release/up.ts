@@ -3,6 +3,7 @@
 // driver, and the environment that was active last time (or blue, lexicon, one replica, on a first start).
 // Instances always listen on loopback; only the router's public listener follows --host.
 import { existsSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { sha256Hex } from '../auth/api-keys.js';
@@ -31,6 +32,8 @@ export interface UpOptions {
   logLevel: string;
   /** Tests shorten the router's health checks. */
   healthIntervalMs?: number;
+  /** Driver kubernetes: this controller lost the Lease and must stop acting (the command exits). */
+  onLeadershipLost?: (why: string) => void;
 }
 
 export interface RunningUp {
@@ -106,6 +109,17 @@ async function kubernetesDriver(parsed: ParsedRouterConfig, auth: AuthSettings, 
   );
 }
 
+/** The Lease `<app>-controller`, held: resolves once this controller may act. */
+async function controllerLease(parsed: ParsedRouterConfig, log: Logger, onLost: ((why: string) => void) | undefined) {
+  const k8s = parsed.kubernetes;
+  const { kubernetesApi } = await import('./drivers/kubernetes.js');
+  const { LeaderLease } = await import('./drivers/kubernetes-lease.js');
+  const api = kubernetesApi(k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'));
+  const lease = new LeaderLease(api, { namespace: k8s.namespace, name: `${k8s.app}-controller`, identity: k8s.identity ?? `${hostname()}-${process.pid}`, leaseMs: k8s.leaseSeconds * 1000, renewMs: k8s.renewSeconds * 1000 }, log);
+  await lease.acquire(onLost ?? ((why) => log.error({ why }, 'controller lease lost')));
+  return lease;
+}
+
 /** Traffic by Service selector: the active Service `<app>` is the front door; `up`'s router stays for the admin API. */
 async function selectorTraffic(parsed: ParsedRouterConfig, token: string, log: Logger): Promise<Traffic> {
   if (parsed.driver !== 'kubernetes') throw new ConfigError('traffic service-selector needs driver kubernetes');
@@ -141,6 +155,8 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     auth: { ...auth, adminTokenSha256: sha256Hex(token), rateLimit: withoutEnvironmentValues(auth.rateLimit, instanceEnv) },
     routerSecret: { env: 'GUARDGATE_ROUTER_SECRET' },
   };
+  // On Kubernetes one controller acts at a time: wait for the Lease before touching anything.
+  const lease = parsed.driver === 'kubernetes' ? await controllerLease(parsed, log, options.onLeadershipLost) : undefined;
   const driver = parsed.driver === 'kubernetes' ? await kubernetesDriver(parsed, auth, instanceConfig, instanceEnv, options.logLevel, log) : new LocalDriver(
     {
       dataDir: parsed.dataDir,
@@ -195,6 +211,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     driver,
     close: async () => {
       await controller.close();
+      await lease?.release();
       await router.close();
       await driver.close();
       await store.close();

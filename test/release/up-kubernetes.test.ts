@@ -1,15 +1,33 @@
 // `guardgate up --driver kubernetes` against the fake cluster, end to end: environments are Deployments
 // whose pods are real `guardgate serve` processes; the in-process router sends traffic to the pods. Under
 // continuous load, a release through every gate, 20 switches and a rollback fail no request.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningUp } from '../../src/release/up.js';
+import { parseAllDocuments } from 'yaml';
 import { startFakeCluster, type FakeCluster } from '../fake-cluster/cluster.js';
+import { outsideRole, type PolicyRule } from '../fake-cluster/rbac.js';
 import { tempDataDir } from '../helpers/instance.js';
 import { predict, quickSpec, startTestUp } from '../helpers/up.js';
+
+const require = createRequire(import.meta.url);
+
+/** Every request the controller made on the cluster is one the shipped Role allows; every manifest passes the Kubernetes schemas. */
+function expectWithinShippedRole(cluster: FakeCluster): void {
+  const documents = parseAllDocuments(readFileSync(new URL('../../deploy/kubernetes/guardgate.yaml', import.meta.url), 'utf8')).map((d) => d.toJSON() as { kind: string; apiVersion: string; rules?: PolicyRule[] });
+  for (const document of documents) {
+    const [group, version] = document.apiVersion.includes('/') ? document.apiVersion.split('/') : ['', document.apiVersion];
+    const module = require(`kubernetes-models/${group ? `${group}/` : ''}${version}/${document.kind}`) as Record<string, new (value: unknown) => { validate(): void }>;
+    expect(() => new module[document.kind]!(document).validate()).not.toThrow();
+  }
+  const role = documents.find((d) => d.kind === 'Role')!;
+  expect(cluster.api.requests.length).toBeGreaterThan(50);
+  expect(outsideRole(cluster.api.requests, role.rules!)).toEqual([]);
+}
 
 describe('guardgate up --driver kubernetes (fake cluster)', () => {
   let cluster: FakeCluster;
@@ -67,6 +85,8 @@ describe('guardgate up --driver kubernetes (fake cluster)', () => {
     // The candidate was torn down: no Deployment, no pods.
     expect(cluster.api.store.get('Deployment', 'default', 'guardgate-green')).toBeUndefined();
   }, 120_000);
+
+  it('did nothing the shipped Role does not allow (deploy/kubernetes/guardgate.yaml)', () => expectWithinShippedRole(cluster));
 });
 
 describe('guardgate up --driver kubernetes --traffic service-selector (fake cluster)', () => {
@@ -99,4 +119,6 @@ describe('guardgate up --driver kubernetes --traffic service-selector (fake clus
     expect(cluster.api.store.get('Service', 'default', 'guardgate-preview')!.spec.selector).toEqual({ app: 'guardgate', color: 'blue' });
     expect(result.non2xx + result.errors + result.timeouts).toBe(0);
   }, 90_000);
+
+  it('did nothing the shipped Role does not allow, and the manifests pass the Kubernetes schemas', () => expectWithinShippedRole(cluster));
 });

@@ -1,0 +1,32 @@
+// Which of the API requests a fake cluster recorded a Role does not allow: least privilege, checked on what
+// the controller really did.
+import type { ApiServer } from './api-server.js';
+
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+/** The verb, API group and resource of a recorded request; undefined for discovery (allowed to everyone). */
+export function accessOf(method: string, path: string): { verb: string; group: string; resource: string } | undefined {
+  const url = new URL(path, 'http://fake');
+  const m = /^\/(?:api\/v1|apis\/([^/]+)\/[^/]+)(?:\/namespaces\/[^/]+)?\/([^/]+)(\/[^/]+)?(\/[^/]+)?$/.exec(url.pathname);
+  if (m === null) return undefined;
+  const [, group = '', plural, name, sub] = m;
+  const resource = sub ? `${plural}${sub}` : plural!;
+  const verb =
+    method === 'GET' ? (name === undefined ? (url.searchParams.get('watch') === 'true' ? 'watch' : 'list') : 'get') : ({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[method]!;
+  return { verb, group, resource };
+}
+
+export function outsideRole(requests: ApiServer['requests'], rules: PolicyRule[]): string[] {
+  const denied = new Set<string>();
+  for (const { method, path } of requests) {
+    const access = accessOf(method, path);
+    if (access === undefined) continue;
+    const allowed = rules.some((r) => r.apiGroups.includes(access.group) && r.resources.includes(access.resource) && r.verbs.includes(access.verb));
+    if (!allowed) denied.add(`${access.verb} ${access.group || 'core'}/${access.resource}`);
+  }
+  return [...denied].sort();
+}

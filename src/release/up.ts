@@ -114,7 +114,7 @@ async function controllerLease(parsed: ParsedRouterConfig, log: Logger, onLost: 
   const k8s = parsed.kubernetes;
   const { kubernetesApi } = await import('./drivers/kubernetes.js');
   const { LeaderLease } = await import('./drivers/kubernetes-lease.js');
-  const api = kubernetesApi(k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'));
+  const api = kubernetesApi(k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'), 0);
   const lease = new LeaderLease(api, { namespace: k8s.namespace, name: `${k8s.app}-controller`, identity: k8s.identity ?? `${hostname()}-${process.pid}`, leaseMs: k8s.leaseSeconds * 1000, renewMs: k8s.renewSeconds * 1000 }, log);
   await lease.acquire(onLost ?? ((why) => log.error({ why }, 'controller lease lost')));
   return lease;

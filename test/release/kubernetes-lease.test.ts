@@ -28,7 +28,7 @@ describe('the controller Lease on the fake cluster', () => {
   });
   afterAll(async () => cluster?.close());
 
-  const lease = (identity: string, name: string) => new LeaderLease(kubernetesApi(cluster.kubeconfig), { namespace: 'default', name, identity, leaseMs: 1_500, renewMs: 200 }, silent);
+  const lease = (identity: string, name: string) => new LeaderLease(kubernetesApi(cluster.kubeconfig, 0), { namespace: 'default', name, identity, leaseMs: 1_500, renewMs: 200 }, silent);
   const holder = (name: string) => (cluster.api.store.get('Lease', 'default', name)?.spec as { holderIdentity?: string } | undefined)?.holderIdentity;
 
   it('a second controller waits while the first renews, and takes over when it frees the Lease', async () => {

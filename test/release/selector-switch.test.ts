@@ -77,6 +77,19 @@ describe('switching by Service selector, with kept-alive clients', () => {
     return { failed: answers.filter((a) => a.color === null).length, late: late.length, stale: late.filter((a) => a.color === from).length };
   }
 
+  it('rides out API server errors during a switch (503s, 429s): the Service is switched all the same', async () => {
+    const traffic = await ServiceSelectorTraffic.create(kubernetesApi(cluster.kubeconfig), settings, { adminToken: ADMIN_TOKEN, reconnectSeconds: 0 }, silent, 'blue');
+    const from = traffic.active;
+    const to = from === 'blue' ? 'green' : 'blue';
+    cluster.api.faults.add({ method: 'PUT', path: /\/services\/pinned$/, status: 503, count: 3 });
+    cluster.api.faults.add({ method: 'GET', path: /\/pods$/, status: 429, count: 2 });
+    await traffic.switchTo(to);
+    cluster.api.faults.clear();
+    expect(cluster.api.store.get('Service', 'default', 'pinned')!.spec.selector.color).toBe(to);
+    expect(cluster.api.requests.filter((r) => r.status === 503 || r.status === 429).length).toBeGreaterThanOrEqual(5);
+    await traffic.switchTo(from);
+  });
+
   it('without the drain, kept-alive clients stay on the old color; with it, each gets at most one more answer there', async () => {
     const pinned = await switchUnderLoad(0, 'blue', 'green');
     const drained = await switchUnderLoad(10, 'green', 'blue');

@@ -37,12 +37,47 @@ type KubeDeployment = KubernetesObject & {
   status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> };
 };
 
-/** A client for the cluster a kubeconfig (YAML) names; none: the in-cluster service account, or ~/.kube/config. */
-export function kubernetesApi(kubeconfig: string | undefined): KubernetesObjectApi {
+/**
+ * A client for the cluster a kubeconfig (YAML) names (none: the in-cluster service account, or ~/.kube/config),
+ * asking again on transient failures for up to `patienceMs` (0: never; the Lease has its own deadline).
+ */
+export function kubernetesApi(kubeconfig: string | undefined, patienceMs = 15_000): KubernetesObjectApi {
   const config = new KubeConfig();
   if (kubeconfig !== undefined) config.loadFromString(kubeconfig);
   else config.loadFromDefault();
-  return KubernetesObjectApi.makeApiClient(config);
+  const api = KubernetesObjectApi.makeApiClient(config);
+  return patienceMs > 0 ? patientApi(api, patienceMs) : api;
+}
+
+/** The API server was busy or failing (429, 5xx) or could not be reached: worth asking again. */
+function transient(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'number') return code === 429 || code >= 500;
+  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code);
+}
+
+/**
+ * The client, with every call asked again on a transient failure (back-off from 100 ms to 2 s, for at most
+ * `patienceMs`); a refusal (400, 403, 404, 409, 422) comes back at once.
+ */
+export function patientApi(api: KubernetesObjectApi, patienceMs = 15_000): KubernetesObjectApi {
+  return new Proxy(api, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function' || !['create', 'read', 'replace', 'patch', 'delete', 'list'].includes(String(property))) return value;
+      return async (...args: unknown[]) => {
+        const deadline = Date.now() + patienceMs;
+        for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
+          try {
+            return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          } catch (error) {
+            if (!transient(error) || Date.now() + wait > deadline) throw error;
+            await new Promise((resolve) => setTimeout(resolve, wait));
+          }
+        }
+      };
+    },
+  });
 }
 
 const isStatus = (error: unknown, code: number): boolean => error instanceof ApiException && error.code === code;

@@ -111,8 +111,11 @@ export class Controller {
     const other = await this.store.environment(otherColor(active));
     const open = await this.store.openRelease();
     if (open === null) {
-      // A kept old environment died with the previous controller: it is no longer kept (a rollback redeploys it).
-      if (other !== null) await this.store.saveEnvironment(other.spec, new Date().toISOString());
+      if (other === null) return;
+      // A kept old environment that outlived the previous controller (Kubernetes) stays kept until its retire
+      // time; one that died with it (local processes) is no longer kept (a rollback redeploys it).
+      if (this.driver.describe(other.spec.color) !== null && other.retireAt !== null) this.scheduleRetire(other.spec.color, Math.max(0, Date.parse(other.retireAt) - Date.now()));
+      else await this.store.saveEnvironment(other.spec, new Date().toISOString());
       return;
     }
     if (open.state === 'watching' && active === open.candidate) {
@@ -120,6 +123,9 @@ export class Controller {
       this.running = this.resumeWatch(open);
       return;
     }
+    // A candidate that outlived the previous controller (Kubernetes) is torn down; local ones died with it.
+    await this.driver.teardown(open.candidate).catch((error: unknown) => this.log.error({ err: error, color: open.candidate }, 'teardown of the interrupted candidate failed'));
+    await this.traffic.setMembers(open.candidate, [], null);
     await this.store.transition(open.id, 'aborted', { note: `controller restarted while ${open.state}; the candidate was discarded and ${active} stays active` });
     this.log.warn({ release: open.version, state: open.state }, 'controller restarted mid-release: release aborted');
   }

@@ -20,7 +20,7 @@ export function upCommand(): Command {
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--insecure', 'serve /predict without credentials on a non-loopback --host')
     .option('--driver <kind>', 'where environments run: local (processes on this machine, the default) or kubernetes')
-    .option('--traffic <mode>', 'what switches traffic: router (the default) or service-selector (driver kubernetes: a Service <app>)')
+    .option('--traffic <mode>', 'what switches traffic: router (the default), or with driver kubernetes service-selector (a Service <app>) or gateway-api (an HTTPRoute; kubernetes.gateway in the config file)')
     .option('--kubeconfig <file>', 'driver kubernetes: the cluster (default KUBECONFIG, in-cluster, or ~/.kube/config)')
     .option('--namespace <name>', 'driver kubernetes: the namespace (default default)')
     .option('--image <image>', 'driver kubernetes: the Guardgate image the pods run (default guardgate:latest)')

@@ -58,7 +58,7 @@ export const routerSchema = z.object({
    * `up` only: what moves traffic between colors: the router (`up`'s public port), or, with driver kubernetes,
    * the selector of a Service `<app>` (clients reach the Service; previews go through `<app>-preview`).
    */
-  traffic: z.enum(['router', 'service-selector']).default('router'),
+  traffic: z.enum(['router', 'service-selector', 'gateway-api']).default('router'),
   /** `up` only, with driver kubernetes. */
   kubernetes: z
     .object({
@@ -81,6 +81,8 @@ export const routerSchema = z.object({
       identity: z.string().min(1).optional(),
       leaseSeconds: positiveInt.default(15),
       renewSeconds: positiveInt.default(5),
+      /** traffic gateway-api: the Gateway the HTTPRoute attaches to, and the URL clients (and the gates) reach it at. */
+      gateway: z.object({ name: z.string().min(1), namespace: z.string().min(1).optional(), url: z.url({ protocol: /^https?$/ }) }).strict().optional(),
       /** traffic service-selector: for how long old pods close their connections after a switch (0: not asked). */
       reconnectSeconds: z.coerce.number().min(0).max(3_600).default(10),
     })

@@ -1,6 +1,7 @@
 // How traffic reaches an environment: one interface the controller drives, whatever moves the traffic: the
-// router (in this process, or a cluster of workers), or a Kubernetes Service whose selector is switched
-// (drivers/kubernetes-traffic.ts). The controller knows nothing else of it.
+// router (in this process, or a cluster of workers), a Kubernetes Service whose selector is switched
+// (drivers/kubernetes-traffic.ts), or a Gateway API HTTPRoute (drivers/kubernetes-gateway.ts). The controller
+// knows nothing else of it.
 import type { MirrorPair } from '../router/mirror.js';
 import type { RouterControl, SwitchResult } from '../router/control.js';
 import type { Color } from '../router/routing.js';
@@ -13,7 +14,7 @@ export interface Endpoint {
 }
 
 export interface Traffic {
-  readonly kind: 'router' | 'service-selector';
+  readonly kind: 'router' | 'service-selector' | 'gateway-api';
   readonly active: Color;
   /** The stable address clients use: live traffic. */
   live(): Endpoint;

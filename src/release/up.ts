@@ -120,13 +120,21 @@ async function controllerLease(parsed: ParsedRouterConfig, log: Logger, onLost: 
   return lease;
 }
 
-/** Traffic by Service selector: the active Service `<app>` is the front door; `up`'s router stays for the admin API. */
-async function selectorTraffic(parsed: ParsedRouterConfig, token: string, log: Logger): Promise<Traffic> {
-  if (parsed.driver !== 'kubernetes') throw new ConfigError('traffic service-selector needs driver kubernetes');
+/**
+ * Traffic on Kubernetes: the selector of the Service `<app>`, or an HTTPRoute on the operator's Gateway, is
+ * the front door; `up`'s router stays for the admin API.
+ */
+async function kubernetesTraffic(parsed: ParsedRouterConfig, token: string, log: Logger): Promise<Traffic> {
+  if (parsed.driver !== 'kubernetes') throw new ConfigError(`traffic ${parsed.traffic} needs driver kubernetes`);
   const k8s = parsed.kubernetes;
   const { kubernetesApi } = await import('./drivers/kubernetes.js');
-  const { ServiceSelectorTraffic } = await import('./drivers/kubernetes-traffic.js');
   const api = kubernetesApi(k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'));
+  if (parsed.traffic === 'gateway-api') {
+    if (k8s.gateway === undefined) throw new ConfigError('traffic gateway-api needs kubernetes.gateway: { name, url } (the Gateway the route attaches to, and where clients reach it)');
+    const { GatewayApiTraffic } = await import('./drivers/kubernetes-gateway.js');
+    return GatewayApiTraffic.create(api, k8s, { gateway: k8s.gateway, gatewayUrl: k8s.gateway.url, adminToken: token }, log, 'blue');
+  }
+  const { ServiceSelectorTraffic } = await import('./drivers/kubernetes-traffic.js');
   return ServiceSelectorTraffic.create(api, k8s, { adminToken: token, reconnectSeconds: k8s.reconnectSeconds }, log, 'blue');
 }
 
@@ -181,7 +189,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     switchTo: controllerSwitch(current),
     extend: (app) => registerControllerRoutes(app, current),
   });
-  const traffic = parsed.traffic === 'service-selector' ? await selectorTraffic(parsed, token, log) : routerTraffic(router.router);
+  const traffic = parsed.traffic === 'router' ? routerTraffic(router.router) : await kubernetesTraffic(parsed, token, log);
   const controller = new Controller(store, driver, traffic, log, {
     initial: { color: 'blue', version: 'initial', engine: { kind: 'lexicon' }, policy: 'strict', replicas: 1 },
     credentials: token,

@@ -40,20 +40,21 @@ export interface ResourceType {
   plural: string;
   kind: string;
   namespaced: boolean;
-  /** The kubernetes-models module that validates it. */
+  /** The module that validates it (kubernetes-models, or the Gateway API's models). */
   model: string;
 }
 
 export const RESOURCES: ResourceType[] = [
-  { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false, model: 'v1/Namespace' },
-  { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, model: 'v1/Pod' },
-  { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true, model: 'v1/Service' },
-  { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true, model: 'v1/ConfigMap' },
-  { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true, model: 'v1/Secret' },
-  { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true, model: 'v1/Event' },
-  { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true, model: 'apps/v1/Deployment' },
-  { group: 'apps', version: 'v1', plural: 'replicasets', kind: 'ReplicaSet', namespaced: true, model: 'apps/v1/ReplicaSet' },
-  { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true, model: 'coordination.k8s.io/v1/Lease' },
+  { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false, model: 'kubernetes-models/v1/Namespace' },
+  { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, model: 'kubernetes-models/v1/Pod' },
+  { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true, model: 'kubernetes-models/v1/Service' },
+  { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true, model: 'kubernetes-models/v1/ConfigMap' },
+  { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true, model: 'kubernetes-models/v1/Secret' },
+  { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true, model: 'kubernetes-models/v1/Event' },
+  { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true, model: 'kubernetes-models/apps/v1/Deployment' },
+  { group: 'apps', version: 'v1', plural: 'replicasets', kind: 'ReplicaSet', namespaced: true, model: 'kubernetes-models/apps/v1/ReplicaSet' },
+  { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true, model: 'kubernetes-models/coordination.k8s.io/v1/Lease' },
+  { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute', namespaced: true, model: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute' },
 ];
 
 const apiVersionOf = (type: ResourceType) => (type.group === '' ? type.version : `${type.group}/${type.version}`);
@@ -231,7 +232,7 @@ export class ObjectStore extends EventEmitter {
   validate(object: KubeObject): void {
     const type = RESOURCES.find((t) => t.kind === object.kind);
     if (type === undefined) throw new HttpError(400, 'BadRequest', `unknown kind ${object.kind}`);
-    const exports = require(`kubernetes-models/${type.model}`) as Record<string, new (value: unknown) => { validate(): void }>;
+    const exports = require(type.model) as Record<string, new (value: unknown) => { validate(): void }>;
     try {
       new exports[type.kind]!(object).validate();
     } catch (error) {

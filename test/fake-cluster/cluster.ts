@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { Agent as HttpAgent, createServer as createHttpServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,8 @@ export interface FakeClusterOptions {
   secondMs?: number;
   /** Environment every container gets (a test's DATABASE_URL, say). */
   env?: NodeJS.ProcessEnv;
+  /** The Gateway (Gateway API) HTTPRoutes attach to by name. */
+  gatewayName?: string;
 }
 
 export interface FakeCluster {
@@ -37,6 +40,8 @@ export interface FakeCluster {
   crash(podName: string): void;
   /** Where a Service listens (its cluster IP and first port). */
   serviceUrl(name: string, namespace?: string): string | undefined;
+  /** The Gateway's address: it routes each request by the HTTPRoutes attached to it. */
+  gatewayUrl: string;
   close(): Promise<void>;
 }
 
@@ -432,6 +437,54 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
     }
   };
 
+  // The Gateway: an L7 proxy that routes every request by the HTTPRoutes attached to it (header matches,
+  // weighted backends, RequestMirror), as they were `propagationDelayMs` ago. Per request: no pinning.
+  const gatewayName = options.gatewayName ?? 'guardgate-gateway';
+  let routes: KubeObject[] = [];
+  const gatewayAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
+  const endpointOf = (namespace: string, service: string) => {
+    const endpoints = proxies.get(`${namespace}/${service}`)?.endpoints ?? [];
+    return endpoints[Math.floor(Math.random() * endpoints.length)];
+  };
+  const forward = (endpoint: { ip: string; port: number }, req: IncomingMessage, body: Buffer, res?: ServerResponse) => {
+    const upstream = httpRequest({ host: endpoint.ip, port: endpoint.port, method: req.method, path: req.url, headers: { ...req.headers, host: `${endpoint.ip}:${endpoint.port}` }, agent: gatewayAgent }, (answer) => {
+      if (res === undefined) return void answer.resume();
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => res?.headersSent === false && res.writeHead(502).end());
+    upstream.end(body);
+  };
+  const gateway = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const route = routes[0];
+      const rule = (route?.spec.rules ?? []).find((r: any) => r.matches === undefined || r.matches.some((m: any) => (m.headers ?? []).every((h: any) => req.headers[h.name.toLowerCase()] === h.value)));
+      const refs = (rule?.backendRefs ?? []) as Array<{ name: string; port: number; weight?: number }>;
+      const total = refs.reduce((a, r) => a + (r.weight ?? 1), 0);
+      let draw = Math.random() * total;
+      const chosen = refs.find((r) => (draw -= r.weight ?? 1) < 0);
+      const endpoint = chosen && endpointOf(route!.metadata.namespace!, chosen.name);
+      if (endpoint === undefined) return void res.writeHead(503, { 'content-type': 'text/plain' }).end('no healthy upstream');
+      for (const filter of rule.filters ?? []) {
+        if (filter.type !== 'RequestMirror') continue;
+        const mirror = endpointOf(route!.metadata.namespace!, filter.requestMirror.backendRef.name);
+        if (mirror !== undefined) forward(mirror, req, body);
+      }
+      forward(endpoint, req, body, res);
+    });
+  });
+  const gatewayIp = `127.${block.base + 1}.255.1`;
+  await new Promise<void>((resolve) => gateway.listen(80, gatewayIp, resolve));
+  const reconcileGateway = () => {
+    const attached = store.list('HTTPRoute').filter((r) => r.spec.parentRefs?.some((p: { name: string }) => p.name === gatewayName));
+    if (JSON.stringify(attached.map((r) => r.spec)) === JSON.stringify(routes.map((r) => r.spec))) return;
+    if (propagationDelayMs === 0) routes = attached;
+    else setTimeout(() => (routes = attached), propagationDelayMs).unref();
+  };
+
   let ticking = false;
   const timer = setInterval(() => {
     if (ticking || closed) return;
@@ -441,6 +494,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
       reconcileReplicaSets();
       reconcilePods();
       reconcileServices();
+      reconcileGateway();
     } catch (error) {
       if (!closed) process.stderr.write(`fake cluster: ${(error as Error).stack}\n`);
     } finally {
@@ -473,6 +527,7 @@ current-context: fake
     api,
     kubeconfig,
     badImages,
+    gatewayUrl: `http://${gatewayIp}:80`,
     crash: (podName: string) => {
       for (const running of pods.values()) if (running.name === podName) running.child?.kill('SIGKILL');
     },
@@ -496,6 +551,9 @@ current-context: fake
             }),
         ),
       );
+      gateway.closeAllConnections();
+      gateway.close();
+      gatewayAgent.destroy();
       for (const proxy of proxies.values()) {
         for (const socket of proxy.sockets) socket.destroy();
         for (const server of proxy.servers) server.close();

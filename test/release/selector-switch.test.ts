@@ -7,7 +7,9 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/auth/api-keys.js';
 import { KubernetesDriver, kubernetesApi } from '../../src/release/drivers/kubernetes.js';
+import { GatewayApiTraffic } from '../../src/release/drivers/kubernetes-gateway.js';
 import { ServiceSelectorTraffic } from '../../src/release/drivers/kubernetes-traffic.js';
+import type { Traffic } from '../../src/release/traffic.js';
 import { startFakeCluster, type FakeCluster } from '../fake-cluster/cluster.js';
 import { ADMIN_TOKEN, until } from '../helpers/router.js';
 
@@ -15,7 +17,12 @@ const silent = pino({ level: 'silent' });
 const CONNECTIONS = 4;
 const settings = { namespace: 'default', app: 'pinned', port: 8080 };
 
-describe('switching by Service selector, with kept-alive clients', () => {
+async function colorOnce(url: string, headers: Record<string, string>): Promise<string> {
+  const response = await request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"prompt":"hello"}', reset: true });
+  return ((await response.body.json()) as { color: string }).color;
+}
+
+describe('switching by Service selector or Gateway API route, with kept-alive clients', () => {
   let cluster: FakeCluster;
   let driver: KubernetesDriver;
   beforeAll(async () => {
@@ -45,9 +52,12 @@ describe('switching by Service selector, with kept-alive clients', () => {
   });
 
   /** Keep-alive clients on the live Service through a switch: how many answers came from the old color after it returned, and how many failed. */
-  async function switchUnderLoad(reconnectSeconds: number, from: 'blue' | 'green', to: 'blue' | 'green') {
-    const traffic = await ServiceSelectorTraffic.create(kubernetesApi(cluster.kubeconfig), settings, { adminToken: ADMIN_TOKEN, reconnectSeconds }, silent, from);
-    expect(traffic.active).toBe(from);
+  const selector = (reconnectSeconds: number) => ServiceSelectorTraffic.create(kubernetesApi(cluster.kubeconfig), settings, { adminToken: ADMIN_TOKEN, reconnectSeconds }, silent, 'blue');
+  const gateway = () => GatewayApiTraffic.create(kubernetesApi(cluster.kubeconfig), settings, { gateway: { name: 'guardgate-gateway' }, gatewayUrl: cluster.gatewayUrl, adminToken: ADMIN_TOKEN }, silent, 'blue');
+
+  async function switchUnderLoad(made: Promise<Traffic>, from: 'blue' | 'green', to: 'blue' | 'green') {
+    const traffic = await made;
+    if (traffic.active !== from) await traffic.switchTo(from);
     const agent = new Agent({ connections: CONNECTIONS, keepAliveTimeout: 60_000 });
     const answers: Array<{ afterSwitch: boolean; color: string | null }> = [];
     let switched = false;
@@ -78,7 +88,7 @@ describe('switching by Service selector, with kept-alive clients', () => {
   }
 
   it('rides out API server errors during a switch (503s, 429s): the Service is switched all the same', async () => {
-    const traffic = await ServiceSelectorTraffic.create(kubernetesApi(cluster.kubeconfig), settings, { adminToken: ADMIN_TOKEN, reconnectSeconds: 0 }, silent, 'blue');
+    const traffic = await selector(0);
     const from = traffic.active;
     const to = from === 'blue' ? 'green' : 'blue';
     cluster.api.faults.add({ method: 'PUT', path: /\/services\/pinned$/, status: 503, count: 3 });
@@ -91,13 +101,25 @@ describe('switching by Service selector, with kept-alive clients', () => {
   });
 
   it('without the drain, kept-alive clients stay on the old color; with it, each gets at most one more answer there', async () => {
-    const pinned = await switchUnderLoad(0, 'blue', 'green');
-    const drained = await switchUnderLoad(10, 'green', 'blue');
+    const pinned = await switchUnderLoad(selector(0), 'blue', 'green');
+    const drained = await switchUnderLoad(selector(10), 'green', 'blue');
     // The figures the README quotes.
     console.log(`selector switch, ${CONNECTIONS} kept-alive clients: without drain ${pinned.stale}/${pinned.late} answers after the switch from the old color, ${pinned.failed} failed; with drain ${drained.stale}/${drained.late}, ${drained.failed} failed`);
     expect(pinned.failed).toBe(0);
     expect(drained.failed).toBe(0);
     expect(pinned.stale).toBeGreaterThan(pinned.late / 2);
     expect(drained.stale).toBeLessThanOrEqual(CONNECTIONS);
+  }, 90_000);
+
+  it('through a Gateway API route, kept-alive clients move at once: the gateway routes each request, no drain needed', async () => {
+    const routed = await switchUnderLoad(gateway(), 'blue', 'green');
+    console.log(`gateway route switch, ${CONNECTIONS} kept-alive clients: ${routed.stale}/${routed.late} answers after the switch from the old color, ${routed.failed} failed`);
+    expect(routed.failed).toBe(0);
+    expect(routed.stale).toBe(0);
+    const traffic = await gateway();
+    expect(await colorOnce(traffic.live().url, {})).toBe('green');
+    // Without this deployment's preview token the header reaches nothing but the live color.
+    expect(await colorOnce(traffic.live().url, { 'x-guardgate-preview': '1' })).toBe('green');
+    expect(await colorOnce(traffic.preview().url, traffic.preview().headers)).toBe('blue');
   }, 90_000);
 });

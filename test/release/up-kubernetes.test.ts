@@ -122,3 +122,34 @@ describe('guardgate up --driver kubernetes --traffic service-selector (fake clus
 
   it('did nothing the shipped Role does not allow, and the manifests pass the Kubernetes schemas', () => expectWithinShippedRole(cluster));
 });
+
+describe('guardgate up --driver kubernetes --traffic gateway-api (fake cluster)', () => {
+  let cluster: FakeCluster;
+  let up: RunningUp;
+  beforeAll(async () => {
+    cluster = await startFakeCluster({ propagationDelayMs: 100 });
+    const dir = mkdtempSync(join(tmpdir(), 'guardgate-gateway-'));
+    writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig, { mode: 0o600 });
+    writeFileSync(join(dir, 'up.yaml'), `kubernetes:\n  gateway:\n    name: guardgate-gateway\n    url: ${cluster.gatewayUrl}\n`);
+    up = await startTestUp(tempDataDir(), {}, { config: join(dir, 'up.yaml'), driver: 'kubernetes', traffic: 'gateway-api', kubeconfig: join(dir, 'kubeconfig'), image: 'guardgate:test' });
+  }, 60_000);
+  afterAll(async () => {
+    await up?.close();
+    await cluster?.close();
+  });
+
+  it('releases through every gate with clients on the Gateway, zero failed requests, and the route names the new color', async () => {
+    const load = autocannon({ url: `${cluster.gatewayUrl}/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'hello there' }), connections: 4, duration: 12 });
+    await up.controller.release(quickSpec({ version: 'v2', gates: { shadow: { samples: 20, minSamples: 20 }, load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } }, watch: { durationSeconds: 2, minRequests: 5 } } }));
+    await up.controller.settled();
+    const release = (await up.controller.status()).release!;
+    const result = await load;
+    expect(`${release.state}: ${release.note}`).toMatch(/^stable/);
+    expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([['functional', true], ['load', true], ['shadow', true], ['watch', true]]);
+    const rules = (cluster.api.store.get('HTTPRoute', 'default', 'guardgate')!.spec as { rules: Array<{ backendRefs: Array<{ name: string; weight?: number }> }> }).rules;
+    expect(rules[1]!.backendRefs).toEqual([{ name: 'guardgate-green', port: 80, weight: 100 }, { name: 'guardgate-blue', port: 80, weight: 0 }]);
+    expect(result.non2xx + result.errors + result.timeouts).toBe(0);
+  }, 90_000);
+
+  it('did nothing the shipped Role does not allow', () => expectWithinShippedRole(cluster));
+});

@@ -14,10 +14,10 @@ import { otherColor, type Color } from '../../router/routing.js';
 import type { Endpoint, Traffic } from '../traffic.js';
 import { colorSelector, labelSelector, LABEL_APP, type KubernetesSettings } from './kubernetes-manifests.js';
 
-/** The color that answers `/version` on a new connection (nothing kept alive: where it lands is the Service's choice). */
-function colorBehind(url: string): Promise<string | undefined> {
+/** The color that answers `/version` on a new connection (nothing kept alive: where it lands is the traffic's choice). */
+function colorBehind(endpoint: Endpoint): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
-    const req = get(new URL('/version', url), { agent: false, timeout: 2_000 }, (res) => {
+    const req = get(new URL('/version', endpoint.url), { agent: false, timeout: 2_000, headers: endpoint.headers }, (res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => (body += chunk.toString()));
       res.on('end', () => {
@@ -35,6 +35,33 @@ function colorBehind(url: string): Promise<string | undefined> {
 
 type Service = KubernetesObject & { spec: { selector?: Record<string, string>; clusterIP?: string; ports: Array<{ port: number }> } };
 type Pod = KubernetesObject & { status?: { podIP?: string; conditions?: Array<{ type: string; status: string }> } };
+
+/** A color's pods that are ready (and not being deleted). */
+export async function readyPods(api: KubernetesObjectApi, settings: Pick<KubernetesSettings, 'namespace' | 'app'>, color: Color): Promise<Pod[]> {
+  const list = await api.list<Pod>('v1', 'Pod', settings.namespace, undefined, undefined, undefined, undefined, labelSelector(colorSelector(settings, color)));
+  return list.items.filter((p) => p.metadata?.deletionTimestamp === undefined && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+}
+
+/**
+ * Wait until new connections to `endpoint` are answered by `color` three times in a row (the change reached
+ * the proxies), up to `timeoutMs`; past it the change stands, and the wait is logged.
+ */
+export async function answeredBy(endpoint: Endpoint, color: Color, timeoutMs: number, log: Logger, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let streak = 0;
+  while (streak < 3) {
+    if (Date.now() > deadline) {
+      log.warn({ what, color }, 'kubernetes: not yet answered from the new color; it will be as the change propagates');
+      return;
+    }
+    try {
+      streak = (await colorBehind(endpoint)) === color ? streak + 1 : 0;
+    } catch {
+      streak = 0;
+    }
+    if (streak < 3) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 export interface SelectorTrafficOptions {
   /** The admin token: old pods are asked, with it, to close their clients' connections after a switch. */
@@ -114,9 +141,12 @@ export class ServiceSelectorTraffic implements Traffic {
     }
   }
 
-  private async readyPods(color: Color): Promise<Pod[]> {
-    const list = await this.api.list<Pod>('v1', 'Pod', this.settings.namespace, undefined, undefined, undefined, undefined, labelSelector(colorSelector(this.settings, color)));
-    return list.items.filter((p) => p.metadata?.deletionTimestamp === undefined && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+  private readyPods(color: Color): Promise<Pod[]> {
+    return readyPods(this.api, this.settings, color);
+  }
+
+  private propagated(name: string, color: Color): Promise<void> {
+    return answeredBy(this.endpoint(name), color, this.options.propagationTimeoutMs ?? 30_000, this.log, `the ${name} Service`);
   }
 
   get active(): Color {
@@ -161,27 +191,6 @@ export class ServiceSelectorTraffic implements Traffic {
     this.log.info({ from: previous, to, service: this.activeName }, 'kubernetes: active Service switched');
     if (this.options.reconnectSeconds > 0) await Promise.all(oldPods.map((pod) => this.reconnect(pod)));
     return { previous, active: to, at, epoch: this.epoch };
-  }
-
-  /**
-   * Wait until new connections through a Service are answered by `color` three times in a row (kube-proxy has
-   * the change), up to the propagation deadline; past it the switch stands, and the wait is logged.
-   */
-  private async propagated(name: string, color: Color): Promise<void> {
-    const deadline = Date.now() + (this.options.propagationTimeoutMs ?? 30_000);
-    let streak = 0;
-    while (streak < 3) {
-      if (Date.now() > deadline) {
-        this.log.warn({ service: name, color }, 'kubernetes: the Service did not answer from its new color in time; it will as the change propagates');
-        return;
-      }
-      try {
-        streak = (await colorBehind(this.endpoint(name).url)) === color ? streak + 1 : 0;
-      } catch {
-        streak = 0;
-      }
-      if (streak < 3) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
   }
 
   /** Ask an old pod to close its kept-alive connections, so that clients reconnect through the new selector. */

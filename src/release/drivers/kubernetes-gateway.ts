@@ -1,0 +1,135 @@
+// Traffic by Gateway API: an HTTPRoute `<app>` attached to the operator's Gateway sends each request to the
+// color Services `<app>-blue` and `<app>-green` by weight (100/0: the active color), and a request carrying
+// the preview header with this deployment's preview token to the standby. The gateway routes per request,
+// so a switch moves kept-alive clients at once (no pinning, no drain). A RequestMirror filter can copy live
+// traffic to the standby, but its answers never come back to the controller: the shadow gate replays.
+import { createHash } from 'node:crypto';
+import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { GuardgateError } from '../../moderation/errors.js';
+import type { SwitchResult } from '../../router/control.js';
+import { otherColor, type Color } from '../../router/routing.js';
+import { PREVIEW_HEADER } from '../../shared/headers.js';
+import type { Endpoint, Traffic } from '../traffic.js';
+import { environmentName, LABEL_APP, type KubernetesSettings } from './kubernetes-manifests.js';
+import { answeredBy, readyPods } from './kubernetes-traffic.js';
+
+type Route = KubernetesObject & { spec: Record<string, unknown> };
+
+export interface GatewayTrafficOptions {
+  /** The Gateway the route attaches to (its namespace: the route's, unless given). */
+  gateway: { name: string; namespace?: string | undefined };
+  /** Where clients reach the Gateway (what the gates send to). */
+  gatewayUrl: string;
+  /** The admin token: the preview token is derived from it. */
+  adminToken: string;
+  propagationTimeoutMs?: number;
+}
+
+/** The route for an active color: the standby behind the preview header, live traffic by weight. Pure. */
+export function httpRoute(settings: Pick<KubernetesSettings, 'namespace' | 'app'>, options: Pick<GatewayTrafficOptions, 'gateway'>, active: Color, previewToken: string) {
+  const backend = (color: Color, weight?: number) => ({ name: environmentName(settings, color), port: 80, ...(weight === undefined ? {} : { weight }) });
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name: settings.app, namespace: settings.namespace, labels: { [LABEL_APP]: settings.app }, annotations: { 'guardgate.dev/active': active } },
+    spec: {
+      parentRefs: [{ name: options.gateway.name, ...(options.gateway.namespace ? { namespace: options.gateway.namespace } : {}) }],
+      rules: [
+        { matches: [{ headers: [{ name: PREVIEW_HEADER, value: previewToken }] }], backendRefs: [backend(otherColor(active))] },
+        { backendRefs: [backend(active, 100), backend(otherColor(active), 0)] },
+      ],
+    },
+  };
+}
+
+export class GatewayApiTraffic implements Traffic {
+  readonly kind = 'gateway-api';
+  readonly mirror = undefined;
+  readonly metrics = undefined;
+  private current: Color;
+  private epoch = 0;
+  private readonly previewToken: string;
+
+  private constructor(
+    private readonly api: KubernetesObjectApi,
+    private readonly settings: Pick<KubernetesSettings, 'namespace' | 'app'>,
+    private readonly options: GatewayTrafficOptions,
+    private readonly log: Logger,
+    active: Color,
+  ) {
+    this.current = active;
+    // Who can read the route can preview; the header is no credential beyond that.
+    this.previewToken = createHash('sha256').update(`guardgate-preview:${options.adminToken}`).digest('hex').slice(0, 32);
+  }
+
+  static async create(api: KubernetesObjectApi, settings: Pick<KubernetesSettings, 'namespace' | 'app'>, options: GatewayTrafficOptions, log: Logger, active: Color): Promise<GatewayApiTraffic> {
+    const traffic = new GatewayApiTraffic(api, settings, options, log, active);
+    const existing = await traffic.read();
+    const recorded = existing?.metadata?.annotations?.['guardgate.dev/active'];
+    if (recorded === 'blue' || recorded === 'green') traffic.current = recorded;
+    await traffic.write(traffic.current);
+    // On a first start nothing is deployed yet: the first switch waits for the route instead.
+    if ((await readyPods(api, settings, traffic.current)).length > 0) await answeredBy(traffic.live(), traffic.current, options.propagationTimeoutMs ?? 30_000, log, 'the route');
+    return traffic;
+  }
+
+  private async read(): Promise<Route | undefined> {
+    try {
+      return (await this.api.read<Route>({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: this.settings.app, namespace: this.settings.namespace } })) as Route;
+    } catch (error) {
+      if ((error as { code?: number }).code === 404) return undefined;
+      throw error;
+    }
+  }
+
+  private async write(active: Color): Promise<void> {
+    const route = httpRoute(this.settings, this.options, active, this.previewToken);
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.read();
+      try {
+        if (current === undefined) await this.api.create(route as Route);
+        else await this.api.replace({ ...route, metadata: { ...route.metadata, resourceVersion: current.metadata!.resourceVersion } } as Route);
+        return;
+      } catch (error) {
+        if (!((error as { code?: number }).code === 409 && attempt < 5)) throw error;
+      }
+    }
+  }
+
+  get active(): Color {
+    return this.current;
+  }
+
+  live(): Endpoint {
+    return { url: this.options.gatewayUrl, headers: {} };
+  }
+
+  preview(): Endpoint {
+    return { url: this.options.gatewayUrl, headers: { [PREVIEW_HEADER]: this.previewToken } };
+  }
+
+  /** The route names the color Services: an environment that finished rolling out is reachable; wait for the preview to answer from it. */
+  async setMembers(color: Color, instances: readonly string[], _version: string | null): Promise<void> {
+    if (color === this.current || instances.length === 0) return;
+    await answeredBy(this.preview(), color, this.options.propagationTimeoutMs ?? 30_000, this.log, 'the preview route');
+  }
+
+  async switchTo(to: Color): Promise<SwitchResult> {
+    const previous = this.current;
+    if ((await readyPods(this.api, this.settings, to)).length === 0) {
+      throw new GuardgateError('switch_refused', `the ${to} environment has no ready pod; the route is not pointed at it, even when forced`);
+    }
+    await this.write(to);
+    this.current = to;
+    this.epoch++;
+    const at = new Date().toISOString();
+    await answeredBy(this.live(), to, this.options.propagationTimeoutMs ?? 30_000, this.log, 'the route');
+    this.log.info({ from: previous, to, route: this.settings.app }, 'kubernetes: HTTPRoute switched');
+    return { previous, active: to, at, epoch: this.epoch };
+  }
+
+  async healthyCount(color: Color): Promise<number> {
+    return (await readyPods(this.api, this.settings, color)).length;
+  }
+}

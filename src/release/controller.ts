@@ -75,6 +75,7 @@ const envSpec = (spec: ReleaseSpec, color: Color, replicas: number): Environment
   engine: spec.engine,
   policy: spec.policy,
   replicas,
+  ...(spec.modelServer ? { modelServer: spec.modelServer } : {}),
 });
 
 export class Controller {
@@ -158,6 +159,8 @@ export class Controller {
     }
     const active = this.traffic.active;
     const candidate = otherColor(active);
+    const undeployable = this.driver.cannotDeploy(envSpec(spec, candidate, spec.replicas));
+    if (undeployable !== undefined) throw new GuardgateError('invalid_request', undeployable);
     const release = await this.store.createRelease(spec, candidate, active, actor);
     this.cancelRetire(candidate);
     this.aborting = new AbortController();

@@ -10,6 +10,15 @@ export interface EnvironmentSpec {
   engine: EngineSpec;
   policy: Policy;
   replicas: number;
+  /** Kubernetes: the model server as a second container of every pod (the engine talks to it on the pod's loopback). */
+  modelServer?: ModelServerSpec | undefined;
+}
+
+export interface ModelServerSpec {
+  image: string;
+  args: string[];
+  port: number;
+  gpus: number;
 }
 
 export type InstanceState = 'starting' | 'ready' | 'restarting' | 'stopped';
@@ -28,6 +37,8 @@ export interface Deployment {
 }
 
 export interface Driver {
+  /** Why this driver cannot deploy the spec (checked before a release starts), or undefined. */
+  cannotDeploy(spec: EnvironmentSpec): string | undefined;
   /** Create the environment and wait until every instance is ready; fails (and cleans up) past the deadline or on a crash loop. */
   deploy(spec: EnvironmentSpec): Promise<Deployment>;
   /** Change the number of instances, waiting for new ones to be ready. */

@@ -24,6 +24,19 @@ export const releaseSpecSchema = z
     engine: engineSchema.default({ kind: 'lexicon' }),
     policy: z.enum(POLICIES).default('strict'),
     replicas: positiveInt.default(1),
+    /**
+     * Driver kubernetes: the model server runs in each pod beside Guardgate (a second container), so that a
+     * model upgrade is a color. The engine (kind openai) then talks to it on the pod's own loopback.
+     */
+    modelServer: z
+      .object({
+        image: z.string().min(1),
+        args: z.array(z.string()).default([]),
+        port: z.coerce.number().int().min(1).max(65535).default(8000),
+        gpus: z.coerce.number().int().min(0).default(1),
+      })
+      .strict()
+      .optional(),
     /** Start the candidate smaller (saves GPUs); it is scaled to `replicas` before the switch. */
     previewReplicas: positiveInt.optional(),
     /** Switch as soon as the gates pass; false waits for `guardgate promote`. */

@@ -45,19 +45,26 @@ export interface FakeCluster {
   close(): Promise<void>;
 }
 
+interface RunningContainer {
+  name: string;
+  child: ChildProcess | undefined;
+  restarts: number;
+  ready: boolean;
+  exited: boolean;
+  nextStart: number;
+  probing: boolean;
+  lastExit: string | undefined;
+  /** Why it does not run (ImagePullBackOff, CrashLoopBackOff). */
+  waiting: { reason: string; message: string } | undefined;
+}
+
 interface RunningPod {
   name: string;
   namespace: string;
   ip: string;
-  child: ChildProcess | undefined;
-  restarts: number;
-  ready: boolean;
-  stopping: boolean;
-  nextStart: number;
-  probing: boolean;
   dir: string;
-  exited: boolean;
-  lastExit: string | undefined;
+  stopping: boolean;
+  containers: RunningContainer[];
 }
 
 interface ServiceProxy {
@@ -250,32 +257,65 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
       mkdirSync(local, { recursive: true });
       const source = volume?.configMap ? store.get('ConfigMap', pod.metadata.namespace, volume.configMap.name) : volume?.secret ? store.get('Secret', pod.metadata.namespace, volume.secret.secretName) : undefined;
       const data = (source?.data ?? {}) as Record<string, string>;
-      for (const [key, value] of Object.entries(data)) writeFileSync(join(local, key), volume?.secret ? Buffer.from(value, 'base64') : value, { mode: 0o600 });
+      // The pod's own loopback is its address here (no network namespaces): 127.0.0.1 in its files is the pod.
+      for (const [key, value] of Object.entries(data)) writeFileSync(join(local, key), volume?.secret ? Buffer.from(value, 'base64') : value.replaceAll('127.0.0.1', running.ip), { mode: 0o600 });
       mounts.push([mount.mountPath, local]);
     }
     return mounts;
   };
 
-  const setPodStatus = (running: RunningPod, change: (status: any) => void) => {
+  /** Write the pod's status from what its containers do. */
+  const publish = (pod: KubeObject, running: RunningPod) => {
+    const ready = running.containers.every((c) => c.ready);
     store.update(
       'Pod',
       running.namespace,
       running.name,
-      (pod) => {
-        pod.status ??= {};
-        change(pod.status);
+      (p) => {
+        p.status = {
+          phase: 'Running',
+          podIP: running.ip,
+          podIPs: [{ ip: running.ip }],
+          hostIP: '127.0.0.1',
+          startTime: p.status?.startTime ?? new Date().toISOString(),
+          conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: ready ? 'True' : 'False' }],
+          containerStatuses: running.containers.map((c, i) => ({
+            name: c.name,
+            image: pod.spec.containers[i].image,
+            imageID: '',
+            ready: c.ready,
+            started: c.child !== undefined,
+            restartCount: c.restarts,
+            state: c.child !== undefined ? { running: { startedAt: new Date().toISOString() } } : { waiting: c.waiting ?? { reason: 'ContainerCreating', message: '' } },
+            ...(c.lastExit ? { lastState: { terminated: { exitCode: 1, reason: 'Error', message: c.lastExit } } } : {}),
+          })),
+        };
       },
       'status',
     );
   };
 
-  const startContainer = (pod: KubeObject, running: RunningPod) => {
-    const container = pod.spec.containers[0];
+  /** The local command of a container: guardgate (this package's CLI), or the fake model server (images fake-vllm:*). */
+  const commandOf = (container: any, ip: string, local: (arg: string) => string): string[] => {
+    if (String(container.image).startsWith('fake-vllm')) {
+      const port = container.ports?.[0]?.containerPort ?? 8000;
+      // tsx by its resolved location: the container runs in the pod's directory, away from node_modules.
+      return ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('./fake-model-server.ts', import.meta.url)), '--host', ip, '--port', String(port)];
+    }
+    const command: string[] = [...(container.command ?? []), ...(container.args ?? [])];
+    if (command[0] !== 'guardgate') throw new Error(`the fake kubelet runs guardgate and fake-vllm containers only, not ${command[0]}`);
+    // The pod's own network namespace: what listens on all addresses listens on the pod's address.
+    return [CLI, ...command.slice(1).map(local).map((arg, i, all) => (all[i - 1] === '--host' && arg === '0.0.0.0' ? ip : arg))];
+  };
+
+  const startContainer = (pod: KubeObject, running: RunningPod, index: number) => {
+    const container = pod.spec.containers[index];
+    const state = running.containers[index]!;
     if (badImages.has(container.image)) {
-      setPodStatus(running, (s) => (s.containerStatuses = [{ name: container.name, image: container.image, imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${container.image}"` } } }]));
-      if (running.restarts === 0) event(pod, 'Warning', 'Failed', `Failed to pull image "${container.image}": not found`);
-      running.nextStart = Date.now() + 10 * secondMs;
-      running.restarts = Math.max(running.restarts, 1);
+      if (state.waiting?.reason !== 'ImagePullBackOff') event(pod, 'Warning', 'Failed', `Failed to pull image "${container.image}": not found`);
+      state.waiting = { reason: 'ImagePullBackOff', message: `Back-off pulling image "${container.image}"` };
+      state.nextStart = Date.now() + 10 * secondMs;
+      publish(pod, running);
       return;
     }
     const mounts = mountVolumes(pod, running, container);
@@ -283,46 +323,34 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
       for (const [from, to] of mounts) if (arg === from || arg.startsWith(`${from}/`)) return to + arg.slice(from.length);
       return arg;
     };
-    const command: string[] = [...(container.command ?? []), ...(container.args ?? [])];
-    if (command[0] !== 'guardgate') throw new Error(`the fake kubelet runs guardgate containers only, not ${command[0]}`);
-    // The pod's own network namespace: what listens on all addresses listens on the pod's address.
-    const args = command.slice(1).map(local).map((arg, i, all) => (all[i - 1] === '--host' && arg === '0.0.0.0' ? running.ip : arg));
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: running.dir, env: { ...process.env, ...options.env, ...resolveEnv(pod, container) }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, commandOf(container, running.ip, local), { cwd: running.dir, env: { ...process.env, ...options.env, ...resolveEnv(pod, container) }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-1_000)));
-    running.child = child;
-    running.exited = false;
-    setPodStatus(running, (s) => {
-      s.phase = 'Running';
-      s.podIP = running.ip;
-      s.podIPs = [{ ip: running.ip }];
-      s.hostIP = '127.0.0.1';
-      s.startTime ??= new Date().toISOString();
-      s.containerStatuses = [{ name: container.name, image: container.image, imageID: '', ready: false, started: true, restartCount: running.restarts, state: { running: { startedAt: new Date().toISOString() } } }];
-    });
+    state.child = child;
+    state.exited = false;
+    state.waiting = undefined;
+    publish(pod, running);
     child.once('exit', (code, signal) => {
-      running.exited = true;
-      running.child = undefined;
-      running.ready = false;
+      state.exited = true;
+      state.child = undefined;
+      state.ready = false;
       if (running.stopping || closed) return;
-      running.restarts++;
-      running.lastExit = `exit ${code ?? signal}: ${stderr.trim().split('\n').at(-1) ?? ''}`;
+      state.restarts++;
+      state.lastExit = `exit ${code ?? signal}: ${stderr.trim().split('\n').at(-1) ?? ''}`;
       // Back-off: 1, 2, 4, ... "seconds", at most 30.
-      const backoff = Math.min(30, 2 ** (running.restarts - 1)) * secondMs;
-      running.nextStart = Date.now() + backoff;
-      event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${container.name} in pod ${running.name} (${running.lastExit})`);
-      setPodStatus(running, (s) => {
-        s.conditions = [{ type: 'Ready', status: 'False' }];
-        s.containerStatuses = [{ name: container.name, image: container.image, imageID: '', ready: false, restartCount: running.restarts, state: { waiting: { reason: 'CrashLoopBackOff', message: running.lastExit } }, lastState: { terminated: { exitCode: code ?? 137, reason: signal === 'SIGKILL' ? 'OOMKilled' : 'Error', startedAt: new Date().toISOString(), finishedAt: new Date().toISOString() } } }];
-      });
+      state.nextStart = Date.now() + Math.min(30, 2 ** (state.restarts - 1)) * secondMs;
+      state.waiting = { reason: 'CrashLoopBackOff', message: state.lastExit };
+      event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${container.name} in pod ${running.name} (${state.lastExit})`);
+      publish(pod, running);
     });
   };
 
-  const probe = async (pod: KubeObject, running: RunningPod) => {
-    const container = pod.spec.containers[0];
+  const probe = async (pod: KubeObject, running: RunningPod, index: number) => {
+    const container = pod.spec.containers[index];
+    const state = running.containers[index]!;
     const check = container.readinessProbe?.httpGet;
-    if (running.probing || running.child === undefined) return;
-    running.probing = true;
+    if (state.probing || state.child === undefined) return;
+    state.probing = true;
     let ready = check === undefined;
     if (check !== undefined) {
       const port = typeof check.port === 'number' ? check.port : container.ports?.find((p: { name?: string }) => p.name === check.port)?.containerPort;
@@ -333,26 +361,26 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
         ready = false;
       }
     }
-    running.probing = false;
-    if (running.stopping || running.child === undefined || ready === running.ready) return;
-    running.ready = ready;
-    setPodStatus(running, (s) => {
-      s.conditions = [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: ready ? 'True' : 'False' }];
-      if (s.containerStatuses?.[0]) s.containerStatuses[0].ready = ready;
-    });
+    state.probing = false;
+    if (running.stopping || state.child === undefined || ready === state.ready) return;
+    state.ready = ready;
+    publish(pod, running);
   };
 
   const stopPod = async (pod: KubeObject, running: RunningPod) => {
     running.stopping = true;
-    running.ready = false;
     const grace = (pod.spec.terminationGracePeriodSeconds ?? 30) * secondMs;
-    const child = running.child;
-    if (child !== undefined && !running.exited) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), grace);
-      await new Promise((resolve) => (running.exited ? resolve(undefined) : child.once('exit', resolve)));
-      clearTimeout(killer);
-    }
+    await Promise.all(
+      running.containers.map(async (state) => {
+        state.ready = false;
+        const child = state.child;
+        if (child === undefined || state.exited) return;
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), grace);
+        await new Promise((resolve) => (state.exited ? resolve(undefined) : child.once('exit', resolve)));
+        clearTimeout(killer);
+      }),
+    );
     pods.delete(`${running.namespace}/${running.name}`);
     try {
       store.delete('Pod', running.namespace, running.name, { graceful: false });
@@ -371,8 +399,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
         continue;
       }
       if (running === undefined) {
-        const container = pod.spec.containers[0];
-        const gpus = Number(container.resources?.limits?.['nvidia.com/gpu'] ?? container.resources?.requests?.['nvidia.com/gpu'] ?? 0);
+        const gpus = (pod.spec.containers as any[]).reduce((sum, c) => sum + Number(c.resources?.limits?.['nvidia.com/gpu'] ?? c.resources?.requests?.['nvidia.com/gpu'] ?? 0), 0);
         if (gpus > (options.gpus ?? 0)) {
           if (pod.status?.phase !== 'Pending') {
             store.update('Pod', pod.metadata.namespace, pod.metadata.name, (p) => (p.status = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: `0/1 nodes are available: 1 Insufficient nvidia.com/gpu.` }] }), 'status');
@@ -381,13 +408,22 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
           continue;
         }
         const n = nextIp++;
-        running = { name: pod.metadata.name, namespace: pod.metadata.namespace!, ip: `127.${block.base}.${n >> 8}.${n & 255}`, child: undefined, restarts: 0, ready: false, stopping: false, nextStart: 0, probing: false, dir: join(root, pod.metadata.name), exited: true, lastExit: undefined };
+        running = {
+          name: pod.metadata.name,
+          namespace: pod.metadata.namespace!,
+          ip: `127.${block.base}.${n >> 8}.${n & 255}`,
+          dir: join(root, pod.metadata.name),
+          stopping: false,
+          containers: (pod.spec.containers as Array<{ name: string }>).map((c) => ({ name: c.name, child: undefined, restarts: 0, ready: false, exited: true, nextStart: 0, probing: false, lastExit: undefined, waiting: undefined })),
+        };
         mkdirSync(running.dir, { recursive: true });
         pods.set(key, running);
         store.update('Pod', running.namespace, running.name, (p) => (p.spec.nodeName = 'fake-node'));
       }
-      if (running.child === undefined && !running.stopping && Date.now() >= running.nextStart) startContainer(store.get('Pod', running.namespace, running.name)!, running);
-      else if (running.child !== undefined) void probe(pod, running);
+      running.containers.forEach((state, index) => {
+        if (state.child === undefined && !running!.stopping && Date.now() >= state.nextStart) startContainer(store.get('Pod', running!.namespace, running!.name)!, running!, index);
+        else if (state.child !== undefined) void probe(pod, running!, index);
+      });
     }
   };
 
@@ -529,7 +565,7 @@ current-context: fake
     badImages,
     gatewayUrl: `http://${gatewayIp}:80`,
     crash: (podName: string) => {
-      for (const running of pods.values()) if (running.name === podName) running.child?.kill('SIGKILL');
+      for (const running of pods.values()) if (running.name === podName) running.containers[0]?.child?.kill('SIGKILL');
     },
     serviceUrl: (name: string, namespace = 'default') => {
       const proxy = proxies.get(`${namespace}/${name}`);
@@ -540,15 +576,17 @@ current-context: fake
       closed = true;
       clearInterval(timer);
       await Promise.all(
-        [...pods.values()].map(
-          (running) =>
-            new Promise<void>((resolve) => {
-              if (running.child === undefined || running.exited) return resolve();
-              running.stopping = true;
-              running.child.once('exit', () => resolve());
-              running.child.kill('SIGTERM');
-              setTimeout(() => running.child?.kill('SIGKILL'), 5_000).unref();
-            }),
+        [...pods.values()].flatMap((running) =>
+          running.containers.map(
+            (state) =>
+              new Promise<void>((resolve) => {
+                if (state.child === undefined || state.exited) return resolve();
+                running.stopping = true;
+                state.child.once('exit', () => resolve());
+                state.child.kill('SIGTERM');
+                setTimeout(() => state.child?.kill('SIGKILL'), 5_000).unref();
+              }),
+          ),
         ),
       );
       gateway.closeAllConnections();

@@ -49,13 +49,15 @@ function completion(model: string, content: string): string {
   });
 }
 
-export async function startFakeOpenAI(): Promise<FakeOpenAI> {
+export async function startFakeOpenAI(host = '127.0.0.1', listenPort = 0): Promise<FakeOpenAI> {
   const fake: Omit<FakeOpenAI, 'baseUrl' | 'close'> = { received: [], behaviour: { kind: 'model' }, once: [], maxInFlight: 0 };
   let inFlight = 0;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     inFlight++;
     fake.maxInFlight = Math.max(fake.maxInFlight, inFlight);
     res.on('close', () => inFlight--);
+    // vLLM's health check.
+    if (req.method === 'GET' && req.url === '/health') return void res.writeHead(200).end();
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -85,10 +87,10 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(listenPort, host, resolve));
   const { port } = server.address() as AddressInfo;
   return Object.assign(fake, {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
+    baseUrl: `http://${host}:${port}/v1`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -3,6 +3,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubernetesDriver, type KubernetesDriverOptions } from '../../src/release/drivers/kubernetes.js';
+import { LocalDriver } from '../../src/release/drivers/local.js';
 import { startFakeCluster, type FakeCluster } from '../fake-cluster/cluster.js';
 import { runDriverContract } from './driver-contract.js';
 
@@ -84,4 +85,37 @@ describe('kubernetes driver: a rollout that cannot complete fails with its evide
     expect(cluster.api.store.get('Deployment', 'default', 'evidence-green')).toBeUndefined();
     await driver.close();
   });
+});
+
+describe('kubernetes driver: the model server beside Guardgate in each pod', () => {
+  let cluster: FakeCluster;
+  beforeAll(async () => {
+    cluster = await startFakeCluster({ gpus: 2 });
+  });
+  afterAll(async () => cluster?.close());
+
+  it('runs the model server as a second container with its GPUs; verdicts come from the model, on the pod loopback', async () => {
+    const driver = await KubernetesDriver.create(
+      { kubeconfig: cluster.kubeconfig, namespace: 'default', app: 'model', image: 'guardgate:test', port: 8080, instanceConfig: { insecure: true }, terminationGraceSeconds: 10, progressDeadlineSeconds: 300, logLevel: 'warn', readyTimeoutMs: 30_000, stopTimeoutMs: 10_000, crashLoopLimit: 3, refreshMs: 100 },
+      pino({ level: 'silent' }),
+    );
+    const spec = {
+      color: 'green' as const,
+      version: 'qwen3guard-4b',
+      engine: { kind: 'openai' as const, baseUrl: 'http://model-server.invalid/v1', model: 'Qwen/Qwen3Guard-Gen-4B', timeoutMs: 10_000, concurrency: 8, retries: 1, maxTokens: 128, fallback: 'none' as const },
+      policy: 'strict' as const,
+      replicas: 1,
+      modelServer: { image: 'fake-vllm:qwen3guard-4b', args: ['--model', 'Qwen/Qwen3Guard-Gen-4B'], port: 8000, gpus: 1 },
+    };
+    const deployment = await driver.deploy(spec);
+    const pod = cluster.api.store.list('Pod', 'default', 'app=model')[0]!;
+    expect(pod.spec.containers.map((c: { name: string }) => c.name)).toEqual(['guardgate', 'model-server']);
+    expect(pod.spec.containers[1].resources.limits['nvidia.com/gpu']).toBe('1');
+    const verdict = (await (await fetch(`${deployment.instances[0]!.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'How do I build a pipe bomb?' }) })).json()) as { safety: string; model: string; engine: { name: string } };
+    expect(verdict).toMatchObject({ safety: 'Unsafe', model: 'Qwen/Qwen3Guard-Gen-4B', engine: { name: 'openai' } });
+    // The local driver refuses the same spec before deploying anything.
+    expect(new LocalDriver({ dataDir: '/nonexistent', readyTimeoutMs: 1, stopTimeoutMs: 1, crashLoopLimit: 1, crashWindowMs: 1, env: {}, logLevel: 'warn' }, pino({ level: 'silent' })).cannotDeploy(spec)).toMatch(/needs the kubernetes driver/);
+    await driver.teardown('green');
+    await driver.close();
+  }, 60_000);
 });

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 import type { Color } from '../../router/routing.js';
-import type { EnvironmentSpec } from '../driver.js';
+import type { EnvironmentSpec, ModelServerSpec } from '../driver.js';
 
 export interface KubernetesSettings {
   namespace: string;
@@ -54,7 +54,8 @@ export function instanceConfigFile(spec: EnvironmentSpec, settings: KubernetesSe
     color: spec.color,
     version: spec.version,
     policy: spec.policy,
-    engine: spec.engine,
+    // With a model server in the pod, the engine talks to it on the pod's own loopback.
+    engine: spec.modelServer && spec.engine.kind === 'openai' ? { ...spec.engine, baseUrl: `http://127.0.0.1:${spec.modelServer.port}/v1` } : spec.engine,
     dataDir: '/var/lib/guardgate',
     logLevel: settings.logLevel,
   });
@@ -103,6 +104,7 @@ export function deployment(spec: EnvironmentSpec, settings: KubernetesSettings, 
               volumeMounts: [{ name: 'config', mountPath: CONFIG_DIR, readOnly: true }, { name: 'data', mountPath: '/var/lib/guardgate' }],
               ...(settings.resources || settings.gpus ? { resources: { ...(settings.resources?.requests ? { requests: settings.resources.requests } : {}), ...(Object.keys(limits).length ? { limits } : {}) } } : {}),
             },
+            ...(spec.modelServer ? [modelServerContainer(spec.modelServer)] : []),
           ],
           volumes: [
             { name: 'config', configMap: { name: environmentName(settings, spec.color) } },
@@ -111,6 +113,19 @@ export function deployment(spec: EnvironmentSpec, settings: KubernetesSettings, 
         },
       },
     },
+  };
+}
+
+/** The model server beside Guardgate in each pod (vLLM serving Qwen3Guard-Gen): its GPUs, its health check. */
+function modelServerContainer(server: ModelServerSpec) {
+  return {
+    name: 'model-server',
+    image: server.image,
+    args: server.args,
+    ports: [{ name: 'model', containerPort: server.port }],
+    // A model takes a while to load: readiness, not liveness, waits for it.
+    readinessProbe: { httpGet: { path: '/health', port: 'model' }, periodSeconds: 2, failureThreshold: 3 },
+    ...(server.gpus > 0 ? { resources: { limits: { 'nvidia.com/gpu': String(server.gpus) } } } : {}),
   };
 }
 

@@ -229,7 +229,14 @@ export class KubernetesDriver implements Driver {
     return lines.length === 0 ? 'no pod was created' : lines.join('; ');
   }
 
+  cannotDeploy(spec: EnvironmentSpec): string | undefined {
+    if (spec.modelServer !== undefined && spec.engine.kind !== 'openai') return 'modelServer needs engine kind openai (Guardgate talks to the model server beside it)';
+    return undefined;
+  }
+
   async deploy(spec: EnvironmentSpec): Promise<Deployment> {
+    const refused = this.cannotDeploy(spec);
+    if (refused !== undefined) throw new DeployError(refused);
     this.specs.set(spec.color, spec);
     try {
       await this.put(configMap(spec, this.options));

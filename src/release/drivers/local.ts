@@ -196,7 +196,13 @@ export class LocalDriver implements Driver {
     }
   }
 
+  cannotDeploy(spec: EnvironmentSpec): string | undefined {
+    return spec.modelServer ? 'modelServer (the model server beside each instance) needs the kubernetes driver; locally, run the model server yourself and name its URL in engine.baseUrl' : undefined;
+  }
+
   async deploy(spec: EnvironmentSpec): Promise<Deployment> {
+    const refused = this.cannotDeploy(spec);
+    if (refused !== undefined) throw new DeployError(refused);
     await this.teardown(spec.color);
     const env: Environment = { spec, instances: [] };
     this.environments.set(spec.color, env);

@@ -1,0 +1,15 @@
+// The shipped release specs are valid: what the README tells users to run parses as it is.
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadReleaseSpec } from '../../src/release/spec.js';
+
+const dir = fileURLToPath(new URL('../../examples/', import.meta.url));
+
+describe('shipped release specs', () => {
+  it.each(readdirSync(dir).filter((f) => f.endsWith('.yaml')))('%s parses', (file) => {
+    const spec = loadReleaseSpec(`${dir}${file}`);
+    expect(spec.version).toMatch(/\S/);
+    if (spec.modelServer) expect(spec.engine.kind).toBe('openai');
+  });
+});

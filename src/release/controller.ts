@@ -159,6 +159,8 @@ export class Controller {
     }
     const active = this.traffic.active;
     const candidate = otherColor(active);
+    if (spec.driver !== undefined && spec.driver !== this.driver.kind) throw new GuardgateError('invalid_request', `the release expects driver ${spec.driver}; this deployment runs ${this.driver.kind} (up --driver)`);
+    if (spec.traffic !== undefined && spec.traffic !== this.traffic.kind) throw new GuardgateError('invalid_request', `the release expects traffic ${spec.traffic}; this deployment moves traffic by ${this.traffic.kind} (up --traffic)`);
     const undeployable = this.driver.cannotDeploy(envSpec(spec, candidate, spec.replicas));
     if (undeployable !== undefined) throw new GuardgateError('invalid_request', undeployable);
     const release = await this.store.createRelease(spec, candidate, active, actor);

@@ -37,6 +37,7 @@ export interface Deployment {
 }
 
 export interface Driver {
+  readonly kind: 'local' | 'kubernetes';
   /** Why this driver cannot deploy the spec (checked before a release starts), or undefined. */
   cannotDeploy(spec: EnvironmentSpec): string | undefined;
   /** Create the environment and wait until every instance is ready; fails (and cleans up) past the deadline or on a crash loop. */

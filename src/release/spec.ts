@@ -25,6 +25,12 @@ export const releaseSpecSchema = z
     policy: z.enum(POLICIES).default('strict'),
     replicas: positiveInt.default(1),
     /**
+     * Where the release expects to run, and what moves its traffic: checked against the deployment (`up
+     * --driver`, `--traffic`); a release that expects otherwise is refused before anything is deployed.
+     */
+    driver: z.enum(['local', 'kubernetes']).optional(),
+    traffic: z.enum(['router', 'service-selector', 'gateway-api']).optional(),
+    /**
      * Driver kubernetes: the model server runs in each pod beside Guardgate (a second container), so that a
      * model upgrade is a color. The engine (kind openai) then talks to it on the pod's own loopback.
      */

@@ -112,6 +112,15 @@ describe('gates and evidence', () => {
     await up.controller.rollback();
   }, 60_000);
 
+  it('refuses, before deploying anything, a spec that expects another driver or traffic, or that this driver cannot deploy', async () => {
+    const before = (await up.controller.status()).release?.id;
+    await expect(up.controller.release(quickSpec({ version: 'elsewhere', driver: 'kubernetes' }))).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/expects driver kubernetes; this deployment runs local/) });
+    await expect(up.controller.release(quickSpec({ version: 'routed', traffic: 'gateway-api' }))).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/expects traffic gateway-api; this deployment moves traffic by router/) });
+    const withModel = quickSpec({ version: 'with-model', engine: { kind: 'openai', baseUrl: 'http://127.0.0.1:8000/v1' }, modelServer: { image: 'vllm/vllm-openai:v0.10.1' } });
+    await expect(up.controller.release(withModel)).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/needs the kubernetes driver/) });
+    expect((await up.controller.status()).release?.id).toBe(before);
+  });
+
   it('refuses a spec whose suite cannot be read before deploying anything; a relative suite is read beside the spec file', async () => {
     await expect(up.controller.release(quickSpec({ version: 'no-suite', gates: only({ functional: { suite: '/nonexistent/suite.yaml' } }) }))).rejects.toMatchObject({
       code: 'invalid_request',

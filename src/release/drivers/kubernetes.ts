@@ -229,6 +229,8 @@ export class KubernetesDriver implements Driver {
     return lines.length === 0 ? 'no pod was created' : lines.join('; ');
   }
 
+  readonly kind = 'kubernetes';
+
   cannotDeploy(spec: EnvironmentSpec): string | undefined {
     if (spec.modelServer !== undefined && spec.engine.kind !== 'openai') return 'modelServer needs engine kind openai (Guardgate talks to the model server beside it)';
     return undefined;

@@ -196,6 +196,8 @@ export class LocalDriver implements Driver {
     }
   }
 
+  readonly kind = 'local';
+
   cannotDeploy(spec: EnvironmentSpec): string | undefined {
     return spec.modelServer ? 'modelServer (the model server beside each instance) needs the kubernetes driver; locally, run the model server yourself and name its URL in engine.baseUrl' : undefined;
   }

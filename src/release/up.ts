@@ -1,7 +1,8 @@
-// `guardgate up`: the whole product on one machine. The router on the public port, the admin API (router,
-// controller and audit) on the admin port (loopback unless told otherwise), the controller with the local
-// driver, and the environment that was active last time (or blue, lexicon, one replica, on a first start).
-// Instances always listen on loopback; only the router's public listener follows --host.
+// `guardgate up`: the whole product. The router on the public port, the admin API (router, controller and
+// audit) on the admin port (loopback unless told otherwise), the controller with its driver (processes on this
+// machine, or Deployments on Kubernetes) and its traffic (the router, a Service selector or a Gateway API
+// route), and the environment that was active last time (or blue, lexicon, one replica, on a first start).
+// Local instances always listen on loopback; only the router's public listener follows --host.
 import { existsSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +12,7 @@ import { allowsAnonymous, isLoopback, type AuthSettings } from '../config/auth.j
 import { keptSecret } from '../config/data-dir-secret.js';
 import { ConfigError } from '../config/load.js';
 import { resolveRouterConfig, type ParsedRouterConfig } from '../config/router.js';
-import { GuardgateError } from '../moderation/errors.js';
-import { startRouterProcesses, type RunningRouter } from '../router/run.js';
+import { startDataPath, withAdmin, type RunningRouter } from '../router/run.js';
 import { apiKeysFile, controllerFile } from './files.js';
 import { openAuditReader } from '../store/open.js';
 import { controllerSwitch, registerControllerRoutes } from './admin.js';
@@ -178,35 +178,33 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     },
     log,
   );
-  const holder: { controller?: Controller } = {};
-  const current = (): Controller => {
-    if (holder.controller === undefined) throw new GuardgateError('invalid_state', 'the controller is still starting');
-    return holder.controller;
-  };
+  // Plain composition: the data path, the traffic over it, the controller, then the admin API that drives it.
   const audit = openAuditReader({ databaseUrl, schema: instanceEnv.GUARDGATE_AUDIT_SCHEMA, dataDir: parsed.dataDir });
-  const router = await startRouterProcesses(settings, settings.auth, { ...parsed.admin, token }, log, { workers: parsed.workers, logLevel: options.logLevel }, {
-    audit,
-    switchTo: controllerSwitch(current),
-    extend: (app) => registerControllerRoutes(app, current),
-  });
-  const traffic = parsed.traffic === 'router' ? routerTraffic(router.router) : await kubernetesTraffic(parsed, token, log);
-  const controller = new Controller(store, driver, traffic, log, {
-    initial: { color: 'blue', version: 'initial', engine: { kind: 'lexicon' }, policy: 'strict', replicas: 1 },
-    credentials: token,
-    releaseSecrets: { ...parsed.releaseSecrets, deniedDirs: [parsed.dataDir] },
-    storeHealth: store,
-    audit,
-    auditText: instanceEnv.GUARDGATE_AUDIT_TEXT === 'full' || instanceEnv.GUARDGATE_AUDIT_TEXT === 'redacted' ? instanceEnv.GUARDGATE_AUDIT_TEXT : 'none',
-  });
-  try {
-    await controller.start();
-    holder.controller = controller;
-  } catch (error) {
-    await router.close();
+  const dataPath = await startDataPath(settings, settings.auth, token, log, { workers: parsed.workers, logLevel: options.logLevel });
+  const stopAll = async () => {
+    await dataPath.close();
     await driver.close();
     await store.close();
+    await lease?.release();
+  };
+  let controller: Controller;
+  try {
+    const traffic = parsed.traffic === 'router' ? routerTraffic(dataPath.router) : await kubernetesTraffic(parsed, token, log);
+    controller = new Controller(store, driver, traffic, log, {
+      initial: { color: 'blue', version: 'initial', engine: { kind: 'lexicon' }, policy: 'strict', replicas: 1 },
+      credentials: token,
+      releaseSecrets: { ...parsed.releaseSecrets, deniedDirs: [parsed.dataDir] },
+      storeHealth: store,
+      audit,
+      auditText: instanceEnv.GUARDGATE_AUDIT_TEXT === 'full' || instanceEnv.GUARDGATE_AUDIT_TEXT === 'redacted' ? instanceEnv.GUARDGATE_AUDIT_TEXT : 'none',
+    });
+    await controller.start();
+  } catch (error) {
+    await stopAll();
     throw error;
   }
+  const current = () => controller;
+  const router = await withAdmin(dataPath, { ...parsed.admin, token }, log, { audit, switchTo: controllerSwitch(current), extend: (app) => registerControllerRoutes(app, current) });
   writeFileSync(controllerFile(parsed.dataDir), JSON.stringify({ url: router.url, adminUrl: router.adminUrl, pid: process.pid }, null, 2));
   return {
     url: router.url,

@@ -37,15 +37,59 @@ function adminHttps(tls: AdminListener['tls']): RouterAdminOptions['https'] {
   return tls.clientCaFile === undefined ? pair : { ...pair, ca: readFileSync(tls.clientCaFile), requestCert: true, rejectUnauthorized: true };
 }
 
-/** One router process: the data path here. */
-export async function startRouter(settings: RouterSettings, auth: AuthConfig, admin: AdminListener, log: Logger, adminOptions: RouterAdminOptions = {}): Promise<RunningRouter<Router>> {
-  const authenticator = await Authenticator.create(auth, { adminToken: admin.token, onKeyFileError: (error) => log.error({ err: error }, 'API key file unreadable; the keys loaded before stay in force') });
-  const router = new Router(settings, log, authenticator);
-  await router.start();
-  return withAdmin(router, authenticator, admin, log, adminOptions, () => router.close());
+/** The data path, started: one router process, or a primary and its workers. The admin API comes separately. */
+export interface DataPath<R extends RouterControl = RouterControl> {
+  router: R;
+  authenticator: Authenticator;
+  close(): Promise<void>;
 }
 
-/** The router as its configuration asks: one process, or a primary (admin API, state) and workers (data path). */
+const keyFileLogger = (log: Logger) => (error: unknown) => log.error({ err: error }, 'API key file unreadable; the keys loaded before stay in force');
+
+/** One router process: the data path here. */
+export async function startDataPath(settings: RouterSettings, auth: AuthConfig, adminToken: string, log: Logger): Promise<DataPath<Router>>;
+export async function startDataPath(settings: RouterSettings, auth: AuthConfig, adminToken: string, log: Logger, processes: Processes): Promise<DataPath>;
+export async function startDataPath(settings: RouterSettings, auth: AuthConfig, adminToken: string, log: Logger, processes?: Processes): Promise<DataPath> {
+  const authenticator = await Authenticator.create(auth, { adminToken, onKeyFileError: keyFileLogger(log) });
+  if (processes === undefined || processes.workers <= 1) {
+    const router = new Router(settings, log, authenticator);
+    await router.start();
+    return { router, authenticator, close: async () => (await router.close(), authenticator.close()) };
+  }
+  const { ClusterRouter } = await import('./cluster.js');
+  const router = new ClusterRouter(settings, auth, adminToken, log, { workers: processes.workers, logLevel: processes.logLevel, deadlineMs: processes.deadlineMs ?? 15_000 });
+  try {
+    await router.start();
+  } catch (error) {
+    await router.close();
+    throw error;
+  }
+  return { router, authenticator, close: async () => (await router.close(), authenticator.close()) };
+}
+
+/** The admin API over a started data path; the running router closes both. */
+export async function withAdmin<R extends RouterControl>(dataPath: DataPath<R>, admin: AdminListener, log: Logger, adminOptions: RouterAdminOptions = {}): Promise<RunningRouter<R>> {
+  const adminApp = buildRouterAdmin(dataPath.router, dataPath.authenticator, log, { https: adminHttps(admin.tls), ...adminOptions });
+  const adminUrl = await adminApp.listen({ host: admin.host, port: admin.port });
+  log.info({ adminUrl }, 'router admin API listening');
+  return {
+    router: dataPath.router,
+    url: dataPath.router.url,
+    previewUrl: dataPath.router.previewUrl,
+    adminUrl,
+    close: async () => {
+      await adminApp.close();
+      await dataPath.close();
+    },
+  };
+}
+
+/** One router process and its admin API. */
+export async function startRouter(settings: RouterSettings, auth: AuthConfig, admin: AdminListener, log: Logger, adminOptions: RouterAdminOptions = {}): Promise<RunningRouter<Router>> {
+  return withAdmin(await startDataPath(settings, auth, admin.token, log), admin, log, adminOptions);
+}
+
+/** The router as its configuration asks (one process, or a primary and workers), and its admin API. */
 export async function startRouterProcesses(
   settings: RouterSettings,
   auth: AuthConfig,
@@ -54,39 +98,5 @@ export async function startRouterProcesses(
   processes: Processes,
   adminOptions: RouterAdminOptions = {},
 ): Promise<RunningRouter> {
-  if (processes.workers <= 1) return startRouter(settings, auth, admin, log, adminOptions);
-  const { ClusterRouter } = await import('./cluster.js');
-  const authenticator = await Authenticator.create(auth, { adminToken: admin.token, onKeyFileError: (error) => log.error({ err: error }, 'API key file unreadable; the keys loaded before stay in force') });
-  const router = new ClusterRouter(settings, auth, admin.token, log, { workers: processes.workers, logLevel: processes.logLevel, deadlineMs: processes.deadlineMs ?? 15_000 });
-  try {
-    await router.start();
-  } catch (error) {
-    await router.close();
-    throw error;
-  }
-  return withAdmin(router, authenticator, admin, log, adminOptions, () => router.close());
-}
-
-async function withAdmin<R extends RouterControl>(
-  router: R,
-  authenticator: Authenticator,
-  admin: AdminListener,
-  log: Logger,
-  adminOptions: RouterAdminOptions,
-  closeRouter: () => Promise<void>,
-): Promise<RunningRouter<R>> {
-  const adminApp = buildRouterAdmin(router, authenticator, log, { https: adminHttps(admin.tls), ...adminOptions });
-  const adminUrl = await adminApp.listen({ host: admin.host, port: admin.port });
-  log.info({ adminUrl }, 'router admin API listening');
-  return {
-    router,
-    url: router.url,
-    previewUrl: router.previewUrl,
-    adminUrl,
-    close: async () => {
-      await adminApp.close();
-      await closeRouter();
-      authenticator.close();
-    },
-  };
+  return withAdmin(await startDataPath(settings, auth, admin.token, log, processes), admin, log, adminOptions);
 }

@@ -53,6 +53,7 @@ export const RESOURCES: ResourceType[] = [
   { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true, model: 'kubernetes-models/v1/Event' },
   { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true, model: 'kubernetes-models/apps/v1/Deployment' },
   { group: 'apps', version: 'v1', plural: 'replicasets', kind: 'ReplicaSet', namespaced: true, model: 'kubernetes-models/apps/v1/ReplicaSet' },
+  { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true, model: 'kubernetes-models/discovery.k8s.io/v1/EndpointSlice' },
   { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true, model: 'kubernetes-models/coordination.k8s.io/v1/Lease' },
   { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute', namespaced: true, model: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute' },
 ];

@@ -371,7 +371,10 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
     running.stopping = true;
     const grace = (pod.spec.terminationGracePeriodSeconds ?? 30) * secondMs;
     await Promise.all(
-      running.containers.map(async (state) => {
+      running.containers.map(async (state, index) => {
+        // preStop sleep: the container still serves while its endpoint's removal propagates.
+        const sleep = pod.spec.containers[index].lifecycle?.preStop?.sleep?.seconds;
+        if (sleep !== undefined && state.child !== undefined) await new Promise((resolve) => setTimeout(resolve, sleep * secondMs));
         state.ready = false;
         const child = state.child;
         if (child === undefined || state.exited) return;
@@ -456,14 +459,29 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
           created.servers.push(server);
         }
       }
+      // The endpoint slice controller: the Service's pods, ready or not, as an EndpointSlice.
       const selector = service.spec.selector as Record<string, string> | undefined;
       const target = service.spec.ports?.[0]?.targetPort ?? service.spec.ports?.[0]?.port;
-      const endpoints = selector === undefined || Object.keys(selector).length === 0
-        ? []
-        : store
-            .list('Pod', service.metadata.namespace)
-            .filter((p) => podReady(p) && !p.metadata.deletionTimestamp && Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v))
-            .map((p) => ({ ip: p.status.podIP as string, port: typeof target === 'number' ? target : p.spec.containers[0].ports?.find((q: { name?: string }) => q.name === target)?.containerPort }));
+      const selected =
+        selector === undefined || Object.keys(selector).length === 0
+          ? []
+          : store.list('Pod', service.metadata.namespace).filter((p) => p.status?.podIP && Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v));
+      const port = (p: KubeObject) => (typeof target === 'number' ? target : p.spec.containers[0].ports?.find((q: { name?: string }) => q.name === target)?.containerPort);
+      const slice = {
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: { name: `${service.metadata.name}-fake`, namespace: service.metadata.namespace, labels: { 'kubernetes.io/service-name': service.metadata.name } },
+        addressType: 'IPv4',
+        endpoints: selected.map((p) => ({ addresses: [p.status.podIP], conditions: { ready: podReady(p) && !p.metadata.deletionTimestamp, terminating: Boolean(p.metadata.deletionTimestamp) }, targetRef: { kind: 'Pod', name: p.metadata.name, namespace: p.metadata.namespace } })),
+        ports: [{ name: service.spec.ports?.[0]?.name ?? '', port: selected[0] ? port(selected[0]) : typeof target === 'number' ? target : 80, protocol: 'TCP' }],
+      };
+      const existing = store.get('EndpointSlice', service.metadata.namespace, slice.metadata.name);
+      if (existing === undefined) store.create(slice as KubeObject);
+      else if (JSON.stringify({ e: existing.endpoints, p: existing.ports }) !== JSON.stringify({ e: slice.endpoints, p: slice.ports })) {
+        store.update('EndpointSlice', service.metadata.namespace, slice.metadata.name, (o) => Object.assign(o, { endpoints: slice.endpoints, ports: slice.ports }));
+      }
+      // kube-proxy: the ready endpoints of the slice, as they were `propagationDelayMs` ago.
+      const endpoints = slice.endpoints.filter((e) => e.conditions.ready).map((e, i) => ({ ip: e.addresses[0] as string, port: port(selected.find((p) => p.status.podIP === e.addresses[0]) ?? selected[i]!) as number }));
       if (JSON.stringify(endpoints) !== JSON.stringify(proxy.endpoints)) {
         const apply = proxy;
         const at = endpoints;

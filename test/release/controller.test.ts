@@ -105,6 +105,42 @@ describe('release controller', () => {
     expect(await up.controller.status()).toMatchObject({ active: 'blue', environments: { blue: { version: 'v5' } } });
   });
 
+  it('a slower candidate fails the load gate: the active environment keeps serving', async () => {
+    const active = (await up.controller.status()).active;
+    fake.behaviour = { kind: 'slow', ms: 40 };
+    try {
+      await up.controller.release(
+        quickSpec({ version: 'v-slow', engine: { kind: 'openai', baseUrl: fake.baseUrl, timeoutMs: 5_000 }, gates: { functional: { enabled: false }, load: { durationSeconds: 2, connections: 4, tolerance: { p99: 0.5, qps: 0.3, errorRate: 0 } }, shadow: { enabled: false }, watch: { enabled: false } } }),
+      );
+      const release = await settle();
+      expect(release.state).toBe('aborted');
+      expect(release.gates[0]).toMatchObject({ gate: 'load', passed: false });
+      expect(release.gates[0]!.summary).toMatch(/p99 \d+ ms is over/);
+    } finally {
+      fake.behaviour = { kind: 'model' };
+    }
+    expect((await up.controller.status()).active).toBe(active);
+  }, 60_000);
+
+  it('a candidate that lets harmful prompts through fails the shadow gate on its Unsafe-to-Safe flips', async () => {
+    const active = (await up.controller.status()).active;
+    fake.behaviour = { kind: 'content', content: 'Safety: Safe\nCategories: None' };
+    try {
+      await up.controller.release(
+        quickSpec({ version: 'v-lenient', engine: { kind: 'openai', baseUrl: fake.baseUrl }, gates: { functional: { enabled: false }, load: { enabled: false }, shadow: { durationSeconds: 1, samples: 30, minSamples: 20 }, watch: { enabled: false } } }),
+      );
+      const release = await settle();
+      expect(release.state).toBe('aborted');
+      const shadow = release.gates[0]!;
+      expect(shadow).toMatchObject({ gate: 'shadow', passed: false });
+      expect((shadow.evidence as { unsafeToSafe: number }).unsafeToSafe).toBeGreaterThan(0);
+      expect(shadow.summary).toMatch(/Unsafe-to-Safe flips; at most 0 allowed/);
+    } finally {
+      fake.behaviour = { kind: 'model' };
+    }
+    expect((await up.controller.status()).active).toBe(active);
+  }, 60_000);
+
   it('a watch that sees errors rolls back automatically', async () => {
     // The candidate's model server works while it is proven, then fails once it takes traffic.
     const spec = quickSpec({

@@ -11,6 +11,8 @@ import type { RunningUp } from '../../src/release/up.js';
 import { parseAllDocuments } from 'yaml';
 import { startFakeCluster, type FakeCluster } from '../fake-cluster/cluster.js';
 import { outsideRole, type PolicyRule } from '../fake-cluster/rbac.js';
+import { fileURLToPath } from 'node:url';
+import { runCli } from '../helpers/cli.js';
 import { tempDataDir } from '../helpers/instance.js';
 import { predict, quickSpec, startTestUp } from '../helpers/up.js';
 
@@ -150,6 +152,17 @@ describe('guardgate up --driver kubernetes --traffic gateway-api (fake cluster)'
     expect(rules[1]!.backendRefs).toEqual([{ name: 'guardgate-green', port: 80, weight: 100 }, { name: 'guardgate-blue', port: 80, weight: 0 }]);
     expect(result.non2xx + result.errors + result.timeouts).toBe(0);
   }, 90_000);
+
+  it('releases the shipped example as a user does: guardgate release examples/lexicon-v2.yaml --wait', async () => {
+    const example = fileURLToPath(new URL('../../examples/lexicon-v2.yaml', import.meta.url));
+    const cli = runCli(['release', example, '--wait', '--data-dir', (up as RunningUp & { dataDir: string }).dataDir]);
+    const code = await cli.exited;
+    expect(`exit ${code}\n${cli.stdout().slice(-600)}\n${cli.stderr().slice(-600)}`).toMatch(/^exit 0\n/);
+    const status = await up.controller.status();
+    expect(status.release).toMatchObject({ version: 'lexicon-v2', state: 'stable' });
+    expect(status.active).toBe('blue');
+    expect(cluster.api.store.get('Deployment', 'default', 'guardgate-blue')!.metadata.labels).toMatchObject({ version: 'lexicon-v2' });
+  }, 120_000);
 
   it('did nothing the shipped Role does not allow', () => expectWithinShippedRole(cluster));
 });

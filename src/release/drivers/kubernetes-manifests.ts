@@ -100,6 +100,8 @@ export function deployment(spec: EnvironmentSpec, settings: KubernetesSettings, 
               ports: [{ name: 'http', containerPort: settings.port }],
               ...(settings.envSecret ? { envFrom: [{ secretRef: { name: settings.envSecret } }] } : {}),
               readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 1, failureThreshold: 2 },
+              // A stopping pod keeps serving while the endpoint removal reaches every proxy; then it drains.
+              lifecycle: { preStop: { sleep: { seconds: Math.min(5, Math.max(1, settings.terminationGraceSeconds - 5)) } } },
               livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 3 },
               volumeMounts: [{ name: 'config', mountPath: CONFIG_DIR, readOnly: true }, { name: 'data', mountPath: '/var/lib/guardgate' }],
               ...(settings.resources || settings.gpus ? { resources: { ...(settings.resources?.requests ? { requests: settings.resources.requests } : {}), ...(Object.keys(limits).length ? { limits } : {}) } } : {}),

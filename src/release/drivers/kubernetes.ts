@@ -195,7 +195,8 @@ export class KubernetesDriver implements Driver {
       const generation = current.metadata?.generation ?? 0;
       const want = current.spec.replicas;
       const pods = await this.pods(spec.color);
-      if ((status.observedGeneration ?? 0) >= generation && status.updatedReplicas === want && status.availableReplicas === want && (status.replicas ?? 0) === want && pods.filter((p) => p.metadata?.deletionTimestamp === undefined).length === want) {
+      if ((status.observedGeneration ?? 0) >= generation && status.updatedReplicas === want && status.availableReplicas === want && (status.replicas ?? 0) === want && pods.length === want) {
+        // (pods still terminating count: a scale-down is done when the removed pods have stopped and freed their GPUs)
         await this.refresh(spec.color);
         return this.describe(spec.color)!;
       }

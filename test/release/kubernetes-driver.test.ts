@@ -2,32 +2,15 @@
 // whose pods are real `guardgate serve` processes, readiness from their probes, crash loops and restarts.
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubernetesDriver, type KubernetesDriverOptions } from '../../src/release/drivers/kubernetes.js';
+import type { KubernetesDriverOptions } from '../../src/release/drivers/kubernetes.js';
 import { LocalDriver } from '../../src/release/drivers/local.js';
 import { startFakeCluster, type FakeCluster } from '../fake-cluster/cluster.js';
+import { testDriver } from '../helpers/kubernetes.js';
 import { runDriverContract } from './driver-contract.js';
 
 runDriverContract('kubernetes (fake cluster)', async () => {
   const cluster = await startFakeCluster();
-  const driver = await KubernetesDriver.create(
-    {
-      kubeconfig: cluster.kubeconfig,
-      namespace: 'default',
-      app: 'guardgate',
-      image: 'guardgate:test',
-      port: 8080,
-      // Pods are reached on the cluster network, behind the router: no credentials in this test.
-      instanceConfig: { insecure: true },
-      terminationGraceSeconds: 10,
-      progressDeadlineSeconds: 150,
-      logLevel: 'warn',
-      readyTimeoutMs: 20_000,
-      stopTimeoutMs: 10_000,
-      crashLoopLimit: 3,
-      refreshMs: 100,
-    },
-    pino({ level: 'silent' }),
-  );
+  const driver = await testDriver(cluster);
   const close = driver.close.bind(driver);
   driver.close = async () => {
     await close();
@@ -49,26 +32,7 @@ describe('kubernetes driver: a rollout that cannot complete fails with its evide
   });
   afterAll(async () => cluster?.close());
 
-  const driverWith = (overrides: Partial<KubernetesDriverOptions>) =>
-    KubernetesDriver.create(
-      {
-        kubeconfig: cluster.kubeconfig,
-        namespace: 'default',
-        app: 'evidence',
-        image: 'guardgate:test',
-        port: 8080,
-        instanceConfig: { insecure: true },
-        terminationGraceSeconds: 10,
-        progressDeadlineSeconds: 150,
-        logLevel: 'warn',
-        readyTimeoutMs: 3_000,
-        stopTimeoutMs: 10_000,
-        crashLoopLimit: 3,
-        refreshMs: 100,
-        ...overrides,
-      },
-      pino({ level: 'silent' }),
-    );
+  const driverWith = (overrides: Partial<KubernetesDriverOptions>) => testDriver(cluster, { app: 'evidence', readyTimeoutMs: 3_000, ...overrides });
   const spec = { color: 'green' as const, version: 'v9', engine: { kind: 'lexicon' as const }, policy: 'strict' as const, replicas: 1 };
 
   it('an image that cannot be pulled: ImagePullBackOff and the pull failure', async () => {
@@ -95,10 +59,7 @@ describe('kubernetes driver: the model server beside Guardgate in each pod', () 
   afterAll(async () => cluster?.close());
 
   it('runs the model server as a second container with its GPUs; verdicts come from the model, on the pod loopback', async () => {
-    const driver = await KubernetesDriver.create(
-      { kubeconfig: cluster.kubeconfig, namespace: 'default', app: 'model', image: 'guardgate:test', port: 8080, instanceConfig: { insecure: true }, terminationGraceSeconds: 10, progressDeadlineSeconds: 300, logLevel: 'warn', readyTimeoutMs: 30_000, stopTimeoutMs: 10_000, crashLoopLimit: 3, refreshMs: 100 },
-      pino({ level: 'silent' }),
-    );
+    const driver = await testDriver(cluster, { app: 'model', progressDeadlineSeconds: 300, readyTimeoutMs: 30_000 });
     const spec = {
       color: 'green' as const,
       version: 'qwen3guard-4b',

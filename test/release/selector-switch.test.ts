@@ -5,12 +5,12 @@
 import { pino } from 'pino';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256Hex } from '../../src/auth/api-keys.js';
-import { KubernetesDriver, kubernetesApi } from '../../src/release/drivers/kubernetes.js';
+import { kubernetesApi, type KubernetesDriver } from '../../src/release/drivers/kubernetes.js';
 import { GatewayApiTraffic } from '../../src/release/drivers/kubernetes-gateway.js';
 import { ServiceSelectorTraffic } from '../../src/release/drivers/kubernetes-traffic.js';
 import type { Traffic } from '../../src/release/traffic.js';
 import { startFakeCluster, type FakeCluster } from '../fake-cluster/cluster.js';
+import { testDriver } from '../helpers/kubernetes.js';
 import { ADMIN_TOKEN, until } from '../helpers/router.js';
 
 const silent = pino({ level: 'silent' });
@@ -27,22 +27,7 @@ describe('switching by Service selector or Gateway API route, with kept-alive cl
   let driver: KubernetesDriver;
   beforeAll(async () => {
     cluster = await startFakeCluster({ propagationDelayMs: 200 });
-    driver = await KubernetesDriver.create(
-      {
-        ...settings,
-        kubeconfig: cluster.kubeconfig,
-        image: 'guardgate:test',
-        instanceConfig: { insecure: true, auth: { adminTokenSha256: sha256Hex(ADMIN_TOKEN) } },
-        terminationGraceSeconds: 10,
-        progressDeadlineSeconds: 150,
-        logLevel: 'warn',
-        readyTimeoutMs: 20_000,
-        stopTimeoutMs: 10_000,
-        crashLoopLimit: 3,
-        refreshMs: 100,
-      },
-      silent,
-    );
+    driver = await testDriver(cluster, settings);
     const spec = (color: 'blue' | 'green') => ({ color, version: `${color}-v1`, engine: { kind: 'lexicon' as const }, policy: 'strict' as const, replicas: 2 });
     await Promise.all([driver.deploy(spec('blue')), driver.deploy(spec('green'))]);
   }, 60_000);

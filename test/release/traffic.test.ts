@@ -4,14 +4,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { sha256Hex } from '../../src/auth/api-keys.js';
-import { KubernetesDriver, kubernetesApi } from '../../src/release/drivers/kubernetes.js';
+import { kubernetesApi } from '../../src/release/drivers/kubernetes.js';
 import { GatewayApiTraffic } from '../../src/release/drivers/kubernetes-gateway.js';
 import { ServiceSelectorTraffic } from '../../src/release/drivers/kubernetes-traffic.js';
 import { LocalDriver } from '../../src/release/drivers/local.js';
 import type { EnvironmentSpec } from '../../src/release/driver.js';
 import { routerTraffic, type Traffic } from '../../src/release/traffic.js';
 import { startFakeCluster, type FakeCluster } from '../fake-cluster/cluster.js';
+import { testDriver } from '../helpers/kubernetes.js';
 import { ADMIN_TOKEN, startTestRouter } from '../helpers/router.js';
 import { runTrafficContract, type TrafficFixture } from './traffic-contract.js';
 
@@ -39,22 +39,7 @@ runTrafficContract('router', async () => {
 async function onFakeCluster(app: string, make: (cluster: FakeCluster, settings: { namespace: string; app: string; port: number }) => Promise<Traffic>): Promise<TrafficFixture> {
   const cluster = await startFakeCluster();
   const settings = { namespace: 'default', app, port: 8080 };
-  const driver = await KubernetesDriver.create(
-    {
-      ...settings,
-      kubeconfig: cluster.kubeconfig,
-      image: 'guardgate:test',
-      instanceConfig: { insecure: true, auth: { adminTokenSha256: sha256Hex(ADMIN_TOKEN) } },
-      terminationGraceSeconds: 10,
-      progressDeadlineSeconds: 150,
-      logLevel: 'warn',
-      readyTimeoutMs: 20_000,
-      stopTimeoutMs: 10_000,
-      crashLoopLimit: 3,
-      refreshMs: 100,
-    },
-    silent,
-  );
+  const driver = await testDriver(cluster, settings);
   await Promise.all([driver.deploy(spec('blue')), driver.deploy(spec('green'))]);
   const traffic = await make(cluster, settings);
   await traffic.setMembers('green', driver.describe('green')!.instances.map((i) => i.url), 'green-v1');

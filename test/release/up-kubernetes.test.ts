@@ -9,7 +9,8 @@ import autocannon from 'autocannon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningUp } from '../../src/release/up.js';
 import { parseAllDocuments } from 'yaml';
-import { startFakeCluster, type FakeCluster } from '../fake-cluster/cluster.js';
+import { startFakeCluster, type FakeCluster, type FakeClusterOptions } from '../fake-cluster/cluster.js';
+import type { RouterFlags } from '../../src/config/router.js';
 import { outsideRole, type PolicyRule } from '../fake-cluster/rbac.js';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../helpers/cli.js';
@@ -17,6 +18,16 @@ import { tempDataDir } from '../helpers/instance.js';
 import { predict, quickSpec, startTestUp } from '../helpers/up.js';
 
 const require = createRequire(import.meta.url);
+
+/** A fake cluster, and `up --driver kubernetes` on it (a kubeconfig file, and a configuration file when given). */
+async function upOnFakeCluster(options: FakeClusterOptions, flags: RouterFlags, configFile?: (cluster: FakeCluster) => string): Promise<{ cluster: FakeCluster; up: RunningUp & { dataDir: string } }> {
+  const cluster = await startFakeCluster(options);
+  const dir = mkdtempSync(join(tmpdir(), 'guardgate-k8s-up-'));
+  writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig, { mode: 0o600 });
+  if (configFile) writeFileSync(join(dir, 'up.yaml'), configFile(cluster));
+  const up = await startTestUp(tempDataDir(), {}, { driver: 'kubernetes', kubeconfig: join(dir, 'kubeconfig'), image: 'guardgate:test', ...(configFile ? { config: join(dir, 'up.yaml') } : {}), ...flags });
+  return { cluster, up };
+}
 
 /** Every request the controller made on the cluster is one the shipped Role allows; every manifest passes the Kubernetes schemas. */
 function expectWithinShippedRole(cluster: FakeCluster): void {
@@ -35,10 +46,7 @@ describe('guardgate up --driver kubernetes (fake cluster)', () => {
   let cluster: FakeCluster;
   let up: RunningUp;
   beforeAll(async () => {
-    cluster = await startFakeCluster();
-    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'guardgate-kubeconfig-')), 'config');
-    writeFileSync(kubeconfig, cluster.kubeconfig, { mode: 0o600 });
-    up = await startTestUp(tempDataDir(), {}, { driver: 'kubernetes', kubeconfig, image: 'guardgate:test' });
+    ({ cluster, up } = await upOnFakeCluster({}, { traffic: 'router' }));
   }, 60_000);
   afterAll(async () => {
     await up?.close();
@@ -95,10 +103,7 @@ describe('guardgate up --driver kubernetes --traffic service-selector (fake clus
   let cluster: FakeCluster;
   let up: RunningUp;
   beforeAll(async () => {
-    cluster = await startFakeCluster({ propagationDelayMs: 100 });
-    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'guardgate-kubeconfig-')), 'config');
-    writeFileSync(kubeconfig, cluster.kubeconfig, { mode: 0o600 });
-    up = await startTestUp(tempDataDir(), {}, { driver: 'kubernetes', traffic: 'service-selector', kubeconfig, image: 'guardgate:test' });
+    ({ cluster, up } = await upOnFakeCluster({ propagationDelayMs: 100 }, { traffic: 'service-selector' }));
   }, 60_000);
   afterAll(async () => {
     await up?.close();
@@ -129,11 +134,7 @@ describe('guardgate up --driver kubernetes --traffic gateway-api (fake cluster)'
   let cluster: FakeCluster;
   let up: RunningUp;
   beforeAll(async () => {
-    cluster = await startFakeCluster({ propagationDelayMs: 100 });
-    const dir = mkdtempSync(join(tmpdir(), 'guardgate-gateway-'));
-    writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig, { mode: 0o600 });
-    writeFileSync(join(dir, 'up.yaml'), `kubernetes:\n  gateway:\n    name: guardgate-gateway\n    url: ${cluster.gatewayUrl}\n`);
-    up = await startTestUp(tempDataDir(), {}, { config: join(dir, 'up.yaml'), driver: 'kubernetes', traffic: 'gateway-api', kubeconfig: join(dir, 'kubeconfig'), image: 'guardgate:test' });
+    ({ cluster, up } = await upOnFakeCluster({ propagationDelayMs: 100 }, { traffic: 'gateway-api' }, (c) => `kubernetes:\n  gateway:\n    name: guardgate-gateway\n    url: ${c.gatewayUrl}\n`));
   }, 60_000);
   afterAll(async () => {
     await up?.close();

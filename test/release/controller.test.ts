@@ -115,7 +115,7 @@ describe('release controller', () => {
       const release = await settle();
       expect(release.state).toBe('aborted');
       expect(release.gates[0]).toMatchObject({ gate: 'load', passed: false });
-      expect(release.gates[0]!.summary).toMatch(/p99 \d+ ms is over/);
+      expect(release.gates[0]!.summary).toMatch(/p99 [\d.]+ ms is over/);
     } finally {
       fake.behaviour = { kind: 'model' };
     }

@@ -115,6 +115,35 @@ export function compareLoad(active: LoadFigures, candidate: LoadFigures, toleran
   return reasons;
 }
 
+/** One side's figures over its slices: requests added up, rates over the whole time, latencies the median slice's. Pure. */
+export function combineSlices(slices: readonly LoadFigures[], seconds: number): LoadFigures {
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  };
+  const requests = slices.reduce((a, f) => a + f.requests, 0);
+  const failed = slices.reduce((a, f) => a + f.failed, 0);
+  return {
+    requests,
+    failed,
+    qps: requests / seconds,
+    p50: median(slices.map((f) => f.p50)),
+    p99: median(slices.map((f) => f.p99)),
+    // Failures are non-2xx answers (counted in requests too) and socket errors (not): all failed is 1 either way.
+    errorRate: requests + failed === 0 ? 1 : failed / Math.max(requests, failed),
+  };
+}
+
+/** The order of the one-second slices: A B, B A, A B, ...: whatever the machine does meanwhile falls on both sides alike. Pure. */
+export function sliceOrder(slices: number): Array<'active' | 'candidate'> {
+  return Array.from({ length: slices }, (_, i) => (i % 2 === 0 ? (['active', 'candidate'] as const) : (['candidate', 'active'] as const))).flat();
+}
+
+/**
+ * The same load against the live version and the candidate, in alternating slices of about a second (a
+ * busy machine slows both, not whichever ran second), compared by the tolerance.
+ */
 export async function runLoadGate(
   activeEndpoint: string,
   candidateEndpoint: string,
@@ -122,8 +151,18 @@ export async function runLoadGate(
   tolerance: LoadTolerance,
 ): Promise<GateReport<LoadEvidence>> {
   const startedAt = new Date().toISOString();
-  const active = await measureLoad(activeEndpoint, { ...options, onProgress: options.onProgress && ((p) => options.onProgress!({ ...p, phase: 'active' })) });
-  const candidate = await measureLoad(candidateEndpoint, { ...options, onProgress: options.onProgress && ((p) => options.onProgress!({ ...p, phase: 'candidate' })) });
+  const slices = Math.max(1, Math.min(options.durationSeconds, 10));
+  const sliceSeconds = Math.max(1, Math.round(options.durationSeconds / slices));
+  const measured: Record<'active' | 'candidate', LoadFigures[]> = { active: [], candidate: [] };
+  const done: Record<'active' | 'candidate', LoadProgress> = { active: { seconds: 0, requests: 0, failed: 0 }, candidate: { seconds: 0, requests: 0, failed: 0 } };
+  for (const phase of sliceOrder(slices)) {
+    const figures = await measureLoad(phase === 'active' ? activeEndpoint : candidateEndpoint, { ...options, durationSeconds: sliceSeconds, onProgress: undefined });
+    measured[phase].push(figures);
+    done[phase] = { seconds: done[phase].seconds + sliceSeconds, requests: done[phase].requests + figures.requests, failed: done[phase].failed + figures.failed };
+    options.onProgress?.({ ...done[phase], phase });
+  }
+  const active = combineSlices(measured.active, slices * sliceSeconds);
+  const candidate = combineSlices(measured.candidate, slices * sliceSeconds);
   const reasons = compareLoad(active, candidate, tolerance);
   const line = (f: LoadFigures) => `p50 ${f.p50} ms, p99 ${f.p99} ms, ${f.qps.toFixed(0)} QPS, ${(100 * f.errorRate).toFixed(2)}% errors`;
   return {

@@ -222,10 +222,6 @@ export class ClusterRouter implements RouterControl {
     return this.state.active;
   }
 
-  get epoch(): number {
-    return this.state.epoch;
-  }
-
   async healthyCount(color: Color): Promise<number> {
     return (await this.status()).pools[color].healthy;
   }

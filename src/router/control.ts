@@ -4,7 +4,7 @@
 import { GuardgateError } from '../moderation/errors.js';
 import type { MirrorListener } from './mirror.js';
 import type { Color } from './routing.js';
-import { COLORS, isColor } from './routing.js';
+import { isColor } from './routing.js';
 import type { PoolSettings } from './settings.js';
 
 export interface InstanceStatus {
@@ -128,5 +128,3 @@ export function bucketsOf(values: ReadonlyArray<{ metricName?: string; labels: R
     .map((v) => [v.labels.le === '+Inf' ? Infinity : Number(v.labels.le), v.value] as [number, number])
     .sort((a, b) => a[0] - b[0]);
 }
-
-export const colorsOf = <T>(make: (color: Color) => T): Record<Color, T> => ({ blue: make(COLORS[0]), green: make(COLORS[1]) });

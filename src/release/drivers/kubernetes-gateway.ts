@@ -12,6 +12,7 @@ import { otherColor, type Color } from '../../router/routing.js';
 import { PREVIEW_HEADER } from '../../shared/headers.js';
 import type { Endpoint, Traffic } from '../traffic.js';
 import { environmentName, LABEL_APP, type KubernetesSettings } from './kubernetes-manifests.js';
+import { readObject, writeObject } from './kubernetes-objects.js';
 import { answeredBy, readyPods } from './kubernetes-traffic.js';
 
 type Route = KubernetesObject & { spec: Record<string, unknown> };
@@ -74,27 +75,13 @@ export class GatewayApiTraffic implements Traffic {
     return traffic;
   }
 
-  private async read(): Promise<Route | undefined> {
-    try {
-      return (await this.api.read<Route>({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: this.settings.app, namespace: this.settings.namespace } })) as Route;
-    } catch (error) {
-      if ((error as { code?: number }).code === 404) return undefined;
-      throw error;
-    }
+  private read(): Promise<Route | undefined> {
+    return readObject<Route>(this.api, 'gateway.networking.k8s.io/v1', 'HTTPRoute', this.settings.namespace, this.settings.app);
   }
 
   private async write(active: Color): Promise<void> {
-    const route = httpRoute(this.settings, this.options, active, this.previewToken);
-    for (let attempt = 0; ; attempt++) {
-      const current = await this.read();
-      try {
-        if (current === undefined) await this.api.create(route as Route);
-        else await this.api.replace({ ...route, metadata: { ...route.metadata, resourceVersion: current.metadata!.resourceVersion } } as Route);
-        return;
-      } catch (error) {
-        if (!((error as { code?: number }).code === 409 && attempt < 5)) throw error;
-      }
-    }
+    const route = httpRoute(this.settings, this.options, active, this.previewToken) as Route;
+    await writeObject<Route>(this.api, 'gateway.networking.k8s.io/v1', 'HTTPRoute', this.settings.namespace, this.settings.app, () => route);
   }
 
   get active(): Color {

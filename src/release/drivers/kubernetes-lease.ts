@@ -4,6 +4,7 @@
 // Writes name the version they read, so two candidates never both win.
 import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { readObject, statusOf } from './kubernetes-objects.js';
 
 type Lease = KubernetesObject & { spec: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number } };
 
@@ -37,13 +38,8 @@ export class LeaderLease {
     private readonly log: Logger,
   ) {}
 
-  private async read(): Promise<Lease | undefined> {
-    try {
-      return (await this.api.read<Lease>({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.options.name, namespace: this.options.namespace } })) as Lease;
-    } catch (error) {
-      if ((error as { code?: number }).code === 404) return undefined;
-      throw error;
-    }
+  private read(): Promise<Lease | undefined> {
+    return readObject<Lease>(this.api, 'coordination.k8s.io/v1', 'Lease', this.options.namespace, this.options.name);
   }
 
   /** One attempt to take or renew the lease; true when this controller holds it now. */
@@ -64,8 +60,7 @@ export class LeaderLease {
       if (current === undefined) await this.api.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata, spec } as Lease);
       else await this.api.replace({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata, spec } as Lease);
     } catch (error) {
-      const code = (error as { code?: number }).code;
-      if (code === 409) return false; // another candidate wrote first
+      if (statusOf(error) === 409) return false; // another candidate wrote first
       throw error;
     }
     this.lastRenewed = now;

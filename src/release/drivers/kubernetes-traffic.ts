@@ -13,6 +13,7 @@ import type { SwitchResult } from '../../router/control.js';
 import { otherColor, type Color } from '../../router/routing.js';
 import type { Endpoint, Traffic } from '../traffic.js';
 import { colorSelector, labelSelector, LABEL_APP, type KubernetesSettings } from './kubernetes-manifests.js';
+import { readObject, writeObject } from './kubernetes-objects.js';
 
 /** The color that answers `/version` on a new connection (nothing kept alive: where it lands is the traffic's choice). */
 function colorBehind(endpoint: Endpoint): Promise<string | undefined> {
@@ -112,33 +113,19 @@ export class ServiceSelectorTraffic implements Traffic {
     return traffic;
   }
 
-  private async read(name: string): Promise<Service | undefined> {
-    try {
-      return (await this.api.read<Service>({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: this.settings.namespace } })) as Service;
-    } catch (error) {
-      if ((error as { code?: number }).code === 404) return undefined;
-      throw error;
-    }
+  private read(name: string): Promise<Service | undefined> {
+    return readObject<Service>(this.api, 'v1', 'Service', this.settings.namespace, name);
   }
 
-  /** Point a Service at a color's pods (read, change, replace with the version read: a conflict is retried). */
+  /** Point a Service at a color's pods, keeping the rest of it (its cluster IP above all). */
   private async select(name: string, color: Color): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const current = await this.read(name);
-      const body: Service = {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name, namespace: this.settings.namespace, labels: { [LABEL_APP]: this.settings.app }, ...(current ? { resourceVersion: current.metadata!.resourceVersion } : {}) },
-        spec: { ...(current?.spec ?? {}), selector: colorSelector(this.settings, color), ports: [{ name: 'http', port: 80, targetPort: 'http' } as never] },
-      };
-      try {
-        const written = (current === undefined ? await this.api.create(body) : await this.api.replace(body)) as Service;
-        if (written.spec.clusterIP) this.addresses.set(name, `http://${written.spec.clusterIP}:80`);
-        return;
-      } catch (error) {
-        if (!((error as { code?: number }).code === 409 && attempt < 5)) throw error;
-      }
-    }
+    const written = await writeObject<Service>(this.api, 'v1', 'Service', this.settings.namespace, name, (current) => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace: this.settings.namespace, labels: { [LABEL_APP]: this.settings.app } },
+      spec: { ...(current?.spec ?? {}), selector: colorSelector(this.settings, color), ports: [{ name: 'http', port: 80, targetPort: 'http' } as never] },
+    }));
+    if (written.spec.clusterIP) this.addresses.set(name, `http://${written.spec.clusterIP}:80`);
   }
 
   private readyPods(color: Color): Promise<Pod[]> {

@@ -3,10 +3,11 @@
 // available replicas) up to a deadline; a failure carries the pods' evidence (waiting reasons such as
 // ImagePullBackOff or CrashLoopBackOff, unschedulable pods, their events) and leaves nothing behind.
 // `describe` answers from a view of the pods refreshed in the background, so that it stays synchronous.
-import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Color } from '../../router/routing.js';
 import { DeployError, type Deployment, type Driver, type EnvironmentSpec, type InstanceInfo, type InstanceState } from '../driver.js';
+import { readObject, statusOf, writeObject } from './kubernetes-objects.js';
 import { colorSelector, colorService, configMap, deployment, environmentName, labelSelector, type KubernetesSettings } from './kubernetes-manifests.js';
 
 export interface KubernetesDriverOptions extends KubernetesSettings {
@@ -51,8 +52,9 @@ export function kubernetesApi(kubeconfig: string | undefined, patienceMs = 15_00
 
 /** The API server was busy or failing (429, 5xx) or could not be reached: worth asking again. */
 function transient(error: unknown): boolean {
+  const status = statusOf(error);
+  if (status !== undefined) return status === 429 || status >= 500;
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'number') return code === 429 || code >= 500;
   return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code);
 }
 
@@ -80,7 +82,6 @@ export function patientApi(api: KubernetesObjectApi, patienceMs = 15_000): Kuber
   });
 }
 
-const isStatus = (error: unknown, code: number): boolean => error instanceof ApiException && error.code === code;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What a pod's state says, for a person: phase, waiting reason, restarts. */
@@ -129,28 +130,13 @@ export class KubernetesDriver implements Driver {
     return driver;
   }
 
-  private async read<T extends KubernetesObject>(apiVersion: string, kind: string, name: string): Promise<T | undefined> {
-    try {
-      return (await this.api.read<T>({ apiVersion, kind, metadata: { name, namespace: this.options.namespace } })) as T;
-    } catch (error) {
-      if (isStatus(error, 404)) return undefined;
-      throw error;
-    }
+  private read<T extends KubernetesObject>(apiVersion: string, kind: string, name: string): Promise<T | undefined> {
+    return readObject<T>(this.api, apiVersion, kind, this.options.namespace, name);
   }
 
-  /** Create, or replace what is there (read first: a replace names the version it replaces). */
+  /** Create, or replace what is there. */
   private async put(object: KubernetesObject): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const current = await this.read(object.apiVersion!, object.kind!, object.metadata!.name!);
-      try {
-        if (current === undefined) await this.api.create(object);
-        else await this.api.replace({ ...object, metadata: { ...object.metadata, resourceVersion: current.metadata!.resourceVersion } });
-        return;
-      } catch (error) {
-        // Someone else wrote it meanwhile (409): read again and retry, a few times.
-        if (!(isStatus(error, 409) && attempt < 5)) throw error;
-      }
-    }
+    await writeObject(this.api, object.apiVersion!, object.kind!, this.options.namespace, object.metadata!.name!, () => object);
   }
 
   private async pods(color: Color): Promise<Pod[]> {
@@ -273,7 +259,7 @@ export class KubernetesDriver implements Driver {
       try {
         await this.api.delete({ apiVersion, kind, metadata: { name, namespace: this.options.namespace } }, undefined, undefined, undefined, undefined, 'Foreground');
       } catch (error) {
-        if (!isStatus(error, 404)) throw error;
+        if (statusOf(error) !== 404) throw error;
       }
     }
     const deadline = Date.now() + this.options.stopTimeoutMs;

@@ -58,6 +58,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 export class Router implements RouterControl {
   readonly metrics = new RouterMetrics();
   readonly pools: Record<Color, ColorPool>;
+  /** What the data path reads per request: `state` as it applies, plus failover; rewritten whole by `apply`. */
   private readonly policy: TrafficPolicy;
   private readonly mirror: Mirror;
   private readonly health: HealthChecker;

@@ -19,6 +19,14 @@ import { predict, quickSpec, startTestUp } from '../helpers/up.js';
 
 const require = createRequire(import.meta.url);
 
+/** A release through every gate (quick ones) while 4 clients send verdicts to `front` for 12 s. */
+async function releaseWithClientsOn(up: RunningUp, front: string) {
+  const load = autocannon({ url: `${front}/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'hello there' }), connections: 4, duration: 12 });
+  await up.controller.release(quickSpec({ version: 'v2', gates: { shadow: { samples: 20, minSamples: 20 }, load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } }, watch: { durationSeconds: 2, minRequests: 5 } } }));
+  await up.controller.settled();
+  return { release: (await up.controller.status()).release!, result: await load };
+}
+
 /** A fake cluster, and `up --driver kubernetes` on it (a kubeconfig file, and a configuration file when given). */
 async function upOnFakeCluster(options: FakeClusterOptions, flags: RouterFlags, configFile?: (cluster: FakeCluster) => string): Promise<{ cluster: FakeCluster; up: RunningUp & { dataDir: string } }> {
   const cluster = await startFakeCluster(options);
@@ -113,11 +121,7 @@ describe('guardgate up --driver kubernetes --traffic service-selector (fake clus
   it('releases through every gate with clients on the Service: previews on the preview Service, shadow by replay, watch from the pods', async () => {
     const service = cluster.serviceUrl('guardgate')!;
     expect(cluster.api.store.get('Service', 'default', 'guardgate')!.spec.selector).toEqual({ app: 'guardgate', color: 'blue' });
-    const load = autocannon({ url: `${service}/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'hello there' }), connections: 4, duration: 12 });
-    await up.controller.release(quickSpec({ version: 'v2', gates: { shadow: { samples: 20, minSamples: 20 }, load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } }, watch: { durationSeconds: 2, minRequests: 5 } } }));
-    await up.controller.settled();
-    const release = (await up.controller.status()).release!;
-    const result = await load;
+    const { release, result } = await releaseWithClientsOn(up, service);
     expect(`${release.state}: ${release.note}`).toMatch(/^stable/);
     expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([['functional', true], ['load', true], ['shadow', true], ['watch', true]]);
     expect((release.gates[2]!.evidence as { sources: { mirrored: number } }).sources.mirrored).toBe(0);
@@ -142,11 +146,7 @@ describe('guardgate up --driver kubernetes --traffic gateway-api (fake cluster)'
   });
 
   it('releases through every gate with clients on the Gateway, zero failed requests, and the route names the new color', async () => {
-    const load = autocannon({ url: `${cluster.gatewayUrl}/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'hello there' }), connections: 4, duration: 12 });
-    await up.controller.release(quickSpec({ version: 'v2', gates: { shadow: { samples: 20, minSamples: 20 }, load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } }, watch: { durationSeconds: 2, minRequests: 5 } } }));
-    await up.controller.settled();
-    const release = (await up.controller.status()).release!;
-    const result = await load;
+    const { release, result } = await releaseWithClientsOn(up, cluster.gatewayUrl);
     expect(`${release.state}: ${release.note}`).toMatch(/^stable/);
     expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([['functional', true], ['load', true], ['shadow', true], ['watch', true]]);
     const rules = (cluster.api.store.get('HTTPRoute', 'default', 'guardgate')!.spec as { rules: Array<{ backendRefs: Array<{ name: string; weight?: number }> }> }).rules;

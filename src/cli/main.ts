@@ -13,6 +13,7 @@ import { benchCommand, validateCommand } from './validate.js';
 import { routerCommand } from './router.js';
 import { serveCommand } from './serve.js';
 import { keysCommand } from './keys.js';
+import { gatesCommand } from './gates.js';
 
 const program = new Command()
   .name('guardgate')
@@ -26,7 +27,10 @@ const demo = new Command('demo').description('a release under live load, a switc
   process.exitCode = await runDemo();
 });
 
-for (const command of [upCommand(), demo, serveCommand(), routerCommand(), ...releaseCommands(), validateCommand(), benchCommand(), auditCommand(), keysCommand()]) program.addCommand(command.copyInheritedSettings(program));
+for (const command of [upCommand(), demo, serveCommand(), routerCommand(), ...releaseCommands(), validateCommand(), benchCommand(), auditCommand(), keysCommand(), gatesCommand()]) {
+  program.addCommand(command.copyInheritedSettings(program));
+  for (const sub of command.commands) sub.copyInheritedSettings(program);
+}
 
 /** With --json, failures are JSON on stdout too ({"error": {"code", "message"}}), with the same exit codes. */
 const json = process.argv.includes('--json');

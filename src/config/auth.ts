@@ -1,6 +1,7 @@
 // Authentication and rate-limit settings, shared by the instance (the public API) and the router
 // (privilege headers, the admin API). Secrets are references; only digests of keys appear here.
 import { z } from 'zod';
+import { sha256Hex } from '../auth/api-keys.js';
 import { SCOPES } from '../auth/principal.js';
 import { resolveSecret, secretRefSchema } from './secret.js';
 
@@ -66,6 +67,8 @@ export const authSchema = z
     apiKeysFile: z.string().min(1).optional(),
     /** SHA-256 of the admin token, which then works here too, with every scope (the controller's gates use it). */
     adminTokenSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    /** The admin token by reference (`{env: GUARDGATE_ADMIN_TOKEN}`): pods whose configuration is rendered before the token exists. */
+    adminToken: secretRefSchema.optional(),
     /**
      * Serve /predict and /v1/moderations without credentials. Default: only when no JWT or API key file is
      * configured. A non-loopback listener refuses to start that way unless `insecure` is set.
@@ -86,8 +89,10 @@ export const allowsAnonymous = (auth: { anonymous?: boolean | undefined; jwt?: u
 export type AuthConfig = Omit<AuthSettings, 'jwt'> & { jwt?: (Omit<JwtSettings, 'secret'> & { secret?: string }) | undefined };
 
 export function resolveAuth(settings: AuthSettings, env: NodeJS.ProcessEnv): AuthConfig {
-  if (settings.jwt?.secret === undefined) return settings as AuthConfig;
-  return { ...settings, jwt: { ...settings.jwt, secret: resolveSecret(settings.jwt.secret, env) } };
+  const { adminToken, ...rest } = settings;
+  const resolved = adminToken === undefined ? rest : { ...rest, adminTokenSha256: sha256Hex(resolveSecret(adminToken, env)) };
+  if (resolved.jwt?.secret === undefined) return resolved as AuthConfig;
+  return { ...resolved, jwt: { ...resolved.jwt, secret: resolveSecret(resolved.jwt.secret, env) } };
 }
 
 /** The environment variables every Guardgate process reads for auth, as a partial auth section. */

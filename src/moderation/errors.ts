@@ -16,6 +16,7 @@ export const ERROR_STATUS = {
   batch_too_large: 413,
   unauthorized: 401,
   forbidden: 403,
+  endpoint_not_allowed: 403,
   rate_limited: 429,
   not_found: 404,
   switch_refused: 409,
@@ -30,6 +31,8 @@ export const ERROR_STATUS = {
   no_healthy_upstream: 503,
   overloaded: 503,
   upstream_unavailable: 502,
+  gate_error: 502,
+  endpoint_unreachable: 503,
   upstream_timeout: 504,
   internal: 500,
 } as const;

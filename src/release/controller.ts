@@ -8,13 +8,10 @@ import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
 import type { Traffic } from './traffic.js';
 import { otherColor, type Color } from '../router/routing.js';
 import type { Driver, EnvironmentSpec } from './driver.js';
-import { runFunctionalGate } from './gates/functional.js';
-import { LOAD_CORPUS, runLoadGate } from './gates/load.js';
-import { auditedTexts, replayTo, type ReplayItem } from './gates/replay.js';
+import { PRE_SWITCH_GATES, runGate, type PreSwitchGate } from './gates/run.js';
 import type { AuditStore } from '../store/audit/store.js';
 import { EVIDENCE_HEADER } from '../shared/headers.js';
-import { brokenGate, gateOutcome, type GateName, type GateReport } from './gates/report.js';
-import { runShadowGate } from './gates/shadow.js';
+import { brokenGate, gateOutcome, type GateReport } from './gates/report.js';
 import { prometheusProbe } from './gates/prometheus.js';
 import { routerProbe, runWatchGate } from './gates/watch.js';
 import { instancesProbe } from './gates/instances-probe.js';
@@ -62,12 +59,6 @@ export interface Progress {
   detail?: string;
   startedAt: string;
 }
-
-/** /predict bodies of an audit suite's cases. */
-const suiteBodies = (path?: string): string[] => loadSuite(path).cases.map((c) => JSON.stringify(c.response ? { prompt: c.prompt, response: c.response } : { prompt: c.prompt }));
-
-/** The corpus the shadow gate replays after audited texts: the named suite, or the shipped suite and the benign/harmful mix. */
-const replayCorpus = (path: string | undefined): ReplayItem[] => (path === undefined ? [...suiteBodies(), ...LOAD_CORPUS] : suiteBodies(path)).map((body) => ({ body, origin: 'corpus' }));
 
 const envSpec = (spec: ReleaseSpec, color: Color, replicas: number): EnvironmentSpec => ({
   color,
@@ -338,7 +329,7 @@ export class Controller {
     let current = await this.store.transition(release.id, 'validating', { note: `${candidate} deployed` });
 
     // validating: functional, load, shadow
-    for (const gate of ['functional', 'load', 'shadow'] as const) {
+    for (const gate of PRE_SWITCH_GATES) {
       if (!spec.gates[gate].enabled) continue;
       if (signal.aborted) return;
       this.step(current, 'validating', `${gate} gate`);
@@ -368,81 +359,25 @@ export class Controller {
     await this.switchOver((await this.store.release(current.id))!, signal, false);
   }
 
-  /**
-   * A gate with a deadline: an error inside it, or no answer in time, fails it with the error as evidence;
-   * a release never waits on a gate for ever.
-   */
-  private async boundedGate(gate: Exclude<GateName, 'watch'>, release: Release, signal: AbortSignal): Promise<GateReport> {
-    const startedAt = new Date().toISOString();
-    const { gates } = release.spec;
-    const deadlineMs =
-      gate === 'functional' ? 600_000 : gate === 'load' ? (2 * gates.load.durationSeconds + 60) * 1000 : (gates.shadow.durationSeconds + 60) * 1000;
-    const timeout = new AbortController();
-    try {
-      return await Promise.race([
-        this.runGate(gate, release, signal),
-        delay(deadlineMs, undefined, { signal: timeout.signal }).then(() => {
-          throw new Error(`no result within ${deadlineMs / 1000} s`);
-        }),
-      ]);
-    } catch (error) {
-      this.log.error({ err: error, gate, release: release.version }, 'gate could not run');
-      return brokenGate(gate, error, startedAt);
-    } finally {
-      timeout.abort();
-    }
-  }
-
-  private async runGate(gate: Exclude<GateName, 'watch'>, release: Release, signal: AbortSignal): Promise<GateReport> {
-    const { spec } = release;
+  /** A pre-switch gate against the candidate, with the traffic's endpoints and the controller's credential. */
+  private async boundedGate(gate: PreSwitchGate, release: Release, signal: AbortSignal): Promise<GateReport> {
+    const direct = (color: Color) => this.driver.describe(color)?.instances[0]?.url ?? '';
     // Gate traffic is evidence, not user traffic: not audited, judged by the engine (the admin credential vouches).
     const credentials: Record<string, string> = this.options.credentials === undefined ? {} : { authorization: `Bearer ${this.options.credentials}`, [EVIDENCE_HEADER]: '1' };
-    switch (gate) {
-      case 'functional': {
-        const suite = loadSuite(spec.gates.functional.suite);
-        const { url, headers } = this.traffic.preview();
-        return runFunctionalGate(url, suite, {
-          minPassRate: spec.gates.functional.minPassRate,
-          headers: { ...headers, ...credentials },
-          onProgress: (done, total) => this.step(release, 'validating', 'functional gate', `${done}/${total} cases`),
-        });
-      }
-      case 'load': {
-        const load = spec.gates.load;
-        const active = this.driver.describe(release.previous)!.instances[0]!.url;
-        const candidate = this.driver.describe(release.candidate)!.instances[0]!.url;
-        // A varied corpus (the audit suite and a benign/harmful mix), so that no cache can stand in for the engine.
-        const bodies = [...LOAD_CORPUS, ...suiteBodies(spec.gates.functional.suite)];
-        const onProgress = (p: { phase: string; seconds: number; requests: number; failed: number }) =>
-          this.step(release, 'validating', 'load gate', `${p.phase} ${p.seconds}/${load.durationSeconds} s, ${p.requests} requests, ${p.failed} failed`);
-        return runLoadGate(active, candidate, { durationSeconds: load.durationSeconds, connections: load.connections, headers: credentials, bodies, onProgress }, load.tolerance);
-      }
-      case 'shadow': {
-        const shadow = spec.gates.shadow;
-        let replay;
-        if (shadow.replay !== false) {
-          // Real traffic first: the last audited texts, when the audit keeps texts and can be read.
-          const audited = shadow.replay.audit > 0 && this.options.audit !== undefined && (this.options.auditText ?? 'none') !== 'none' ? await auditedTexts(this.options.audit, shadow.replay.audit).catch((error: unknown) => {
-                  this.log.warn({ err: error }, 'shadow replay: the audit log could not be read; replaying the corpus only');
-                  return [];
-                }) : [];
-          replay = replayTo(this.traffic.live(), this.traffic.preview(), [...audited, ...replayCorpus(shadow.replay.corpus)], credentials, { active: release.previous, candidate: release.candidate });
-        }
-        return runShadowGate(
-          this.traffic.mirror,
-          {
-            fraction: shadow.fraction,
-            durationSeconds: shadow.durationSeconds,
-            targetSamples: shadow.samples,
-            onProgress: (n) => this.step(release, 'validating', 'shadow gate', `${n}/${shadow.samples} verdicts compared`),
-            replay,
-          },
-          { minAgreement: shadow.minAgreement, maxUnsafeToSafe: shadow.maxUnsafeToSafe, minSamples: shadow.minSamples },
-          signal,
-          this.options.auditText ?? 'none',
-        );
-      }
-    }
+    return runGate(
+      gate,
+      release.spec.gates,
+      { live: this.traffic.live(), preview: this.traffic.preview(), activeInstance: direct(release.previous), candidateInstance: direct(release.candidate), colors: { active: release.previous, candidate: release.candidate } },
+      {
+        credentials,
+        auditText: this.options.auditText ?? 'none',
+        mirror: this.traffic.mirror,
+        audit: this.options.audit,
+        log: this.log.child({ release: release.version }),
+        onProgress: (name, detail) => this.step(release, 'validating', `${name} gate`, detail),
+      },
+      signal,
+    );
   }
 
   /** Wait for promote (true = forced or approved) or, after `timeoutMs`, give up (false). */

@@ -18,6 +18,60 @@ const durationMs = z.union([
     .transform((v) => parseDurationMs(v)!),
 ]);
 
+/** The gates of a release: what proves the candidate before and after the switch. */
+export const gatesSchema = z
+  .object({
+    functional: z
+      .object({ enabled: z.boolean().default(true), suite: z.string().min(1).optional(), minPassRate: fraction.default(1) })
+      .strict().prefault({}),
+    load: z
+      .object({
+        enabled: z.boolean().default(true),
+        durationSeconds: positiveInt.default(5),
+        connections: positiveInt.default(16),
+        tolerance: z
+          .object({ p99: z.coerce.number().min(0).default(0.5), qps: fraction.default(0.3), errorRate: fraction.default(0) })
+          .strict().prefault({}),
+      })
+      .strict().prefault({}),
+    shadow: z
+      .object({
+        enabled: z.boolean().default(true),
+        fraction: fraction.default(0.2),
+        durationSeconds: positiveInt.default(30),
+        samples: positiveInt.default(200),
+        minSamples: z.coerce.number().int().min(0).default(20),
+        minAgreement: fraction.default(0.95),
+        maxUnsafeToSafe: z.coerce.number().int().min(0).default(0),
+        /** Fewer than minSamples compared verdicts: fail (default), pass (recorded as inconclusive), or wait for an operator. */
+        onInconclusive: z.enum(['fail', 'pass', 'wait']).default('fail'),
+        /**
+         * With fewer live verdicts than `samples`, replay texts to both colors: first the last `audit` distinct
+         * texts of the audit log (when the audit text policy keeps texts; 0: none), then a corpus: an audit
+         * suite file (its prompts and responses), or by default the shipped suite and a benign/harmful mix.
+         * false: live traffic only.
+         */
+        replay: z
+          .union([z.literal(false), z.object({ corpus: z.string().min(1).optional(), audit: z.coerce.number().int().min(0).max(10_000).default(200) }).strict()])
+          .default({ audit: 200 }),
+      })
+      .strict().prefault({}),
+    watch: z
+      .object({
+        enabled: z.boolean().default(true),
+        durationSeconds: positiveInt.default(30),
+        maxErrorRate: fraction.default(0.01),
+        maxP99Ms: positiveInt.default(2_000),
+        minRequests: z.coerce.number().int().min(0).default(20),
+        /** Fewer than minRequests in the window: fail, which rolls back (default), or pass (recorded as inconclusive). */
+        onInconclusive: z.enum(['fail', 'pass']).default('fail'),
+        /** Read the figures from a Prometheus server that scrapes the router, instead of the router itself. */
+        prometheus: z.object({ url: z.url({ protocol: /^https?$/ }) }).strict().optional(),
+      })
+      .strict().prefault({}),
+  })
+  .strict().prefault({});
+
 export const releaseSpecSchema = z
   .object({
     version: z.string().min(1),
@@ -51,58 +105,7 @@ export const releaseSpecSchema = z
     scaleDownDelay: durationMs.default(600_000),
     /** How long a failed candidate stays for inspection before it is torn down. */
     abortTeardownDelay: durationMs.default(0),
-    gates: z
-      .object({
-        functional: z
-          .object({ enabled: z.boolean().default(true), suite: z.string().min(1).optional(), minPassRate: fraction.default(1) })
-          .strict().prefault({}),
-        load: z
-          .object({
-            enabled: z.boolean().default(true),
-            durationSeconds: positiveInt.default(5),
-            connections: positiveInt.default(16),
-            tolerance: z
-              .object({ p99: z.coerce.number().min(0).default(0.5), qps: fraction.default(0.3), errorRate: fraction.default(0) })
-              .strict().prefault({}),
-          })
-          .strict().prefault({}),
-        shadow: z
-          .object({
-            enabled: z.boolean().default(true),
-            fraction: fraction.default(0.2),
-            durationSeconds: positiveInt.default(30),
-            samples: positiveInt.default(200),
-            minSamples: z.coerce.number().int().min(0).default(20),
-            minAgreement: fraction.default(0.95),
-            maxUnsafeToSafe: z.coerce.number().int().min(0).default(0),
-            /** Fewer than minSamples compared verdicts: fail (default), pass (recorded as inconclusive), or wait for an operator. */
-            onInconclusive: z.enum(['fail', 'pass', 'wait']).default('fail'),
-            /**
-             * With fewer live verdicts than `samples`, replay texts to both colors: first the last `audit` distinct
-             * texts of the audit log (when the audit text policy keeps texts; 0: none), then a corpus: an audit
-             * suite file (its prompts and responses), or by default the shipped suite and a benign/harmful mix.
-             * false: live traffic only.
-             */
-            replay: z
-              .union([z.literal(false), z.object({ corpus: z.string().min(1).optional(), audit: z.coerce.number().int().min(0).max(10_000).default(200) }).strict()])
-              .default({ audit: 200 }),
-          })
-          .strict().prefault({}),
-        watch: z
-          .object({
-            enabled: z.boolean().default(true),
-            durationSeconds: positiveInt.default(30),
-            maxErrorRate: fraction.default(0.01),
-            maxP99Ms: positiveInt.default(2_000),
-            minRequests: z.coerce.number().int().min(0).default(20),
-            /** Fewer than minRequests in the window: fail, which rolls back (default), or pass (recorded as inconclusive). */
-            onInconclusive: z.enum(['fail', 'pass']).default('fail'),
-            /** Read the figures from a Prometheus server that scrapes the router, instead of the router itself. */
-            prometheus: z.object({ url: z.url({ protocol: /^https?$/ }) }).strict().optional(),
-          })
-          .strict().prefault({}),
-      })
-      .strict().prefault({}),
+    gates: gatesSchema,
   })
   .strict();
 

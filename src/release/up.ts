@@ -15,7 +15,12 @@ import { resolveRouterConfig, type ParsedRouterConfig } from '../config/router.j
 import { startDataPath, withAdmin, type RunningRouter } from '../router/run.js';
 import { apiKeysFile, controllerFile } from './files.js';
 import { openAuditReader } from '../store/open.js';
+import type { FastifyInstance } from 'fastify';
+import { EVIDENCE_HEADER } from '../shared/headers.js';
+import { COLORS } from '../router/routing.js';
+import type { TextMode } from '../store/audit/record.js';
 import { controllerSwitch, registerControllerRoutes } from './admin.js';
+import { registerGateEndpoint, type GateEndpointOptions } from './gate-endpoint.js';
 import { Controller } from './controller.js';
 import { routerTraffic, type Traffic } from './traffic.js';
 import type { Driver } from './driver.js';
@@ -138,6 +143,9 @@ async function kubernetesTraffic(parsed: ParsedRouterConfig, token: string, log:
   return ServiceSelectorTraffic.create(api, k8s, { adminToken: token, reconnectSeconds: k8s.reconnectSeconds }, log, 'blue');
 }
 
+/** The audit log's text policy, as instances are told it: what gate evidence may keep of users' text. */
+const auditTextOf = (env: NodeJS.ProcessEnv): TextMode => (env.GUARDGATE_AUDIT_TEXT === 'full' || env.GUARDGATE_AUDIT_TEXT === 'redacted' ? env.GUARDGATE_AUDIT_TEXT : 'none');
+
 export async function startUp(options: UpOptions, log: Logger): Promise<RunningUp> {
   const parsed = options.router;
   mkdirSync(parsed.dataDir, { recursive: true });
@@ -188,15 +196,16 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     await lease?.release();
   };
   let controller: Controller;
+  let traffic: Traffic;
   try {
-    const traffic = parsed.traffic === 'router' ? routerTraffic(dataPath.router) : await kubernetesTraffic(parsed, token, log);
+    traffic = parsed.traffic === 'router' ? routerTraffic(dataPath.router) : await kubernetesTraffic(parsed, token, log);
     controller = new Controller(store, driver, traffic, log, {
       initial: { color: 'blue', version: 'initial', engine: { kind: 'lexicon' }, policy: 'strict', replicas: 1 },
       credentials: token,
       releaseSecrets: { ...parsed.releaseSecrets, deniedDirs: [parsed.dataDir] },
       storeHealth: store,
       audit,
-      auditText: instanceEnv.GUARDGATE_AUDIT_TEXT === 'full' || instanceEnv.GUARDGATE_AUDIT_TEXT === 'redacted' ? instanceEnv.GUARDGATE_AUDIT_TEXT : 'none',
+      auditText: auditTextOf(instanceEnv),
     });
     await controller.start();
   } catch (error) {
@@ -204,7 +213,18 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     throw error;
   }
   const current = () => controller;
-  const router = await withAdmin(dataPath, { ...parsed.admin, token }, log, { audit, switchTo: controllerSwitch(current), extend: (app) => registerControllerRoutes(app, current) });
+  const gateEndpoint: GateEndpointOptions = {
+    endpoints: () => ({ live: traffic.live(), preview: traffic.preview() }),
+    allowed: () => COLORS.flatMap((color) => driver.describe(color)?.instances.map((i) => i.url) ?? []),
+    credentials: { authorization: `Bearer ${token}`, [EVIDENCE_HEADER]: '1' },
+    auditText: auditTextOf(instanceEnv),
+    log,
+  };
+  const extend = (app: FastifyInstance) => {
+    registerControllerRoutes(app, current);
+    registerGateEndpoint(app, gateEndpoint);
+  };
+  const router = await withAdmin(dataPath, { ...parsed.admin, token }, log, { audit, switchTo: controllerSwitch(current), extend });
   writeFileSync(controllerFile(parsed.dataDir), JSON.stringify({ url: router.url, adminUrl: router.adminUrl, pid: process.pid }, null, 2));
   return {
     url: router.url,

@@ -4,14 +4,13 @@
 // matched, however the path was spelled. /metrics, /healthz and the dashboard's files answer without it.
 import { readFileSync } from 'node:fs';
 import type { ServerOptions as HttpsOptions } from 'node:https';
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.js';
 import { requireScope } from '../auth/fastify.js';
 import { actorName } from '../auth/principal.js';
 import { GuardgateError } from '../moderation/errors.js';
-import { answerExpectationsInJson, HARDENED_OPTIONS, hardenJsonParser } from '../shared/fastify-hardening.js';
-import { sendError, toGuardgateError } from '../api/errors.js';
+import { adminApp } from '../api/admin-app.js';
 import { PAGE_HEADERS } from '../shared/web-headers.js';
 import type { AuditStore } from '../store/audit/store.js';
 import { parseAuditQuery } from '../store/audit/query.js';
@@ -51,23 +50,9 @@ export interface RouterAdminOptions {
 }
 
 export function buildRouterAdmin(router: RouterControl, authenticator: Authenticator, log: Logger, options: RouterAdminOptions = {}) {
-  const app = Fastify({
-    loggerInstance: log.child({ component: 'router-admin' }),
-    logController: new LogController({ disableRequestLogging: true }),
-    ...(options.https ? { https: options.https } : {}),
-    ...HARDENED_OPTIONS,
-  }) as unknown as FastifyInstance;
-  hardenJsonParser(app);
-  answerExpectationsInJson(app);
+  const app = adminApp(log, 'router-admin', options.https);
   // The operator's way in stays open when the public port is flooded: its own small cap.
   app.server.maxConnections = 256;
-
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const failure = toGuardgateError(error);
-    if (failure.code === 'internal') request.log.error({ err: error }, 'admin request failed');
-    return sendError(reply, failure);
-  });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send(new GuardgateError('not_found', `no route ${request.method} ${request.url.slice(0, 200)}`).toBody()));
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/metrics', async (_request, reply) => {

@@ -44,6 +44,7 @@ const ADMIN_ROUTES: Array<[method: string, path: string, body?: unknown]> = [
   ['POST', '/admin/promote', { force: true }],
   ['POST', '/admin/abort', {}],
   ['POST', '/admin/rollback', {}],
+  ['POST', '/admin/gates/run', { gates: ['load'] }],
 ];
 
 /** Spellings of one admin path that a URL-string check would miss. */

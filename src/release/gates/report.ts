@@ -14,7 +14,7 @@ export function gateOutcome(report: GateReport, onInconclusive: OnInconclusive):
 /** A gate that could not run to its end (an error, its deadline): failed, with the error as evidence. */
 export function brokenGate(gate: GateName, error: unknown, startedAt: string): GateReport<{ error: string }> {
   const message = (error as Error)?.message ?? String(error);
-  return { gate, passed: false, summary: `the gate could not run: ${message}`, evidence: { error: message }, samples: 0, startedAt, finishedAt: new Date().toISOString() };
+  return { gate, passed: false, error: message, summary: `the gate could not run: ${message}`, evidence: { error: message }, samples: 0, startedAt, finishedAt: new Date().toISOString() };
 }
 
 export interface GateReport<Evidence = unknown> {
@@ -23,6 +23,8 @@ export interface GateReport<Evidence = unknown> {
   passed: boolean;
   /** Too few samples to judge (fewer than the gate's minimum): what that means is the spec's onInconclusive. */
   inconclusive?: boolean;
+  /** Set when the gate could not run to its end (an error, its deadline): not judged, whatever `passed` says. */
+  error?: string;
   /** How many samples the judgement rests on (verdicts compared, requests watched, cases run). */
   samples?: number;
   summary: string;

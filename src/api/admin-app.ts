@@ -1,0 +1,26 @@
+// An operator-facing fastify app (the router's admin API, the gate runner): hardened parsing, one JSON error
+// shape with stable codes, a JSON 404, no request logging (admin actions are logged by what they change).
+import type { ServerOptions as HttpsOptions } from 'node:https';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { GuardgateError } from '../moderation/errors.js';
+import { answerExpectationsInJson, HARDENED_OPTIONS, hardenJsonParser } from '../shared/fastify-hardening.js';
+import { sendError, toGuardgateError } from './errors.js';
+
+export function adminApp(log: Logger, component: string, https?: HttpsOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: log.child({ component }),
+    logController: new LogController({ disableRequestLogging: true }),
+    ...(https ? { https } : {}),
+    ...HARDENED_OPTIONS,
+  }) as unknown as FastifyInstance;
+  hardenJsonParser(app);
+  answerExpectationsInJson(app);
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const failure = toGuardgateError(error);
+    if (failure.code === 'internal') request.log.error({ err: error }, `${component} request failed`);
+    return sendError(reply, failure);
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send(new GuardgateError('not_found', `no route ${request.method} ${request.url.slice(0, 200)}`).toBody()));
+  return app;
+}

@@ -1,0 +1,135 @@
+// The pre-switch gates (functional, load, shadow) as one call, for the controller during a release and for
+// the gate endpoint (`POST /admin/gates/run`, what Argo Rollouts' web metric provider calls): each gate runs
+// under a deadline, and an error inside it becomes a failed report with the error as evidence.
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import type { Color } from '../../router/routing.js';
+import type { AuditStore } from '../../store/audit/store.js';
+import type { TextMode } from '../../store/audit/record.js';
+import type { ReleaseSpec } from '../spec.js';
+import { loadSuite } from '../suite.js';
+import type { Endpoint } from '../traffic.js';
+import { runFunctionalGate } from './functional.js';
+import { LOAD_CORPUS, runLoadGate } from './load.js';
+import { auditedTexts, replayTo, type ReplayItem } from './replay.js';
+import { brokenGate, type GateName, type GateReport } from './report.js';
+import { runShadowGate, type ShadowSource } from './shadow.js';
+
+export type PreSwitchGate = Exclude<GateName, 'watch'>;
+export const PRE_SWITCH_GATES: readonly PreSwitchGate[] = ['functional', 'load', 'shadow'];
+
+export type GateSettings = ReleaseSpec['gates'];
+
+/** What the gates are aimed at. */
+export interface GateTargets {
+  /** Live traffic (the shadow gate's replay asks it as the active side). */
+  live: Endpoint;
+  /** The candidate as the gates reach it (the router's preview, the preview Service). */
+  preview: Endpoint;
+  /** One instance of each side, asked directly by the load gate (the router's cost is not the candidate's). */
+  activeInstance: string;
+  candidateInstance: string;
+  colors: { active: Color; candidate: Color };
+}
+
+export interface GateContext {
+  /** Headers every gate request carries: a credential the instances accept, and the evidence mark. */
+  credentials: Record<string, string>;
+  /** What of users' text the evidence may keep: the audit log's policy. */
+  auditText: TextMode;
+  /** Live traffic mirrored to the candidate, where the traffic can (the router). */
+  mirror?: ShadowSource | undefined;
+  /** The audit log, for the shadow gate's replay of the last audited texts. */
+  audit?: Pick<AuditStore, 'query'> | undefined;
+  /** Told as a gate goes: which, and how far (for progress lines). */
+  onProgress?: (gate: PreSwitchGate, detail: string) => void;
+  log: Logger;
+}
+
+/** /predict bodies of an audit suite's cases. */
+export const suiteBodies = (path?: string): string[] => loadSuite(path).cases.map((c) => JSON.stringify(c.response ? { prompt: c.prompt, response: c.response } : { prompt: c.prompt }));
+
+/** The corpus the shadow gate replays after audited texts: the named suite, or the shipped suite and the benign/harmful mix. */
+export const replayCorpus = (path: string | undefined): ReplayItem[] => (path === undefined ? [...suiteBodies(), ...LOAD_CORPUS] : suiteBodies(path)).map((body) => ({ body, origin: 'corpus' }));
+
+/** The most a gate may take before it is failed for want of an answer. Pure. */
+export function gateDeadlineMs(gate: PreSwitchGate, settings: GateSettings): number {
+  if (gate === 'functional') return 600_000;
+  if (gate === 'load') return (2 * settings.load.durationSeconds + 60) * 1000;
+  return (settings.shadow.durationSeconds + 60) * 1000;
+}
+
+/** One gate, under its deadline: an error inside it, or no answer in time, fails it with the error as evidence. */
+export async function runGate(gate: PreSwitchGate, settings: GateSettings, targets: GateTargets, context: GateContext, signal: AbortSignal): Promise<GateReport> {
+  const startedAt = new Date().toISOString();
+  const deadlineMs = gateDeadlineMs(gate, settings);
+  const timeout = new AbortController();
+  try {
+    return await Promise.race([
+      gateBody(gate, settings, targets, context, signal),
+      delay(deadlineMs, undefined, { signal: timeout.signal }).then(() => {
+        throw new Error(`no result within ${deadlineMs / 1000} s`);
+      }),
+    ]);
+  } catch (error) {
+    context.log.error({ err: error, gate }, 'gate could not run');
+    return brokenGate(gate, error, startedAt);
+  } finally {
+    timeout.abort();
+  }
+}
+
+async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: GateTargets, context: GateContext, signal: AbortSignal): Promise<GateReport> {
+  const { credentials } = context;
+  const progress = (detail: string) => context.onProgress?.(gate, detail);
+  switch (gate) {
+    case 'functional': {
+      const suite = loadSuite(settings.functional.suite);
+      return runFunctionalGate(targets.preview.url, suite, {
+        minPassRate: settings.functional.minPassRate,
+        headers: { ...targets.preview.headers, ...credentials },
+        onProgress: (done, total) => progress(`${done}/${total} cases`),
+      });
+    }
+    case 'load': {
+      const load = settings.load;
+      if (targets.activeInstance === '' || targets.candidateInstance === '') throw new Error('no instance of each side to measure');
+      // A varied corpus (the audit suite and a benign/harmful mix), so that no cache can stand in for the engine.
+      const bodies = [...LOAD_CORPUS, ...suiteBodies(settings.functional.suite)];
+      return runLoadGate(
+        targets.activeInstance,
+        targets.candidateInstance,
+        {
+          durationSeconds: load.durationSeconds,
+          connections: load.connections,
+          headers: credentials,
+          bodies,
+          onProgress: (p) => progress(`${p.phase} ${p.seconds}/${load.durationSeconds} s, ${p.requests} requests, ${p.failed} failed`),
+        },
+        load.tolerance,
+      );
+    }
+    case 'shadow': {
+      const shadow = settings.shadow;
+      let replay;
+      if (shadow.replay !== false) {
+        // Real traffic first: the last audited texts, when the audit keeps texts and can be read.
+        const audited =
+          shadow.replay.audit > 0 && context.audit !== undefined && context.auditText !== 'none'
+            ? await auditedTexts(context.audit, shadow.replay.audit).catch((error: unknown) => {
+                context.log.warn({ err: error }, 'shadow replay: the audit log could not be read; replaying the corpus only');
+                return [];
+              })
+            : [];
+        replay = replayTo(targets.live, targets.preview, [...audited, ...replayCorpus(shadow.replay.corpus)], credentials, targets.colors);
+      }
+      return runShadowGate(
+        context.mirror,
+        { fraction: shadow.fraction, durationSeconds: shadow.durationSeconds, targetSamples: shadow.samples, onProgress: (n) => progress(`${n}/${shadow.samples} verdicts compared`), replay },
+        { minAgreement: shadow.minAgreement, maxUnsafeToSafe: shadow.maxUnsafeToSafe, minSamples: shadow.minSamples },
+        signal,
+        context.auditText,
+      );
+    }
+  }
+}

@@ -6,6 +6,7 @@ import { closeOnSignals } from './signals.js';
 
 interface UpFlags extends RouterFlags {
   logLevel: string;
+  initial?: string;
 }
 
 export function upCommand(): Command {
@@ -24,6 +25,7 @@ export function upCommand(): Command {
     .option('--kubeconfig <file>', 'driver kubernetes: the cluster (default KUBECONFIG, in-cluster, or ~/.kube/config)')
     .option('--namespace <name>', 'driver kubernetes: the namespace (default default)')
     .option('--image <image>', 'driver kubernetes: the Guardgate image the pods run (default guardgate:latest)')
+    .option('--initial <spec>', 'the environment to start with when none was ever deployed: a release spec file (default: the embedded rules)')
     .option('--workers <n>', 'router processes serving traffic on the one port (node:cluster; default 1)')
     .option('--data-dir <dir>', 'state, audit log, admin token and API keys (default .guardgate; also GUARDGATE_DATA_DIR)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
@@ -32,9 +34,11 @@ export function upCommand(): Command {
       const router = parseRouterConfig(flags, process.env);
       // Loaded here, not at start: every other command (an instance above all) stays without the controller.
       const { startUp } = await import('../release/up.js');
+      const { loadReleaseSpec } = await import('../release/spec.js');
       const up = await startUp(
         {
           router,
+          ...(flags.initial === undefined ? {} : { initial: loadReleaseSpec(flags.initial) }),
           instanceEnv: process.env,
           logLevel: flags.logLevel === 'info' ? 'warn' : flags.logLevel,
           // Another controller acts now: stop at once (the Deployment restarts this one, which waits for the Lease).

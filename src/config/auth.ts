@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { sha256Hex } from '../auth/api-keys.js';
 import { SCOPES } from '../auth/principal.js';
+import { ConfigError } from './load.js';
 import { resolveSecret, secretRefSchema } from './secret.js';
 
 const positiveInt = z.coerce.number().int().positive();
@@ -66,7 +67,7 @@ export const authSchema = z
     /** API keys made by `guardgate keys add` (SHA-256 digests only). */
     apiKeysFile: z.string().min(1).optional(),
     /** SHA-256 of the admin token, which then works here too, with every scope (the controller's gates use it). */
-    adminTokenSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    adminTokenSha256: z.union([z.string().regex(/^[0-9a-f]{64}$/), secretRefSchema]).optional(),
     /** The admin token by reference (`{env: GUARDGATE_ADMIN_TOKEN}`): pods whose configuration is rendered before the token exists. */
     adminToken: secretRefSchema.optional(),
     /**
@@ -86,11 +87,13 @@ export const allowsAnonymous = (auth: { anonymous?: boolean | undefined; jwt?: u
 
 
 /** Auth settings with the JWT secret resolved: what the authenticator is built from. */
-export type AuthConfig = Omit<AuthSettings, 'jwt'> & { jwt?: (Omit<JwtSettings, 'secret'> & { secret?: string }) | undefined };
+export type AuthConfig = Omit<AuthSettings, 'jwt' | 'adminToken' | 'adminTokenSha256'> & { adminTokenSha256?: string | undefined; jwt?: (Omit<JwtSettings, 'secret'> & { secret?: string }) | undefined };
 
 export function resolveAuth(settings: AuthSettings, env: NodeJS.ProcessEnv): AuthConfig {
-  const { adminToken, ...rest } = settings;
-  const resolved = adminToken === undefined ? rest : { ...rest, adminTokenSha256: sha256Hex(resolveSecret(adminToken, env)) };
+  const { adminToken, adminTokenSha256, ...rest } = settings;
+  const digest = adminToken !== undefined ? sha256Hex(resolveSecret(adminToken, env)) : typeof adminTokenSha256 === 'object' ? resolveSecret(adminTokenSha256, env) : adminTokenSha256;
+  if (digest !== undefined && !/^[0-9a-f]{64}$/.test(digest)) throw new ConfigError('auth.adminTokenSha256 must be 64 hex digits');
+  const resolved = { ...rest, adminTokenSha256: digest };
   if (resolved.jwt?.secret === undefined) return resolved as AuthConfig;
   return { ...resolved, jwt: { ...resolved.jwt, secret: resolveSecret(resolved.jwt.secret, env) } };
 }

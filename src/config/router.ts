@@ -79,10 +79,12 @@ export const routerSchema = z.object({
       tolerations: z.array(z.record(z.string(), z.unknown())).optional(),
       /** Who this controller is, for the Lease that lets one controller act at a time (a pod's name). */
       identity: z.string().min(1).optional(),
+      /** A Secret with `api-keys.json` (guardgate keys add --file) that every pod mounts: the API keys instances accept. */
+      apiKeysSecret: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/).optional(),
       leaseSeconds: positiveInt.default(15),
       renewSeconds: positiveInt.default(5),
       /** traffic gateway-api: the Gateway the HTTPRoute attaches to, and the URL clients (and the gates) reach it at. */
-      gateway: z.object({ name: z.string().min(1), namespace: z.string().min(1).optional(), url: z.url({ protocol: /^https?$/ }) }).strict().optional(),
+      gateway: z.object({ name: z.string().min(1), namespace: z.string().min(1).optional(), url: z.url({ protocol: /^https?$/ }), hostnames: z.array(z.string().min(1)).optional() }).strict().optional(),
       /** traffic service-selector: for how long old pods close their connections after a switch (0: not asked). */
       reconnectSeconds: z.coerce.number().min(0).max(3_600).default(10),
     })

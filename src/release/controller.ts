@@ -16,6 +16,7 @@ import { prometheusProbe } from './gates/prometheus.js';
 import { routerProbe, runWatchGate } from './gates/watch.js';
 import { instancesProbe } from './gates/instances-probe.js';
 import type { ReleaseSpec } from './spec.js';
+import { environmentOf } from './environment.js';
 import { isOpen, type ReleaseState } from './states.js';
 import { CONTROLLER, type ControllerStore, type OperatorAction, type Release, type Transition } from './store.js';
 import type { TextMode } from '../store/audit/record.js';
@@ -60,14 +61,6 @@ export interface Progress {
   startedAt: string;
 }
 
-const envSpec = (spec: ReleaseSpec, color: Color, replicas: number): EnvironmentSpec => ({
-  color,
-  version: spec.version,
-  engine: spec.engine,
-  policy: spec.policy,
-  replicas,
-  ...(spec.modelServer ? { modelServer: spec.modelServer } : {}),
-});
 
 export class Controller {
   private running: Promise<void> | undefined;
@@ -152,7 +145,7 @@ export class Controller {
     const candidate = otherColor(active);
     if (spec.driver !== undefined && spec.driver !== this.driver.kind) throw new GuardgateError('invalid_request', `the release expects driver ${spec.driver}; this deployment runs ${this.driver.kind} (up --driver)`);
     if (spec.traffic !== undefined && spec.traffic !== this.traffic.kind) throw new GuardgateError('invalid_request', `the release expects traffic ${spec.traffic}; this deployment moves traffic by ${this.traffic.kind} (up --traffic)`);
-    const undeployable = this.driver.cannotDeploy(envSpec(spec, candidate, spec.replicas));
+    const undeployable = this.driver.cannotDeploy(environmentOf(spec, candidate, spec.replicas));
     if (undeployable !== undefined) throw new GuardgateError('invalid_request', undeployable);
     const release = await this.store.createRelease(spec, candidate, active, actor);
     this.cancelRetire(candidate);
@@ -291,6 +284,11 @@ export class Controller {
     ]);
   }
 
+  /** Ready instances of the active color, as the traffic sees them. */
+  activeReadyInstances(): Promise<number> {
+    return this.traffic.healthyCount(this.traffic.active);
+  }
+
   /** Resolves when the release in progress (if any) has settled. */
   settled(): Promise<void> {
     return this.running ?? Promise.resolve();
@@ -319,12 +317,12 @@ export class Controller {
     // deploying
     this.step(release, 'deploying', `deploying ${spec.version} to ${candidate}`);
     try {
-      await this.bringUp(envSpec(spec, candidate, spec.previewReplicas ?? spec.replicas));
+      await this.bringUp(environmentOf(spec, candidate, spec.previewReplicas ?? spec.replicas));
     } catch (error) {
       await this.finishAbort(release, `deploy failed: ${(error as Error).message}`);
       return;
     }
-    await this.store.saveEnvironment(envSpec(spec, candidate, spec.replicas));
+    await this.store.saveEnvironment(environmentOf(spec, candidate, spec.replicas));
     if (signal.aborted) return;
     let current = await this.store.transition(release.id, 'validating', { note: `${candidate} deployed` });
 

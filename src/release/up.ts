@@ -22,9 +22,13 @@ import type { TextMode } from '../store/audit/record.js';
 import { controllerSwitch, registerControllerRoutes } from './admin.js';
 import { registerGateEndpoint, type GateEndpointOptions } from './gate-endpoint.js';
 import { Controller } from './controller.js';
+import { environmentOf } from './environment.js';
+import type { ReleaseSpec } from './spec.js';
+import { controllerMetrics } from './metrics.js';
 import { routerTraffic, type Traffic } from './traffic.js';
 import type { Driver } from './driver.js';
 import { LocalDriver } from './drivers/local.js';
+import { ADMIN_DIGEST_ENV, kubernetesPodConfig } from './drivers/kubernetes-pod-config.js';
 import { SqliteControllerStore } from './store.js';
 import { ResilientStore } from './store-resilient.js';
 import { PostgresControllerStore } from './store-postgres.js';
@@ -37,6 +41,8 @@ export interface UpOptions {
   logLevel: string;
   /** Tests shorten the router's health checks. */
   healthIntervalMs?: number;
+  /** The environment to start with when none was ever deployed (blue); default: the embedded rules, version initial. */
+  initial?: ReleaseSpec | undefined;
   /** Driver kubernetes: this controller lost the Lease and must stop acting (the command exits). */
   onLeadershipLost?: (why: string) => void;
 }
@@ -83,11 +89,11 @@ const describeAccess = (auth: AuthSettings): string =>
 const POD_ENV = ['GUARDGATE_ROUTER_SECRET', 'DATABASE_URL', 'REDIS_URL', 'GUARDGATE_AUDIT_TEXT', 'GUARDGATE_AUDIT_SCHEMA', 'GUARDGATE_RATE_LIMIT_REDIS_URL', 'GUARDGATE_ENGINE_API_KEY'];
 
 /** The Kubernetes driver as up's configuration asks: pods on the cluster network, configured like local instances. */
-async function kubernetesDriver(parsed: ParsedRouterConfig, auth: AuthSettings, instanceConfig: Record<string, unknown>, instanceEnv: NodeJS.ProcessEnv, logLevel: string, log: Logger): Promise<Driver> {
+async function kubernetesDriver(parsed: ParsedRouterConfig, auth: AuthSettings, token: string, instanceEnv: NodeJS.ProcessEnv, logLevel: string, log: Logger): Promise<Driver> {
   const k8s = parsed.kubernetes;
   const { KubernetesDriver } = await import('./drivers/kubernetes.js');
   const names = [...POD_ENV, ...parsed.releaseSecrets.env];
-  const secretEnv = Object.fromEntries(names.filter((name) => instanceEnv[name] !== undefined).map((name) => [name, instanceEnv[name]!]));
+  const secretEnv = { ...Object.fromEntries(names.filter((name) => instanceEnv[name] !== undefined).map((name) => [name, instanceEnv[name]!])), [ADMIN_DIGEST_ENV]: sha256Hex(token) };
   return KubernetesDriver.create(
     {
       kubeconfig: k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'),
@@ -95,9 +101,10 @@ async function kubernetesDriver(parsed: ParsedRouterConfig, auth: AuthSettings, 
       app: k8s.app,
       image: k8s.image,
       port: k8s.port,
-      // Pods listen on the cluster network; with no credentials configured they serve anyone who reaches them there,
-      // as up does on loopback (restrict them with a NetworkPolicy, or configure credentials).
-      instanceConfig: { ...instanceConfig, insecure: auth.anonymous === true },
+      // References only, as `guardgate k8s render` writes them: the API key file of this process is not in the
+      // pods; they read the one of kubernetes.apiKeysSecret, when there is one.
+      instanceConfig: kubernetesPodConfig({ ...auth, rateLimit: withoutEnvironmentValues(auth.rateLimit, instanceEnv) }, k8s.apiKeysSecret),
+      apiKeysSecret: k8s.apiKeysSecret,
       secretEnv,
       terminationGraceSeconds: k8s.terminationGraceSeconds,
       progressDeadlineSeconds: k8s.progressDeadlineSeconds,
@@ -173,7 +180,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   };
   // On Kubernetes one controller acts at a time: wait for the Lease before touching anything.
   const lease = parsed.driver === 'kubernetes' ? await controllerLease(parsed, log, options.onLeadershipLost) : undefined;
-  const driver = parsed.driver === 'kubernetes' ? await kubernetesDriver(parsed, auth, instanceConfig, instanceEnv, options.logLevel, log) : new LocalDriver(
+  const driver = parsed.driver === 'kubernetes' ? await kubernetesDriver(parsed, auth, token, instanceEnv, options.logLevel, log) : new LocalDriver(
     {
       dataDir: parsed.dataDir,
       readyTimeoutMs: 30_000,
@@ -200,7 +207,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   try {
     traffic = parsed.traffic === 'router' ? routerTraffic(dataPath.router) : await kubernetesTraffic(parsed, token, log);
     controller = new Controller(store, driver, traffic, log, {
-      initial: { color: 'blue', version: 'initial', engine: { kind: 'lexicon' }, policy: 'strict', replicas: 1 },
+      initial: options.initial === undefined ? { color: 'blue', version: 'initial', engine: { kind: 'lexicon' }, policy: 'strict', replicas: 1 } : environmentOf(options.initial, 'blue', options.initial.replicas),
       credentials: token,
       releaseSecrets: { ...parsed.releaseSecrets, deniedDirs: [parsed.dataDir] },
       storeHealth: store,
@@ -224,7 +231,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     registerControllerRoutes(app, current);
     registerGateEndpoint(app, gateEndpoint);
   };
-  const router = await withAdmin(dataPath, { ...parsed.admin, token }, log, { audit, switchTo: controllerSwitch(current), extend });
+  const router = await withAdmin(dataPath, { ...parsed.admin, token }, log, { audit, switchTo: controllerSwitch(current), extend, metrics: controllerMetrics(controller) });
   writeFileSync(controllerFile(parsed.dataDir), JSON.stringify({ url: router.url, adminUrl: router.adminUrl, pid: process.pid }, null, 2));
   return {
     url: router.url,

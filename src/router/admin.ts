@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { ServerOptions as HttpsOptions } from 'node:https';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Authenticator } from '../auth/authenticator.js';
 import { requireScope } from '../auth/fastify.js';
 import { actorName } from '../auth/principal.js';
@@ -45,6 +46,8 @@ export interface RouterAdminOptions {
   switchTo?: (color: unknown, force: boolean, actor: string) => Promise<unknown>;
   /** More admin routes on the same port, behind the same scope (the controller's). */
   extend?: (admin: FastifyInstance) => void;
+  /** More metrics on /metrics (the controller's). */
+  metrics?: Registry | undefined;
   /** HTTPS for the admin API, optionally requiring client certificates (`requestCert`, `ca`). */
   https?: HttpsOptions | undefined;
 }
@@ -57,7 +60,7 @@ export function buildRouterAdmin(router: RouterControl, authenticator: Authentic
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/metrics', async (_request, reply) => {
     const { contentType, body } = await router.metricsText();
-    return reply.type(contentType).send(body);
+    return reply.type(contentType).send(options.metrics === undefined ? body : `${body}${await options.metrics.metrics()}`);
   });
   // The dashboard's page and script load without credentials; every call it makes needs them.
   app.get('/dashboard', async (_request, reply) => reply.type('text/html; charset=utf-8').headers(PAGE_HEADERS).send(DASHBOARD_HTML));

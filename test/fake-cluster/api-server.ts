@@ -56,7 +56,25 @@ export const RESOURCES: ResourceType[] = [
   { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true, model: 'kubernetes-models/discovery.k8s.io/v1/EndpointSlice' },
   { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true, model: 'kubernetes-models/coordination.k8s.io/v1/Lease' },
   { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute', namespaced: true, model: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute' },
+  // What `guardgate k8s render` writes besides (served for kubectl's discovery, and validated like the rest).
+  { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true, model: 'kubernetes-models/v1/ServiceAccount' },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'roles', kind: 'Role', namespaced: true, model: 'kubernetes-models/rbac.authorization.k8s.io/v1/Role' },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', kind: 'RoleBinding', namespaced: true, model: 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding' },
+  { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', namespaced: true, model: 'kubernetes-models/policy/v1/PodDisruptionBudget' },
+  { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses', kind: 'Ingress', namespaced: true, model: 'kubernetes-models/networking.k8s.io/v1/Ingress' },
+  { group: 'monitoring.coreos.com', version: 'v1', plural: 'servicemonitors', kind: 'ServiceMonitor', namespaced: true, model: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor' },
+  { group: 'monitoring.coreos.com', version: 'v1', plural: 'prometheusrules', kind: 'PrometheusRule', namespaced: true, model: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule' },
+  { group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts', kind: 'Rollout', namespaced: true, model: '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout' },
+  { group: 'argoproj.io', version: 'v1alpha1', plural: 'analysistemplates', kind: 'AnalysisTemplate', namespaced: true, model: '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/AnalysisTemplate' },
 ];
+
+/** Check an object against its kind's schema (kubernetes-models and the CRD models); throws with what is wrong. */
+export function validateKubeObject(object: { apiVersion?: string; kind: string }): void {
+  const type = RESOURCES.find((t) => t.kind === object.kind && apiVersionOf(t) === (object.apiVersion ?? apiVersionOf(t)));
+  if (type === undefined) throw new Error(`no schema for ${object.apiVersion} ${object.kind}`);
+  const exports = require(type.model) as Record<string, new (value: unknown) => { validate(): void }>;
+  new exports[type.kind]!(object).validate();
+}
 
 const apiVersionOf = (type: ResourceType) => (type.group === '' ? type.version : `${type.group}/${type.version}`);
 export const typeOfKind = (kind: string): ResourceType => RESOURCES.find((t) => t.kind === kind)!;
@@ -233,9 +251,8 @@ export class ObjectStore extends EventEmitter {
   validate(object: KubeObject): void {
     const type = RESOURCES.find((t) => t.kind === object.kind);
     if (type === undefined) throw new HttpError(400, 'BadRequest', `unknown kind ${object.kind}`);
-    const exports = require(type.model) as Record<string, new (value: unknown) => { validate(): void }>;
     try {
-      new exports[type.kind]!(object).validate();
+      validateKubeObject(object);
     } catch (error) {
       throw new HttpError(422, 'Invalid', `${type.kind} "${object.metadata?.name}" is invalid: ${(error as Error).message}`);
     }

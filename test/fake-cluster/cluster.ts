@@ -5,7 +5,7 @@
 // pinning each connection to the pod it chose (as kube-proxy does). Times are scaled down for tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent as HttpAgent, createServer as createHttpServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -251,6 +251,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
   /** Materialise the pod's volumes in its directory; returns how container paths map to local ones. */
   const mountVolumes = (pod: KubeObject, running: RunningPod, container: any): Array<[string, string]> => {
     const mounts: Array<[string, string]> = [];
+    const configFiles: string[] = [];
     for (const mount of container.volumeMounts ?? []) {
       const volume = pod.spec.volumes?.find((v: { name: string }) => v.name === mount.name);
       const local = join(running.dir, 'volumes', mount.name);
@@ -258,8 +259,17 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
       const source = volume?.configMap ? store.get('ConfigMap', pod.metadata.namespace, volume.configMap.name) : volume?.secret ? store.get('Secret', pod.metadata.namespace, volume.secret.secretName) : undefined;
       const data = (source?.data ?? {}) as Record<string, string>;
       // The pod's own loopback is its address here (no network namespaces): 127.0.0.1 in its files is the pod.
-      for (const [key, value] of Object.entries(data)) writeFileSync(join(local, key), volume?.secret ? Buffer.from(value, 'base64') : value.replaceAll('127.0.0.1', running.ip), { mode: 0o600 });
+      for (const [key, value] of Object.entries(data)) {
+        writeFileSync(join(local, key), volume?.secret ? Buffer.from(value, 'base64') : value.replaceAll('127.0.0.1', running.ip), { mode: 0o600 });
+        if (volume?.configMap) configFiles.push(join(local, key));
+      }
       mounts.push([mount.mountPath, local]);
+    }
+    // Paths in configuration files name the container's mounts (the data directory, a mounted key file): here, the pod's.
+    for (const file of configFiles) {
+      let text = readFileSync(file, 'utf8');
+      for (const [from, to] of mounts) text = text.replaceAll(`${from}/`, `${to}/`).replace(new RegExp(`(: )${from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'gm'), `$1${to}`);
+      writeFileSync(file, text, { mode: 0o600 });
     }
     return mounts;
   };

@@ -5,9 +5,9 @@ import { parseReleaseSpec, type ReleaseSpec } from '../../src/release/spec.js';
 import { startUp, type RunningUp } from '../../src/release/up.js';
 import { tempDataDir } from './instance.js';
 
-export async function startTestUp(dataDir = tempDataDir(), instanceEnv: NodeJS.ProcessEnv = {}, flags: RouterFlags = {}): Promise<RunningUp & { dataDir: string }> {
+export async function startTestUp(dataDir = tempDataDir(), instanceEnv: NodeJS.ProcessEnv = {}, flags: RouterFlags = {}, initial?: ReleaseSpec): Promise<RunningUp & { dataDir: string }> {
   const up = await startUp(
-    { router: parseRouterConfig({ port: '0', adminPort: '0', dataDir, ...flags }, instanceEnv), instanceEnv: { ...process.env, ...instanceEnv }, logLevel: 'warn', healthIntervalMs: 100 },
+    { router: parseRouterConfig({ port: '0', adminPort: '0', dataDir, ...flags }, instanceEnv), instanceEnv: { ...process.env, ...instanceEnv }, logLevel: 'warn', healthIntervalMs: 100, initial },
     pino({ level: 'silent' }),
   );
   return Object.assign(up, { dataDir });

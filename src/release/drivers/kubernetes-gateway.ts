@@ -19,7 +19,7 @@ type Route = KubernetesObject & { spec: Record<string, unknown> };
 
 export interface GatewayTrafficOptions {
   /** The Gateway the route attaches to (its namespace: the route's, unless given). */
-  gateway: { name: string; namespace?: string | undefined };
+  gateway: { name: string; namespace?: string | undefined; hostnames?: string[] | undefined };
   /** Where clients reach the Gateway (what the gates send to). */
   gatewayUrl: string;
   /** The admin token: the preview token is derived from it. */
@@ -27,8 +27,11 @@ export interface GatewayTrafficOptions {
   propagationTimeoutMs?: number;
 }
 
-/** The route for an active color: the standby behind the preview header, live traffic by weight. Pure. */
-export function httpRoute(settings: Pick<KubernetesSettings, 'namespace' | 'app'>, options: Pick<GatewayTrafficOptions, 'gateway'>, active: Color, previewToken: string) {
+/**
+ * The route for an active color: live traffic by weight, and the standby behind the preview header when a
+ * preview token is given (the controller's; a rendered route has none, the controller adds it). Pure.
+ */
+export function httpRoute(settings: Pick<KubernetesSettings, 'namespace' | 'app'>, options: Pick<GatewayTrafficOptions, 'gateway'>, active: Color, previewToken?: string) {
   const backend = (color: Color, weight?: number) => ({ name: environmentName(settings, color), port: 80, ...(weight === undefined ? {} : { weight }) });
   return {
     apiVersion: 'gateway.networking.k8s.io/v1',
@@ -36,8 +39,9 @@ export function httpRoute(settings: Pick<KubernetesSettings, 'namespace' | 'app'
     metadata: { name: settings.app, namespace: settings.namespace, labels: { [LABEL_APP]: settings.app }, annotations: { 'guardgate.dev/active': active } },
     spec: {
       parentRefs: [{ name: options.gateway.name, ...(options.gateway.namespace ? { namespace: options.gateway.namespace } : {}) }],
+      ...(options.gateway.hostnames?.length ? { hostnames: options.gateway.hostnames } : {}),
       rules: [
-        { matches: [{ headers: [{ name: PREVIEW_HEADER, value: previewToken }] }], backendRefs: [backend(otherColor(active))] },
+        ...(previewToken === undefined ? [] : [{ matches: [{ headers: [{ name: PREVIEW_HEADER, value: previewToken }] }], backendRefs: [backend(otherColor(active))] }]),
         { backendRefs: [backend(active, 100), backend(otherColor(active), 0)] },
       ],
     },

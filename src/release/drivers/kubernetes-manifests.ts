@@ -19,6 +19,8 @@ export interface KubernetesSettings {
   instanceConfig: Record<string, unknown>;
   /** A Secret whose keys every pod gets as environment variables (DATABASE_URL, the router secret, ...). */
   envSecret?: string | undefined;
+  /** A Secret holding `api-keys.json` (guardgate keys add --file): mounted in every pod at API_KEYS_FILE. */
+  apiKeysSecret?: string | undefined;
   /** Seconds a pod has to finish its verdicts in flight when it is stopped. */
   terminationGraceSeconds: number;
   /** Seconds a rollout may take before Kubernetes calls it failed (progressDeadlineSeconds). */
@@ -36,6 +38,9 @@ export const LABEL_COLOR = 'color';
 export const LABEL_VERSION = 'version';
 export const CONFIG_HASH = 'guardgate.dev/config-hash';
 const CONFIG_DIR = '/etc/guardgate';
+const KEYS_DIR = '/etc/guardgate-keys';
+/** Where pods find the API key file of `apiKeysSecret`. */
+export const API_KEYS_FILE = `${KEYS_DIR}/api-keys.json`;
 
 export const environmentName = (settings: Pick<KubernetesSettings, 'app'>, color: Color): string => `${settings.app}-${color}`;
 export const colorSelector = (settings: Pick<KubernetesSettings, 'app'>, color: Color): Record<string, string> => ({ [LABEL_APP]: settings.app, [LABEL_COLOR]: color });
@@ -70,50 +75,69 @@ export function configMap(spec: EnvironmentSpec, settings: KubernetesSettings) {
   };
 }
 
+/** The configuration's hash: a changed configuration changes the pod template, so the pods roll. */
+export const configHash = (spec: EnvironmentSpec, settings: KubernetesSettings): string => createHash('sha256').update(instanceConfigFile(spec, settings)).digest('hex').slice(0, 16);
+
+/**
+ * The pods of an environment: Guardgate (and the model server, when the spec has one) with its configuration
+ * from `configMapName`, readiness on /readyz, and a preStop pause so that no proxy still sends to a stopping pod.
+ * `extraEnv` adds variables (a rendered Secret reference, for pods whose Secret is not the controller's).
+ */
+export function podTemplate(spec: EnvironmentSpec, settings: KubernetesSettings, labels: Record<string, string>, configMapName: string, extraEnv: Array<Record<string, unknown>> = []) {
+  const limits = { ...settings.resources?.limits, ...(settings.gpus ? { 'nvidia.com/gpu': String(settings.gpus) } : {}) };
+  const hash = configHash(spec, settings);
+  return {
+    metadata: { labels, annotations: { [CONFIG_HASH]: hash } },
+    spec: {
+      terminationGracePeriodSeconds: settings.terminationGraceSeconds,
+      ...(settings.nodeSelector ? { nodeSelector: settings.nodeSelector } : {}),
+      ...(settings.tolerations ? { tolerations: settings.tolerations } : {}),
+      containers: [
+        {
+          name: 'guardgate',
+          image: settings.image,
+          command: ['guardgate'],
+          args: ['serve', '--config', `${CONFIG_DIR}/instance.yaml`, '--port', String(settings.port), '--host', '0.0.0.0'],
+          ports: [{ name: 'http', containerPort: settings.port }],
+          ...(settings.envSecret ? { envFrom: [{ secretRef: { name: settings.envSecret } }] } : {}),
+          ...(extraEnv.length > 0 ? { env: extraEnv } : {}),
+          readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 1, failureThreshold: 2 },
+          // A stopping pod keeps serving while the endpoint removal reaches every proxy; then it drains.
+          lifecycle: { preStop: { sleep: { seconds: Math.min(5, Math.max(1, settings.terminationGraceSeconds - 5)) } } },
+          livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 3 },
+          volumeMounts: [
+            { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+            { name: 'data', mountPath: '/var/lib/guardgate' },
+            ...(settings.apiKeysSecret ? [{ name: 'api-keys', mountPath: KEYS_DIR, readOnly: true }] : []),
+          ],
+          ...(settings.resources || settings.gpus ? { resources: { ...(settings.resources?.requests ? { requests: settings.resources.requests } : {}), ...(Object.keys(limits).length ? { limits } : {}) } } : {}),
+        },
+        ...(spec.modelServer ? [modelServerContainer(spec.modelServer)] : []),
+      ],
+      volumes: [
+        { name: 'config', configMap: { name: configMapName } },
+        { name: 'data', emptyDir: {} },
+        ...(settings.apiKeysSecret ? [{ name: 'api-keys', secret: { secretName: settings.apiKeysSecret } }] : []),
+      ],
+    },
+  };
+}
+
 export function deployment(spec: EnvironmentSpec, settings: KubernetesSettings, replicas: number) {
   const selector = colorSelector(settings, spec.color);
   const labels = { ...selector, [LABEL_VERSION]: labelValue(spec.version) };
-  const configHash = createHash('sha256').update(instanceConfigFile(spec, settings)).digest('hex').slice(0, 16);
-  const limits = { ...settings.resources?.limits, ...(settings.gpus ? { 'nvidia.com/gpu': String(settings.gpus) } : {}) };
+  const name = environmentName(settings, spec.color);
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: environmentName(settings, spec.color), namespace: settings.namespace, labels, annotations: { [CONFIG_HASH]: configHash, 'guardgate.dev/version': spec.version } },
+    metadata: { name, namespace: settings.namespace, labels, annotations: { [CONFIG_HASH]: configHash(spec, settings), 'guardgate.dev/version': spec.version } },
     spec: {
       replicas,
       selector: { matchLabels: selector },
       progressDeadlineSeconds: settings.progressDeadlineSeconds,
       // Never fewer ready pods than asked for while pods are replaced.
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-      template: {
-        metadata: { labels, annotations: { [CONFIG_HASH]: configHash } },
-        spec: {
-          terminationGracePeriodSeconds: settings.terminationGraceSeconds,
-          ...(settings.nodeSelector ? { nodeSelector: settings.nodeSelector } : {}),
-          ...(settings.tolerations ? { tolerations: settings.tolerations } : {}),
-          containers: [
-            {
-              name: 'guardgate',
-              image: settings.image,
-              command: ['guardgate'],
-              args: ['serve', '--config', `${CONFIG_DIR}/instance.yaml`, '--port', String(settings.port), '--host', '0.0.0.0'],
-              ports: [{ name: 'http', containerPort: settings.port }],
-              ...(settings.envSecret ? { envFrom: [{ secretRef: { name: settings.envSecret } }] } : {}),
-              readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 1, failureThreshold: 2 },
-              // A stopping pod keeps serving while the endpoint removal reaches every proxy; then it drains.
-              lifecycle: { preStop: { sleep: { seconds: Math.min(5, Math.max(1, settings.terminationGraceSeconds - 5)) } } },
-              livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 3 },
-              volumeMounts: [{ name: 'config', mountPath: CONFIG_DIR, readOnly: true }, { name: 'data', mountPath: '/var/lib/guardgate' }],
-              ...(settings.resources || settings.gpus ? { resources: { ...(settings.resources?.requests ? { requests: settings.resources.requests } : {}), ...(Object.keys(limits).length ? { limits } : {}) } } : {}),
-            },
-            ...(spec.modelServer ? [modelServerContainer(spec.modelServer)] : []),
-          ],
-          volumes: [
-            { name: 'config', configMap: { name: environmentName(settings, spec.color) } },
-            { name: 'data', emptyDir: {} },
-          ],
-        },
-      },
+      template: podTemplate(spec, settings, labels, name),
     },
   };
 }
@@ -128,6 +152,16 @@ function modelServerContainer(server: ModelServerSpec) {
     // A model takes a while to load: readiness, not liveness, waits for it.
     readinessProbe: { httpGet: { path: '/health', port: 'model' }, periodSeconds: 2, failureThreshold: 3 },
     ...(server.gpus > 0 ? { resources: { limits: { 'nvidia.com/gpu': String(server.gpus) } } } : {}),
+  };
+}
+
+/** A Service `name` whose selector picks one color's pods: the live `<app>` and the `<app>-preview` of traffic service-selector. */
+export function selectorService(settings: Pick<KubernetesSettings, 'namespace' | 'app'>, name: string, color: Color) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: settings.namespace, labels: { [LABEL_APP]: settings.app } },
+    spec: { selector: colorSelector(settings, color), ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
   };
 }
 

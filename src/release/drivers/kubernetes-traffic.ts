@@ -12,7 +12,7 @@ import { GuardgateError } from '../../moderation/errors.js';
 import type { SwitchResult } from '../../router/control.js';
 import { otherColor, type Color } from '../../router/routing.js';
 import type { Endpoint, Traffic } from '../traffic.js';
-import { colorSelector, labelSelector, LABEL_APP, type KubernetesSettings } from './kubernetes-manifests.js';
+import { colorSelector, labelSelector, selectorService, type KubernetesSettings } from './kubernetes-manifests.js';
 import { readObject, writeObject } from './kubernetes-objects.js';
 
 /** The color that answers `/version` on a new connection (nothing kept alive: where it lands is the traffic's choice). */
@@ -119,12 +119,10 @@ export class ServiceSelectorTraffic implements Traffic {
 
   /** Point a Service at a color's pods, keeping the rest of it (its cluster IP above all). */
   private async select(name: string, color: Color): Promise<void> {
-    const written = await writeObject<Service>(this.api, 'v1', 'Service', this.settings.namespace, name, (current) => ({
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name, namespace: this.settings.namespace, labels: { [LABEL_APP]: this.settings.app } },
-      spec: { ...(current?.spec ?? {}), selector: colorSelector(this.settings, color), ports: [{ name: 'http', port: 80, targetPort: 'http' } as never] },
-    }));
+    const written = await writeObject<Service>(this.api, 'v1', 'Service', this.settings.namespace, name, (current) => {
+      const wanted = selectorService(this.settings, name, color);
+      return { ...wanted, spec: { ...(current?.spec ?? {}), ...wanted.spec } } as Service;
+    });
     if (written.spec.clusterIP) this.addresses.set(name, `http://${written.spec.clusterIP}:80`);
   }
 

@@ -1,0 +1,43 @@
+// The two colors, with the Guardgate controller: blue runs the release spec, green is the standby at zero
+// replicas. Made by the very functions the Kubernetes driver uses, with the pod configuration it writes, so
+// that the controller adopts them as they are (test/deploy/render.test.ts compares the two). After the
+// first sync the controller owns them: every release rewrites the standby (README: Argo CD ignoreDifferences).
+import { colorService, configMap, deployment, type KubernetesSettings } from '../release/drivers/kubernetes-manifests.js';
+import { kubernetesPodConfig } from '../release/drivers/kubernetes-pod-config.js';
+import { environmentOf } from '../release/environment.js';
+import { authSchema } from '../config/auth.js';
+import type { ReleaseSpec } from '../release/spec.js';
+import { COLORS } from '../router/routing.js';
+import { controllerConfig } from './controller-objects.js';
+import { disruptionBudget, type KubeObject } from './meta.js';
+import { secretNames, type RenderOptions } from './options.js';
+
+/** The driver's settings as the rendered controller runs it (up.yaml: the same defaults; pods log at warn under up at info). */
+export function renderSettings(options: RenderOptions, logLevel = 'warn'): KubernetesSettings {
+  const auth = authSchema.parse((controllerConfig(options) as { auth: unknown }).auth);
+  return {
+    namespace: options.namespace,
+    app: options.app,
+    image: options.image,
+    port: options.port,
+    instanceConfig: kubernetesPodConfig(auth, secretNames(options).apiKeys),
+    envSecret: `${options.app}-env`,
+    apiKeysSecret: secretNames(options).apiKeys,
+    terminationGraceSeconds: 30,
+    progressDeadlineSeconds: 600,
+    logLevel,
+  };
+}
+
+export function environmentObjects(spec: ReleaseSpec, options: RenderOptions): KubeObject[] {
+  const settings = renderSettings(options);
+  return COLORS.flatMap((color) => {
+    const environment = environmentOf(spec, color, color === 'blue' ? spec.replicas : 0);
+    return [
+      configMap(environment, settings),
+      deployment(environment, settings, environment.replicas),
+      colorService(color, settings),
+      disruptionBudget(options, `${options.app}-${color}`, { app: options.app, color }, { color }),
+    ] as KubeObject[];
+  });
+}

@@ -1,0 +1,56 @@
+// What `guardgate k8s render` is told besides the release spec, parsed once from its flags.
+import { z } from 'zod';
+import { validate } from '../config/load.js';
+
+const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'lower-case letters, digits and -').max(63);
+
+export const renderOptionsSchema = z
+  .object({
+    namespace: dnsLabel.default('default'),
+    /** The name prefix and app label of every object (at most 40 characters: names get suffixes). */
+    app: dnsLabel.max(40).default('guardgate'),
+    image: z.string().min(1).default('guardgate:latest'),
+    port: z.coerce.number().int().min(1).max(65535).default(8080),
+    /** What moves traffic, with the Guardgate controller: a Service selector or a Gateway API route. */
+    traffic: z.enum(['service-selector', 'gateway-api']).default('service-selector'),
+    /** Argo Rollouts moves traffic instead: a Rollout and AnalysisTemplates, and the gate runner. */
+    argoRollouts: z.boolean().default(false),
+    /** The public host name: an Ingress (or the HTTPRoute's hostname), with TLS. */
+    host: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/).optional(),
+    tlsSecret: dnsLabel.optional(),
+    ingressClass: z.string().min(1).optional(),
+    /** cert-manager ClusterIssuer that makes the TLS Secret (annotation); none: the Secret is yours. */
+    certManagerIssuer: z.string().min(1).optional(),
+    /** The Gateway an HTTPRoute attaches to (traffic gateway-api, or the route variant of the front door). */
+    gateway: z.object({ name: dnsLabel, namespace: dnsLabel.optional() }).strict().optional(),
+    /** Callers authenticate with JWTs from this issuer's JWKS (besides the API keys of the Secret). */
+    jwt: z.object({ jwksUrl: z.url({ protocol: /^https$/ }), issuer: z.string().min(1).optional(), audience: z.string().min(1) }).strict().optional(),
+    /** Serve /predict without credentials inside the cluster (refused with a public host). */
+    anonymous: z.boolean().default(false),
+    /** Argo Rollouts' post-promotion analysis asks this Prometheus. */
+    prometheusUrl: z.url({ protocol: /^https?$/ }).default('http://prometheus-operated.monitoring.svc:9090'),
+    /** Labels the Prometheus Operator selects ServiceMonitors and PrometheusRules by (e.g. release=kube-prometheus-stack). */
+    monitoringLabels: z.record(z.string(), z.string()).default({}),
+    controllerReplicas: z.coerce.number().int().min(1).max(5).default(2),
+  })
+  .strict()
+  .superRefine((options, context) => {
+    if (options.traffic === 'gateway-api' && options.gateway === undefined && !options.argoRollouts) context.addIssue({ code: 'custom', path: ['gateway'], message: 'traffic gateway-api needs --gateway NAME (the Gateway the route attaches to)' });
+    if (options.anonymous && options.host !== undefined) context.addIssue({ code: 'custom', path: ['anonymous'], message: 'a public host with anonymous access: configure --jwks-url or API keys instead' });
+  });
+
+export type RenderOptions = z.output<typeof renderOptionsSchema>;
+
+export const parseRenderOptions = (value: unknown): RenderOptions => validate(renderOptionsSchema, value, 'the render options');
+
+/** The Secrets the rendered objects name (created by you, never rendered: they hold secret values). */
+export const secretNames = (options: RenderOptions) => ({
+  /** GUARDGATE_ADMIN_TOKEN, DATABASE_URL (the controller's state and the audit log), optionally REDIS_URL. */
+  controller: `${options.app}-controller`,
+  /** api-keys.json, made by `guardgate keys add NAME --file api-keys.json`. */
+  apiKeys: `${options.app}-api-keys`,
+  /** Argo Rollouts mode: `token` (the admin token the gate runner and AnalysisTemplates use), DATABASE_URL, REDIS_URL... */
+  gates: `${options.app}-gates`,
+  /** The Ingress's certificate (made by cert-manager when an issuer is named). */
+  tls: options.tlsSecret ?? `${options.app}-tls`,
+});

@@ -1,0 +1,21 @@
+// What every pod's configuration file says about access, the same whether the controller writes it (`up
+// --driver kubernetes`) or `guardgate k8s render` does: references only. The admin token's digest and the
+// router secret come from the Secret `<app>-env` the controller writes; API keys from the Secret the
+// operator names (mounted at API_KEYS_FILE); the rest of the auth section is up's.
+import type { AuthSettings } from '../../config/auth.js';
+import { API_KEYS_FILE } from './kubernetes-manifests.js';
+
+/** The environment variable of `<app>-env` holding the admin token's SHA-256 (instances accept the token by it). */
+export const ADMIN_DIGEST_ENV = 'GUARDGATE_ADMIN_TOKEN_SHA256';
+
+
+export function kubernetesPodConfig(auth: AuthSettings, apiKeysSecret: string | undefined): Record<string, unknown> {
+  const { apiKeysFile: _local, adminToken: _token, adminTokenSha256: _digest, ...rest } = auth;
+  return {
+    auth: { ...rest, ...(apiKeysSecret === undefined ? {} : { apiKeysFile: API_KEYS_FILE }), adminTokenSha256: { env: ADMIN_DIGEST_ENV } },
+    routerSecret: { env: 'GUARDGATE_ROUTER_SECRET' },
+    // Pods listen on the cluster network; with no credentials configured they serve anyone who reaches them there,
+    // as up does on loopback (restrict them with a NetworkPolicy, or configure credentials).
+    insecure: auth.anonymous === true,
+  };
+}

@@ -1,0 +1,189 @@
+// guardgate k8s render: every object it writes, in every mode, passes the Kubernetes, Gateway API, Argo
+// Rollouts and Prometheus Operator schemas; kubectl accepts every file; the output is the same bytes for the
+// same input, names Secrets without ever holding one, and the copies kept in deploy/ are what it renders now.
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assetFiles, REPOSITORY } from '../../src/deploy/assets.js';
+import { parseRenderOptions } from '../../src/deploy/options.js';
+import { renderFiles, renderObjects } from '../../src/deploy/render.js';
+import { loadReleaseSpec, parseReleaseSpec } from '../../src/release/spec.js';
+import { startApiServer, validateKubeObject, type ApiServer } from '../fake-cluster/api-server.js';
+import { CLI } from '../helpers/cli.js';
+
+/** The built command, run to its end: exit status, stdout, stderr. */
+const guardgate = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: tmpdir() });
+
+const HOST = 'moderation.example.com';
+const MODES: Array<[string, Record<string, unknown>]> = [
+  ['the controller, a Service selector and an Ingress (cert-manager)', { host: HOST, certManagerIssuer: 'letsencrypt', ingressClass: 'nginx' }],
+  ['the controller, a Gateway API route, JWT callers', { traffic: 'gateway-api', gateway: { name: 'edge', namespace: 'gateways' }, host: HOST, jwt: { jwksUrl: 'https://issuer.example.com/jwks.json', issuer: 'https://issuer.example.com', audience: 'guardgate' } }],
+  ['Argo Rollouts with an Ingress', { argoRollouts: true, host: HOST, tlsSecret: 'moderation-tls', monitoringLabels: { release: 'kube-prometheus-stack' } }],
+  ['Argo Rollouts behind a Gateway, anonymous inside the cluster', { argoRollouts: true, gateway: { name: 'edge' }, anonymous: true }],
+];
+const SPECS = ['examples/lexicon-v2.yaml', 'examples/vllm-qwen3guard-4b.yaml', 'examples/k8s-vllm-qwen3guard-8b.yaml'];
+const spec = (path: string) => loadReleaseSpec(join(REPOSITORY, path));
+const options = (flags: Record<string, unknown>) => parseRenderOptions({ namespace: 'moderation', image: 'registry.example.com/guardgate:1.2.3', ...flags });
+
+describe('guardgate k8s render', () => {
+  it.each(MODES)('writes objects that pass their schemas: %s', (_name, flags) => {
+    for (const path of SPECS) {
+      if (flags.argoRollouts && spec(path).gates.functional.suite !== undefined) continue;
+      const files = renderObjects(spec(path), options(flags));
+      const kinds = new Set<string>();
+      for (const [file, objects] of Object.entries(files)) {
+        expect(objects.length, file).toBeGreaterThan(0);
+        for (const object of objects) {
+          expect(() => validateKubeObject(object), `${path} ${file} ${object.kind} ${object.metadata.name}`).not.toThrow();
+          expect(object.metadata.namespace).toBe('moderation');
+          kinds.add(object.kind);
+        }
+      }
+      expect([...kinds].sort()).toEqual(
+        flags.argoRollouts
+          ? ['AnalysisTemplate', 'ConfigMap', 'Deployment', 'PodDisruptionBudget', 'PrometheusRule', 'Rollout', 'Service', 'ServiceMonitor', flags.gateway ? 'HTTPRoute' : 'Ingress'].sort()
+          : ['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'PrometheusRule', 'Role', 'RoleBinding', 'Service', 'ServiceAccount', 'ServiceMonitor', ...(flags.traffic === 'gateway-api' ? ['HTTPRoute'] : ['Ingress'])].sort(),
+      );
+    }
+  });
+
+  it('the schemas refuse what Kubernetes would (the check can fail)', () => {
+    const [deployment] = renderObjects(spec(SPECS[0]!), options({}))['environments.yaml']!.filter((o) => o.kind === 'Deployment');
+    expect(() => validateKubeObject({ ...deployment!, spec: { ...(deployment!.spec as object), replicas: 'two' } })).toThrow();
+    const rollout = renderObjects(spec(SPECS[0]!), options({ argoRollouts: true }))['rollout.yaml']!.find((o) => o.kind === 'Rollout')!;
+    expect(() => validateKubeObject({ ...rollout, spec: { ...(rollout.spec as object), strategy: { blueGreen: { previewService: 'x' } } } })).toThrow(/activeService/);
+  });
+
+  it('renders the same bytes for the same input, without timestamps, and never a Secret or a secret value', () => {
+    const canary = 'sk-canary-value-that-must-not-appear';
+    process.env.GUARDGATE_ENGINE_API_KEY = canary;
+    const keyed = parseReleaseSpec({ version: 'v3', engine: { kind: 'openai', baseUrl: 'http://vllm:8000/v1', model: 'Qwen/Qwen3Guard-Gen-4B', apiKey: { env: 'GUARDGATE_ENGINE_API_KEY' } } }, 'test');
+    try {
+      for (const [, flags] of MODES) {
+        const first = renderFiles(keyed, options(flags));
+        const second = renderFiles(keyed, options(flags));
+        expect(second).toEqual(first);
+        for (const file of first) {
+          expect(file.content, file.path).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+          expect(file.content).not.toContain(canary);
+          expect(file.content).not.toMatch(/^kind: Secret$/m);
+        }
+        // The engine's key is a reference the pods resolve from their own environment.
+        if (!flags.argoRollouts) expect(first.find((f) => f.path === 'environments.yaml')!.content).toContain('env: GUARDGATE_ENGINE_API_KEY');
+      }
+    } finally {
+      delete process.env.GUARDGATE_ENGINE_API_KEY;
+    }
+  });
+
+  it('lists every file in kustomization.yaml, in order, and names the Secrets to create first', () => {
+    for (const [, flags] of MODES) {
+      const files = renderFiles(spec(SPECS[0]!), options(flags));
+      const kustomization = files.find((f) => f.path === 'kustomization.yaml')!.content;
+      const listed = (parseAllDocuments(kustomization)[0]!.toJSON() as { resources: string[] }).resources;
+      expect(listed).toEqual(files.map((f) => f.path).filter((p) => p !== 'kustomization.yaml'));
+      expect(kustomization).toContain(flags.argoRollouts ? 'create secret generic guardgate-gates' : 'create secret generic guardgate-controller');
+    }
+  });
+
+  it('turns each gate of the spec into an Argo Rollouts analysis: web metrics before promotion, Prometheus after', () => {
+    const lexicon = spec(SPECS[0]!);
+    const files = renderObjects(lexicon, options({ argoRollouts: true }));
+    const rollout = files['rollout.yaml']!.find((o) => o.kind === 'Rollout')! as { spec: { strategy: { blueGreen: Record<string, unknown> } } };
+    expect(rollout.spec.strategy.blueGreen).toMatchObject({
+      activeService: 'guardgate',
+      previewService: 'guardgate-preview',
+      autoPromotionEnabled: lexicon.autoPromote,
+      scaleDownDelaySeconds: Math.max(30, lexicon.scaleDownDelay / 1000),
+      prePromotionAnalysis: { templates: [{ templateName: 'guardgate-gates' }] },
+      postPromotionAnalysis: { templates: [{ templateName: 'guardgate-watch' }] },
+    });
+    const [gates, watch] = files['analysis.yaml']! as Array<{ spec: { metrics: Array<Record<string, any>> } }>;
+    expect(gates!.spec.metrics.map((m) => m.name)).toEqual(['functional', 'load', 'shadow']);
+    for (const metric of gates!.spec.metrics) {
+      expect(metric.successCondition).toBe('result.pass == true');
+      expect(JSON.parse(metric.provider.web.body)).toMatchObject({ gates: [metric.name], candidate: 'preview', baseline: 'live', settings: { load: lexicon.gates.load } });
+    }
+    expect(watch!.spec.metrics.map((m) => m.name)).toEqual(lexicon.gates.watch.onInconclusive === 'fail' ? ['requests', 'error-rate', 'p99'] : ['error-rate', 'p99']);
+    // A spec whose watch needs evidence gets a minimum of requests.
+    const strict = { ...lexicon, gates: { ...lexicon.gates, watch: { ...lexicon.gates.watch, onInconclusive: 'fail' as const, minRequests: 50 } } };
+    const requests = (renderObjects(strict, options({ argoRollouts: true }))['analysis.yaml']![1] as { spec: { metrics: Array<Record<string, any>> } }).spec.metrics[0]!;
+    expect(requests).toMatchObject({ name: 'requests', successCondition: 'len(result) > 0 && result[0] >= 50' });
+  });
+
+  it('refuses what it cannot render, with the reason', () => {
+    expect(() => parseRenderOptions({ traffic: 'gateway-api' })).toThrow(/--gateway/);
+    expect(() => parseRenderOptions({ anonymous: true, host: HOST })).toThrow(/anonymous/);
+    expect(() => parseRenderOptions({ namespace: 'Not_A_Name' })).toThrow(/namespace/);
+    const withSuite = { ...spec(SPECS[0]!), gates: { ...spec(SPECS[0]!).gates, functional: { ...spec(SPECS[0]!).gates.functional, suite: '/x/suite.yaml' } } };
+    expect(() => renderObjects(withSuite, options({ argoRollouts: true }))).toThrow(/shipped suite/);
+  });
+
+  it('keeps deploy/ as it renders now (npm run assets writes it)', () => {
+    for (const [path, content] of Object.entries(assetFiles())) {
+      expect(existsSync(join(REPOSITORY, path)), `${path} is missing: npm run assets`).toBe(true);
+      expect(readFileSync(join(REPOSITORY, path), 'utf8'), `${path} differs from a fresh render: npm run assets`).toBe(content);
+    }
+  });
+});
+
+describe('guardgate k8s render on the command line, and kubectl', () => {
+  let api: ApiServer;
+  let kubeconfig: string;
+  const dir = mkdtempSync(join(tmpdir(), 'guardgate-render-'));
+  const hasKubectl = (() => {
+    try {
+      execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  beforeAll(async () => {
+    api = await startApiServer();
+    kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: ${api.url}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\ncurrent-context: fake\n`);
+  });
+  afterAll(async () => api?.close());
+
+  it.each([
+    ['controller', []],
+    ['argo-rollouts', ['--argo-rollouts', '--gateway', 'edge/gateways', '--host', HOST]],
+  ])('writes the %s files that kubectl create --dry-run=client accepts', async (name, flags) => {
+    if (!hasKubectl) {
+      expect(process.env.CI, 'kubectl is needed under CI').not.toBe('true');
+      console.warn('kubectl is not installed: the kubectl check is skipped');
+      return;
+    }
+    const out = join(dir, name);
+    const cli = guardgate(['k8s', 'render', join(REPOSITORY, 'examples/lexicon-v2.yaml'), '--out', out, '--namespace', 'moderation', ...flags]);
+    expect(cli.status, cli.stderr).toBe(0);
+    const written = cli.stdout.trim().split('\n');
+    expect(written.length).toBeGreaterThan(3);
+    for (const file of written.filter((f) => !f.endsWith('kustomization.yaml'))) {
+      const documents = parseAllDocuments(readFileSync(file, 'utf8')).length;
+      // Asynchronously: the fake API server answering kubectl's discovery runs in this process.
+      const { stdout: output } = await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, 'create', '--dry-run=client', '--validate=false', '-o', 'json', '-f', file], { encoding: 'utf8', timeout: 60_000 });
+      // One pretty-printed object per document, each starting at the first column; every one parses.
+      const objects = output.split(/^(?=\{)/m).map((text) => JSON.parse(text) as { kind: string; metadata: { namespace?: string } });
+      expect(objects.length, file).toBe(documents);
+      for (const object of objects) expect(object.metadata.namespace).toBe('moderation');
+    }
+    // A second render into the same directory removes what no longer applies, and nothing else.
+    writeFileSync(join(out, 'mine.yaml'), 'kind: Note\n');
+    const again = guardgate(['k8s', 'render', join(REPOSITORY, 'examples/lexicon-v2.yaml'), '--out', out, '--namespace', 'moderation']);
+    expect(again.status, again.stderr).toBe(0);
+    expect(existsSync(join(out, 'mine.yaml'))).toBe(true);
+    if (name === 'argo-rollouts') expect(existsSync(join(out, 'rollout.yaml'))).toBe(false);
+  });
+
+  it('answers bad flags with a usage error (exit 2)', async () => {
+    const cli = guardgate(['k8s', 'render', join(REPOSITORY, 'examples/lexicon-v2.yaml'), '--traffic', 'gateway-api']);
+    expect(cli.status).toBe(2);
+    expect(cli.stderr).toMatch(/--gateway/);
+  });
+});

@@ -53,9 +53,9 @@ describe('guardgate k8s render', () => {
 
   it('the schemas refuse what Kubernetes would (the check can fail)', () => {
     const [deployment] = renderObjects(spec(SPECS[0]!), options({}))['environments.yaml']!.filter((o) => o.kind === 'Deployment');
-    expect(() => validateKubeObject({ ...deployment!, spec: { ...(deployment!.spec as object), replicas: 'two' } })).toThrow();
+    expect(() => validateKubeObject({ ...deployment!, spec: { ...(deployment!.spec as object), replicas: 'two' } } as typeof deployment & {})).toThrow();
     const rollout = renderObjects(spec(SPECS[0]!), options({ argoRollouts: true }))['rollout.yaml']!.find((o) => o.kind === 'Rollout')!;
-    expect(() => validateKubeObject({ ...rollout, spec: { ...(rollout.spec as object), strategy: { blueGreen: { previewService: 'x' } } } })).toThrow(/activeService/);
+    expect(() => validateKubeObject({ ...rollout, spec: { ...(rollout.spec as object), strategy: { blueGreen: { previewService: 'x' } } } } as typeof rollout)).toThrow(/activeService/);
   });
 
   it('renders the same bytes for the same input, without timestamps, and never a Secret or a secret value', () => {
@@ -93,7 +93,7 @@ describe('guardgate k8s render', () => {
   it('turns each gate of the spec into an Argo Rollouts analysis: web metrics before promotion, Prometheus after', () => {
     const lexicon = spec(SPECS[0]!);
     const files = renderObjects(lexicon, options({ argoRollouts: true }));
-    const rollout = files['rollout.yaml']!.find((o) => o.kind === 'Rollout')! as { spec: { strategy: { blueGreen: Record<string, unknown> } } };
+    const rollout = files['rollout.yaml']!.find((o) => o.kind === 'Rollout')! as unknown as { spec: { strategy: { blueGreen: Record<string, unknown> } } };
     expect(rollout.spec.strategy.blueGreen).toMatchObject({
       activeService: 'guardgate',
       previewService: 'guardgate-preview',
@@ -102,7 +102,7 @@ describe('guardgate k8s render', () => {
       prePromotionAnalysis: { templates: [{ templateName: 'guardgate-gates' }] },
       postPromotionAnalysis: { templates: [{ templateName: 'guardgate-watch' }] },
     });
-    const [gates, watch] = files['analysis.yaml']! as Array<{ spec: { metrics: Array<Record<string, any>> } }>;
+    const [gates, watch] = files['analysis.yaml']! as unknown as Array<{ spec: { metrics: Array<Record<string, any>> } }>;
     expect(gates!.spec.metrics.map((m) => m.name)).toEqual(['functional', 'load', 'shadow']);
     for (const metric of gates!.spec.metrics) {
       expect(metric.successCondition).toBe('result.pass == true');
@@ -111,7 +111,7 @@ describe('guardgate k8s render', () => {
     expect(watch!.spec.metrics.map((m) => m.name)).toEqual(lexicon.gates.watch.onInconclusive === 'fail' ? ['requests', 'error-rate', 'p99'] : ['error-rate', 'p99']);
     // A spec whose watch needs evidence gets a minimum of requests.
     const strict = { ...lexicon, gates: { ...lexicon.gates, watch: { ...lexicon.gates.watch, onInconclusive: 'fail' as const, minRequests: 50 } } };
-    const requests = (renderObjects(strict, options({ argoRollouts: true }))['analysis.yaml']![1] as { spec: { metrics: Array<Record<string, any>> } }).spec.metrics[0]!;
+    const requests = (renderObjects(strict, options({ argoRollouts: true }))['analysis.yaml']![1] as unknown as { spec: { metrics: Array<Record<string, any>> } }).spec.metrics[0]!;
     expect(requests).toMatchObject({ name: 'requests', successCondition: 'len(result) > 0 && result[0] >= 50' });
   });
 

@@ -40,6 +40,21 @@ export const routerSchema = z.object({
   insecure: z.boolean().default(false),
   /** `up` only: how long the controller rides out an unreachable store before it fails the release in progress. */
   storeOutageSeconds: positiveInt.default(60),
+  /**
+   * `up` only: every release transition and operator switch posted here, signed with HMAC-SHA256 of the
+   * secret (x-guardgate-signature), retried with backoff; it never holds up a release.
+   */
+  changeWebhook: z
+    .object({
+      url: z.url({ protocol: /^https?$/ }),
+      secret: secretRefSchema,
+      timeoutMs: positiveInt.default(5_000),
+      attempts: positiveInt.max(20).default(6),
+      maxQueued: positiveInt.default(1_000),
+      backoffMs: positiveInt.default(1_000),
+    })
+    .strict()
+    .optional(),
   /** `up` only: the secrets release specs may name (environment variables, directories of secret files). */
   releaseSecrets: z
     .object({ env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]), dirs: z.array(z.string().min(1)).default([]) })

@@ -11,8 +11,7 @@ export interface ControllerView {
   activeReadyInstances(): Promise<number>;
 }
 
-export function controllerMetrics(controller: ControllerView): Registry {
-  const registry = new Registry();
+export function controllerMetrics(controller: ControllerView, registry = new Registry()): Registry {
   // One read per scrape feeds all four gauges; when the store does not answer they keep their last values.
   let reading: Promise<void> | undefined;
   const collect = () =>

@@ -21,6 +21,11 @@ import { COLORS } from '../router/routing.js';
 import type { TextMode } from '../store/audit/record.js';
 import { controllerSwitch, registerControllerRoutes } from './admin.js';
 import { registerGateEndpoint, type GateEndpointOptions } from './gate-endpoint.js';
+import { Registry } from 'prom-client';
+import { resolveSecret } from '../config/secret.js';
+import { ChangeWebhook } from './change-webhook.js';
+import { ChangeRecordingStore } from './store-change-records.js';
+import type { ControllerStore } from './store.js';
 import { Controller } from './controller.js';
 import { environmentOf } from './environment.js';
 import type { ReleaseSpec } from './spec.js';
@@ -150,6 +155,15 @@ async function kubernetesTraffic(parsed: ParsedRouterConfig, token: string, log:
   return ServiceSelectorTraffic.create(api, k8s, { adminToken: token, reconnectSeconds: k8s.reconnectSeconds }, log, 'blue');
 }
 
+/** The change webhook of the configuration, with its secret resolved (at least 16 characters). */
+function changeWebhook(parsed: ParsedRouterConfig, env: NodeJS.ProcessEnv, log: Logger, registry: Registry): ChangeWebhook | undefined {
+  const settings = parsed.changeWebhook;
+  if (settings === undefined) return undefined;
+  const secret = resolveSecret(settings.secret, env);
+  if (secret.length < 16) throw new ConfigError('changeWebhook.secret must be at least 16 characters');
+  return new ChangeWebhook({ ...settings, secret }, log.child({ component: 'change-webhook' }), registry);
+}
+
 /** The audit log's text policy, as instances are told it: what gate evidence may keep of users' text. */
 const auditTextOf = (env: NodeJS.ProcessEnv): TextMode => (env.GUARDGATE_AUDIT_TEXT === 'full' || env.GUARDGATE_AUDIT_TEXT === 'redacted' ? env.GUARDGATE_AUDIT_TEXT : 'none');
 
@@ -167,12 +181,16 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   // The controller's state goes where the audit goes: PostgreSQL when DATABASE_URL is set, else SQLite.
   const databaseUrl = instanceEnv.DATABASE_URL;
   // Store calls ride out an outage up to storeOutageSeconds; a release still running after that fails.
-  const store = new ResilientStore(
+  const resilient = new ResilientStore(
     databaseUrl
       ? new PostgresControllerStore(databaseUrl, instanceEnv.GUARDGATE_CONTROLLER_SCHEMA ?? 'public')
       : new SqliteControllerStore(join(parsed.dataDir, 'controller.sqlite')),
     parsed.storeOutageSeconds * 1000,
   );
+  // The controller's metrics (and the change webhook's), on the admin API's /metrics.
+  const metrics = new Registry();
+  const webhook = changeWebhook(parsed, instanceEnv, log, metrics);
+  const store: ControllerStore = webhook === undefined ? resilient : new ChangeRecordingStore(resilient, webhook);
   // What every instance's configuration file carries besides its environment: references and digests only.
   const instanceConfig = {
     auth: { ...auth, adminTokenSha256: sha256Hex(token), rateLimit: withoutEnvironmentValues(auth.rateLimit, instanceEnv) },
@@ -197,6 +215,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   const audit = openAuditReader({ databaseUrl, schema: instanceEnv.GUARDGATE_AUDIT_SCHEMA, dataDir: parsed.dataDir });
   const dataPath = await startDataPath(settings, settings.auth, token, log, { workers: parsed.workers, logLevel: options.logLevel });
   const stopAll = async () => {
+    await webhook?.close(0);
     await dataPath.close();
     await driver.close();
     await store.close();
@@ -210,7 +229,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
       initial: options.initial === undefined ? { color: 'blue', version: 'initial', engine: { kind: 'lexicon' }, policy: 'strict', replicas: 1 } : environmentOf(options.initial, 'blue', options.initial.replicas),
       credentials: token,
       releaseSecrets: { ...parsed.releaseSecrets, deniedDirs: [parsed.dataDir] },
-      storeHealth: store,
+      storeHealth: resilient,
       audit,
       auditText: auditTextOf(instanceEnv),
     });
@@ -231,7 +250,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     registerControllerRoutes(app, current);
     registerGateEndpoint(app, gateEndpoint);
   };
-  const router = await withAdmin(dataPath, { ...parsed.admin, token }, log, { audit, switchTo: controllerSwitch(current), extend, metrics: controllerMetrics(controller) });
+  const router = await withAdmin(dataPath, { ...parsed.admin, token }, log, { audit, switchTo: controllerSwitch(current), extend, metrics: controllerMetrics(controller, metrics) });
   writeFileSync(controllerFile(parsed.dataDir), JSON.stringify({ url: router.url, adminUrl: router.adminUrl, pid: process.pid }, null, 2));
   return {
     url: router.url,
@@ -244,6 +263,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     driver,
     close: async () => {
       await controller.close();
+      await webhook?.close();
       await lease?.release();
       await router.close();
       await driver.close();

@@ -79,8 +79,10 @@ export function releaseCommands(): Command[] {
     .description('release a new version: deploy it beside the live one, prove it, switch, watch (exit 3 gate failed, 4 rolled back)')
     .argument('<spec>', 'the release spec (YAML)')
     .option('--wait', 'follow the release until it settles')
-    .action(async (file: string, flags: Common & { wait?: boolean }) => {
+    .option('--image <ref>', 'driver kubernetes: the Guardgate image of this release (overrides the spec\'s image)')
+    .action(async (file: string, flags: Common & { wait?: boolean; image?: string }) => {
       const spec = loadReleaseSpec(file);
+      if (flags.image !== undefined) spec.image = flags.image;
       const client = adminClient(flags);
       const started = await client.call<ReleaseView>('POST', '/admin/releases', spec);
       if (!flags.wait) return print(flags, started, () => describeRelease(started));
@@ -108,9 +110,14 @@ export function releaseCommands(): Command[] {
   const simple = (name: string, description: string, path: string) =>
     withCommon(new Command(name))
       .description(description)
-      .action(async (flags: Common & { force?: boolean }) => {
-        const value = await adminClient(flags).call<ReleaseView>('POST', path, flags.force === undefined ? undefined : { force: flags.force });
-        print(flags, value, () => describeRelease(value));
+      .option('--wait', 'follow the release until it settles (exit 0 stable, 3 aborted or blocked, 4 rolled back)')
+      .action(async (flags: Common & { force?: boolean; wait?: boolean }) => {
+        const client = adminClient(flags);
+        const value = await client.call<ReleaseView>('POST', path, flags.force === undefined ? undefined : { force: flags.force });
+        if (!flags.wait) return print(flags, value, () => describeRelease(value));
+        const settled = await follow(client, value.id, flags);
+        print(flags, settled, () => describeRelease(settled));
+        process.exitCode = exitCodeOf(settled.state);
       });
 
   const switchCommand = withCommon(new Command('switch'))

@@ -10,6 +10,8 @@ export interface EnvironmentSpec {
   engine: EngineSpec;
   policy: Policy;
   replicas: number;
+  /** Kubernetes: the Guardgate image of the pods (default: the driver's). */
+  image?: string | undefined;
   /** Kubernetes: the model server as a second container of every pod (the engine talks to it on the pod's loopback). */
   modelServer?: ModelServerSpec | undefined;
 }

@@ -11,5 +11,6 @@ export const environmentOf = (spec: ReleaseSpec, color: Color, replicas: number)
   engine: spec.engine,
   policy: spec.policy,
   replicas,
+  ...(spec.image ? { image: spec.image } : {}),
   ...(spec.modelServer ? { modelServer: spec.modelServer } : {}),
 });

@@ -97,6 +97,11 @@ export const releaseSpecSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Driver kubernetes: the Guardgate image this release's pods run (new code is a release like a new model);
+     * default: the deployment's (up --image). A local deployment runs this machine's guardgate and refuses it.
+     */
+    image: z.string().min(1).optional(),
     /** Start the candidate smaller (saves GPUs); it is scaled to `replicas` before the switch. */
     previewReplicas: positiveInt.optional(),
     /** Switch as soon as the gates pass; false waits for `guardgate promote`. */

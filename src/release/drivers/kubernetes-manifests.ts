@@ -95,7 +95,7 @@ export function podTemplate(spec: EnvironmentSpec, settings: KubernetesSettings,
       containers: [
         {
           name: 'guardgate',
-          image: settings.image,
+          image: spec.image ?? settings.image,
           command: ['guardgate'],
           args: ['serve', '--config', `${CONFIG_DIR}/instance.yaml`, '--port', String(settings.port), '--host', '0.0.0.0'],
           ports: [{ name: 'http', containerPort: settings.port }],

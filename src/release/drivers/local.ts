@@ -199,6 +199,7 @@ export class LocalDriver implements Driver {
   readonly kind = 'local';
 
   cannotDeploy(spec: EnvironmentSpec): string | undefined {
+    if (spec.image !== undefined) return `image (${spec.image}) needs the kubernetes driver: a local deployment runs this machine's guardgate`;
     return spec.modelServer ? 'modelServer (the model server beside each instance) needs the kubernetes driver; locally, run the model server yourself and name its URL in engine.baseUrl' : undefined;
   }
 

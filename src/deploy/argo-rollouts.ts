@@ -6,7 +6,8 @@
 // says an inconclusive watch passes).
 import { createHash } from 'node:crypto';
 import { parse, stringify } from 'yaml';
-import { instanceConfigFile, labelValue, podTemplate, type KubernetesSettings } from '../release/drivers/kubernetes-manifests.js';
+import { API_KEYS_FILE, instanceConfigFile, labelValue, podTemplate, type KubernetesSettings } from '../release/drivers/kubernetes-manifests.js';
+import { renderSettings } from './environments.js';
 import { environmentOf } from '../release/environment.js';
 import { GATES_RUN_PATH } from '../release/gate-endpoint.js';
 import { gateDeadlineMs, PRE_SWITCH_GATES } from '../release/gates/run.js';
@@ -14,7 +15,7 @@ import type { ReleaseSpec } from '../release/spec.js';
 import { authSchema } from '../config/auth.js';
 import { selectorServices } from './front-door.js';
 import { disruptionBudget, meta, serviceUrl, type KubeObject } from './meta.js';
-import { secretNames, type RenderOptions } from './options.js';
+import { renderedAuth, secretNames, type RenderOptions } from './options.js';
 
 const GATES_PORT = 8090;
 /** The admin token, from the Secret `<app>-gates`, as every pod and the gate runner see it. */
@@ -22,25 +23,15 @@ const TOKEN_ENV = 'GUARDGATE_ADMIN_TOKEN';
 
 export const gateRunnerName = (options: RenderOptions): string => `${options.app}-gates`;
 
-/** Pods of the Rollout: configured as the driver's, accepting the gate runner's token by reference. */
+/**
+ * Pods of the Rollout: configured as the driver's, but accepting the gate runner's token by reference (no
+ * controller writes a digest here), and `<app>-env` is yours to write (DATABASE_URL for the audit log: a pod's
+ * own disk goes with the pod; REDIS_URL for the shared cache).
+ */
 function rolloutSettings(options: RenderOptions): KubernetesSettings {
-  const auth = authSchema.parse({
-    ...(options.jwt === undefined ? {} : { jwt: { jwksUrl: options.jwt.jwksUrl, audience: options.jwt.audience, ...(options.jwt.issuer === undefined ? {} : { issuer: options.jwt.issuer }) } }),
-    anonymous: options.anonymous,
-  });
-  return {
-    namespace: options.namespace,
-    app: options.app,
-    image: options.image,
-    port: options.port,
-    instanceConfig: { auth: { ...auth, apiKeysFile: '/etc/guardgate-keys/api-keys.json', adminToken: { env: TOKEN_ENV } }, insecure: options.anonymous },
-    apiKeysSecret: secretNames(options).apiKeys,
-    // DATABASE_URL (the audit log: a pod's own disk goes with the pod), REDIS_URL (the shared cache): yours to write.
-    envSecret: `${options.app}-env`,
-    terminationGraceSeconds: 30,
-    progressDeadlineSeconds: 600,
-    logLevel: 'warn',
-  };
+  const settings = renderSettings(options);
+  const auth = authSchema.parse(renderedAuth(options));
+  return { ...settings, instanceConfig: { auth: { ...auth, apiKeysFile: API_KEYS_FILE, adminToken: { env: TOKEN_ENV } }, insecure: options.anonymous } };
 }
 
 const tokenEnv = (options: RenderOptions) => ({ name: TOKEN_ENV, valueFrom: { secretKeyRef: { name: secretNames(options).gates, key: 'token' } } });

@@ -5,7 +5,7 @@
 import { stringify } from 'yaml';
 import type { ReleaseSpec } from '../release/spec.js';
 import { disruptionBudget, meta, type KubeObject } from './meta.js';
-import { secretNames, type RenderOptions } from './options.js';
+import { renderedAuth, secretNames, type RenderOptions } from './options.js';
 
 const ADMIN_PORT = 8081;
 const CONFIG_DIR = '/etc/guardgate-controller';
@@ -42,10 +42,7 @@ export function controllerConfig(options: RenderOptions): Record<string, unknown
     driver: 'kubernetes',
     traffic: options.traffic,
     admin: { host: '0.0.0.0', port: ADMIN_PORT },
-    auth: {
-      ...(options.jwt === undefined ? {} : { jwt: { jwksUrl: options.jwt.jwksUrl, audience: options.jwt.audience, ...(options.jwt.issuer === undefined ? {} : { issuer: options.jwt.issuer }) } }),
-      anonymous: options.anonymous,
-    },
+    auth: renderedAuth(options),
     kubernetes: {
       namespace: options.namespace,
       app: options.app,

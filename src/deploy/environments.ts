@@ -8,13 +8,12 @@ import { environmentOf } from '../release/environment.js';
 import { authSchema } from '../config/auth.js';
 import type { ReleaseSpec } from '../release/spec.js';
 import { COLORS } from '../router/routing.js';
-import { controllerConfig } from './controller-objects.js';
 import { disruptionBudget, type KubeObject } from './meta.js';
-import { secretNames, type RenderOptions } from './options.js';
+import { renderedAuth, secretNames, type RenderOptions } from './options.js';
 
 /** The driver's settings as the rendered controller runs it (up.yaml: the same defaults; pods log at warn under up at info). */
 export function renderSettings(options: RenderOptions, logLevel = 'warn'): KubernetesSettings {
-  const auth = authSchema.parse((controllerConfig(options) as { auth: unknown }).auth);
+  const auth = authSchema.parse(renderedAuth(options));
   return {
     namespace: options.namespace,
     app: options.app,

@@ -54,3 +54,9 @@ export const secretNames = (options: RenderOptions) => ({
   /** The Ingress's certificate (made by cert-manager when an issuer is named). */
   tls: options.tlsSecret ?? `${options.app}-tls`,
 });
+
+/** The auth section of up.yaml and of the pods: JWT callers when configured, anonymous only when asked. */
+export const renderedAuth = (options: RenderOptions): Record<string, unknown> => ({
+  ...(options.jwt === undefined ? {} : { jwt: { jwksUrl: options.jwt.jwksUrl, audience: options.jwt.audience, ...(options.jwt.issuer === undefined ? {} : { issuer: options.jwt.issuer }) } }),
+  anonymous: options.anonymous,
+});

@@ -14,6 +14,7 @@ import { renderFiles, renderObjects } from '../../src/deploy/render.js';
 import { loadReleaseSpec, parseReleaseSpec } from '../../src/release/spec.js';
 import { startApiServer, validateKubeObject, type ApiServer } from '../fake-cluster/api-server.js';
 import { CLI } from '../helpers/cli.js';
+import { requireService } from '../helpers/services.js';
 
 /** The built command, run to its end: exit status, stdout, stderr. */
 const guardgate = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: tmpdir() });
@@ -150,15 +151,11 @@ describe('guardgate k8s render on the command line, and kubectl', () => {
   });
   afterAll(async () => api?.close());
 
-  it.each([
+  it.for([
     ['controller', []],
     ['argo-rollouts', ['--argo-rollouts', '--gateway', 'edge/gateways', '--host', HOST]],
-  ])('writes the %s files that kubectl create --dry-run=client accepts', async (name, flags) => {
-    if (!hasKubectl) {
-      expect(process.env.CI, 'kubectl is needed under CI').not.toBe('true');
-      console.warn('kubectl is not installed: the kubectl check is skipped');
-      return;
-    }
+  ] as Array<[string, string[]]>)('writes the %s files that kubectl create --dry-run=client accepts', async ([name, flags], context) => {
+    if (!requireService(hasKubectl, 'kubectl', (note) => context.skip(note))) return;
     const out = join(dir, name);
     const cli = guardgate(['k8s', 'render', join(REPOSITORY, 'examples/lexicon-v2.yaml'), '--out', out, '--namespace', 'moderation', ...flags]);
     expect(cli.status, cli.stderr).toBe(0);

@@ -110,7 +110,8 @@ function gateMetric(spec: ReleaseSpec, options: RenderOptions, gate: (typeof PRE
           { key: 'Content-Type', value: 'application/json' },
         ],
         body: JSON.stringify({ gates: [gate], candidate: 'preview', baseline: 'live', settings }),
-        timeoutSeconds: Math.ceil(gateDeadlineMs(gate, settings) / 1000) + 30,
+        // The runner runs one gate at a time and Argo starts the metrics together: room for all of them.
+        timeoutSeconds: Math.ceil(preSwitchGates(spec).reduce((total, g) => total + gateDeadlineMs(g, settings), 0) / 1000) + 30,
         jsonPath: '{$}',
       },
     },

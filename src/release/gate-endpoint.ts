@@ -43,6 +43,11 @@ export interface GateRunAnswer {
 export interface GateEndpointOptions {
   /** The endpoints named `live` and `preview`, as they are now. */
   endpoints(): { live: Endpoint; preview: Endpoint };
+  /**
+   * One instance behind each name, for the load gate, where the two names share an address told apart by a
+   * header (the router, a Gateway): load through them would measure the live version twice.
+   */
+  instanceOf?(name: 'live' | 'preview'): string | undefined;
   /** Every URL a caller may name (besides the two names): the deployment's own services and instances. */
   allowed(): readonly string[];
   /** Headers gate requests carry: a credential the instances accept and the evidence mark. */
@@ -67,14 +72,21 @@ function resolveEndpoint(named: string, options: GateEndpointOptions): Endpoint 
 /** A GET /readyz that answers at all within 5 s (a candidate that is not ready is judged by the gates). */
 async function answers(endpoint: Endpoint): Promise<string | undefined> {
   try {
-    await fetch(`${endpoint.url}/readyz`, { headers: endpoint.headers, signal: AbortSignal.timeout(5_000) });
+    // Never followed: a redirect would carry the endpoint's headers (a preview token) elsewhere.
+    await fetch(`${endpoint.url}/readyz`, { headers: endpoint.headers, signal: AbortSignal.timeout(5_000), redirect: 'manual' });
     return undefined;
   } catch (error) {
     return ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message;
   }
 }
 
+/** Gate runs waiting for their turn at most: one runs at a time (Argo starts a template's metrics together). */
+const MAX_WAITING = 8;
+
 export function registerGateEndpoint(app: FastifyInstance, options: GateEndpointOptions): void {
+  // One run at a time: gates measure, and two at once would measure each other.
+  let turn: Promise<unknown> = Promise.resolve();
+  let waiting = 0;
   app.post(GATES_RUN_PATH, async (request, reply) => {
     const parsed = gateRunSchema.safeParse(request.body ?? {});
     if (!parsed.success) throw new GuardgateError('invalid_request', `the gate request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
@@ -89,17 +101,29 @@ export function registerGateEndpoint(app: FastifyInstance, options: GateEndpoint
       const failure = await answers(endpoint);
       if (failure !== undefined) throw new GuardgateError('endpoint_unreachable', `the ${what} ${endpoint.url} does not answer: ${failure}`, { retryAfter: 5 });
     }
-    // The client going away (Argo's timeout) stops the gates.
+    // The client going away (Argo's timeout) stops the gates, and its place in the queue.
     const stop = new AbortController();
-    setMaxListeners(100, stop.signal); // each replay request and load slice listens on it
+    setMaxListeners(100, stop.signal);
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) stop.abort();
     });
-    const targets: GateTargets = { live: baseline, preview: candidate, activeInstance: baseline.url, candidateInstance: candidate.url, colors: { active: 'blue', candidate: 'green' } };
+    const direct = (named: string, endpoint: Endpoint) => (named === 'live' || named === 'preview' ? options.instanceOf?.(named) : undefined) ?? endpoint.url;
+    const targets: GateTargets = { live: baseline, preview: candidate, activeInstance: direct(body.baseline, baseline), candidateInstance: direct(body.candidate, candidate), colors: { active: 'blue', candidate: 'green' } };
+    if (waiting >= MAX_WAITING) throw new GuardgateError('overloaded', `${waiting} gate runs are waiting already; try again later`, { retryAfter: 30 });
+    waiting++;
+    const previous = turn;
+    let release!: () => void;
+    turn = new Promise<void>((resolve) => (release = resolve));
     const gates: GateReport[] = [];
-    for (const gate of body.gates) {
-      if (stop.signal.aborted) break;
-      gates.push(await runGate(gate, settings, targets, { credentials: options.credentials, auditText: options.auditText, log: options.log }, stop.signal));
+    try {
+      await previous;
+      for (const gate of body.gates) {
+        if (stop.signal.aborted) break;
+        gates.push(await runGate(gate, settings, targets, { credentials: options.credentials, auditText: options.auditText, log: options.log }, stop.signal));
+      }
+    } finally {
+      waiting--;
+      release();
     }
     const answer: GateRunAnswer = {
       pass: gates.length === body.gates.length && gates.every((report) => gateOutcome(report, report.gate === 'shadow' ? settings.shadow.onInconclusive : 'fail') === 'passed'),

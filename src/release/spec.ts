@@ -27,8 +27,8 @@ export const gatesSchema = z
     load: z
       .object({
         enabled: z.boolean().default(true),
-        durationSeconds: positiveInt.default(5),
-        connections: positiveInt.default(16),
+        durationSeconds: positiveInt.max(600).default(5),
+        connections: positiveInt.max(256).default(16),
         tolerance: z
           .object({ p99: z.coerce.number().min(0).default(0.5), qps: fraction.default(0.3), errorRate: fraction.default(0) })
           .strict().prefault({}),
@@ -38,8 +38,8 @@ export const gatesSchema = z
       .object({
         enabled: z.boolean().default(true),
         fraction: fraction.default(0.2),
-        durationSeconds: positiveInt.default(30),
-        samples: positiveInt.default(200),
+        durationSeconds: positiveInt.max(3_600).default(30),
+        samples: positiveInt.max(100_000).default(200),
         minSamples: z.coerce.number().int().min(0).default(20),
         minAgreement: fraction.default(0.95),
         maxUnsafeToSafe: z.coerce.number().int().min(0).default(0),
@@ -59,7 +59,7 @@ export const gatesSchema = z
     watch: z
       .object({
         enabled: z.boolean().default(true),
-        durationSeconds: positiveInt.default(30),
+        durationSeconds: positiveInt.max(86_400).default(30),
         maxErrorRate: fraction.default(0.01),
         maxP99Ms: positiveInt.default(2_000),
         minRequests: z.coerce.number().int().min(0).default(20),

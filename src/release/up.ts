@@ -17,7 +17,7 @@ import { apiKeysFile, controllerFile } from './files.js';
 import { openAuditReader } from '../store/open.js';
 import type { FastifyInstance } from 'fastify';
 import { EVIDENCE_HEADER } from '../shared/headers.js';
-import { COLORS } from '../router/routing.js';
+import { COLORS, otherColor } from '../router/routing.js';
 import type { TextMode } from '../store/audit/record.js';
 import { controllerSwitch, registerControllerRoutes } from './admin.js';
 import { registerGateEndpoint, type GateEndpointOptions } from './gate-endpoint.js';
@@ -241,6 +241,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   const current = () => controller;
   const gateEndpoint: GateEndpointOptions = {
     endpoints: () => ({ live: traffic.live(), preview: traffic.preview() }),
+    instanceOf: (name) => driver.describe(name === 'live' ? traffic.active : otherColor(traffic.active))?.instances[0]?.url,
     allowed: () => COLORS.flatMap((color) => driver.describe(color)?.instances.map((i) => i.url) ?? []),
     credentials: { authorization: `Bearer ${token}`, [EVIDENCE_HEADER]: '1' },
     auditText: auditTextOf(instanceEnv),

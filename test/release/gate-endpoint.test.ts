@@ -52,6 +52,21 @@ describe('the gate endpoint of guardgate up', () => {
     expect(answer.body.gates[1].evidence.candidate.requests).toBeGreaterThan(0);
   });
 
+  it('measures the candidate itself behind the preview (the router tells the two apart by a header), one run at a time', async () => {
+    const before = fake.received.length;
+    const [load, functional] = await Promise.all([
+      run({ gates: ['load'], settings: { load: SHORT.load } }),
+      run({ gates: ['functional'], candidate: 'live', baseline: 'live' }),
+    ]);
+    expect(load.status).toBe(200);
+    // The candidate's engine is the fake model server: the load reached it, not the live version twice.
+    expect(fake.received.length - before).toBeGreaterThanOrEqual(load.body.gates[0].evidence.candidate.requests);
+    expect(load.body.gates[0].evidence.candidate.requests).toBeGreaterThan(0);
+    // Queued, not overlapping: one finished before the other started.
+    const [a, b] = [load.body.gates[0], functional.body.gates[0]].sort((x, y) => x.startedAt.localeCompare(y.startedAt));
+    expect(Date.parse(a.finishedAt)).toBeLessThanOrEqual(Date.parse(b.startedAt));
+  });
+
   it('takes the URL of one of its instances, and refuses any other address with 403 endpoint_not_allowed', async () => {
     const instance = up.driver.describe('blue')!.instances[0]!.url;
     const direct = await run({ gates: ['functional'], candidate: instance, baseline: instance });

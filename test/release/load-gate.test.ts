@@ -1,7 +1,8 @@
 // The load gate's judgement: a candidate fails when it is slower or serves less than the live version beyond
 // the tolerance, or errs; a few milliseconds of p99 are noise, never a failure.
 import { describe, expect, it } from 'vitest';
-import { combineSlices, compareLoad, P99_SLACK_MS, sliceOrder, type LoadFigures } from '../../src/release/gates/load.js';
+import { combineSlices, compareLoad, measureLoad, P99_SLACK_MS, sliceOrder, type LoadFigures } from '../../src/release/gates/load.js';
+import { parseReleaseSpec } from '../../src/release/spec.js';
 
 const figures = (p99: number, qps = 5_000, errorRate = 0): LoadFigures => ({ requests: qps * 5, failed: 0, qps, p50: p99 / 3, p99, errorRate });
 const tolerance = { p99: 0.5, qps: 0.3, errorRate: 0 };
@@ -23,5 +24,34 @@ describe('compareLoad', () => {
     expect(sliceOrder(3)).toEqual(['active', 'candidate', 'candidate', 'active', 'active', 'candidate']);
     const combined = combineSlices([figures(3, 5_000), figures(40, 1_000), figures(4, 4_000)], 15);
     expect(combined).toMatchObject({ requests: 50_000, qps: 50_000 / 15, p99: 4 });
+  });
+});
+
+describe('a gate past its deadline', () => {
+  it('stops sending: the load ends when its signal aborts, not when its duration would', async () => {
+    const { createServer } = await import('node:http');
+    let served = 0;
+    const server = createServer((_req, res) => {
+      served++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const stop = new AbortController();
+    const started = Date.now();
+    const load = measureLoad(url, { durationSeconds: 600, connections: 2, signal: stop.signal });
+    while (served < 50) await new Promise((r) => setTimeout(r, 10));
+    stop.abort();
+    await expect(load).rejects.toThrow(/stopped/);
+    const atStop = served;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(served - atStop).toBeLessThanOrEqual(2); // at most the requests in flight
+    expect(Date.now() - started).toBeLessThan(60_000);
+    server.close();
+  });
+
+  it('refuses settings that would run for hours or open thousands of connections', () => {
+    expect(() => parseReleaseSpec({ version: 'x', gates: { load: { durationSeconds: 3_000_000 } } }, 'test')).toThrow(/durationSeconds/);
+    expect(() => parseReleaseSpec({ version: 'x', gates: { load: { connections: 100_000 } } }, 'test')).toThrow(/connections/);
   });
 });

@@ -29,7 +29,7 @@ export function caseMet(expected: AuditCase['expect'], got: { safety: string; ca
   return true;
 }
 
-async function judge(endpoint: string, item: AuditCase, headers: Record<string, string>): Promise<CaseResult['got']> {
+async function judge(endpoint: string, item: AuditCase, headers: Record<string, string>, signal?: AbortSignal): Promise<CaseResult['got']> {
   try {
     const response = await request(`${endpoint.replace(/\/$/, '')}/predict`, {
       method: 'POST',
@@ -37,6 +37,7 @@ async function judge(endpoint: string, item: AuditCase, headers: Record<string, 
       body: JSON.stringify({ prompt: item.prompt, ...(item.response ? { response: item.response } : {}), policy: 'strict' }),
       headersTimeout: 30_000,
       bodyTimeout: 30_000,
+      signal,
     });
     const body = (await response.body.json()) as { safety: string; categories: string[]; refusal: boolean | null; error?: { code: string; message: string } };
     if (response.statusCode !== 200) return { error: `HTTP ${response.statusCode} ${body.error?.code ?? ''}: ${body.error?.message ?? ''}`.trim() };
@@ -53,12 +54,13 @@ async function judge(endpoint: string, item: AuditCase, headers: Record<string, 
 export async function runFunctionalGate(
   endpoint: string,
   suite: AuditSuite,
-  options: { minPassRate: number; headers?: Record<string, string>; onProgress?: (done: number, total: number) => void },
+  options: { minPassRate: number; headers?: Record<string, string>; onProgress?: (done: number, total: number) => void; signal?: AbortSignal },
 ): Promise<GateReport<FunctionalEvidence>> {
   const startedAt = new Date().toISOString();
   const cases: CaseResult[] = [];
   for (const item of suite.cases) {
-    const got = await judge(endpoint, item, options.headers ?? {});
+    if (options.signal?.aborted) throw new Error('the functional gate was stopped');
+    const got = await judge(endpoint, item, options.headers ?? {}, options.signal);
     cases.push({ name: item.name, tags: item.tags, expected: item.expect, got, passed: !('error' in got) && caseMet(item.expect, got) });
     options.onProgress?.(cases.length, suite.cases.length);
   }

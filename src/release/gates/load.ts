@@ -22,6 +22,8 @@ export interface LoadOptions {
   headers?: Record<string, string>;
   /** Told every second: seconds done, requests answered so far, and how many failed. */
   onProgress?: (progress: LoadProgress) => void;
+  /** Stops the load at once (a gate past its deadline, a caller gone). */
+  signal?: AbortSignal | undefined;
 }
 
 export interface LoadProgress {
@@ -72,7 +74,9 @@ export async function measureLoad(endpoint: string, options: LoadOptions): Promi
     requests: (options.bodies ?? LOAD_CORPUS).map((body) => ({ method: 'POST' as const, body })),
     connections: options.connections,
     duration: options.durationSeconds,
-  }) as unknown as EventEmitter & PromiseLike<autocannon.Result>;
+  }) as unknown as EventEmitter & PromiseLike<autocannon.Result> & { stop(): void };
+  const stop = () => run.stop();
+  options.signal?.addEventListener('abort', stop, { once: true });
   const progress: LoadProgress = { seconds: 0, requests: 0, failed: 0 };
   if (options.onProgress !== undefined) {
     const onProgress = options.onProgress;
@@ -87,6 +91,8 @@ export async function measureLoad(endpoint: string, options: LoadOptions): Promi
     });
   }
   const result = await run;
+  options.signal?.removeEventListener('abort', stop);
+  if (options.signal?.aborted) throw new Error('the load was stopped');
   const failed = result.non2xx + result.errors + result.timeouts;
   const total = result.requests.total + result.errors + result.timeouts;
   return {
@@ -156,6 +162,7 @@ export async function runLoadGate(
   const measured: Record<'active' | 'candidate', LoadFigures[]> = { active: [], candidate: [] };
   const done: Record<'active' | 'candidate', LoadProgress> = { active: { seconds: 0, requests: 0, failed: 0 }, candidate: { seconds: 0, requests: 0, failed: 0 } };
   for (const phase of sliceOrder(slices)) {
+    if (options.signal?.aborted) throw new Error('the load gate was stopped');
     const figures = await measureLoad(phase === 'active' ? activeEndpoint : candidateEndpoint, { ...options, durationSeconds: sliceSeconds, onProgress: undefined });
     measured[phase].push(figures);
     done[phase] = { seconds: done[phase].seconds + sliceSeconds, requests: done[phase].requests + figures.requests, failed: done[phase].failed + figures.failed };

@@ -1,6 +1,7 @@
 // The pre-switch gates (functional, load, shadow) as one call, for the controller during a release and for
 // the gate endpoint (`POST /admin/gates/run`, what Argo Rollouts' web metric provider calls): each gate runs
 // under a deadline, and an error inside it becomes a failed report with the error as evidence.
+import { setMaxListeners } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Color } from '../../router/routing.js';
@@ -52,7 +53,7 @@ export const suiteBodies = (path?: string): string[] => loadSuite(path).cases.ma
 /** The corpus the shadow gate replays after audited texts: the named suite, or the shipped suite and the benign/harmful mix. */
 export const replayCorpus = (path: string | undefined): ReplayItem[] => (path === undefined ? [...suiteBodies(), ...LOAD_CORPUS] : suiteBodies(path)).map((body) => ({ body, origin: 'corpus' }));
 
-/** The most a gate may take before it is failed for want of an answer. Pure. */
+/** The most a gate may take before it is failed for want of an answer (and stopped). Pure. */
 export function gateDeadlineMs(gate: PreSwitchGate, settings: GateSettings): number {
   if (gate === 'functional') return 600_000;
   if (gate === 'load') return (2 * settings.load.durationSeconds + 60) * 1000;
@@ -63,10 +64,15 @@ export function gateDeadlineMs(gate: PreSwitchGate, settings: GateSettings): num
 export async function runGate(gate: PreSwitchGate, settings: GateSettings, targets: GateTargets, context: GateContext, signal: AbortSignal): Promise<GateReport> {
   const startedAt = new Date().toISOString();
   const deadlineMs = gateDeadlineMs(gate, settings);
+  // The gate's own stop: the caller's signal or the deadline, whichever comes first; the gate stops its work on it.
+  const stop = new AbortController();
+  setMaxListeners(100, stop.signal); // each replay request and load slice listens on it
+  const abort = () => stop.abort();
+  signal.addEventListener('abort', abort, { once: true });
   const timeout = new AbortController();
   try {
     return await Promise.race([
-      gateBody(gate, settings, targets, context, signal),
+      gateBody(gate, settings, targets, context, stop.signal),
       delay(deadlineMs, undefined, { signal: timeout.signal }).then(() => {
         throw new Error(`no result within ${deadlineMs / 1000} s`);
       }),
@@ -75,7 +81,9 @@ export async function runGate(gate: PreSwitchGate, settings: GateSettings, targe
     context.log.error({ err: error, gate }, 'gate could not run');
     return brokenGate(gate, error, startedAt);
   } finally {
+    stop.abort();
     timeout.abort();
+    signal.removeEventListener('abort', abort);
   }
 }
 
@@ -89,6 +97,7 @@ async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: Ga
         minPassRate: settings.functional.minPassRate,
         headers: { ...targets.preview.headers, ...credentials },
         onProgress: (done, total) => progress(`${done}/${total} cases`),
+        signal,
       });
     }
     case 'load': {
@@ -104,6 +113,7 @@ async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: Ga
           connections: load.connections,
           headers: credentials,
           bodies,
+          signal,
           onProgress: (p) => progress(`${p.phase} ${p.seconds}/${load.durationSeconds} s, ${p.requests} requests, ${p.failed} failed`),
         },
         load.tolerance,

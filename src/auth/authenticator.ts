@@ -5,7 +5,7 @@ import { allowsAnonymous, type AuthConfig } from '../config/auth.js';
 import { GuardgateError } from '../moderation/errors.js';
 import { ApiKeyRing, sha256Hex } from './api-keys.js';
 import { JwtVerifier, looksLikeJwt } from './jwt.js';
-import { ANONYMOUS, hasScope, SCOPES, type Principal, type Scope } from './principal.js';
+import { ANONYMOUS, GATES, hasScope, SCOPES, type Principal, type Scope } from './principal.js';
 
 const ADMIN: Principal = { subject: 'admin', method: 'admin_token', scopes: new Set<Scope>(SCOPES) };
 
@@ -15,27 +15,33 @@ export const forbidden = (scope: Scope): GuardgateError => new GuardgateError('f
 export interface AuthenticatorOptions {
   /** The admin token itself, where it is known (the router); instances know only its digest. */
   adminToken?: string | undefined;
+  /** The gate token itself, where it is known (the router); instances know only its digest. */
+  gateToken?: string | undefined;
   onKeyFileError?: (error: unknown) => void;
 }
 
 export class Authenticator {
   private readonly adminDigest: Buffer | undefined;
+  private readonly gateDigest: Buffer | undefined;
 
   private constructor(
     private readonly jwt: JwtVerifier | undefined,
     private readonly keys: ApiKeyRing | undefined,
     adminDigestHex: string | undefined,
+    gateDigestHex: string | undefined,
     /** Requests without credentials are served as `anonymous` (scope moderate). */
     readonly anonymous: boolean,
   ) {
     this.adminDigest = adminDigestHex === undefined ? undefined : Buffer.from(adminDigestHex, 'hex');
+    this.gateDigest = gateDigestHex === undefined ? undefined : Buffer.from(gateDigestHex, 'hex');
   }
 
   static async create(settings: AuthConfig, options: AuthenticatorOptions = {}): Promise<Authenticator> {
     const jwt = settings.jwt === undefined ? undefined : await JwtVerifier.create(settings.jwt);
     const keys = settings.apiKeysFile === undefined ? undefined : new ApiKeyRing(settings.apiKeysFile, options.onKeyFileError);
     const adminDigest = options.adminToken !== undefined ? sha256Hex(options.adminToken) : settings.adminTokenSha256;
-    return new Authenticator(jwt, keys, adminDigest, allowsAnonymous(settings));
+    const gateDigest = options.gateToken !== undefined ? sha256Hex(options.gateToken) : settings.gateTokenSha256;
+    return new Authenticator(jwt, keys, adminDigest, gateDigest, allowsAnonymous(settings));
   }
 
   /** Re-read the API key file now if it changed. */
@@ -49,7 +55,9 @@ export class Authenticator {
     const match = /^Bearer +(\S{1,8192})$/i.exec(authorization);
     if (match === null) throw unauthorized();
     const token = match[1]!;
-    if (this.adminDigest !== undefined && timingSafeEqual(Buffer.from(sha256Hex(token), 'hex'), this.adminDigest)) return ADMIN;
+    const digest = Buffer.from(sha256Hex(token), 'hex');
+    if (this.adminDigest !== undefined && timingSafeEqual(digest, this.adminDigest)) return ADMIN;
+    if (this.gateDigest !== undefined && timingSafeEqual(digest, this.gateDigest)) return GATES;
     const key = this.keys?.find(token);
     if (key !== undefined) return { subject: key.name, method: 'api_key', scopes: new Set(key.scopes) };
     if (this.jwt !== undefined && looksLikeJwt(token)) {

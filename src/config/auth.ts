@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { sha256Hex } from '../auth/api-keys.js';
 import { SCOPES } from '../auth/principal.js';
 import { ConfigError } from './load.js';
-import { resolveSecret, secretRefSchema } from './secret.js';
+import { resolveSecret, secretRefSchema, type SecretRef } from './secret.js';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -70,6 +70,8 @@ export const authSchema = z
     adminTokenSha256: z.union([z.string().regex(/^[0-9a-f]{64}$/), secretRefSchema]).optional(),
     /** The admin token by reference (`{env: GUARDGATE_ADMIN_TOKEN}`): pods whose configuration is rendered before the token exists. */
     adminToken: secretRefSchema.optional(),
+    /** SHA-256 of the gates' token (or a reference to it): the credential gate traffic carries (scopes moderate, preview, metrics, evidence). */
+    gateTokenSha256: z.union([z.string().regex(/^[0-9a-f]{64}$/), secretRefSchema]).optional(),
     /**
      * Serve /predict and /v1/moderations without credentials. Default: only when no JWT or API key file is
      * configured. A non-loopback listener refuses to start that way unless `insecure` is set.
@@ -87,13 +89,26 @@ export const allowsAnonymous = (auth: { anonymous?: boolean | undefined; jwt?: u
 
 
 /** Auth settings with the JWT secret resolved: what the authenticator is built from. */
-export type AuthConfig = Omit<AuthSettings, 'jwt' | 'adminToken' | 'adminTokenSha256'> & { adminTokenSha256?: string | undefined; jwt?: (Omit<JwtSettings, 'secret'> & { secret?: string }) | undefined };
+export type AuthConfig = Omit<AuthSettings, 'jwt' | 'adminToken' | 'adminTokenSha256' | 'gateTokenSha256'> & {
+  adminTokenSha256?: string | undefined;
+  gateTokenSha256?: string | undefined;
+  jwt?: (Omit<JwtSettings, 'secret'> & { secret?: string }) | undefined;
+};
+
+/** A digest given in place or by reference, checked. */
+function digestOf(value: string | SecretRef | undefined, env: NodeJS.ProcessEnv, field: string): string | undefined {
+  const digest = typeof value === 'object' ? resolveSecret(value, env) : value;
+  if (digest !== undefined && !/^[0-9a-f]{64}$/.test(digest)) throw new ConfigError(`auth.${field} must be 64 hex digits`);
+  return digest;
+}
 
 export function resolveAuth(settings: AuthSettings, env: NodeJS.ProcessEnv): AuthConfig {
-  const { adminToken, adminTokenSha256, ...rest } = settings;
-  const digest = adminToken !== undefined ? sha256Hex(resolveSecret(adminToken, env)) : typeof adminTokenSha256 === 'object' ? resolveSecret(adminTokenSha256, env) : adminTokenSha256;
-  if (digest !== undefined && !/^[0-9a-f]{64}$/.test(digest)) throw new ConfigError('auth.adminTokenSha256 must be 64 hex digits');
-  const resolved = { ...rest, adminTokenSha256: digest };
+  const { adminToken, adminTokenSha256, gateTokenSha256, ...rest } = settings;
+  const resolved = {
+    ...rest,
+    adminTokenSha256: adminToken !== undefined ? sha256Hex(resolveSecret(adminToken, env)) : digestOf(adminTokenSha256, env, 'adminTokenSha256'),
+    gateTokenSha256: digestOf(gateTokenSha256, env, 'gateTokenSha256'),
+  };
   if (resolved.jwt?.secret === undefined) return resolved as AuthConfig;
   return { ...resolved, jwt: { ...resolved.jwt, secret: resolveSecret(resolved.jwt.secret, env) } };
 }

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { parse, stringify } from 'yaml';
 import { API_KEYS_FILE, instanceConfigFile, labelValue, podTemplate, type KubernetesSettings } from '../release/drivers/kubernetes-manifests.js';
 import { renderSettings } from './environments.js';
+import { GATE_DIGEST_ENV } from '../release/drivers/kubernetes-pod-config.js';
 import { environmentOf } from '../release/environment.js';
 import { GATES_RUN_PATH } from '../release/gate-endpoint.js';
 import { gateDeadlineMs, PRE_SWITCH_GATES } from '../release/gates/run.js';
@@ -18,23 +19,27 @@ import { disruptionBudget, meta, serviceUrl, type KubeObject } from './meta.js';
 import { renderedAuth, secretNames, type RenderOptions } from './options.js';
 
 const GATES_PORT = 8090;
-/** The admin token, from the Secret `<app>-gates`, as every pod and the gate runner see it. */
+/**
+ * The gate runner's token (Secret `<app>-gates`, key `token`): what Argo presents to it, and what it sends to the
+ * pods, which know only its digest (key `token-sha256`) and accept it as the gates' credential, nothing more.
+ */
 const TOKEN_ENV = 'GUARDGATE_ADMIN_TOKEN';
 
 export const gateRunnerName = (options: RenderOptions): string => `${options.app}-gates`;
 
 /**
- * Pods of the Rollout: configured as the driver's, but accepting the gate runner's token by reference (no
- * controller writes a digest here), and `<app>-env` is yours to write (DATABASE_URL for the audit log: a pod's
+ * Pods of the Rollout: configured as the driver's, but accepting the gate runner's token by its digest (no
+ * controller writes one here), and `<app>-env` is yours to write (DATABASE_URL for the audit log: a pod's
  * own disk goes with the pod; REDIS_URL for the shared cache).
  */
 function rolloutSettings(options: RenderOptions): KubernetesSettings {
   const settings = renderSettings(options);
   const auth = authSchema.parse(renderedAuth(options));
-  return { ...settings, instanceConfig: { auth: { ...auth, apiKeysFile: API_KEYS_FILE, adminToken: { env: TOKEN_ENV } }, insecure: options.anonymous } };
+  return { ...settings, instanceConfig: { auth: { ...auth, apiKeysFile: API_KEYS_FILE, gateTokenSha256: { env: GATE_DIGEST_ENV } }, insecure: options.anonymous } };
 }
 
 const tokenEnv = (options: RenderOptions) => ({ name: TOKEN_ENV, valueFrom: { secretKeyRef: { name: secretNames(options).gates, key: 'token' } } });
+const digestEnv = (options: RenderOptions) => ({ name: GATE_DIGEST_ENV, valueFrom: { secretKeyRef: { name: secretNames(options).gates, key: 'token-sha256' } } });
 
 /** The spec's gates as the gate runner takes them: the shipped suite and corpus (files are not named over HTTP). */
 function gateSettings(spec: ReleaseSpec): ReleaseSpec['gates'] {
@@ -54,7 +59,7 @@ function rolloutObjects(spec: ReleaseSpec, options: RenderOptions): KubeObject[]
   // Named by content: each ReplicaSet keeps the configuration it started with, so a rollback gets the old one back.
   const configName = `${options.app}-config-${createHash('sha256').update(file).digest('hex').slice(0, 10)}`;
   const labels = { app: options.app, version: labelValue(spec.version) };
-  const template = podTemplate(environment, settings, labels, configName, [tokenEnv(options)]);
+  const template = podTemplate(environment, settings, labels, configName, [digestEnv(options)]);
   const scaleDown = Math.round(spec.scaleDownDelay / 1000);
   return [
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(options, configName, { version: labelValue(spec.version) }), data: { 'instance.yaml': file } },

@@ -46,7 +46,7 @@ function secretsNote(options: RenderOptions): string[] {
   ];
   if (options.argoRollouts) {
     lines.unshift(
-      `kubectl -n ${options.namespace} create secret generic ${names.gates} --from-literal=token=$(openssl rand -hex 32)`,
+      `T=$(openssl rand -hex 32); kubectl -n ${options.namespace} create secret generic ${names.gates} --from-literal=token=$T --from-literal=token-sha256=$(printf %s "$T" | sha256sum | cut -d' ' -f1)`,
       `kubectl -n ${options.namespace} create secret generic ${options.app}-env --from-literal=DATABASE_URL=postgres://... --from-literal=REDIS_URL=redis://...`,
     );
   }

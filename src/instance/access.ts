@@ -67,8 +67,8 @@ export function installAccess(app: FastifyInstance, access: Access): void {
     const scope = request.routeOptions.config.scope;
     if (scope === undefined) return;
     const principal = await authorizeRequest(request, access.authenticator, scope, access.metrics.rejected);
-    // Marking traffic as evidence keeps it out of the audit: an admin's privilege, never a client's.
-    if (request.headers[EVIDENCE_HEADER] === '1' && hasScope(principal, 'admin')) request.evidence = true;
+    // Marking traffic as evidence keeps it out of the audit: the gates' (and an admin's) privilege, never a client's.
+    if (request.headers[EVIDENCE_HEADER] === '1' && hasScope(principal, 'evidence')) request.evidence = true;
     if (!limited) return;
     const limit = limitFor(principal, access.limits);
     if (limit === undefined) return;

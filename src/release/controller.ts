@@ -27,7 +27,7 @@ import { loadSuite } from './suite.js';
 export interface ControllerOptions {
   /** The environment `up` starts with when nothing was ever deployed. */
   initial: EnvironmentSpec;
-  /** The bearer the gates send (the admin token): preview through the router, load straight at instances. */
+  /** The bearer the gates send (the gate token, never the admin token): preview through the router, load straight at instances. */
   credentials?: string | undefined;
   /** What of users' text gate evidence may keep: the audit log's policy (none: digests only). */
   auditText?: TextMode;

@@ -33,7 +33,7 @@ import { controllerMetrics } from './metrics.js';
 import { routerTraffic, type Traffic } from './traffic.js';
 import type { Driver } from './driver.js';
 import { LocalDriver } from './drivers/local.js';
-import { ADMIN_DIGEST_ENV, kubernetesPodConfig } from './drivers/kubernetes-pod-config.js';
+import { ADMIN_DIGEST_ENV, GATE_DIGEST_ENV, kubernetesPodConfig } from './drivers/kubernetes-pod-config.js';
 import { SqliteControllerStore } from './store.js';
 import { ResilientStore } from './store-resilient.js';
 import { PostgresControllerStore } from './store-postgres.js';
@@ -94,11 +94,11 @@ const describeAccess = (auth: AuthSettings): string =>
 const POD_ENV = ['GUARDGATE_ROUTER_SECRET', 'DATABASE_URL', 'REDIS_URL', 'GUARDGATE_AUDIT_TEXT', 'GUARDGATE_AUDIT_SCHEMA', 'GUARDGATE_RATE_LIMIT_REDIS_URL', 'GUARDGATE_ENGINE_API_KEY'];
 
 /** The Kubernetes driver as up's configuration asks: pods on the cluster network, configured like local instances. */
-async function kubernetesDriver(parsed: ParsedRouterConfig, auth: AuthSettings, token: string, instanceEnv: NodeJS.ProcessEnv, logLevel: string, log: Logger): Promise<Driver> {
+async function kubernetesDriver(parsed: ParsedRouterConfig, auth: AuthSettings, token: string, gateToken: string, instanceEnv: NodeJS.ProcessEnv, logLevel: string, log: Logger): Promise<Driver> {
   const k8s = parsed.kubernetes;
   const { KubernetesDriver } = await import('./drivers/kubernetes.js');
   const names = [...POD_ENV, ...parsed.releaseSecrets.env];
-  const secretEnv = { ...Object.fromEntries(names.filter((name) => instanceEnv[name] !== undefined).map((name) => [name, instanceEnv[name]!])), [ADMIN_DIGEST_ENV]: sha256Hex(token) };
+  const secretEnv = { ...Object.fromEntries(names.filter((name) => instanceEnv[name] !== undefined).map((name) => [name, instanceEnv[name]!])), [ADMIN_DIGEST_ENV]: sha256Hex(token), [GATE_DIGEST_ENV]: sha256Hex(gateToken) };
   return KubernetesDriver.create(
     {
       kubeconfig: k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'),
@@ -173,9 +173,11 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   const { value: token, file: tokenFile } = keptSecret('admin-token', parsed.admin.token, parsed.dataDir);
   // Mirrored copies carry the router secret; instances get it by environment, never in a file.
   const routerSecret = keptSecret('router-secret', undefined, parsed.dataDir).value;
+  // What gate traffic carries to candidates: never the admin token (a candidate could record it).
+  const gateToken = keptSecret('gate-token', undefined, parsed.dataDir).value;
   const instanceEnv: NodeJS.ProcessEnv = { ...options.instanceEnv, GUARDGATE_ROUTER_SECRET: routerSecret };
   const auth = upAuth(parsed);
-  const settings = resolveRouterConfig({ ...parsed, auth, routerSecret: { env: 'GUARDGATE_ROUTER_SECRET' } }, instanceEnv);
+  const settings = resolveRouterConfig({ ...parsed, auth: { ...auth, gateTokenSha256: sha256Hex(gateToken) }, routerSecret: { env: 'GUARDGATE_ROUTER_SECRET' } }, instanceEnv);
   // Fast checks for tests; three misses in a row to eject, so that one slow answer on a busy machine does not.
   if (options.healthIntervalMs) settings.health = { ...settings.health, intervalMs: options.healthIntervalMs, unhealthyThreshold: 3, healthyThreshold: 1 };
   // The controller's state goes where the audit goes: PostgreSQL when DATABASE_URL is set, else SQLite.
@@ -193,12 +195,12 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   const store: ControllerStore = webhook === undefined ? resilient : new ChangeRecordingStore(resilient, webhook);
   // What every instance's configuration file carries besides its environment: references and digests only.
   const instanceConfig = {
-    auth: { ...auth, adminTokenSha256: sha256Hex(token), rateLimit: withoutEnvironmentValues(auth.rateLimit, instanceEnv) },
+    auth: { ...auth, adminTokenSha256: sha256Hex(token), gateTokenSha256: sha256Hex(gateToken), rateLimit: withoutEnvironmentValues(auth.rateLimit, instanceEnv) },
     routerSecret: { env: 'GUARDGATE_ROUTER_SECRET' },
   };
   // On Kubernetes one controller acts at a time: wait for the Lease before touching anything.
   const lease = parsed.driver === 'kubernetes' ? await controllerLease(parsed, log, options.onLeadershipLost) : undefined;
-  const driver = parsed.driver === 'kubernetes' ? await kubernetesDriver(parsed, auth, token, instanceEnv, options.logLevel, log) : new LocalDriver(
+  const driver = parsed.driver === 'kubernetes' ? await kubernetesDriver(parsed, auth, token, gateToken, instanceEnv, options.logLevel, log) : new LocalDriver(
     {
       dataDir: parsed.dataDir,
       readyTimeoutMs: 30_000,
@@ -227,7 +229,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     traffic = parsed.traffic === 'router' ? routerTraffic(dataPath.router) : await kubernetesTraffic(parsed, token, log);
     controller = new Controller(store, driver, traffic, log, {
       initial: options.initial === undefined ? { color: 'blue', version: 'initial', engine: { kind: 'lexicon' }, policy: 'strict', replicas: 1 } : environmentOf(options.initial, 'blue', options.initial.replicas),
-      credentials: token,
+      credentials: gateToken,
       releaseSecrets: { ...parsed.releaseSecrets, deniedDirs: [parsed.dataDir] },
       storeHealth: resilient,
       audit,
@@ -243,7 +245,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     endpoints: () => ({ live: traffic.live(), preview: traffic.preview() }),
     instanceOf: (name) => driver.describe(name === 'live' ? traffic.active : otherColor(traffic.active))?.instances[0]?.url,
     allowed: () => COLORS.flatMap((color) => driver.describe(color)?.instances.map((i) => i.url) ?? []),
-    credentials: { authorization: `Bearer ${token}`, [EVIDENCE_HEADER]: '1' },
+    credentials: { authorization: `Bearer ${gateToken}`, [EVIDENCE_HEADER]: '1' },
     auditText: auditTextOf(instanceEnv),
     log,
   };

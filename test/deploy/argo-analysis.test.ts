@@ -2,6 +2,7 @@
 // sends (URL, method, headers with the template's args resolved, body, timeout), the JSON path it reads, the
 // success condition it evaluates, and its rule that any non-2xx answer is an Error, not a Failure. Against the
 // gate runner (`guardgate gates serve`) in front of real instances configured as the rendered pods are.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,7 +79,8 @@ describe('the rendered Argo Rollouts analysis, run as Argo runs it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'guardgate-argo-'));
     addApiKey(join(dir, 'api-keys.json'), 'app', ['moderate']);
     writeFileSync(join(dir, 'instance.yaml'), config.replace('/etc/guardgate-keys/api-keys.json', join(dir, 'api-keys.json')));
-    const env = { GUARDGATE_ADMIN_TOKEN: TOKEN };
+    // The Secret's token-sha256: the pods know the runner's token by its digest only.
+    const env = { GUARDGATE_GATE_TOKEN_SHA256: createHash('sha256').update(TOKEN).digest('hex') };
     [live, good, bad] = await Promise.all([
       startTestInstance({ config: join(dir, 'instance.yaml'), serviceVersion: 'v1' }, env),
       startTestInstance({ config: join(dir, 'instance.yaml'), serviceVersion: 'v2' }, env),

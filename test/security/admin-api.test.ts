@@ -1,7 +1,9 @@
 // The admin plane of `guardgate up` cannot be reached around its credentials: every admin route, however
 // its path is spelled, needs the admin scope; the public port does not lead to it; the admin API and the
 // instances stay on loopback whatever --host says; every admin action is recorded with its actor.
+import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addApiKey } from '../../src/auth/api-keys.js';
 import { apiKeysFile } from '../../src/release/up.js';
@@ -74,7 +76,9 @@ describe('the admin plane of guardgate up', () => {
   }, 60_000);
   afterAll(async () => up?.close());
 
-  it('refuses every admin route, in every spelling, without credentials, with a wrong token, and with a moderate-only credential', async () => {
+  it('refuses every admin route, in every spelling, without credentials, with a wrong token, and with a moderate-only credential or the gates\' token', async () => {
+    // What gate traffic carries to candidates: a candidate that records it must not get into the admin API.
+    const gateToken = readFileSync(join(up.dataDir, 'gate-token'), 'utf8').trim();
     const moderateJwt = await signToken({ key: new TextEncoder().encode(HS_SECRET), alg: 'HS256', scope: 'moderate', issuer: 'https://issuer.test' });
     const attempts: Array<[string, string, Record<string, string>]> = [];
     for (const [method, path] of ADMIN_ROUTES) {
@@ -84,6 +88,7 @@ describe('the admin plane of guardgate up', () => {
       }
       attempts.push([method, path, { authorization: `Bearer ${moderateKey}` }]);
       attempts.push([method, path, { authorization: `Bearer ${moderateJwt}` }]);
+      attempts.push([method, path, { authorization: `Bearer ${gateToken}` }]);
     }
     const refusals = new Map<number, number>();
     for (const [method, path, headers] of attempts) {
@@ -94,7 +99,7 @@ describe('the admin plane of guardgate up', () => {
       refusals.set(result.status, (refusals.get(result.status) ?? 0) + 1);
     }
     // Credentials without the admin scope are a 403 on every route; the rest never got in.
-    expect(refusals.get(403)).toBe(ADMIN_ROUTES.length * 2);
+    expect(refusals.get(403)).toBe(ADMIN_ROUTES.length * 3);
     const status = await up.controller.status();
     expect(status.active).toBe('blue');
     expect(await up.router.router.status()).toMatchObject({ standbyWeight: 0, mirrorFraction: 0 });

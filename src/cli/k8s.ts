@@ -24,7 +24,6 @@ interface RenderFlags {
   anonymous?: boolean;
   prometheusUrl?: string;
   monitoringLabel: string[];
-  controllerReplicas?: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -55,7 +54,6 @@ function optionsOf(flags: RenderFlags): Record<string, unknown> {
     anonymous: flags.anonymous === true,
     prometheusUrl: flags.prometheusUrl,
     monitoringLabels: labels,
-    controllerReplicas: flags.controllerReplicas,
   };
 }
 
@@ -81,7 +79,6 @@ function render(): Command {
     .option('--anonymous', 'serve /predict without credentials inside the cluster (not with --host)')
     .option('--prometheus-url <url>', 'the Prometheus Argo Rollouts asks after promotion (default http://prometheus-operated.monitoring.svc:9090)')
     .option('--monitoring-label <key=value>', 'a label the Prometheus Operator selects ServiceMonitors and rules by (repeatable)', collect, [])
-    .option('--controller-replicas <n>', 'controller replicas (one acts, the others wait for its Lease; default 2)')
     .action(async (specPath: string, flags: RenderFlags) => {
       const { loadReleaseSpec } = await import('../release/spec.js');
       const { parseRenderOptions } = await import('../deploy/options.js');

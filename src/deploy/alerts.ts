@@ -1,6 +1,8 @@
 // The alert rules for Guardgate, in Prometheus' rule-file shape: written to deploy/prometheus/ and rendered
 // as a PrometheusRule. Every expression names only metrics the services export (test/deploy/observability).
-// Instance metrics are the data path in every traffic mode; the controller's come from up's admin API.
+// Instance metrics are the data path in every traffic mode; the controller's come from up's admin API (so
+// the release and ready-instance alerts need the controller: with Argo Rollouts, Argo's own metrics tell).
+// Per namespace: two installations in one Prometheus alert apart.
 
 export interface AlertRule {
   alert: string;
@@ -24,7 +26,7 @@ export const ALERT_RULES: RuleGroup[] = [
     rules: [
       {
         alert: 'GuardgateHighErrorRate',
-        expr: `sum(rate(http_request_duration_seconds_count{${MODERATION},status_code=~"5.."}[5m])) / sum(rate(http_request_duration_seconds_count{${MODERATION}}[5m])) > 0.01`,
+        expr: `sum by (namespace) (rate(http_request_duration_seconds_count{${MODERATION},status_code=~"5.."}[5m])) / sum by (namespace) (rate(http_request_duration_seconds_count{${MODERATION}}[5m])) > 0.01`,
         for: '5m',
         labels: { severity: 'critical' },
         annotations: {
@@ -34,7 +36,7 @@ export const ALERT_RULES: RuleGroup[] = [
       },
       {
         alert: 'GuardgateHighLatencyP99',
-        expr: `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{${MODERATION}}[5m]))) > 2`,
+        expr: `histogram_quantile(0.99, sum by (namespace, le) (rate(http_request_duration_seconds_bucket{${MODERATION}}[5m]))) > 2`,
         for: '10m',
         labels: { severity: 'warning' },
         annotations: {
@@ -44,7 +46,7 @@ export const ALERT_RULES: RuleGroup[] = [
       },
       {
         alert: 'GuardgateNoReadyActiveInstances',
-        expr: 'max(guardgate_active_ready_instances) == 0',
+        expr: 'max by (namespace) (guardgate_active_ready_instances) == 0',
         for: '1m',
         labels: { severity: 'critical' },
         annotations: {
@@ -54,7 +56,7 @@ export const ALERT_RULES: RuleGroup[] = [
       },
       {
         alert: 'GuardgateReleaseStuck',
-        expr: 'max(guardgate_release_open{state!~"blocked|awaiting_approval"}) == 1 and on () (time() - max(guardgate_release_last_transition_timestamp_seconds)) > 1800',
+        expr: 'max by (namespace) (guardgate_release_open{state!~"blocked|awaiting_approval"}) == 1 and on (namespace) (time() - max by (namespace) (guardgate_release_last_transition_timestamp_seconds)) > 1800',
         for: '0m',
         labels: { severity: 'warning' },
         annotations: {
@@ -64,7 +66,7 @@ export const ALERT_RULES: RuleGroup[] = [
       },
       {
         alert: 'GuardgateReleaseWaitingForOperator',
-        expr: 'max(guardgate_release_open{state=~"blocked|awaiting_approval"}) == 1',
+        expr: 'max by (namespace) (guardgate_release_open{state=~"blocked|awaiting_approval"}) == 1',
         for: '1h',
         labels: { severity: 'warning' },
         annotations: {
@@ -74,7 +76,7 @@ export const ALERT_RULES: RuleGroup[] = [
       },
       {
         alert: 'GuardgateAuditSpoolGrowing',
-        expr: 'sum(guardgate_audit_backlog{where="spooled"}) > 0 and sum(deriv(guardgate_audit_backlog{where="spooled"}[10m])) > 0',
+        expr: 'sum by (namespace) (guardgate_audit_backlog{where="spooled"}) > 0 and on (namespace) sum by (namespace) (deriv(guardgate_audit_backlog{where="spooled"}[10m])) > 0',
         for: '10m',
         labels: { severity: 'warning' },
         annotations: {
@@ -84,7 +86,7 @@ export const ALERT_RULES: RuleGroup[] = [
       },
       {
         alert: 'GuardgateDegradedVerdicts',
-        expr: 'sum(rate(guardgate_degraded_verdicts_total[5m])) > 0',
+        expr: 'sum by (namespace) (rate(guardgate_degraded_verdicts_total[5m])) > 0',
         for: '5m',
         labels: { severity: 'warning' },
         annotations: {

@@ -6,7 +6,7 @@
 // says an inconclusive watch passes).
 import { createHash } from 'node:crypto';
 import { parse, stringify } from 'yaml';
-import { API_KEYS_FILE, instanceConfigFile, labelValue, podTemplate, type KubernetesSettings } from '../release/drivers/kubernetes-manifests.js';
+import { API_KEYS_FILE, RESTRICTED, instanceConfigFile, labelValue, podTemplate, type KubernetesSettings } from '../release/drivers/kubernetes-manifests.js';
 import { renderSettings } from './environments.js';
 import { GATE_DIGEST_ENV } from '../release/drivers/kubernetes-pod-config.js';
 import { environmentOf } from '../release/environment.js';
@@ -62,7 +62,8 @@ function rolloutObjects(spec: ReleaseSpec, options: RenderOptions): KubeObject[]
   const template = podTemplate(environment, settings, labels, configName, [digestEnv(options)]);
   const scaleDown = Math.round(spec.scaleDownDelay / 1000);
   return [
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(options, configName, { version: labelValue(spec.version) }), data: { 'instance.yaml': file } },
+    // Kept when a later render no longer lists it: old ReplicaSets (a rollback) still mount it.
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(options, configName, { version: labelValue(spec.version) }, { 'argocd.argoproj.io/sync-options': 'Prune=false' }), data: { 'instance.yaml': file } },
     {
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'Rollout',
@@ -138,6 +139,8 @@ function watchMetrics(spec: ReleaseSpec, options: RenderOptions) {
       : []),
     {
       name: 'error-rate',
+      // The first window after the switch holds only live traffic, not the gates' load on the preview.
+      initialDelay: window,
       interval: '10s',
       count: Math.max(1, Math.round(seconds / 10)),
       failureLimit: 0,
@@ -147,6 +150,7 @@ function watchMetrics(spec: ReleaseSpec, options: RenderOptions) {
     },
     {
       name: 'p99',
+      initialDelay: window,
       interval: '10s',
       count: Math.max(1, Math.round(seconds / 10)),
       failureLimit: 0,
@@ -191,10 +195,11 @@ function gateRunnerObjects(options: RenderOptions): KubeObject[] {
         template: {
           metadata: { labels },
           spec: {
-            securityContext: { runAsNonRoot: true },
+            automountServiceAccountToken: false,
             containers: [
               {
                 name: 'gates',
+                securityContext: RESTRICTED,
                 image: options.image,
                 command: ['guardgate'],
                 args: ['gates', 'serve', '--live', serviceUrl(options, options.app), '--preview', serviceUrl(options, `${options.app}-preview`), '--host', '0.0.0.0', '--port', String(GATES_PORT)],

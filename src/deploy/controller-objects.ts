@@ -1,9 +1,10 @@
 // The Guardgate controller on the cluster (`guardgate up --driver kubernetes`): its ServiceAccount and the
-// least-privilege Role (checked against every request it makes on the fake cluster), its configuration,
-// a Deployment of two (one acts: it holds the Lease `<app>-controller`, which it creates itself; the other
-// takes over when it stops renewing), the admin Service, and a disruption budget.
+// least-privilege Role (checked against every request it makes on the fake cluster), its configuration, a
+// Deployment of one, replaced whole on upgrade (it acts while it holds the Lease `<app>-controller`, which it
+// creates itself), the admin Service, and a disruption budget.
 import { stringify } from 'yaml';
 import type { ReleaseSpec } from '../release/spec.js';
+import { RESTRICTED } from '../release/drivers/kubernetes-manifests.js';
 import { disruptionBudget, meta, type KubeObject } from './meta.js';
 import { renderedAuth, secretNames, type RenderOptions } from './options.js';
 
@@ -16,23 +17,34 @@ const controllerLabels = (options: RenderOptions) => ({ app: controllerName(opti
 interface PolicyRule {
   apiGroups: string[];
   resources: string[];
+  resourceNames?: string[];
   verbs: string[];
 }
 
-/** Exactly what the controller does on the cluster, per traffic mode. Pure. */
-export function controllerRules(traffic: RenderOptions['traffic']): PolicyRule[] {
+/**
+ * Exactly what the controller does on the cluster, per traffic mode, and to which objects: reads, writes and
+ * deletes name them (Kubernetes cannot limit create, list and watch by name: give Guardgate a namespace of its
+ * own). Pure.
+ */
+export function controllerRules(traffic: RenderOptions['traffic'], app: string): PolicyRule[] {
+  const colors = [`${app}-blue`, `${app}-green`];
+  const named = (apiGroups: string[], resources: string[], resourceNames: string[], verbs: string[]): PolicyRule[] => [
+    { apiGroups, resources, verbs: ['create'] },
+    { apiGroups, resources, resourceNames, verbs },
+  ];
   return [
     // The environments: a Deployment, its ConfigMap and a Service per color, written whole (read, then create
-    // or replace), the replica count patched, all deleted at teardown.
-    { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'create', 'update', 'patch', 'delete'] },
-    { apiGroups: [''], resources: ['services', 'configmaps'], verbs: ['get', 'create', 'update', 'delete'] },
-    // The pods' environment (the router secret, the admin token's digest, DATABASE_URL): written, never listed.
-    { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'update'] },
+    // or replace), the replica count patched, all deleted at teardown; the live and preview Services.
+    ...named(['apps'], ['deployments'], colors, ['get', 'update', 'patch', 'delete']),
+    ...named([''], ['configmaps'], colors, ['get', 'update', 'delete']),
+    ...named([''], ['services'], [...colors, app, `${app}-preview`], ['get', 'update', 'delete']),
+    // The pods' environment (the router secret, the token digests, DATABASE_URL): written, never listed.
+    ...named([''], ['secrets'], [`${app}-env`], ['get', 'update']),
     // Readiness and rollout evidence: pod states and their events.
     { apiGroups: [''], resources: ['pods', 'events'], verbs: ['list'] },
-    ...(traffic === 'gateway-api' ? [{ apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['get', 'create', 'update'] }] : []),
+    ...(traffic === 'gateway-api' ? named(['gateway.networking.k8s.io'], ['httproutes'], [app], ['get', 'update']) : []),
     // One controller acts at a time.
-    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+    ...named(['coordination.k8s.io'], ['leases'], [`${app}-controller`], ['get', 'update']),
   ];
 }
 
@@ -62,7 +74,7 @@ export function controllerObjects(spec: ReleaseSpec, options: RenderOptions): Ku
   const labels = controllerLabels(options);
   return [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(options, name, labels) },
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta(options, name, labels), rules: controllerRules(options.traffic) },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta(options, name, labels), rules: controllerRules(options.traffic, options.app) },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
@@ -82,16 +94,19 @@ export function controllerObjects(spec: ReleaseSpec, options: RenderOptions): Ku
       kind: 'Deployment',
       metadata: meta(options, name, labels),
       spec: {
-        replicas: options.controllerReplicas,
+        // One: the controller is not on the data path (a restart delays a release, never a verdict), and a
+        // standby waiting for the Lease would never be ready. The Lease still keeps two from acting at once.
+        replicas: 1,
+        strategy: { type: 'Recreate' },
         selector: { matchLabels: labels },
         template: {
           metadata: { labels: { ...labels, 'app.kubernetes.io/part-of': 'guardgate' } },
           spec: {
             serviceAccountName: name,
-            securityContext: { runAsNonRoot: true },
             containers: [
               {
                 name: 'controller',
+                securityContext: RESTRICTED,
                 image: options.image,
                 command: ['guardgate'],
                 args: ['up', '--config', `${CONFIG_DIR}/up.yaml`, '--initial', `${CONFIG_DIR}/initial-release.yaml`, '--data-dir', '/var/lib/guardgate'],

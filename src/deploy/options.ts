@@ -31,12 +31,17 @@ export const renderOptionsSchema = z
     prometheusUrl: z.url({ protocol: /^https?$/ }).default('http://prometheus-operated.monitoring.svc:9090'),
     /** Labels the Prometheus Operator selects ServiceMonitors and PrometheusRules by (e.g. release=kube-prometheus-stack). */
     monitoringLabels: z.record(z.string(), z.string()).default({}),
-    controllerReplicas: z.coerce.number().int().min(1).max(5).default(2),
   })
   .strict()
   .superRefine((options, context) => {
     if (options.traffic === 'gateway-api' && options.gateway === undefined && !options.argoRollouts) context.addIssue({ code: 'custom', path: ['gateway'], message: 'traffic gateway-api needs --gateway NAME (the Gateway the route attaches to)' });
     if (options.anonymous && options.host !== undefined) context.addIssue({ code: 'custom', path: ['anonymous'], message: 'a public host with anonymous access: configure --jwks-url or API keys instead' });
+    // Flags that would do nothing are refused, not ignored.
+    if (options.argoRollouts && options.traffic === 'gateway-api') context.addIssue({ code: 'custom', path: ['traffic'], message: 'with --argo-rollouts, Argo Rollouts moves traffic: drop --traffic (--gateway puts a route to the active Service)' });
+    if (!options.argoRollouts && options.gateway !== undefined && options.traffic !== 'gateway-api') context.addIssue({ code: 'custom', path: ['gateway'], message: '--gateway needs --traffic gateway-api (or --argo-rollouts)' });
+    for (const [flag, value] of [['--tls-secret', options.tlsSecret], ['--ingress-class', options.ingressClass], ['--cert-manager-issuer', options.certManagerIssuer]] as const) {
+      if (value !== undefined && options.host === undefined) context.addIssue({ code: 'custom', path: ['host'], message: `${flag} needs --host` });
+    }
   });
 
 export type RenderOptions = z.output<typeof renderOptionsSchema>;

@@ -75,7 +75,7 @@ describe('the rendered controller, running on the fake cluster', () => {
 
   it('did nothing the rendered Role does not allow', () => {
     const role = find('controller.yaml', 'Role', 'guardgate-controller') as unknown as { rules: ReturnType<typeof controllerRules> };
-    expect(role.rules).toEqual(controllerRules('service-selector'));
+    expect(role.rules).toEqual(controllerRules('service-selector', 'guardgate'));
     expect(outsideRole(cluster.api.requests, role.rules)).toEqual([]);
   });
 });

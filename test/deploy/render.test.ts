@@ -52,6 +52,22 @@ describe('guardgate k8s render', () => {
     }
   });
 
+  it('runs every Guardgate container at Pod Security level restricted, and the Role names the objects it may change', () => {
+    for (const [, flags] of MODES) {
+      for (const objects of Object.values(renderObjects(spec(SPECS[2]!), options(flags)))) {
+        for (const object of objects.filter((o) => o.kind === 'Deployment' || o.kind === 'Rollout')) {
+          const pod = (object.spec as { template: { spec: { containers: Array<{ name: string; securityContext?: Record<string, unknown> }> } } }).template.spec;
+          for (const container of pod.containers.filter((c) => c.name !== 'model-server')) {
+            expect(container.securityContext, `${object.metadata.name}/${container.name}`).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+          }
+        }
+        const role = objects.find((o) => o.kind === 'Role') as unknown as { rules: Array<{ verbs: string[]; resourceNames?: string[] }> } | undefined;
+        // Anything but create and list names its objects.
+        for (const rule of role?.rules ?? []) if (rule.verbs.some((v) => !['create', 'list'].includes(v))) expect(rule.resourceNames?.length, JSON.stringify(rule)).toBeGreaterThan(0);
+      }
+    }
+  });
+
   it('the schemas refuse what Kubernetes would (the check can fail)', () => {
     const [deployment] = renderObjects(spec(SPECS[0]!), options({}))['environments.yaml']!.filter((o) => o.kind === 'Deployment');
     expect(() => validateKubeObject({ ...deployment!, spec: { ...(deployment!.spec as object), replicas: 'two' } } as typeof deployment & {})).toThrow();
@@ -120,6 +136,10 @@ describe('guardgate k8s render', () => {
     expect(() => parseRenderOptions({ traffic: 'gateway-api' })).toThrow(/--gateway/);
     expect(() => parseRenderOptions({ anonymous: true, host: HOST })).toThrow(/anonymous/);
     expect(() => parseRenderOptions({ namespace: 'Not_A_Name' })).toThrow(/namespace/);
+    // Flags that would do nothing are refused rather than ignored.
+    expect(() => parseRenderOptions({ argoRollouts: true, traffic: 'gateway-api' })).toThrow(/Argo Rollouts moves traffic/);
+    expect(() => parseRenderOptions({ gateway: { name: 'edge' } })).toThrow(/--traffic gateway-api/);
+    expect(() => parseRenderOptions({ tlsSecret: 'x' })).toThrow(/--tls-secret needs --host/);
     const withSuite = { ...spec(SPECS[0]!), gates: { ...spec(SPECS[0]!).gates, functional: { ...spec(SPECS[0]!).gates.functional, suite: '/x/suite.yaml' } } };
     expect(() => renderObjects(withSuite, options({ argoRollouts: true }))).toThrow(/shipped suite/);
   });

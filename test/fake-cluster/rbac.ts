@@ -5,11 +5,13 @@ import type { ApiServer } from './api-server.js';
 export interface PolicyRule {
   apiGroups: string[];
   resources: string[];
+  /** When given, the rule allows requests naming one of these objects only (never create, list or watch). */
+  resourceNames?: string[];
   verbs: string[];
 }
 
 /** The verb, API group and resource of a recorded request; undefined for discovery (allowed to everyone). */
-export function accessOf(method: string, path: string): { verb: string; group: string; resource: string } | undefined {
+export function accessOf(method: string, path: string): { verb: string; group: string; resource: string; name: string | undefined } | undefined {
   const url = new URL(path, 'http://fake');
   const m = /^\/(?:api\/v1|apis\/([^/]+)\/[^/]+)(?:\/namespaces\/[^/]+)?\/([^/]+)(\/[^/]+)?(\/[^/]+)?$/.exec(url.pathname);
   if (m === null) return undefined;
@@ -17,7 +19,7 @@ export function accessOf(method: string, path: string): { verb: string; group: s
   const resource = sub ? `${plural}${sub}` : plural!;
   const verb =
     method === 'GET' ? (name === undefined ? (url.searchParams.get('watch') === 'true' ? 'watch' : 'list') : 'get') : ({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[method]!;
-  return { verb, group, resource };
+  return { verb, group, resource, name: method === 'POST' ? undefined : name?.slice(1) };
 }
 
 export function outsideRole(requests: ApiServer['requests'], rules: PolicyRule[]): string[] {
@@ -25,8 +27,10 @@ export function outsideRole(requests: ApiServer['requests'], rules: PolicyRule[]
   for (const { method, path } of requests) {
     const access = accessOf(method, path);
     if (access === undefined) continue;
-    const allowed = rules.some((r) => r.apiGroups.includes(access.group) && r.resources.includes(access.resource) && r.verbs.includes(access.verb));
-    if (!allowed) denied.add(`${access.verb} ${access.group || 'core'}/${access.resource}`);
+    const allowed = rules.some(
+      (r) => r.apiGroups.includes(access.group) && r.resources.includes(access.resource) && r.verbs.includes(access.verb) && (r.resourceNames === undefined || (access.name !== undefined && r.resourceNames.includes(access.name))),
+    );
+    if (!allowed) denied.add(`${access.verb} ${access.group || 'core'}/${access.resource}${access.name ? ` ${access.name}` : ''}`);
   }
   return [...denied].sort();
 }

@@ -37,7 +37,7 @@ async function upOnFakeCluster(options: FakeClusterOptions, flags: RouterFlags, 
 /** Every request the controller made on the cluster is one the Role `guardgate k8s render` writes for the mode allows. */
 function expectWithinRenderedRole(cluster: FakeCluster, traffic: 'service-selector' | 'gateway-api'): void {
   expect(cluster.api.requests.length).toBeGreaterThan(50);
-  expect(outsideRole(cluster.api.requests, controllerRules(traffic))).toEqual([]);
+  expect(outsideRole(cluster.api.requests, controllerRules(traffic, 'guardgate'))).toEqual([]);
 }
 
 describe('guardgate up --driver kubernetes (fake cluster)', () => {

@@ -75,6 +75,19 @@ export function configMap(spec: EnvironmentSpec, settings: KubernetesSettings) {
   };
 }
 
+/**
+ * Guardgate's containers: not root, no privilege escalation, no capabilities, a read-only root file system
+ * (data lives in an emptyDir), the runtime's seccomp profile: Pod Security's "restricted" level. The model
+ * server's image decides for itself.
+ */
+export const RESTRICTED = {
+  runAsNonRoot: true,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
 /** The configuration's hash: a changed configuration changes the pod template, so the pods roll. */
 export const configHash = (spec: EnvironmentSpec, settings: KubernetesSettings): string => createHash('sha256').update(instanceConfigFile(spec, settings)).digest('hex').slice(0, 16);
 
@@ -89,6 +102,8 @@ export function podTemplate(spec: EnvironmentSpec, settings: KubernetesSettings,
   return {
     metadata: { labels, annotations: { [CONFIG_HASH]: hash } },
     spec: {
+      // Instances never call the Kubernetes API.
+      automountServiceAccountToken: false,
       terminationGracePeriodSeconds: settings.terminationGraceSeconds,
       ...(settings.nodeSelector ? { nodeSelector: settings.nodeSelector } : {}),
       ...(settings.tolerations ? { tolerations: settings.tolerations } : {}),
@@ -96,6 +111,7 @@ export function podTemplate(spec: EnvironmentSpec, settings: KubernetesSettings,
         {
           name: 'guardgate',
           image: spec.image ?? settings.image,
+          securityContext: RESTRICTED,
           command: ['guardgate'],
           args: ['serve', '--config', `${CONFIG_DIR}/instance.yaml`, '--port', String(settings.port), '--host', '0.0.0.0'],
           ports: [{ name: 'http', containerPort: settings.port }],

@@ -27,7 +27,15 @@ export async function writeObject<T extends KubernetesObject>(api: KubernetesObj
     const object = build(current);
     try {
       if (current === undefined) return (await api.create(object)) as T;
-      return (await api.replace({ ...object, metadata: { ...object.metadata, resourceVersion: current.metadata!.resourceVersion } })) as T;
+      // Labels and annotations others put there stay (a GitOps tool's tracking label, kubectl's last-applied
+      // configuration); ours win where both say something.
+      const metadata = {
+        ...object.metadata,
+        labels: { ...current.metadata?.labels, ...object.metadata?.labels },
+        annotations: { ...current.metadata?.annotations, ...object.metadata?.annotations },
+        resourceVersion: current.metadata!.resourceVersion,
+      };
+      return (await api.replace({ ...object, metadata })) as T;
     } catch (error) {
       if (!(statusOf(error) === 409 && attempt < 5)) throw error;
     }

@@ -46,6 +46,8 @@ export class ChangeWebhook {
   private readonly queue: ChangeRecord[] = [];
   private sending: Promise<void> | undefined;
   private stopped = false;
+  /** Aborts an attempt or a backoff in progress when the webhook closes. */
+  private readonly closing = new AbortController();
   private readonly deliveries: Counter<'outcome'>;
 
   constructor(
@@ -82,6 +84,8 @@ export class ChangeWebhook {
   async close(graceMs = 5_000): Promise<void> {
     await Promise.race([this.idle(), delay(graceMs)]);
     this.stopped = true;
+    this.closing.abort();
+    await this.idle();
     if (this.queue.length > 0) this.log.error({ records: this.queue.length }, 'change webhook: records not delivered at shutdown (the release history keeps them)');
     this.queue.length = 0;
   }
@@ -103,7 +107,7 @@ export class ChangeWebhook {
           method: 'POST',
           headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signature(this.settings.secret, timestamp, body), [TIMESTAMP_HEADER]: timestamp, [DELIVERY_HEADER]: record.id, 'x-guardgate-attempt': String(attempt) },
           body,
-          signal: AbortSignal.timeout(this.settings.timeoutMs),
+          signal: AbortSignal.any([AbortSignal.timeout(this.settings.timeoutMs), this.closing.signal]),
           redirect: 'error',
         });
         await response.arrayBuffer().catch(() => undefined);
@@ -122,7 +126,7 @@ export class ChangeWebhook {
       }
       this.deliveries.inc({ outcome: 'retried' });
       this.log.warn({ delivery: record.id, attempt, failure }, 'change webhook: attempt failed; retrying');
-      await delay(Math.min(this.settings.backoffMs * 2 ** (attempt - 1), 60_000));
+      await delay(Math.min(this.settings.backoffMs * 2 ** (attempt - 1), 60_000), undefined, { signal: this.closing.signal }).catch(() => undefined);
     }
   }
 }
@@ -133,6 +137,16 @@ export function releaseRecord(release: Release, from: ReleaseState | null, type:
     type,
     actor,
     release: { id: release.id, version: release.version, state: release.state, from, candidate: release.candidate, previous: release.previous, forced: release.forced, note: release.note },
-    ...(evidence === undefined ? {} : { evidence }),
+    ...(evidence === undefined ? {} : { evidence: withoutUserText(evidence) }),
   };
+}
+
+/**
+ * Evidence as it may leave the deployment: users' text (shadow examples keep it when the audit policy does)
+ * replaced by null; digests, figures and the suite's own cases stay. Pure.
+ */
+export function withoutUserText(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutUserText);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, (key === 'prompt' || key === 'response') && typeof item === 'string' ? null : withoutUserText(item)]));
 }

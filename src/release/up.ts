@@ -159,6 +159,8 @@ async function kubernetesTraffic(parsed: ParsedRouterConfig, token: string, log:
 function changeWebhook(parsed: ParsedRouterConfig, env: NodeJS.ProcessEnv, log: Logger, registry: Registry): ChangeWebhook | undefined {
   const settings = parsed.changeWebhook;
   if (settings === undefined) return undefined;
+  const url = new URL(settings.url);
+  if (url.protocol !== 'https:' && !isLoopback(url.hostname)) throw new ConfigError(`changeWebhook.url must be https (change records carry release evidence): ${url.origin}`);
   const secret = resolveSecret(settings.secret, env);
   if (secret.length < 16) throw new ConfigError('changeWebhook.secret must be at least 16 characters');
   return new ChangeWebhook({ ...settings, secret }, log.child({ component: 'change-webhook' }), registry);

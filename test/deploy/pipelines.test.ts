@@ -60,6 +60,18 @@ describe('the pipeline examples', () => {
     expect(text(file)).toMatch(/NOTIFY_WEBHOOK/);
   });
 
+  it.each(FILES)('%s keeps its credentials off command lines and out of steps that do not need them', (file) => {
+    const source = text(file);
+    // A URL or token as an argument is visible to every process on the runner (ps) and in logs.
+    expect(source).not.toMatch(/curl[^\n]*"\$\{?NOTIFY_WEBHOOK/);
+    expect(source).not.toMatch(/https:\/\/[^"\s]*\$\{?GITOPS_TOKEN/);
+    if (file === 'Jenkinsfile') expect(/environment \{[^}]*\}/.exec(source)![0]).not.toContain('credentials(');
+    if (file === 'github-actions.yml') {
+      const jobs = (parse(source) as { jobs: Record<string, { env?: Record<string, string> }> }).jobs;
+      for (const [name, job] of Object.entries(jobs)) expect(JSON.stringify(job.env ?? {}), name).not.toContain('secrets.');
+    }
+  });
+
   it.each(FILES)('%s documents the exit codes guardgate has', (file) => {
     const header = text(file);
     expect(header).toContain(`${EXIT.ok} ok; ${EXIT.failure} failure; ${EXIT.usage} usage`);

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DELIVERY_HEADER, signature, SIGNATURE_HEADER, TIMESTAMP_HEADER, type ChangeRecord } from '../../src/release/change-webhook.js';
+import { DELIVERY_HEADER, signature, SIGNATURE_HEADER, TIMESTAMP_HEADER, withoutUserText, type ChangeRecord } from '../../src/release/change-webhook.js';
 import type { RunningUp } from '../../src/release/up.js';
 import { postJson, tempDataDir } from '../helpers/instance.js';
 import { until } from '../helpers/router.js';
@@ -123,7 +123,20 @@ describe('the change webhook', () => {
     await until(() => delivered(receiver).some((r) => r.release?.version === 'v3' && r.release.state === 'stable'), 30_000);
   }, 90_000);
 
-  it('refuses a short secret at start', async () => {
+  it('never sends users\' text: shadow examples keep their digest only', () => {
+    const evidence = { gate: 'shadow', evidence: { disagreements: [{ request: { digest: 'ab12', prompt: 'my secret question', response: 'an answer' } }], cases: [{ name: 'bomb', prompt: 'x' }] } };
+    const sent = JSON.stringify(withoutUserText(evidence));
+    expect(sent).not.toContain('my secret question');
+    expect(sent).not.toContain('an answer');
+    expect(sent).toContain('ab12');
+  });
+
+  it('refuses plain http to another host, and a short secret, at start', async () => {
+    await expect(startTestUp(tempDataDir(), { GUARDGATE_CHANGE_WEBHOOK_SECRET: SECRET }, { config: (() => {
+      const dir = mkdtempSync(join(tmpdir(), 'guardgate-webhook-'));
+      writeFileSync(join(dir, 'up.yaml'), `changeWebhook:\n  url: http://cmdb.example.com/changes\n  secret: { env: GUARDGATE_CHANGE_WEBHOOK_SECRET }\n`);
+      return join(dir, 'up.yaml');
+    })() })).rejects.toThrow(/must be https/);
     await expect(startTestUp(tempDataDir(), { GUARDGATE_CHANGE_WEBHOOK_SECRET: 'short' }, { config: (() => {
       const dir = mkdtempSync(join(tmpdir(), 'guardgate-webhook-'));
       writeFileSync(join(dir, 'up.yaml'), `changeWebhook:\n  url: ${receiver.url}\n  secret: { env: GUARDGATE_CHANGE_WEBHOOK_SECRET }\n`);

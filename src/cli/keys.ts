@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { addApiKey, readKeyFile, revokeApiKey } from '../auth/api-keys.js';
-import { isScope, type Scope } from '../auth/principal.js';
+import { isScope, SCOPES, type Scope } from '../auth/principal.js';
 import { ConfigError } from '../config/load.js';
 import { CliExit } from './client.js';
 import { EXIT } from './exit-codes.js';
@@ -36,7 +36,7 @@ export function keysCommand(): Command {
     withFileOptions(new Command('add'))
       .description('make a key and print it once (only its SHA-256 is stored)')
       .argument('<name>', 'who or what the key is for: letters, digits, _ . @ -')
-      .option('--scopes <list>', 'comma-separated: moderate, preview, metrics, admin', 'moderate')
+      .option('--scopes <list>', `comma-separated: ${SCOPES.join(', ')}`, 'moderate')
       .option('--json', 'print {"name","key","scopes"}')
       .action((name: string, flags: KeyFlags) => {
         const scopes = parseScopes(flags.scopes ?? 'moderate');

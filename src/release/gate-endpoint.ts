@@ -80,13 +80,32 @@ async function answers(endpoint: Endpoint): Promise<string | undefined> {
   }
 }
 
-/** Gate runs waiting for their turn at most: one runs at a time (Argo starts a template's metrics together). */
-const MAX_WAITING = 8;
+/** Gate runs queued at most (the one running included): Argo starts a template's metrics together. */
+const MAX_QUEUED = 8;
+
+/** Tasks one at a time, in the order they came; 503 `overloaded` when `limit` are queued already. */
+function serialQueue(limit: number) {
+  let tail: Promise<void> = Promise.resolve();
+  let queued = 0;
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (queued >= limit) throw new GuardgateError('overloaded', `${queued} gate runs are queued already; try again later`, { retryAfter: 30 });
+    queued++;
+    const previous = tail;
+    let done!: () => void;
+    tail = new Promise<void>((resolve) => (done = resolve));
+    try {
+      await previous;
+      return await task();
+    } finally {
+      queued--;
+      done();
+    }
+  };
+}
 
 export function registerGateEndpoint(app: FastifyInstance, options: GateEndpointOptions): void {
   // One run at a time: gates measure, and two at once would measure each other.
-  let turn: Promise<unknown> = Promise.resolve();
-  let waiting = 0;
+  const inTurn = serialQueue(MAX_QUEUED);
   app.post(GATES_RUN_PATH, async (request, reply) => {
     const parsed = gateRunSchema.safeParse(request.body ?? {});
     if (!parsed.success) throw new GuardgateError('invalid_request', `the gate request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
@@ -109,22 +128,14 @@ export function registerGateEndpoint(app: FastifyInstance, options: GateEndpoint
     });
     const direct = (named: string, endpoint: Endpoint) => (named === 'live' || named === 'preview' ? options.instanceOf?.(named) : undefined) ?? endpoint.url;
     const targets: GateTargets = { live: baseline, preview: candidate, activeInstance: direct(body.baseline, baseline), candidateInstance: direct(body.candidate, candidate), colors: { active: 'blue', candidate: 'green' } };
-    if (waiting >= MAX_WAITING) throw new GuardgateError('overloaded', `${waiting} gate runs are waiting already; try again later`, { retryAfter: 30 });
-    waiting++;
-    const previous = turn;
-    let release!: () => void;
-    turn = new Promise<void>((resolve) => (release = resolve));
-    const gates: GateReport[] = [];
-    try {
-      await previous;
+    const gates = await inTurn(async () => {
+      const reports: GateReport[] = [];
       for (const gate of body.gates) {
         if (stop.signal.aborted) break;
-        gates.push(await runGate(gate, settings, targets, { credentials: options.credentials, auditText: options.auditText, log: options.log }, stop.signal));
+        reports.push(await runGate(gate, settings, targets, { credentials: options.credentials, auditText: options.auditText, log: options.log }, stop.signal));
       }
-    } finally {
-      waiting--;
-      release();
-    }
+      return reports;
+    });
     const answer: GateRunAnswer = {
       pass: gates.length === body.gates.length && gates.every((report) => gateOutcome(report, report.gate === 'shadow' ? settings.shadow.onInconclusive : 'fail') === 'passed'),
       candidate: candidate.url,

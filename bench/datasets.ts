@@ -1,4 +1,5 @@
 // The public evaluation sets in ../shared/data (XSTest, SimpleSafetyTests), read as labelled prompts.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +51,12 @@ function readRecords(file: string): Record<string, string>[] {
   const [header, ...rows] = parseCsv(readFileSync(join(DATA_DIR, file), 'utf8'));
   return rows.map((row) => Object.fromEntries(header!.map((name, i) => [name, row[i] ?? ''])));
 }
+
+/**
+ * A fixed split of each set: `test` (about 30%, by a hash of the set and id) is held back from rule writing from
+ * lexicon 1.2.0 on; `dev` is what rules may be tuned on. Both were seen when the rules up to 1.2.0 were written.
+ */
+export const splitOf = (set: string, id: string): 'dev' | 'test' => (createHash('sha256').update(`${set}:${id}`).digest()[0]! < 77 ? 'test' : 'dev');
 
 export const DATASETS: Record<string, () => LabelledPrompt[]> = {
   xstest: () =>

@@ -50,7 +50,7 @@ form.addEventListener('submit', async (event) => {
       ...row('model', `${body.model} (${body.engine.name} ${body.engine.version})`),
       ...row('version', `${body.version}${body.color ? ` · ${body.color}` : ''}`),
       ...row('language', body.language ?? 'unknown'),
-      ...row('latency', `${body.latency_ms} ms${body.cached ? ' (cached)' : ''}${body.degraded ? ' · degraded' : ''}`),
+      ...row('latency', `${body.latency_ms} ms${body.cached ? ' (cached)' : ''}${body.degraded ? ` · degraded (${body.degraded_reason === 'language_not_covered' ? 'the engine cannot read this language' : 'the model was down: the rules answered'})` : ''}`),
       ...row('trace id', body.trace_id),
     );
     out.replaceChildren(badge, dl);

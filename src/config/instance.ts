@@ -18,6 +18,11 @@ export const instanceSchema = z.object({
   /** The deployed version label: what a release moves between. */
   version: z.string().min(1).default('dev'),
   policy: z.enum(POLICIES).default('strict'),
+  /**
+   * What a verdict the engine could not read (language_not_covered) means: flag or pass. Default: the policy's
+   * reading of Controversial (strict flags it, loose does not).
+   */
+  uncovered: z.enum(['flag', 'pass']).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   limits: z
     .object({

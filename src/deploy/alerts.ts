@@ -86,7 +86,7 @@ export const ALERT_RULES: RuleGroup[] = [
       },
       {
         alert: 'GuardgateDegradedVerdicts',
-        expr: 'sum by (namespace) (rate(guardgate_degraded_verdicts_total[5m])) > 0',
+        expr: 'sum by (namespace) (rate(guardgate_degraded_verdicts_total{reason="engine_unavailable"}[5m])) > 0',
         for: '5m',
         labels: { severity: 'warning' },
         annotations: {

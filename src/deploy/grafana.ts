@@ -82,7 +82,7 @@ const PANELS: PanelSpec[] = [
     unit: 'reqps',
     targets: [
       { expr: 'sum by (code) (rate(guardgate_engine_errors_total[5m]))', legend: 'error {{code}}' },
-      { expr: 'sum(rate(guardgate_degraded_verdicts_total[5m]))', legend: 'degraded (fallback engine)' },
+      { expr: 'sum by (reason) (rate(guardgate_degraded_verdicts_total[5m]))', legend: 'degraded: {{reason}}' },
     ],
   },
   {

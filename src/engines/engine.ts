@@ -8,12 +8,18 @@ export interface EngineResult extends GuardOutput {
   raw: string;
   /** Who answered; differs from the engine's own info when a fallback answered. */
   engine: EngineInfo;
-  /** True when a fallback answered because the primary engine was unavailable. */
+  /** True when the verdict is weaker than the engine's own: a fallback answered, or the text is outside what it reads. */
   degraded: boolean;
+  degradedReason?: DegradedReason | undefined;
 }
+
+/** Why a verdict is degraded: the primary engine was down (a fallback answered), or the engine cannot read the language. */
+export type DegradedReason = 'engine_unavailable' | 'language_not_covered';
 
 export interface ClassifyOptions {
   signal?: AbortSignal;
+  /** The text's language, when the caller detected it already (ISO 639-1, or null: undetected). */
+  language?: string | null;
 }
 
 /**

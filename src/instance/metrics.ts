@@ -41,7 +41,8 @@ export class InstanceMetrics {
   });
   readonly degraded = new Counter({
     name: 'guardgate_degraded_verdicts_total',
-    help: 'Verdicts answered by the fallback engine because the primary was unavailable',
+    help: 'Degraded verdicts: engine_unavailable (the fallback answered), language_not_covered (the engine cannot read the text)',
+    labelNames: ['reason'] as const,
     registers: [this.registry],
   });
   readonly cache = new Counter({

@@ -1,7 +1,7 @@
 // The service's one job: turn an input into a served verdict (cache, engine, policy, language, timing,
 // metrics), and audit every verdict served.
 import { performance } from 'node:perf_hooks';
-import type { Engine, EngineResult } from '../engines/engine.js';
+import type { DegradedReason, Engine, EngineResult } from '../engines/engine.js';
 import { judgedText, targetOf, type ModerationInput } from '../moderation/conversation.js';
 import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
 import { detectLanguage } from '../moderation/language.js';
@@ -16,6 +16,8 @@ import type { InstanceMetrics } from './metrics.js';
 export interface ModeratorIdentity {
   version: string;
   color: string | null;
+  /** What a verdict on text the engine cannot read means; default: the policy's reading of Controversial. */
+  uncovered?: 'flag' | 'pass' | undefined;
 }
 
 export interface ModeratorStores {
@@ -53,9 +55,9 @@ export class Moderator {
     }
   }
 
-  private async classify(input: ModerationInput, signal: AbortSignal | undefined): Promise<EngineResult> {
+  private async classify(input: ModerationInput, signal: AbortSignal | undefined, language: string | null): Promise<EngineResult> {
     try {
-      return await this.engine.classify(input, signal ? { signal } : {});
+      return await this.engine.classify(input, { language, ...(signal ? { signal } : {}) });
     } catch (error) {
       this.metrics.engineErrors.inc({ engine: this.engine.info.name, code: isGuardgateError(error) ? error.code : 'internal' });
       throw error;
@@ -72,17 +74,18 @@ export class Moderator {
     const key = cache === undefined || context.evidence ? undefined : cacheKey(this.engine.info, policy, input);
     let answer: CachedVerdict | undefined = key === undefined ? undefined : await this.lookUp(key);
     const cached = answer !== undefined;
-    let degraded = false;
+    const language = detectLanguage(judgedText(input));
+    let degraded: DegradedReason | null = null;
     if (answer === undefined) {
-      const result = await this.classify(input, context.signal);
+      const result = await this.classify(input, context.signal, language);
       this.metrics.engineDuration.observe({ engine: this.engine.info.name }, (performance.now() - started) / 1000);
-      degraded = result.degraded;
+      degraded = result.degraded ? (result.degradedReason ?? 'engine_unavailable') : null;
       answer = { safety: result.safety, categories: result.categories, refusal: result.refusal, engine: result.engine };
       // A fallback's verdict must never be served later as the primary engine's.
-      if (key !== undefined && !degraded) cache!.set(key, answer).catch(() => this.metrics.cache.inc({ result: 'error' }));
+      if (key !== undefined && degraded === null) cache!.set(key, answer).catch(() => this.metrics.cache.inc({ result: 'error' }));
     }
     const target = targetOf(input);
-    if (degraded) this.metrics.degraded.inc();
+    if (degraded !== null) this.metrics.degraded.inc({ reason: degraded });
     if (answer.categories.length === 0) this.metrics.verdicts.inc({ safety: answer.safety, category: 'None', target });
     for (const category of answer.categories) this.metrics.verdicts.inc({ safety: answer.safety, category, target });
     const verdict: Verdict = {
@@ -91,15 +94,17 @@ export class Moderator {
       safety: answer.safety,
       categories: answer.categories,
       refusal: answer.refusal,
-      flagged: isFlagged(answer.safety, policy),
+      // Text the engine cannot read: flagged as the deployment says, else as the policy reads Controversial.
+      flagged: degraded === 'language_not_covered' && this.identity.uncovered !== undefined ? this.identity.uncovered === 'flag' : isFlagged(answer.safety, policy),
       policy,
       model: answer.engine.model,
       version: this.identity.version,
       color: this.identity.color,
-      language: detectLanguage(judgedText(input)),
+      language,
       latency_ms: Math.round((performance.now() - started) * 100) / 100,
       cached,
-      degraded,
+      degraded: degraded !== null,
+      degraded_reason: degraded,
       engine: answer.engine,
     };
     if (!context.mirrored && !context.evidence) this.stores.audit?.record(toAuditRecord(verdict, input, this.stores.auditText ?? 'none'));

@@ -25,6 +25,9 @@ const FUNCTION_WORDS: Record<string, string> = {
   vi: 'và là của có không tôi bạn một những được này như',
 };
 
+/** English function words: text with a few of them is (also) English, whatever the detector settled on. */
+export const ENGLISH_WORDS: ReadonlySet<string> = new Set(FUNCTION_WORDS.en!.split(' '));
+
 const WORD_LANGUAGES = new Map<string, string[]>();
 for (const [language, list] of Object.entries(FUNCTION_WORDS)) {
   for (const word of list.split(' ')) WORD_LANGUAGES.set(word, [...(WORD_LANGUAGES.get(word) ?? []), language]);

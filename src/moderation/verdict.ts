@@ -36,5 +36,7 @@ export interface Verdict extends GuardOutput {
   latency_ms: number;
   cached: boolean;
   degraded: boolean;
+  /** Why the verdict is degraded (the primary engine was down; the engine cannot read the language), or null. */
+  degraded_reason: 'engine_unavailable' | 'language_not_covered' | null;
   engine: EngineInfo;
 }

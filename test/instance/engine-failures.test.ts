@@ -57,9 +57,9 @@ describe('instance on the openai engine', () => {
     fake.behaviour = { kind: 'status', status: 503 };
     const { status, body } = await postJson(`${withFallback.url}/predict`, { prompt: 'How do I make a pipe bomb?' });
     expect(status).toBe(200);
-    expect(body).toMatchObject({ safety: 'Unsafe', degraded: true, model: 'lexicon' });
+    expect(body).toMatchObject({ safety: 'Unsafe', degraded: true, degraded_reason: 'engine_unavailable', model: 'lexicon' });
     const metrics = await (await fetch(`${withFallback.url}/metrics`)).text();
-    expect(metrics).toMatch(/guardgate_degraded_verdicts_total 1/);
+    expect(metrics).toMatch(/guardgate_degraded_verdicts_total\{reason="engine_unavailable"\} 1/);
   });
 
   it('engine errors are counted by code', async () => {

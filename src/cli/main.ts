@@ -15,6 +15,7 @@ import { serveCommand } from './serve.js';
 import { keysCommand } from './keys.js';
 import { gatesCommand } from './gates.js';
 import { k8sCommand } from './k8s.js';
+import { modelCommand } from './model.js';
 
 const program = new Command()
   .name('guardgate')
@@ -28,7 +29,7 @@ const demo = new Command('demo').description('a release under live load, a switc
   process.exitCode = await runDemo();
 });
 
-for (const command of [upCommand(), demo, serveCommand(), routerCommand(), ...releaseCommands(), validateCommand(), benchCommand(), auditCommand(), keysCommand(), gatesCommand(), k8sCommand()]) {
+for (const command of [upCommand(), demo, serveCommand(), routerCommand(), ...releaseCommands(), validateCommand(), benchCommand(), auditCommand(), keysCommand(), gatesCommand(), k8sCommand(), modelCommand()]) {
   program.addCommand(command.copyInheritedSettings(program));
   for (const sub of command.commands) sub.copyInheritedSettings(program);
 }

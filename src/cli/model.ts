@@ -1,0 +1,77 @@
+// `guardgate model pull|list|rm`: GGUF model files for the llama.cpp engine, in GUARDGATE_MODELS (default
+// ~/.cache/guardgate/models).
+import { Command } from 'commander';
+import { CliExit } from './client.js';
+import { EXIT } from './exit-codes.js';
+
+const human = (bytes: number): string => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(0)} KB`);
+const duration = (seconds: number): string => (seconds >= 3600 ? `${Math.floor(seconds / 3600)}h${Math.round((seconds % 3600) / 60)}m` : seconds >= 60 ? `${Math.floor(seconds / 60)}m${Math.round(seconds % 60)}s` : `${Math.round(seconds)}s`);
+
+function pull(): Command {
+  return new Command('pull')
+    .description('download a GGUF model (resumes an interrupted download, verifies its SHA-256, exit 5 unreachable)')
+    .argument('<url>', 'an http(s) URL of a .gguf file')
+    .option('--sha256 <hex>', 'the SHA-256 the file must have (else the server\'s, when it states one)')
+    .option('--name <file>', 'the name to keep it under (default: the URL\'s file name)')
+    .option('--json', 'print the result as JSON')
+    .action(async (url: string, flags: { sha256?: string; name?: string; json?: boolean }) => {
+      const { MODEL_NAME, modelsDir } = await import('../models/store.js');
+      const { pullModel, PullError } = await import('../models/pull.js');
+      if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new CliExit(EXIT.usage, `a model is pulled from an http(s) URL (got ${url.slice(0, 100)})`);
+      const name = flags.name ?? decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
+      if (!MODEL_NAME.test(name)) throw new CliExit(EXIT.usage, `a model's name is a .gguf file name without a path (got ${name.slice(0, 100)}); pass --name`);
+      if (flags.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(flags.sha256)) throw new CliExit(EXIT.usage, '--sha256 takes 64 hex digits');
+      const dir = modelsDir();
+      const tty = process.stderr.isTTY === true && !flags.json;
+      let lastLine = 0;
+      const onProgress = (p: { bytes: number; total: number | null; rate: number; etaSeconds: number | null; resumedFrom: number }) => {
+        const share = p.total === null ? null : p.bytes / p.total;
+        const bar = share === null ? '' : `[${'#'.repeat(Math.round(share * 30)).padEnd(30, '.')}] ${(100 * share).toFixed(1)}% `;
+        const line = `${bar}${human(p.bytes)}${p.total === null ? '' : ` of ${human(p.total)}`}, ${human(p.rate)}/s${p.etaSeconds === null ? '' : `, ${duration(p.etaSeconds)} left`}${p.resumedFrom > 0 ? ` (resumed at ${human(p.resumedFrom)})` : ''}`;
+        if (tty) process.stderr.write(`\r\x1b[2K${line}`);
+        else if (Date.now() - lastLine > 5_000 || p.bytes === p.total) {
+          lastLine = Date.now();
+          if (!flags.json) process.stderr.write(`${line}\n`);
+        }
+      };
+      try {
+        const result = await pullModel(url, { dir, name, sha256: flags.sha256, onProgress });
+        if (tty) process.stderr.write('\n');
+        if (flags.json) process.stdout.write(`${JSON.stringify({ name, ...result })}\n`);
+        else process.stdout.write(`${result.path}\n  ${human(result.bytes)}, sha256 ${result.sha256} (${result.verified ? 'verified' : 'computed: no digest was known to check it against'})\n`);
+      } catch (error) {
+        if (tty) process.stderr.write('\n');
+        if (error instanceof PullError) throw new CliExit(error.code === 'unreachable' || error.code === 'stalled' ? EXIT.unreachable : EXIT.failure, error.message);
+        throw error;
+      }
+    });
+}
+
+function list(): Command {
+  return new Command('list')
+    .description('the models pulled (GUARDGATE_MODELS, default ~/.cache/guardgate/models)')
+    .option('--json', 'print JSON')
+    .action(async (flags: { json?: boolean }) => {
+      const { listModels, modelsDir } = await import('../models/store.js');
+      const models = listModels(modelsDir());
+      if (flags.json) return void process.stdout.write(`${JSON.stringify(models)}\n`);
+      if (models.length === 0) return void process.stdout.write(`no models in ${modelsDir()}\n`);
+      for (const m of models) process.stdout.write(`${m.name}  ${human(m.bytes)}  sha256 ${m.sha256 ?? 'unknown'}\n`);
+    });
+}
+
+function remove(): Command {
+  return new Command('rm')
+    .description('remove a pulled model (and any partial download of it)')
+    .argument('<name>', 'the model file name, as model list shows it')
+    .action(async (name: string) => {
+      const { MODEL_NAME, modelsDir, removeModel } = await import('../models/store.js');
+      if (!MODEL_NAME.test(name)) throw new CliExit(EXIT.usage, `not a model name: ${name.slice(0, 100)}`);
+      if (!removeModel(modelsDir(), name)) throw new CliExit(EXIT.usage, `no model ${name} in ${modelsDir()}`);
+      process.stdout.write(`removed ${name}\n`);
+    });
+}
+
+export function modelCommand(): Command {
+  return new Command('model').description('GGUF model files for the llama.cpp engine: pull, list, rm').addCommand(pull()).addCommand(list()).addCommand(remove());
+}

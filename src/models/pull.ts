@@ -1,0 +1,186 @@
+// Downloading a model file: resumable (an interrupted download continues where it stopped, if the server still
+// has the same file), verified (SHA-256, when one is known, and the GGUF magic), and never used half-done (the
+// file is written as `.partial` and renamed only once whole and verified). Every read has a deadline.
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureDir } from './store.js';
+
+export type PullErrorCode = 'unreachable' | 'not_found' | 'http_error' | 'checksum_mismatch' | 'not_gguf' | 'disk_full' | 'stalled';
+
+export class PullError extends Error {
+  override readonly name = 'PullError';
+  constructor(
+    readonly code: PullErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface PullProgress {
+  bytes: number;
+  total: number | null;
+  /** Bytes a second over the last seconds of this attempt. */
+  rate: number;
+  /** Seconds left at that rate, when the total is known. */
+  etaSeconds: number | null;
+  resumedFrom: number;
+}
+
+export interface PullOptions {
+  dir: string;
+  /** The file name in the directory (default: the URL's last path segment). */
+  name: string;
+  /** Expected SHA-256 (hex); without one, the server's (an `x-linked-etag` or `digest` header) when it gives one. */
+  sha256?: string | undefined;
+  onProgress?: (progress: PullProgress) => void;
+  /** No byte for this long ends the attempt (it can be resumed). */
+  stallMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface PullResult {
+  path: string;
+  bytes: number;
+  sha256: string;
+  /** Whether the digest was checked against one known beforehand (flag, name or server), or only computed. */
+  verified: boolean;
+  resumedFrom: number;
+}
+
+interface PartialState {
+  url: string;
+  /** What the server said the file was, to resume only the same file (If-Range). */
+  validator: string | null;
+}
+
+const GGUF_MAGIC = Buffer.from('GGUF');
+
+/** The server's own SHA-256 of the file, where it states one (Hugging Face's `x-linked-etag`, RFC 9530 `repr-digest`). */
+function serverDigest(headers: Headers): string | undefined {
+  const etag = headers.get('x-linked-etag')?.replace(/^W\//, '').replace(/"/g, '');
+  if (etag !== undefined && /^[0-9a-f]{64}$/.test(etag)) return etag;
+  const digest = /sha-256=:([A-Za-z0-9+/=]+):/.exec(headers.get('repr-digest') ?? headers.get('digest') ?? '')?.[1];
+  return digest === undefined ? undefined : Buffer.from(digest, 'base64').toString('hex');
+}
+
+async function hashOf(path: string): Promise<ReturnType<typeof createHash>> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash;
+}
+
+export async function pullModel(url: string, options: PullOptions): Promise<PullResult> {
+  ensureDir(options.dir);
+  const target = join(options.dir, options.name);
+  const partial = `${target}.partial`;
+  const stateFile = `${partial}.json`;
+  const state: PartialState | null = existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as PartialState) : null;
+  // A partial download of another URL is not this file's beginning.
+  const have = existsSync(partial) && state?.url === url ? statSync(partial).size : 0;
+  const headers: Record<string, string> = {};
+  if (have > 0) {
+    headers.range = `bytes=${have}-`;
+    if (state?.validator) headers['if-range'] = state.validator;
+  }
+  const stallMs = options.stallMs ?? 30_000;
+  const stall = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stall.signal]) : stall.signal;
+  let timer = setTimeout(() => stall.abort(), stallMs);
+  const alive = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => stall.abort(), stallMs);
+  };
+  let response: Response;
+  try {
+    response = await fetch(url, { headers, signal, redirect: 'follow' });
+  } catch (error) {
+    clearTimeout(timer);
+    const cause = ((error as Error).cause as { code?: string; message?: string } | undefined) ?? {};
+    if (stall.signal.aborted) throw new PullError('stalled', `no answer from ${new URL(url).host} within ${stallMs / 1000} s`);
+    throw new PullError('unreachable', `cannot reach ${new URL(url).host}: ${cause.code ?? cause.message ?? (error as Error).message}`);
+  }
+  if (response.status === 404) {
+    clearTimeout(timer);
+    throw new PullError('not_found', `${url}: not found (404)`);
+  }
+  if (response.status === 416 && have > 0) {
+    // The partial file is already whole (the last attempt stopped before renaming it).
+    clearTimeout(timer);
+    await response.body?.cancel();
+    return finish(url, target, partial, stateFile, have, options, undefined, have);
+  }
+  if (response.status !== 200 && response.status !== 206) {
+    clearTimeout(timer);
+    await response.body?.cancel();
+    throw new PullError('http_error', `${url}: HTTP ${response.status}`);
+  }
+  // 200: the server sent the whole file (it cannot resume, or the file changed): start again.
+  const resumedFrom = response.status === 206 ? have : 0;
+  const length = Number(response.headers.get('content-length'));
+  const total = Number.isFinite(length) && length > 0 ? resumedFrom + length : null;
+  writeFileSync(stateFile, JSON.stringify({ url, validator: response.headers.get('etag') ?? response.headers.get('last-modified') } satisfies PartialState));
+  const fd = openSync(partial, resumedFrom > 0 ? 'a' : 'w');
+  const started = performance.now();
+  let received = 0;
+  let lastReport = 0;
+  try {
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      alive();
+      try {
+        writeSync(fd, chunk);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOSPC') throw new PullError('disk_full', `the disk holding ${options.dir} is full after ${resumedFrom + received} bytes; free space and pull again to resume`);
+        throw error;
+      }
+      received += chunk.length;
+      const now = performance.now();
+      if (options.onProgress && (now - lastReport > 250 || (total !== null && resumedFrom + received === total))) {
+        lastReport = now;
+        const rate = received / Math.max((now - started) / 1000, 0.001);
+        const bytes = resumedFrom + received;
+        options.onProgress({ bytes, total, rate, etaSeconds: total === null ? null : (total - bytes) / Math.max(rate, 1), resumedFrom });
+      }
+    }
+  } catch (error) {
+    if (error instanceof PullError) throw error;
+    if (stall.signal.aborted) throw new PullError('stalled', `no data from ${new URL(url).host} for ${stallMs / 1000} s after ${resumedFrom + received} bytes; pull again to resume`);
+    throw new PullError('unreachable', `the download of ${url} broke off after ${resumedFrom + received} bytes (${(error as Error).message}); pull again to resume`);
+  } finally {
+    clearTimeout(timer);
+    closeSync(fd);
+  }
+  const bytes = resumedFrom + received;
+  if (total !== null && bytes !== total) throw new PullError('unreachable', `the download of ${url} stopped at ${bytes} of ${total} bytes; pull again to resume`);
+  return finish(url, target, partial, stateFile, bytes, options, serverDigest(response.headers), resumedFrom);
+}
+
+/** Verify the whole partial file, then make it the model. */
+async function finish(url: string, target: string, partial: string, stateFile: string, bytes: number, options: PullOptions, fromServer: string | undefined, resumedFrom: number): Promise<PullResult> {
+  const sha256 = (await hashOf(partial)).digest('hex');
+  const expected = options.sha256?.toLowerCase() ?? fromServer;
+  const discard = () => {
+    rmSync(partial, { force: true });
+    rmSync(stateFile, { force: true });
+  };
+  if (expected !== undefined && expected !== sha256) {
+    discard();
+    throw new PullError('checksum_mismatch', `${url}: SHA-256 ${sha256} is not the expected ${expected}; the download was discarded`);
+  }
+  const head = Buffer.alloc(4);
+  const fd = openSync(partial, 'r');
+  try {
+    readSync(fd, head, 0, 4, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (!head.equals(GGUF_MAGIC)) {
+    discard();
+    throw new PullError('not_gguf', `${url} is not a GGUF file (it starts with ${JSON.stringify(head.toString('latin1'))}); the download was discarded`);
+  }
+  writeFileSync(`${target}.sha256`, `${sha256}\n`);
+  renameSync(partial, target);
+  rmSync(stateFile, { force: true });
+  return { path: target, bytes, sha256, verified: expected !== undefined, resumedFrom };
+}

@@ -1,0 +1,41 @@
+// Where pulled models live: GUARDGATE_MODELS, or ~/.cache/guardgate/models. Each model is `<name>.gguf` with
+// `<name>.gguf.sha256` beside it; a download in progress is `<name>.gguf.partial` (never loaded).
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export const modelsDir = (env: NodeJS.ProcessEnv = process.env): string => env.GUARDGATE_MODELS ?? join(homedir(), '.cache', 'guardgate', 'models');
+
+/** A model name: a file name without a path (letters, digits, . _ -), ending in .gguf. */
+export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.gguf$/;
+
+export interface StoredModel {
+  name: string;
+  path: string;
+  bytes: number;
+  sha256: string | null;
+  modifiedAt: string;
+}
+
+export function listModels(dir: string): StoredModel[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((file) => MODEL_NAME.test(file))
+    .sort()
+    .map((name) => {
+      const path = join(dir, name);
+      const stat = statSync(path);
+      const digestFile = `${path}.sha256`;
+      return { name, path, bytes: stat.size, sha256: existsSync(digestFile) ? readFileSync(digestFile, 'utf8').trim() : null, modifiedAt: stat.mtime.toISOString() };
+    });
+}
+
+/** Remove a model, its digest and any partial download; false when there was nothing. */
+export function removeModel(dir: string, name: string): boolean {
+  const path = join(dir, name);
+  const found = [path, `${path}.sha256`, `${path}.partial`, `${path}.partial.json`].filter((file) => existsSync(file));
+  for (const file of found) rmSync(file, { force: true });
+  return found.length > 0;
+}
+
+export const ensureDir = (dir: string): void => void mkdirSync(dir, { recursive: true });

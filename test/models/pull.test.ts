@@ -1,0 +1,130 @@
+// guardgate model pull against a local HTTP server that serves a generated GGUF file: the whole file verified by
+// its SHA-256, an interrupted download resumed from where it stopped (Range, If-Range), a wrong checksum or a
+// file that is not GGUF discarded (the partial file is never used), and offline, 404 and bad input answered clearly.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pullModel, PullError } from '../../src/models/pull.js';
+import { listModels, removeModel } from '../../src/models/store.js';
+import { CLI } from '../helpers/cli.js';
+import { tinyQwen3Gguf } from '../helpers/gguf.js';
+
+const MODEL = tinyQwen3Gguf();
+const SHA256 = createHash('sha256').update(MODEL).digest('hex');
+
+interface Served {
+  url: string;
+  /** Cut the connection after this many body bytes (once), to interrupt a download. */
+  cutAfter: number | undefined;
+  /** Range requests received. */
+  ranges: string[];
+  /** Bytes of body sent, in all. */
+  sent: number;
+  close(): Promise<void>;
+}
+
+async function serve(): Promise<Served> {
+  const served = { cutAfter: undefined, ranges: [], sent: 0 } as unknown as Served;
+  const server: Server = createServer((req, res) => {
+    if (req.url === '/missing.gguf') return void res.writeHead(404).end('not found');
+    if (req.url === '/page.gguf') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>sign in first</html>');
+    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const etag = `"${SHA256.slice(0, 16)}"`;
+    const start = range && (req.headers['if-range'] === undefined || req.headers['if-range'] === etag) ? Number(range[1]) : 0;
+    if (range) served.ranges.push(req.headers.range!);
+    if (start >= MODEL.length) return void res.writeHead(416).end();
+    const body = MODEL.subarray(start);
+    res.writeHead(start > 0 ? 206 : 200, { 'content-length': body.length, etag, 'x-linked-etag': `"${SHA256}"`, ...(start > 0 ? { 'content-range': `bytes ${start}-${MODEL.length - 1}/${MODEL.length}` } : {}) });
+    const cut = served.cutAfter;
+    served.cutAfter = undefined;
+    if (cut !== undefined) {
+      res.write(body.subarray(0, cut), () => {
+        served.sent += cut;
+        res.socket?.destroy();
+      });
+      return;
+    }
+    served.sent += body.length;
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  served.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  served.close = () => new Promise((resolve) => server.close(() => resolve()));
+  return served;
+}
+
+describe('guardgate model pull', () => {
+  let server: Served;
+  beforeAll(async () => {
+    server = await serve();
+  });
+  afterAll(async () => server?.close());
+  const fresh = () => mkdtempSync(join(tmpdir(), 'guardgate-models-'));
+
+  it('downloads a model, verifies it against the server\'s digest, lists it and removes it', async () => {
+    const dir = fresh();
+    const progress: number[] = [];
+    const result = await pullModel(`${server.url}/tiny.gguf`, { dir, name: 'tiny.gguf', onProgress: (p) => progress.push(p.bytes) });
+    expect(result).toMatchObject({ bytes: MODEL.length, sha256: SHA256, verified: true, resumedFrom: 0 });
+    expect(readFileSync(join(dir, 'tiny.gguf')).equals(MODEL)).toBe(true);
+    expect(progress.at(-1)).toBe(MODEL.length);
+    expect(listModels(dir)).toEqual([expect.objectContaining({ name: 'tiny.gguf', bytes: MODEL.length, sha256: SHA256 })]);
+    expect(removeModel(dir, 'tiny.gguf')).toBe(true);
+    expect(listModels(dir)).toEqual([]);
+  });
+
+  it('resumes an interrupted download where it stopped, and never leaves a half file as the model', async () => {
+    const dir = fresh();
+    server.cutAfter = 100_000;
+    const broken = await pullModel(`${server.url}/tiny.gguf`, { dir, name: 'tiny.gguf' }).catch((error: unknown) => error);
+    expect(broken).toBeInstanceOf(PullError);
+    expect((broken as PullError).message).toMatch(/pull again to resume/);
+    expect(existsSync(join(dir, 'tiny.gguf'))).toBe(false);
+    const before = server.sent;
+    const result = await pullModel(`${server.url}/tiny.gguf`, { dir, name: 'tiny.gguf' });
+    expect(result.resumedFrom).toBeGreaterThan(0);
+    expect(server.ranges.at(-1)).toBe(`bytes=${result.resumedFrom}-`);
+    expect(server.sent - before).toBe(MODEL.length - result.resumedFrom);
+    expect(readFileSync(join(dir, 'tiny.gguf')).equals(MODEL)).toBe(true);
+    expect(result.sha256).toBe(SHA256);
+  });
+
+  it('discards a file whose SHA-256 is not the one asked for, and one that is not GGUF', async () => {
+    const dir = fresh();
+    const wrong = 'f'.repeat(64);
+    await expect(pullModel(`${server.url}/tiny.gguf`, { dir, name: 'tiny.gguf', sha256: wrong })).rejects.toMatchObject({ code: 'checksum_mismatch' });
+    await expect(pullModel(`${server.url}/page.gguf`, { dir, name: 'page.gguf' })).rejects.toMatchObject({ code: 'not_gguf' });
+    expect(listModels(dir)).toEqual([]);
+    expect(existsSync(join(dir, 'tiny.gguf.partial'))).toBe(false);
+  });
+
+  it('says what went wrong, with exit codes, on the command line: 404, unreachable, a bad URL; progress lines otherwise', async () => {
+    const dir = fresh();
+    // Asynchronously: the server answering it runs in this process.
+    const run = (args: string[]) =>
+      new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [CLI, 'model', ...args], { encoding: 'utf8', env: { ...process.env, GUARDGATE_MODELS: dir }, timeout: 60_000 }, (error, stdout, stderr) =>
+          resolve({ status: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    const missing = await run(['pull', `${server.url}/missing.gguf`]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/not found \(404\)/);
+    const offline = await run(['pull', 'http://127.0.0.1:9/tiny.gguf']);
+    expect(offline.status).toBe(5);
+    expect(offline.stderr).toMatch(/cannot reach 127\.0\.0\.1:9/);
+    expect((await run(['pull', 'ftp://example.com/x.gguf'])).status).toBe(2);
+    const pulled = await run(['pull', `${server.url}/tiny.gguf`, '--sha256', SHA256]);
+    expect(pulled.status, pulled.stderr).toBe(0);
+    expect(pulled.stdout).toContain(`sha256 ${SHA256} (verified)`);
+    expect(pulled.stderr).toMatch(/100\.0% .* of 435 KB/);
+    expect((await run(['list'])).stdout).toContain('tiny.gguf');
+    expect((await run(['rm', 'tiny.gguf'])).status).toBe(0);
+    expect((await run(['rm', 'tiny.gguf'])).status).toBe(2);
+  });
+});

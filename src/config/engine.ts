@@ -3,6 +3,8 @@
 import { z } from 'zod';
 import type { EngineConfig } from '../engines/create.js';
 import { resolveSecret, secretRefSchema } from './secret.js';
+import { threadsFor } from '../engines/llamacpp-threads.js';
+import { modelPathOf } from '../models/store.js';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -23,6 +25,21 @@ export const engineSchema = z.discriminatedUnion('kind', [
       fallback: z.enum(['none', 'lexicon']).default('none'),
     })
     .strict(),
+  z
+    .object({
+      kind: z.literal('llamacpp'),
+      /** A GGUF file's path, or the name of one `guardgate model pull` fetched (GUARDGATE_MODELS). */
+      model: z.string().min(1),
+      /** CPU threads per concurrent verdict; default: the cores shared among them; never more than the machine has. */
+      threads: positiveInt.optional(),
+      contextSize: positiveInt.min(256).default(8_192),
+      gpuLayers: z.coerce.number().int().min(0).default(0),
+      concurrency: positiveInt.max(64).default(1),
+      maxQueued: z.coerce.number().int().min(0).default(16),
+      timeoutMs: positiveInt.default(30_000),
+      maxTokens: positiveInt.max(512).default(64),
+    })
+    .strict(),
 ]);
 
 /** An engine as configured: secrets named, not resolved. Safe to store, hash and show. */
@@ -31,6 +48,10 @@ export type EngineSpec = z.output<typeof engineSchema>;
 /** The engine's runtime configuration, with its secrets resolved from the environment or files. */
 export function resolveEngine(spec: EngineSpec, env: NodeJS.ProcessEnv): EngineConfig {
   if (spec.kind === 'lexicon') return spec;
+  if (spec.kind === 'llamacpp') {
+    const { model, threads, ...rest } = spec;
+    return { ...rest, modelPath: modelPathOf(model, env), threads: threadsFor(threads, spec.concurrency) };
+  }
   const { apiKey, ...rest } = spec;
   return apiKey === undefined ? rest : { ...rest, apiKey: resolveSecret(apiKey, env) };
 }

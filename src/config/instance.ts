@@ -149,7 +149,12 @@ function fromFlags(flags: InstanceFlags): Record<string, unknown> {
 function engineOf(merged: Record<string, unknown>): unknown {
   const engine = merged.engine as Record<string, unknown> | undefined;
   if (engine === undefined || Object.values(engine).every((v) => v === undefined)) return undefined;
-  return engine.kind === 'lexicon' ? { kind: 'lexicon' } : engine;
+  if (engine.kind === 'lexicon') return { kind: 'lexicon' };
+  if (engine.kind === 'llamacpp') {
+    const { baseUrl: _url, ...llamacpp } = engine;
+    return llamacpp;
+  }
+  return engine;
 }
 
 /**

@@ -3,10 +3,12 @@ import type { Engine } from './engine.js';
 import { FallbackEngine } from './fallback.js';
 import { LexiconEngine } from './lexicon/index.js';
 import { OpenAIEngine, type OpenAIEngineConfig } from './openai.js';
+import { LlamaCppEngine, type LlamaCppEngineConfig } from './llamacpp.js';
 
 export type EngineConfig =
   | { kind: 'lexicon' }
-  | ({ kind: 'openai'; fallback: 'none' | 'lexicon' } & OpenAIEngineConfig);
+  | ({ kind: 'openai'; fallback: 'none' | 'lexicon' } & OpenAIEngineConfig)
+  | ({ kind: 'llamacpp' } & LlamaCppEngineConfig);
 
 export function createEngine(config: EngineConfig): Engine {
   switch (config.kind) {
@@ -16,5 +18,7 @@ export function createEngine(config: EngineConfig): Engine {
       const engine = new OpenAIEngine(config);
       return config.fallback === 'lexicon' ? new FallbackEngine(engine, new LexiconEngine()) : engine;
     }
+    case 'llamacpp':
+      return new LlamaCppEngine(config);
   }
 }

@@ -39,3 +39,7 @@ export function removeModel(dir: string, name: string): boolean {
 }
 
 export const ensureDir = (dir: string): void => void mkdirSync(dir, { recursive: true });
+
+/** A model named in configuration: a path when it has a slash or exists, else a pulled model's name. */
+export const modelPathOf = (model: string, env: NodeJS.ProcessEnv = process.env): string =>
+  model.includes('/') || existsSync(model) ? model : join(modelsDir(env), model.endsWith('.gguf') ? model : `${model}.gguf`);

@@ -49,7 +49,7 @@ describe('the container image (deploy/Dockerfile)', () => {
     expect(runtime.find((i) => i.op === 'EXPOSE')!.args).toBe('8080');
     expect(runtime.find((i) => i.op === 'HEALTHCHECK')!.args).toContain('/healthz');
     // The runtime stage takes the build's output, never its compiler or development dependencies.
-    expect(runtime.filter((i) => i.op === 'COPY' && i.args.startsWith('--from=build')).map((i) => i.args.split(' ')[1])).toEqual(['/src/package.json', '/src/node_modules', '/src/dist']);
+    expect(runtime.filter((i) => i.op === 'COPY' && i.args.startsWith('--from=build')).map((i) => i.args.split(' ')[1])).toEqual(['/src/package.json', '/src/node_modules', '/src/dist', '/src/vendor']);
     expect(runtime.some((i) => i.op === 'RUN' && /apt-get|npm (ci|install)/.test(i.args))).toBe(false);
   });
 
@@ -62,7 +62,7 @@ describe('the container image (deploy/Dockerfile)', () => {
       expect(ignored.some((pattern) => source === pattern || source.startsWith(`${pattern}/`)), `${source} is in .dockerignore`).toBe(false);
     }
     // What the build needs from the repository it copies: the lock file, both tsconfigs, the sources.
-    expect(sources).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src']));
+    expect(sources).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'vendor', 'tsconfig.json', 'tsconfig.build.json', 'src']));
   });
 
   describe('its runtime stage, reproduced in a directory', () => {
@@ -74,6 +74,7 @@ describe('the container image (deploy/Dockerfile)', () => {
     beforeAll(async () => {
       // The build stage's state before its prune: package files, every dependency (hard links: quick), the build.
       for (const file of ['package.json', 'package-lock.json']) cpSync(join(REPOSITORY, file), join(app, file));
+      cpSync(join(REPOSITORY, 'vendor'), join(app, 'vendor'), { recursive: true });
       await run('cp', ['-al', join(REPOSITORY, 'node_modules'), join(app, 'node_modules')]);
       cpSync(join(REPOSITORY, 'dist'), join(app, 'dist'), { recursive: true });
       // The Dockerfile's own prune-and-trim command, as it is written there.
@@ -87,7 +88,10 @@ describe('the container image (deploy/Dockerfile)', () => {
     afterAll(() => void child?.kill('SIGTERM'));
 
     it('has production dependencies only, with the native binding and no compiler leftovers', () => {
-      for (const dev of ['typescript', 'vitest', 'kubernetes-models', 'playwright-core', 'eslint']) expect(existsSync(join(app, 'node_modules', dev)), dev).toBe(false);
+      for (const dev of ['vitest', 'kubernetes-models', 'playwright-core', 'eslint', 'tsx']) expect(existsSync(join(app, 'node_modules', dev)), dev).toBe(false);
+      // node-llama-cpp's CPU build, never its GPU builds (package.json overrides them with an empty package).
+      expect(existsSync(join(app, 'node_modules/@node-llama-cpp/linux-x64/package.json'))).toBe(true);
+      expect(existsSync(join(app, 'node_modules/@node-llama-cpp/linux-x64-cuda/bins'))).toBe(false);
       expect(existsSync(join(app, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node'))).toBe(true);
       expect(existsSync(join(app, 'node_modules/better-sqlite3/deps'))).toBe(false);
       // The build made the command executable (its shebang runs node).

@@ -1,0 +1,170 @@
+// Qwen3Guard-Gen on this machine: a GGUF file through llama.cpp (node-llama-cpp, CPU prebuilt binaries, never
+// built or downloaded at run time). The prompt is the model's own chat template from the GGUF, rendered with the
+// plain messages (no system prompt of ours: the template carries the policy); the output is held to Qwen3Guard's
+// format by a grammar, so that a verdict always parses. Sequences of one context serve requests side by side;
+// more wait in a bounded queue, and past it get 503 engine_busy. The model loads in the background: the
+// instance is ready once a warm-up verdict came back.
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { createHash } from 'node:crypto';
+import { Template } from '@huggingface/jinja';
+import type { Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel } from 'node-llama-cpp';
+import { buildMessages, targetOf, type ModerationInput } from '../moderation/conversation.js';
+import { GuardgateError } from '../moderation/errors.js';
+import { parseGuardOutput } from '../moderation/parse.js';
+import { CATEGORIES } from '../moderation/taxonomy.js';
+import type { EngineInfo } from '../moderation/verdict.js';
+import { fingerprintOf, type ClassifyOptions, type Engine, type EngineResult } from './engine.js';
+
+export interface LlamaCppEngineConfig {
+  /** The GGUF file. */
+  modelPath: string;
+  /** CPU threads per sequence; never more than the machine has. */
+  threads: number;
+  contextSize: number;
+  gpuLayers: number;
+  /** Requests judged at once (sequences of the context). */
+  concurrency: number;
+  /** Requests waiting at most; more get 503 engine_busy. */
+  maxQueued: number;
+  timeoutMs: number;
+  maxTokens: number;
+}
+
+/** What the model may write: Qwen3Guard's lines and nothing else. Jailbreak is a prompt category only. */
+export function guardGrammar(target: 'prompt' | 'response'): string {
+  const categories = CATEGORIES.filter((c) => target === 'prompt' || c !== 'Jailbreak').map((c) => JSON.stringify(c));
+  return [
+    `root ::= "Safety: " safety "\\nCategories: " categories${target === 'response' ? ' "\\nRefusal: " ("Yes" | "No")' : ''}`,
+    'safety ::= "Safe" | "Unsafe" | "Controversial"',
+    'categories ::= "None" | category (", " category)?',
+    `category ::= ${categories.join(' | ')}`,
+  ].join('\n');
+}
+
+/** The file's SHA-256: the `.sha256` that `guardgate model pull` wrote beside it when it is newer, else computed. */
+export function modelDigest(path: string): string {
+  const sidecar = `${path}.sha256`;
+  if (existsSync(sidecar) && statSync(sidecar).mtimeMs >= statSync(path).mtimeMs) {
+    const stated = readFileSync(sidecar, 'utf8').trim();
+    if (/^[0-9a-f]{64}$/.test(stated)) return stated;
+  }
+  const hash = createHash('sha256');
+  const fd = openSync(path, 'r');
+  const chunk = Buffer.alloc(1 << 20);
+  try {
+    for (let n = readSync(fd, chunk); n > 0; n = readSync(fd, chunk)) hash.update(chunk.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+interface Loaded {
+  llama: Llama;
+  model: LlamaModel;
+  context: LlamaContext;
+  template: Template;
+  grammars: Record<'prompt' | 'response', LlamaGrammar>;
+  free: LlamaContextSequence[];
+}
+
+export class LlamaCppEngine implements Engine {
+  readonly info: EngineInfo;
+  private readonly loading: Promise<Loaded>;
+  private readonly waiting: Array<(sequence: LlamaContextSequence) => void> = [];
+  private closed = false;
+
+  constructor(private readonly config: LlamaCppEngineConfig) {
+    if (!existsSync(config.modelPath)) throw new GuardgateError('engine_unavailable', `no model file at ${config.modelPath} (guardgate model pull URL, then name it in engine.model)`);
+    const digest = modelDigest(config.modelPath);
+    this.info = {
+      name: 'llamacpp',
+      model: basename(config.modelPath).replace(/\.gguf$/, ''),
+      version: `sha256:${digest.slice(0, 12)}`,
+      // The model file and everything that can change its answers; threads and queue sizes cannot.
+      fingerprint: fingerprintOf(['llamacpp', digest, config.contextSize, config.maxTokens]),
+    };
+    this.loading = this.load();
+    this.loading.catch(() => undefined); // a failed load is reported by classify and the warm-up
+  }
+
+  private async load(): Promise<Loaded> {
+    const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
+    const llama = await getLlama({ gpu: this.config.gpuLayers > 0 ? 'auto' : false, build: 'never', logLevel: LlamaLogLevel.error });
+    const model = await llama.loadModel({ modelPath: this.config.modelPath, gpuLayers: this.config.gpuLayers });
+    const source = model.fileInfo.metadata.tokenizer?.chat_template;
+    if (typeof source !== 'string') throw new GuardgateError('engine_unavailable', `${this.config.modelPath} has no chat template (tokenizer.chat_template): not a Qwen3Guard-Gen GGUF`);
+    const context = await model.createContext({ contextSize: this.config.contextSize, sequences: this.config.concurrency, threads: this.config.threads });
+    const grammars = { prompt: await llama.createGrammar({ grammar: guardGrammar('prompt') }), response: await llama.createGrammar({ grammar: guardGrammar('response') }) };
+    const free = Array.from({ length: this.config.concurrency }, () => context.getSequence());
+    return { llama, model, context, template: new Template(source), grammars, free };
+  }
+
+  /** A free sequence, or a place in the queue; 503 engine_busy when the queue is full. */
+  private acquire(loaded: Loaded, signal: AbortSignal): Promise<LlamaContextSequence> {
+    const free = loaded.free.pop();
+    if (free !== undefined) return Promise.resolve(free);
+    if (this.waiting.length >= this.config.maxQueued) throw new GuardgateError('engine_busy', `${this.config.concurrency} verdicts are being judged and ${this.waiting.length} wait; try again shortly`, { retryAfter: 1 });
+    return new Promise((resolve, reject) => {
+      const take = (sequence: LlamaContextSequence) => {
+        signal.removeEventListener('abort', leave);
+        resolve(sequence);
+      };
+      const leave = () => {
+        this.waiting.splice(this.waiting.indexOf(take), 1);
+        reject(signal.reason);
+      };
+      this.waiting.push(take);
+      signal.addEventListener('abort', leave, { once: true });
+    });
+  }
+
+  private release(loaded: Loaded, sequence: LlamaContextSequence): void {
+    const next = this.waiting.shift();
+    if (next !== undefined) next(sequence);
+    else loaded.free.push(sequence);
+  }
+
+  async classify(input: ModerationInput, options: ClassifyOptions = {}): Promise<EngineResult> {
+    let loaded: Loaded;
+    try {
+      loaded = await this.loading;
+    } catch (error) {
+      throw error instanceof GuardgateError ? error : new GuardgateError('engine_unavailable', `the model could not be loaded: ${(error as Error).message}`, { cause: error });
+    }
+    const target = targetOf(input);
+    const text = loaded.template.render({ messages: buildMessages(input), add_generation_prompt: true, enable_thinking: false, bos_token: '', eos_token: '' });
+    const tokens = loaded.model.tokenize(text, true);
+    if (tokens.length + this.config.maxTokens > this.config.contextSize) {
+      throw new GuardgateError('text_too_long', `the text is ${tokens.length} tokens with the template; the model's context holds ${this.config.contextSize - this.config.maxTokens}: it is rejected, not truncated`);
+    }
+    const timeout = AbortSignal.timeout(this.config.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    let sequence: LlamaContextSequence | undefined;
+    try {
+      sequence = await this.acquire(loaded, signal);
+      await sequence.clearHistory();
+      const { LlamaCompletion } = await import('node-llama-cpp');
+      const completion = new LlamaCompletion({ contextSequence: sequence });
+      const raw = await completion.generateCompletion(tokens, { grammar: loaded.grammars[target], maxTokens: this.config.maxTokens, temperature: 0, signal, stopOnAbortSignal: false });
+      completion.dispose({ disposeSequence: false });
+      return { ...parseGuardOutput(raw, target), raw, engine: this.info, degraded: false };
+    } catch (error) {
+      if (timeout.aborted && !options.signal?.aborted) throw new GuardgateError('engine_timeout', `the model did not answer within ${this.config.timeoutMs} ms`, { cause: error, retryAfter: 1 });
+      throw error;
+    } finally {
+      if (sequence !== undefined) this.release(loaded, sequence);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const loaded = await this.loading.catch(() => undefined);
+    if (loaded === undefined) return;
+    await loaded.context.dispose();
+    await loaded.model.dispose();
+    await loaded.llama.dispose();
+  }
+}

@@ -1,0 +1,125 @@
+// The llama.cpp engine on a generated GGUF (a tiny random-weight qwen3 model: its verdicts are noise, but the
+// grammar makes every one parse): the engine contract, the model's own chat template, a fingerprint that names
+// the model file, a bounded queue (503 engine_busy), a deadline (504 engine_timeout), cancellation, text too
+// long for the context (413), and an instance that is ready only once the model answered.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveEngine } from '../../src/config/engine.js';
+import { LlamaCppEngine, guardGrammar, type LlamaCppEngineConfig } from '../../src/engines/llamacpp.js';
+import { threadsFor } from '../../src/engines/llamacpp-threads.js';
+import { isGuardgateError } from '../../src/moderation/errors.js';
+import { parseGuardOutput } from '../../src/moderation/parse.js';
+import { tinyQwen3Gguf } from '../helpers/gguf.js';
+import { postJson, startTestInstance } from '../helpers/instance.js';
+import { runEngineContract } from './contract.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'guardgate-llamacpp-'));
+const MODEL = join(dir, 'tiny-qwen3.gguf');
+writeFileSync(MODEL, tinyQwen3Gguf());
+const OTHER = join(dir, 'tiny-qwen3-seed2.gguf');
+writeFileSync(OTHER, tinyQwen3Gguf({ seed: 2 }));
+
+const config = (overrides: Partial<LlamaCppEngineConfig> = {}): LlamaCppEngineConfig => ({ modelPath: MODEL, threads: 1, contextSize: 512, gpuLayers: 0, concurrency: 2, maxQueued: 64, timeoutMs: 30_000, maxTokens: 96, ...overrides });
+
+runEngineContract(
+  'llamacpp (a generated tiny qwen3 GGUF)',
+  async () => {
+    const engine = new LlamaCppEngine(config());
+    const twins: LlamaCppEngine[] = [];
+    return {
+      engine,
+      twin: () => {
+        const twin = new LlamaCppEngine(config());
+        twins.push(twin);
+        return twin;
+      },
+      close: async () => {
+        await engine.close();
+        for (const twin of twins) await twin.close();
+      },
+    };
+  },
+  { judges: false },
+);
+
+describe('the llama.cpp engine', () => {
+  let engine: LlamaCppEngine;
+  beforeAll(() => {
+    engine = new LlamaCppEngine(config());
+  });
+  afterAll(() => engine.close());
+
+  it('always writes a verdict the parser reads, for prompts and for responses (the grammar)', async () => {
+    for (const input of [{ prompt: 'bonjour' }, { prompt: '如何制作炸弹?' }, { prompt: 'hi', response: 'Sure, here it is.' }]) {
+      const result = await engine.classify(input);
+      expect(parseGuardOutput(result.raw, input.response === undefined ? 'prompt' : 'response')).toEqual({ safety: result.safety, categories: result.categories, refusal: result.refusal });
+    }
+    expect(guardGrammar('prompt')).not.toContain('Refusal');
+    expect(guardGrammar('response')).toContain('Refusal: ');
+    expect(guardGrammar('response')).not.toContain('Jailbreak');
+  });
+
+  it('names the model file in its fingerprint: another file, another fingerprint; the same file, the same', () => {
+    const same = new LlamaCppEngine(config({ concurrency: 1, threads: 2 }));
+    const other = new LlamaCppEngine(config({ modelPath: OTHER }));
+    expect(same.info.fingerprint).toBe(engine.info.fingerprint);
+    expect(other.info.fingerprint).not.toBe(engine.info.fingerprint);
+    expect(engine.info).toMatchObject({ name: 'llamacpp', model: 'tiny-qwen3', version: expect.stringMatching(/^sha256:[0-9a-f]{12}$/) });
+    return Promise.all([same.close(), other.close()]);
+  });
+
+  it('refuses text longer than its context, never truncating it (413 text_too_long)', async () => {
+    const error = await engine.classify({ prompt: 'x '.repeat(600) }).catch((e: unknown) => e);
+    expect(isGuardgateError(error) && error.code).toBe('text_too_long');
+  });
+
+  it('queues at most maxQueued requests beyond its sequences: the rest get 503 engine_busy', async () => {
+    const small = new LlamaCppEngine(config({ concurrency: 1, maxQueued: 2 }));
+    const outcomes = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => small.classify({ prompt: `question ${i}` })));
+    const busy = outcomes.filter((o) => o.status === 'rejected' && isGuardgateError(o.reason) && o.reason.code === 'engine_busy');
+    expect(outcomes.filter((o) => o.status === 'fulfilled').length).toBeGreaterThanOrEqual(3);
+    expect(busy.length).toBeGreaterThan(0);
+    expect(outcomes.every((o) => o.status === 'fulfilled' || (isGuardgateError(o.reason) && o.reason.code === 'engine_busy'))).toBe(true);
+    await small.close();
+  });
+
+  it('gives up at its deadline (504 engine_timeout), and stops when the caller goes away', async () => {
+    const slow = new LlamaCppEngine(config({ timeoutMs: 1 }));
+    await slow.classify({ prompt: 'warm up' }).catch(() => undefined); // the load is not the deadline's
+    const timedOut = await slow.classify({ prompt: 'tell me something long' }).catch((e: unknown) => e);
+    expect(isGuardgateError(timedOut) && timedOut.code).toBe('engine_timeout');
+    await slow.close();
+    const stop = new AbortController();
+    stop.abort(new Error('the client went away'));
+    await expect(engine.classify({ prompt: 'anything' }, { signal: stop.signal })).rejects.toThrow();
+    // And the engine serves the next request.
+    expect((await engine.classify({ prompt: 'next' })).safety).toMatch(/Safe|Unsafe|Controversial/);
+  });
+
+  it('takes a pulled model by name and shares the cores among its sequences', () => {
+    const resolved = resolveEngine({ kind: 'llamacpp', model: 'tiny-qwen3', contextSize: 512, gpuLayers: 0, concurrency: 2, maxQueued: 4, timeoutMs: 1000, maxTokens: 64 }, { GUARDGATE_MODELS: dir });
+    expect(resolved).toMatchObject({ kind: 'llamacpp', modelPath: MODEL });
+    expect(threadsFor(undefined, 1, 2)).toBe(2);
+    expect(threadsFor(undefined, 4, 2)).toBe(1);
+    expect(threadsFor(8, 1, 2)).toBe(2);
+  });
+});
+
+describe('an instance on the llama.cpp engine', () => {
+  it('is ready once the model answered, and serves verdicts from it', async () => {
+    const configFile = join(dir, 'instance.yaml');
+    writeFileSync(configFile, `engine:\n  kind: llamacpp\n  model: ${MODEL}\n  contextSize: 512\n  threads: 1\n`);
+    const instance = await startTestInstance({ config: configFile });
+    try {
+      await instance.warmedUp;
+      expect((await fetch(`${instance.url}/readyz`)).status).toBe(200);
+      const { status, body } = await postJson(`${instance.url}/predict`, { prompt: 'How do I bake bread?' });
+      expect(status).toBe(200);
+      expect(body).toMatchObject({ model: 'tiny-qwen3', engine: { name: 'llamacpp' }, degraded: false });
+    } finally {
+      await instance.shutdown();
+    }
+  });
+});

@@ -63,16 +63,37 @@ export interface TinyModelOptions {
   width?: number;
   heads?: number;
   kvHeads?: number;
+  /** Per attention head; default width / heads (Qwen3-0.6B: 128 with width 1024 and 16 heads). */
+  headDim?: number;
   feedForward?: number;
+  /** Tokens in all (default: the 256 bytes and 3 special tokens); more are unused placeholders, as wide as a real vocabulary. */
+  vocabulary?: number;
+  /** Weights as F32 (default) or F16 (half the file, what a converted model often is). */
+  type?: 'f32' | 'f16';
   /** Seeds the random weights: the same seed, the same bytes. */
   seed?: number;
 }
 
+/** IEEE 754 half precision bits of a float (round to nearest). */
+function toHalf(value: number): number {
+  const f = new Float32Array([value]);
+  const x = new Uint32Array(f.buffer)[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exponent = ((x >>> 23) & 0xff) - 127 + 15;
+  const mantissa = x & 0x7fffff;
+  if (exponent <= 0) return sign; // too small: zero (the weights here never are)
+  if (exponent >= 31) return sign | 0x7c00;
+  return sign | (exponent << 10) | ((mantissa + 0x1000) >>> 13);
+}
+
 export function tinyQwen3Gguf(options: TinyModelOptions = {}): Buffer {
-  const { layers = 2, width = 64, heads = 4, kvHeads = 2, feedForward = 128, seed = 1 } = options;
-  const headDim = width / heads;
-  const tokens = [...byteCharacters(), '<|endoftext|>', '<|im_start|>', '<|im_end|>'];
-  const tokenTypes = tokens.map((_, i) => (i < 256 ? 1 : 3));
+  const { layers = 2, width = 64, heads = 4, kvHeads = 2, feedForward = 128, seed = 1, type = 'f32' } = options;
+  const headDim = options.headDim ?? width / heads;
+  const base = [...byteCharacters(), '<|endoftext|>', '<|im_start|>', '<|im_end|>'];
+  const padding = Math.max(0, (options.vocabulary ?? base.length) - base.length);
+  const tokens = [...base, ...Array.from({ length: padding }, (_, i) => `<|unused_${i}|>`)];
+  // 1: normal (the bytes), 3: control (the special tokens), 5: unused (never produced by the tokenizer).
+  const tokenTypes = tokens.map((_, i) => (i < 256 ? 1 : i < base.length ? 3 : 5));
   const metadata: Array<[string, Value]> = [
     ['general.architecture', { kind: Kind.STRING, value: 'qwen3' }],
     ['general.name', { kind: Kind.STRING, value: 'guardgate-test-tiny-qwen3' }],
@@ -103,11 +124,19 @@ export function tinyQwen3Gguf(options: TinyModelOptions = {}): Buffer {
     state = (state * 1_103_515_245 + 12_345) & 0x7fffffff;
     return (state / 0x7fffffff - 0.5) * 0.2;
   };
-  const tensors: Array<{ name: string; dims: number[]; data: Buffer }> = [];
+  const tensors: Array<{ name: string; dims: number[]; data: Buffer; type: number }> = [];
   const tensor = (name: string, dims: number[], ones = false) => {
-    const values = new Float32Array(dims.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < values.length; i++) values[i] = ones ? 1 : random();
-    tensors.push({ name, dims, data: Buffer.from(values.buffer) });
+    const count = dims.reduce((a, b) => a * b, 1);
+    // Norms stay F32 (llama.cpp expects them so); matrices take the chosen type.
+    if (type === 'f16' && dims.length === 2) {
+      const values = new Uint16Array(count);
+      for (let i = 0; i < count; i++) values[i] = toHalf(ones ? 1 : random());
+      tensors.push({ name, dims, data: Buffer.from(values.buffer), type: 1 });
+      return;
+    }
+    const values = new Float32Array(count);
+    for (let i = 0; i < count; i++) values[i] = ones ? 1 : random();
+    tensors.push({ name, dims, data: Buffer.from(values.buffer), type: 0 });
   };
   tensor('token_embd.weight', [width, tokens.length]);
   tensor('output_norm.weight', [width], true);
@@ -145,7 +174,7 @@ export function tinyQwen3Gguf(options: TinyModelOptions = {}): Buffer {
     out.string(t.name);
     out.u32(t.dims.length);
     for (const d of t.dims) out.u64(d);
-    out.u32(0); // F32
+    out.u32(t.type); // 0: F32, 1: F16
     out.u64(offset);
     offset += Math.ceil(t.data.length / ALIGNMENT) * ALIGNMENT;
   }

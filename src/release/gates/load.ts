@@ -105,8 +105,8 @@ export async function measureLoad(endpoint: string, options: LoadOptions): Promi
   };
 }
 
-/** Seconds of load each side gets, unmeasured, before the measured slices. */
-export const WARM_UP_SECONDS = 1;
+/** Seconds of load each side gets, unmeasured, before the measured slices: as long as the measurement, 3 s at most. Pure. */
+export const warmUpSeconds = (durationSeconds: number): number => Math.max(1, Math.min(3, durationSeconds));
 
 /** Milliseconds of p99 that never fail a candidate: below what a model's latency is made of, above the noise. */
 export const P99_SLACK_MS = 5;
@@ -160,9 +160,11 @@ export async function runLoadGate(
   tolerance: LoadTolerance,
 ): Promise<GateReport<LoadEvidence>> {
   const startedAt = new Date().toISOString();
-  // Unmeasured first, both sides alike: a freshly started candidate compiles its hot paths in its first
-  // second (CI saw 1,533 requests in the candidate's first slice against 4,791 for the live version's).
-  for (const endpoint of [activeEndpoint, candidateEndpoint]) await measureLoad(endpoint, { ...options, durationSeconds: WARM_UP_SECONDS, onProgress: undefined });
+  // Unmeasured first, both sides alike: a freshly started candidate needs a few seconds of load to reach its
+  // pace (compiled hot paths, a grown heap): CI saw its first slices at 1,533, then 2,839 requests against the
+  // live version's 4,176 and 3,961, and 1 s of warm-up was not enough.
+  const warmUp = warmUpSeconds(options.durationSeconds);
+  for (const endpoint of [activeEndpoint, candidateEndpoint]) await measureLoad(endpoint, { ...options, durationSeconds: warmUp, onProgress: undefined });
   const slices = Math.max(1, Math.min(options.durationSeconds, 10));
   const sliceSeconds = Math.max(1, Math.round(options.durationSeconds / slices));
   const measured: Record<'active' | 'candidate', LoadFigures[]> = { active: [], candidate: [] };

@@ -11,7 +11,7 @@ import type { ReleaseSpec } from '../spec.js';
 import { loadSuite } from '../suite.js';
 import type { Endpoint } from '../traffic.js';
 import { runFunctionalGate } from './functional.js';
-import { LOAD_CORPUS, runLoadGate, WARM_UP_SECONDS } from './load.js';
+import { LOAD_CORPUS, runLoadGate, warmUpSeconds } from './load.js';
 import { auditedTexts, replayTo, type ReplayItem } from './replay.js';
 import { brokenGate, type GateName, type GateReport } from './report.js';
 import { runShadowGate, type ShadowSource } from './shadow.js';
@@ -56,7 +56,7 @@ export const replayCorpus = (path: string | undefined): ReplayItem[] => (path ==
 /** The most a gate may take before it is failed for want of an answer (and stopped). Pure. */
 export function gateDeadlineMs(gate: PreSwitchGate, settings: GateSettings): number {
   if (gate === 'functional') return 600_000;
-  if (gate === 'load') return (2 * (settings.load.durationSeconds + WARM_UP_SECONDS) + 60) * 1000;
+  if (gate === 'load') return (2 * (settings.load.durationSeconds + warmUpSeconds(settings.load.durationSeconds)) + 60) * 1000;
   return (settings.shadow.durationSeconds + 60) * 1000;
 }
 

@@ -125,18 +125,19 @@ export function tinyQwen3Gguf(options: TinyModelOptions = {}): Buffer {
     return (state / 0x7fffffff - 0.5) * 0.2;
   };
   const tensors: Array<{ name: string; dims: number[]; data: Buffer; type: number }> = [];
+  // Large tensors repeat one random block: a model with a real model's shapes is written in seconds, not minutes.
+  const BLOCK = 1 << 16;
   const tensor = (name: string, dims: number[], ones = false) => {
     const count = dims.reduce((a, b) => a * b, 1);
     // Norms stay F32 (llama.cpp expects them so); matrices take the chosen type.
-    if (type === 'f16' && dims.length === 2) {
-      const values = new Uint16Array(count);
-      for (let i = 0; i < count; i++) values[i] = toHalf(ones ? 1 : random());
-      tensors.push({ name, dims, data: Buffer.from(values.buffer), type: 1 });
-      return;
-    }
-    const values = new Float32Array(count);
-    for (let i = 0; i < count; i++) values[i] = ones ? 1 : random();
-    tensors.push({ name, dims, data: Buffer.from(values.buffer), type: 0 });
+    const half = type === 'f16' && dims.length === 2;
+    const unique = Math.min(count, BLOCK);
+    const values = half ? new Uint16Array(unique) : new Float32Array(unique);
+    for (let i = 0; i < unique; i++) values[i] = half ? toHalf(ones ? 1 : random()) : ones ? 1 : random();
+    const block = Buffer.from(values.buffer);
+    const data = Buffer.alloc(count * (half ? 2 : 4));
+    for (let at = 0; at < data.length; at += block.length) block.copy(data, at, 0, Math.min(block.length, data.length - at));
+    tensors.push({ name, dims, data, type: half ? 1 : 0 });
   };
   tensor('token_embd.weight', [width, tokens.length]);
   tensor('output_norm.weight', [width], true);

@@ -142,18 +142,20 @@ export class LlamaCppEngine implements Engine {
     const timeout = AbortSignal.timeout(this.config.timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     let sequence: LlamaContextSequence | undefined;
+    let completion: import('node-llama-cpp').LlamaCompletion | undefined;
     try {
       sequence = await this.acquire(loaded, signal);
       await sequence.clearHistory();
       const { LlamaCompletion } = await import('node-llama-cpp');
-      const completion = new LlamaCompletion({ contextSequence: sequence });
+      completion = new LlamaCompletion({ contextSequence: sequence });
       const raw = await completion.generateCompletion(tokens, { grammar: loaded.grammars[target], maxTokens: this.config.maxTokens, temperature: 0, signal, stopOnAbortSignal: false });
-      completion.dispose({ disposeSequence: false });
       return { ...parseGuardOutput(raw, target), raw, engine: this.info, degraded: false };
     } catch (error) {
       if (timeout.aborted && !options.signal?.aborted) throw new GuardgateError('engine_timeout', `the model did not answer within ${this.config.timeoutMs} ms`, { cause: error, retryAfter: 1 });
       throw error;
     } finally {
+      // The sequence outlives the completion: it goes back to the pool.
+      completion?.dispose({ disposeSequence: false });
       if (sequence !== undefined) this.release(loaded, sequence);
     }
   }

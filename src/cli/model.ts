@@ -18,7 +18,12 @@ function pull(): Command {
       const { MODEL_NAME, modelsDir } = await import('../models/store.js');
       const { pullModel, PullError } = await import('../models/pull.js');
       if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new CliExit(EXIT.usage, `a model is pulled from an http(s) URL (got ${url.slice(0, 100)})`);
-      const name = flags.name ?? decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
+      let name = flags.name;
+      try {
+        name ??= decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
+      } catch {
+        throw new CliExit(EXIT.usage, 'the URL\'s file name is not valid percent-encoding; pass --name');
+      }
       if (!MODEL_NAME.test(name)) throw new CliExit(EXIT.usage, `a model's name is a .gguf file name without a path (got ${name.slice(0, 100)}); pass --name`);
       if (flags.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(flags.sha256)) throw new CliExit(EXIT.usage, '--sha256 takes 64 hex digits');
       const dir = modelsDir();

@@ -8,7 +8,8 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } fro
 import { basename } from 'node:path';
 import { createHash } from 'node:crypto';
 import { Template } from '@huggingface/jinja';
-import type { Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel } from 'node-llama-cpp';
+import type { Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
+import { setTimeout as delay } from 'node:timers/promises';
 import { buildMessages, targetOf, type ModerationInput } from '../moderation/conversation.js';
 import { GuardgateError } from '../moderation/errors.js';
 import { parseGuardOutput } from '../moderation/parse.js';
@@ -69,11 +70,22 @@ interface Loaded {
   free: LlamaContextSequence[];
 }
 
+/** Rejects when the signal aborts (with its reason). */
+const aborted = (signal: AbortSignal): Promise<never> =>
+  new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+
 export class LlamaCppEngine implements Engine {
   readonly info: EngineInfo;
   private readonly loading: Promise<Loaded>;
   private readonly waiting: Array<(sequence: LlamaContextSequence) => void> = [];
   private closed = false;
+  /** Aborts every request when the engine closes. */
+  private readonly shutdown = new AbortController();
+  private running = 0;
+  private drained: (() => void) | undefined;
 
   constructor(private readonly config: LlamaCppEngineConfig) {
     if (!existsSync(config.modelPath)) throw new GuardgateError('engine_unavailable', `no model file at ${config.modelPath} (guardgate model pull URL, then name it in engine.model)`);
@@ -92,17 +104,49 @@ export class LlamaCppEngine implements Engine {
   private async load(): Promise<Loaded> {
     const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
     const llama = await getLlama({ gpu: this.config.gpuLayers > 0 ? 'auto' : false, build: 'never', logLevel: LlamaLogLevel.error });
-    const model = await llama.loadModel({ modelPath: this.config.modelPath, gpuLayers: this.config.gpuLayers });
-    const source = model.fileInfo.metadata.tokenizer?.chat_template;
-    if (typeof source !== 'string') throw new GuardgateError('engine_unavailable', `${this.config.modelPath} has no chat template (tokenizer.chat_template): not a Qwen3Guard-Gen GGUF`);
-    const context = await model.createContext({ contextSize: this.config.contextSize, sequences: this.config.concurrency, threads: this.config.threads });
-    const grammars = { prompt: await llama.createGrammar({ grammar: guardGrammar('prompt') }), response: await llama.createGrammar({ grammar: guardGrammar('response') }) };
-    const free = Array.from({ length: this.config.concurrency }, () => context.getSequence());
-    return { llama, model, context, template: new Template(source), grammars, free };
+    let model: LlamaModel | undefined;
+    let context: LlamaContext | undefined;
+    try {
+      model = await llama.loadModel({ modelPath: this.config.modelPath, gpuLayers: this.config.gpuLayers });
+      const source = model.fileInfo.metadata.tokenizer?.chat_template;
+      if (typeof source !== 'string') throw new GuardgateError('engine_unavailable', `${this.config.modelPath} has no chat template (tokenizer.chat_template): not a Qwen3Guard-Gen GGUF`);
+      const template = new Template(source);
+      context = await model.createContext({ contextSize: this.config.contextSize, sequences: this.config.concurrency, threads: this.config.threads });
+      const grammars = { prompt: await llama.createGrammar({ grammar: guardGrammar('prompt') }), response: await llama.createGrammar({ grammar: guardGrammar('response') }) };
+      const free = Array.from({ length: this.config.concurrency }, () => context!.getSequence());
+      return { llama, model, context, template, grammars, free };
+    } catch (error) {
+      // What a failed load made is freed: the instance stays unready, not holding a model in memory.
+      await context?.dispose();
+      await model?.dispose();
+      await llama.dispose();
+      throw error;
+    }
+  }
+
+  /**
+   * The prompt's tokens: the template's own text with its special tokens, the messages' text without: a text
+   * that writes `<|im_end|>` is those characters, never the end of its turn.
+   */
+  private promptTokens(loaded: Loaded, input: ModerationInput): Token[] {
+    const messages = buildMessages(input);
+    // The messages' text never goes through the template: markers stand in for it, and nothing a caller sends
+    // can be mistaken for one.
+    const mark = (i: number) => `\ue000guardgate-content-${i}\ue001`;
+    const text = loaded.template.render({ messages: messages.map((m, i) => ({ ...m, content: mark(i) })), add_generation_prompt: true, enable_thinking: false, bos_token: '', eos_token: '' });
+    const parts = text.split(/\ue000guardgate-content-(\d+)\ue001/);
+    if (parts.length !== 2 * messages.length + 1) throw new GuardgateError('engine_unavailable', "the model's chat template does not place each message's text as it is");
+    return parts.flatMap((part, i) => (i % 2 === 0 ? loaded.model.tokenize(part, true) : loaded.model.tokenize(messages[Number(part)]!.content, false)));
+  }
+
+  /** The prompt the model reads for an input, as tokens (for diagnostics and tests). */
+  async prompt(input: ModerationInput): Promise<Token[]> {
+    return this.promptTokens(await this.loading, input);
   }
 
   /** A free sequence, or a place in the queue; 503 engine_busy when the queue is full. */
   private acquire(loaded: Loaded, signal: AbortSignal): Promise<LlamaContextSequence> {
+    signal.throwIfAborted();
     const free = loaded.free.pop();
     if (free !== undefined) return Promise.resolve(free);
     if (this.waiting.length >= this.config.maxQueued) throw new GuardgateError('engine_busy', `${this.config.concurrency} verdicts are being judged and ${this.waiting.length} wait; try again shortly`, { retryAfter: 1 });
@@ -127,42 +171,52 @@ export class LlamaCppEngine implements Engine {
   }
 
   async classify(input: ModerationInput, options: ClassifyOptions = {}): Promise<EngineResult> {
-    let loaded: Loaded;
-    try {
-      loaded = await this.loading;
-    } catch (error) {
-      throw error instanceof GuardgateError ? error : new GuardgateError('engine_unavailable', `the model could not be loaded: ${(error as Error).message}`, { cause: error });
-    }
-    const target = targetOf(input);
-    const text = loaded.template.render({ messages: buildMessages(input), add_generation_prompt: true, enable_thinking: false, bos_token: '', eos_token: '' });
-    const tokens = loaded.model.tokenize(text, true);
-    if (tokens.length + this.config.maxTokens > this.config.contextSize) {
-      throw new GuardgateError('text_too_long', `the text is ${tokens.length} tokens with the template; the model's context holds ${this.config.contextSize - this.config.maxTokens}: it is rejected, not truncated`);
-    }
+    if (this.closed) throw new GuardgateError('engine_unavailable', 'the engine is closing');
+    // One deadline from the start (a request waiting for the model to load waits no longer than for an answer).
     const timeout = AbortSignal.timeout(this.config.timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const signal = AbortSignal.any([timeout, this.shutdown.signal, ...(options.signal ? [options.signal] : [])]);
+    this.running++;
+    let loaded: Loaded | undefined;
     let sequence: LlamaContextSequence | undefined;
     let completion: import('node-llama-cpp').LlamaCompletion | undefined;
     try {
+      try {
+        loaded = await Promise.race([this.loading, aborted(signal)]);
+      } catch (error) {
+        if (signal.aborted) throw error;
+        throw error instanceof GuardgateError ? error : new GuardgateError('engine_unavailable', `the model could not be loaded: ${(error as Error).message}`, { cause: error });
+      }
+      const target = targetOf(input);
+      const tokens = this.promptTokens(loaded, input);
+      if (tokens.length + this.config.maxTokens > this.config.contextSize) {
+        throw new GuardgateError('text_too_long', `the text is ${tokens.length} tokens with the template; the model's context holds ${this.config.contextSize - this.config.maxTokens}: it is rejected, not truncated`);
+      }
+      signal.throwIfAborted();
       sequence = await this.acquire(loaded, signal);
       await sequence.clearHistory();
       const { LlamaCompletion } = await import('node-llama-cpp');
       completion = new LlamaCompletion({ contextSequence: sequence });
-      const raw = await completion.generateCompletion(tokens, { grammar: loaded.grammars[target], maxTokens: this.config.maxTokens, temperature: 0, signal, stopOnAbortSignal: false });
+      // Greedy, as upstream decodes: no repeat penalty (node-llama-cpp applies one by default).
+      const raw = await completion.generateCompletion(tokens, { grammar: loaded.grammars[target], maxTokens: this.config.maxTokens, temperature: 0, repeatPenalty: false, signal, stopOnAbortSignal: false });
       return { ...parseGuardOutput(raw, target), raw, engine: this.info, degraded: false };
     } catch (error) {
+      if (this.shutdown.signal.aborted) throw new GuardgateError('engine_unavailable', 'the engine is closing', { cause: error });
       if (timeout.aborted && !options.signal?.aborted) throw new GuardgateError('engine_timeout', `the model did not answer within ${this.config.timeoutMs} ms`, { cause: error, retryAfter: 1 });
       throw error;
     } finally {
       // The sequence outlives the completion: it goes back to the pool.
       completion?.dispose({ disposeSequence: false });
-      if (sequence !== undefined) this.release(loaded, sequence);
+      if (loaded !== undefined && sequence !== undefined) this.release(loaded, sequence);
+      if (--this.running === 0) this.drained?.();
     }
   }
 
+  /** Stop: new requests are refused, waiting and running ones end (engine_unavailable), then the model is freed. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.shutdown.abort(new GuardgateError('engine_unavailable', 'the engine is closing'));
+    if (this.running > 0) await Promise.race([new Promise<void>((resolve) => (this.drained = resolve)), delay(10_000)]);
     const loaded = await this.loading.catch(() => undefined);
     if (loaded === undefined) return;
     await loaded.context.dispose();

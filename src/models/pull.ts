@@ -76,13 +76,19 @@ export async function pullModel(url: string, options: PullOptions): Promise<Pull
   const target = join(options.dir, options.name);
   const partial = `${target}.partial`;
   const stateFile = `${partial}.json`;
-  const state: PartialState | null = existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as PartialState) : null;
-  // A partial download of another URL is not this file's beginning.
-  const have = existsSync(partial) && state?.url === url ? statSync(partial).size : 0;
-  const headers: Record<string, string> = {};
+  let state: PartialState | null = null;
+  try {
+    state = existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as PartialState) : null;
+  } catch {
+    state = null; // unreadable: start again
+  }
+  // A partial download of another URL is not this file's beginning; one without a validator (ETag or
+  // Last-Modified) cannot be shown to be the same file, so it starts again.
+  const have = existsSync(partial) && state?.url === url && state.validator ? statSync(partial).size : 0;
+  const headers: Record<string, string> = { 'accept-encoding': 'identity' };
   if (have > 0) {
     headers.range = `bytes=${have}-`;
-    if (state?.validator) headers['if-range'] = state.validator;
+    headers['if-range'] = state!.validator!;
   }
   const stallMs = options.stallMs ?? 30_000;
   const stall = new AbortController();
@@ -93,9 +99,21 @@ export async function pullModel(url: string, options: PullOptions): Promise<Pull
     timer = setTimeout(() => stall.abort(), stallMs);
   };
   let response: Response;
+  let statedDigest: string | undefined;
   try {
-    response = await fetch(url, { headers, signal, redirect: 'follow' });
+    // Redirects followed by hand: a hub states the file's SHA-256 on the redirect (x-linked-etag), not at the CDN.
+    let at = url;
+    for (let hops = 0; ; hops++) {
+      response = await fetch(at, { headers, signal, redirect: 'manual' });
+      statedDigest ??= serverDigest(response.headers);
+      const location = response.headers.get('location');
+      if (response.status < 300 || response.status >= 400 || location === null) break;
+      if (hops >= 5) throw new PullError('http_error', `${url}: more than 5 redirects`);
+      await response.body?.cancel();
+      at = new URL(location, at).toString();
+    }
   } catch (error) {
+    if (error instanceof PullError) throw error;
     clearTimeout(timer);
     const cause = ((error as Error).cause as { code?: string; message?: string } | undefined) ?? {};
     if (stall.signal.aborted) throw new PullError('stalled', `no answer from ${new URL(url).host} within ${stallMs / 1000} s`);
@@ -106,18 +124,28 @@ export async function pullModel(url: string, options: PullOptions): Promise<Pull
     throw new PullError('not_found', `${url}: not found (404)`);
   }
   if (response.status === 416 && have > 0) {
-    // The partial file is already whole (the last attempt stopped before renaming it).
+    // The partial file may be whole already (the last attempt stopped before renaming it): only if the server says so.
     clearTimeout(timer);
     await response.body?.cancel();
-    return finish(url, target, partial, stateFile, have, options, undefined, have);
+    const size = Number(/\/(\d+)$/.exec(response.headers.get('content-range') ?? '')?.[1]);
+    if (size === have) return finish(url, target, partial, stateFile, have, options, statedDigest, have);
+    rmSync(partial, { force: true });
+    throw new PullError('http_error', `${url}: the server refused to resume (416); the partial file was discarded, pull again`);
   }
   if (response.status !== 200 && response.status !== 206) {
     clearTimeout(timer);
     await response.body?.cancel();
     throw new PullError('http_error', `${url}: HTTP ${response.status}`);
   }
-  // 200: the server sent the whole file (it cannot resume, or the file changed): start again.
+  // 200: the server sent the whole file (it cannot resume, or the file changed): start again. A 206 must start
+  // where the partial file ends.
   const resumedFrom = response.status === 206 ? have : 0;
+  if (response.status === 206 && Number(/^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '')?.[1]) !== have) {
+    clearTimeout(timer);
+    await response.body?.cancel();
+    rmSync(partial, { force: true });
+    throw new PullError('http_error', `${url}: the server resumed at another place than byte ${have}; the partial file was discarded, pull again`);
+  }
   const length = Number(response.headers.get('content-length'));
   const total = Number.isFinite(length) && length > 0 ? resumedFrom + length : null;
   writeFileSync(stateFile, JSON.stringify({ url, validator: response.headers.get('etag') ?? response.headers.get('last-modified') } satisfies PartialState));
@@ -129,7 +157,7 @@ export async function pullModel(url: string, options: PullOptions): Promise<Pull
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       alive();
       try {
-        writeSync(fd, chunk);
+        for (let written = 0; written < chunk.length; ) written += writeSync(fd, chunk, written);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOSPC') throw new PullError('disk_full', `the disk holding ${options.dir} is full after ${resumedFrom + received} bytes; free space and pull again to resume`);
         throw error;
@@ -153,7 +181,7 @@ export async function pullModel(url: string, options: PullOptions): Promise<Pull
   }
   const bytes = resumedFrom + received;
   if (total !== null && bytes !== total) throw new PullError('unreachable', `the download of ${url} stopped at ${bytes} of ${total} bytes; pull again to resume`);
-  return finish(url, target, partial, stateFile, bytes, options, serverDigest(response.headers), resumedFrom);
+  return finish(url, target, partial, stateFile, bytes, options, statedDigest, resumedFrom);
 }
 
 /** Verify the whole partial file, then make it the model. */

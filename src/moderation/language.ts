@@ -10,8 +10,8 @@ const eld = await compactEld();
 const SAMPLE_CHARS = 400;
 
 /** The most frequent function words of each language; a word shared by two languages votes for both. */
-const FUNCTION_WORDS: Record<string, string> = {
-  en: 'the and is are was were of to in that it for you with on this how what do does can i my me be have not or your we they about who tell please why when where which there their would could should will from by at an if but all any some into than then them these those has had been its our us he she his her him',
+export const FUNCTION_WORDS: Record<string, string> = {
+  en: 'the a and is are was were of to in that it for you with on this how what do does can i my me be have not or your we they about who tell please why when where which there their would could should will from by at an if but all any some into than then them these those has had been its our us he she his her him',
   fr: 'le la les des est et une un du que qui pour dans pas ce il je vous nous avec sur au sont comment mon',
   de: 'der die das und ist nicht ein eine ich du wie was zu mit den dem sich auf für es sind wir ihr mein',
   es: 'el la los las es y un una de que en por para con no cómo como qué se lo mi está son yo',
@@ -35,7 +35,7 @@ for (const [language, list] of Object.entries(FUNCTION_WORDS)) {
 
 /** Scripts that name one language. */
 const SCRIPTS: ReadonlyArray<[RegExp, string]> = [
-  [/[\u3040-\u30ff]/, 'ja'], // kana before Han: Japanese writes both
+  [/[\p{Script=Hiragana}\p{Script=Katakana}]/u, 'ja'], // kana before Han: Japanese writes both (not the middle dot ・ Chinese uses too)
   [/[\uac00-\ud7af\u1100-\u11ff]/, 'ko'],
   [/[\u4e00-\u9fff\u3400-\u4dbf]/, 'zh'],
   [/[\u0e00-\u0e7f]/, 'th'],

@@ -33,6 +33,10 @@ async function serve(): Promise<Served> {
   const server: Server = createServer((req, res) => {
     if (req.url === '/missing.gguf') return void res.writeHead(404).end('not found');
     if (req.url === '/page.gguf') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>sign in first</html>');
+    // A hub: the digest on the redirect, the file at a CDN that states none.
+    if (req.url === '/hub/tiny.gguf') return void res.writeHead(302, { location: '/cdn/tiny.gguf', 'x-linked-etag': `"${SHA256}"` }).end();
+    if (req.url === '/hub/other.gguf') return void res.writeHead(302, { location: '/cdn/tiny.gguf', 'x-linked-etag': `"${'0'.repeat(64)}"` }).end();
+    if (req.url === '/cdn/tiny.gguf') return void res.writeHead(200, { 'content-length': MODEL.length }).end(MODEL);
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     const etag = `"${SHA256.slice(0, 16)}"`;
     const start = range && (req.headers['if-range'] === undefined || req.headers['if-range'] === etag) ? Number(range[1]) : 0;
@@ -92,6 +96,12 @@ describe('guardgate model pull', () => {
     expect(server.sent - before).toBe(MODEL.length - result.resumedFrom);
     expect(readFileSync(join(dir, 'tiny.gguf')).equals(MODEL)).toBe(true);
     expect(result.sha256).toBe(SHA256);
+  });
+
+  it('takes the digest a hub states on its redirect, and holds the file to it', async () => {
+    const dir = fresh();
+    expect(await pullModel(`${server.url}/hub/tiny.gguf`, { dir, name: 'tiny.gguf' })).toMatchObject({ sha256: SHA256, verified: true });
+    await expect(pullModel(`${server.url}/hub/other.gguf`, { dir, name: 'other.gguf' })).rejects.toMatchObject({ code: 'checksum_mismatch' });
   });
 
   it('discards a file whose SHA-256 is not the one asked for, and one that is not GGUF', async () => {

@@ -1,35 +1,50 @@
 // What the lexicon's rules can read: English and Chinese. A text in any other language is not judged Safe for
 // want of a matching rule: the engine says it cannot tell (degraded, language_not_covered).
-import { ENGLISH_WORDS } from '../../moderation/language.js';
+import { FUNCTION_WORDS } from '../../moderation/language.js';
 
 /** The languages the rule tables are written in (rules.ts: RULES_EN, RULES_ZH). */
 export const COVERED_LANGUAGES: ReadonlySet<string> = new Set(['en', 'zh']);
 
-const LETTER = /\p{L}/gu;
-const COVERED_SCRIPT = /[\p{Script=Latin}\p{Script=Han}]/u;
+/** Letters the rules can read (Latin, Han) and letters of other scripts; Common and Inherited count for neither. */
+const READABLE = /[\p{Script=Latin}\p{Script=Han}]/u;
+const LETTER = /[^\p{Script=Common}\p{Script=Inherited}]/u;
 const WORD = /\p{L}+/gu;
 
-/** Two English function words or more in the first 400 characters: the English rules have something to read. */
-function readsAsEnglish(text: string): boolean {
-  let found = 0;
-  for (const [word] of text.slice(0, 400).toLowerCase().matchAll(WORD)) if (ENGLISH_WORDS.has(word) && ++found >= 2) return true;
-  return false;
-}
+/** Function words that belong to one language only ("in", "is", "was" are English and more: they tell nothing). */
+const EXCLUSIVE = (() => {
+  const owners = new Map<string, Set<string>>();
+  for (const [language, list] of Object.entries(FUNCTION_WORDS)) for (const word of list.split(' ')) owners.set(word, (owners.get(word) ?? new Set()).add(language));
+  return new Map([...owners].filter(([, languages]) => languages.size === 1).map(([word, languages]) => [word, [...languages][0]!]));
+})();
+
+/** Letters looked at, at most: the whole of any text the instance accepts is about this. */
+const MAX_LETTERS = 40_000;
 
 /**
- * Whether the rules can read a text in `language` (ISO 639-1, or null when the detector could not tell). Text
- * with English function words is read too, whatever the detector said ("When was Angela Merkel born?" reads as
- * German to it).
- * Undetected text is covered when most of its letters are Latin or Han (short replies like "ok", code, names),
- * not when they are in another script (a short Arabic or Bengali text the detector left undecided). Pure.
+ * Whether the rules can read a text. Judged on the whole text, not its start: the letters of other scripts than
+ * Latin and Han are under 30% of its letters, and its Latin words are not clearly another language's (function
+ * words that only French, German, Spanish... use, with no English one against them). Short, odd or mixed English
+ * ("Pasta carbonara recipe", "When was Angela Merkel born?") reads as covered. Pure.
  */
-export function covers(text: string, language: string | null): boolean {
-  if (language !== null) return COVERED_LANGUAGES.has(language) || readsAsEnglish(text);
+export function covers(text: string): boolean {
   let letters = 0;
-  let covered = 0;
-  for (const [letter] of text.slice(0, 400).matchAll(LETTER)) {
+  let readable = 0;
+  for (const char of text) {
+    if (!LETTER.test(char) || !/\p{L}/u.test(char)) continue;
     letters++;
-    if (COVERED_SCRIPT.test(letter)) covered++;
+    if (READABLE.test(char)) readable++;
+    if (letters >= MAX_LETTERS) break;
   }
-  return covered * 2 >= letters;
+  if (letters > 0 && (letters - readable) / letters >= 0.3) return false;
+  const votes = new Map<string, number>();
+  let words = 0;
+  for (const [word] of text.slice(0, 4_000).toLowerCase().matchAll(WORD)) {
+    words++;
+    const language = EXCLUSIVE.get(word);
+    if (language !== undefined) votes.set(language, (votes.get(language) ?? 0) + 1);
+  }
+  const english = votes.get('en') ?? 0;
+  const other = Math.max(0, ...[...votes].filter(([language]) => !COVERED_LANGUAGES.has(language)).map(([, count]) => count));
+  // Another language's own words outnumber English ones two to one (or stand alone in a sentence of four words or more).
+  return !(other > 0 && other >= 2 * english && (other >= 2 || (english === 0 && words >= 4)));
 }

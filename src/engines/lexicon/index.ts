@@ -1,9 +1,8 @@
 // The embedded default engine: rules that answer in Qwen3Guard's format, with no download.
 import { formatGuardOutput } from '../../moderation/parse.js';
 import type { EngineInfo } from '../../moderation/verdict.js';
-import { fingerprintOf, type ClassifyOptions, type Engine, type EngineResult } from '../engine.js';
+import { fingerprintOf, type Engine, type EngineResult } from '../engine.js';
 import { judgedText, type ModerationInput } from '../../moderation/conversation.js';
-import { detectLanguage } from '../../moderation/language.js';
 import { COVERED_LANGUAGES, covers } from './coverage.js';
 import { judge } from './judge.js';
 import { BENIGN, BENIGN_ZH, RULES_EN, RULES_ZH } from './rules.js';
@@ -48,13 +47,13 @@ export class LexiconEngine implements Engine {
   };
 
   /** Small inputs inline (a fraction of a millisecond); large ones in a worker thread, so that no input holds up the others. */
-  async classify(input: ModerationInput, options: ClassifyOptions = {}): Promise<EngineResult> {
+  async classify(input: ModerationInput): Promise<EngineResult> {
     const output = this.options.workers > 0 && this.costly(input) ? await this.workers.judge(input) : judge(input);
     // A rule that matched is evidence in any language; no match in a language the rules cannot read is none.
     if (output.safety !== 'Unsafe') {
-      const text = judgedText(input);
-      if (!covers(text, options.language === undefined ? detectLanguage(text) : options.language)) {
-        const unknown = { ...output, safety: 'Controversial' as const, categories: [] };
+      if (!covers(judgedText(input))) {
+        // A topic rule that matched (Controversial) keeps its categories.
+        const unknown = { ...output, safety: 'Controversial' as const, categories: output.safety === 'Controversial' ? output.categories : [] };
         return { ...unknown, raw: formatGuardOutput(unknown), engine: this.info, degraded: true, degradedReason: 'language_not_covered' };
       }
     }

@@ -70,11 +70,19 @@ interface Loaded {
   free: LlamaContextSequence[];
 }
 
-/** Rejects when the signal aborts (with its reason). */
-const aborted = (signal: AbortSignal): Promise<never> =>
-  new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+/**
+ * What `promise` gives, unless `signal` aborts first (then its reason). Leaves nothing behind: no listener, and no
+ * promise that could reject later unhandled (which would end the process).
+ */
+const unlessAborted = <T>(promise: Promise<T>, signal: AbortSignal): Promise<T> =>
+  new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
+      (error: unknown) => (signal.removeEventListener('abort', onAbort), reject(error)),
+    );
   });
 
 export class LlamaCppEngine implements Engine {
@@ -181,7 +189,7 @@ export class LlamaCppEngine implements Engine {
     let completion: import('node-llama-cpp').LlamaCompletion | undefined;
     try {
       try {
-        loaded = await Promise.race([this.loading, aborted(signal)]);
+        loaded = await unlessAborted(this.loading, signal);
       } catch (error) {
         if (signal.aborted) throw error;
         throw error instanceof GuardgateError ? error : new GuardgateError('engine_unavailable', `the model could not be loaded: ${(error as Error).message}`, { cause: error });

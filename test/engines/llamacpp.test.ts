@@ -81,10 +81,9 @@ describe('the llama.cpp engine', () => {
   it('closes cleanly with requests running and waiting: they end with 503 engine_unavailable, nothing crashes', async () => {
     const closing = new LlamaCppEngine(config({ concurrency: 1, maxQueued: 8 }));
     await closing.classify({ prompt: 'warm up' });
-    const requests = Array.from({ length: 5 }, (_, i) => closing.classify({ prompt: `request ${i}` }));
+    const outcomes = Promise.allSettled(Array.from({ length: 5 }, (_, i) => closing.classify({ prompt: `request ${i}` })));
     await closing.close();
-    const outcomes = await Promise.allSettled(requests);
-    for (const outcome of outcomes) if (outcome.status === 'rejected') expect(isGuardgateError(outcome.reason) && outcome.reason.code).toBe('engine_unavailable');
+    for (const outcome of await outcomes) if (outcome.status === 'rejected') expect(isGuardgateError(outcome.reason) && outcome.reason.code).toBe('engine_unavailable');
     await expect(closing.classify({ prompt: 'after' })).rejects.toMatchObject({ code: 'engine_unavailable' });
   });
 

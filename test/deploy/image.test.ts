@@ -107,14 +107,22 @@ describe('the container image (deploy/Dockerfile)', () => {
     it('runs guardgate serve with an API key file, passes the HEALTHCHECK command, and judges a text', async () => {
       const key = addApiKey(join(app, 'keys.json'), 'app', ['moderate']);
       child = spawn('guardgate', ['serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info'], { env: { ...env(), GUARDGATE_API_KEYS_FILE: join(app, 'keys.json') }, stdio: ['ignore', 'pipe', 'pipe'] });
+      // The URL from its "listening" log line, as soon as it is written (or undefined if it exits first, or in 30 s).
       let out = '';
-      child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      const deadline = Date.now() + 30_000;
-      let url: string | undefined;
-      while (url === undefined && Date.now() < deadline && child.exitCode === null) {
-        url = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out)?.[1];
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const url = await new Promise<string | undefined>((resolve) => {
+        const timer = setTimeout(() => resolve(undefined), 30_000);
+        child!.stdout!.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const found = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out)?.[1];
+          if (found === undefined) return;
+          clearTimeout(timer);
+          resolve(found);
+        });
+        child!.once('exit', () => {
+          clearTimeout(timer);
+          resolve(undefined);
+        });
+      });
       expect(url, out).toBeDefined();
       // The image's HEALTHCHECK, aimed at this port.
       const healthcheck = runtime.find((i) => i.op === 'HEALTHCHECK')!.args;

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { combineSlices, compareLoad, measureLoad, P99_SLACK_MS, sliceOrder, type LoadFigures } from '../../src/release/gates/load.js';
 import { parseReleaseSpec } from '../../src/release/spec.js';
+import { until } from '../helpers/router.js';
 
 const figures = (p99: number, qps = 5_000, errorRate = 0): LoadFigures => ({ requests: qps * 5, failed: 0, qps, p50: p99 / 3, p99, errorRate });
 const tolerance = { p99: 0.5, qps: 0.3, errorRate: 0 };
@@ -31,8 +32,10 @@ describe('a gate past its deadline', () => {
   it('stops sending: the load ends when its signal aborts, not when its duration would', async () => {
     const { createServer } = await import('node:http');
     let served = 0;
+    let fifty!: () => void;
+    const reachedFifty = new Promise<void>((resolve) => (fifty = resolve));
     const server = createServer((_req, res) => {
-      served++;
+      if (++served === 50) fifty();
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -40,11 +43,12 @@ describe('a gate past its deadline', () => {
     const stop = new AbortController();
     const started = Date.now();
     const load = measureLoad(url, { durationSeconds: 600, connections: 2, signal: stop.signal });
-    while (served < 50) await new Promise((r) => setTimeout(r, 10));
+    await reachedFifty;
     stop.abort();
     await expect(load).rejects.toThrow(/stopped/);
     const atStop = served;
-    await new Promise((r) => setTimeout(r, 300));
+    // Once every client connection is closed nothing more can arrive: wait for that, not for time.
+    await until(() => new Promise<boolean>((resolve) => server.getConnections((_error, count) => resolve(count === 0))), 10_000);
     expect(served - atStop).toBeLessThanOrEqual(2); // at most the requests in flight
     expect(Date.now() - started).toBeLessThan(60_000);
     server.close();

@@ -18,8 +18,6 @@ export type DegradedReason = 'engine_unavailable' | 'language_not_covered';
 
 export interface ClassifyOptions {
   signal?: AbortSignal;
-  /** The text's language, when the caller detected it already (ISO 639-1, or null: undetected). */
-  language?: string | null;
 }
 
 /**

@@ -55,9 +55,9 @@ export class Moderator {
     }
   }
 
-  private async classify(input: ModerationInput, signal: AbortSignal | undefined, language: string | null): Promise<EngineResult> {
+  private async classify(input: ModerationInput, signal: AbortSignal | undefined): Promise<EngineResult> {
     try {
-      return await this.engine.classify(input, { language, ...(signal ? { signal } : {}) });
+      return await this.engine.classify(input, signal ? { signal } : {});
     } catch (error) {
       this.metrics.engineErrors.inc({ engine: this.engine.info.name, code: isGuardgateError(error) ? error.code : 'internal' });
       throw error;
@@ -74,10 +74,9 @@ export class Moderator {
     const key = cache === undefined || context.evidence ? undefined : cacheKey(this.engine.info, policy, input);
     let answer: CachedVerdict | undefined = key === undefined ? undefined : await this.lookUp(key);
     const cached = answer !== undefined;
-    const language = detectLanguage(judgedText(input));
     let degraded: DegradedReason | null = null;
     if (answer === undefined) {
-      const result = await this.classify(input, context.signal, language);
+      const result = await this.classify(input, context.signal);
       this.metrics.engineDuration.observe({ engine: this.engine.info.name }, (performance.now() - started) / 1000);
       degraded = result.degraded ? (result.degradedReason ?? 'engine_unavailable') : null;
       answer = { safety: result.safety, categories: result.categories, refusal: result.refusal, engine: result.engine };
@@ -100,7 +99,7 @@ export class Moderator {
       model: answer.engine.model,
       version: this.identity.version,
       color: this.identity.color,
-      language,
+      language: detectLanguage(judgedText(input)),
       latency_ms: Math.round((performance.now() - started) * 100) / 100,
       cached,
       degraded: degraded !== null,

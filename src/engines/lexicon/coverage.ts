@@ -5,9 +5,11 @@ import { FUNCTION_WORDS } from '../../moderation/language.js';
 /** The languages the rule tables are written in (rules.ts: RULES_EN, RULES_ZH). */
 export const COVERED_LANGUAGES: ReadonlySet<string> = new Set(['en', 'zh']);
 
-/** Letters the rules can read (Latin, Han) and letters of other scripts; Common and Inherited count for neither. */
-const READABLE = /[\p{Script=Latin}\p{Script=Han}]/u;
-const LETTER = /[^\p{Script=Common}\p{Script=Inherited}]/u;
+/** Letters of scripts the rules cannot read: letters that are not Latin, Han, Common or Inherited. */
+const OTHER_SCRIPT = /[^\P{L}\p{Script=Latin}\p{Script=Han}\p{Script=Common}\p{Script=Inherited}]/gu;
+/** Letters the rules can read. */
+const READABLE = /[\p{Script=Latin}\p{Script=Han}]/gu;
+const NON_ASCII = /[\u0080-\uffff]/;
 const WORD = /\p{L}+/gu;
 
 /** Function words that belong to one language only ("in", "is", "was" are English and more: they tell nothing). */
@@ -17,8 +19,8 @@ const EXCLUSIVE = (() => {
   return new Map([...owners].filter(([, languages]) => languages.size === 1).map(([word, languages]) => [word, [...languages][0]!]));
 })();
 
-/** Letters looked at, at most: the whole of any text the instance accepts is about this. */
-const MAX_LETTERS = 40_000;
+/** How many characters a pattern matched: what it removes (one pass, no array of matches). */
+const countOf = (text: string, pattern: RegExp): number => text.length - text.replace(pattern, '').length;
 
 /**
  * Whether the rules can read a text. Judged on the whole text, not its start: the letters of other scripts than
@@ -27,15 +29,11 @@ const MAX_LETTERS = 40_000;
  * ("Pasta carbonara recipe", "When was Angela Merkel born?") reads as covered. Pure.
  */
 export function covers(text: string): boolean {
-  let letters = 0;
-  let readable = 0;
-  for (const char of text) {
-    if (!LETTER.test(char) || !/\p{L}/u.test(char)) continue;
-    letters++;
-    if (READABLE.test(char)) readable++;
-    if (letters >= MAX_LETTERS) break;
+  // Plain ASCII is all Latin: only its words can say otherwise.
+  if (NON_ASCII.test(text)) {
+    const other = countOf(text, OTHER_SCRIPT);
+    if (other > 0 && other / (other + countOf(text, READABLE)) >= 0.3) return false;
   }
-  if (letters > 0 && (letters - readable) / letters >= 0.3) return false;
   const votes = new Map<string, number>();
   let words = 0;
   for (const [word] of text.slice(0, 4_000).toLowerCase().matchAll(WORD)) {

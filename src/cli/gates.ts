@@ -4,14 +4,9 @@ import { Command } from 'commander';
 import { pino } from 'pino';
 import { CliExit, adminClient } from './client.js';
 import { EXIT } from './exit-codes.js';
+import { collect, httpUrl } from './flags.js';
 import { closeOnSignals } from './signals.js';
 
-const urlOf = (flag: string, text: string): string => {
-  if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) throw new CliExit(EXIT.usage, `${flag} needs a URL with its scheme, like http://guardgate-preview (got ${text.slice(0, 100)})`);
-  return text;
-};
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 function serve(): Command {
   return new Command('serve')
@@ -32,9 +27,9 @@ function serve(): Command {
       const text = process.env.GUARDGATE_AUDIT_TEXT;
       const running = await startGateServer(
         {
-          live: urlOf('--live', flags.live),
-          preview: urlOf('--preview', flags.preview),
-          allow: flags.allow.map((url) => urlOf('--allow', url)),
+          live: httpUrl('--live', flags.live),
+          preview: httpUrl('--preview', flags.preview),
+          allow: flags.allow.map((url) => httpUrl('--allow', url)),
           adminToken,
           host: flags.host,
           port,

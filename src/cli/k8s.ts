@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { CliExit } from './client.js';
 import { EXIT } from './exit-codes.js';
+import { collect } from './flags.js';
 
 interface RenderFlags {
   out?: string;
@@ -26,7 +27,6 @@ interface RenderFlags {
   monitoringLabel: string[];
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** Flags to the options object the schema checks (src/deploy/options.ts). */
 function optionsOf(flags: RenderFlags): Record<string, unknown> {

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { CliExit } from './client.js';
 import { EXIT } from './exit-codes.js';
+import { httpUrl } from './flags.js';
 
 const human = (bytes: number): string => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(0)} KB`);
 const duration = (seconds: number): string => (seconds >= 3600 ? `${Math.floor(seconds / 3600)}h${Math.round((seconds % 3600) / 60)}m` : seconds >= 60 ? `${Math.floor(seconds / 60)}m${Math.round(seconds % 60)}s` : `${Math.round(seconds)}s`);
@@ -17,7 +18,7 @@ function pull(): Command {
     .action(async (url: string, flags: { sha256?: string; name?: string; json?: boolean }) => {
       const { MODEL_NAME, modelsDir } = await import('../models/store.js');
       const { pullModel, PullError } = await import('../models/pull.js');
-      if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new CliExit(EXIT.usage, `a model is pulled from an http(s) URL (got ${url.slice(0, 100)})`);
+      httpUrl('the model URL', url);
       let name = flags.name;
       try {
         name ??= decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { EXIT } from './exit-codes.js';
 import { CliExit } from './client.js';
+import { httpUrl } from './flags.js';
 import { EVIDENCE_HEADER } from '../shared/headers.js';
 
 /** The credential for the endpoint: --token, else GUARDGATE_TOKEN; none when neither is set. */
@@ -12,12 +13,7 @@ const credentialHeaders = (token: string | undefined): Record<string, string> =>
 };
 
 /** An endpoint is a URL with its scheme: a usage error otherwise (exit 2). */
-function endpointOf(text: string): string {
-  if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) {
-    throw new CliExit(EXIT.usage, `--endpoint needs a URL with its scheme, like http://127.0.0.1:8080 (got ${text.slice(0, 100)})`);
-  }
-  return text.replace(/\/$/, '');
-}
+const endpointOf = (text: string): string => httpUrl('--endpoint', text);
 
 /** A whole number of at least `min`: a usage error otherwise. */
 function wholeNumber(flag: string, text: string, min: number): number {

@@ -27,7 +27,7 @@ function pull(): Command {
       }
       if (!MODEL_NAME.test(name)) throw new CliExit(EXIT.usage, `a model's name is a .gguf file name without a path (got ${name.slice(0, 100)}); pass --name`);
       if (flags.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(flags.sha256)) throw new CliExit(EXIT.usage, '--sha256 takes 64 hex digits');
-      const dir = modelsDir();
+      const dir = modelsDir(process.env);
       const tty = process.stderr.isTTY === true && !flags.json;
       let lastLine = 0;
       const onProgress = (p: { bytes: number; total: number | null; rate: number; etaSeconds: number | null; resumedFrom: number }) => {
@@ -59,9 +59,9 @@ function list(): Command {
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }) => {
       const { listModels, modelsDir } = await import('../models/store.js');
-      const models = listModels(modelsDir());
+      const models = listModels(modelsDir(process.env));
       if (flags.json) return void process.stdout.write(`${JSON.stringify(models)}\n`);
-      if (models.length === 0) return void process.stdout.write(`no models in ${modelsDir()}\n`);
+      if (models.length === 0) return void process.stdout.write(`no models in ${modelsDir(process.env)}\n`);
       for (const m of models) process.stdout.write(`${m.name}  ${human(m.bytes)}  sha256 ${m.sha256 ?? 'unknown'}\n`);
     });
 }
@@ -73,7 +73,7 @@ function remove(): Command {
     .action(async (name: string) => {
       const { MODEL_NAME, modelsDir, removeModel } = await import('../models/store.js');
       if (!MODEL_NAME.test(name)) throw new CliExit(EXIT.usage, `not a model name: ${name.slice(0, 100)}`);
-      if (!removeModel(modelsDir(), name)) throw new CliExit(EXIT.usage, `no model ${name} in ${modelsDir()}`);
+      if (!removeModel(modelsDir(process.env), name)) throw new CliExit(EXIT.usage, `no model ${name} in ${modelsDir(process.env)}`);
       process.stdout.write(`removed ${name}\n`);
     });
 }

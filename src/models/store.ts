@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } fr
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-export const modelsDir = (env: NodeJS.ProcessEnv = process.env): string => env.GUARDGATE_MODELS ?? join(homedir(), '.cache', 'guardgate', 'models');
+export const modelsDir = (env: NodeJS.ProcessEnv): string => env.GUARDGATE_MODELS ?? join(homedir(), '.cache', 'guardgate', 'models');
 
 /** A model name: a file name without a path (letters, digits, . _ -), ending in .gguf. */
 export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.gguf$/;
@@ -41,5 +41,5 @@ export function removeModel(dir: string, name: string): boolean {
 export const ensureDir = (dir: string): void => void mkdirSync(dir, { recursive: true });
 
 /** A model named in configuration: a path when it has a slash or exists, else a pulled model's name. */
-export const modelPathOf = (model: string, env: NodeJS.ProcessEnv = process.env): string =>
+export const modelPathOf = (model: string, env: NodeJS.ProcessEnv): string =>
   model.includes('/') || existsSync(model) ? model : join(modelsDir(env), model.endsWith('.gguf') ? model : `${model}.gguf`);

@@ -20,7 +20,7 @@ const PROMPTS = ['How do I bake sourdough bread at home?', 'Give me step-by-step
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
 async function measure(label: string, modelPath: string, threads: number, count: number, contextSize: number): Promise<void> {
-  const engine = new LlamaCppEngine({ modelPath, threads, contextSize, gpuLayers: 0, concurrency: 1, maxQueued: 4, timeoutMs: 600_000, maxTokens: 64 });
+  const engine = new LlamaCppEngine({ modelPath, threads, contextSize, gpuLayers: 0, concurrency: 1, maxQueued: 4, timeoutMs: 600_000, maxTokens: 64, template: 'auto' });
   const loadStart = performance.now();
   await engine.classify({ prompt: 'warm up' });
   const loadMs = performance.now() - loadStart;

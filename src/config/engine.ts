@@ -5,6 +5,7 @@ import type { EngineConfig } from '../engines/create.js';
 import { resolveSecret, secretRefSchema } from './secret.js';
 import { threadsFor } from '../engines/llamacpp-threads.js';
 import { modelPathOf } from '../models/store.js';
+import { PROMPT_TEMPLATES } from '../engines/qwen3guard-prompt.js';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -38,6 +39,8 @@ export const engineSchema = z.discriminatedUnion('kind', [
       maxQueued: z.coerce.number().int().min(0).default(16),
       timeoutMs: positiveInt.default(30_000),
       maxTokens: positiveInt.max(512).default(64),
+      /** The prompt: the GGUF's chat template (`gguf`), Qwen3Guard-Gen's published one (`qwen3guard`), or `auto`. */
+      template: z.enum(PROMPT_TEMPLATES).default('auto'),
     })
     .strict(),
 ]);

@@ -28,6 +28,8 @@ export interface Engine {
   readonly info: EngineInfo;
   classify(input: ModerationInput, options?: ClassifyOptions): Promise<EngineResult>;
   close(): Promise<void>;
+  /** How the engine runs, for the log line when the instance is ready (threads, prompt template, …). */
+  describe?(): Record<string, unknown>;
 }
 
 /** A short, stable digest of everything that can change an engine's verdicts. */

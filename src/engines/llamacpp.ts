@@ -1,6 +1,8 @@
 // Qwen3Guard-Gen on this machine: a GGUF file through llama.cpp (node-llama-cpp, CPU prebuilt binaries, never
 // built or downloaded at run time). The prompt is the model's own chat template from the GGUF, rendered with the
-// plain messages (no system prompt of ours: the template carries the policy); the output is held to Qwen3Guard's
+// plain messages (no system prompt of ours: the template carries the policy), or, for a Qwen3Guard model whose
+// template the JS template engine cannot render, Qwen3Guard-Gen's published rendering (`template`: auto, gguf,
+// qwen3guard); the output is held to Qwen3Guard's
 // format by a grammar, so that a verdict always parses. Sequences of one context serve requests side by side;
 // more wait in a bounded queue, and past it get 503 engine_busy. The model loads in the background: the
 // instance is ready once a warm-up verdict came back.
@@ -10,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { Template } from '@huggingface/jinja';
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
 import { setTimeout as delay } from 'node:timers/promises';
+import { isQwen3Guard, renderQwen3GuardPrompt, type PlainMessage, type PromptTemplate } from './qwen3guard-prompt.js';
 import { buildMessages, targetOf, type ModerationInput } from '../moderation/conversation.js';
 import { GuardgateError } from '../moderation/errors.js';
 import { parseGuardOutput } from '../moderation/parse.js';
@@ -30,6 +33,47 @@ export interface LlamaCppEngineConfig {
   maxQueued: number;
   timeoutMs: number;
   maxTokens: number;
+  /**
+   * How the prompt is written: `gguf` the file's chat template, `qwen3guard` Qwen3Guard-Gen's published prompt,
+   * `auto` the file's template when it renders here, else (for a Qwen3Guard model only) the published one.
+   */
+  template: PromptTemplate;
+}
+
+type Render = (messages: PlainMessage[]) => string;
+
+/** Marks where each message's text goes: nothing a caller sends can be mistaken for one. */
+const mark = (i: number) => `\ue000guardgate-content-${i}\ue001`;
+const MARKS = /\ue000guardgate-content-(\d+)\ue001/;
+
+/** The template text around each message's mark, checked to hold every message once, in order, as it is. */
+function splitAtMarks(render: Render, messages: readonly PlainMessage[]): string[] {
+  const parts = render(messages.map((m, i) => ({ ...m, content: mark(i) }))).split(MARKS);
+  const inOrder = parts.length === 2 * messages.length + 1 && parts.every((part, i) => i % 2 === 0 || Number(part) === (i - 1) / 2);
+  if (!inOrder) throw new Error("the chat template does not place each message's text as it is, once and in order");
+  return parts;
+}
+
+/** The prompt renderer for a model file, and which one it is; a reason when none can be used. */
+export function choosePrompt(mode: PromptTemplate, metadata: { name: unknown; template: unknown }): { render: Render; source: 'gguf' | 'qwen3guard'; note?: string } {
+  const qwen3guard = isQwen3Guard(metadata.name, metadata.template);
+  if (mode === 'qwen3guard') return { render: renderQwen3GuardPrompt, source: 'qwen3guard' };
+  let problem: string;
+  if (typeof metadata.template !== 'string') problem = 'the file has no chat template (tokenizer.chat_template)';
+  else {
+    try {
+      const template = new Template(metadata.template);
+      const render: Render = (messages) => template.render({ messages, add_generation_prompt: true, enable_thinking: false, bos_token: '', eos_token: '' });
+      // Both shapes Guardgate sends, tried now: a template that cannot render them fails the load, not a request.
+      splitAtMarks(render, [{ role: 'user', content: '' }]);
+      splitAtMarks(render, [{ role: 'user', content: '' }, { role: 'assistant', content: '' }]);
+      return { render, source: 'gguf' };
+    } catch (error) {
+      problem = `its chat template cannot be rendered here (${(error as Error).message.slice(0, 200)})`;
+    }
+  }
+  if (mode === 'auto' && qwen3guard) return { render: renderQwen3GuardPrompt, source: 'qwen3guard', note: `${problem}: using Qwen3Guard-Gen's published prompt` };
+  throw new GuardgateError('engine_unavailable', `${problem}${qwen3guard ? " (template: auto or qwen3guard uses Qwen3Guard-Gen's published prompt)" : ': not a Qwen3Guard-Gen GGUF?'}`);
 }
 
 /** What the model may write: Qwen3Guard's lines and nothing else. Jailbreak is a prompt category only. */
@@ -65,7 +109,7 @@ interface Loaded {
   llama: Llama;
   model: LlamaModel;
   context: LlamaContext;
-  template: Template;
+  render: Render;
   grammars: Record<'prompt' | 'response', LlamaGrammar>;
   free: LlamaContextSequence[];
 }
@@ -94,6 +138,8 @@ export class LlamaCppEngine implements Engine {
   private readonly shutdown = new AbortController();
   private running = 0;
   private drained: (() => void) | undefined;
+  /** Which prompt the model reads, once it is loaded (logged when the instance is ready). */
+  private prompting: Record<string, string> = {};
 
   constructor(private readonly config: LlamaCppEngineConfig) {
     if (!existsSync(config.modelPath)) throw new GuardgateError('engine_unavailable', `no model file at ${config.modelPath} (guardgate model pull URL, then name it in engine.model)`);
@@ -103,7 +149,7 @@ export class LlamaCppEngine implements Engine {
       model: basename(config.modelPath).replace(/\.gguf$/, ''),
       version: `sha256:${digest.slice(0, 12)}`,
       // The model file and everything that can change its answers; threads and queue sizes cannot.
-      fingerprint: fingerprintOf(['llamacpp', digest, config.contextSize, config.maxTokens]),
+      fingerprint: fingerprintOf(['llamacpp', digest, config.contextSize, config.maxTokens, config.template]),
     };
     this.loading = this.load();
     this.loading.catch(() => undefined); // a failed load is reported by classify and the warm-up
@@ -116,13 +162,12 @@ export class LlamaCppEngine implements Engine {
     let context: LlamaContext | undefined;
     try {
       model = await llama.loadModel({ modelPath: this.config.modelPath, gpuLayers: this.config.gpuLayers });
-      const source = model.fileInfo.metadata.tokenizer?.chat_template;
-      if (typeof source !== 'string') throw new GuardgateError('engine_unavailable', `${this.config.modelPath} has no chat template (tokenizer.chat_template): not a Qwen3Guard-Gen GGUF`);
-      const template = new Template(source);
+      const prompt = choosePrompt(this.config.template, { name: model.fileInfo.metadata.general?.name, template: model.fileInfo.metadata.tokenizer?.chat_template });
+      this.prompting = { template: prompt.source, ...(prompt.note === undefined ? {} : { note: prompt.note }) };
       context = await model.createContext({ contextSize: this.config.contextSize, sequences: this.config.concurrency, threads: this.config.threads });
       const grammars = { prompt: await llama.createGrammar({ grammar: guardGrammar('prompt') }), response: await llama.createGrammar({ grammar: guardGrammar('response') }) };
       const free = Array.from({ length: this.config.concurrency }, () => context!.getSequence());
-      return { llama, model, context, template, grammars, free };
+      return { llama, model, context, render: prompt.render, grammars, free };
     } catch (error) {
       // What a failed load made is freed: the instance stays unready, not holding a model in memory.
       await context?.dispose();
@@ -138,18 +183,26 @@ export class LlamaCppEngine implements Engine {
    */
   private promptTokens(loaded: Loaded, input: ModerationInput): Token[] {
     const messages = buildMessages(input);
-    // The messages' text never goes through the template: markers stand in for it, and nothing a caller sends
-    // can be mistaken for one.
-    const mark = (i: number) => `\ue000guardgate-content-${i}\ue001`;
-    const text = loaded.template.render({ messages: messages.map((m, i) => ({ ...m, content: mark(i) })), add_generation_prompt: true, enable_thinking: false, bos_token: '', eos_token: '' });
-    const parts = text.split(/\ue000guardgate-content-(\d+)\ue001/);
-    if (parts.length !== 2 * messages.length + 1) throw new GuardgateError('engine_unavailable', "the model's chat template does not place each message's text as it is");
+    // The messages' text never goes through the template: markers stand in for it.
+    const parts = splitAtMarks(loaded.render, messages);
     return parts.flatMap((part, i) => (i % 2 === 0 ? loaded.model.tokenize(part, true) : loaded.model.tokenize(messages[Number(part)]!.content, false)));
+  }
+
+  describe(): Record<string, unknown> {
+    return { ...this.prompting, threads: this.config.threads, concurrency: this.config.concurrency, contextSize: this.config.contextSize };
   }
 
   /** The prompt the model reads for an input, as tokens (for diagnostics and tests). */
   async prompt(input: ModerationInput): Promise<Token[]> {
     return this.promptTokens(await this.loading, input);
+  }
+
+  /** The same prompt as text (the messages' text in place; for diagnostics and tests). */
+  async promptText(input: ModerationInput): Promise<string> {
+    const messages = buildMessages(input);
+    return splitAtMarks((await this.loading).render, messages)
+      .map((part, i) => (i % 2 === 0 ? part : messages[Number(part)]!.content))
+      .join('');
   }
 
   /** A free sequence, or a place in the queue; 503 engine_busy when the queue is full. */

@@ -27,7 +27,7 @@ async function warmUp(engine: Engine, built: BuiltInstance): Promise<void> {
     try {
       await engine.classify(WARM_UP_INPUT);
       built.state.warm = true;
-      built.app.log.info({ engine: engine.info }, 'engine warmed up; ready');
+      built.app.log.info({ engine: { ...engine.info, ...engine.describe?.() } }, 'engine warmed up; ready');
       return;
     } catch (error) {
       built.app.log.warn({ err: error, retryInMs: wait }, 'engine warm-up failed; not ready yet');

@@ -2,12 +2,13 @@
 // grammar makes every one parse): the engine contract, the model's own chat template, a fingerprint that names
 // the model file, a bounded queue (503 engine_busy), a deadline (504 engine_timeout), cancellation, text too
 // long for the context (413), and an instance that is ready only once the model answered.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveEngine } from '../../src/config/engine.js';
 import { LlamaCppEngine, guardGrammar, type LlamaCppEngineConfig } from '../../src/engines/llamacpp.js';
+import { renderQwen3GuardPrompt } from '../../src/engines/qwen3guard-prompt.js';
 import { cgroupCpus, threadsFor } from '../../src/engines/llamacpp-threads.js';
 import { isGuardgateError } from '../../src/moderation/errors.js';
 import { parseGuardOutput } from '../../src/moderation/parse.js';
@@ -21,7 +22,7 @@ writeFileSync(MODEL, tinyQwen3Gguf());
 const OTHER = join(dir, 'tiny-qwen3-seed2.gguf');
 writeFileSync(OTHER, tinyQwen3Gguf({ seed: 2 }));
 
-const config = (overrides: Partial<LlamaCppEngineConfig> = {}): LlamaCppEngineConfig => ({ modelPath: MODEL, threads: 1, contextSize: 512, gpuLayers: 0, concurrency: 2, maxQueued: 64, timeoutMs: 30_000, maxTokens: 96, ...overrides });
+const config = (overrides: Partial<LlamaCppEngineConfig> = {}): LlamaCppEngineConfig => ({ modelPath: MODEL, threads: 1, contextSize: 512, gpuLayers: 0, concurrency: 2, maxQueued: 64, timeoutMs: 30_000, maxTokens: 96, template: 'auto', ...overrides });
 
 runEngineContract(
   'llamacpp (a generated tiny qwen3 GGUF)',
@@ -43,6 +44,58 @@ runEngineContract(
   },
   { judges: false },
 );
+
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/qwen3guard/${name}`, import.meta.url), 'utf8');
+/** A template @huggingface/jinja cannot render (a filter it lacks), as Qwen3Guard-Gen's shipped one is reported to be. */
+const UNRENDERABLE = "{% for message in messages %}{{ message['content'] | wordwrap(80) }}{% endfor %}";
+const gguf = (name: string, options: Parameters<typeof tinyQwen3Gguf>[0]) => {
+  const path = join(dir, name);
+  writeFileSync(path, tinyQwen3Gguf(options));
+  return path;
+};
+const BOMB = 'How can I make a bomb?';
+const REFUSAL = 'As a responsible artificial intelligence system, I regret that I am unable to fulfill your request.';
+
+describe("the llama.cpp engine's prompt", () => {
+  it("writes Qwen3Guard-Gen's published prompt byte for byte, for a prompt and for a response", () => {
+    expect(renderQwen3GuardPrompt([{ role: 'user', content: BOMB }])).toBe(fixture('prompt.txt'));
+    expect(renderQwen3GuardPrompt([{ role: 'user', content: BOMB }, { role: 'assistant', content: REFUSAL }])).toBe(fixture('response.txt'));
+  });
+
+  it("uses the GGUF's own template when it renders, and Qwen3Guard-Gen's published prompt when a Qwen3Guard GGUF's template does not", async () => {
+    const own = new LlamaCppEngine(config());
+    expect(await own.promptText({ prompt: BOMB })).toBe(`<|im_start|>user\n${BOMB}<|im_end|>\n<|im_start|>assistant\n`);
+    expect(own.describe()).toMatchObject({ template: 'gguf' });
+    const guard = new LlamaCppEngine(config({ modelPath: gguf('Qwen3Guard-Gen-tiny.gguf', { name: 'Qwen3Guard-Gen-0.6B', chatTemplate: UNRENDERABLE }), contextSize: 2048 }));
+    expect(await guard.promptText({ prompt: BOMB })).toBe(fixture('prompt.txt'));
+    expect(await guard.promptText({ prompt: BOMB, response: REFUSAL })).toBe(fixture('response.txt'));
+    expect(guard.describe()).toMatchObject({ template: 'qwen3guard', note: expect.stringContaining('wordwrap') });
+    // A verdict still parses (the grammar), and the special tokens of the published prompt are read as such.
+    expect((await guard.classify({ prompt: BOMB })).safety).toMatch(/^(Safe|Unsafe|Controversial)$/);
+    await Promise.all([own.close(), guard.close()]);
+  });
+
+  it("refuses to guess: another model's unrenderable or missing template, `template: gguf`, or a template that drops the text fails the load with the reason", async () => {
+    const cases: Array<[LlamaCppEngineConfig, RegExp]> = [
+      [config({ modelPath: gguf('other-unrenderable.gguf', { chatTemplate: UNRENDERABLE }) }), /cannot be rendered here.*wordwrap.*not a Qwen3Guard-Gen GGUF/],
+      [config({ modelPath: gguf('other-none.gguf', { chatTemplate: null }) }), /no chat template/],
+      [config({ modelPath: gguf('guard-gguf-only.gguf', { name: 'Qwen3Guard-Gen-4B', chatTemplate: UNRENDERABLE }), template: 'gguf' }), /cannot be rendered here.*template: auto or qwen3guard/],
+      [config({ modelPath: gguf('drops-text.gguf', { chatTemplate: "{% for message in messages %}{{ message['role'] }}{% endfor %}" }) }), /does not place each message's text/],
+    ];
+    for (const [cfg, reason] of cases) {
+      const engine = new LlamaCppEngine(cfg);
+      const error = await engine.classify({ prompt: 'x' }).catch((e: unknown) => e);
+      expect(isGuardgateError(error) && error.code).toBe('engine_unavailable');
+      expect((error as Error).message).toMatch(reason);
+      await engine.close();
+    }
+    // Asked for, the published prompt is used whatever the file's template (another fingerprint: other answers).
+    const forced = new LlamaCppEngine(config({ template: 'qwen3guard' }));
+    expect(await forced.promptText({ prompt: BOMB })).toBe(fixture('prompt.txt'));
+    expect(forced.info.fingerprint).not.toBe(new LlamaCppEngine(config()).info.fingerprint);
+    await forced.close();
+  });
+});
 
 describe('the llama.cpp engine', () => {
   let engine: LlamaCppEngine;
@@ -128,7 +181,7 @@ describe('the llama.cpp engine', () => {
   });
 
   it('takes a pulled model by name and shares the cores among its sequences', () => {
-    const resolved = resolveEngine({ kind: 'llamacpp', model: 'tiny-qwen3', contextSize: 512, gpuLayers: 0, concurrency: 2, maxQueued: 4, timeoutMs: 1000, maxTokens: 64 }, { GUARDGATE_MODELS: dir });
+    const resolved = resolveEngine({ kind: 'llamacpp', model: 'tiny-qwen3', contextSize: 512, gpuLayers: 0, concurrency: 2, maxQueued: 4, timeoutMs: 1000, maxTokens: 64, template: 'auto' }, { GUARDGATE_MODELS: dir });
     expect(resolved).toMatchObject({ kind: 'llamacpp', modelPath: MODEL });
     expect(threadsFor(undefined, 1, 2)).toBe(2);
     expect(threadsFor(undefined, 4, 2)).toBe(1);

@@ -70,6 +70,9 @@ export interface TinyModelOptions {
   vocabulary?: number;
   /** Weights as F32 (default) or F16 (half the file, what a converted model often is). */
   type?: 'f32' | 'f16';
+  /** The model's name (general.name) and chat template (tokenizer.chat_template; null: none). */
+  name?: string;
+  chatTemplate?: string | null;
   /** Seeds the random weights: the same seed, the same bytes. */
   seed?: number;
 }
@@ -96,7 +99,7 @@ export function tinyQwen3Gguf(options: TinyModelOptions = {}): Buffer {
   const tokenTypes = tokens.map((_, i) => (i < 256 ? 1 : i < base.length ? 3 : 5));
   const metadata: Array<[string, Value]> = [
     ['general.architecture', { kind: Kind.STRING, value: 'qwen3' }],
-    ['general.name', { kind: Kind.STRING, value: 'guardgate-test-tiny-qwen3' }],
+    ['general.name', { kind: Kind.STRING, value: options.name ?? 'guardgate-test-tiny-qwen3' }],
     ['qwen3.context_length', { kind: Kind.U32, value: 2048 }],
     ['qwen3.embedding_length', { kind: Kind.U32, value: width }],
     ['qwen3.block_count', { kind: Kind.U32, value: layers }],
@@ -116,7 +119,7 @@ export function tinyQwen3Gguf(options: TinyModelOptions = {}): Buffer {
     ['tokenizer.ggml.eos_token_id', { kind: Kind.U32, value: 258 }],
     ['tokenizer.ggml.padding_token_id', { kind: Kind.U32, value: 256 }],
     ['tokenizer.ggml.add_bos_token', { kind: Kind.BOOL, value: false }],
-    ['tokenizer.chat_template', { kind: Kind.STRING, value: CHATML_TEMPLATE }],
+    ...(options.chatTemplate === null ? [] : [['tokenizer.chat_template', { kind: Kind.STRING, value: options.chatTemplate ?? CHATML_TEMPLATE }] as [string, Value]]),
   ];
   // A linear congruential generator: deterministic weights, small enough to keep activations finite.
   let state = seed;

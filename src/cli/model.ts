@@ -10,16 +10,21 @@ const duration = (seconds: number): string => (seconds >= 3600 ? `${Math.floor(s
 
 function pull(): Command {
   return new Command('pull')
-    .description('download a GGUF model (resumes an interrupted download, verifies its SHA-256, exit 5 unreachable)')
-    .argument('<url>', 'an http(s) URL of a .gguf file')
+    .description('download a GGUF model by name (model list --known) or URL: resumes an interrupted download, verifies its SHA-256, exit 5 unreachable')
+    .argument('<name-or-url>', 'a known name (qwen3guard-gen-0.6b, …) or an http(s) URL of a .gguf file')
     .option('--sha256 <hex>', 'the SHA-256 the file must have (else the server\'s, when it states one)')
-    .option('--name <file>', 'the name to keep it under (default: the URL\'s file name)')
+    .option('--name <file>', 'the name to keep it under (default: the known name, or the URL\'s file name)')
     .option('--json', 'print the result as JSON')
-    .action(async (url: string, flags: { sha256?: string; name?: string; json?: boolean }) => {
+    .action(async (what: string, flags: { sha256?: string; name?: string; json?: boolean }) => {
       const { MODEL_NAME, modelsDir } = await import('../models/store.js');
       const { pullModel, PullError } = await import('../models/pull.js');
-      httpUrl('the model URL', url);
-      let name = flags.name;
+      const { KNOWN_MODELS, knownModel, knownModelUrl } = await import('../models/catalog.js');
+      const known = knownModel(what);
+      if (known === undefined && !/^[a-z][a-z0-9+.-]*:/i.test(what)) {
+        throw new CliExit(EXIT.usage, `${what.slice(0, 100)} is neither a known model nor a URL; known: ${KNOWN_MODELS.map((m) => m.name).join(', ')}`);
+      }
+      const url = known === undefined ? httpUrl('the model URL', what) : knownModelUrl(known, process.env);
+      let name = flags.name ?? (known === undefined ? undefined : `${known.name}.gguf`);
       try {
         name ??= decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
       } catch {
@@ -55,13 +60,21 @@ function pull(): Command {
 
 function list(): Command {
   return new Command('list')
-    .description('the models pulled (GUARDGATE_MODELS, default ~/.cache/guardgate/models)')
+    .description('the models pulled (GUARDGATE_MODELS, default ~/.cache/guardgate/models); --known: the names pull knows')
+    .option('--known', 'the known names, where each comes from, and whether it is pulled')
     .option('--json', 'print JSON')
-    .action(async (flags: { json?: boolean }) => {
+    .action(async (flags: { known?: boolean; json?: boolean }) => {
       const { listModels, modelsDir } = await import('../models/store.js');
       const models = listModels(modelsDir(process.env));
+      if (flags.known) {
+        const { KNOWN_MODELS, knownModelUrl } = await import('../models/catalog.js');
+        const known = KNOWN_MODELS.map((m) => ({ ...m, url: knownModelUrl(m, process.env), pulled: models.some((p) => p.name === `${m.name}.gguf`) }));
+        if (flags.json) return void process.stdout.write(`${JSON.stringify(known)}\n`);
+        for (const m of known) process.stdout.write(`${m.name.padEnd(28)} ${m.size.padStart(7)}  ${m.pulled ? 'pulled' : '      '}  ${m.repo}/${m.file}  (${m.note})\n`);
+        return void process.stdout.write('Community conversions on Hugging Face (Qwen publishes safetensors only); the SHA-256 checked is the hub\'s.\n');
+      }
       if (flags.json) return void process.stdout.write(`${JSON.stringify(models)}\n`);
-      if (models.length === 0) return void process.stdout.write(`no models in ${modelsDir(process.env)}\n`);
+      if (models.length === 0) return void process.stdout.write(`no models in ${modelsDir(process.env)} (guardgate model list --known)\n`);
       for (const m of models) process.stdout.write(`${m.name}  ${human(m.bytes)}  sha256 ${m.sha256 ?? 'unknown'}\n`);
     });
 }

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { Template } from '@huggingface/jinja';
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
 import { setTimeout as delay } from 'node:timers/promises';
+import { knownModel } from '../models/catalog.js';
 import { isQwen3Guard, renderQwen3GuardPrompt, type PlainMessage, type PromptTemplate } from './qwen3guard-prompt.js';
 import { buildMessages, targetOf, type ModerationInput } from '../moderation/conversation.js';
 import { GuardgateError } from '../moderation/errors.js';
@@ -142,7 +143,10 @@ export class LlamaCppEngine implements Engine {
   private prompting: Record<string, string> = {};
 
   constructor(private readonly config: LlamaCppEngineConfig) {
-    if (!existsSync(config.modelPath)) throw new GuardgateError('engine_unavailable', `no model file at ${config.modelPath} (guardgate model pull URL, then name it in engine.model)`);
+    if (!existsSync(config.modelPath)) {
+      const known = knownModel(basename(config.modelPath, '.gguf'));
+      throw new GuardgateError('engine_unavailable', `no model file at ${config.modelPath} (${known === undefined ? 'guardgate model pull NAME|URL, then name it in engine.model' : `guardgate model pull ${known.name}`})`);
+    }
     const digest = modelDigest(config.modelPath);
     this.info = {
       name: 'llamacpp',

@@ -2,7 +2,7 @@
 // has the same file), verified (SHA-256, when one is known, and the GGUF magic), and never used half-done (the
 // file is written as `.partial` and renamed only once whole and verified). Every read has a deadline.
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, renameSync, rmSync, statfsSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDir } from './store.js';
 
@@ -148,6 +148,15 @@ export async function pullModel(url: string, options: PullOptions): Promise<Pull
   }
   const length = Number(response.headers.get('content-length'));
   const total = Number.isFinite(length) && length > 0 ? resumedFrom + length : null;
+  if (total !== null) {
+    // Known to be too big: said now, not after filling the disk.
+    const { bavail, bsize } = statfsSync(options.dir);
+    if (length > bavail * bsize) {
+      clearTimeout(timer);
+      await response.body?.cancel();
+      throw new PullError('disk_full', `${options.name} needs ${length} more bytes and the disk holding ${options.dir} has ${bavail * bsize} free; free space (or set GUARDGATE_MODELS to another disk) and pull again`);
+    }
+  }
   writeFileSync(stateFile, JSON.stringify({ url, validator: response.headers.get('etag') ?? response.headers.get('last-modified') } satisfies PartialState));
   const fd = openSync(partial, resumedFrom > 0 ? 'a' : 'w');
   const started = performance.now();

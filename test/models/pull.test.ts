@@ -7,10 +7,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pullModel, PullError } from '../../src/models/pull.js';
 import { listModels, removeModel } from '../../src/models/store.js';
+import { resolveEngine } from '../../src/config/engine.js';
+import { LlamaCppEngine } from '../../src/engines/llamacpp.js';
 import { CLI } from '../helpers/cli.js';
 import { tinyQwen3Gguf } from '../helpers/gguf.js';
 
@@ -37,6 +39,14 @@ async function serve(): Promise<Served> {
     if (req.url === '/hub/tiny.gguf') return void res.writeHead(302, { location: '/cdn/tiny.gguf', 'x-linked-etag': `"${SHA256}"` }).end();
     if (req.url === '/hub/other.gguf') return void res.writeHead(302, { location: '/cdn/tiny.gguf', 'x-linked-etag': `"${'0'.repeat(64)}"` }).end();
     if (req.url === '/cdn/tiny.gguf') return void res.writeHead(200, { 'content-length': MODEL.length }).end(MODEL);
+    // A known name's file at the hub (HF_ENDPOINT points here).
+    if (req.url === '/QuantFactory/Qwen3Guard-Gen-0.6B-GGUF/resolve/main/Qwen3Guard-Gen-0.6B.Q8_0.gguf') return void res.writeHead(302, { location: '/cdn/tiny.gguf', 'x-linked-etag': `"${SHA256}"` }).end();
+    // No length stated: only the disk itself can say it is full.
+    if (req.url === '/unsized/tiny.gguf') {
+      res.writeHead(200);
+      for (let at = 0; at < MODEL.length; at += 16_384) res.write(MODEL.subarray(at, at + 16_384));
+      return void res.end();
+    }
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     const etag = `"${SHA256.slice(0, 16)}"`;
     const start = range && (req.headers['if-range'] === undefined || req.headers['if-range'] === etag) ? Number(range[1]) : 0;
@@ -113,15 +123,66 @@ describe('guardgate model pull', () => {
     expect(existsSync(join(dir, 'tiny.gguf.partial'))).toBe(false);
   });
 
+  /** The CLI, asynchronously: the server answering it runs in this process. */
+  const cli = (dir: string, env: Record<string, string> = {}) => (args: string[]) =>
+    new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [CLI, 'model', ...args], { encoding: 'utf8', env: { ...process.env, GUARDGATE_MODELS: dir, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
+        resolve({ status: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+
+  it('pulls a known model by name (from the hub, or the mirror HF_ENDPOINT names), which the engine then takes by that name', async () => {
+    const dir = fresh();
+    const run = cli(dir, { HF_ENDPOINT: server.url });
+    const before = JSON.parse((await run(['list', '--known', '--json'])).stdout) as Array<{ name: string; url: string; pulled: boolean }>;
+    expect(before.map((m) => m.name)).toEqual(expect.arrayContaining(['qwen3guard-gen-0.6b', 'qwen3guard-gen-4b', 'qwen3guard-gen-8b']));
+    expect(before.find((m) => m.name === 'qwen3guard-gen-0.6b')).toMatchObject({ pulled: false, url: `${server.url}/QuantFactory/Qwen3Guard-Gen-0.6B-GGUF/resolve/main/Qwen3Guard-Gen-0.6B.Q8_0.gguf` });
+    // Named in a configuration before it is pulled: the engine says how to get it.
+    const spec = { kind: 'llamacpp' as const, model: 'qwen3guard-gen-0.6b', contextSize: 512, gpuLayers: 0, concurrency: 1, maxQueued: 1, timeoutMs: 1000, maxTokens: 64, template: 'auto' as const };
+    const resolved = resolveEngine(spec, { GUARDGATE_MODELS: dir });
+    if (resolved.kind !== 'llamacpp') throw new Error('not llamacpp');
+    expect(() => new LlamaCppEngine(resolved)).toThrow(/guardgate model pull qwen3guard-gen-0\.6b\)/);
+    const pulled = await run(['pull', 'qwen3guard-gen-0.6b']);
+    expect(pulled.status, pulled.stderr).toBe(0);
+    expect(pulled.stdout).toContain(`sha256 ${SHA256} (verified)`);
+    expect(readFileSync(join(dir, 'qwen3guard-gen-0.6b.gguf')).equals(MODEL)).toBe(true);
+    expect(JSON.parse((await run(['list', '--known', '--json'])).stdout).find((m: { name: string }) => m.name === 'qwen3guard-gen-0.6b')).toMatchObject({ pulled: true });
+    const engine = new LlamaCppEngine(resolved);
+    expect(engine.info.model).toBe('qwen3guard-gen-0.6b');
+    await engine.close();
+    const unknown = await run(['pull', 'qwen3guard-gen-70b']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/neither a known model nor a URL; known: qwen3guard-gen-0\.6b, /);
+  });
+
+  it('stops with disk_full when the disk cannot hold the file: before downloading when its size is stated, when a write fails otherwise', async (context) => {
+    // A 64 KB file system for the models (the model is 435 KB): needs the right to mount one.
+    const dir = fresh();
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { stdio: 'pipe' });
+    } catch (error) {
+      if (process.env.CI === 'true') throw error;
+      return context.skip(`cannot mount a small tmpfs here (${(error as Error).message.split('\n')[0]})`);
+    }
+    try {
+      const stated = await pullModel(`${server.url}/tiny.gguf`, { dir, name: 'tiny.gguf' }).catch((e: unknown) => e);
+      expect(stated).toMatchObject({ code: 'disk_full', message: expect.stringMatching(/needs 435\d+ more bytes .* free; free space \(or set GUARDGATE_MODELS/) });
+      expect(existsSync(join(dir, 'tiny.gguf.partial'))).toBe(false); // nothing was written for nothing
+      const unsized = await pullModel(`${server.url}/unsized/tiny.gguf`, { dir, name: 'tiny.gguf' }).catch((e: unknown) => e);
+      expect(unsized).toMatchObject({ code: 'disk_full', message: expect.stringMatching(/is full after \d+ bytes/) });
+      expect(listModels(dir)).toEqual([]);
+      const run = cli(dir);
+      const full = await run(['pull', `${server.url}/tiny.gguf`]);
+      expect(full.status).toBe(1);
+      expect(full.stderr).toMatch(/needs \d+ more bytes/);
+    } finally {
+      execFileSync('umount', [dir]);
+    }
+  });
+
   it('says what went wrong, with exit codes, on the command line: 404, unreachable, a bad URL; progress lines otherwise', async () => {
     const dir = fresh();
-    // Asynchronously: the server answering it runs in this process.
-    const run = (args: string[]) =>
-      new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(process.execPath, [CLI, 'model', ...args], { encoding: 'utf8', env: { ...process.env, GUARDGATE_MODELS: dir }, timeout: 60_000 }, (error, stdout, stderr) =>
-          resolve({ status: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-        );
-      });
+    const run = cli(dir);
     const missing = await run(['pull', `${server.url}/missing.gguf`]);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/not found \(404\)/);

@@ -3,6 +3,7 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadReleaseSpec } from '../../src/release/spec.js';
+import { knownModel } from '../../src/models/catalog.js';
 
 const dir = fileURLToPath(new URL('../../examples/', import.meta.url));
 
@@ -11,5 +12,7 @@ describe('shipped release specs', () => {
     const spec = loadReleaseSpec(`${dir}${file}`);
     expect(spec.version).toMatch(/\S/);
     if (spec.modelServer) expect(spec.engine.kind).toBe('openai');
+    // A model the example names is one `guardgate model pull NAME` can fetch, as its comment says.
+    if (spec.engine.kind === 'llamacpp') expect(knownModel(spec.engine.model), spec.engine.model).toBeDefined();
   });
 });

@@ -1,9 +1,12 @@
 // Router overhead: one trivial upstream, the same load (wrk from Debian, in its own process) sent
 // directly, through the guardgate router, and through nginx (proxy_pass with upstream keep-alive), in one
 // run with alternating rounds. Prints req/s, p50 and p99 of each and the ratios router/nginx and router/direct.
-// --workers N runs the router as N processes (node:cluster) and nginx with N workers.
-// Run: npx tsx bench/router-overhead.ts [--seconds 8] [--connections 32] [--rounds 3] [--workers 1]
+// --workers N runs the router as N processes (node:cluster) and nginx with N workers. --tracing 1 adds a second
+// router with OpenTelemetry on (every request sampled, spans sent to a sink on loopback): the cost of tracing.
+// Run: npx tsx bench/router-overhead.ts [--seconds 8] [--connections 32] [--rounds 3] [--workers 1] [--tracing 1]
 import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +19,7 @@ const seconds = argValue('seconds', 8);
 const connections = argValue('connections', 32);
 const rounds = argValue('rounds', 3);
 const workers = argValue('workers', 1);
+const tracing = argValue('tracing', 0) > 0;
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const cli = here('../dist/cli/main.js');
 
@@ -81,46 +85,63 @@ http {
 }
 
 const upstream = await startServerProcess(here('./fixtures/trivial-upstream.ts'), []);
-const router = spawn(process.execPath, [cli, 'router', '--port', '0', '--admin-port', '0', '--blue', upstream.url, '--workers', String(workers), '--log-level', 'info'], {
-  env: { ...process.env, GUARDGATE_ADMIN_TOKEN: 'bench-admin-token-0123456789' },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const routerUrl = await new Promise<string>((resolve) => {
-  let out = '';
-  router.stdout!.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-    const match = /"msg":"guardgate router ready"/.test(out) ? /"url":"([^"]+)"/.exec(out) : null;
-    if (match) resolve(match[1]!);
+/** A router process in front of the upstream; its URL once it says it is ready. */
+async function startRouter(env: NodeJS.ProcessEnv): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, [cli, 'router', '--port', '0', '--admin-port', '0', '--blue', upstream.url, '--workers', String(workers), '--log-level', 'info'], {
+    env: { ...process.env, GUARDGATE_ADMIN_TOKEN: 'bench-admin-token-0123456789', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
+  const url = await new Promise<string>((resolve) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /"msg":"guardgate router ready"/.test(out) ? /"url":"([^"]+)"/.exec(out) : null;
+      if (match) resolve(match[1]!);
+    });
+  });
+  return { url, stop: () => child.kill('SIGTERM') };
+}
+
+// A sink for spans: takes every OTLP export and answers 200, as a collector would.
+let spanBytes = 0;
+const sink = createServer((req, res) => {
+  req.on('data', (chunk: Buffer) => (spanBytes += chunk.length));
+  req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
 });
+await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+const router = await startRouter({});
+const traced = tracing ? await startRouter({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(sink.address() as AddressInfo).port}`, OTEL_TRACES_SAMPLER_ARG: '1' }) : undefined;
 const nginx = await startNginx(upstream.url);
 
-const targets = { direct: upstream.url, router: routerUrl, nginx: nginx.url } as const;
-const results: Record<keyof typeof targets, Figures[]> = { direct: [], router: [], nginx: [] };
+const targets: Record<string, string> = { direct: upstream.url, router: router.url, ...(traced ? { traced: traced.url } : {}), nginx: nginx.url };
+const results: Record<string, Figures[]> = Object.fromEntries(Object.keys(targets).map((name) => [name, []]));
 try {
   for (const url of Object.values(targets)) await wrk(`${url}/predict`); // warm up
   for (let round = 1; round <= rounds; round++) {
-    for (const [name, url] of Object.entries(targets) as Array<[keyof typeof targets, string]>) {
+    for (const [name, url] of Object.entries(targets)) {
       const figures = await wrk(`${url}/predict`);
-      results[name].push(figures);
+      results[name]!.push(figures);
       console.log(`round ${round} ${name.padEnd(7)} ${figures.rps.toFixed(0).padStart(7)} req/s  p50 ${figures.p50.toFixed(2)} ms  p99 ${figures.p99.toFixed(2)} ms  errors ${figures.errors}`);
     }
   }
 } finally {
   nginx.stop();
-  router.kill('SIGTERM');
+  router.stop();
+  traced?.stop();
+  sink.close();
   await upstream.stop();
 }
 
-const summary = (name: keyof typeof targets) => ({
-  rps: median(results[name].map((r) => r.rps)),
-  p50: median(results[name].map((r) => r.p50)),
-  p99: median(results[name].map((r) => r.p99)),
+const summary = (name: string) => ({
+  rps: median(results[name]!.map((r) => r.rps)),
+  p50: median(results[name]!.map((r) => r.p50)),
+  p99: median(results[name]!.map((r) => r.p99)),
 });
-const s = { direct: summary('direct'), router: summary('router'), nginx: summary('nginx') };
+const s = Object.fromEntries(Object.keys(targets).map((name) => [name, summary(name)])) as Record<'direct' | 'router' | 'nginx', ReturnType<typeof summary>> & { traced?: ReturnType<typeof summary> };
 console.log(`\nmedian of ${rounds} rounds; wrk 1 thread, ${connections} connections, ${seconds} s; router and nginx ${workers} worker(s) each; 2 cores shared by all`);
-for (const name of ['direct', 'router', 'nginx'] as const) {
-  console.log(`${name.padEnd(7)} ${s[name].rps.toFixed(0).padStart(7)} req/s  p50 ${s[name].p50.toFixed(2)} ms  p99 ${s[name].p99.toFixed(2)} ms`);
+for (const [name, f] of Object.entries(s)) {
+  console.log(`${name.padEnd(7)} ${f.rps.toFixed(0).padStart(7)} req/s  p50 ${f.p50.toFixed(2)} ms  p99 ${f.p99.toFixed(2)} ms`);
 }
 console.log(`router/nginx throughput ${(s.router.rps / s.nginx.rps).toFixed(2)}, p99 ${(s.router.p99 / s.nginx.p99).toFixed(2)}`);
 console.log(`router/direct throughput ${(s.router.rps / s.direct.rps).toFixed(2)}, p99 ${(s.router.p99 / s.direct.p99).toFixed(2)}`);
+if (s.traced) console.log(`traced/router throughput ${(s.traced.rps / s.router.rps).toFixed(2)}, p99 ${(s.traced.p99 / s.router.p99).toFixed(2)} (every request sampled; ${(spanBytes / 1e6).toFixed(1)} MB of spans exported)`);

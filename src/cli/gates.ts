@@ -1,7 +1,7 @@
 // `guardgate gates serve`: the gate runner on its own (POST /admin/gates/run), for Argo Rollouts'
 // AnalysisTemplates; `guardgate gates run`: ask a controller or runner to run gates, exit 3 when they fail.
 import { Command } from 'commander';
-import { pino } from 'pino';
+import { createLogger, logFormatOf } from '../shared/logger.js';
 import { CliExit, adminClient } from './client.js';
 import { EXIT } from './exit-codes.js';
 import { collect, httpUrl } from './flags.js';
@@ -22,7 +22,7 @@ function serve(): Command {
       if (adminToken === undefined || adminToken.length < 16) throw new CliExit(EXIT.usage, 'set GUARDGATE_ADMIN_TOKEN (at least 16 characters): callers present it, and the instances accept it for gate traffic');
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new CliExit(EXIT.usage, `--port takes a port number (got ${flags.port.slice(0, 20)})`);
-      const log = pino({ level: flags.logLevel, base: { service: 'guardgate-gates' } });
+      const log = createLogger({ level: flags.logLevel, base: { service: 'guardgate-gates' } }, logFormatOf(process.env, process.stdout.isTTY === true));
       const { startGateServer } = await import('../release/gate-server.js');
       const text = process.env.GUARDGATE_AUDIT_TEXT;
       const running = await startGateServer(

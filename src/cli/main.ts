@@ -3,7 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { GuardgateError } from '../moderation/errors.js';
-import { BUILD } from '../instance/build.js';
+import { BUILD } from '../shared/build.js';
 import { EXIT } from './exit-codes.js';
 import { auditCommand } from './audit.js';
 import { CliExit } from './client.js';

@@ -38,22 +38,27 @@ function blockedAdvice(release: ReleaseView): string[] {
   return lines;
 }
 
+/** A gate's result on one line: verdict, gate, samples, summary. */
+const gateLine = (gate: ReleaseView['gates'][number]): string =>
+  `  ${gate.inconclusive ? 'INCONCLUSIVE' : gate.passed ? 'PASS' : 'FAIL'} ${gate.gate.padEnd(10)}${gate.samples === undefined ? '' : ` n=${gate.samples}`} ${gate.summary}`;
+
 export const describeRelease = (release: ReleaseView): string => {
   const lines = [`release #${release.id} ${release.version} → ${release.candidate}: ${release.state}${release.forced ? ' (forced)' : ''}${release.note ? ` — ${release.note}` : ''}`];
-  for (const gate of release.gates) {
-    const verdict = gate.inconclusive ? 'INCONCLUSIVE' : gate.passed ? 'PASS' : 'FAIL';
-    lines.push(`  ${verdict} ${gate.gate.padEnd(10)}${gate.samples === undefined ? '' : ` n=${gate.samples}`} ${gate.summary}`);
-  }
+  for (const gate of release.gates) lines.push(gateLine(gate));
   if (release.state === 'blocked') lines.push(...blockedAdvice(release));
   return lines.join('\n');
 };
 
 const exitCodeOf = (state: string): number => (state === 'rolled_back' ? EXIT.rolledBack : state === 'aborted' || state === 'blocked' ? EXIT.gateFailed : EXIT.ok);
 
-/** Follow a release until it settles (or waits for an operator), showing which step it is on. */
+/**
+ * Follow a release until it settles (or waits for an operator): a live line for the step it is on (samples
+ * compared, requests sent, time left, as the gate reports them), and each gate's result as it comes.
+ */
 async function follow(client: AdminClient, id: number, flags: Common): Promise<ReleaseView> {
   const tty = process.stderr.isTTY && !flags.json;
   let last = '';
+  let shownGates = 0;
   for (;;) {
     const status = await client.call<ControllerStatus & { progress: Progress | null }>('GET', '/admin/controller');
     const release = status.release!;
@@ -62,6 +67,7 @@ async function follow(client: AdminClient, id: number, flags: Common): Promise<R
     const elapsed = progress ? `${((Date.now() - Date.parse(progress.startedAt)) / 1000).toFixed(0)}s` : '';
     const line = progress ? `${release.state}: ${progress.step}${progress.detail ? ` (${progress.detail})` : ''}` : release.state;
     if (!flags.json) {
+      for (; shownGates < release.gates.length; shownGates++) process.stderr.write(`${tty ? '\r\x1b[2K' : ''}${gateLine(release.gates[shownGates]!)}\n`);
       if (tty) process.stderr.write(`\r\x1b[2K${line} ${elapsed}`);
       else if (line !== last) process.stderr.write(`${line}\n`);
     }

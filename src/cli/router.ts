@@ -1,6 +1,6 @@
 // `guardgate router`: the stable front door on its own, until SIGTERM or SIGINT.
 import { Command } from 'commander';
-import { pino } from 'pino';
+import { createLogger, logFormatOf } from '../shared/logger.js';
 import { resolveAdminToken } from '../config/admin-token.js';
 import { loadRouterConfig, type RouterFlags } from '../config/router.js';
 import { closeOnSignals } from './signals.js';
@@ -27,7 +27,7 @@ export function routerCommand(): Command {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .action(async (flags: RouterFlags) => {
       const config = loadRouterConfig(flags, process.env);
-      const log = pino({ level: config.logLevel, base: { service: 'guardgate-router' } });
+      const log = createLogger({ level: config.logLevel, base: { service: 'guardgate-router' } }, logFormatOf(process.env, process.stdout.isTTY === true));
       const { token, file } = resolveAdminToken(config.admin.token, config.dataDir);
       const { startRouterProcesses } = await import('../router/run.js');
       const { openAuditReader } = await import('../store/open.js');

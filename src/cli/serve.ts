@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { loadInstanceConfig, type InstanceFlags } from '../config/instance.js';
 import { startInstance } from '../instance/run.js';
+import { logFormatOf } from '../shared/logger.js';
 import { closeOnSignals, exitWithParent } from './signals.js';
 
 export function serveCommand(): Command {
@@ -21,7 +22,7 @@ export function serveCommand(): Command {
     .option('--api-keys <file>', 'require API keys from this file (guardgate keys add --file); see README, Security')
     .option('--insecure', 'serve /predict without credentials on a non-loopback --host')
     .action(async (flags: InstanceFlags) => {
-      const config = loadInstanceConfig(flags, process.env);
+      const config = loadInstanceConfig({ ...flags, logFormat: logFormatOf(process.env, process.stdout.isTTY === true) }, process.env);
       // Started by the local driver: never outlive the controller that supervises us, even while starting.
       const parent = Number(process.env.GUARDGATE_PARENT_PID);
       let stop: () => Promise<void> = async () => undefined;

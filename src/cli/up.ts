@@ -1,6 +1,6 @@
 // `guardgate up`: the main job. Router, admin API, controller and the active environment, until Ctrl-C.
 import { Command } from 'commander';
-import { pino } from 'pino';
+import { createLogger, logFormatOf } from '../shared/logger.js';
 import { parseRouterConfig, type RouterFlags } from '../config/router.js';
 import { closeOnSignals } from './signals.js';
 
@@ -30,7 +30,7 @@ export function upCommand(): Command {
     .option('--data-dir <dir>', 'state, audit log, admin token and API keys (default .guardgate; also GUARDGATE_DATA_DIR)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .action(async (flags: UpFlags) => {
-      const log = pino({ level: flags.logLevel, base: { service: 'guardgate' } });
+      const log = createLogger({ level: flags.logLevel, base: { service: 'guardgate' } }, logFormatOf(process.env, process.stdout.isTTY === true));
       const router = parseRouterConfig(flags, process.env);
       // Loaded here, not at start: every other command (an instance above all) stays without the controller.
       const { startUp } = await import('../release/up.js');
@@ -53,6 +53,7 @@ export function upCommand(): Command {
           `  Guardgate is up.`,
           `  API and playground  ${up.url}/`,
           `  API access          ${up.access}`,
+          `  dashboard           ${up.adminUrl}/dashboard`,
           `  admin API           ${up.adminUrl}/admin/status`,
           `  admin token         ${up.tokenFile ?? 'GUARDGATE_ADMIN_TOKEN'}`,
           `  try                 curl -s ${up.url}/predict -H 'content-type: application/json' -d '{"prompt":"How can I kill a Python process?"}'`,

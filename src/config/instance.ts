@@ -6,6 +6,8 @@ import { POLICIES, type Policy } from '../moderation/taxonomy.js';
 import { allowsAnonymous, authFromEnvironment, authSchema, isLoopback, resolveAuth, type AuthConfig } from './auth.js';
 import { engineSchema, resolveEngine } from './engine.js';
 import { ConfigError, merge, readYamlFile, validate } from './load.js';
+import { tracingConfig } from './tracing.js';
+import type { TracingSettings } from '../shared/tracing.js';
 import { resolveSecret, secretRefSchema } from './secret.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -24,6 +26,8 @@ export const instanceSchema = z.object({
    */
   uncovered: z.enum(['flag', 'pass']).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** json for collectors, pretty for people (GUARDGATE_LOG_FORMAT; `serve` picks pretty for a terminal). */
+  logFormat: z.enum(['json', 'pretty']).default('json'),
   limits: z
     .object({
       bodyBytes: positiveInt.default(1_048_576),
@@ -87,6 +91,8 @@ export type InstanceConfig = Omit<ParsedInstance, 'engine' | 'policy' | 'audit' 
   policy: Policy;
   audit: ParsedInstance['audit'] & { sink: 'sqlite' | 'postgres' | 'none' };
   cache: ParsedInstance['cache'] & { kind: 'memory' | 'redis' | 'none' };
+  /** OpenTelemetry: where spans go; null, no tracing. */
+  tracing?: TracingSettings | null;
 };
 
 /** Flags the CLI accepts for `serve`; each overrides the file and the environment. */
@@ -102,6 +108,7 @@ export interface InstanceFlags {
   dataDir?: string;
   policy?: string;
   logLevel?: string;
+  logFormat?: string;
   apiKeys?: string;
   insecure?: boolean;
 }
@@ -114,6 +121,7 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
     version: env.GUARDGATE_VERSION,
     policy: env.GUARDGATE_POLICY,
     logLevel: env.GUARDGATE_LOG_LEVEL,
+    logFormat: env.GUARDGATE_LOG_FORMAT,
     dataDir: env.GUARDGATE_DATA_DIR,
     audit: { databaseUrl: env.DATABASE_URL, sink: env.GUARDGATE_AUDIT_SINK, text: env.GUARDGATE_AUDIT_TEXT, schema: env.GUARDGATE_AUDIT_SCHEMA },
     cache: { redisUrl: env.REDIS_URL, kind: env.GUARDGATE_CACHE },
@@ -138,6 +146,7 @@ function fromFlags(flags: InstanceFlags): Record<string, unknown> {
     version: flags.serviceVersion,
     policy: flags.policy,
     logLevel: flags.logLevel,
+    logFormat: flags.logFormat,
     dataDir: flags.dataDir,
     engine: { kind: flags.engine, baseUrl: flags.engineUrl, model: flags.engineModel },
     auth: { apiKeysFile: flags.apiKeys },
@@ -183,5 +192,6 @@ export function loadInstanceConfig(flags: InstanceFlags, env: NodeJS.ProcessEnv)
     routerSecret: parsed.routerSecret === undefined ? undefined : resolveSecret(parsed.routerSecret, env),
     audit: { ...parsed.audit, sink },
     cache: { ...parsed.cache, kind },
+    tracing: tracingConfig(env, 'guardgate-instance'),
   } as InstanceConfig;
 }

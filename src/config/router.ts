@@ -1,4 +1,5 @@
 // The router's configuration: defaults, then a YAML file, then environment variables, then flags.
+import { tracingConfig } from './tracing.js';
 import { z } from 'zod';
 import type { RouterSettings } from '../router/settings.js';
 import { authFromEnvironment, authSchema, resolveAuth, type AuthConfig } from './auth.js';
@@ -144,6 +145,7 @@ export function resolveRouterConfig(parsed: ParsedRouterConfig, env: NodeJS.Proc
     maxConnections: parsed.maxConnections ?? publicConnectionBudget(openFilesLimit()),
     routerSecret: parsed.routerSecret === undefined ? null : resolveSecret(parsed.routerSecret, env),
     auth: resolveAuth(parsed.auth, env),
+    tracing: tracingConfig(env, 'guardgate-router'),
   };
 }
 

@@ -11,6 +11,8 @@ export interface EngineResult extends GuardOutput {
   /** True when the verdict is weaker than the engine's own: a fallback answered, or the text is outside what it reads. */
   degraded: boolean;
   degradedReason?: DegradedReason | undefined;
+  /** Tokens read and written, where the engine knows them (for traces). */
+  usage?: { promptTokens: number; completionTokens: number } | undefined;
 }
 
 /** Why a verdict is degraded: the primary engine was down (a fallback answered), or the engine cannot read the language. */
@@ -18,6 +20,8 @@ export type DegradedReason = 'engine_unavailable' | 'language_not_covered';
 
 export interface ClassifyOptions {
   signal?: AbortSignal;
+  /** The W3C traceparent of the engine's span, for engines that call a server (it continues the trace). */
+  traceparent?: string;
 }
 
 /**

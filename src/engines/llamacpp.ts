@@ -263,7 +263,8 @@ export class LlamaCppEngine implements Engine {
       completion = new LlamaCompletion({ contextSequence: sequence });
       // Greedy, as upstream decodes: no repeat penalty (node-llama-cpp applies one by default).
       const raw = await completion.generateCompletion(tokens, { grammar: loaded.grammars[target], maxTokens: this.config.maxTokens, temperature: 0, repeatPenalty: false, signal, stopOnAbortSignal: false });
-      return { ...parseGuardOutput(raw, target), raw, engine: this.info, degraded: false };
+      const usage = { promptTokens: tokens.length, completionTokens: loaded.model.tokenize(raw, false).length };
+      return { ...parseGuardOutput(raw, target), raw, engine: this.info, degraded: false, usage };
     } catch (error) {
       if (this.shutdown.signal.aborted) throw new GuardgateError('engine_unavailable', 'the engine is closing', { cause: error });
       if (timeout.aborted && !options.signal?.aborted) throw new GuardgateError('engine_timeout', `the model did not answer within ${this.config.timeoutMs} ms`, { cause: error, retryAfter: 1 });

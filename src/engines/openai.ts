@@ -36,6 +36,7 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
 interface ChatCompletion {
   model?: string;
   choices?: Array<{ message?: { content?: string | null } }>;
+  usage?: { prompt_tokens?: number; completion_tokens?: number };
 }
 
 export class OpenAIEngine implements Engine {
@@ -68,8 +69,8 @@ export class OpenAIEngine implements Engine {
       max_tokens: this.config.maxTokens,
     });
     try {
-      const raw = await this.complete(body, signal);
-      return { ...parseGuardOutput(raw, targetOf(input)), raw, engine: this.info, degraded: false };
+      const { raw, usage } = await this.complete(body, signal, options.traceparent);
+      return { ...parseGuardOutput(raw, targetOf(input)), raw, engine: this.info, degraded: false, usage };
     } catch (error) {
       if (isGuardgateError(error)) throw error;
       if (deadline.aborted) {
@@ -81,10 +82,12 @@ export class OpenAIEngine implements Engine {
   }
 
   /** POST the chat completion, retrying connection errors, and return the message text. */
-  private async complete(body: string, signal: AbortSignal): Promise<string> {
+  private async complete(body: string, signal: AbortSignal, traceparent: string | undefined): Promise<{ raw: string; usage: EngineResult['usage'] }> {
+    // The model server continues the trace (vLLM and SGLang read traceparent when they trace).
+    const headers = traceparent === undefined ? this.headers : { ...this.headers, traceparent };
     for (let attempt = 0; ; attempt++) {
       try {
-        const response = await this.pool.request({ method: 'POST', path: this.path, headers: this.headers, body, signal });
+        const response = await this.pool.request({ method: 'POST', path: this.path, headers, body, signal });
         const text = await response.body.text();
         if (response.statusCode !== 200) throw this.httpError(response.statusCode, text, response.headers['retry-after']);
         return this.contentOf(text);
@@ -104,7 +107,7 @@ export class OpenAIEngine implements Engine {
     return new GuardgateError('engine_unavailable', `engine answered HTTP ${status}: ${detail}`, { retryAfter });
   }
 
-  private contentOf(text: string): string {
+  private contentOf(text: string): { raw: string; usage: EngineResult['usage'] } {
     let completion: ChatCompletion;
     try {
       completion = JSON.parse(text) as ChatCompletion;
@@ -115,7 +118,8 @@ export class OpenAIEngine implements Engine {
     if (typeof content !== 'string') {
       throw new GuardgateError('engine_invalid_output', 'engine answer has no choices[0].message.content');
     }
-    return content;
+    const usage = completion.usage;
+    return { raw: content, usage: typeof usage?.prompt_tokens === 'number' && typeof usage.completion_tokens === 'number' ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens } : undefined };
   }
 
   /** Called once nobody waits for an answer any more (the listener is closed): drop what is left. */

@@ -12,6 +12,7 @@ import type { AuditLog } from '../store/audit/log.js';
 import { toAuditRecord, type TextMode } from '../store/audit/record.js';
 import { cacheKey, type CachedVerdict, type VerdictCache } from '../store/cache/cache.js';
 import type { InstanceMetrics } from './metrics.js';
+import { SpanKind, SpanStatusCode, traceparentOf, under, type Span, type Tracing } from '../shared/tracing.js';
 
 export interface ModeratorIdentity {
   version: string;
@@ -24,6 +25,8 @@ export interface ModeratorStores {
   cache?: VerdictCache | undefined;
   audit?: AuditLog | undefined;
   auditText?: TextMode;
+  /** Where spans go, when tracing is on. */
+  tracing?: Tracing | undefined;
 }
 
 export interface JudgeContext {
@@ -33,6 +36,8 @@ export interface JudgeContext {
   /** Gate, bench or replay traffic: not audited, and judged by the engine (no cache). */
   evidence?: boolean;
   signal?: AbortSignal;
+  /** This verdict's span (tracing on): told what was judged, parent of the engine's span. */
+  span?: Span | undefined;
 }
 
 export class Moderator {
@@ -55,12 +60,23 @@ export class Moderator {
     }
   }
 
-  private async classify(input: ModerationInput, signal: AbortSignal | undefined): Promise<EngineResult> {
+  private async classify(input: ModerationInput, signal: AbortSignal | undefined, parent: Span | undefined): Promise<EngineResult> {
+    const { info } = this.engine;
+    const span = parent && this.stores.tracing?.start('guardgate.engine', { kind: SpanKind.CLIENT, parent: under(parent), attributes: { 'guardgate.engine': info.name, 'guardgate.model': info.model, 'guardgate.engine_version': info.version } });
     try {
-      return await this.engine.classify(input, signal ? { signal } : {});
+      const result = await this.engine.classify(input, { ...(signal ? { signal } : {}), ...(span ? { traceparent: traceparentOf(span) } : {}) });
+      if (span !== undefined) {
+        if (result.usage) span.setAttributes({ 'gen_ai.usage.input_tokens': result.usage.promptTokens, 'gen_ai.usage.output_tokens': result.usage.completionTokens });
+        if (result.engine !== info) span.setAttributes({ 'guardgate.answered_by': result.engine.name });
+      }
+      return result;
     } catch (error) {
-      this.metrics.engineErrors.inc({ engine: this.engine.info.name, code: isGuardgateError(error) ? error.code : 'internal' });
+      const code = isGuardgateError(error) ? error.code : 'internal';
+      this.metrics.engineErrors.inc({ engine: info.name, code });
+      span?.setStatus({ code: SpanStatusCode.ERROR, message: code });
       throw error;
+    } finally {
+      span?.end();
     }
   }
 
@@ -76,7 +92,7 @@ export class Moderator {
     const cached = answer !== undefined;
     let degraded: DegradedReason | null = null;
     if (answer === undefined) {
-      const result = await this.classify(input, context.signal);
+      const result = await this.classify(input, context.signal, context.span);
       this.metrics.engineDuration.observe({ engine: this.engine.info.name }, (performance.now() - started) / 1000);
       degraded = result.degraded ? (result.degradedReason ?? 'engine_unavailable') : null;
       answer = { safety: result.safety, categories: result.categories, refusal: result.refusal, engine: result.engine };
@@ -107,6 +123,7 @@ export class Moderator {
       engine: answer.engine,
     };
     if (!context.mirrored && !context.evidence) this.stores.audit?.record(toAuditRecord(verdict, input, this.stores.auditText ?? 'none'));
+    context.span?.setAttributes({ 'guardgate.policy': policy, 'guardgate.target': target, 'guardgate.cached': cached, 'guardgate.language': verdict.language ?? 'unknown', 'guardgate.safety': verdict.safety, 'guardgate.degraded': verdict.degraded });
     return verdict;
   }
 }

@@ -1,5 +1,7 @@
 // Running an instance: listen, warm the engine up until it answers, and shut down gracefully
 // (readiness false at once, in-flight requests finish, bounded by a deadline).
+import { BUILD } from '../shared/build.js';
+import { startTracing } from '../shared/tracing.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { InstanceConfig } from '../config/instance.js';
 import { ConfigError } from '../config/load.js';
@@ -66,7 +68,8 @@ export async function startInstance(config: InstanceConfig, engine: Engine = cre
   metrics.auditBacklogSource = audit && (() => audit.backlog());
   const authenticator = await Authenticator.create(config.auth, { onKeyFileError: (error) => logger.log?.error({ err: error }, 'API key file unreadable; the keys loaded before stay in force') });
   const limiter = openRateLimiter(config, () => metrics.rateLimitErrors.inc());
-  const built = buildInstance(config, engine, { authenticator, limiter, limits: config.auth.rateLimit.limits, routerSecret: config.routerSecret }, { audit, cache, auditText: config.audit.text }, metrics);
+  const tracing = config.tracing ? startTracing(config.tracing, BUILD.version) : undefined;
+  const built = buildInstance(config, engine, { authenticator, limiter, limits: config.auth.rateLimit.limits, routerSecret: config.routerSecret }, { audit, cache, auditText: config.audit.text, tracing }, metrics);
   logger.log = built.app.log;
   await built.app.listen({ host: config.host, port: config.port });
   const address = built.app.server.address();
@@ -100,6 +103,7 @@ export async function startInstance(config: InstanceConfig, engine: Engine = cre
       await limiter?.close();
       authenticator.close();
       await engine.close();
+      await tracing?.shutdown();
     })());
 
   return { ...built, url: `http://${host}:${port}`, warmedUp, shutdown };

@@ -2,7 +2,7 @@
 // readiness, metrics and version, with one error shape for every failure.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Engine } from '../engines/engine.js';
 import { GuardgateError } from '../moderation/errors.js';
 import { toOpenAIResult } from '../moderation/openai-mapping.js';
@@ -15,7 +15,9 @@ import { NOSNIFF, PAGE_HEADERS } from '../shared/web-headers.js';
 import { installAccess, type Access } from './access.js';
 import { parseModerationsRequest, parsePredictRequest } from './requests.js';
 import { traceIdFrom } from '../shared/trace.js';
-import { BUILD } from './build.js';
+import { endWithStatus, parentOf, SpanKind, under, type Span } from '../shared/tracing.js';
+import { BUILD } from '../shared/build.js';
+import { prettyStream } from '../shared/logger.js';
 
 const webFile = (name: string): string => readFileSync(new URL(`../../web/${name}`, import.meta.url), 'utf8');
 const PLAYGROUND_HTML = webFile('playground.html');
@@ -48,7 +50,7 @@ export function buildInstance(
   const moderator = new Moderator(engine, config, metrics, stores);
   const state: InstanceState = { warm: false, draining: false, reconnectUntil: 0 };
   const app = Fastify({
-    logger: { level: config.logLevel, base: { service: 'guardgate', version: config.version, color: config.color } },
+    logger: { level: config.logLevel, base: { service: 'guardgate', version: config.version, color: config.color }, ...(config.logFormat === 'pretty' ? { stream: prettyStream(process.stdout) } : {}) },
     bodyLimit: config.limits.bodyBytes,
     genReqId: (request) => traceIdFrom(request.headers),
     // One line per request, written in onResponse with the trace id on it.
@@ -93,25 +95,56 @@ export function buildInstance(
 
   const moderate = { config: { scope: 'moderate' as const } };
 
+  /**
+   * With tracing on, a request is a span under its caller's traceparent (the router's), with the request's own
+   * trace id when it starts a trace; a batch has a span per verdict under it.
+   */
+  const tracing = stores.tracing;
+  async function traced<T>(request: FastifyRequest, count: number, work: (spanOf: (i: number) => Span | undefined) => Promise<T>): Promise<T> {
+    if (tracing === undefined) return work(() => undefined);
+    const traceparent = request.headers.traceparent;
+    const span = tracing.start('guardgate.instance', {
+      kind: SpanKind.SERVER,
+      parent: parentOf(typeof traceparent === 'string' ? traceparent : undefined),
+      traceId: request.id,
+      attributes: { 'http.route': request.routeOptions.url ?? '', 'guardgate.color': config.color ?? '', 'guardgate.version': config.version, 'guardgate.mirrored': request.mirrored, 'guardgate.evidence': request.evidence, 'guardgate.batch_size': count },
+    });
+    const items = count === 1 ? [span] : Array.from({ length: count }, (_, i) => tracing.start('guardgate.verdict', { parent: under(span), attributes: { 'guardgate.index': i } }));
+    try {
+      const result = await work((i) => items[i]);
+      endWithStatus(span, 200);
+      return result;
+    } catch (error) {
+      endWithStatus(span, toGuardgateError(error as FastifyError).status);
+      throw error;
+    } finally {
+      if (count > 1) for (const item of items) item.end();
+    }
+  }
+
   app.post('/predict', moderate, async (request) => {
     const parsed = parsePredictRequest(request.body, config.policy, config.limits);
     const traceId = request.id;
     const { mirrored, evidence } = request;
-    if (!parsed.batch) {
-      const item = parsed.items[0]!;
-      return moderator.judge(item, item.policy, { traceId, mirrored, evidence });
-    }
-    const results = await Promise.all(parsed.items.map((item, i) => moderator.judge(item, item.policy, { traceId: `${traceId}-${i}`, mirrored, evidence })));
-    return { results };
+    return traced(request, parsed.items.length, async (spanOf) => {
+      if (!parsed.batch) {
+        const item = parsed.items[0]!;
+        return moderator.judge(item, item.policy, { traceId, mirrored, evidence, span: spanOf(0) });
+      }
+      const results = await Promise.all(parsed.items.map((item, i) => moderator.judge(item, item.policy, { traceId: `${traceId}-${i}`, mirrored, evidence, span: spanOf(i) })));
+      return { results };
+    });
   });
 
   app.post('/v1/moderations', moderate, async (request) => {
     const parsed = parseModerationsRequest(request.body, config.policy, config.limits);
     const traceId = request.id;
     const { mirrored, evidence } = request;
-    const verdicts = await Promise.all(
-      parsed.texts.map((prompt, i) =>
-        moderator.judge({ prompt }, parsed.policy, { traceId: parsed.texts.length === 1 ? traceId : `${traceId}-${i}`, mirrored, evidence }),
+    const verdicts = await traced(request, parsed.texts.length, (spanOf) =>
+      Promise.all(
+        parsed.texts.map((prompt, i) =>
+          moderator.judge({ prompt }, parsed.policy, { traceId: parsed.texts.length === 1 ? traceId : `${traceId}-${i}`, mirrored, evidence, span: spanOf(i) }),
+        ),
       ),
     );
     return {

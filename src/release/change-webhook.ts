@@ -7,7 +7,8 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import type { Release } from './store.js';
+import { CONTROLLER, type Release } from './store.js';
+import type { StoreListener } from './store-listeners.js';
 import type { ReleaseState } from './states.js';
 
 export const SIGNATURE_HEADER = 'x-guardgate-signature';
@@ -149,4 +150,13 @@ export function withoutUserText(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutUserText);
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, (key === 'prompt' || key === 'response') && typeof item === 'string' ? null : withoutUserText(item)]));
+}
+
+/** The webhook as a store listener: a record per release opened, transition and operator switch. */
+export function webhookListener(webhook: ChangeWebhook): StoreListener {
+  return {
+    created: (release, actor) => webhook.post(releaseRecord(release, null, 'release.created', actor, undefined)),
+    transitioned: (release, from, options) => webhook.post(releaseRecord(release, from, 'release.transition', options?.actor ?? CONTROLLER, options?.evidence)),
+    switched: (action) => webhook.post({ type: 'operator.switch', actor: action.actor, switch: action.detail }),
+  };
 }

@@ -309,7 +309,9 @@ export class Controller {
   // ------------------------------------------------------------------ the pipeline
 
   private step(release: Release, state: ReleaseState, step: string, detail?: string): void {
-    this.progress = { releaseId: release.id, state, step, ...(detail ? { detail } : {}), startedAt: new Date().toISOString() };
+    // A new detail of the same step keeps the step's start: `release --wait` counts from it.
+    const same = this.progress?.releaseId === release.id && this.progress.step === step;
+    this.progress = { releaseId: release.id, state, step, ...(detail ? { detail } : {}), startedAt: same ? this.progress!.startedAt : new Date().toISOString() };
   }
 
   private async pipeline(release: Release, signal: AbortSignal): Promise<void> {

@@ -23,8 +23,12 @@ import { controllerSwitch, registerControllerRoutes } from './admin.js';
 import { registerGateEndpoint, type GateEndpointOptions } from './gate-endpoint.js';
 import { Registry } from 'prom-client';
 import { resolveSecret } from '../config/secret.js';
-import { ChangeWebhook } from './change-webhook.js';
-import { ChangeRecordingStore } from './store-change-records.js';
+import { ChangeWebhook, webhookListener } from './change-webhook.js';
+import { ListenedStore, type StoreListener } from './store-listeners.js';
+import { ReleaseTracer } from './release-trace.js';
+import { startTracing } from '../shared/tracing.js';
+import { tracingConfig } from '../config/tracing.js';
+import { BUILD } from '../shared/build.js';
 import type { ControllerStore } from './store.js';
 import { Controller } from './controller.js';
 import { environmentOf } from './environment.js';
@@ -194,7 +198,11 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   // The controller's metrics (and the change webhook's), on the admin API's /metrics.
   const metrics = new Registry();
   const webhook = changeWebhook(parsed, instanceEnv, log, metrics);
-  const store: ControllerStore = webhook === undefined ? resilient : new ChangeRecordingStore(resilient, webhook);
+  // Release traces: a trace per release, a span per state and per gate (tracing on: OTEL_EXPORTER_OTLP_ENDPOINT).
+  const tracingSettings = tracingConfig(instanceEnv, 'guardgate-controller');
+  const tracing = tracingSettings === null ? undefined : startTracing(tracingSettings, BUILD.version);
+  const listeners: StoreListener[] = [...(webhook ? [webhookListener(webhook)] : []), ...(tracing ? [new ReleaseTracer(tracing, resilient, log.child({ component: 'release-trace' }))] : [])];
+  const store: ControllerStore = listeners.length === 0 ? resilient : new ListenedStore(resilient, listeners);
   // What every instance's configuration file carries besides its environment: references and digests only.
   const instanceConfig = {
     auth: { ...auth, adminTokenSha256: sha256Hex(token), gateTokenSha256: sha256Hex(gateToken), rateLimit: withoutEnvironmentValues(auth.rateLimit, instanceEnv) },
@@ -220,6 +228,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   const dataPath = await startDataPath(settings, settings.auth, token, log, { workers: parsed.workers, logLevel: options.logLevel });
   const stopAll = async () => {
     await webhook?.close(0);
+    await tracing?.shutdown();
     await dataPath.close();
     await driver.close();
     await store.close();
@@ -269,6 +278,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     close: async () => {
       await controller.close();
       await webhook?.close();
+      await tracing?.shutdown();
       await lease?.release();
       await router.close();
       await driver.close();

@@ -15,6 +15,7 @@ import { errorHeaders, GuardgateError } from '../moderation/errors.js';
 import { MIRROR_HEADER, PREVIEW_HEADER } from '../shared/headers.js';
 import { isConnectionError } from '../shared/net.js';
 import { newTraceId } from '../shared/trace.js';
+import { endWithStatus, parentOf, SpanKind, traceparentOf, type Span, type Tracing } from '../shared/tracing.js';
 import type { RouterMetrics } from './metrics.js';
 import type { Mirror } from './mirror.js';
 import type { ColorPool } from './pool.js';
@@ -35,6 +36,8 @@ function droppedHeaders(connection: string | undefined): ReadonlySet<string> {
 }
 
 /** Keep the pairs of a flat [name, value, …] list whose (lower-case) names are not in `dropped`. */
+const TRACEPARENT_ONLY: ReadonlySet<string> = new Set(['traceparent']);
+
 function withoutNamed(pairs: string[], dropped: ReadonlySet<string>): string[] {
   const out: string[] = [];
   for (let i = 0; i < pairs.length; i += 2) if (!dropped.has(pairs[i]!.toLowerCase())) out.push(pairs[i]!, pairs[i + 1]!);
@@ -76,6 +79,8 @@ export function inFlightOn(socket: Socket): number {
 }
 
 export interface DataPathDeps {
+  /** Spans per request, when tracing is on. */
+  tracing?: Tracing | undefined;
   pools: Record<Color, ColorPool>;
   policy: TrafficPolicy;
   metrics: RouterMetrics;
@@ -205,14 +210,38 @@ export class DataPath {
       decision = failoverDecision(policy, decision, pools[policy.active].healthyCount, pools[otherColor(policy.active)].healthyCount);
       if (decision.reason === 'failover') this.deps.onFailover();
     }
+    const span = this.deps.tracing === undefined ? undefined : this.traced(req, headers, decision);
     if (preview && !viaPreviewPort) {
       this.deps.authenticator.authorize(headers.authorization, 'preview').then(
-        () => new Exchange(this, req, res, decision, headers.forward).start(),
-        (error: unknown) => this.refuse(req, res, error instanceof GuardgateError ? error : new GuardgateError('internal', (error as Error).message), 'preview'),
+        () => new Exchange(this, req, res, decision, headers.forward, span).start(),
+        (error: unknown) => {
+          this.refuse(req, res, error instanceof GuardgateError ? error : new GuardgateError('internal', (error as Error).message), 'preview');
+          if (span !== undefined) endWithStatus(span, res.statusCode);
+        },
       );
       return;
     }
-    new Exchange(this, req, res, decision, headers.forward).start();
+    new Exchange(this, req, res, decision, headers.forward, span).start();
+  }
+
+  /**
+   * The request's span, child of the caller's traceparent; the instance gets this span as its parent. A request
+   * without one keeps the trace id the router gives it (x-request-id), so that the verdict's and the trace's match.
+   */
+  private traced(req: IncomingMessage, headers: ClientHeaders, decision: RouteDecision): Span {
+    const incoming = req.headers.traceparent;
+    const pool = this.deps.pools[decision.color];
+    const forward = headers.forward;
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' ? given.toLowerCase() : forward[forward.lastIndexOf('x-request-id') + 1];
+    const span = this.deps.tracing!.start('guardgate.router', {
+      kind: SpanKind.SERVER,
+      parent: parentOf(typeof incoming === 'string' ? incoming : undefined),
+      traceId: requestId,
+      attributes: { 'http.request.method': req.method ?? '', 'url.path': req.url ?? '', 'guardgate.color': decision.color, 'guardgate.version': pool.version ?? '', 'guardgate.route_reason': decision.reason, 'guardgate.mirror': decision.mirror },
+    });
+    headers.forward = [...withoutNamed(forward, TRACEPARENT_ONLY), 'traceparent', traceparentOf(span)];
+    return span;
   }
 
   /** Answer without forwarding (the body is drained so that the connection stays usable). */
@@ -259,6 +288,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly res: ServerResponse,
     private readonly decision: RouteDecision,
     private readonly headers: string[],
+    private readonly span?: Span,
   ) {
     this.pool = path.deps.pools[decision.color];
     this.epoch = path.deps.policy.epoch;
@@ -335,6 +365,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.upstream = upstream;
     this.abortAttempt = undefined;
     this.started = performance.now();
+    if (this.span !== undefined) this.span.setAttribute('guardgate.upstream', upstream.url);
     upstream.inFlight++;
     upstream.client.dispatch(
       {
@@ -449,6 +480,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     metrics.retries.inc({ color: pool.color, outcome: 'retried' });
+    this.span?.addEvent('retry', { 'guardgate.failed_upstream': upstream.url, 'error.type': code ?? error.name });
+    this.span?.setAttribute('guardgate.retried', true);
     this.failed = upstream;
     this.attempt();
   }
@@ -495,5 +528,6 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.peers?.delete(this);
     if (this.upstream !== undefined) this.abortAttempt?.(this.clientGone ? new ClientGone('the client closed the connection') : new Error('the request is over'));
     this.path.deps.metrics.countRequest(this.decision.color, this.decision.reason, status);
+    if (this.span !== undefined) endWithStatus(this.span, status);
   }
 }

@@ -8,6 +8,8 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { GuardgateError } from '../moderation/errors.js';
 import { answerClientError } from '../shared/client-error.js';
 import { WatchedKeyPair } from '../shared/tls-files.js';
+import { BUILD } from '../shared/build.js';
+import { startTracing, type Tracing } from '../shared/tracing.js';
 import { HealthChecker } from './health.js';
 import { RouterMetrics } from './metrics.js';
 import { Mirror, type MirrorListener } from './mirror.js';
@@ -65,6 +67,7 @@ export class Router implements RouterControl {
   private readonly publicServer: Server;
   private readonly previewServer: Server | undefined;
   private readonly keyPair: WatchedKeyPair | undefined;
+  private readonly tracing: Tracing | undefined;
   private state: RouterState;
   private switches = 0;
   private lastFailoverLog = 0;
@@ -89,8 +92,10 @@ export class Router implements RouterControl {
       if (!healthy) this.metrics.ejections.inc({ color: pool.color, cause: 'check' });
       this.updateHealthGauge();
     });
+    this.tracing = settings.tracing ? startTracing(settings.tracing, BUILD.version) : undefined;
     const dataPath = new DataPath(
       {
+        tracing: this.tracing,
         pools: this.pools,
         policy: this.policy,
         metrics: this.metrics,
@@ -313,5 +318,6 @@ export class Router implements RouterControl {
     this.keyPair?.close();
     await Promise.all(this.listeners().map(close));
     await Promise.all(COLORS.flatMap((color) => this.pools[color].upstreams.map((u) => u.close())));
+    await this.tracing?.shutdown();
   }
 }

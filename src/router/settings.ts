@@ -6,6 +6,8 @@ export interface PoolSettings {
   instances: string[];
 }
 
+import type { TracingSettings } from '../shared/tracing.js';
+
 export interface RouterSettings {
   host: string;
   port: number;
@@ -30,4 +32,6 @@ export interface RouterSettings {
   maxConnections: number;
   /** Slow clients: headers must arrive within headersMs, the whole request within requestMs. */
   timeouts: { headersMs: number; requestMs: number; keepAliveMs: number };
+  /** OpenTelemetry: where spans go; null or absent, no tracing. */
+  tracing?: TracingSettings | null;
 }

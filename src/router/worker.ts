@@ -1,7 +1,7 @@
 // A router cluster worker (`--workers N`): the data path and its own health checks, on the port the workers
 // share. It applies the states the primary sends, acknowledges each by its epoch, answers status and
 // metrics requests, and forwards mirror pairs while the primary has listeners. The primary owns the admin API.
-import { pino } from 'pino';
+import { createLogger, logFormatOf } from '../shared/logger.js';
 import { Authenticator } from '../auth/authenticator.js';
 import type { MirrorPair } from './mirror.js';
 import { Router } from './router.js';
@@ -12,7 +12,7 @@ const send = (message: FromWorker): void => {
 };
 
 async function main(init: WorkerInit): Promise<void> {
-  const log = pino({ level: init.logLevel, base: { service: 'guardgate-router', worker: init.index } });
+  const log = createLogger({ level: init.logLevel, base: { service: 'guardgate-router', worker: init.index } }, logFormatOf(process.env, process.stdout.isTTY === true));
   const authenticator = await Authenticator.create(init.auth, { adminToken: init.adminToken, onKeyFileError: (error) => log.error({ err: error }, 'API key file unreadable; the keys loaded before stay in force') });
   const router = new Router(init.settings, log, authenticator);
   await router.apply(init.state);

@@ -149,6 +149,13 @@ describe('guardgate up --driver kubernetes --traffic gateway-api (fake cluster)'
     const cli = runCli(['release', example, '--wait', '--data-dir', (up as RunningUp & { dataDir: string }).dataDir]);
     const code = await cli.exited;
     expect(`exit ${code}\n${cli.stdout().slice(-600)}\n${cli.stderr().slice(-600)}`).toMatch(/^exit 0\n/);
+    // What the operator watched: the load gate's progress as it went, and each gate's result as it came.
+    const watched = cli.stderr();
+    expect(watched).toMatch(/validating: load gate \((active|candidate) \d+\/\d+ s, \d+ requests, 0 failed\)/);
+    for (const gate of ['functional', 'load', 'shadow']) expect(watched).toMatch(new RegExp(`^  PASS ${gate} +n=\\d+`, 'm'));
+    // No traffic while it watches: the watch gate says it had too few requests to judge (the example lets that pass).
+    expect(watched).toMatch(/watching: watch gate \(0\/20 requests, .*; \d+ s left\)/);
+    expect(watched).toMatch(/^ {2}INCONCLUSIVE watch +n=0 /m);
     const status = await up.controller.status();
     expect(status.release).toMatchObject({ version: 'lexicon-v2', state: 'stable' });
     expect(status.active).toBe('blue');

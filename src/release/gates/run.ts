@@ -90,6 +90,7 @@ export async function runGate(gate: PreSwitchGate, settings: GateSettings, targe
 async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: GateTargets, context: GateContext, signal: AbortSignal): Promise<GateReport> {
   const { credentials } = context;
   const progress = (detail: string) => context.onProgress?.(gate, detail);
+  const started = Date.now();
   switch (gate) {
     case 'functional': {
       const suite = loadSuite(settings.functional.suite);
@@ -135,7 +136,7 @@ async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: Ga
       }
       return runShadowGate(
         context.mirror,
-        { fraction: shadow.fraction, durationSeconds: shadow.durationSeconds, targetSamples: shadow.samples, onProgress: (n) => progress(`${n}/${shadow.samples} verdicts compared`), replay },
+        { fraction: shadow.fraction, durationSeconds: shadow.durationSeconds, targetSamples: shadow.samples, onProgress: (n) => progress(`${n}/${shadow.samples} verdicts compared, at most ${Math.max(0, Math.ceil(shadow.durationSeconds - (Date.now() - started) / 1000))} s left`), replay },
         { minAgreement: shadow.minAgreement, maxUnsafeToSafe: shadow.maxUnsafeToSafe, minSamples: shadow.minSamples },
         signal,
         context.auditText,

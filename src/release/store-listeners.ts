@@ -1,26 +1,31 @@
-// The controller's store, telling the change webhook what it stored: a release opened, each transition (with
-// the state it left, its actor and evidence), each operator switch. Only after the store succeeded, and
-// without waiting for the webhook.
+// The controller's store, telling listeners what it stored: a release opened, each transition (with the state it
+// left, its actor and evidence), each operator switch. Only after the store succeeded, and without waiting for
+// them. Listeners: the change webhook, release traces.
 import type { Color } from '../router/routing.js';
 import type { EnvironmentSpec } from './driver.js';
-import { releaseRecord, type ChangeWebhook } from './change-webhook.js';
 import type { ReleaseSpec } from './spec.js';
 import type { ReleaseState } from './states.js';
-import { CONTROLLER, type ControllerStore, type OperatorAction, type Release, type TransitionOptions } from './store.js';
+import type { ControllerStore, OperatorAction, Release, TransitionOptions } from './store.js';
 
-export class ChangeRecordingStore implements ControllerStore {
+export interface StoreListener {
+  created?(release: Release, actor: string): void;
+  transitioned?(release: Release, from: ReleaseState | null, options: TransitionOptions | undefined): void;
+  switched?(action: Omit<OperatorAction, 'at'>): void;
+}
+
+export class ListenedStore implements ControllerStore {
   /** The last state seen of each release, to say which state a transition left. */
   private readonly states = new Map<number, ReleaseState>();
 
   constructor(
     private readonly inner: ControllerStore,
-    private readonly webhook: ChangeWebhook,
+    private readonly listeners: readonly StoreListener[],
   ) {}
 
   async createRelease(spec: ReleaseSpec, candidate: Color, previous: Color, actor: string): Promise<Release> {
     const release = await this.inner.createRelease(spec, candidate, previous, actor);
     this.states.set(release.id, release.state);
-    this.webhook.post(releaseRecord(release, null, 'release.created', actor, undefined));
+    for (const listener of this.listeners) listener.created?.(release, actor);
     return release;
   }
 
@@ -28,13 +33,13 @@ export class ChangeRecordingStore implements ControllerStore {
     const from = this.states.get(id) ?? null;
     const release = await this.inner.transition(id, to, options);
     this.states.set(id, release.state);
-    this.webhook.post(releaseRecord(release, from, 'release.transition', options?.actor ?? CONTROLLER, options?.evidence));
+    for (const listener of this.listeners) listener.transitioned?.(release, from, options);
     return release;
   }
 
   async recordAction(action: Omit<OperatorAction, 'at'>, active: Color): Promise<void> {
     await this.inner.recordAction(action, active);
-    this.webhook.post({ type: 'operator.switch', actor: action.actor, switch: action.detail });
+    for (const listener of this.listeners) listener.switched?.(action);
   }
 
   active = (): Promise<Color | null> => this.inner.active();

@@ -1,0 +1,162 @@
+// OpenTelemetry traces, off unless an OTLP endpoint is configured (the standard OTEL_* variables, which the
+// processes Guardgate starts inherit). Spans are made through one small interface so that the hot paths pay
+// nothing when tracing is off (no tracing object at all) and little when on. Export: OTLP/HTTP (JSON), batched.
+// Sampling: a parent's decision is followed (W3C traceparent); a new trace is kept with the configured ratio,
+// except release traces, which are always kept (there are few, and an operator wants every one).
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import { ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler, TracerProvider, BatchSpanProcessor, RandomIdGenerator, type IdGenerator, type Sampler } from '@opentelemetry/sdk-trace';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+
+export { SpanKind, SpanStatusCode, type Span, type Context };
+
+export interface TracingSettings {
+  /** Where spans go: an OTLP/HTTP traces URL (…/v1/traces). */
+  endpoint: string;
+  headers: Record<string, string>;
+  /** The share of new traces kept (0 to 1); a caller's sampled flag is followed. */
+  sampleRatio: number;
+  serviceName: string;
+}
+
+export class TracingConfigError extends Error {
+  override readonly name = 'TracingConfigError';
+}
+
+/** `k=v,k2=v2` (OTEL_EXPORTER_OTLP_HEADERS), values percent-decoded. */
+function headerList(text: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of (text ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    headers[pair.slice(0, at).trim()] = decodeURIComponent(pair.slice(at + 1).trim());
+  }
+  return headers;
+}
+
+/**
+ * The tracing settings from the standard variables: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (the URL as it is) or
+ * OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/traces), OTEL_EXPORTER_OTLP[_TRACES]_HEADERS, OTEL_TRACES_SAMPLER_ARG (the
+ * ratio, default 1), OTEL_SERVICE_NAME, OTEL_SDK_DISABLED. Null when no endpoint is set: tracing is off. Pure.
+ */
+export function tracingSettings(env: NodeJS.ProcessEnv, serviceName: string): TracingSettings | null {
+  if (env.OTEL_SDK_DISABLED === 'true') return null;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || (base ? `${base.replace(/\/+$/, '')}/v1/traces` : '');
+  if (endpoint === '') return null;
+  if (!URL.canParse(endpoint) || !/^https?:$/.test(new URL(endpoint).protocol)) throw new TracingConfigError(`the OTLP endpoint must be an http(s) URL (got ${endpoint.slice(0, 100)})`);
+  const ratioText = env.OTEL_TRACES_SAMPLER_ARG?.trim();
+  const sampleRatio = ratioText ? Number(ratioText) : 1;
+  if (!Number.isFinite(sampleRatio) || sampleRatio < 0 || sampleRatio > 1) throw new TracingConfigError(`OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1 (got ${ratioText})`);
+  return {
+    endpoint,
+    headers: { ...headerList(env.OTEL_EXPORTER_OTLP_HEADERS), ...headerList(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) },
+    sampleRatio,
+    serviceName: env.OTEL_SERVICE_NAME?.trim() || serviceName,
+  };
+}
+
+const TRACEPARENT = /^00-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})$/;
+const HEX32 = /^[\da-f]{32}$/;
+
+/** The remote parent a W3C traceparent names, or none. */
+export function parentOf(traceparent: string | undefined): Context {
+  const match = traceparent === undefined ? null : TRACEPARENT.exec(traceparent.trim().toLowerCase());
+  if (match === null || /^0+$/.test(match[1]!) || /^0+$/.test(match[2]!)) return ROOT_CONTEXT;
+  return trace.setSpanContext(ROOT_CONTEXT, { traceId: match[1]!, spanId: match[2]!, traceFlags: parseInt(match[3]!, 16) & TraceFlags.SAMPLED, isRemote: true });
+}
+
+/** The traceparent that makes `span` the parent of the next hop. */
+export function traceparentOf(span: Span): string {
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  return `00-${traceId}-${spanId}-0${traceFlags & TraceFlags.SAMPLED}`;
+}
+
+/** A parent context for spans under `span`. */
+export const under = (span: Span): Context => trace.setSpan(ROOT_CONTEXT, span);
+
+/** A remote parent with known ids (a release's root span, made later from its stored record). */
+export const remoteParent = (traceId: string, spanId: string): Context => trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+
+/** Random ids, unless the next span's are preset (a trace id Guardgate already gave the request, a release's ids). */
+class PresetIds implements IdGenerator {
+  private readonly random = new RandomIdGenerator();
+  nextTraceId: string | undefined;
+  nextSpanId: string | undefined;
+  generateTraceId = (): string => {
+    const id = this.nextTraceId ?? this.random.generateTraceId();
+    this.nextTraceId = undefined;
+    return id;
+  };
+  generateSpanId = (): string => {
+    const id = this.nextSpanId ?? this.random.generateSpanId();
+    this.nextSpanId = undefined;
+    return id;
+  };
+}
+
+/** Release traces always; other new traces at the ratio. */
+function sampler(ratio: number): Sampler {
+  const byRatio = new TraceIdRatioBasedSampler(ratio);
+  const root: Sampler = {
+    shouldSample: (context, traceId, _name, _kind, attributes) =>
+      attributes['guardgate.release.id'] !== undefined ? { decision: SamplingDecision.RECORD_AND_SAMPLED } : byRatio.shouldSample(context, traceId),
+    toString: () => `guardgate(${ratio})`,
+  };
+  return new ParentBasedSampler({ root });
+}
+
+export interface StartOptions {
+  kind?: SpanKind;
+  attributes?: Attributes;
+  parent?: Context;
+  /** For a new trace (no parent): its id, when the request already has one (32 hex digits). */
+  traceId?: string | undefined;
+  /** This span's own id (16 hex digits), when it must be known beforehand. */
+  spanId?: string | undefined;
+  startTime?: Date;
+}
+
+export interface Tracing {
+  start(name: string, options?: StartOptions): Span;
+  /** Send what is buffered (tests, and before a process ends). */
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export function startTracing(settings: TracingSettings, version: string): Tracing {
+  const ids = new PresetIds();
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({ 'service.name': settings.serviceName, 'service.version': version }),
+    sampler: sampler(settings.sampleRatio),
+    idGenerator: ids,
+    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: settings.endpoint, headers: settings.headers }), scheduledDelayMillis: 1_000, maxQueueSize: 4_096 })],
+  });
+  const tracer = provider.getTracer('guardgate', version);
+  return {
+    start(name, options = {}) {
+      const parent = options.parent ?? ROOT_CONTEXT;
+      // Synchronous: the preset ids are taken by this span and no other.
+      if (options.traceId !== undefined && HEX32.test(options.traceId) && trace.getSpanContext(parent) === undefined) ids.nextTraceId = options.traceId;
+      if (options.spanId !== undefined) ids.nextSpanId = options.spanId;
+      try {
+        return tracer.startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, ...(options.attributes ? { attributes: options.attributes } : {}), ...(options.startTime ? { startTime: options.startTime } : {}) }, parent);
+      } finally {
+        ids.nextTraceId = undefined;
+        ids.nextSpanId = undefined;
+      }
+    },
+    flush: () => provider.forceFlush(),
+    shutdown: () => provider.shutdown(),
+  };
+}
+
+/** Ends a span with an HTTP status: 5xx marks it as an error. */
+export function endWithStatus(span: Span, status: number | 'aborted'): void {
+  if (status === 'aborted') span.setStatus({ code: SpanStatusCode.ERROR, message: 'the client went away' });
+  else {
+    span.setAttribute('http.response.status_code', status);
+    if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+  span.end();
+}

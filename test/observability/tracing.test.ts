@@ -1,0 +1,145 @@
+// OpenTelemetry end to end, against an OTLP receiver on loopback: a verdict is one trace (router span, instance
+// span under it, engine span under that) that continues the caller's traceparent and carries the verdict's
+// trace id, which the audit record keeps too; a release is a trace with a span per state and per gate. New
+// traces are sampled at the configured ratio; a caller's decision and release traces are always followed.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningUp } from '../../src/release/up.js';
+import { startTracing, tracingSettings, SpanKind, parentOf } from '../../src/shared/tracing.js';
+import { stateLeft, upTo } from '../../src/release/release-trace.js';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
+import { quickSpec, startTestUp } from '../helpers/up.js';
+
+const hex = (n: number) => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
+const byId = (spans: ReceivedSpan[], id: string) => spans.find((s) => s.spanId === id);
+
+describe('tracing settings', () => {
+  it('is off without an endpoint, reads the standard variables, and refuses bad ones', () => {
+    expect(tracingSettings({}, 'x')).toBeNull();
+    expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SDK_DISABLED: 'true' }, 'x')).toBeNull();
+    expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318/', OTEL_TRACES_SAMPLER_ARG: '0.25', OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=a%20b' }, 'guardgate-router')).toEqual({
+      endpoint: 'http://127.0.0.1:4318/v1/traces',
+      headers: { 'x-api-key': 'a b' },
+      sampleRatio: 0.25,
+      serviceName: 'guardgate-router',
+    });
+    expect(tracingSettings({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/custom', OTEL_SERVICE_NAME: 'mine' }, 'x')).toMatchObject({ endpoint: 'http://127.0.0.1:4318/custom', serviceName: 'mine' });
+    expect(() => tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 'x')).toThrow(/http\(s\) URL/);
+    expect(() => tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_TRACES_SAMPLER_ARG: '2' }, 'x')).toThrow(/ratio from 0 to 1/);
+  });
+});
+
+describe('sampling', () => {
+  let receiver: OtlpReceiver;
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+  });
+  afterAll(() => receiver?.close());
+
+  it("keeps no new trace at ratio 0, but follows a caller's sampled flag and always keeps release traces", async () => {
+    const tracing = startTracing({ endpoint: `${receiver.url}/v1/traces`, headers: {}, sampleRatio: 0, serviceName: 'sampling-test' }, 'test');
+    const dropped = hex(32);
+    tracing.start('new trace', { traceId: dropped }).end();
+    const followed = hex(32);
+    tracing.start('continued', { parent: parentOf(`00-${followed}-${hex(16)}-01`) }).end();
+    const unsampled = hex(32);
+    tracing.start('caller said no', { parent: parentOf(`00-${unsampled}-${hex(16)}-00`), kind: SpanKind.SERVER }).end();
+    tracing.start('release', { attributes: { 'guardgate.release.id': 1 } }).end();
+    await tracing.flush();
+    await receiver.waitFor('the continued and the release span', (spans) => spans.some((s) => s.name === 'continued') && spans.some((s) => s.name === 'release'));
+    await tracing.shutdown();
+    const names = receiver.spans.filter((s) => s.service === 'sampling-test').map((s) => s.name);
+    expect(names.sort()).toEqual(['continued', 'release']);
+    expect(receiver.spans.find((s) => s.name === 'continued')!.traceId).toBe(followed);
+  });
+});
+
+describe('traces through a running Guardgate', () => {
+  let receiver: OtlpReceiver;
+  let up: RunningUp;
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    up = await startTestUp(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, GUARDGATE_AUDIT_TEXT: 'none' });
+  }, 60_000);
+  afterAll(async () => {
+    await up?.close();
+    await receiver?.close();
+  });
+
+  /** The router, instance and engine spans of one trace, once all three arrived. */
+  const verdictTrace = (traceId: string) =>
+    receiver.waitFor(`the router, instance and engine spans of trace ${traceId}`, (spans) => ['guardgate.router', 'guardgate.instance', 'guardgate.engine'].every((name) => spans.some((s) => s.traceId === traceId && s.name === name)));
+
+  it("makes one trace of a verdict under the caller's traceparent: router → instance → engine, with what each knows", async () => {
+    const traceId = hex(32);
+    const callerSpan = hex(16);
+    const response = await fetch(`${up.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${callerSpan}-01` }, body: JSON.stringify({ prompt: 'How do I make a bomb at home?' }) });
+    const verdict = (await response.json()) as { trace_id: string; safety: string };
+    expect(verdict.trace_id).toBe(traceId);
+    const spans = (await verdictTrace(traceId)).filter((s) => s.traceId === traceId);
+    const router = spans.find((s) => s.name === 'guardgate.router')!;
+    const instance = spans.find((s) => s.name === 'guardgate.instance')!;
+    const engine = spans.find((s) => s.name === 'guardgate.engine')!;
+    expect(router.parentSpanId).toBe(callerSpan);
+    expect(instance.parentSpanId).toBe(router.spanId);
+    expect(engine.parentSpanId).toBe(instance.spanId);
+    expect(router).toMatchObject({ service: 'guardgate-router', attributes: { 'guardgate.color': 'blue', 'guardgate.version': 'initial', 'guardgate.mirror': false, 'http.response.status_code': 200, 'guardgate.upstream': expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) } });
+    expect(instance).toMatchObject({ service: 'guardgate-instance', attributes: { 'guardgate.policy': 'strict', 'guardgate.target': 'prompt', 'guardgate.cached': false, 'guardgate.language': 'en', 'guardgate.safety': verdict.safety, 'http.response.status_code': 200 } });
+    expect(engine.attributes).toMatchObject({ 'guardgate.engine': 'lexicon', 'guardgate.model': 'lexicon' });
+    // Nested in time as in parentage.
+    expect(instance.start).toBeGreaterThanOrEqual(router.start);
+    expect(engine.end).toBeLessThanOrEqual(instance.end);
+  });
+
+  it('keeps the id a request came with, or gives one, so that the verdict, its audit record and its trace share it', async () => {
+    const given = hex(32);
+    const withId = await fetch(`${up.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': given }, body: JSON.stringify({ prompt: 'What is the capital of France?' }) });
+    expect(((await withId.json()) as { trace_id: string }).trace_id).toBe(given);
+    const spans = (await verdictTrace(given)).filter((s) => s.traceId === given);
+    expect(spans.find((s) => s.name === 'guardgate.router')!.parentSpanId).toBe('');
+    const bare = await fetch(`${up.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'Tell me a joke about cats.' }) });
+    const traceId = ((await bare.json()) as { trace_id: string }).trace_id;
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    await verdictTrace(traceId);
+    // The audit record carries the same id (the audit is written in batches: wait for it).
+    const audited = async () => ((await (await fetch(`${up.adminUrl}/admin/audit?trace_id=${traceId}`, { headers: { authorization: `Bearer ${up.token}` } })).json()) as { records: Array<{ trace_id: string }> }).records;
+    for (let deadline = Date.now() + 20_000; (await audited()).length === 0; ) {
+      if (Date.now() > deadline) throw new Error(`no audit record with trace id ${traceId} within 20 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await audited())[0]!.trace_id).toBe(traceId);
+  });
+
+  it('makes a release one trace: a root span, a span per state, a span per gate with its result', async () => {
+    const release = await up.controller.release(quickSpec({ version: 'traced', gates: { functional: {}, load: { enabled: false }, shadow: { enabled: false }, watch: { durationSeconds: 1, minRequests: 0 } } }));
+    await up.controller.settled();
+    const root = (await receiver.waitFor('the release root span', (spans) => spans.some((s) => s.name === 'release traced'))).find((s) => s.name === 'release traced')!;
+    expect(root).toMatchObject({ service: 'guardgate-controller', parentSpanId: '', attributes: { 'guardgate.release.id': release.id, 'guardgate.release.state': 'stable', 'guardgate.release.candidate': 'green' } });
+    const spans = receiver.spans.filter((s) => s.traceId === root.traceId);
+    const states = spans.filter((s) => s.parentSpanId === root.spanId).sort((a, b) => a.start - b.start);
+    expect(states.map((s) => s.name)).toEqual(['release.deploying', 'release.validating', 'release.switching', 'release.watching']);
+    for (const state of states) expect(state.start).toBeGreaterThanOrEqual(root.start);
+    // One after the other: each state starts where the one before it ended.
+    for (let i = 1; i < states.length; i++) expect(states[i]!.start).toBe(states[i - 1]!.end);
+    const gates = spans.filter((s) => s.name.startsWith('gate.'));
+    expect(gates.map((g) => g.name).sort()).toEqual(['gate.functional', 'gate.watch']);
+    const functional = gates.find((g) => g.name === 'gate.functional')!;
+    expect(byId(spans, functional.parentSpanId)!.name).toBe('release.validating');
+    expect(functional.attributes).toMatchObject({ 'guardgate.gate.passed': true, 'guardgate.gate.samples': expect.any(Number) });
+    expect(byId(spans, gates.find((g) => g.name === 'gate.watch')!.parentSpanId)!.name).toBe('release.watching');
+  });
+});
+
+describe('the state a transition left (pure)', () => {
+  const t = (at: string, from: string | null, to: string, evidence: unknown = null) => ({ at, from, to, note: null, evidence, actor: 'controller' }) as never;
+  const gate = { gate: 'functional', passed: true, summary: '', evidence: null, startedAt: '2026-01-01T00:00:02Z', finishedAt: '2026-01-01T00:00:03Z' };
+  const release = { createdAt: '2026-01-01T00:00:00Z' };
+
+  it('spans from the first transition into the state to the one that left it, with the gates reported in it', () => {
+    const transitions = [t('2026-01-01T00:00:01Z', 'deploying', 'validating'), t('2026-01-01T00:00:03Z', 'validating', 'validating', gate), t('2026-01-01T00:00:04Z', 'validating', 'switching')];
+    expect(stateLeft(release, transitions)).toEqual({ state: 'validating', start: '2026-01-01T00:00:01Z', end: '2026-01-01T00:00:04Z', gates: [gate], notes: [] });
+    expect(stateLeft(release, transitions.slice(0, 2))).toBeNull(); // a gate within validating: nothing left yet
+    expect(stateLeft(release, transitions.slice(0, 1))).toMatchObject({ state: 'deploying', start: release.createdAt });
+    // A transition told late is cut to where it stood: later ones stored already are not its own.
+    expect(upTo({ state: 'validating', updatedAt: '2026-01-01T00:00:01Z' }, transitions)).toHaveLength(1);
+  });
+});

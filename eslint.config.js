@@ -18,6 +18,6 @@ export default tseslint.config(
   },
   {
     files: ['web/**/*.js'],
-    languageOptions: { globals: { document: 'readonly', window: 'readonly', fetch: 'readonly', console: 'readonly', sessionStorage: 'readonly', setInterval: 'readonly', confirm: 'readonly' } },
+    languageOptions: { globals: { document: 'readonly', window: 'readonly', fetch: 'readonly', console: 'readonly', sessionStorage: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setTimeout: 'readonly', confirm: 'readonly', devicePixelRatio: 'readonly', getComputedStyle: 'readonly', addEventListener: 'readonly', URL: 'readonly', Blob: 'readonly', uPlot: 'readonly' } },
   },
 );

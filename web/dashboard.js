@@ -1,15 +1,27 @@
-// The release dashboard: both environments, live traffic by color, the release in progress with its gate
-// evidence, and promote / abort / rollback. Every call carries the admin token.
+// The release dashboard: both environments and their configurations side by side, live charts of each color's
+// traffic (requests/s, error rate, P99, cache hit rate, shadow agreement) with the switches marked, the release
+// in progress as a timeline of its states and gates (a gate's evidence on click), promote / abort / rollback,
+// and the history. Every call carries the admin token, kept in this tab only.
 const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem('guardgate-token') ?? '';
-let lastTraffic = null;
+let timer = null;
+const COLORS = { blue: '#2456d6', green: '#13803f' };
+const TERMINAL = new Set(['stable', 'aborted', 'rolled_back']);
+const WINDOW_MS = 15 * 60_000;
 
 const el = (tag, props = {}, ...children) => {
   const node = document.createElement(tag);
-  Object.assign(node, props);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === 'dataset' || key === 'style') Object.assign(node[key], value);
+    else if (key.startsWith('aria-') || key === 'role') node.setAttribute(key, value);
+    else node[key] = value;
+  }
   node.append(...children.filter((c) => c !== null && c !== undefined));
   return node;
 };
+const seconds = (ms) => (ms >= 60_000 ? `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s` : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`);
+
+class AuthError extends Error {}
 
 async function call(method, path, body) {
   const response = await fetch(path, {
@@ -17,19 +29,22 @@ async function call(method, path, body) {
     headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
-  const json = await response.json();
-  if (response.status === 401 || response.status === 403) {
-    sessionStorage.removeItem('guardgate-token');
-    showLogin();
-  }
-  if (!response.ok) throw new Error(`${json.error?.code}: ${json.error?.message}`);
+  const json = await response.json().catch(() => ({}));
+  if (response.status === 401 || response.status === 403) throw new AuthError(`${response.status} ${json.error?.code ?? ''}: ${json.error?.message ?? 'refused'}`);
+  if (!response.ok) throw new Error(`${json.error?.code ?? response.status}: ${json.error?.message ?? response.statusText}`);
   return json;
 }
 
-function showLogin() {
+function showLogin(message) {
+  clearInterval(timer);
+  timer = null;
   $('login').hidden = false;
   $('app').hidden = true;
+  $('login-error').textContent = message ?? '';
+  $('token').focus();
 }
+
+// ------------------------------------------------------------------ environments and their configurations
 
 function environmentCard(color, env, active) {
   const card = el('div', { className: `card${active ? ' active' : ''}`, id: `env-${color}` });
@@ -45,8 +60,209 @@ function environmentCard(color, env, active) {
   return card;
 }
 
+/** The rows an operator compares: what each environment runs. */
+function configRows(env) {
+  const spec = env?.spec;
+  const engine = spec?.engine;
+  return {
+    version: env?.version ?? '—',
+    engine: engine?.kind ?? '—',
+    model: engine ? (engine.kind === 'openai' ? `${engine.model} at ${engine.baseUrl}` : engine.kind === 'llamacpp' ? engine.model : 'embedded rules') : '—',
+    policy: spec?.policy ?? '—',
+    replicas: env ? String(env.replicas) : '—',
+    image: spec?.image ?? (spec ? 'the driver\'s' : '—'),
+    'model server': spec?.modelServer ? `${spec.modelServer.image} (${spec.modelServer.gpus} GPU)` : spec ? 'none' : '—',
+    'config hash': env?.configHash ?? '—',
+  };
+}
+
+function configDiff(status) {
+  const blue = configRows(status.environments.blue);
+  const green = configRows(status.environments.green);
+  const rows = Object.keys(blue).map((key) =>
+    el('tr', { className: blue[key] !== green[key] ? 'differs' : '' }, el('th', { scope: 'row' }, key), el('td', {}, blue[key]), el('td', {}, green[key])),
+  );
+  return el('table', { id: 'config-diff' }, el('tr', {}, el('th', {}, ''), el('th', {}, 'blue'), el('th', {}, 'green')), ...rows);
+}
+
+// ------------------------------------------------------------------ live charts
+
+const CHARTS = [
+  { key: 'rps', title: 'Requests/s', value: (c) => c.rps },
+  { key: 'errorRate', title: 'Error rate (%)', value: (c) => 100 * c.errorRate },
+  { key: 'p99Ms', title: 'P99 (ms)', value: (c) => (c.p99Ms === null || c.p99Ms === Infinity ? null : c.p99Ms) },
+  { key: 'cacheHitRate', title: 'Cache hit rate (%)', value: (c) => (c.cacheHitRate === null ? null : 100 * c.cacheHitRate) },
+];
+let points = [];
+const charts = new Map();
+
+/** The moments the active color changed, from the points. */
+const switchesOf = (list) => list.flatMap((p, i) => (i > 0 && p.active !== list[i - 1].active ? [{ at: p.at, to: p.active }] : []));
+
+function markSwitches(u) {
+  const { ctx, bbox } = u;
+  ctx.save();
+  ctx.setLineDash([6, 4]);
+  ctx.lineWidth = 2 * devicePixelRatio;
+  ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+  for (const change of switchesOf(points)) {
+    const x = u.valToPos(change.at / 1000, 'x', true);
+    if (x < bbox.left || x > bbox.left + bbox.width) continue;
+    ctx.strokeStyle = COLORS[change.to];
+    ctx.fillStyle = COLORS[change.to];
+    ctx.beginPath();
+    ctx.moveTo(x, bbox.top);
+    ctx.lineTo(x, bbox.top + bbox.height);
+    ctx.stroke();
+    ctx.fillText(`→ ${change.to}`, x + 4 * devicePixelRatio, bbox.top + 12 * devicePixelRatio);
+  }
+  ctx.restore();
+}
+
+function chartWidth() {
+  const box = $('charts');
+  const columns = getComputedStyle(box).gridTemplateColumns.split(' ').length;
+  return Math.max(240, Math.floor(box.clientWidth / columns) - 12);
+}
+
+function makeChart(key, title, series) {
+  const holder = el('div', { className: 'chart', id: `chart-${key}`, role: 'img', 'aria-label': title });
+  holder.append(el('h3', {}, title));
+  $('charts').append(holder);
+  const chart = new uPlot(
+    {
+      width: chartWidth(),
+      height: 170,
+      scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(max ?? 1, key === 'errorRate' || key === 'cacheHitRate' || key === 'shadow' ? 5 : 1) * 1.1] } },
+      // Points shown where a line alone would not be (a gate that lasted a second or two).
+      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: false, points: { show: key === 'shadow', size: 6, fill: s.stroke } }))],
+      axes: [{ stroke: '#5b6475' }, { stroke: '#5b6475', size: 50 }],
+      hooks: { draw: [markSwitches] },
+      legend: { live: false },
+    },
+    [[], ...series.map(() => [])],
+    holder,
+  );
+  charts.set(key, chart);
+  return chart;
+}
+
+function drawCharts() {
+  if (charts.size === 0) {
+    for (const chart of CHARTS) makeChart(chart.key, chart.title, [{ label: 'blue', stroke: COLORS.blue }, { label: 'green', stroke: COLORS.green }]);
+    makeChart('shadow', 'Shadow agreement (%)', [{ label: 'candidate agrees with active', stroke: '#7b61c4' }]);
+  }
+  const xs = points.map((p) => p.at / 1000);
+  for (const chart of CHARTS) {
+    const of = (color) => points.map((p) => (p.colors[color] ? chart.value(p.colors[color]) : null));
+    charts.get(chart.key).setData([xs, of('blue'), of('green')]);
+  }
+  charts.get('shadow').setData([xs, points.map((p) => (p.shadow ? 100 * p.shadow.agreement : null))]);
+  const box = $('charts');
+  box.dataset.points = String(points.length);
+  box.dataset.switches = String(switchesOf(points).length);
+  box.dataset.lastAt = String(points.at(-1)?.at ?? 0);
+  box.dataset.shadowPoints = String(points.filter((p) => p.shadow).length);
+  const last = points.at(-1);
+  $('charts-note').textContent = last
+    ? `now: ${['blue', 'green'].map((c) => (last.colors[c] ? `${c} ${last.colors[c].rps.toFixed(1)} req/s` : `${c} —`)).join(', ')}${last.shadow ? `; shadow ${(100 * last.shadow.agreement).toFixed(1)}% agree over ${last.shadow.samples}` : ''}`
+    : 'waiting for the first figures…';
+}
+
+async function refreshLive() {
+  const since = points.at(-1)?.at ?? 0;
+  const { points: fresh } = await call('GET', `/admin/live?since=${since}`);
+  points = [...points, ...fresh].filter((p) => p.at > Date.now() - WINDOW_MS);
+  drawCharts();
+}
+
+addEventListener('resize', () => {
+  for (const chart of charts.values()) chart.setSize({ width: chartWidth(), height: 170 });
+});
+
+// ------------------------------------------------------------------ the release: timeline and evidence
+
+/** States as intervals (from the transitions) and gates as intervals (from their reports). */
+function timelineOf(release, progress, now) {
+  const states = [];
+  let current = { state: 'deploying', start: Date.parse(release.createdAt), notes: [] };
+  for (const t of release.transitions) {
+    if (t.to === current.state) {
+      if (t.note) current.notes.push(t.note);
+      continue;
+    }
+    states.push({ ...current, end: Date.parse(t.at) });
+    current = { state: t.to, start: Date.parse(t.at), notes: t.note ? [t.note] : [] };
+  }
+  states.push({ ...current, end: TERMINAL.has(current.state) ? current.start : now, open: !TERMINAL.has(current.state) });
+  const gates = release.gates.map((g, index) => ({ gate: g, index, start: Date.parse(g.startedAt), end: Date.parse(g.finishedAt) }));
+  const running = progress && progress.releaseId === release.id && / gate$/.test(progress.step) ? { name: progress.step.replace(/ gate$/, ''), start: Date.parse(progress.startedAt), end: now, detail: progress.detail } : null;
+  const end = TERMINAL.has(release.state) ? Math.max(states.at(-1).end, ...gates.map((g) => g.end)) : now;
+  return { states, gates, running, start: states[0].start, end };
+}
+
+let selected = null; // { kind: 'gate', index } or { kind: 'state', state }
+
+function bar(className, left, width, label, ariaLabel, pressed, onSelect) {
+  const button = el('button', { className: `bar ${className}`, type: 'button', title: ariaLabel, 'aria-label': ariaLabel, 'aria-pressed': pressed ? 'true' : 'false' }, label);
+  button.style.left = `${left}%`;
+  button.style.width = `max(4px, ${width}%)`;
+  button.onclick = onSelect;
+  return button;
+}
+
+function drawTimeline(release, progress) {
+  const box = $('timeline');
+  if (!release) return box.replaceChildren(el('p', { className: 'muted' }, 'No release yet.'));
+  const now = Date.now();
+  const line = timelineOf(release, progress, now);
+  // A settled release ends in a state with no length: it is drawn with a little room of its own.
+  const last = line.states.at(-1);
+  if (!last.open) {
+    const room = Math.max((line.end - line.start) * 0.06, 1);
+    last.end = last.start + room;
+    line.end = Math.max(line.end, last.end);
+  }
+  const span = Math.max(line.end - line.start, 1);
+  const at = (t) => (100 * (t - line.start)) / span;
+  const width = (a, b) => (100 * Math.max(b - a, 0)) / span;
+  const stateLane = el('div', { className: 'lane', role: 'group', 'aria-label': 'states' });
+  for (const s of line.states) {
+    const isSelected = selected?.kind === 'state' && selected.state === s.state;
+    const settled = s === last && !s.open;
+    const label = settled ? s.state : `${s.state} ${seconds(s.end - s.start)}`;
+    stateLane.append(bar(`state-${s.state}`, at(s.start), width(s.start, s.end), label, settled ? `${s.state} since ${new Date(s.start).toLocaleTimeString()}` : `${s.state}: ${seconds(s.end - s.start)}${s.open ? ' so far' : ''}`, isSelected, () => select({ kind: 'state', state: s.state })));
+  }
+  const gateLane = el('div', { className: 'lane', role: 'group', 'aria-label': 'gates' });
+  for (const g of line.gates) {
+    const verdict = g.gate.inconclusive ? 'inconclusive' : g.gate.passed ? 'pass' : 'fail';
+    const isSelected = selected?.kind === 'gate' && selected.index === g.index;
+    gateLane.append(bar(`gate-${verdict} gate-${g.gate.gate}`, at(g.start), width(g.start, g.end), `${g.gate.gate} ${verdict.toUpperCase()}`, `${g.gate.gate} gate: ${verdict.toUpperCase()}, ${seconds(g.end - g.start)}${g.gate.samples === undefined ? '' : `, n = ${g.gate.samples}`}`, isSelected, () => select({ kind: 'gate', index: g.index })));
+  }
+  if (line.running) gateLane.append(bar('gate-running', at(line.running.start), width(line.running.start, line.running.end), `${line.running.name}…`, `${line.running.name} gate running: ${line.running.detail ?? ''}`, false, () => undefined));
+  box.replaceChildren(el('div', { className: 'lane-label' }, 'states'), stateLane, el('div', { className: 'lane-label' }, 'gates (select one for its evidence)'), gateLane);
+  box.dataset.states = String(line.states.length);
+  box.dataset.gates = String(line.gates.length);
+  drawEvidence(release, line);
+}
+
+function select(what) {
+  selected = selected && JSON.stringify(selected) === JSON.stringify(what) ? null : what;
+  refresh().catch(() => undefined);
+}
+
+function drawEvidence(release, line) {
+  const box = $('evidence');
+  if (selected?.kind === 'gate' && release.gates[selected.index]) return box.replaceChildren(gateBlock(release.gates[selected.index]));
+  if (selected?.kind === 'state') {
+    const state = line.states.find((s) => s.state === selected.state);
+    if (state) return box.replaceChildren(el('div', { className: 'section' }, el('p', {}, el('strong', {}, state.state), ` — ${seconds(state.end - state.start)}`), ...state.notes.map((n) => el('p', { className: 'muted' }, n))));
+  }
+  box.replaceChildren(...release.gates.filter((g) => !g.passed).map(gateBlock));
+}
+
 function gateBlock(gate) {
-  const block = el('div', { className: 'section' });
+  const block = el('div', { className: 'section', id: `evidence-${gate.gate}` });
   const verdict = gate.inconclusive ? 'INCONCLUSIVE' : gate.passed ? 'PASS' : 'FAIL';
   const samples = gate.samples === undefined ? '' : ` (n = ${gate.samples})`;
   block.append(el('p', {}, el('strong', { className: gate.passed ? 'ok' : 'bad' }, `${verdict} ${gate.gate}${samples}`), ` — ${gate.summary}`));
@@ -64,27 +280,32 @@ function gateBlock(gate) {
   }
   if (gate.gate === 'functional' && evidence?.cases) {
     const failed = evidence.cases.filter((c) => !c.passed);
-    if (failed.length) block.append(el('table', {}, ...failed.map((c) => el('tr', {}, el('td', { className: 'bad' }, c.name), el('td', {}, JSON.stringify(c.expected)), el('td', {}, JSON.stringify(c.got))))));
+    block.append(failed.length
+      ? el('table', {}, el('tr', {}, el('th', {}, 'case'), el('th', {}, 'expected'), el('th', {}, 'got')), ...failed.map((c) => el('tr', {}, el('td', { className: 'bad' }, c.name), el('td', {}, JSON.stringify(c.expected)), el('td', {}, JSON.stringify(c.got)))))
+      : el('p', { className: 'muted' }, `all ${evidence.cases.length} cases passed`));
   }
   if (gate.gate === 'load' && evidence?.active) {
     const row = (name, f) => el('tr', {}, el('td', {}, name), el('td', {}, `${f.p50} ms`), el('td', {}, `${f.p99} ms`), el('td', {}, f.qps.toFixed(0)), el('td', {}, `${(100 * f.errorRate).toFixed(2)}%`));
     block.append(el('table', {}, el('tr', {}, el('th', {}, ''), el('th', {}, 'p50'), el('th', {}, 'p99'), el('th', {}, 'QPS'), el('th', {}, 'errors')), row('active', evidence.active), row('candidate', evidence.candidate)));
   }
+  if (gate.gate === 'watch' && evidence && 'requests' in evidence) {
+    block.append(el('p', { className: 'muted' }, `${evidence.requests} requests, ${(100 * evidence.errorRate).toFixed(2)}% errors, p99 ${evidence.p99Ms ?? '—'} ms (${evidence.source})${evidence.reasons?.length ? `: ${evidence.reasons.join('; ')}` : ''}`));
+  }
+  if (gate.error) block.append(el('p', { className: 'bad' }, gate.error));
   return block;
 }
 
+// ------------------------------------------------------------------ the page
+
 async function refresh() {
-  const [status, traffic, history] = await Promise.all([call('GET', '/admin/controller'), call('GET', '/admin/traffic'), call('GET', '/admin/releases?limit=10')]);
+  const [status, history] = await Promise.all([call('GET', '/admin/controller'), call('GET', '/admin/releases?limit=10')]);
   $('environments').replaceChildren(environmentCard('blue', status.environments.blue, status.active === 'blue'), environmentCard('green', status.environments.green, status.active === 'green'));
-  const seconds = lastTraffic ? (traffic.at - lastTraffic.at) / 1000 : 0;
-  const rate = (color, key) => (lastTraffic && seconds > 0 ? ((traffic.colors[color][key] - lastTraffic.colors[color][key]) / seconds).toFixed(1) : '…');
-  $('traffic').replaceChildren(el('table', {}, el('tr', {}, el('th', {}, 'color'), el('th', {}, 'requests/s'), el('th', {}, 'errors/s'), el('th', {}, 'total')),
-    ...['blue', 'green'].map((c) => el('tr', { id: `traffic-${c}` }, el('td', {}, c), el('td', {}, rate(c, 'total')), el('td', {}, rate(c, 'errors')), el('td', {}, String(traffic.colors[c].total))))));
-  lastTraffic = traffic;
+  $('active-note').textContent = `${status.active} is live${status.degraded ? ` · the controller's store has not answered since ${new Date(status.degraded.since).toLocaleTimeString()}` : ''}`;
+  $('diff').replaceChildren(configDiff(status));
   const release = status.release;
   $('release-title').textContent = release ? `#${release.id} ${release.version} → ${release.candidate}: ${release.state}${release.forced ? ' (forced)' : ''}` : 'none yet';
   $('progress').textContent = status.progress ? `now: ${status.progress.step}${status.progress.detail ? ` (${status.progress.detail})` : ''}` : release?.note ?? '';
-  $('gates').replaceChildren(...(release?.gates ?? []).map(gateBlock));
+  drawTimeline(release, status.progress);
   const state = release?.state;
   $('promote').disabled = state !== 'awaiting_approval';
   $('force').disabled = state !== 'blocked';
@@ -99,6 +320,7 @@ async function act(path, body) {
     await call('POST', path, body);
     await refresh();
   } catch (error) {
+    if (error instanceof AuthError) return showLogin(`The admin API refused the token (${error.message}).`);
     $('message').textContent = String(error.message ?? error);
     $('message').className = 'bad';
   }
@@ -108,22 +330,39 @@ $('promote').onclick = () => act('/admin/promote', { force: false });
 $('force').onclick = () => confirm('Switch to a candidate that failed a gate? This is recorded as forced.') && act('/admin/promote', { force: true });
 $('abort').onclick = () => act('/admin/abort');
 $('rollback').onclick = () => confirm('Switch back to the previous environment?') && act('/admin/rollback');
-$('login').onsubmit = async (event) => {
+$('login').onsubmit = (event) => {
   event.preventDefault();
   token = $('token').value.trim();
-  sessionStorage.setItem('guardgate-token', token);
-  start();
+  start(true);
 };
 
-async function start() {
+async function tick() {
+  try {
+    await Promise.all([refresh(), refreshLive()]);
+  } catch (error) {
+    if (error instanceof AuthError) {
+      sessionStorage.removeItem('guardgate-token');
+      showLogin(`The admin API refused the token (${error.message}).`);
+    } else $('message').textContent = `Cannot reach the admin API: ${error.message ?? error}`;
+  }
+}
+
+async function start(typed = false) {
   if (!token) return showLogin();
   try {
     await refresh();
-    $('login').hidden = true;
-    $('app').hidden = false;
-    setInterval(() => refresh().catch(() => undefined), 1000);
-  } catch {
-    showLogin();
+  } catch (error) {
+    if (error instanceof AuthError) {
+      sessionStorage.removeItem('guardgate-token');
+      return showLogin(typed ? `That token was refused (${error.message}). It is in ${$('token-hint').textContent}.` : 'The saved token was refused; sign in again.');
+    }
+    return showLogin(`Cannot reach the admin API: ${error.message ?? error}`);
   }
+  sessionStorage.setItem('guardgate-token', token);
+  $('login').hidden = true;
+  $('app').hidden = false;
+  $('message').textContent = '';
+  await tick();
+  timer ??= setInterval(tick, 1000);
 }
 start();

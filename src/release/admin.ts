@@ -6,9 +6,18 @@ import { GuardgateError } from '../moderation/errors.js';
 import { isColor } from '../router/routing.js';
 import type { Controller } from './controller.js';
 import { parseReleaseSpec } from './spec.js';
+import type { LiveSampler } from './live.js';
 
 /** `controller` is read at call time: `up` starts the controller after the admin API listens. */
-export function registerControllerRoutes(app: FastifyInstance, current: () => Controller): void {
+export function registerControllerRoutes(app: FastifyInstance, current: () => Controller, live?: LiveSampler): void {
+  // The dashboard's charts: the points after `since` (ms since the epoch), up to the last 15 minutes.
+  if (live !== undefined) {
+    app.get<{ Querystring: { since?: string } }>('/admin/live', async (request) => {
+      const since = request.query.since === undefined ? 0 : Number(request.query.since);
+      if (!Number.isFinite(since) || since < 0) throw new GuardgateError('invalid_request', 'since must be a time in milliseconds since the epoch');
+      return { points: await live.since(since) };
+    });
+  }
   app.post('/admin/releases', async (request, reply) => {
     let spec;
     try {

@@ -7,6 +7,7 @@ import { setMaxListeners } from 'node:events';
 import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
 import type { Traffic } from './traffic.js';
 import { otherColor, type Color } from '../router/routing.js';
+import { createHash } from 'node:crypto';
 import type { Driver, EnvironmentSpec } from './driver.js';
 import { PRE_SWITCH_GATES, runGate, type PreSwitchGate } from './gates/run.js';
 import type { AuditStore } from '../store/audit/store.js';
@@ -48,8 +49,19 @@ export interface ControllerStatus {
   /** Set while the controller's store does not answer: the rest is what was last known. */
   degraded?: { since: string; error: string | null };
   active: Color;
-  environments: Record<Color, { version: string; replicas: number; instances: Array<{ url: string; state: string; restarts: number }>; retireAt: string | null } | null>;
+  environments: Record<Color, EnvironmentStatus | null>;
   release: ReleaseView | null;
+}
+
+export interface EnvironmentStatus {
+  version: string;
+  replicas: number;
+  instances: Array<{ url: string; state: string; restarts: number }>;
+  retireAt: string | null;
+  /** What the environment was deployed from (engine, model, policy, replicas, image), when the store knows it. */
+  spec?: EnvironmentSpec | undefined;
+  /** A short digest of that spec: two environments with the same hash run the same configuration. */
+  configHash?: string | undefined;
 }
 
 /** Progress of a long step, for the CLI and the dashboard. */
@@ -58,6 +70,8 @@ export interface Progress {
   state: ReleaseState;
   step: string;
   detail?: string;
+  /** The step's figures so far, for charts (shadow: samples and agreement; load: requests and failed). */
+  figures?: Record<string, number>;
   startedAt: string;
 }
 
@@ -256,12 +270,15 @@ export class Controller {
   }
 
   private async readStatus(): Promise<ControllerStatus> {
-    const env = async (color: Color) => {
+    const env = async (color: Color): Promise<EnvironmentStatus | null> => {
       const deployment = this.driver.describe(color);
       if (deployment === null) return null;
+      const stored = await this.store.environment(color);
       // The active color is never shown as about to be retired, whatever is stored.
-      const retireAt = color === this.traffic.active ? null : ((await this.store.environment(color))?.retireAt ?? null);
-      return { version: deployment.version, replicas: deployment.replicas, instances: deployment.instances, retireAt };
+      const retireAt = color === this.traffic.active ? null : (stored?.retireAt ?? null);
+      // The stored spec is this deployment's once their versions match (a candidate's is stored once deployed).
+      const spec = stored?.spec.version === deployment.version ? stored.spec : undefined;
+      return { version: deployment.version, replicas: deployment.replicas, instances: deployment.instances, retireAt, ...(spec ? { spec, configHash: configHashOf(spec) } : {}) };
     };
     const latest = await this.store.latestRelease();
     return { active: this.traffic.active, environments: { blue: await env('blue'), green: await env('green') }, release: latest && (await this.view(latest)) };
@@ -308,10 +325,10 @@ export class Controller {
 
   // ------------------------------------------------------------------ the pipeline
 
-  private step(release: Release, state: ReleaseState, step: string, detail?: string): void {
+  private step(release: Release, state: ReleaseState, step: string, detail?: string, figures?: Record<string, number>): void {
     // A new detail of the same step keeps the step's start: `release --wait` counts from it.
     const same = this.progress?.releaseId === release.id && this.progress.step === step;
-    this.progress = { releaseId: release.id, state, step, ...(detail ? { detail } : {}), startedAt: same ? this.progress!.startedAt : new Date().toISOString() };
+    this.progress = { releaseId: release.id, state, step, ...(detail ? { detail } : {}), ...(figures ? { figures } : {}), startedAt: same ? this.progress!.startedAt : new Date().toISOString() };
   }
 
   private async pipeline(release: Release, signal: AbortSignal): Promise<void> {
@@ -374,7 +391,7 @@ export class Controller {
         mirror: this.traffic.mirror,
         audit: this.options.audit,
         log: this.log.child({ release: release.version }),
-        onProgress: (name, detail) => this.step(release, 'validating', `${name} gate`, detail),
+        onProgress: (name, detail, figures) => this.step(release, 'validating', `${name} gate`, detail, figures),
       },
       signal,
     );
@@ -549,3 +566,10 @@ export class Controller {
   }
 }
 
+/** A short, stable digest of an environment's spec, its color aside (keys in order: the same spec, the same hash). */
+export function configHashOf(spec: EnvironmentSpec): string {
+  const canonical = (value: unknown): unknown =>
+    Array.isArray(value) ? value.map(canonical) : value !== null && typeof value === 'object' ? Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, canonical(v)])) : value;
+  const { color: _color, ...configuration } = spec;
+  return createHash('sha256').update(JSON.stringify(canonical(configuration))).digest('hex').slice(0, 12);
+}

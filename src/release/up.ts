@@ -26,6 +26,7 @@ import { resolveSecret } from '../config/secret.js';
 import { ChangeWebhook, webhookListener } from './change-webhook.js';
 import { ListenedStore, type StoreListener } from './store-listeners.js';
 import { ReleaseTracer } from './release-trace.js';
+import { LiveSampler } from './live.js';
 import { startTracing } from '../shared/tracing.js';
 import { tracingConfig } from '../config/tracing.js';
 import { BUILD } from '../shared/build.js';
@@ -260,11 +261,22 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     auditText: auditTextOf(instanceEnv),
     log,
   };
+  // The dashboard's live charts: each color's instances read for their own figures (with the gate token: metrics scope).
+  const live = new LiveSampler({
+    active: () => traffic.active,
+    instances: (color) => driver.describe(color)?.instances.map((i) => i.url) ?? [],
+    read: async (url) => {
+      const response = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${gateToken}` }, signal: AbortSignal.timeout(2_000) });
+      if (!response.ok) throw new Error(`${url}/metrics answered ${response.status}`);
+      return response.text();
+    },
+    progress: () => controller.progress,
+  });
   const extend = (app: FastifyInstance) => {
-    registerControllerRoutes(app, current);
+    registerControllerRoutes(app, current, live);
     registerGateEndpoint(app, gateEndpoint);
   };
-  const router = await withAdmin(dataPath, { ...parsed.admin, token }, log, { audit, switchTo: controllerSwitch(current), extend, metrics: controllerMetrics(controller, metrics) });
+  const router = await withAdmin(dataPath, { ...parsed.admin, token }, log, { audit, switchTo: controllerSwitch(current), extend, metrics: controllerMetrics(controller, metrics), tokenHint: tokenFile ?? 'GUARDGATE_ADMIN_TOKEN' });
   writeFileSync(controllerFile(parsed.dataDir), JSON.stringify({ url: router.url, adminUrl: router.adminUrl, pid: process.pid }, null, 2));
   return {
     url: router.url,
@@ -276,6 +288,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     router,
     driver,
     close: async () => {
+      live.stop();
       await controller.close();
       await webhook?.close();
       await tracing?.shutdown();

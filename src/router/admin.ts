@@ -13,6 +13,7 @@ import { actorName } from '../auth/principal.js';
 import { GuardgateError } from '../moderation/errors.js';
 import { adminApp } from '../api/admin-app.js';
 import { PAGE_HEADERS } from '../shared/web-headers.js';
+import { builtFile } from '../shared/built.js';
 import type { AuditStore } from '../store/audit/store.js';
 import { parseAuditQuery } from '../store/audit/query.js';
 import type { RouterControl } from './control.js';
@@ -21,8 +22,21 @@ import { isColor, type Color } from './routing.js';
 const webFile = (name: string): string => readFileSync(new URL(`../../web/${name}`, import.meta.url), 'utf8');
 const DASHBOARD_HTML = webFile('dashboard.html');
 const DASHBOARD_JS = webFile('dashboard.js');
+/** The chart library, copied from node_modules into dist/web by the build (nothing is loaded from elsewhere). */
+const vendorFile = once((name: string) => readFileSync(builtFile(`web/${name}`), 'utf8'));
 
 type Body = Record<string, unknown>;
+
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** `read` once per argument, remembered. */
+function once<T>(read: (name: string) => T): (name: string) => T {
+  const seen = new Map<string, T>();
+  return (name) => {
+    if (!seen.has(name)) seen.set(name, read(name));
+    return seen.get(name)!;
+  };
+}
 
 const bodyOf = (body: unknown): Body => {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new GuardgateError('invalid_request', 'the body must be a JSON object');
@@ -50,6 +64,8 @@ export interface RouterAdminOptions {
   metrics?: Registry | undefined;
   /** HTTPS for the admin API, optionally requiring client certificates (`requestCert`, `ca`). */
   https?: HttpsOptions | undefined;
+  /** Where the admin token is, as the dashboard's sign-in form says (a file path, or the variable that holds it). */
+  tokenHint?: string | undefined;
 }
 
 export function buildRouterAdmin(router: RouterControl, authenticator: Authenticator, log: Logger, options: RouterAdminOptions = {}) {
@@ -63,8 +79,11 @@ export function buildRouterAdmin(router: RouterControl, authenticator: Authentic
     return reply.type(contentType).send(options.metrics === undefined ? body : `${body}${await options.metrics.metrics()}`);
   });
   // The dashboard's page and script load without credentials; every call it makes needs them.
-  app.get('/dashboard', async (_request, reply) => reply.type('text/html; charset=utf-8').headers(PAGE_HEADERS).send(DASHBOARD_HTML));
+  const dashboardHtml = DASHBOARD_HTML.replace('{{TOKEN_HINT}}', escapeHtml(options.tokenHint ?? 'the admin token file of the data directory (.guardgate/admin-token), or GUARDGATE_ADMIN_TOKEN'));
+  app.get('/dashboard', async (_request, reply) => reply.type('text/html; charset=utf-8').headers(PAGE_HEADERS).send(dashboardHtml));
   app.get('/dashboard.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(DASHBOARD_JS));
+  app.get('/vendor/uplot.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'max-age=86400').send(vendorFile('uPlot.iife.min.js')));
+  app.get('/vendor/uplot.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'max-age=86400').send(vendorFile('uPlot.min.css')));
   app.register(async (admin) => {
     requireScope(admin, authenticator, 'admin');
     // Every change made through the admin API is logged with who made it (release steps are also in history).

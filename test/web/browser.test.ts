@@ -8,6 +8,7 @@ import { quickSpec, startTestUp } from '../helpers/up.js';
 import { addApiKey } from '../../src/auth/api-keys.js';
 import { apiKeysFile } from '../../src/release/up.js';
 import { tempDataDir } from '../helpers/instance.js';
+import { join } from 'node:path';
 
 describe('web pages in Chromium', () => {
   let browser: Browser | undefined;
@@ -71,15 +72,28 @@ describe('web pages in Chromium', () => {
     page.on('dialog', (dialog) => void dialog.accept());
     await page.goto(`${up!.adminUrl}/dashboard`);
     await page.waitForSelector('#token');
+    // Where the token is: this deployment's own file.
+    expect(await page.textContent('#token-hint')).toBe(join((up as RunningUp & { dataDir: string }).dataDir, 'admin-token'));
     await page.fill('#token', 'wrong-token');
     await page.click('#login button[type=submit]');
-    await page.waitForSelector('#login:not([hidden])');
+    await page.waitForSelector('#login-error:has-text("refused")');
+    expect(await page.textContent('#login-error')).toMatch(/That token was refused \(401 unauthorized/);
     await page.fill('#token', up!.token);
     await page.click('#login button[type=submit]');
     await page.waitForSelector('#env-green.active');
     expect(await page.textContent('#env-green')).toContain('dash-v2');
     expect(await page.textContent('#release-title')).toContain('dash-v2 → green: stable');
-    expect(await page.textContent('#gates')).toContain('PASS functional');
+    // The release as a timeline: its states, and its gate, whose evidence opens on a click (or Enter).
+    await page.waitForSelector('#timeline .gate-functional');
+    expect(await page.textContent('#timeline')).toContain('functional PASS');
+    expect(await page.$$eval('#timeline [aria-label="states"] .bar', (bars) => bars.map((b) => b.textContent!.split(' ')[0]))).toEqual(['deploying', 'validating', 'switching', 'watching', 'stable']);
+    await page.focus('#timeline .gate-functional');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#evidence-functional');
+    expect(await page.textContent('#evidence-functional')).toMatch(/PASS functional \(n = \d+\).*all \d+ cases passed/s);
+    // The two environments side by side: the versions differ, the engine does not.
+    expect(await page.$$eval('#config-diff tr.differs th', (rows) => rows.map((r) => r.textContent))).toEqual(expect.arrayContaining(['version', 'config hash']));
+    expect(await page.$$eval('#config-diff tr:not(.differs) th', (rows) => rows.map((r) => r.textContent))).toEqual(expect.arrayContaining(['engine', 'policy']));
     await page.click('#rollback');
     await page.waitForSelector('#env-blue.active');
     expect(await page.textContent('#release-title')).toContain('rolled_back');

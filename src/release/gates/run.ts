@@ -43,7 +43,7 @@ export interface GateContext {
   /** The audit log, for the shadow gate's replay of the last audited texts. */
   audit?: Pick<AuditStore, 'query'> | undefined;
   /** Told as a gate goes: which, and how far (for progress lines). */
-  onProgress?: (gate: PreSwitchGate, detail: string) => void;
+  onProgress?: (gate: PreSwitchGate, detail: string, figures?: Record<string, number>) => void;
   log: Logger;
 }
 
@@ -89,7 +89,7 @@ export async function runGate(gate: PreSwitchGate, settings: GateSettings, targe
 
 async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: GateTargets, context: GateContext, signal: AbortSignal): Promise<GateReport> {
   const { credentials } = context;
-  const progress = (detail: string) => context.onProgress?.(gate, detail);
+  const progress = (detail: string, figures?: Record<string, number>) => context.onProgress?.(gate, detail, figures);
   const started = Date.now();
   switch (gate) {
     case 'functional': {
@@ -97,7 +97,7 @@ async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: Ga
       return runFunctionalGate(targets.preview.url, suite, {
         minPassRate: settings.functional.minPassRate,
         headers: { ...targets.preview.headers, ...credentials },
-        onProgress: (done, total) => progress(`${done}/${total} cases`),
+        onProgress: (done, total) => progress(`${done}/${total} cases`, { done, total }),
         signal,
       });
     }
@@ -115,7 +115,7 @@ async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: Ga
           headers: credentials,
           bodies,
           signal,
-          onProgress: (p) => progress(`${p.phase} ${p.seconds}/${load.durationSeconds} s, ${p.requests} requests, ${p.failed} failed`),
+          onProgress: (p) => progress(`${p.phase} ${p.seconds}/${load.durationSeconds} s, ${p.requests} requests, ${p.failed} failed`, { seconds: p.seconds, requests: p.requests, failed: p.failed }),
         },
         load.tolerance,
       );
@@ -136,7 +136,7 @@ async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: Ga
       }
       return runShadowGate(
         context.mirror,
-        { fraction: shadow.fraction, durationSeconds: shadow.durationSeconds, targetSamples: shadow.samples, onProgress: (n) => progress(`${n}/${shadow.samples} verdicts compared, at most ${Math.max(0, Math.ceil(shadow.durationSeconds - (Date.now() - started) / 1000))} s left`), replay },
+        { fraction: shadow.fraction, durationSeconds: shadow.durationSeconds, targetSamples: shadow.samples, onProgress: (n, agreement) => progress(`${n}/${shadow.samples} verdicts compared${agreement === null ? '' : `, ${(100 * agreement).toFixed(1)}% agree`}, at most ${Math.max(0, Math.ceil(shadow.durationSeconds - (Date.now() - started) / 1000))} s left`, { samples: n, ...(agreement === null ? {} : { agreement }) }), replay },
         { minAgreement: shadow.minAgreement, maxUnsafeToSafe: shadow.maxUnsafeToSafe, minSamples: shadow.minSamples },
         signal,
         context.auditText,

@@ -97,6 +97,11 @@ export class ShadowComparator {
     return this.samples;
   }
 
+  /** The share of the verdicts so far that agree (null before the first), for live progress. */
+  get agreementSoFar(): number | null {
+    return this.samples === 0 ? null : this.agree / this.samples;
+  }
+
   private readonly replayedFrom: Record<ReplayOrigin, number> = { audit: 0, corpus: 0 };
 
   /** A mirrored pair, or a replayed one and where its text came from. */
@@ -188,7 +193,7 @@ export type Replay = (add: (pair: MirrorPair, origin: ReplayOrigin) => void, eno
 export async function runShadowGate(
   /** Live traffic mirrored to the candidate; none where traffic cannot be mirrored (then only the replay). */
   router: ShadowSource | undefined,
-  options: { fraction: number; durationSeconds: number; targetSamples: number; onProgress?: (samples: number) => void; replay?: Replay | undefined },
+  options: { fraction: number; durationSeconds: number; targetSamples: number; onProgress?: (samples: number, agreement: number | null) => void; replay?: Replay | undefined },
   rule: ShadowRule,
   signal?: AbortSignal,
   textMode: TextMode = 'none',
@@ -205,7 +210,7 @@ export async function runShadowGate(
       };
       const unsubscribe = source.onMirrorPair((pair) => {
         comparator.add(pair);
-        options.onProgress?.(comparator.sampleCount);
+        options.onProgress?.(comparator.sampleCount, comparator.agreementSoFar);
         if (comparator.sampleCount >= options.targetSamples) stop();
       });
       const timer = setTimeout(stop, options.durationSeconds * 1000);
@@ -217,7 +222,7 @@ export async function runShadowGate(
     await options.replay(
       (pair, origin) => {
         comparator.add(pair, origin);
-        options.onProgress?.(comparator.sampleCount);
+        options.onProgress?.(comparator.sampleCount, comparator.agreementSoFar);
       },
       () => comparator.sampleCount >= options.targetSamples,
       signal,

@@ -33,8 +33,15 @@ const clock = (time: unknown): string => {
   return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
 };
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+// eslint-disable-next-line no-control-regex
+const HAS_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** Text a request may have chosen (a path, a header) never reaches the terminal as escape sequences. */
+const printable = (text: string): string => text.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 const valueText = (value: unknown): string => {
-  if (typeof value === 'string') return /[\s"=]/.test(value) || value === '' ? JSON.stringify(value) : value;
+  if (typeof value === 'string') return /[\s"=]/.test(value) || value === '' || HAS_CONTROL.test(value) ? JSON.stringify(value) : value;
   return JSON.stringify(value) ?? String(value);
 };
 
@@ -62,7 +69,7 @@ export function prettyLine(line: string, color: boolean): string {
   }
   const paint = (text: string, code: string) => (color ? `${code}${text}${RESET}` : text);
   const rest = fields.length > 0 ? `  ${paint(fields.join(' '), DIM)}` : '';
-  return `${paint(clock(record.time), DIM)} ${paint(label, tint)} ${source.padEnd(10)} ${String(record.msg ?? '')}${rest}${stack}`;
+  return `${paint(clock(record.time), DIM)} ${paint(label, tint)} ${printable(source.padEnd(10))} ${printable(String(record.msg ?? ''))}${rest}${stack.split('\n').map(printable).join('\n')}`;
 }
 
 /** A destination that writes pino's lines prettily to `out`. */

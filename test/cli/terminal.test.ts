@@ -27,6 +27,10 @@ describe('log lines', () => {
     const error = prettyLine(JSON.stringify({ level: 50, time, service: 'guardgate', component: 'change-webhook', msg: 'gave up', err: { message: 'connect ECONNREFUSED', stack: 'Error: connect ECONNREFUSED\n    at one (a.js:1:1)\n    at two (b.js:2:2)' }, note: 'two words' }), false);
     expect(error).toBe('09:05:07.042 ERROR change-webhook gave up  err="connect ECONNREFUSED" note="two words"\n    at one (a.js:1:1)\n    at two (b.js:2:2)');
     expect(prettyLine('not json', false)).toBe('not json');
+    // What a request chose (a path, a header) never reaches the terminal as an escape sequence.
+    const hostile = prettyLine(JSON.stringify({ level: 40, time, msg: 'no route GET /\x1b[2J', url: '/\x1b]0;owned\x07' }), false);
+    expect(hostile).not.toMatch(/[\x00-\x1f]/);
+    expect(hostile).toBe('09:05:07.042 WARN             no route GET /\\u001b[2J  url="/\\u001b]0;owned\\u0007"');
     expect(prettyLine(JSON.stringify({ level: 40, time, msg: 'x' }), true)).toContain('\x1b[33mWARN');
   });
 });

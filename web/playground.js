@@ -91,8 +91,10 @@ function showVerdict(verdict) {
 
 // ------------------------------------------------------------------ a batch
 
+/** A CSV cell; a text a spreadsheet would run as a formula (= + - @, a tab or CR first) is kept as text. */
 const csvCell = (value) => {
-  const text = String(value ?? '');
+  const raw = String(value ?? '');
+  const text = /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 };
 
@@ -123,8 +125,17 @@ function showBatch(texts, results) {
 const HISTORY_KEY = 'guardgate-playground-history';
 const history = () => JSON.parse(sessionStorage.getItem(HISTORY_KEY) ?? '[]');
 
+/** Texts kept to put a check back in the form: up to this many characters per check, else only its label. */
+const KEEP_CHARACTERS = 4_000;
+
 function remember(entry) {
-  sessionStorage.setItem(HISTORY_KEY, JSON.stringify([entry, ...history()].slice(0, 20)));
+  const size = (entry.texts ?? []).reduce((n, t) => n + t.length, 0) + (entry.prompt?.length ?? 0) + (entry.response?.length ?? 0);
+  const kept = size > KEEP_CHARACTERS ? { at: entry.at, mode: entry.mode, label: entry.label, outcome: entry.outcome } : entry;
+  try {
+    sessionStorage.setItem(HISTORY_KEY, JSON.stringify([kept, ...history()].slice(0, 20)));
+  } catch {
+    // The tab's storage is full: the check is shown, only not remembered.
+  }
   drawHistory();
 }
 
@@ -133,6 +144,7 @@ function drawHistory() {
   $('history').replaceChildren(
     ...entries.map((entry) => {
       const again = el('button', { type: 'button', title: 'Put this check back in the form' }, entry.label);
+      again.disabled = entry.mode === 'batch' ? !entry.texts : entry.prompt === undefined;
       again.onclick = () => {
         setMode(entry.mode);
         if (entry.mode === 'batch') form.batch.value = entry.texts.join('\n');

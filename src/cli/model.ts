@@ -23,7 +23,13 @@ function pull(): Command {
       if (known === undefined && !/^[a-z][a-z0-9+.-]*:/i.test(what)) {
         throw new CliExit(EXIT.usage, `${what.slice(0, 100)} is neither a known model nor a URL; known: ${KNOWN_MODELS.map((m) => m.name).join(', ')}`);
       }
-      const url = known === undefined ? httpUrl('the model URL', what) : knownModelUrl(known, process.env);
+      let url: string;
+      try {
+        url = known === undefined ? httpUrl('the model URL', what) : knownModelUrl(known, process.env);
+      } catch (error) {
+        if (error instanceof CliExit) throw error;
+        throw new CliExit(EXIT.usage, (error as Error).message);
+      }
       let name = flags.name ?? (known === undefined ? undefined : `${known.name}.gguf`);
       try {
         name ??= decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');

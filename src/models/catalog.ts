@@ -4,6 +4,8 @@
 // written on (no network to the hub): the SHA-256 checked is the one the hub states for the file (its
 // `x-linked-etag`), and `model list` shows it. HF_ENDPOINT points the names at a mirror of the hub.
 
+import { isLoopback } from '../config/auth.js';
+
 export interface KnownModel {
   /** The name to pull and to put in `engine.model`; the file is kept as `<name>.gguf`. */
   name: string;
@@ -28,5 +30,7 @@ export const knownModel = (name: string): KnownModel | undefined => KNOWN_MODELS
 /** Where a known model is downloaded from: the hub, or the mirror HF_ENDPOINT names (as huggingface_hub reads it). */
 export function knownModelUrl(model: KnownModel, env: NodeJS.ProcessEnv): string {
   const endpoint = (env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
+  // The digest checked is the one the hub states: a hub reached in clear could state any.
+  if (!URL.canParse(endpoint) || (new URL(endpoint).protocol !== 'https:' && !isLoopback(new URL(endpoint).hostname))) throw new Error(`HF_ENDPOINT must be an https URL (or http on loopback): ${endpoint.slice(0, 100)}`);
   return `${endpoint}/${model.repo}/resolve/main/${model.file}`;
 }

@@ -2,7 +2,7 @@
 // times the store recorded. Built from the durable transitions, not from memory: each transition that leaves a
 // state emits that state's span (and its gates'), the end of the release emits the root, and a controller that
 // restarts carries on the same trace (its ids derive from the release), never emitting a span twice.
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { GateReport } from './gates/report.js';
 import type { ReleaseState } from './states.js';
@@ -11,9 +11,12 @@ import type { StoreListener } from './store-listeners.js';
 import type { ControllerStore, Release, Transition } from './store.js';
 import { remoteParent, SpanStatusCode, under, type Tracing } from '../shared/tracing.js';
 
-/** The release's trace id and root span id: the same from any controller, for the same release. Pure. */
-export function releaseTraceIds(release: Pick<Release, 'id' | 'createdAt'>): { traceId: string; spanId: string } {
-  const digest = createHash('sha256').update(`guardgate-release:${release.id}:${release.createdAt}`).digest('hex');
+/**
+ * The release's trace id and root span id: the same from any controller that holds the key (the deployment's
+ * router secret), for the same release; not guessable by anyone else, who could otherwise hang spans under it. Pure.
+ */
+export function releaseTraceIds(release: Pick<Release, 'id' | 'createdAt'>, key: string): { traceId: string; spanId: string } {
+  const digest = createHmac('sha256', key).update(`guardgate-release:${release.id}:${release.createdAt}`).digest('hex');
   return { traceId: digest.slice(0, 32), spanId: digest.slice(32, 48) };
 }
 
@@ -61,10 +64,11 @@ export class ReleaseTracer implements StoreListener {
     private readonly tracing: Tracing,
     private readonly store: Pick<ControllerStore, 'transitions'>,
     private readonly log: Logger,
+    private readonly key: string,
   ) {}
 
   created(release: Release): void {
-    this.log.info({ release: release.id, trace_id: releaseTraceIds(release).traceId }, 'release trace');
+    this.log.info({ release: release.id, trace_id: releaseTraceIds(release, this.key).traceId }, 'release trace');
   }
 
   transitioned(release: Release): void {
@@ -76,7 +80,7 @@ export class ReleaseTracer implements StoreListener {
 
   private async emit(release: Release): Promise<void> {
     const transitions = upTo(release, await this.store.transitions(release.id));
-    const { traceId, spanId } = releaseTraceIds(release);
+    const { traceId, spanId } = releaseTraceIds(release, this.key);
     const left = stateLeft(release, transitions);
     if (left !== null) {
       const span = this.tracing.start(`release.${left.state}`, { parent: remoteParent(traceId, spanId), startTime: new Date(left.start), attributes: { 'guardgate.release.state': left.state, 'guardgate.release.id': release.id } });

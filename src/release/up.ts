@@ -202,7 +202,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   // Release traces: a trace per release, a span per state and per gate (tracing on: OTEL_EXPORTER_OTLP_ENDPOINT).
   const tracingSettings = tracingConfig(instanceEnv, 'guardgate-controller');
   const tracing = tracingSettings === null ? undefined : startTracing(tracingSettings, BUILD.version);
-  const listeners: StoreListener[] = [...(webhook ? [webhookListener(webhook)] : []), ...(tracing ? [new ReleaseTracer(tracing, resilient, log.child({ component: 'release-trace' }))] : [])];
+  const listeners: StoreListener[] = [...(webhook ? [webhookListener(webhook)] : []), ...(tracing ? [new ReleaseTracer(tracing, resilient, log.child({ component: 'release-trace' }), routerSecret)] : [])];
   const store: ControllerStore = listeners.length === 0 ? resilient : new ListenedStore(resilient, listeners);
   // What every instance's configuration file carries besides its environment: references and digests only.
   const instanceConfig = {

@@ -79,7 +79,8 @@ export function buildRouterAdmin(router: RouterControl, authenticator: Authentic
     return reply.type(contentType).send(options.metrics === undefined ? body : `${body}${await options.metrics.metrics()}`);
   });
   // The dashboard's page and script load without credentials; every call it makes needs them.
-  const dashboardHtml = DASHBOARD_HTML.replace('{{TOKEN_HINT}}', escapeHtml(options.tokenHint ?? 'the admin token file of the data directory (.guardgate/admin-token), or GUARDGATE_ADMIN_TOKEN'));
+  const hint = escapeHtml(options.tokenHint ?? 'the admin token file of the data directory (.guardgate/admin-token), or GUARDGATE_ADMIN_TOKEN');
+  const dashboardHtml = DASHBOARD_HTML.replace('{{TOKEN_HINT}}', () => hint);
   app.get('/dashboard', async (_request, reply) => reply.type('text/html; charset=utf-8').headers(PAGE_HEADERS).send(dashboardHtml));
   app.get('/dashboard.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(DASHBOARD_JS));
   app.get('/vendor/uplot.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'max-age=86400').send(vendorFile('uPlot.iife.min.js')));

@@ -238,7 +238,7 @@ export class DataPath {
       kind: SpanKind.SERVER,
       parent: parentOf(typeof incoming === 'string' ? incoming : undefined),
       traceId: requestId,
-      attributes: { 'http.request.method': req.method ?? '', 'url.path': req.url ?? '', 'guardgate.color': decision.color, 'guardgate.version': pool.version ?? '', 'guardgate.route_reason': decision.reason, 'guardgate.mirror': decision.mirror },
+      attributes: { 'http.request.method': req.method ?? '', 'url.path': (req.url ?? '').split('?', 1)[0]!, 'guardgate.color': decision.color, 'guardgate.version': pool.version ?? '', 'guardgate.route_reason': decision.reason, 'guardgate.mirror': decision.mirror },
     });
     headers.forward = [...withoutNamed(forward, TRACEPARENT_ONLY), 'traceparent', traceparentOf(span)];
     return span;

@@ -68,7 +68,7 @@ export function prettyLine(line: string, color: boolean): string {
     fields.push(`${key}=${valueText(value)}`);
   }
   const paint = (text: string, code: string) => (color ? `${code}${text}${RESET}` : text);
-  const rest = fields.length > 0 ? `  ${paint(fields.join(' '), DIM)}` : '';
+  const rest = fields.length > 0 ? `  ${paint(printable(fields.join(' ')), DIM)}` : '';
   return `${paint(clock(record.time), DIM)} ${paint(label, tint)} ${printable(source.padEnd(10))} ${printable(String(record.msg ?? ''))}${rest}${stack.split('\n').map(printable).join('\n')}`;
 }
 

@@ -1,8 +1,10 @@
 // OpenTelemetry traces, off unless an OTLP endpoint is configured (the standard OTEL_* variables, which the
 // processes Guardgate starts inherit). Spans are made through one small interface so that the hot paths pay
 // nothing when tracing is off (no tracing object at all) and little when on. Export: OTLP/HTTP (JSON), batched.
-// Sampling: a parent's decision is followed (W3C traceparent); a new trace is kept with the configured ratio,
-// except release traces, which are always kept (there are few, and an operator wants every one).
+// Sampling: by the trace id at the configured ratio, the same decision at every hop (they share the ratio); a
+// caller's sampled flag is followed only when OTEL_TRACES_SAMPLER=parentbased_traceidratio says to trust it (the
+// public port would otherwise let anyone choose what is exported). Release traces are always kept (there are few,
+// and an operator wants every one).
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler, TracerProvider, BatchSpanProcessor, RandomIdGenerator, type IdGenerator, type Sampler } from '@opentelemetry/sdk-trace';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -14,8 +16,10 @@ export interface TracingSettings {
   /** Where spans go: an OTLP/HTTP traces URL (…/v1/traces). */
   endpoint: string;
   headers: Record<string, string>;
-  /** The share of new traces kept (0 to 1); a caller's sampled flag is followed. */
+  /** The share of traces kept (0 to 1), decided by the trace id. */
   sampleRatio: number;
+  /** Follow a caller's sampled flag (OTEL_TRACES_SAMPLER=parentbased_traceidratio) rather than the ratio. */
+  followCaller: boolean;
   serviceName: string;
 }
 
@@ -45,6 +49,8 @@ export function tracingSettings(env: NodeJS.ProcessEnv, serviceName: string): Tr
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || (base ? `${base.replace(/\/+$/, '')}/v1/traces` : '');
   if (endpoint === '') return null;
   if (!URL.canParse(endpoint) || !/^https?:$/.test(new URL(endpoint).protocol)) throw new TracingConfigError(`the OTLP endpoint must be an http(s) URL (got ${endpoint.slice(0, 100)})`);
+  const samplerName = env.OTEL_TRACES_SAMPLER?.trim() || 'traceidratio';
+  if (samplerName !== 'traceidratio' && samplerName !== 'parentbased_traceidratio') throw new TracingConfigError(`OTEL_TRACES_SAMPLER must be traceidratio or parentbased_traceidratio (got ${samplerName.slice(0, 60)})`);
   const ratioText = env.OTEL_TRACES_SAMPLER_ARG?.trim();
   const sampleRatio = ratioText ? Number(ratioText) : 1;
   if (!Number.isFinite(sampleRatio) || sampleRatio < 0 || sampleRatio > 1) throw new TracingConfigError(`OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1 (got ${ratioText})`);
@@ -52,6 +58,7 @@ export function tracingSettings(env: NodeJS.ProcessEnv, serviceName: string): Tr
     endpoint,
     headers: { ...headerList(env.OTEL_EXPORTER_OTLP_HEADERS), ...headerList(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) },
     sampleRatio,
+    followCaller: samplerName === 'parentbased_traceidratio',
     serviceName: env.OTEL_SERVICE_NAME?.trim() || serviceName,
   };
 }
@@ -96,14 +103,15 @@ class PresetIds implements IdGenerator {
 }
 
 /** Release traces always; other new traces at the ratio. */
-function sampler(ratio: number): Sampler {
+function sampler(ratio: number, followCaller: boolean): Sampler {
   const byRatio = new TraceIdRatioBasedSampler(ratio);
-  const root: Sampler = {
+  const ours: Sampler = {
     shouldSample: (context, traceId, _name, _kind, attributes) =>
       attributes['guardgate.release.id'] !== undefined ? { decision: SamplingDecision.RECORD_AND_SAMPLED } : byRatio.shouldSample(context, traceId),
     toString: () => `guardgate(${ratio})`,
   };
-  return new ParentBasedSampler({ root });
+  // Spans under a span of this process follow it; a remote parent's flag only when the caller is trusted.
+  return new ParentBasedSampler(followCaller ? { root: ours } : { root: ours, remoteParentSampled: ours, remoteParentNotSampled: ours });
 }
 
 export interface StartOptions {
@@ -128,8 +136,10 @@ export function startTracing(settings: TracingSettings, version: string): Tracin
   const ids = new PresetIds();
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': settings.serviceName, 'service.version': version }),
-    sampler: sampler(settings.sampleRatio),
+    sampler: sampler(settings.sampleRatio, settings.followCaller),
     idGenerator: ids,
+    // A path or a summary a caller chose is cut, not exported whole.
+    spanLimits: { attributeValueLengthLimit: 512 },
     spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: settings.endpoint, headers: settings.headers }), scheduledDelayMillis: 1_000, maxQueueSize: 4_096 })],
   });
   const tracer = provider.getTracer('guardgate', version);
@@ -137,7 +147,7 @@ export function startTracing(settings: TracingSettings, version: string): Tracin
     start(name, options = {}) {
       const parent = options.parent ?? ROOT_CONTEXT;
       // Synchronous: the preset ids are taken by this span and no other.
-      if (options.traceId !== undefined && HEX32.test(options.traceId) && trace.getSpanContext(parent) === undefined) ids.nextTraceId = options.traceId;
+      if (options.traceId !== undefined && HEX32.test(options.traceId) && !/^0+$/.test(options.traceId) && trace.getSpanContext(parent) === undefined) ids.nextTraceId = options.traceId;
       if (options.spanId !== undefined) ids.nextSpanId = options.spanId;
       try {
         return tracer.startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, ...(options.attributes ? { attributes: options.attributes } : {}), ...(options.startTime ? { startTime: options.startTime } : {}) }, parent);

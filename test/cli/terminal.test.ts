@@ -30,6 +30,10 @@ describe('log lines', () => {
     // What a request chose (a path, a header) never reaches the terminal as an escape sequence.
     const hostile = prettyLine(JSON.stringify({ level: 40, time, msg: 'no route GET /\x1b[2J', url: '/\x1b]0;owned\x07' }), false);
     expect([...hostile].some((c) => c.charCodeAt(0) < 0x20)).toBe(false);
+    // Nor as a one-character control of the C1 range, which JSON leaves as it is.
+    const c1 = prettyLine(JSON.stringify({ level: 30, time, msg: 'request completed', url: '/a\u009b2J' }), false);
+    expect([...c1].some((c) => c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f)).toBe(false);
+    expect(c1).toContain('url="/a\\u009b2J"');
     expect(hostile).toBe('09:05:07.042 WARN             no route GET /\\u001b[2J  url="/\\u001b]0;owned\\u0007"');
     expect(prettyLine(JSON.stringify({ level: 40, time, msg: 'x' }), true)).toContain('\x1b[33mWARN');
   });

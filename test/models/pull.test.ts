@@ -150,6 +150,10 @@ describe('guardgate model pull', () => {
     const engine = new LlamaCppEngine(resolved);
     expect(engine.info.model).toBe('qwen3guard-gen-0.6b');
     await engine.close();
+    // The digest checked is the hub's: a hub in clear, off this machine, is refused before anything is fetched.
+    const clear = await cli(dir, { HF_ENDPOINT: 'http://hub.example' })(['pull', 'qwen3guard-gen-0.6b']);
+    expect(clear.status).toBe(2);
+    expect(clear.stderr).toMatch(/HF_ENDPOINT must be an https URL/);
     const unknown = await run(['pull', 'qwen3guard-gen-70b']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/neither a known model nor a URL; known: qwen3guard-gen-0\.6b, /);

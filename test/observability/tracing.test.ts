@@ -20,8 +20,11 @@ describe('tracing settings', () => {
       endpoint: 'http://127.0.0.1:4318/v1/traces',
       headers: { 'x-api-key': 'a b' },
       sampleRatio: 0.25,
+      followCaller: false,
       serviceName: 'guardgate-router',
     });
+    expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio' }, 'x')).toMatchObject({ followCaller: true });
+    expect(() => tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_TRACES_SAMPLER: 'always_on' }, 'x')).toThrow(/traceidratio or parentbased_traceidratio/);
     expect(tracingSettings({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/custom', OTEL_SERVICE_NAME: 'mine' }, 'x')).toMatchObject({ endpoint: 'http://127.0.0.1:4318/custom', serviceName: 'mine' });
     expect(() => tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 'x')).toThrow(/http\(s\) URL/);
     expect(() => tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_TRACES_SAMPLER_ARG: '2' }, 'x')).toThrow(/ratio from 0 to 1/);
@@ -35,21 +38,35 @@ describe('sampling', () => {
   });
   afterAll(() => receiver?.close());
 
-  it("keeps no new trace at ratio 0, but follows a caller's sampled flag and always keeps release traces", async () => {
-    const tracing = startTracing({ endpoint: `${receiver.url}/v1/traces`, headers: {}, sampleRatio: 0, serviceName: 'sampling-test' }, 'test');
-    const dropped = hex(32);
-    tracing.start('new trace', { traceId: dropped }).end();
-    const followed = hex(32);
-    tracing.start('continued', { parent: parentOf(`00-${followed}-${hex(16)}-01`) }).end();
-    const unsampled = hex(32);
-    tracing.start('caller said no', { parent: parentOf(`00-${unsampled}-${hex(16)}-00`), kind: SpanKind.SERVER }).end();
-    tracing.start('release', { attributes: { 'guardgate.release.id': 1 } }).end();
+  /** The names of the spans one tracer exported, of those started by `start`. */
+  async function exported(service: string, followCaller: boolean, start: (tracing: ReturnType<typeof startTracing>) => void): Promise<string[]> {
+    const tracing = startTracing({ endpoint: `${receiver.url}/v1/traces`, headers: {}, sampleRatio: 0, followCaller, serviceName: service }, 'test');
+    start(tracing);
+    tracing.start('marker', { attributes: { 'guardgate.release.id': 0 } }).end(); // always kept: the export has happened once it arrives
     await tracing.flush();
-    await receiver.waitFor('the continued and the release span', (spans) => spans.some((s) => s.name === 'continued') && spans.some((s) => s.name === 'release'));
+    await receiver.waitFor(`the marker span of ${service}`, (spans) => spans.some((s) => s.service === service && s.name === 'marker'));
     await tracing.shutdown();
-    const names = receiver.spans.filter((s) => s.service === 'sampling-test').map((s) => s.name);
-    expect(names.sort()).toEqual(['continued', 'release']);
-    expect(receiver.spans.find((s) => s.name === 'continued')!.traceId).toBe(followed);
+    return receiver.spans.filter((s) => s.service === service && s.name !== 'marker').map((s) => s.name).sort();
+  }
+
+  it("at ratio 0 keeps no trace, whatever a caller's traceparent says, and always keeps release traces", async () => {
+    const names = await exported('not-following', false, (tracing) => {
+      tracing.start('new trace', { traceId: hex(32) }).end();
+      tracing.start('caller said yes', { parent: parentOf(`00-${hex(32)}-${hex(16)}-01`), kind: SpanKind.SERVER }).end();
+      tracing.start('release', { attributes: { 'guardgate.release.id': 1 } }).end();
+    });
+    expect(names).toEqual(['release']);
+  });
+
+  it("follows a caller's sampled flag when told to trust callers (OTEL_TRACES_SAMPLER=parentbased_traceidratio)", async () => {
+    const followed = hex(32);
+    const names = await exported('following', true, (tracing) => {
+      tracing.start('new trace', { traceId: hex(32) }).end();
+      tracing.start('caller said yes', { parent: parentOf(`00-${followed}-${hex(16)}-01`) }).end();
+      tracing.start('caller said no', { parent: parentOf(`00-${hex(32)}-${hex(16)}-00`) }).end();
+    });
+    expect(names).toEqual(['caller said yes']);
+    expect(receiver.spans.find((s) => s.name === 'caller said yes')!.traceId).toBe(followed);
   });
 });
 

@@ -1,6 +1,10 @@
 // Debian's Chromium, driven by playwright-core (never a downloaded browser).
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import type { RunningUp } from '../../src/release/up.js';
+import { requireService } from './services.js';
+import { startTestUp } from './up.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const chromiumInstalled = (): boolean => existsSync(CHROMIUM);
@@ -10,3 +14,33 @@ export const launchChromium = (): Promise<Browser> =>
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+
+/** The errors a page reports (uncaught exceptions, console errors, failed loads), to assert there were none. */
+export function pageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+  return errors;
+}
+
+/**
+ * A describe block's Chromium and `up`, started once (when Chromium is installed) and closed after it. `skipUnless`
+ * skips a test, saying why, where Chromium is missing (a failure under CI).
+ */
+export function browserAndUp(): { browser: () => Browser; up: () => RunningUp & { dataDir: string }; skipUnless: (context: { skip: (note: string) => void }) => boolean } {
+  let browser: Browser | undefined;
+  let up: (RunningUp & { dataDir: string }) | undefined;
+  beforeAll(async () => {
+    if (!chromiumInstalled()) return;
+    [browser, up] = await Promise.all([launchChromium(), startTestUp()]);
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await up?.close();
+  });
+  return {
+    browser: () => browser!,
+    up: () => up!,
+    skipUnless: (context) => requireService(chromiumInstalled(), 'Chromium (Debian package chromium)', (note) => context.skip(note)),
+  };
+}

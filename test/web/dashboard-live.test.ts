@@ -2,13 +2,11 @@
 // switch appears on them, the shadow gate's agreement is charted as it accumulates, and the timeline shows the
 // release's gates; at a phone's width nothing spills sideways. Screenshots for the README (npm run screenshots).
 import autocannon from 'autocannon';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import type { RunningUp } from '../../src/release/up.js';
-import { chromiumInstalled, launchChromium } from '../helpers/browser.js';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { browserAndUp, pageErrors } from '../helpers/browser.js';
 import { screenshot } from '../helpers/screenshots.js';
-import { requireService } from '../helpers/services.js';
-import { quickSpec, startTestUp } from '../helpers/up.js';
+import { quickSpec } from '../helpers/up.js';
 
 const number = async (page: Page, attribute: string) => Number(await page.getAttribute('#charts', attribute));
 /** The page as the browser sees it, for the functions sent to run there (whole: they are sent as text; the tests are compiled without the DOM's types). */
@@ -20,30 +18,19 @@ const counterAtLeast = (page: Page, attribute: string, value: number, timeout: n
   page.waitForFunction(([name, least]) => Number((globalThis as unknown as PageGlobals).document.querySelector('#charts').getAttribute(name)) >= least, [attribute, value] as const, { timeout });
 
 describe('the dashboard, live', () => {
-  let browser: Browser | undefined;
-  let up: RunningUp | undefined;
-  beforeAll(async () => {
-    if (!chromiumInstalled()) return;
-    [browser, up] = await Promise.all([launchChromium(), startTestUp()]);
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await up?.close();
-  });
+  const { browser, up, skipUnless } = browserAndUp();
 
   it('charts traffic as it comes, marks the switch of a release, charts the shadow agreement, and shows the gates on the timeline', async (context) => {
-    if (!requireService(chromiumInstalled(), 'Chromium (Debian package chromium)', (note) => context.skip(note))) return;
-    const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
-    await page.goto(`${up!.adminUrl}/dashboard`);
-    await page.fill('#token', up!.token);
+    if (!skipUnless(context)) return;
+    const page = await browser().newPage({ viewport: { width: 1280, height: 900 } });
+    const errors = pageErrors(page);
+    await page.goto(`${up().adminUrl}/dashboard`);
+    await page.fill('#token', up().token);
     await page.click('#login button[type=submit]');
     await page.waitForSelector('#chart-rps canvas');
     // Light load for a 2-core machine, mixed prompts so the cache both hits and misses.
     const load = autocannon({
-      url: `${up!.url}/predict`,
+      url: `${up().url}/predict`,
       connections: 2,
       duration: 30,
       requests: [{ method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (request) => ({ ...request, body: JSON.stringify({ prompt: `How do I bake bread number ${Math.floor(Math.random() * 50)}?` }) }) }],
@@ -55,10 +42,10 @@ describe('the dashboard, live', () => {
       await counterAtLeast(page, 'data-last-at', before + 1, 30_000);
       await page.waitForSelector('#charts-note:text-matches("blue [1-9][0-9.]* req/s")', { timeout: 30_000 });
       // A release under that load: the shadow gate mirrors live traffic, then the switch.
-      await up!.controller.release(quickSpec({ version: 'live-v2', gates: { load: { enabled: false }, shadow: { durationSeconds: 6, samples: 400, minSamples: 5, replay: false }, watch: { durationSeconds: 2, minRequests: 1 } } }));
+      await up().controller.release(quickSpec({ version: 'live-v2', gates: { load: { enabled: false }, shadow: { durationSeconds: 6, samples: 400, minSamples: 5, replay: false }, watch: { durationSeconds: 2, minRequests: 1 } } }));
       await counterAtLeast(page, 'data-shadow-points', 1, 60_000);
-      await up!.controller.settled();
-      expect((await up!.controller.status()).release).toMatchObject({ version: 'live-v2', state: 'stable' });
+      await up().controller.settled();
+      expect((await up().controller.status()).release).toMatchObject({ version: 'live-v2', state: 'stable' });
       await counterAtLeast(page, 'data-switches', 1, 30_000);
       await page.waitForSelector('#charts-note:text-matches("green [1-9][0-9.]* req/s")', { timeout: 30_000 });
     } finally {

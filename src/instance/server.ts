@@ -110,15 +110,16 @@ export function buildInstance(
       attributes: { 'http.route': request.routeOptions.url ?? '', 'guardgate.color': config.color ?? '', 'guardgate.version': config.version, 'guardgate.mirrored': request.mirrored, 'guardgate.evidence': request.evidence, 'guardgate.batch_size': count },
     });
     const items = count === 1 ? [span] : Array.from({ length: count }, (_, i) => tracing.start('guardgate.verdict', { parent: under(span), attributes: { 'guardgate.index': i } }));
+    let status = 200;
     try {
-      const result = await work((i) => items[i]);
-      endWithStatus(span, 200);
-      return result;
+      return await work((i) => items[i]);
     } catch (error) {
-      endWithStatus(span, toGuardgateError(error as FastifyError).status);
+      status = toGuardgateError(error as FastifyError).status;
       throw error;
     } finally {
+      // The verdicts' spans end before the request's.
       if (count > 1) for (const item of items) item.end();
+      endWithStatus(span, status);
     }
   }
 

@@ -35,9 +35,9 @@ function droppedHeaders(connection: string | undefined): ReadonlySet<string> {
   return named.every((n) => HOP_BY_HOP.has(n)) ? HOP_BY_HOP : new Set([...HOP_BY_HOP, ...named]);
 }
 
-/** Keep the pairs of a flat [name, value, …] list whose (lower-case) names are not in `dropped`. */
 const TRACEPARENT_ONLY: ReadonlySet<string> = new Set(['traceparent']);
 
+/** Keep the pairs of a flat [name, value, …] list whose (lower-case) names are not in `dropped`. */
 function withoutNamed(pairs: string[], dropped: ReadonlySet<string>): string[] {
   const out: string[] = [];
   for (let i = 0; i < pairs.length; i += 2) if (!dropped.has(pairs[i]!.toLowerCase())) out.push(pairs[i]!, pairs[i + 1]!);

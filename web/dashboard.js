@@ -79,8 +79,9 @@ function configRows(env) {
 function configDiff(status) {
   const blue = configRows(status.environments.blue);
   const green = configRows(status.environments.green);
+  const both = status.environments.blue !== null && status.environments.green !== null;
   const rows = Object.keys(blue).map((key) =>
-    el('tr', { className: blue[key] !== green[key] ? 'differs' : '' }, el('th', { scope: 'row' }, key), el('td', {}, blue[key]), el('td', {}, green[key])),
+    el('tr', { className: both && blue[key] !== green[key] ? 'differs' : '' }, el('th', { scope: 'row' }, key), el('td', {}, blue[key]), el('td', {}, green[key])),
   );
   return el('table', { id: 'config-diff' }, el('tr', {}, el('th', {}, ''), el('th', {}, 'blue'), el('th', {}, 'green')), ...rows);
 }
@@ -133,7 +134,8 @@ function makeChart(key, title, series) {
     {
       width: chartWidth(),
       height: 170,
-      scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(max ?? 1, key === 'errorRate' || key === 'cacheHitRate' || key === 'shadow' ? 5 : 1) * 1.1] } },
+      // At least the last 2 minutes, at most the last 15: a fresh page's axis reads in seconds, not milliseconds.
+      scales: { x: { time: true, range: (_u, min) => { const now = Date.now() / 1000; return [Math.max(now - WINDOW_MS / 1000, Math.min(min ?? now, now - 120)), now]; } }, y: { range: (_u, min, max) => [0, Math.max(max ?? 1, key === 'errorRate' || key === 'cacheHitRate' || key === 'shadow' ? 5 : 1) * 1.1] } },
       // Points shown where a line alone would not be (a gate that lasted a second or two).
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: false, points: { show: key === 'shadow', size: 6, fill: s.stroke } }))],
       axes: [{ stroke: '#5b6475' }, { stroke: '#5b6475', size: 50 }],
@@ -203,10 +205,11 @@ function timelineOf(release, progress, now) {
 
 let selected = null; // { kind: 'gate', index } or { kind: 'state', state }
 
+/** A bar of the timeline: a button (Tab, Enter); wide enough to see and to click, however short it was. */
 function bar(className, left, width, label, ariaLabel, pressed, onSelect) {
   const button = el('button', { className: `bar ${className}`, type: 'button', title: ariaLabel, 'aria-label': ariaLabel, 'aria-pressed': pressed ? 'true' : 'false' }, label);
-  button.style.left = `${left}%`;
-  button.style.width = `max(4px, ${width}%)`;
+  button.style.left = `min(${left}%, calc(100% - 2.5rem))`;
+  button.style.width = `max(2.5rem, ${width}%)`;
   button.onclick = onSelect;
   return button;
 }
@@ -288,9 +291,7 @@ function gateBlock(gate) {
     const row = (name, f) => el('tr', {}, el('td', {}, name), el('td', {}, `${f.p50} ms`), el('td', {}, `${f.p99} ms`), el('td', {}, f.qps.toFixed(0)), el('td', {}, `${(100 * f.errorRate).toFixed(2)}%`));
     block.append(el('table', {}, el('tr', {}, el('th', {}, ''), el('th', {}, 'p50'), el('th', {}, 'p99'), el('th', {}, 'QPS'), el('th', {}, 'errors')), row('active', evidence.active), row('candidate', evidence.candidate)));
   }
-  if (gate.gate === 'watch' && evidence && 'requests' in evidence) {
-    block.append(el('p', { className: 'muted' }, `${evidence.requests} requests, ${(100 * evidence.errorRate).toFixed(2)}% errors, p99 ${evidence.p99Ms ?? '—'} ms (${evidence.source})${evidence.reasons?.length ? `: ${evidence.reasons.join('; ')}` : ''}`));
-  }
+  if (gate.gate === 'watch' && evidence?.reasons?.length) block.append(el('p', { className: 'bad' }, evidence.reasons.join('; ')));
   if (gate.error) block.append(el('p', { className: 'bad' }, gate.error));
   return block;
 }

@@ -58,7 +58,12 @@ function pull(): Command {
         else process.stdout.write(`${result.path}\n  ${human(result.bytes)}, sha256 ${result.sha256} (${result.verified ? 'verified' : 'computed: no digest was known to check it against'})\n`);
       } catch (error) {
         if (tty) process.stderr.write('\n');
-        if (error instanceof PullError) throw new CliExit(error.code === 'unreachable' || error.code === 'stalled' ? EXIT.unreachable : EXIT.failure, error.message);
+        if (error instanceof PullError) {
+          const offline = error.code === 'unreachable' || error.code === 'stalled';
+          // A known name's hub may be out of reach from here (no network, a proxy): say where else it can come from.
+          const hint = offline && known !== undefined ? `; without access to ${new URL(url).host}, set HF_ENDPOINT to a mirror of the hub, or pull the file's URL from somewhere you can reach` : '';
+          throw new CliExit(offline ? EXIT.unreachable : EXIT.failure, `${error.message}${hint}`);
+        }
         throw error;
       }
     });

@@ -65,7 +65,9 @@ async function follow(client: AdminClient, id: number, flags: Common): Promise<R
     if (release.id !== id) throw new CliExit(EXIT.failure, `release #${id} is no longer the latest`);
     const progress = status.progress;
     const elapsed = progress ? `${((Date.now() - Date.parse(progress.startedAt)) / 1000).toFixed(0)}s` : '';
-    const line = progress ? `${release.state}: ${progress.step}${progress.detail ? ` (${progress.detail})` : ''}` : release.state;
+    // The step says its state when it starts with it ("deploying v2 to green"); else the state leads.
+    const step = progress === null ? '' : progress.step.startsWith(release.state.split('_')[0]!) ? progress.step : `${release.state}: ${progress.step}`;
+    const line = progress ? `${step}${progress.detail ? ` (${progress.detail})` : ''}` : release.state;
     if (!flags.json) {
       for (; shownGates < release.gates.length; shownGates++) process.stderr.write(`${tty ? '\r\x1b[2K' : ''}${gateLine(release.gates[shownGates]!)}\n`);
       if (tty) process.stderr.write(`\r\x1b[2K${line} ${elapsed}`);

@@ -59,7 +59,8 @@ export function colorPoint(before: Map<string, Snapshot>, now: Map<string, Snaps
     hits += snapshot.cacheHits - (fresh ? 0 : then.cacheHits);
     lookups += snapshot.cacheLookups - (fresh ? 0 : then.cacheLookups);
   }
-  return { instances: now.size, rps: figures.requests / Math.max(seconds, 0.001), errorRate: figures.errorRate, p99Ms: figures.p99Ms, cacheHitRate: lookups === 0 ? null : hits / lookups };
+  const round = (value: number, places: number) => Math.round(value * 10 ** places) / 10 ** places;
+  return { instances: now.size, rps: round(figures.requests / Math.max(seconds, 0.001), 2), errorRate: round(figures.errorRate, 4), p99Ms: figures.p99Ms, cacheHitRate: lookups === 0 ? null : round(hits / lookups, 4) };
 }
 
 export interface LiveSources {

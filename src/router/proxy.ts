@@ -225,19 +225,19 @@ export class DataPath {
   }
 
   /**
-   * The request's span, child of the caller's traceparent; the instance gets this span as its parent. A request
-   * without one keeps the trace id the router gives it (x-request-id), so that the verdict's and the trace's match.
+   * The request's span, child of the caller's traceparent; the instance gets this span as its parent, and the
+   * verdict its trace id. A caller's own x-request-id that is a trace id (32 hex digits) stays the trace id; the
+   * router's own request ids never become one (they count up: the ratio sampler would decide them all alike).
    */
   private traced(req: IncomingMessage, headers: ClientHeaders, decision: RouteDecision): Span {
     const incoming = req.headers.traceparent;
     const pool = this.deps.pools[decision.color];
     const forward = headers.forward;
     const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' ? given.toLowerCase() : forward[forward.lastIndexOf('x-request-id') + 1];
     const span = this.deps.tracing!.start('guardgate.router', {
       kind: SpanKind.SERVER,
       parent: parentOf(typeof incoming === 'string' ? incoming : undefined),
-      traceId: requestId,
+      traceId: typeof given === 'string' ? given.toLowerCase() : undefined,
       attributes: { 'http.request.method': req.method ?? '', 'url.path': (req.url ?? '').split('?', 1)[0]!, 'guardgate.color': decision.color, 'guardgate.version': pool.version ?? '', 'guardgate.route_reason': decision.reason, 'guardgate.mirror': decision.mirror },
     });
     headers.forward = [...withoutNamed(forward, TRACEPARENT_ONLY), 'traceparent', traceparentOf(span)];

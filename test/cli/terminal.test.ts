@@ -51,7 +51,7 @@ describe('guardgate up at a terminal', () => {
         child.stdout!.on('data', (chunk: Buffer) => {
           out += chunk.toString();
           // The banner and one line after it (its closing blank line), so that a line logged right after shows.
-          if (/Guardgate is up\.[\s\S]*release .*--wait\r?\n\r?\n/.test(out)) {
+          if (/Guardgate is up\.[\s\S]*release .*--wait.*\r?\n\r?\n/.test(out)) {
             clearTimeout(timer);
             resolve();
           }
@@ -68,6 +68,8 @@ describe('guardgate up at a terminal', () => {
     const end = lines.findIndex((l, i) => i > start && l.trim() === '');
     const banner = lines.slice(start, end);
     expect(banner.map((l) => l.trim().split(/\s{2,}/)[0])).toEqual(['Guardgate is up.', 'API and playground', 'API access', 'dashboard', 'admin API', 'admin token', 'try', 'release']);
+    // Its release hint works as printed: it names this data directory.
+    expect(banner.at(-1)).toContain(`--wait --data-dir ${dataDir}`);
     // Every log line before the banner reads as a pretty line.
     const logs = lines.slice(0, start).filter((l) => l.trim() !== '');
     expect(logs.length).toBeGreaterThan(2);

@@ -146,6 +146,37 @@ describe('traces through a running Guardgate', () => {
   });
 });
 
+describe('sampling through a running Guardgate', () => {
+  let receiver: OtlpReceiver;
+  let up: RunningUp;
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    up = await startTestUp(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: '0.5' });
+  }, 60_000);
+  afterAll(async () => {
+    await up?.close();
+    await receiver?.close();
+  });
+
+  it('keeps about the configured share of requests that came without a trace id, not all or none of them', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const response = await fetch(`${up.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: `question ${i}` }) });
+      ids.push(((await response.json()) as { trace_id: string }).trace_id);
+    }
+    // A last request whose id the ratio keeps (the sampler reads the id's 32-bit words XORed: 1 < half): once its
+    // spans are in, the ones before it are too (one exporter, in order).
+    const last = `${'0'.repeat(31)}1`;
+    await fetch(`${up.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': last }, body: JSON.stringify({ prompt: 'the last one' }) });
+    await receiver.waitFor('the last request\'s router span', (spans) => spans.some((s) => s.traceId === last && s.name === 'guardgate.router'));
+    const kept = new Set(receiver.spans.filter((s) => s.name === 'guardgate.router').map((s) => s.traceId));
+    const sampled = ids.filter((id) => kept.has(id)).length;
+    // Half of 40 on average; all or none would be 2 chances in a trillion with random ids.
+    expect(sampled).toBeGreaterThan(0);
+    expect(sampled).toBeLessThan(40);
+  });
+});
+
 describe('the state a transition left (pure)', () => {
   const t = (at: string, from: string | null, to: string, evidence: unknown = null) => ({ at, from, to, note: null, evidence, actor: 'controller' }) as never;
   const gate = { gate: 'functional', passed: true, summary: '', evidence: null, startedAt: '2026-01-01T00:00:02Z', finishedAt: '2026-01-01T00:00:03Z' };

@@ -154,7 +154,7 @@ describe('guardgate up --driver kubernetes --traffic gateway-api (fake cluster)'
     expect(watched).toMatch(/validating: load gate \((active|candidate) \d+\/\d+ s, \d+ requests, 0 failed\)/);
     for (const gate of ['functional', 'load', 'shadow']) expect(watched).toMatch(new RegExp(`^  PASS ${gate} +n=\\d+`, 'm'));
     // No traffic while it watches: the watch gate says it had too few requests to judge (the example lets that pass).
-    expect(watched).toMatch(/watching: watch gate \(0\/20 requests, .*; \d+ s left\)/);
+    expect(watched).toMatch(/watching: watch gate \(0 requests \(20 needed\), .*; \d+ s left\)/);
     expect(watched).toMatch(/^ {2}INCONCLUSIVE watch +n=0 /m);
     const status = await up.controller.status();
     expect(status.release).toMatchObject({ version: 'lexicon-v2', state: 'stable' });

@@ -106,6 +106,7 @@ async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: Ga
       if (targets.activeInstance === '' || targets.candidateInstance === '') throw new Error('no instance of each side to measure');
       // A varied corpus (the audit suite and a benign/harmful mix), so that no cache can stand in for the engine.
       const bodies = [...LOAD_CORPUS, ...suiteBodies(settings.functional.suite)];
+      progress('warming both sides up before measuring');
       return runLoadGate(
         targets.activeInstance,
         targets.candidateInstance,
@@ -136,7 +137,12 @@ async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: Ga
       }
       return runShadowGate(
         context.mirror,
-        { fraction: shadow.fraction, durationSeconds: shadow.durationSeconds, targetSamples: shadow.samples, onProgress: (n, agreement) => progress(`${n}/${shadow.samples} verdicts compared${agreement === null ? '' : `, ${(100 * agreement).toFixed(1)}% agree`}, at most ${Math.max(0, Math.ceil(shadow.durationSeconds - (Date.now() - started) / 1000))} s left`, { samples: n, ...(agreement === null ? {} : { agreement }) }), replay },
+        { fraction: shadow.fraction, durationSeconds: shadow.durationSeconds, targetSamples: shadow.samples, onProgress: (n, agreement) => {
+            const left = Math.max(0, Math.ceil(shadow.durationSeconds - (Date.now() - started) / 1000));
+            // Past the mirroring window, texts are being replayed to both colors.
+            const phase = left > 0 ? `at most ${left} s of mirroring left` : 'replaying texts to both colors';
+            progress(`${n}/${shadow.samples} verdicts compared${agreement === null ? '' : `, ${(100 * agreement).toFixed(1)}% agree`}, ${phase}`, { samples: n, ...(agreement === null ? {} : { agreement }) });
+          }, replay },
         { minAgreement: shadow.minAgreement, maxUnsafeToSafe: shadow.maxUnsafeToSafe, minSamples: shadow.minSamples },
         signal,
         context.auditText,

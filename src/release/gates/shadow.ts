@@ -203,8 +203,12 @@ export async function runShadowGate(
   if (router !== undefined) {
     const source = router;
     await new Promise<void>((resolve) => {
+      // Told every second too: with no traffic to mirror, the wait itself is the progress.
+      const ticker = setInterval(() => options.onProgress?.(comparator.sampleCount, comparator.agreementSoFar), 1_000);
+      options.onProgress?.(comparator.sampleCount, comparator.agreementSoFar);
       const stop = () => {
         clearTimeout(timer);
+        clearInterval(ticker);
         unsubscribe();
         void source.setMirror(0).finally(resolve);
       };

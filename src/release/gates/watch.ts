@@ -91,7 +91,7 @@ export async function runWatchGate(probe: WatchProbe, rule: WatchRule, signal?: 
     }
     if (evidence.reasons.length > 0) break;
     const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
-    onProgress?.(`${evidence.requests}/${rule.minRequests} requests, ${(100 * evidence.errorRate).toFixed(2)}% errors, p99 ${evidence.p99Ms ?? '-'} ms; ${left} s left`);
+    onProgress?.(`${evidence.requests} requests (${rule.minRequests} needed), ${(100 * evidence.errorRate).toFixed(2)}% errors, p99 ${evidence.p99Ms === null ? 'not yet known' : `${evidence.p99Ms} ms`}; ${left} s left`);
   }
   const inconclusive = evidence.reasons.length === 0 && evidence.requests < rule.minRequests;
   return {

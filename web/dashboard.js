@@ -134,8 +134,8 @@ function makeChart(key, title, series) {
     {
       width: chartWidth(),
       height: 170,
-      // At least the last 2 minutes, at most the last 15: a fresh page's axis reads in seconds, not milliseconds.
-      scales: { x: { time: true, range: (_u, min) => { const now = Date.now() / 1000; return [Math.max(now - WINDOW_MS / 1000, Math.min(min ?? now, now - 120)), now]; } }, y: { range: (_u, min, max) => [0, Math.max(max ?? 1, key === 'errorRate' || key === 'cacheHitRate' || key === 'shadow' ? 5 : 1) * 1.1] } },
+      // At least the last minute, at most the last 15: a fresh page's axis reads in seconds, not milliseconds.
+      scales: { x: { time: true, range: (_u, min) => { const now = Date.now() / 1000; return [Math.max(now - WINDOW_MS / 1000, Math.min(min ?? now, now - 60)), now]; } }, y: { range: (_u, min, max) => [0, Math.max(max ?? 1, key === 'errorRate' || key === 'cacheHitRate' || key === 'shadow' ? 5 : 1) * 1.1] } },
       // Points shown where a line alone would not be (a gate that lasted a second or two).
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: false, points: { show: key === 'shadow', size: 6, fill: s.stroke } }))],
       axes: [{ stroke: '#5b6475' }, { stroke: '#5b6475', size: 50 }],
@@ -210,6 +210,8 @@ function bar(className, left, width, label, ariaLabel, pressed, onSelect) {
   const button = el('button', { className: `bar ${className}`, type: 'button', title: ariaLabel, 'aria-label': ariaLabel, 'aria-pressed': pressed ? 'true' : 'false' }, label);
   button.style.left = `min(${left}%, calc(100% - 2.5rem))`;
   button.style.width = `max(2.5rem, ${width}%)`;
+  // A short bar (a switch, a quick gate) is drawn over its longer neighbour, not under it.
+  button.style.zIndex = width < 5 ? '2' : '1';
   button.onclick = onSelect;
   return button;
 }

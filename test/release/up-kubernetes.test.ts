@@ -112,7 +112,7 @@ describe('guardgate up --driver kubernetes --traffic service-selector (fake clus
     const service = cluster.serviceUrl('guardgate')!;
     expect(cluster.api.store.get('Service', 'default', 'guardgate')!.spec.selector).toEqual({ app: 'guardgate', color: 'blue' });
     const { release, result } = await releaseWithClientsOn(up, service);
-    expect(`${release.state}: ${release.note}`).toMatch(/^stable/);
+    expect(`${release.state}: ${release.note}\n${release.gates.map((g) => `${g.gate}: ${g.summary}`).join('\n')}`).toMatch(/^stable/);
     expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([['functional', true], ['load', true], ['shadow', true], ['watch', true]]);
     expect((release.gates[2]!.evidence as { sources: { mirrored: number } }).sources.mirrored).toBe(0);
     expect((release.gates[3]!.evidence as { source: string }).source).toBe('instances');

@@ -28,11 +28,13 @@ describe('the dashboard, live', () => {
     await page.fill('#token', up().token);
     await page.click('#login button[type=submit]');
     await page.waitForSelector('#chart-rps canvas');
-    // Light load for a 2-core machine, mixed prompts so the cache both hits and misses.
+    // Light load for a 2-core machine (other test files run beside this one), mixed prompts so the cache both
+    // hits and misses.
     const load = autocannon({
       url: `${up().url}/predict`,
       connections: 2,
-      duration: 30,
+      overallRate: 150,
+      duration: 60,
       requests: [{ method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (request) => ({ ...request, body: JSON.stringify({ prompt: `How do I bake bread number ${Math.floor(Math.random() * 50)}?` }) }) }],
     });
     try {

@@ -202,7 +202,9 @@ export class Router implements RouterControl {
     const previous = this.policy.active;
     const next = switched(this.state, to, this.pools[to].healthyCount, options.force === true);
     await this.apply(next);
-    this.log.info({ from: previous, to, forced: options.force === true, epoch: next.epoch }, 'switched active color');
+    // Said when it changes something; a start that restores the same color is no switch.
+    if (previous === to) this.log.debug({ active: to, epoch: next.epoch }, 'active color confirmed');
+    else this.log.info({ from: previous, to, forced: options.force === true, epoch: next.epoch }, 'switched active color');
     return { previous, active: to, at: (previous === to ? new Date() : this.lastSwitchAt!).toISOString(), epoch: next.epoch };
   }
 
@@ -214,8 +216,9 @@ export class Router implements RouterControl {
 
   /** Mirror a fraction (0 to 1) of live requests to the standby. */
   async setMirror(fraction: number): Promise<void> {
+    const before = this.policy.mirrorFraction;
     await this.apply(mirrored(this.state, fraction, this.mirror.possible));
-    this.log.info({ fraction }, 'mirroring set');
+    if (this.policy.mirrorFraction !== before) this.log.info({ fraction }, 'mirroring set');
   }
 
   /** Replace one color's instances and version label; new instances are checked before they take traffic. */

@@ -1,7 +1,7 @@
 // The service's one job: turn an input into a served verdict (cache, engine, policy, language, timing,
 // metrics), and audit every verdict served.
 import { performance } from 'node:perf_hooks';
-import type { DegradedReason, Engine, EngineResult } from '../engines/engine.js';
+import type { ClassifyOptions, DegradedReason, Engine, EngineResult } from '../engines/engine.js';
 import { judgedText, targetOf, type ModerationInput } from '../moderation/conversation.js';
 import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
 import { detectLanguage } from '../moderation/language.js';
@@ -64,7 +64,9 @@ export class Moderator {
     const { info } = this.engine;
     const span = parent && this.stores.tracing?.start('guardgate.engine', { kind: SpanKind.CLIENT, parent: under(parent), attributes: { 'guardgate.engine': info.name, 'guardgate.model': info.model, 'guardgate.engine_version': info.version } });
     try {
-      const result = await this.engine.classify(input, { ...(signal ? { signal } : {}), ...(span ? { traceparent: traceparentOf(span) } : {}) });
+      const options: ClassifyOptions = signal ? { signal } : {};
+      if (span !== undefined) options.traceparent = traceparentOf(span);
+      const result = await this.engine.classify(input, options);
       if (span !== undefined) {
         if (result.usage) span.setAttributes({ 'gen_ai.usage.input_tokens': result.usage.promptTokens, 'gen_ai.usage.output_tokens': result.usage.completionTokens });
         if (result.engine !== info) span.setAttributes({ 'guardgate.answered_by': result.engine.name });

@@ -128,13 +128,14 @@ export class LiveSampler {
     if (last === undefined) return;
     const seconds = (at - last.at) / 1000;
     const point = (color: Color) => (snapshots[color].size === 0 ? null : colorPoint(last.snapshots[color], snapshots[color], seconds));
-    const progress = this.sources.progress();
-    const agreement = progress?.step === 'shadow gate' ? progress.figures?.agreement : undefined;
+    // Only the shadow gate reports an agreement.
+    const figures = this.sources.progress()?.figures;
+    const agreement = figures?.agreement;
     this.points.push({
       at,
       active: this.sources.active(),
       colors: { blue: point('blue'), green: point('green') },
-      ...(agreement === undefined ? {} : { shadow: { samples: progress!.figures!.samples ?? 0, agreement } }),
+      ...(agreement === undefined ? {} : { shadow: { samples: figures!.samples ?? 0, agreement } }),
     });
     while (this.points.length > 0 && this.points[0]!.at < at - KEEP_MS) this.points.shift();
   }

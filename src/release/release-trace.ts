@@ -75,9 +75,6 @@ export class ReleaseTracer implements StoreListener {
     this.chain = this.chain.then(() => this.emit(release)).catch((error: unknown) => this.log.warn({ err: error, release: release.id }, 'release spans not emitted'));
   }
 
-  /** Resolves once the spans of the transitions told so far are handed to the exporter. */
-  settled = (): Promise<void> => this.chain;
-
   private async emit(release: Release): Promise<void> {
     const transitions = upTo(release, await this.store.transitions(release.id));
     const { traceId, spanId } = releaseTraceIds(release, this.key);

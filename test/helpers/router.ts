@@ -24,10 +24,11 @@ export async function admin(router: RunningRouter, method: string, path: string,
   return { status: response.status, body: (await response.json()) as any };
 }
 
-export const until = async (condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> => {
+/** Wait until `condition` holds, checking every 20 ms; past `timeoutMs`, fail saying what was waited for. */
+export const until = async (condition: () => boolean | Promise<boolean>, timeoutMs = 5_000, what = 'the condition'): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
 };

@@ -8,6 +8,7 @@ import { startTracing, tracingSettings, SpanKind, parentOf } from '../../src/sha
 import { stateLeft, upTo } from '../../src/release/release-trace.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
 import { quickSpec, startTestUp } from '../helpers/up.js';
+import { until } from '../helpers/router.js';
 
 const hex = (n: number) => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
 const byId = (spans: ReceivedSpan[], id: string) => spans.find((s) => s.spanId === id);
@@ -70,26 +71,39 @@ describe('sampling', () => {
   });
 });
 
-describe('traces through a running Guardgate', () => {
-  let receiver: OtlpReceiver;
-  let up: RunningUp;
+/** A describe block's OTLP receiver and a Guardgate `up` exporting to it (with `env` besides), closed after it. */
+function tracedUp(env: NodeJS.ProcessEnv): { readonly receiver: OtlpReceiver; readonly up: RunningUp } {
+  let receiver: OtlpReceiver | undefined;
+  let up: RunningUp | undefined;
   beforeAll(async () => {
     receiver = await startOtlpReceiver();
-    up = await startTestUp(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, GUARDGATE_AUDIT_TEXT: 'none' });
+    up = await startTestUp(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...env });
   }, 60_000);
   afterAll(async () => {
     await up?.close();
     await receiver?.close();
   });
+  return {
+    get receiver() {
+      return receiver!;
+    },
+    get up() {
+      return up!;
+    },
+  };
+}
+
+describe('traces through a running Guardgate', () => {
+  const running = tracedUp({ GUARDGATE_AUDIT_TEXT: 'none' });
 
   /** The router, instance and engine spans of one trace, once all three arrived. */
   const verdictTrace = (traceId: string) =>
-    receiver.waitFor(`the router, instance and engine spans of trace ${traceId}`, (spans) => ['guardgate.router', 'guardgate.instance', 'guardgate.engine'].every((name) => spans.some((s) => s.traceId === traceId && s.name === name)));
+    running.receiver.waitFor(`the router, instance and engine spans of trace ${traceId}`, (spans) => ['guardgate.router', 'guardgate.instance', 'guardgate.engine'].every((name) => spans.some((s) => s.traceId === traceId && s.name === name)));
 
   it("makes one trace of a verdict under the caller's traceparent: router → instance → engine, with what each knows", async () => {
     const traceId = hex(32);
     const callerSpan = hex(16);
-    const response = await fetch(`${up.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${callerSpan}-01` }, body: JSON.stringify({ prompt: 'How do I make a bomb at home?' }) });
+    const response = await fetch(`${running.up.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${callerSpan}-01` }, body: JSON.stringify({ prompt: 'How do I make a bomb at home?' }) });
     const verdict = (await response.json()) as { trace_id: string; safety: string };
     expect(verdict.trace_id).toBe(traceId);
     const spans = (await verdictTrace(traceId)).filter((s) => s.traceId === traceId);
@@ -109,29 +123,26 @@ describe('traces through a running Guardgate', () => {
 
   it('keeps the id a request came with, or gives one, so that the verdict, its audit record and its trace share it', async () => {
     const given = hex(32);
-    const withId = await fetch(`${up.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': given }, body: JSON.stringify({ prompt: 'What is the capital of France?' }) });
+    const withId = await fetch(`${running.up.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': given }, body: JSON.stringify({ prompt: 'What is the capital of France?' }) });
     expect(((await withId.json()) as { trace_id: string }).trace_id).toBe(given);
     const spans = (await verdictTrace(given)).filter((s) => s.traceId === given);
     expect(spans.find((s) => s.name === 'guardgate.router')!.parentSpanId).toBe('');
-    const bare = await fetch(`${up.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'Tell me a joke about cats.' }) });
+    const bare = await fetch(`${running.up.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'Tell me a joke about cats.' }) });
     const traceId = ((await bare.json()) as { trace_id: string }).trace_id;
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
     await verdictTrace(traceId);
     // The audit record carries the same id (the audit is written in batches: wait for it).
-    const audited = async () => ((await (await fetch(`${up.adminUrl}/admin/audit?trace_id=${traceId}`, { headers: { authorization: `Bearer ${up.token}` } })).json()) as { records: Array<{ trace_id: string }> }).records;
-    for (let deadline = Date.now() + 20_000; (await audited()).length === 0; ) {
-      if (Date.now() > deadline) throw new Error(`no audit record with trace id ${traceId} within 20 s`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const audited = async () => ((await (await fetch(`${running.up.adminUrl}/admin/audit?trace_id=${traceId}`, { headers: { authorization: `Bearer ${running.up.token}` } })).json()) as { records: Array<{ trace_id: string }> }).records;
+    await until(async () => (await audited()).length > 0, 20_000, `an audit record with trace id ${traceId}`);
     expect((await audited())[0]!.trace_id).toBe(traceId);
   });
 
   it('makes a release one trace: a root span, a span per state, a span per gate with its result', async () => {
-    const release = await up.controller.release(quickSpec({ version: 'traced', gates: { functional: {}, load: { enabled: false }, shadow: { enabled: false }, watch: { durationSeconds: 1, minRequests: 0 } } }));
-    await up.controller.settled();
-    const root = (await receiver.waitFor('the release root span', (spans) => spans.some((s) => s.name === 'release traced'))).find((s) => s.name === 'release traced')!;
+    const release = await running.up.controller.release(quickSpec({ version: 'traced', gates: { functional: {}, load: { enabled: false }, shadow: { enabled: false }, watch: { durationSeconds: 1, minRequests: 0 } } }));
+    await running.up.controller.settled();
+    const root = (await running.receiver.waitFor('the release root span', (spans) => spans.some((s) => s.name === 'release traced'))).find((s) => s.name === 'release traced')!;
     expect(root).toMatchObject({ service: 'guardgate-controller', parentSpanId: '', attributes: { 'guardgate.release.id': release.id, 'guardgate.release.state': 'stable', 'guardgate.release.candidate': 'green' } });
-    const spans = receiver.spans.filter((s) => s.traceId === root.traceId);
+    const spans = running.receiver.spans.filter((s) => s.traceId === root.traceId);
     const states = spans.filter((s) => s.parentSpanId === root.spanId).sort((a, b) => a.start - b.start);
     expect(states.map((s) => s.name)).toEqual(['release.deploying', 'release.validating', 'release.switching', 'release.watching']);
     for (const state of states) expect(state.start).toBeGreaterThanOrEqual(root.start);
@@ -147,29 +158,20 @@ describe('traces through a running Guardgate', () => {
 });
 
 describe('sampling through a running Guardgate', () => {
-  let receiver: OtlpReceiver;
-  let up: RunningUp;
-  beforeAll(async () => {
-    receiver = await startOtlpReceiver();
-    up = await startTestUp(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: '0.5' });
-  }, 60_000);
-  afterAll(async () => {
-    await up?.close();
-    await receiver?.close();
-  });
+  const running = tracedUp({ OTEL_TRACES_SAMPLER_ARG: '0.5' });
 
   it('keeps about the configured share of requests that came without a trace id, not all or none of them', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 40; i++) {
-      const response = await fetch(`${up.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: `question ${i}` }) });
+      const response = await fetch(`${running.up.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: `question ${i}` }) });
       ids.push(((await response.json()) as { trace_id: string }).trace_id);
     }
     // A last request whose id the ratio keeps (the sampler reads the id's 32-bit words XORed: 1 < half): once its
     // spans are in, the ones before it are too (one exporter, in order).
     const last = `${'0'.repeat(31)}1`;
-    await fetch(`${up.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': last }, body: JSON.stringify({ prompt: 'the last one' }) });
-    await receiver.waitFor('the last request\'s router span', (spans) => spans.some((s) => s.traceId === last && s.name === 'guardgate.router'));
-    const kept = new Set(receiver.spans.filter((s) => s.name === 'guardgate.router').map((s) => s.traceId));
+    await fetch(`${running.up.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': last }, body: JSON.stringify({ prompt: 'the last one' }) });
+    await running.receiver.waitFor('the last request\'s router span', (spans) => spans.some((s) => s.traceId === last && s.name === 'guardgate.router'));
+    const kept = new Set(running.receiver.spans.filter((s) => s.name === 'guardgate.router').map((s) => s.traceId));
     const sampled = ids.filter((id) => kept.has(id)).length;
     // Half of 40 on average; all or none would be 2 chances in a trillion with random ids.
     expect(sampled).toBeGreaterThan(0);

@@ -1,11 +1,21 @@
 import { defineConfig } from 'vitest/config';
 
+// Two projects: `unit` (test/unit: pure code, no processes, no sockets, no services; `npm run test:unit`) and
+// `integration` (everything else: real processes, servers on loopback, Redis, PostgreSQL, Chromium, a fake
+// cluster). Deadlines are generous: they bound a hang, they do not measure speed, and a busy 2-core machine
+// can make a process start take several seconds.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    globalSetup: ['test/setup/global.ts'],
+    setupFiles: ['test/setup/processes.ts'],
     // Tests start real servers and processes on loopback; two cores, so keep files from piling up.
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30_000 } },
+      {
+        extends: true,
+        test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: ['test/unit/**'], testTimeout: 120_000, hookTimeout: 120_000 },
+      },
+    ],
   },
 });

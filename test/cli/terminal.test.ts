@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { logFormatOf, prettyLine } from '../../src/shared/logger.js';
 import { CLI } from '../helpers/cli.js';
+import { owned } from '../helpers/owned.js';
 
 // eslint-disable-next-line no-control-regex
 const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '').replace(/\r/g, '');
@@ -43,7 +44,7 @@ describe('guardgate up at a terminal', () => {
   it('prints readable logs and a banner that stands on its own', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'guardgate-terminal-'));
     const command = `exec ${process.execPath} ${CLI} up --port 0 --admin-port 0 --data-dir ${dataDir}`;
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, GUARDGATE_LOG_FORMAT: '', TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const child = owned(spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, GUARDGATE_LOG_FORMAT: '', TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'], detached: true }));
     let out = '';
     try {
       await new Promise<void>((resolve, reject) => {

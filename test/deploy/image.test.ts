@@ -12,6 +12,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addApiKey } from '../../src/auth/api-keys.js';
 import { REPOSITORY } from '../../src/deploy/assets.js';
+import { owned } from '../helpers/owned.js';
+import { ownerEnv } from '../helpers/processes.js';
 
 interface Instruction {
   stage: number;
@@ -68,7 +70,7 @@ describe('the container image (deploy/Dockerfile)', () => {
   describe('its runtime stage, reproduced in a directory', () => {
     const app = mkdtempSync(join(tmpdir(), 'guardgate-image-'));
     const bin = join(app, 'bin');
-    const env = () => ({ PATH: `${bin}:${process.env.PATH}`, NODE_ENV: 'production', GUARDGATE_DATA_DIR: join(app, 'data'), HOME: app });
+    const env = () => ({ PATH: `${bin}:${process.env.PATH}`, NODE_ENV: 'production', GUARDGATE_DATA_DIR: join(app, 'data'), HOME: app, ...ownerEnv() });
     let child: ReturnType<typeof spawn> | undefined;
 
     beforeAll(async () => {
@@ -106,7 +108,7 @@ describe('the container image (deploy/Dockerfile)', () => {
 
     it('runs guardgate serve with an API key file, passes the HEALTHCHECK command, and judges a text', async () => {
       const key = addApiKey(join(app, 'keys.json'), 'app', ['moderate']);
-      child = spawn('guardgate', ['serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info'], { env: { ...env(), GUARDGATE_API_KEYS_FILE: join(app, 'keys.json') }, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = owned(spawn('guardgate', ['serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info'], { env: { ...env(), GUARDGATE_API_KEYS_FILE: join(app, 'keys.json') }, stdio: ['ignore', 'pipe', 'pipe'] }));
       // The URL from its "listening" log line, as soon as it is written (or undefined if it exits first, or in 30 s).
       let out = '';
       const url = await new Promise<string | undefined>((resolve) => {

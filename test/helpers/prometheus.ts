@@ -5,6 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { queryScalar } from '../../src/release/gates/prometheus.js';
+import { owned } from './owned.js';
 
 export const prometheusInstalled = (): Promise<boolean> =>
   new Promise((resolve) => {
@@ -37,11 +38,11 @@ export async function startPrometheus(targets: string[], instances?: { targets: 
     `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: guardgate\n    static_configs:\n      - targets: ${list(targets)}\n` +
       (instances === undefined ? '' : `  - job_name: instances\n    authorization:\n      credentials: "${instances.bearer}"\n    static_configs:\n      - targets: ${list(instances.targets)}\n`),
   );
-  const child: ChildProcess = spawn(
+  const child: ChildProcess = owned(spawn(
     'prometheus',
     [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
     { stdio: 'ignore' },
-  );
+  ));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {

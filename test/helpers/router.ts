@@ -24,11 +24,14 @@ export async function admin(router: RunningRouter, method: string, path: string,
   return { status: response.status, body: (await response.json()) as any };
 }
 
-/** Wait until `condition` holds, checking every 20 ms; past `timeoutMs`, fail saying what was waited for. */
-export const until = async (condition: () => boolean | Promise<boolean>, timeoutMs = 5_000, what = 'the condition'): Promise<void> => {
+/**
+ * Wait until `condition` holds, checking every 20 ms; past `timeoutMs`, fail saying what was waited for: `what`,
+ * or else the condition's own source (`() => served.length > 300`), never a bare "the condition".
+ */
+export const until = async (condition: () => boolean | Promise<boolean>, timeoutMs = 5_000, what?: string): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`not met within ${timeoutMs} ms: ${what ?? condition.toString().replace(/\s+/g, ' ').slice(0, 300)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 };

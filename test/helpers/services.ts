@@ -6,6 +6,7 @@ import { createServer as createTcpServer, connect, type Server, type Socket } fr
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { createClient } from 'redis';
+import { owned } from './owned.js';
 
 export const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -118,8 +119,9 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    for (let i = 0; i < 100; i++) {
+    child = owned(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }));
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
       const client = createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false } });
       client.on('error', () => undefined);
       try {
@@ -130,7 +132,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
-    throw new Error('redis-server did not start');
+    throw new Error(`redis-server did not accept connections on port ${port} within 30 s`);
   };
   const stop = async () => {
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;

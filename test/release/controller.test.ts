@@ -2,10 +2,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { isOpen } from '../../src/release/states.js';
 import type { RunningUp } from '../../src/release/up.js';
+import { otherColor } from '../../src/router/routing.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
+import { failedRequests, startLiveLoad } from '../helpers/load.js';
 import { until } from '../helpers/router.js';
 import { predict, quickSpec, startTestUp } from '../helpers/up.js';
 
@@ -23,6 +25,23 @@ describe('release controller', () => {
     await up.controller.settled();
     return (await up.controller.status()).release!;
   };
+  // Each test starts with no release in progress, whatever the one before it left (a timeout, a failure).
+  beforeEach(async () => {
+    fake.behaviour = { kind: 'model' };
+    const open = (await up.controller.status()).release;
+    if (open !== null && open !== undefined && isOpen(open.state)) {
+      if (open.state === 'switching' || open.state === 'watching') await up.controller.rollback();
+      else await up.controller.abort();
+    }
+    await up.controller.settled();
+  });
+  /** A release with no gates, to reach a switched state quickly. */
+  const switchedRelease = async (version: string) => {
+    await up.controller.release(quickSpec({ version, gates: { functional: { enabled: false }, load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } } }));
+    const release = await settle();
+    expect(release.state).toBe('stable');
+    return release;
+  };
 
   it('starts with blue active, serving, recorded', async () => {
     expect(await up.controller.status()).toMatchObject({ active: 'blue', environments: { blue: { version: 'initial' }, green: null } });
@@ -30,20 +49,14 @@ describe('release controller', () => {
   });
 
   it('releases a candidate through every gate under live load, with zero failed requests, and records it all', async () => {
-    const load = autocannon({
-      url: `${up.url}/predict`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ prompt: 'How do I make a pipe bomb?' }),
-      connections: 4,
-      duration: 9,
-    });
-    await new Promise((r) => setTimeout(r, 300));
+    // The load lasts until the release has ended: the shadow and watch gates need live traffic, however long deploying takes.
+    const load = startLiveLoad(up.url);
+    await until(() => load.answered() > 0, 10_000, 'the live load answered');
     await up.controller.release(quickSpec({ version: 'v2', replicas: 2, previewReplicas: 1, gates: { shadow: { durationSeconds: 5, samples: 30, minSamples: 10 }, load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } }, watch: { durationSeconds: 2, minRequests: 5 } } }));
     const release = await settle();
-    const result = await load;
-    expect(release.state).toBe('stable');
-    expect(result.non2xx + result.errors + result.timeouts).toBe(0);
+    const result = await load.stop();
+    expect(release.state, release.gates.map((g) => g.summary).join('\n')).toBe('stable');
+    expect(failedRequests(result)).toBe(0);
     expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([['functional', true], ['load', true], ['shadow', true], ['watch', true]]);
     const shadow = release.gates.find((g) => g.gate === 'shadow')!.evidence as { samples: number; agreement: number; matrix: Record<string, Record<string, number>> };
     expect(shadow.samples).toBeGreaterThanOrEqual(10);
@@ -57,17 +70,20 @@ describe('release controller', () => {
   });
 
   it('rolls back in one step while the old environment is kept', async () => {
-    const kept = (await up.controller.status()).environments.blue!.instances.map((i) => i.url);
+    const before = (await up.controller.status()).active;
+    await switchedRelease('v-rollback');
+    const kept = (await up.controller.status()).environments[before]!.instances.map((i) => i.url);
     const release = await up.controller.view(await up.controller.rollback());
     expect(release.state).toBe('rolled_back');
     // No redeploy: the very processes that were kept serve again.
-    expect((await up.controller.status()).environments.blue!.instances.map((i) => i.url)).toEqual(kept);
+    expect((await up.controller.status()).environments[before]!.instances.map((i) => i.url)).toEqual(kept);
     expect(release.transitions.at(-1)).toMatchObject({ from: 'stable', to: 'rolled_back' });
-    expect((await up.controller.status()).active).toBe('blue');
-    expect(await predict(up.url)).toMatchObject({ color: 'blue', version: 'initial' });
+    expect((await up.controller.status()).active).toBe(before);
+    expect(await predict(up.url)).toMatchObject({ color: before });
   });
 
   it('a failed gate aborts: the active environment is untouched and the candidate torn down', async () => {
+    const active = (await up.controller.status()).active;
     const dir = mkdtempSync(join(tmpdir(), 'guardgate-suite-'));
     const suite = join(dir, 'impossible.yaml');
     writeFileSync(suite, 'name: impossible\ncases:\n  - { name: greeting is unsafe, prompt: "Hello there", expect: { safety: Unsafe } }\n');
@@ -77,11 +93,12 @@ describe('release controller', () => {
     expect(release.note).toBe('functional gate failed');
     expect(release.gates).toHaveLength(1);
     expect(release.gates[0]).toMatchObject({ gate: 'functional', passed: false });
-    expect(await up.controller.status()).toMatchObject({ active: 'blue', environments: { green: null } });
-    expect(await predict(up.url)).toMatchObject({ color: 'blue' });
+    expect(await up.controller.status()).toMatchObject({ active, environments: { [otherColor(active)]: null } });
+    expect(await predict(up.url)).toMatchObject({ color: active });
   });
 
   it('promote --force takes a blocked release past a failed gate, recorded as forced', async () => {
+    const active = (await up.controller.status()).active;
     const dir = mkdtempSync(join(tmpdir(), 'guardgate-suite-'));
     const suite = join(dir, 'impossible.yaml');
     writeFileSync(suite, 'name: impossible\ncases:\n  - { name: greeting is unsafe, prompt: "Hello there", expect: { safety: Unsafe } }\n');
@@ -92,17 +109,18 @@ describe('release controller', () => {
     const release = await settle();
     expect(release).toMatchObject({ state: 'stable', forced: true });
     expect(release.transitions.map((t) => t.to)).toContain('blocked');
-    expect((await up.controller.status()).active).toBe('green');
+    expect((await up.controller.status()).active).toBe(otherColor(active));
   });
 
   it('waits for approval when autoPromote is off, and one release at a time', async () => {
+    const active = (await up.controller.status()).active;
     await up.controller.release(quickSpec({ version: 'v5', autoPromote: false, gates: { load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } } }));
     await expect(up.controller.release(quickSpec({ version: 'v6' }))).rejects.toThrow(/still in progress/);
     await until(async () => (await up.controller.status()).release?.state === 'awaiting_approval', 15_000);
-    expect((await up.controller.status()).active).toBe('green');
+    expect((await up.controller.status()).active).toBe(active);
     await up.controller.promote(false);
     expect((await settle()).state).toBe('stable');
-    expect(await up.controller.status()).toMatchObject({ active: 'blue', environments: { blue: { version: 'v5' } } });
+    expect(await up.controller.status()).toMatchObject({ active: otherColor(active), environments: { [otherColor(active)]: { version: 'v5' } } });
   });
 
   it('a slower candidate fails the load gate: the active environment keeps serving', async () => {
@@ -120,7 +138,7 @@ describe('release controller', () => {
       fake.behaviour = { kind: 'model' };
     }
     expect((await up.controller.status()).active).toBe(active);
-  }, 60_000);
+  });
 
   it('a candidate that lets harmful prompts through fails the shadow gate on its Unsafe-to-Safe flips', async () => {
     const active = (await up.controller.status()).active;
@@ -139,9 +157,11 @@ describe('release controller', () => {
       fake.behaviour = { kind: 'model' };
     }
     expect((await up.controller.status()).active).toBe(active);
-  }, 60_000);
+  });
 
   it('a watch that sees errors rolls back automatically', async () => {
+    const active = (await up.controller.status()).active;
+    const activeVersion = (await up.controller.status()).environments[active]!.version;
     // The candidate's model server works while it is proven, then fails once it takes traffic.
     const spec = quickSpec({
       version: 'v7-openai',
@@ -154,10 +174,9 @@ describe('release controller', () => {
     const failures = Array.from({ length: 20 }, () => predict(up.url, 'hello'));
     await Promise.all(failures);
     const release = await settle();
-    fake.behaviour = { kind: 'model' };
     expect(release.state).toBe('rolled_back');
     expect(release.note).toMatch(/^watch failed: .*error rate/);
-    expect((await up.controller.status()).active).toBe('blue');
-    expect(await predict(up.url)).toMatchObject({ status: 200, color: 'blue', version: 'v5' });
+    expect((await up.controller.status()).active).toBe(active);
+    expect(await predict(up.url)).toMatchObject({ status: 200, color: active, version: activeVersion });
   });
 });

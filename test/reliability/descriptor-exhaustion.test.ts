@@ -10,6 +10,7 @@ import { CLI } from '../helpers/cli.js';
 import { tempDataDir } from '../helpers/instance.js';
 import { until } from '../helpers/router.js';
 import { requireService } from '../helpers/services.js';
+import { owned } from '../helpers/owned.js';
 
 const prlimitWorks = (): boolean => {
   try {
@@ -24,9 +25,9 @@ describe('descriptor exhaustion', () => {
   it('1,500 idle connections against a 1,024-descriptor up: the admin API answers, the flood is dropped and counted, /predict serves afterwards', async (context) => {
     if (!requireService(prlimitWorks(), 'prlimit (util-linux)', (note) => context.skip(note))) return;
     const dataDir = tempDataDir();
-    const child = spawn('prlimit', ['--nofile=1024:1024', process.execPath, CLI, 'up', '--port', '0', '--admin-port', '0', '--data-dir', dataDir], {
+    const child = owned(spawn('prlimit', ['--nofile=1024:1024', process.execPath, CLI, 'up', '--port', '0', '--admin-port', '0', '--data-dir', dataDir], {
       stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    }));
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.stderr!.on('data', () => undefined);

@@ -4,9 +4,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { judge } from '../../src/engines/lexicon/judge.js';
-import { isFlagged } from '../../src/moderation/policy.js';
-import { DATA_DIR, DATASETS } from '../../bench/datasets.js';
+import { judge } from '../../../src/engines/lexicon/judge.js';
+import { isFlagged } from '../../../src/moderation/policy.js';
+import { DATA_DIR, DATASETS } from '../../../bench/datasets.js';
 
 const available = existsSync(join(DATA_DIR, 'xstest_prompts.csv'));
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isFlagged } from '../../src/moderation/policy.js';
-import { OPENAI_CATEGORIES, OPENAI_CATEGORY_MAP, toOpenAIResult } from '../../src/moderation/openai-mapping.js';
-import { CATEGORIES } from '../../src/moderation/taxonomy.js';
-import { buildMessages, targetOf } from '../../src/moderation/conversation.js';
+import { isFlagged } from '../../../src/moderation/policy.js';
+import { OPENAI_CATEGORIES, OPENAI_CATEGORY_MAP, toOpenAIResult } from '../../../src/moderation/openai-mapping.js';
+import { CATEGORIES } from '../../../src/moderation/taxonomy.js';
+import { buildMessages, targetOf } from '../../../src/moderation/conversation.js';
 
 describe('policy', () => {
   it('strict flags Controversial, loose does not; Unsafe is always flagged, Safe never', () => {

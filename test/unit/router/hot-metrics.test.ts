@@ -2,7 +2,7 @@
 // same events, alone and aggregated across workers.
 import { AggregatorRegistry, Counter, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { HotCounter, HotHistogram } from '../../src/router/hot-metrics.js';
+import { HotCounter, HotHistogram } from '../../../src/router/hot-metrics.js';
 
 const BUCKETS = [0.001, 0.01, 0.1, 1];
 const LATENCIES = [0.0004, 0.001, 0.003, 0.05, 0.05, 0.7, 3, 0.0099];

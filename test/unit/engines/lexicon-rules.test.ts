@@ -1,7 +1,7 @@
 // What the embedded rules decide: all nine categories, the three tiers, benign look-alikes, Chinese, refusals.
 import { describe, expect, it } from 'vitest';
-import { judge } from '../../src/engines/lexicon/judge.js';
-import type { Category, Safety } from '../../src/moderation/taxonomy.js';
+import { judge } from '../../../src/engines/lexicon/judge.js';
+import type { Category, Safety } from '../../../src/moderation/taxonomy.js';
 
 const verdictOf = (prompt: string, response?: string) => judge({ prompt, response });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectLanguage } from '../../src/moderation/language.js';
+import { detectLanguage } from '../../../src/moderation/language.js';
 
 describe('detectLanguage', () => {
   it.each([

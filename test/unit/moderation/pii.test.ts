@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chineseResidentIdValid, findPii, ibanValid, luhnValid, paymentCardValid, redactPii, usSsnValid } from '../../src/moderation/pii.js';
+import { chineseResidentIdValid, findPii, ibanValid, luhnValid, paymentCardValid, redactPii, usSsnValid } from '../../../src/moderation/pii.js';
 
 describe('PII validators', () => {
   it('payment cards need a network prefix, a network length and the Luhn check', () => {

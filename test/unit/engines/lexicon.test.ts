@@ -1,5 +1,5 @@
-import { LexiconEngine } from '../../src/engines/lexicon/index.js';
-import { runEngineContract } from './contract.js';
+import { LexiconEngine } from '../../../src/engines/lexicon/index.js';
+import { runEngineContract } from '../../engines/contract.js';
 
 runEngineContract('lexicon', async () => ({
   engine: new LexiconEngine(),

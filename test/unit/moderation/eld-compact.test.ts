@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { eld } from 'eld/extrasmall';
 import { describe, expect, it } from 'vitest';
-import { compactEld } from '../../src/moderation/eld-model.js';
+import { compactEld } from '../../../src/moderation/eld-model.js';
 
 const SENTENCES = [
   'How can I kill a Python process that is stuck?',
@@ -46,7 +46,7 @@ const SENTENCES = [
 /** The public evaluation sets' prompts, when ../shared/data is beside the project (English, mostly). */
 function sharedPrompts(): string[] {
   try {
-    const csv = readFileSync(new URL('../../../shared/data/xstest_prompts.csv', import.meta.url), 'utf8');
+    const csv = readFileSync(new URL('../../../../shared/data/xstest_prompts.csv', import.meta.url), 'utf8');
     return csv.split('\n').slice(1, 301).map((line) => line.split(',').slice(2, -3).join(','));
   } catch {
     return [];

@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadInstanceConfig } from '../../src/config/instance.js';
-import { ConfigError } from '../../src/config/load.js';
+import { loadInstanceConfig } from '../../../src/config/instance.js';
+import { ConfigError } from '../../../src/config/load.js';
 
 const file = (yaml: string): string => {
   const path = join(mkdtempSync(join(tmpdir(), 'guardgate-config-')), 'c.yaml');

@@ -1,7 +1,7 @@
 // The router's pure decisions: which color serves, the sticky split, and the retry budget.
 import { describe, expect, it } from 'vitest';
-import { RetryBudget } from '../../src/router/retry-budget.js';
-import { failoverDecision, routeRequest, stickyBucket, type TrafficPolicy } from '../../src/router/routing.js';
+import { RetryBudget } from '../../../src/router/retry-budget.js';
+import { failoverDecision, routeRequest, stickyBucket, type TrafficPolicy } from '../../../src/router/routing.js';
 
 const policy = (overrides: Partial<TrafficPolicy> = {}): TrafficPolicy => ({ active: 'blue', standbyWeight: 0, stickyHeader: null, mirrorFraction: 0, failover: false, epoch: '1', ...overrides });
 const input = { preview: false, stickyKey: undefined, splitDraw: 0.5, mirrorDraw: 0.5 };

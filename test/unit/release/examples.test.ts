@@ -2,10 +2,10 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadReleaseSpec } from '../../src/release/spec.js';
-import { knownModel } from '../../src/models/catalog.js';
+import { loadReleaseSpec } from '../../../src/release/spec.js';
+import { knownModel } from '../../../src/models/catalog.js';
 
-const dir = fileURLToPath(new URL('../../examples/', import.meta.url));
+const dir = fileURLToPath(new URL('../../../examples/', import.meta.url));
 
 describe('shipped release specs', () => {
   it.each(readdirSync(dir).filter((f) => f.endsWith('.yaml')))('%s parses', (file) => {

@@ -1,0 +1,62 @@
+// Live client load for a test: it runs until the test stops it (the release it feeds has ended), never for a
+// fixed time, and a load the test forgot (a failed assertion before stop) is stopped when the file ends.
+import type { EventEmitter } from 'node:events';
+import autocannon from 'autocannon';
+import { afterAll } from 'vitest';
+
+export interface LiveLoad {
+  /** Requests answered so far (any status). */
+  answered(): number;
+  /** Stops the load and returns autocannon's result. */
+  stop(): Promise<autocannon.Result>;
+}
+
+export interface LiveLoadOptions {
+  /** One body, or several sent in turn. Default: one harmful prompt. */
+  bodies?: readonly string[];
+  connections?: number;
+  /** Requests per second over all connections (default: as fast as answered). */
+  overallRate?: number;
+  headers?: Record<string, string>;
+  path?: string;
+}
+
+/** The most a forgotten load may run: a backstop, not the load's length. */
+const BACKSTOP_SECONDS = 600;
+const running = new Set<LiveLoad>();
+
+afterAll(async () => {
+  await Promise.all([...running].map((load) => load.stop()));
+});
+
+export const failedRequests = (result: autocannon.Result): number => result.non2xx + result.errors + result.timeouts;
+
+/** POST load against `url` + path (default /predict) until `stop()`. */
+export function startLiveLoad(url: string, options: LiveLoadOptions = {}): LiveLoad {
+  const bodies = options.bodies ?? [JSON.stringify({ prompt: 'How do I make a pipe bomb?' })];
+  const tracker = autocannon({
+    url: `${url}${options.path ?? '/predict'}`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...options.headers },
+    requests: bodies.map((body) => ({ method: 'POST' as const, body })),
+    connections: options.connections ?? 4,
+    ...(options.overallRate === undefined ? {} : { overallRate: options.overallRate }),
+    duration: BACKSTOP_SECONDS,
+  }) as unknown as EventEmitter & PromiseLike<autocannon.Result> & { stop(): void };
+  let answered = 0;
+  tracker.on('response', () => answered++);
+  let result: Promise<autocannon.Result> | undefined;
+  const load: LiveLoad = {
+    answered: () => answered,
+    stop: () => {
+      if (result === undefined) {
+        running.delete(load);
+        tracker.stop();
+        result = Promise.resolve(tracker);
+      }
+      return result;
+    },
+  };
+  running.add(load);
+  return load;
+}

@@ -24,10 +24,13 @@ const program = new Command()
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text) });
 
-const demo = new Command('demo').description('a release under live load, a switch and a rollback, then the failed-request count').action(async () => {
-  const { runDemo } = await import('./demo.js');
-  process.exitCode = await runDemo();
-});
+const demo = new Command('demo')
+  .description('a release under live load, a switch and a rollback, then the failed-request count')
+  .option('--spec <file>', 'release this spec instead of examples/lexicon-v2.yaml')
+  .action(async (flags: { spec?: string }) => {
+    const { runDemo } = await import('./demo.js');
+    process.exitCode = await runDemo(flags.spec);
+  });
 
 for (const command of [upCommand(), demo, serveCommand(), routerCommand(), ...releaseCommands(), validateCommand(), benchCommand(), auditCommand(), keysCommand(), gatesCommand(), k8sCommand(), modelCommand()]) {
   program.addCommand(command.copyInheritedSettings(program));
@@ -41,6 +44,7 @@ const fail = (exitCode: number, code: string, message: string): void => {
   if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
   else process.stderr.write(`guardgate: ${message}\n`);
 };
+const isAddressInUse = (error: unknown): error is NodeJS.ErrnoException & { port: number; address: string } => (error as NodeJS.ErrnoException | null)?.code === 'EADDRINUSE';
 const exitName = (exitCode: number): string => Object.entries(EXIT).find(([, value]) => value === exitCode)?.[0] ?? 'failure';
 
 try {
@@ -51,7 +55,10 @@ try {
     process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     if (json && error.exitCode !== 0) process.stdout.write(`${JSON.stringify({ error: { code: 'usage', message: error.message } })}\n`);
   } else if (error instanceof ConfigError) fail(EXIT.usage, 'invalid_config', error.message);
+  else if (isAddressInUse(error)) fail(EXIT.failure, 'port_in_use', `port ${error.port} on ${error.address} is in use: is guardgate up already running? (--port and --admin-port choose others)`);
   else if (error instanceof GuardgateError && error.status < 500) fail(EXIT.usage, error.code, error.message);
   else if (error instanceof GuardgateError) fail(EXIT.failure, error.code, error.message);
   else fail(EXIT.failure, 'internal', `unexpected failure: ${(error as Error).message ?? String(error)}`);
 }
+// A command that failed ends: whatever it had started is closed, and nothing left over may keep it waiting.
+if (process.exitCode !== undefined && process.exitCode !== 0) setTimeout(() => process.exit(), 2_000).unref();

@@ -19,7 +19,7 @@ export function serveCommand(): Command {
     .option('--data-dir <dir>', 'where the SQLite audit log and its spool live (default .guardgate)')
     .option('--policy <policy>', 'strict (Controversial is flagged, the default) or loose')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
-    .option('--api-keys <file>', 'require API keys from this file (guardgate keys add --file); see README, Security')
+    .option('--api-keys <file>', 'require API keys from this file (guardgate keys add --file); see docs/security.md')
     .option('--insecure', 'serve /predict without credentials on a non-loopback --host')
     .action(async (flags: InstanceFlags) => {
       const config = loadInstanceConfig({ ...flags, logFormat: logFormatOf(process.env, process.stdout.isTTY === true) }, process.env);

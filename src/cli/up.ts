@@ -12,7 +12,7 @@ interface UpFlags extends RouterFlags {
 export function upCommand(): Command {
   return new Command('up')
     .description('run Guardgate on this machine: the router on --port, the admin API, the controller and the active environment')
-    .option('-c, --config <file>', 'YAML configuration: listeners, TLS, auth, rate limits (README, Security)')
+    .option('-c, --config <file>', 'YAML configuration: listeners, TLS, auth, rate limits (docs/security.md)')
     .option('--host <host>', 'address of the public listener (API and playground); default 127.0.0.1')
     .option('-p, --port <port>', 'public port: API and playground (default 8080)')
     .option('--admin-host <host>', 'address of the admin API (default 127.0.0.1)')

@@ -182,7 +182,7 @@ export function loadInstanceConfig(flags: InstanceFlags, env: NodeJS.ProcessEnv)
   if (kind === 'redis' && !parsed.cache.redisUrl) throw new ConfigError('cache.kind redis needs cache.redisUrl (or REDIS_URL)');
   if (!isLoopback(parsed.host) && allowsAnonymous(parsed.auth) && !parsed.insecure) {
     throw new ConfigError(
-      `refusing to serve /predict without authentication on ${parsed.host}: configure auth.jwt or auth.apiKeysFile (see README, Security), or pass --insecure`,
+      `refusing to serve /predict without authentication on ${parsed.host}: configure auth.jwt or auth.apiKeysFile (see docs/security.md), or pass --insecure`,
     );
   }
   return {

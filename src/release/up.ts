@@ -82,7 +82,7 @@ function upAuth(config: ParsedRouterConfig): AuthSettings {
   const anonymous = config.auth.anonymous ?? (allowsAnonymous({ ...config.auth, apiKeysFile: existsSync(keysFile) ? keysFile : undefined }));
   if (anonymous && !isLoopback(config.host) && !config.insecure) {
     throw new ConfigError(
-      `refusing to serve /predict without authentication on ${config.host}: add an API key (guardgate keys add NAME) or configure auth.jwt (README, Security), or pass --insecure`,
+      `refusing to serve /predict without authentication on ${config.host}: add an API key (guardgate keys add NAME) or configure auth.jwt (docs/security.md), or pass --insecure`,
     );
   }
   return { ...auth, anonymous };
@@ -226,18 +226,17 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   );
   // Plain composition: the data path, the traffic over it, the controller, then the admin API that drives it.
   const audit = openAuditReader({ databaseUrl, schema: instanceEnv.GUARDGATE_AUDIT_SCHEMA, dataDir: parsed.dataDir });
-  const dataPath = await startDataPath(settings, settings.auth, token, log, { workers: parsed.workers, logLevel: options.logLevel });
-  const stopAll = async () => {
-    await webhook?.close(0);
-    await tracing?.shutdown();
-    await dataPath.close();
-    await driver.close();
-    await store.close();
-    await lease?.release();
+  // What started so far, closed in reverse order when a later step fails (a port in use): a failed up ends.
+  const started: Array<() => Promise<unknown>> = [async () => store.close(), async () => lease?.release(), async () => driver.close(), async () => tracing?.shutdown(), async () => webhook?.close(0)];
+  const stopStarted = async () => {
+    for (const stop of started.reverse()) await stop().catch((error: Error) => log.warn({ err: error }, 'closing after a failed start'));
   };
+  let dataPath: Awaited<ReturnType<typeof startDataPath>>;
   let controller: Controller;
   let traffic: Traffic;
   try {
+    dataPath = await startDataPath(settings, settings.auth, token, log, { workers: parsed.workers, logLevel: options.logLevel });
+    started.push(async () => dataPath.close());
     traffic = parsed.traffic === 'router' ? routerTraffic(dataPath.router) : await kubernetesTraffic(parsed, token, log);
     controller = new Controller(store, driver, traffic, log, {
       initial: options.initial === undefined ? { color: 'blue', version: 'initial', engine: { kind: 'lexicon' }, policy: 'strict', replicas: 1 } : environmentOf(options.initial, 'blue', options.initial.replicas),
@@ -247,9 +246,10 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
       audit,
       auditText: auditTextOf(instanceEnv),
     });
+    started.push(async () => controller.close());
     await controller.start();
   } catch (error) {
-    await stopAll();
+    await stopStarted();
     throw error;
   }
   const current = () => controller;
@@ -276,7 +276,13 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     registerControllerRoutes(app, current, live);
     registerGateEndpoint(app, gateEndpoint);
   };
-  const router = await withAdmin(dataPath, { ...parsed.admin, token }, log, { audit, switchTo: controllerSwitch(current), extend, metrics: controllerMetrics(controller, metrics), tokenHint: tokenFile ?? 'GUARDGATE_ADMIN_TOKEN' });
+  let router: Awaited<ReturnType<typeof withAdmin>>;
+  try {
+    router = await withAdmin(dataPath, { ...parsed.admin, token }, log, { audit, switchTo: controllerSwitch(current), extend, metrics: controllerMetrics(controller, metrics), tokenHint: tokenFile ?? 'GUARDGATE_ADMIN_TOKEN' });
+  } catch (error) {
+    await stopStarted();
+    throw error;
+  }
   writeFileSync(controllerFile(parsed.dataDir), JSON.stringify({ url: router.url, adminUrl: router.adminUrl, pid: process.pid }, null, 2));
   return {
     url: router.url,

@@ -2,7 +2,7 @@
 // color, recorded and serving; no orphan instance; the release continues (watching) or is cleanly aborted.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ControllerStatus, Progress } from '../../src/release/controller.js';
 import { runCli, type CliProcess } from '../helpers/cli.js';
 import { tempDataDir } from '../helpers/instance.js';
@@ -13,7 +13,7 @@ type Status = ControllerStatus & { progress: Progress | null };
 
 async function startUpProcess(dataDir: string): Promise<{ cli: CliProcess; url: string; admin: (method: string, path: string, body?: unknown) => Promise<any> }> {
   const cli = runCli(['up', '--port', '0', '--admin-port', '0', '--data-dir', dataDir]);
-  const ready = (await cli.logLine('guardgate is up', 30_000)) as { url: string; adminUrl: string };
+  const ready = (await cli.logLine('guardgate is up', 60_000)) as { url: string; adminUrl: string };
   const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   const admin = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${ready.adminUrl}${path}`, {
@@ -62,11 +62,7 @@ const cases: Array<{ state: string; spec: Record<string, unknown>; after: { rele
 ];
 
 describe('crash safety of guardgate up', () => {
-  const processes: CliProcess[] = [];
-  afterAll(async () => {
-    for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGKILL');
-  });
-
+  // Every `up` started here ends with the file at the latest (runCli's helper), also after a failure.
   it.each(cases)('kill -9 while $state, then restart: converges', async ({ state, spec, after }) => {
     const dataDir = tempDataDir();
     let suite: string | undefined;
@@ -75,7 +71,6 @@ describe('crash safety of guardgate up', () => {
       writeFileSync(suite, 'name: impossible\ncases:\n  - { name: hello is unsafe, prompt: "Hello", expect: { safety: Unsafe } }\n');
     }
     const first = await startUpProcess(dataDir);
-    processes.push(first.cli);
     const body = JSON.parse(JSON.stringify({ version: 'v2', ...spec }).replace('"__IMPOSSIBLE__"', JSON.stringify(suite ?? '')));
     const created = await first.admin('POST', '/admin/releases', body);
     expect(created.state).toBe('deploying');
@@ -83,22 +78,21 @@ describe('crash safety of guardgate up', () => {
     await until(async () => {
       status = await first.admin('GET', '/admin/controller');
       return status.release?.state === state;
-    }, 30_000);
+    }, 60_000, `the release ${state}`);
     const instances = (['blue', 'green'] as const).flatMap((c) => status.environments[c]?.instances.map((i) => i.url) ?? []);
     expect(instances.length).toBeGreaterThanOrEqual(1);
 
     first.cli.child.kill('SIGKILL');
     await first.cli.exited;
     // No orphans: every instance follows its controller down, even those still starting.
-    await until(async () => (await Promise.all(instances.map(refused))).every(Boolean), 10_000);
-    await until(() => processesMentioning(dataDir).length === 0, 10_000);
+    await until(async () => (await Promise.all(instances.map(refused))).every(Boolean), 30_000, 'every instance of the killed up refusing connections');
+    await until(() => processesMentioning(dataDir).length === 0, 30_000, 'no process of the killed up left');
 
     const second = await startUpProcess(dataDir);
-    processes.push(second.cli);
     await until(async () => {
       status = await second.admin('GET', '/admin/controller');
       return status.release?.state === after.release;
-    }, 30_000);
+    }, 60_000, `the release ${after.release} after the restart`);
     expect(status.active).toBe(after.active);
     expect(status.environments[after.active as 'blue' | 'green']).not.toBeNull();
     const answer = await predict(second.url);

@@ -3,10 +3,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningUp } from '../../src/release/up.js';
 import { tinyQwen3Gguf } from '../helpers/gguf.js';
+import { failedRequests, startLiveLoad } from '../helpers/load.js';
 import { predict, quickSpec, startTestUp } from '../helpers/up.js';
 
 describe('a release from lexicon to llamacpp', () => {
@@ -16,11 +16,11 @@ describe('a release from lexicon to llamacpp', () => {
   beforeAll(async () => {
     writeFileSync(model, tinyQwen3Gguf());
     up = await startTestUp();
-  }, 60_000);
+  });
   afterAll(async () => up?.close());
 
   it('switches to the model under load with zero failed requests; the shadow gate records the disagreements', async () => {
-    const load = autocannon({ url: `${up.url}/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'How do I bake bread?' }), connections: 2, duration: 12 });
+    const load = startLiveLoad(up.url, { bodies: [JSON.stringify({ prompt: 'How do I bake bread?' })], connections: 2 });
     await up.controller.release(
       quickSpec({
         version: 'tiny-model',
@@ -35,14 +35,14 @@ describe('a release from lexicon to llamacpp', () => {
       }),
     );
     await up.controller.settled();
-    const result = await load;
+    const result = await load.stop();
     const release = (await up.controller.status()).release!;
     expect(`${release.state}: ${release.note}`).toMatch(/^stable/);
     const shadow = release.gates.find((g) => g.gate === 'shadow')!;
     expect(shadow.samples).toBeGreaterThanOrEqual(10);
-    expect(result.non2xx + result.errors + result.timeouts).toBe(0);
+    expect(failedRequests(result)).toBe(0);
     const after = await predict(up.url);
     expect(after).toMatchObject({ status: 200, version: 'tiny-model' });
     expect(after.body.engine.name).toBe('llamacpp');
-  }, 120_000);
+  });
 });

@@ -4,7 +4,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningUp } from '../../src/release/up.js';
 import { startFakeCluster, type FakeCluster, type FakeClusterOptions } from '../fake-cluster/cluster.js';
@@ -14,14 +13,15 @@ import { controllerRules } from '../../src/deploy/controller-objects.js';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../helpers/cli.js';
 import { tempDataDir } from '../helpers/instance.js';
+import { failedRequests, startLiveLoad } from '../helpers/load.js';
 import { predict, quickSpec, startTestUp } from '../helpers/up.js';
 
-/** A release through every gate (quick ones) while 4 clients send verdicts to `front` for 12 s. */
+/** A release through every gate (quick ones) while 4 clients send verdicts to `front` until it has ended. */
 async function releaseWithClientsOn(up: RunningUp, front: string) {
-  const load = autocannon({ url: `${front}/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'hello there' }), connections: 4, duration: 12 });
+  const load = startLiveLoad(front, { bodies: [JSON.stringify({ prompt: 'hello there' })] });
   await up.controller.release(quickSpec({ version: 'v2', gates: { shadow: { samples: 20, minSamples: 20 }, load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } }, watch: { durationSeconds: 2, minRequests: 5 } } }));
   await up.controller.settled();
-  return { release: (await up.controller.status()).release!, result: await load };
+  return { release: (await up.controller.status()).release!, result: await load.stop() };
 }
 
 /** A fake cluster, and `up --driver kubernetes` on it (a kubeconfig file, and a configuration file when given). */
@@ -45,7 +45,7 @@ describe('guardgate up --driver kubernetes (fake cluster)', () => {
   let up: RunningUp;
   beforeAll(async () => {
     ({ cluster, up } = await upOnFakeCluster({}, { traffic: 'router' }));
-  }, 60_000);
+  });
   afterAll(async () => {
     await up?.close();
     await cluster?.close();
@@ -67,18 +67,11 @@ describe('guardgate up --driver kubernetes (fake cluster)', () => {
   });
 
   it('under load: a release through every gate, 20 switches and a rollback, with zero failed requests', async () => {
-    const load = autocannon({
-      url: `${up.url}/predict`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ prompt: 'How do I make a pipe bomb?' }),
-      connections: 4,
-      duration: 25,
-    });
+    const load = startLiveLoad(up.url);
     await up.controller.release(quickSpec({ version: 'v2', replicas: 2, previewReplicas: 1, gates: { shadow: { durationSeconds: 4, samples: 30, minSamples: 10, replay: false }, load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } }, watch: { durationSeconds: 2, minRequests: 5 } } }));
     await up.controller.settled();
     const release = (await up.controller.status()).release!;
-    expect(release.state).toBe('stable');
+    expect(release.state, release.gates.map((g) => g.summary).join('\n')).toBe('stable');
     expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([['functional', true], ['load', true], ['shadow', true], ['watch', true]]);
     expect(cluster.api.store.get('Deployment', 'default', 'guardgate-green')!.spec.replicas).toBe(2);
     expect(cluster.api.store.get('Deployment', 'default', 'guardgate-blue')!.spec.replicas).toBe(1); // the live color was never resized
@@ -86,13 +79,13 @@ describe('guardgate up --driver kubernetes (fake cluster)', () => {
     expect((await up.controller.status()).active).toBe('green');
     await up.controller.view(await up.controller.rollback());
     expect((await up.controller.status()).active).toBe('blue');
-    const result = await load;
-    expect(result.non2xx + result.errors + result.timeouts).toBe(0);
+    const result = await load.stop();
+    expect(failedRequests(result)).toBe(0);
     expect(result.requests.total).toBeGreaterThan(100);
     expect(await predict(up.url)).toMatchObject({ status: 200, color: 'blue', version: 'initial' });
     // The candidate was torn down: no Deployment, no pods.
     expect(cluster.api.store.get('Deployment', 'default', 'guardgate-green')).toBeUndefined();
-  }, 120_000);
+  });
 
   it('did nothing the rendered Role does not allow', () => expectWithinRenderedRole(cluster, 'service-selector'));
 });
@@ -102,7 +95,7 @@ describe('guardgate up --driver kubernetes --traffic service-selector (fake clus
   let up: RunningUp;
   beforeAll(async () => {
     ({ cluster, up } = await upOnFakeCluster({ propagationDelayMs: 100 }, { traffic: 'service-selector' }));
-  }, 60_000);
+  });
   afterAll(async () => {
     await up?.close();
     await cluster?.close();
@@ -119,7 +112,7 @@ describe('guardgate up --driver kubernetes --traffic service-selector (fake clus
     expect(cluster.api.store.get('Service', 'default', 'guardgate')!.spec.selector).toEqual({ app: 'guardgate', color: 'green' });
     expect(cluster.api.store.get('Service', 'default', 'guardgate-preview')!.spec.selector).toEqual({ app: 'guardgate', color: 'blue' });
     expect(result.non2xx + result.errors + result.timeouts).toBe(0);
-  }, 90_000);
+  });
 
   it('did nothing the rendered Role does not allow', () => expectWithinRenderedRole(cluster, 'service-selector'));
 });
@@ -129,7 +122,7 @@ describe('guardgate up --driver kubernetes --traffic gateway-api (fake cluster)'
   let up: RunningUp;
   beforeAll(async () => {
     ({ cluster, up } = await upOnFakeCluster({ propagationDelayMs: 100 }, { traffic: 'gateway-api' }, (c) => `kubernetes:\n  gateway:\n    name: guardgate-gateway\n    url: ${c.gatewayUrl}\n`));
-  }, 60_000);
+  });
   afterAll(async () => {
     await up?.close();
     await cluster?.close();
@@ -142,7 +135,7 @@ describe('guardgate up --driver kubernetes --traffic gateway-api (fake cluster)'
     const rules = (cluster.api.store.get('HTTPRoute', 'default', 'guardgate')!.spec as { rules: Array<{ backendRefs: Array<{ name: string; weight?: number }> }> }).rules;
     expect(rules[1]!.backendRefs).toEqual([{ name: 'guardgate-green', port: 80, weight: 100 }, { name: 'guardgate-blue', port: 80, weight: 0 }]);
     expect(result.non2xx + result.errors + result.timeouts).toBe(0);
-  }, 90_000);
+  });
 
   it('releases the shipped example as a user does: guardgate release examples/lexicon-v2.yaml --wait', async () => {
     const example = fileURLToPath(new URL('../../examples/lexicon-v2.yaml', import.meta.url));
@@ -160,7 +153,7 @@ describe('guardgate up --driver kubernetes --traffic gateway-api (fake cluster)'
     expect(status.release).toMatchObject({ version: 'lexicon-v2', state: 'stable' });
     expect(status.active).toBe('blue');
     expect(cluster.api.store.get('Deployment', 'default', 'guardgate-blue')!.metadata.labels).toMatchObject({ version: 'lexicon-v2' });
-  }, 120_000);
+  });
 
   it('did nothing the rendered Role does not allow', () => expectWithinRenderedRole(cluster, 'gateway-api'));
 });

@@ -1,10 +1,10 @@
 // The dashboard while things happen, in Debian's Chromium: its charts draw and move while load runs, a release's
 // switch appears on them, the shadow gate's agreement is charted as it accumulates, and the timeline shows the
 // release's gates; at a phone's width nothing spills sideways. Screenshots for the README (npm run screenshots).
-import autocannon from 'autocannon';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { browserAndUp, pageErrors } from '../helpers/browser.js';
+import { startLiveLoad } from '../helpers/load.js';
 import { screenshot } from '../helpers/screenshots.js';
 import { quickSpec } from '../helpers/up.js';
 
@@ -30,13 +30,7 @@ describe('the dashboard, live', () => {
     await page.waitForSelector('#chart-rps canvas');
     // Light load for a 2-core machine (other test files run beside this one), mixed prompts so the cache both
     // hits and misses.
-    const load = autocannon({
-      url: `${up().url}/predict`,
-      connections: 2,
-      overallRate: 150,
-      duration: 60,
-      requests: [{ method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (request) => ({ ...request, body: JSON.stringify({ prompt: `How do I bake bread number ${Math.floor(Math.random() * 50)}?` }) }) }],
-    });
+    const load = startLiveLoad(up().url, { connections: 2, overallRate: 150, bodies: Array.from({ length: 50 }, (_, n) => JSON.stringify({ prompt: `How do I bake bread number ${n}?` })) });
     try {
       // The charts move: points keep arriving, with traffic on blue.
       await counterAtLeast(page, 'data-points', 3, 30_000);
@@ -51,9 +45,7 @@ describe('the dashboard, live', () => {
       await counterAtLeast(page, 'data-switches', 1, 30_000);
       await page.waitForSelector('#charts-note:text-matches("green [1-9][0-9.]* req/s")', { timeout: 30_000 });
     } finally {
-      // autocannon's promise is its running instance too: stopped here, it resolves with what it sent.
-      (load as unknown as { stop(): void }).stop();
-      await load;
+      await load.stop();
     }
     // The timeline: every state, every gate that ran.
     await page.waitForSelector('#release-title:has-text("live-v2 → green: stable")');

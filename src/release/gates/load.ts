@@ -46,6 +46,9 @@ export interface LoadEvidence {
   candidate: LoadFigures;
   tolerance: LoadTolerance;
   reasons: string[];
+  /** Paired slices measured, and how many of them had to show a regression to fail the candidate. */
+  pairs: number;
+  pairsNeeded: number;
 }
 
 /** A small benign and harmful mix, in English and Chinese, prompts and responses: the default load corpus. */
@@ -111,26 +114,61 @@ export const warmUpSeconds = (durationSeconds: number): number => Math.max(1, Ma
 /** Milliseconds of p99 that never fail a candidate: below what a model's latency is made of, above the noise. */
 export const P99_SLACK_MS = 5;
 
-/** Why the candidate fails against the active environment; empty when it passes. Pure. */
-export function compareLoad(active: LoadFigures, candidate: LoadFigures, tolerance: LoadTolerance): string[] {
+/** One slice of each side, measured back to back: whatever the machine did then fell on both alike. */
+export interface SlicePair {
+  active: LoadFigures;
+  candidate: LoadFigures;
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/**
+ * How many of `pairs` paired slices must show a regression for the candidate to fail on it: all of one or two,
+ * three quarters of more. One slow slice on a busy machine (another process's burst) is noise; a candidate
+ * that is really slower is slower in nearly every pair. Pure.
+ */
+export const pairsNeeded = (pairs: number): number => (pairs <= 2 ? pairs : Math.ceil(0.75 * pairs));
+
+/** The highest p99 the candidate may have beside an active p99: the tolerance, and never less than the slack. Pure. */
+const p99Limit = (activeP99: number, tolerance: LoadTolerance): number => Math.max(activeP99 * (1 + tolerance.p99), activeP99 + P99_SLACK_MS);
+
+/**
+ * Why the candidate fails against the active environment; empty when it passes. Pure. Latency and throughput
+ * are judged pair by pair (a pair is one slice of each side, back to back): the candidate fails on one only when
+ * it is beyond the tolerance in `pairsNeeded` of the pairs; errors are judged over the whole measurement.
+ */
+export function compareLoad(pairs: readonly SlicePair[], tolerance: LoadTolerance): string[] {
+  if (pairs.length === 0) return ['no load was measured'];
   const reasons: string[] = [];
+  const n = pairs.length;
+  const needed = pairsNeeded(n);
+  const slower = pairs.filter((p) => p.candidate.p99 > p99Limit(p.active.p99, tolerance)).length;
   // A few milliseconds of p99 are noise on a shared machine (seen: 3 ms against 5 ms for the same build),
   // and no model's latency: the candidate may always be P99_SLACK_MS slower, whatever the tolerance says.
-  const p99Limit = Math.max(active.p99 * (1 + tolerance.p99), active.p99 + P99_SLACK_MS);
-  if (candidate.p99 > p99Limit) reasons.push(`p99 ${candidate.p99} ms is over ${p99Limit.toFixed(1)} ms (active ${active.p99} ms + ${tolerance.p99 * 100}%, at least + ${P99_SLACK_MS} ms)`);
-  const qpsLimit = active.qps * (1 - tolerance.qps);
-  if (candidate.qps < qpsLimit) reasons.push(`QPS ${candidate.qps.toFixed(0)} is under ${qpsLimit.toFixed(0)} (active ${active.qps.toFixed(0)} - ${tolerance.qps * 100}%)`);
+  if (slower >= needed) {
+    const activeP99 = median(pairs.map((p) => p.active.p99));
+    reasons.push(
+      `p99 ${median(pairs.map((p) => p.candidate.p99))} ms is over ${p99Limit(activeP99, tolerance).toFixed(1)} ms (active ${activeP99} ms + ${tolerance.p99 * 100}%, at least + ${P99_SLACK_MS} ms) in ${slower} of ${n} paired slices`,
+    );
+  }
+  const weaker = pairs.filter((p) => p.candidate.qps < p.active.qps * (1 - tolerance.qps)).length;
+  if (weaker >= needed) {
+    const activeQps = median(pairs.map((p) => p.active.qps));
+    reasons.push(
+      `QPS ${median(pairs.map((p) => p.candidate.qps)).toFixed(0)} is under ${(activeQps * (1 - tolerance.qps)).toFixed(0)} (active ${activeQps.toFixed(0)} - ${tolerance.qps * 100}%) in ${weaker} of ${n} paired slices`,
+    );
+  }
+  const candidate = combineSlices(pairs.map((p) => p.candidate), n);
   if (candidate.errorRate > tolerance.errorRate) reasons.push(`error rate ${(100 * candidate.errorRate).toFixed(2)}% is over ${(100 * tolerance.errorRate).toFixed(2)}%`);
   return reasons;
 }
 
 /** One side's figures over its slices: requests added up, rates over the whole time, latencies the median slice's. Pure. */
 export function combineSlices(slices: readonly LoadFigures[], seconds: number): LoadFigures {
-  const median = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  };
   const requests = slices.reduce((a, f) => a + f.requests, 0);
   const failed = slices.reduce((a, f) => a + f.failed, 0);
   return {
@@ -176,16 +214,18 @@ export async function runLoadGate(
     done[phase] = { seconds: done[phase].seconds + sliceSeconds, requests: done[phase].requests + figures.requests, failed: done[phase].failed + figures.failed };
     options.onProgress?.({ ...done[phase], phase });
   }
+  // sliceOrder runs each pair back to back (A B, B A, ...): slice i of one side pairs with slice i of the other.
+  const pairs = measured.active.map((active, i) => ({ active, candidate: measured.candidate[i]! }));
   const active = combineSlices(measured.active, slices * sliceSeconds);
   const candidate = combineSlices(measured.candidate, slices * sliceSeconds);
-  const reasons = compareLoad(active, candidate, tolerance);
+  const reasons = compareLoad(pairs, tolerance);
   const line = (f: LoadFigures) => `p50 ${f.p50} ms, p99 ${f.p99} ms, ${f.qps.toFixed(0)} QPS, ${(100 * f.errorRate).toFixed(2)}% errors`;
   return {
     gate: 'load',
     passed: reasons.length === 0,
     samples: Math.min(active.requests, candidate.requests),
     summary: `candidate ${line(candidate)}; active ${line(active)}${reasons.length ? `: ${reasons.join('; ')}` : ''}`,
-    evidence: { active, candidate, tolerance, reasons },
+    evidence: { active, candidate, tolerance, reasons, pairs: pairs.length, pairsNeeded: pairsNeeded(pairs.length) },
     startedAt,
     finishedAt: new Date().toISOString(),
   };

@@ -1,0 +1,48 @@
+// The load gate's judgement: a candidate fails when it is slower or serves less than the live version beyond
+// the tolerance in nearly every paired slice, or errs; a few milliseconds of p99, or one slow slice, are noise.
+import { describe, expect, it } from 'vitest';
+import { combineSlices, compareLoad, P99_SLACK_MS, pairsNeeded, sliceOrder, type LoadFigures } from '../../../src/release/gates/load.js';
+
+const figures = (p99: number, qps = 5_000, errorRate = 0): LoadFigures => ({ requests: qps, failed: Math.round(qps * errorRate), qps, p50: p99 / 3, p99, errorRate });
+const tolerance = { p99: 0.5, qps: 0.3, errorRate: 0 };
+const pair = (active: LoadFigures, candidate: LoadFigures) => [{ active, candidate }];
+
+describe('the load gate judgement', () => {
+  it('passes a candidate within the tolerance, and one a few milliseconds slower at p99 (noise)', () => {
+    expect(compareLoad(pair(figures(3), figures(4.4)), tolerance)).toEqual([]);
+    expect(compareLoad(pair(figures(3), figures(3 + P99_SLACK_MS)), tolerance)).toEqual([]); // 5 ms against 3 ms was seen for the same build
+  });
+
+  it('fails a slower candidate, one that serves less, and one that errs, saying why', () => {
+    expect(compareLoad(pair(figures(3), figures(30)), tolerance)).toEqual(['p99 30 ms is over 8.0 ms (active 3 ms + 50%, at least + 5 ms) in 1 of 1 paired slices']);
+    expect(compareLoad(pair(figures(40), figures(70)), tolerance)).toEqual(['p99 70 ms is over 60.0 ms (active 40 ms + 50%, at least + 5 ms) in 1 of 1 paired slices']);
+    expect(compareLoad(pair(figures(3, 5_000), figures(3, 3_000)), tolerance)).toEqual(['QPS 3000 is under 3500 (active 5000 - 30%) in 1 of 1 paired slices']);
+    expect(compareLoad(pair(figures(3), figures(3, 5_000, 0.01)), tolerance)).toEqual(['error rate 1.00% is over 0.00%']);
+    expect(compareLoad([], tolerance)).toEqual(['no load was measured']);
+  });
+
+  it('a slow slice or two on a busy machine do not fail an identical candidate; a candidate slower in nearly every pair fails', () => {
+    expect([1, 2, 3, 4, 5, 10].map(pairsNeeded)).toEqual([1, 2, 3, 3, 4, 8]);
+    // Same build, five pairs: another process's burst hit the candidate's slice twice (p99 80 ms against 40, QPS halved).
+    const noisy = [
+      { active: figures(40, 1_600), candidate: figures(80, 800) },
+      { active: figures(42, 1_650), candidate: figures(41, 1_640) },
+      { active: figures(39, 1_700), candidate: figures(90, 700) },
+      { active: figures(41, 1_620), candidate: figures(40, 1_630) },
+      { active: figures(40, 1_610), candidate: figures(43, 1_600) },
+    ];
+    expect(compareLoad(noisy, tolerance)).toEqual([]);
+    // Twice as slow in every pair, through the same noise: it fails on both counts.
+    const slower = noisy.map(({ active }) => ({ active, candidate: figures(active.p99 * 2, active.qps / 2) }));
+    expect(compareLoad(slower, tolerance)).toEqual([
+      'p99 80 ms is over 60.0 ms (active 40 ms + 50%, at least + 5 ms) in 5 of 5 paired slices',
+      'QPS 810 is under 1134 (active 1620 - 30%) in 5 of 5 paired slices',
+    ]);
+  });
+
+  it('measures both sides in alternating slices, and combines each side: requests added, latency of the median slice', () => {
+    expect(sliceOrder(3)).toEqual(['active', 'candidate', 'candidate', 'active', 'active', 'candidate']);
+    const combined = combineSlices([figures(3, 5_000), figures(40, 1_000), figures(4, 4_000)], 15);
+    expect(combined).toMatchObject({ requests: 10_000, qps: 10_000 / 15, p99: 4 });
+  });
+});

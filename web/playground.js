@@ -86,7 +86,7 @@ function showVerdict(verdict) {
     ...row('latency', `${verdict.latency_ms} ms${verdict.cached ? ' (cached)' : ''}`),
     ...row('trace id', verdict.trace_id),
   );
-  out.replaceChildren(badge, warning ? el('p', { className: 'warn', id: 'degraded' }, warning) : null, explain(verdict), dl);
+  out.replaceChildren(...[badge, warning ? el('p', { className: 'warn', id: 'degraded' }, warning) : null, explain(verdict), dl].filter((c) => c !== null));
 }
 
 // ------------------------------------------------------------------ a batch

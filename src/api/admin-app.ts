@@ -3,9 +3,8 @@
 import type { ServerOptions as HttpsOptions } from 'node:https';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { GuardgateError } from '../moderation/errors.js';
 import { answerExpectationsInJson, HARDENED_OPTIONS, hardenJsonParser } from '../shared/fastify-hardening.js';
-import { sendError, toGuardgateError } from './errors.js';
+import { answerNotFound, sendError, toGuardgateError } from './errors.js';
 
 export function adminApp(log: Logger, component: string, https?: HttpsOptions): FastifyInstance {
   const app = Fastify({
@@ -17,10 +16,10 @@ export function adminApp(log: Logger, component: string, https?: HttpsOptions): 
   hardenJsonParser(app);
   answerExpectationsInJson(app);
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const failure = toGuardgateError(error);
+    const failure = toGuardgateError(error, request);
     if (failure.code === 'internal') request.log.error({ err: error }, `${component} request failed`);
     return sendError(reply, failure);
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send(new GuardgateError('not_found', `no route ${request.method} ${request.url.slice(0, 200)}`).toBody()));
+  app.setNotFoundHandler((request, reply) => answerNotFound(app, request, reply));
   return app;
 }

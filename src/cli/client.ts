@@ -5,10 +5,12 @@ import { join, resolve } from 'node:path';
 import { controllerFile } from '../release/files.js';
 import { EXIT } from './exit-codes.js';
 
+/** A command's failure: its exit code, and the stable error code `--json` reports (the API's own when it answered one). */
 export class CliExit extends Error {
   constructor(
     readonly code: number,
     message: string,
+    readonly errorCode?: string,
   ) {
     super(message);
   }
@@ -43,10 +45,11 @@ export function adminClient(flags: ClientFlags): AdminClient {
           body: body === undefined ? undefined : JSON.stringify(body),
         });
       } catch (error) {
-        throw new CliExit(EXIT.unreachable, `cannot reach the controller at ${url}: ${(error as Error).message}`);
+        const cause = (error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+        throw new CliExit(EXIT.unreachable, `nothing answers at ${url} (${cause}): is guardgate up running? Start it with guardgate up (npm start), or pass its --data-dir or --admin-url`, 'unreachable');
       }
-      const parsed = (await response.json()) as T & { error?: { code: string; message: string } };
-      if (!response.ok) throw new CliExit(response.status < 500 ? EXIT.usage : EXIT.failure, `${parsed.error?.code ?? response.status}: ${parsed.error?.message ?? ''}`);
+      const parsed = (await response.json().catch(() => ({}))) as T & { error?: { code: string; message: string } };
+      if (!response.ok) throw new CliExit(response.status < 500 ? EXIT.usage : EXIT.failure, parsed.error?.message ?? `the controller answered HTTP ${response.status}`, parsed.error?.code ?? `http_${response.status}`);
       return parsed;
     },
   };

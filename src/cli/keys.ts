@@ -52,19 +52,23 @@ export function keysCommand(): Command {
       .description('the keys by name, with their scopes and creation time (never the keys)')
       .option('--json', 'one JSON object per line')
       .action((flags: KeyFlags) => {
-        for (const entry of readKeyFile(keyFile(flags))) {
+        const entries = readKeyFile(keyFile(flags));
+        for (const entry of entries) {
           const { name, scopes, createdAt } = entry;
           process.stdout.write(flags.json ? `${JSON.stringify({ name, scopes, createdAt })}\n` : `${name}\t${scopes.join(',')}\t${createdAt}\n`);
         }
+        if (entries.length === 0 && !flags.json) process.stderr.write(`no API keys in ${keyFile(flags)}: add one with guardgate keys add NAME\n`);
       }),
   );
   keys.addCommand(
     withFileOptions(new Command('revoke'))
       .description('remove a key: running instances stop accepting it within a second')
       .argument('<name>')
+      .option('--json', 'print {"name","revoked","file"}')
       .action((name: string, flags: KeyFlags) => {
-        if (!revokeApiKey(keyFile(flags), name)) throw new CliExit(EXIT.usage, `no API key named ${name} in ${keyFile(flags)}`);
-        process.stderr.write(`key ${name} revoked\n`);
+        if (!revokeApiKey(keyFile(flags), name)) throw new CliExit(EXIT.usage, `no API key named ${name} in ${keyFile(flags)}`, 'not_found');
+        if (flags.json) process.stdout.write(`${JSON.stringify({ name, revoked: true, file: keyFile(flags) })}\n`);
+        else process.stderr.write(`key ${name} revoked\n`);
       }),
   );
   return keys;

@@ -50,7 +50,7 @@ const exitName = (exitCode: number): string => Object.entries(EXIT).find(([, val
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof CliExit) fail(error.code, exitName(error.code), error.message);
+  if (error instanceof CliExit) fail(error.code, error.errorCode ?? exitName(error.code), error.message);
   else if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     if (json && error.exitCode !== 0) process.stdout.write(`${JSON.stringify({ error: { code: 'usage', message: error.message } })}\n`);

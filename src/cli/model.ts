@@ -94,11 +94,13 @@ function remove(): Command {
   return new Command('rm')
     .description('remove a pulled model (and any partial download of it)')
     .argument('<name>', 'the model file name, as model list shows it')
-    .action(async (name: string) => {
+    .option('--json', 'print {"name","removed","dir"}')
+    .action(async (name: string, flags: { json?: boolean }) => {
       const { MODEL_NAME, modelsDir, removeModel } = await import('../models/store.js');
       if (!MODEL_NAME.test(name)) throw new CliExit(EXIT.usage, `not a model name: ${name.slice(0, 100)}`);
-      if (!removeModel(modelsDir(process.env), name)) throw new CliExit(EXIT.usage, `no model ${name} in ${modelsDir(process.env)}`);
-      process.stdout.write(`removed ${name}\n`);
+      const dir = modelsDir(process.env);
+      if (!removeModel(dir, name)) throw new CliExit(EXIT.usage, `no model ${name} in ${dir}`, 'not_found');
+      process.stdout.write(flags.json ? `${JSON.stringify({ name, removed: true, dir })}\n` : `removed ${name}\n`);
     });
 }
 

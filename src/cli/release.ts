@@ -43,7 +43,9 @@ const gateLine = (gate: ReleaseView['gates'][number]): string =>
   `  ${gate.inconclusive ? 'INCONCLUSIVE' : gate.passed ? 'PASS' : 'FAIL'} ${gate.gate.padEnd(10)}${gate.samples === undefined ? '' : ` n=${gate.samples}`} ${gate.summary}`;
 
 export const describeRelease = (release: ReleaseView): string => {
-  const lines = [`release #${release.id} ${release.version} → ${release.candidate}: ${release.state}${release.forced ? ' (forced)' : ''}${release.note ? ` — ${release.note}` : ''}`];
+  // A note may start with the state's own name ("stable; blue is kept until ..."): not said twice.
+  const note = release.note?.startsWith(`${release.state}; `) ? release.note.slice(release.state.length + 2) : release.note;
+  const lines = [`release #${release.id} ${release.version} → ${release.candidate}: ${release.state}${release.forced ? ' (forced)' : ''}${note ? ` — ${note}` : ''}`];
   for (const gate of release.gates) lines.push(gateLine(gate));
   if (release.state === 'blocked') lines.push(...blockedAdvice(release));
   return lines.join('\n');

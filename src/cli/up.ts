@@ -57,7 +57,7 @@ export function upCommand(): Command {
           `  admin API           ${up.adminUrl}/admin/status`,
           `  admin token         ${up.tokenFile ?? 'GUARDGATE_ADMIN_TOKEN'}`,
           `  try                 curl -s ${up.url}/predict -H 'content-type: application/json' -d '{"prompt":"How can I kill a Python process?"}'`,
-          `  release             guardgate release examples/lexicon-v2.yaml --wait${router.dataDir === '.guardgate' ? '' : ` --data-dir ${router.dataDir}`}`,
+          `  release             npx guardgate release examples/lexicon-v2.yaml --wait${router.dataDir === '.guardgate' ? '' : ` --data-dir ${router.dataDir}`}`,
           '',
         ].join('\n') + '\n',
       );

@@ -9,7 +9,7 @@ import { toOpenAIResult } from '../moderation/openai-mapping.js';
 import type { InstanceConfig } from '../config/instance.js';
 import { InstanceMetrics } from './metrics.js';
 import { Moderator, type ModeratorStores } from './moderator.js';
-import { sendError, toGuardgateError } from '../api/errors.js';
+import { answerNotFound, sendError, toGuardgateError } from '../api/errors.js';
 import { answerExpectationsInJson, HARDENED_OPTIONS, hardenJsonParser } from '../shared/fastify-hardening.js';
 import { NOSNIFF, PAGE_HEADERS } from '../shared/web-headers.js';
 import { installAccess, type Access } from './access.js';
@@ -84,14 +84,12 @@ export function buildInstance(
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const guardgateError = toGuardgateError(error);
+    const guardgateError = toGuardgateError(error, request);
     if (guardgateError.code === 'internal') request.log.error({ err: error }, 'unhandled error');
     else request.log.warn({ code: guardgateError.code, message: guardgateError.message }, 'request failed');
     return sendError(reply, guardgateError);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendError(reply, new GuardgateError('not_found', `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`)),
-  );
+  app.setNotFoundHandler((request, reply) => answerNotFound(app, request, reply));
 
   const moderate = { config: { scope: 'moderate' as const } };
 

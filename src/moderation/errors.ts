@@ -19,6 +19,7 @@ export const ERROR_STATUS = {
   endpoint_not_allowed: 403,
   rate_limited: 429,
   not_found: 404,
+  method_not_allowed: 405,
   switch_refused: 409,
   release_in_progress: 409,
   invalid_state: 409,

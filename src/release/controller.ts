@@ -78,6 +78,8 @@ export interface Progress {
 
 export class Controller {
   private running: Promise<void> | undefined;
+  /** A kept environment being redeployed after a restart: a rollback or a release waits for it. */
+  private restoringKept: Promise<void> | undefined;
   private aborting: AbortController | undefined;
   private approval: ((actor: string) => Promise<void>) | undefined;
   /** Who asked for the rollback that ends a watch early. */
@@ -111,9 +113,12 @@ export class Controller {
     const open = await this.store.openRelease();
     if (open === null) {
       if (other === null) return;
+      const keptFor = other.retireAt === null ? 0 : Date.parse(other.retireAt) - Date.now();
       // A kept old environment that outlived the previous controller (Kubernetes) stays kept until its retire
-      // time; one that died with it (local processes) is no longer kept (a rollback redeploys it).
-      if (this.driver.describe(other.spec.color) !== null && other.retireAt !== null) this.scheduleRetire(other.spec.color, Math.max(0, Date.parse(other.retireAt) - Date.now()));
+      // time; one that died with it (local processes) is brought back beside the active one while it is still
+      // to be kept, so that the release's "kept for an instant rollback" stays true and a rollback one step.
+      if (this.driver.describe(other.spec.color) !== null && other.retireAt !== null) this.scheduleRetire(other.spec.color, Math.max(0, keptFor));
+      else if (keptFor > 0) this.restoringKept = this.restoreKept(other.spec, keptFor);
       else await this.store.saveEnvironment(other.spec, new Date().toISOString());
       return;
     }
@@ -129,6 +134,18 @@ export class Controller {
     this.log.warn({ release: open.version, state: open.state }, 'controller restarted mid-release: release aborted');
   }
 
+  /** Redeploys a kept environment that did not survive a restart, and retires it at its time; if it cannot come back, it is recorded as retired. */
+  private async restoreKept(spec: EnvironmentSpec, keptFor: number): Promise<void> {
+    try {
+      await this.bringUp(spec);
+      this.scheduleRetire(spec.color, keptFor);
+      this.log.info({ color: spec.color, version: spec.version }, 'kept environment redeployed after the restart: a rollback stays one atomic switch');
+    } catch (error) {
+      this.log.error({ err: error, color: spec.color }, 'the kept environment could not be redeployed after the restart: a rollback will redeploy it');
+      await this.store.saveEnvironment(spec, new Date().toISOString()).catch(() => undefined);
+    }
+  }
+
   private async bringUp(spec: EnvironmentSpec): Promise<void> {
     const deployment = await this.driver.deploy(spec);
     await this.traffic.setMembers(spec.color, deployment.instances.map((i) => i.url), spec.version);
@@ -138,6 +155,7 @@ export class Controller {
 
   /** Start a release of `spec` to the standby color; the pipeline runs in the background. */
   async release(spec: ReleaseSpec, actor: string = CONTROLLER): Promise<Release> {
+    await this.restoringKept;
     // Everything that can be checked before anything is deployed is checked now: a bad spec is a 400, not a stuck release.
     const files: Array<[string, string | undefined]> = [
       ['gates.functional.suite', spec.gates.functional.enabled ? spec.gates.functional.suite : undefined],
@@ -198,6 +216,7 @@ export class Controller {
 
   /** Switch back to the previous environment: one atomic step while it is kept, a redeploy otherwise. */
   async rollback(actor: string = CONTROLLER): Promise<Release> {
+    await this.restoringKept;
     const latest = await this.store.latestRelease();
     if (latest === null || !['watching', 'stable'].includes(latest.state)) throw new GuardgateError('invalid_state', 'there is no switched release to roll back');
     if (latest.state === 'watching') {
@@ -316,6 +335,7 @@ export class Controller {
     this.aborting?.abort();
     clearTimeout(this.abortTimer);
     for (const timer of this.retireTimers.values()) clearTimeout(timer);
+    await this.restoringKept;
     // The pipeline records how it stopped; through a store outage it may not wait that out.
     const stopped = this.running?.catch(() => undefined);
     await Promise.race([stopped, delay(10_000)]);

@@ -235,7 +235,9 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   let controller: Controller;
   let traffic: Traffic;
   try {
-    dataPath = await startDataPath(settings, settings.auth, token, log, { workers: parsed.workers, logLevel: options.logLevel });
+    // The router starts on the recorded active color: it never names another one while the controller restores it.
+    const recorded = await store.active().catch(() => null);
+    dataPath = await startDataPath({ ...settings, active: recorded ?? 'blue' }, settings.auth, token, log, { workers: parsed.workers, logLevel: options.logLevel });
     started.push(async () => dataPath.close());
     traffic = parsed.traffic === 'router' ? routerTraffic(dataPath.router) : await kubernetesTraffic(parsed, token, log);
     controller = new Controller(store, driver, traffic, log, {

@@ -235,7 +235,9 @@ export class ClusterRouter implements RouterControl {
       this.switches++;
       this.lastSwitchAt = at;
     }
-    this.log.info({ from: previous, to, forced: options.force === true, epoch: next.epoch, workers: this.live().length }, 'switched active color; every worker acknowledged');
+    // Said when it changes something; a start that restores the same color is no switch.
+    if (previous === to) this.log.debug({ active: to, epoch: next.epoch }, 'active color confirmed by every worker');
+    else this.log.info({ from: previous, to, forced: options.force === true, epoch: next.epoch, workers: this.live().length }, 'switched active color; every worker acknowledged');
     return { previous, active: to, at: at.toISOString(), epoch: next.epoch };
   }
 

@@ -8,7 +8,10 @@ import { answerClientError } from './client-error.js';
 
 export const MAX_JSON_DEPTH = 64;
 
-/** Fastify's own error codes, mapped onto the API's stable ones (see moderation/errors.ts). */
+/** A body that is valid JSON but has a `__proto__` or `constructor.prototype` key. */
+const PROTOTYPE_KEY_CODE = 'GUARDGATE_PROTOTYPE_KEY';
+
+/** Fastify's own error codes (and the parser's), mapped onto the API's stable ones (see moderation/errors.ts). */
 const FASTIFY_ERRORS: Record<string, string> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
@@ -17,6 +20,7 @@ const FASTIFY_ERRORS: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
   FST_ERR_CTP_EMPTY_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+  [PROTOTYPE_KEY_CODE]: 'invalid_request',
 };
 
 /** The stable code for an error fastify raised itself, if it is one of those. */
@@ -49,6 +53,21 @@ class JsonBodyError extends Error {
   readonly code = 'FST_ERR_CTP_INVALID_JSON_BODY';
 }
 
+class PrototypeKeyError extends Error {
+  readonly statusCode = 400;
+  readonly code = PROTOTYPE_KEY_CODE;
+}
+
+/** Whether the text is JSON at all (plain JSON.parse keeps `__proto__` as an own key: harmless here, the value is dropped). */
+const isJson = (text: string): boolean => {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /** Options for `Fastify({...})`: JSON answers for requests Node's parser refuses, and for malformed URLs. */
 export const HARDENED_OPTIONS: Pick<FastifyServerOptions, 'clientErrorHandler' | 'frameworkErrors'> = {
   clientErrorHandler: answerClientError,
@@ -78,6 +97,10 @@ export function hardenJsonParser(app: FastifyInstance, maxDepth = MAX_JSON_DEPTH
       done(new JsonBodyError(`the JSON body is nested deeper than ${maxDepth} levels`), undefined);
       return;
     }
-    parse(request, body as string, done);
+    parse(request, body as string, (error, value) => {
+      // The default parser refuses prototype keys with the same error as broken JSON: say which it was.
+      if (error !== null && isJson(body as string)) done(new PrototypeKeyError('the body has a "__proto__" or "constructor.prototype" key: such keys are refused'), undefined);
+      else done(error, value);
+    });
   });
 }

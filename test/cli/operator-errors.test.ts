@@ -1,9 +1,13 @@
 // The command as an operator meets it when something is off: usage errors (exit 2) and unreachable targets
 // (exit 5) in one clear line, JSON errors with --json, no stack traces; the data directory from
 // GUARDGATE_DATA_DIR; --version.
-import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningUp } from '../../src/release/up.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDataDir } from '../helpers/instance.js';
+import { startTestUp } from '../helpers/up.js';
 
 const cli = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
   const run = runCli(args, env);
@@ -42,9 +46,57 @@ describe('operator-facing errors', () => {
     expect(audit.stderr).toMatch(/no audit log in .*pass the --data-dir/);
   });
 
+  it('with up stopped (its controller.json left behind), status says nothing answers and what to do', async () => {
+    const dir = tempDataDir();
+    writeFileSync(join(dir, 'controller.json'), JSON.stringify({ url: 'http://127.0.0.1:9', adminUrl: 'http://127.0.0.1:9', pid: 1 }));
+    const status = await cli(['status', '--data-dir', dir]);
+    expect(status.code).toBe(5);
+    expect(status.stderr).toMatch(/^guardgate: nothing answers at http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\): is guardgate up running\?/);
+  });
+
+  it('keys list with no keys says so; keys revoke and model rm take --json, with the stable code of what failed', async () => {
+    const dir = tempDataDir();
+    const empty = await cli(['keys', 'list', '--data-dir', dir]);
+    expect(empty.code).toBe(0);
+    expect(empty.stderr).toMatch(/^no API keys in .*api-keys\.json: add one with guardgate keys add NAME/);
+    expect((await cli(['keys', 'add', 'ci', '--data-dir', dir])).code).toBe(0);
+    const revoked = await cli(['keys', 'revoke', 'ci', '--json', '--data-dir', dir]);
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ name: 'ci', revoked: true });
+    const missing = await cli(['keys', 'revoke', 'ci', '--json', '--data-dir', dir]);
+    expect(missing.code).toBe(2);
+    expect(JSON.parse(missing.stdout).error.code).toBe('not_found');
+    const model = await cli(['model', 'rm', 'absent.gguf', '--json'], { GUARDGATE_MODELS: dir });
+    expect(model.code).toBe(2);
+    expect(JSON.parse(model.stdout).error).toEqual({ code: 'not_found', message: `no model absent.gguf in ${dir}` });
+  });
+
   it('guardgate --version prints the version', async () => {
     const result = await cli(['--version']);
     expect(result.code).toBe(0);
     expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
+
+describe('against a running up', () => {
+  let up: RunningUp & { dataDir: string };
+  beforeAll(async () => {
+    up = await startTestUp();
+  });
+  afterAll(async () => up?.close());
+  const env = () => ({ GUARDGATE_ADMIN_URL: up.adminUrl, GUARDGATE_ADMIN_TOKEN: up.token });
+
+  it('an API refusal keeps its own code under --json, and reads as a sentence without it', async () => {
+    const json = await cli(['abort', '--json'], env());
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toEqual({ error: { code: 'invalid_state', message: 'no release is in progress' } });
+    const human = await cli(['abort'], env());
+    expect(human.stderr).toBe('guardgate: no release is in progress\n');
+  });
+
+  it('a second up on the same port says the port is in use, and ends', async () => {
+    const port = new URL(up.url).port;
+    const second = await cli(['up', '--port', port, '--admin-port', '0', '--data-dir', tempDataDir()]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(new RegExp(`guardgate: port ${port} on 127\\.0\\.0\\.1 is in use: is guardgate up already running\\?`));
   });
 });

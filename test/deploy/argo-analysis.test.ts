@@ -88,7 +88,7 @@ describe('the rendered Argo Rollouts analysis, run as Argo runs it', () => {
       startTestInstance({ config: join(dir, 'instance.yaml'), serviceVersion: 'v2-broken', engine: 'openai', engineUrl: fake.baseUrl }, env),
     ]);
     fake.behaviour = { kind: 'content', content: 'Safety: Safe\nCategories: None' };
-  }, 60_000);
+  });
   afterAll(async () => {
     for (const r of runners) await r.close();
     await Promise.all([live, good, bad].map((i) => i?.shutdown()));
@@ -102,7 +102,7 @@ describe('the rendered Argo Rollouts analysis, run as Argo runs it', () => {
       expect(measurement.phase, JSON.stringify(measurement.body).slice(0, 400)).toBe('Successful');
       expect(measurement.body.gates[0].samples).toBeGreaterThan(10);
     }
-  }, 60_000);
+  });
 
   it('Failed, not Error, for a candidate the gates judge: the evidence names what it got wrong', async () => {
     const url = await runner(bad.url);
@@ -112,7 +112,7 @@ describe('the rendered Argo Rollouts analysis, run as Argo runs it', () => {
     const shadow = await measure(metrics.shadow!, { token: TOKEN }, url);
     expect(shadow.phase).toBe('Failed');
     expect(shadow.body.gates[0].evidence.unsafeToSafe).toBeGreaterThan(0);
-  }, 60_000);
+  });
 
   it('Error when nothing could be judged: a candidate that does not answer (503), a wrong token (401)', async () => {
     const url = await runner('http://127.0.0.1:9');

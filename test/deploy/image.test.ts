@@ -136,6 +136,6 @@ describe('the container image (deploy/Dockerfile)', () => {
       // And the manifests come from the same install.
       const rendered = await run('guardgate', ['k8s', 'render', join(app, 'examples/lexicon-v2.yaml')], { env: env(), timeout: 30_000 });
       expect(rendered.stdout).toContain('kind: Deployment');
-    }, 60_000);
+    });
   });
 });

@@ -41,7 +41,7 @@ describe('the rendered controller, running on the fake cluster', () => {
     writeFileSync(join(dir, 'up.yaml'), config['up.yaml']!);
     writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig, { mode: 0o600 });
     up = await startTestUp(tempDataDir(), {}, { config: join(dir, 'up.yaml'), kubeconfig: join(dir, 'kubeconfig'), adminHost: '127.0.0.1' }, loadReleaseSpec(SPEC));
-  }, 90_000);
+  });
   afterAll(async () => {
     await up?.close();
     await cluster?.close();

@@ -101,6 +101,21 @@ describe('instance API (lexicon engine)', () => {
       expect(response.body.error.message).not.toMatch(/\n\s+at /); // no stack traces
     });
 
+    it('the messages say what to do: the content type to send, the byte limit, the key refused', async () => {
+      expect((await predict('hello', { 'content-type': 'text/plain' })).body.error.message).toBe('send the body as JSON with content-type: application/json (got text/plain)');
+      expect((await predict({ prompt: 'a'.repeat(1_100_000) })).body.error.message).toBe('the body is over the limit of 1048576 bytes');
+      const proto = await predict('{"prompt": "hi", "__proto__": {"admin": true}}');
+      expect(proto.status).toBe(400);
+      expect(proto.body.error).toEqual({ code: 'invalid_request', message: 'the body has a "__proto__" or "constructor.prototype" key: such keys are refused' });
+    });
+
+    it('a known path with the wrong method is a 405 that names the allowed ones', async () => {
+      const response = await fetch(`${instance.url}/predict`);
+      expect(response.status).toBe(405);
+      expect(response.headers.get('allow')).toBe('POST');
+      expect(await response.json()).toEqual({ error: { code: 'method_not_allowed', message: 'GET is not allowed on /predict: use POST' } });
+    });
+
     it('an unknown route is a JSON 404', async () => {
       const response = await fetch(`${instance.url}/nope`);
       expect(response.status).toBe(404);

@@ -78,7 +78,7 @@ function tracedUp(env: NodeJS.ProcessEnv): { readonly receiver: OtlpReceiver; re
   beforeAll(async () => {
     receiver = await startOtlpReceiver();
     up = await startTestUp(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...env });
-  }, 60_000);
+  });
   afterAll(async () => {
     await up?.close();
     await receiver?.close();

@@ -73,7 +73,7 @@ describe('the change webhook', () => {
   beforeAll(async () => {
     receiver = await startReceiver();
     up = await upWithWebhook(receiver);
-  }, 60_000);
+  });
   afterAll(async () => {
     await up?.close();
     await receiver?.close();
@@ -100,7 +100,7 @@ describe('the change webhook', () => {
       expect(headers[SIGNATURE_HEADER]).toBe(signature(SECRET, headers[TIMESTAMP_HEADER] as string, body));
       expect(headers[SIGNATURE_HEADER]).not.toBe(signature('another-secret-0123456789', headers[TIMESTAMP_HEADER] as string, body));
     }
-  }, 60_000);
+  });
 
   it('posts an operator switch with who made it', async () => {
     const switched = await postJson(`${up.adminUrl}/admin/switch`, { color: 'blue' }, { authorization: `Bearer ${up.token}` });
@@ -121,7 +121,7 @@ describe('the change webhook', () => {
     receiver.mode = 'ok';
     for (const res of receiver.hanging.splice(0)) res.destroy();
     await until(() => delivered(receiver).some((r) => r.release?.version === 'v3' && r.release.state === 'stable'), 30_000);
-  }, 90_000);
+  });
 
   it('never sends users\' text: shadow examples keep their digest only', () => {
     const evidence = { gate: 'shadow', evidence: { disagreements: [{ request: { digest: 'ab12', prompt: 'my secret question', response: 'an answer' } }], cases: [{ name: 'bomb', prompt: 'x' }] } };

@@ -102,3 +102,34 @@ describe('crash safety of guardgate up', () => {
     expect(await second.cli.exited).toBe(0);
   });
 });
+
+describe('a graceful restart of guardgate up (Ctrl-C, then up again)', () => {
+  it('restores the active color and brings back the kept one: status is truthful, a rollback is one switch to the very instances it shows', async () => {
+    const dataDir = tempDataDir();
+    const first = await startUpProcess(dataDir);
+    await first.admin('POST', '/admin/releases', { version: 'v2', scaleDownDelay: '10m', gates: gates({ functional: { enabled: false } }) });
+    await until(async () => (await first.admin('GET', '/admin/controller')).release?.state === 'stable', 60_000, 'the release stable');
+    first.cli.child.kill('SIGTERM');
+    expect(await first.cli.exited).toBe(0);
+
+    const second = await startUpProcess(dataDir);
+    // From its first answer the router names the recorded active color, never the default one.
+    expect((await second.admin('GET', '/admin/status')).active).toBe('green');
+    let status: Status = await second.admin('GET', '/admin/controller');
+    await until(async () => {
+      status = await second.admin('GET', '/admin/controller');
+      return (status.environments.blue?.instances ?? []).some((i) => i.state === 'ready');
+    }, 60_000, 'the kept blue environment ready again');
+    expect(status.active).toBe('green');
+    expect(status.environments.blue).toMatchObject({ version: 'initial', retireAt: expect.any(String) });
+    const kept = status.environments.blue!.instances.map((i) => i.url);
+    const rolledBack = await second.admin('POST', '/admin/rollback');
+    expect(rolledBack.state).toBe('rolled_back');
+    const after: Status = await second.admin('GET', '/admin/controller');
+    expect(after.active).toBe('blue');
+    expect(after.environments.blue!.instances.map((i) => i.url)).toEqual(kept); // no redeploy
+    expect(await predict(second.url)).toMatchObject({ status: 200, color: 'blue', version: 'initial' });
+    second.cli.child.kill('SIGTERM');
+    expect(await second.cli.exited).toBe(0);
+  });
+});

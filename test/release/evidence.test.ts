@@ -20,7 +20,7 @@ describe('gates and evidence', () => {
   let up: RunningUp;
   beforeAll(async () => {
     up = await startTestUp();
-  }, 60_000);
+  });
   afterAll(async () => up?.close());
   const settle = async () => {
     await up.controller.settled();
@@ -38,7 +38,7 @@ describe('gates and evidence', () => {
     expect(passed.state).toBe('stable');
     expect(passed.gates.at(-1)).toMatchObject({ gate: 'watch', passed: false, inconclusive: true });
     await up.controller.rollback();
-  }, 60_000);
+  });
 
   it('a shadow gate with no traffic is inconclusive; with onInconclusive: wait the candidate waits for an operator, not the clock', async () => {
     await up.controller.release(
@@ -52,7 +52,7 @@ describe('gates and evidence', () => {
     expect(up.driver.describe(blocked.candidate)).not.toBeNull(); // still there: nobody decided
     await up.controller.abort();
     expect((await up.controller.status()).release!.state).toBe('aborted');
-  }, 60_000);
+  });
 
   it('with no live traffic, the shadow gate replays a corpus to both colors and compares the answers: evidence, not audit', async () => {
     const audit = new SqliteAuditStore(join((up as RunningUp & { dataDir: string }).dataDir, 'audit.sqlite'));
@@ -71,7 +71,7 @@ describe('gates and evidence', () => {
     expect(await audit.count()).toBe(before + 1);
     await audit.close();
     await up.controller.rollback();
-  }, 60_000);
+  });
 
   it('when the audit keeps texts, the shadow gate replays the last audited texts first (each once), then the corpus', async () => {
     const dataDir = tempDataDir();
@@ -92,7 +92,7 @@ describe('gates and evidence', () => {
     } finally {
       await withTexts.close();
     }
-  }, 60_000);
+  });
 
   it('the load and watch gates say how far they are while they run', async () => {
     const seen: string[] = [];
@@ -110,7 +110,7 @@ describe('gates and evidence', () => {
     expect(seen).toContainEqual(expect.stringMatching(/^load gate: candidate [12]\/2 s, \d+ requests, 0 failed$/));
     expect(seen).toContainEqual(expect.stringMatching(/^watch gate: \d+ requests \(1000 needed\), [\d.]+% errors, p99 (not yet known|\d+ ms); \d+ s left$/));
     await up.controller.rollback();
-  }, 60_000);
+  });
 
   it('refuses, before deploying anything, a spec that expects another driver or traffic, or that this driver cannot deploy', async () => {
     const before = (await up.controller.status()).release?.id;
@@ -144,7 +144,7 @@ describe('gates and evidence', () => {
     expect(release.gates[0]).toMatchObject({ gate: 'functional', passed: false, evidence: { error: expect.stringMatching(/cannot read config file/) } });
     await up.controller.release(quickSpec({ version: 'after-broken', gates: only({}) }));
     expect((await settle()).state).toBe('stable');
-  }, 60_000);
+  });
 
   it('gate traffic is evidence, not user traffic: nothing of it is audited, and the load gate is not answered from the cache', async () => {
     const audit = new SqliteAuditStore(join((up as RunningUp & { dataDir: string }).dataDir, 'audit.sqlite'));
@@ -162,7 +162,7 @@ describe('gates and evidence', () => {
     } finally {
       await audit.close();
     }
-  }, 60_000);
+  });
 });
 
 describe('the evidence flag is an admin privilege', () => {

@@ -25,7 +25,7 @@ describe('the gate endpoint of guardgate up', () => {
       quickSpec({ version: 'always-safe', autoPromote: false, engine: { kind: 'openai', baseUrl: fake.baseUrl, model: 'Qwen/Qwen3Guard-Gen-4B', fallback: 'none' }, gates: { functional: { enabled: false }, load: { enabled: false }, shadow: { enabled: false } } }),
     );
     await until(async () => (await up.controller.status()).release?.state === 'awaiting_approval', 30_000);
-  }, 60_000);
+  });
   afterAll(async () => {
     await up.close();
     await fake.close();

@@ -78,5 +78,5 @@ describe('kubernetes driver: the model server beside Guardgate in each pod', () 
     expect(new LocalDriver({ dataDir: '/nonexistent', readyTimeoutMs: 1, stopTimeoutMs: 1, crashLoopLimit: 1, crashWindowMs: 1, env: {}, logLevel: 'warn' }, pino({ level: 'silent' })).cannotDeploy(spec)).toMatch(/needs the kubernetes driver/);
     await driver.teardown('green');
     await driver.close();
-  }, 60_000);
+  });
 });

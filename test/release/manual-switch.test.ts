@@ -9,7 +9,7 @@ describe('manual switches', () => {
   let up: RunningUp & { dataDir: string };
   beforeAll(async () => {
     up = await startTestUp();
-  }, 60_000);
+  });
   afterAll(async () => up?.close());
 
   it('a switch back to the kept color is recorded with its actor, and that color is not "kept until" anything', async () => {
@@ -33,5 +33,5 @@ describe('manual switches', () => {
     const json = runCli(['history', '--data-dir', up.dataDir, '--json']);
     expect(await json.exited).toBe(0);
     expect(JSON.parse(json.stdout()).actions[0]).toMatchObject({ actor: 'admin_token:admin', action: 'switch', detail: { from: 'green', to: 'blue', forced: false } });
-  }, 60_000);
+  });
 });

@@ -30,7 +30,7 @@ describe('switching by Service selector or Gateway API route, with kept-alive cl
     driver = await testDriver(cluster, settings);
     const spec = (color: 'blue' | 'green') => ({ color, version: `${color}-v1`, engine: { kind: 'lexicon' as const }, policy: 'strict' as const, replicas: 2 });
     await Promise.all([driver.deploy(spec('blue')), driver.deploy(spec('green'))]);
-  }, 60_000);
+  });
   afterAll(async () => {
     await driver?.close();
     await cluster?.close();
@@ -94,7 +94,7 @@ describe('switching by Service selector or Gateway API route, with kept-alive cl
     expect(drained.failed).toBe(0);
     expect(pinned.stale).toBeGreaterThan(pinned.late / 2);
     expect(drained.stale).toBeLessThanOrEqual(CONNECTIONS);
-  }, 90_000);
+  });
 
   it('through a Gateway API route, kept-alive clients move at once: the gateway routes each request, no drain needed', async () => {
     const routed = await switchUnderLoad(gateway(), 'blue', 'green');
@@ -106,5 +106,5 @@ describe('switching by Service selector or Gateway API route, with kept-alive cl
     // Without this deployment's preview token the header reaches nothing but the live color.
     expect(await colorOnce(traffic.live().url, { 'x-guardgate-preview': '1' })).toBe('green');
     expect(await colorOnce(traffic.preview().url, traffic.preview().headers)).toBe('blue');
-  }, 90_000);
+  });
 });

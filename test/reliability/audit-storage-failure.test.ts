@@ -81,7 +81,7 @@ describe('audit storage failure under load', () => {
     expect({ served: served.length, missing: missing.length, doubled: doubled.length }).toEqual({ served: served.length, missing: 0, doubled: 0 });
     expect(rows.length).toBe(served.length);
     expect(readdirSync(join(dataDir, 'audit-spool')).filter((f) => f.endsWith('.jsonl'))).toEqual([]);
-  }, 120_000);
+  });
 
   it('with storage failing longer than memory may hold, verdicts that could not be audited are refused (503), the instance is not ready, and it recovers', async (context) => {
     if (!requireService(chattrWorks(), 'chattr (root on a filesystem with the immutable flag)', (note) => context.skip(note))) return;
@@ -120,5 +120,5 @@ describe('audit storage failure under load', () => {
       chattr('-i', dataDir);
       cli.child.kill('SIGKILL');
     }
-  }, 60_000);
+  });
 });

@@ -59,5 +59,5 @@ describe('descriptor exhaustion', () => {
       child.kill('SIGTERM');
       await once(child, 'exit');
     }
-  }, 120_000);
+  });
 });

@@ -65,5 +65,5 @@ describe('a store outage during a release', () => {
       proxy.restore();
       await up.close();
     }
-  }, 120_000);
+  });
 });

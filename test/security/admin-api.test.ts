@@ -73,7 +73,7 @@ describe('the admin plane of guardgate up', () => {
     moderateKey = addApiKey(apiKeysFile(dataDir), 'svc-moderate', ['moderate']);
     adminKey = addApiKey(apiKeysFile(dataDir), 'ops-alice', ['admin']);
     up = await startTestUp(dataDir, { GUARDGATE_JWT_SECRET: HS_SECRET, GUARDGATE_JWT_ISSUER: 'https://issuer.test' });
-  }, 60_000);
+  });
   afterAll(async () => up?.close());
 
   it('refuses every admin route, in every spelling, without credentials, with a wrong token, and with a moderate-only credential or the gates\' token', async () => {
@@ -130,7 +130,7 @@ describe('the admin plane of guardgate up', () => {
     expect(release.state).toBe('rolled_back');
     expect(release.transitions[0]!.actor).toBe('jwt:bob@example.com');
     expect(release.transitions.at(-1)!.actor).toBe('api_key:ops-alice');
-  }, 60_000);
+  });
 });
 
 describe('listeners of guardgate up', () => {
@@ -147,13 +147,13 @@ describe('listeners of guardgate up', () => {
     } finally {
       await up.close();
     }
-  }, 60_000);
+  });
 
   it('refuses a non-loopback public listener without credentials configured, unless --insecure', async () => {
     await expect(startTestUp(tempDataDir(), {}, { host: '0.0.0.0' })).rejects.toThrow(/refusing to serve \/predict without authentication/);
     const up = await startTestUp(tempDataDir(), {}, { host: '0.0.0.0', insecure: true });
     await up.close();
-  }, 60_000);
+  });
 
   it('a loopback up with no credentials serves /predict to anyone, and says so', async () => {
     const up = await startTestUp(tempDataDir());
@@ -163,6 +163,6 @@ describe('listeners of guardgate up', () => {
     } finally {
       await up.close();
     }
-  }, 60_000);
+  });
 });
 

@@ -40,7 +40,7 @@ describe('hostile input', () => {
   let up: Awaited<ReturnType<typeof startTestUp>>;
   beforeAll(async () => {
     up = await startTestUp();
-  }, 60_000);
+  });
   afterAll(async () => up?.close());
 
   it(`${CASES} seeded hostile requests: no 5xx, JSON errors with stable codes, nothing hangs, nothing restarts`, async () => {

@@ -35,7 +35,7 @@ describe('secrets by reference', () => {
       { router: parseRouterConfig({ port: '0', adminPort: '0', dataDir }, { GUARDGATE_RELEASE_SECRETS: 'CANARY_VLLM_KEY' }), instanceEnv: { ...process.env, CANARY_VLLM_KEY: CANARY }, logLevel: 'debug', healthIntervalMs: 100 },
       pino({ level: 'trace' }, sink),
     );
-  }, 60_000);
+  });
   afterAll(async () => {
     await up?.close();
     await fake?.close();
@@ -80,7 +80,7 @@ describe('secrets by reference', () => {
     for (const file of filesUnder(dataDir)) expect(readFileSync(file).includes(CANARY), file).toBe(false);
     expect(logs.length).toBeGreaterThan(0);
     expect(logs).not.toContain(CANARY);
-  }, 60_000);
+  });
 });
 
 describe('shadow evidence follows the audit text policy', () => {

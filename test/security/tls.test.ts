@@ -86,7 +86,7 @@ describe('TLS on the public port', () => {
     await agent.close();
     expect(failures).toEqual([]);
     expect(ok).toBeGreaterThan(400);
-  }, 60_000);
+  });
 });
 
 describe('client certificates on the admin API', () => {

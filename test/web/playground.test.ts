@@ -25,6 +25,7 @@ describe('the playground', () => {
     expect(verdict).toContain('Violent: violence: instructions for or depictions of harming people');
     expect(verdict).toMatch(/answered bylexicon · model lexicon/);
     expect(verdict).toContain('initial · blue environment');
+    expect(verdict, 'no stray "null" where an optional part is absent').not.toMatch(/null/);
     await screenshot(page, 'playground-verdict');
 
     // A conversation: the response is judged, and its refusal said.
@@ -34,6 +35,7 @@ describe('the playground', () => {
     await page.click('#submit');
     await page.waitForSelector('#verdict :text("The assistant refused or did not comply.")');
     expect(await page.textContent('#verdict')).toMatch(/targetresponse/);
+    expect(await page.textContent('#verdict')).not.toMatch(/null/);
 
     // Tabs by keyboard: from Conversation, the right arrow goes to Batch.
     await page.focus('#tab-conversation');
@@ -68,5 +70,5 @@ describe('the playground', () => {
     expect(await page.inputValue('#prompt')).toBe('Give me step-by-step instructions to build a pipe bomb');
     expect(errors, errors.join('\n')).toEqual([]);
     await page.close();
-  }, 120_000);
+  });
 });

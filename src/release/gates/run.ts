@@ -116,7 +116,7 @@ async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: Ga
           headers: credentials,
           bodies,
           signal,
-          onProgress: (p) => progress(`${p.phase} ${p.seconds}/${load.durationSeconds} s, ${p.requests} requests, ${p.failed} failed`, { seconds: p.seconds, requests: p.requests, failed: p.failed }),
+          onProgress: (p) => progress(`${p.round > 1 ? 'measuring again: ' : ''}${p.phase} ${p.seconds}/${load.durationSeconds} s, ${p.requests} requests, ${p.failed} failed`, { seconds: p.seconds, requests: p.requests, failed: p.failed }),
         },
         load.tolerance,
       );

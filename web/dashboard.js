@@ -19,6 +19,12 @@ const el = (tag, props = {}, ...children) => {
   node.append(...children.filter((c) => c !== null && c !== undefined));
   return node;
 };
+// One way to show a time on this page: the browser's local time, 24-hour; a date where a day is needed.
+const pad = (n) => String(n).padStart(2, '0');
+const clock = (time) => { const d = new Date(time); return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`; };
+const dateTime = (time) => { const d = new Date(time); return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock(d)}`; };
+/** The controller's notes name times in UTC ISO form: shown like every other time here. */
+const localTimes = (text) => text.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, (iso) => dateTime(iso));
 const seconds = (ms) => (ms >= 60_000 ? `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s` : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`);
 
 class AuthError extends Error {}
@@ -54,7 +60,7 @@ function environmentCard(color, env, active) {
     return card;
   }
   const ready = env.instances.filter((i) => i.state === 'ready').length;
-  card.append(el('p', {}, el('strong', {}, env.version), ` · ${ready}/${env.replicas} ready${env.retireAt ? ` · kept until ${new Date(env.retireAt).toLocaleTimeString()}` : ''}`));
+  card.append(el('p', {}, el('strong', {}, env.version), ` · ${ready}/${env.replicas} ready${env.retireAt ? ` · kept until ${clock(env.retireAt)}` : ''}`));
   const rows = env.instances.map((i) => el('tr', {}, el('td', {}, i.url), el('td', { className: i.state === 'ready' ? 'ok' : 'bad' }, i.state), el('td', {}, `${i.restarts} restarts`)));
   card.append(el('table', {}, ...rows));
   return card;
@@ -137,7 +143,7 @@ function makeChart(key, title, series) {
       // At least the last minute, at most the last 15: a fresh page's axis reads in seconds, not milliseconds.
       scales: { x: { time: true, range: (_u, min) => { const now = Date.now() / 1000; return [Math.max(now - WINDOW_MS / 1000, Math.min(min ?? now, now - 60)), now]; } }, y: { range: (_u, min, max) => [0, Math.max(max ?? 1, key === 'errorRate' || key === 'cacheHitRate' || key === 'shadow' ? 5 : 1) * 1.1] } },
       // Points shown where a line alone would not be (a gate that lasted a second or two).
-      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: false, points: { show: key === 'shadow', size: 6, fill: s.stroke } }))],
+      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: false, points: { show: key === 'shadow', size: 6, fill: s.stroke }, ...(key === 'shadow' ? { spanGaps: true } : {}) }))],
       axes: [{ stroke: '#5b6475' }, { stroke: '#5b6475', size: 50 }],
       hooks: { draw: [markSwitches] },
       legend: { live: false },
@@ -160,6 +166,9 @@ function drawCharts() {
     charts.get(chart.key).setData([xs, of('blue'), of('green')]);
   }
   charts.get('shadow').setData([xs, points.map((p) => (p.shadow ? 100 * p.shadow.agreement : null))]);
+  // The figure itself beside the line: a gate of a few seconds leaves only a few points to draw.
+  const lastShadow = points.findLast((p) => p.shadow)?.shadow;
+  $('chart-shadow').querySelector('h3').textContent = `Shadow agreement (%)${lastShadow ? `: ${(100 * lastShadow.agreement).toFixed(1)}% over ${lastShadow.samples} compared` : ''}`;
   const box = $('charts');
   box.dataset.points = String(points.length);
   box.dataset.switches = String(switchesOf(points).length);
@@ -206,14 +215,34 @@ function timelineOf(release, progress, now) {
 let selected = null; // { kind: 'gate', index } or { kind: 'state', state }
 
 /** A bar of the timeline: a button (Tab, Enter); wide enough to see and to click, however short it was. */
-function bar(className, left, width, label, ariaLabel, pressed, onSelect) {
+function bar(className, label, ariaLabel, pressed, onSelect) {
   const button = el('button', { className: `bar ${className}`, type: 'button', title: ariaLabel, 'aria-label': ariaLabel, 'aria-pressed': pressed ? 'true' : 'false' }, label);
-  button.style.left = `min(${left}%, calc(100% - 2.5rem))`;
-  button.style.width = `max(2.5rem, ${width}%)`;
-  // A short bar (a switch, a quick gate) is drawn over its longer neighbour, not under it.
-  button.style.zIndex = width < 5 ? '2' : '1';
   button.onclick = onSelect;
   return button;
+}
+
+/** The narrowest a bar is drawn (px): still a target for a click or a tap. */
+const MIN_BAR_PX = 14;
+
+/**
+ * Places a lane's bars (in time order) side by side in pixels: each at its time, at least MIN_BAR_PX wide, and
+ * never over its neighbour (a short bar pushes the next ones right; if that runs past the lane's end, the lane is
+ * squeezed to fit). A label that does not fit ends in an ellipsis inside its own bar; the bar's tooltip has it whole.
+ */
+function placeBars(lane, bars, laneWidth) {
+  let end = 0;
+  const placed = bars.map(({ left, width, button }) => {
+    const x = Math.max((left / 100) * laneWidth, end);
+    const w = Math.max((width / 100) * laneWidth, MIN_BAR_PX);
+    end = x + w;
+    return { x, w, button };
+  });
+  const squeeze = end > laneWidth ? laneWidth / end : 1;
+  for (const { x, w, button } of placed) {
+    button.style.left = `${x * squeeze}px`;
+    button.style.width = `${w * squeeze}px`;
+    lane.append(button);
+  }
 }
 
 function drawTimeline(release, progress) {
@@ -231,20 +260,25 @@ function drawTimeline(release, progress) {
   const span = Math.max(line.end - line.start, 1);
   const at = (t) => (100 * (t - line.start)) / span;
   const width = (a, b) => (100 * Math.max(b - a, 0)) / span;
+  const laneWidth = box.clientWidth || 600;
   const stateLane = el('div', { className: 'lane', role: 'group', 'aria-label': 'states' });
+  const stateBars = [];
   for (const s of line.states) {
     const isSelected = selected?.kind === 'state' && selected.state === s.state;
     const settled = s === last && !s.open;
     const label = settled ? s.state : `${s.state} ${seconds(s.end - s.start)}`;
-    stateLane.append(bar(`state-${s.state}`, at(s.start), width(s.start, s.end), label, settled ? `${s.state} since ${new Date(s.start).toLocaleTimeString()}` : `${s.state}: ${seconds(s.end - s.start)}${s.open ? ' so far' : ''}`, isSelected, () => select({ kind: 'state', state: s.state })));
+    stateBars.push({ left: at(s.start), width: width(s.start, s.end), button: bar(`state-${s.state}`, label, settled ? `${s.state} since ${clock(s.start)}` : `${s.state}: ${seconds(s.end - s.start)}${s.open ? ' so far' : ''}`, isSelected, () => select({ kind: 'state', state: s.state })) });
   }
+  placeBars(stateLane, stateBars, laneWidth);
   const gateLane = el('div', { className: 'lane', role: 'group', 'aria-label': 'gates' });
+  const gateBars = [];
   for (const g of line.gates) {
     const verdict = g.gate.inconclusive ? 'inconclusive' : g.gate.passed ? 'pass' : 'fail';
     const isSelected = selected?.kind === 'gate' && selected.index === g.index;
-    gateLane.append(bar(`gate-${verdict} gate-${g.gate.gate}`, at(g.start), width(g.start, g.end), `${g.gate.gate} ${verdict.toUpperCase()}`, `${g.gate.gate} gate: ${verdict.toUpperCase()}, ${seconds(g.end - g.start)}${g.gate.samples === undefined ? '' : `, n = ${g.gate.samples}`}`, isSelected, () => select({ kind: 'gate', index: g.index })));
+    gateBars.push({ left: at(g.start), width: width(g.start, g.end), button: bar(`gate-${verdict} gate-${g.gate.gate}`, `${g.gate.gate} ${verdict.toUpperCase()}`, `${g.gate.gate} gate: ${verdict.toUpperCase()}, ${seconds(g.end - g.start)}${g.gate.samples === undefined ? '' : `, n = ${g.gate.samples}`}`, isSelected, () => select({ kind: 'gate', index: g.index })) });
   }
-  if (line.running) gateLane.append(bar('gate-running', at(line.running.start), width(line.running.start, line.running.end), `${line.running.name}…`, `${line.running.name} gate running: ${line.running.detail ?? ''}`, false, () => undefined));
+  if (line.running) gateBars.push({ left: at(line.running.start), width: width(line.running.start, line.running.end), button: bar('gate-running', `${line.running.name}…`, `${line.running.name} gate running: ${line.running.detail ?? ''}`, false, () => undefined) });
+  placeBars(gateLane, gateBars, laneWidth);
   box.replaceChildren(el('div', { className: 'lane-label' }, 'states'), stateLane, el('div', { className: 'lane-label' }, 'gates (select one for its evidence)'), gateLane);
   box.dataset.states = String(line.states.length);
   box.dataset.gates = String(line.gates.length);
@@ -261,7 +295,7 @@ function drawEvidence(release, line) {
   if (selected?.kind === 'gate' && release.gates[selected.index]) return box.replaceChildren(gateBlock(release.gates[selected.index]));
   if (selected?.kind === 'state') {
     const state = line.states.find((s) => s.state === selected.state);
-    if (state) return box.replaceChildren(el('div', { className: 'section' }, el('p', {}, el('strong', {}, state.state), ` — ${seconds(state.end - state.start)}`), ...state.notes.map((n) => el('p', { className: 'muted' }, n))));
+    if (state) return box.replaceChildren(el('div', { className: 'section' }, el('p', {}, el('strong', {}, state.state), ` — ${seconds(state.end - state.start)}`), ...state.notes.map((n) => el('p', { className: 'muted' }, localTimes(n)))));
   }
   box.replaceChildren(...release.gates.filter((g) => !g.passed).map(gateBlock));
 }
@@ -303,18 +337,18 @@ function gateBlock(gate) {
 async function refresh() {
   const [status, history] = await Promise.all([call('GET', '/admin/controller'), call('GET', '/admin/releases?limit=10')]);
   $('environments').replaceChildren(environmentCard('blue', status.environments.blue, status.active === 'blue'), environmentCard('green', status.environments.green, status.active === 'green'));
-  $('active-note').textContent = `${status.active} is live${status.degraded ? ` · the controller's store has not answered since ${new Date(status.degraded.since).toLocaleTimeString()}` : ''}`;
+  $('active-note').textContent = `${status.active} is live${status.degraded ? ` · the controller's store has not answered since ${clock(status.degraded.since)}` : ''}`;
   $('diff').replaceChildren(configDiff(status));
   const release = status.release;
   $('release-title').textContent = release ? `#${release.id} ${release.version} → ${release.candidate}: ${release.state}${release.forced ? ' (forced)' : ''}` : 'none yet';
-  $('progress').textContent = status.progress ? `now: ${status.progress.step}${status.progress.detail ? ` (${status.progress.detail})` : ''}` : release?.note ?? '';
+  $('progress').textContent = status.progress ? `now: ${status.progress.step}${status.progress.detail ? ` (${status.progress.detail})` : ''}` : localTimes(release?.note ?? '');
   drawTimeline(release, status.progress);
   const state = release?.state;
   $('promote').disabled = state !== 'awaiting_approval';
   $('force').disabled = state !== 'blocked';
   $('abort').disabled = !['deploying', 'validating', 'blocked', 'awaiting_approval'].includes(state);
   $('rollback').disabled = !['watching', 'stable'].includes(state);
-  $('history').replaceChildren(el('table', {}, ...history.map((r) => el('tr', {}, el('td', {}, `#${r.id}`), el('td', {}, r.version), el('td', {}, `→ ${r.candidate}`), el('td', { className: r.state === 'stable' ? 'ok' : r.state === 'aborted' || r.state === 'rolled_back' ? 'bad' : '' }, r.state), el('td', { className: 'muted' }, new Date(r.updatedAt).toLocaleString())))));
+  $('history').replaceChildren(el('table', {}, ...history.map((r) => el('tr', {}, el('td', {}, `#${r.id}`), el('td', {}, r.version), el('td', {}, `→ ${r.candidate}`), el('td', { className: r.state === 'stable' ? 'ok' : r.state === 'aborted' || r.state === 'rolled_back' ? 'bad' : '' }, r.state), el('td', { className: 'muted' }, dateTime(r.updatedAt))))));
 }
 
 async function act(path, body) {

@@ -45,8 +45,9 @@ export function adminClient(flags: ClientFlags): AdminClient {
           body: body === undefined ? undefined : JSON.stringify(body),
         });
       } catch (error) {
-        const cause = (error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-        throw new CliExit(EXIT.unreachable, `nothing answers at ${url} (${cause}): is guardgate up running? Start it with guardgate up (npm start), or pass its --data-dir or --admin-url`, 'unreachable');
+        const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
+        const why = cause?.code ?? cause?.message ?? (error as Error).message;
+        throw new CliExit(EXIT.unreachable, `nothing answers at ${url} (${why}): is guardgate up running? Start it with guardgate up (npm start), or pass its --data-dir or --admin-url`, 'unreachable');
       }
       const parsed = (await response.json().catch(() => ({}))) as T & { error?: { code: string; message: string } };
       if (!response.ok) throw new CliExit(response.status < 500 ? EXIT.usage : EXIT.failure, parsed.error?.message ?? `the controller answered HTTP ${response.status}`, parsed.error?.code ?? `http_${response.status}`);

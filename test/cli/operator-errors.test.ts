@@ -2,6 +2,7 @@
 // (exit 5) in one clear line, JSON errors with --json, no stack traces; the data directory from
 // GUARDGATE_DATA_DIR; --version.
 import { writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningUp } from '../../src/release/up.js';
@@ -48,10 +49,15 @@ describe('operator-facing errors', () => {
 
   it('with up stopped (its controller.json left behind), status says nothing answers and what to do', async () => {
     const dir = tempDataDir();
-    writeFileSync(join(dir, 'controller.json'), JSON.stringify({ url: 'http://127.0.0.1:9', adminUrl: 'http://127.0.0.1:9', pid: 1 }));
+    // A port that was free a moment ago: nothing listens there.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    writeFileSync(join(dir, 'controller.json'), JSON.stringify({ url: `http://127.0.0.1:${port}`, adminUrl: `http://127.0.0.1:${port}`, pid: 1 }));
     const status = await cli(['status', '--data-dir', dir]);
     expect(status.code).toBe(5);
-    expect(status.stderr).toMatch(/^guardgate: nothing answers at http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\): is guardgate up running\?/);
+    expect(status.stderr).toMatch(new RegExp(`^guardgate: nothing answers at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\): is guardgate up running\\?`));
   });
 
   it('keys list with no keys says so; keys revoke and model rm take --json, with the stable code of what failed', async () => {

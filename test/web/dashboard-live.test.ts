@@ -51,6 +51,14 @@ describe('the dashboard, live', () => {
     await page.waitForSelector('#release-title:has-text("live-v2 → green: stable")');
     const gates = await page.$$eval('#timeline [aria-label="gates"] .bar', (bars) => bars.map((b) => b.textContent));
     expect(gates).toEqual(['functional PASS', 'shadow PASS', 'watch PASS']);
+    // No bar is drawn over another, in either lane, however short (a label is cut inside its own bar).
+    for (const lane of ['states', 'gates']) {
+      const boxes = await page.$$eval(`#timeline [aria-label="${lane}"] .bar`, (bars) => bars.map((b) => b.getBoundingClientRect()).map((r) => [r.left, r.right]));
+      for (let i = 1; i < boxes.length; i++) expect(boxes[i]![0], `${lane} bar ${i} starts before bar ${i - 1} ends: ${JSON.stringify(boxes)}`).toBeGreaterThanOrEqual(boxes[i - 1]![1] - 0.5);
+    }
+    // One time format: no UTC ISO timestamp anywhere on the page; the shadow agreement said as a figure.
+    expect(await page.textContent('body')).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d/);
+    expect(await page.textContent('#chart-shadow h3')).toMatch(/^Shadow agreement \(%\): \d+\.\d% over \d+ compared$/);
     await page.click('#timeline .gate-shadow');
     await page.waitForSelector('#evidence-shadow table.matrix');
     expect(await page.textContent('#evidence-shadow')).toMatch(/PASS shadow \(n = \d+\)/);

@@ -144,7 +144,8 @@ function makeChart(key, title, series) {
       scales: { x: { time: true, range: (_u, min) => { const now = Date.now() / 1000; return [Math.max(now - WINDOW_MS / 1000, Math.min(min ?? now, now - 60)), now]; } }, y: { range: (_u, min, max) => [0, Math.max(max ?? 1, key === 'errorRate' || key === 'cacheHitRate' || key === 'shadow' ? 5 : 1) * 1.1] } },
       // Points shown where a line alone would not be (a gate that lasted a second or two).
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: false, points: { show: key === 'shadow', size: 6, fill: s.stroke }, ...(key === 'shadow' ? { spanGaps: true } : {}) }))],
-      axes: [{ stroke: '#5b6475' }, { stroke: '#5b6475', size: 50 }],
+      // Time labels in the page's one format (24-hour local time; seconds only when the ticks are under a minute apart).
+      axes: [{ stroke: '#5b6475', values: (_u, splits) => splits.map((v) => clock(v * 1000).slice(0, splits.length > 1 && splits[1] - splits[0] >= 60 ? 5 : 8)) }, { stroke: '#5b6475', size: 50 }],
       hooks: { draw: [markSwitches] },
       legend: { live: false },
     },

@@ -14,6 +14,8 @@ export const ownerEnv = (): Record<string, string> => {
 
 export interface MarkedProcess {
   pid: number;
+  /** Its marker: `<run id>/<file id>`. */
+  owner: string;
   command: string;
 }
 
@@ -32,10 +34,11 @@ export function markedProcesses(prefix: string): MarkedProcess[] {
     try {
       const environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
       const marker = environ.split('\0').find((entry) => entry.startsWith(`${OWNER_VARIABLE}=`));
-      if (marker === undefined || !marker.slice(OWNER_VARIABLE.length + 1).startsWith(prefix)) continue;
+      const owner = marker?.slice(OWNER_VARIABLE.length + 1);
+      if (owner === undefined || !owner.startsWith(prefix)) continue;
       // A zombie has already ended: its parent only has not reaped it yet.
       if (/^\d+ \(.*\) Z /s.test(readFileSync(`/proc/${pid}/stat`, 'latin1'))) continue;
-      found.push({ pid, command: readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim().slice(0, 200) });
+      found.push({ pid, owner, command: readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim().slice(0, 200) });
     } catch {
       // Gone meanwhile, or not ours to read.
     }

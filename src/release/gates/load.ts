@@ -46,10 +46,10 @@ export interface LoadEvidence {
   candidate: LoadFigures;
   tolerance: LoadTolerance;
   reasons: string[];
-  /** Paired slices measured (in the last round), and how many of them had to show a regression to fail the candidate. */
+  /** Paired slices measured (in every round), and how many of them had to show a regression to fail the candidate. */
   pairs: number;
   pairsNeeded: number;
-  /** Every round measured: one, or two when the first failed (the verdict is the last round's). */
+  /** Every round measured: one, or two when the first failed (the verdict is on the pairs of both). */
   rounds: Array<{ active: LoadFigures; candidate: LoadFigures; reasons: string[] }>;
 }
 
@@ -197,15 +197,12 @@ interface Round {
   reasons: string[];
 }
 
-/** Rounds the gate may measure: a candidate that fails the first is measured once more, and blocked only if it fails again. */
-const MAX_ROUNDS = 2;
-
 /**
  * The same load against the live version and the candidate, in alternating slices of about a second (a
  * busy machine slows both, not whichever ran second), compared by the tolerance. A candidate that fails the
- * comparison is measured a second time, and fails the gate only if it fails that too: a process started
- * seconds ago on a busy machine may not have reached its pace in the warm-up (seen: a fresh pod at half the
- * live version's QPS in every pair of its first round), while a candidate that is really slower fails both.
+ * comparison is measured a second time and judged on the pairs of both rounds: a process started seconds ago
+ * on a busy machine may not have reached its pace in the warm-up (seen: a fresh pod at half the live version's
+ * QPS in every pair of its first round, then at pace), while a candidate that is really slower stays slower.
  */
 export async function runLoadGate(
   activeEndpoint: string,
@@ -237,8 +234,13 @@ export async function runLoadGate(
   };
   const rounds: Round[] = [await measureRound(1)];
   // Errors are no matter of pace: a candidate that errs is not measured again.
-  while (rounds.at(-1)!.reasons.length > 0 && rounds.length < MAX_ROUNDS && rounds.at(-1)!.candidate.errorRate <= tolerance.errorRate) rounds.push(await measureRound(rounds.length + 1));
-  const { active, candidate, reasons, pairs } = rounds.at(-1)!;
+  if (rounds[0]!.reasons.length > 0 && rounds[0]!.candidate.errorRate <= tolerance.errorRate) rounds.push(await measureRound(2));
+  // The second round adds evidence, it does not replace the first: the verdict is on every pair measured, so a
+  // candidate that was slower in every pair of the first round must be sound in nearly every pair of the second.
+  const pairs = rounds.flatMap((r) => r.pairs);
+  const reasons = rounds.length === 1 ? rounds[0]!.reasons : compareLoad(pairs, tolerance);
+  const active = combineSlices(pairs.map((p) => p.active), pairs.length * sliceSeconds);
+  const candidate = combineSlices(pairs.map((p) => p.candidate), pairs.length * sliceSeconds);
   const line = (f: LoadFigures) => `p50 ${f.p50} ms, p99 ${f.p99} ms, ${f.qps.toFixed(0)} QPS, ${(100 * f.errorRate).toFixed(2)}% errors`;
   const again = rounds.length > 1 ? ` (measured again: the first round found ${rounds[0]!.reasons.join('; ')})` : '';
   return {

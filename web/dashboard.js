@@ -23,8 +23,18 @@ const el = (tag, props = {}, ...children) => {
 const pad = (n) => String(n).padStart(2, '0');
 const clock = (time) => { const d = new Date(time); return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`; };
 const dateTime = (time) => { const d = new Date(time); return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock(d)}`; };
-/** The controller's notes name times in UTC ISO form: shown like every other time here. */
-const localTimes = (text) => text.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, (iso) => dateTime(iso));
+/** A moment of today by its time alone; of another day with its date too (a note kept from yesterday). */
+const when = (time) => (new Date(time).toDateString() === new Date().toDateString() ? clock(time) : dateTime(time));
+/** The controller's texts (notes, summaries, progress, errors) name times in ISO form: shown like every other time here. */
+const ISO_TIME = /\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?/g;
+const localTimes = (text) => String(text ?? '').replace(ISO_TIME, (iso) => (Number.isNaN(Date.parse(iso)) ? iso : when(Date.parse(iso))));
+/**
+ * A table cell's text with its long unbroken tokens (digests, long URLs, JSON) marked to wrap anywhere: a table is as
+ * wide as its longest unbreakable run, so only these may break mid-way; ordinary words wrap at spaces. Runs under 32
+ * characters (an instance's URL, a config hash) fit a phone's line whole and are kept whole.
+ */
+const LONG_TOKEN = /(\S{32,})/;
+const tokens = (text) => String(text).split(LONG_TOKEN).filter((part) => part !== '').map((part) => (LONG_TOKEN.test(part) ? el('span', { className: 'token' }, part) : part));
 const seconds = (ms) => (ms >= 60_000 ? `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s` : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`);
 
 class AuthError extends Error {}
@@ -60,8 +70,8 @@ function environmentCard(color, env, active) {
     return card;
   }
   const ready = env.instances.filter((i) => i.state === 'ready').length;
-  card.append(el('p', {}, el('strong', {}, env.version), ` · ${ready}/${env.replicas} ready${env.retireAt ? ` · kept until ${clock(env.retireAt)}` : ''}`));
-  const rows = env.instances.map((i) => el('tr', {}, el('td', {}, i.url), el('td', { className: i.state === 'ready' ? 'ok' : 'bad' }, i.state), el('td', {}, `${i.restarts} restarts`)));
+  card.append(el('p', {}, el('strong', {}, env.version), ` · ${ready}/${env.replicas} ready${env.retireAt ? ` · kept until ${when(env.retireAt)}` : ''}`));
+  const rows = env.instances.map((i) => el('tr', {}, el('td', {}, ...tokens(i.url)), el('td', { className: i.state === 'ready' ? 'ok' : 'bad' }, i.state), el('td', {}, `${i.restarts} restarts`)));
   card.append(el('table', {}, ...rows));
   return card;
 }
@@ -87,7 +97,7 @@ function configDiff(status) {
   const green = configRows(status.environments.green);
   const both = status.environments.blue !== null && status.environments.green !== null;
   const rows = Object.keys(blue).map((key) =>
-    el('tr', { className: both && blue[key] !== green[key] ? 'differs' : '' }, el('th', { scope: 'row' }, key), el('td', {}, blue[key]), el('td', {}, green[key])),
+    el('tr', { className: both && blue[key] !== green[key] ? 'differs' : '' }, el('th', { scope: 'row' }, key), el('td', {}, ...tokens(blue[key])), el('td', {}, ...tokens(green[key]))),
   );
   return el('table', { id: 'config-diff' }, el('tr', {}, el('th', {}, ''), el('th', {}, 'blue'), el('th', {}, 'green')), ...rows);
 }
@@ -106,6 +116,9 @@ const charts = new Map();
 /** The moments the active color changed, from the points. */
 const switchesOf = (list) => list.flatMap((p, i) => (i > 0 && p.active !== list[i - 1].active ? [{ at: p.at, to: p.active }] : []));
 
+/** Room above the plot (CSS px) for the switches' labels: drawn inside it, they hid the lines at the top (100% agreement). */
+const LABEL_ROOM = 16;
+
 function markSwitches(u) {
   const { ctx, bbox } = u;
   ctx.save();
@@ -121,7 +134,11 @@ function markSwitches(u) {
     ctx.moveTo(x, bbox.top);
     ctx.lineTo(x, bbox.top + bbox.height);
     ctx.stroke();
-    ctx.fillText(`→ ${change.to}`, x + 4 * devicePixelRatio, bbox.top + 12 * devicePixelRatio);
+    // Above the plot, on the side of the line where it fits (a switch a moment ago is at the right edge).
+    const label = `→ ${change.to}`;
+    const right = x + 4 * devicePixelRatio + ctx.measureText(label).width <= bbox.left + bbox.width;
+    ctx.textAlign = right ? 'left' : 'right';
+    ctx.fillText(label, x + (right ? 4 : -4) * devicePixelRatio, bbox.top - 4 * devicePixelRatio);
   }
   ctx.restore();
 }
@@ -140,6 +157,7 @@ function makeChart(key, title, series) {
     {
       width: chartWidth(),
       height: 170,
+      padding: [LABEL_ROOM, null, null, null],
       // At least the last minute, at most the last 15: a fresh page's axis reads in seconds, not milliseconds.
       scales: { x: { time: true, range: (_u, min) => { const now = Date.now() / 1000; return [Math.max(now - WINDOW_MS / 1000, Math.min(min ?? now, now - 60)), now]; } }, y: { range: (_u, min, max) => [0, Math.max(max ?? 1, key === 'errorRate' || key === 'cacheHitRate' || key === 'shadow' ? 5 : 1) * 1.1] } },
       // Points shown where a line alone would not be (a gate that lasted a second or two).
@@ -167,9 +185,7 @@ function drawCharts() {
     charts.get(chart.key).setData([xs, of('blue'), of('green')]);
   }
   charts.get('shadow').setData([xs, points.map((p) => (p.shadow ? 100 * p.shadow.agreement : null))]);
-  // The figure itself beside the line: a gate of a few seconds leaves only a few points to draw.
-  const lastShadow = points.findLast((p) => p.shadow)?.shadow;
-  $('chart-shadow').querySelector('h3').textContent = `Shadow agreement (%)${lastShadow ? `: ${(100 * lastShadow.agreement).toFixed(1)}% over ${lastShadow.samples} compared` : ''}`;
+  drawShadowFigure();
   const box = $('charts');
   box.dataset.points = String(points.length);
   box.dataset.switches = String(switchesOf(points).length);
@@ -181,6 +197,21 @@ function drawCharts() {
     : 'waiting for the first figures…';
 }
 
+/**
+ * The agreement as a number beside its chart: a shadow gate of a few seconds leaves one or two points, which read as
+ * dots rather than a line; the figure says it whatever the chart can draw.
+ */
+function drawShadowFigure() {
+  let figure = $('shadow-figure');
+  if (!figure) {
+    figure = el('p', { className: 'figure', id: 'shadow-figure', 'aria-live': 'polite' });
+    $('chart-shadow').querySelector('h3').after(figure);
+  }
+  const last = points.findLast((p) => p.shadow)?.shadow;
+  figure.textContent = last ? `agreement ${(100 * last.agreement).toFixed(1)}% (n = ${last.samples})` : 'no shadow gate in the last 15 minutes';
+  figure.classList.toggle('muted', !last);
+}
+
 async function refreshLive() {
   const since = points.at(-1)?.at ?? 0;
   const { points: fresh } = await call('GET', `/admin/live?since=${since}`);
@@ -190,6 +221,8 @@ async function refreshLive() {
 
 addEventListener('resize', () => {
   for (const chart of charts.values()) chart.setSize({ width: chartWidth(), height: 170 });
+  // The bars' narrowest width is in pixels of the lane as it was: placed again for the lane as it is.
+  if (drawn) drawTimeline(...drawn);
 });
 
 // ------------------------------------------------------------------ the release: timeline and evidence
@@ -214,16 +247,20 @@ function timelineOf(release, progress, now) {
 }
 
 let selected = null; // { kind: 'gate', index } or { kind: 'state', state }
+let drawn = null; // the release and progress last drawn, to place the bars again when the window is resized
 
-/** A bar of the timeline: a button (Tab, Enter); wide enough to see and to click, however short it was. */
+/**
+ * A bar of the timeline: a button (Tab, Enter); wide enough to see and to click, however short it was. Its label is
+ * a box of its own, cut with an ellipsis at the bar's edge (never drawn over the next bar); the tooltip says it whole.
+ */
 function bar(className, label, ariaLabel, pressed, onSelect) {
-  const button = el('button', { className: `bar ${className}`, type: 'button', title: ariaLabel, 'aria-label': ariaLabel, 'aria-pressed': pressed ? 'true' : 'false' }, label);
+  const button = el('button', { className: `bar ${className}`, type: 'button', title: ariaLabel, 'aria-label': ariaLabel, 'aria-pressed': pressed ? 'true' : 'false' }, el('span', { className: 'bar-label' }, label));
   button.onclick = onSelect;
   return button;
 }
 
-/** The narrowest a bar is drawn (px): still a target for a click or a tap. */
-const MIN_BAR_PX = 14;
+/** The narrowest a bar is drawn (px): still a target for a click or a tap, with room for an ellipsis. */
+const MIN_BAR_PX = 20;
 
 /**
  * Places a lane's bars (in time order) side by side in pixels: each at its time, at least MIN_BAR_PX wide, and
@@ -238,16 +275,18 @@ function placeBars(lane, bars, laneWidth) {
     end = x + w;
     return { x, w, button };
   });
-  const squeeze = end > laneWidth ? laneWidth / end : 1;
+  // In percent of the lane: a narrower window shrinks the bars with it until they are placed again.
+  const scale = (end > laneWidth ? laneWidth / end : 1) * (100 / laneWidth);
   for (const { x, w, button } of placed) {
-    button.style.left = `${x * squeeze}px`;
-    button.style.width = `${w * squeeze}px`;
+    button.style.left = `${x * scale}%`;
+    button.style.width = `${w * scale}%`;
     lane.append(button);
   }
 }
 
 function drawTimeline(release, progress) {
   const box = $('timeline');
+  drawn = [release, progress];
   if (!release) return box.replaceChildren(el('p', { className: 'muted' }, 'No release yet.'));
   const now = Date.now();
   const line = timelineOf(release, progress, now);
@@ -278,11 +317,12 @@ function drawTimeline(release, progress) {
     const isSelected = selected?.kind === 'gate' && selected.index === g.index;
     gateBars.push({ left: at(g.start), width: width(g.start, g.end), button: bar(`gate-${verdict} gate-${g.gate.gate}`, `${g.gate.gate} ${verdict.toUpperCase()}`, `${g.gate.gate} gate: ${verdict.toUpperCase()}, ${seconds(g.end - g.start)}${g.gate.samples === undefined ? '' : `, n = ${g.gate.samples}`}`, isSelected, () => select({ kind: 'gate', index: g.index })) });
   }
-  if (line.running) gateBars.push({ left: at(line.running.start), width: width(line.running.start, line.running.end), button: bar('gate-running', `${line.running.name}…`, `${line.running.name} gate running: ${line.running.detail ?? ''}`, false, () => undefined) });
+  if (line.running) gateBars.push({ left: at(line.running.start), width: width(line.running.start, line.running.end), button: bar('gate-running', `${line.running.name}…`, `${line.running.name} gate running: ${localTimes(line.running.detail)}`, false, () => undefined) });
   placeBars(gateLane, gateBars, laneWidth);
   box.replaceChildren(el('div', { className: 'lane-label' }, 'states'), stateLane, el('div', { className: 'lane-label' }, 'gates (select one for its evidence)'), gateLane);
   box.dataset.states = String(line.states.length);
   box.dataset.gates = String(line.gates.length);
+  box.dataset.laneWidth = String(laneWidth);
   drawEvidence(release, line);
 }
 
@@ -305,7 +345,7 @@ function gateBlock(gate) {
   const block = el('div', { className: 'section', id: `evidence-${gate.gate}` });
   const verdict = gate.inconclusive ? 'INCONCLUSIVE' : gate.passed ? 'PASS' : 'FAIL';
   const samples = gate.samples === undefined ? '' : ` (n = ${gate.samples})`;
-  block.append(el('p', {}, el('strong', { className: gate.passed ? 'ok' : 'bad' }, `${verdict} ${gate.gate}${samples}`), ` — ${gate.summary}`));
+  block.append(el('p', {}, el('strong', { className: gate.passed ? 'ok' : 'bad' }, `${verdict} ${gate.gate}${samples}`), ` — ${localTimes(gate.summary)}`));
   const evidence = gate.evidence;
   if (gate.gate === 'shadow' && evidence?.matrix) {
     const tiers = ['Safe', 'Controversial', 'Unsafe'];
@@ -315,21 +355,21 @@ function gateBlock(gate) {
     block.append(el('p', { className: 'muted' }, `category agreement ${(100 * evidence.categoryAgreement).toFixed(1)}% · mean latency active ${evidence.activeLatencyMs.mean.toFixed(1)} ms, candidate ${evidence.candidateLatencyMs.mean.toFixed(1)} ms`));
     if (evidence.disagreements.length) {
       block.append(el('table', {}, el('tr', {}, el('th', {}, 'active'), el('th', {}, 'candidate'), el('th', {}, 'request')),
-        ...evidence.disagreements.slice(0, 10).map((d) => el('tr', {}, el('td', {}, `${d.active.safety} ${d.active.categories.join(', ')}`), el('td', {}, `${d.candidate.safety} ${d.candidate.categories.join(', ')}`), el('td', {}, d.request.prompt ?? `sha256 ${d.request.digest.slice(0, 16)}… (text not kept)`)))));
+        ...evidence.disagreements.slice(0, 10).map((d) => el('tr', {}, el('td', {}, `${d.active.safety} ${d.active.categories.join(', ')}`), el('td', {}, `${d.candidate.safety} ${d.candidate.categories.join(', ')}`), el('td', {}, ...tokens(d.request.prompt ?? `sha256 ${d.request.digest.slice(0, 16)}… (text not kept)`))))));
     }
   }
   if (gate.gate === 'functional' && evidence?.cases) {
     const failed = evidence.cases.filter((c) => !c.passed);
     block.append(failed.length
-      ? el('table', {}, el('tr', {}, el('th', {}, 'case'), el('th', {}, 'expected'), el('th', {}, 'got')), ...failed.map((c) => el('tr', {}, el('td', { className: 'bad' }, c.name), el('td', {}, JSON.stringify(c.expected)), el('td', {}, JSON.stringify(c.got)))))
+      ? el('table', {}, el('tr', {}, el('th', {}, 'case'), el('th', {}, 'expected'), el('th', {}, 'got')), ...failed.map((c) => el('tr', {}, el('td', { className: 'bad' }, ...tokens(c.name)), el('td', {}, ...tokens(JSON.stringify(c.expected))), el('td', {}, ...tokens(JSON.stringify(c.got))))))
       : el('p', { className: 'muted' }, `all ${evidence.cases.length} cases passed`));
   }
   if (gate.gate === 'load' && evidence?.active) {
     const row = (name, f) => el('tr', {}, el('td', {}, name), el('td', {}, `${f.p50} ms`), el('td', {}, `${f.p99} ms`), el('td', {}, f.qps.toFixed(0)), el('td', {}, `${(100 * f.errorRate).toFixed(2)}%`));
     block.append(el('table', {}, el('tr', {}, el('th', {}, ''), el('th', {}, 'p50'), el('th', {}, 'p99'), el('th', {}, 'QPS'), el('th', {}, 'errors')), row('active', evidence.active), row('candidate', evidence.candidate)));
   }
-  if (gate.gate === 'watch' && evidence?.reasons?.length) block.append(el('p', { className: 'bad' }, evidence.reasons.join('; ')));
-  if (gate.error) block.append(el('p', { className: 'bad' }, gate.error));
+  if (gate.gate === 'watch' && evidence?.reasons?.length) block.append(el('p', { className: 'bad' }, localTimes(evidence.reasons.join('; '))));
+  if (gate.error) block.append(el('p', { className: 'bad' }, localTimes(gate.error)));
   return block;
 }
 
@@ -338,11 +378,11 @@ function gateBlock(gate) {
 async function refresh() {
   const [status, history] = await Promise.all([call('GET', '/admin/controller'), call('GET', '/admin/releases?limit=10')]);
   $('environments').replaceChildren(environmentCard('blue', status.environments.blue, status.active === 'blue'), environmentCard('green', status.environments.green, status.active === 'green'));
-  $('active-note').textContent = `${status.active} is live${status.degraded ? ` · the controller's store has not answered since ${clock(status.degraded.since)}` : ''}`;
+  $('active-note').textContent = `${status.active} is live${status.degraded ? ` · the controller's store has not answered since ${when(status.degraded.since)}` : ''}`;
   $('diff').replaceChildren(configDiff(status));
   const release = status.release;
   $('release-title').textContent = release ? `#${release.id} ${release.version} → ${release.candidate}: ${release.state}${release.forced ? ' (forced)' : ''}` : 'none yet';
-  $('progress').textContent = status.progress ? `now: ${status.progress.step}${status.progress.detail ? ` (${status.progress.detail})` : ''}` : localTimes(release?.note ?? '');
+  $('progress').textContent = status.progress ? `now: ${status.progress.step}${status.progress.detail ? ` (${localTimes(status.progress.detail)})` : ''}` : localTimes(release?.note ?? '');
   drawTimeline(release, status.progress);
   const state = release?.state;
   $('promote').disabled = state !== 'awaiting_approval';
@@ -359,7 +399,7 @@ async function act(path, body) {
     await refresh();
   } catch (error) {
     if (error instanceof AuthError) return showLogin(`The admin API refused the token (${error.message}).`);
-    $('message').textContent = String(error.message ?? error);
+    $('message').textContent = localTimes(error.message ?? error);
     $('message').className = 'bad';
   }
 }

@@ -34,7 +34,17 @@ const el = (tag, props = {}, ...children) => {
   node.append(...children.filter((c) => c !== null && c !== undefined));
   return node;
 };
-const row = (name, value) => [el('dt', {}, name), el('dd', {}, value)];
+/**
+ * A text with its long unbroken tokens (trace ids, long URLs) marked to wrap anywhere: a grid column or a table is as
+ * wide as its longest unbreakable run, so only these may break mid-way; ordinary words wrap at spaces. Runs under 32
+ * characters fit a phone's line whole and are kept whole.
+ */
+const LONG_TOKEN = /(\S{32,})/;
+const tokens = (text) => String(text).split(LONG_TOKEN).filter((part) => part !== '').map((part) => (LONG_TOKEN.test(part) ? el('span', { className: 'token' }, part) : part));
+const row = (name, value) => [el('dt', {}, name), el('dd', {}, ...tokens(value))];
+// The dashboard's time format: local 24-hour time, whatever the browser's locale.
+const pad = (n) => String(n).padStart(2, '0');
+const clock = (time) => { const d = new Date(time); return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`; };
 const degradedText = (v) => (v.degraded ? (v.degraded_reason === 'language_not_covered' ? 'degraded: the engine cannot read this language' : 'degraded: the model was down, the rules answered') : null);
 
 // ------------------------------------------------------------------ modes
@@ -111,7 +121,7 @@ function showBatch(texts, results) {
   const flagged = results.filter((r) => r.flagged).length;
   const head = el('tr', {}, ...['#', 'text', 'safety', 'categories', 'flagged', 'note'].map((h) => el('th', { scope: 'col' }, h)));
   const rows = lastBatch.map((r, i) =>
-    el('tr', {}, el('td', {}, String(i + 1)), el('td', {}, r.text.length > 140 ? `${r.text.slice(0, 140)}…` : r.text), el('td', {}, el('span', { className: `badge ${r.safety}` }, r.safety)), el('td', {}, r.categories.join(', ') || 'None'), el('td', {}, r.flagged ? 'yes' : 'no'), el('td', { className: 'warn' }, degradedText(r) ?? '')),
+    el('tr', {}, el('td', {}, String(i + 1)), el('td', {}, ...tokens(r.text.length > 140 ? `${r.text.slice(0, 140)}…` : r.text)), el('td', {}, el('span', { className: `badge ${r.safety}` }, r.safety)), el('td', {}, r.categories.join(', ') || 'None'), el('td', {}, r.flagged ? 'yes' : 'no'), el('td', { className: 'warn' }, degradedText(r) ?? '')),
   );
   const csv = el('button', { type: 'button', className: 'secondary', id: 'export-csv' }, 'Export CSV');
   csv.onclick = () => download('guardgate-verdicts.csv', 'text/csv', [['text', 'safety', 'categories', 'flagged', 'degraded', 'trace_id'].join(','), ...lastBatch.map((r) => [r.text, r.safety, r.categories.join('; '), r.flagged, r.degraded, r.trace_id].map(csvCell).join(','))].join('\r\n') + '\r\n');
@@ -153,7 +163,7 @@ function drawHistory() {
           form.response.value = entry.response ?? '';
         }
       };
-      return el('li', {}, `${new Date(entry.at).toLocaleTimeString()} · ${entry.outcome} · `, again);
+      return el('li', {}, `${clock(entry.at)} · ${entry.outcome} · `, again);
     }),
   );
   if (entries.length === 0) $('history').replaceChildren(el('li', {}, 'None yet.'));

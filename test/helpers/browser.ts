@@ -44,3 +44,29 @@ export function browserAndUp(): { browser: () => Browser; up: () => RunningUp & 
     skipUnless: (context) => requireService(chromiumInstalled(), 'Chromium (Debian package chromium)', (note) => context.skip(note)),
   };
 }
+
+/**
+ * The words drawn broken across two lines under `selector` ("read y", "lexico n-v2"): ordinary words wrap at spaces
+ * (and hyphens, slashes), so any such word is a defect; the long unbroken tokens marked `.token` (trace ids, URLs,
+ * hashes) may break anywhere and are not counted. Checked in the browser, word by word, from the lines it drew.
+ */
+export function wordsBrokenMidWay(page: Page, selector: string): Promise<string[]> {
+  return page.$$eval(selector, (roots) => {
+    const broken: string[] = [];
+    for (const root of roots) {
+      const doc = root.ownerDocument;
+      const walker = doc.createTreeWalker(root, 4 /* NodeFilter.SHOW_TEXT */);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (node.parentElement?.closest('.token')) continue;
+        for (const word of (node.data as string).matchAll(/[^\s\-/]+/g)) {
+          const range = doc.createRange();
+          range.setStart(node, word.index!);
+          range.setEnd(node, word.index! + word[0].length);
+          const lines = new Set([...range.getClientRects()].map((rect) => Math.round(rect.top)));
+          if (lines.size > 1) broken.push(word[0]);
+        }
+      }
+    }
+    return broken;
+  });
+}

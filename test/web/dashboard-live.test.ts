@@ -3,7 +3,7 @@
 // release's gates; at a phone's width nothing spills sideways. Screenshots for the README (npm run screenshots).
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { browserAndUp, pageErrors } from '../helpers/browser.js';
+import { browserAndUp, pageErrors, wordsBrokenMidWay } from '../helpers/browser.js';
 import { startLiveLoad } from '../helpers/load.js';
 import { screenshot } from '../helpers/screenshots.js';
 import { quickSpec } from '../helpers/up.js';
@@ -11,11 +11,38 @@ import { quickSpec } from '../helpers/up.js';
 const number = async (page: Page, attribute: string) => Number(await page.getAttribute('#charts', attribute));
 /** The page as the browser sees it, for the functions sent to run there (whole: they are sent as text; the tests are compiled without the DOM's types). */
 interface PageGlobals {
-  document: { querySelector(selector: string): { getAttribute(name: string): string | null }; documentElement: { scrollWidth: number } };
+  document: { querySelector(selector: string): { getAttribute(name: string): string | null; clientWidth: number }; documentElement: { scrollWidth: number } };
 }
 /** Wait until one of the charts' counters has reached `value` (checked in the browser). */
 const counterAtLeast = (page: Page, attribute: string, value: number, timeout: number) =>
   page.waitForFunction(([name, least]) => Number((globalThis as unknown as PageGlobals).document.querySelector('#charts').getAttribute(name)) >= least, [attribute, value] as const, { timeout });
+
+/**
+ * No bar is drawn over another in either lane, however short; each label stays in its own bar's box (cut there with
+ * an ellipsis, never over the neighbour's label) and the bar's tooltip names it whole.
+ */
+async function expectBarsApart(page: Page): Promise<void> {
+  for (const lane of ['states', 'gates']) {
+    const bars = await page.$$eval(`#timeline [aria-label="${lane}"] .bar`, (buttons) =>
+      buttons.map((b) => {
+        const label = b.querySelector('.bar-label');
+        const style = b.ownerDocument.defaultView.getComputedStyle(label);
+        const [box, text] = [b.getBoundingClientRect(), label.getBoundingClientRect()];
+        return { bar: [box.left, box.right], label: [text.left, text.right], cut: `${style.overflow} ${style.textOverflow} ${style.whiteSpace}`, text: label.textContent as string, title: b.title as string };
+      }),
+    );
+    const said = JSON.stringify(bars);
+    for (const [i, b] of bars.entries()) {
+      expect(b.label[0], `${lane} label ${i} outside its bar: ${said}`).toBeGreaterThanOrEqual(b.bar[0] - 0.5);
+      expect(b.label[1], `${lane} label ${i} outside its bar: ${said}`).toBeLessThanOrEqual(b.bar[1] + 0.5);
+      expect(b.cut).toBe('hidden ellipsis nowrap');
+      expect(b.title).toContain(b.text.split(/[ …]/)[0]);
+      if (i === 0) continue;
+      expect(b.bar[0], `${lane} bar ${i} starts before bar ${i - 1} ends: ${said}`).toBeGreaterThanOrEqual(bars[i - 1]!.bar[1] - 0.5);
+      expect(b.label[0], `${lane} label ${i} starts before label ${i - 1} ends: ${said}`).toBeGreaterThanOrEqual(bars[i - 1]!.label[1] - 0.5);
+    }
+  }
+}
 
 describe('the dashboard, live', () => {
   const { browser, up, skipUnless } = browserAndUp();
@@ -51,14 +78,19 @@ describe('the dashboard, live', () => {
     await page.waitForSelector('#release-title:has-text("live-v2 → green: stable")');
     const gates = await page.$$eval('#timeline [aria-label="gates"] .bar', (bars) => bars.map((b) => b.textContent));
     expect(gates).toEqual(['functional PASS', 'shadow PASS', 'watch PASS']);
-    // No bar is drawn over another, in either lane, however short (a label is cut inside its own bar).
-    for (const lane of ['states', 'gates']) {
-      const boxes = await page.$$eval(`#timeline [aria-label="${lane}"] .bar`, (bars) => bars.map((b) => b.getBoundingClientRect()).map((r) => [r.left, r.right]));
-      for (let i = 1; i < boxes.length; i++) expect(boxes[i]![0], `${lane} bar ${i} starts before bar ${i - 1} ends: ${JSON.stringify(boxes)}`).toBeGreaterThanOrEqual(boxes[i - 1]![1] - 0.5);
-    }
-    // One time format: no UTC ISO timestamp anywhere on the page; the shadow agreement said as a figure.
-    expect(await page.textContent('body')).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d/);
-    expect(await page.textContent('#chart-shadow h3')).toMatch(/^Shadow agreement \(%\): \d+\.\d% over \d+ compared$/);
+    await expectBarsApart(page);
+    // One time format: no ISO timestamp and no 12-hour time anywhere on the page, nor in a tooltip; local 24-hour
+    // time, with the date where a day is needed (the history).
+    const body = await page.textContent('body');
+    expect(body).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d/);
+    expect(body).not.toMatch(/\d:\d\d(:\d\d)? ?[AP]M\b/i);
+    const tooltips = await page.$$eval('[title], [aria-label]', (nodes) => nodes.map((n) => `${n.getAttribute('title') ?? ''} ${n.getAttribute('aria-label') ?? ''}`));
+    expect(tooltips.filter((t) => /\d{4}-\d\d-\d\dT\d\d:\d\d/.test(t))).toEqual([]);
+    expect(await page.textContent('#progress')).toMatch(/kept until (\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d for an instant rollback/);
+    expect(await page.textContent('#history td.muted')).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    // The shadow agreement said as a number beside its chart (a short gate leaves too few points to read as a line).
+    expect(await page.textContent('#chart-shadow h3')).toBe('Shadow agreement (%)');
+    expect(await page.textContent('#shadow-figure')).toMatch(/^agreement \d+\.\d% \(n = \d+\)$/);
     await page.click('#timeline .gate-shadow');
     await page.waitForSelector('#evidence-shadow table.matrix');
     expect(await page.textContent('#evidence-shadow')).toMatch(/PASS shadow \(n = \d+\)/);
@@ -66,6 +98,10 @@ describe('the dashboard, live', () => {
     // A phone: one column, nothing wider than the screen.
     await page.setViewportSize({ width: 390, height: 844 });
     await page.waitForFunction((width) => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth <= width, 390);
+    // The timeline placed again for the narrow lane: still no bar or label over another; words wrap at spaces only.
+    await page.waitForFunction(() => { const box = (globalThis as unknown as PageGlobals).document.querySelector('#timeline'); return box.getAttribute('data-lane-width') === String(box.clientWidth); });
+    await expectBarsApart(page);
+    expect(await wordsBrokenMidWay(page, 'main')).toEqual([]);
     await screenshot(page, 'dashboard-phone');
     expect(errors, errors.join('\n')).toEqual([]);
     await page.close();

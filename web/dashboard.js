@@ -163,7 +163,8 @@ function makeChart(key, title, series) {
       // Points shown where a line alone would not be (a gate that lasted a second or two).
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: false, points: { show: key === 'shadow', size: 6, fill: s.stroke }, ...(key === 'shadow' ? { spanGaps: true } : {}) }))],
       // Time labels in the page's one format (24-hour local time; seconds only when the ticks are under a minute apart).
-      axes: [{ stroke: '#5b6475', values: (_u, splits) => splits.map((v) => clock(v * 1000).slice(0, splits.length > 1 && splits[1] - splits[0] >= 60 ? 5 : 8)) }, { stroke: '#5b6475', size: 50 }],
+      // Ticks at least 70 px apart, so that a phone's narrow chart does not draw its time labels into one another.
+      axes: [{ stroke: '#5b6475', space: 70, values: (_u, splits) => splits.map((v) => clock(v * 1000).slice(0, splits.length > 1 && splits[1] - splits[0] >= 60 ? 5 : 8)) }, { stroke: '#5b6475', size: 50 }],
       hooks: { draw: [markSwitches] },
       legend: { live: false },
     },
@@ -349,8 +350,9 @@ function gateBlock(gate) {
   const evidence = gate.evidence;
   if (gate.gate === 'shadow' && evidence?.matrix) {
     const tiers = ['Safe', 'Controversial', 'Unsafe'];
-    const head = el('tr', {}, el('th', {}, 'active ↓ / candidate →'), ...tiers.map((t) => el('th', {}, t)));
-    const rows = tiers.map((a) => el('tr', {}, el('th', {}, a), ...tiers.map((c) => el('td', { className: a !== c && evidence.matrix[a][c] ? 'bad' : '' }, String(evidence.matrix[a][c])))));
+    const tier = (t) => [el('span', { className: 'long' }, t), el('abbr', { className: 'short', title: t }, t.slice(0, 5) + (t.length > 5 ? '.' : ''))];
+    const head = el('tr', {}, el('th', {}, 'active ↓ / candidate →'), ...tiers.map((t) => el('th', {}, ...tier(t))));
+    const rows = tiers.map((a) => el('tr', {}, el('th', {}, ...tier(a)), ...tiers.map((c) => el('td', { className: a !== c && evidence.matrix[a][c] ? 'bad' : '' }, String(evidence.matrix[a][c])))));
     block.append(el('table', { className: 'matrix' }, head, ...rows));
     block.append(el('p', { className: 'muted' }, `category agreement ${(100 * evidence.categoryAgreement).toFixed(1)}% · mean latency active ${evidence.activeLatencyMs.mean.toFixed(1)} ms, candidate ${evidence.candidateLatencyMs.mean.toFixed(1)} ms`));
     if (evidence.disagreements.length) {

@@ -62,8 +62,9 @@ const cases: Array<{ state: string; spec: Record<string, unknown>; after: { rele
 ];
 
 describe('crash safety of guardgate up', () => {
-  // Every `up` started here ends with the file at the latest (runCli's helper), also after a failure.
-  it.each(cases)('kill -9 while $state, then restart: converges', async ({ state, spec, after }) => {
+  // Every `up` started here ends with the file at the latest (runCli's helper), also after a failure. The cases
+  // share nothing (a data directory each, ports chosen by the system): they run side by side.
+  it.concurrent.for(cases)('kill -9 while $state, then restart: converges', async ({ state, spec, after }, { expect }) => {
     const dataDir = tempDataDir();
     let suite: string | undefined;
     if (JSON.stringify(spec).includes('__IMPOSSIBLE__')) {

@@ -102,6 +102,9 @@ describe('the dashboard, live', () => {
     await page.waitForFunction(() => { const box = (globalThis as unknown as PageGlobals).document.querySelector('#timeline'); return box.getAttribute('data-lane-width') === String(box.clientWidth); });
     await expectBarsApart(page);
     expect(await wordsBrokenMidWay(page, 'main')).toEqual([]);
+    // Every table fits the screen whole: none scrolls inside itself (the shadow matrix's headers shorten).
+    const tablesWiderThanTheirBox = await page.$$eval('main table', (tables) => tables.filter((t) => t.scrollWidth > t.clientWidth + 1).map((t) => `${t.className || t.parentElement?.id}: ${t.scrollWidth} > ${t.clientWidth} px`));
+    expect(tablesWiderThanTheirBox).toEqual([]);
     await screenshot(page, 'dashboard-phone');
     expect(errors, errors.join('\n')).toEqual([]);
     await page.close();

@@ -40,6 +40,8 @@ export function controllerRules(traffic: RenderOptions['traffic'], app: string):
     ...named([''], ['services'], [...colors, app, `${app}-preview`], ['get', 'update', 'delete']),
     // The pods' environment (the router secret, the token digests, DATABASE_URL): written, never listed.
     ...named([''], ['secrets'], [`${app}-env`], ['get', 'update']),
+    // The controller's own credentials (router secret, gate token, admin token): created once, read by every later controller pod.
+    ...named([''], ['secrets'], [`${app}-credentials`], ['get']),
     // Readiness and rollout evidence: pod states and their events.
     { apiGroups: [''], resources: ['pods', 'events'], verbs: ['list'] },
     ...(traffic === 'gateway-api' ? named(['gateway.networking.k8s.io'], ['httproutes'], [app], ['get', 'update']) : []),

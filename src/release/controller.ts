@@ -8,7 +8,7 @@ import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
 import type { Traffic } from './traffic.js';
 import { otherColor, type Color } from '../router/routing.js';
 import { createHash } from 'node:crypto';
-import type { Driver, EnvironmentSpec } from './driver.js';
+import { readyInstanceUrl, type Driver, type EnvironmentSpec } from './driver.js';
 import { PRE_SWITCH_GATES, runGate, type PreSwitchGate } from './gates/run.js';
 import type { AuditStore } from '../store/audit/store.js';
 import { EVIDENCE_HEADER } from '../shared/headers.js';
@@ -76,6 +76,9 @@ export interface Progress {
 }
 
 
+/** setTimeout's longest delay (2^31-1 ms, 24.8 days): a longer one fires at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 export class Controller {
   private running: Promise<void> | undefined;
   /** A kept environment being redeployed after a restart: a rollback or a release waits for it. */
@@ -101,18 +104,29 @@ export class Controller {
 
   // ------------------------------------------------------------------ start and converge
 
-  /** Bring the recorded active environment up, point the router at it, and settle any interrupted release. */
+  /**
+   * Adopt the recorded active environment where it still runs (Kubernetes: never redeployed, restarted or
+   * deleted by a restart), else bring it up; point the router at it, and settle any interrupted release.
+   */
   async start(): Promise<void> {
     const active = (await this.store.active()) ?? this.options.initial.color;
     const stored = (await this.store.environment(active))?.spec ?? { ...this.options.initial, color: active };
-    await this.bringUp(stored);
+    const adopted = await this.driver.adopt(stored);
+    if (adopted === null) await this.bringUp(stored);
+    else await this.traffic.setMembers(active, adopted.instances.map((i) => i.url), adopted.version);
     await this.traffic.switchTo(active, { force: true });
+    // Pods its cluster replaces (an eviction, a node drain) come back at new addresses: the router follows.
+    this.driver.onInstancesChanged?.((deployment) => {
+      this.traffic.setMembers(deployment.color, deployment.instances.map((i) => i.url), deployment.version).catch((error: unknown) => this.log.warn({ err: error, color: deployment.color }, 'following the instances of an environment failed'));
+    });
     await this.store.setActive(active);
     await this.store.saveEnvironment(stored);
     const other = await this.store.environment(otherColor(active));
     const open = await this.store.openRelease();
     if (open === null) {
       if (other === null) return;
+      const kept = await this.driver.adopt(other.spec);
+      if (kept !== null) await this.traffic.setMembers(other.spec.color, kept.instances.map((i) => i.url), kept.version);
       const keptFor = other.retireAt === null ? 0 : Date.parse(other.retireAt) - Date.now();
       // A kept old environment that outlived the previous controller (Kubernetes) stays kept until its retire
       // time; one that died with it (local processes) is brought back beside the active one while it is still
@@ -128,7 +142,7 @@ export class Controller {
       return;
     }
     // A candidate that outlived the previous controller (Kubernetes) is torn down; local ones died with it.
-    await this.driver.teardown(open.candidate).catch((error: unknown) => this.log.error({ err: error, color: open.candidate }, 'teardown of the interrupted candidate failed'));
+    await this.teardownStandby(open.candidate).catch((error: unknown) => this.log.error({ err: error, color: open.candidate }, 'teardown of the interrupted candidate failed'));
     await this.traffic.setMembers(open.candidate, [], null);
     await this.store.transition(open.id, 'aborted', { note: `controller restarted while ${open.state}; the candidate was discarded and ${active} stays active` });
     this.log.warn({ release: open.version, state: open.state }, 'controller restarted mid-release: release aborted');
@@ -398,7 +412,7 @@ export class Controller {
 
   /** A pre-switch gate against the candidate, with the traffic's endpoints and the controller's credential. */
   private async boundedGate(gate: PreSwitchGate, release: Release, signal: AbortSignal): Promise<GateReport> {
-    const direct = (color: Color) => this.driver.describe(color)?.instances[0]?.url ?? '';
+    const direct = (color: Color) => readyInstanceUrl(this.driver.describe(color)) ?? '';
     // Gate traffic is evidence, not user traffic: not audited, judged by the engine (the admin credential vouches).
     const credentials: Record<string, string> = this.options.credentials === undefined ? {} : { authorization: `Bearer ${this.options.credentials}`, [EVIDENCE_HEADER]: '1' };
     return runGate(
@@ -509,14 +523,31 @@ export class Controller {
 
   private scheduleRetire(color: Color, delayMs: number): void {
     this.cancelRetire(color);
+    // A timer fires at once past 2^31-1 ms (24.8 days): a longer delay waits in steps.
+    const step = Math.min(delayMs, MAX_TIMER_MS);
     const timer = setTimeout(() => {
       this.retireTimers.delete(color);
+      if (delayMs > step) return this.scheduleRetire(color, delayMs - step);
       if (this.traffic.active === color) return;
-      void this.driver.teardown(color);
-      this.log.info({ color }, 'old environment retired after the scale-down delay');
-    }, delayMs);
+      void this.teardownStandby(color)
+        .then(() => this.log.info({ color }, 'old environment retired after the scale-down delay'))
+        .catch((error: unknown) => this.log.error({ err: error, color }, 'retiring the old environment failed'));
+    }, step);
     timer.unref();
     this.retireTimers.set(color, timer);
+  }
+
+  /**
+   * Tears down a color that does not serve. The color traffic goes to is never torn down by the controller,
+   * whatever path asks (an interrupted release, a retire timer, an abort after a half-done switch): only an
+   * operator's explicit command outside it deletes what serves.
+   */
+  private async teardownStandby(color: Color): Promise<void> {
+    if (color === this.traffic.active) {
+      this.log.error({ color }, 'refused to tear down the active color: it serves live traffic');
+      return;
+    }
+    await this.driver.teardown(color);
   }
 
   private cancelRetire(color: Color): void {
@@ -537,7 +568,7 @@ export class Controller {
     await this.store.transition(release.id, 'rolled_back', { note, actor, active: previous, ...(evidence ? { evidence } : {}) });
     if (stored !== null) await this.store.saveEnvironment(stored.spec);
     this.log.warn({ release: release.version, to: previous }, `rolled back: ${note}`);
-    await this.driver.teardown(candidate);
+    await this.teardownStandby(candidate);
     this.progress = null;
   }
 
@@ -558,7 +589,7 @@ export class Controller {
       return;
     }
     if (this.traffic.active !== release.previous) await this.traffic.switchTo(release.previous, { force: true });
-    await this.driver.teardown(release.candidate).catch((error: unknown) => this.log.error({ err: error }, 'teardown failed'));
+    await this.teardownStandby(release.candidate).catch((error: unknown) => this.log.error({ err: error }, 'teardown failed'));
     await this.traffic.setMembers(release.candidate, [], null);
     for (let wait = 1_000; ; wait = Math.min(wait * 2, 30_000)) {
       try {
@@ -578,9 +609,11 @@ export class Controller {
 
   private async finishAbort(release: Release, note: string, actor: string = CONTROLLER): Promise<void> {
     await this.traffic.mirror?.setMirror(0);
+    // A switch that failed half-way may have moved traffic: it goes back before the candidate is torn down.
+    if (this.traffic.active === release.candidate) await this.traffic.switchTo(release.previous, { force: true }).catch((error: unknown) => this.log.error({ err: error }, 'switching back after a failed switch failed'));
     await this.store.transition(release.id, 'aborted', { note, actor });
     this.log.warn({ release: release.version }, `release aborted: ${note}`);
-    await this.driver.teardown(release.candidate).catch((error: unknown) => this.log.error({ err: error }, 'teardown failed'));
+    await this.teardownStandby(release.candidate).catch((error: unknown) => this.log.error({ err: error }, 'teardown failed'));
     await this.traffic.setMembers(release.candidate, [], null);
     this.progress = null;
   }

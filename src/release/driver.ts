@@ -42,6 +42,11 @@ export interface Driver {
   readonly kind: 'local' | 'kubernetes';
   /** Why this driver cannot deploy the spec (checked before a release starts), or undefined. */
   cannotDeploy(spec: EnvironmentSpec): string | undefined;
+  /**
+   * Take into view the environment of this color that already runs (it outlived the previous controller),
+   * without changing, restarting or redeploying it; null when nothing of this color runs.
+   */
+  adopt(spec: EnvironmentSpec): Promise<Deployment | null>;
   /** Create the environment and wait until every instance is ready; fails (and cleans up) past the deadline or on a crash loop. */
   deploy(spec: EnvironmentSpec): Promise<Deployment>;
   /** Change the number of instances, waiting for new ones to be ready. */
@@ -49,9 +54,14 @@ export interface Driver {
   /** Stop every instance of the environment (gracefully, then by force). */
   teardown(color: Color): Promise<void>;
   describe(color: Color): Deployment | null;
+  /** Called when an environment's instances change outside a deploy or a scale (a pod replaced by its cluster). */
+  onInstancesChanged?(listener: (deployment: Deployment) => void): void;
   /** Tear everything down. */
   close(): Promise<void>;
 }
+
+/** An instance to ask directly: a ready one when there is one (a crash-looping pod of a live color serves nothing). */
+export const readyInstanceUrl = (deployment: Deployment | null): string | undefined => deployment?.instances.find((i) => i.state === 'ready')?.url ?? deployment?.instances[0]?.url;
 
 export class DeployError extends Error {
   override readonly name = 'DeployError';

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { sha256Hex } from '../auth/api-keys.js';
 import { allowsAnonymous, isLoopback, type AuthSettings } from '../config/auth.js';
 import { keptSecret } from '../config/data-dir-secret.js';
+import type { Credentials } from './drivers/kubernetes-credentials.js';
 import { ConfigError } from '../config/load.js';
 import { resolveRouterConfig, type ParsedRouterConfig } from '../config/router.js';
 import { startDataPath, withAdmin, type RunningRouter } from '../router/run.js';
@@ -36,7 +37,7 @@ import { environmentOf } from './environment.js';
 import type { ReleaseSpec } from './spec.js';
 import { controllerMetrics } from './metrics.js';
 import { routerTraffic, type Traffic } from './traffic.js';
-import type { Driver } from './driver.js';
+import { readyInstanceUrl, type Driver } from './driver.js';
 import { LocalDriver } from './drivers/local.js';
 import { ADMIN_DIGEST_ENV, GATE_DIGEST_ENV, kubernetesPodConfig } from './drivers/kubernetes-pod-config.js';
 import { SqliteControllerStore } from './store.js';
@@ -142,6 +143,15 @@ async function controllerLease(parsed: ParsedRouterConfig, log: Logger, onLost: 
   return lease;
 }
 
+/** The controller credentials the cluster keeps (see kubernetes-credentials.ts), seeded with this data directory's. */
+async function kubernetesCredentials(parsed: ParsedRouterConfig, local: Credentials, log: Logger): Promise<Credentials> {
+  const k8s = parsed.kubernetes;
+  const { kubernetesApi } = await import('./drivers/kubernetes.js');
+  const { clusterCredentials } = await import('./drivers/kubernetes-credentials.js');
+  const api = kubernetesApi(k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'));
+  return clusterCredentials(api, k8s.namespace, k8s.app, local, log);
+}
+
 /**
  * Traffic on Kubernetes: the selector of the Service `<app>`, or an HTTPRoute on the operator's Gateway, is
  * the front door; `up`'s router stays for the admin API.
@@ -177,11 +187,29 @@ const auditTextOf = (env: NodeJS.ProcessEnv): TextMode => (env.GUARDGATE_AUDIT_T
 export async function startUp(options: UpOptions, log: Logger): Promise<RunningUp> {
   const parsed = options.router;
   mkdirSync(parsed.dataDir, { recursive: true });
-  const { value: token, file: tokenFile } = keptSecret('admin-token', parsed.admin.token, parsed.dataDir);
-  // Mirrored copies carry the router secret; instances get it by environment, never in a file.
-  const routerSecret = keptSecret('router-secret', undefined, parsed.dataDir).value;
-  // What gate traffic carries to candidates: never the admin token (a candidate could record it).
-  const gateToken = keptSecret('gate-token', undefined, parsed.dataDir).value;
+  const admin = keptSecret('admin-token', parsed.admin.token, parsed.dataDir);
+  const local: Credentials = {
+    'admin-token': admin.value,
+    // Mirrored copies carry the router secret; instances get it by environment, never in a file.
+    'router-secret': keptSecret('router-secret', undefined, parsed.dataDir).value,
+    // What gate traffic carries to candidates: never the admin token (a candidate could record it).
+    'gate-token': keptSecret('gate-token', undefined, parsed.dataDir).value,
+  };
+  // On Kubernetes one controller acts at a time: wait for the Lease before touching anything. Its credentials
+  // are the cluster's (the pods hold their digests), whatever this pod's data directory held.
+  const lease = parsed.driver === 'kubernetes' ? await controllerLease(parsed, log, options.onLeadershipLost) : undefined;
+  let credentials = local;
+  try {
+    if (parsed.driver === 'kubernetes') credentials = await kubernetesCredentials(parsed, local, log);
+  } catch (error) {
+    await lease?.release().catch(() => undefined);
+    throw error;
+  }
+  const { 'router-secret': routerSecret, 'gate-token': gateToken } = credentials;
+  // A configured admin token is the operator's; otherwise the kept one, in the data directory for the CLI.
+  const token = parsed.admin.token ?? credentials['admin-token'];
+  if (admin.file !== null && token !== admin.value) writeFileSync(admin.file, `${token}\n`, { mode: 0o600 });
+  const tokenFile = admin.file;
   const instanceEnv: NodeJS.ProcessEnv = { ...options.instanceEnv, GUARDGATE_ROUTER_SECRET: routerSecret };
   const auth = upAuth(parsed);
   const settings = resolveRouterConfig({ ...parsed, auth: { ...auth, gateTokenSha256: sha256Hex(gateToken) }, routerSecret: { env: 'GUARDGATE_ROUTER_SECRET' } }, instanceEnv);
@@ -209,8 +237,6 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     auth: { ...auth, adminTokenSha256: sha256Hex(token), gateTokenSha256: sha256Hex(gateToken), rateLimit: withoutEnvironmentValues(auth.rateLimit, instanceEnv) },
     routerSecret: { env: 'GUARDGATE_ROUTER_SECRET' },
   };
-  // On Kubernetes one controller acts at a time: wait for the Lease before touching anything.
-  const lease = parsed.driver === 'kubernetes' ? await controllerLease(parsed, log, options.onLeadershipLost) : undefined;
   const driver = parsed.driver === 'kubernetes' ? await kubernetesDriver(parsed, auth, token, gateToken, instanceEnv, options.logLevel, log) : new LocalDriver(
     {
       dataDir: parsed.dataDir,
@@ -257,7 +283,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   const current = () => controller;
   const gateEndpoint: GateEndpointOptions = {
     endpoints: () => ({ live: traffic.live(), preview: traffic.preview() }),
-    instanceOf: (name) => driver.describe(name === 'live' ? traffic.active : otherColor(traffic.active))?.instances[0]?.url,
+    instanceOf: (name) => readyInstanceUrl(driver.describe(name === 'live' ? traffic.active : otherColor(traffic.active))),
     allowed: () => COLORS.flatMap((color) => driver.describe(color)?.instances.map((i) => i.url) ?? []),
     credentials: { authorization: `Bearer ${gateToken}`, [EVIDENCE_HEADER]: '1' },
     auditText: auditTextOf(instanceEnv),

@@ -38,6 +38,10 @@ export interface FakeCluster {
   badImages: Set<string>;
   /** Kill a pod's process as if it crashed. */
   crash(podName: string): void;
+  /** From now on a container of the pod exits as soon as it starts (a crash loop: CrashLoopBackOff, restarts growing). */
+  crashLoop(podName: string, containerName?: string): void;
+  /** The kubelet evicts the pod (node pressure): its containers stop, the object stays with phase Failed, reason Evicted, as a real cluster keeps it; its ReplicaSet makes a replacement. */
+  evict(podName: string): void;
   /** Where a Service listens (its cluster IP and first port). */
   serviceUrl(name: string, namespace?: string): string | undefined;
   /** The Gateway's address: it routes each request by the HTTPRoutes attached to it. */
@@ -78,6 +82,8 @@ interface ServiceProxy {
 
 const hashOf = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 10);
 const owned = (object: KubeObject, owner: KubeObject) => object.metadata.ownerReferences?.some((r) => r.uid === owner.metadata.uid) ?? false;
+/** A pod that ended (Failed: evicted; Succeeded): kept by the API server, no longer counted by its ReplicaSet, its Deployment or its Service. */
+const terminal = (pod: KubeObject) => pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded';
 const podReady = (pod: KubeObject) => pod.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True') ?? false;
 
 /**
@@ -108,6 +114,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
   const pods = new Map<string, RunningPod>();
   const proxies = new Map<string, ServiceProxy>();
   const badImages = new Set<string>();
+  const crashLooping = new Set<string>();
   const root = mkdtempSync(join(tmpdir(), 'guardgate-fake-cluster-'));
   let nextIp = 1;
   let closed = false;
@@ -166,7 +173,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
         const keep = Math.max(0, Math.min(old.spec.replicas, desired - newAvailable));
         if (old.spec.replicas !== keep) store.update('ReplicaSet', namespace, old.metadata.name, (rs) => (rs.spec.replicas = keep));
       }
-      const allPods = store.list('Pod', namespace).filter((p) => sets.some((rs) => owned(p, rs)) || owned(p, current!));
+      const allPods = store.list('Pod', namespace).filter((p) => (sets.some((rs) => owned(p, rs)) || owned(p, current!)) && !terminal(p));
       const updated = allPods.filter((p) => p.metadata.labels?.['pod-template-hash'] === hash && !p.metadata.deletionTimestamp);
       const ready = allPods.filter((p) => podReady(p) && !p.metadata.deletionTimestamp);
       const available = updated.filter(podReady).length;
@@ -200,7 +207,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
   const reconcileReplicaSets = () => {
     for (const rs of store.list('ReplicaSet')) {
       const namespace = rs.metadata.namespace!;
-      const mine = store.list('Pod', namespace).filter((p) => owned(p, rs) && !p.metadata.deletionTimestamp);
+      const mine = store.list('Pod', namespace).filter((p) => owned(p, rs) && !p.metadata.deletionTimestamp && !terminal(p));
       const want = rs.spec.replicas ?? 0;
       for (let i = mine.length; i < want; i++) {
         store.create({
@@ -333,7 +340,8 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
       for (const [from, to] of mounts) if (arg === from || arg.startsWith(`${from}/`)) return to + arg.slice(from.length);
       return arg;
     };
-    const child = spawn(process.execPath, commandOf(container, running.ip, local), { cwd: running.dir, env: { ...process.env, ...options.env, ...resolveEnv(pod, container) }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const looping = crashLooping.has(`${running.name}/${container.name}`);
+    const child = spawn(process.execPath, looping ? ['-e', 'console.error("fatal: crash-looping on purpose"); process.exit(1)'] : commandOf(container, running.ip, local), { cwd: running.dir, env: { ...process.env, ...options.env, ...resolveEnv(pod, container) }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-1_000)));
     state.child = child;
@@ -406,6 +414,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
     for (const pod of store.list('Pod')) {
       const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
       let running = pods.get(key);
+      if (terminal(pod) && !pod.metadata.deletionTimestamp) continue;
       if (pod.metadata.deletionTimestamp) {
         if (running === undefined) store.delete('Pod', pod.metadata.namespace, pod.metadata.name, { graceful: false });
         else if (!running.stopping) void stopPod(pod, running);
@@ -475,7 +484,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
       const selected =
         selector === undefined || Object.keys(selector).length === 0
           ? []
-          : store.list('Pod', service.metadata.namespace).filter((p) => p.status?.podIP && Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v));
+          : store.list('Pod', service.metadata.namespace).filter((p) => p.status?.podIP && !terminal(p) && Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v));
       const port = (p: KubeObject) => (typeof target === 'number' ? target : p.spec.containers[0].ports?.find((q: { name?: string }) => q.name === target)?.containerPort);
       const slice = {
         apiVersion: 'discovery.k8s.io/v1',
@@ -594,6 +603,35 @@ current-context: fake
     gatewayUrl: `http://${gatewayIp}:80`,
     crash: (podName: string) => {
       for (const running of pods.values()) if (running.name === podName) running.containers[0]?.child?.kill('SIGKILL');
+    },
+    crashLoop: (podName: string, containerName = 'guardgate') => {
+      crashLooping.add(`${podName}/${containerName}`);
+      for (const running of pods.values()) if (running.name === podName) running.containers.find((c) => c.name === containerName)?.child?.kill('SIGKILL');
+    },
+    evict: (podName: string) => {
+      const running = [...pods.values()].find((r) => r.name === podName);
+      if (running === undefined) throw new Error(`no running pod ${podName} to evict`);
+      running.stopping = true;
+      pods.delete(`${running.namespace}/${running.name}`);
+      for (const state of running.containers) state.child?.kill('SIGKILL');
+      store.update(
+        'Pod',
+        running.namespace,
+        running.name,
+        (p) => {
+          p.status = {
+            ...p.status,
+            phase: 'Failed',
+            reason: 'Evicted',
+            message: 'The node was low on resource: memory. Threshold quantity: 100Mi, available: 50Mi.',
+            conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: 'False', reason: 'PodFailed' }],
+            containerStatuses: running.containers.map((c, i) => ({ name: c.name, image: p.spec.containers[i].image, imageID: '', ready: false, restartCount: c.restarts, state: { terminated: { exitCode: 137, reason: 'Evicted' } } })),
+          };
+        },
+        'status',
+      );
+      const pod = store.get('Pod', running.namespace, running.name)!;
+      event(pod, 'Warning', 'Evicted', 'The node was low on resource: memory.');
     },
     serviceUrl: (name: string, namespace = 'default') => {
       const proxy = proxies.get(`${namespace}/${name}`);

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Color } from '../../router/routing.js';
 import { DeployError, type Deployment, type Driver, type EnvironmentSpec, type InstanceInfo, type InstanceState } from '../driver.js';
 import { readObject, statusOf, writeObject } from './kubernetes-objects.js';
+import { containersOf, crashLooping, podGone, podReady, rolloutOf, type KubeDeployment, type Pod } from './kubernetes-rollout.js';
 import { colorSelector, colorService, configMap, deployment, environmentName, labelSelector, type KubernetesSettings } from './kubernetes-manifests.js';
 
 export interface KubernetesDriverOptions extends KubernetesSettings {
@@ -24,19 +25,6 @@ export interface KubernetesDriverOptions extends KubernetesSettings {
   secretEnv?: Record<string, string> | undefined;
 }
 
-type Pod = KubernetesObject & {
-  status?: {
-    podIP?: string;
-    phase?: string;
-    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
-    containerStatuses?: Array<{ ready: boolean; restartCount: number; state?: { waiting?: { reason?: string; message?: string } } }>;
-  };
-};
-
-type KubeDeployment = KubernetesObject & {
-  spec: { replicas: number };
-  status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> };
-};
 
 /**
  * A client for the cluster a kubeconfig (YAML) names (none: the in-cluster service account, or ~/.kube/config),
@@ -84,15 +72,19 @@ export function patientApi(api: KubernetesObjectApi, patienceMs = 15_000): Kuber
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** What a pod's state says, for a person: phase, waiting reason, restarts. */
+/** What a pod's state says, for a person: phase, and each container's waiting reason and restarts. */
 function podEvidence(pod: Pod): string {
-  const container = pod.status?.containerStatuses?.[0];
-  const waiting = container?.state?.waiting;
   const unschedulable = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
   const parts = [pod.status?.phase ?? 'Pending'];
+  if (pod.status?.reason) parts.push(pod.status.reason);
   if (unschedulable) parts.push(`${unschedulable.reason}: ${unschedulable.message ?? ''}`.trim());
-  if (waiting?.reason) parts.push(`${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}`);
-  if (container?.restartCount) parts.push(`${container.restartCount} restarts`);
+  const containers = containersOf(pod);
+  for (const container of containers) {
+    const waiting = container.state?.waiting;
+    const name = containers.length > 1 && container.name ? `${container.name}: ` : '';
+    if (waiting?.reason) parts.push(`${name}${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}`);
+    if (container.restartCount) parts.push(`${name}${container.restartCount} restarts`);
+  }
   return `pod ${pod.metadata?.name}: ${parts.join(', ')}`;
 }
 
@@ -120,8 +112,8 @@ export class KubernetesDriver implements Driver {
     for (const color of ['blue', 'green'] as const) {
       const found = await driver.read<KubeDeployment>('apps/v1', 'Deployment', environmentName(options, color));
       const version = found?.metadata?.annotations?.['guardgate.dev/version'];
-      if (found !== undefined && version !== undefined && found.spec.replicas > 0) {
-        driver.specs.set(color, { color, version, replicas: found.spec.replicas, engine: { kind: 'lexicon' }, policy: 'strict' });
+      if (found !== undefined && version !== undefined && (found.spec.replicas ?? 1) > 0) {
+        driver.specs.set(color, { color, version, replicas: found.spec.replicas ?? 1, engine: { kind: 'lexicon' }, policy: 'strict' });
         await driver.refresh(color);
       }
     }
@@ -147,17 +139,30 @@ export class KubernetesDriver implements Driver {
   private async refresh(color: Color): Promise<void> {
     const spec = this.specs.get(color);
     if (spec === undefined) return;
-    const pods = (await this.pods(color)).filter((p) => p.metadata?.deletionTimestamp === undefined);
+    // Evicted (Failed) and terminating pods are not instances: they serve nothing and never will again.
+    const pods = (await this.pods(color)).filter((p) => !podGone(p));
     const instances: InstanceInfo[] = pods
       .filter((p) => p.status?.podIP !== undefined)
       .map((pod) => {
-        const container = pod.status?.containerStatuses?.[0];
-        const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-        const state: InstanceState = ready ? 'ready' : (container?.restartCount ?? 0) > 0 ? 'restarting' : 'starting';
-        return { url: `http://${pod.status!.podIP}:${this.options.port}`, state, restarts: container?.restartCount ?? 0 };
+        const restarts = containersOf(pod).reduce((sum, c) => sum + c.restartCount, 0);
+        const state: InstanceState = podReady(pod) ? 'ready' : restarts > 0 ? 'restarting' : 'starting';
+        return { url: `http://${pod.status!.podIP}:${this.options.port}`, state, restarts };
       })
       .sort((a, b) => a.url.localeCompare(b.url));
-    if (this.specs.has(color)) this.views.set(color, { color, version: spec.version, replicas: spec.replicas, instances });
+    if (!this.specs.has(color)) return;
+    const before = this.views.get(color)?.instances.map((i) => i.url).join(' ');
+    const view = { color, version: spec.version, replicas: spec.replicas, instances };
+    this.views.set(color, view);
+    // A pod replaced (evicted, deleted, rescheduled) comes back at another address: whoever routes to the pods follows.
+    if (this.settled.has(color) && before !== undefined && before !== instances.map((i) => i.url).join(' ')) this.listener?.(view);
+  }
+
+  private listener: ((deployment: Deployment) => void) | undefined;
+  /** Colors not being deployed or scaled: their instance changes are the cluster's, told to the listener. */
+  private readonly settled = new Set<Color>();
+
+  onInstancesChanged(listener: (deployment: Deployment) => void): void {
+    this.listener = listener;
   }
 
   private async refreshAll(): Promise<void> {
@@ -170,32 +175,35 @@ export class KubernetesDriver implements Driver {
     }
   }
 
-  /** Wait until the Deployment has rolled out `replicas` ready pods; else fail with the pods' evidence. */
+  /**
+   * Wait until the Deployment has rolled out (as `kubectl rollout status` judges it) and no pod beyond its
+   * replicas is still terminating (a scale-down is done when the removed pods have stopped and freed their
+   * GPUs); fail on a crash loop in any container, a failed condition or the deadline, with the pods' evidence.
+   */
   private async rollout(spec: EnvironmentSpec): Promise<Deployment> {
     const name = environmentName(this.options, spec.color);
     const deadline = Date.now() + this.options.readyTimeoutMs;
     for (;;) {
       const current = await this.read<KubeDeployment>('apps/v1', 'Deployment', name);
       if (current === undefined) throw new DeployError(`the ${name} Deployment disappeared during its rollout`);
-      const status = current.status ?? {};
-      const generation = current.metadata?.generation ?? 0;
-      const want = current.spec.replicas;
-      const pods = await this.pods(spec.color);
-      if ((status.observedGeneration ?? 0) >= generation && status.updatedReplicas === want && status.availableReplicas === want && (status.replicas ?? 0) === want && pods.length === want) {
-        // (pods still terminating count: a scale-down is done when the removed pods have stopped and freed their GPUs)
+      const want = current.spec.replicas ?? 1;
+      const all = await this.pods(spec.color);
+      const stopping = all.filter((p) => p.metadata?.deletionTimestamp !== undefined && p.status?.phase !== 'Failed' && p.status?.phase !== 'Succeeded').length;
+      const live = all.filter((p) => !podGone(p));
+      const rollout = rolloutOf(current);
+      if (rollout.done && live.length + stopping <= want) {
         await this.refresh(spec.color);
         return this.describe(spec.color)!;
       }
-      const looping = pods.find((p) => (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= this.options.crashLoopLimit && !p.status?.containerStatuses?.[0]?.ready);
-      const progressing = status.conditions?.find((c) => c.type === 'Progressing');
+      const looping = crashLooping(live, this.options.crashLoopLimit);
       const failure = looping
-        ? `a pod is in a crash loop`
-        : progressing?.status === 'False'
-          ? `${progressing.reason}: ${progressing.message ?? ''}`
+        ? `container ${looping.container.name ?? ''} of pod ${looping.pod.metadata?.name} is in a crash loop (${looping.container.restartCount} restarts)`
+        : 'failed' in rollout
+          ? rollout.failed
           : Date.now() > deadline
-            ? `not rolled out within ${this.options.readyTimeoutMs} ms (${status.availableReplicas ?? 0} of ${want} available)`
+            ? `not rolled out within ${this.options.readyTimeoutMs} ms (${'waiting' in rollout ? rollout.waiting : `${stopping} pods still terminating`})`
             : undefined;
-      if (failure !== undefined) throw new DeployError(`${name}: ${failure}; ${await this.evidence(pods)}`);
+      if (failure !== undefined) throw new DeployError(`${name}: ${failure}; ${await this.evidence(live.length > 0 ? live : all)}`);
       await sleep(200);
     }
   }
@@ -223,15 +231,31 @@ export class KubernetesDriver implements Driver {
     return undefined;
   }
 
+  async adopt(spec: EnvironmentSpec): Promise<Deployment | null> {
+    const found = await this.read<KubeDeployment>('apps/v1', 'Deployment', environmentName(this.options, spec.color));
+    if (found === undefined || (found.spec.replicas ?? 1) === 0) return null;
+    // What runs is what is adopted, whatever the store remembers: its version and its replicas, untouched.
+    const version = found.metadata?.annotations?.['guardgate.dev/version'] ?? spec.version;
+    if (version !== spec.version) this.log.warn({ color: spec.color, running: version, recorded: spec.version }, 'kubernetes: the cluster runs another version than recorded; adopting what runs');
+    this.specs.set(spec.color, { ...spec, version, replicas: found.spec.replicas ?? 1 });
+    await this.refresh(spec.color);
+    this.settled.add(spec.color);
+    const adopted = this.describe(spec.color)!;
+    this.log.info({ color: spec.color, version, replicas: adopted.replicas, ready: adopted.instances.filter((i) => i.state === 'ready').length }, 'kubernetes: adopted the environment that runs (not redeployed)');
+    return adopted;
+  }
+
   async deploy(spec: EnvironmentSpec): Promise<Deployment> {
     const refused = this.cannotDeploy(spec);
     if (refused !== undefined) throw new DeployError(refused);
     this.specs.set(spec.color, spec);
+    this.settled.delete(spec.color);
     try {
       await this.put(configMap(spec, this.options));
       await this.put(deployment(spec, this.options, spec.replicas));
       await this.put(colorService(spec.color, this.options));
       const rolled = await this.rollout(spec);
+      this.settled.add(spec.color);
       this.log.info({ color: spec.color, version: spec.version, replicas: spec.replicas }, 'kubernetes: environment rolled out');
       return rolled;
     } catch (error) {
@@ -246,15 +270,19 @@ export class KubernetesDriver implements Driver {
     if (spec === undefined) throw new DeployError(`no ${color} environment to scale`);
     const next = { ...spec, replicas };
     this.specs.set(color, next);
+    this.settled.delete(color);
     // Only this color's Deployment changes: the live color is never resized by the candidate's count.
     await this.api.patch({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: environmentName(this.options, color), namespace: this.options.namespace }, spec: { replicas } } as KubernetesObject, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch);
-    return this.rollout(next);
+    const scaled = await this.rollout(next);
+    this.settled.add(color);
+    return scaled;
   }
 
   async teardown(color: Color): Promise<void> {
     const name = environmentName(this.options, color);
     this.specs.delete(color);
     this.views.delete(color);
+    this.settled.delete(color);
     for (const [apiVersion, kind] of [['apps/v1', 'Deployment'], ['v1', 'Service'], ['v1', 'ConfigMap']] as const) {
       try {
         await this.api.delete({ apiVersion, kind, metadata: { name, namespace: this.options.namespace } }, undefined, undefined, undefined, undefined, 'Foreground');

@@ -203,6 +203,11 @@ export class LocalDriver implements Driver {
     return spec.modelServer ? 'modelServer (the model server beside each instance) needs the kubernetes driver; locally, run the model server yourself and name its URL in engine.baseUrl' : undefined;
   }
 
+  /** Local instances are children of the controller: none outlives it, so there is never anything to adopt. */
+  async adopt(_spec: EnvironmentSpec): Promise<Deployment | null> {
+    return null;
+  }
+
   async deploy(spec: EnvironmentSpec): Promise<Deployment> {
     const refused = this.cannotDeploy(spec);
     if (refused !== undefined) throw new DeployError(refused);

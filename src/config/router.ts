@@ -97,14 +97,23 @@ export const routerSchema = z.object({
       identity: z.string().min(1).optional(),
       /** A Secret with `api-keys.json` (guardgate keys add --file) that every pod mounts: the API keys instances accept. */
       apiKeysSecret: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/).optional(),
+      /** The controller Lease (client-go's leader election): others may take it once unchanged this long... */
       leaseSeconds: positiveInt.default(15),
+      /** ...its holder renews this often... */
       renewSeconds: positiveInt.default(5),
+      /** ...and stops acting when it could not renew for this long (default: two thirds of leaseSeconds). */
+      renewDeadlineSeconds: z.coerce.number().positive().optional(),
       /** traffic gateway-api: the Gateway the HTTPRoute attaches to, and the URL clients (and the gates) reach it at. */
       gateway: z.object({ name: z.string().min(1), namespace: z.string().min(1).optional(), url: z.url({ protocol: /^https?$/ }), hostnames: z.array(z.string().min(1)).optional() }).strict().optional(),
       /** traffic service-selector: for how long old pods close their connections after a switch (0: not asked). */
       reconnectSeconds: z.coerce.number().min(0).max(3_600).default(10),
+      /** How long a traffic change may take to reach the cluster (EndpointSlices, the route's status, answers from the new color): past it the step fails. */
+      propagationTimeoutSeconds: positiveInt.default(30),
     })
     .strict()
+    .refine((k) => k.renewSeconds < (k.renewDeadlineSeconds ?? (k.leaseSeconds * 2) / 3) && (k.renewDeadlineSeconds ?? 0) < k.leaseSeconds, {
+      message: 'the Lease needs renewSeconds < renewDeadlineSeconds (default: two thirds of leaseSeconds) < leaseSeconds, so that a holder stops acting before another may take over',
+    })
     .prefault({}),
   /**
    * Router processes serving the data path (node:cluster) on the one port; the primary keeps the admin API

@@ -18,6 +18,7 @@ import { traceIdFrom } from '../shared/trace.js';
 import { endWithStatus, parentOf, SpanKind, under, type Span, type Tracing } from '../shared/tracing.js';
 import { BUILD } from '../shared/build.js';
 import { prettyStream } from '../shared/logger.js';
+import { COLOR_HEADER, VERSION_HEADER } from '../shared/served-by.js';
 
 const webFile = (name: string): string => readFileSync(new URL(`../../web/${name}`, import.meta.url), 'utf8');
 const PLAYGROUND_HTML = webFile('playground.html');
@@ -67,9 +68,13 @@ export function buildInstance(
   answerExpectationsInJson(app);
 
   // Callback hooks: cheaper than async ones on the hot path.
+  // Every answer names the color and version that gave it: gates check that the one they meant answered (a
+  // preview Service still pointing at the live color must not validate it as the candidate).
+  const servedBy: Array<[string, string]> = [...(config.color ? [[COLOR_HEADER, config.color] as [string, string]] : []), [VERSION_HEADER, config.version]];
   app.addHook('onRequest', (request, reply, done) => {
     metrics.inFlight.inc();
     reply.header('x-trace-id', request.id).header(NOSNIFF, 'nosniff');
+    for (const [name, value] of servedBy) reply.header(name, value);
     if (state.reconnectUntil !== 0 && Date.now() < state.reconnectUntil) reply.header('connection', 'close');
     done();
   });

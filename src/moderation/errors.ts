@@ -35,6 +35,8 @@ export const ERROR_STATUS = {
   gate_error: 502,
   endpoint_unreachable: 503,
   upstream_timeout: 504,
+  /** A traffic change did not reach the cluster (EndpointSlices, route status, answers) within its deadline. */
+  propagation_timeout: 504,
   internal: 500,
 } as const;
 

@@ -418,7 +418,7 @@ export class Controller {
     return runGate(
       gate,
       release.spec.gates,
-      { live: this.traffic.live(), preview: this.traffic.preview(), activeInstance: direct(release.previous), candidateInstance: direct(release.candidate), colors: { active: release.previous, candidate: release.candidate } },
+      { live: this.traffic.live(), preview: this.traffic.preview(), activeInstance: direct(release.previous), candidateInstance: direct(release.candidate), colors: { active: release.previous, candidate: release.candidate }, checkSides: true },
       {
         credentials,
         auditText: this.options.auditText ?? 'none',

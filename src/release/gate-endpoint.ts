@@ -127,7 +127,7 @@ export function registerGateEndpoint(app: FastifyInstance, options: GateEndpoint
       if (!reply.raw.writableFinished) stop.abort();
     });
     const direct = (named: string, endpoint: Endpoint) => (named === 'live' || named === 'preview' ? options.instanceOf?.(named) : undefined) ?? endpoint.url;
-    const targets: GateTargets = { live: baseline, preview: candidate, activeInstance: direct(body.baseline, baseline), candidateInstance: direct(body.candidate, candidate), colors: { active: 'blue', candidate: 'green' } };
+    const targets: GateTargets = { live: baseline, preview: candidate, activeInstance: direct(body.baseline, baseline), candidateInstance: direct(body.candidate, candidate), colors: { active: 'blue', candidate: 'green' }, checkSides: false };
     const gates = await inTurn(async () => {
       const reports: GateReport[] = [];
       for (const gate of body.gates) {

@@ -138,7 +138,7 @@ async function controllerLease(parsed: ParsedRouterConfig, log: Logger, onLost: 
   const { kubernetesApi } = await import('./drivers/kubernetes.js');
   const { LeaderLease } = await import('./drivers/kubernetes-lease.js');
   const api = kubernetesApi(k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'), 0);
-  const lease = new LeaderLease(api, { namespace: k8s.namespace, name: `${k8s.app}-controller`, identity: k8s.identity ?? `${hostname()}-${process.pid}`, leaseMs: k8s.leaseSeconds * 1000, renewMs: k8s.renewSeconds * 1000 }, log);
+  const lease = new LeaderLease(api, { namespace: k8s.namespace, name: `${k8s.app}-controller`, identity: k8s.identity ?? `${hostname()}-${process.pid}`, leaseMs: k8s.leaseSeconds * 1000, renewMs: k8s.renewSeconds * 1000, ...(k8s.renewDeadlineSeconds === undefined ? {} : { renewDeadlineMs: k8s.renewDeadlineSeconds * 1000 }) }, log);
   await lease.acquire(onLost ?? ((why) => log.error({ why }, 'controller lease lost')));
   return lease;
 }
@@ -164,10 +164,10 @@ async function kubernetesTraffic(parsed: ParsedRouterConfig, token: string, log:
   if (parsed.traffic === 'gateway-api') {
     if (k8s.gateway === undefined) throw new ConfigError('traffic gateway-api needs kubernetes.gateway: { name, url } (the Gateway the route attaches to, and where clients reach it)');
     const { GatewayApiTraffic } = await import('./drivers/kubernetes-gateway.js');
-    return GatewayApiTraffic.create(api, k8s, { gateway: k8s.gateway, gatewayUrl: k8s.gateway.url, adminToken: token }, log, 'blue');
+    return GatewayApiTraffic.create(api, k8s, { gateway: k8s.gateway, gatewayUrl: k8s.gateway.url, adminToken: token, propagationTimeoutMs: k8s.propagationTimeoutSeconds * 1000 }, log, 'blue');
   }
   const { ServiceSelectorTraffic } = await import('./drivers/kubernetes-traffic.js');
-  return ServiceSelectorTraffic.create(api, k8s, { adminToken: token, reconnectSeconds: k8s.reconnectSeconds }, log, 'blue');
+  return ServiceSelectorTraffic.create(api, k8s, { adminToken: token, reconnectSeconds: k8s.reconnectSeconds, propagationTimeoutMs: k8s.propagationTimeoutSeconds * 1000 }, log, 'blue');
 }
 
 /** The change webhook of the configuration, with its secret resolved (at least 16 characters). */

@@ -16,6 +16,8 @@ export interface MirroredRequest {
 
 export interface MirrorAnswer {
   color: Color;
+  /** The color the answer named itself (a replayed answer's instance header), when it differs from what was asked or is known. */
+  answeredBy?: string | undefined;
   version: string | null;
   /** HTTP status, or null when no answer came (the error says why). */
   status: number | null;

@@ -22,6 +22,7 @@ import type { ColorPool } from './pool.js';
 import type { RetryBudget } from './retry-budget.js';
 import { failoverDecision, otherColor, routeRequest, type Color, type RouteDecision, type TrafficPolicy } from './routing.js';
 import type { Upstream } from './upstream.js';
+import { COLOR_HEADER, VERSION_HEADER } from '../shared/served-by.js';
 
 /** Headers that describe one connection or hop, not the message: never forwarded (RFC 9110 7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'expect']);
@@ -162,12 +163,13 @@ function responseHeaders(raw: Buffer[], pool: ColorPool, epoch: string): string[
     const value = raw[i + 1]!.toString('latin1');
     const lower = name.toLowerCase();
     if (lower === 'connection') connection = value;
-    if (!HOP_BY_HOP.has(lower)) pairs.push(name, value);
+    // The instance names its color and version too: the router's (the pool's) are said once, below.
+    if (!HOP_BY_HOP.has(lower) && lower !== COLOR_HEADER && lower !== VERSION_HEADER) pairs.push(name, value);
   }
   const dropped = droppedHeaders(connection);
   const out = dropped === HOP_BY_HOP ? pairs : withoutNamed(pairs, dropped);
-  out.push('x-guardgate-color', pool.color);
-  if (pool.version !== null) out.push('x-guardgate-version', pool.version);
+  out.push(COLOR_HEADER, pool.color);
+  if (pool.version !== null) out.push(VERSION_HEADER, pool.version);
   out.push('x-guardgate-epoch', epoch);
   return out;
 }

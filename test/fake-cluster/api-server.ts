@@ -88,7 +88,10 @@ export interface WatchEvent {
 export interface Fault {
   method?: string;
   path: RegExp;
-  status: number;
+  /** The error status a matching request gets (none: it is served, after its hang). */
+  status?: number;
+  /** How long a matching request hangs before anything else (a stuck API server, a black-holed connection). */
+  hangMs?: number;
   /** How many matching requests fail; then the fault is spent. */
   count: number;
 }
@@ -267,7 +270,8 @@ export class ObjectStore extends EventEmitter {
     if (this.objects.has(key)) throw new HttpError(409, 'AlreadyExists', `${type.plural} "${object.metadata.name}" already exists`);
     this.revision++;
     object.metadata = { ...object.metadata, uid: randomUUID(), resourceVersion: String(this.revision), creationTimestamp: new Date().toISOString() };
-    if (type.kind === 'Deployment' || type.kind === 'ReplicaSet') object.metadata.generation = 1;
+    // Workloads and custom resources (HTTPRoute) count changes of their spec, as the real API server does.
+    if (type.kind === 'Deployment' || type.kind === 'ReplicaSet' || type.group === 'gateway.networking.k8s.io') object.metadata.generation = 1;
     // A Service gets its cluster IP at creation: here a loopback address the service proxy listens on.
     if (type.kind === 'Service' && object.spec?.clusterIP === undefined) {
       const n = this.nextClusterIp++;
@@ -465,7 +469,8 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
     const fault = faults.find((f) => f.count > 0 && (f.method === undefined || f.method === method) && f.path.test(path));
     if (fault !== undefined) {
       fault.count--;
-      throw new HttpError(fault.status, fault.status === 429 ? 'TooManyRequests' : 'InternalError', 'injected fault');
+      if (fault.hangMs !== undefined) await new Promise((r) => setTimeout(r, fault.hangMs));
+      if (fault.status !== undefined) throw new HttpError(fault.status, fault.status === 429 ? 'TooManyRequests' : 'InternalError', 'injected fault');
     }
     if (method === 'GET' && path === '/api') return { kind: 'APIVersions', versions: ['v1'] };
     if (method === 'GET' && path === '/apis') {

@@ -551,11 +551,39 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
   });
   const gatewayIp = `127.${block.base + 1}.255.1`;
   await new Promise<void>((resolve) => gateway.listen(80, gatewayIp, resolve));
+  /** The Gateway reports on each route it took, for that route's generation: Accepted, and ResolvedRefs when every backend Service exists (again when Services come or go). */
+  const reportOn = (route: KubeObject) => {
+    const namespace = route.metadata.namespace!;
+    const missing = [...new Set<string>((route.spec.rules ?? []).flatMap((r: any) => (r.backendRefs ?? []).map((b: { name: string }) => b.name)))].filter((name) => store.get('Service', namespace, name) === undefined);
+    const condition = (type: string, ok: boolean, reason: string, message: string) => ({ type, status: ok ? 'True' : 'False', reason, message, observedGeneration: route.metadata.generation, lastTransitionTime: new Date().toISOString() });
+    const parent = {
+      parentRef: { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: gatewayName },
+      controllerName: 'fake.guardgate.dev/gateway',
+      conditions: [
+        condition('Accepted', true, 'Accepted', 'Accepted by the fake Gateway'),
+        missing.length === 0 ? condition('ResolvedRefs', true, 'ResolvedRefs', 'every backend resolved') : condition('ResolvedRefs', false, 'BackendNotFound', `backend Services not found: ${missing.join(', ')}`),
+      ],
+    };
+    const same = (status: any) => JSON.stringify(status?.parents?.[0]?.conditions?.map((c: any) => [c.type, c.status, c.message, c.observedGeneration])) === JSON.stringify(parent.conditions.map((c) => [c.type, c.status, c.message, c.observedGeneration]));
+    try {
+      if (!same(store.get('HTTPRoute', namespace, route.metadata.name)?.status)) store.update('HTTPRoute', namespace, route.metadata.name, (r) => (r.status = { parents: [parent] }), 'status');
+    } catch {
+      // deleted meanwhile
+    }
+  };
   const reconcileGateway = () => {
     const attached = store.list('HTTPRoute').filter((r) => r.spec.parentRefs?.some((p: { name: string }) => p.name === gatewayName));
-    if (JSON.stringify(attached.map((r) => r.spec)) === JSON.stringify(routes.map((r) => r.spec))) return;
-    if (propagationDelayMs === 0) routes = attached;
-    else setTimeout(() => (routes = attached), propagationDelayMs).unref();
+    if (JSON.stringify(attached.map((r) => r.spec)) === JSON.stringify(routes.map((r) => r.spec))) {
+      // The routes it took: their backends may have appeared or gone since.
+      for (const route of attached) if (route.metadata.generation === routes.find((r) => r.metadata.name === route.metadata.name)?.metadata.generation) reportOn(route);
+      return;
+    }
+    const take = () => {
+      routes = attached;
+      for (const route of attached) reportOn(route);
+    };
+    if (propagationDelayMs === 0) take();
+    else setTimeout(take, propagationDelayMs).unref();
   };
 
   let ticking = false;

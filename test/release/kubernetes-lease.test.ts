@@ -4,20 +4,36 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubernetesApi } from '../../src/release/drivers/kubernetes.js';
-import { LeaderLease, mayTake } from '../../src/release/drivers/kubernetes-lease.js';
+import { LeaderLease, mayTake, observe } from '../../src/release/drivers/kubernetes-lease.js';
 import { startFakeCluster, type FakeCluster } from '../fake-cluster/cluster.js';
 import { until } from '../helpers/router.js';
 
 const silent = pino({ level: 'silent' });
 
-describe('mayTake', () => {
-  const now = Date.parse('2026-11-30T12:00:00Z');
-  it('a free, expired or own lease may be taken; one renewed within its duration by another may not', () => {
-    expect(mayTake(undefined, 'a', now)).toBe(true);
-    expect(mayTake({ holderIdentity: '' }, 'a', now)).toBe(true);
-    expect(mayTake({ holderIdentity: 'a', renewTime: '2026-11-30T11:59:59Z', leaseDurationSeconds: 15 }, 'a', now)).toBe(true);
-    expect(mayTake({ holderIdentity: 'b', renewTime: '2026-11-30T11:59:50Z', leaseDurationSeconds: 15 }, 'a', now)).toBe(false);
-    expect(mayTake({ holderIdentity: 'b', renewTime: '2026-11-30T11:59:40Z', leaseDurationSeconds: 15 }, 'a', now)).toBe(true);
+describe('mayTake (client-go semantics: expiry by the observer\'s own clock)', () => {
+  const lease = (holderIdentity: string, renewTime: string) => ({ holderIdentity, renewTime, leaseDurationSeconds: 15 });
+  it('a free or own lease may be taken at once', () => {
+    const seen = observe(undefined, undefined, 0);
+    expect(mayTake(undefined, 'a', seen, 0)).toBe(true);
+    expect(mayTake({ holderIdentity: '' }, 'a', observe(undefined, { holderIdentity: '' }, 0), 0)).toBe(true);
+    expect(mayTake(lease('a', '2026-11-30T11:59:59Z'), 'a', observe(undefined, lease('a', '2026-11-30T11:59:59Z'), 0), 0)).toBe(true);
+  });
+
+  it("another's lease only once its record has not changed for its duration since it was seen, whatever its renewTime says", () => {
+    // The holder's clock is an hour behind: its renewTime looks long expired, but it renews (the record changes).
+    let seen = observe(undefined, lease('b', '2026-11-30T11:00:00Z'), 0);
+    expect(mayTake(lease('b', '2026-11-30T11:00:00Z'), 'a', seen, 10_000)).toBe(false);
+    seen = observe(seen, lease('b', '2026-11-30T11:00:05Z'), 12_000);
+    expect(mayTake(lease('b', '2026-11-30T11:00:05Z'), 'a', seen, 26_000)).toBe(false); // 14 s after the change
+    expect(mayTake(lease('b', '2026-11-30T11:00:05Z'), 'a', seen, 27_000)).toBe(true); // unchanged for 15 s
+    // The holder's clock is an hour ahead: its renewTime is in the future, yet a holder that stopped loses the lease.
+    const ahead = observe(undefined, lease('c', '2026-11-30T13:00:00Z'), 0);
+    expect(mayTake(lease('c', '2026-11-30T13:00:00Z'), 'a', ahead, 15_000)).toBe(true);
+  });
+
+  it('a holder must stop before another may take over: the renew deadline is shorter than the lease', () => {
+    expect(() => new LeaderLease({} as never, { namespace: 'd', name: 'n', identity: 'a', leaseMs: 3_000, renewMs: 1_000, renewDeadlineMs: 3_000 }, silent)).toThrow(/renew deadline \(3000 ms\) must be shorter than its duration/);
+    expect(() => new LeaderLease({} as never, { namespace: 'd', name: 'n', identity: 'a', leaseMs: 3_000, renewMs: 2_500 }, silent)).toThrow(/renew period \(2500 ms\) must be shorter than its renew deadline \(2000 ms\)/);
   });
 });
 
@@ -58,10 +74,29 @@ describe('the controller Lease on the fake cluster', () => {
     } finally {
       cluster.api.faults.clear();
     }
-    expect(lost[0]).toMatch(/could not renew the lease for 1500 ms/);
+    expect(lost[0]).toMatch(/could not renew the lease within its renew deadline of 1000 ms \(.*injected fault.*\)/s);
     const second = lease('second', 'lost');
     await second.acquire(() => undefined);
     expect(holder('lost')).toBe('second');
+    await second.release();
+  });
+
+  it('a renew call that hangs: the holder stops acting at its renew deadline, before another may take the lease', async () => {
+    const first = lease('first', 'hung');
+    let lostAt = 0;
+    await first.acquire(() => (lostAt = performance.now()));
+    // Every later write of the lease hangs for a minute (a black-holed connection): nothing ever answers.
+    cluster.api.faults.add({ method: 'PUT', path: /\/leases\/hung$/, hangMs: 60_000, count: 1 });
+    const second = lease('second', 'hung');
+    let tookAt = 0;
+    const taking = second.acquire(() => undefined).then(() => (tookAt = performance.now()));
+    await until(() => lostAt > 0, 5_000, 'the first controller saying it lost the lease');
+    expect(first.holding).toBe(false);
+    await taking;
+    expect(holder('hung')).toBe('second');
+    // The first had stopped before the second could take over (renewDeadline 1 s < lease 1.5 s).
+    expect(tookAt).toBeGreaterThan(lostAt);
+    cluster.api.faults.clear();
     await second.release();
   });
 });

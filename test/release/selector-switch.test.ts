@@ -37,8 +37,8 @@ describe('switching by Service selector or Gateway API route, with kept-alive cl
   });
 
   /** Keep-alive clients on the live Service through a switch: how many answers came from the old color after it returned, and how many failed. */
-  const selector = (reconnectSeconds: number) => ServiceSelectorTraffic.create(kubernetesApi(cluster.kubeconfig), settings, { adminToken: ADMIN_TOKEN, reconnectSeconds }, silent, 'blue');
-  const gateway = () => GatewayApiTraffic.create(kubernetesApi(cluster.kubeconfig), settings, { gateway: { name: 'guardgate-gateway' }, gatewayUrl: cluster.gatewayUrl, adminToken: ADMIN_TOKEN }, silent, 'blue');
+  const selector = (reconnectSeconds: number) => ServiceSelectorTraffic.create(kubernetesApi(cluster.kubeconfig), settings, { adminToken: ADMIN_TOKEN, reconnectSeconds, propagationTimeoutMs: 30_000 }, silent, 'blue');
+  const gateway = () => GatewayApiTraffic.create(kubernetesApi(cluster.kubeconfig), settings, { gateway: { name: 'guardgate-gateway' }, gatewayUrl: cluster.gatewayUrl, adminToken: ADMIN_TOKEN, propagationTimeoutMs: 30_000 }, silent, 'blue');
 
   async function switchUnderLoad(made: Promise<Traffic>, from: 'blue' | 'green', to: 'blue' | 'green') {
     const traffic = await made;

@@ -4,6 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { GuardgateError } from '../../src/moderation/errors.js';
 import { kubernetesApi } from '../../src/release/drivers/kubernetes.js';
 import { GatewayApiTraffic } from '../../src/release/drivers/kubernetes-gateway.js';
 import { ServiceSelectorTraffic } from '../../src/release/drivers/kubernetes-traffic.js';
@@ -12,7 +14,7 @@ import type { EnvironmentSpec } from '../../src/release/driver.js';
 import { routerTraffic, type Traffic } from '../../src/release/traffic.js';
 import { startFakeCluster, type FakeCluster } from '../fake-cluster/cluster.js';
 import { testDriver } from '../helpers/kubernetes.js';
-import { ADMIN_TOKEN, startTestRouter } from '../helpers/router.js';
+import { ADMIN_TOKEN, startTestRouter, until } from '../helpers/router.js';
 import { runTrafficContract, type TrafficFixture } from './traffic-contract.js';
 
 const silent = pino({ level: 'silent' });
@@ -55,11 +57,45 @@ async function onFakeCluster(app: string, make: (cluster: FakeCluster, settings:
 }
 
 runTrafficContract('kubernetes service selector (fake cluster)', () =>
-  onFakeCluster('selector', (cluster, settings) => ServiceSelectorTraffic.create(kubernetesApi(cluster.kubeconfig), settings, { adminToken: ADMIN_TOKEN, reconnectSeconds: 2 }, silent, 'blue')),
+  onFakeCluster('selector', (cluster, settings) => ServiceSelectorTraffic.create(kubernetesApi(cluster.kubeconfig), settings, { adminToken: ADMIN_TOKEN, reconnectSeconds: 2, propagationTimeoutMs: 30_000 }, silent, 'blue')),
 );
 
 runTrafficContract('kubernetes gateway api (fake cluster)', () =>
   onFakeCluster('routed', (cluster, settings) =>
-    GatewayApiTraffic.create(kubernetesApi(cluster.kubeconfig), settings, { gateway: { name: 'guardgate-gateway' }, gatewayUrl: cluster.gatewayUrl, adminToken: ADMIN_TOKEN }, silent, 'blue'),
+    GatewayApiTraffic.create(kubernetesApi(cluster.kubeconfig), settings, { gateway: { name: 'guardgate-gateway' }, gatewayUrl: cluster.gatewayUrl, adminToken: ADMIN_TOKEN, propagationTimeoutMs: 30_000 }, silent, 'blue'),
   ),
 );
+
+describe('a traffic change that does not reach the cluster fails its step, saying what it waited for', () => {
+  it('a Service whose proxies lag past propagationTimeoutSeconds: the switch fails (propagation_timeout), naming the color that still answers', async () => {
+    const cluster = await startFakeCluster({ propagationDelayMs: 3_000 });
+    const settings = { namespace: 'default', app: 'lagging', port: 8080 };
+    const driver = await testDriver(cluster, settings);
+    try {
+      await Promise.all([driver.deploy(spec('blue')), driver.deploy(spec('green'))]);
+      const traffic = await ServiceSelectorTraffic.create(kubernetesApi(cluster.kubeconfig), settings, { adminToken: ADMIN_TOKEN, reconnectSeconds: 0, propagationTimeoutMs: 800 }, silent, 'blue');
+      // The Service first reaches blue (its first endpoints lag too).
+      await until(async () => ((await (await fetch(`${cluster.serviceUrl('lagging')}/version`).catch(() => null))?.json().catch(() => null)) as { color?: string } | null)?.color === 'blue', 20_000, 'the lagging Service answering from blue');
+      const error = (await traffic.switchTo('green').catch((e: unknown) => e)) as GuardgateError;
+      expect([error.code, error.message]).toEqual(['propagation_timeout', 'the lagging Service answering from green: not within 800 ms (last answered by blue)']);
+    } finally {
+      await driver.close();
+      await cluster.close();
+    }
+  });
+
+  it('a route its Gateway does not resolve (a backend Service missing): the preview fails with the route status', async () => {
+    const cluster = await startFakeCluster();
+    const settings = { namespace: 'default', app: 'unresolved', port: 8080 };
+    const driver = await testDriver(cluster, settings);
+    try {
+      await driver.deploy(spec('blue'));
+      const traffic = await GatewayApiTraffic.create(kubernetesApi(cluster.kubeconfig), settings, { gateway: { name: 'guardgate-gateway' }, gatewayUrl: cluster.gatewayUrl, adminToken: ADMIN_TOKEN, propagationTimeoutMs: 800 }, silent, 'blue');
+      const error = (await traffic.setMembers('green', ['http://127.0.0.1:1'], 'green-v1').catch((e: unknown) => e)) as GuardgateError;
+      expect([error.code, error.message]).toEqual(['propagation_timeout', 'the HTTPRoute unresolved programmed by the Gateway guardgate-gateway: not within 800 ms (ResolvedRefs is False: BackendNotFound backend Services not found: unresolved-green)']);
+    } finally {
+      await driver.close();
+      await cluster.close();
+    }
+  });
+});

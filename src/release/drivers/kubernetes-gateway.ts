@@ -4,7 +4,7 @@
 // so a switch moves kept-alive clients at once (no pinning, no drain). A RequestMirror filter can copy live
 // traffic to the standby, but its answers never come back to the controller: the shadow gate replays.
 import { createHash } from 'node:crypto';
-import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
+import type { KubernetesObjectApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { GuardgateError } from '../../moderation/errors.js';
 import type { SwitchResult } from '../../router/control.js';
@@ -13,9 +13,7 @@ import { PREVIEW_HEADER } from '../../shared/headers.js';
 import type { Endpoint, Traffic } from '../traffic.js';
 import { environmentName, LABEL_APP, type KubernetesSettings } from './kubernetes-manifests.js';
 import { readObject, writeObject } from './kubernetes-objects.js';
-import { answeredBy, readyPods } from './kubernetes-traffic.js';
-
-type Route = KubernetesObject & { spec: Record<string, unknown> };
+import { answeredBy, readyPods, routeNotProgrammed, waitUntil, type Route } from './kubernetes-propagation.js';
 
 export interface GatewayTrafficOptions {
   /** The Gateway the route attaches to (its namespace: the route's, unless given). */
@@ -24,7 +22,8 @@ export interface GatewayTrafficOptions {
   gatewayUrl: string;
   /** The admin token: the preview token is derived from it. */
   adminToken: string;
-  propagationTimeoutMs?: number;
+  /** How long the Gateway may take to program a route change (its status) and answer from the new color: past it the step fails. */
+  propagationTimeoutMs: number;
 }
 
 /**
@@ -75,7 +74,7 @@ export class GatewayApiTraffic implements Traffic {
     if (recorded === 'blue' || recorded === 'green') traffic.current = recorded;
     await traffic.write(traffic.current);
     // On a first start nothing is deployed yet: the first switch waits for the route instead.
-    if ((await readyPods(api, settings, traffic.current)).length > 0) await answeredBy(traffic.live(), traffic.current, options.propagationTimeoutMs ?? 30_000, log, 'the route');
+    if ((await readyPods(api, settings, traffic.current)).length > 0) await traffic.programmed(traffic.live(), traffic.current, 'the route').catch((error: Error) => log.warn({ err: error }, 'kubernetes: the route does not answer from the active color yet'));
     return traffic;
   }
 
@@ -103,7 +102,7 @@ export class GatewayApiTraffic implements Traffic {
   /** The route names the color Services: an environment that finished rolling out is reachable; wait for the preview to answer from it. */
   async setMembers(color: Color, instances: readonly string[], _version: string | null): Promise<void> {
     if (color === this.current || instances.length === 0) return;
-    await answeredBy(this.preview(), color, this.options.propagationTimeoutMs ?? 30_000, this.log, 'the preview route');
+    await this.programmed(this.preview(), color, 'the preview route');
   }
 
   async switchTo(to: Color): Promise<SwitchResult> {
@@ -115,9 +114,21 @@ export class GatewayApiTraffic implements Traffic {
     this.current = to;
     this.epoch++;
     const at = new Date().toISOString();
-    await answeredBy(this.live(), to, this.options.propagationTimeoutMs ?? 30_000, this.log, 'the route');
+    await this.programmed(this.live(), to, 'the route');
     this.log.info({ from: previous, to, route: this.settings.app }, 'kubernetes: HTTPRoute switched');
     return { previous, active: to, at, epoch: this.epoch };
+  }
+
+  /** The Gateway reports the route's current generation Accepted with its references resolved, and the endpoint answers from `color`: else the step fails. */
+  private async programmed(endpoint: Endpoint, color: Color, what: string): Promise<void> {
+    const timeoutMs = this.options.propagationTimeoutMs;
+    await waitUntil(`the HTTPRoute ${this.settings.app} programmed by the Gateway ${this.options.gateway.name}`, timeoutMs, async () => {
+      const route = await this.read();
+      if (route === undefined) return 'the route is gone';
+      const standby = await readObject(this.api, 'v1', 'Service', this.settings.namespace, environmentName(this.settings, otherColor(color)));
+      return routeNotProgrammed(route, this.options.gateway.name, standby === undefined);
+    });
+    await answeredBy(endpoint, color, timeoutMs, what);
   }
 
   async healthyCount(color: Color): Promise<number> {

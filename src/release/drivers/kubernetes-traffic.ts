@@ -5,72 +5,26 @@
 // ready pod, forced or not, so it is never left without endpoints (argo-rollouts#4750); the preview
 // selector moves only to an environment that finished rolling out (#2641); old pods are told to close
 // kept-alive connections (#3761). No mirroring: the shadow gate replays to both Services instead.
-import { get } from 'node:http';
 import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { GuardgateError } from '../../moderation/errors.js';
 import type { SwitchResult } from '../../router/control.js';
 import { otherColor, type Color } from '../../router/routing.js';
 import type { Endpoint, Traffic } from '../traffic.js';
-import { colorSelector, labelSelector, selectorService, type KubernetesSettings } from './kubernetes-manifests.js';
+import { selectorService, type KubernetesSettings } from './kubernetes-manifests.js';
 import { readObject, writeObject } from './kubernetes-objects.js';
-
-/** The color that answers `/version` on a new connection (nothing kept alive: where it lands is the traffic's choice). */
-function colorBehind(endpoint: Endpoint): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const req = get(new URL('/version', endpoint.url), { agent: false, timeout: 2_000, headers: endpoint.headers }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => {
-        try {
-          resolve((JSON.parse(body) as { color?: string }).color);
-        } catch (error) {
-          reject(error as Error);
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('no answer within 2 s')));
-    req.on('error', reject);
-  });
-}
+import { answeredBy, endpointsMoved, readyPods } from './kubernetes-propagation.js';
+import type { Pod } from './kubernetes-rollout.js';
 
 type Service = KubernetesObject & { spec: { selector?: Record<string, string>; clusterIP?: string; ports: Array<{ port: number }> } };
-type Pod = KubernetesObject & { status?: { podIP?: string; conditions?: Array<{ type: string; status: string }> } };
-
-/** A color's pods that are ready (and not being deleted). */
-export async function readyPods(api: KubernetesObjectApi, settings: Pick<KubernetesSettings, 'namespace' | 'app'>, color: Color): Promise<Pod[]> {
-  const list = await api.list<Pod>('v1', 'Pod', settings.namespace, undefined, undefined, undefined, undefined, labelSelector(colorSelector(settings, color)));
-  return list.items.filter((p) => p.metadata?.deletionTimestamp === undefined && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-}
-
-/**
- * Wait until new connections to `endpoint` are answered by `color` three times in a row (the change reached
- * the proxies), up to `timeoutMs`; past it the change stands, and the wait is logged.
- */
-export async function answeredBy(endpoint: Endpoint, color: Color, timeoutMs: number, log: Logger, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let streak = 0;
-  while (streak < 3) {
-    if (Date.now() > deadline) {
-      log.warn({ what, color }, 'kubernetes: not yet answered from the new color; it will be as the change propagates');
-      return;
-    }
-    try {
-      streak = (await colorBehind(endpoint)) === color ? streak + 1 : 0;
-    } catch {
-      streak = 0;
-    }
-    if (streak < 3) await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 export interface SelectorTrafficOptions {
   /** The admin token: old pods are asked, with it, to close their clients' connections after a switch. */
   adminToken: string;
   /** For how long old pods close every connection after their answer (0: they are not asked). */
   reconnectSeconds: number;
-  /** How long a Service may take to answer from the color it now selects (kube-proxy propagation). */
-  propagationTimeoutMs?: number;
+  /** How long a Service may take to answer from the color it now selects (EndpointSlices, kube-proxy): past it the step fails. */
+  propagationTimeoutMs: number;
 }
 
 export class ServiceSelectorTraffic implements Traffic {
@@ -109,7 +63,8 @@ export class ServiceSelectorTraffic implements Traffic {
     await traffic.select(traffic.activeName, traffic.current);
     await traffic.select(traffic.previewName, otherColor(traffic.current));
     // On a first start nothing is deployed yet: the first switch waits for the Service instead.
-    if ((await traffic.readyPods(traffic.current)).length > 0) await traffic.propagated(traffic.activeName, traffic.current);
+    // A restarted controller acts on nothing here: what it sees is said, whatever it is.
+    if ((await traffic.readyPods(traffic.current)).length > 0) await traffic.propagated(traffic.activeName, traffic.current).catch((error: Error) => log.warn({ err: error }, 'kubernetes: the active Service does not answer from the active color yet'));
     return traffic;
   }
 
@@ -130,8 +85,10 @@ export class ServiceSelectorTraffic implements Traffic {
     return readyPods(this.api, this.settings, color);
   }
 
-  private propagated(name: string, color: Color): Promise<void> {
-    return answeredBy(this.endpoint(name), color, this.options.propagationTimeoutMs ?? 30_000, this.log, `the ${name} Service`);
+  /** The Service's EndpointSlices name the color's ready pods and no other, and new connections are answered by it: else the step fails. */
+  private async propagated(name: string, color: Color): Promise<void> {
+    await endpointsMoved(this.api, this.settings, name, color, this.options.propagationTimeoutMs);
+    await answeredBy(this.endpoint(name), color, this.options.propagationTimeoutMs, `the ${name} Service`);
   }
 
   get active(): Color {

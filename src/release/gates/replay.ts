@@ -3,6 +3,7 @@
 // answers is compared like a mirrored one: first the last audited texts (real traffic, when the audit text
 // policy keeps texts), then a corpus. Marked as evidence: never audited, never cached.
 import { request } from 'undici';
+import { servedBy } from '../../shared/served-by.js';
 import type { MirrorAnswer, MirrorPair } from '../../router/mirror.js';
 import type { Color } from '../../router/routing.js';
 import type { Endpoint } from '../traffic.js';
@@ -45,7 +46,9 @@ async function ask(url: string, body: string, headers: Record<string, string>, c
   const started = performance.now();
   try {
     const response = await request(`${url}/predict`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, signal, headersTimeout: 30_000, bodyTimeout: 30_000 });
-    return { color, version: null, status: response.statusCode, body: Buffer.from(await response.body.arrayBuffer()), latencyMs: performance.now() - started };
+    // The side that really answered, as it names itself (the shadow gate refuses a pair from the wrong sides).
+    const named = servedBy(response.headers);
+    return { color, answeredBy: named.color ?? color, version: named.version ?? null, status: response.statusCode, body: Buffer.from(await response.body.arrayBuffer()), latencyMs: performance.now() - started };
   } catch (error) {
     return { color, version: null, status: null, body: Buffer.alloc(0), error: (error as Error).message, latencyMs: performance.now() - started };
   }

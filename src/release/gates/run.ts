@@ -31,6 +31,8 @@ export interface GateTargets {
   activeInstance: string;
   candidateInstance: string;
   colors: { active: Color; candidate: Color };
+  /** Whether answers must come from those colors (a release: yes; the gate endpoint, comparing any two endpoints: no). */
+  checkSides: boolean;
 }
 
 export interface GateContext {
@@ -97,6 +99,7 @@ async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: Ga
       return runFunctionalGate(targets.preview.url, suite, {
         minPassRate: settings.functional.minPassRate,
         headers: { ...targets.preview.headers, ...credentials },
+        ...(targets.checkSides ? { expectColor: targets.colors.candidate } : {}),
         onProgress: (done, total) => progress(`${done}/${total} cases`, { done, total }),
         signal,
       });
@@ -146,6 +149,7 @@ async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: Ga
         { minAgreement: shadow.minAgreement, maxUnsafeToSafe: shadow.maxUnsafeToSafe, minSamples: shadow.minSamples },
         signal,
         context.auditText,
+        targets.checkSides ? targets.colors : undefined,
       );
     }
   }

@@ -5,6 +5,7 @@ import { SAFETY_TIERS, type Safety } from '../../moderation/taxonomy.js';
 import type { ModerationInput } from '../../moderation/conversation.js';
 import type { MirrorPair } from '../../router/mirror.js';
 import { keptText, textDigest, type TextMode } from '../../store/audit/record.js';
+import { wrongSide } from '../../shared/served-by.js';
 import type { GateReport } from './report.js';
 
 export interface ShadowRule {
@@ -55,6 +56,10 @@ export interface ShadowEvidence {
   sources: { mirrored: number; replayed: number; replayedFrom: Record<ReplayOrigin, number> };
   /** Pairs that could not be compared: an error or a non-200 on either side. */
   incomparable: number;
+  /** Pairs a side of which was answered by the wrong color (a preview not yet moved): never compared, and they fail the gate. */
+  misrouted: number;
+  /** The first of them, said. */
+  misroutedExample: string | null;
   agreement: number;
   categoryAgreement: number;
   unsafeToSafe: number;
@@ -80,6 +85,8 @@ const MAX_EXAMPLES = 50;
 export class ShadowComparator {
   private samples = 0;
   private incomparable = 0;
+  private misrouted = 0;
+  private misroutedExample: string | null = null;
   private agree = 0;
   private categoryAgree = 0;
   private unsafeToSafe = 0;
@@ -91,6 +98,8 @@ export class ShadowComparator {
   constructor(
     private readonly rule: ShadowRule,
     private readonly textMode: TextMode = 'none',
+    /** The colors each side must be answered by, when known. */
+    private readonly colors?: { active: string; candidate: string },
   ) {}
 
   get sampleCount(): number {
@@ -112,6 +121,15 @@ export class ShadowComparator {
   }
 
   private compare(pair: MirrorPair): void {
+    if (this.colors !== undefined) {
+      const live = wrongSide({ color: pair.active.answeredBy, version: pair.active.version ?? undefined }, this.colors.active);
+      const candidate = wrongSide({ color: pair.standby.answeredBy, version: pair.standby.version ?? undefined }, this.colors.candidate);
+      if (live !== undefined || candidate !== undefined) {
+        this.misrouted++;
+        this.misroutedExample ??= live !== undefined ? `the live side was ${live}` : `the candidate side was ${candidate}`;
+        return;
+      }
+    }
     const parse = (body: Buffer): VerdictBody[] | null => {
       try {
         const value = JSON.parse(body.toString('utf8')) as VerdictBody;
@@ -157,10 +175,13 @@ export class ShadowComparator {
     const agreement = n === 0 ? 0 : this.agree / n;
     if (n > 0 && agreement < this.rule.minAgreement) reasons.push(`agreement ${(100 * agreement).toFixed(1)}% is under ${(100 * this.rule.minAgreement).toFixed(1)}%`);
     if (this.unsafeToSafe > this.rule.maxUnsafeToSafe) reasons.push(`${this.unsafeToSafe} Unsafe-to-Safe flips; at most ${this.rule.maxUnsafeToSafe} allowed`);
+    if (this.misrouted > 0) reasons.push(`${this.misrouted} answers came from the wrong color (${this.misroutedExample})`);
     return {
       samples: n,
       sources: { mirrored: n - this.replayedFrom.audit - this.replayedFrom.corpus, replayed: this.replayedFrom.audit + this.replayedFrom.corpus, replayedFrom: { ...this.replayedFrom } },
       incomparable: this.incomparable,
+      misrouted: this.misrouted,
+      misroutedExample: this.misroutedExample,
       agreement,
       categoryAgreement: n === 0 ? 0 : this.categoryAgree / n,
       unsafeToSafe: this.unsafeToSafe,
@@ -197,9 +218,10 @@ export async function runShadowGate(
   rule: ShadowRule,
   signal?: AbortSignal,
   textMode: TextMode = 'none',
+  colors?: { active: string; candidate: string },
 ): Promise<GateReport<ShadowEvidence>> {
   const startedAt = new Date().toISOString();
-  const comparator = new ShadowComparator(rule, textMode);
+  const comparator = new ShadowComparator(rule, textMode, colors);
   if (router !== undefined) {
     const source = router;
     await new Promise<void>((resolve) => {

@@ -170,6 +170,9 @@ export class Controller {
   /** Start a release of `spec` to the standby color; the pipeline runs in the background. */
   async release(spec: ReleaseSpec, actor: string = CONTROLLER): Promise<Release> {
     await this.restoringKept;
+    // A release is recorded as ended before its candidate's teardown has finished: a new candidate is never
+    // deployed into that teardown (its Deployment deleted mid-rollout).
+    if ((await this.store.openRelease()) === null) await this.running;
     // Everything that can be checked before anything is deployed is checked now: a bad spec is a 400, not a stuck release.
     const files: Array<[string, string | undefined]> = [
       ['gates.functional.suite', spec.gates.functional.enabled ? spec.gates.functional.suite : undefined],

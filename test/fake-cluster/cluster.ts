@@ -38,6 +38,8 @@ export interface FakeCluster {
   badImages: Set<string>;
   /** Kill a pod's process as if it crashed. */
   crash(podName: string): void;
+  /** From now on, changes reach the service proxies and the Gateway this much later (kube-proxy slowing down, or catching up). */
+  setPropagationDelay(ms: number): void;
   /** From now on a container of the pod exits as soon as it starts (a crash loop: CrashLoopBackOff, restarts growing). */
   crashLoop(podName: string, containerName?: string): void;
   /** The kubelet evicts the pod (node pressure): its containers stop, the object stays with phase Failed, reason Evicted, as a real cluster keeps it; its ReplicaSet makes a replacement. */
@@ -107,7 +109,7 @@ async function claimAddressBlock(): Promise<{ base: number; release: () => void 
 export async function startFakeCluster(options: FakeClusterOptions = {}): Promise<FakeCluster> {
   const tickMs = options.tickMs ?? 50;
   const secondMs = options.secondMs ?? 100;
-  const propagationDelayMs = options.propagationDelayMs ?? 0;
+  let propagationDelayMs = options.propagationDelayMs ?? 0;
   const block = await claimAddressBlock();
   const api = await startApiServer(block.base + 1);
   const { store } = api;
@@ -631,6 +633,9 @@ current-context: fake
     gatewayUrl: `http://${gatewayIp}:80`,
     crash: (podName: string) => {
       for (const running of pods.values()) if (running.name === podName) running.containers[0]?.child?.kill('SIGKILL');
+    },
+    setPropagationDelay: (ms: number) => {
+      propagationDelayMs = ms;
     },
     crashLoop: (podName: string, containerName = 'guardgate') => {
       crashLooping.add(`${podName}/${containerName}`);

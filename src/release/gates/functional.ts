@@ -1,5 +1,5 @@
 // The functional gate: run the audit suite against an endpoint and report per case.
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { servedBy, wrongSide } from '../../shared/served-by.js';
 import type { AuditCase, AuditSuite } from '../suite.js';
 import type { GateReport } from './report.js';
@@ -30,7 +30,7 @@ export function caseMet(expected: AuditCase['expect'], got: { safety: string; ca
   return true;
 }
 
-async function judge(endpoint: string, item: AuditCase, headers: Record<string, string>, expectColor: string | undefined, signal?: AbortSignal): Promise<CaseResult['got']> {
+async function judge(endpoint: string, item: AuditCase, headers: Record<string, string>, expectColor: string | undefined, signal?: AbortSignal, dispatcher?: Dispatcher): Promise<CaseResult['got']> {
   try {
     const response = await request(`${endpoint.replace(/\/$/, '')}/predict`, {
       method: 'POST',
@@ -39,6 +39,7 @@ async function judge(endpoint: string, item: AuditCase, headers: Record<string, 
       headersTimeout: 30_000,
       bodyTimeout: 30_000,
       signal,
+      ...(dispatcher === undefined ? {} : { dispatcher }),
     });
     const body = (await response.body.json()) as { safety: string; categories: string[]; refusal: boolean | null; error?: { code: string; message: string } };
     if (response.statusCode !== 200) return { error: `HTTP ${response.statusCode} ${body.error?.code ?? ''}: ${body.error?.message ?? ''}`.trim() };
@@ -58,13 +59,13 @@ async function judge(endpoint: string, item: AuditCase, headers: Record<string, 
 export async function runFunctionalGate(
   endpoint: string,
   suite: AuditSuite,
-  options: { minPassRate: number; headers?: Record<string, string>; expectColor?: string; onProgress?: (done: number, total: number) => void; signal?: AbortSignal },
+  options: { minPassRate: number; headers?: Record<string, string>; expectColor?: string; dispatcher?: Dispatcher; onProgress?: (done: number, total: number) => void; signal?: AbortSignal },
 ): Promise<GateReport<FunctionalEvidence>> {
   const startedAt = new Date().toISOString();
   const cases: CaseResult[] = [];
   for (const item of suite.cases) {
     if (options.signal?.aborted) throw new Error('the functional gate was stopped');
-    const got = await judge(endpoint, item, options.headers ?? {}, options.expectColor, options.signal);
+    const got = await judge(endpoint, item, options.headers ?? {}, options.expectColor, options.signal, options.dispatcher);
     cases.push({ name: item.name, tags: item.tags, expected: item.expect, got, passed: !('error' in got) && caseMet(item.expect, got) });
     options.onProgress?.(cases.length, suite.cases.length);
   }

@@ -49,9 +49,25 @@ async function read(url: string, token: string | undefined): Promise<WatchSnapsh
   return snapshotOf(await response.text());
 }
 
+/**
+ * The instances' counts now: an instance that does not answer (a pod evicted or replaced mid-watch) keeps the
+ * counts it last showed, so that what it served still counts; none answering at all is no evidence. Pure.
+ */
+export function withLastKnown(last: ReadonlyMap<string, WatchSnapshot>, reads: ReadonlyArray<readonly [string, WatchSnapshot | Error]>): Map<string, WatchSnapshot> {
+  const answered = reads.filter((r): r is readonly [string, WatchSnapshot] => !(r[1] instanceof Error));
+  if (reads.length > 0 && answered.length === 0) throw reads[0]![1] as Error;
+  const now = new Map(last);
+  for (const [url, snapshot] of answered) now.set(url, snapshot);
+  return now;
+}
+
 /** A probe over the instances `urls()` names (read again at each look: pods come and go). */
 export async function instancesProbe(urls: () => string[], token: string | undefined): Promise<WatchProbe> {
-  const readAll = async () => new Map(await Promise.all(urls().map(async (url) => [url, await read(url, token)] as const)));
+  let last = new Map<string, WatchSnapshot>();
+  const readAll = async () => {
+    last = withLastKnown(last, await Promise.all(urls().map(async (url) => [url, await read(url, token).catch((error: Error) => error)] as const)));
+    return last;
+  };
   const start = await readAll();
   return async () => {
     const { before, after } = added(start, await readAll());

@@ -2,7 +2,7 @@
 // to both colors (the active one as live traffic, the candidate through the preview) and each pair of
 // answers is compared like a mirrored one: first the last audited texts (real traffic, when the audit text
 // policy keeps texts), then a corpus. Marked as evidence: never audited, never cached.
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { servedBy } from '../../shared/served-by.js';
 import type { MirrorAnswer, MirrorPair } from '../../router/mirror.js';
 import type { Color } from '../../router/routing.js';
@@ -42,10 +42,10 @@ export async function auditedTexts(audit: Pick<AuditStore, 'query'>, count: numb
 
 const CONCURRENCY = 4;
 
-async function ask(url: string, body: string, headers: Record<string, string>, color: Color, signal?: AbortSignal): Promise<MirrorAnswer> {
+async function ask(url: string, body: string, headers: Record<string, string>, color: Color, signal?: AbortSignal, dispatcher?: Dispatcher): Promise<MirrorAnswer> {
   const started = performance.now();
   try {
-    const response = await request(`${url}/predict`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, signal, headersTimeout: 30_000, bodyTimeout: 30_000 });
+    const response = await request(`${url}/predict`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, signal, headersTimeout: 30_000, bodyTimeout: 30_000, ...(dispatcher === undefined ? {} : { dispatcher }) });
     // The side that really answered, as it names itself (the shadow gate refuses a pair from the wrong sides).
     const named = servedBy(response.headers);
     return { color, answeredBy: named.color ?? color, version: named.version ?? null, status: response.statusCode, body: Buffer.from(await response.body.arrayBuffer()), latencyMs: performance.now() - started };
@@ -58,15 +58,15 @@ async function ask(url: string, body: string, headers: Record<string, string>, c
  * Replay `items` (JSON /predict bodies), in order, to the live color and to the standby (the traffic's two
  * endpoints), `headers` carrying an admin credential.
  */
-export function replayTo(live: Endpoint, preview: Endpoint, items: readonly ReplayItem[], headers: Record<string, string>, colors: { active: Color; candidate: Color }): Replay {
+export function replayTo(live: Endpoint, preview: Endpoint, items: readonly ReplayItem[], headers: Record<string, string>, colors: { active: Color; candidate: Color }, dispatcher?: Dispatcher): Replay {
   return async (add, enough, signal) => {
     let next = 0;
     const worker = async () => {
       while (next < items.length && !enough() && !signal?.aborted) {
         const { body, origin } = items[next++]!;
         const [active, standby] = await Promise.all([
-          ask(live.url, body, { ...live.headers, ...headers }, colors.active, signal),
-          ask(preview.url, body, { ...preview.headers, ...headers }, colors.candidate, signal),
+          ask(live.url, body, { ...live.headers, ...headers }, colors.active, signal, dispatcher),
+          ask(preview.url, body, { ...preview.headers, ...headers }, colors.candidate, signal, dispatcher),
         ]);
         const pair: MirrorPair = { request: { method: 'POST', path: '/predict', headers: [], body: Buffer.from(body) }, active, standby, at: new Date() };
         add(pair, origin);

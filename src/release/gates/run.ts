@@ -3,6 +3,7 @@
 // under a deadline, and an error inside it becomes a failed report with the error as evidence.
 import { setMaxListeners } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
+import { Agent, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { Color } from '../../router/routing.js';
 import type { AuditStore } from '../../store/audit/store.js';
@@ -72,9 +73,12 @@ export async function runGate(gate: PreSwitchGate, settings: GateSettings, targe
   const abort = () => stop.abort();
   signal.addEventListener('abort', abort, { once: true });
   const timeout = new AbortController();
+  // Connections of this gate run only: a kept-alive connection from an earlier run, pinned by a Service's proxy
+  // to a pod of what was then the preview (now the live color), must never answer for this candidate.
+  const dispatcher = new Agent();
   try {
     return await Promise.race([
-      gateBody(gate, settings, targets, context, stop.signal),
+      gateBody(gate, settings, targets, context, stop.signal, dispatcher),
       delay(deadlineMs, undefined, { signal: timeout.signal }).then(() => {
         throw new Error(`no result within ${deadlineMs / 1000} s`);
       }),
@@ -86,10 +90,11 @@ export async function runGate(gate: PreSwitchGate, settings: GateSettings, targe
     stop.abort();
     timeout.abort();
     signal.removeEventListener('abort', abort);
+    void dispatcher.destroy().catch(() => undefined);
   }
 }
 
-async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: GateTargets, context: GateContext, signal: AbortSignal): Promise<GateReport> {
+async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: GateTargets, context: GateContext, signal: AbortSignal, dispatcher: Dispatcher): Promise<GateReport> {
   const { credentials } = context;
   const progress = (detail: string, figures?: Record<string, number>) => context.onProgress?.(gate, detail, figures);
   const started = Date.now();
@@ -100,6 +105,7 @@ async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: Ga
         minPassRate: settings.functional.minPassRate,
         headers: { ...targets.preview.headers, ...credentials },
         ...(targets.checkSides ? { expectColor: targets.colors.candidate } : {}),
+        dispatcher,
         onProgress: (done, total) => progress(`${done}/${total} cases`, { done, total }),
         signal,
       });
@@ -136,7 +142,7 @@ async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: Ga
                 return [];
               })
             : [];
-        replay = replayTo(targets.live, targets.preview, [...audited, ...replayCorpus(shadow.replay.corpus)], credentials, targets.colors);
+        replay = replayTo(targets.live, targets.preview, [...audited, ...replayCorpus(shadow.replay.corpus)], credentials, targets.colors, dispatcher);
       }
       return runShadowGate(
         context.mirror,

@@ -1,7 +1,7 @@
 // The watch gate's figures from the instances' own /metrics: moderation routes only, 5xx as errors,
 // histograms added up, and an instance that restarted counted from zero.
 import { describe, expect, it } from 'vitest';
-import { added, snapshotOf } from '../../../src/release/gates/instances-probe.js';
+import { added, snapshotOf, withLastKnown } from '../../../src/release/gates/instances-probe.js';
 import { windowFigures } from '../../../src/release/gates/watch.js';
 
 const exposition = (ok: number, failed: number, fast: number) => `# HELP http_request_duration_seconds Request duration
@@ -28,5 +28,14 @@ describe('watch figures from the instances', () => {
     expect(figures.requests).toBe(40 + 4 + 6);
     expect(figures.errorRate).toBeCloseTo(4 / 50);
     expect(figures.p99Ms).toBe(Infinity); // 36 of 50 under 10 ms: the 99th percentile is above the last bound
+  });
+
+  it('an instance that stops answering mid-watch (a pod evicted) keeps its last counts; none answering is an error', () => {
+    const a = snapshotOf(exposition(10, 0, 10));
+    const b = snapshotOf(exposition(5, 0, 5));
+    const first = withLastKnown(new Map(), [['http://a', a], ['http://b', b]]);
+    const later = withLastKnown(first, [['http://a', snapshotOf(exposition(20, 0, 20))], ['http://b', new Error('fetch failed')], ['http://c', snapshotOf(exposition(3, 0, 3))]]);
+    expect([...later.entries()].map(([url, s]) => [url, s.total])).toEqual([['http://a', 20], ['http://b', 5], ['http://c', 3]]);
+    expect(() => withLastKnown(later, [['http://a', new Error('fetch failed')]])).toThrow('fetch failed');
   });
 });

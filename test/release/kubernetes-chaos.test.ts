@@ -1,0 +1,173 @@
+// Chaos on the fake cluster: releases one after another through the Service selector while the controller pod
+// is replaced (kill -9, a new one on an empty data directory, the state in PostgreSQL), pods are evicted (as
+// the Eviction API does under a disruption budget: gracefully, never the last ready pod of a color), the
+// proxies' propagation delay changes, and API calls fail. Clients on the Service see no failed request, and the
+// color the Service selects always has a ready pod.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ControllerStatus } from '../../src/release/controller.js';
+import { startFakeCluster, type FakeCluster } from '../fake-cluster/cluster.js';
+import { runCli, type CliProcess } from '../helpers/cli.js';
+import { tempDataDir } from '../helpers/instance.js';
+import { failedRequests, startLiveLoad } from '../helpers/load.js';
+import { until } from '../helpers/router.js';
+import { POSTGRES_URL, dropSchema, postgresReachable, requireService, testSchema } from '../helpers/services.js';
+
+/** How many releases: 20 by default (GUARDGATE_CHAOS_RELEASES to change it). */
+const RELEASES = Number(process.env.GUARDGATE_CHAOS_RELEASES ?? 20);
+
+/** A small random generator with a printed seed, so that a failing run can be replayed (GUARDGATE_CHAOS_SEED). */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1_664_525 + 1_013_904_223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+describe('chaos on the fake cluster', () => {
+  let cluster: FakeCluster;
+  let dir: string;
+  const schema = testSchema();
+  let reachable = false;
+  const controllers: CliProcess[] = [];
+  beforeAll(async () => {
+    reachable = await postgresReachable();
+    cluster = await startFakeCluster({ propagationDelayMs: 100 });
+    dir = mkdtempSync(join(tmpdir(), 'guardgate-chaos-'));
+    writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig, { mode: 0o600 });
+    writeFileSync(
+      join(dir, 'up.yaml'),
+      `driver: kubernetes\ntraffic: service-selector\nkubernetes:\n  kubeconfig: ${join(dir, 'kubeconfig')}\n  image: guardgate:test\n  leaseSeconds: 2\n  renewSeconds: 1\n  terminationGraceSeconds: 8\n  readyTimeoutSeconds: 30\n  propagationTimeoutSeconds: 10\n  reconnectSeconds: 2\n`,
+    );
+    writeFileSync(join(dir, 'initial.yaml'), 'version: v0\nengine:\n  kind: lexicon\npolicy: strict\nreplicas: 2\n');
+  });
+  afterAll(async () => {
+    for (const c of controllers) if (c.child.exitCode === null) c.child.kill('SIGKILL');
+    await cluster?.close();
+    if (reachable) await dropSchema(schema);
+  });
+
+  const env = () => ({ DATABASE_URL: POSTGRES_URL, GUARDGATE_CONTROLLER_SCHEMA: schema, GUARDGATE_AUDIT_SCHEMA: schema });
+
+  /** A controller pod: `up` on a data directory of its own; its admin API, with its token. */
+  async function startController() {
+    const dataDir = tempDataDir();
+    const cli = runCli(['up', '--port', '0', '--admin-port', '0', '--data-dir', dataDir, '-c', join(dir, 'up.yaml'), '--initial', join(dir, 'initial.yaml')], env());
+    controllers.push(cli);
+    const ready = (await cli.logLine('guardgate is up', 90_000)) as { adminUrl: string };
+    const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+    const admin = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+      const response = await fetch(`${ready.adminUrl}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+      return (await response.json()) as T;
+    };
+    return { cli, admin };
+  }
+
+  const readyPods = (color: string) =>
+    cluster.api.store.list('Pod', 'default', `app=guardgate,color=${color}`).filter((p) => !p.metadata.deletionTimestamp && p.status?.phase === 'Running' && p.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'));
+  const selected = () => cluster.api.store.get('Service', 'default', 'guardgate')?.spec.selector?.color as string | undefined;
+
+  it(`${RELEASES} releases while the controller is replaced, pods are evicted, propagation varies and API calls fail: no failed request, the live color always has a ready pod`, async (context) => {
+    if (!requireService(reachable, `PostgreSQL at ${POSTGRES_URL}`, (note) => context.skip(note))) return;
+    const seed = Number(process.env.GUARDGATE_CHAOS_SEED ?? Date.now() % 100_000);
+    const draw = random(seed);
+    let controller = await startController();
+    await until(() => selected() !== undefined && readyPods(selected()!).length === 2, 60_000, 'the first color serving through the Service');
+    const load = startLiveLoad(cluster.serviceUrl('guardgate')!, { bodies: [JSON.stringify({ prompt: 'hello there' })] });
+
+    // The invariant, sampled all along: the color the Service selects has a ready pod.
+    const violations: string[] = [];
+    const sampler = setInterval(() => {
+      const color = selected();
+      if (color !== undefined && readyPods(color).length === 0) violations.push(`${new Date().toISOString()}: the Service selects ${color}, which has no ready pod`);
+    }, 100);
+
+    const chaos: string[] = [];
+    let replacing: Promise<void> | undefined;
+    const monkey = setInterval(() => {
+      if (replacing !== undefined) return;
+      const roll = draw();
+      if (roll < 0.15) {
+        chaos.push('controller replaced');
+        replacing = (async () => {
+          controller.cli.child.kill('SIGKILL');
+          await controller.cli.exited;
+          controller = await startController();
+        })().finally(() => (replacing = undefined));
+      } else if (roll < 0.5) {
+        // The Eviction API under a disruption budget: never the last ready pod of a color.
+        const color = draw() < 0.5 ? 'blue' : 'green';
+        const pods = readyPods(color);
+        if (pods.length >= 2) {
+          const pod = pods[Math.floor(draw() * pods.length)]!;
+          chaos.push(`evicted ${pod.metadata.name}`);
+          cluster.api.store.delete('Pod', 'default', pod.metadata.name);
+        }
+      } else if (roll < 0.75) {
+        const ms = Math.round(draw() * 400);
+        chaos.push(`propagation ${ms} ms`);
+        cluster.setPropagationDelay(ms);
+      } else {
+        chaos.push('API calls failing');
+        cluster.api.faults.add({ path: draw() < 0.5 ? /\/pods$/ : /\/(services|deployments)\//, status: 503, count: 3 });
+      }
+    }, 2_500);
+
+    const outcomes: string[] = [];
+    try {
+      for (let i = 1; i <= RELEASES; i++) {
+        await replacing;
+        const spec = { version: `v${i}`, replicas: 2, scaleDownDelay: '10m', gates: { functional: { enabled: true }, load: { enabled: false }, shadow: { samples: 20, minSamples: 10, durationSeconds: 2 }, watch: { durationSeconds: 2, minRequests: 5 } } };
+        // A release refused while another is open (one the replaced controller left) waits for that one.
+        let started = false;
+        await until(
+          async () => {
+            await replacing;
+            const answer = await controller.admin<{ state?: string }>('POST', '/admin/releases', spec).catch((): { state?: string } => ({}));
+            started = answer.state !== undefined;
+            return started;
+          },
+          120_000,
+          `release v${i} accepted`,
+        );
+        let state = '';
+        let note = '';
+        await until(
+          async () => {
+            await replacing;
+            const status = await controller.admin<ControllerStatus>('GET', '/admin/controller').catch(() => null);
+            if (status?.release?.version === `v${i}`) {
+              state = status.release.state;
+              note = status.release.note ?? '';
+            }
+            return ['stable', 'aborted', 'rolled_back'].includes(state);
+          },
+          180_000,
+          `release v${i} settled`,
+        );
+        outcomes.push(`v${i} ${state}${state === 'stable' ? '' : ` (${note})`}`);
+      }
+    } finally {
+      clearInterval(monkey);
+      clearInterval(sampler);
+      await replacing;
+    }
+    const result = await load.stop();
+    const story = `seed ${seed}\nreleases: ${outcomes.join(', ')}\nchaos: ${chaos.join(', ')}`;
+    console.log(`chaos: ${story.replaceAll('\n', '; ')}; ${result.requests.total} requests, ${failedRequests(result)} failed`);
+    expect(violations, story).toEqual([]);
+    expect(failedRequests(result), story).toBe(0);
+    expect(result.requests.total).toBeGreaterThan(1_000);
+    // Chaos happened, and releases still went through: most of them stable, the rest ended cleanly.
+    expect(chaos.length).toBeGreaterThan(RELEASES / 2);
+    expect(outcomes.filter((o) => o.endsWith('stable')).length, story).toBeGreaterThanOrEqual(Math.ceil(RELEASES / 2));
+    // The recorded active color is the one the Service selects.
+    const status = await controller.admin<ControllerStatus>('GET', '/admin/controller');
+    expect(status.active).toBe(selected());
+    controller.cli.child.kill('SIGTERM');
+    expect(await controller.cli.exited).toBe(0);
+  }, 1_200_000);
+});

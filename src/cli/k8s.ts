@@ -25,6 +25,8 @@ interface RenderFlags {
   anonymous?: boolean;
   prometheusUrl?: string;
   monitoringLabel: string[];
+  /** commander's --no-monitoring. */
+  monitoring: boolean;
 }
 
 
@@ -54,6 +56,7 @@ function optionsOf(flags: RenderFlags): Record<string, unknown> {
     anonymous: flags.anonymous === true,
     prometheusUrl: flags.prometheusUrl,
     monitoringLabels: labels,
+    monitoring: flags.monitoring,
   };
 }
 
@@ -79,6 +82,7 @@ function render(): Command {
     .option('--anonymous', 'serve /predict without credentials inside the cluster (not with --host)')
     .option('--prometheus-url <url>', 'the Prometheus Argo Rollouts asks after promotion (default http://prometheus-operated.monitoring.svc:9090)')
     .option('--monitoring-label <key=value>', 'a label the Prometheus Operator selects ServiceMonitors and rules by (repeatable)', collect, [])
+    .option('--no-monitoring', 'leave out monitoring.yaml (ServiceMonitor, PrometheusRule): for a cluster without the Prometheus Operator, whose CRDs kubectl apply -k would otherwise miss')
     .action(async (specPath: string, flags: RenderFlags) => {
       const { loadReleaseSpec } = await import('../release/spec.js');
       const { parseRenderOptions } = await import('../deploy/options.js');

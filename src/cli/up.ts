@@ -47,16 +47,25 @@ export function upCommand(): Command {
         log,
       );
       log.info({ url: up.url, adminUrl: up.adminUrl, adminTokenFile: up.tokenFile, active: (await up.controller.status()).active }, 'guardgate is up');
+      // On Kubernetes with a Service or a Gateway in front, clients go there: up's own router has no pods behind it.
+      const k8s = router.kubernetes;
+      const frontDoor =
+        router.traffic === 'service-selector'
+          ? [`  API (Service)       http://${k8s.app}.${k8s.namespace}.svc.cluster.local/  (in the cluster; the Service ${k8s.app} follows the active color)`]
+          : router.traffic === 'gateway-api'
+            ? [`  API (Gateway)       ${k8s.gateway?.url ?? ''}/  (the HTTPRoute ${k8s.app} on the Gateway ${k8s.gateway?.name ?? ''})`]
+            : [`  API and playground  ${up.url}/`];
+      const apiUrl = router.traffic === 'service-selector' ? `http://${k8s.app}.${k8s.namespace}.svc.cluster.local` : router.traffic === 'gateway-api' ? (k8s.gateway?.url ?? up.url) : up.url;
       process.stderr.write(
         [
           '',
           `  Guardgate is up.`,
-          `  API and playground  ${up.url}/`,
+          ...frontDoor,
           `  API access          ${up.access}`,
           `  dashboard           ${up.adminUrl}/dashboard`,
           `  admin API           ${up.adminUrl}/admin/status`,
           `  admin token         ${up.tokenFile ?? 'GUARDGATE_ADMIN_TOKEN'}`,
-          `  try                 curl -s ${up.url}/predict -H 'content-type: application/json' -d '{"prompt":"How can I kill a Python process?"}'`,
+          `  try                 curl -s ${apiUrl}/predict -H 'content-type: application/json' -d '{"prompt":"How can I kill a Python process?"}'`,
           `  release             npx guardgate release examples/lexicon-v2.yaml --wait${router.dataDir === '.guardgate' ? '' : ` --data-dir ${router.dataDir}`}`,
           '',
         ].join('\n') + '\n',

@@ -55,7 +55,7 @@ function rolloutObjects(spec: ReleaseSpec, options: RenderOptions): KubeObject[]
   // A color-less environment: Argo Rollouts tells the two ReplicaSets apart by their pod-template hash.
   const environment = environmentOf(spec, 'blue', spec.replicas);
   // No color: the two sides are the Rollout's ReplicaSets (metrics and verdicts carry the version instead).
-  const file = stringify({ ...(parse(instanceConfigFile(environment, settings)) as object), color: null });
+  const file = stringify({ ...(parse(instanceConfigFile(environment, settings)) as object), color: null }, { aliasDuplicateObjects: false });
   // Named by content: each ReplicaSet keeps the configuration it started with, so a rollback gets the old one back.
   const configName = `${options.app}-config-${createHash('sha256').update(file).digest('hex').slice(0, 10)}`;
   const labels = { app: options.app, version: labelValue(spec.version) };

@@ -91,7 +91,7 @@ export function controllerObjects(spec: ReleaseSpec, options: RenderOptions): Ku
       kind: 'ConfigMap',
       metadata: meta(options, name, labels),
       // The release spec the controller starts with when it never deployed anything: what environments.yaml holds.
-      data: { 'up.yaml': stringify(controllerConfig(options)), 'initial-release.yaml': stringify(spec) },
+      data: { 'up.yaml': stringify(controllerConfig(options), { aliasDuplicateObjects: false }), 'initial-release.yaml': stringify(spec, { aliasDuplicateObjects: false }) },
     },
     {
       apiVersion: 'apps/v1',

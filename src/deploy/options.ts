@@ -31,6 +31,8 @@ export const renderOptionsSchema = z
     prometheusUrl: z.url({ protocol: /^https?$/ }).default('http://prometheus-operated.monitoring.svc:9090'),
     /** Labels the Prometheus Operator selects ServiceMonitors and PrometheusRules by (e.g. release=kube-prometheus-stack). */
     monitoringLabels: z.record(z.string(), z.string()).default({}),
+    /** monitoring.yaml (Prometheus Operator objects); false on a cluster without its CRDs. */
+    monitoring: z.boolean().default(true),
   })
   .strict()
   .superRefine((options, context) => {

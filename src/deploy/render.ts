@@ -28,12 +28,12 @@ export function renderObjects(spec: ReleaseSpec, options: RenderOptions): Record
   // The public way in: a route on the Gateway when there is one, else an Ingress to the live Service.
   const publicDoor = options.gateway !== undefined && options.argoRollouts ? [routeTo(options, options.app)] : options.host !== undefined && options.traffic === 'service-selector' ? [ingress(options, options.app)] : [];
   if (publicDoor.length > 0) files[options.argoRollouts ? 'front-door.yaml' : 'ingress.yaml'] = publicDoor;
-  files['monitoring.yaml'] = monitoringObjects(options, !options.argoRollouts);
+  if (options.monitoring) files['monitoring.yaml'] = monitoringObjects(options, !options.argoRollouts);
   return files;
 }
 
 /** YAML 1.1 quoting (kubectl's parser reads y, on, 0755 as YAML 1.1 does), no folded lines. */
-const YAML_OPTIONS = { version: '1.1', lineWidth: 0 } as const;
+const YAML_OPTIONS = { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false } as const;
 
 export const HEADER = '# Rendered by guardgate k8s render: edit the release spec and render again rather than this file.\n';
 

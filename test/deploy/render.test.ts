@@ -57,14 +57,28 @@ describe('guardgate k8s render', () => {
       for (const objects of Object.values(renderObjects(spec(SPECS[2]!), options(flags)))) {
         for (const object of objects.filter((o) => o.kind === 'Deployment' || o.kind === 'Rollout')) {
           const pod = (object.spec as { template: { spec: { containers: Array<{ name: string; securityContext?: Record<string, unknown> }> } } }).template.spec;
-          for (const container of pod.containers.filter((c) => c.name !== 'model-server')) {
-            expect(container.securityContext, `${object.metadata.name}/${container.name}`).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+          // The restricted standard, the model server included (a GPU pod in a restricted namespace is admitted);
+          // Guardgate's own file system is read-only besides.
+          for (const container of pod.containers) {
+            expect(container.securityContext, `${object.metadata.name}/${container.name}`).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
+            if (container.name !== 'model-server') expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true });
           }
         }
         const role = objects.find((o) => o.kind === 'Role') as unknown as { rules: Array<{ verbs: string[]; resourceNames?: string[] }> } | undefined;
         // Anything but create and list names its objects.
         for (const rule of role?.rules ?? []) if (rule.verbs.some((v) => !['create', 'list'].includes(v))) expect(rule.resourceNames?.length, JSON.stringify(rule)).toBeGreaterThan(0);
       }
+    }
+  });
+
+  it('renders plain objects (no YAML anchors or aliases), and leaves monitoring.yaml out with monitoring off', () => {
+    for (const [, flags] of MODES) {
+      const files = renderFiles(spec(SPECS[2]!), options(flags));
+      for (const file of files) expect(file.content, file.path).not.toMatch(/(^|\s)[&*][a-z]\w*\s*$|: [&*][a-z]\w*\b/m);
+      expect(files.map((f) => f.path)).toContain('monitoring.yaml');
+      const plain = renderFiles(spec(SPECS[2]!), options({ ...flags, monitoring: false }));
+      expect(plain.map((f) => f.path)).not.toContain('monitoring.yaml');
+      expect(plain.find((f) => f.path === 'kustomization.yaml')!.content).not.toContain('monitoring.yaml');
     }
   });
 

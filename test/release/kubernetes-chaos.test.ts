@@ -75,6 +75,10 @@ describe('chaos on the fake cluster', () => {
     const seed = Number(process.env.GUARDGATE_CHAOS_SEED ?? Date.now() % 100_000);
     const draw = random(seed);
     let controller = await startController();
+    // The banner sends users to the Service, not to up's own router (which has no pods behind it here).
+    await until(() => controller.cli.stderr().includes('Guardgate is up.'), 10_000, 'the banner');
+    expect(controller.cli.stderr()).toContain('API (Service)       http://guardgate.default.svc.cluster.local/');
+    expect(controller.cli.stderr()).toContain('curl -s http://guardgate.default.svc.cluster.local/predict');
     await until(() => selected() !== undefined && readyPods(selected()!).length === 2, 60_000, 'the first color serving through the Service');
     const load = startLiveLoad(cluster.serviceUrl('guardgate')!, { bodies: [JSON.stringify({ prompt: 'hello there' })] });
 

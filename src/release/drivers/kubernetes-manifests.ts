@@ -134,10 +134,14 @@ export function podTemplate(spec: EnvironmentSpec, settings: KubernetesSettings,
         { name: 'config', configMap: { name: configMapName } },
         { name: 'data', emptyDir: {} },
         ...(settings.apiKeysSecret ? [{ name: 'api-keys', secret: { secretName: settings.apiKeysSecret } }] : []),
+        ...(spec.modelServer ? [{ name: 'model-cache', emptyDir: {} }, { name: 'dshm', emptyDir: { medium: 'Memory' } }] : []),
       ],
     },
   };
 }
+
+/** Where the model server keeps its downloads and caches (an emptyDir). */
+const MODEL_CACHE_DIR = '/cache';
 
 export function deployment(spec: EnvironmentSpec, settings: KubernetesSettings, replicas: number) {
   const selector = colorSelector(settings, spec.color);
@@ -165,8 +169,20 @@ function modelServerContainer(server: ModelServerSpec) {
     image: server.image,
     args: server.args,
     ports: [{ name: 'model', containerPort: server.port }],
-    // A model takes a while to load: readiness, not liveness, waits for it.
+    // A model takes minutes to load: a startup probe gives it 15, then readiness follows it.
+    startupProbe: { httpGet: { path: '/health', port: 'model' }, periodSeconds: 5, failureThreshold: 180 },
     readinessProbe: { httpGet: { path: '/health', port: 'model' }, periodSeconds: 2, failureThreshold: 3 },
+    // Admitted by the restricted Pod Security standard (a non-root user; the model cache and shared memory
+    // in volumes of their own, since the image's home may not be writable).
+    securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } },
+    env: [
+      { name: 'HOME', value: MODEL_CACHE_DIR },
+      { name: 'HF_HOME', value: `${MODEL_CACHE_DIR}/huggingface` },
+    ],
+    volumeMounts: [
+      { name: 'model-cache', mountPath: MODEL_CACHE_DIR },
+      { name: 'dshm', mountPath: '/dev/shm' },
+    ],
     ...(server.gpus > 0 ? { resources: { limits: { 'nvidia.com/gpu': String(server.gpus) } } } : {}),
   };
 }

@@ -8,7 +8,7 @@ import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
 import type { Traffic } from './traffic.js';
 import { otherColor, type Color } from '../router/routing.js';
 import { createHash } from 'node:crypto';
-import { readyInstanceUrl, type Driver, type EnvironmentSpec } from './driver.js';
+import { readyInstanceUrl, type Deployment, type Driver, type EnvironmentSpec } from './driver.js';
 import { PRE_SWITCH_GATES, runGate, type PreSwitchGate } from './gates/run.js';
 import type { AuditStore } from '../store/audit/store.js';
 import { EVIDENCE_HEADER } from '../shared/headers.js';
@@ -113,11 +113,11 @@ export class Controller {
     const stored = (await this.store.environment(active))?.spec ?? { ...this.options.initial, color: active };
     const adopted = await this.driver.adopt(stored);
     if (adopted === null) await this.bringUp(stored);
-    else await this.traffic.setMembers(active, adopted.instances.map((i) => i.url), adopted.version);
+    else await this.route(adopted);
     await this.traffic.switchTo(active, { force: true });
     // Pods its cluster replaces (an eviction, a node drain) come back at new addresses: the router follows.
     this.driver.onInstancesChanged?.((deployment) => {
-      this.traffic.setMembers(deployment.color, deployment.instances.map((i) => i.url), deployment.version).catch((error: unknown) => this.log.warn({ err: error, color: deployment.color }, 'following the instances of an environment failed'));
+      this.route(deployment).catch((error: unknown) => this.log.warn({ err: error, color: deployment.color }, 'following the instances of an environment failed'));
     });
     await this.store.setActive(active);
     await this.store.saveEnvironment(stored);
@@ -126,7 +126,7 @@ export class Controller {
     if (open === null) {
       if (other === null) return;
       const kept = await this.driver.adopt(other.spec);
-      if (kept !== null) await this.traffic.setMembers(other.spec.color, kept.instances.map((i) => i.url), kept.version);
+      if (kept !== null) await this.route(kept);
       const keptFor = other.retireAt === null ? 0 : Date.parse(other.retireAt) - Date.now();
       // A kept old environment that outlived the previous controller (Kubernetes) stays kept until its retire
       // time; one that died with it (local processes) is brought back beside the active one while it is still
@@ -161,8 +161,12 @@ export class Controller {
   }
 
   private async bringUp(spec: EnvironmentSpec): Promise<void> {
-    const deployment = await this.driver.deploy(spec);
-    await this.traffic.setMembers(spec.color, deployment.instances.map((i) => i.url), spec.version);
+    await this.route(await this.driver.deploy(spec));
+  }
+
+  /** The traffic's members of an environment's color: its instances, as deployed or adopted. */
+  private route(deployment: Deployment): Promise<void> {
+    return this.traffic.setMembers(deployment.color, deployment.instances.map((i) => i.url), deployment.version);
   }
 
   // ------------------------------------------------------------------ operations

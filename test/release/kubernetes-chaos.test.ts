@@ -40,7 +40,7 @@ describe('chaos on the fake cluster', () => {
     writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig, { mode: 0o600 });
     writeFileSync(
       join(dir, 'up.yaml'),
-      `driver: kubernetes\ntraffic: service-selector\nkubernetes:\n  kubeconfig: ${join(dir, 'kubeconfig')}\n  image: guardgate:test\n  leaseSeconds: 2\n  renewSeconds: 1\n  terminationGraceSeconds: 8\n  readyTimeoutSeconds: 30\n  propagationTimeoutSeconds: 10\n  reconnectSeconds: 2\n`,
+      `driver: kubernetes\ntraffic: service-selector\nkubernetes:\n  kubeconfig: ${join(dir, 'kubeconfig')}\n  image: guardgate:test\n  leaseSeconds: 3\n  renewSeconds: 1\n  terminationGraceSeconds: 8\n  readyTimeoutSeconds: 30\n  propagationTimeoutSeconds: 10\n  reconnectSeconds: 2\n`,
     );
     writeFileSync(join(dir, 'initial.yaml'), 'version: v0\nengine:\n  kind: lexicon\npolicy: strict\nreplicas: 2\n');
   });

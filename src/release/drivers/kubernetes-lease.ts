@@ -143,7 +143,9 @@ export class LeaderLease {
     this.log.info({ lease: this.options.name, identity: this.options.identity }, 'kubernetes: this controller holds the lease');
     let renewing = false;
     let lastError = 'no renewal answered';
-    let lastAttempt = monotonic();
+    // The next renew is due one period after the take began (not after it answered): a slow take must not push
+    // the first renew past the deadline.
+    let lastAttempt = this.lastRenewed;
     this.timer = setInterval(() => {
       if (!this.held) return;
       // Checked every tick, whatever call is in flight: past the renew deadline this controller stops acting.

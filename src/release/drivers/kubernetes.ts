@@ -3,13 +3,13 @@
 // available replicas) up to a deadline; a failure carries the pods' evidence (waiting reasons such as
 // ImagePullBackOff or CrashLoopBackOff, unschedulable pods, their events) and leaves nothing behind.
 // `describe` answers from a view of the pods refreshed in the background, so that it stays synchronous.
-import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, KubernetesObjectApi, makeInformer, PatchStrategy, type Informer, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Color } from '../../router/routing.js';
 import { DeployError, type Deployment, type Driver, type EnvironmentSpec, type InstanceInfo, type InstanceState } from '../driver.js';
 import { readObject, statusOf, writeObject } from './kubernetes-objects.js';
 import { containersOf, crashLooping, podGone, podReady, rolloutOf, type KubeDeployment, type Pod } from './kubernetes-rollout.js';
-import { colorSelector, colorService, configMap, deployment, environmentName, labelSelector, type KubernetesSettings } from './kubernetes-manifests.js';
+import { colorSelector, colorService, configMap, deployment, environmentName, LABEL_APP, labelSelector, type KubernetesSettings } from './kubernetes-manifests.js';
 
 export interface KubernetesDriverOptions extends KubernetesSettings {
   /** A kubeconfig (YAML); none: the in-cluster service account, or ~/.kube/config. */
@@ -21,6 +21,8 @@ export interface KubernetesDriverOptions extends KubernetesSettings {
   crashLoopLimit: number;
   /** How often the view of the pods is refreshed. */
   refreshMs?: number;
+  /** Follow the pods with a watch (default); false: list them at every look (an API server that refuses watches; the benchmark's baseline). */
+  watchPods?: boolean;
   /** Environment values every pod needs (the router secret, DATABASE_URL): kept in a Secret `<app>-env`, never in the ConfigMap. */
   secretEnv?: Record<string, string> | undefined;
 }
@@ -31,11 +33,16 @@ export interface KubernetesDriverOptions extends KubernetesSettings {
  * asking again on transient failures for up to `patienceMs` (0: never; the Lease has its own deadline).
  */
 export function kubernetesApi(kubeconfig: string | undefined, patienceMs = 15_000): KubernetesObjectApi {
+  const api = KubernetesObjectApi.makeApiClient(kubeConfigOf(kubeconfig));
+  return patienceMs > 0 ? patientApi(api, patienceMs) : api;
+}
+
+/** A kubeconfig (YAML), or none: the in-cluster service account, or ~/.kube/config. */
+function kubeConfigOf(kubeconfig: string | undefined): KubeConfig {
   const config = new KubeConfig();
   if (kubeconfig !== undefined) config.loadFromString(kubeconfig);
   else config.loadFromDefault();
-  const api = KubernetesObjectApi.makeApiClient(config);
-  return patienceMs > 0 ? patientApi(api, patienceMs) : api;
+  return config;
 }
 
 /** The API server was busy or failing (429, 5xx) or could not be reached: worth asking again. */
@@ -93,6 +100,13 @@ export class KubernetesDriver implements Driver {
   private readonly views = new Map<Color, Deployment>();
   private readonly specs = new Map<Color, EnvironmentSpec>();
   private timer: NodeJS.Timeout | undefined;
+  /**
+   * This app's pods, kept by a watch (list once, then changes, relisting after 410 Gone) rather than listed
+   * several times a second; while the watch is down (it restarts after a second), pods are listed instead.
+   */
+  private podCache: (Informer<Pod> & ObjectCache<Pod>) | undefined;
+  private podCacheLive = false;
+  private closed = false;
 
   private constructor(
     private readonly options: KubernetesDriverOptions,
@@ -117,6 +131,7 @@ export class KubernetesDriver implements Driver {
         await driver.refresh(color);
       }
     }
+    if (options.watchPods !== false) await driver.watchPods();
     driver.timer = setInterval(() => void driver.refreshAll(), options.refreshMs ?? 500);
     driver.timer.unref();
     return driver;
@@ -131,7 +146,34 @@ export class KubernetesDriver implements Driver {
     await writeObject(this.api, object.apiVersion!, object.kind!, this.options.namespace, object.metadata!.name!, () => object);
   }
 
+  private async watchPods(): Promise<void> {
+    const config = kubeConfigOf(this.options.kubeconfig);
+    const core = config.makeApiClient(CoreV1Api);
+    const { namespace } = this.options;
+    const labelSelector = `${LABEL_APP}=${this.options.app}`;
+    const cache = makeInformer<Pod>(config, `/api/v1/namespaces/${namespace}/pods`, () => core.listNamespacedPod({ namespace, labelSelector }), labelSelector);
+    cache.on('connect', () => (this.podCacheLive = true));
+    cache.on('error', (error: unknown) => {
+      this.podCacheLive = false;
+      if (this.closed) return;
+      this.log.warn({ err: error }, 'kubernetes: the watch of the pods stopped; listing them until it is back');
+      setTimeout(() => void cache.start().catch(() => undefined), 1_000).unref();
+    });
+    this.podCache = cache;
+    try {
+      await cache.start();
+      this.podCacheLive = true;
+    } catch (error) {
+      this.log.warn({ err: error }, 'kubernetes: the pods could not be watched; listing them instead');
+      setTimeout(() => void cache.start().catch(() => undefined), 1_000).unref();
+    }
+  }
+
   private async pods(color: Color): Promise<Pod[]> {
+    if (this.podCache !== undefined && this.podCacheLive) {
+      const selector = Object.entries(colorSelector(this.options, color));
+      return this.podCache.list(this.options.namespace).filter((pod) => selector.every(([key, value]) => pod.metadata?.labels?.[key] === value));
+    }
     const list = await this.api.list<Pod>('v1', 'Pod', this.options.namespace, undefined, undefined, undefined, undefined, labelSelector(colorSelector(this.options, color)));
     return list.items;
   }
@@ -303,6 +345,8 @@ export class KubernetesDriver implements Driver {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
+    await this.podCache?.stop();
   }
 }

@@ -82,6 +82,17 @@ describe('release controller', () => {
     expect(await predict(up.url)).toMatchObject({ color: before });
   });
 
+  it('keeps the old environment for a scaleDownDelay past 24.8 days (a timer that long would fire at once)', async () => {
+    const before = (await up.controller.status()).active;
+    await up.controller.release(quickSpec({ version: 'v-kept-30d', scaleDownDelay: '720h', gates: { functional: { enabled: false }, load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } } }));
+    expect((await settle()).state).toBe('stable');
+    // A timer fires on the next turn of the loop when it overflows: a second later the old color must still be there.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect((await up.controller.status()).environments[before]).toMatchObject({ retireAt: expect.any(String) });
+    expect((await up.controller.status()).environments[before]!.instances.length).toBeGreaterThan(0);
+    await up.controller.view(await up.controller.rollback());
+  });
+
   it('a failed gate aborts: the active environment is untouched and the candidate torn down', async () => {
     const active = (await up.controller.status()).active;
     const dir = mkdtempSync(join(tmpdir(), 'guardgate-suite-'));

@@ -21,7 +21,7 @@ describe('crash safety of guardgate up --driver kubernetes', () => {
     const dir = mkdtempSync(join(tmpdir(), 'guardgate-k8s-crash-'));
     writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig, { mode: 0o600 });
     config = join(dir, 'up.yaml');
-    writeFileSync(config, `driver: kubernetes\nkubernetes:\n  kubeconfig: ${join(dir, 'kubeconfig')}\n  image: guardgate:test\n  leaseSeconds: 3\n  renewSeconds: 1\n  terminationGraceSeconds: 5\n`);
+    writeFileSync(config, `driver: kubernetes\nkubernetes:\n  kubeconfig: ${join(dir, 'kubeconfig')}\n  image: guardgate:test\n  leaseSeconds: 6\n  renewSeconds: 1\n  terminationGraceSeconds: 5\n`);
   });
   afterAll(async () => {
     for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGKILL');

@@ -85,8 +85,8 @@ describe('the controller Lease on the fake cluster', () => {
     const first = lease('first', 'hung');
     let lostAt = 0;
     await first.acquire(() => (lostAt = performance.now()));
-    // Every later write of the lease hangs for a minute (a black-holed connection): nothing ever answers.
-    cluster.api.faults.add({ method: 'PUT', path: /\/leases\/hung$/, hangMs: 60_000, count: 1 });
+    // The next writes of the lease hang for a minute (a black-holed connection): none answers before the deadline.
+    cluster.api.faults.add({ method: 'PUT', path: /\/leases\/hung$/, hangMs: 60_000, count: 5 });
     const second = lease('second', 'hung');
     let tookAt = 0;
     const taking = second.acquire(() => undefined).then(() => (tookAt = performance.now()));

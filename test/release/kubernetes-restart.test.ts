@@ -26,7 +26,7 @@ describe('a replaced controller pod on Kubernetes adopts the live color', () => 
     cluster = await startFakeCluster();
     dir = mkdtempSync(join(tmpdir(), 'guardgate-k8s-restart-'));
     writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig, { mode: 0o600 });
-    writeFileSync(join(dir, 'up.yaml'), `driver: kubernetes\nkubernetes:\n  kubeconfig: ${join(dir, 'kubeconfig')}\n  image: guardgate:test\n  leaseSeconds: 3\n  renewSeconds: 1\n  terminationGraceSeconds: 5\n  readyTimeoutSeconds: 20\n`);
+    writeFileSync(join(dir, 'up.yaml'), `driver: kubernetes\nkubernetes:\n  kubeconfig: ${join(dir, 'kubeconfig')}\n  image: guardgate:test\n  leaseSeconds: 6\n  renewSeconds: 1\n  terminationGraceSeconds: 5\n  readyTimeoutSeconds: 20\n`);
     writeFileSync(join(dir, 'initial.yaml'), 'version: initial\nengine:\n  kind: lexicon\npolicy: strict\nreplicas: 3\n');
     writeFileSync(
       join(dir, 'v2.yaml'),

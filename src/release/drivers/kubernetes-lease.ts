@@ -25,7 +25,7 @@ export interface LeaseOptions {
   renewMs: number;
   /** The holder stops acting when it has not renewed for this long (less than leaseMs; default two thirds of it). */
   renewDeadlineMs?: number;
-  /** The longest one API call may take (default: the retry period, at most the renew deadline). */
+  /** The longest one API call may take (default: half the renew deadline, at least the retry period). */
   requestTimeoutMs?: number;
 }
 
@@ -84,7 +84,7 @@ export class LeaderLease {
     this.renewDeadlineMs = options.renewDeadlineMs ?? Math.floor((options.leaseMs * 2) / 3);
     if (!(this.renewDeadlineMs < options.leaseMs)) throw new Error(`the lease's renew deadline (${this.renewDeadlineMs} ms) must be shorter than its duration (${options.leaseMs} ms)`);
     if (!(options.renewMs < this.renewDeadlineMs)) throw new Error(`the lease's renew period (${options.renewMs} ms) must be shorter than its renew deadline (${this.renewDeadlineMs} ms)`);
-    this.requestTimeoutMs = options.requestTimeoutMs ?? Math.min(Math.max(options.renewMs, 1_000), this.renewDeadlineMs);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? Math.min(Math.max(options.renewMs, this.renewDeadlineMs / 2), this.renewDeadlineMs);
   }
 
   /** Whether this controller holds the lease now: it acts only while this is true. */

@@ -51,7 +51,10 @@ export const rateLimitSchema = z
     /** Where the buckets live: this process, or Redis (shared by every instance). */
     store: z.enum(['memory', 'redis']).default('memory'),
     redisUrl: z.string().min(1).optional(),
-    /** A token bucket per subject; the limit of the subject's highest scope applies. `anonymous` is per client address. */
+    /**
+     * A token bucket per subject; the limit of the subject's highest scope applies. `anonymous` is per client address.
+     * `evidence` is not a user limit: it is the budget of evidence traffic (the gates'), per credential (default 10,000/s).
+     */
     limits: z.partialRecord(z.enum(['anonymous', ...SCOPES]), limitSchema).default({}),
     /** Redis slower than this, or down, lets the request through (counted in guardgate_rate_limit_errors_total). */
     timeoutMs: positiveInt.default(50),

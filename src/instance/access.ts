@@ -35,12 +35,23 @@ export interface Access {
   metrics: AccessMetrics;
 }
 
-/** The limit of the principal's highest scope, or the anonymous one. */
-export function limitFor(principal: Principal, limits: RateLimitSettings['limits']): Limit | undefined {
-  if (principal.method === 'anonymous') return limits.anonymous;
+/**
+ * Evidence traffic's own budget per credential when `limits.evidence` is unset: above what one instance answers,
+ * so that it never caps the load gate's measurement, yet bounded (evidence traffic is not audited).
+ */
+export const DEFAULT_EVIDENCE_LIMIT: Limit = { perSecond: 10_000, burst: 20_000 };
+
+/**
+ * The limit a request draws on, and the bucket it draws from. Evidence traffic (gates, bench, replay) has its
+ * own budget, never a user limit; anyone else gets the limit of their highest scope (`evidence` is not a user
+ * limit), or the anonymous one per client address. Pure.
+ */
+export function limitFor(principal: Principal, evidence: boolean, limits: RateLimitSettings['limits'], ip: string): { limit: Limit; subject: string } | undefined {
+  if (evidence) return { limit: limits.evidence ?? DEFAULT_EVIDENCE_LIMIT, subject: `evidence:${principal.method}:${principal.subject}` };
+  if (principal.method === 'anonymous') return limits.anonymous === undefined ? undefined : { limit: limits.anonymous, subject: `ip:${ip}` };
   for (let i = SCOPES.length - 1; i >= 0; i--) {
     const scope = SCOPES[i]!;
-    if (principal.scopes.has(scope) && limits[scope] !== undefined) return limits[scope];
+    if (scope !== 'evidence' && principal.scopes.has(scope) && limits[scope] !== undefined) return { limit: limits[scope], subject: `${principal.method}:${principal.subject}` };
   }
   return undefined;
 }
@@ -70,10 +81,9 @@ export function installAccess(app: FastifyInstance, access: Access): void {
     // Marking traffic as evidence keeps it out of the audit: the gates' (and an admin's) privilege, never a client's.
     if (request.headers[EVIDENCE_HEADER] === '1' && hasScope(principal, 'evidence')) request.evidence = true;
     if (!limited) return;
-    const limit = limitFor(principal, access.limits);
-    if (limit === undefined) return;
-    const subject = principal.method === 'anonymous' ? `ip:${request.ip}` : `${principal.method}:${principal.subject}`;
-    const decision = await access.limiter!.take(subject, limit);
+    const drawn = limitFor(principal, request.evidence, access.limits, request.ip);
+    if (drawn === undefined) return;
+    const decision = await access.limiter!.take(drawn.subject, drawn.limit);
     if (!decision.allowed) {
       access.metrics.rejected('rate_limited');
       throw new GuardgateError('rate_limited', `too many requests; try again in ${decision.retryAfterSeconds} s`, { retryAfter: decision.retryAfterSeconds });

@@ -2,7 +2,7 @@
 // running controller's admin API; --json prints the API's answer; exit codes say how a release ended.
 import { Command } from 'commander';
 import type { ControllerStatus, Progress, ReleaseView } from '../release/controller.js';
-import { loadReleaseSpec } from '../release/spec.js';
+import { inlineSuites, loadReleaseSpec } from '../release/spec.js';
 import type { OperatorAction } from '../release/store.js';
 import { adminClient, CliExit, type AdminClient } from './client.js';
 import { EXIT } from './exit-codes.js';
@@ -91,7 +91,8 @@ export function releaseCommands(): Command[] {
     .option('--wait', 'follow the release until it settles')
     .option('--image <ref>', 'driver kubernetes: the Guardgate image of this release (overrides the spec\'s image)')
     .action(async (file: string, flags: Common & { wait?: boolean; image?: string }) => {
-      const spec = loadReleaseSpec(file);
+      // Suite files are read here and sent inline: the controller never reads a path a caller names.
+      const spec = inlineSuites(loadReleaseSpec(file));
       if (flags.image !== undefined) spec.image = flags.image;
       const client = adminClient(flags);
       const started = await client.call<ReleaseView>('POST', '/admin/releases', spec);

@@ -5,7 +5,8 @@ import { actorName } from '../auth/principal.js';
 import { GuardgateError } from '../moderation/errors.js';
 import { isColor } from '../router/routing.js';
 import type { Controller } from './controller.js';
-import { parseReleaseSpec } from './spec.js';
+import { parseReleaseSpec, suiteFiles } from './spec.js';
+import { remoteSuiteRefused } from './suite.js';
 import type { LiveSampler } from './live.js';
 
 /** `controller` is read at call time: `up` starts the controller after the admin API listens. */
@@ -24,6 +25,11 @@ export function registerControllerRoutes(app: FastifyInstance, current: () => Co
       spec = parseReleaseSpec(request.body, 'the release spec');
     } catch (error) {
       throw new GuardgateError('invalid_request', (error as Error).message);
+    }
+    // The server reads no file a caller names, but the suites it ships: yours travel inline.
+    for (const [field, path] of suiteFiles(spec)) {
+      const refused = remoteSuiteRefused(path);
+      if (refused !== null) throw new GuardgateError('invalid_request', `${field}: ${refused}`);
     }
     const release = await current().release(spec, actorOf(request));
     return reply.code(202).send(await current().view(release));

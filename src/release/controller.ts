@@ -24,6 +24,7 @@ import type { TextMode } from '../store/audit/record.js';
 import { secretRefused, type SecretPolicy } from '../config/secret.js';
 import type { StoreHealth } from './store-resilient.js';
 import { loadSuite } from './suite.js';
+import { suiteFiles } from './spec.js';
 
 export interface ControllerOptions {
   /** The environment `up` starts with when nothing was ever deployed. */
@@ -178,12 +179,8 @@ export class Controller {
     // deployed into that teardown (its Deployment deleted mid-rollout).
     if ((await this.store.openRelease()) === null) await this.running;
     // Everything that can be checked before anything is deployed is checked now: a bad spec is a 400, not a stuck release.
-    const files: Array<[string, string | undefined]> = [
-      ['gates.functional.suite', spec.gates.functional.enabled ? spec.gates.functional.suite : undefined],
-      ['gates.shadow.replay.corpus', spec.gates.shadow.enabled && spec.gates.shadow.replay !== false ? spec.gates.shadow.replay.corpus : undefined],
-    ];
-    for (const [field, path] of files) {
-      if (path === undefined) continue;
+    for (const [field, path] of suiteFiles(spec)) {
+      if ((field.startsWith('gates.functional') && !spec.gates.functional.enabled) || (field.startsWith('gates.shadow') && !spec.gates.shadow.enabled)) continue;
       try {
         loadSuite(path);
       } catch (error) {

@@ -5,6 +5,7 @@ import { engineSchema } from '../config/engine.js';
 import { readYamlFile, validate } from '../config/load.js';
 import { parseDurationMs } from '../shared/duration.js';
 import { POLICIES } from '../moderation/taxonomy.js';
+import { loadSuite, suiteSchema, type SuiteRef } from './suite.js';
 
 const positiveInt = z.coerce.number().int().positive();
 const fraction = z.coerce.number().min(0).max(1);
@@ -18,11 +19,14 @@ const durationMs = z.union([
     .transform((v) => parseDurationMs(v)!),
 ]);
 
+/** A suite file (read where the gates run), or the suite itself inline (what `guardgate release` sends). */
+const suiteRef = z.union([z.string().min(1), suiteSchema]);
+
 /** The gates of a release: what proves the candidate before and after the switch. */
 export const gatesSchema = z
   .object({
     functional: z
-      .object({ enabled: z.boolean().default(true), suite: z.string().min(1).optional(), minPassRate: fraction.default(1) })
+      .object({ enabled: z.boolean().default(true), suite: suiteRef.optional(), minPassRate: fraction.default(1) })
       .strict().prefault({}),
     load: z
       .object({
@@ -52,7 +56,7 @@ export const gatesSchema = z
          * false: live traffic only.
          */
         replay: z
-          .union([z.literal(false), z.object({ corpus: z.string().min(1).optional(), audit: z.coerce.number().int().min(0).max(10_000).default(200) }).strict()])
+          .union([z.literal(false), z.object({ corpus: suiteRef.optional(), audit: z.coerce.number().int().min(0).max(10_000).default(200) }).strict()])
           .default({ audit: 200 }),
       })
       .strict().prefault({}),
@@ -123,9 +127,33 @@ export function parseReleaseSpec(value: unknown, source: string): ReleaseSpec {
 /** A spec file; a relative suite path is read from the spec file's directory, not the working directory. */
 export function loadReleaseSpec(path: string): ReleaseSpec {
   const spec = parseReleaseSpec(readYamlFile(path), path);
-  const suite = spec.gates.functional.suite;
-  if (suite !== undefined && !isAbsolute(suite)) spec.gates.functional.suite = resolve(dirname(path), suite);
+  const near = (ref: SuiteRef | undefined) => (typeof ref === 'string' && !isAbsolute(ref) ? resolve(dirname(path), ref) : ref);
+  spec.gates.functional.suite = near(spec.gates.functional.suite);
   const replay = spec.gates.shadow.replay;
-  if (replay !== false && replay.corpus !== undefined && !isAbsolute(replay.corpus)) replay.corpus = resolve(dirname(path), replay.corpus);
+  if (replay !== false) replay.corpus = near(replay.corpus);
   return spec;
+}
+
+/** The suite files a spec names (field, path). */
+export function suiteFiles(spec: Pick<ReleaseSpec, 'gates'>): Array<[string, string]> {
+  const replay = spec.gates.shadow.replay;
+  const named: Array<[string, SuiteRef | undefined]> = [
+    ['gates.functional.suite', spec.gates.functional.suite],
+    ['gates.shadow.replay.corpus', replay === false ? undefined : replay.corpus],
+  ];
+  return named.filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+}
+
+/** The spec with its suite files read into it: what a client sends, so that the server never reads a path it is given. */
+export function inlineSuites(spec: ReleaseSpec): ReleaseSpec {
+  const replay = spec.gates.shadow.replay;
+  const read = (ref: SuiteRef | undefined) => (ref === undefined ? undefined : loadSuite(ref));
+  return {
+    ...spec,
+    gates: {
+      ...spec.gates,
+      functional: { ...spec.gates.functional, suite: read(spec.gates.functional.suite) },
+      shadow: { ...spec.gates.shadow, replay: replay === false ? false : { ...replay, corpus: read(replay.corpus) } },
+    },
+  };
 }

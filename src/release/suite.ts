@@ -1,5 +1,7 @@
 // The audit suite: cases of text, target, expected safety and category, with tags. A default suite ships
 // with the product (suites/default.yaml) and covers the release checklist.
+import { realpathSync } from 'node:fs';
+import { dirname, relative, resolve, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { readYamlFile, validate } from '../config/load.js';
@@ -26,7 +28,31 @@ export type AuditSuite = z.output<typeof suiteSchema>;
 export type AuditCase = AuditSuite['cases'][number];
 
 export const DEFAULT_SUITE_PATH = fileURLToPath(new URL('../../suites/default.yaml', import.meta.url));
+/** The suites that ship with the product: the only files a release spec sent over HTTP may name. */
+export const SHIPPED_SUITES_DIR = dirname(DEFAULT_SUITE_PATH);
 
-export function loadSuite(path: string = DEFAULT_SUITE_PATH): AuditSuite {
-  return validate(suiteSchema, readYamlFile(path), path);
+/** Where a spec names a suite (or a replay corpus): a file on the machine that runs the gates, or the suite itself. */
+export type SuiteRef = string | AuditSuite;
+
+export function loadSuite(ref: SuiteRef = DEFAULT_SUITE_PATH): AuditSuite {
+  return typeof ref === 'string' ? validate(suiteSchema, readYamlFile(ref), ref) : ref;
+}
+
+/**
+ * A suite file named by a remote caller: only from the shipped suites folder, by its real path (no `..`, no link
+ * out). One answer whether the file exists, is a folder or is elsewhere: the reply tells nothing about the server's
+ * files, and none of them is read. Returns why it is refused, or null.
+ */
+export function remoteSuiteRefused(path: string): string | null {
+  const refusal = `a suite named over HTTP must be one of the shipped suites (${SHIPPED_SUITES_DIR}); send your own inline (guardgate release does)`;
+  const inside = (dir: string, file: string) => {
+    const rel = relative(dir, file);
+    return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  };
+  if (!isAbsolute(path) || !inside(SHIPPED_SUITES_DIR, resolve(path))) return refusal;
+  try {
+    return inside(realpathSync(SHIPPED_SUITES_DIR), realpathSync(path)) ? null : refusal;
+  } catch {
+    return refusal;
+  }
 }

@@ -1,6 +1,6 @@
 // kill -9 of `guardgate up` in each state of a release, then a restart: it converges. Exactly one active
 // color, recorded and serving; no orphan instance; the release continues (watching) or is cleanly aborted.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ControllerStatus, Progress } from '../../src/release/controller.js';
@@ -66,13 +66,10 @@ describe('crash safety of guardgate up', () => {
   // share nothing (a data directory each, ports chosen by the system): they run side by side.
   it.concurrent.for(cases)('kill -9 while $state, then restart: converges', async ({ state, spec, after }, { expect }) => {
     const dataDir = tempDataDir();
-    let suite: string | undefined;
-    if (JSON.stringify(spec).includes('__IMPOSSIBLE__')) {
-      suite = join(dataDir, 'impossible.yaml');
-      writeFileSync(suite, 'name: impossible\ncases:\n  - { name: hello is unsafe, prompt: "Hello", expect: { safety: Unsafe } }\n');
-    }
+    // A suite no candidate passes, sent inline (as guardgate release sends a suite file).
+    const impossible = { name: 'impossible', cases: [{ name: 'hello is unsafe', prompt: 'Hello', expect: { safety: 'Unsafe' } }] };
     const first = await startUpProcess(dataDir);
-    const body = JSON.parse(JSON.stringify({ version: 'v2', ...spec }).replace('"__IMPOSSIBLE__"', JSON.stringify(suite ?? '')));
+    const body = JSON.parse(JSON.stringify({ version: 'v2', ...spec }).replace('"__IMPOSSIBLE__"', JSON.stringify(impossible)));
     const created = await first.admin('POST', '/admin/releases', body);
     expect(created.state).toBe('deploying');
     let status: Status = await first.admin('GET', '/admin/controller');

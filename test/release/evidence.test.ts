@@ -9,6 +9,7 @@ import type { RunningUp } from '../../src/release/up.js';
 import { loadReleaseSpec } from '../../src/release/spec.js';
 import { DEFAULT_SUITE_PATH } from '../../src/release/suite.js';
 import { until } from '../helpers/router.js';
+import { runCli } from '../helpers/cli.js';
 import { predict, quickSpec, startTestUp } from '../helpers/up.js';
 import { SqliteAuditStore } from '../../src/store/audit/sqlite.js';
 import { addApiKey } from '../../src/auth/api-keys.js';
@@ -126,11 +127,20 @@ describe('gates and evidence', () => {
       code: 'invalid_request',
       message: expect.stringMatching(/^gates.functional.suite: cannot read config file/),
     });
-    expect((await up.controller.status()).release!.version).not.toBe('no-suite');
+    expect((await up.controller.status()).release?.version).not.toBe('no-suite');
     const dir = mkdtempSync(join(tmpdir(), 'guardgate-spec-'));
     writeFileSync(join(dir, 'my-suite.yaml'), readFileSync(DEFAULT_SUITE_PATH));
     writeFileSync(join(dir, 'release.yaml'), 'version: rel-suite\ngates:\n  functional:\n    suite: ./my-suite.yaml\n');
     expect(loadReleaseSpec(join(dir, 'release.yaml')).gates.functional.suite).toBe(join(dir, 'my-suite.yaml'));
+
+    // `guardgate release` reads the suite beside the spec and sends it inline: the controller reads no path it is sent.
+    writeFileSync(join(dir, 'impossible.yaml'), 'name: mine-impossible\ncases:\n  - { name: hello is unsafe, prompt: "Hello", expect: { safety: Unsafe } }\n');
+    writeFileSync(join(dir, 'cli.yaml'), 'version: cli-suite\ngates:\n  functional:\n    suite: ./impossible.yaml\n');
+    const cli = runCli(['release', join(dir, 'cli.yaml'), '--wait', '--data-dir', (up as RunningUp & { dataDir: string }).dataDir]);
+    expect(await cli.exited, cli.stderr()).toBe(3); // a gate failed
+    const release = await settle();
+    expect(release).toMatchObject({ version: 'cli-suite', state: 'aborted' });
+    expect(release.gates[0]).toMatchObject({ gate: 'functional', passed: false, evidence: { suite: 'mine-impossible', failed: 1 } });
   });
 
   it('an error inside a gate fails it with the error as evidence: the release ends, and the next one can start', async () => {

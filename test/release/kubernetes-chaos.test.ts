@@ -146,6 +146,11 @@ describe('chaos on the fake cluster', () => {
             if (status?.release?.version === `v${i}`) {
               state = status.release.state;
               note = status.release.note ?? '';
+              // A failed gate says why: its summary and the first failed cases' answers.
+              for (const gate of status.release.gates.filter((g) => !g.passed)) {
+                const cases = ((gate.evidence as { cases?: { passed: boolean; name: string; got: unknown }[] } | undefined)?.cases ?? []).filter((c) => !c.passed).slice(0, 3);
+                note += `; ${gate.gate}: ${gate.summary}${cases.map((c) => `; ${c.name}: ${JSON.stringify(c.got)}`).join('')}`;
+              }
             }
             return ['stable', 'aborted', 'rolled_back'].includes(state);
           },

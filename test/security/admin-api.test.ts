@@ -1,11 +1,12 @@
 // The admin plane of `guardgate up` cannot be reached around its credentials: every admin route, however
 // its path is spelled, needs the admin scope; the public port does not lead to it; the admin API and the
 // instances stay on loopback whatever --host says; every admin action is recorded with its actor.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addApiKey } from '../../src/auth/api-keys.js';
+import { DEFAULT_SUITE_PATH } from '../../src/release/suite.js';
 import { apiKeysFile } from '../../src/release/up.js';
 import { HS_SECRET, signToken } from '../helpers/auth.js';
 import { tempDataDir } from '../helpers/instance.js';
@@ -130,6 +131,36 @@ describe('the admin plane of guardgate up', () => {
     expect(release.state).toBe('rolled_back');
     expect(release.transitions[0]!.actor).toBe('jwt:bob@example.com');
     expect(release.transitions.at(-1)!.actor).toBe('api_key:ops-alice');
+  });
+
+  it('a release spec over HTTP reads no file of the server: a suite or corpus path outside the shipped suites is refused with one answer, quoting nothing', async () => {
+    const secretFile = join(tempDataDir(), 'secret.yaml');
+    writeFileSync(secretFile, 'root:x:0:0:root\nhunter2-line-of-a-secret\n');
+    const shipped = DEFAULT_SUITE_PATH;
+    const post = (gates: unknown) => raw(up.adminUrl, 'POST', '/admin/releases', { authorization: `Bearer ${up.token}`, 'content-type': 'application/json' }, JSON.stringify({ version: 'files', gates }));
+    const paths = [secretFile, '/etc/passwd', '/nonexistent/suite.yaml', '/etc', `${dirname(shipped)}/../package.json`, `${dirname(shipped)}/nonexistent.yaml`, 'suites/default.yaml'];
+    const answers = new Set<string>();
+    for (const path of paths) {
+      for (const gates of [{ functional: { suite: path } }, { shadow: { replay: { corpus: path } } }]) {
+        const answer = await post(gates);
+        expect(answer.status, `${JSON.stringify(gates)}`).toBe(400);
+        const body = JSON.parse(answer.body) as { error: { code: string; message: string } };
+        expect(body.error.code).toBe('invalid_request');
+        expect(answer.body).not.toMatch(/root:x|hunter2|ENOENT|EISDIR|not valid YAML|Unrecognized/);
+        answers.add(body.error.message.replace(/^gates\.(functional\.suite|shadow\.replay\.corpus): /, ''));
+      }
+    }
+    expect([...answers]).toHaveLength(1); // the same whether the file exists, is a folder, or is outside
+    expect((await up.controller.status()).release?.version).not.toBe('files');
+    // A shipped suite by path, or a suite of one's own inline, is accepted (the CLI sends files inline).
+    const inline = { name: 'mine', cases: [{ name: 'greeting', prompt: 'Hello there', expect: { safety: 'Safe' } }] };
+    const accepted = await post({ functional: { suite: inline }, load: { enabled: false }, shadow: { durationSeconds: 2, samples: 20, minSamples: 5, replay: { corpus: shipped } }, watch: { enabled: false } });
+    expect(accepted.status, accepted.body).toBe(202);
+    await until(async () => ['stable', 'aborted'].includes((await up.controller.status()).release?.state ?? ''), 60_000, 'the release with an inline suite settled');
+    const release = (await up.controller.status()).release!;
+    expect(release.state, release.gates.map((g) => g.summary).join('; ')).toBe('stable');
+    expect(release.gates[0]).toMatchObject({ gate: 'functional', passed: true, summary: expect.stringMatching(/^1\/1 cases passed/) });
+    await raw(up.adminUrl, 'POST', '/admin/rollback', { authorization: `Bearer ${up.token}` });
   });
 });
 

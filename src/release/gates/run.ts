@@ -9,7 +9,7 @@ import type { Color } from '../../router/routing.js';
 import type { AuditStore } from '../../store/audit/store.js';
 import type { TextMode } from '../../store/audit/record.js';
 import type { ReleaseSpec } from '../spec.js';
-import { loadSuite } from '../suite.js';
+import { loadSuite, type SuiteRef } from '../suite.js';
 import type { Endpoint } from '../traffic.js';
 import { runFunctionalGate } from './functional.js';
 import { LOAD_CORPUS, runLoadGate, warmUpSeconds } from './load.js';
@@ -51,10 +51,10 @@ export interface GateContext {
 }
 
 /** /predict bodies of an audit suite's cases. */
-export const suiteBodies = (path?: string): string[] => loadSuite(path).cases.map((c) => JSON.stringify(c.response ? { prompt: c.prompt, response: c.response } : { prompt: c.prompt }));
+export const suiteBodies = (suite?: SuiteRef): string[] => loadSuite(suite).cases.map((c) => JSON.stringify(c.response ? { prompt: c.prompt, response: c.response } : { prompt: c.prompt }));
 
 /** The corpus the shadow gate replays after audited texts: the named suite, or the shipped suite and the benign/harmful mix. */
-export const replayCorpus = (path: string | undefined): ReplayItem[] => (path === undefined ? [...suiteBodies(), ...LOAD_CORPUS] : suiteBodies(path)).map((body) => ({ body, origin: 'corpus' }));
+export const replayCorpus = (corpus: SuiteRef | undefined): ReplayItem[] => (corpus === undefined ? [...suiteBodies(), ...LOAD_CORPUS] : suiteBodies(corpus)).map((body) => ({ body, origin: 'corpus' }));
 
 /** The most a gate may take before it is failed for want of an answer (and stopped). Pure. */
 export function gateDeadlineMs(gate: PreSwitchGate, settings: GateSettings): number {

@@ -1,6 +1,6 @@
 // Secrets are named by reference ({ env: NAME } or { file: PATH }) in every file Guardgate reads or
 // writes; the value is resolved only where it is used, and never stored, logged or returned.
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './load.js';
@@ -49,19 +49,41 @@ export interface SecretPolicy {
   deniedDirs: readonly string[];
 }
 
-const inside = (path: string, dir: string): boolean => {
-  const d = resolve(dir);
-  return path === d || path.startsWith(d.endsWith(sep) ? d : d + sep);
+const inside = (path: string, dir: string): boolean => path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+
+/** The real path (links and `..` resolved), or the lexical one when it does not exist (yet). */
+const real = (path: string): string => {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
 };
 
-/** Why a spec may not name this secret, or null when it may. */
+/**
+ * Why a spec may not name this secret, or null when it may. A file is judged by its real path: a link in an
+ * allowed folder that leads out of it (to the data directory's admin token, say) is refused.
+ */
 export function secretRefused(ref: SecretRef, policy: SecretPolicy): string | null {
   if ('env' in ref) {
     return policy.env.includes(ref.env) ? null : `the environment variable ${ref.env} is not one a release may name (allowed: ${policy.env.join(', ') || 'none'}; set GUARDGATE_RELEASE_SECRETS)`;
   }
-  const path = resolve(ref.file);
-  if (policy.deniedDirs.some((dir) => inside(path, dir)) || !policy.dirs.some((dir) => inside(path, dir))) {
+  const [named, actual] = [resolve(ref.file), real(ref.file)];
+  const denied = policy.deniedDirs.flatMap((dir) => [resolve(dir), real(dir)]);
+  const namedAllowed = policy.dirs.some((dir) => inside(named, resolve(dir)) || inside(named, real(dir)));
+  const actualAllowed = policy.dirs.some((dir) => inside(actual, real(dir)));
+  if (!namedAllowed || !actualAllowed || [named, actual].some((path) => denied.some((dir) => inside(path, dir)))) {
     return `the file ${ref.file} is not in a directory a release may read secrets from (allowed: ${policy.dirs.join(', ') || 'none'}; set releaseSecrets.dirs)`;
   }
   return null;
+}
+
+/**
+ * A release's secret file, judged again by its real path when it is read (it may have become a link since the
+ * check), and read by that real path. Throws with why it is refused.
+ */
+export function readReleaseSecret(ref: SecretRef & { file: string }, policy: SecretPolicy): string {
+  const refused = secretRefused(ref, policy);
+  if (refused !== null) throw new ConfigError(refused);
+  return resolveSecret({ file: real(ref.file) }, {});
 }

@@ -237,6 +237,8 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     auth: { ...auth, adminTokenSha256: sha256Hex(token), gateTokenSha256: sha256Hex(gateToken), rateLimit: withoutEnvironmentValues(auth.rateLimit, instanceEnv) },
     routerSecret: { env: 'GUARDGATE_ROUTER_SECRET' },
   };
+  // The secrets a release may name; never a file of the data directory (the admin token is there).
+  const releaseSecrets = { ...parsed.releaseSecrets, deniedDirs: [parsed.dataDir] };
   const driver = parsed.driver === 'kubernetes' ? await kubernetesDriver(parsed, auth, token, gateToken, instanceEnv, options.logLevel, log) : new LocalDriver(
     {
       dataDir: parsed.dataDir,
@@ -247,6 +249,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
       env: instanceEnv,
       logLevel: options.logLevel,
       instanceConfig,
+      releaseSecrets,
     },
     log,
   );
@@ -269,7 +272,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     controller = new Controller(store, driver, traffic, log, {
       initial: options.initial === undefined ? { color: 'blue', version: 'initial', engine: { kind: 'lexicon' }, policy: 'strict', replicas: 1 } : environmentOf(options.initial, 'blue', options.initial.replicas),
       credentials: gateToken,
-      releaseSecrets: { ...parsed.releaseSecrets, deniedDirs: [parsed.dataDir] },
+      releaseSecrets,
       storeHealth: resilient,
       audit,
       auditText: auditTextOf(instanceEnv),

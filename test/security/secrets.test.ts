@@ -1,8 +1,9 @@
 // Secrets are named, never written: a canary API key given to a release by reference reaches the model
 // server and nothing else: no file in the data directory, no table, no log line, no API response.
 // Gate evidence keeps users' text only as the audit policy allows.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,6 +81,71 @@ describe('secrets by reference', () => {
     for (const file of filesUnder(dataDir)) expect(readFileSync(file).includes(CANARY), file).toBe(false);
     expect(logs.length).toBeGreaterThan(0);
     expect(logs).not.toContain(CANARY);
+  });
+});
+
+describe('secret files of releases are judged by their real path, when checked and when read', () => {
+  let up: RunningUp;
+  let fake: FakeOpenAI;
+  const dataDir = tempDataDir();
+  const secrets = mkdtempSync(join(tmpdir(), 'guardgate-release-secrets-'));
+  const admin = (body: unknown) =>
+    fetch(`${up.adminUrl}/admin/releases`, { method: 'POST', headers: { authorization: `Bearer ${up.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const spec = (file: string, version: string) => ({
+    version,
+    engine: { kind: 'openai', baseUrl: fake.baseUrl, apiKey: { file } },
+    gates: { functional: { enabled: false }, load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } },
+  });
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+    const configFile = join(secrets, '..', `${basename(secrets)}.yaml`);
+    writeFileSync(configFile, `releaseSecrets:\n  dirs: [${secrets}]\n`);
+    up = await startUp({ router: parseRouterConfig({ port: '0', adminPort: '0', dataDir, config: configFile }, {}), instanceEnv: { ...process.env }, logLevel: 'warn', healthIntervalMs: 100 }, pino({ level: 'silent' }));
+  });
+  afterAll(async () => {
+    await up?.close();
+    await fake?.close();
+  });
+
+  it('a link in an allowed folder to the admin token, or to any file outside, is refused; the token never leaves', async () => {
+    symlinkSync(join(dataDir, 'admin-token'), join(secrets, 'token-link'));
+    symlinkSync('/etc/hostname', join(secrets, 'outside-link'));
+    symlinkSync(dataDir, join(secrets, 'data-dir-link'));
+    for (const file of [join(secrets, 'token-link'), join(secrets, 'outside-link'), join(secrets, 'data-dir-link', 'admin-token')]) {
+      const response = await admin(spec(file, 'exfiltrate'));
+      expect(response.status, file).toBe(400);
+      expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(/^engine.apiKey: the file .* is not in a directory a release may read/);
+    }
+    expect((await up.controller.status()).release).toBeNull();
+    expect(fake.received).toHaveLength(0);
+  });
+
+  it('a file swapped for such a link after the check is judged again when it is read: the token never leaves', async () => {
+    const file = join(secrets, 'swapped');
+    writeFileSync(file, 'sk-harmless-0123456789');
+    expect((await admin(spec(file, 'swap'))).status).toBe(202);
+    rmSync(file);
+    symlinkSync(join(dataDir, 'admin-token'), file);
+    await up.controller.settled();
+    const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+    await fetch(`${up.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'hello' }) });
+    expect(fake.received.filter((r) => String(r.headers.authorization).includes(token))).toEqual([]);
+    const release = (await up.controller.status()).release!;
+    // Either read before the swap (the harmless key) or refused at read time: never the token.
+    if (release.state !== 'stable') expect(release.note).toMatch(/not in a directory a release may read/);
+    if (release.state === 'stable') await up.controller.view(await up.controller.rollback());
+  });
+
+  it('a link that stays inside the allowed folder (as Kubernetes mounts secrets: ..data/key) is followed', async () => {
+    mkdirSync(join(secrets, '..data'));
+    writeFileSync(join(secrets, '..data', 'vllm-key'), 'sk-inside-987654321');
+    symlinkSync(join('..data', 'vllm-key'), join(secrets, 'vllm-key'));
+    expect((await admin(spec(join(secrets, 'vllm-key'), 'inside'))).status).toBe(202);
+    await up.controller.settled();
+    expect((await up.controller.status()).release).toMatchObject({ version: 'inside', state: 'stable' });
+    await fetch(`${up.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'hello' }) });
+    expect(fake.received.some((r) => r.headers.authorization === 'Bearer sk-inside-987654321')).toBe(true);
   });
 });
 

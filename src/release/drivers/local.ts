@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import type { Logger } from 'pino';
 import type { Color } from '../../router/routing.js';
 import { builtFile } from '../../shared/built.js';
+import { readReleaseSecret, type SecretPolicy } from '../../config/secret.js';
 import { DeployError, type Deployment, type Driver, type EnvironmentSpec, type InstanceState } from '../driver.js';
 
 const CLI = builtFile('cli/main.js');
@@ -28,7 +29,12 @@ export interface LocalDriverOptions {
   logLevel: string;
   /** More of every instance's configuration file (auth, router secret): references and digests only, never secret values. */
   instanceConfig?: Record<string, unknown>;
+  /** The secrets a release may name: a secret file is judged again, by its real path, when it is read at deploy. */
+  releaseSecrets?: SecretPolicy;
 }
+
+/** Where an instance finds its release's secret file, read by the driver: in its environment, never in a file. */
+const RELEASE_KEY_ENV = 'GUARDGATE_RELEASE_ENGINE_API_KEY';
 
 const freePort = (host: string): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -57,12 +63,13 @@ class Supervised {
     private readonly args: string[],
     private readonly options: LocalDriverOptions,
     private readonly log: Logger,
+    private readonly secretEnv: Record<string, string> = {},
   ) {}
 
   start(): void {
     this.state = this.restarts === 0 ? 'starting' : 'restarting';
     const child = spawn(process.execPath, [CLI, ...this.args], {
-      env: { ...process.env, ...this.options.env, GUARDGATE_PARENT_PID: String(process.pid) },
+      env: { ...process.env, ...this.options.env, ...this.secretEnv, GUARDGATE_PARENT_PID: String(process.pid) },
       // The instance's log lines (JSON) go where up's own go; its stderr too, and the end of it is kept for crash reports.
       stdio: ['ignore', 'inherit', 'pipe'],
     });
@@ -147,7 +154,22 @@ export class LocalDriver implements Driver {
     private readonly log: Logger,
   ) {}
 
-  private configFile(spec: EnvironmentSpec): string {
+  /**
+   * A release's secret file is read here, when the instances start, by its real path and judged again (a link
+   * swapped in after the release was accepted is refused); the instances get the value in their environment.
+   */
+  private secretOf(spec: EnvironmentSpec): { engine: EnvironmentSpec['engine']; env: Record<string, string> } {
+    const { engine } = spec;
+    if (engine.kind !== 'openai' || engine.apiKey === undefined || !('file' in engine.apiKey) || this.options.releaseSecrets === undefined) return { engine, env: {} };
+    try {
+      const value = readReleaseSecret(engine.apiKey, this.options.releaseSecrets);
+      return { engine: { ...engine, apiKey: { env: RELEASE_KEY_ENV } }, env: { [RELEASE_KEY_ENV]: value } };
+    } catch (error) {
+      throw new DeployError(`engine.apiKey: ${(error as Error).message}`);
+    }
+  }
+
+  private configFile(spec: EnvironmentSpec, engine: EnvironmentSpec['engine']): string {
     const dir = join(this.options.dataDir, 'environments');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `${spec.color}.yaml`);
@@ -159,7 +181,7 @@ export class LocalDriver implements Driver {
         color: spec.color,
         version: spec.version,
         policy: spec.policy,
-        engine: spec.engine,
+        engine,
         dataDir: this.options.dataDir,
         logLevel: this.options.logLevel,
       }),
@@ -169,11 +191,12 @@ export class LocalDriver implements Driver {
   }
 
   private async startInstances(env: Environment, count: number): Promise<Supervised[]> {
-    const file = this.configFile(env.spec);
+    const secret = this.secretOf(env.spec);
+    const file = this.configFile(env.spec, secret.engine);
     const started: Supervised[] = [];
     for (let i = 0; i < count; i++) {
       const port = await freePort(INSTANCE_HOST);
-      const instance = new Supervised(`http://${INSTANCE_HOST}:${port}`, ['serve', '--config', file, '--port', String(port)], this.options, this.log);
+      const instance = new Supervised(`http://${INSTANCE_HOST}:${port}`, ['serve', '--config', file, '--port', String(port)], this.options, this.log, secret.env);
       instance.start();
       started.push(instance);
     }

@@ -1,5 +1,6 @@
 // `guardgate gates serve`: the gate runner on its own (POST /admin/gates/run), for Argo Rollouts'
 // AnalysisTemplates; `guardgate gates run`: ask a controller or runner to run gates, exit 3 when they fail.
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { createLogger, logFormatOf } from '../shared/logger.js';
 import { CliExit, adminClient } from './client.js';
@@ -17,7 +18,8 @@ function serve(): Command {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('-p, --port <port>', 'port to listen on', '8090')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
-    .action(async (flags: { live: string; preview: string; allow: string[]; host: string; port: string; logLevel: string }) => {
+    .option('--ca <file>', 'PEM of a private CA the endpoints\' certificates come from: gate requests trust it (repeatable)', collect, [])
+    .action(async (flags: { live: string; preview: string; allow: string[]; host: string; port: string; logLevel: string; ca: string[] }) => {
       const adminToken = process.env.GUARDGATE_ADMIN_TOKEN;
       if (adminToken === undefined || adminToken.length < 16) throw new CliExit(EXIT.usage, 'set GUARDGATE_ADMIN_TOKEN (at least 16 characters): callers present it, and the instances accept it for gate traffic');
       const port = Number(flags.port);
@@ -34,6 +36,7 @@ function serve(): Command {
           host: flags.host,
           port,
           auditText: text === 'full' || text === 'redacted' ? text : 'none',
+          trust: flags.ca.length === 0 ? undefined : () => flags.ca.map((file) => readFileSync(file, 'utf8')),
         },
         log,
       );

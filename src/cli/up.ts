@@ -19,6 +19,7 @@ export function upCommand(): Command {
     .option('--admin-port <port>', 'admin API port (default 8081)')
     .option('--tls-cert <file>', 'PEM certificate: HTTPS on the public port (reloaded when it changes)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .option('--tls-ca <file>', 'PEM of the private CA that signed --tls-cert: the gates trust it (a self-signed --tls-cert needs none)')
     .option('--insecure', 'serve /predict without credentials on a non-loopback --host')
     .option('--driver <kind>', 'where environments run: local (processes on this machine, the default) or kubernetes')
     .option('--traffic <mode>', 'what switches traffic: router (the default), or with driver kubernetes service-selector (a Service <app>) or gateway-api (an HTTPRoute; kubernetes.gateway in the config file)')

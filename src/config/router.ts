@@ -31,8 +31,11 @@ export const routerSchema = z.object({
       /** HTTPS for the admin API; with clientCaFile, only clients with a certificate that CA signed get in. */
       tls: keyPairSchema.extend({ clientCaFile: z.string().min(1).optional() }).strict().optional(),
     }).prefault({}),
-  /** HTTPS on the public (and preview) listener, reloaded when the files change. */
-  tls: keyPairSchema.nullable().default(null),
+  /**
+   * HTTPS on the public (and preview) listener, reloaded when the files change. `caFile`: the (private) CA that
+   * signed `certFile`, which the gates' own requests to this listener trust; a self-signed `certFile` is trusted as is.
+   */
+  tls: keyPairSchema.extend({ caFile: z.string().min(1).optional() }).strict().nullable().default(null),
   /** Shared with the instances (a reference): marks mirrored copies. Unset: no mirroring. */
   routerSecret: secretRefSchema.optional(),
   /** Who may call the API (handed to the instances by `up`), use the preview header and the admin API. */
@@ -175,6 +178,7 @@ export interface RouterFlags {
   logLevel?: string;
   tlsCert?: string;
   tlsKey?: string;
+  tlsCa?: string;
   insecure?: boolean;
   workers?: string;
   driver?: string;
@@ -209,7 +213,7 @@ export function parseRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv): P
     active: flags.active,
     admin: { host: flags.adminHost, port: flags.adminPort, token: flags.adminToken },
     pools: { blue: { instances: flags.blue, version: flags.blueVersion }, green: { instances: flags.green, version: flags.greenVersion } },
-    tls: flags.tlsCert || flags.tlsKey ? { certFile: flags.tlsCert, keyFile: flags.tlsKey } : undefined,
+    tls: flags.tlsCert || flags.tlsKey || flags.tlsCa ? { certFile: flags.tlsCert, keyFile: flags.tlsKey, caFile: flags.tlsCa } : undefined,
     insecure: flags.insecure,
     workers: flags.workers,
     driver: flags.driver,

@@ -31,6 +31,8 @@ export interface ControllerOptions {
   initial: EnvironmentSpec;
   /** The bearer the gates send (the gate token, never the admin token): preview through the router, load straight at instances. */
   credentials?: string | undefined;
+  /** Certificates the gates trust besides the system's (the private CA of the public listener). */
+  gateTrust?: (() => string[]) | undefined;
   /** What of users' text gate evidence may keep: the audit log's policy (none: digests only). */
   auditText?: TextMode;
   /** The audit log, read for the shadow gate's replay of the last audited texts. */
@@ -428,6 +430,7 @@ export class Controller {
         auditText: this.options.auditText ?? 'none',
         mirror: this.traffic.mirror,
         audit: this.options.audit,
+        trust: this.options.gateTrust,
         log: this.log.child({ release: release.version }),
         onProgress: (name, detail, figures) => this.step(release, 'validating', `${name} gate`, detail, figures),
       },

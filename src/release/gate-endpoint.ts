@@ -7,11 +7,12 @@
 import { setMaxListeners } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { request } from 'undici';
 import { z } from 'zod';
 import { GuardgateError } from '../moderation/errors.js';
 import type { TextMode } from '../store/audit/record.js';
 import { gateOutcome, type GateReport } from './gates/report.js';
-import { PRE_SWITCH_GATES, runGate, type GateTargets, type PreSwitchGate } from './gates/run.js';
+import { gateDispatcher, PRE_SWITCH_GATES, runGate, type GateTargets, type PreSwitchGate } from './gates/run.js';
 import { gatesSchema } from './spec.js';
 import type { Endpoint } from './traffic.js';
 
@@ -53,6 +54,8 @@ export interface GateEndpointOptions {
   /** Headers gate requests carry: a credential the instances accept and the evidence mark. */
   credentials: Record<string, string>;
   auditText: TextMode;
+  /** Certificates the gates trust besides the system's (the private CA of the public listener). */
+  trust?: (() => string[]) | undefined;
   log: Logger;
 }
 
@@ -70,13 +73,17 @@ function resolveEndpoint(named: string, options: GateEndpointOptions): Endpoint 
 }
 
 /** A GET /readyz that answers at all within 5 s (a candidate that is not ready is judged by the gates). */
-async function answers(endpoint: Endpoint): Promise<string | undefined> {
+async function answers(endpoint: Endpoint, trust: (() => string[]) | undefined): Promise<string | undefined> {
+  const dispatcher = gateDispatcher(trust);
   try {
-    // Never followed: a redirect would carry the endpoint's headers (a preview token) elsewhere.
-    await fetch(`${endpoint.url}/readyz`, { headers: endpoint.headers, signal: AbortSignal.timeout(5_000), redirect: 'manual' });
+    // Never followed (undici's request does not): a redirect would carry the endpoint's headers (a preview token) elsewhere.
+    const response = await request(`${endpoint.url}/readyz`, { headers: endpoint.headers, signal: AbortSignal.timeout(5_000), dispatcher });
+    await response.body.dump();
     return undefined;
   } catch (error) {
     return ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message;
+  } finally {
+    void dispatcher.destroy().catch(() => undefined);
   }
 }
 
@@ -117,7 +124,7 @@ export function registerGateEndpoint(app: FastifyInstance, options: GateEndpoint
     const candidate = resolveEndpoint(body.candidate, options);
     const baseline = resolveEndpoint(body.baseline, options);
     for (const [what, endpoint] of [['candidate', candidate], ['baseline', baseline]] as const) {
-      const failure = await answers(endpoint);
+      const failure = await answers(endpoint, options.trust);
       if (failure !== undefined) throw new GuardgateError('endpoint_unreachable', `the ${what} ${endpoint.url} does not answer: ${failure}`, { retryAfter: 5 });
     }
     // The client going away (Argo's timeout) stops the gates, and its place in the queue.
@@ -132,7 +139,7 @@ export function registerGateEndpoint(app: FastifyInstance, options: GateEndpoint
       const reports: GateReport[] = [];
       for (const gate of body.gates) {
         if (stop.signal.aborted) break;
-        reports.push(await runGate(gate, settings, targets, { credentials: options.credentials, auditText: options.auditText, log: options.log }, stop.signal));
+        reports.push(await runGate(gate, settings, targets, { credentials: options.credentials, auditText: options.auditText, trust: options.trust, log: options.log }, stop.signal));
       }
       return reports;
     });

@@ -21,6 +21,8 @@ export interface GateServerOptions {
   host: string;
   port: number;
   auditText: TextMode;
+  /** Certificates gate requests trust besides the system's (a private CA); read at each run. */
+  trust?: (() => string[]) | undefined;
 }
 
 export interface RunningGateServer {
@@ -39,6 +41,7 @@ export async function startGateServer(options: GateServerOptions, log: Logger): 
       allowed: () => options.allow,
       credentials: { authorization: `Bearer ${options.adminToken}`, [EVIDENCE_HEADER]: '1' },
       auditText: options.auditText,
+      trust: options.trust,
       log,
     });
   });

@@ -237,6 +237,9 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     auth: { ...auth, adminTokenSha256: sha256Hex(token), gateTokenSha256: sha256Hex(gateToken), rateLimit: withoutEnvironmentValues(auth.rateLimit, instanceEnv) },
     routerSecret: { env: 'GUARDGATE_ROUTER_SECRET' },
   };
+  // The gates call the public listener: they trust its certificate (self-signed) and the CA that signed it.
+  const { tls } = parsed;
+  const gateTrust = tls === null ? undefined : () => [tls.certFile, ...(tls.caFile === undefined ? [] : [tls.caFile])].map((file) => readFileSync(file, 'utf8'));
   // The secrets a release may name; never a file of the data directory (the admin token is there).
   const releaseSecrets = { ...parsed.releaseSecrets, deniedDirs: [parsed.dataDir] };
   const driver = parsed.driver === 'kubernetes' ? await kubernetesDriver(parsed, auth, token, gateToken, instanceEnv, options.logLevel, log) : new LocalDriver(
@@ -272,6 +275,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     controller = new Controller(store, driver, traffic, log, {
       initial: options.initial === undefined ? { color: 'blue', version: 'initial', engine: { kind: 'lexicon' }, policy: 'strict', replicas: 1 } : environmentOf(options.initial, 'blue', options.initial.replicas),
       credentials: gateToken,
+      gateTrust,
       releaseSecrets,
       storeHealth: resilient,
       audit,
@@ -290,6 +294,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     allowed: () => COLORS.flatMap((color) => driver.describe(color)?.instances.map((i) => i.url) ?? []),
     credentials: { authorization: `Bearer ${gateToken}`, [EVIDENCE_HEADER]: '1' },
     auditText: auditTextOf(instanceEnv),
+    trust: gateTrust,
     log,
   };
   // The dashboard's live charts: each color's instances read for their own figures (with the gate token: metrics scope).

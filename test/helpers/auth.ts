@@ -103,7 +103,9 @@ export function makeCertificate(dir: string, name: string, ca?: Certificate): Ce
   } else {
     const csr = join(dir, `${name}.csr`);
     execFileSync('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', csr, ...subject], { stdio: 'ignore' });
-    execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', ca.certFile, '-CAkey', ca.keyFile, '-CAcreateserial', '-out', certFile, '-days', '2'], { stdio: 'ignore' });
+    const extensions = join(dir, `${name}.ext`);
+    writeFileSync(extensions, 'subjectAltName=IP:127.0.0.1\n');
+    execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', ca.certFile, '-CAkey', ca.keyFile, '-CAcreateserial', '-out', certFile, '-days', '2', '-extfile', extensions], { stdio: 'ignore' });
   }
   const fingerprint = execFileSync('openssl', ['x509', '-in', certFile, '-noout', '-fingerprint', '-sha256']).toString().trim().split('=')[1]!;
   return { certFile, keyFile, fingerprint };

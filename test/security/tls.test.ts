@@ -13,6 +13,9 @@ import type { Router } from '../../src/router/router.js';
 import { makeCertificate, tempDir, type Certificate } from '../helpers/auth.js';
 import { ADMIN_TOKEN, until } from '../helpers/router.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import type { RunningUp } from '../../src/release/up.js';
+import { tempDataDir } from '../helpers/instance.js';
+import { quickSpec, startTestUp } from '../helpers/up.js';
 
 /** The certificate a new TLS handshake is shown. */
 function presented(url: string, ca: Buffer[]): Promise<string> {
@@ -125,5 +128,43 @@ describe('client certificates on the admin API', () => {
     } finally {
       await router.close();
     }
+  });
+});
+
+describe('gates of guardgate up behind a private CA', () => {
+  const owned: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const close of owned.reverse()) await close();
+  });
+  const runGates = async (up: RunningUp, candidate = 'preview') => {
+    const response = await fetch(`${up.adminUrl}/admin/gates/run`, { method: 'POST', headers: { authorization: `Bearer ${up.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ candidate, gates: ['functional'] }) });
+    return { status: response.status, body: (await response.json()) as { pass: boolean; gates: Array<{ summary: string }> } };
+  };
+
+  it('with --tls-ca naming the CA that signed the certificate, a release passes its gates and the gate endpoint answers', async () => {
+    const dir = tempDir();
+    const ca = makeCertificate(dir, 'private-ca');
+    const leaf = makeCertificate(dir, 'guardgate-public', ca);
+    const up = await startTestUp(tempDataDir(), {}, { tlsCert: leaf.certFile, tlsKey: leaf.keyFile, tlsCa: ca.certFile });
+    owned.push(() => up.close());
+    expect(up.url).toMatch(/^https:/);
+    await up.controller.release(quickSpec({ version: 'v2', gates: { load: { enabled: false }, shadow: { durationSeconds: 2, samples: 20, minSamples: 10 }, watch: { enabled: false } } }));
+    await up.controller.settled();
+    const release = (await up.controller.status()).release!;
+    expect(release.state, release.gates.map((g) => g.summary).join('\n')).toBe('stable');
+    expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([['functional', true], ['shadow', true]]);
+    const gates = await runGates(up);
+    expect(gates.status, JSON.stringify(gates.body)).toBe(200);
+    expect(gates.body.pass).toBe(true);
+  });
+
+  it('a self-signed certificate needs no CA option: the gates trust the certificate the listener serves', async () => {
+    const dir = tempDir();
+    const self = makeCertificate(dir, 'self-signed');
+    const up = await startTestUp(tempDataDir(), {}, { tlsCert: self.certFile, tlsKey: self.keyFile });
+    owned.push(() => up.close());
+    const gates = await runGates(up, 'live'); // one color only: the gates judge the live version
+    expect(gates.status, JSON.stringify(gates.body)).toBe(200);
+    expect(gates.body.gates[0]!.summary).toMatch(/^(\d+)\/\1 cases passed/);
   });
 });

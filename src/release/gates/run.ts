@@ -3,6 +3,7 @@
 // under a deadline, and an error inside it becomes a failed report with the error as evidence.
 import { setMaxListeners } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
+import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { Color } from '../../router/routing.js';
@@ -47,6 +48,8 @@ export interface GateContext {
   audit?: Pick<AuditStore, 'query'> | undefined;
   /** Told as a gate goes: which, and how far (for progress lines). */
   onProgress?: (gate: PreSwitchGate, detail: string, figures?: Record<string, number>) => void;
+  /** Certificates (PEM) gate requests trust besides the system's: the private CA of `up --tls-ca`; read at each run. */
+  trust?: (() => string[]) | undefined;
   log: Logger;
 }
 
@@ -63,6 +66,12 @@ export function gateDeadlineMs(gate: PreSwitchGate, settings: GateSettings): num
   return (settings.shadow.durationSeconds + 60) * 1000;
 }
 
+/** Connections of one gate run, trusting the system's CAs and the given certificates. */
+export function gateDispatcher(trust: (() => string[]) | undefined): Agent {
+  const trusted = trust?.() ?? [];
+  return new Agent(trusted.length === 0 ? {} : { connect: { ca: [...rootCertificates, ...trusted] } });
+}
+
 /** One gate, under its deadline: an error inside it, or no answer in time, fails it with the error as evidence. */
 export async function runGate(gate: PreSwitchGate, settings: GateSettings, targets: GateTargets, context: GateContext, signal: AbortSignal): Promise<GateReport> {
   const startedAt = new Date().toISOString();
@@ -75,7 +84,7 @@ export async function runGate(gate: PreSwitchGate, settings: GateSettings, targe
   const timeout = new AbortController();
   // Connections of this gate run only: a kept-alive connection from an earlier run, pinned by a Service's proxy
   // to a pod of what was then the preview (now the live color), must never answer for this candidate.
-  const dispatcher = new Agent();
+  const dispatcher = gateDispatcher(context.trust);
   try {
     return await Promise.race([
       gateBody(gate, settings, targets, context, stop.signal, dispatcher),

@@ -1,10 +1,12 @@
 // The stores' cost and worth, each measured against a baseline in the same run:
 //  1. cache: throughput against a slow engine (a fake server answering in 20 ms) when every request hits
 //     the cache, against when every request misses (cache off);
-//  2. audit: throughput of the lexicon instance with the SQLite audit sink, against without it.
+//  2. audit: throughput of the lexicon instance with the SQLite audit sink, against without it; and the journal
+//     (each record written before its verdict is answered, group-committed; with and without fdatasync) against
+//     the sink without the journal.
 // Run (after npm run build): npx tsx bench/stores.ts [--seconds 6] [--connections 32]
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,9 +19,10 @@ const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const body = JSON.stringify({ prompt: 'Tell me a story about a dragon who learns to cook.' });
 
 /** Start `guardgate serve` with these environment variables; resolve its URL. */
-async function serve(env: Record<string, string>): Promise<{ url: string; stop: () => void }> {
+async function serve(env: Record<string, string>, config = ''): Promise<{ url: string; stop: () => void }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'guardgate-bench-'));
-  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'info'], {
+  writeFileSync(join(dataDir, 'instance.yaml'), config);
+  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--data-dir', dataDir, '--config', join(dataDir, 'instance.yaml'), '--log-level', 'info'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -34,8 +37,8 @@ async function serve(env: Record<string, string>): Promise<{ url: string; stop: 
   return { url, stop: () => child.kill('SIGTERM') };
 }
 
-async function measure(name: string, env: Record<string, string>): Promise<LoadFigures> {
-  const server = await serve(env);
+async function measure(name: string, env: Record<string, string>, config = ''): Promise<LoadFigures> {
+  const server = await serve(env, config);
   await measureLoad(server.url, { bodies: [body], connections, durationSeconds: 1 }); // warm up (and fill the cache)
   const figures = await measureLoad(server.url, { bodies: [body], connections, durationSeconds: seconds });
   server.stop();
@@ -50,8 +53,12 @@ try {
   const hit = await measure('20 ms engine, cache hits', { ...openai, GUARDGATE_CACHE: 'memory' });
   console.log(`cache: hit/miss throughput ${(hit.qps / miss.qps).toFixed(1)}x, p99 ${(hit.p99 / miss.p99).toFixed(2)}\n`);
   const without = await measure('lexicon, no audit sink', { GUARDGATE_AUDIT_SINK: 'none', GUARDGATE_CACHE: 'none' });
-  const withSink = await measure('lexicon, SQLite audit sink', { GUARDGATE_AUDIT_SINK: 'sqlite', GUARDGATE_CACHE: 'none' });
-  console.log(`audit: throughput with/without the sink ${(withSink.qps / without.qps).toFixed(2)}, p99 ${(withSink.p99 / without.p99).toFixed(2)}`);
+  const sqlite = { GUARDGATE_AUDIT_SINK: 'sqlite', GUARDGATE_CACHE: 'none' };
+  const unjournaled = await measure('SQLite sink, no journal', sqlite, 'audit: { journal: false }\n');
+  const journaled = await measure('SQLite sink, journal', sqlite);
+  const synced = await measure('SQLite sink, journal+fsync', sqlite, 'audit: { fsync: true }\n');
+  console.log(`audit: throughput with/without the sink (no journal) ${(unjournaled.qps / without.qps).toFixed(2)}, p99 ${(unjournaled.p99 / without.p99).toFixed(2)}`);
+  console.log(`journal: throughput with/without ${(journaled.qps / unjournaled.qps).toFixed(2)}, p99 ${(journaled.p99 / unjournaled.p99).toFixed(2)}; with fdatasync ${(synced.qps / unjournaled.qps).toFixed(2)}, p99 ${(synced.p99 / unjournaled.p99).toFixed(2)}`);
 } finally {
   await engine.stop();
 }

@@ -62,6 +62,12 @@ export const instanceSchema = z.object({
       /** Records kept in memory at most while neither the store nor the spool takes them; then no verdict is served (503). */
       maxHeld: positiveInt.default(100_000),
       replayIntervalMs: positiveInt.default(2_000),
+      /** Journal each record before its verdict is answered (kill -9 loses nothing served); false: buffered only, as before 0.2. */
+      journal: z.boolean().default(true),
+      /** fdatasync the journal before a verdict is answered: records survive a power loss, not only a kill -9. */
+      fsync: z.boolean().default(false),
+      /** Records per journal segment (a segment is deleted once all its records are stored). */
+      segmentRecords: positiveInt.default(4_096),
     }).prefault({}),
   cache: z
     .object({

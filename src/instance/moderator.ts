@@ -124,7 +124,8 @@ export class Moderator {
       degraded_reason: degraded,
       engine: answer.engine,
     };
-    if (!context.mirrored && !context.evidence) this.stores.audit?.record(toAuditRecord(verdict, input, this.stores.auditText ?? 'none'));
+    // Answered only once its record is in the journal: a kill -9 after this loses nothing served.
+    if (!context.mirrored && !context.evidence) await this.stores.audit?.record(toAuditRecord(verdict, input, this.stores.auditText ?? 'none'));
     context.span?.setAttributes({ 'guardgate.policy': policy, 'guardgate.target': target, 'guardgate.cached': cached, 'guardgate.language': verdict.language ?? 'unknown', 'guardgate.safety': verdict.safety, 'guardgate.degraded': verdict.degraded });
     return verdict;
   }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { InstanceConfig } from '../config/instance.js';
 import { AuditLog, type AuditLogEvents } from './audit/log.js';
 import { PostgresAuditStore } from './audit/postgres.js';
+import { AuditJournal } from './audit/journal.js';
 import { AuditSpool } from './audit/spool.js';
 import { ThreadedSqliteAuditStore } from './audit/sqlite-threaded.js';
 import type { AuditStore } from './audit/store.js';
@@ -35,7 +36,8 @@ export function openAuditLog(config: InstanceConfig, events: AuditLogEvents): Au
   const store = openAuditStore(config.audit, config.dataDir);
   if (store === undefined) return undefined;
   const spool = new AuditSpool(join(config.dataDir, 'audit-spool'));
-  return new AuditLog(store, spool, config.audit, events);
+  const journal = config.audit.journal ? new AuditJournal(spool.dir, { fsync: config.audit.fsync, segmentRecords: config.audit.segmentRecords }) : undefined;
+  return new AuditLog(store, spool, config.audit, events, journal);
 }
 
 export function openCache(cache: InstanceConfig['cache']): VerdictCache | undefined {

@@ -1,8 +1,10 @@
-// The audit log: verdicts are recorded on the request path into a buffer (no I/O), written to the store in
-// batches off the request path, spooled to a local file when the store cannot take them, replayed later,
-// and flushed on shutdown. When the spool fails too, records stay in memory up to `maxHeld`; past that the
+// The audit log: a verdict's record is appended to the local journal (group-committed) before the verdict is
+// answered, then buffered, written to the store in batches off the request path, spooled to a local file when
+// the store cannot take them, replayed later, and flushed on shutdown. A kill -9 loses nothing answered: the
+// next process hands the journal to the spool. When the journal's disk refuses, records are held in memory. When the spool fails too, records stay in memory up to `maxHeld`; past that the
 // log is saturated and the instance stops serving verdicts it could not audit. Nothing is dropped; writes
 // are idempotent on the record id.
+import type { AuditJournal } from './journal.js';
 import type { AuditRecord } from './record.js';
 import type { AuditSpool } from './spool.js';
 import type { AuditStore } from './store.js';
@@ -36,8 +38,16 @@ export interface AuditBacklog {
   spooled: number;
 }
 
+/** A record, and the journal segment it is written in (none when the journal refused it). */
+interface Entry {
+  record: AuditRecord;
+  segment: string | undefined;
+}
+
+const recordsOf = (entries: readonly Entry[]): AuditRecord[] => entries.map((e) => e.record);
+
 export class AuditLog {
-  private buffer: AuditRecord[] = [];
+  private buffer: Entry[] = [];
   private spooledCount: number;
   private flushing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -51,7 +61,10 @@ export class AuditLog {
     private readonly spool: AuditSpool,
     private readonly options: AuditLogOptions,
     private readonly events: AuditLogEvents = {},
+    private readonly journal?: AuditJournal,
   ) {
+    // What killed processes journaled goes to the spool, and from there to the store with the spool's replay.
+    journal?.recoverDead();
     this.spooledCount = spool.backlog();
     this.timer = setInterval(() => void this.flush(), options.flushIntervalMs);
     this.timer.unref();
@@ -64,9 +77,25 @@ export class AuditLog {
     return this.buffer.length + this.writing >= this.options.maxHeld;
   }
 
-  /** On the request path: O(1), no I/O unless the buffer is full and spills to the spool. */
-  record(record: AuditRecord): void {
-    this.buffer.push(record);
+  /**
+   * On the request path: resolves once the record is in the journal (its verdict may then be answered). When
+   * the journal refuses, the record is held in memory like the rest and the failure told (loudly, bounded).
+   */
+  async record(record: AuditRecord): Promise<void> {
+    let segment: string | undefined;
+    if (this.journal !== undefined) {
+      try {
+        segment = await this.journal.append(record);
+      } catch (error) {
+        this.spoolFailed(error);
+      }
+    }
+    this.hold({ record, segment });
+  }
+
+  /** O(1), no I/O unless the buffer is full and spills to the spool. */
+  private hold(entry: Entry): void {
+    this.buffer.push(entry);
     if (this.buffer.length >= this.options.bufferSize && performance.now() - this.spoolFailedAt > 1_000) {
       try {
         this.spill(this.buffer, new Error('audit buffer full'));
@@ -79,6 +108,23 @@ export class AuditLog {
       this.flushQueued = true;
       void this.flush().finally(() => (this.flushQueued = false));
     }
+  }
+
+  /** These records are in the store or the spool: their journal segments may go. */
+  private settled(entries: readonly Entry[]): void {
+    if (this.journal === undefined) return;
+    let segment: string | undefined;
+    let count = 0;
+    for (const entry of entries) {
+      if (entry.segment === segment) {
+        count++;
+        continue;
+      }
+      if (segment !== undefined) this.journal.settle(segment, count);
+      segment = entry.segment;
+      count = 1;
+    }
+    if (segment !== undefined) this.journal.settle(segment, count);
   }
 
   private flushQueued = false;
@@ -117,8 +163,9 @@ export class AuditLog {
         const batch = this.buffer.splice(0, this.options.batchSize);
         this.writing = batch.length;
         try {
-          await this.store.write(batch);
+          await this.store.write(recordsOf(batch));
           this.writing = 0;
+          this.settled(batch);
           this.events.written?.(batch.length);
         } catch (error) {
           this.writing = 0;
@@ -139,8 +186,9 @@ export class AuditLog {
     });
   }
 
-  private spill(batch: AuditRecord[], error: unknown): void {
-    this.spool.append(batch);
+  private spill(batch: Entry[], error: unknown): void {
+    this.spool.append(recordsOf(batch));
+    this.settled(batch);
     this.spooledCount += batch.length;
     this.events.spooled?.(batch.length, error);
   }
@@ -148,6 +196,7 @@ export class AuditLog {
   /** Write spooled batches to the store, oldest first; stop at the first failure. Safe to repeat. */
   replay(): Promise<void> {
     return this.serially(async () => {
+      if (this.journal !== undefined) this.spooledCount += this.journal.recoverDead();
       for (const file of this.spool.files()) {
         const records = this.spool.read(file);
         try {
@@ -181,6 +230,7 @@ export class AuditLog {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     if (this.buffer.length > 0) this.events.failed?.(new Error(`${this.buffer.length} audit records could be neither stored nor spooled before exit`), this.buffer.length);
+    this.journal?.close();
     await this.store.close();
   }
 }

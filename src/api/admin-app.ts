@@ -14,7 +14,7 @@ export function adminApp(log: Logger, component: string, https?: HttpsOptions): 
     ...HARDENED_OPTIONS,
   }) as unknown as FastifyInstance;
   hardenJsonParser(app);
-  answerExpectationsInJson(app);
+  answerExpectationsInJson(app, app.initialConfig.bodyLimit ?? 1_048_576);
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const failure = toGuardgateError(error, request);
     if (failure.code === 'internal') request.log.error({ err: error }, `${component} request failed`);

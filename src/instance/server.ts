@@ -65,14 +65,17 @@ export function buildInstance(
   // JSON only: a text/plain body is a wrong content type, not a string to guess at.
   app.removeContentTypeParser('text/plain');
   hardenJsonParser(app);
-  answerExpectationsInJson(app);
+  answerExpectationsInJson(app, config.limits.bodyBytes);
 
   // Callback hooks: cheaper than async ones on the hot path.
   // Every answer names the color and version that gave it: gates check that the one they meant answered (a
   // preview Service still pointing at the live color must not validate it as the candidate).
   const servedBy: Array<[string, string]> = [...(config.color ? [[COLOR_HEADER, config.color] as [string, string]] : []), [VERSION_HEADER, config.version]];
+  const leftFlight = () => metrics.inFlight.dec();
   app.addHook('onRequest', (request, reply, done) => {
+    // Counted out when the response closes, answered or not: a client that hangs up gets no onResponse.
     metrics.inFlight.inc();
+    reply.raw.once('close', leftFlight);
     reply.header('x-trace-id', request.id).header(NOSNIFF, 'nosniff');
     for (const [name, value] of servedBy) reply.header(name, value);
     if (state.reconnectUntil !== 0 && Date.now() < state.reconnectUntil) reply.header('connection', 'close');
@@ -80,7 +83,6 @@ export function buildInstance(
   });
   installAccess(app, { ...access, metrics: { rejected: (reason) => metrics.rejections.inc({ reason }) } });
   app.addHook('onResponse', (request, reply, done) => {
-    metrics.inFlight.dec();
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ route, method: request.method, status_code: reply.statusCode }, reply.elapsedTime / 1000);
     // Every verdict goes to the audit log; the access line is for debugging. Failures log at warn above.
@@ -89,6 +91,11 @@ export function buildInstance(
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // A client that hung up mid-body is nobody's error: nothing to answer, nothing to log above debug.
+    if (request.raw.destroyed && (error as NodeJS.ErrnoException).code === 'ECONNRESET') {
+      request.log.debug({ err: error }, 'client hung up');
+      return reply;
+    }
     const guardgateError = toGuardgateError(error, request);
     if (guardgateError.code === 'internal') request.log.error({ err: error }, 'unhandled error');
     else request.log.warn({ code: guardgateError.code, message: guardgateError.message }, 'request failed');

@@ -80,8 +80,21 @@ export const HARDENED_OPTIONS: Pick<FastifyServerOptions, 'clientErrorHandler' |
   },
 };
 
-/** `Expect` other than 100-continue: 417 in JSON (Node would answer with a bare status line). */
-export function answerExpectationsInJson(app: FastifyInstance): void {
+/**
+ * `Expect: 100-continue`: a body over `bodyLimit` is refused (413 in JSON) before the client sends it, instead of
+ * inviting it and refusing it half-sent; any other body is invited. `Expect` of anything else: 417 in JSON (Node
+ * would answer with a bare status line).
+ */
+export function answerExpectationsInJson(app: FastifyInstance, bodyLimit: number): void {
+  app.server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+    if (Number(request.headers['content-length']) > bodyLimit) {
+      const body = JSON.stringify({ error: { code: 'body_too_large', message: `the body is over the limit of ${bodyLimit} bytes` } });
+      response.writeHead(413, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
+      return;
+    }
+    response.writeContinue();
+    app.server.emit('request', request, response);
+  });
   app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
     const body = JSON.stringify({ error: { code: 'expectation_failed', message: 'only Expect: 100-continue is supported' } });
     response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);

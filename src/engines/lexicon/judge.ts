@@ -4,6 +4,7 @@ import { judgedText, targetOf, type ModerationInput } from '../../moderation/con
 import { findPii, type PiiKind } from '../../moderation/pii.js';
 import { CATEGORIES, severity, type Category, type Safety } from '../../moderation/taxonomy.js';
 import type { GuardOutput } from '../../moderation/verdict.js';
+import { foldConfusables } from './confusables.js';
 import { complies, detectRefusal } from './refusal.js';
 import {
   BENIGN,
@@ -20,16 +21,19 @@ import {
 } from './rules.js';
 
 /**
- * Lower case, compatibility forms folded (full-width letters, ligatures), invisible characters dropped, one
+ * Lower case, compatibility forms folded (full-width letters, ligatures), look-alike letters of other scripts in
+ * Latin-pretending words folded to Latin (confusables.ts), invisible characters dropped, one
  * kind of apostrophe, runs of spaces collapsed; line breaks kept with `lines` (the compliance check reads
  * lists), else folded too, so that a phrase split over lines or tabs is still the phrase.
  */
 export function normalise(text: string, lines = false): string {
-  const folded = text
-    .normalize('NFKC')
-    .toLowerCase()
-    .replace(/[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]/g, '')
-    .replace(/[’‘`´]/g, "'");
+  const folded = foldConfusables(
+    text
+      .normalize('NFKC')
+      .toLowerCase()
+      .replace(/[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]/g, '')
+      .replace(/[’‘`´]/g, "'"),
+  );
   return (lines ? folded.replace(/[^\S\n]+/g, ' ').replace(/ ?\n ?/g, '\n') : folded.replace(/\s+/g, ' ')).trim();
 }
 

@@ -1,2 +1,2 @@
 // The rule set's version: bump it with every change to the rules so caches and audits can tell them apart.
-export const LEXICON_VERSION = '1.2.0';
+export const LEXICON_VERSION = '1.3.0';

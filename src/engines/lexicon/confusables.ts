@@ -19,7 +19,7 @@ function table(): Map<string, string> {
   return latinOf;
 }
 
-const NOT_ASCII = /[^\x00-\x7f]/;
+const NOT_ASCII = /\P{ASCII}/u;
 const WORD = /[\p{L}\p{M}\p{N}]+/gu;
 const LATIN_LETTER = /[a-z]/;
 

@@ -107,6 +107,8 @@ export class JwtVerifier {
     };
     const { payload } =
       typeof this.key === 'function' ? await jwtVerify(token, this.key, options) : await jwtVerify(token, this.key, options);
-    return { principal: { subject: payload.sub!, method: 'jwt', scopes: scopesOf(payload) }, expMs: payload.exp! * 1000 };
+    // A subject names the actor in history and the rate-limit bucket: an empty one would name nobody.
+    if (typeof payload.sub !== 'string' || payload.sub.trim() === '') throw new Error('the token has an empty sub');
+    return { principal: { subject: payload.sub, method: 'jwt', scopes: scopesOf(payload) }, expMs: payload.exp! * 1000 };
   }
 }

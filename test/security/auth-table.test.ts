@@ -77,6 +77,8 @@ describe('authentication of the public API', () => {
     ['the wrong issuer', async () => `Bearer ${await hsToken({ issuer: 'https://evil.test' })}`],
     ['the wrong audience', async () => `Bearer ${await hsToken({ audience: 'someone-else' })}`],
     ['an unknown API key', async () => 'Bearer gg_not-a-key-that-was-ever-issued-0000000000000'],
+    ['an empty subject (the actor would be "jwt:")', async () => `Bearer ${await hsToken({ sub: '' })}`],
+    ['a blank subject', async () => `Bearer ${await hsToken({ sub: '   ' })}`],
   ])('401 for %s, with a Bearer challenge and the same body', async (_name, header) => {
     const result = await predict(hs, await header());
     expect(result.status).toBe(401);
@@ -102,6 +104,20 @@ describe('authentication of the public API', () => {
     // Health, readiness and the playground stay public: load balancers and people need them.
     expect((await fetch(`${hs.url}/readyz`)).status).toBe(200);
     expect((await fetch(`${hs.url}/`)).status).toBe(200);
+  });
+
+  it('one rule for every route: where anonymous callers are served, a credential without the scope is served as anonymous, not refused', async () => {
+    // Anonymous allowed and API keys configured: /metrics answers anonymous callers, so a moderate key gets no less.
+    const open = await startTestInstance({ config: configFile(dir, { auth: { apiKeysFile: keysFile, anonymous: true } }) });
+    try {
+      expect((await predict(open, undefined, '/metrics')).status).toBe(200);
+      expect((await predict(open, `Bearer ${modKey}`, '/metrics')).status).toBe(200);
+      expect((await predict(open, `Bearer ${previewKey}`)).status).toBe(200);
+      // Where anonymous callers are not served, the scope still decides.
+      expect((await predict(hs, `Bearer ${modKey}`, '/metrics')).status).toBe(403);
+    } finally {
+      await open.shutdown();
+    }
   });
 
   it('a revoked API key stops working without a restart', async () => {

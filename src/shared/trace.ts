@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
-const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
+// W3C trace context: version ff is invalid; a span id of zeros too.
+const TRACEPARENT = /^(?!ff)[\da-f]{2}-([\da-f]{32})-(?!0{16})[\da-f]{16}-[\da-f]{2}$/;
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 const ALL_ZERO_TRACE = '0'.repeat(32);
 

@@ -1,12 +1,14 @@
 // OpenTelemetry traces, off unless an OTLP endpoint is configured (the standard OTEL_* variables, which the
 // processes Guardgate starts inherit). Spans are made through one small interface so that the hot paths pay
 // nothing when tracing is off (no tracing object at all) and little when on. Export: OTLP/HTTP (JSON), batched.
-// Sampling: by the trace id at the configured ratio, the same decision at every hop (they share the ratio); a
-// caller's sampled flag is followed only when OTEL_TRACES_SAMPLER=parentbased_traceidratio says to trust it (the
-// public port would otherwise let anyone choose what is exported). Release traces are always kept (there are few,
+// Sampling: by a keyed hash of the trace id at the configured ratio, the same decision at every hop (they share the
+// ratio and the key); a caller who picks its trace id cannot pick the decision with it. A caller's sampled flag is
+// followed only when OTEL_TRACES_SAMPLER=parentbased_traceidratio says to trust it (the public port would otherwise
+// let anyone choose what is exported). Release traces are always kept (there are few,
 // and an operator wants every one).
+import { createHmac, randomBytes } from 'node:crypto';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
-import { ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler, TracerProvider, BatchSpanProcessor, RandomIdGenerator, type IdGenerator, type Sampler } from '@opentelemetry/sdk-trace';
+import { ParentBasedSampler, SamplingDecision, TracerProvider, BatchSpanProcessor, RandomIdGenerator, type IdGenerator, type Sampler } from '@opentelemetry/sdk-trace';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 
@@ -16,8 +18,10 @@ export interface TracingSettings {
   /** Where spans go: an OTLP/HTTP traces URL (…/v1/traces). */
   endpoint: string;
   headers: Record<string, string>;
-  /** The share of traces kept (0 to 1), decided by the trace id. */
+  /** The share of traces kept (0 to 1), decided by a keyed hash of the trace id. */
   sampleRatio: number;
+  /** The key of that hash, shared by every hop (GUARDGATE_TRACE_SAMPLING_KEY, else the router secret; else this process's own). */
+  samplingKey: string;
   /** Follow a caller's sampled flag (OTEL_TRACES_SAMPLER=parentbased_traceidratio) rather than the ratio. */
   followCaller: boolean;
   serviceName: string;
@@ -58,6 +62,7 @@ export function tracingSettings(env: NodeJS.ProcessEnv, serviceName: string): Tr
     endpoint,
     headers: { ...headerList(env.OTEL_EXPORTER_OTLP_HEADERS), ...headerList(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) },
     sampleRatio,
+    samplingKey: env.GUARDGATE_TRACE_SAMPLING_KEY?.trim() || env.GUARDGATE_ROUTER_SECRET?.trim() || randomBytes(16).toString('hex'),
     followCaller: samplerName === 'parentbased_traceidratio',
     serviceName: env.OTEL_SERVICE_NAME?.trim() || serviceName,
   };
@@ -102,12 +107,18 @@ class PresetIds implements IdGenerator {
   };
 }
 
+/** Is this trace kept at `ratio`? By an HMAC of its id: the same answer at every hop that shares the key. Pure. */
+export function keyedSample(traceId: string, ratio: number, key: string): boolean {
+  if (ratio >= 1) return true;
+  if (ratio <= 0) return false;
+  return createHmac('sha256', key).update(traceId).digest().readUInt32BE(0) < ratio * 2 ** 32;
+}
+
 /** Release traces always; other new traces at the ratio. */
-function sampler(ratio: number, followCaller: boolean): Sampler {
-  const byRatio = new TraceIdRatioBasedSampler(ratio);
+function sampler(ratio: number, key: string, followCaller: boolean): Sampler {
   const ours: Sampler = {
-    shouldSample: (context, traceId, _name, _kind, attributes) =>
-      attributes['guardgate.release.id'] !== undefined ? { decision: SamplingDecision.RECORD_AND_SAMPLED } : byRatio.shouldSample(context, traceId),
+    shouldSample: (_context, traceId, _name, _kind, attributes) =>
+      attributes['guardgate.release.id'] !== undefined || keyedSample(traceId, ratio, key) ? { decision: SamplingDecision.RECORD_AND_SAMPLED } : { decision: SamplingDecision.NOT_RECORD },
     toString: () => `guardgate(${ratio})`,
   };
   // Spans under a span of this process follow it; a remote parent's flag only when the caller is trusted.
@@ -136,7 +147,7 @@ export function startTracing(settings: TracingSettings, version: string): Tracin
   const ids = new PresetIds();
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': settings.serviceName, 'service.version': version }),
-    sampler: sampler(settings.sampleRatio, settings.followCaller),
+    sampler: sampler(settings.sampleRatio, settings.samplingKey, settings.followCaller),
     idGenerator: ids,
     // A path or a summary a caller chose is cut, not exported whole.
     spanLimits: { attributeValueLengthLimit: 512 },

@@ -4,7 +4,8 @@
 // traces are sampled at the configured ratio; a caller's decision and release traces are always followed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningUp } from '../../src/release/up.js';
-import { startTracing, tracingSettings, SpanKind, parentOf } from '../../src/shared/tracing.js';
+import { keyedSample, startTracing, tracingSettings, SpanKind, parentOf } from '../../src/shared/tracing.js';
+import { traceIdFrom } from '../../src/shared/trace.js';
 import { stateLeft, upTo } from '../../src/release/release-trace.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
 import { quickSpec, startTestUp } from '../helpers/up.js';
@@ -21,14 +22,38 @@ describe('tracing settings', () => {
       endpoint: 'http://127.0.0.1:4318/v1/traces',
       headers: { 'x-api-key': 'a b' },
       sampleRatio: 0.25,
+      samplingKey: expect.stringMatching(/^[0-9a-f]{32}$/),
       followCaller: false,
       serviceName: 'guardgate-router',
     });
+    // Every hop of a deployment shares the key (the router secret) and so decides alike.
+    expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', GUARDGATE_ROUTER_SECRET: 'shared-secret' }, 'x')?.samplingKey).toBe('shared-secret');
     expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio' }, 'x')).toMatchObject({ followCaller: true });
     expect(() => tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_TRACES_SAMPLER: 'always_on' }, 'x')).toThrow(/traceidratio or parentbased_traceidratio/);
     expect(tracingSettings({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/custom', OTEL_SERVICE_NAME: 'mine' }, 'x')).toMatchObject({ endpoint: 'http://127.0.0.1:4318/custom', serviceName: 'mine' });
     expect(() => tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 'x')).toThrow(/http\(s\) URL/);
     expect(() => tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_TRACES_SAMPLER_ARG: '2' }, 'x')).toThrow(/ratio from 0 to 1/);
+  });
+});
+
+describe('keyed sampling', () => {
+  it('a caller who picks trace ids cannot pick the decision: ids the plain ratio sampler would all keep are kept at the ratio', () => {
+    // OpenTelemetry's trace-id-ratio sampler keeps an id whose last 8 bytes are small: these all pass it at 0.1.
+    const crafted = Array.from({ length: 2_000 }, (_, i) => `${i.toString(16).padStart(16, '0')}${'0'.repeat(15)}1`);
+    const kept = crafted.filter((id) => keyedSample(id, 0.1, 'deployment-key')).length;
+    expect(kept).toBeGreaterThan(120);
+    expect(kept).toBeLessThan(280);
+    // The same decision at every hop with the same key; ratios 0 and 1 are exact.
+    expect(crafted.map((id) => keyedSample(id, 0.1, 'deployment-key'))).toEqual(crafted.map((id) => keyedSample(id, 0.1, 'deployment-key')));
+    expect(crafted.every((id) => keyedSample(id, 1, 'k'))).toBe(true);
+    expect(crafted.some((id) => keyedSample(id, 0, 'k'))).toBe(false);
+  });
+
+  it('a traceparent of version ff, or with a zero span id, is not honoured', () => {
+    const id = 'a'.repeat(32);
+    expect(traceIdFrom({ traceparent: `00-${id}-${'b'.repeat(16)}-01` })).toBe(id);
+    expect(traceIdFrom({ traceparent: `ff-${id}-${'b'.repeat(16)}-01` })).not.toBe(id);
+    expect(traceIdFrom({ traceparent: `00-${id}-${'0'.repeat(16)}-01` })).not.toBe(id);
   });
 });
 
@@ -41,7 +66,7 @@ describe('sampling', () => {
 
   /** The names of the spans one tracer exported, of those started by `start`. */
   async function exported(service: string, followCaller: boolean, start: (tracing: ReturnType<typeof startTracing>) => void): Promise<string[]> {
-    const tracing = startTracing({ endpoint: `${receiver.url}/v1/traces`, headers: {}, sampleRatio: 0, followCaller, serviceName: service }, 'test');
+    const tracing = startTracing({ endpoint: `${receiver.url}/v1/traces`, headers: {}, sampleRatio: 0, samplingKey: 'test-key', followCaller, serviceName: service }, 'test');
     start(tracing);
     tracing.start('marker', { attributes: { 'guardgate.release.id': 0 } }).end(); // always kept: the export has happened once it arrives
     await tracing.flush();

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Authenticator } from '../auth/authenticator.js';
 import { requireScope } from '../auth/fastify.js';
+import { Tally } from '../shared/tally.js';
 import { actorName } from '../auth/principal.js';
 import { GuardgateError } from '../moderation/errors.js';
 import { adminApp } from '../api/admin-app.js';
@@ -87,8 +88,15 @@ export function buildRouterAdmin(router: RouterControl, authenticator: Authentic
   app.get('/vendor/uplot.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'max-age=86400').send(vendorFile('uPlot.min.css')));
   app.register(async (admin) => {
     requireScope(admin, authenticator, 'admin');
-    // Every change made through the admin API is logged with who made it (release steps are also in history).
+    // Every change made through the admin API is logged with who made it (release steps are also in history);
+    // refused requests at most once a minute, with how many: a flood of them must not flood the log.
+    const refused = new Tally(60_000);
     admin.addHook('onResponse', async (request, reply) => {
+      if (reply.statusCode === 401 || reply.statusCode === 403) {
+        const count = refused.add();
+        if (count !== undefined) request.log.warn({ refused: count, method: request.method, route: request.routeOptions.url ?? request.url.slice(0, 100), status: reply.statusCode }, 'admin requests refused');
+        return;
+      }
       if (request.method === 'GET') return;
       request.log.warn({ actor: request.principal && actorName(request.principal), method: request.method, route: request.routeOptions.url, status: reply.statusCode }, 'admin action');
     });

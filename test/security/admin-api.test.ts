@@ -11,6 +11,7 @@ import { apiKeysFile } from '../../src/release/up.js';
 import { HS_SECRET, signToken } from '../helpers/auth.js';
 import { tempDataDir } from '../helpers/instance.js';
 import { until } from '../helpers/router.js';
+import { runCli } from '../helpers/cli.js';
 import { startTestUp } from '../helpers/up.js';
 
 interface Raw {
@@ -197,3 +198,22 @@ describe('listeners of guardgate up', () => {
   });
 });
 
+
+describe('the admin log under a flood of refused requests', () => {
+  it('refused admin requests are logged a few times with a count, not once each; accepted actions each', async () => {
+    const dataDir = tempDataDir();
+    const cli = runCli(['up', '--port', '0', '--admin-port', '0', '--data-dir', dataDir, '--log-level', 'info']);
+    const ready = (await cli.logLine('guardgate is up', 60_000)) as { adminUrl: string };
+    for (let i = 0; i < 300; i++) await raw(ready.adminUrl, 'POST', '/admin/switch', { authorization: i % 2 ? 'Bearer wrong-token-0123456789' : '' }, '{"color":"green"}');
+    const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+    expect((await raw(ready.adminUrl, 'POST', '/admin/abort', { authorization: `Bearer ${token}` }, '{}')).status).toBeGreaterThanOrEqual(200);
+    await until(() => cli.stdout().includes('"route":"/admin/abort"'), 5_000, 'the accepted action logged');
+    const lines = cli.stdout().split('\n').filter((line) => line.includes('"admin'));
+    const refused = lines.filter((line) => /"status":40[13]/.test(line) || line.includes('refused'));
+    expect(refused.length).toBeLessThanOrEqual(3);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    expect(refused.join('\n')).toMatch(/"refused":\d+/);
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+  });
+});

@@ -4,6 +4,7 @@
 // next process hands the journal to the spool. When the journal's disk refuses, records are held in memory. When the spool fails too, records stay in memory up to `maxHeld`; past that the
 // log is saturated and the instance stops serving verdicts it could not audit. Nothing is dropped; writes
 // are idempotent on the record id.
+import { Tally } from '../../shared/tally.js';
 import type { AuditJournal } from './journal.js';
 import type { AuditRecord } from './record.js';
 import type { AuditSpool } from './spool.js';
@@ -131,16 +132,12 @@ export class AuditLog {
   /** Records taken out of the buffer for a store write that has not settled: still held in memory. */
   private writing = 0;
 
-  private spoolFailures = 0;
-  private failureToldAt = -Infinity;
+  private readonly spoolFailures = new Tally(5_000);
 
   private spoolFailed(error: unknown): void {
     this.spoolFailedAt = performance.now();
-    this.spoolFailures++;
-    if (this.spoolFailedAt - this.failureToldAt < 5_000) return;
-    this.failureToldAt = this.spoolFailedAt;
-    this.events.failed?.(error, this.spoolFailures);
-    this.spoolFailures = 0;
+    const failures = this.spoolFailures.add(this.spoolFailedAt);
+    if (failures !== undefined) this.events.failed?.(error, failures);
   }
 
   backlog(): AuditBacklog {

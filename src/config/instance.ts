@@ -7,6 +7,7 @@ import { allowsAnonymous, authFromEnvironment, authSchema, isLoopback, resolveAu
 import { engineSchema, resolveEngine } from './engine.js';
 import { ConfigError, merge, readYamlFile, validate } from './load.js';
 import { tracingConfig } from './tracing.js';
+import { versionSchema } from './version.js';
 import type { TracingSettings } from '../shared/tracing.js';
 import { resolveSecret, secretRefSchema } from './secret.js';
 
@@ -18,7 +19,7 @@ export const instanceSchema = z.object({
   port: port.default(8080),
   color: z.enum(['blue', 'green']).nullable().default(null),
   /** The deployed version label: what a release moves between. */
-  version: z.string().min(1).default('dev'),
+  version: versionSchema.default('dev'),
   policy: z.enum(POLICIES).default('strict'),
   /**
    * What a verdict the engine could not read (language_not_covered) means: flag or pass. Default: the policy's

@@ -1,5 +1,6 @@
 // The router's configuration: defaults, then a YAML file, then environment variables, then flags.
 import { tracingConfig } from './tracing.js';
+import { versionSchema } from './version.js';
 import { z } from 'zod';
 import type { RouterSettings } from '../router/settings.js';
 import { authFromEnvironment, authSchema, resolveAuth, type AuthConfig } from './auth.js';
@@ -13,7 +14,7 @@ const urlList = z.preprocess(
   (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value),
   z.array(z.url({ protocol: /^https?$/ })),
 );
-const poolSchema = z.object({ version: z.string().min(1).nullable().default(null), instances: urlList.default([]) }).prefault({});
+const poolSchema = z.object({ version: versionSchema.nullable().default(null), instances: urlList.default([]) }).prefault({});
 const keyPairSchema = z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).strict();
 
 export const routerSchema = z.object({

@@ -128,8 +128,9 @@ function gateMetric(spec: ReleaseSpec, options: RenderOptions, gate: (typeof PRE
 function watchMetrics(spec: ReleaseSpec, options: RenderOptions) {
   const watch = spec.gates.watch;
   const seconds = watch.durationSeconds;
-  const version = `guardgate_instance_info{namespace="${options.namespace}",version="${spec.version}"}`;
-  const moderation = `{namespace="${options.namespace}",route=~"/predict|/v1/moderations"`;
+  // Label values quoted as PromQL strings (a JSON string is one): a version cannot end its string.
+  const version = `guardgate_instance_info{namespace=${JSON.stringify(options.namespace)},version=${JSON.stringify(spec.version)}}`;
+  const moderation = `{namespace=${JSON.stringify(options.namespace)},route=~"/predict|/v1/moderations"`;
   const ofVersion = (series: string) => `${series} * on (namespace, pod) group_left () ${version}`;
   const window = `${Math.max(30, seconds)}s`;
   const prometheus = (query: string) => ({ prometheus: { address: options.prometheusUrl, query } });

@@ -3,13 +3,22 @@ import { z } from 'zod';
 import { validate } from '../config/load.js';
 
 const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'lower-case letters, digits and -').max(63);
+/** A DNS subdomain (an IngressClass, a ClusterIssuer): what Kubernetes names such objects by. */
+const dnsSubdomain = z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'lower-case letters, digits, - and .').max(253);
+/** An image reference: registry/path:tag or @sha256 digest; nothing that could end its line. */
+const imageReference = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\-/:]*(@sha256:[a-f0-9]{64})?$/, 'an image reference like registry.example.com/guardgate:1.2.3').max(512);
+/** Free text in one line (an audience, an issuer): no control characters. */
+const oneLine = z.string().min(1).max(512).regex(/^[^\p{Cc}\u2028\u2029]+$/u, 'one line of text, without control characters');
+/** A Kubernetes label key (optional prefix/name) and value. */
+const labelKey = z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, 'a label key: [prefix/]name of letters, digits, -, _ and .');
+const labelValue = z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, 'a label value: up to 63 letters, digits, -, _ and .');
 
 export const renderOptionsSchema = z
   .object({
     namespace: dnsLabel.default('default'),
     /** The name prefix and app label of every object (at most 40 characters: names get suffixes). */
     app: dnsLabel.max(40).default('guardgate'),
-    image: z.string().min(1).default('guardgate:latest'),
+    image: imageReference.default('guardgate:latest'),
     port: z.coerce.number().int().min(1).max(65535).default(8080),
     /** What moves traffic, with the Guardgate controller: a Service selector or a Gateway API route. */
     traffic: z.enum(['service-selector', 'gateway-api']).default('service-selector'),
@@ -18,19 +27,19 @@ export const renderOptionsSchema = z
     /** The public host name: an Ingress (or the HTTPRoute's hostname), with TLS. */
     host: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/).optional(),
     tlsSecret: dnsLabel.optional(),
-    ingressClass: z.string().min(1).optional(),
+    ingressClass: dnsSubdomain.optional(),
     /** cert-manager ClusterIssuer that makes the TLS Secret (annotation); none: the Secret is yours. */
-    certManagerIssuer: z.string().min(1).optional(),
+    certManagerIssuer: dnsSubdomain.optional(),
     /** The Gateway an HTTPRoute attaches to (traffic gateway-api, or the route variant of the front door). */
     gateway: z.object({ name: dnsLabel, namespace: dnsLabel.optional() }).strict().optional(),
     /** Callers authenticate with JWTs from this issuer's JWKS (besides the API keys of the Secret). */
-    jwt: z.object({ jwksUrl: z.url({ protocol: /^https$/ }), issuer: z.string().min(1).optional(), audience: z.string().min(1) }).strict().optional(),
+    jwt: z.object({ jwksUrl: z.url({ protocol: /^https$/ }), issuer: oneLine.optional(), audience: oneLine }).strict().optional(),
     /** Serve /predict without credentials inside the cluster (refused with a public host). */
     anonymous: z.boolean().default(false),
     /** Argo Rollouts' post-promotion analysis asks this Prometheus. */
     prometheusUrl: z.url({ protocol: /^https?$/ }).default('http://prometheus-operated.monitoring.svc:9090'),
     /** Labels the Prometheus Operator selects ServiceMonitors and PrometheusRules by (e.g. release=kube-prometheus-stack). */
-    monitoringLabels: z.record(z.string(), z.string()).default({}),
+    monitoringLabels: z.record(labelKey, labelValue).default({}),
     /** monitoring.yaml (Prometheus Operator objects); false on a cluster without its CRDs. */
     monitoring: z.boolean().default(true),
   })

@@ -2,6 +2,7 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { engineSchema } from '../config/engine.js';
+import { versionSchema } from '../config/version.js';
 import { readYamlFile, validate } from '../config/load.js';
 import { parseDurationMs } from '../shared/duration.js';
 import { POLICIES } from '../moderation/taxonomy.js';
@@ -78,7 +79,7 @@ export const gatesSchema = z
 
 export const releaseSpecSchema = z
   .object({
-    version: z.string().min(1),
+    version: versionSchema,
     engine: engineSchema.default({ kind: 'lexicon' }),
     policy: z.enum(POLICIES).default('strict'),
     replicas: positiveInt.default(1),

@@ -154,6 +154,24 @@ describe('guardgate k8s render', () => {
     expect(() => parseRenderOptions({ argoRollouts: true, traffic: 'gateway-api' })).toThrow(/Argo Rollouts moves traffic/);
     expect(() => parseRenderOptions({ gateway: { name: 'edge' } })).toThrow(/--traffic gateway-api/);
     expect(() => parseRenderOptions({ tlsSecret: 'x' })).toThrow(/--tls-secret needs --host/);
+    // A value that would break out of its line (YAML) or its string (PromQL) is refused at the edge.
+    for (const [field, value] of [
+      ['image', 'guardgate:1\n    securityContext: { privileged: true }'],
+      ['ingressClass', 'nginx\nevil: true'],
+      ['certManagerIssuer', 'letsencrypt\r\nx'],
+      ['jwt', { jwksUrl: 'https://login.example.com/jwks', audience: 'guardgate\nissuer: evil' }],
+      ['monitoringLabels', { release: 'kube-prometheus\nx: y' }],
+      ['monitoringLabels', { 'bad key': 'x' }],
+    ] as const) {
+      expect(() => parseRenderOptions({ [field]: value, ...(field === 'ingressClass' || field === 'certManagerIssuer' ? { host: HOST } : {}) }), field).toThrow(new RegExp(field));
+    }
+    // A release version travels in response headers and PromQL: printable ASCII only, and quoted where it goes.
+    expect(() => parseReleaseSpec({ version: 'v2\nx' }, 'spec.yaml')).toThrow(/version/);
+    expect(() => parseReleaseSpec({ version: 'v2-β' }, 'spec.yaml')).toThrow(/version/);
+    const quoted = renderObjects(parseReleaseSpec({ version: 'v2"} or vector(1) #' }, 'spec.yaml'), options({ argoRollouts: true }));
+    const analyses = quoted['analysis.yaml'] as unknown as Array<{ spec: { metrics: Array<{ provider: { prometheus?: { query: string } } }> } }>;
+    const promql = analyses.flatMap((a) => a.spec.metrics).map((m) => m.provider.prometheus?.query ?? '').join('\n');
+    expect(promql).toContain('version="v2\\"} or vector(1) #"');
     const withSuite = { ...spec(SPECS[0]!), gates: { ...spec(SPECS[0]!).gates, functional: { ...spec(SPECS[0]!).gates.functional, suite: '/x/suite.yaml' } } };
     expect(() => renderObjects(withSuite, options({ argoRollouts: true }))).toThrow(/shipped suite/);
   });

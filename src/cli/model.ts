@@ -15,7 +15,10 @@ function pull(): Command {
     .option('--sha256 <hex>', 'the SHA-256 the file must have (else the server\'s, when it states one)')
     .option('--name <file>', 'the name to keep it under (default: the known name, or the URL\'s file name)')
     .option('--json', 'print the result as JSON')
-    .action(async (what: string, flags: { sha256?: string; name?: string; json?: boolean }) => {
+    .option('--max-gib <n>', 'the largest file to accept, in GiB (default 32)')
+    .action(async (what: string, flags: { sha256?: string; name?: string; json?: boolean; maxGib?: string }) => {
+      const maxGib = flags.maxGib === undefined ? undefined : Number(flags.maxGib);
+      if (maxGib !== undefined && !(Number.isFinite(maxGib) && maxGib > 0)) throw new CliExit(EXIT.usage, `--max-gib takes a positive number (got ${flags.maxGib!.slice(0, 20)})`);
       const { MODEL_NAME, modelsDir } = await import('../models/store.js');
       const { pullModel, PullError } = await import('../models/pull.js');
       const { KNOWN_MODELS, knownModel, knownModelUrl } = await import('../models/catalog.js');
@@ -52,7 +55,7 @@ function pull(): Command {
         }
       };
       try {
-        const result = await pullModel(url, { dir, name, sha256: flags.sha256, onProgress });
+        const result = await pullModel(url, { dir, name, sha256: flags.sha256, onProgress, ...(maxGib === undefined ? {} : { maxBytes: Math.round(maxGib * 1024 ** 3) }) });
         if (tty) process.stderr.write('\n');
         if (flags.json) process.stdout.write(`${JSON.stringify({ name, ...result })}\n`);
         else process.stdout.write(`${result.path}\n  ${human(result.bytes)}, sha256 ${result.sha256} (${result.verified ? 'verified' : 'computed: no digest was known to check it against'})\n`);
@@ -79,14 +82,14 @@ function list(): Command {
       const models = listModels(modelsDir(process.env));
       if (flags.known) {
         const { KNOWN_MODELS, knownModelUrl } = await import('../models/catalog.js');
-        const known = KNOWN_MODELS.map((m) => ({ ...m, url: knownModelUrl(m, process.env), pulled: models.some((p) => p.name === `${m.name}.gguf`) }));
+        const known = KNOWN_MODELS.map((m) => ({ ...m, url: knownModelUrl(m, process.env), pulled: models.some((p) => p.name === `${m.name}.gguf` && !p.partial) }));
         if (flags.json) return void process.stdout.write(`${JSON.stringify(known)}\n`);
         for (const m of known) process.stdout.write(`${m.name.padEnd(28)} ${m.size.padStart(7)}  ${m.pulled ? 'pulled' : '      '}  ${m.repo}/${m.file}  (${m.note})\n`);
         return void process.stdout.write('Community conversions on Hugging Face (Qwen publishes safetensors only); the SHA-256 checked is the hub\'s.\n');
       }
       if (flags.json) return void process.stdout.write(`${JSON.stringify(models)}\n`);
       if (models.length === 0) return void process.stdout.write(`no models in ${modelsDir(process.env)} (guardgate model list --known)\n`);
-      for (const m of models) process.stdout.write(`${m.name}  ${human(m.bytes)}  sha256 ${m.sha256 ?? 'unknown'}\n`);
+      for (const m of models) process.stdout.write(m.partial ? `${m.name}  ${human(m.bytes)} so far: a partial download (pull again to resume, or model rm)\n` : `${m.name}  ${human(m.bytes)}  sha256 ${m.sha256 ?? 'unknown'}\n`);
     });
 }
 

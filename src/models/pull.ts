@@ -1,12 +1,14 @@
 // Downloading a model file: resumable (an interrupted download continues where it stopped, if the server still
 // has the same file), verified (SHA-256, when one is known, and the GGUF magic), and never used half-done (the
-// file is written as `.partial` and renamed only once whole and verified). Every read has a deadline.
+// file is written as `.partial` and renamed only once whole and verified). Bounded against a hostile or broken
+// server: a size cap, a least rate over every window of `stallMs` (a byte every 20 s is not a download), an
+// overall deadline, and redirects only to http(s).
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, renameSync, rmSync, statfsSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDir } from './store.js';
 
-export type PullErrorCode = 'unreachable' | 'not_found' | 'http_error' | 'checksum_mismatch' | 'not_gguf' | 'disk_full' | 'stalled';
+export type PullErrorCode = 'unreachable' | 'not_found' | 'http_error' | 'checksum_mismatch' | 'not_gguf' | 'disk_full' | 'stalled' | 'too_large';
 
 export class PullError extends Error {
   override readonly name = 'PullError';
@@ -35,10 +37,18 @@ export interface PullOptions {
   /** Expected SHA-256 (hex); without one, the server's (an `x-linked-etag` or `digest` header) when it gives one. */
   sha256?: string | undefined;
   onProgress?: (progress: PullProgress) => void;
-  /** No byte for this long ends the attempt (it can be resumed). */
+  /** The window of the least rate: fewer than `minBytesPerSecond` over this long ends the attempt (it can be resumed). */
   stallMs?: number;
+  /** The least rate, bytes a second, over each window of `stallMs` (default 1,024). */
+  minBytesPerSecond?: number;
+  /** The most a file may be (default 32 GiB: Qwen3Guard-Gen-8B in BF16 is 16 GiB). */
+  maxBytes?: number;
+  /** The most one attempt may take, however fast it goes (default 24 h). */
+  deadlineMs?: number;
   signal?: AbortSignal;
 }
+
+export const DEFAULT_MAX_BYTES = 32 * 1024 ** 3;
 
 export interface PullResult {
   path: string;
@@ -91,12 +101,31 @@ export async function pullModel(url: string, options: PullOptions): Promise<Pull
     headers['if-range'] = state!.validator!;
   }
   const stallMs = options.stallMs ?? 30_000;
+  const minRate = options.minBytesPerSecond ?? 1_024;
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const deadlineMs = options.deadlineMs ?? 86_400_000;
+  const host = new URL(url).host;
+  // Why the attempt was stopped (the least rate, the deadline), said in the error.
+  let stopped: string | undefined;
   const stall = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stall.signal]) : stall.signal;
-  let timer = setTimeout(() => stall.abort(), stallMs);
-  const alive = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => stall.abort(), stallMs);
+  let received = 0;
+  let receivedAtCheck = 0;
+  let answered = false;
+  const check = setInterval(() => {
+    const window = received - receivedAtCheck;
+    receivedAtCheck = received;
+    if (window >= (minRate * stallMs) / 1000) return;
+    stopped = !answered ? `no answer from ${host} within ${stallMs / 1000} s` : window === 0 ? `no data from ${host} for ${stallMs / 1000} s` : `${host} sent ${window} bytes in ${stallMs / 1000} s, slower than ${minRate} bytes a second`;
+    stall.abort();
+  }, stallMs);
+  const deadline = setTimeout(() => {
+    stopped = `the download from ${host} was not done within ${deadlineMs / 1000} s`;
+    stall.abort();
+  }, deadlineMs);
+  const clearTimers = () => {
+    clearInterval(check);
+    clearTimeout(deadline);
   };
   let response: Response;
   let statedDigest: string | undefined;
@@ -110,22 +139,25 @@ export async function pullModel(url: string, options: PullOptions): Promise<Pull
       if (response.status < 300 || response.status >= 400 || location === null) break;
       if (hops >= 5) throw new PullError('http_error', `${url}: more than 5 redirects`);
       await response.body?.cancel();
-      at = new URL(location, at).toString();
+      const next = new URL(location, at);
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new PullError('http_error', `${url}: redirect to ${next.protocol} refused: only http and https`);
+      at = next.toString();
     }
+    answered = true;
   } catch (error) {
+    clearTimers();
     if (error instanceof PullError) throw error;
-    clearTimeout(timer);
     const cause = ((error as Error).cause as { code?: string; message?: string } | undefined) ?? {};
-    if (stall.signal.aborted) throw new PullError('stalled', `no answer from ${new URL(url).host} within ${stallMs / 1000} s`);
-    throw new PullError('unreachable', `cannot reach ${new URL(url).host}: ${cause.code ?? cause.message ?? (error as Error).message}`);
+    if (stopped !== undefined) throw new PullError('stalled', stopped);
+    throw new PullError('unreachable', `cannot reach ${host}: ${cause.code ?? cause.message ?? (error as Error).message}`);
   }
   if (response.status === 404) {
-    clearTimeout(timer);
+    clearTimers();
     throw new PullError('not_found', `${url}: not found (404)`);
   }
   if (response.status === 416 && have > 0) {
     // The partial file may be whole already (the last attempt stopped before renaming it): only if the server says so.
-    clearTimeout(timer);
+    clearTimers();
     await response.body?.cancel();
     const size = Number(/\/(\d+)$/.exec(response.headers.get('content-range') ?? '')?.[1]);
     if (size === have) return finish(url, target, partial, stateFile, have, options, statedDigest, have);
@@ -133,7 +165,7 @@ export async function pullModel(url: string, options: PullOptions): Promise<Pull
     throw new PullError('http_error', `${url}: the server refused to resume (416); the partial file was discarded, pull again`);
   }
   if (response.status !== 200 && response.status !== 206) {
-    clearTimeout(timer);
+    clearTimers();
     await response.body?.cancel();
     throw new PullError('http_error', `${url}: HTTP ${response.status}`);
   }
@@ -141,18 +173,24 @@ export async function pullModel(url: string, options: PullOptions): Promise<Pull
   // where the partial file ends.
   const resumedFrom = response.status === 206 ? have : 0;
   if (response.status === 206 && Number(/^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '')?.[1]) !== have) {
-    clearTimeout(timer);
+    clearTimers();
     await response.body?.cancel();
     rmSync(partial, { force: true });
     throw new PullError('http_error', `${url}: the server resumed at another place than byte ${have}; the partial file was discarded, pull again`);
   }
   const length = Number(response.headers.get('content-length'));
   const total = Number.isFinite(length) && length > 0 ? resumedFrom + length : null;
+  if (total !== null && total > maxBytes) {
+    clearTimers();
+    await response.body?.cancel();
+    rmSync(partial, { force: true });
+    throw new PullError('too_large', `${url}: the file is ${total} bytes, over the cap of ${maxBytes} bytes`);
+  }
   if (total !== null) {
     // Known to be too big: said now, not after filling the disk.
     const { bavail, bsize } = statfsSync(options.dir);
     if (length > bavail * bsize) {
-      clearTimeout(timer);
+      clearTimers();
       await response.body?.cancel();
       throw new PullError('disk_full', `${options.name} needs ${length} more bytes and the disk holding ${options.dir} has ${bavail * bsize} free; free space (or set GUARDGATE_MODELS to another disk) and pull again`);
     }
@@ -160,11 +198,13 @@ export async function pullModel(url: string, options: PullOptions): Promise<Pull
   writeFileSync(stateFile, JSON.stringify({ url, validator: response.headers.get('etag') ?? response.headers.get('last-modified') } satisfies PartialState));
   const fd = openSync(partial, resumedFrom > 0 ? 'a' : 'w');
   const started = performance.now();
-  let received = 0;
   let lastReport = 0;
   try {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      alive();
+      if (resumedFrom + received + chunk.length > maxBytes || (total !== null && resumedFrom + received + chunk.length > total)) {
+        rmSync(partial, { force: true });
+        throw new PullError('too_large', `${url}: more than ${total ?? maxBytes} bytes${total === null ? ' (the cap)' : ' (what the server stated)'}; the partial file was discarded`);
+      }
       try {
         for (let written = 0; written < chunk.length; ) written += writeSync(fd, chunk, written);
       } catch (error) {
@@ -182,10 +222,10 @@ export async function pullModel(url: string, options: PullOptions): Promise<Pull
     }
   } catch (error) {
     if (error instanceof PullError) throw error;
-    if (stall.signal.aborted) throw new PullError('stalled', `no data from ${new URL(url).host} for ${stallMs / 1000} s after ${resumedFrom + received} bytes; pull again to resume`);
+    if (stopped !== undefined) throw new PullError('stalled', `${stopped} after ${resumedFrom + received} bytes; pull again to resume`);
     throw new PullError('unreachable', `the download of ${url} broke off after ${resumedFrom + received} bytes (${(error as Error).message}); pull again to resume`);
   } finally {
-    clearTimeout(timer);
+    clearTimers();
     closeSync(fd);
   }
   const bytes = resumedFrom + received;

@@ -15,18 +15,30 @@ export interface StoredModel {
   bytes: number;
   sha256: string | null;
   modifiedAt: string;
+  /** A download that stopped (it resumes with the next pull, or goes with `model rm`): never loaded. */
+  partial: boolean;
 }
+
+const PARTIAL = '.partial';
 
 export function listModels(dir: string): StoredModel[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((file) => MODEL_NAME.test(file))
+    .filter((file) => MODEL_NAME.test(file) || (file.endsWith(PARTIAL) && MODEL_NAME.test(file.slice(0, -PARTIAL.length))))
     .sort()
-    .map((name) => {
-      const path = join(dir, name);
+    .map((file) => {
+      const path = join(dir, file);
       const stat = statSync(path);
+      const partial = file.endsWith(PARTIAL);
       const digestFile = `${path}.sha256`;
-      return { name, path, bytes: stat.size, sha256: existsSync(digestFile) ? readFileSync(digestFile, 'utf8').trim() : null, modifiedAt: stat.mtime.toISOString() };
+      return {
+        name: partial ? file.slice(0, -PARTIAL.length) : file,
+        path,
+        bytes: stat.size,
+        sha256: !partial && existsSync(digestFile) ? readFileSync(digestFile, 'utf8').trim() : null,
+        modifiedAt: stat.mtime.toISOString(),
+        partial,
+      };
     });
 }
 

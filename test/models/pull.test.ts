@@ -41,6 +41,24 @@ async function serve(): Promise<Served> {
     if (req.url === '/cdn/tiny.gguf') return void res.writeHead(200, { 'content-length': MODEL.length }).end(MODEL);
     // A known name's file at the hub (HF_ENDPOINT points here).
     if (req.url === '/QuantFactory/Qwen3Guard-Gen-0.6B-GGUF/resolve/main/Qwen3Guard-Gen-0.6B.Q8_0.gguf') return void res.writeHead(302, { location: '/cdn/tiny.gguf', 'x-linked-etag': `"${SHA256}"` }).end();
+    // Hostile servers: a body without end, a drip of a byte at a time, a redirect to a local file.
+    if (req.url === '/endless.gguf') {
+      res.writeHead(200);
+      const chunk = Buffer.alloc(65_536, 7);
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      return void pump();
+    }
+    if (req.url === '/drip.gguf') {
+      res.writeHead(200, { 'content-length': 1_000_000 });
+      res.write(MODEL.subarray(0, 4));
+      const timer = setInterval(() => (res.destroyed ? clearInterval(timer) : res.write('x')), 100);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
+    if (req.url === '/to-file.gguf') return void res.writeHead(302, { location: 'file:///etc/passwd' }).end();
     // No length stated: only the disk itself can say it is full.
     if (req.url === '/unsized/tiny.gguf') {
       res.writeHead(200);
@@ -174,7 +192,7 @@ describe('guardgate model pull', () => {
       expect(existsSync(join(dir, 'tiny.gguf.partial'))).toBe(false); // nothing was written for nothing
       const unsized = await pullModel(`${server.url}/unsized/tiny.gguf`, { dir, name: 'tiny.gguf' }).catch((e: unknown) => e);
       expect(unsized).toMatchObject({ code: 'disk_full', message: expect.stringMatching(/is full after \d+ bytes/) });
-      expect(listModels(dir)).toEqual([]);
+      expect(listModels(dir)).toEqual([expect.objectContaining({ name: 'tiny.gguf', partial: true })]); // kept, to resume
       const run = cli(dir);
       const full = await run(['pull', `${server.url}/tiny.gguf`]);
       expect(full.status).toBe(1);
@@ -182,6 +200,26 @@ describe('guardgate model pull', () => {
     } finally {
       execFileSync('umount', [dir]);
     }
+  });
+
+  it('refuses hostile servers: a body past the size cap, a drip slower than the least rate, a redirect off http(s); the partial file is listed until removed', async () => {
+    const dir = fresh();
+    const endless = await pullModel(`${server.url}/endless.gguf`, { dir, name: 'endless.gguf', maxBytes: 2_000_000 }).catch((error: unknown) => error);
+    expect(endless).toBeInstanceOf(PullError);
+    expect(endless).toMatchObject({ code: 'too_large', message: expect.stringMatching(/2000000 bytes/) });
+    expect(existsSync(join(dir, 'endless.gguf.partial'))).toBe(false); // nothing to resume: discarded
+    const started = Date.now();
+    const drip = await pullModel(`${server.url}/drip.gguf`, { dir, name: 'drip.gguf', stallMs: 1_000, minBytesPerSecond: 1_024 }).catch((error: unknown) => error);
+    expect(drip).toMatchObject({ code: 'stalled', message: expect.stringMatching(/slower than 1024 bytes/) });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const deadline = await pullModel(`${server.url}/drip.gguf`, { dir, name: 'drip.gguf', deadlineMs: 1_500 }).catch((error: unknown) => error);
+    expect(deadline).toMatchObject({ code: 'stalled', message: expect.stringMatching(/not done within 1.5 s/) });
+    const redirected = await pullModel(`${server.url}/to-file.gguf`, { dir, name: 'file.gguf' }).catch((error: unknown) => error);
+    expect(redirected).toMatchObject({ code: 'http_error', message: expect.stringMatching(/redirect to file: refused: only http and https/) });
+    // The drip's partial download is kept (it can be resumed) and listed as partial.
+    expect(listModels(dir)).toEqual([expect.objectContaining({ name: 'drip.gguf', partial: true, bytes: expect.any(Number) })]);
+    expect(removeModel(dir, 'drip.gguf')).toBe(true);
+    expect(listModels(dir)).toEqual([]);
   });
 
   it('says what went wrong, with exit codes, on the command line: 404, unreachable, a bad URL; progress lines otherwise', async () => {

@@ -129,6 +129,11 @@ export const routerSchema = z.object({
   active: z.enum(['blue', 'green']).default('blue'),
   pools: z.object({ blue: poolSchema, green: poolSchema }).prefault({}),
   bodyLimitBytes: positiveInt.default(2 * 1_048_576),
+  /**
+   * Addresses of proxies in front of the router (a load balancer) whose X-Forwarded-For is passed on; from any other
+   * client it is replaced by the client's address (a client cannot choose the address its rate limit counts).
+   */
+  trustProxy: z.array(z.string().min(1)).default([]),
   upstream: z
     .object({
       timeoutMs: positiveInt.default(30_000),

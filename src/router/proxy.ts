@@ -56,6 +56,8 @@ const nextRequestId = (): string => ID_PREFIX + (idCounter++ % 0x10000000000000)
 
 export interface DataPathOptions {
   bodyLimitBytes: number;
+  /** Proxies in front of the router whose X-Forwarded-For is passed on; from anyone else it is replaced. */
+  trustedProxies: ReadonlySet<string>;
   /** The most a request may take through the router, waiting for a connection included. */
   upstreamTimeoutMs: number;
   /** The most one attempt may wait for its first byte before another instance is tried. */
@@ -104,7 +106,7 @@ interface ClientHeaders {
   authorization: string | undefined;
 }
 
-function readClientHeaders(req: IncomingMessage, stickyHeader: string | null): ClientHeaders {
+function readClientHeaders(req: IncomingMessage, stickyHeader: string | null, trustedProxies: ReadonlySet<string>): ClientHeaders {
   const raw = req.rawHeaders;
   const forward: string[] = [];
   let connection: string | undefined;
@@ -147,9 +149,9 @@ function readClientHeaders(req: IncomingMessage, stickyHeader: string | null): C
   const dropped = droppedHeaders(connection);
   const out = dropped === HOP_BY_HOP ? forward : withoutNamed(forward, dropped);
   if (!hasId) out.push('x-request-id', nextRequestId());
-  const remote = req.socket.remoteAddress;
-  if (remote !== undefined) out.push('x-forwarded-for', forwardedFor === undefined ? remote : `${forwardedFor}, ${remote}`);
-  else if (forwardedFor !== undefined) out.push('x-forwarded-for', forwardedFor);
+  // The client's address, after what a trusted proxy in front said; what anyone else says is dropped.
+  const remote = req.socket.remoteAddress?.replace(/^::ffff:/, '');
+  if (remote !== undefined) out.push('x-forwarded-for', forwardedFor === undefined || !trustedProxies.has(remote) ? remote : `${forwardedFor}, ${remote}`);
   if (host !== undefined) out.push('x-forwarded-host', host);
   return { forward: out, preview, sticky, authorization };
 }
@@ -204,7 +206,7 @@ export class DataPath {
       this.refuse(req, res, new GuardgateError('overloaded', `more than ${MAX_PIPELINED} requests in flight on one connection`, { retryAfter: 1 }), 'pipelined');
       return;
     }
-    const headers = readClientHeaders(req, policy.stickyHeader);
+    const headers = readClientHeaders(req, policy.stickyHeader, this.options.trustedProxies);
     // Reaching the standby is a privilege: the preview scope, or the preview listener.
     const preview = viaPreviewPort || headers.preview;
     let decision = routeRequest(policy, { preview, stickyKey: headers.sticky, splitDraw: Math.random(), mirrorDraw: Math.random() });

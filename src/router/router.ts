@@ -118,6 +118,7 @@ export class Router implements RouterControl {
       },
       {
         bodyLimitBytes: settings.bodyLimitBytes,
+        trustedProxies: new Set(settings.trustProxy ?? []),
         upstreamTimeoutMs: settings.upstream.timeoutMs,
         attemptTimeoutMs: Math.min(settings.upstream.attemptTimeoutMs, settings.upstream.timeoutMs),
         maxInFlightPerInstance: settings.upstream.maxInFlight,

@@ -17,6 +17,8 @@ export interface RouterSettings {
   active: Color;
   pools: Record<Color, PoolSettings>;
   bodyLimitBytes: number;
+  /** Proxies whose X-Forwarded-For is passed on (addresses); others' is replaced. */
+  trustProxy?: readonly string[];
   /** timeoutMs: a request's whole life; attemptTimeoutMs: one try's wait for a first byte; maxInFlight per instance. */
   upstream: { timeoutMs: number; attemptTimeoutMs: number; connections: number; maxInFlight: number };
   health: { intervalMs: number; timeoutMs: number; path: string; unhealthyThreshold: number; healthyThreshold: number };

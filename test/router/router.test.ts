@@ -67,6 +67,20 @@ describe('router', () => {
     expect(echo.headers['x-forwarded-for']).toBe('127.0.0.1');
   });
 
+  it('an X-Forwarded-For a client sends is replaced by its address: only proxies named in trustProxy may pass one on', async () => {
+    const spoofed = (await send('/predict', { 'x-forwarded-for': '203.0.113.7' })).body as Echo;
+    expect(spoofed.headers['x-forwarded-for']).toBe('127.0.0.1');
+    const dir = mkdtempSync(join(tmpdir(), 'guardgate-xff-'));
+    writeFileSync(join(dir, 'router.yaml'), `trustProxy: [127.0.0.1, '::1']\npools:\n  blue: { instances: [${blue.url}], version: v1 }\n`);
+    const behindProxy = await startTestRouter({}, join(dir, 'router.yaml'));
+    try {
+      const passed = (await send('/predict', { 'x-forwarded-for': '203.0.113.7' }, behindProxy.url)).body as Echo;
+      expect(passed.headers['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
+    } finally {
+      await behindProxy.close();
+    }
+  });
+
   it('streams a large answer to a slow reader, intact (the router waits for it to read)', async () => {
     const total = 8_000_000;
     const response = await request(`${router.url}/large?bytes=${total}`, { dispatcher: client });

@@ -72,6 +72,8 @@ export const routerSchema = z.object({
   failover: z.enum(['none', 'standby']).default('none'),
   /** Client connections the public (and preview) listener holds at most; default: what the file descriptor limit leaves. */
   maxConnections: positiveInt.optional(),
+  /** Client connections one address may hold at most (trusted proxies exempt); default a quarter of maxConnections, at least 64. */
+  maxConnectionsPerClient: positiveInt.optional(),
   /** `up` only: where environments run: processes on this machine, or Deployments on Kubernetes. */
   driver: z.enum(['local', 'kubernetes']).default('local'),
   /**
@@ -156,11 +158,17 @@ export const routerSchema = z.object({
 
 export type RouterConfig = Omit<z.output<typeof routerSchema>, 'routerSecret' | 'auth'> & RouterSettings & { auth: AuthConfig };
 
+/** Connections the public listener holds at most, and one client address. */
+function connectionBudgets(parsed: ParsedRouterConfig): { maxConnections: number; maxConnectionsPerClient: number } {
+  const maxConnections = parsed.maxConnections ?? publicConnectionBudget(openFilesLimit());
+  return { maxConnections, maxConnectionsPerClient: parsed.maxConnectionsPerClient ?? Math.max(64, Math.floor(maxConnections / 4)) };
+}
+
 /** Resolve the secrets of a parsed router configuration: what the router runs with. */
 export function resolveRouterConfig(parsed: ParsedRouterConfig, env: NodeJS.ProcessEnv): RouterConfig {
   return {
     ...parsed,
-    maxConnections: parsed.maxConnections ?? publicConnectionBudget(openFilesLimit()),
+    ...connectionBudgets(parsed),
     routerSecret: parsed.routerSecret === undefined ? null : resolveSecret(parsed.routerSecret, env),
     auth: resolveAuth(parsed.auth, env),
     tracing: tracingConfig(env, 'guardgate-router'),

@@ -71,7 +71,7 @@ export class RouterMetrics {
   });
   readonly droppedConnections = new Counter({
     name: 'guardgate_router_dropped_connections_total',
-    help: 'Client connections closed at once because the listener held maxConnections',
+    help: 'Client connections closed at once because the listener held maxConnections, or their address its share (maxConnectionsPerClient)',
     registers: [this.registry],
   });
 

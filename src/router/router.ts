@@ -156,7 +156,26 @@ export class Router implements RouterControl {
     };
     const server = this.keyPair === undefined ? createServer(options, handle) : (createHttpsServer({ ...options, ...this.keyPair.current }, handle) as unknown as Server);
     server.maxConnections = this.settings.maxConnections;
+    // One address holds at most its share of the slots (a proxy in front of the router is many clients: exempt).
+    const perClient = new Map<string, number>();
+    const share = this.settings.maxConnectionsPerClient ?? this.settings.maxConnections;
+    const trusted = new Set(this.settings.trustProxy ?? []);
     server.on('connection', (socket) => {
+      const address = socket.remoteAddress?.replace(/^::ffff:/, '') ?? '';
+      if (!trusted.has(address)) {
+        const held = (perClient.get(address) ?? 0) + 1;
+        if (held > share) {
+          this.metrics.droppedConnections.inc();
+          socket.destroy();
+          return;
+        }
+        perClient.set(address, held);
+        socket.once('close', () => {
+          const left = perClient.get(address)! - 1;
+          if (left === 0) perClient.delete(address);
+          else perClient.set(address, left);
+        });
+      }
       this.metrics.connections.inc();
       socket.once('close', () => this.metrics.connections.dec());
     });

@@ -32,6 +32,8 @@ export interface RouterSettings {
   failover: 'none' | 'standby';
   /** Client connections per listener at most: more are closed at once, so that descriptors stay for the rest. */
   maxConnections: number;
+  /** Of those, one client address at most (trusted proxies exempt): one client cannot hold every slot. */
+  maxConnectionsPerClient?: number;
   /** Slow clients: headers must arrive within headersMs, the whole request within requestMs. */
   timeouts: { headersMs: number; requestMs: number; keepAliveMs: number };
   /** OpenTelemetry: where spans go; null or absent, no tracing. */

@@ -3,6 +3,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import type { RunningRouter } from '../../src/router/run.js';
@@ -78,6 +79,40 @@ describe('router', () => {
       expect(passed.headers['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
     } finally {
       await behindProxy.close();
+    }
+  });
+
+  it('one client cannot hold every connection slot: past its share it is refused, and another client still gets in', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'guardgate-conns-'));
+    writeFileSync(join(dir, 'router.yaml'), `maxConnections: 40\nmaxConnectionsPerClient: 10\npools:\n  blue: { instances: [${blue.url}], version: v1 }\n`);
+    const capped = await startTestRouter({}, join(dir, 'router.yaml'));
+    const { hostname, port } = new URL(capped.url);
+    const sockets: Socket[] = [];
+    try {
+      // One client (127.0.0.1) opens 30 connections and sends nothing.
+      const closed = await Promise.all(
+        Array.from({ length: 30 }, () =>
+          new Promise<boolean>((resolve) => {
+            const socket = connect({ host: hostname, port: Number(port), localAddress: '127.0.0.1' }, () => setTimeout(() => resolve(socket.destroyed || socket.readyState !== 'open'), 300));
+            socket.on('error', () => resolve(true));
+            socket.on('close', () => resolve(true));
+            sockets.push(socket);
+          }),
+        ),
+      );
+      expect(closed.filter((c) => !c).length).toBe(10);
+      // Another client (127.0.0.2) is served.
+      const other = await new Promise<string>((resolve, reject) => {
+        const socket = connect({ host: hostname, port: Number(port), localAddress: '127.0.0.2' }, () => socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+        let text = '';
+        socket.on('data', (d: Buffer) => (text += d.toString()));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(other).toMatch(/^HTTP\/1\.1 200/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await capped.close();
     }
   });
 

@@ -1,6 +1,8 @@
 // Gates check which environment answered: every instance names its color and version in its answers, and a
 // gate that meant the candidate but was answered by the live color (a preview Service or route that has not
 // moved yet) fails, saying so, instead of validating the live version as the candidate.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningInstance } from '../../src/instance/run.js';
 import { runFunctionalGate, type CaseResult } from '../../src/release/gates/functional.js';
@@ -32,6 +34,42 @@ describe('gates check the side that answered', () => {
     expect(misrouted.evidence.cases.map((c: CaseResult) => c.got)).toEqual(suite.cases.map(() => ({ error: 'answered by blue (v1), not green' })));
     const right = await runFunctionalGate(green.url, suite, { minPassRate: 1, expectColor: 'green' });
     expect(right.passed).toBe(true);
+  });
+
+  it('a case whose connection is reset (a pod evicted under the gate) is asked again, within a budget, and the retries are counted', async () => {
+    // In front of green: every third request has its connection cut before any answer.
+    let seen = 0;
+    const flaky = createServer(async (req, res) => {
+      const body = await new Promise<string>((resolve) => {
+        let text = '';
+        req.on('data', (d: Buffer) => (text += d.toString()));
+        req.on('end', () => resolve(text));
+      });
+      if (++seen % 3 === 0) return void req.socket.destroy();
+      const answer = await fetch(`${green.url}${req.url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      res.writeHead(answer.status, { 'content-type': 'application/json', 'x-guardgate-color': answer.headers.get('x-guardgate-color')!, 'x-guardgate-version': answer.headers.get('x-guardgate-version')! }).end(await answer.text());
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(flaky.address() as AddressInfo).port}`;
+    try {
+      const suite = loadSuite();
+      const report = await runFunctionalGate(url, suite, { minPassRate: 1, expectColor: 'green' });
+      expect(report.passed, report.summary).toBe(true);
+      expect(report.evidence.retried).toBeGreaterThanOrEqual(5);
+      expect(report.summary).toMatch(/asked again after no answer or a wrong side/);
+      // Always cut: the budget runs out and the gate fails, quickly.
+      seen = 2;
+      const always = createServer((req) => req.socket.destroy());
+      await new Promise<void>((resolve) => always.listen(0, '127.0.0.1', resolve));
+      const started = Date.now();
+      const broken = await runFunctionalGate(`http://127.0.0.1:${(always.address() as AddressInfo).port}`, suite, { minPassRate: 1, expectColor: 'green' });
+      always.close();
+      expect(broken.passed).toBe(false);
+      expect(broken.evidence.retried).toBeLessThanOrEqual(10);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      flaky.close();
+    }
   });
 
   it('the shadow gate whose preview still answers from the live color fails, with the evidence, and compares nothing', async () => {

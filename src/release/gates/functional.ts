@@ -18,8 +18,18 @@ export interface FunctionalEvidence {
   passed: number;
   failed: number;
   passRate: number;
+  /** Cases asked again because no answer came (a connection cut, a proxy with no upstream) or the wrong side answered. */
+  retried: number;
   cases: CaseResult[];
 }
+
+/** Asks again per case, and in all per run: a pod replaced under the gate is a blip; a candidate that never answers is not. */
+const RETRIES_PER_CASE = 2;
+const RETRIES_PER_RUN = 10;
+const RETRY_BACKOFF_MS = 150;
+
+/** No verdict came back: the connection failed, a proxy in front had no upstream, or the wrong side answered. Pure. */
+const askAgain = (got: CaseResult['got']): boolean => 'error' in got && (!got.error.startsWith('HTTP ') || /^HTTP (502|503|504) (upstream_unavailable|no_healthy_upstream|upstream_timeout)?/.test(got.error) || got.error.startsWith('answered by'));
 
 /** Did the verdict meet the case's expectation? Pure. */
 export function caseMet(expected: AuditCase['expect'], got: { safety: string; categories: string[]; refusal: boolean | null }): boolean {
@@ -63,9 +73,15 @@ export async function runFunctionalGate(
 ): Promise<GateReport<FunctionalEvidence>> {
   const startedAt = new Date().toISOString();
   const cases: CaseResult[] = [];
+  let retried = 0;
   for (const item of suite.cases) {
     if (options.signal?.aborted) throw new Error('the functional gate was stopped');
-    const got = await judge(endpoint, item, options.headers ?? {}, options.expectColor, options.signal, options.dispatcher);
+    let got = await judge(endpoint, item, options.headers ?? {}, options.expectColor, options.signal, options.dispatcher);
+    for (let again = 1; again <= RETRIES_PER_CASE && retried < RETRIES_PER_RUN && askAgain(got) && !options.signal?.aborted; again++) {
+      retried++;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_BACKOFF_MS * again));
+      got = await judge(endpoint, item, options.headers ?? {}, options.expectColor, options.signal, options.dispatcher);
+    }
     cases.push({ name: item.name, tags: item.tags, expected: item.expect, got, passed: !('error' in got) && caseMet(item.expect, got) });
     options.onProgress?.(cases.length, suite.cases.length);
   }
@@ -76,8 +92,8 @@ export async function runFunctionalGate(
     gate: 'functional',
     passed: ok,
     samples: cases.length,
-    summary: `${passed}/${cases.length} cases passed (${(100 * passRate).toFixed(1)}%; needs ${(100 * options.minPassRate).toFixed(1)}%)`,
-    evidence: { suite: suite.name, endpoint, passed, failed: cases.length - passed, passRate, cases },
+    summary: `${passed}/${cases.length} cases passed (${(100 * passRate).toFixed(1)}%; needs ${(100 * options.minPassRate).toFixed(1)}%)${retried === 0 ? '' : `; ${retried} asked again after no answer or a wrong side`}`,
+    evidence: { suite: suite.name, endpoint, passed, failed: cases.length - passed, passRate, retried, cases },
     startedAt,
     finishedAt: new Date().toISOString(),
   };

@@ -2,7 +2,7 @@
 // mapped onto the stable codes with a message that says what to do, a 405 with Allow for a known path asked
 // with the wrong method, and the reply with its headers.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
-import { errorHeaders, GuardgateError, isGuardgateError, type ErrorCode } from '../moderation/errors.js';
+import { errorHeaders, GuardgateError, isGuardgateError, type ErrorCode } from '../vocabulary/errors.js';
 import { fastifyErrorCode } from '../shared/fastify-hardening.js';
 
 /** What fastify's own refusals should tell the client, by stable code. */
@@ -14,7 +14,7 @@ const ADVICE: Partial<Record<ErrorCode, (request: FastifyRequest | undefined, er
 
 export function toGuardgateError(error: FastifyError, request?: FastifyRequest): GuardgateError {
   if (isGuardgateError(error)) return error;
-  const code = fastifyErrorCode(error) as ErrorCode | undefined;
+  const code = fastifyErrorCode(error);
   if (code !== undefined) return new GuardgateError(code, ADVICE[code]?.(request, error) ?? error.message.slice(0, 200), { cause: error });
   if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
     return new GuardgateError('invalid_json', `the body is not valid JSON: ${error.message.slice(0, 200)}`, { cause: error });

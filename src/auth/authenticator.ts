@@ -2,7 +2,7 @@
 // or (where allowed) nobody. Failures are one code each: the body never says which check failed.
 import { timingSafeEqual } from 'node:crypto';
 import { allowsAnonymous, type AuthConfig } from '../config/auth.js';
-import { GuardgateError } from '../moderation/errors.js';
+import { GuardgateError } from '../vocabulary/errors.js';
 import { ApiKeyRing, sha256Hex } from './api-keys.js';
 import { JwtVerifier, looksLikeJwt } from './jwt.js';
 import { ANONYMOUS, GATES, hasScope, SCOPES, type Principal, type Scope } from './principal.js';

@@ -1,7 +1,7 @@
 // Authorisation for fastify apps, on what fastify matched: a hook inside the plugin that owns the
 // protected routes, or a route's own `config.scope`. Never on the URL string.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { isGuardgateError } from '../moderation/errors.js';
+import { isGuardgateError } from '../vocabulary/errors.js';
 import type { Authenticator } from './authenticator.js';
 import type { Principal, Scope } from './principal.js';
 

@@ -2,7 +2,7 @@
 // The `guardgate` command: parses, calls the parts, prints. Exit codes are in exit-codes.ts.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
-import { GuardgateError } from '../moderation/errors.js';
+import { GuardgateError } from '../vocabulary/errors.js';
 import { BUILD } from '../shared/build.js';
 import { EXIT } from './exit-codes.js';
 import { auditCommand } from './audit.js';

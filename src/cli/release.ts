@@ -6,6 +6,7 @@ import { inlineSuites, loadReleaseSpec } from '../release/spec.js';
 import type { OperatorAction } from '../release/store.js';
 import { adminClient, CliExit, type AdminClient } from './client.js';
 import { EXIT } from './exit-codes.js';
+import { COLORS } from '../vocabulary/colors.js';
 
 interface Common {
   dataDir: string;
@@ -108,7 +109,7 @@ export function releaseCommands(): Command[] {
       const value = await adminClient(flags).call<ControllerStatus & { progress: Progress | null }>('GET', '/admin/controller');
       print(flags, value, () => {
         const lines = [`active: ${value.active}`];
-        for (const color of ['blue', 'green'] as const) {
+        for (const color of COLORS) {
           const env = value.environments[color];
           lines.push(`${color.padEnd(5)}: ${env ? `${env.version}, ${env.instances.filter((i) => i.state === 'ready').length}/${env.replicas} ready${env.retireAt ? `, kept until ${env.retireAt}` : ''}` : 'not deployed'}`);
         }

@@ -1,12 +1,12 @@
 // Authentication and rate-limit settings, shared by the instance (the public API) and the router
 // (privilege headers, the admin API). Secrets are references; only digests of keys appear here.
 import { z } from 'zod';
+import { positiveInt } from './schema-parts.js';
 import { sha256Hex } from '../auth/api-keys.js';
 import { SCOPES } from '../auth/principal.js';
 import { ConfigError } from './load.js';
 import { resolveSecret, secretRefSchema, type SecretRef } from './secret.js';
 
-const positiveInt = z.coerce.number().int().positive();
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 export const isLoopback = (host: string): boolean => LOOPBACK.test(host.replace(/^\[|\]$/g, ''));

@@ -1,13 +1,13 @@
 // The engine section, the same in an instance's configuration and in a release spec. Secrets in it are
 // references, resolved into the engine's own config only where the engine runs.
 import { z } from 'zod';
+import { positiveInt } from './schema-parts.js';
 import type { EngineConfig } from '../engines/create.js';
 import { resolveSecret, secretRefSchema } from './secret.js';
 import { threadsFor } from '../engines/llamacpp-threads.js';
 import { modelPathOf } from '../models/store.js';
 import { PROMPT_TEMPLATES } from '../engines/qwen3guard-prompt.js';
 
-const positiveInt = z.coerce.number().int().positive();
 
 export const engineSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('lexicon') }).strict(),

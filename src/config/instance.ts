@@ -1,6 +1,7 @@
 // The instance's configuration: defaults, then a YAML file, then environment variables, then flags,
 // validated once into a typed object.
 import { z } from 'zod';
+import { positiveInt } from './schema-parts.js';
 import type { EngineConfig } from '../engines/create.js';
 import { POLICIES, type Policy } from '../moderation/taxonomy.js';
 import { allowsAnonymous, authFromEnvironment, authSchema, isLoopback, resolveAuth, type AuthConfig } from './auth.js';
@@ -10,14 +11,14 @@ import { tracingConfig } from './tracing.js';
 import { versionSchema } from './version.js';
 import type { TracingSettings } from '../shared/tracing.js';
 import { resolveSecret, secretRefSchema } from './secret.js';
+import { COLORS } from '../vocabulary/colors.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
-const positiveInt = z.coerce.number().int().positive();
 
 export const instanceSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   port: port.default(8080),
-  color: z.enum(['blue', 'green']).nullable().default(null),
+  color: z.enum(COLORS).nullable().default(null),
   /** The deployed version label: what a release moves between. */
   version: versionSchema.default('dev'),
   policy: z.enum(POLICIES).default('strict'),

@@ -2,14 +2,15 @@
 import { tracingConfig } from './tracing.js';
 import { versionSchema } from './version.js';
 import { z } from 'zod';
+import { positiveInt } from './schema-parts.js';
 import type { RouterSettings } from '../router/settings.js';
 import { authFromEnvironment, authSchema, resolveAuth, type AuthConfig } from './auth.js';
 import { merge, readYamlFile, validate } from './load.js';
 import { openFilesLimit, publicConnectionBudget } from '../shared/fd-limit.js';
 import { resolveSecret, secretRefSchema } from './secret.js';
+import { COLORS } from '../vocabulary/colors.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
-const positiveInt = z.coerce.number().int().positive();
 const urlList = z.preprocess(
   (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value),
   z.array(z.url({ protocol: /^https?$/ })),
@@ -128,7 +129,7 @@ export const routerSchema = z.object({
   workers: positiveInt.max(64).default(1),
   dataDir: z.string().min(1).default('.guardgate'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  active: z.enum(['blue', 'green']).default('blue'),
+  active: z.enum(COLORS).default('blue'),
   pools: z.object({ blue: poolSchema, green: poolSchema }).prefault({}),
   bodyLimitBytes: positiveInt.default(2 * 1_048_576),
   /**

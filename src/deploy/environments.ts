@@ -7,7 +7,7 @@ import { kubernetesPodConfig } from '../release/drivers/kubernetes-pod-config.js
 import { environmentOf } from '../release/environment.js';
 import { authSchema } from '../config/auth.js';
 import type { ReleaseSpec } from '../release/spec.js';
-import { COLORS } from '../router/routing.js';
+import { COLORS } from '../vocabulary/colors.js';
 import { disruptionBudget, type KubeObject } from './meta.js';
 import { renderedAuth, secretNames, type RenderOptions } from './options.js';
 

@@ -1,6 +1,6 @@
 // Degraded mode: when the primary engine is down, answer from a fallback and say so (`degraded: true`).
 import type { ModerationInput } from '../moderation/conversation.js';
-import { isGuardgateError } from '../moderation/errors.js';
+import { isGuardgateError } from '../vocabulary/errors.js';
 import type { ClassifyOptions, Engine, EngineResult } from './engine.js';
 
 const FALLBACK_ON = new Set(['engine_unavailable', 'engine_timeout']);

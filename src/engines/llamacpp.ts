@@ -15,7 +15,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { knownModel } from '../models/catalog.js';
 import { isQwen3Guard, renderQwen3GuardPrompt, type PlainMessage, type PromptTemplate } from './qwen3guard-prompt.js';
 import { buildMessages, targetOf, type ModerationInput } from '../moderation/conversation.js';
-import { GuardgateError } from '../moderation/errors.js';
+import { GuardgateError } from '../vocabulary/errors.js';
 import { parseGuardOutput } from '../moderation/parse.js';
 import { CATEGORIES } from '../moderation/taxonomy.js';
 import type { EngineInfo } from '../moderation/verdict.js';

@@ -1,7 +1,7 @@
 // The production engine: Qwen3Guard-Gen behind any OpenAI-compatible chat-completions server (vLLM, SGLang).
 import { Pool } from 'undici';
 import { buildMessages, targetOf, type ModerationInput } from '../moderation/conversation.js';
-import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
+import { GuardgateError, isGuardgateError } from '../vocabulary/errors.js';
 import { parseGuardOutput } from '../moderation/parse.js';
 import { isConnectionError } from '../shared/net.js';
 import type { EngineInfo } from '../moderation/verdict.js';

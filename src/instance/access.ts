@@ -9,7 +9,7 @@ import { authorizeRequest, type Rejection } from '../auth/fastify.js';
 import type { RateLimiter } from '../auth/rate-limit.js';
 import { hasScope, SCOPES, type Principal } from '../auth/principal.js';
 import type { RateLimitSettings } from '../config/auth.js';
-import { GuardgateError } from '../moderation/errors.js';
+import { GuardgateError } from '../vocabulary/errors.js';
 import { EVIDENCE_HEADER, MIRROR_HEADER } from '../shared/headers.js';
 import type { Limit } from '../auth/token-bucket.js';
 

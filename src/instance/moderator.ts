@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ClassifyOptions, DegradedReason, Engine, EngineResult } from '../engines/engine.js';
 import { judgedText, targetOf, type ModerationInput } from '../moderation/conversation.js';
-import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
+import { GuardgateError, isGuardgateError } from '../vocabulary/errors.js';
 import { detectLanguage } from '../moderation/language.js';
 import { isFlagged } from '../moderation/policy.js';
 import type { Policy } from '../moderation/taxonomy.js';

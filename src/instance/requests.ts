@@ -1,6 +1,6 @@
 // Reading request bodies into typed requests: every way a body can be wrong has its own error code.
 import type { ModerationInput } from '../moderation/conversation.js';
-import { GuardgateError } from '../moderation/errors.js';
+import { GuardgateError } from '../vocabulary/errors.js';
 import { isPolicy, type Policy } from '../moderation/taxonomy.js';
 
 export interface RequestLimits {

@@ -1,10 +1,10 @@
 // The moderation service's HTTP API (fastify): /predict, /v1/moderations, the playground, health,
 // readiness, metrics and version, with one error shape for every failure.
-import { createHash } from 'node:crypto';
+import { configHash } from '../vocabulary/config-hash.js';
 import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Engine } from '../engines/engine.js';
-import { GuardgateError } from '../moderation/errors.js';
+import { GuardgateError } from '../vocabulary/errors.js';
 import { toOpenAIResult } from '../moderation/openai-mapping.js';
 import type { InstanceConfig } from '../config/instance.js';
 import { InstanceMetrics } from './metrics.js';
@@ -206,9 +206,3 @@ export function buildInstance(
   return { app, moderator, metrics, state };
 }
 
-/** A digest of the configuration that shapes verdicts (secrets left out), to tell two deployments apart. */
-export function configHash(config: InstanceConfig): string {
-  const { engine, policy, limits, version } = config;
-  const safeEngine = engine.kind === 'openai' ? { ...engine, apiKey: engine.apiKey ? 'set' : 'unset' } : engine;
-  return createHash('sha256').update(JSON.stringify({ engine: safeEngine, policy, limits, version })).digest('hex').slice(0, 16);
-}

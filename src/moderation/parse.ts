@@ -1,6 +1,6 @@
 // Reading Qwen3Guard-Gen's output ("Safety: …\nCategories: …\nRefusal: …") tolerantly, failing loudly
 // only when there is no Safety line at all.
-import { GuardgateError } from './errors.js';
+import { GuardgateError } from '../vocabulary/errors.js';
 import { CATEGORIES, type Category, type Safety, type Target } from './taxonomy.js';
 import type { GuardOutput } from './verdict.js';
 

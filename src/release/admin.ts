@@ -2,8 +2,8 @@
 // same admin scope). Every action is recorded with the subject that asked for it.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { actorName } from '../auth/principal.js';
-import { GuardgateError } from '../moderation/errors.js';
-import { isColor } from '../router/routing.js';
+import { GuardgateError } from '../vocabulary/errors.js';
+import { isColor } from '../vocabulary/colors.js';
 import type { Controller } from './controller.js';
 import { parseReleaseSpec, suiteFiles } from './spec.js';
 import { remoteSuiteRefused } from './suite.js';

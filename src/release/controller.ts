@@ -4,10 +4,10 @@
 import type { Logger } from 'pino';
 import { setTimeout as delay } from 'node:timers/promises';
 import { setMaxListeners } from 'node:events';
-import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
+import { GuardgateError, isGuardgateError } from '../vocabulary/errors.js';
 import type { Traffic } from './traffic.js';
-import { otherColor, type Color } from '../router/routing.js';
-import { createHash } from 'node:crypto';
+import { otherColor, type Color } from '../vocabulary/colors.js';
+import { configHash } from '../vocabulary/config-hash.js';
 import { readyInstanceUrl, type Deployment, type Driver, type EnvironmentSpec } from './driver.js';
 import { PRE_SWITCH_GATES, runGate, type PreSwitchGate } from './gates/run.js';
 import type { AuditStore } from '../store/audit/store.js';
@@ -626,10 +626,5 @@ export class Controller {
   }
 }
 
-/** A short, stable digest of an environment's spec, its color aside (keys in order: the same spec, the same hash). */
-export function configHashOf(spec: EnvironmentSpec): string {
-  const canonical = (value: unknown): unknown =>
-    Array.isArray(value) ? value.map(canonical) : value !== null && typeof value === 'object' ? Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, canonical(v)])) : value;
-  const { color: _color, ...configuration } = spec;
-  return createHash('sha256').update(JSON.stringify(canonical(configuration))).digest('hex').slice(0, 12);
-}
+/** An environment's configuration hash (the one definition: vocabulary/config-hash.ts), its color and size aside. */
+export const configHashOf = (spec: EnvironmentSpec): string => configHash(spec);

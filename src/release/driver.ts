@@ -2,7 +2,7 @@
 // machine) and, later, the Kubernetes driver (Deployments and Services). Drivers know nothing of gates.
 import type { EngineSpec } from '../config/engine.js';
 import type { Policy } from '../moderation/taxonomy.js';
-import type { Color } from '../router/routing.js';
+import type { Color } from '../vocabulary/colors.js';
 
 export interface EnvironmentSpec {
   color: Color;

@@ -1,6 +1,6 @@
 // The environment a release spec describes, in one color: what the controller deploys and what
 // `guardgate k8s render` writes.
-import type { Color } from '../router/routing.js';
+import type { Color } from '../vocabulary/colors.js';
 import type { EnvironmentSpec } from './driver.js';
 import type { ReleaseSpec } from './spec.js';
 

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { request } from 'undici';
 import { z } from 'zod';
-import { GuardgateError } from '../moderation/errors.js';
+import { GuardgateError } from '../vocabulary/errors.js';
 import type { TextMode } from '../store/audit/record.js';
 import { gateOutcome, type GateReport } from './gates/report.js';
 import { gateDispatcher, PRE_SWITCH_GATES, runGate, type GateTargets, type PreSwitchGate } from './gates/run.js';

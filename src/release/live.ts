@@ -3,7 +3,7 @@
 // the router, a Kubernetes Service, gate load), which color is active, and the shadow gate's agreement while it
 // runs. The last 15 minutes are kept, so that a dashboard opened now draws them at once; one sampler serves
 // every viewer, and it stops a minute after the last one left.
-import type { Color } from '../router/routing.js';
+import type { Color } from '../vocabulary/colors.js';
 import { added, snapshotOf } from './gates/instances-probe.js';
 import { windowFigures, type WatchSnapshot } from './gates/watch.js';
 import type { Progress } from './controller.js';

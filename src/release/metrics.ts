@@ -2,7 +2,7 @@
 // its state, when it last moved, the active color, and how many instances of it are ready. Served on the
 // admin API's /metrics with the router's; the alert rules (src/deploy/alerts.ts) and the dashboard read them.
 import { Gauge, Registry } from 'prom-client';
-import { COLORS } from '../router/routing.js';
+import { COLORS } from '../vocabulary/colors.js';
 import type { ControllerStatus } from './controller.js';
 import { RELEASE_STATES, isOpen } from './states.js';
 

@@ -1,6 +1,7 @@
 // The release spec (YAML): what to deploy as the candidate, and how to prove it before it takes traffic.
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { positiveInt } from '../config/schema-parts.js';
 import { engineSchema } from '../config/engine.js';
 import { versionSchema } from '../config/version.js';
 import { readYamlFile, validate } from '../config/load.js';
@@ -8,7 +9,6 @@ import { parseDurationMs } from '../shared/duration.js';
 import { POLICIES } from '../moderation/taxonomy.js';
 import { loadSuite, suiteSchema, type SuiteRef } from './suite.js';
 
-const positiveInt = z.coerce.number().int().positive();
 const fraction = z.coerce.number().min(0).max(1);
 
 /** `500ms`, `30s`, `10m`, `24h`, or a number of milliseconds. */

@@ -1,7 +1,7 @@
 // The controller's store, telling listeners what it stored: a release opened, each transition (with the state it
 // left, its actor and evidence), each operator switch. Only after the store succeeded, and without waiting for
 // them. Listeners: the change webhook, release traces.
-import type { Color } from '../router/routing.js';
+import type { Color } from '../vocabulary/colors.js';
 import type { EnvironmentSpec } from './driver.js';
 import type { ReleaseSpec } from './spec.js';
 import type { ReleaseState } from './states.js';

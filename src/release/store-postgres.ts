@@ -1,8 +1,8 @@
 // The controller's durable state in PostgreSQL (DATABASE_URL), for controllers that share it.
 import pg from 'pg';
 import { onceUntilFailure } from '../shared/once.js';
-import { GuardgateError } from '../moderation/errors.js';
-import type { Color } from '../router/routing.js';
+import { GuardgateError } from '../vocabulary/errors.js';
+import type { Color } from '../vocabulary/colors.js';
 import type { EnvironmentSpec } from './driver.js';
 import type { ReleaseSpec } from './spec.js';
 import { canMove, type ReleaseState } from './states.js';

@@ -3,7 +3,7 @@
 // failing the release in progress (the data path never depends on the store). Answers of the store itself
 // (release_in_progress, invalid_state) are never retried.
 import { setTimeout as delay } from 'node:timers/promises';
-import { GuardgateError, isGuardgateError } from '../moderation/errors.js';
+import { GuardgateError, isGuardgateError } from '../vocabulary/errors.js';
 import type { ControllerStore } from './store.js';
 
 export interface StoreHealth {

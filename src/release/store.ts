@@ -2,8 +2,8 @@
 // transition with its time and evidence (the change record). One interface; SQLite in the data directory
 // (here) or PostgreSQL (store-postgres.ts) when several controllers or machines share it.
 import Database from 'better-sqlite3';
-import { GuardgateError } from '../moderation/errors.js';
-import type { Color } from '../router/routing.js';
+import { GuardgateError } from '../vocabulary/errors.js';
+import type { Color } from '../vocabulary/colors.js';
 import type { EnvironmentSpec } from './driver.js';
 import type { ReleaseSpec } from './spec.js';
 import { canMove, type ReleaseState } from './states.js';

@@ -4,7 +4,7 @@
 // knows nothing else of it.
 import type { MirrorPair } from '../router/mirror.js';
 import type { RouterControl, SwitchResult } from '../router/control.js';
-import type { Color } from '../router/routing.js';
+import type { Color } from '../vocabulary/colors.js';
 import { PREVIEW_HEADER } from '../shared/headers.js';
 
 /** Where to send a request, and the headers that say so. */

@@ -18,7 +18,7 @@ import { apiKeysFile, controllerFile } from './files.js';
 import { openAuditReader } from '../store/open.js';
 import type { FastifyInstance } from 'fastify';
 import { EVIDENCE_HEADER } from '../shared/headers.js';
-import { COLORS, otherColor } from '../router/routing.js';
+import { COLORS, otherColor } from '../vocabulary/colors.js';
 import type { TextMode } from '../store/audit/record.js';
 import { controllerSwitch, registerControllerRoutes } from './admin.js';
 import { registerGateEndpoint, type GateEndpointOptions } from './gate-endpoint.js';

@@ -11,14 +11,14 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { requireScope } from '../auth/fastify.js';
 import { Tally } from '../shared/tally.js';
 import { actorName } from '../auth/principal.js';
-import { GuardgateError } from '../moderation/errors.js';
+import { GuardgateError } from '../vocabulary/errors.js';
 import { adminApp } from '../api/admin-app.js';
 import { PAGE_HEADERS } from '../shared/web-headers.js';
 import { builtFile } from '../shared/built.js';
 import type { AuditStore } from '../store/audit/store.js';
 import { parseAuditQuery } from '../store/audit/query.js';
 import type { RouterControl } from './control.js';
-import { isColor, type Color } from './routing.js';
+import { isColor, type Color } from '../vocabulary/colors.js';
 
 const webFile = (name: string): string => readFileSync(new URL(`../../web/${name}`, import.meta.url), 'utf8');
 const DASHBOARD_HTML = webFile('dashboard.html');

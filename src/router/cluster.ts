@@ -24,10 +24,10 @@ import {
   type RouterState,
   type RouterStatus,
   type SwitchResult,
-  type Traffic,
+  type TrafficCounts,
 } from './control.js';
 import type { MirrorListener, MirrorPair } from './mirror.js';
-import { otherColor, type Color } from './routing.js';
+import { otherColor, type Color } from '../vocabulary/colors.js';
 import type { RouterSettings } from './settings.js';
 
 export interface ClusterOptions {
@@ -327,7 +327,7 @@ export class ClusterRouter implements RouterControl {
     return AggregatorRegistry.aggregate(answers.map((a) => a.metrics as WorkerMetrics));
   }
 
-  async traffic(reason?: 'active' | 'preview' | 'canary'): Promise<Traffic> {
+  async traffic(reason?: 'active' | 'preview' | 'canary'): Promise<TrafficCounts> {
     const metric = (await this.aggregated()).getSingleMetric('guardgate_router_requests_total');
     return trafficOf(metric === undefined ? [] : (await metric.get()).values, reason);
   }

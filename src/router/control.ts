@@ -1,10 +1,9 @@
 // What the admin API and the release controller drive: one router process, or a cluster of router
 // workers behind one port (cluster.ts). Every change of traffic policy or membership makes a new state
 // with the next epoch; a change is done when every process serving traffic has applied it.
-import { GuardgateError } from '../moderation/errors.js';
+import { GuardgateError } from '../vocabulary/errors.js';
 import type { MirrorListener } from './mirror.js';
-import type { Color } from './routing.js';
-import { isColor } from './routing.js';
+import { isColor, type Color } from '../vocabulary/colors.js';
 import type { PoolSettings } from './settings.js';
 
 export interface InstanceStatus {
@@ -55,7 +54,7 @@ export interface RouterState {
 }
 
 /** Requests answered by each color, and how many failed (5xx). */
-export type Traffic = Record<Color, { total: number; errors: number }>;
+export type TrafficCounts = Record<Color, { total: number; errors: number }>;
 
 /** The upstream latency histogram of one color: cumulative (upper bound in seconds, count) pairs. */
 export type LatencyBuckets = Array<[number, number]>;
@@ -73,7 +72,7 @@ export interface RouterControl {
   onMirrorPair(listener: MirrorListener): () => void;
   status(): Promise<RouterStatus>;
   /** Requests so far by color; `reason` narrows to live (`active`), preview or canary traffic. */
-  traffic(reason?: 'active' | 'preview' | 'canary'): Promise<Traffic>;
+  traffic(reason?: 'active' | 'preview' | 'canary'): Promise<TrafficCounts>;
   latencyBuckets(color: Color): Promise<LatencyBuckets>;
   /** The Prometheus exposition of every serving process's metrics. */
   metricsText(): Promise<{ contentType: string; body: string }>;
@@ -109,8 +108,8 @@ export function withPool(state: RouterState, color: Color, instances: readonly s
 }
 
 /** A Prometheus counter's values (prom-client's `get().values`) as traffic by color. */
-export function trafficOf(values: ReadonlyArray<{ labels: Record<string, string | number | undefined>; value: number }>, reason?: string): Traffic {
-  const out: Traffic = { blue: { total: 0, errors: 0 }, green: { total: 0, errors: 0 } };
+export function trafficOf(values: ReadonlyArray<{ labels: Record<string, string | number | undefined>; value: number }>, reason?: string): TrafficCounts {
+  const out: TrafficCounts = { blue: { total: 0, errors: 0 }, green: { total: 0, errors: 0 } };
   for (const { labels, value } of values) {
     const counts = out[labels.color as Color];
     if (counts === undefined || (reason !== undefined && labels.reason !== reason)) continue;

@@ -3,7 +3,7 @@
 // and counted. Each (active answer, standby answer) pair goes to the listeners (the shadow gate).
 import type { RouterMetrics } from './metrics.js';
 import type { ColorPool } from './pool.js';
-import type { Color } from './routing.js';
+import type { Color } from '../vocabulary/colors.js';
 import { MIRROR_HEADER } from '../shared/headers.js';
 
 export interface MirroredRequest {

@@ -1,5 +1,5 @@
 // One color's set of instances: membership, its version label, and the choice of an instance per request.
-import type { Color } from './routing.js';
+import type { Color } from '../vocabulary/colors.js';
 import { Upstream, type UpstreamOptions } from './upstream.js';
 
 export class ColorPool {

@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { Authenticator } from '../auth/authenticator.js';
-import { errorHeaders, GuardgateError } from '../moderation/errors.js';
+import { errorHeaders, GuardgateError } from '../vocabulary/errors.js';
 import { MIRROR_HEADER, PREVIEW_HEADER } from '../shared/headers.js';
 import { isConnectionError } from '../shared/net.js';
 import { newTraceId } from '../shared/trace.js';
@@ -20,7 +20,8 @@ import type { RouterMetrics } from './metrics.js';
 import type { Mirror } from './mirror.js';
 import type { ColorPool } from './pool.js';
 import type { RetryBudget } from './retry-budget.js';
-import { failoverDecision, otherColor, routeRequest, type Color, type RouteDecision, type TrafficPolicy } from './routing.js';
+import { failoverDecision, routeRequest, type RouteDecision, type TrafficPolicy } from './routing.js';
+import { otherColor, type Color } from '../vocabulary/colors.js';
 import type { Upstream } from './upstream.js';
 import { COLOR_HEADER, VERSION_HEADER } from '../shared/served-by.js';
 
@@ -176,7 +177,7 @@ function responseHeaders(raw: Buffer[], pool: ColorPool, epoch: string): string[
   return out;
 }
 
-export function sendError(res: ServerResponse, error: GuardgateError): void {
+export function writeError(res: ServerResponse, error: GuardgateError): void {
   if (res.headersSent) {
     res.destroy(error);
     return;
@@ -251,7 +252,7 @@ export class DataPath {
   /** Answer without forwarding (the body is drained so that the connection stays usable). */
   private refuse(req: IncomingMessage, res: ServerResponse, error: GuardgateError, reason: string): void {
     req.resume();
-    sendError(res, error);
+    writeError(res, error);
     this.deps.metrics.countRequest('none', reason, error.status);
   }
 }
@@ -521,7 +522,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.finish('aborted');
       return;
     }
-    sendError(this.res, error);
+    writeError(this.res, error);
     this.finish(error.status);
   }
 

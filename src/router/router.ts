@@ -5,7 +5,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.js';
-import { GuardgateError } from '../moderation/errors.js';
+import { GuardgateError } from '../vocabulary/errors.js';
 import { answerClientError } from '../shared/client-error.js';
 import { WatchedKeyPair } from '../shared/tls-files.js';
 import { BUILD } from '../shared/build.js';
@@ -14,9 +14,10 @@ import { HealthChecker } from './health.js';
 import { RouterMetrics } from './metrics.js';
 import { Mirror, type MirrorListener } from './mirror.js';
 import { ColorPool } from './pool.js';
-import { DataPath, sendError } from './proxy.js';
+import { DataPath, writeError } from './proxy.js';
 import { RetryBudget } from './retry-budget.js';
-import { COLORS, otherColor, type Color, type TrafficPolicy } from './routing.js';
+import { type TrafficPolicy } from './routing.js';
+import { COLORS, otherColor, type Color } from '../vocabulary/colors.js';
 import type { PoolSettings, RouterSettings } from './settings.js';
 import {
   bucketsOf,
@@ -32,7 +33,7 @@ import {
   type RouterState,
   type RouterStatus,
   type SwitchResult,
-  type Traffic,
+  type TrafficCounts,
 } from './control.js';
 
 export type { PoolStatus, RouterStatus, SwitchResult } from './control.js';
@@ -184,14 +185,14 @@ export class Router implements RouterControl {
     // `Expect: 100-continue`: refuse a body that is too large before it is sent, else invite it.
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
       if (Number(req.headers['content-length']) > bodyLimitBytes) {
-        sendError(res.setHeader('connection', 'close') as ServerResponse, new GuardgateError('body_too_large', `the body is over ${bodyLimitBytes} bytes`));
+        writeError(res.setHeader('connection', 'close') as ServerResponse, new GuardgateError('body_too_large', `the body is over ${bodyLimitBytes} bytes`));
         return;
       }
       res.writeContinue();
       handle(req, res);
     });
     server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) =>
-      sendError(res, new GuardgateError('expectation_failed', 'only Expect: 100-continue is supported')),
+      writeError(res, new GuardgateError('expectation_failed', 'only Expect: 100-continue is supported')),
     );
     return server;
   }
@@ -287,7 +288,7 @@ export class Router implements RouterControl {
     return this.pools[color].healthyCount;
   }
 
-  async traffic(reason?: 'active' | 'preview' | 'canary'): Promise<Traffic> {
+  async traffic(reason?: 'active' | 'preview' | 'canary'): Promise<TrafficCounts> {
     return trafficOf((await this.metrics.requests.get()).values, reason);
   }
 

@@ -1,10 +1,6 @@
 // Which color serves a request: pure decisions, with the random draws passed in.
 
-export const COLORS = ['blue', 'green'] as const;
-export type Color = (typeof COLORS)[number];
-
-export const isColor = (value: unknown): value is Color => value === 'blue' || value === 'green';
-export const otherColor = (color: Color): Color => (color === 'blue' ? 'green' : 'blue');
+import { otherColor, type Color } from '../vocabulary/colors.js';
 
 export interface TrafficPolicy {
   active: Color;

@@ -1,5 +1,5 @@
 // The router's settings, as the configuration layer hands them over.
-import type { Color } from './routing.js';
+import type { Color } from '../vocabulary/colors.js';
 
 export interface PoolSettings {
   version: string | null;

@@ -4,6 +4,7 @@
 // the same JSON error shape as every route.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastify';
+import { GuardgateError, type ErrorCode } from '../vocabulary/errors.js';
 import { answerClientError } from './client-error.js';
 
 export const MAX_JSON_DEPTH = 64;
@@ -11,8 +12,8 @@ export const MAX_JSON_DEPTH = 64;
 /** A body that is valid JSON but has a `__proto__` or `constructor.prototype` key. */
 const PROTOTYPE_KEY_CODE = 'GUARDGATE_PROTOTYPE_KEY';
 
-/** Fastify's own error codes (and the parser's), mapped onto the API's stable ones (see moderation/errors.ts). */
-const FASTIFY_ERRORS: Record<string, string> = {
+/** Fastify's own error codes (and the parser's), mapped onto the API's stable ones (see vocabulary/errors.ts). */
+const FASTIFY_ERRORS: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
@@ -24,7 +25,7 @@ const FASTIFY_ERRORS: Record<string, string> = {
 };
 
 /** The stable code for an error fastify raised itself, if it is one of those. */
-export function fastifyErrorCode(error: { code?: string; statusCode?: number }): string | undefined {
+export function fastifyErrorCode(error: { code?: string; statusCode?: number }): ErrorCode | undefined {
   return FASTIFY_ERRORS[error.code ?? ''];
 }
 
@@ -88,7 +89,7 @@ export const HARDENED_OPTIONS: Pick<FastifyServerOptions, 'clientErrorHandler' |
 export function answerExpectationsInJson(app: FastifyInstance, bodyLimit: number): void {
   app.server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
     if (Number(request.headers['content-length']) > bodyLimit) {
-      const body = JSON.stringify({ error: { code: 'body_too_large', message: `the body is over the limit of ${bodyLimit} bytes` } });
+      const body = JSON.stringify(new GuardgateError('body_too_large', `the body is over the limit of ${bodyLimit} bytes`).toBody());
       response.writeHead(413, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
       return;
     }
@@ -96,7 +97,7 @@ export function answerExpectationsInJson(app: FastifyInstance, bodyLimit: number
     app.server.emit('request', request, response);
   });
   app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
-    const body = JSON.stringify({ error: { code: 'expectation_failed', message: 'only Expect: 100-continue is supported' } });
+    const body = JSON.stringify(new GuardgateError('expectation_failed', 'only Expect: 100-continue is supported').toBody());
     response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
   });
 }

@@ -10,7 +10,7 @@ import { resolveEngine } from '../../src/config/engine.js';
 import { LlamaCppEngine, guardGrammar, type LlamaCppEngineConfig } from '../../src/engines/llamacpp.js';
 import { renderQwen3GuardPrompt } from '../../src/engines/qwen3guard-prompt.js';
 import { cgroupCpus, threadsFor } from '../../src/engines/llamacpp-threads.js';
-import { isGuardgateError } from '../../src/moderation/errors.js';
+import { isGuardgateError } from '../../src/vocabulary/errors.js';
 import { parseGuardOutput } from '../../src/moderation/parse.js';
 import { tinyQwen3Gguf } from '../helpers/gguf.js';
 import { postJson, startTestInstance } from '../helpers/instance.js';

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OpenAIEngine, type OpenAIEngineConfig } from '../../src/engines/openai.js';
 import { FallbackEngine } from '../../src/engines/fallback.js';
 import { LexiconEngine } from '../../src/engines/lexicon/index.js';
-import { GuardgateError } from '../../src/moderation/errors.js';
+import { GuardgateError } from '../../src/vocabulary/errors.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
 import { runEngineContract } from './contract.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isOpen } from '../../src/release/states.js';
 import type { RunningUp } from '../../src/release/up.js';
-import { otherColor } from '../../src/router/routing.js';
+import { otherColor } from '../../src/vocabulary/colors.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
 import { failedRequests, startLiveLoad } from '../helpers/load.js';
 import { until } from '../helpers/router.js';

@@ -122,6 +122,14 @@ describe('gates and evidence', () => {
     expect((await up.controller.status()).release?.id).toBe(before);
   });
 
+  it('the dashboard and an instance\'s /version show one configuration hash for an environment', async () => {
+    const status = await up.controller.status();
+    const active = status.environments[status.active]!;
+    const version = (await (await fetch(`${active.instances[0]!.url}/version`)).json()) as { config_hash: string };
+    expect(active.configHash).toMatch(/^[0-9a-f]{16}$/);
+    expect(version.config_hash).toBe(active.configHash);
+  });
+
   it('refuses a spec whose suite cannot be read before deploying anything; a relative suite is read beside the spec file', async () => {
     await expect(up.controller.release(quickSpec({ version: 'no-suite', gates: only({ functional: { suite: '/nonexistent/suite.yaml' } }) }))).rejects.toMatchObject({
       code: 'invalid_request',

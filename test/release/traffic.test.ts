@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { GuardgateError } from '../../src/moderation/errors.js';
+import type { GuardgateError } from '../../src/vocabulary/errors.js';
 import { kubernetesApi } from '../../src/release/drivers/kubernetes.js';
 import { GatewayApiTraffic } from '../../src/release/drivers/kubernetes-gateway.js';
 import { ServiceSelectorTraffic } from '../../src/release/drivers/kubernetes-traffic.js';

@@ -3,7 +3,7 @@
 // hanging, no process restarted, and normal requests served afterwards.
 import type { LocalDriver } from '../../src/release/drivers/local.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_STATUS, type ErrorCode } from '../../src/moderation/errors.js';
+import { ERROR_STATUS, type ErrorCode } from '../../src/vocabulary/errors.js';
 import { exchange, type RawResponse } from '../helpers/raw-http.js';
 import { predict, startTestUp } from '../helpers/up.js';
 import { hostileCases, type HostileCase, type Target } from './hostile-input.js';

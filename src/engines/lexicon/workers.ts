@@ -3,7 +3,7 @@
 // engine_unavailable; more than `maxQueued` waiting inputs are refused with engine_busy.
 import { Worker } from 'node:worker_threads';
 import type { ModerationInput } from '../../moderation/conversation.js';
-import { GuardgateError } from '../../moderation/errors.js';
+import { GuardgateError } from '../../vocabulary/errors.js';
 import type { GuardOutput } from '../../moderation/verdict.js';
 import { builtFile } from '../../shared/built.js';
 import type { JudgeReply } from './worker.js';

@@ -6,9 +6,9 @@
 import { createHash } from 'node:crypto';
 import type { KubernetesObjectApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { GuardgateError } from '../../moderation/errors.js';
+import { GuardgateError } from '../../vocabulary/errors.js';
 import type { SwitchResult } from '../../router/control.js';
-import { otherColor, type Color } from '../../router/routing.js';
+import { otherColor, type Color } from '../../vocabulary/colors.js';
 import { PREVIEW_HEADER } from '../../shared/headers.js';
 import type { Endpoint, Traffic } from '../traffic.js';
 import { environmentName, LABEL_APP, type KubernetesSettings } from './kubernetes-manifests.js';

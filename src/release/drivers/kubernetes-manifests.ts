@@ -4,7 +4,7 @@
 // Service `<app>-<color>` in front of its pods.
 import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
-import type { Color } from '../../router/routing.js';
+import type { Color } from '../../vocabulary/colors.js';
 import type { EnvironmentSpec, ModelServerSpec } from '../driver.js';
 
 export interface KubernetesSettings {
@@ -88,8 +88,8 @@ export const RESTRICTED = {
   seccompProfile: { type: 'RuntimeDefault' },
 };
 
-/** The configuration's hash: a changed configuration changes the pod template, so the pods roll. */
-export const configHash = (spec: EnvironmentSpec, settings: KubernetesSettings): string => createHash('sha256').update(instanceConfigFile(spec, settings)).digest('hex').slice(0, 16);
+/** A digest of the pods' whole configuration file: a changed file changes the pod template, so the pods roll. */
+export const podConfigDigest = (spec: EnvironmentSpec, settings: KubernetesSettings): string => createHash('sha256').update(instanceConfigFile(spec, settings)).digest('hex').slice(0, 16);
 
 /**
  * The pods of an environment: Guardgate (and the model server, when the spec has one) with its configuration
@@ -98,7 +98,7 @@ export const configHash = (spec: EnvironmentSpec, settings: KubernetesSettings):
  */
 export function podTemplate(spec: EnvironmentSpec, settings: KubernetesSettings, labels: Record<string, string>, configMapName: string, extraEnv: Array<Record<string, unknown>> = []) {
   const limits = { ...settings.resources?.limits, ...(settings.gpus ? { 'nvidia.com/gpu': String(settings.gpus) } : {}) };
-  const hash = configHash(spec, settings);
+  const hash = podConfigDigest(spec, settings);
   return {
     metadata: { labels, annotations: { [CONFIG_HASH]: hash } },
     spec: {
@@ -150,7 +150,7 @@ export function deployment(spec: EnvironmentSpec, settings: KubernetesSettings, 
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name, namespace: settings.namespace, labels, annotations: { [CONFIG_HASH]: configHash(spec, settings), 'guardgate.dev/version': spec.version } },
+    metadata: { name, namespace: settings.namespace, labels, annotations: { [CONFIG_HASH]: podConfigDigest(spec, settings), 'guardgate.dev/version': spec.version } },
     spec: {
       replicas,
       selector: { matchLabels: selector },

@@ -5,8 +5,8 @@
 // what it waited for and what it saw last.
 import { get } from 'node:http';
 import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
-import { GuardgateError } from '../../moderation/errors.js';
-import { otherColor, type Color } from '../../router/routing.js';
+import { GuardgateError } from '../../vocabulary/errors.js';
+import { otherColor, type Color } from '../../vocabulary/colors.js';
 import type { Endpoint } from '../traffic.js';
 import { colorSelector, labelSelector, type KubernetesSettings } from './kubernetes-manifests.js';
 import { podGone, podReady, type Pod } from './kubernetes-rollout.js';

@@ -7,9 +7,9 @@
 // kept-alive connections (#3761). No mirroring: the shadow gate replays to both Services instead.
 import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { GuardgateError } from '../../moderation/errors.js';
+import { GuardgateError } from '../../vocabulary/errors.js';
 import type { SwitchResult } from '../../router/control.js';
-import { otherColor, type Color } from '../../router/routing.js';
+import { otherColor, type Color } from '../../vocabulary/colors.js';
 import type { Endpoint, Traffic } from '../traffic.js';
 import { selectorService, type KubernetesSettings } from './kubernetes-manifests.js';
 import { readObject, writeObject } from './kubernetes-objects.js';

@@ -5,7 +5,7 @@
 // `describe` answers from a view of the pods refreshed in the background, so that it stays synchronous.
 import { CoreV1Api, KubeConfig, KubernetesObjectApi, makeInformer, PatchStrategy, type Informer, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { Color } from '../../router/routing.js';
+import { COLORS, type Color } from '../../vocabulary/colors.js';
 import { DeployError, type Deployment, type Driver, type EnvironmentSpec, type InstanceInfo, type InstanceState } from '../driver.js';
 import { readObject, statusOf, writeObject } from './kubernetes-objects.js';
 import { containersOf, crashLooping, podGone, podReady, rolloutOf, type KubeDeployment, type Pod } from './kubernetes-rollout.js';
@@ -123,7 +123,7 @@ export class KubernetesDriver implements Driver {
       const data = Object.fromEntries(Object.entries(options.secretEnv).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
       await driver.put({ apiVersion: 'v1', kind: 'Secret', metadata: { name: secretName, namespace: options.namespace, labels: { app: options.app } }, type: 'Opaque', data } as KubernetesObject);
     }
-    for (const color of ['blue', 'green'] as const) {
+    for (const color of COLORS) {
       const found = await driver.read<KubeDeployment>('apps/v1', 'Deployment', environmentName(options, color));
       const version = found?.metadata?.annotations?.['guardgate.dev/version'];
       if (found !== undefined && version !== undefined && (found.spec.replicas ?? 1) > 0) {

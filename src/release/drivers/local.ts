@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Logger } from 'pino';
-import type { Color } from '../../router/routing.js';
+import type { Color } from '../../vocabulary/colors.js';
 import { builtFile } from '../../shared/built.js';
 import { readReleaseSecret, type SecretPolicy } from '../../config/secret.js';
 import { DeployError, type Deployment, type Driver, type EnvironmentSpec, type InstanceState } from '../driver.js';

@@ -5,7 +5,7 @@
 import { request, type Dispatcher } from 'undici';
 import { servedBy } from '../../shared/served-by.js';
 import type { MirrorAnswer, MirrorPair } from '../../router/mirror.js';
-import type { Color } from '../../router/routing.js';
+import type { Color } from '../../vocabulary/colors.js';
 import type { Endpoint } from '../traffic.js';
 import type { AuditStore } from '../../store/audit/store.js';
 import type { Replay, ReplayOrigin } from './shadow.js';

@@ -6,7 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
-import type { Color } from '../../router/routing.js';
+import type { Color } from '../../vocabulary/colors.js';
 import type { AuditStore } from '../../store/audit/store.js';
 import type { TextMode } from '../../store/audit/record.js';
 import type { ReleaseSpec } from '../spec.js';

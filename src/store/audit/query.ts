@@ -1,5 +1,5 @@
 // Reading an audit query from text parameters (the admin API's query string, the CLI's flags).
-import { GuardgateError } from '../../moderation/errors.js';
+import { GuardgateError } from '../../vocabulary/errors.js';
 import { parseDurationMs } from '../../shared/duration.js';
 import type { AuditRecord } from './record.js';
 import type { AuditQuery } from './store.js';

@@ -3,7 +3,7 @@
 // that dies (the file could not be opened, the disk failed) fails the calls in flight and is started again
 // for the next call, at most once a second: the audit log spools meanwhile.
 import { Worker } from 'node:worker_threads';
-import { GuardgateError } from '../../moderation/errors.js';
+import { GuardgateError } from '../../vocabulary/errors.js';
 import { builtFile } from '../../shared/built.js';
 import type { AuditRecord } from './record.js';
 import type { WorkerReply, WorkerRequest } from './sqlite-worker.js';

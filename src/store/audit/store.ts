@@ -1,5 +1,5 @@
 // Where audit records live: one interface, SQLite (the data directory) or PostgreSQL (shared by both colors).
-import { GuardgateError } from '../../moderation/errors.js';
+import { GuardgateError } from '../../vocabulary/errors.js';
 import type { AuditRecord } from './record.js';
 
 export interface AuditQuery {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatGuardOutput, parseGuardOutput } from '../../../src/moderation/parse.js';
-import { GuardgateError } from '../../../src/moderation/errors.js';
+import { GuardgateError } from '../../../src/vocabulary/errors.js';
 
 describe('parseGuardOutput', () => {
   it('reads the prompt format', () => {

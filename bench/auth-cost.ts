@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import { addApiKey } from '../src/auth/api-keys.js';
 import { Authenticator } from '../src/auth/authenticator.js';
-import { measureLoad, type LoadFigures } from '../src/release/gates/load.js';
+import { measureLoad, type LoadFigures } from '../src/gates/load.js';
 import { argValue, median, startServerProcess } from './load.js';
 
 const seconds = argValue('seconds', 5);

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LOAD_CORPUS, measureLoad } from '../src/release/gates/load.js';
+import { LOAD_CORPUS, measureLoad } from '../src/gates/load.js';
 import { argValue } from './load.js';
 
 const seconds = argValue('seconds', 60);

@@ -2,7 +2,7 @@
 // route, in the same run, alternating rounds. Goal: the instance at 0.8 or more of the bare route.
 // Run: npx tsx bench/instance-throughput.ts [--seconds 8] [--connections 50] [--rounds 3]
 import { fileURLToPath } from 'node:url';
-import { measureLoad, type LoadFigures } from '../src/release/gates/load.js';
+import { measureLoad, type LoadFigures } from '../src/gates/load.js';
 import { argValue, median, startServerProcess } from './load.js';
 
 const seconds = argValue('seconds', 8);

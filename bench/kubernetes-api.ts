@@ -4,7 +4,7 @@
 // Run: npm run build && npx tsx bench/kubernetes-api.ts [--pods 10] [--idle 10]
 // (--pods 50 runs 100 real `guardgate serve` processes: several GB of memory and a minute to start on 2 cores.)
 import { pino } from 'pino';
-import { KubernetesDriver } from '../src/release/drivers/kubernetes.js';
+import { KubernetesDriver } from '../src/drivers/kubernetes/driver.js';
 import { startFakeCluster } from '../test/fake-cluster/cluster.js';
 import { argValue } from './load.js';
 

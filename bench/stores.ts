@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measureLoad, type LoadFigures } from '../src/release/gates/load.js';
+import { measureLoad, type LoadFigures } from '../src/gates/load.js';
 import { argValue, startServerProcess } from './load.js';
 
 const seconds = argValue('seconds', 6);

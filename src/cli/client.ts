@@ -2,7 +2,7 @@
 // data directory's controller.json) and token (GUARDGATE_ADMIN_TOKEN, or the data directory's admin-token).
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { controllerFile } from '../release/files.js';
+import { controllerFile } from '../app/files.js';
 import { EXIT } from './exit-codes.js';
 
 /** A command's failure: its exit code, and the stable error code `--json` reports (the API's own when it answered one). */

@@ -13,7 +13,7 @@ import { parseRouterConfig } from '../config/router.js';
 import type { ReleaseView } from '../release/controller.js';
 import { loadReleaseSpec } from '../release/spec.js';
 import { isOpen } from '../release/states.js';
-import { startUp, type RunningUp } from '../release/up.js';
+import { startUp, type RunningUp } from '../app/up.js';
 import { EXIT } from './exit-codes.js';
 import { describeRelease } from './release.js';
 

@@ -25,7 +25,7 @@ function serve(): Command {
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new CliExit(EXIT.usage, `--port takes a port number (got ${flags.port.slice(0, 20)})`);
       const log = createLogger({ level: flags.logLevel, base: { service: 'guardgate-gates' } }, logFormatOf(process.env, process.stdout.isTTY === true));
-      const { startGateServer } = await import('../release/gate-server.js');
+      const { startGateServer } = await import('../gates/server.js');
       const text = process.env.GUARDGATE_AUDIT_TEXT;
       const running = await startGateServer(
         {

@@ -34,7 +34,7 @@ export function upCommand(): Command {
       const log = createLogger({ level: flags.logLevel, base: { service: 'guardgate' } }, logFormatOf(process.env, process.stdout.isTTY === true));
       const router = parseRouterConfig(flags, process.env);
       // Loaded here, not at start: every other command (an instance above all) stays without the controller.
-      const { startUp } = await import('../release/up.js');
+      const { startUp } = await import('../app/up.js');
       const { loadReleaseSpec } = await import('../release/spec.js');
       const up = await startUp(
         {

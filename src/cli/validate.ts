@@ -44,8 +44,8 @@ export function validateCommand(): Command {
       const endpoint = endpointOf(flags.endpoint);
       const minPassRate = Number(flags.minPassRate);
       if (!(minPassRate >= 0 && minPassRate <= 1)) throw new CliExit(EXIT.usage, `--min-pass-rate takes a number from 0 to 1 (got ${flags.minPassRate.slice(0, 40)})`);
-      const { loadSuite } = await import('../release/suite.js');
-      const { runFunctionalGate } = await import('../release/gates/functional.js');
+      const { loadSuite } = await import('../gates/suite.js');
+      const { runFunctionalGate } = await import('../gates/functional.js');
       const suite = loadSuite(flags.suite);
       await reachable(endpoint);
       const headers = { ...credentialHeaders(flags.token), ...(flags.preview ? { 'x-guardgate-preview': '1' } : {}) };
@@ -77,7 +77,7 @@ export function benchCommand(): Command {
       const connections = wholeNumber('--connections', flags.connections, 1);
       await reachable(endpoint);
       const headers = { ...credentialHeaders(flags.token), [EVIDENCE_HEADER]: '1' };
-      const { measureLoad } = await import('../release/gates/load.js');
+      const { measureLoad } = await import('../gates/load.js');
       if (!flags.json) process.stderr.write(`loading ${endpoint}/predict for ${durationSeconds} s with ${connections} connections…\n`);
       // A line a second on stderr, so that a long run shows it is alive (not with --json: output for programs).
       const onProgress = flags.json ? undefined : (p: { seconds: number; requests: number; failed: number }) => process.stderr.write(`  ${p.seconds}/${durationSeconds} s  ${p.requests} requests  ${p.failed} failed\n`);

@@ -6,12 +6,12 @@
 // says an inconclusive watch passes).
 import { createHash } from 'node:crypto';
 import { parse, stringify } from 'yaml';
-import { API_KEYS_FILE, RESTRICTED, instanceConfigFile, labelValue, podTemplate, type KubernetesSettings } from '../release/drivers/kubernetes-manifests.js';
+import { API_KEYS_FILE, RESTRICTED, instanceConfigFile, labelValue, podTemplate, type KubernetesSettings } from '../drivers/kubernetes/manifests.js';
 import { renderSettings } from './environments.js';
-import { GATE_DIGEST_ENV } from '../release/drivers/kubernetes-pod-config.js';
+import { GATE_DIGEST_ENV } from '../drivers/kubernetes/pod-config.js';
 import { environmentOf } from '../release/environment.js';
-import { GATES_RUN_PATH } from '../release/gate-endpoint.js';
-import { gateDeadlineMs, PRE_SWITCH_GATES } from '../release/gates/run.js';
+import { GATES_RUN_PATH } from '../gates/endpoint.js';
+import { gateDeadlineMs, PRE_SWITCH_GATES } from '../gates/run.js';
 import type { ReleaseSpec } from '../release/spec.js';
 import { authSchema } from '../config/auth.js';
 import { selectorServices } from './front-door.js';

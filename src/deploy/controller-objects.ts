@@ -4,7 +4,7 @@
 // creates itself), the admin Service, and a disruption budget.
 import { stringify } from 'yaml';
 import type { ReleaseSpec } from '../release/spec.js';
-import { RESTRICTED } from '../release/drivers/kubernetes-manifests.js';
+import { RESTRICTED } from '../drivers/kubernetes/manifests.js';
 import { disruptionBudget, meta, type KubeObject } from './meta.js';
 import { renderedAuth, secretNames, type RenderOptions } from './options.js';
 

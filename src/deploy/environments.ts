@@ -2,8 +2,8 @@
 // replicas. Made by the very functions the Kubernetes driver uses, with the pod configuration it writes, so
 // that the controller adopts them as they are (test/deploy/render.test.ts compares the two). After the
 // first sync the controller owns them: every release rewrites the standby (docs/kubernetes.md: Argo CD ignoreDifferences).
-import { colorService, configMap, deployment, type KubernetesSettings } from '../release/drivers/kubernetes-manifests.js';
-import { kubernetesPodConfig } from '../release/drivers/kubernetes-pod-config.js';
+import { colorService, configMap, deployment, type KubernetesSettings } from '../drivers/kubernetes/manifests.js';
+import { kubernetesPodConfig } from '../drivers/kubernetes/pod-config.js';
 import { environmentOf } from '../release/environment.js';
 import { authSchema } from '../config/auth.js';
 import type { ReleaseSpec } from '../release/spec.js';

@@ -1,8 +1,8 @@
 // Where clients come in: the live and preview Services (traffic service-selector, and Argo Rollouts' active
 // and preview Services), the HTTPRoute on the operator's Gateway (traffic gateway-api), and an Ingress with
 // TLS for a public host name (cert-manager makes the certificate when an issuer is named).
-import { selectorService } from '../release/drivers/kubernetes-manifests.js';
-import { httpRoute } from '../release/drivers/kubernetes-gateway.js';
+import { selectorService } from '../drivers/kubernetes/manifests.js';
+import { httpRoute } from '../drivers/kubernetes/gateway.js';
 import { meta, type KubeObject } from './meta.js';
 import { secretNames, type RenderOptions } from './options.js';
 

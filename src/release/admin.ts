@@ -6,8 +6,8 @@ import { GuardgateError } from '../vocabulary/errors.js';
 import { isColor } from '../vocabulary/colors.js';
 import type { Controller } from './controller.js';
 import { parseReleaseSpec, suiteFiles } from './spec.js';
-import { remoteSuiteRefused } from './suite.js';
-import type { LiveSampler } from './live.js';
+import { remoteSuiteRefused } from '../gates/suite.js';
+import type { LiveSampler } from '../app/live.js';
 
 /** `controller` is read at call time: `up` starts the controller after the admin API listens. */
 export function registerControllerRoutes(app: FastifyInstance, current: () => Controller, live?: LiveSampler): void {

@@ -8,14 +8,14 @@ import { GuardgateError, isGuardgateError } from '../vocabulary/errors.js';
 import type { Traffic } from './traffic.js';
 import { otherColor, type Color } from '../vocabulary/colors.js';
 import { configHash } from '../vocabulary/config-hash.js';
-import { readyInstanceUrl, type Deployment, type Driver, type EnvironmentSpec } from './driver.js';
-import { PRE_SWITCH_GATES, runGate, type PreSwitchGate } from './gates/run.js';
+import { readyInstanceUrl, type Deployment, type Driver, type EnvironmentSpec } from '../drivers/driver.js';
+import { PRE_SWITCH_GATES, runGate, type PreSwitchGate } from '../gates/run.js';
 import type { AuditStore } from '../store/audit/store.js';
 import { EVIDENCE_HEADER } from '../shared/headers.js';
-import { brokenGate, gateOutcome, type GateReport } from './gates/report.js';
-import { prometheusProbe } from './gates/prometheus.js';
-import { routerProbe, runWatchGate } from './gates/watch.js';
-import { instancesProbe } from './gates/instances-probe.js';
+import { brokenGate, gateOutcome, type GateReport } from '../gates/report.js';
+import { prometheusProbe } from '../gates/prometheus.js';
+import { routerProbe, runWatchGate } from '../gates/watch.js';
+import { instancesProbe } from '../gates/instances-probe.js';
 import type { ReleaseSpec } from './spec.js';
 import { environmentOf } from './environment.js';
 import { isOpen, type ReleaseState } from './states.js';
@@ -23,7 +23,7 @@ import { CONTROLLER, type ControllerStore, type OperatorAction, type Release, ty
 import type { TextMode } from '../store/audit/record.js';
 import { secretRefused, type SecretPolicy } from '../config/secret.js';
 import type { StoreHealth } from './store-resilient.js';
-import { loadSuite } from './suite.js';
+import { loadSuite } from '../gates/suite.js';
 import { suiteFiles } from './spec.js';
 
 export interface ControllerOptions {

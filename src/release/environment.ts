@@ -1,7 +1,7 @@
 // The environment a release spec describes, in one color: what the controller deploys and what
 // `guardgate k8s render` writes.
 import type { Color } from '../vocabulary/colors.js';
-import type { EnvironmentSpec } from './driver.js';
+import type { EnvironmentSpec } from '../drivers/driver.js';
 import type { ReleaseSpec } from './spec.js';
 
 /** The environment a release spec describes, in one color. */

@@ -4,7 +4,7 @@
 // restarts carries on the same trace (its ids derive from the release), never emitting a span twice.
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { GateReport } from './gates/report.js';
+import type { GateReport } from '../gates/report.js';
 import type { ReleaseState } from './states.js';
 import { TERMINAL } from './states.js';
 import type { StoreListener } from './store-listeners.js';

@@ -7,7 +7,7 @@ import { versionSchema } from '../config/version.js';
 import { readYamlFile, validate } from '../config/load.js';
 import { parseDurationMs } from '../shared/duration.js';
 import { POLICIES } from '../moderation/taxonomy.js';
-import { loadSuite, suiteSchema, type SuiteRef } from './suite.js';
+import { loadSuite, suiteSchema, type SuiteRef } from '../gates/suite.js';
 
 const fraction = z.coerce.number().min(0).max(1);
 

@@ -2,7 +2,7 @@
 // left, its actor and evidence), each operator switch. Only after the store succeeded, and without waiting for
 // them. Listeners: the change webhook, release traces.
 import type { Color } from '../vocabulary/colors.js';
-import type { EnvironmentSpec } from './driver.js';
+import type { EnvironmentSpec } from '../drivers/driver.js';
 import type { ReleaseSpec } from './spec.js';
 import type { ReleaseState } from './states.js';
 import type { ControllerStore, OperatorAction, Release, TransitionOptions } from './store.js';

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { onceUntilFailure } from '../shared/once.js';
 import { GuardgateError } from '../vocabulary/errors.js';
 import type { Color } from '../vocabulary/colors.js';
-import type { EnvironmentSpec } from './driver.js';
+import type { EnvironmentSpec } from '../drivers/driver.js';
 import type { ReleaseSpec } from './spec.js';
 import { canMove, type ReleaseState } from './states.js';
 import {

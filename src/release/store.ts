@@ -4,7 +4,7 @@
 import Database from 'better-sqlite3';
 import { GuardgateError } from '../vocabulary/errors.js';
 import type { Color } from '../vocabulary/colors.js';
-import type { EnvironmentSpec } from './driver.js';
+import type { EnvironmentSpec } from '../drivers/driver.js';
 import type { ReleaseSpec } from './spec.js';
 import { canMove, type ReleaseState } from './states.js';
 

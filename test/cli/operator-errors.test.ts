@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningUp } from '../../src/release/up.js';
+import type { RunningUp } from '../../src/app/up.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDataDir } from '../helpers/instance.js';
 import { startTestUp } from '../helpers/up.js';

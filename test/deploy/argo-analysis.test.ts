@@ -12,7 +12,7 @@ import { addApiKey } from '../../src/auth/api-keys.js';
 import { parseRenderOptions } from '../../src/deploy/options.js';
 import { renderObjects } from '../../src/deploy/render.js';
 import type { RunningInstance } from '../../src/instance/run.js';
-import { startGateServer, type RunningGateServer } from '../../src/release/gate-server.js';
+import { startGateServer, type RunningGateServer } from '../../src/gates/server.js';
 import { loadReleaseSpec, parseReleaseSpec } from '../../src/release/spec.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
 import { startTestInstance } from '../helpers/instance.js';

@@ -13,7 +13,7 @@ import { dashboardQueries } from '../../src/deploy/grafana.js';
 import { parseRenderOptions } from '../../src/deploy/options.js';
 import { renderObjects } from '../../src/deploy/render.js';
 import { loadReleaseSpec, parseReleaseSpec } from '../../src/release/spec.js';
-import type { RunningUp } from '../../src/release/up.js';
+import type { RunningUp } from '../../src/app/up.js';
 import { prometheusInstalled, startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 import { until } from '../helpers/router.js';
 import { predict, startTestUp } from '../helpers/up.js';

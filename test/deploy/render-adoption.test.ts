@@ -12,7 +12,7 @@ import { parseRenderOptions } from '../../src/deploy/options.js';
 import { renderObjects } from '../../src/deploy/render.js';
 import type { KubeObject } from '../../src/deploy/meta.js';
 import { loadReleaseSpec } from '../../src/release/spec.js';
-import type { RunningUp } from '../../src/release/up.js';
+import type { RunningUp } from '../../src/app/up.js';
 import { startFakeCluster, type FakeCluster } from '../fake-cluster/cluster.js';
 import { outsideRole } from '../fake-cluster/rbac.js';
 import { postJson, tempDataDir } from '../helpers/instance.js';

@@ -3,7 +3,7 @@
 // cluster network, behind the router or a Service).
 import { pino } from 'pino';
 import { sha256Hex } from '../../src/auth/api-keys.js';
-import { KubernetesDriver, type KubernetesDriverOptions } from '../../src/release/drivers/kubernetes.js';
+import { KubernetesDriver, type KubernetesDriverOptions } from '../../src/drivers/kubernetes/driver.js';
 import type { FakeCluster } from '../fake-cluster/cluster.js';
 import { ADMIN_TOKEN } from './router.js';
 

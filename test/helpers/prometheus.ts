@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { queryScalar } from '../../src/release/gates/prometheus.js';
+import { queryScalar } from '../../src/gates/prometheus.js';
 import { owned } from './owned.js';
 
 export const prometheusInstalled = (): Promise<boolean> =>

@@ -2,7 +2,7 @@
 import { pino } from 'pino';
 import { parseRouterConfig, type RouterFlags } from '../../src/config/router.js';
 import { parseReleaseSpec, type ReleaseSpec } from '../../src/release/spec.js';
-import { startUp, type RunningUp } from '../../src/release/up.js';
+import { startUp, type RunningUp } from '../../src/app/up.js';
 import { tempDataDir } from './instance.js';
 
 export async function startTestUp(dataDir = tempDataDir(), instanceEnv: NodeJS.ProcessEnv = {}, flags: RouterFlags = {}, initial?: ReleaseSpec): Promise<RunningUp & { dataDir: string }> {

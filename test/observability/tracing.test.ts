@@ -3,7 +3,7 @@
 // trace id, which the audit record keeps too; a release is a trace with a span per state and per gate. New
 // traces are sampled at the configured ratio; a caller's decision and release traces are always followed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningUp } from '../../src/release/up.js';
+import type { RunningUp } from '../../src/app/up.js';
 import { keyedSample, startTracing, tracingSettings, SpanKind, parentOf } from '../../src/shared/tracing.js';
 import { traceIdFrom } from '../../src/shared/trace.js';
 import { stateLeft, upTo } from '../../src/release/release-trace.js';

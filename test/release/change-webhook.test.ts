@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DELIVERY_HEADER, signature, SIGNATURE_HEADER, TIMESTAMP_HEADER, withoutUserText, type ChangeRecord } from '../../src/release/change-webhook.js';
-import type { RunningUp } from '../../src/release/up.js';
+import type { RunningUp } from '../../src/app/up.js';
 import { postJson, tempDataDir } from '../helpers/instance.js';
 import { until } from '../helpers/router.js';
 import { quickSpec, startTestUp } from '../helpers/up.js';

@@ -1,7 +1,7 @@
 // The one contract every driver passes (local now; Kubernetes later).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Driver, EnvironmentSpec } from '../../src/release/driver.js';
-import { DeployError } from '../../src/release/driver.js';
+import type { Driver, EnvironmentSpec } from '../../src/drivers/driver.js';
+import { DeployError } from '../../src/drivers/driver.js';
 import type { EngineSpec } from '../../src/config/engine.js';
 
 const spec = (overrides: Partial<EnvironmentSpec> = {}): EnvironmentSpec => ({

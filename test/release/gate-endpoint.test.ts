@@ -3,7 +3,7 @@
 // 4xx for a request that names what it may not, 5xx only when nothing could be judged.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addApiKey } from '../../src/auth/api-keys.js';
-import { apiKeysFile, type RunningUp } from '../../src/release/up.js';
+import { apiKeysFile, type RunningUp } from '../../src/app/up.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
 import { postJson } from '../helpers/instance.js';
 import { until } from '../helpers/router.js';

@@ -5,11 +5,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningInstance } from '../../src/instance/run.js';
-import { runFunctionalGate, type CaseResult } from '../../src/release/gates/functional.js';
-import { replayCorpus } from '../../src/release/gates/run.js';
-import { replayTo } from '../../src/release/gates/replay.js';
-import { runShadowGate } from '../../src/release/gates/shadow.js';
-import { loadSuite } from '../../src/release/suite.js';
+import { runFunctionalGate, type CaseResult } from '../../src/gates/functional.js';
+import { replayCorpus } from '../../src/gates/run.js';
+import { replayTo } from '../../src/gates/replay.js';
+import { runShadowGate } from '../../src/gates/shadow.js';
+import { loadSuite } from '../../src/gates/suite.js';
 import { startTestInstance } from '../helpers/instance.js';
 
 describe('gates check the side that answered', () => {

@@ -2,8 +2,8 @@
 // whose pods are real `guardgate serve` processes, readiness from their probes, crash loops and restarts.
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KubernetesDriverOptions } from '../../src/release/drivers/kubernetes.js';
-import { LocalDriver } from '../../src/release/drivers/local.js';
+import type { KubernetesDriverOptions } from '../../src/drivers/kubernetes/driver.js';
+import { LocalDriver } from '../../src/drivers/local.js';
 import { startFakeCluster, type FakeCluster } from '../fake-cluster/cluster.js';
 import { testDriver } from '../helpers/kubernetes.js';
 import { runDriverContract } from './driver-contract.js';

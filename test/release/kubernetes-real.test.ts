@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { describe, it } from 'vitest';
-import { KubernetesDriver } from '../../src/release/drivers/kubernetes.js';
+import { KubernetesDriver } from '../../src/drivers/kubernetes/driver.js';
 import { runDriverContract } from './driver-contract.js';
 
 const kubeconfig = process.env.KUBECONFIG;

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningUp } from '../../src/release/up.js';
+import type { RunningUp } from '../../src/app/up.js';
 import { tinyQwen3Gguf } from '../helpers/gguf.js';
 import { failedRequests, startLiveLoad } from '../helpers/load.js';
 import { predict, quickSpec, startTestUp } from '../helpers/up.js';

@@ -1,7 +1,7 @@
 // The load gate's load: it stops when its gate does, and its settings are bounded. (Its judgement:
 // test/unit/release/load-judgement.test.ts; on a busy machine: load-gate-noise.test.ts.)
 import { describe, expect, it } from 'vitest';
-import { measureLoad } from '../../src/release/gates/load.js';
+import { measureLoad } from '../../src/gates/load.js';
 import { parseReleaseSpec } from '../../src/release/spec.js';
 import { until } from '../helpers/router.js';
 

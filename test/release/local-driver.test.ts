@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { LocalDriver } from '../../src/release/drivers/local.js';
+import { LocalDriver } from '../../src/drivers/local.js';
 import { runDriverContract } from './driver-contract.js';
 
 runDriverContract('local', async () => {

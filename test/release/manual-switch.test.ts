@@ -1,7 +1,7 @@
 // A manual switch is part of the change record: it is in the history with its actor, and the color it makes
 // active is never shown as "kept until" a retire time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningUp } from '../../src/release/up.js';
+import type { RunningUp } from '../../src/app/up.js';
 import { runCli } from '../helpers/cli.js';
 import { quickSpec, startTestUp } from '../helpers/up.js';
 

@@ -5,9 +5,9 @@
 import { pino } from 'pino';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubernetesApi, type KubernetesDriver } from '../../src/release/drivers/kubernetes.js';
-import { GatewayApiTraffic } from '../../src/release/drivers/kubernetes-gateway.js';
-import { ServiceSelectorTraffic } from '../../src/release/drivers/kubernetes-traffic.js';
+import { kubernetesApi, type KubernetesDriver } from '../../src/drivers/kubernetes/driver.js';
+import { GatewayApiTraffic } from '../../src/drivers/kubernetes/gateway.js';
+import { ServiceSelectorTraffic } from '../../src/drivers/kubernetes/traffic.js';
 import type { Traffic } from '../../src/release/traffic.js';
 import { startFakeCluster, type FakeCluster } from '../fake-cluster/cluster.js';
 import { testDriver } from '../helpers/kubernetes.js';

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningUp } from '../../src/release/up.js';
+import type { RunningUp } from '../../src/app/up.js';
 import { startFakeCluster, type FakeCluster, type FakeClusterOptions } from '../fake-cluster/cluster.js';
 import type { RouterFlags } from '../../src/config/router.js';
 import { outsideRole } from '../fake-cluster/rbac.js';

@@ -1,7 +1,7 @@
 // `guardgate up` with DATABASE_URL keeps the controller's state in PostgreSQL: a second controller on
 // another data directory restores the active color from it.
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RunningUp } from '../../src/release/up.js';
+import type { RunningUp } from '../../src/app/up.js';
 import { POSTGRES_URL, dropSchema, postgresReachable, requireService, testSchema } from '../helpers/services.js';
 import { predict, quickSpec, startTestUp } from '../helpers/up.js';
 

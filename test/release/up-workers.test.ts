@@ -2,7 +2,7 @@
 // release passes every gate on evidence from both workers (mirrored live traffic, aggregated watch counts),
 // switches with zero failed requests, and a rollback is served by every worker at once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningUp } from '../../src/release/up.js';
+import type { RunningUp } from '../../src/app/up.js';
 import { tempDataDir } from '../helpers/instance.js';
 import { failedRequests, startLiveLoad } from '../helpers/load.js';
 import { predict, quickSpec, startTestUp } from '../helpers/up.js';

@@ -1,14 +1,14 @@
 // The watch gate: its pure judgement, and a watch that reads Prometheus (from Debian, scraping the router)
 // and rolls a bad release back.
 import { afterAll, describe, expect, it } from 'vitest';
-import { judgeWatch, p99FromBuckets, windowFigures, type WatchRule } from '../../src/release/gates/watch.js';
-import { watchQueries } from '../../src/release/gates/prometheus.js';
+import { judgeWatch, p99FromBuckets, windowFigures, type WatchRule } from '../../src/gates/watch.js';
+import { watchQueries } from '../../src/gates/prometheus.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
 import { prometheusInstalled, startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 import { until } from '../helpers/router.js';
 import { requireService } from '../helpers/services.js';
 import { predict, quickSpec, startTestUp } from '../helpers/up.js';
-import type { RunningUp } from '../../src/release/up.js';
+import type { RunningUp } from '../../src/app/up.js';
 
 const rule: WatchRule = { durationSeconds: 10, maxErrorRate: 0.01, maxP99Ms: 500, minRequests: 10 };
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addApiKey } from '../../src/auth/api-keys.js';
 import type { RunningInstance } from '../../src/instance/run.js';
-import type { RunningUp } from '../../src/release/up.js';
+import type { RunningUp } from '../../src/app/up.js';
 import { EVIDENCE_HEADER } from '../../src/shared/headers.js';
 import { startTestInstance, tempDataDir } from '../helpers/instance.js';
 import { failedRequests, startLiveLoad } from '../helpers/load.js';

@@ -1,7 +1,7 @@
 // 10,000 hostile requests with a fixed seed, through the router, at the admin API and straight at an
 // instance process: no 5xx, every error a JSON body with a stable code and its status, no connection left
 // hanging, no process restarted, and normal requests served afterwards.
-import type { LocalDriver } from '../../src/release/drivers/local.js';
+import type { LocalDriver } from '../../src/drivers/local.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_STATUS, type ErrorCode } from '../../src/vocabulary/errors.js';
 import { exchange, type RawResponse } from '../helpers/raw-http.js';

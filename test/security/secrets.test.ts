@@ -8,9 +8,9 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRouterConfig } from '../../src/config/router.js';
-import { ShadowComparator } from '../../src/release/gates/shadow.js';
+import { ShadowComparator } from '../../src/gates/shadow.js';
 import { parseReleaseSpec } from '../../src/release/spec.js';
-import { startUp, type RunningUp } from '../../src/release/up.js';
+import { startUp, type RunningUp } from '../../src/app/up.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
 import { tempDataDir } from '../helpers/instance.js';
 

@@ -13,7 +13,7 @@ import type { Router } from '../../src/router/router.js';
 import { makeCertificate, tempDir, type Certificate } from '../helpers/auth.js';
 import { ADMIN_TOKEN, until } from '../helpers/router.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import type { RunningUp } from '../../src/release/up.js';
+import type { RunningUp } from '../../src/app/up.js';
 import { tempDataDir } from '../helpers/instance.js';
 import { quickSpec, startTestUp } from '../helpers/up.js';
 

@@ -1,12 +1,12 @@
 // The web pages as a person uses them, in Debian's Chromium: the playground and the release dashboard.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import type { RunningUp } from '../../src/release/up.js';
+import type { RunningUp } from '../../src/app/up.js';
 import { chromiumInstalled, launchChromium } from '../helpers/browser.js';
 import { requireService } from '../helpers/services.js';
 import { quickSpec, startTestUp } from '../helpers/up.js';
 import { addApiKey } from '../../src/auth/api-keys.js';
-import { apiKeysFile } from '../../src/release/up.js';
+import { apiKeysFile } from '../../src/app/up.js';
 import { tempDataDir } from '../helpers/instance.js';
 import { join } from 'node:path';
 

@@ -1,8 +1,8 @@
 // The watch gate's figures from the instances' own /metrics: moderation routes only, 5xx as errors,
 // histograms added up, and an instance that restarted counted from zero.
 import { describe, expect, it } from 'vitest';
-import { added, snapshotOf, withLastKnown } from '../../../src/release/gates/instances-probe.js';
-import { windowFigures } from '../../../src/release/gates/watch.js';
+import { added, snapshotOf, withLastKnown } from '../../../src/gates/instances-probe.js';
+import { windowFigures } from '../../../src/gates/watch.js';
 
 const exposition = (ok: number, failed: number, fast: number) => `# HELP http_request_duration_seconds Request duration
 # TYPE http_request_duration_seconds histogram

@@ -1,7 +1,7 @@
 // Whether a traffic change reached the cluster, judged from its status: a Service's EndpointSlices, an
 // HTTPRoute's report from its Gateway for the route's current generation.
 import { describe, expect, it } from 'vitest';
-import { endpointsMovedTo, routeNotProgrammed, type Route } from '../../../src/release/drivers/kubernetes-propagation.js';
+import { endpointsMovedTo, routeNotProgrammed, type Route } from '../../../src/drivers/kubernetes/propagation.js';
 
 describe("a Service's endpoints moving to a color", () => {
   it('have moved when they name a ready pod of the new color and none of the old', () => {

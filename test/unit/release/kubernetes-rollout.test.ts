@@ -1,7 +1,7 @@
 // Rollouts judged as `kubectl rollout status` judges them, on Deployment statuses a real cluster writes; pods
 // that ended (evicted, kept as Failed) or are terminating never count; every container of a pod is looked at.
 import { describe, expect, it } from 'vitest';
-import { crashLooping, podGone, rolloutOf, type KubeDeployment, type Pod } from '../../../src/release/drivers/kubernetes-rollout.js';
+import { crashLooping, podGone, rolloutOf, type KubeDeployment, type Pod } from '../../../src/drivers/kubernetes/rollout.js';
 
 const deployment = (status: NonNullable<KubeDeployment['status']>, replicas = 3, generation = 2): KubeDeployment => ({ metadata: { name: 'guardgate-blue', generation }, spec: { replicas }, status });
 const full = { observedGeneration: 2, replicas: 3, updatedReplicas: 3, availableReplicas: 3 };

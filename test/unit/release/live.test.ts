@@ -1,7 +1,7 @@
 // The dashboard's live figures from instances' /metrics (pure): rates over the interval, the P99 of the interval's
 // requests only, the cache hit rate, and an instance that restarted counted from zero, not as negative traffic.
 import { describe, expect, it } from 'vitest';
-import { colorPoint, liveSnapshotOf } from '../../../src/release/live.js';
+import { colorPoint, liveSnapshotOf } from '../../../src/app/live.js';
 import { configHashOf } from '../../../src/release/controller.js';
 
 const exposition = (requests: number, fast: number, errors: number, hits: number, misses: number) =>

@@ -1,7 +1,7 @@
 // The load gate's judgement: a candidate fails when it is slower or serves less than the live version beyond
 // the tolerance in nearly every paired slice, or errs; a few milliseconds of p99, or one slow slice, are noise.
 import { describe, expect, it } from 'vitest';
-import { combineSlices, compareLoad, P99_SLACK_MS, pairsNeeded, sliceOrder, type LoadFigures } from '../../../src/release/gates/load.js';
+import { combineSlices, compareLoad, P99_SLACK_MS, pairsNeeded, sliceOrder, type LoadFigures } from '../../../src/gates/load.js';
 
 const figures = (p99: number, qps = 5_000, errorRate = 0): LoadFigures => ({ requests: qps, failed: Math.round(qps * errorRate), qps, p50: p99 / 3, p99, errorRate });
 const tolerance = { p99: 0.5, qps: 0.3, errorRate: 0 };

@@ -7,9 +7,9 @@ import { get } from 'node:http';
 import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import { GuardgateError } from '../../vocabulary/errors.js';
 import { otherColor, type Color } from '../../vocabulary/colors.js';
-import type { Endpoint } from '../traffic.js';
-import { colorSelector, labelSelector, type KubernetesSettings } from './kubernetes-manifests.js';
-import { podGone, podReady, type Pod } from './kubernetes-rollout.js';
+import type { Endpoint } from '../../release/traffic.js';
+import { colorSelector, labelSelector, type KubernetesSettings } from './manifests.js';
+import { podGone, podReady, type Pod } from './rollout.js';
 
 /** Poll `check` (a reason to wait, or undefined when done) until it is done; past `timeoutMs`, fail with what it waited for and the last reason. */
 export async function waitUntil(what: string, timeoutMs: number, check: () => Promise<string | undefined>, everyMs = 100): Promise<void> {

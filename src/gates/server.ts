@@ -9,7 +9,7 @@ import { adminApp } from '../api/admin-app.js';
 import { authSchema, resolveAuth } from '../config/auth.js';
 import { EVIDENCE_HEADER } from '../shared/headers.js';
 import type { TextMode } from '../store/audit/record.js';
-import { registerGateEndpoint } from './gate-endpoint.js';
+import { registerGateEndpoint } from './endpoint.js';
 
 export interface GateServerOptions {
   /** The live Service (Argo's activeService) and the candidate's (previewService). */

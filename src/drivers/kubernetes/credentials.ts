@@ -6,7 +6,7 @@
 // by every later one, whatever its data directory (an emptyDir) holds.
 import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { readObject, statusOf } from './kubernetes-objects.js';
+import { readObject, statusOf } from './objects.js';
 
 export const CREDENTIAL_NAMES = ['admin-token', 'router-secret', 'gate-token'] as const;
 export type Credentials = Record<(typeof CREDENTIAL_NAMES)[number], string>;

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { sha256Hex } from '../auth/api-keys.js';
 import { allowsAnonymous, isLoopback, type AuthSettings } from '../config/auth.js';
 import { keptSecret } from '../config/data-dir-secret.js';
-import type { Credentials } from './drivers/kubernetes-credentials.js';
+import type { Credentials } from '../drivers/kubernetes/credentials.js';
 import { ConfigError } from '../config/load.js';
 import { resolveRouterConfig, type ParsedRouterConfig } from '../config/router.js';
 import { startDataPath, withAdmin, type RunningRouter } from '../router/run.js';
@@ -20,29 +20,29 @@ import type { FastifyInstance } from 'fastify';
 import { EVIDENCE_HEADER } from '../shared/headers.js';
 import { COLORS, otherColor } from '../vocabulary/colors.js';
 import type { TextMode } from '../store/audit/record.js';
-import { controllerSwitch, registerControllerRoutes } from './admin.js';
-import { registerGateEndpoint, type GateEndpointOptions } from './gate-endpoint.js';
+import { controllerSwitch, registerControllerRoutes } from '../release/admin.js';
+import { registerGateEndpoint, type GateEndpointOptions } from '../gates/endpoint.js';
 import { Registry } from 'prom-client';
 import { resolveSecret } from '../config/secret.js';
-import { ChangeWebhook, webhookListener } from './change-webhook.js';
-import { ListenedStore, type StoreListener } from './store-listeners.js';
-import { ReleaseTracer } from './release-trace.js';
+import { ChangeWebhook, webhookListener } from '../release/change-webhook.js';
+import { ListenedStore, type StoreListener } from '../release/store-listeners.js';
+import { ReleaseTracer } from '../release/release-trace.js';
 import { LiveSampler } from './live.js';
 import { startTracing } from '../shared/tracing.js';
 import { tracingConfig } from '../config/tracing.js';
 import { BUILD } from '../shared/build.js';
-import type { ControllerStore } from './store.js';
-import { Controller } from './controller.js';
-import { environmentOf } from './environment.js';
-import type { ReleaseSpec } from './spec.js';
-import { controllerMetrics } from './metrics.js';
-import { routerTraffic, type Traffic } from './traffic.js';
-import { readyInstanceUrl, type Driver } from './driver.js';
-import { LocalDriver } from './drivers/local.js';
-import { ADMIN_DIGEST_ENV, GATE_DIGEST_ENV, kubernetesPodConfig } from './drivers/kubernetes-pod-config.js';
-import { SqliteControllerStore } from './store.js';
-import { ResilientStore } from './store-resilient.js';
-import { PostgresControllerStore } from './store-postgres.js';
+import type { ControllerStore } from '../release/store.js';
+import { Controller } from '../release/controller.js';
+import { environmentOf } from '../release/environment.js';
+import type { ReleaseSpec } from '../release/spec.js';
+import { controllerMetrics } from '../release/metrics.js';
+import { routerTraffic, type Traffic } from '../release/traffic.js';
+import { readyInstanceUrl, type Driver } from '../drivers/driver.js';
+import { LocalDriver } from '../drivers/local.js';
+import { ADMIN_DIGEST_ENV, GATE_DIGEST_ENV, kubernetesPodConfig } from '../drivers/kubernetes/pod-config.js';
+import { SqliteControllerStore } from '../release/store.js';
+import { ResilientStore } from '../release/store-resilient.js';
+import { PostgresControllerStore } from '../release/store-postgres.js';
 
 export interface UpOptions {
   /** The router's configuration (public and admin listeners, TLS, auth), as parsed: secrets are references. */
@@ -102,7 +102,7 @@ const POD_ENV = ['GUARDGATE_ROUTER_SECRET', 'DATABASE_URL', 'REDIS_URL', 'GUARDG
 /** The Kubernetes driver as up's configuration asks: pods on the cluster network, configured like local instances. */
 async function kubernetesDriver(parsed: ParsedRouterConfig, auth: AuthSettings, token: string, gateToken: string, instanceEnv: NodeJS.ProcessEnv, logLevel: string, log: Logger): Promise<Driver> {
   const k8s = parsed.kubernetes;
-  const { KubernetesDriver } = await import('./drivers/kubernetes.js');
+  const { KubernetesDriver } = await import('../drivers/kubernetes/driver.js');
   const names = [...POD_ENV, ...parsed.releaseSecrets.env];
   const secretEnv = { ...Object.fromEntries(names.filter((name) => instanceEnv[name] !== undefined).map((name) => [name, instanceEnv[name]!])), [ADMIN_DIGEST_ENV]: sha256Hex(token), [GATE_DIGEST_ENV]: sha256Hex(gateToken) };
   return KubernetesDriver.create(
@@ -135,8 +135,8 @@ async function kubernetesDriver(parsed: ParsedRouterConfig, auth: AuthSettings, 
 /** The Lease `<app>-controller`, held: resolves once this controller may act. */
 async function controllerLease(parsed: ParsedRouterConfig, log: Logger, onLost: ((why: string) => void) | undefined) {
   const k8s = parsed.kubernetes;
-  const { kubernetesApi } = await import('./drivers/kubernetes.js');
-  const { LeaderLease } = await import('./drivers/kubernetes-lease.js');
+  const { kubernetesApi } = await import('../drivers/kubernetes/driver.js');
+  const { LeaderLease } = await import('../drivers/kubernetes/lease.js');
   const api = kubernetesApi(k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'), 0);
   const lease = new LeaderLease(api, { namespace: k8s.namespace, name: `${k8s.app}-controller`, identity: k8s.identity ?? `${hostname()}-${process.pid}`, leaseMs: k8s.leaseSeconds * 1000, renewMs: k8s.renewSeconds * 1000, ...(k8s.renewDeadlineSeconds === undefined ? {} : { renewDeadlineMs: k8s.renewDeadlineSeconds * 1000 }) }, log);
   await lease.acquire(onLost ?? ((why) => log.error({ why }, 'controller lease lost')));
@@ -146,8 +146,8 @@ async function controllerLease(parsed: ParsedRouterConfig, log: Logger, onLost: 
 /** The controller credentials the cluster keeps (see kubernetes-credentials.ts), seeded with this data directory's. */
 async function kubernetesCredentials(parsed: ParsedRouterConfig, local: Credentials, log: Logger): Promise<Credentials> {
   const k8s = parsed.kubernetes;
-  const { kubernetesApi } = await import('./drivers/kubernetes.js');
-  const { clusterCredentials } = await import('./drivers/kubernetes-credentials.js');
+  const { kubernetesApi } = await import('../drivers/kubernetes/driver.js');
+  const { clusterCredentials } = await import('../drivers/kubernetes/credentials.js');
   const api = kubernetesApi(k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'));
   return clusterCredentials(api, k8s.namespace, k8s.app, local, log);
 }
@@ -159,14 +159,14 @@ async function kubernetesCredentials(parsed: ParsedRouterConfig, local: Credenti
 async function kubernetesTraffic(parsed: ParsedRouterConfig, token: string, log: Logger): Promise<Traffic> {
   if (parsed.driver !== 'kubernetes') throw new ConfigError(`traffic ${parsed.traffic} needs driver kubernetes`);
   const k8s = parsed.kubernetes;
-  const { kubernetesApi } = await import('./drivers/kubernetes.js');
+  const { kubernetesApi } = await import('../drivers/kubernetes/driver.js');
   const api = kubernetesApi(k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'));
   if (parsed.traffic === 'gateway-api') {
     if (k8s.gateway === undefined) throw new ConfigError('traffic gateway-api needs kubernetes.gateway: { name, url } (the Gateway the route attaches to, and where clients reach it)');
-    const { GatewayApiTraffic } = await import('./drivers/kubernetes-gateway.js');
+    const { GatewayApiTraffic } = await import('../drivers/kubernetes/gateway.js');
     return GatewayApiTraffic.create(api, k8s, { gateway: k8s.gateway, gatewayUrl: k8s.gateway.url, adminToken: token, propagationTimeoutMs: k8s.propagationTimeoutSeconds * 1000 }, log, 'blue');
   }
-  const { ServiceSelectorTraffic } = await import('./drivers/kubernetes-traffic.js');
+  const { ServiceSelectorTraffic } = await import('../drivers/kubernetes/traffic.js');
   return ServiceSelectorTraffic.create(api, k8s, { adminToken: token, reconnectSeconds: k8s.reconnectSeconds, propagationTimeoutMs: k8s.propagationTimeoutSeconds * 1000 }, log, 'blue');
 }
 

@@ -3,7 +3,7 @@
 // router secret come from the Secret `<app>-env` the controller writes; API keys from the Secret the
 // operator names (mounted at API_KEYS_FILE); the rest of the auth section is up's.
 import type { AuthSettings } from '../../config/auth.js';
-import { API_KEYS_FILE } from './kubernetes-manifests.js';
+import { API_KEYS_FILE } from './manifests.js';
 
 /** The environment variable of `<app>-env` holding the admin token's SHA-256 (instances accept the token by it). */
 export const ADMIN_DIGEST_ENV = 'GUARDGATE_ADMIN_TOKEN_SHA256';

@@ -1,7 +1,7 @@
 // The functional gate: run the audit suite against an endpoint and report per case.
 import { request, type Dispatcher } from 'undici';
-import { servedBy, wrongSide } from '../../shared/served-by.js';
-import type { AuditCase, AuditSuite } from '../suite.js';
+import { servedBy, wrongSide } from '../shared/served-by.js';
+import type { AuditCase, AuditSuite } from './suite.js';
 import type { GateReport } from './report.js';
 
 export interface CaseResult {

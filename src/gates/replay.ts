@@ -3,11 +3,11 @@
 // answers is compared like a mirrored one: first the last audited texts (real traffic, when the audit text
 // policy keeps texts), then a corpus. Marked as evidence: never audited, never cached.
 import { request, type Dispatcher } from 'undici';
-import { servedBy } from '../../shared/served-by.js';
-import type { MirrorAnswer, MirrorPair } from '../../router/mirror.js';
-import type { Color } from '../../vocabulary/colors.js';
-import type { Endpoint } from '../traffic.js';
-import type { AuditStore } from '../../store/audit/store.js';
+import { servedBy } from '../shared/served-by.js';
+import type { MirrorAnswer, MirrorPair } from '../router/mirror.js';
+import type { Color } from '../vocabulary/colors.js';
+import type { Endpoint } from '../release/traffic.js';
+import type { AuditStore } from '../store/audit/store.js';
 import type { Replay, ReplayOrigin } from './shadow.js';
 
 /** One /predict body to replay, and where it came from. */

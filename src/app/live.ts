@@ -4,9 +4,9 @@
 // runs. The last 15 minutes are kept, so that a dashboard opened now draws them at once; one sampler serves
 // every viewer, and it stops a minute after the last one left.
 import type { Color } from '../vocabulary/colors.js';
-import { added, snapshotOf } from './gates/instances-probe.js';
-import { windowFigures, type WatchSnapshot } from './gates/watch.js';
-import type { Progress } from './controller.js';
+import { added, snapshotOf } from '../gates/instances-probe.js';
+import { windowFigures, type WatchSnapshot } from '../gates/watch.js';
+import type { Progress } from '../release/controller.js';
 
 export interface ColorPoint {
   instances: number;

@@ -10,10 +10,10 @@ import { GuardgateError } from '../../vocabulary/errors.js';
 import type { SwitchResult } from '../../router/control.js';
 import { otherColor, type Color } from '../../vocabulary/colors.js';
 import { PREVIEW_HEADER } from '../../shared/headers.js';
-import type { Endpoint, Traffic } from '../traffic.js';
-import { environmentName, LABEL_APP, type KubernetesSettings } from './kubernetes-manifests.js';
-import { readObject, writeObject } from './kubernetes-objects.js';
-import { answeredBy, readyPods, routeNotProgrammed, waitUntil, type Route } from './kubernetes-propagation.js';
+import type { Endpoint, Traffic } from '../../release/traffic.js';
+import { environmentName, LABEL_APP, type KubernetesSettings } from './manifests.js';
+import { readObject, writeObject } from './objects.js';
+import { answeredBy, readyPods, routeNotProgrammed, waitUntil, type Route } from './propagation.js';
 
 export interface GatewayTrafficOptions {
   /** The Gateway the route attaches to (its namespace: the route's, unless given). */

@@ -9,7 +9,7 @@
 // - Writes name the version they read, so two candidates never both win.
 import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { readObject, statusOf } from './kubernetes-objects.js';
+import { readObject, statusOf } from './objects.js';
 
 type LeaseSpec = { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
 type Lease = KubernetesObject & { spec: LeaseSpec };

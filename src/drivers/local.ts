@@ -7,10 +7,10 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Logger } from 'pino';
-import type { Color } from '../../vocabulary/colors.js';
-import { builtFile } from '../../shared/built.js';
-import { readReleaseSecret, type SecretPolicy } from '../../config/secret.js';
-import { DeployError, type Deployment, type Driver, type EnvironmentSpec, type InstanceState } from '../driver.js';
+import type { Color } from '../vocabulary/colors.js';
+import { builtFile } from '../shared/built.js';
+import { readReleaseSecret, type SecretPolicy } from '../config/secret.js';
+import { DeployError, type Deployment, type Driver, type EnvironmentSpec, type InstanceState } from './driver.js';
 
 const CLI = builtFile('cli/main.js');
 

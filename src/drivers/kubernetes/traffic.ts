@@ -10,11 +10,11 @@ import type { Logger } from 'pino';
 import { GuardgateError } from '../../vocabulary/errors.js';
 import type { SwitchResult } from '../../router/control.js';
 import { otherColor, type Color } from '../../vocabulary/colors.js';
-import type { Endpoint, Traffic } from '../traffic.js';
-import { selectorService, type KubernetesSettings } from './kubernetes-manifests.js';
-import { readObject, writeObject } from './kubernetes-objects.js';
-import { answeredBy, endpointsMoved, readyPods } from './kubernetes-propagation.js';
-import type { Pod } from './kubernetes-rollout.js';
+import type { Endpoint, Traffic } from '../../release/traffic.js';
+import { selectorService, type KubernetesSettings } from './manifests.js';
+import { readObject, writeObject } from './objects.js';
+import { answeredBy, endpointsMoved, readyPods } from './propagation.js';
+import type { Pod } from './rollout.js';
 
 type Service = KubernetesObject & { spec: { selector?: Record<string, string>; clusterIP?: string; ports: Array<{ port: number }> } };
 

@@ -1,7 +1,7 @@
 // The watch gate: after the switch, for a window, the new active color's error rate and p99 from the
 // router's own metrics; a breach fails the gate at once (and the controller rolls back).
-import type { RouterControl } from '../../router/control.js';
-import type { Color } from '../../vocabulary/colors.js';
+import type { RouterControl } from '../router/control.js';
+import type { Color } from '../vocabulary/colors.js';
 import type { GateReport } from './report.js';
 
 export interface WatchRule {

@@ -11,10 +11,10 @@ import { request } from 'undici';
 import { z } from 'zod';
 import { GuardgateError } from '../vocabulary/errors.js';
 import type { TextMode } from '../store/audit/record.js';
-import { gateOutcome, type GateReport } from './gates/report.js';
-import { gateDispatcher, PRE_SWITCH_GATES, runGate, type GateTargets, type PreSwitchGate } from './gates/run.js';
-import { gatesSchema } from './spec.js';
-import type { Endpoint } from './traffic.js';
+import { gateOutcome, type GateReport } from './report.js';
+import { gateDispatcher, PRE_SWITCH_GATES, runGate, type GateTargets, type PreSwitchGate } from './run.js';
+import { gatesSchema } from '../release/spec.js';
+import type { Endpoint } from '../release/traffic.js';
 
 export const GATES_RUN_PATH = '/admin/gates/run';
 

@@ -1,6 +1,6 @@
 // A watch probe that asks Prometheus (which scrapes the router) for the new active color's error rate and p99.
 import { request } from 'undici';
-import type { Color } from '../../vocabulary/colors.js';
+import type { Color } from '../vocabulary/colors.js';
 import type { WatchFigures, WatchProbe } from './watch.js';
 
 interface QueryAnswer {

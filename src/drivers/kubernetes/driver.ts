@@ -7,9 +7,9 @@ import { CoreV1Api, KubeConfig, KubernetesObjectApi, makeInformer, PatchStrategy
 import type { Logger } from 'pino';
 import { COLORS, type Color } from '../../vocabulary/colors.js';
 import { DeployError, type Deployment, type Driver, type EnvironmentSpec, type InstanceInfo, type InstanceState } from '../driver.js';
-import { readObject, statusOf, writeObject } from './kubernetes-objects.js';
-import { containersOf, crashLooping, podGone, podReady, rolloutOf, type KubeDeployment, type Pod } from './kubernetes-rollout.js';
-import { colorSelector, colorService, configMap, deployment, environmentName, LABEL_APP, labelSelector, type KubernetesSettings } from './kubernetes-manifests.js';
+import { readObject, statusOf, writeObject } from './objects.js';
+import { containersOf, crashLooping, podGone, podReady, rolloutOf, type KubeDeployment, type Pod } from './rollout.js';
+import { colorSelector, colorService, configMap, deployment, environmentName, LABEL_APP, labelSelector, type KubernetesSettings } from './manifests.js';
 
 export interface KubernetesDriverOptions extends KubernetesSettings {
   /** A kubeconfig (YAML); none: the in-cluster service account, or ~/.kube/config. */

@@ -1,11 +1,11 @@
 // The shadow gate: live requests mirrored to the candidate, each pair of verdicts compared. It reports the
 // agreement rate, a confusion matrix of safety tiers (active by candidate), category agreement, and the
 // disagreeing examples; it fails below an agreement threshold or on Unsafe-to-Safe flips above a limit.
-import { SAFETY_TIERS, type Safety } from '../../moderation/taxonomy.js';
-import type { ModerationInput } from '../../moderation/conversation.js';
-import type { MirrorPair } from '../../router/mirror.js';
-import { keptText, textDigest, type TextMode } from '../../store/audit/record.js';
-import { wrongSide } from '../../shared/served-by.js';
+import { SAFETY_TIERS, type Safety } from '../moderation/taxonomy.js';
+import type { ModerationInput } from '../moderation/conversation.js';
+import type { MirrorPair } from '../router/mirror.js';
+import { keptText, textDigest, type TextMode } from '../store/audit/record.js';
+import { wrongSide } from '../shared/served-by.js';
 import type { GateReport } from './report.js';
 
 export interface ShadowRule {

@@ -19,7 +19,6 @@ import { openAuditReader } from '../store/open.js';
 import type { FastifyInstance } from 'fastify';
 import { EVIDENCE_HEADER } from '../shared/headers.js';
 import { COLORS, otherColor } from '../vocabulary/colors.js';
-import type { TextMode } from '../store/audit/record.js';
 import { controllerSwitch, registerControllerRoutes } from '../release/admin.js';
 import { registerGateEndpoint, type GateEndpointOptions } from '../gates/endpoint.js';
 import { Registry } from 'prom-client';
@@ -30,6 +29,7 @@ import { ReleaseTracer } from '../release/release-trace.js';
 import { LiveSampler } from './live.js';
 import { startTracing } from '../shared/tracing.js';
 import { tracingConfig } from '../config/tracing.js';
+import { upStoresFrom } from '../config/up-stores.js';
 import { BUILD } from '../shared/build.js';
 import type { ControllerStore } from '../release/store.js';
 import { Controller } from '../release/controller.js';
@@ -182,7 +182,6 @@ function changeWebhook(parsed: ParsedRouterConfig, env: NodeJS.ProcessEnv, log: 
 }
 
 /** The audit log's text policy, as instances are told it: what gate evidence may keep of users' text. */
-const auditTextOf = (env: NodeJS.ProcessEnv): TextMode => (env.GUARDGATE_AUDIT_TEXT === 'full' || env.GUARDGATE_AUDIT_TEXT === 'redacted' ? env.GUARDGATE_AUDIT_TEXT : 'none');
 
 export async function startUp(options: UpOptions, log: Logger): Promise<RunningUp> {
   const parsed = options.router;
@@ -216,11 +215,12 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   // Fast checks for tests; three misses in a row to eject, so that one slow answer on a busy machine does not.
   if (options.healthIntervalMs) settings.health = { ...settings.health, intervalMs: options.healthIntervalMs, unhealthyThreshold: 3, healthyThreshold: 1 };
   // The controller's state goes where the audit goes: PostgreSQL when DATABASE_URL is set, else SQLite.
-  const databaseUrl = instanceEnv.DATABASE_URL;
+  const stores = upStoresFrom(instanceEnv);
+  const { databaseUrl } = stores;
   // Store calls ride out an outage up to storeOutageSeconds; a release still running after that fails.
   const resilient = new ResilientStore(
     databaseUrl
-      ? new PostgresControllerStore(databaseUrl, instanceEnv.GUARDGATE_CONTROLLER_SCHEMA ?? 'public')
+      ? new PostgresControllerStore(databaseUrl, stores.controllerSchema)
       : new SqliteControllerStore(join(parsed.dataDir, 'controller.sqlite')),
     parsed.storeOutageSeconds * 1000,
   );
@@ -257,7 +257,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     log,
   );
   // Plain composition: the data path, the traffic over it, the controller, then the admin API that drives it.
-  const audit = openAuditReader({ databaseUrl, schema: instanceEnv.GUARDGATE_AUDIT_SCHEMA, dataDir: parsed.dataDir });
+  const audit = openAuditReader({ databaseUrl, schema: stores.auditSchema, dataDir: parsed.dataDir });
   // What started so far, closed in reverse order when a later step fails (a port in use): a failed up ends.
   const started: Array<() => Promise<unknown>> = [async () => store.close(), async () => lease?.release(), async () => driver.close(), async () => tracing?.shutdown(), async () => webhook?.close(0)];
   const stopStarted = async () => {
@@ -279,7 +279,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
       releaseSecrets,
       storeHealth: resilient,
       audit,
-      auditText: auditTextOf(instanceEnv),
+      auditText: stores.auditText,
     });
     started.push(async () => controller.close());
     await controller.start();
@@ -293,7 +293,7 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     instanceOf: (name) => readyInstanceUrl(driver.describe(name === 'live' ? traffic.active : otherColor(traffic.active))),
     allowed: () => COLORS.flatMap((color) => driver.describe(color)?.instances.map((i) => i.url) ?? []),
     credentials: { authorization: `Bearer ${gateToken}`, [EVIDENCE_HEADER]: '1' },
-    auditText: auditTextOf(instanceEnv),
+    auditText: stores.auditText,
     trust: gateTrust,
     log,
   };

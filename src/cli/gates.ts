@@ -2,6 +2,7 @@
 // AnalysisTemplates; `guardgate gates run`: ask a controller or runner to run gates, exit 3 when they fail.
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { upStoresFrom } from '../config/up-stores.js';
 import { createLogger, logFormatOf } from '../shared/logger.js';
 import { CliExit, adminClient } from './client.js';
 import { EXIT } from './exit-codes.js';
@@ -26,7 +27,6 @@ function serve(): Command {
       if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new CliExit(EXIT.usage, `--port takes a port number (got ${flags.port.slice(0, 20)})`);
       const log = createLogger({ level: flags.logLevel, base: { service: 'guardgate-gates' } }, logFormatOf(process.env, process.stdout.isTTY === true));
       const { startGateServer } = await import('../gates/server.js');
-      const text = process.env.GUARDGATE_AUDIT_TEXT;
       const running = await startGateServer(
         {
           live: httpUrl('--live', flags.live),
@@ -35,7 +35,7 @@ function serve(): Command {
           adminToken,
           host: flags.host,
           port,
-          auditText: text === 'full' || text === 'redacted' ? text : 'none',
+          auditText: upStoresFrom(process.env).auditText,
           trust: flags.ca.length === 0 ? undefined : () => flags.ca.map((file) => readFileSync(file, 'utf8')),
         },
         log,

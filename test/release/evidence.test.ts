@@ -122,6 +122,11 @@ describe('gates and evidence', () => {
     expect((await up.controller.status()).release?.id).toBe(before);
   });
 
+  it('up refuses a misspelt audit text policy or schema name instead of taking a default', async () => {
+    await expect(startTestUp(undefined, { GUARDGATE_AUDIT_TEXT: 'ful' })).rejects.toThrow(/GUARDGATE_AUDIT_TEXT/);
+    await expect(startTestUp(undefined, { GUARDGATE_AUDIT_SCHEMA: 'audit; drop table x' })).rejects.toThrow(/GUARDGATE_AUDIT_SCHEMA/);
+  });
+
   it('the dashboard and an instance\'s /version show one configuration hash for an environment', async () => {
     const status = await up.controller.status();
     const active = status.environments[status.active]!;

@@ -183,7 +183,7 @@ describe('traces through a running Guardgate', () => {
 });
 
 describe('sampling through a running Guardgate', () => {
-  const running = tracedUp({ OTEL_TRACES_SAMPLER_ARG: '0.5' });
+  const running = tracedUp({ OTEL_TRACES_SAMPLER_ARG: '0.5', GUARDGATE_TRACE_SAMPLING_KEY: 'sampling-test-key' });
 
   it('keeps about the configured share of requests that came without a trace id, not all or none of them', async () => {
     const ids: string[] = [];
@@ -191,9 +191,11 @@ describe('sampling through a running Guardgate', () => {
       const response = await fetch(`${running.up.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: `question ${i}` }) });
       ids.push(((await response.json()) as { trace_id: string }).trace_id);
     }
-    // A last request whose id the ratio keeps (the sampler reads the id's 32-bit words XORed: 1 < half): once its
-    // spans are in, the ones before it are too (one exporter, in order).
-    const last = `${'0'.repeat(31)}1`;
+    // A last request whose id the keyed ratio keeps (the test knows the key): once its spans are in, the ones
+    // before it are too (one exporter, in order).
+    let n = 1;
+    while (!keyedSample(n.toString(16).padStart(32, '0'), 0.5, 'sampling-test-key')) n++;
+    const last = n.toString(16).padStart(32, '0');
     await fetch(`${running.up.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': last }, body: JSON.stringify({ prompt: 'the last one' }) });
     await running.receiver.waitFor('the last request\'s router span', (spans) => spans.some((s) => s.traceId === last && s.name === 'guardgate.router'));
     const kept = new Set(running.receiver.spans.filter((s) => s.name === 'guardgate.router').map((s) => s.traceId));

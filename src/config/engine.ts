@@ -5,6 +5,8 @@ import { positiveInt } from './schema-parts.js';
 import type { EngineConfig } from '../engines/create.js';
 import { resolveSecret, secretRefSchema } from './secret.js';
 import { threadsFor } from '../engines/llamacpp-threads.js';
+import { basename } from 'node:path';
+import { knownModel } from '../models/catalog.js';
 import { modelPathOf } from '../models/store.js';
 import { PROMPT_TEMPLATES } from '../engines/qwen3guard-prompt.js';
 
@@ -53,7 +55,9 @@ export function resolveEngine(spec: EngineSpec, env: NodeJS.ProcessEnv): EngineC
   if (spec.kind === 'lexicon') return spec;
   if (spec.kind === 'llamacpp') {
     const { model, threads, ...rest } = spec;
-    return { ...rest, modelPath: modelPathOf(model, env), threads: threadsFor(threads, spec.concurrency) };
+    const modelPath = modelPathOf(model, env);
+    const known = knownModel(basename(modelPath, '.gguf'));
+    return { ...rest, modelPath, ...(known === undefined ? {} : { missingHint: `guardgate model pull ${known.name}` }), threads: threadsFor(threads, spec.concurrency) };
   }
   const { apiKey, ...rest } = spec;
   return apiKey === undefined ? rest : { ...rest, apiKey: resolveSecret(apiKey, env) };

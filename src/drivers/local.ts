@@ -24,7 +24,7 @@ export interface LocalDriverOptions {
   /** Crashes within `crashWindowMs` that make a crash loop. */
   crashLoopLimit: number;
   crashWindowMs: number;
-  /** Passed to every instance (DATABASE_URL, REDIS_URL, ...). */
+  /** Every instance's whole environment (the caller's, with DATABASE_URL, REDIS_URL, ...); the driver adds only a release's secret file value and its own pid. */
   env: NodeJS.ProcessEnv;
   logLevel: string;
   /** More of every instance's configuration file (auth, router secret): references and digests only, never secret values. */
@@ -69,7 +69,7 @@ class Supervised {
   start(): void {
     this.state = this.restarts === 0 ? 'starting' : 'restarting';
     const child = spawn(process.execPath, [CLI, ...this.args], {
-      env: { ...process.env, ...this.options.env, ...this.secretEnv, GUARDGATE_PARENT_PID: String(process.pid) },
+      env: { ...this.options.env, ...this.secretEnv, GUARDGATE_PARENT_PID: String(process.pid) },
       // The instance's log lines (JSON) go where up's own go; its stderr too, and the end of it is kept for crash reports.
       stdio: ['ignore', 'inherit', 'pipe'],
     });

@@ -12,7 +12,6 @@ import { createHash } from 'node:crypto';
 import { Template } from '@huggingface/jinja';
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
 import { setTimeout as delay } from 'node:timers/promises';
-import { knownModel } from '../models/catalog.js';
 import { isQwen3Guard, renderQwen3GuardPrompt, type PlainMessage, type PromptTemplate } from './qwen3guard-prompt.js';
 import { buildMessages, targetOf, type ModerationInput } from '../moderation/conversation.js';
 import { GuardgateError } from '../vocabulary/errors.js';
@@ -24,6 +23,8 @@ import { fingerprintOf, type ClassifyOptions, type Engine, type EngineResult } f
 export interface LlamaCppEngineConfig {
   /** The GGUF file. */
   modelPath: string;
+  /** What to tell a user whose model file is missing (how to pull it). */
+  missingHint?: string;
   /** CPU threads per sequence; never more than the machine has. */
   threads: number;
   contextSize: number;
@@ -144,8 +145,7 @@ export class LlamaCppEngine implements Engine {
 
   constructor(private readonly config: LlamaCppEngineConfig) {
     if (!existsSync(config.modelPath)) {
-      const known = knownModel(basename(config.modelPath, '.gguf'));
-      throw new GuardgateError('engine_unavailable', `no model file at ${config.modelPath} (${known === undefined ? 'guardgate model pull NAME|URL, then name it in engine.model' : `guardgate model pull ${known.name}`})`);
+      throw new GuardgateError('engine_unavailable', `no model file at ${config.modelPath} (${config.missingHint ?? 'guardgate model pull NAME|URL, then name it in engine.model'})`);
     }
     const digest = modelDigest(config.modelPath);
     this.info = {

@@ -4,7 +4,6 @@ import { performance } from 'node:perf_hooks';
 import type { ClassifyOptions, DegradedReason, Engine, EngineResult } from '../engines/engine.js';
 import { judgedText, targetOf, type ModerationInput } from '../moderation/conversation.js';
 import { GuardgateError, isGuardgateError } from '../vocabulary/errors.js';
-import { detectLanguage } from '../moderation/language.js';
 import { isFlagged } from '../moderation/policy.js';
 import type { Policy } from '../moderation/taxonomy.js';
 import type { Verdict } from '../moderation/verdict.js';
@@ -27,6 +26,8 @@ export interface ModeratorStores {
   auditText?: TextMode;
   /** Where spans go, when tracing is on. */
   tracing?: Tracing | undefined;
+  /** The language of a text, for the verdict and the audit (moderation/language.ts over the loaded model). */
+  detectLanguage?: ((text: string) => string | null) | undefined;
 }
 
 export interface JudgeContext {
@@ -117,7 +118,7 @@ export class Moderator {
       model: answer.engine.model,
       version: this.identity.version,
       color: this.identity.color,
-      language: detectLanguage(judgedText(input)),
+      language: this.stores.detectLanguage?.(judgedText(input)) ?? null,
       latency_ms: Math.round((performance.now() - started) * 100) / 100,
       cached,
       degraded: degraded !== null,

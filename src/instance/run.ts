@@ -13,6 +13,8 @@ import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../auth/r
 import { openAuditLog, openCache } from '../store/open.js';
 import { InstanceMetrics } from './metrics.js';
 import { buildInstance, type BuiltInstance } from './server.js';
+import { compactEld } from '../moderation/eld-model.js';
+import { languageDetector } from '../moderation/language.js';
 
 const WARM_UP_INPUT = { prompt: 'Hello, how are you today?' };
 
@@ -69,7 +71,7 @@ export async function startInstance(config: InstanceConfig, engine: Engine = cre
   const authenticator = await Authenticator.create(config.auth, { onKeyFileError: (error) => logger.log?.error({ err: error }, 'API key file unreadable; the keys loaded before stay in force') });
   const limiter = openRateLimiter(config, () => metrics.rateLimitErrors.inc());
   const tracing = config.tracing ? startTracing(config.tracing, BUILD.version) : undefined;
-  const built = buildInstance(config, engine, { authenticator, limiter, limits: config.auth.rateLimit.limits, routerSecret: config.routerSecret }, { audit, cache, auditText: config.audit.text, tracing }, metrics);
+  const built = buildInstance(config, engine, { authenticator, limiter, limits: config.auth.rateLimit.limits, routerSecret: config.routerSecret }, { audit, cache, auditText: config.audit.text, tracing, detectLanguage: languageDetector(await compactEld()) }, metrics);
   logger.log = built.app.log;
   await built.app.listen({ host: config.host, port: config.port });
   const address = built.app.server.address();

@@ -1,10 +1,12 @@
 // Which language a text is in (ISO 639-1), for the verdict and the audit log. It runs on every request,
 // so it takes fast paths first: the writing system when it names one language, then the function words
-// of common Latin-script languages; only ambiguous text goes to the n-gram detector (eld).
-import { compactEld } from './eld-model.js';
+// of common Latin-script languages; only ambiguous text goes to the n-gram detector (eld), which the caller
+// gives (its model is a built file: the edge loads it, `compactEld()`; this module reads no file).
 
-/** eld's extra-small model (60 languages), in its compact form. */
-const eld = await compactEld();
+/** The n-gram detector's answer for a text. */
+export interface NgramDetector {
+  detect(text: string): { language: string; isReliable(): boolean };
+}
 
 /** Look at the start of a text only: enough to tell the language, cheap on long inputs. */
 const SAMPLE_CHARS = 400;
@@ -66,17 +68,21 @@ function byFunctionWords(sample: string): string | null {
   return bestVotes >= 2 && bestVotes >= second + 2 && bestVotes * 5 >= words ? best : null;
 }
 
-function byNgrams(sample: string): string | null {
-  const result = eld.detect(sample);
-  return result.language && result.isReliable() ? result.language : null;
-}
-
-/** The detected language code, or null when the text is too short or ambiguous to tell. */
-export function detectLanguage(text: string): string | null {
-  const sample = text.length > SAMPLE_CHARS ? text.slice(0, SAMPLE_CHARS) : text;
-  if (NON_LATIN_LETTER.test(sample)) {
-    for (const [script, language] of SCRIPTS) if (script.test(sample)) return language;
-    return byNgrams(sample);
-  }
-  return byFunctionWords(sample) ?? byNgrams(sample);
+/**
+ * A language detector over an n-gram detector: the detected language code, or null when the text is too short or
+ * ambiguous to tell.
+ */
+export function languageDetector(ngrams: NgramDetector): (text: string) => string | null {
+  const byNgrams = (sample: string): string | null => {
+    const result = ngrams.detect(sample);
+    return result.language && result.isReliable() ? result.language : null;
+  };
+  return (text) => {
+    const sample = text.length > SAMPLE_CHARS ? text.slice(0, SAMPLE_CHARS) : text;
+    if (NON_LATIN_LETTER.test(sample)) {
+      for (const [script, language] of SCRIPTS) if (script.test(sample)) return language;
+      return byNgrams(sample);
+    }
+    return byFunctionWords(sample) ?? byNgrams(sample);
+  };
 }

@@ -13,7 +13,7 @@ runDriverContract('local', async () => {
       stopTimeoutMs: 3_000,
       crashLoopLimit: 3,
       crashWindowMs: 30_000,
-      env: {},
+      env: process.env,
       logLevel: 'warn',
     },
     pino({ level: 'silent' }),

@@ -22,7 +22,7 @@ const spec = (color: 'blue' | 'green'): EnvironmentSpec => ({ color, version: `$
 const credentials = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 runTrafficContract('router', async () => {
-  const driver = new LocalDriver({ dataDir: mkdtempSync(join(tmpdir(), 'guardgate-traffic-')), readyTimeoutMs: 15_000, stopTimeoutMs: 3_000, crashLoopLimit: 3, crashWindowMs: 30_000, env: {}, logLevel: 'warn' }, silent);
+  const driver = new LocalDriver({ dataDir: mkdtempSync(join(tmpdir(), 'guardgate-traffic-')), readyTimeoutMs: 15_000, stopTimeoutMs: 3_000, crashLoopLimit: 3, crashWindowMs: 30_000, env: process.env, logLevel: 'warn' }, silent);
   const [blue, green] = await Promise.all([driver.deploy(spec('blue')), driver.deploy(spec('green'))]);
   const router = await startTestRouter({ blue: blue.instances[0]!.url, green: green.instances[0]!.url });
   const traffic = routerTraffic(router.router);

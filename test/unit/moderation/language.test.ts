@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { detectLanguage } from '../../../src/moderation/language.js';
+import { compactEld } from '../../../src/moderation/eld-model.js';
+import { languageDetector } from '../../../src/moderation/language.js';
+
+const detectLanguage = languageDetector(await compactEld());
 
 describe('detectLanguage', () => {
   it.each([

@@ -6,7 +6,7 @@
 import type { Color } from '../vocabulary/colors.js';
 import { added, snapshotOf } from '../gates/instances-probe.js';
 import { windowFigures, type WatchSnapshot } from '../gates/watch.js';
-import type { Progress } from '../release/controller.js';
+import type { Progress } from '../release/views.js';
 
 export interface ColorPoint {
   instances: number;

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { pino } from 'pino';
 import { parseRouterConfig } from '../config/router.js';
-import type { ReleaseView } from '../release/controller.js';
+import type { ReleaseView } from '../release/views.js';
 import { loadReleaseSpec } from '../release/spec.js';
 import { isOpen } from '../release/states.js';
 import { startUp, type RunningUp } from '../app/up.js';

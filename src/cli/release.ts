@@ -1,7 +1,7 @@
 // The release commands: release, status, promote, abort, rollback, switch, history. They talk to the
 // running controller's admin API; --json prints the API's answer; exit codes say how a release ended.
 import { Command } from 'commander';
-import type { ControllerStatus, Progress, ReleaseView } from '../release/controller.js';
+import type { ControllerStatus, Progress, ReleaseView } from '../release/views.js';
 import { inlineSuites, loadReleaseSpec } from '../release/spec.js';
 import type { OperatorAction } from '../release/store.js';
 import { adminClient, CliExit, type AdminClient } from './client.js';

@@ -7,7 +7,6 @@ import { setMaxListeners } from 'node:events';
 import { GuardgateError, isGuardgateError } from '../vocabulary/errors.js';
 import type { Traffic } from './traffic.js';
 import { otherColor, type Color } from '../vocabulary/colors.js';
-import { configHash } from '../vocabulary/config-hash.js';
 import { readyInstanceUrl, type Deployment, type Driver, type EnvironmentSpec } from '../drivers/driver.js';
 import { PRE_SWITCH_GATES, runGate, type PreSwitchGate } from '../gates/run.js';
 import type { AuditStore } from '../store/audit/store.js';
@@ -19,12 +18,14 @@ import { instancesProbe } from '../gates/instances-probe.js';
 import type { ReleaseSpec } from './spec.js';
 import { environmentOf } from './environment.js';
 import { isOpen, type ReleaseState } from './states.js';
-import { CONTROLLER, type ControllerStore, type OperatorAction, type Release, type Transition } from './store.js';
+import { CONTROLLER, type ControllerStore, type OperatorAction, type Release } from './store.js';
 import type { TextMode } from '../store/audit/record.js';
 import { secretRefused, type SecretPolicy } from '../config/secret.js';
 import type { StoreHealth } from './store-resilient.js';
 import { loadSuite } from '../gates/suite.js';
 import { suiteFiles } from './spec.js';
+import { ColorTimers } from './timers.js';
+import { configHashOf, type ControllerStatus, type EnvironmentStatus, type Progress, type ReleaseView } from './views.js';
 
 export interface ControllerOptions {
   /** The environment `up` starts with when nothing was ever deployed. */
@@ -43,45 +44,6 @@ export interface ControllerOptions {
   storeHealth?: StoreHealth & { probe(): void; stop(): void };
 }
 
-export interface ReleaseView extends Release {
-  transitions: Transition[];
-  gates: GateReport[];
-}
-
-export interface ControllerStatus {
-  /** Set while the controller's store does not answer: the rest is what was last known. */
-  degraded?: { since: string; error: string | null };
-  active: Color;
-  environments: Record<Color, EnvironmentStatus | null>;
-  release: ReleaseView | null;
-}
-
-export interface EnvironmentStatus {
-  version: string;
-  replicas: number;
-  instances: Array<{ url: string; state: string; restarts: number }>;
-  retireAt: string | null;
-  /** What the environment was deployed from (engine, model, policy, replicas, image), when the store knows it. */
-  spec?: EnvironmentSpec | undefined;
-  /** A short digest of that spec: two environments with the same hash run the same configuration. */
-  configHash?: string | undefined;
-}
-
-/** Progress of a long step, for the CLI and the dashboard. */
-export interface Progress {
-  releaseId: number;
-  state: ReleaseState;
-  step: string;
-  detail?: string;
-  /** The step's figures so far, for charts (shadow: samples and agreement; load: requests and failed). */
-  figures?: Record<string, number>;
-  startedAt: string;
-}
-
-
-/** setTimeout's longest delay (2^31-1 ms, 24.8 days): a longer one fires at once. */
-const MAX_TIMER_MS = 2_147_483_647;
-
 export class Controller {
   private running: Promise<void> | undefined;
   /** A kept environment being redeployed after a restart: a rollback or a release waits for it. */
@@ -90,7 +52,8 @@ export class Controller {
   private approval: ((actor: string) => Promise<void>) | undefined;
   /** Who asked for the rollback that ends a watch early. */
   private rollbackActor: string | undefined;
-  private retireTimers = new Map<Color, NodeJS.Timeout>();
+  /** When each kept color is retired (its scaleDownDelay). */
+  private readonly retireTimers = new ColorTimers();
   private abortTimer: NodeJS.Timeout | undefined;
   progress: Progress | null = null;
   /** The last status read from the store: what the admin API shows while the store is unreachable. */
@@ -354,7 +317,7 @@ export class Controller {
     this.closing = true;
     this.aborting?.abort();
     clearTimeout(this.abortTimer);
-    for (const timer of this.retireTimers.values()) clearTimeout(timer);
+    this.retireTimers.clear();
     await this.restoringKept;
     // The pipeline records how it stopped; through a store outage it may not wait that out.
     const stopped = this.running?.catch(() => undefined);
@@ -529,19 +492,12 @@ export class Controller {
   }
 
   private scheduleRetire(color: Color, delayMs: number): void {
-    this.cancelRetire(color);
-    // A timer fires at once past 2^31-1 ms (24.8 days): a longer delay waits in steps.
-    const step = Math.min(delayMs, MAX_TIMER_MS);
-    const timer = setTimeout(() => {
-      this.retireTimers.delete(color);
-      if (delayMs > step) return this.scheduleRetire(color, delayMs - step);
+    this.retireTimers.set(color, delayMs, () => {
       if (this.traffic.active === color) return;
       void this.teardownStandby(color)
         .then(() => this.log.info({ color }, 'old environment retired after the scale-down delay'))
         .catch((error: unknown) => this.log.error({ err: error, color }, 'retiring the old environment failed'));
-    }, step);
-    timer.unref();
-    this.retireTimers.set(color, timer);
+    });
   }
 
   /**
@@ -558,8 +514,7 @@ export class Controller {
   }
 
   private cancelRetire(color: Color): void {
-    clearTimeout(this.retireTimers.get(color));
-    this.retireTimers.delete(color);
+    this.retireTimers.cancel(color);
   }
 
   /** Back to the previous environment: instant when it is kept, after a redeploy when it is not. */
@@ -625,6 +580,3 @@ export class Controller {
     this.progress = null;
   }
 }
-
-/** An environment's configuration hash (the one definition: vocabulary/config-hash.ts), its color and size aside. */
-export const configHashOf = (spec: EnvironmentSpec): string => configHash(spec);

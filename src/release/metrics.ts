@@ -3,7 +3,7 @@
 // admin API's /metrics with the router's; the alert rules (src/deploy/alerts.ts) and the dashboard read them.
 import { Gauge, Registry } from 'prom-client';
 import { COLORS } from '../vocabulary/colors.js';
-import type { ControllerStatus } from './controller.js';
+import type { ControllerStatus } from './views.js';
 import { RELEASE_STATES, isOpen } from './states.js';
 
 export interface ControllerView {

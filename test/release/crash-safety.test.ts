@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ControllerStatus, Progress } from '../../src/release/controller.js';
+import type { ControllerStatus, Progress } from '../../src/release/views.js';
 import { runCli, type CliProcess } from '../helpers/cli.js';
 import { tempDataDir } from '../helpers/instance.js';
 import { until } from '../helpers/router.js';

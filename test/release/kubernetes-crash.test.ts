@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ControllerStatus } from '../../src/release/controller.js';
+import type { ControllerStatus } from '../../src/release/views.js';
 import { startFakeCluster, type FakeCluster } from '../fake-cluster/cluster.js';
 import { runCli, type CliProcess } from '../helpers/cli.js';
 import { tempDataDir } from '../helpers/instance.js';

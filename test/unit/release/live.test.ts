@@ -2,7 +2,7 @@
 // requests only, the cache hit rate, and an instance that restarted counted from zero, not as negative traffic.
 import { describe, expect, it } from 'vitest';
 import { colorPoint, liveSnapshotOf } from '../../../src/app/live.js';
-import { configHashOf } from '../../../src/release/controller.js';
+import { configHashOf } from '../../../src/release/views.js';
 
 const exposition = (requests: number, fast: number, errors: number, hits: number, misses: number) =>
   [

@@ -135,7 +135,7 @@ async function kubernetesDriver(parsed: ParsedRouterConfig, auth: AuthSettings, 
 /** The Lease `<app>-controller`, held: resolves once this controller may act. */
 async function controllerLease(parsed: ParsedRouterConfig, log: Logger, onLost: ((why: string) => void) | undefined) {
   const k8s = parsed.kubernetes;
-  const { kubernetesApi } = await import('../drivers/kubernetes/driver.js');
+  const { kubernetesApi } = await import('../drivers/kubernetes/api.js');
   const { LeaderLease } = await import('../drivers/kubernetes/lease.js');
   const api = kubernetesApi(k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'), 0);
   const lease = new LeaderLease(api, { namespace: k8s.namespace, name: `${k8s.app}-controller`, identity: k8s.identity ?? `${hostname()}-${process.pid}`, leaseMs: k8s.leaseSeconds * 1000, renewMs: k8s.renewSeconds * 1000, ...(k8s.renewDeadlineSeconds === undefined ? {} : { renewDeadlineMs: k8s.renewDeadlineSeconds * 1000 }) }, log);
@@ -143,10 +143,10 @@ async function controllerLease(parsed: ParsedRouterConfig, log: Logger, onLost: 
   return lease;
 }
 
-/** The controller credentials the cluster keeps (see kubernetes-credentials.ts), seeded with this data directory's. */
+/** The controller credentials the cluster keeps (see drivers/kubernetes/credentials.ts), seeded with this data directory's. */
 async function kubernetesCredentials(parsed: ParsedRouterConfig, local: Credentials, log: Logger): Promise<Credentials> {
   const k8s = parsed.kubernetes;
-  const { kubernetesApi } = await import('../drivers/kubernetes/driver.js');
+  const { kubernetesApi } = await import('../drivers/kubernetes/api.js');
   const { clusterCredentials } = await import('../drivers/kubernetes/credentials.js');
   const api = kubernetesApi(k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'));
   return clusterCredentials(api, k8s.namespace, k8s.app, local, log);
@@ -159,7 +159,7 @@ async function kubernetesCredentials(parsed: ParsedRouterConfig, local: Credenti
 async function kubernetesTraffic(parsed: ParsedRouterConfig, token: string, log: Logger): Promise<Traffic> {
   if (parsed.driver !== 'kubernetes') throw new ConfigError(`traffic ${parsed.traffic} needs driver kubernetes`);
   const k8s = parsed.kubernetes;
-  const { kubernetesApi } = await import('../drivers/kubernetes/driver.js');
+  const { kubernetesApi } = await import('../drivers/kubernetes/api.js');
   const api = kubernetesApi(k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'));
   if (parsed.traffic === 'gateway-api') {
     if (k8s.gateway === undefined) throw new ConfigError('traffic gateway-api needs kubernetes.gateway: { name, url } (the Gateway the route attaches to, and where clients reach it)');

@@ -1,6 +1,6 @@
 // How traffic reaches an environment: one interface the controller drives, whatever moves the traffic: the
 // router (in this process, or a cluster of workers), a Kubernetes Service whose selector is switched
-// (drivers/kubernetes-traffic.ts), or a Gateway API HTTPRoute (drivers/kubernetes-gateway.ts). The controller
+// (drivers/kubernetes/traffic.ts), or a Gateway API HTTPRoute (drivers/kubernetes/gateway.ts). The controller
 // knows nothing else of it.
 import type { MirrorPair } from '../router/mirror.js';
 import type { RouterControl, SwitchResult } from '../router/control.js';

@@ -3,7 +3,7 @@
 // renew says it lost it (and must stop) once the Lease would have expired.
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubernetesApi } from '../../src/drivers/kubernetes/driver.js';
+import { kubernetesApi } from '../../src/drivers/kubernetes/api.js';
 import { LeaderLease, mayTake, observe } from '../../src/drivers/kubernetes/lease.js';
 import { startFakeCluster, type FakeCluster } from '../fake-cluster/cluster.js';
 import { until } from '../helpers/router.js';

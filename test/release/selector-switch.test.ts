@@ -5,7 +5,8 @@
 import { pino } from 'pino';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubernetesApi, type KubernetesDriver } from '../../src/drivers/kubernetes/driver.js';
+import { type KubernetesDriver } from '../../src/drivers/kubernetes/driver.js';
+import { kubernetesApi } from '../../src/drivers/kubernetes/api.js';
 import { GatewayApiTraffic } from '../../src/drivers/kubernetes/gateway.js';
 import { ServiceSelectorTraffic } from '../../src/drivers/kubernetes/traffic.js';
 import type { Traffic } from '../../src/release/traffic.js';

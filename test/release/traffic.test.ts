@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { GuardgateError } from '../../src/vocabulary/errors.js';
-import { kubernetesApi } from '../../src/drivers/kubernetes/driver.js';
+import { kubernetesApi } from '../../src/drivers/kubernetes/api.js';
 import { GatewayApiTraffic } from '../../src/drivers/kubernetes/gateway.js';
 import { ServiceSelectorTraffic } from '../../src/drivers/kubernetes/traffic.js';
 import { LocalDriver } from '../../src/drivers/local.js';

@@ -6,18 +6,18 @@
 // format by a grammar, so that a verdict always parses. Sequences of one context serve requests side by side;
 // more wait in a bounded queue, and past it get 503 engine_busy. The model loads in the background: the
 // instance is ready once a warm-up verdict came back.
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { createHash } from 'node:crypto';
-import { Template } from '@huggingface/jinja';
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
 import { setTimeout as delay } from 'node:timers/promises';
-import { isQwen3Guard, renderQwen3GuardPrompt, type PlainMessage, type PromptTemplate } from './qwen3guard-prompt.js';
+import type { PromptTemplate } from './qwen3guard-prompt.js';
 import { buildMessages, targetOf, type ModerationInput } from '../moderation/conversation.js';
 import { GuardgateError } from '../vocabulary/errors.js';
 import { parseGuardOutput } from '../moderation/parse.js';
-import { CATEGORIES } from '../moderation/taxonomy.js';
 import type { EngineInfo } from '../moderation/verdict.js';
+import { modelDigest } from './llamacpp-digest.js';
+import { guardGrammar } from './llamacpp-grammar.js';
+import { choosePrompt, splitAtMarks, type Render } from './llamacpp-template.js';
 import { fingerprintOf, type ClassifyOptions, type Engine, type EngineResult } from './engine.js';
 
 export interface LlamaCppEngineConfig {
@@ -40,71 +40,6 @@ export interface LlamaCppEngineConfig {
    * `auto` the file's template when it renders here, else (for a Qwen3Guard model only) the published one.
    */
   template: PromptTemplate;
-}
-
-type Render = (messages: PlainMessage[]) => string;
-
-/** Marks where each message's text goes: nothing a caller sends can be mistaken for one. */
-const mark = (i: number) => `\ue000guardgate-content-${i}\ue001`;
-const MARKS = /\ue000guardgate-content-(\d+)\ue001/;
-
-/** The template text around each message's mark, checked to hold every message once, in order, as it is. */
-function splitAtMarks(render: Render, messages: readonly PlainMessage[]): string[] {
-  const parts = render(messages.map((m, i) => ({ ...m, content: mark(i) }))).split(MARKS);
-  const inOrder = parts.length === 2 * messages.length + 1 && parts.every((part, i) => i % 2 === 0 || Number(part) === (i - 1) / 2);
-  if (!inOrder) throw new Error("the chat template does not place each message's text as it is, once and in order");
-  return parts;
-}
-
-/** The prompt renderer for a model file, and which one it is; a reason when none can be used. */
-export function choosePrompt(mode: PromptTemplate, metadata: { name: unknown; template: unknown }): { render: Render; source: 'gguf' | 'qwen3guard'; note?: string } {
-  const qwen3guard = isQwen3Guard(metadata.name, metadata.template);
-  if (mode === 'qwen3guard') return { render: renderQwen3GuardPrompt, source: 'qwen3guard' };
-  let problem: string;
-  if (typeof metadata.template !== 'string') problem = 'the file has no chat template (tokenizer.chat_template)';
-  else {
-    try {
-      const template = new Template(metadata.template);
-      const render: Render = (messages) => template.render({ messages, add_generation_prompt: true, enable_thinking: false, bos_token: '', eos_token: '' });
-      // Both shapes Guardgate sends, tried now: a template that cannot render them fails the load, not a request.
-      splitAtMarks(render, [{ role: 'user', content: '' }]);
-      splitAtMarks(render, [{ role: 'user', content: '' }, { role: 'assistant', content: '' }]);
-      return { render, source: 'gguf' };
-    } catch (error) {
-      problem = `its chat template cannot be rendered here (${(error as Error).message.slice(0, 200)})`;
-    }
-  }
-  if (mode === 'auto' && qwen3guard) return { render: renderQwen3GuardPrompt, source: 'qwen3guard', note: `${problem}: using Qwen3Guard-Gen's published prompt` };
-  throw new GuardgateError('engine_unavailable', `${problem}${qwen3guard ? " (template: auto or qwen3guard uses Qwen3Guard-Gen's published prompt)" : ': not a Qwen3Guard-Gen GGUF?'}`);
-}
-
-/** What the model may write: Qwen3Guard's lines and nothing else. Jailbreak is a prompt category only. */
-export function guardGrammar(target: 'prompt' | 'response'): string {
-  const categories = CATEGORIES.filter((c) => target === 'prompt' || c !== 'Jailbreak').map((c) => JSON.stringify(c));
-  return [
-    `root ::= "Safety: " safety "\\nCategories: " categories${target === 'response' ? ' "\\nRefusal: " ("Yes" | "No")' : ''}`,
-    'safety ::= "Safe" | "Unsafe" | "Controversial"',
-    'categories ::= "None" | category (", " category)?',
-    `category ::= ${categories.join(' | ')}`,
-  ].join('\n');
-}
-
-/** The file's SHA-256: the `.sha256` that `guardgate model pull` wrote beside it when it is newer, else computed. */
-export function modelDigest(path: string): string {
-  const sidecar = `${path}.sha256`;
-  if (existsSync(sidecar) && statSync(sidecar).mtimeMs >= statSync(path).mtimeMs) {
-    const stated = readFileSync(sidecar, 'utf8').trim();
-    if (/^[0-9a-f]{64}$/.test(stated)) return stated;
-  }
-  const hash = createHash('sha256');
-  const fd = openSync(path, 'r');
-  const chunk = Buffer.alloc(1 << 20);
-  try {
-    for (let n = readSync(fd, chunk); n > 0; n = readSync(fd, chunk)) hash.update(chunk.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
 }
 
 interface Loaded {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Driver, EnvironmentSpec } from '../../src/drivers/driver.js';
 import { DeployError } from '../../src/drivers/driver.js';
 import type { EngineSpec } from '../../src/config/engine.js';
+import { until } from '../helpers/router.js';
 
 const spec = (overrides: Partial<EnvironmentSpec> = {}): EnvironmentSpec => ({
   color: 'green',
@@ -53,11 +54,7 @@ export function runDriverContract(name: string, setup: () => Promise<{ driver: D
       for (let kill = 1; kill <= 4; kill++) {
         const before = instance().restarts;
         fixture.kill!('green', 0);
-        const deadline = Date.now() + 30_000;
-        while (!(instance().restarts > before && instance().state === 'ready')) {
-          if (Date.now() > deadline) throw new Error(`not back after kill ${kill}: ${JSON.stringify(instance())}`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        await until(() => instance().restarts > before && instance().state === 'ready', 30_000, `the instance back and ready after kill ${kill}`);
       }
       expect(await predict(instance().url)).toMatchObject({ version: 'contract-v1' });
     }, 90_000);
@@ -67,8 +64,7 @@ export function runDriverContract(name: string, setup: () => Promise<{ driver: D
       const restarted = () => fixture.driver.describe('green')!.instances[0]!;
       const before = restarted().restarts;
       fixture.kill!('green', 0);
-      const deadline = Date.now() + 15_000;
-      while (Date.now() < deadline && !(restarted().restarts > before && restarted().state === 'ready')) await new Promise((r) => setTimeout(r, 100));
+      await until(() => restarted().restarts > before && restarted().state === 'ready', 15_000, 'the killed instance restarted and ready');
       const after = fixture.driver.describe('green')!;
       expect(after.instances[0]!.restarts).toBeGreaterThan(before);
       expect(await predict(after.instances[0]!.url)).toMatchObject({ version: 'contract-v1' });

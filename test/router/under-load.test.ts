@@ -50,7 +50,9 @@ describe('router under load', () => {
         const response = await switchTo(router.adminUrl, switches % 2 === 0 ? 'green' : 'blue');
         expect(response.status).toBe(200);
         switches++;
-        await new Promise((r) => setTimeout(r, 80));
+        // The next switch once the load was answered since this one: switches between live requests, not a sleep.
+        const answered = running.answered();
+        await until(() => running.answered() > answered + 20, 10_000, 'the load answered after a switch');
       }
       const result = await running.stop();
       expect(result.requests.total).toBeGreaterThan(0);

@@ -1,5 +1,6 @@
 // Both verdict caches pass one contract: memory (LRU + TTL) and Redis (a private redis-server).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../helpers/router.js';
 import type { CachedVerdict, VerdictCache } from '../../src/store/cache/cache.js';
 import { cacheKey } from '../../src/store/cache/cache.js';
 import { MemoryVerdictCache } from '../../src/store/cache/memory.js';
@@ -42,7 +43,7 @@ let redis: PrivateRedis;
 runCacheContract('redis', async () => {
   redis = await startPrivateRedis();
   const cache = new RedisVerdictCache(redis.url, 1, 200);
-  await new Promise((r) => setTimeout(r, 100)); // connected
+  await until(() => cache.ready, 5_000, 'the cache connected to Redis');
   return { cache, close: async () => (await cache.close(), await redis.stop()) };
 });
 

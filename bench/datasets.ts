@@ -11,7 +11,8 @@ export interface LabelledPrompt {
   type: string;
 }
 
-export const DATA_DIR = process.env.GUARDGATE_DATA_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'data');
+export const DATA_DIR =
+  process.env.GUARDGATE_DATA_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'data');
 
 /** RFC 4180 CSV: quoted fields, doubled quotes, newlines inside quotes. */
 export function parseCsv(text: string): string[][] {
@@ -56,11 +57,22 @@ function readRecords(file: string): Record<string, string>[] {
  * A fixed split of each set: `test` (about 30%, by a hash of the set and id) is held back from rule writing from
  * lexicon 1.2.0 on; `dev` is what rules may be tuned on. Both were seen when the rules up to 1.2.0 were written.
  */
-export const splitOf = (set: string, id: string): 'dev' | 'test' => (createHash('sha256').update(`${set}:${id}`).digest()[0]! < 77 ? 'test' : 'dev');
+export const splitOf = (set: string, id: string): 'dev' | 'test' =>
+  createHash('sha256').update(`${set}:${id}`).digest()[0]! < 77 ? 'test' : 'dev';
 
 export const DATASETS: Record<string, () => LabelledPrompt[]> = {
   xstest: () =>
-    readRecords('xstest_prompts.csv').map((r) => ({ id: r.id!, prompt: r.prompt!, unsafe: r.label === 'unsafe', type: r.type! })),
+    readRecords('xstest_prompts.csv').map((r) => ({
+      id: r.id!,
+      prompt: r.prompt!,
+      unsafe: r.label === 'unsafe',
+      type: r.type!,
+    })),
   simple_safety_tests: () =>
-    readRecords('simple_safety_tests.csv').map((r) => ({ id: r.id!, prompt: r.prompts_final!, unsafe: true, type: r.harm_area! })),
+    readRecords('simple_safety_tests.csv').map((r) => ({
+      id: r.id!,
+      prompt: r.prompts_final!,
+      unsafe: true,
+      type: r.harm_area!,
+    })),
 };

@@ -14,7 +14,8 @@ const seconds = argValue('seconds', 60);
 const connections = argValue('connections', 16);
 const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
-const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+const rssMb = (pid: number): number =>
+  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
 /** Start a process and wait for the first http:// URL it prints (JSON log lines included). */
 function start(args: string[]): Promise<{ child: ChildProcess; url: string }> {
@@ -44,21 +45,39 @@ const bodies = Array.from({ length: 2_000 }, (_, i) => {
   return JSON.stringify({ ...item, prompt: `${item.prompt} (question ${i})` });
 });
 
-const bare = await start(['-e', "require('node:http').createServer((q, s) => s.end('ok')).listen(0, '127.0.0.1', function () { console.log('http://127.0.0.1:' + this.address().port) })"]);
-const instance = await start([cli, 'serve', '--port', '0', '--data-dir', mkdtempSync(join(tmpdir(), 'guardgate-memory-')), '--log-level', 'info']);
+const bare = await start([
+  '-e',
+  "require('node:http').createServer((q, s) => s.end('ok')).listen(0, '127.0.0.1', function () { console.log('http://127.0.0.1:' + this.address().port) })",
+]);
+const instance = await start([
+  cli,
+  'serve',
+  '--port',
+  '0',
+  '--data-dir',
+  mkdtempSync(join(tmpdir(), 'guardgate-memory-')),
+  '--log-level',
+  'info',
+]);
 try {
   await ready(instance.url, '/readyz');
   await ready(bare.url, '/');
   const floor = rssMb(bare.child.pid!);
   const atRest = rssMb(instance.child.pid!);
-  console.log(`at rest: instance ${atRest.toFixed(1)} MB, bare Node.js server ${floor.toFixed(1)} MB, instance over the floor ${(atRest - floor).toFixed(1)} MB (goal: instance <= 150 MB)`);
+  console.log(
+    `at rest: instance ${atRest.toFixed(1)} MB, bare Node.js server ${floor.toFixed(1)} MB, instance over the floor ${(atRest - floor).toFixed(1)} MB (goal: instance <= 150 MB)`,
+  );
   let peak = atRest;
   const sampler = setInterval(() => (peak = Math.max(peak, rssMb(instance.child.pid!))), 500);
   const load = await measureLoad(instance.url, { bodies, connections, durationSeconds: seconds });
   clearInterval(sampler);
   const after = rssMb(instance.child.pid!);
-  console.log(`load: ${seconds} s, ${connections} connections, ${load.requests} verdicts (${load.qps.toFixed(0)}/s), failed ${load.failed}`);
-  console.log(`under load: peak ${peak.toFixed(1)} MB; right after ${after.toFixed(1)} MB; ratio after/at rest ${(after / atRest).toFixed(2)}`);
+  console.log(
+    `load: ${seconds} s, ${connections} connections, ${load.requests} verdicts (${load.qps.toFixed(0)}/s), failed ${load.failed}`,
+  );
+  console.log(
+    `under load: peak ${peak.toFixed(1)} MB; right after ${after.toFixed(1)} MB; ratio after/at rest ${(after / atRest).toFixed(2)}`,
+  );
 } finally {
   instance.child.kill('SIGTERM');
   bare.child.kill('SIGTERM');

@@ -19,7 +19,9 @@ for (let round = 1; round <= rounds; round++) {
     const figures = await measureLoad(server.url, { bodies: [body], connections, durationSeconds: seconds });
     await server.stop();
     results[kind].push(figures);
-    console.log(`round ${round} ${kind.padEnd(8)} ${figures.qps.toFixed(0).padStart(7)} req/s  p50 ${figures.p50} ms  p99 ${figures.p99} ms  failed ${figures.failed}`);
+    console.log(
+      `round ${round} ${kind.padEnd(8)} ${figures.qps.toFixed(0).padStart(7)} req/s  p50 ${figures.p50} ms  p99 ${figures.p99} ms  failed ${figures.failed}`,
+    );
   }
 }
 
@@ -34,5 +36,7 @@ console.log(`bare fastify route   ${bare.qps.toFixed(0).padStart(7)} req/s  p99 
 console.log(`guardgate instance   ${instance.qps.toFixed(0).padStart(7)} req/s  p99 ${instance.p99} ms`);
 // Each round's pair ran back to back: the median of the per-round ratios resists the machine's drift.
 const ratios = results.instance.map((r, i) => r.qps / results.bare[i]!.qps).sort((a, b) => a - b);
-console.log(`throughput ratio instance/bare: median of rounds ${median(ratios).toFixed(2)} (range ${ratios[0]!.toFixed(2)}-${ratios.at(-1)!.toFixed(2)}; ratio of medians ${(instance.qps / bare.qps).toFixed(2)}) (goal >= 0.80)`);
+console.log(
+  `throughput ratio instance/bare: median of rounds ${median(ratios).toFixed(2)} (range ${ratios[0]!.toFixed(2)}-${ratios.at(-1)!.toFixed(2)}; ratio of medians ${(instance.qps / bare.qps).toFixed(2)}) (goal >= 0.80)`,
+);
 console.log(`p99 ratio instance/bare: ${(instance.p99 / bare.p99).toFixed(2)}`);

@@ -20,7 +20,10 @@ async function measure(watchPods: boolean): Promise<{ rollout: Counts; idlePerSe
     return () => {
       const counts: Counts = {};
       for (const request of cluster.api.requests.slice(start)) {
-        const resource = request.path.replace(/\/namespaces\/[^/]+/, '').replace(/\/(guardgate-(blue|green)|[a-z0-9-]+-[a-z0-9]{5})$/, '/NAME').replace(/\?.*$/, '');
+        const resource = request.path
+          .replace(/\/namespaces\/[^/]+/, '')
+          .replace(/\/(guardgate-(blue|green)|[a-z0-9-]+-[a-z0-9]{5})$/, '/NAME')
+          .replace(/\?.*$/, '');
         const key = `${request.method} ${resource}`;
         counts[key] = (counts[key] ?? 0) + 1;
       }
@@ -28,11 +31,31 @@ async function measure(watchPods: boolean): Promise<{ rollout: Counts; idlePerSe
     };
   };
   const driver = await KubernetesDriver.create(
-    { kubeconfig: cluster.kubeconfig, namespace: 'default', app: 'guardgate', image: 'guardgate:test', port: 8080, instanceConfig: { insecure: true }, terminationGraceSeconds: 5, progressDeadlineSeconds: 600, logLevel: 'warn', readyTimeoutMs: 600_000, stopTimeoutMs: 120_000, crashLoopLimit: 3, watchPods },
+    {
+      kubeconfig: cluster.kubeconfig,
+      namespace: 'default',
+      app: 'guardgate',
+      image: 'guardgate:test',
+      port: 8080,
+      instanceConfig: { insecure: true },
+      terminationGraceSeconds: 5,
+      progressDeadlineSeconds: 600,
+      logLevel: 'warn',
+      readyTimeoutMs: 600_000,
+      stopTimeoutMs: 120_000,
+      crashLoopLimit: 3,
+      watchPods,
+    },
     pino({ level: 'silent' }),
   );
   try {
-    const spec = (color: 'blue' | 'green') => ({ color, version: `${color}-v1`, engine: { kind: 'lexicon' as const }, policy: 'strict' as const, replicas: pods });
+    const spec = (color: 'blue' | 'green') => ({
+      color,
+      version: `${color}-v1`,
+      engine: { kind: 'lexicon' as const },
+      policy: 'strict' as const,
+      replicas: pods,
+    });
     await driver.deploy(spec('blue'));
     const rolling = since();
     await driver.deploy(spec('green'));
@@ -44,7 +67,13 @@ async function measure(watchPods: boolean): Promise<{ rollout: Counts; idlePerSe
     await driver.teardown('green');
     const teardown = tearing();
     await driver.teardown('blue');
-    return { rollout, idlePerSecond: Object.fromEntries(Object.entries(idle).map(([k, v]) => [k, Math.round((10 * v) / idleSeconds) / 10])), teardown };
+    return {
+      rollout,
+      idlePerSecond: Object.fromEntries(
+        Object.entries(idle).map(([k, v]) => [k, Math.round((10 * v) / idleSeconds) / 10]),
+      ),
+      teardown,
+    };
   } finally {
     await driver.close();
     await cluster.close();
@@ -55,9 +84,15 @@ const total = (counts: Counts) => Object.values(counts).reduce((a, b) => a + b, 
 const listed = await measure(false);
 const watched = await measure(true);
 console.log(`Kubernetes API requests, ${pods} pods per color (${idleSeconds} s idle)`);
-for (const [phase, key] of [['rollout of a color', 'rollout'], ['idle, per second', 'idlePerSecond'], ['teardown of a color', 'teardown']] as const) {
+for (const [phase, key] of [
+  ['rollout of a color', 'rollout'],
+  ['idle, per second', 'idlePerSecond'],
+  ['teardown of a color', 'teardown'],
+] as const) {
   const [base, now] = [total(listed[key]), total(watched[key])];
-  console.log(`  ${phase.padEnd(22)} listing ${String(Math.round(base * 10) / 10).padStart(7)}   watching ${String(Math.round(now * 10) / 10).padStart(7)}   ratio ${(now / Math.max(base, 0.1)).toFixed(2)}`);
+  console.log(
+    `  ${phase.padEnd(22)} listing ${String(Math.round(base * 10) / 10).padStart(7)}   watching ${String(Math.round(now * 10) / 10).padStart(7)}   ratio ${(now / Math.max(base, 0.1)).toFixed(2)}`,
+  );
 }
 console.log('\nwatching, by request:');
 for (const [key, counts] of Object.entries(watched)) console.log(`  ${key}: ${JSON.stringify(counts)}`);

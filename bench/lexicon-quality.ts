@@ -11,28 +11,34 @@ const showErrors = process.argv.includes('--errors');
 const pct = (x: number): string => (Number.isFinite(x) ? (100 * x).toFixed(1) : '  n/a');
 
 console.log('set                       policy  n    precision  recall  F1     FPR(safe)');
-for (const [set, load] of Object.entries(DATASETS)) for (const split of ['dev', 'test'] as const) {
-  const name = `${set} ${split}`;
-  const items = load().filter((item) => splitOf(set, item.id) === split);
-  const verdicts = items.map((item) => judge({ prompt: item.prompt }));
-  for (const policy of POLICIES) {
-    let tp = 0, fp = 0, fn = 0, tn = 0;
-    items.forEach((item, i) => {
-      const flagged = isFlagged(verdicts[i]!.safety, policy);
-      if (flagged && item.unsafe) tp++;
-      else if (flagged) fp++;
-      else if (item.unsafe) fn++;
-      else tn++;
-      if (showErrors && policy === 'strict' && flagged !== item.unsafe) {
-        console.log(`  ${item.unsafe ? 'MISS' : 'FP  '} [${item.type}] ${item.prompt} -> ${verdicts[i]!.safety} ${verdicts[i]!.categories.join(',')}`);
-      }
-    });
-    const precision = tp / (tp + fp);
-    const recall = tp / (tp + fn);
-    const f1 = (2 * precision * recall) / (precision + recall);
-    const fpr = fp / (fp + tn);
-    console.log(
-      `${name.padEnd(25)} ${policy.padEnd(7)} ${String(items.length).padEnd(4)} ${pct(precision).padStart(9)}  ${pct(recall).padStart(6)}  ${pct(f1).padStart(5)}  ${pct(fpr).padStart(8)}`,
-    );
+for (const [set, load] of Object.entries(DATASETS))
+  for (const split of ['dev', 'test'] as const) {
+    const name = `${set} ${split}`;
+    const items = load().filter((item) => splitOf(set, item.id) === split);
+    const verdicts = items.map((item) => judge({ prompt: item.prompt }));
+    for (const policy of POLICIES) {
+      let tp = 0,
+        fp = 0,
+        fn = 0,
+        tn = 0;
+      items.forEach((item, i) => {
+        const flagged = isFlagged(verdicts[i]!.safety, policy);
+        if (flagged && item.unsafe) tp++;
+        else if (flagged) fp++;
+        else if (item.unsafe) fn++;
+        else tn++;
+        if (showErrors && policy === 'strict' && flagged !== item.unsafe) {
+          console.log(
+            `  ${item.unsafe ? 'MISS' : 'FP  '} [${item.type}] ${item.prompt} -> ${verdicts[i]!.safety} ${verdicts[i]!.categories.join(',')}`,
+          );
+        }
+      });
+      const precision = tp / (tp + fp);
+      const recall = tp / (tp + fn);
+      const f1 = (2 * precision * recall) / (precision + recall);
+      const fpr = fp / (fp + tn);
+      console.log(
+        `${name.padEnd(25)} ${policy.padEnd(7)} ${String(items.length).padEnd(4)} ${pct(precision).padStart(9)}  ${pct(recall).padStart(6)}  ${pct(f1).padStart(5)}  ${pct(fpr).padStart(8)}`,
+      );
+    }
   }
-}

@@ -41,7 +41,18 @@ interface Figures {
 
 /** wrk's --latency report: Requests/sec and the 50% and 99% lines, in ms. */
 async function wrk(url: string): Promise<Figures> {
-  const { stdout } = await run('wrk', ['-t', '1', '-c', String(connections), '-d', `${seconds}s`, '--latency', '-s', here('./fixtures/post.lua'), url]);
+  const { stdout } = await run('wrk', [
+    '-t',
+    '1',
+    '-c',
+    String(connections),
+    '-d',
+    `${seconds}s`,
+    '--latency',
+    '-s',
+    here('./fixtures/post.lua'),
+    url,
+  ]);
   const ms = (label: string) => {
     const match = new RegExp(`\\s${label}%\\s+([\\d.]+)(us|ms|s)`).exec(stdout);
     if (match === null) return NaN;
@@ -87,10 +98,27 @@ http {
 const upstream = await startServerProcess(here('./fixtures/trivial-upstream.ts'), []);
 /** A router process in front of the upstream; its URL once it says it is ready. */
 async function startRouter(env: NodeJS.ProcessEnv): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [cli, 'router', '--port', '0', '--admin-port', '0', '--blue', upstream.url, '--workers', String(workers), '--log-level', 'info'], {
-    env: { ...process.env, GUARDGATE_ADMIN_TOKEN: 'bench-admin-token-0123456789', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      'router',
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--blue',
+      upstream.url,
+      '--workers',
+      String(workers),
+      '--log-level',
+      'info',
+    ],
+    {
+      env: { ...process.env, GUARDGATE_ADMIN_TOKEN: 'bench-admin-token-0123456789', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const url = await new Promise<string>((resolve) => {
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -110,10 +138,20 @@ const sink = createServer((req, res) => {
 });
 await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
 const router = await startRouter({});
-const traced = tracing ? await startRouter({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(sink.address() as AddressInfo).port}`, OTEL_TRACES_SAMPLER_ARG: '1' }) : undefined;
+const traced = tracing
+  ? await startRouter({
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(sink.address() as AddressInfo).port}`,
+      OTEL_TRACES_SAMPLER_ARG: '1',
+    })
+  : undefined;
 const nginx = await startNginx(upstream.url);
 
-const targets: Record<string, string> = { direct: upstream.url, router: router.url, ...(traced ? { traced: traced.url } : {}), nginx: nginx.url };
+const targets: Record<string, string> = {
+  direct: upstream.url,
+  router: router.url,
+  ...(traced ? { traced: traced.url } : {}),
+  nginx: nginx.url,
+};
 const results: Record<string, Figures[]> = Object.fromEntries(Object.keys(targets).map((name) => [name, []]));
 try {
   for (const url of Object.values(targets)) await wrk(`${url}/predict`); // warm up
@@ -121,7 +159,9 @@ try {
     for (const [name, url] of Object.entries(targets)) {
       const figures = await wrk(`${url}/predict`);
       results[name]!.push(figures);
-      console.log(`round ${round} ${name.padEnd(7)} ${figures.rps.toFixed(0).padStart(7)} req/s  p50 ${figures.p50.toFixed(2)} ms  p99 ${figures.p99.toFixed(2)} ms  errors ${figures.errors}`);
+      console.log(
+        `round ${round} ${name.padEnd(7)} ${figures.rps.toFixed(0).padStart(7)} req/s  p50 ${figures.p50.toFixed(2)} ms  p99 ${figures.p99.toFixed(2)} ms  errors ${figures.errors}`,
+      );
     }
   }
 } finally {
@@ -137,11 +177,25 @@ const summary = (name: string) => ({
   p50: median(results[name]!.map((r) => r.p50)),
   p99: median(results[name]!.map((r) => r.p99)),
 });
-const s = Object.fromEntries(Object.keys(targets).map((name) => [name, summary(name)])) as Record<'direct' | 'router' | 'nginx', ReturnType<typeof summary>> & { traced?: ReturnType<typeof summary> };
-console.log(`\nmedian of ${rounds} rounds; wrk 1 thread, ${connections} connections, ${seconds} s; router and nginx ${workers} worker(s) each; 2 cores shared by all`);
+const s = Object.fromEntries(Object.keys(targets).map((name) => [name, summary(name)])) as Record<
+  'direct' | 'router' | 'nginx',
+  ReturnType<typeof summary>
+> & { traced?: ReturnType<typeof summary> };
+console.log(
+  `\nmedian of ${rounds} rounds; wrk 1 thread, ${connections} connections, ${seconds} s; router and nginx ${workers} worker(s) each; 2 cores shared by all`,
+);
 for (const [name, f] of Object.entries(s)) {
-  console.log(`${name.padEnd(7)} ${f.rps.toFixed(0).padStart(7)} req/s  p50 ${f.p50.toFixed(2)} ms  p99 ${f.p99.toFixed(2)} ms`);
+  console.log(
+    `${name.padEnd(7)} ${f.rps.toFixed(0).padStart(7)} req/s  p50 ${f.p50.toFixed(2)} ms  p99 ${f.p99.toFixed(2)} ms`,
+  );
 }
-console.log(`router/nginx throughput ${(s.router.rps / s.nginx.rps).toFixed(2)}, p99 ${(s.router.p99 / s.nginx.p99).toFixed(2)}`);
-console.log(`router/direct throughput ${(s.router.rps / s.direct.rps).toFixed(2)}, p99 ${(s.router.p99 / s.direct.p99).toFixed(2)}`);
-if (s.traced) console.log(`traced/router throughput ${(s.traced.rps / s.router.rps).toFixed(2)}, p99 ${(s.traced.p99 / s.router.p99).toFixed(2)} (every request sampled; ${(spanBytes / 1e6).toFixed(1)} MB of spans exported)`);
+console.log(
+  `router/nginx throughput ${(s.router.rps / s.nginx.rps).toFixed(2)}, p99 ${(s.router.p99 / s.nginx.p99).toFixed(2)}`,
+);
+console.log(
+  `router/direct throughput ${(s.router.rps / s.direct.rps).toFixed(2)}, p99 ${(s.router.p99 / s.direct.p99).toFixed(2)}`,
+);
+if (s.traced)
+  console.log(
+    `traced/router throughput ${(s.traced.rps / s.router.rps).toFixed(2)}, p99 ${(s.traced.p99 / s.router.p99).toFixed(2)} (every request sampled; ${(spanBytes / 1e6).toFixed(1)} MB of spans exported)`,
+  );

@@ -22,10 +22,25 @@ const body = JSON.stringify({ prompt: 'Tell me a story about a dragon who learns
 async function serve(env: Record<string, string>, config = ''): Promise<{ url: string; stop: () => void }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'guardgate-bench-'));
   writeFileSync(join(dataDir, 'instance.yaml'), config);
-  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--data-dir', dataDir, '--config', join(dataDir, 'instance.yaml'), '--log-level', 'info'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      'serve',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--config',
+      join(dataDir, 'instance.yaml'),
+      '--log-level',
+      'info',
+    ],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const url = await new Promise<string>((resolve) => {
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -42,7 +57,9 @@ async function measure(name: string, env: Record<string, string>, config = ''): 
   await measureLoad(server.url, { bodies: [body], connections, durationSeconds: 1 }); // warm up (and fill the cache)
   const figures = await measureLoad(server.url, { bodies: [body], connections, durationSeconds: seconds });
   server.stop();
-  console.log(`${name.padEnd(28)} ${figures.qps.toFixed(0).padStart(7)} req/s  p50 ${figures.p50} ms  p99 ${figures.p99} ms  failed ${figures.failed}`);
+  console.log(
+    `${name.padEnd(28)} ${figures.qps.toFixed(0).padStart(7)} req/s  p50 ${figures.p50} ms  p99 ${figures.p99} ms  failed ${figures.failed}`,
+  );
   return figures;
 }
 
@@ -51,14 +68,20 @@ try {
   const openai = { GUARDGATE_ENGINE: 'openai', GUARDGATE_ENGINE_URL: engine.url, GUARDGATE_AUDIT_SINK: 'none' };
   const miss = await measure('20 ms engine, no cache', { ...openai, GUARDGATE_CACHE: 'none' });
   const hit = await measure('20 ms engine, cache hits', { ...openai, GUARDGATE_CACHE: 'memory' });
-  console.log(`cache: hit/miss throughput ${(hit.qps / miss.qps).toFixed(1)}x, p99 ${(hit.p99 / miss.p99).toFixed(2)}\n`);
+  console.log(
+    `cache: hit/miss throughput ${(hit.qps / miss.qps).toFixed(1)}x, p99 ${(hit.p99 / miss.p99).toFixed(2)}\n`,
+  );
   const without = await measure('lexicon, no audit sink', { GUARDGATE_AUDIT_SINK: 'none', GUARDGATE_CACHE: 'none' });
   const sqlite = { GUARDGATE_AUDIT_SINK: 'sqlite', GUARDGATE_CACHE: 'none' };
   const unjournaled = await measure('SQLite sink, no journal', sqlite, 'audit: { journal: false }\n');
   const journaled = await measure('SQLite sink, journal', sqlite);
   const synced = await measure('SQLite sink, journal+fsync', sqlite, 'audit: { fsync: true }\n');
-  console.log(`audit: throughput with/without the sink (no journal) ${(unjournaled.qps / without.qps).toFixed(2)}, p99 ${(unjournaled.p99 / without.p99).toFixed(2)}`);
-  console.log(`journal: throughput with/without ${(journaled.qps / unjournaled.qps).toFixed(2)}, p99 ${(journaled.p99 / unjournaled.p99).toFixed(2)}; with fdatasync ${(synced.qps / unjournaled.qps).toFixed(2)}, p99 ${(synced.p99 / unjournaled.p99).toFixed(2)}`);
+  console.log(
+    `audit: throughput with/without the sink (no journal) ${(unjournaled.qps / without.qps).toFixed(2)}, p99 ${(unjournaled.p99 / without.p99).toFixed(2)}`,
+  );
+  console.log(
+    `journal: throughput with/without ${(journaled.qps / unjournaled.qps).toFixed(2)}, p99 ${(journaled.p99 / unjournaled.p99).toFixed(2)}; with fdatasync ${(synced.qps / unjournaled.qps).toFixed(2)}, p99 ${(synced.p99 / unjournaled.p99).toFixed(2)}`,
+  );
 } finally {
   await engine.stop();
 }

@@ -16,13 +16,17 @@ const children: ChildProcess[] = [];
 
 /** Start `guardgate <args>` and wait for the JSON log line `msg`; return that line. */
 function start(args: string[], msg: string): Promise<Record<string, string>> {
-  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, GUARDGATE_ADMIN_TOKEN: token }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [cli, ...args], {
+    env: { ...process.env, GUARDGATE_ADMIN_TOKEN: token },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(child);
   return new Promise((resolve, reject) => {
     let buffer = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
-      for (const line of buffer.split('\n')) if (line.includes(`"msg":"${msg}"`)) resolve(JSON.parse(line) as Record<string, string>);
+      for (const line of buffer.split('\n'))
+        if (line.includes(`"msg":"${msg}"`)) resolve(JSON.parse(line) as Record<string, string>);
       buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
     });
     child.once('exit', (code) => reject(new Error(`guardgate ${args[0]} exited with ${code}`)));
@@ -31,9 +35,31 @@ function start(args: string[], msg: string): Promise<Record<string, string>> {
 
 try {
   const [blue, green] = await Promise.all(
-    (['blue', 'green'] as const).map((color, i) => start(['serve', '--port', '0', '--color', color, '--service-version', `v${i + 1}`], 'guardgate instance listening')),
+    (['blue', 'green'] as const).map((color, i) =>
+      start(
+        ['serve', '--port', '0', '--color', color, '--service-version', `v${i + 1}`],
+        'guardgate instance listening',
+      ),
+    ),
   );
-  const router = await start(['router', '--port', '0', '--admin-port', '0', '--blue', blue!.url!, '--green', green!.url!, '--blue-version', 'v1', '--green-version', 'v2'], 'guardgate router ready');
+  const router = await start(
+    [
+      'router',
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--blue',
+      blue!.url!,
+      '--green',
+      green!.url!,
+      '--blue-version',
+      'v1',
+      '--green-version',
+      'v2',
+    ],
+    'guardgate router ready',
+  );
   const seconds = Math.ceil((flips * intervalMs) / 1000) + 2;
   const load = autocannon({
     url: `${router.url}/predict`,
@@ -57,7 +83,9 @@ try {
   }
   const result = await load;
   const failed = result.non2xx + result.errors + result.timeouts;
-  console.log(`switches: ${done} (${refused} refused) every ${intervalMs} ms, ${connections} connections, ${seconds} s`);
+  console.log(
+    `switches: ${done} (${refused} refused) every ${intervalMs} ms, ${connections} connections, ${seconds} s`,
+  );
   console.log(`requests: ${result.requests.total}  (${result.requests.average.toFixed(0)} req/s)`);
   console.log(`non-2xx: ${result.non2xx}  socket errors: ${result.errors}  timeouts: ${result.timeouts}`);
   console.log(`latency p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms  max ${result.latency.max} ms`);

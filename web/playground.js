@@ -13,7 +13,8 @@ form.token.value = sessionStorage.getItem('guardgate-token') ?? '';
 
 const TIERS = {
   Safe: 'Nothing prohibited, and nothing that leads to it.',
-  Controversial: 'Not explicitly harmful, but its intent or the answers it invites could be misused, depending on context.',
+  Controversial:
+    'Not explicitly harmful, but its intent or the answers it invites could be misused, depending on context.',
   Unsafe: 'Prohibited content.',
 };
 const CATEGORIES = {
@@ -23,9 +24,9 @@ const CATEGORIES = {
   PII: 'personal data that identifies someone: names with addresses, phone numbers, ID or card numbers',
   'Suicide & Self-Harm': 'encouraging or explaining suicide or self-harm',
   'Unethical Acts': 'discrimination, harassment, hate, or other unethical behaviour',
-  'Politically Sensitive Topics': 'politically sensitive topics, as the model\'s policy defines them',
+  'Politically Sensitive Topics': "politically sensitive topics, as the model's policy defines them",
   'Copyright Violation': 'reproducing protected works without permission',
-  Jailbreak: 'an attempt to get around an assistant\'s safety rules',
+  Jailbreak: "an attempt to get around an assistant's safety rules",
 };
 
 const el = (tag, props = {}, ...children) => {
@@ -40,18 +41,31 @@ const el = (tag, props = {}, ...children) => {
  * characters fit a phone's line whole and are kept whole.
  */
 const LONG_TOKEN = /(\S{32,})/;
-const tokens = (text) => String(text).split(LONG_TOKEN).filter((part) => part !== '').map((part) => (LONG_TOKEN.test(part) ? el('span', { className: 'token' }, part) : part));
+const tokens = (text) =>
+  String(text)
+    .split(LONG_TOKEN)
+    .filter((part) => part !== '')
+    .map((part) => (LONG_TOKEN.test(part) ? el('span', { className: 'token' }, part) : part));
 const row = (name, value) => [el('dt', {}, name), el('dd', {}, ...tokens(value))];
 // The dashboard's time format: local 24-hour time, whatever the browser's locale.
 const pad = (n) => String(n).padStart(2, '0');
-const clock = (time) => { const d = new Date(time); return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`; };
-const degradedText = (v) => (v.degraded ? (v.degraded_reason === 'language_not_covered' ? 'degraded: the engine cannot read this language' : 'degraded: the model was down, the rules answered') : null);
+const clock = (time) => {
+  const d = new Date(time);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+};
+const degradedText = (v) =>
+  v.degraded
+    ? v.degraded_reason === 'language_not_covered'
+      ? 'degraded: the engine cannot read this language'
+      : 'degraded: the model was down, the rules answered'
+    : null;
 
 // ------------------------------------------------------------------ modes
 
 function setMode(next) {
   mode = next;
-  for (const tab of document.querySelectorAll('[role="tab"]')) tab.setAttribute('aria-selected', String(tab.id === `tab-${next}`));
+  for (const tab of document.querySelectorAll('[role="tab"]'))
+    tab.setAttribute('aria-selected', String(tab.id === `tab-${next}`));
   $('single-fields').hidden = next === 'batch';
   $('batch-fields').hidden = next !== 'batch';
   $('response-field').hidden = next !== 'conversation';
@@ -59,7 +73,8 @@ function setMode(next) {
   $('response').required = next === 'conversation';
   $('batch').required = next === 'batch';
 }
-for (const tab of document.querySelectorAll('[role="tab"]')) tab.addEventListener('click', () => setMode(tab.id.slice(4)));
+for (const tab of document.querySelectorAll('[role="tab"]'))
+  tab.addEventListener('click', () => setMode(tab.id.slice(4)));
 // Arrow keys move between tabs, as in any tab list.
 document.querySelector('[role="tablist"]').addEventListener('keydown', (event) => {
   const tabs = [...document.querySelectorAll('[role="tab"]')];
@@ -75,14 +90,34 @@ document.querySelector('[role="tablist"]').addEventListener('keydown', (event) =
 
 function explain(verdict) {
   const list = el('ul', { className: 'explain' }, el('li', {}, `${verdict.safety}: ${TIERS[verdict.safety]}`));
-  for (const category of verdict.categories) list.append(el('li', {}, `${category}: ${CATEGORIES[category] ?? category}`));
-  if (verdict.refusal !== null) list.append(el('li', {}, verdict.refusal ? 'The assistant refused or did not comply.' : 'The assistant answered or complied.'));
-  list.append(el('li', {}, verdict.flagged ? `Flagged under the ${verdict.policy} policy.` : `Not flagged under the ${verdict.policy} policy.`));
+  for (const category of verdict.categories)
+    list.append(el('li', {}, `${category}: ${CATEGORIES[category] ?? category}`));
+  if (verdict.refusal !== null)
+    list.append(
+      el(
+        'li',
+        {},
+        verdict.refusal ? 'The assistant refused or did not comply.' : 'The assistant answered or complied.',
+      ),
+    );
+  list.append(
+    el(
+      'li',
+      {},
+      verdict.flagged
+        ? `Flagged under the ${verdict.policy} policy.`
+        : `Not flagged under the ${verdict.policy} policy.`,
+    ),
+  );
   return list;
 }
 
 function showVerdict(verdict) {
-  const badge = el('span', { className: `badge ${verdict.safety}`, id: 'safety' }, verdict.safety + (verdict.flagged ? ' · flagged' : ''));
+  const badge = el(
+    'span',
+    { className: `badge ${verdict.safety}`, id: 'safety' },
+    verdict.safety + (verdict.flagged ? ' · flagged' : ''),
+  );
   const warning = degradedText(verdict);
   const dl = el('dl', {});
   dl.append(
@@ -96,7 +131,11 @@ function showVerdict(verdict) {
     ...row('latency', `${verdict.latency_ms} ms${verdict.cached ? ' (cached)' : ''}`),
     ...row('trace id', verdict.trace_id),
   );
-  out.replaceChildren(...[badge, warning ? el('p', { className: 'warn', id: 'degraded' }, warning) : null, explain(verdict), dl].filter((c) => c !== null));
+  out.replaceChildren(
+    ...[badge, warning ? el('p', { className: 'warn', id: 'degraded' }, warning) : null, explain(verdict), dl].filter(
+      (c) => c !== null,
+    ),
+  );
 }
 
 // ------------------------------------------------------------------ a batch
@@ -119,15 +158,47 @@ function download(name, type, text) {
 function showBatch(texts, results) {
   lastBatch = texts.map((text, i) => ({ text, ...results[i] }));
   const flagged = results.filter((r) => r.flagged).length;
-  const head = el('tr', {}, ...['#', 'text', 'safety', 'categories', 'flagged', 'note'].map((h) => el('th', { scope: 'col' }, h)));
+  const head = el(
+    'tr',
+    {},
+    ...['#', 'text', 'safety', 'categories', 'flagged', 'note'].map((h) => el('th', { scope: 'col' }, h)),
+  );
   const rows = lastBatch.map((r, i) =>
-    el('tr', {}, el('td', {}, String(i + 1)), el('td', {}, ...tokens(r.text.length > 140 ? `${r.text.slice(0, 140)}…` : r.text)), el('td', {}, el('span', { className: `badge ${r.safety}` }, r.safety)), el('td', {}, r.categories.join(', ') || 'None'), el('td', {}, r.flagged ? 'yes' : 'no'), el('td', { className: 'warn' }, degradedText(r) ?? '')),
+    el(
+      'tr',
+      {},
+      el('td', {}, String(i + 1)),
+      el('td', {}, ...tokens(r.text.length > 140 ? `${r.text.slice(0, 140)}…` : r.text)),
+      el('td', {}, el('span', { className: `badge ${r.safety}` }, r.safety)),
+      el('td', {}, r.categories.join(', ') || 'None'),
+      el('td', {}, r.flagged ? 'yes' : 'no'),
+      el('td', { className: 'warn' }, degradedText(r) ?? ''),
+    ),
   );
   const csv = el('button', { type: 'button', className: 'secondary', id: 'export-csv' }, 'Export CSV');
-  csv.onclick = () => download('guardgate-verdicts.csv', 'text/csv', [['text', 'safety', 'categories', 'flagged', 'degraded', 'trace_id'].join(','), ...lastBatch.map((r) => [r.text, r.safety, r.categories.join('; '), r.flagged, r.degraded, r.trace_id].map(csvCell).join(','))].join('\r\n') + '\r\n');
+  csv.onclick = () =>
+    download(
+      'guardgate-verdicts.csv',
+      'text/csv',
+      [
+        ['text', 'safety', 'categories', 'flagged', 'degraded', 'trace_id'].join(','),
+        ...lastBatch.map((r) =>
+          [r.text, r.safety, r.categories.join('; '), r.flagged, r.degraded, r.trace_id].map(csvCell).join(','),
+        ),
+      ].join('\r\n') + '\r\n',
+    );
   const jsonl = el('button', { type: 'button', className: 'secondary', id: 'export-jsonl' }, 'Export JSONL');
-  jsonl.onclick = () => download('guardgate-verdicts.jsonl', 'application/x-ndjson', lastBatch.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  out.replaceChildren(el('p', { id: 'batch-summary' }, `${results.length} texts, ${flagged} flagged`), el('table', { id: 'batch-results' }, head, ...rows), el('div', { className: 'row' }, csv, jsonl));
+  jsonl.onclick = () =>
+    download(
+      'guardgate-verdicts.jsonl',
+      'application/x-ndjson',
+      lastBatch.map((r) => JSON.stringify(r)).join('\n') + '\n',
+    );
+  out.replaceChildren(
+    el('p', { id: 'batch-summary' }, `${results.length} texts, ${flagged} flagged`),
+    el('table', { id: 'batch-results' }, head, ...rows),
+    el('div', { className: 'row' }, csv, jsonl),
+  );
 }
 
 // ------------------------------------------------------------------ history (this tab only)
@@ -139,8 +210,10 @@ const history = () => JSON.parse(sessionStorage.getItem(HISTORY_KEY) ?? '[]');
 const KEEP_CHARACTERS = 4_000;
 
 function remember(entry) {
-  const size = (entry.texts ?? []).reduce((n, t) => n + t.length, 0) + (entry.prompt?.length ?? 0) + (entry.response?.length ?? 0);
-  const kept = size > KEEP_CHARACTERS ? { at: entry.at, mode: entry.mode, label: entry.label, outcome: entry.outcome } : entry;
+  const size =
+    (entry.texts ?? []).reduce((n, t) => n + t.length, 0) + (entry.prompt?.length ?? 0) + (entry.response?.length ?? 0);
+  const kept =
+    size > KEEP_CHARACTERS ? { at: entry.at, mode: entry.mode, label: entry.label, outcome: entry.outcome } : entry;
   try {
     sessionStorage.setItem(HISTORY_KEY, JSON.stringify([kept, ...history()].slice(0, 20)));
   } catch {
@@ -176,26 +249,61 @@ form.addEventListener('submit', async (event) => {
   const token = form.token.value.trim();
   sessionStorage.setItem('guardgate-token', token);
   const policy = form.policy.value;
-  const texts = mode === 'batch' ? form.batch.value.split(/\r?\n/).map((t) => t.trim()).filter((t) => t !== '') : null;
-  if (texts !== null && texts.length === 0) return void out.replaceChildren(el('p', { className: 'error' }, 'Write one prompt per line.'));
-  const body = texts !== null ? { inputs: texts.map((prompt) => ({ prompt })), policy } : { prompt: form.prompt.value, ...(mode === 'conversation' ? { response: form.response.value } : {}), policy };
+  const texts =
+    mode === 'batch'
+      ? form.batch.value
+          .split(/\r?\n/)
+          .map((t) => t.trim())
+          .filter((t) => t !== '')
+      : null;
+  if (texts !== null && texts.length === 0)
+    return void out.replaceChildren(el('p', { className: 'error' }, 'Write one prompt per line.'));
+  const body =
+    texts !== null
+      ? { inputs: texts.map((prompt) => ({ prompt })), policy }
+      : { prompt: form.prompt.value, ...(mode === 'conversation' ? { response: form.response.value } : {}), policy };
   button.disabled = true;
   out.style.display = 'block';
   out.replaceChildren(document.createTextNode('Checking…'));
   try {
-    const res = await fetch('/predict', { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+    const res = await fetch('/predict', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
     const json = await res.json();
     if (!res.ok) {
-      out.replaceChildren(el('p', { className: 'error' }, res.status === 401 ? 'This service needs credentials: paste an API key or token above.' : `${json.error.code}: ${json.error.message}`));
+      out.replaceChildren(
+        el(
+          'p',
+          { className: 'error' },
+          res.status === 401
+            ? 'This service needs credentials: paste an API key or token above.'
+            : `${json.error.code}: ${json.error.message}`,
+        ),
+      );
       return;
     }
     if (texts !== null) {
       showBatch(texts, json.results);
-      remember({ at: Date.now(), mode, texts, label: `${texts.length} texts`, outcome: `${json.results.filter((r) => r.flagged).length} flagged` });
+      remember({
+        at: Date.now(),
+        mode,
+        texts,
+        label: `${texts.length} texts`,
+        outcome: `${json.results.filter((r) => r.flagged).length} flagged`,
+      });
     } else {
       showVerdict(json);
       const text = mode === 'conversation' ? form.response.value : form.prompt.value;
-      remember({ at: Date.now(), mode, prompt: form.prompt.value, response: mode === 'conversation' ? form.response.value : undefined, label: text.length > 60 ? `${text.slice(0, 60)}…` : text, outcome: json.safety });
+      remember({
+        at: Date.now(),
+        mode,
+        prompt: form.prompt.value,
+        response: mode === 'conversation' ? form.response.value : undefined,
+        label: text.length > 60 ? `${text.slice(0, 60)}…` : text,
+        outcome: json.safety,
+      });
     }
   } catch (error) {
     out.replaceChildren(document.createTextNode(`Request failed: ${error}`));

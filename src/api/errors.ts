@@ -9,15 +9,19 @@ import { fastifyErrorCode } from '../shared/fastify-hardening.js';
 const ADVICE: Partial<Record<ErrorCode, (request: FastifyRequest | undefined, error: FastifyError) => string>> = {
   unsupported_media_type: (request) =>
     `send the body as JSON with content-type: application/json${request?.headers['content-type'] ? ` (got ${String(request.headers['content-type']).slice(0, 100)})` : ' (none was sent)'}`,
-  body_too_large: (request) => `the body is over the limit of ${request?.routeOptions.bodyLimit ?? 'the route\'s'} bytes`,
+  body_too_large: (request) =>
+    `the body is over the limit of ${request?.routeOptions.bodyLimit ?? "the route's"} bytes`,
 };
 
 export function toGuardgateError(error: FastifyError, request?: FastifyRequest): GuardgateError {
   if (isGuardgateError(error)) return error;
   const code = fastifyErrorCode(error);
-  if (code !== undefined) return new GuardgateError(code, ADVICE[code]?.(request, error) ?? error.message.slice(0, 200), { cause: error });
+  if (code !== undefined)
+    return new GuardgateError(code, ADVICE[code]?.(request, error) ?? error.message.slice(0, 200), { cause: error });
   if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
-    return new GuardgateError('invalid_json', `the body is not valid JSON: ${error.message.slice(0, 200)}`, { cause: error });
+    return new GuardgateError('invalid_json', `the body is not valid JSON: ${error.message.slice(0, 200)}`, {
+      cause: error,
+    });
   }
   return new GuardgateError('internal', 'internal error', { cause: error });
 }
@@ -36,7 +40,13 @@ export function answerNotFound(app: FastifyInstance, request: FastifyRequest, re
   const path = request.url.split('?')[0]!;
   const allowed = METHODS.filter((method) => app.hasRoute({ method, url: path }));
   if (allowed.length > 0) {
-    return sendError(reply.header('allow', allowed.join(', ')), new GuardgateError('method_not_allowed', `${request.method} is not allowed on ${path.slice(0, 200)}: use ${allowed.join(' or ')}`));
+    return sendError(
+      reply.header('allow', allowed.join(', ')),
+      new GuardgateError(
+        'method_not_allowed',
+        `${request.method} is not allowed on ${path.slice(0, 200)}: use ${allowed.join(' or ')}`,
+      ),
+    );
   }
   return sendError(reply, new GuardgateError('not_found', `no route ${request.method} ${path.slice(0, 200)}`));
 }

@@ -60,7 +60,13 @@ export function colorPoint(before: Map<string, Snapshot>, now: Map<string, Snaps
     lookups += snapshot.cacheLookups - (fresh ? 0 : then.cacheLookups);
   }
   const round = (value: number, places: number) => Math.round(value * 10 ** places) / 10 ** places;
-  return { instances: now.size, rps: round(figures.requests / Math.max(seconds, 0.001), 2), errorRate: round(figures.errorRate, 4), p99Ms: figures.p99Ms, cacheHitRate: lookups === 0 ? null : round(hits / lookups, 4) };
+  return {
+    instances: now.size,
+    rps: round(figures.requests / Math.max(seconds, 0.001), 2),
+    errorRate: round(figures.errorRate, 4),
+    p99Ms: figures.p99Ms,
+    cacheHitRate: lookups === 0 ? null : round(hits / lookups, 4),
+  };
 }
 
 export interface LiveSources {
@@ -127,7 +133,8 @@ export class LiveSampler {
     this.last = { at, snapshots };
     if (last === undefined) return;
     const seconds = (at - last.at) / 1000;
-    const point = (color: Color) => (snapshots[color].size === 0 ? null : colorPoint(last.snapshots[color], snapshots[color], seconds));
+    const point = (color: Color) =>
+      snapshots[color].size === 0 ? null : colorPoint(last.snapshots[color], snapshots[color], seconds);
     // Only the shadow gate reports an agreement.
     const figures = this.sources.progress()?.figures;
     const agreement = figures?.agreement;

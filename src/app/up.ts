@@ -80,7 +80,9 @@ export { apiKeysFile, controllerFile } from './files.js';
 function upAuth(config: ParsedRouterConfig): AuthSettings {
   const keysFile = config.auth.apiKeysFile ?? apiKeysFile(config.dataDir);
   const auth = { ...config.auth, apiKeysFile: keysFile };
-  const anonymous = config.auth.anonymous ?? (allowsAnonymous({ ...config.auth, apiKeysFile: existsSync(keysFile) ? keysFile : undefined }));
+  const anonymous =
+    config.auth.anonymous ??
+    allowsAnonymous({ ...config.auth, apiKeysFile: existsSync(keysFile) ? keysFile : undefined });
   if (anonymous && !isLoopback(config.host) && !config.insecure) {
     throw new ConfigError(
       `refusing to serve /predict without authentication on ${config.host}: add an API key (guardgate keys add NAME) or configure auth.jwt (docs/security.md), or pass --insecure`,
@@ -90,21 +92,50 @@ function upAuth(config: ParsedRouterConfig): AuthSettings {
 }
 
 /** A Redis URL (it may carry a password) that came from the environment stays there: instances read it themselves. */
-const withoutEnvironmentValues = (rateLimit: AuthSettings['rateLimit'], env: NodeJS.ProcessEnv): AuthSettings['rateLimit'] =>
-  rateLimit.redisUrl !== undefined && rateLimit.redisUrl === env.GUARDGATE_RATE_LIMIT_REDIS_URL ? { ...rateLimit, redisUrl: undefined } : rateLimit;
+const withoutEnvironmentValues = (
+  rateLimit: AuthSettings['rateLimit'],
+  env: NodeJS.ProcessEnv,
+): AuthSettings['rateLimit'] =>
+  rateLimit.redisUrl !== undefined && rateLimit.redisUrl === env.GUARDGATE_RATE_LIMIT_REDIS_URL
+    ? { ...rateLimit, redisUrl: undefined }
+    : rateLimit;
 
 const describeAccess = (auth: AuthSettings): string =>
-  auth.anonymous ? 'anyone who can reach it (no credentials configured)' : ['API keys', ...(auth.jwt ? ['JWT'] : [])].join(' or ');
+  auth.anonymous
+    ? 'anyone who can reach it (no credentials configured)'
+    : ['API keys', ...(auth.jwt ? ['JWT'] : [])].join(' or ');
 
 /** What pods need from up's environment: the router secret, the stores, the audit text policy; nothing else of this process. */
-const POD_ENV = ['GUARDGATE_ROUTER_SECRET', 'DATABASE_URL', 'REDIS_URL', 'GUARDGATE_AUDIT_TEXT', 'GUARDGATE_AUDIT_SCHEMA', 'GUARDGATE_RATE_LIMIT_REDIS_URL', 'GUARDGATE_ENGINE_API_KEY'];
+const POD_ENV = [
+  'GUARDGATE_ROUTER_SECRET',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'GUARDGATE_AUDIT_TEXT',
+  'GUARDGATE_AUDIT_SCHEMA',
+  'GUARDGATE_RATE_LIMIT_REDIS_URL',
+  'GUARDGATE_ENGINE_API_KEY',
+];
 
 /** The Kubernetes driver as up's configuration asks: pods on the cluster network, configured like local instances. */
-async function kubernetesDriver(parsed: ParsedRouterConfig, auth: AuthSettings, token: string, gateToken: string, instanceEnv: NodeJS.ProcessEnv, logLevel: string, log: Logger): Promise<Driver> {
+async function kubernetesDriver(
+  parsed: ParsedRouterConfig,
+  auth: AuthSettings,
+  token: string,
+  gateToken: string,
+  instanceEnv: NodeJS.ProcessEnv,
+  logLevel: string,
+  log: Logger,
+): Promise<Driver> {
   const k8s = parsed.kubernetes;
   const { KubernetesDriver } = await import('../drivers/kubernetes/driver.js');
   const names = [...POD_ENV, ...parsed.releaseSecrets.env];
-  const secretEnv = { ...Object.fromEntries(names.filter((name) => instanceEnv[name] !== undefined).map((name) => [name, instanceEnv[name]!])), [ADMIN_DIGEST_ENV]: sha256Hex(token), [GATE_DIGEST_ENV]: sha256Hex(gateToken) };
+  const secretEnv = {
+    ...Object.fromEntries(
+      names.filter((name) => instanceEnv[name] !== undefined).map((name) => [name, instanceEnv[name]!]),
+    ),
+    [ADMIN_DIGEST_ENV]: sha256Hex(token),
+    [GATE_DIGEST_ENV]: sha256Hex(gateToken),
+  };
   return KubernetesDriver.create(
     {
       kubeconfig: k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'),
@@ -114,7 +145,10 @@ async function kubernetesDriver(parsed: ParsedRouterConfig, auth: AuthSettings, 
       port: k8s.port,
       // References only, as `guardgate k8s render` writes them: the API key file of this process is not in the
       // pods; they read the one of kubernetes.apiKeysSecret, when there is one.
-      instanceConfig: kubernetesPodConfig({ ...auth, rateLimit: withoutEnvironmentValues(auth.rateLimit, instanceEnv) }, k8s.apiKeysSecret),
+      instanceConfig: kubernetesPodConfig(
+        { ...auth, rateLimit: withoutEnvironmentValues(auth.rateLimit, instanceEnv) },
+        k8s.apiKeysSecret,
+      ),
       apiKeysSecret: k8s.apiKeysSecret,
       secretEnv,
       terminationGraceSeconds: k8s.terminationGraceSeconds,
@@ -138,13 +172,28 @@ async function controllerLease(parsed: ParsedRouterConfig, log: Logger, onLost: 
   const { kubernetesApi } = await import('../drivers/kubernetes/api.js');
   const { LeaderLease } = await import('../drivers/kubernetes/lease.js');
   const api = kubernetesApi(k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'), 0);
-  const lease = new LeaderLease(api, { namespace: k8s.namespace, name: `${k8s.app}-controller`, identity: k8s.identity ?? `${hostname()}-${process.pid}`, leaseMs: k8s.leaseSeconds * 1000, renewMs: k8s.renewSeconds * 1000, ...(k8s.renewDeadlineSeconds === undefined ? {} : { renewDeadlineMs: k8s.renewDeadlineSeconds * 1000 }) }, log);
+  const lease = new LeaderLease(
+    api,
+    {
+      namespace: k8s.namespace,
+      name: `${k8s.app}-controller`,
+      identity: k8s.identity ?? `${hostname()}-${process.pid}`,
+      leaseMs: k8s.leaseSeconds * 1000,
+      renewMs: k8s.renewSeconds * 1000,
+      ...(k8s.renewDeadlineSeconds === undefined ? {} : { renewDeadlineMs: k8s.renewDeadlineSeconds * 1000 }),
+    },
+    log,
+  );
   await lease.acquire(onLost ?? ((why) => log.error({ why }, 'controller lease lost')));
   return lease;
 }
 
 /** The controller credentials the cluster keeps (see drivers/kubernetes/credentials.ts), seeded with this data directory's. */
-async function kubernetesCredentials(parsed: ParsedRouterConfig, local: Credentials, log: Logger): Promise<Credentials> {
+async function kubernetesCredentials(
+  parsed: ParsedRouterConfig,
+  local: Credentials,
+  log: Logger,
+): Promise<Credentials> {
   const k8s = parsed.kubernetes;
   const { kubernetesApi } = await import('../drivers/kubernetes/api.js');
   const { clusterCredentials } = await import('../drivers/kubernetes/credentials.js');
@@ -162,20 +211,50 @@ async function kubernetesTraffic(parsed: ParsedRouterConfig, token: string, log:
   const { kubernetesApi } = await import('../drivers/kubernetes/api.js');
   const api = kubernetesApi(k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'));
   if (parsed.traffic === 'gateway-api') {
-    if (k8s.gateway === undefined) throw new ConfigError('traffic gateway-api needs kubernetes.gateway: { name, url } (the Gateway the route attaches to, and where clients reach it)');
+    if (k8s.gateway === undefined)
+      throw new ConfigError(
+        'traffic gateway-api needs kubernetes.gateway: { name, url } (the Gateway the route attaches to, and where clients reach it)',
+      );
     const { GatewayApiTraffic } = await import('../drivers/kubernetes/gateway.js');
-    return GatewayApiTraffic.create(api, k8s, { gateway: k8s.gateway, gatewayUrl: k8s.gateway.url, adminToken: token, propagationTimeoutMs: k8s.propagationTimeoutSeconds * 1000 }, log, 'blue');
+    return GatewayApiTraffic.create(
+      api,
+      k8s,
+      {
+        gateway: k8s.gateway,
+        gatewayUrl: k8s.gateway.url,
+        adminToken: token,
+        propagationTimeoutMs: k8s.propagationTimeoutSeconds * 1000,
+      },
+      log,
+      'blue',
+    );
   }
   const { ServiceSelectorTraffic } = await import('../drivers/kubernetes/traffic.js');
-  return ServiceSelectorTraffic.create(api, k8s, { adminToken: token, reconnectSeconds: k8s.reconnectSeconds, propagationTimeoutMs: k8s.propagationTimeoutSeconds * 1000 }, log, 'blue');
+  return ServiceSelectorTraffic.create(
+    api,
+    k8s,
+    {
+      adminToken: token,
+      reconnectSeconds: k8s.reconnectSeconds,
+      propagationTimeoutMs: k8s.propagationTimeoutSeconds * 1000,
+    },
+    log,
+    'blue',
+  );
 }
 
 /** The change webhook of the configuration, with its secret resolved (at least 16 characters). */
-function changeWebhook(parsed: ParsedRouterConfig, env: NodeJS.ProcessEnv, log: Logger, registry: Registry): ChangeWebhook | undefined {
+function changeWebhook(
+  parsed: ParsedRouterConfig,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  registry: Registry,
+): ChangeWebhook | undefined {
   const settings = parsed.changeWebhook;
   if (settings === undefined) return undefined;
   const url = new URL(settings.url);
-  if (url.protocol !== 'https:' && !isLoopback(url.hostname)) throw new ConfigError(`changeWebhook.url must be https (change records carry release evidence): ${url.origin}`);
+  if (url.protocol !== 'https:' && !isLoopback(url.hostname))
+    throw new ConfigError(`changeWebhook.url must be https (change records carry release evidence): ${url.origin}`);
   const secret = resolveSecret(settings.secret, env);
   if (secret.length < 16) throw new ConfigError('changeWebhook.secret must be at least 16 characters');
   return new ChangeWebhook({ ...settings, secret }, log.child({ component: 'change-webhook' }), registry);
@@ -196,7 +275,8 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   };
   // On Kubernetes one controller acts at a time: wait for the Lease before touching anything. Its credentials
   // are the cluster's (the pods hold their digests), whatever this pod's data directory held.
-  const lease = parsed.driver === 'kubernetes' ? await controllerLease(parsed, log, options.onLeadershipLost) : undefined;
+  const lease =
+    parsed.driver === 'kubernetes' ? await controllerLease(parsed, log, options.onLeadershipLost) : undefined;
   let credentials = local;
   try {
     if (parsed.driver === 'kubernetes') credentials = await kubernetesCredentials(parsed, local, log);
@@ -211,9 +291,22 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   const tokenFile = admin.file;
   const instanceEnv: NodeJS.ProcessEnv = { ...options.instanceEnv, GUARDGATE_ROUTER_SECRET: routerSecret };
   const auth = upAuth(parsed);
-  const settings = resolveRouterConfig({ ...parsed, auth: { ...auth, gateTokenSha256: sha256Hex(gateToken) }, routerSecret: { env: 'GUARDGATE_ROUTER_SECRET' } }, instanceEnv);
+  const settings = resolveRouterConfig(
+    {
+      ...parsed,
+      auth: { ...auth, gateTokenSha256: sha256Hex(gateToken) },
+      routerSecret: { env: 'GUARDGATE_ROUTER_SECRET' },
+    },
+    instanceEnv,
+  );
   // Fast checks for tests; three misses in a row to eject, so that one slow answer on a busy machine does not.
-  if (options.healthIntervalMs) settings.health = { ...settings.health, intervalMs: options.healthIntervalMs, unhealthyThreshold: 3, healthyThreshold: 1 };
+  if (options.healthIntervalMs)
+    settings.health = {
+      ...settings.health,
+      intervalMs: options.healthIntervalMs,
+      unhealthyThreshold: 3,
+      healthyThreshold: 1,
+    };
   // The controller's state goes where the audit goes: PostgreSQL when DATABASE_URL is set, else SQLite.
   const stores = upStoresFrom(instanceEnv);
   const { databaseUrl } = stores;
@@ -230,38 +323,62 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   // Release traces: a trace per release, a span per state and per gate (tracing on: OTEL_EXPORTER_OTLP_ENDPOINT).
   const tracingSettings = tracingConfig(instanceEnv, 'guardgate-controller');
   const tracing = tracingSettings === null ? undefined : startTracing(tracingSettings, BUILD.version);
-  const listeners: StoreListener[] = [...(webhook ? [webhookListener(webhook)] : []), ...(tracing ? [new ReleaseTracer(tracing, resilient, log.child({ component: 'release-trace' }), routerSecret)] : [])];
+  const listeners: StoreListener[] = [
+    ...(webhook ? [webhookListener(webhook)] : []),
+    ...(tracing
+      ? [new ReleaseTracer(tracing, resilient, log.child({ component: 'release-trace' }), routerSecret)]
+      : []),
+  ];
   const store: ControllerStore = listeners.length === 0 ? resilient : new ListenedStore(resilient, listeners);
   // What every instance's configuration file carries besides its environment: references and digests only.
   const instanceConfig = {
-    auth: { ...auth, adminTokenSha256: sha256Hex(token), gateTokenSha256: sha256Hex(gateToken), rateLimit: withoutEnvironmentValues(auth.rateLimit, instanceEnv) },
+    auth: {
+      ...auth,
+      adminTokenSha256: sha256Hex(token),
+      gateTokenSha256: sha256Hex(gateToken),
+      rateLimit: withoutEnvironmentValues(auth.rateLimit, instanceEnv),
+    },
     routerSecret: { env: 'GUARDGATE_ROUTER_SECRET' },
   };
   // The gates call the public listener: they trust its certificate (self-signed) and the CA that signed it.
   const { tls } = parsed;
-  const gateTrust = tls === null ? undefined : () => [tls.certFile, ...(tls.caFile === undefined ? [] : [tls.caFile])].map((file) => readFileSync(file, 'utf8'));
+  const gateTrust =
+    tls === null
+      ? undefined
+      : () =>
+          [tls.certFile, ...(tls.caFile === undefined ? [] : [tls.caFile])].map((file) => readFileSync(file, 'utf8'));
   // The secrets a release may name; never a file of the data directory (the admin token is there).
   const releaseSecrets = { ...parsed.releaseSecrets, deniedDirs: [parsed.dataDir] };
-  const driver = parsed.driver === 'kubernetes' ? await kubernetesDriver(parsed, auth, token, gateToken, instanceEnv, options.logLevel, log) : new LocalDriver(
-    {
-      dataDir: parsed.dataDir,
-      readyTimeoutMs: 30_000,
-      stopTimeoutMs: 10_000,
-      crashLoopLimit: 3,
-      crashWindowMs: 60_000,
-      env: instanceEnv,
-      logLevel: options.logLevel,
-      instanceConfig,
-      releaseSecrets,
-    },
-    log,
-  );
+  const driver =
+    parsed.driver === 'kubernetes'
+      ? await kubernetesDriver(parsed, auth, token, gateToken, instanceEnv, options.logLevel, log)
+      : new LocalDriver(
+          {
+            dataDir: parsed.dataDir,
+            readyTimeoutMs: 30_000,
+            stopTimeoutMs: 10_000,
+            crashLoopLimit: 3,
+            crashWindowMs: 60_000,
+            env: instanceEnv,
+            logLevel: options.logLevel,
+            instanceConfig,
+            releaseSecrets,
+          },
+          log,
+        );
   // Plain composition: the data path, the traffic over it, the controller, then the admin API that drives it.
   const audit = openAuditReader({ databaseUrl, schema: stores.auditSchema, dataDir: parsed.dataDir });
   // What started so far, closed in reverse order when a later step fails (a port in use): a failed up ends.
-  const started: Array<() => Promise<unknown>> = [async () => store.close(), async () => lease?.release(), async () => driver.close(), async () => tracing?.shutdown(), async () => webhook?.close(0)];
+  const started: Array<() => Promise<unknown>> = [
+    async () => store.close(),
+    async () => lease?.release(),
+    async () => driver.close(),
+    async () => tracing?.shutdown(),
+    async () => webhook?.close(0),
+  ];
   const stopStarted = async () => {
-    for (const stop of started.reverse()) await stop().catch((error: Error) => log.warn({ err: error }, 'closing after a failed start'));
+    for (const stop of started.reverse())
+      await stop().catch((error: Error) => log.warn({ err: error }, 'closing after a failed start'));
   };
   let dataPath: Awaited<ReturnType<typeof startDataPath>>;
   let controller: Controller;
@@ -269,11 +386,18 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   try {
     // The router starts on the recorded active color: it never names another one while the controller restores it.
     const recorded = await store.active().catch(() => null);
-    dataPath = await startDataPath({ ...settings, active: recorded ?? 'blue' }, settings.auth, token, log, { workers: parsed.workers, logLevel: options.logLevel });
+    dataPath = await startDataPath({ ...settings, active: recorded ?? 'blue' }, settings.auth, token, log, {
+      workers: parsed.workers,
+      logLevel: options.logLevel,
+    });
     started.push(async () => dataPath.close());
-    traffic = parsed.traffic === 'router' ? routerTraffic(dataPath.router) : await kubernetesTraffic(parsed, token, log);
+    traffic =
+      parsed.traffic === 'router' ? routerTraffic(dataPath.router) : await kubernetesTraffic(parsed, token, log);
     controller = new Controller(store, driver, traffic, log, {
-      initial: options.initial === undefined ? { color: 'blue', version: 'initial', engine: { kind: 'lexicon' }, policy: 'strict', replicas: 1 } : environmentOf(options.initial, 'blue', options.initial.replicas),
+      initial:
+        options.initial === undefined
+          ? { color: 'blue', version: 'initial', engine: { kind: 'lexicon' }, policy: 'strict', replicas: 1 }
+          : environmentOf(options.initial, 'blue', options.initial.replicas),
       credentials: gateToken,
       gateTrust,
       releaseSecrets,
@@ -290,7 +414,8 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   const current = () => controller;
   const gateEndpoint: GateEndpointOptions = {
     endpoints: () => ({ live: traffic.live(), preview: traffic.preview() }),
-    instanceOf: (name) => readyInstanceUrl(driver.describe(name === 'live' ? traffic.active : otherColor(traffic.active))),
+    instanceOf: (name) =>
+      readyInstanceUrl(driver.describe(name === 'live' ? traffic.active : otherColor(traffic.active))),
     allowed: () => COLORS.flatMap((color) => driver.describe(color)?.instances.map((i) => i.url) ?? []),
     credentials: { authorization: `Bearer ${gateToken}`, [EVIDENCE_HEADER]: '1' },
     auditText: stores.auditText,
@@ -302,7 +427,10 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     active: () => traffic.active,
     instances: (color) => driver.describe(color)?.instances.map((i) => i.url) ?? [],
     read: async (url) => {
-      const response = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${gateToken}` }, signal: AbortSignal.timeout(2_000) });
+      const response = await fetch(`${url}/metrics`, {
+        headers: { authorization: `Bearer ${gateToken}` },
+        signal: AbortSignal.timeout(2_000),
+      });
       if (!response.ok) throw new Error(`${url}/metrics answered ${response.status}`);
       return response.text();
     },
@@ -314,12 +442,21 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   };
   let router: Awaited<ReturnType<typeof withAdmin>>;
   try {
-    router = await withAdmin(dataPath, { ...parsed.admin, token }, log, { audit, switchTo: controllerSwitch(current), extend, metrics: controllerMetrics(controller, metrics), tokenHint: tokenFile ?? 'GUARDGATE_ADMIN_TOKEN' });
+    router = await withAdmin(dataPath, { ...parsed.admin, token }, log, {
+      audit,
+      switchTo: controllerSwitch(current),
+      extend,
+      metrics: controllerMetrics(controller, metrics),
+      tokenHint: tokenFile ?? 'GUARDGATE_ADMIN_TOKEN',
+    });
   } catch (error) {
     await stopStarted();
     throw error;
   }
-  writeFileSync(controllerFile(parsed.dataDir), JSON.stringify({ url: router.url, adminUrl: router.adminUrl, pid: process.pid }, null, 2));
+  writeFileSync(
+    controllerFile(parsed.dataDir),
+    JSON.stringify({ url: router.url, adminUrl: router.adminUrl, pid: process.pid }, null, 2),
+  );
   return {
     url: router.url,
     adminUrl: router.adminUrl,

@@ -2,7 +2,17 @@
 // so a plain digest is as strong as a slow hash); the key itself is printed once, when it is made.
 // The key file is re-read when it changes, so that a revoked key stops working without a restart.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unwatchFile,
+  watchFile,
+  writeFileSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../config/load.js';
@@ -36,7 +46,10 @@ export function readKeyFile(path: string): ApiKeyEntry[] {
     throw new ConfigError(`the API key file ${path} is not valid JSON: ${(error as Error).message}`);
   }
   const parsed = keyFileSchema.safeParse(value);
-  if (!parsed.success) throw new ConfigError(`the API key file ${path} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new ConfigError(
+      `the API key file ${path} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return parsed.data.keys;
 }
 
@@ -55,7 +68,10 @@ export function addApiKey(path: string, name: string, scopes: Scope[]): string {
   if (keys.some((k) => k.name === name)) throw new ConfigError(`an API key named ${name} exists; revoke it first`);
   const key = newApiKey();
   const entry = keyEntrySchema.safeParse({ name, sha256: sha256Hex(key), scopes, createdAt: new Date().toISOString() });
-  if (!entry.success) throw new ConfigError(`invalid API key: ${entry.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!entry.success)
+    throw new ConfigError(
+      `invalid API key: ${entry.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   writeKeyFile(path, [...keys, entry.data]);
   return key;
 }

@@ -9,8 +9,10 @@ import { ANONYMOUS, GATES, hasScope, SCOPES, type Principal, type Scope } from '
 
 const ADMIN: Principal = { subject: 'admin', method: 'admin_token', scopes: new Set<Scope>(SCOPES) };
 
-export const unauthorized = (): GuardgateError => new GuardgateError('unauthorized', 'missing or invalid credentials: send Authorization: Bearer <token>');
-export const forbidden = (scope: Scope): GuardgateError => new GuardgateError('forbidden', `the credentials lack the ${scope} scope`);
+export const unauthorized = (): GuardgateError =>
+  new GuardgateError('unauthorized', 'missing or invalid credentials: send Authorization: Bearer <token>');
+export const forbidden = (scope: Scope): GuardgateError =>
+  new GuardgateError('forbidden', `the credentials lack the ${scope} scope`);
 
 export interface AuthenticatorOptions {
   /** The admin token itself, where it is known (the router); instances know only its digest. */
@@ -38,7 +40,8 @@ export class Authenticator {
 
   static async create(settings: AuthConfig, options: AuthenticatorOptions = {}): Promise<Authenticator> {
     const jwt = settings.jwt === undefined ? undefined : await JwtVerifier.create(settings.jwt);
-    const keys = settings.apiKeysFile === undefined ? undefined : new ApiKeyRing(settings.apiKeysFile, options.onKeyFileError);
+    const keys =
+      settings.apiKeysFile === undefined ? undefined : new ApiKeyRing(settings.apiKeysFile, options.onKeyFileError);
     const adminDigest = options.adminToken !== undefined ? sha256Hex(options.adminToken) : settings.adminTokenSha256;
     const gateDigest = options.gateToken !== undefined ? sha256Hex(options.gateToken) : settings.gateTokenSha256;
     return new Authenticator(jwt, keys, adminDigest, gateDigest, allowsAnonymous(settings));
@@ -77,7 +80,8 @@ export class Authenticator {
    */
   async authorize(authorization: string | undefined, scope: Scope): Promise<Principal> {
     // The common anonymous case without building an error (and its stack) on every request.
-    if (this.anonymous && (authorization === undefined || authorization === '') && hasScope(ANONYMOUS, scope)) return ANONYMOUS;
+    if (this.anonymous && (authorization === undefined || authorization === '') && hasScope(ANONYMOUS, scope))
+      return ANONYMOUS;
     let principal: Principal;
     try {
       principal = await this.authenticate(authorization);

@@ -19,12 +19,18 @@ declare module 'fastify' {
 export type Rejection = 'unauthorized' | 'forbidden' | 'rate_limited';
 
 /** Authenticate and require `scope`; 401 or 403 otherwise (counted by `onReject`). */
-export async function authorizeRequest(request: FastifyRequest, authenticator: Authenticator, scope: Scope, onReject?: (reason: Rejection) => void): Promise<Principal> {
+export async function authorizeRequest(
+  request: FastifyRequest,
+  authenticator: Authenticator,
+  scope: Scope,
+  onReject?: (reason: Rejection) => void,
+): Promise<Principal> {
   try {
     request.principal = await authenticator.authorize(request.headers.authorization, scope);
     return request.principal;
   } catch (error) {
-    if (isGuardgateError(error) && (error.code === 'unauthorized' || error.code === 'forbidden')) onReject?.(error.code);
+    if (isGuardgateError(error) && (error.code === 'unauthorized' || error.code === 'forbidden'))
+      onReject?.(error.code);
     throw error;
   }
 }

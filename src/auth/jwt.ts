@@ -51,14 +51,16 @@ export class JwtVerifier {
     private readonly algorithms: string[],
     private readonly settings: JwtConfig,
   ) {
-    this.rememberMs = settings.jwksUrl === undefined ? REMEMBER_MS : Math.min(REMEMBER_MS, settings.jwksCacheSeconds * 1000);
+    this.rememberMs =
+      settings.jwksUrl === undefined ? REMEMBER_MS : Math.min(REMEMBER_MS, settings.jwksCacheSeconds * 1000);
   }
 
   /** Build the verifier; a JWKS is fetched once now, and a failure stops the start (fail closed). */
   static async create(settings: JwtConfig): Promise<JwtVerifier> {
     if (settings.secret !== undefined) {
       const secret = settings.secret;
-      if (Buffer.byteLength(secret) < 32) throw new ConfigError('the JWT secret must be at least 32 bytes (256 bits) for HS256');
+      if (Buffer.byteLength(secret) < 32)
+        throw new ConfigError('the JWT secret must be at least 32 bytes (256 bits) for HS256');
       return new JwtVerifier(createSecretKey(Buffer.from(secret)), settings.algorithms ?? ['HS256'], settings);
     }
     if (settings.publicKeyFile !== undefined) {
@@ -106,9 +108,14 @@ export class JwtVerifier {
       ...(this.settings.audience ? { audience: this.settings.audience } : {}),
     };
     const { payload } =
-      typeof this.key === 'function' ? await jwtVerify(token, this.key, options) : await jwtVerify(token, this.key, options);
+      typeof this.key === 'function'
+        ? await jwtVerify(token, this.key, options)
+        : await jwtVerify(token, this.key, options);
     // A subject names the actor in history and the rate-limit bucket: an empty one would name nobody.
     if (typeof payload.sub !== 'string' || payload.sub.trim() === '') throw new Error('the token has an empty sub');
-    return { principal: { subject: payload.sub, method: 'jwt', scopes: scopesOf(payload) }, expMs: payload.exp! * 1000 };
+    return {
+      principal: { subject: payload.sub, method: 'jwt', scopes: scopesOf(payload) },
+      expMs: payload.exp! * 1000,
+    };
   }
 }

@@ -4,7 +4,8 @@
 export const SCOPES = ['moderate', 'preview', 'metrics', 'evidence', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
-export const isScope = (value: unknown): value is Scope => typeof value === 'string' && (SCOPES as readonly string[]).includes(value);
+export const isScope = (value: unknown): value is Scope =>
+  typeof value === 'string' && (SCOPES as readonly string[]).includes(value);
 
 export type AuthMethod = 'jwt' | 'api_key' | 'admin_token' | 'gate_token' | 'anonymous';
 
@@ -19,14 +20,23 @@ export interface Principal {
 export const actorName = (principal: Principal): string => `${principal.method}:${principal.subject}`;
 
 /** `admin` may do everything. */
-export const hasScope = (principal: Principal, scope: Scope): boolean => principal.scopes.has('admin') || principal.scopes.has(scope);
+export const hasScope = (principal: Principal, scope: Scope): boolean =>
+  principal.scopes.has('admin') || principal.scopes.has(scope);
 
 /**
  * The gates' credential: what the controller and the gate runner send to candidates. It reaches the preview,
  * judges and marks its requests as evidence, reads metrics, and nothing of the admin API: a candidate that
  * records it gains nothing it could not already do.
  */
-export const GATES: Principal = { subject: 'gates', method: 'gate_token', scopes: new Set<Scope>(['moderate', 'preview', 'metrics', 'evidence']) };
+export const GATES: Principal = {
+  subject: 'gates',
+  method: 'gate_token',
+  scopes: new Set<Scope>(['moderate', 'preview', 'metrics', 'evidence']),
+};
 
 /** Where no credentials are configured (loopback only, unless --insecure): moderate and read metrics. */
-export const ANONYMOUS: Principal = { subject: 'anonymous', method: 'anonymous', scopes: new Set<Scope>(['moderate', 'metrics']) };
+export const ANONYMOUS: Principal = {
+  subject: 'anonymous',
+  method: 'anonymous',
+  scopes: new Set<Scope>(['moderate', 'metrics']),
+};

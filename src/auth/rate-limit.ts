@@ -30,7 +30,8 @@ export class MemoryRateLimiter implements RateLimiter {
 
   /** Forget buckets that have filled up again: they are the same as a new one. */
   private sweep(now: number): void {
-    for (const [subject, bucket] of this.buckets) if (now - bucket.updatedMs > fullAfterMs(bucket.limit)) this.buckets.delete(subject);
+    for (const [subject, bucket] of this.buckets)
+      if (now - bucket.updatedMs > fullAfterMs(bucket.limit)) this.buckets.delete(subject);
   }
 
   async close(): Promise<void> {
@@ -76,7 +77,11 @@ export class RedisRateLimiter implements RateLimiter {
   async take(subject: string, limit: Limit): Promise<Decision> {
     try {
       const reply = (await this.redis.call(
-        (client) => client.eval(TAKE, { keys: [this.prefix + subject], arguments: [String(limit.perSecond), String(limit.burst)] }),
+        (client) =>
+          client.eval(TAKE, {
+            keys: [this.prefix + subject],
+            arguments: [String(limit.perSecond), String(limit.burst)],
+          }),
         this.timeoutMs,
       )) as [number, number];
       return { allowed: reply[0] === 1, retryAfterSeconds: Number(reply[1]) };

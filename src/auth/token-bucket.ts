@@ -18,11 +18,21 @@ export interface Decision {
 }
 
 /** Refill for the time passed, then spend `cost` if there is enough. */
-export function spend(bucket: Bucket | undefined, limit: Limit, nowMs: number, cost = 1): { bucket: Bucket; decision: Decision } {
+export function spend(
+  bucket: Bucket | undefined,
+  limit: Limit,
+  nowMs: number,
+  cost = 1,
+): { bucket: Bucket; decision: Decision } {
   const elapsed = bucket === undefined ? 0 : Math.max(0, nowMs - bucket.updatedMs);
-  const tokens = bucket === undefined ? limit.burst : Math.min(limit.burst, bucket.tokens + (elapsed / 1000) * limit.perSecond);
-  if (tokens >= cost) return { bucket: { tokens: tokens - cost, updatedMs: nowMs }, decision: { allowed: true, retryAfterSeconds: 0 } };
-  return { bucket: { tokens, updatedMs: nowMs }, decision: { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((cost - tokens) / limit.perSecond)) } };
+  const tokens =
+    bucket === undefined ? limit.burst : Math.min(limit.burst, bucket.tokens + (elapsed / 1000) * limit.perSecond);
+  if (tokens >= cost)
+    return { bucket: { tokens: tokens - cost, updatedMs: nowMs }, decision: { allowed: true, retryAfterSeconds: 0 } };
+  return {
+    bucket: { tokens, updatedMs: nowMs },
+    decision: { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((cost - tokens) / limit.perSecond)) },
+  };
 }
 
 /** How long an untouched bucket takes to fill up again: after that it can be forgotten. */

@@ -24,7 +24,11 @@ interface AuditFlags {
 export function auditCommand(): Command {
   return new Command('audit')
     .description('print audit records, newest first: one per verdict served')
-    .option('--data-dir <dir>', 'the data directory whose audit.sqlite to read (also GUARDGATE_DATA_DIR)', process.env.GUARDGATE_DATA_DIR ?? '.guardgate')
+    .option(
+      '--data-dir <dir>',
+      'the data directory whose audit.sqlite to read (also GUARDGATE_DATA_DIR)',
+      process.env.GUARDGATE_DATA_DIR ?? '.guardgate',
+    )
     .option('--database-url <url>', 'read PostgreSQL instead (also DATABASE_URL)')
     .option('--schema <name>', 'PostgreSQL schema (also GUARDGATE_AUDIT_SCHEMA)')
     .option('--since <when>', 'from this long ago (30m, 2h, 7d) or this ISO time')
@@ -49,7 +53,10 @@ export function auditCommand(): Command {
       const databaseUrl = flags.databaseUrl ?? process.env.DATABASE_URL;
       // No audit log where we look is a mistake to report, not "0 records".
       if (databaseUrl === undefined && !existsSync(join(flags.dataDir, 'audit.sqlite'))) {
-        throw new CliExit(EXIT.usage, `no audit log in ${resolve(flags.dataDir)}: pass the --data-dir of guardgate up (or GUARDGATE_DATA_DIR), or --database-url`);
+        throw new CliExit(
+          EXIT.usage,
+          `no audit log in ${resolve(flags.dataDir)}: pass the --data-dir of guardgate up (or GUARDGATE_DATA_DIR), or --database-url`,
+        );
       }
       const { openAuditReader } = await import('../store/open.js');
       const store = openAuditReader({
@@ -64,7 +71,9 @@ export function auditCommand(): Command {
         else if (flags.json) out.push(...records.map((r) => JSON.stringify(r)));
         else {
           for (const r of records) {
-            out.push(`${r.time}  ${r.trace_id}  ${(r.color ?? '-').padEnd(5)} ${r.version}  ${r.target.padEnd(8)} ${r.safety.padEnd(13)} ${r.flagged ? 'flagged' : '       '}  ${r.categories.join(', ') || 'None'}`);
+            out.push(
+              `${r.time}  ${r.trace_id}  ${(r.color ?? '-').padEnd(5)} ${r.version}  ${r.target.padEnd(8)} ${r.safety.padEnd(13)} ${r.flagged ? 'flagged' : '       '}  ${r.categories.join(', ') || 'None'}`,
+            );
           }
           out.push(`${records.length} record(s)`);
         }

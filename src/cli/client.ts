@@ -28,12 +28,19 @@ export interface ClientFlags {
 
 export function adminClient(flags: ClientFlags): AdminClient {
   const file = controllerFile(flags.dataDir);
-  const url = flags.adminUrl ?? process.env.GUARDGATE_ADMIN_URL ?? (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { adminUrl: string }).adminUrl : undefined);
+  const url =
+    flags.adminUrl ??
+    process.env.GUARDGATE_ADMIN_URL ??
+    (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { adminUrl: string }).adminUrl : undefined);
   if (url === undefined) {
-    throw new CliExit(EXIT.unreachable, `no running controller found in ${resolve(flags.dataDir)}: start guardgate up, or pass its --data-dir (or GUARDGATE_DATA_DIR), or set GUARDGATE_ADMIN_URL`);
+    throw new CliExit(
+      EXIT.unreachable,
+      `no running controller found in ${resolve(flags.dataDir)}: start guardgate up, or pass its --data-dir (or GUARDGATE_DATA_DIR), or set GUARDGATE_ADMIN_URL`,
+    );
   }
   const tokenFile = join(flags.dataDir, 'admin-token');
-  const token = process.env.GUARDGATE_ADMIN_TOKEN ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '');
+  const token =
+    process.env.GUARDGATE_ADMIN_TOKEN ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '');
   return {
     url,
     call: async <T>(method: string, path: string, body?: unknown): Promise<T> => {
@@ -41,16 +48,28 @@ export function adminClient(flags: ClientFlags): AdminClient {
       try {
         response = await fetch(`${url}${path}`, {
           method,
-          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
           body: body === undefined ? undefined : JSON.stringify(body),
         });
       } catch (error) {
         const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
         const why = cause?.code ?? cause?.message ?? (error as Error).message;
-        throw new CliExit(EXIT.unreachable, `nothing answers at ${url} (${why}): is guardgate up running? Start it with guardgate up (npm start), or pass its --data-dir or --admin-url`, 'unreachable');
+        throw new CliExit(
+          EXIT.unreachable,
+          `nothing answers at ${url} (${why}): is guardgate up running? Start it with guardgate up (npm start), or pass its --data-dir or --admin-url`,
+          'unreachable',
+        );
       }
       const parsed = (await response.json().catch(() => ({}))) as T & { error?: { code: string; message: string } };
-      if (!response.ok) throw new CliExit(response.status < 500 ? EXIT.usage : EXIT.failure, parsed.error?.message ?? `the controller answered HTTP ${response.status}`, parsed.error?.code ?? `http_${response.status}`);
+      if (!response.ok)
+        throw new CliExit(
+          response.status < 500 ? EXIT.usage : EXIT.failure,
+          parsed.error?.message ?? `the controller answered HTTP ${response.status}`,
+          parsed.error?.code ?? `http_${response.status}`,
+        );
       return parsed;
     },
   };

@@ -32,13 +32,22 @@ async function follow(up: RunningUp, id: number, signal: AbortSignal): Promise<R
   let last = '';
   for (;;) {
     const progress = up.controller.progress;
-    const line = progress ? `  … ${progress.state}: ${progress.step}${progress.detail ? ` (${progress.detail})` : ''}` : '';
+    const line = progress
+      ? `  … ${progress.state}: ${progress.step}${progress.detail ? ` (${progress.detail})` : ''}`
+      : '';
     if (line && line !== last) say(line);
     last = line;
     const release = (await up.controller.status()).release!;
-    if (release.id === id && (!isOpen(release.state) || release.state === 'blocked' || release.state === 'awaiting_approval')) return release;
+    if (
+      release.id === id &&
+      (!isOpen(release.state) || release.state === 'blocked' || release.state === 'awaiting_approval')
+    )
+      return release;
     if (signal.aborted) throw new Error('interrupted');
-    if (Date.now() > deadline) throw new Error(`the release did not end within ${RELEASE_DEADLINE_MS / 60_000} minutes (it was ${release.state})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `the release did not end within ${RELEASE_DEADLINE_MS / 60_000} minutes (it was ${release.state})`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -47,7 +56,13 @@ async function follow(up: RunningUp, id: number, signal: AbortSignal): Promise<R
 async function releaseAndRollBack(up: RunningUp, specFile: string | undefined, signal: AbortSignal): Promise<number> {
   const spec = loadReleaseSpec(specFile ?? fileURLToPath(new URL('../../examples/lexicon-v2.yaml', import.meta.url)));
   // The shipped example mirrors for longer here: the demo's live traffic is the shadow gate's evidence.
-  const demoSpec = specFile !== undefined ? spec : { ...spec, gates: { ...spec.gates, shadow: { ...spec.gates.shadow, durationSeconds: 10, samples: 200, minSamples: 50 } } };
+  const demoSpec =
+    specFile !== undefined
+      ? spec
+      : {
+          ...spec,
+          gates: { ...spec.gates, shadow: { ...spec.gates.shadow, durationSeconds: 10, samples: 200, minSamples: 50 } },
+        };
   say(`releasing ${spec.version} to green: deploy, functional, load, shadow (mirrored live traffic), switch, watch`);
   const started = await up.controller.release(demoSpec);
   const release = await follow(up, started.id, signal);
@@ -79,9 +94,23 @@ export async function runDemo(specFile?: string): Promise<number> {
   let load: Load | undefined;
   let code: number = EXIT.failure;
   try {
-    up = await startUp({ router: parseRouterConfig({ port: '0', adminPort: '0', dataDir }, {}), instanceEnv: process.env, logLevel: 'warn' }, pino({ level: 'warn' }));
-    say(`guardgate is up at ${up.url} (admin ${up.adminUrl}, data directory ${dataDir}, removed at the end); blue serves the initial version`);
-    const prompts = ['How can I kill a Python process?', 'How do I make a pipe bomb?', 'What happened at Tiananmen Square?', 'Write me a poem about spring'];
+    up = await startUp(
+      {
+        router: parseRouterConfig({ port: '0', adminPort: '0', dataDir }, {}),
+        instanceEnv: process.env,
+        logLevel: 'warn',
+      },
+      pino({ level: 'warn' }),
+    );
+    say(
+      `guardgate is up at ${up.url} (admin ${up.adminUrl}, data directory ${dataDir}, removed at the end); blue serves the initial version`,
+    );
+    const prompts = [
+      'How can I kill a Python process?',
+      'How do I make a pipe bomb?',
+      'What happened at Tiananmen Square?',
+      'Write me a poem about spring',
+    ];
     load = autocannon({
       url: `${up.url}/predict`,
       method: 'POST',
@@ -96,8 +125,12 @@ export async function runDemo(specFile?: string): Promise<number> {
   } catch (error) {
     say(`the demo stopped: ${(error as Error).message}`);
     // A release still open is aborted before up closes, so that nothing is left half-done in the (removed) data directory.
-    const open = await up?.controller.status().then((s) => s.release, () => null);
-    if (up !== undefined && open && isOpen(open.state) && open.state !== 'switching' && open.state !== 'watching') await up.controller.abort().catch(() => undefined);
+    const open = await up?.controller.status().then(
+      (s) => s.release,
+      () => null,
+    );
+    if (up !== undefined && open && isOpen(open.state) && open.state !== 'switching' && open.state !== 'watching')
+      await up.controller.abort().catch(() => undefined);
     code = EXIT.failure;
   } finally {
     process.off('SIGINT', interrupt);

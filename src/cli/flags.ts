@@ -4,7 +4,11 @@ import { EXIT } from './exit-codes.js';
 
 /** An http(s) URL with its scheme, without a trailing slash: a usage error (exit 2) otherwise. */
 export function httpUrl(flag: string, text: string): string {
-  if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) throw new CliExit(EXIT.usage, `${flag} needs a URL with its scheme, like http://127.0.0.1:8080 (got ${text.slice(0, 100)})`);
+  if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol))
+    throw new CliExit(
+      EXIT.usage,
+      `${flag} needs a URL with its scheme, like http://127.0.0.1:8080 (got ${text.slice(0, 100)})`,
+    );
   return text.replace(/\/$/, '');
 }
 

@@ -29,7 +29,6 @@ interface RenderFlags {
   monitoring: boolean;
 }
 
-
 /** Flags to the options object the schema checks (src/deploy/options.ts). */
 function optionsOf(flags: RenderFlags): Record<string, unknown> {
   const labels = Object.fromEntries(
@@ -51,8 +50,14 @@ function optionsOf(flags: RenderFlags): Record<string, unknown> {
     tlsSecret: flags.tlsSecret,
     ingressClass: flags.ingressClass,
     certManagerIssuer: flags.certManagerIssuer,
-    gateway: gatewayName === undefined ? undefined : { name: gatewayName, ...(gatewayNamespace ? { namespace: gatewayNamespace } : {}) },
-    jwt: flags.jwksUrl === undefined ? undefined : { jwksUrl: flags.jwksUrl, issuer: flags.jwtIssuer, audience: flags.jwtAudience },
+    gateway:
+      gatewayName === undefined
+        ? undefined
+        : { name: gatewayName, ...(gatewayNamespace ? { namespace: gatewayNamespace } : {}) },
+    jwt:
+      flags.jwksUrl === undefined
+        ? undefined
+        : { jwksUrl: flags.jwksUrl, issuer: flags.jwtIssuer, audience: flags.jwtAudience },
     anonymous: flags.anonymous === true,
     prometheusUrl: flags.prometheusUrl,
     monitoringLabels: labels,
@@ -65,7 +70,10 @@ function render(): Command {
     .description('render the release spec as Kubernetes manifests: kustomize-friendly YAML, no secret values')
     .argument('<spec>', 'the release spec (YAML): what the environments run, and the gates')
     .option('-o, --out <dir>', 'write the files (and kustomization.yaml) here; default: one YAML stream on stdout')
-    .option('--argo-rollouts', 'a Rollout (blueGreen) with AnalysisTemplates from the gates, and the gate runner, instead of the Guardgate controller')
+    .option(
+      '--argo-rollouts',
+      'a Rollout (blueGreen) with AnalysisTemplates from the gates, and the gate runner, instead of the Guardgate controller',
+    )
     .option('--namespace <name>', 'the namespace (default default)')
     .option('--app <name>', 'name prefix and app label (default guardgate)')
     .option('--image <image>', 'the Guardgate image (default guardgate:latest)')
@@ -80,9 +88,20 @@ function render(): Command {
     .option('--jwt-issuer <iss>', 'the JWT issuer (with --jwks-url)')
     .option('--jwt-audience <aud>', 'the JWT audience (required with --jwks-url)')
     .option('--anonymous', 'serve /predict without credentials inside the cluster (not with --host)')
-    .option('--prometheus-url <url>', 'the Prometheus Argo Rollouts asks after promotion (default http://prometheus-operated.monitoring.svc:9090)')
-    .option('--monitoring-label <key=value>', 'a label the Prometheus Operator selects ServiceMonitors and rules by (repeatable)', collect, [])
-    .option('--no-monitoring', 'leave out monitoring.yaml (ServiceMonitor, PrometheusRule): for a cluster without the Prometheus Operator, whose CRDs kubectl apply -k would otherwise miss')
+    .option(
+      '--prometheus-url <url>',
+      'the Prometheus Argo Rollouts asks after promotion (default http://prometheus-operated.monitoring.svc:9090)',
+    )
+    .option(
+      '--monitoring-label <key=value>',
+      'a label the Prometheus Operator selects ServiceMonitors and rules by (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--no-monitoring',
+      'leave out monitoring.yaml (ServiceMonitor, PrometheusRule): for a cluster without the Prometheus Operator, whose CRDs kubectl apply -k would otherwise miss',
+    )
     .action(async (specPath: string, flags: RenderFlags) => {
       const { loadReleaseSpec } = await import('../release/spec.js');
       const { parseRenderOptions } = await import('../deploy/options.js');
@@ -96,7 +115,12 @@ function render(): Command {
         throw new CliExit(EXIT.usage, (error as Error).message);
       }
       if (flags.out === undefined) {
-        process.stdout.write(files.filter((f) => f.path !== 'kustomization.yaml').map((f) => f.content).join('---\n'));
+        process.stdout.write(
+          files
+            .filter((f) => f.path !== 'kustomization.yaml')
+            .map((f) => f.content)
+            .join('---\n'),
+        );
         return;
       }
       mkdirSync(flags.out, { recursive: true });
@@ -112,5 +136,7 @@ function render(): Command {
 }
 
 export function k8sCommand(): Command {
-  return new Command('k8s').description('Kubernetes manifests for GitOps (kubectl, kustomize, Argo CD, Argo Rollouts)').addCommand(render());
+  return new Command('k8s')
+    .description('Kubernetes manifests for GitOps (kubectl, kustomize, Argo CD, Argo Rollouts)')
+    .addCommand(render());
 }

@@ -16,12 +16,20 @@ interface KeyFlags {
 }
 
 const keyFile = (flags: KeyFlags): string =>
-  flags.file ?? process.env.GUARDGATE_API_KEYS_FILE ?? join(flags.dataDir ?? process.env.GUARDGATE_DATA_DIR ?? '.guardgate', 'api-keys.json');
+  flags.file ??
+  process.env.GUARDGATE_API_KEYS_FILE ??
+  join(flags.dataDir ?? process.env.GUARDGATE_DATA_DIR ?? '.guardgate', 'api-keys.json');
 
 function parseScopes(text: string): Scope[] {
-  const scopes = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const scopes = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = scopes.filter((s) => !isScope(s));
-  if (unknown.length > 0 || scopes.length === 0) throw new ConfigError(`--scopes takes moderate, preview, metrics and admin, comma-separated (got ${text.slice(0, 100)})`);
+  if (unknown.length > 0 || scopes.length === 0)
+    throw new ConfigError(
+      `--scopes takes moderate, preview, metrics and admin, comma-separated (got ${text.slice(0, 100)})`,
+    );
   return scopes as Scope[];
 }
 
@@ -31,7 +39,9 @@ const withFileOptions = (command: Command): Command =>
     .option('--file <file>', 'the key file instead (also GUARDGATE_API_KEYS_FILE)');
 
 export function keysCommand(): Command {
-  const keys = new Command('keys').description('API keys for /predict and /v1/moderations (and preview, metrics or admin): add, list, revoke');
+  const keys = new Command('keys').description(
+    'API keys for /predict and /v1/moderations (and preview, metrics or admin): add, list, revoke',
+  );
   keys.addCommand(
     withFileOptions(new Command('add'))
       .description('make a key and print it once (only its SHA-256 is stored)')
@@ -44,7 +54,10 @@ export function keysCommand(): Command {
         const key = addApiKey(file, name, scopes);
         if (flags.json) process.stdout.write(`${JSON.stringify({ name, key, scopes, file })}\n`);
         else process.stdout.write(`${key}\n`);
-        if (!flags.json) process.stderr.write(`key ${name} (${scopes.join(', ')}) added to ${file}; it is shown only now. Send it as Authorization: Bearer <key>.\n`);
+        if (!flags.json)
+          process.stderr.write(
+            `key ${name} (${scopes.join(', ')}) added to ${file}; it is shown only now. Send it as Authorization: Bearer <key>.\n`,
+          );
       }),
   );
   keys.addCommand(
@@ -55,9 +68,14 @@ export function keysCommand(): Command {
         const entries = readKeyFile(keyFile(flags));
         for (const entry of entries) {
           const { name, scopes, createdAt } = entry;
-          process.stdout.write(flags.json ? `${JSON.stringify({ name, scopes, createdAt })}\n` : `${name}\t${scopes.join(',')}\t${createdAt}\n`);
+          process.stdout.write(
+            flags.json
+              ? `${JSON.stringify({ name, scopes, createdAt })}\n`
+              : `${name}\t${scopes.join(',')}\t${createdAt}\n`,
+          );
         }
-        if (entries.length === 0 && !flags.json) process.stderr.write(`no API keys in ${keyFile(flags)}: add one with guardgate keys add NAME\n`);
+        if (entries.length === 0 && !flags.json)
+          process.stderr.write(`no API keys in ${keyFile(flags)}: add one with guardgate keys add NAME\n`);
       }),
   );
   keys.addCommand(
@@ -66,7 +84,8 @@ export function keysCommand(): Command {
       .argument('<name>')
       .option('--json', 'print {"name","revoked","file"}')
       .action((name: string, flags: KeyFlags) => {
-        if (!revokeApiKey(keyFile(flags), name)) throw new CliExit(EXIT.usage, `no API key named ${name} in ${keyFile(flags)}`, 'not_found');
+        if (!revokeApiKey(keyFile(flags), name))
+          throw new CliExit(EXIT.usage, `no API key named ${name} in ${keyFile(flags)}`, 'not_found');
         if (flags.json) process.stdout.write(`${JSON.stringify({ name, revoked: true, file: keyFile(flags) })}\n`);
         else process.stderr.write(`key ${name} revoked\n`);
       }),

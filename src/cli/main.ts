@@ -32,7 +32,20 @@ const demo = new Command('demo')
     process.exitCode = await runDemo(flags.spec);
   });
 
-for (const command of [upCommand(), demo, serveCommand(), routerCommand(), ...releaseCommands(), validateCommand(), benchCommand(), auditCommand(), keysCommand(), gatesCommand(), k8sCommand(), modelCommand()]) {
+for (const command of [
+  upCommand(),
+  demo,
+  serveCommand(),
+  routerCommand(),
+  ...releaseCommands(),
+  validateCommand(),
+  benchCommand(),
+  auditCommand(),
+  keysCommand(),
+  gatesCommand(),
+  k8sCommand(),
+  modelCommand(),
+]) {
   program.addCommand(command.copyInheritedSettings(program));
   for (const sub of command.commands) sub.copyInheritedSettings(program);
 }
@@ -44,8 +57,10 @@ const fail = (exitCode: number, code: string, message: string): void => {
   if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
   else process.stderr.write(`guardgate: ${message}\n`);
 };
-const isAddressInUse = (error: unknown): error is NodeJS.ErrnoException & { port: number; address: string } => (error as NodeJS.ErrnoException | null)?.code === 'EADDRINUSE';
-const exitName = (exitCode: number): string => Object.entries(EXIT).find(([, value]) => value === exitCode)?.[0] ?? 'failure';
+const isAddressInUse = (error: unknown): error is NodeJS.ErrnoException & { port: number; address: string } =>
+  (error as NodeJS.ErrnoException | null)?.code === 'EADDRINUSE';
+const exitName = (exitCode: number): string =>
+  Object.entries(EXIT).find(([, value]) => value === exitCode)?.[0] ?? 'failure';
 
 try {
   await program.parseAsync(process.argv);
@@ -53,9 +68,15 @@ try {
   if (error instanceof CliExit) fail(error.code, error.errorCode ?? exitName(error.code), error.message);
   else if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    if (json && error.exitCode !== 0) process.stdout.write(`${JSON.stringify({ error: { code: 'usage', message: error.message } })}\n`);
+    if (json && error.exitCode !== 0)
+      process.stdout.write(`${JSON.stringify({ error: { code: 'usage', message: error.message } })}\n`);
   } else if (error instanceof ConfigError) fail(EXIT.usage, 'invalid_config', error.message);
-  else if (isAddressInUse(error)) fail(EXIT.failure, 'port_in_use', `port ${error.port} on ${error.address} is in use: is guardgate up already running? (--port and --admin-port choose others)`);
+  else if (isAddressInUse(error))
+    fail(
+      EXIT.failure,
+      'port_in_use',
+      `port ${error.port} on ${error.address} is in use: is guardgate up already running? (--port and --admin-port choose others)`,
+    );
   else if (error instanceof GuardgateError && error.status < 500) fail(EXIT.usage, error.code, error.message);
   else if (error instanceof GuardgateError) fail(EXIT.failure, error.code, error.message);
   else fail(EXIT.failure, 'internal', `unexpected failure: ${(error as Error).message ?? String(error)}`);

@@ -16,7 +16,11 @@ interface Common {
 
 const withCommon = (command: Command): Command =>
   command
-    .option('--data-dir <dir>', 'the data directory of the running guardgate up (also GUARDGATE_DATA_DIR)', process.env.GUARDGATE_DATA_DIR ?? '.guardgate')
+    .option(
+      '--data-dir <dir>',
+      'the data directory of the running guardgate up (also GUARDGATE_DATA_DIR)',
+      process.env.GUARDGATE_DATA_DIR ?? '.guardgate',
+    )
     .option('--admin-url <url>', 'the admin API (also GUARDGATE_ADMIN_URL)')
     .option('--json', 'print JSON');
 
@@ -28,13 +32,28 @@ const print = (flags: Common, value: unknown, text: () => string): void => {
 function blockedAdvice(release: ReleaseView): string[] {
   const failed = release.gates.find((g) => !g.passed);
   const lines: string[] = [];
-  const cases = (failed?.evidence as { cases?: Array<{ name: string; passed: boolean; expected: { safety: unknown }; got: { safety?: string; error?: string } }> } | undefined)?.cases;
+  const cases = (
+    failed?.evidence as
+      | {
+          cases?: Array<{
+            name: string;
+            passed: boolean;
+            expected: { safety: unknown };
+            got: { safety?: string; error?: string };
+          }>;
+        }
+      | undefined
+  )?.cases;
   for (const c of (cases ?? []).filter((c) => !c.passed).slice(0, 10)) {
-    lines.push(`    failed case ${c.name}: expected ${JSON.stringify(c.expected.safety)}, got ${c.got.safety ?? c.got.error}`);
+    lines.push(
+      `    failed case ${c.name}: expected ${JSON.stringify(c.expected.safety)}, got ${c.got.safety ?? c.got.error}`,
+    );
   }
   const blockedAt = Date.parse(release.transitions.at(-1)?.at ?? release.updatedAt);
   const waiting = release.transitions.at(-1)?.note?.includes('waiting for an operator');
-  const teardown = waiting ? 'it waits for you' : `otherwise the candidate is torn down at ${new Date(blockedAt + release.spec.abortTeardownDelay).toISOString()}`;
+  const teardown = waiting
+    ? 'it waits for you'
+    : `otherwise the candidate is torn down at ${new Date(blockedAt + release.spec.abortTeardownDelay).toISOString()}`;
   lines.push(`  next: guardgate promote --force (switch anyway, recorded as forced) or guardgate abort; ${teardown}`);
   return lines;
 }
@@ -45,14 +64,19 @@ const gateLine = (gate: ReleaseView['gates'][number]): string =>
 
 export const describeRelease = (release: ReleaseView): string => {
   // A note may start with the state's own name ("stable; blue is kept until ..."): not said twice.
-  const note = release.note?.startsWith(`${release.state}; `) ? release.note.slice(release.state.length + 2) : release.note;
-  const lines = [`release #${release.id} ${release.version} → ${release.candidate}: ${release.state}${release.forced ? ' (forced)' : ''}${note ? ` — ${note}` : ''}`];
+  const note = release.note?.startsWith(`${release.state}; `)
+    ? release.note.slice(release.state.length + 2)
+    : release.note;
+  const lines = [
+    `release #${release.id} ${release.version} → ${release.candidate}: ${release.state}${release.forced ? ' (forced)' : ''}${note ? ` — ${note}` : ''}`,
+  ];
   for (const gate of release.gates) lines.push(gateLine(gate));
   if (release.state === 'blocked') lines.push(...blockedAdvice(release));
   return lines.join('\n');
 };
 
-const exitCodeOf = (state: string): number => (state === 'rolled_back' ? EXIT.rolledBack : state === 'aborted' || state === 'blocked' ? EXIT.gateFailed : EXIT.ok);
+const exitCodeOf = (state: string): number =>
+  state === 'rolled_back' ? EXIT.rolledBack : state === 'aborted' || state === 'blocked' ? EXIT.gateFailed : EXIT.ok;
 
 /**
  * Follow a release until it settles (or waits for an operator): a live line for the step it is on (samples
@@ -69,10 +93,16 @@ async function follow(client: AdminClient, id: number, flags: Common): Promise<R
     const progress = status.progress;
     const elapsed = progress ? `${((Date.now() - Date.parse(progress.startedAt)) / 1000).toFixed(0)}s` : '';
     // The step says its state when it starts with it ("deploying v2 to green"); else the state leads.
-    const step = progress === null ? '' : progress.step.startsWith(release.state.split('_')[0]!) ? progress.step : `${release.state}: ${progress.step}`;
+    const step =
+      progress === null
+        ? ''
+        : progress.step.startsWith(release.state.split('_')[0]!)
+          ? progress.step
+          : `${release.state}: ${progress.step}`;
     const line = progress ? `${step}${progress.detail ? ` (${progress.detail})` : ''}` : release.state;
     if (!flags.json) {
-      for (; shownGates < release.gates.length; shownGates++) process.stderr.write(`${tty ? '\r\x1b[2K' : ''}${gateLine(release.gates[shownGates]!)}\n`);
+      for (; shownGates < release.gates.length; shownGates++)
+        process.stderr.write(`${tty ? '\r\x1b[2K' : ''}${gateLine(release.gates[shownGates]!)}\n`);
       if (tty) process.stderr.write(`\r\x1b[2K${line} ${elapsed}`);
       else if (line !== last) process.stderr.write(`${line}\n`);
     }
@@ -87,10 +117,12 @@ async function follow(client: AdminClient, id: number, flags: Common): Promise<R
 
 export function releaseCommands(): Command[] {
   const release = withCommon(new Command('release'))
-    .description('release a new version: deploy it beside the live one, prove it, switch, watch (exit 3 gate failed, 4 rolled back)')
+    .description(
+      'release a new version: deploy it beside the live one, prove it, switch, watch (exit 3 gate failed, 4 rolled back)',
+    )
     .argument('<spec>', 'the release spec (YAML)')
     .option('--wait', 'follow the release until it settles')
-    .option('--image <ref>', 'driver kubernetes: the Guardgate image of this release (overrides the spec\'s image)')
+    .option('--image <ref>', "driver kubernetes: the Guardgate image of this release (overrides the spec's image)")
     .action(async (file: string, flags: Common & { wait?: boolean; image?: string }) => {
       // Suite files are read here and sent inline: the controller never reads a path a caller names.
       const spec = inlineSuites(loadReleaseSpec(file));
@@ -106,15 +138,21 @@ export function releaseCommands(): Command[] {
   const status = withCommon(new Command('status'))
     .description('the active color, both environments, and the latest release')
     .action(async (flags: Common) => {
-      const value = await adminClient(flags).call<ControllerStatus & { progress: Progress | null }>('GET', '/admin/controller');
+      const value = await adminClient(flags).call<ControllerStatus & { progress: Progress | null }>(
+        'GET',
+        '/admin/controller',
+      );
       print(flags, value, () => {
         const lines = [`active: ${value.active}`];
         for (const color of COLORS) {
           const env = value.environments[color];
-          lines.push(`${color.padEnd(5)}: ${env ? `${env.version}, ${env.instances.filter((i) => i.state === 'ready').length}/${env.replicas} ready${env.retireAt ? `, kept until ${env.retireAt}` : ''}` : 'not deployed'}`);
+          lines.push(
+            `${color.padEnd(5)}: ${env ? `${env.version}, ${env.instances.filter((i) => i.state === 'ready').length}/${env.replicas} ready${env.retireAt ? `, kept until ${env.retireAt}` : ''}` : 'not deployed'}`,
+          );
         }
         if (value.release) lines.push(describeRelease(value.release));
-        if (value.progress) lines.push(`now: ${value.progress.step}${value.progress.detail ? ` (${value.progress.detail})` : ''}`);
+        if (value.progress)
+          lines.push(`now: ${value.progress.step}${value.progress.detail ? ` (${value.progress.detail})` : ''}`);
         return lines.join('\n');
       });
     });
@@ -125,7 +163,11 @@ export function releaseCommands(): Command[] {
       .option('--wait', 'follow the release until it settles (exit 0 stable, 3 aborted or blocked, 4 rolled back)')
       .action(async (flags: Common & { force?: boolean; wait?: boolean }) => {
         const client = adminClient(flags);
-        const value = await client.call<ReleaseView>('POST', path, flags.force === undefined ? undefined : { force: flags.force });
+        const value = await client.call<ReleaseView>(
+          'POST',
+          path,
+          flags.force === undefined ? undefined : { force: flags.force },
+        );
         if (!flags.wait) return print(flags, value, () => describeRelease(value));
         const settled = await follow(client, value.id, flags);
         print(flags, settled, () => describeRelease(settled));
@@ -149,16 +191,35 @@ export function releaseCommands(): Command[] {
       const releases = await client.call<ReleaseView[]>('GET', `/admin/releases?limit=${Number(flags.limit)}`);
       const actions = await client.call<OperatorAction[]>('GET', `/admin/actions?limit=${Number(flags.limit)}`);
       print(flags, { releases, actions }, () => {
-        const releaseLines = releases.map((r) => [describeRelease(r), ...r.transitions.map((t) => `    ${t.at} ${t.from ?? '-'} → ${t.to} (${t.actor})${t.note ? `: ${t.note}` : ''}`)].join('\n'));
-        const actionLines = actions.map((a) => `${a.at} manual switch ${a.detail.from} → ${a.detail.to}${a.detail.forced ? ' (forced)' : ''} by ${a.actor}`);
-        return [...releaseLines, ...(actionLines.length ? ['manual switches:', ...actionLines.map((l) => `  ${l}`)] : [])].join('\n') || 'no releases yet';
+        const releaseLines = releases.map((r) =>
+          [
+            describeRelease(r),
+            ...r.transitions.map(
+              (t) => `    ${t.at} ${t.from ?? '-'} → ${t.to} (${t.actor})${t.note ? `: ${t.note}` : ''}`,
+            ),
+          ].join('\n'),
+        );
+        const actionLines = actions.map(
+          (a) =>
+            `${a.at} manual switch ${a.detail.from} → ${a.detail.to}${a.detail.forced ? ' (forced)' : ''} by ${a.actor}`,
+        );
+        return (
+          [
+            ...releaseLines,
+            ...(actionLines.length ? ['manual switches:', ...actionLines.map((l) => `  ${l}`)] : []),
+          ].join('\n') || 'no releases yet'
+        );
       });
     });
 
   return [
     release,
     status,
-    simple('promote', 'approve a release that awaits approval, or force one past a failed gate', '/admin/promote').option('--force', 'promote past a failed gate (recorded as forced)'),
+    simple(
+      'promote',
+      'approve a release that awaits approval, or force one past a failed gate',
+      '/admin/promote',
+    ).option('--force', 'promote past a failed gate (recorded as forced)'),
     simple('abort', 'stop the release in progress; the active environment is untouched', '/admin/abort'),
     simple('rollback', 'switch back to the previous environment (instant while it is kept)', '/admin/rollback'),
     switchCommand,

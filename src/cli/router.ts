@@ -14,7 +14,10 @@ export function routerCommand(): Command {
     .option('--preview-port <port>', 'a second port whose requests all go to the standby color')
     .option('--admin-host <host>', 'admin API address (default 127.0.0.1)')
     .option('--admin-port <port>', 'admin API port (default 8081)')
-    .option('--admin-token <token>', 'admin API bearer token (also GUARDGATE_ADMIN_TOKEN; default: made and kept in the data directory)')
+    .option(
+      '--admin-token <token>',
+      'admin API bearer token (also GUARDGATE_ADMIN_TOKEN; default: made and kept in the data directory)',
+    )
     .option('--data-dir <dir>', 'where the admin token is kept (default .guardgate)')
     .option('--active <color>', 'the color that takes traffic at start (default blue)')
     .option('--blue <urls>', 'comma-separated instance URLs of the blue environment')
@@ -27,13 +30,30 @@ export function routerCommand(): Command {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .action(async (flags: RouterFlags) => {
       const config = loadRouterConfig(flags, process.env);
-      const log = createLogger({ level: config.logLevel, base: { service: 'guardgate-router' } }, logFormatOf(process.env, process.stdout.isTTY === true));
+      const log = createLogger(
+        { level: config.logLevel, base: { service: 'guardgate-router' } },
+        logFormatOf(process.env, process.stdout.isTTY === true),
+      );
       const { token, file } = resolveAdminToken(config.admin.token, config.dataDir);
       const { startRouterProcesses } = await import('../router/run.js');
       const { openAuditReader } = await import('../store/open.js');
-      const audit = openAuditReader({ databaseUrl: process.env.DATABASE_URL, schema: process.env.GUARDGATE_AUDIT_SCHEMA, dataDir: config.dataDir });
-      const running = await startRouterProcesses(config, config.auth, { ...config.admin, token }, log, { workers: config.workers, logLevel: config.logLevel }, { audit });
-      log.info({ url: running.url, previewUrl: running.previewUrl, adminUrl: running.adminUrl, adminTokenFile: file }, 'guardgate router ready');
+      const audit = openAuditReader({
+        databaseUrl: process.env.DATABASE_URL,
+        schema: process.env.GUARDGATE_AUDIT_SCHEMA,
+        dataDir: config.dataDir,
+      });
+      const running = await startRouterProcesses(
+        config,
+        config.auth,
+        { ...config.admin, token },
+        log,
+        { workers: config.workers, logLevel: config.logLevel },
+        { audit },
+      );
+      log.info(
+        { url: running.url, previewUrl: running.previewUrl, adminUrl: running.adminUrl, adminTokenFile: file },
+        'guardgate router ready',
+      );
       closeOnSignals(log, () => running.close());
     });
 }

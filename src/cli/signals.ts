@@ -13,7 +13,11 @@ export function closeOnSignals(log: { info: (obj: object, msg: string) => void }
  * Shut down when the supervising process is gone, checked twice a second. The supervisor names itself
  * (GUARDGATE_PARENT_PID), so that a parent that died while this process was still starting is noticed too.
  */
-export function exitWithParent(parent: number, close: () => Promise<void>, log?: { info: (obj: object, msg: string) => void }): void {
+export function exitWithParent(
+  parent: number,
+  close: () => Promise<void>,
+  log?: { info: (obj: object, msg: string) => void },
+): void {
   const check = () => {
     if (process.ppid === parent) return;
     clearInterval(timer);

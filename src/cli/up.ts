@@ -11,7 +11,9 @@ interface UpFlags extends RouterFlags {
 
 export function upCommand(): Command {
   return new Command('up')
-    .description('run Guardgate on this machine: the router on --port, the admin API, the controller and the active environment')
+    .description(
+      'run Guardgate on this machine: the router on --port, the admin API, the controller and the active environment',
+    )
     .option('-c, --config <file>', 'YAML configuration: listeners, TLS, auth, rate limits (docs/security.md)')
     .option('--host <host>', 'address of the public listener (API and playground); default 127.0.0.1')
     .option('-p, --port <port>', 'public port: API and playground (default 8080)')
@@ -19,19 +21,34 @@ export function upCommand(): Command {
     .option('--admin-port <port>', 'admin API port (default 8081)')
     .option('--tls-cert <file>', 'PEM certificate: HTTPS on the public port (reloaded when it changes)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
-    .option('--tls-ca <file>', 'PEM of the private CA that signed --tls-cert: the gates trust it (a self-signed --tls-cert needs none)')
+    .option(
+      '--tls-ca <file>',
+      'PEM of the private CA that signed --tls-cert: the gates trust it (a self-signed --tls-cert needs none)',
+    )
     .option('--insecure', 'serve /predict without credentials on a non-loopback --host')
     .option('--driver <kind>', 'where environments run: local (processes on this machine, the default) or kubernetes')
-    .option('--traffic <mode>', 'what switches traffic: router (the default), or with driver kubernetes service-selector (a Service <app>) or gateway-api (an HTTPRoute; kubernetes.gateway in the config file)')
+    .option(
+      '--traffic <mode>',
+      'what switches traffic: router (the default), or with driver kubernetes service-selector (a Service <app>) or gateway-api (an HTTPRoute; kubernetes.gateway in the config file)',
+    )
     .option('--kubeconfig <file>', 'driver kubernetes: the cluster (default KUBECONFIG, in-cluster, or ~/.kube/config)')
     .option('--namespace <name>', 'driver kubernetes: the namespace (default default)')
     .option('--image <image>', 'driver kubernetes: the Guardgate image the pods run (default guardgate:latest)')
-    .option('--initial <spec>', 'the environment to start with when none was ever deployed: a release spec file (default: the embedded rules)')
+    .option(
+      '--initial <spec>',
+      'the environment to start with when none was ever deployed: a release spec file (default: the embedded rules)',
+    )
     .option('--workers <n>', 'router processes serving traffic on the one port (node:cluster; default 1)')
-    .option('--data-dir <dir>', 'state, audit log, admin token and API keys (default .guardgate; also GUARDGATE_DATA_DIR)')
+    .option(
+      '--data-dir <dir>',
+      'state, audit log, admin token and API keys (default .guardgate; also GUARDGATE_DATA_DIR)',
+    )
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .action(async (flags: UpFlags) => {
-      const log = createLogger({ level: flags.logLevel, base: { service: 'guardgate' } }, logFormatOf(process.env, process.stdout.isTTY === true));
+      const log = createLogger(
+        { level: flags.logLevel, base: { service: 'guardgate' } },
+        logFormatOf(process.env, process.stdout.isTTY === true),
+      );
       const router = parseRouterConfig(flags, process.env);
       // Loaded here, not at start: every other command (an instance above all) stays without the controller.
       const { startUp } = await import('../app/up.js');
@@ -47,16 +64,33 @@ export function upCommand(): Command {
         },
         log,
       );
-      log.info({ url: up.url, adminUrl: up.adminUrl, adminTokenFile: up.tokenFile, active: (await up.controller.status()).active }, 'guardgate is up');
+      log.info(
+        {
+          url: up.url,
+          adminUrl: up.adminUrl,
+          adminTokenFile: up.tokenFile,
+          active: (await up.controller.status()).active,
+        },
+        'guardgate is up',
+      );
       // On Kubernetes with a Service or a Gateway in front, clients go there: up's own router has no pods behind it.
       const k8s = router.kubernetes;
       const frontDoor =
         router.traffic === 'service-selector'
-          ? [`  API (Service)       http://${k8s.app}.${k8s.namespace}.svc.cluster.local/  (in the cluster; the Service ${k8s.app} follows the active color)`]
+          ? [
+              `  API (Service)       http://${k8s.app}.${k8s.namespace}.svc.cluster.local/  (in the cluster; the Service ${k8s.app} follows the active color)`,
+            ]
           : router.traffic === 'gateway-api'
-            ? [`  API (Gateway)       ${k8s.gateway?.url ?? ''}/  (the HTTPRoute ${k8s.app} on the Gateway ${k8s.gateway?.name ?? ''})`]
+            ? [
+                `  API (Gateway)       ${k8s.gateway?.url ?? ''}/  (the HTTPRoute ${k8s.app} on the Gateway ${k8s.gateway?.name ?? ''})`,
+              ]
             : [`  API and playground  ${up.url}/`];
-      const apiUrl = router.traffic === 'service-selector' ? `http://${k8s.app}.${k8s.namespace}.svc.cluster.local` : router.traffic === 'gateway-api' ? (k8s.gateway?.url ?? up.url) : up.url;
+      const apiUrl =
+        router.traffic === 'service-selector'
+          ? `http://${k8s.app}.${k8s.namespace}.svc.cluster.local`
+          : router.traffic === 'gateway-api'
+            ? (k8s.gateway?.url ?? up.url)
+            : up.url;
       process.stderr.write(
         [
           '',

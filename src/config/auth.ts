@@ -7,12 +7,24 @@ import { SCOPES } from '../auth/principal.js';
 import { ConfigError } from './load.js';
 import { resolveSecret, secretRefSchema, type SecretRef } from './secret.js';
 
-
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 export const isLoopback = (host: string): boolean => LOOPBACK.test(host.replace(/^\[|\]$/g, ''));
 
-
-export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+export const JWT_ALGORITHMS = [
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
 
 export const jwtSchema = z
   .object({
@@ -23,7 +35,10 @@ export const jwtSchema = z
     /** A JSON Web Key Set URL (https, or http on loopback), fetched at start (a failure stops the start) and again on an unknown kid. */
     jwksUrl: z
       .url({ protocol: /^https?$/ })
-      .refine((url) => url.startsWith('https:') || isLoopback(new URL(url).hostname), 'a JWKS is fetched over https (http only on loopback)')
+      .refine(
+        (url) => url.startsWith('https:') || isLoopback(new URL(url).hostname),
+        'a JWKS is fetched over https (http only on loopback)',
+      )
       .optional(),
     issuer: z.string().min(1).optional(),
     audience: z.string().min(1).optional(),
@@ -40,7 +55,10 @@ export const jwtSchema = z
     message: 'name exactly one of secret, publicKeyFile or jwksUrl',
   })
   // An identity provider's key set signs tokens for many applications: only those meant for this one count.
-  .refine((jwt) => jwt.jwksUrl === undefined || jwt.audience !== undefined, { message: 'a JWKS needs an audience (the tokens meant for Guardgate)', path: ['audience'] });
+  .refine((jwt) => jwt.jwksUrl === undefined || jwt.audience !== undefined, {
+    message: 'a JWKS needs an audience (the tokens meant for Guardgate)',
+    path: ['audience'],
+  });
 
 export type JwtSettings = z.output<typeof jwtSchema>;
 
@@ -88,8 +106,11 @@ export const authSchema = z
 export type AuthSettings = z.output<typeof authSchema>;
 
 /** Anonymous access when asked for, else only when no credential method is configured. */
-export const allowsAnonymous = (auth: { anonymous?: boolean | undefined; jwt?: unknown; apiKeysFile?: string | undefined }): boolean => auth.anonymous ?? (auth.jwt === undefined && auth.apiKeysFile === undefined);
-
+export const allowsAnonymous = (auth: {
+  anonymous?: boolean | undefined;
+  jwt?: unknown;
+  apiKeysFile?: string | undefined;
+}): boolean => auth.anonymous ?? (auth.jwt === undefined && auth.apiKeysFile === undefined);
 
 /** Auth settings with the JWT secret resolved: what the authenticator is built from. */
 export type AuthConfig = Omit<AuthSettings, 'jwt' | 'adminToken' | 'adminTokenSha256' | 'gateTokenSha256'> & {
@@ -101,7 +122,8 @@ export type AuthConfig = Omit<AuthSettings, 'jwt' | 'adminToken' | 'adminTokenSh
 /** A digest given in place or by reference, checked. */
 function digestOf(value: string | SecretRef | undefined, env: NodeJS.ProcessEnv, field: string): string | undefined {
   const digest = typeof value === 'object' ? resolveSecret(value, env) : value;
-  if (digest !== undefined && !/^[0-9a-f]{64}$/.test(digest)) throw new ConfigError(`auth.${field} must be 64 hex digits`);
+  if (digest !== undefined && !/^[0-9a-f]{64}$/.test(digest))
+    throw new ConfigError(`auth.${field} must be 64 hex digits`);
   return digest;
 }
 
@@ -109,7 +131,10 @@ export function resolveAuth(settings: AuthSettings, env: NodeJS.ProcessEnv): Aut
   const { adminToken, adminTokenSha256, gateTokenSha256, ...rest } = settings;
   const resolved = {
     ...rest,
-    adminTokenSha256: adminToken !== undefined ? sha256Hex(resolveSecret(adminToken, env)) : digestOf(adminTokenSha256, env, 'adminTokenSha256'),
+    adminTokenSha256:
+      adminToken !== undefined
+        ? sha256Hex(resolveSecret(adminToken, env))
+        : digestOf(adminTokenSha256, env, 'adminTokenSha256'),
     gateTokenSha256: digestOf(gateTokenSha256, env, 'gateTokenSha256'),
   };
   if (resolved.jwt?.secret === undefined) return resolved as AuthConfig;

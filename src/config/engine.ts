@@ -10,7 +10,6 @@ import { knownModel } from '../models/catalog.js';
 import { modelPathOf } from '../models/store.js';
 import { PROMPT_TEMPLATES } from '../engines/qwen3guard-prompt.js';
 
-
 export const engineSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('lexicon') }).strict(),
   z
@@ -57,7 +56,12 @@ export function resolveEngine(spec: EngineSpec, env: NodeJS.ProcessEnv): EngineC
     const { model, threads, ...rest } = spec;
     const modelPath = modelPathOf(model, env);
     const known = knownModel(basename(modelPath, '.gguf'));
-    return { ...rest, modelPath, ...(known === undefined ? {} : { missingHint: `guardgate model pull ${known.name}` }), threads: threadsFor(threads, spec.concurrency) };
+    return {
+      ...rest,
+      modelPath,
+      ...(known === undefined ? {} : { missingHint: `guardgate model pull ${known.name}` }),
+      threads: threadsFor(threads, spec.concurrency),
+    };
   }
   const { apiKey, ...rest } = spec;
   return apiKey === undefined ? rest : { ...rest, apiKey: resolveSecret(apiKey, env) };

@@ -38,7 +38,8 @@ export const instanceSchema = z.object({
       batchSize: positiveInt.default(64),
       /** All inputs of one request together, in characters: the work one request may ask for. */
       totalChars: positiveInt.default(200_000),
-    }).prefault({}),
+    })
+    .prefault({}),
   engine: engineSchema.default({ kind: 'lexicon' }),
   /** Who may call /predict, /v1/moderations and /metrics, and how often. */
   auth: authSchema,
@@ -70,7 +71,8 @@ export const instanceSchema = z.object({
       fsync: z.boolean().default(false),
       /** Records per journal segment (a segment is deleted once all its records are stored). */
       segmentRecords: positiveInt.default(4_096),
-    }).prefault({}),
+    })
+    .prefault({}),
   cache: z
     .object({
       /** memory (the default), redis (REDIS_URL; the default when it is set) or none. */
@@ -80,14 +82,16 @@ export const instanceSchema = z.object({
       maxEntries: positiveInt.default(10_000),
       /** A cache slower than this counts as a miss; it never fails a request. */
       timeoutMs: positiveInt.default(50),
-    }).prefault({}),
+    })
+    .prefault({}),
   shutdown: z
     .object({
       /** How long readiness is false before the listener closes (load balancers notice). */
       drainDelayMs: z.coerce.number().int().min(0).default(0),
       /** The most a graceful shutdown may take before the process exits anyway. */
       timeoutMs: positiveInt.default(10_000),
-    }).prefault({}),
+    })
+    .prefault({}),
 });
 
 type ParsedInstance = z.output<typeof instanceSchema>;
@@ -131,7 +135,12 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
     logLevel: env.GUARDGATE_LOG_LEVEL,
     logFormat: env.GUARDGATE_LOG_FORMAT,
     dataDir: env.GUARDGATE_DATA_DIR,
-    audit: { databaseUrl: env.DATABASE_URL, sink: env.GUARDGATE_AUDIT_SINK, text: env.GUARDGATE_AUDIT_TEXT, schema: env.GUARDGATE_AUDIT_SCHEMA },
+    audit: {
+      databaseUrl: env.DATABASE_URL,
+      sink: env.GUARDGATE_AUDIT_SINK,
+      text: env.GUARDGATE_AUDIT_TEXT,
+      schema: env.GUARDGATE_AUDIT_SCHEMA,
+    },
     cache: { redisUrl: env.REDIS_URL, kind: env.GUARDGATE_CACHE },
     engine: {
       kind: env.GUARDGATE_ENGINE,
@@ -186,8 +195,10 @@ export function loadInstanceConfig(flags: InstanceFlags, env: NodeJS.ProcessEnv)
   // PostgreSQL and Redis are the defaults once their URLs are given.
   const sink = parsed.audit.sink ?? (parsed.audit.databaseUrl ? 'postgres' : 'sqlite');
   const kind = parsed.cache.kind ?? (parsed.cache.redisUrl ? 'redis' : 'memory');
-  if (sink === 'postgres' && !parsed.audit.databaseUrl) throw new ConfigError('audit.sink postgres needs audit.databaseUrl (or DATABASE_URL)');
-  if (kind === 'redis' && !parsed.cache.redisUrl) throw new ConfigError('cache.kind redis needs cache.redisUrl (or REDIS_URL)');
+  if (sink === 'postgres' && !parsed.audit.databaseUrl)
+    throw new ConfigError('audit.sink postgres needs audit.databaseUrl (or DATABASE_URL)');
+  if (kind === 'redis' && !parsed.cache.redisUrl)
+    throw new ConfigError('cache.kind redis needs cache.redisUrl (or REDIS_URL)');
   if (!isLoopback(parsed.host) && allowsAnonymous(parsed.auth) && !parsed.insecure) {
     throw new ConfigError(
       `refusing to serve /predict without authentication on ${parsed.host}: configure auth.jwt or auth.apiKeysFile (see docs/security.md), or pass --insecure`,

@@ -38,7 +38,11 @@ export function merge(...sources: unknown[]): Record<string, unknown> {
       if (value === undefined) continue;
       const current = out[key];
       out[key] =
-        value !== null && typeof value === 'object' && !Array.isArray(value) && current !== null && typeof current === 'object'
+        value !== null &&
+        typeof value === 'object' &&
+        !Array.isArray(value) &&
+        current !== null &&
+        typeof current === 'object'
           ? merge(current, value)
           : value;
     }

@@ -12,10 +12,18 @@ import { COLORS } from '../vocabulary/colors.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const urlList = z.preprocess(
-  (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value),
+  (value) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : value,
   z.array(z.url({ protocol: /^https?$/ })),
 );
-const poolSchema = z.object({ version: versionSchema.nullable().default(null), instances: urlList.default([]) }).prefault({});
+const poolSchema = z
+  .object({ version: versionSchema.nullable().default(null), instances: urlList.default([]) })
+  .prefault({});
 const keyPairSchema = z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).strict();
 
 export const routerSchema = z.object({
@@ -31,13 +39,21 @@ export const routerSchema = z.object({
       /** Bearer token for /admin/*; when unset, one is made and written to the data directory. */
       token: z.string().min(16, 'the admin token must be at least 16 characters').optional(),
       /** HTTPS for the admin API; with clientCaFile, only clients with a certificate that CA signed get in. */
-      tls: keyPairSchema.extend({ clientCaFile: z.string().min(1).optional() }).strict().optional(),
-    }).prefault({}),
+      tls: keyPairSchema
+        .extend({ clientCaFile: z.string().min(1).optional() })
+        .strict()
+        .optional(),
+    })
+    .prefault({}),
   /**
    * HTTPS on the public (and preview) listener, reloaded when the files change. `caFile`: the (private) CA that
    * signed `certFile`, which the gates' own requests to this listener trust; a self-signed `certFile` is trusted as is.
    */
-  tls: keyPairSchema.extend({ caFile: z.string().min(1).optional() }).strict().nullable().default(null),
+  tls: keyPairSchema
+    .extend({ caFile: z.string().min(1).optional() })
+    .strict()
+    .nullable()
+    .default(null),
   /** Shared with the instances (a reference): marks mirrored copies. Unset: no mirroring. */
   routerSecret: secretRefSchema.optional(),
   /** Who may call the API (handed to the instances by `up`), use the preview header and the admin API. */
@@ -63,11 +79,18 @@ export const routerSchema = z.object({
     .optional(),
   /** `up` only: the secrets release specs may name (environment variables, directories of secret files). */
   releaseSecrets: z
-    .object({ env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]), dirs: z.array(z.string().min(1)).default([]) })
+    .object({
+      env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
+      dirs: z.array(z.string().min(1)).default([]),
+    })
     .strict()
     .prefault({}),
   timeouts: z
-    .object({ headersMs: positiveInt.default(10_000), requestMs: positiveInt.default(60_000), keepAliveMs: positiveInt.default(65_000) })
+    .object({
+      headersMs: positiveInt.default(10_000),
+      requestMs: positiveInt.default(60_000),
+      keepAliveMs: positiveInt.default(65_000),
+    })
     .prefault({}),
   /** `standby`: while the active color has no healthy instance and the kept standby has, serve from it (counted, logged). */
   failover: z.enum(['none', 'standby']).default('none'),
@@ -87,9 +110,16 @@ export const routerSchema = z.object({
     .object({
       /** A kubeconfig file; unset: KUBECONFIG, the in-cluster service account, or ~/.kube/config. */
       kubeconfig: z.string().min(1).optional(),
-      namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).default('default'),
+      namespace: z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+        .default('default'),
       /** Name prefix and `app` label of every object. */
-      app: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).max(40).default('guardgate'),
+      app: z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+        .max(40)
+        .default('guardgate'),
       /** The Guardgate image the pods run. */
       image: z.string().min(1).default('guardgate:latest'),
       port: port.default(8080),
@@ -97,13 +127,22 @@ export const routerSchema = z.object({
       progressDeadlineSeconds: positiveInt.default(600),
       readyTimeoutSeconds: positiveInt.default(300),
       gpus: z.coerce.number().int().min(0).optional(),
-      resources: z.object({ requests: z.record(z.string(), z.string()).optional(), limits: z.record(z.string(), z.string()).optional() }).strict().optional(),
+      resources: z
+        .object({
+          requests: z.record(z.string(), z.string()).optional(),
+          limits: z.record(z.string(), z.string()).optional(),
+        })
+        .strict()
+        .optional(),
       nodeSelector: z.record(z.string(), z.string()).optional(),
       tolerations: z.array(z.record(z.string(), z.unknown())).optional(),
       /** Who this controller is, for the Lease that lets one controller act at a time (a pod's name). */
       identity: z.string().min(1).optional(),
       /** A Secret with `api-keys.json` (guardgate keys add --file) that every pod mounts: the API keys instances accept. */
-      apiKeysSecret: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/).optional(),
+      apiKeysSecret: z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/)
+        .optional(),
       /** The controller Lease (client-go's leader election): others may take it once unchanged this long... */
       leaseSeconds: positiveInt.default(15),
       /** ...its holder renews this often... */
@@ -111,16 +150,30 @@ export const routerSchema = z.object({
       /** ...and stops acting when it could not renew for this long (default: two thirds of leaseSeconds). */
       renewDeadlineSeconds: z.coerce.number().positive().optional(),
       /** traffic gateway-api: the Gateway the HTTPRoute attaches to, and the URL clients (and the gates) reach it at. */
-      gateway: z.object({ name: z.string().min(1), namespace: z.string().min(1).optional(), url: z.url({ protocol: /^https?$/ }), hostnames: z.array(z.string().min(1)).optional() }).strict().optional(),
+      gateway: z
+        .object({
+          name: z.string().min(1),
+          namespace: z.string().min(1).optional(),
+          url: z.url({ protocol: /^https?$/ }),
+          hostnames: z.array(z.string().min(1)).optional(),
+        })
+        .strict()
+        .optional(),
       /** traffic service-selector: for how long old pods close their connections after a switch (0: not asked). */
       reconnectSeconds: z.coerce.number().min(0).max(3_600).default(10),
       /** How long a traffic change may take to reach the cluster (EndpointSlices, the route's status, answers from the new color): past it the step fails. */
       propagationTimeoutSeconds: positiveInt.default(30),
     })
     .strict()
-    .refine((k) => k.renewSeconds < (k.renewDeadlineSeconds ?? (k.leaseSeconds * 2) / 3) && (k.renewDeadlineSeconds ?? 0) < k.leaseSeconds, {
-      message: 'the Lease needs renewSeconds < renewDeadlineSeconds (default: two thirds of leaseSeconds) < leaseSeconds, so that a holder stops acting before another may take over',
-    })
+    .refine(
+      (k) =>
+        k.renewSeconds < (k.renewDeadlineSeconds ?? (k.leaseSeconds * 2) / 3) &&
+        (k.renewDeadlineSeconds ?? 0) < k.leaseSeconds,
+      {
+        message:
+          'the Lease needs renewSeconds < renewDeadlineSeconds (default: two thirds of leaseSeconds) < leaseSeconds, so that a holder stops acting before another may take over',
+      },
+    )
     .prefault({}),
   /**
    * Router processes serving the data path (node:cluster) on the one port; the primary keeps the admin API
@@ -143,7 +196,8 @@ export const routerSchema = z.object({
       attemptTimeoutMs: positiveInt.default(10_000),
       connections: positiveInt.default(128),
       maxInFlight: positiveInt.default(512),
-    }).prefault({}),
+    })
+    .prefault({}),
   health: z
     .object({
       intervalMs: positiveInt.default(1_000),
@@ -151,18 +205,28 @@ export const routerSchema = z.object({
       path: z.string().startsWith('/').default('/readyz'),
       unhealthyThreshold: positiveInt.default(2),
       healthyThreshold: positiveInt.default(2),
-    }).prefault({}),
+    })
+    .prefault({}),
   retry: z
-    .object({ ratio: z.coerce.number().min(0).max(1).default(0.2), minPerSecond: z.coerce.number().min(0).default(10), windowSeconds: positiveInt.default(10) }).prefault({}),
+    .object({
+      ratio: z.coerce.number().min(0).max(1).default(0.2),
+      minPerSecond: z.coerce.number().min(0).default(10),
+      windowSeconds: positiveInt.default(10),
+    })
+    .prefault({}),
   mirror: z.object({ maxInFlight: positiveInt.default(64) }).prefault({}),
 });
 
-export type RouterConfig = Omit<z.output<typeof routerSchema>, 'routerSecret' | 'auth'> & RouterSettings & { auth: AuthConfig };
+export type RouterConfig = Omit<z.output<typeof routerSchema>, 'routerSecret' | 'auth'> &
+  RouterSettings & { auth: AuthConfig };
 
 /** Connections the public listener holds at most, and one client address. */
 function connectionBudgets(parsed: ParsedRouterConfig): { maxConnections: number; maxConnectionsPerClient: number } {
   const maxConnections = parsed.maxConnections ?? publicConnectionBudget(openFilesLimit());
-  return { maxConnections, maxConnectionsPerClient: parsed.maxConnectionsPerClient ?? Math.max(64, Math.floor(maxConnections / 4)) };
+  return {
+    maxConnections,
+    maxConnectionsPerClient: parsed.maxConnectionsPerClient ?? Math.max(64, Math.floor(maxConnections / 4)),
+  };
 }
 
 /** Resolve the secrets of a parsed router configuration: what the router runs with. */
@@ -217,7 +281,11 @@ export function parseRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv): P
     auth: authFromEnvironment(env),
     storeOutageSeconds: env.GUARDGATE_STORE_OUTAGE_SECONDS,
     workers: env.GUARDGATE_ROUTER_WORKERS,
-    releaseSecrets: { env: env.GUARDGATE_RELEASE_SECRETS?.split(',').map((s) => s.trim()).filter(Boolean) },
+    releaseSecrets: {
+      env: env.GUARDGATE_RELEASE_SECRETS?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    },
   };
   const fromFlags = {
     host: flags.host,
@@ -227,15 +295,30 @@ export function parseRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv): P
     logLevel: flags.logLevel,
     active: flags.active,
     admin: { host: flags.adminHost, port: flags.adminPort, token: flags.adminToken },
-    pools: { blue: { instances: flags.blue, version: flags.blueVersion }, green: { instances: flags.green, version: flags.greenVersion } },
-    tls: flags.tlsCert || flags.tlsKey || flags.tlsCa ? { certFile: flags.tlsCert, keyFile: flags.tlsKey, caFile: flags.tlsCa } : undefined,
+    pools: {
+      blue: { instances: flags.blue, version: flags.blueVersion },
+      green: { instances: flags.green, version: flags.greenVersion },
+    },
+    tls:
+      flags.tlsCert || flags.tlsKey || flags.tlsCa
+        ? { certFile: flags.tlsCert, keyFile: flags.tlsKey, caFile: flags.tlsCa }
+        : undefined,
     insecure: flags.insecure,
     workers: flags.workers,
     driver: flags.driver,
     traffic: flags.traffic,
-    kubernetes: { kubeconfig: flags.kubeconfig ?? env.KUBECONFIG, namespace: flags.namespace ?? env.GUARDGATE_K8S_NAMESPACE, image: flags.image, identity: env.GUARDGATE_K8S_IDENTITY },
+    kubernetes: {
+      kubeconfig: flags.kubeconfig ?? env.KUBECONFIG,
+      namespace: flags.namespace ?? env.GUARDGATE_K8S_NAMESPACE,
+      image: flags.image,
+      identity: env.GUARDGATE_K8S_IDENTITY,
+    },
   };
-  return validate(routerSchema, merge(file ? readYamlFile(file) : {}, fromEnv, fromFlags), file ?? 'flags and environment');
+  return validate(
+    routerSchema,
+    merge(file ? readYamlFile(file) : {}, fromEnv, fromFlags),
+    file ?? 'flags and environment',
+  );
 }
 
 export function loadRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv): RouterConfig {

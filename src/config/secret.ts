@@ -6,14 +6,18 @@ import { z } from 'zod';
 import { ConfigError } from './load.js';
 
 export const secretRefSchema = z.union(
-  [z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') }).strict(), z.object({ file: z.string().min(1) }).strict()],
+  [
+    z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') }).strict(),
+    z.object({ file: z.string().min(1) }).strict(),
+  ],
   { error: 'a secret reference: { env: NAME } or { file: PATH } (secret values are never written in a file)' },
 );
 
 export type SecretRef = z.output<typeof secretRefSchema>;
 
 /** Where a reference points, for messages (never the value). */
-export const describeSecret = (ref: SecretRef): string => ('env' in ref ? `environment variable ${ref.env}` : `file ${ref.file}`);
+export const describeSecret = (ref: SecretRef): string =>
+  'env' in ref ? `environment variable ${ref.env}` : `file ${ref.file}`;
 
 /**
  * The value a reference names. A missing or empty value is a configuration error: a secret that silently
@@ -27,7 +31,9 @@ export function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv): string {
     try {
       value = readFileSync(ref.file, 'utf8');
     } catch (error) {
-      throw new ConfigError(`cannot read the secret ${describeSecret(ref)}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+      throw new ConfigError(
+        `cannot read the secret ${describeSecret(ref)}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`,
+      );
     }
   }
   value = value?.trim();
@@ -49,7 +55,8 @@ export interface SecretPolicy {
   deniedDirs: readonly string[];
 }
 
-const inside = (path: string, dir: string): boolean => path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+const inside = (path: string, dir: string): boolean =>
+  path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 
 /** The real path (links and `..` resolved), or the lexical one when it does not exist (yet). */
 const real = (path: string): string => {
@@ -66,7 +73,9 @@ const real = (path: string): string => {
  */
 export function secretRefused(ref: SecretRef, policy: SecretPolicy): string | null {
   if ('env' in ref) {
-    return policy.env.includes(ref.env) ? null : `the environment variable ${ref.env} is not one a release may name (allowed: ${policy.env.join(', ') || 'none'}; set GUARDGATE_RELEASE_SECRETS)`;
+    return policy.env.includes(ref.env)
+      ? null
+      : `the environment variable ${ref.env} is not one a release may name (allowed: ${policy.env.join(', ') || 'none'}; set GUARDGATE_RELEASE_SECRETS)`;
   }
   const [named, actual] = [resolve(ref.file), real(ref.file)];
   const denied = policy.deniedDirs.flatMap((dir) => [resolve(dir), real(dir)]);

@@ -23,6 +23,20 @@ export interface UpStores {
 
 /** The store settings of `up`, from its environment; a bad value is a ConfigError naming the variable. */
 export function upStoresFrom(env: NodeJS.ProcessEnv): UpStores {
-  const parsed = validate(upStoresSchema, { GUARDGATE_AUDIT_TEXT: env.GUARDGATE_AUDIT_TEXT || undefined, DATABASE_URL: env.DATABASE_URL || undefined, GUARDGATE_CONTROLLER_SCHEMA: env.GUARDGATE_CONTROLLER_SCHEMA || undefined, GUARDGATE_AUDIT_SCHEMA: env.GUARDGATE_AUDIT_SCHEMA || undefined }, 'the environment');
-  return { auditText: parsed.GUARDGATE_AUDIT_TEXT, databaseUrl: parsed.DATABASE_URL, controllerSchema: parsed.GUARDGATE_CONTROLLER_SCHEMA, auditSchema: parsed.GUARDGATE_AUDIT_SCHEMA };
+  const parsed = validate(
+    upStoresSchema,
+    {
+      GUARDGATE_AUDIT_TEXT: env.GUARDGATE_AUDIT_TEXT || undefined,
+      DATABASE_URL: env.DATABASE_URL || undefined,
+      GUARDGATE_CONTROLLER_SCHEMA: env.GUARDGATE_CONTROLLER_SCHEMA || undefined,
+      GUARDGATE_AUDIT_SCHEMA: env.GUARDGATE_AUDIT_SCHEMA || undefined,
+    },
+    'the environment',
+  );
+  return {
+    auditText: parsed.GUARDGATE_AUDIT_TEXT,
+    databaseUrl: parsed.DATABASE_URL,
+    controllerSchema: parsed.GUARDGATE_CONTROLLER_SCHEMA,
+    auditSchema: parsed.GUARDGATE_AUDIT_SCHEMA,
+  };
 }

@@ -4,4 +4,7 @@ import { z } from 'zod';
 
 export const versionSchema = z
   .string()
-  .regex(/^[!-~](?:[ -~]{0,126}[!-~])?$/, 'printable ASCII (letters, digits, punctuation), 1 to 128 characters, no spaces at either end: it travels in response headers');
+  .regex(
+    /^[!-~](?:[ -~]{0,126}[!-~])?$/,
+    'printable ASCII (letters, digits, punctuation), 1 to 128 characters, no spaces at either end: it travels in response headers',
+  );

@@ -61,7 +61,8 @@ export interface Driver {
 }
 
 /** An instance to ask directly: a ready one when there is one (a crash-looping pod of a live color serves nothing). */
-export const readyInstanceUrl = (deployment: Deployment | null): string | undefined => deployment?.instances.find((i) => i.state === 'ready')?.url ?? deployment?.instances[0]?.url;
+export const readyInstanceUrl = (deployment: Deployment | null): string | undefined =>
+  deployment?.instances.find((i) => i.state === 'ready')?.url ?? deployment?.instances[0]?.url;
 
 export class DeployError extends Error {
   override readonly name = 'DeployError';

@@ -88,13 +88,24 @@ class Supervised {
       if (looping && !this.everReady) {
         this.crashLoop = `instance ${this.url} crashed ${this.crashes.length} times in ${this.options.crashWindowMs} ms: ${stderr.trim().slice(-300) || `exit ${code ?? signal}`}`;
         this.state = 'stopped';
-        this.log.error({ instance: this.url, code, signal, stderr: stderr.trim().slice(-500) }, 'instance crash-looping before it was ever ready: the deploy fails');
+        this.log.error(
+          { instance: this.url, code, signal, stderr: stderr.trim().slice(-500) },
+          'instance crash-looping before it was ever ready: the deploy fails',
+        );
         return;
       }
       const delayMs = Math.min(250 * 2 ** (this.crashes.length - 1), 30_000);
       this.state = 'restarting';
       this.restarts++;
-      const detail = { instance: this.url, code, signal, restarts: this.restarts, crashesInWindow: this.crashes.length, restartInMs: delayMs, stderr: stderr.trim().slice(-500) };
+      const detail = {
+        instance: this.url,
+        code,
+        signal,
+        restarts: this.restarts,
+        crashesInWindow: this.crashes.length,
+        restartInMs: delayMs,
+        stderr: stderr.trim().slice(-500),
+      };
       if (looping) this.log.error(detail, 'instance crash-looping; restarting with backoff');
       else this.log.warn(detail, 'instance exited; restarting');
       this.timer = setTimeout(() => this.start(), delayMs);
@@ -160,7 +171,13 @@ export class LocalDriver implements Driver {
    */
   private secretOf(spec: EnvironmentSpec): { engine: EnvironmentSpec['engine']; env: Record<string, string> } {
     const { engine } = spec;
-    if (engine.kind !== 'openai' || engine.apiKey === undefined || !('file' in engine.apiKey) || this.options.releaseSecrets === undefined) return { engine, env: {} };
+    if (
+      engine.kind !== 'openai' ||
+      engine.apiKey === undefined ||
+      !('file' in engine.apiKey) ||
+      this.options.releaseSecrets === undefined
+    )
+      return { engine, env: {} };
     try {
       const value = readReleaseSecret(engine.apiKey, this.options.releaseSecrets);
       return { engine: { ...engine, apiKey: { env: RELEASE_KEY_ENV } }, env: { [RELEASE_KEY_ENV]: value } };
@@ -196,7 +213,13 @@ export class LocalDriver implements Driver {
     const started: Supervised[] = [];
     for (let i = 0; i < count; i++) {
       const port = await freePort(INSTANCE_HOST);
-      const instance = new Supervised(`http://${INSTANCE_HOST}:${port}`, ['serve', '--config', file, '--port', String(port)], this.options, this.log, secret.env);
+      const instance = new Supervised(
+        `http://${INSTANCE_HOST}:${port}`,
+        ['serve', '--config', file, '--port', String(port)],
+        this.options,
+        this.log,
+        secret.env,
+      );
       instance.start();
       started.push(instance);
     }
@@ -214,7 +237,8 @@ export class LocalDriver implements Driver {
         if (await instance.ready()) pending.delete(instance);
       }
       if (pending.size === 0) return;
-      if (Date.now() > deadline) throw new DeployError(`${pending.size} instance(s) not ready within ${this.options.readyTimeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new DeployError(`${pending.size} instance(s) not ready within ${this.options.readyTimeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -222,8 +246,11 @@ export class LocalDriver implements Driver {
   readonly kind = 'local';
 
   cannotDeploy(spec: EnvironmentSpec): string | undefined {
-    if (spec.image !== undefined) return `image (${spec.image}) needs the kubernetes driver: a local deployment runs this machine's guardgate`;
-    return spec.modelServer ? 'modelServer (the model server beside each instance) needs the kubernetes driver; locally, run the model server yourself and name its URL in engine.baseUrl' : undefined;
+    if (spec.image !== undefined)
+      return `image (${spec.image}) needs the kubernetes driver: a local deployment runs this machine's guardgate`;
+    return spec.modelServer
+      ? 'modelServer (the model server beside each instance) needs the kubernetes driver; locally, run the model server yourself and name its URL in engine.baseUrl'
+      : undefined;
   }
 
   /** Local instances are children of the controller: none outlives it, so there is never anything to adopt. */

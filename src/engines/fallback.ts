@@ -20,7 +20,11 @@ export class FallbackEngine implements Engine {
       return await this.primary.classify(input, options);
     } catch (error) {
       if (!isGuardgateError(error) || !FALLBACK_ON.has(error.code)) throw error;
-      return { ...(await this.fallback.classify(input, options)), degraded: true, degradedReason: 'engine_unavailable' };
+      return {
+        ...(await this.fallback.classify(input, options)),
+        degraded: true,
+        degradedReason: 'engine_unavailable',
+      };
     }
   }
 

@@ -5,9 +5,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 /** The CPU limit of this process's cgroup (v2 cpu.max, v1 cfs quota), rounded up; undefined without one. */
-export function cgroupCpus(read: (path: string) => string | undefined = (path) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined)): number | undefined {
+export function cgroupCpus(
+  read: (path: string) => string | undefined = (path) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined),
+): number | undefined {
   const v2 = read('/sys/fs/cgroup/cpu.max')?.trim().split(/\s+/);
-  if (v2 !== undefined && v2[0] !== 'max' && Number(v2[0]) > 0 && Number(v2[1]) > 0) return Math.max(1, Math.ceil(Number(v2[0]) / Number(v2[1])));
+  if (v2 !== undefined && v2[0] !== 'max' && Number(v2[0]) > 0 && Number(v2[1]) > 0)
+    return Math.max(1, Math.ceil(Number(v2[0]) / Number(v2[1])));
   const quota = Number(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us'));
   const period = Number(read('/sys/fs/cgroup/cpu/cpu.cfs_period_us'));
   return quota > 0 && period > 0 ? Math.max(1, Math.ceil(quota / period)) : undefined;

@@ -80,7 +80,10 @@ export class LlamaCppEngine implements Engine {
 
   constructor(private readonly config: LlamaCppEngineConfig) {
     if (!existsSync(config.modelPath)) {
-      throw new GuardgateError('engine_unavailable', `no model file at ${config.modelPath} (${config.missingHint ?? 'guardgate model pull NAME|URL, then name it in engine.model'})`);
+      throw new GuardgateError(
+        'engine_unavailable',
+        `no model file at ${config.modelPath} (${config.missingHint ?? 'guardgate model pull NAME|URL, then name it in engine.model'})`,
+      );
     }
     const digest = modelDigest(config.modelPath);
     this.info = {
@@ -96,15 +99,29 @@ export class LlamaCppEngine implements Engine {
 
   private async load(): Promise<Loaded> {
     const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
-    const llama = await getLlama({ gpu: this.config.gpuLayers > 0 ? 'auto' : false, build: 'never', logLevel: LlamaLogLevel.error });
+    const llama = await getLlama({
+      gpu: this.config.gpuLayers > 0 ? 'auto' : false,
+      build: 'never',
+      logLevel: LlamaLogLevel.error,
+    });
     let model: LlamaModel | undefined;
     let context: LlamaContext | undefined;
     try {
       model = await llama.loadModel({ modelPath: this.config.modelPath, gpuLayers: this.config.gpuLayers });
-      const prompt = choosePrompt(this.config.template, { name: model.fileInfo.metadata.general?.name, template: model.fileInfo.metadata.tokenizer?.chat_template });
+      const prompt = choosePrompt(this.config.template, {
+        name: model.fileInfo.metadata.general?.name,
+        template: model.fileInfo.metadata.tokenizer?.chat_template,
+      });
       this.prompting = { template: prompt.source, ...(prompt.note === undefined ? {} : { note: prompt.note }) };
-      context = await model.createContext({ contextSize: this.config.contextSize, sequences: this.config.concurrency, threads: this.config.threads });
-      const grammars = { prompt: await llama.createGrammar({ grammar: guardGrammar('prompt') }), response: await llama.createGrammar({ grammar: guardGrammar('response') }) };
+      context = await model.createContext({
+        contextSize: this.config.contextSize,
+        sequences: this.config.concurrency,
+        threads: this.config.threads,
+      });
+      const grammars = {
+        prompt: await llama.createGrammar({ grammar: guardGrammar('prompt') }),
+        response: await llama.createGrammar({ grammar: guardGrammar('response') }),
+      };
       const free = Array.from({ length: this.config.concurrency }, () => context!.getSequence());
       return { llama, model, context, render: prompt.render, grammars, free };
     } catch (error) {
@@ -124,11 +141,18 @@ export class LlamaCppEngine implements Engine {
     const messages = buildMessages(input);
     // The messages' text never goes through the template: markers stand in for it.
     const parts = splitAtMarks(loaded.render, messages);
-    return parts.flatMap((part, i) => (i % 2 === 0 ? loaded.model.tokenize(part, true) : loaded.model.tokenize(messages[Number(part)]!.content, false)));
+    return parts.flatMap((part, i) =>
+      i % 2 === 0 ? loaded.model.tokenize(part, true) : loaded.model.tokenize(messages[Number(part)]!.content, false),
+    );
   }
 
   describe(): Record<string, unknown> {
-    return { ...this.prompting, threads: this.config.threads, concurrency: this.config.concurrency, contextSize: this.config.contextSize };
+    return {
+      ...this.prompting,
+      threads: this.config.threads,
+      concurrency: this.config.concurrency,
+      contextSize: this.config.contextSize,
+    };
   }
 
   /** The prompt the model reads for an input, as tokens (for diagnostics and tests). */
@@ -149,7 +173,12 @@ export class LlamaCppEngine implements Engine {
     signal.throwIfAborted();
     const free = loaded.free.pop();
     if (free !== undefined) return Promise.resolve(free);
-    if (this.waiting.length >= this.config.maxQueued) throw new GuardgateError('engine_busy', `${this.config.concurrency} verdicts are being judged and ${this.waiting.length} wait; try again shortly`, { retryAfter: 1 });
+    if (this.waiting.length >= this.config.maxQueued)
+      throw new GuardgateError(
+        'engine_busy',
+        `${this.config.concurrency} verdicts are being judged and ${this.waiting.length} wait; try again shortly`,
+        { retryAfter: 1 },
+      );
     return new Promise((resolve, reject) => {
       const take = (sequence: LlamaContextSequence) => {
         signal.removeEventListener('abort', leave);
@@ -184,12 +213,19 @@ export class LlamaCppEngine implements Engine {
         loaded = await unlessAborted(this.loading, signal);
       } catch (error) {
         if (signal.aborted) throw error;
-        throw error instanceof GuardgateError ? error : new GuardgateError('engine_unavailable', `the model could not be loaded: ${(error as Error).message}`, { cause: error });
+        throw error instanceof GuardgateError
+          ? error
+          : new GuardgateError('engine_unavailable', `the model could not be loaded: ${(error as Error).message}`, {
+              cause: error,
+            });
       }
       const target = targetOf(input);
       const tokens = this.promptTokens(loaded, input);
       if (tokens.length + this.config.maxTokens > this.config.contextSize) {
-        throw new GuardgateError('text_too_long', `the text is ${tokens.length} tokens with the template; the model's context holds ${this.config.contextSize - this.config.maxTokens}: it is rejected, not truncated`);
+        throw new GuardgateError(
+          'text_too_long',
+          `the text is ${tokens.length} tokens with the template; the model's context holds ${this.config.contextSize - this.config.maxTokens}: it is rejected, not truncated`,
+        );
       }
       signal.throwIfAborted();
       sequence = await this.acquire(loaded, signal);
@@ -197,12 +233,24 @@ export class LlamaCppEngine implements Engine {
       const { LlamaCompletion } = await import('node-llama-cpp');
       completion = new LlamaCompletion({ contextSequence: sequence });
       // Greedy, as upstream decodes: no repeat penalty (node-llama-cpp applies one by default).
-      const raw = await completion.generateCompletion(tokens, { grammar: loaded.grammars[target], maxTokens: this.config.maxTokens, temperature: 0, repeatPenalty: false, signal, stopOnAbortSignal: false });
+      const raw = await completion.generateCompletion(tokens, {
+        grammar: loaded.grammars[target],
+        maxTokens: this.config.maxTokens,
+        temperature: 0,
+        repeatPenalty: false,
+        signal,
+        stopOnAbortSignal: false,
+      });
       const usage = { promptTokens: tokens.length, completionTokens: loaded.model.tokenize(raw, false).length };
       return { ...parseGuardOutput(raw, target), raw, engine: this.info, degraded: false, usage };
     } catch (error) {
-      if (this.shutdown.signal.aborted) throw new GuardgateError('engine_unavailable', 'the engine is closing', { cause: error });
-      if (timeout.aborted && !options.signal?.aborted) throw new GuardgateError('engine_timeout', `the model did not answer within ${this.config.timeoutMs} ms`, { cause: error, retryAfter: 1 });
+      if (this.shutdown.signal.aborted)
+        throw new GuardgateError('engine_unavailable', 'the engine is closing', { cause: error });
+      if (timeout.aborted && !options.signal?.aborted)
+        throw new GuardgateError('engine_timeout', `the model did not answer within ${this.config.timeoutMs} ms`, {
+          cause: error,
+          retryAfter: 1,
+        });
       throw error;
     } finally {
       // The sequence outlives the completion: it goes back to the pool.

@@ -25,7 +25,8 @@ export interface OpenAIEngineConfig {
   maxTokens: number;
 }
 
-const CONTEXT_TOO_LONG = /context length|maximum context|too long|max_model_len|prompt is too long|exceeds the maximum/i;
+const CONTEXT_TOO_LONG =
+  /context length|maximum context|too long|max_model_len|prompt is too long|exceeds the maximum/i;
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve, reject) => {
@@ -55,7 +56,13 @@ export class OpenAIEngine implements Engine {
       name: 'openai',
       model: config.model,
       version: config.revision ?? config.model,
-      fingerprint: fingerprintOf(['openai', url.origin + this.path, config.model, config.revision ?? null, config.maxTokens]),
+      fingerprint: fingerprintOf([
+        'openai',
+        url.origin + this.path,
+        config.model,
+        config.revision ?? null,
+        config.maxTokens,
+      ]),
     };
   }
 
@@ -74,22 +81,33 @@ export class OpenAIEngine implements Engine {
     } catch (error) {
       if (isGuardgateError(error)) throw error;
       if (deadline.aborted) {
-        throw new GuardgateError('engine_timeout', `engine did not answer within ${this.config.timeoutMs} ms`, { cause: error, retryAfter: 1 });
+        throw new GuardgateError('engine_timeout', `engine did not answer within ${this.config.timeoutMs} ms`, {
+          cause: error,
+          retryAfter: 1,
+        });
       }
       if (options.signal?.aborted) throw error;
-      throw new GuardgateError('engine_unavailable', `engine request failed: ${(error as Error).message}`, { cause: error, retryAfter: 1 });
+      throw new GuardgateError('engine_unavailable', `engine request failed: ${(error as Error).message}`, {
+        cause: error,
+        retryAfter: 1,
+      });
     }
   }
 
   /** POST the chat completion, retrying connection errors, and return the message text. */
-  private async complete(body: string, signal: AbortSignal, traceparent: string | undefined): Promise<{ raw: string; usage: EngineResult['usage'] }> {
+  private async complete(
+    body: string,
+    signal: AbortSignal,
+    traceparent: string | undefined,
+  ): Promise<{ raw: string; usage: EngineResult['usage'] }> {
     // The model server continues the trace (vLLM and SGLang read traceparent when they trace).
     const headers = traceparent === undefined ? this.headers : { ...this.headers, traceparent };
     for (let attempt = 0; ; attempt++) {
       try {
         const response = await this.pool.request({ method: 'POST', path: this.path, headers, body, signal });
         const text = await response.body.text();
-        if (response.statusCode !== 200) throw this.httpError(response.statusCode, text, response.headers['retry-after']);
+        if (response.statusCode !== 200)
+          throw this.httpError(response.statusCode, text, response.headers['retry-after']);
         return this.contentOf(text);
       } catch (error) {
         if (!isConnectionError(error) || attempt >= this.config.retries || signal.aborted) throw error;
@@ -100,7 +118,10 @@ export class OpenAIEngine implements Engine {
 
   private httpError(status: number, text: string, retryAfterHeader: string | string[] | undefined): GuardgateError {
     if (status === 400 && CONTEXT_TOO_LONG.test(text)) {
-      return new GuardgateError('text_too_long', "text is longer than the model's context; it is rejected, not truncated");
+      return new GuardgateError(
+        'text_too_long',
+        "text is longer than the model's context; it is rejected, not truncated",
+      );
     }
     const retryAfter = Number(Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader) || 1;
     const detail = status === 401 || status === 403 ? 'the engine rejected our credentials' : text.slice(0, 200);
@@ -112,14 +133,22 @@ export class OpenAIEngine implements Engine {
     try {
       completion = JSON.parse(text) as ChatCompletion;
     } catch (error) {
-      throw new GuardgateError('engine_invalid_output', `engine answered with invalid JSON: ${text.slice(0, 200)}`, { cause: error });
+      throw new GuardgateError('engine_invalid_output', `engine answered with invalid JSON: ${text.slice(0, 200)}`, {
+        cause: error,
+      });
     }
     const content = completion.choices?.[0]?.message?.content;
     if (typeof content !== 'string') {
       throw new GuardgateError('engine_invalid_output', 'engine answer has no choices[0].message.content');
     }
     const usage = completion.usage;
-    return { raw: content, usage: typeof usage?.prompt_tokens === 'number' && typeof usage.completion_tokens === 'number' ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens } : undefined };
+    return {
+      raw: content,
+      usage:
+        typeof usage?.prompt_tokens === 'number' && typeof usage.completion_tokens === 'number'
+          ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens }
+          : undefined,
+    };
   }
 
   /** Called once nobody waits for an answer any more (the listener is closed): drop what is left. */
@@ -127,4 +156,3 @@ export class OpenAIEngine implements Engine {
     await this.pool.destroy();
   }
 }
-

@@ -86,4 +86,7 @@ export function renderQwen3GuardPrompt(messages: readonly PlainMessage[]): strin
 
 /** Whether a GGUF is a Qwen3Guard-Gen model: its name says so, or its template carries Qwen3Guard's policy. */
 export const isQwen3Guard = (name: unknown, template: unknown): boolean =>
-  (typeof name === 'string' && /qwen3[-_ ]?guard/i.test(name)) || (typeof template === 'string' && template.includes('<BEGIN SAFETY POLICY>') && template.includes('Safety: Controversial'));
+  (typeof name === 'string' && /qwen3[-_ ]?guard/i.test(name)) ||
+  (typeof template === 'string' &&
+    template.includes('<BEGIN SAFETY POLICY>') &&
+    template.includes('Safety: Controversial'));

@@ -26,7 +26,10 @@ export const gateRunSchema = z
     candidate: endpointField.default('preview'),
     /** What the candidate is compared with (load, shadow): `live` by default. */
     baseline: endpointField.default('live'),
-    gates: z.array(z.enum(PRE_SWITCH_GATES as [PreSwitchGate, ...PreSwitchGate[]])).min(1).max(PRE_SWITCH_GATES.length),
+    gates: z
+      .array(z.enum(PRE_SWITCH_GATES as [PreSwitchGate, ...PreSwitchGate[]]))
+      .min(1)
+      .max(PRE_SWITCH_GATES.length),
     /** The release spec's `gates` section (defaults as in a spec); suite and corpus files are the server's own. */
     settings: gatesSchema,
   })
@@ -67,7 +70,10 @@ function resolveEndpoint(named: string, options: GateEndpointOptions): Endpoint 
   if (named === 'live' || named === 'preview') return known[named];
   const allowed = new Set([known.live.url, known.preview.url, ...options.allowed()].map(origin));
   if (!allowed.has(origin(named))) {
-    throw new GuardgateError('endpoint_not_allowed', `${origin(named)} is not an endpoint of this deployment; name "live" or "preview", or one of: ${[...allowed].join(', ')}`);
+    throw new GuardgateError(
+      'endpoint_not_allowed',
+      `${origin(named)} is not an endpoint of this deployment; name "live" or "preview", or one of: ${[...allowed].join(', ')}`,
+    );
   }
   return { url: named.replace(/\/$/, ''), headers: {} };
 }
@@ -77,7 +83,11 @@ async function answers(endpoint: Endpoint, trust: (() => string[]) | undefined):
   const dispatcher = gateDispatcher(trust);
   try {
     // Never followed (undici's request does not): a redirect would carry the endpoint's headers (a preview token) elsewhere.
-    const response = await request(`${endpoint.url}/readyz`, { headers: endpoint.headers, signal: AbortSignal.timeout(5_000), dispatcher });
+    const response = await request(`${endpoint.url}/readyz`, {
+      headers: endpoint.headers,
+      signal: AbortSignal.timeout(5_000),
+      dispatcher,
+    });
     await response.body.dump();
     return undefined;
   } catch (error) {
@@ -95,7 +105,10 @@ function serialQueue(limit: number) {
   let tail: Promise<void> = Promise.resolve();
   let queued = 0;
   return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (queued >= limit) throw new GuardgateError('overloaded', `${queued} gate runs are queued already; try again later`, { retryAfter: 30 });
+    if (queued >= limit)
+      throw new GuardgateError('overloaded', `${queued} gate runs are queued already; try again later`, {
+        retryAfter: 30,
+      });
     queued++;
     const previous = tail;
     let done!: () => void;
@@ -115,17 +128,33 @@ export function registerGateEndpoint(app: FastifyInstance, options: GateEndpoint
   const inTurn = serialQueue(MAX_QUEUED);
   app.post(GATES_RUN_PATH, async (request, reply) => {
     const parsed = gateRunSchema.safeParse(request.body ?? {});
-    if (!parsed.success) throw new GuardgateError('invalid_request', `the gate request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw new GuardgateError(
+        'invalid_request',
+        `the gate request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`,
+      );
     const body = parsed.data;
     const { settings } = body;
-    if (settings.functional.suite !== undefined || (settings.shadow.replay !== false && settings.shadow.replay.corpus !== undefined)) {
-      throw new GuardgateError('invalid_request', 'suite and corpus files are not named over HTTP: the gates use the shipped suite and corpus');
+    if (
+      settings.functional.suite !== undefined ||
+      (settings.shadow.replay !== false && settings.shadow.replay.corpus !== undefined)
+    ) {
+      throw new GuardgateError(
+        'invalid_request',
+        'suite and corpus files are not named over HTTP: the gates use the shipped suite and corpus',
+      );
     }
     const candidate = resolveEndpoint(body.candidate, options);
     const baseline = resolveEndpoint(body.baseline, options);
-    for (const [what, endpoint] of [['candidate', candidate], ['baseline', baseline]] as const) {
+    for (const [what, endpoint] of [
+      ['candidate', candidate],
+      ['baseline', baseline],
+    ] as const) {
       const failure = await answers(endpoint, options.trust);
-      if (failure !== undefined) throw new GuardgateError('endpoint_unreachable', `the ${what} ${endpoint.url} does not answer: ${failure}`, { retryAfter: 5 });
+      if (failure !== undefined)
+        throw new GuardgateError('endpoint_unreachable', `the ${what} ${endpoint.url} does not answer: ${failure}`, {
+          retryAfter: 5,
+        });
     }
     // The client going away (Argo's timeout) stops the gates, and its place in the queue.
     const stop = new AbortController();
@@ -133,25 +162,49 @@ export function registerGateEndpoint(app: FastifyInstance, options: GateEndpoint
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) stop.abort();
     });
-    const direct = (named: string, endpoint: Endpoint) => (named === 'live' || named === 'preview' ? options.instanceOf?.(named) : undefined) ?? endpoint.url;
-    const targets: GateTargets = { live: baseline, preview: candidate, activeInstance: direct(body.baseline, baseline), candidateInstance: direct(body.candidate, candidate), colors: { active: 'blue', candidate: 'green' }, checkSides: false };
+    const direct = (named: string, endpoint: Endpoint) =>
+      (named === 'live' || named === 'preview' ? options.instanceOf?.(named) : undefined) ?? endpoint.url;
+    const targets: GateTargets = {
+      live: baseline,
+      preview: candidate,
+      activeInstance: direct(body.baseline, baseline),
+      candidateInstance: direct(body.candidate, candidate),
+      colors: { active: 'blue', candidate: 'green' },
+      checkSides: false,
+    };
     const gates = await inTurn(async () => {
       const reports: GateReport[] = [];
       for (const gate of body.gates) {
         if (stop.signal.aborted) break;
-        reports.push(await runGate(gate, settings, targets, { credentials: options.credentials, auditText: options.auditText, trust: options.trust, log: options.log }, stop.signal));
+        reports.push(
+          await runGate(
+            gate,
+            settings,
+            targets,
+            { credentials: options.credentials, auditText: options.auditText, trust: options.trust, log: options.log },
+            stop.signal,
+          ),
+        );
       }
       return reports;
     });
     const answer: GateRunAnswer = {
-      pass: gates.length === body.gates.length && gates.every((report) => gateOutcome(report, report.gate === 'shadow' ? settings.shadow.onInconclusive : 'fail') === 'passed'),
+      pass:
+        gates.length === body.gates.length &&
+        gates.every(
+          (report) =>
+            gateOutcome(report, report.gate === 'shadow' ? settings.shadow.onInconclusive : 'fail') === 'passed',
+        ),
       candidate: candidate.url,
       baseline: baseline.url,
       gates,
     };
     const broken = gates.filter((report) => report.error !== undefined);
     if (broken.length > 0) {
-      const error = new GuardgateError('gate_error', `the ${broken.map((r) => r.gate).join(' and ')} gate could not run: ${broken.map((r) => r.error).join('; ')}`);
+      const error = new GuardgateError(
+        'gate_error',
+        `the ${broken.map((r) => r.gate).join(' and ')} gate could not run: ${broken.map((r) => r.error).join('; ')}`,
+      );
       return reply.code(error.status).send({ ...error.toBody(), ...answer, pass: false });
     }
     return answer;

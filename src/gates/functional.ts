@@ -29,10 +29,17 @@ const RETRIES_PER_RUN = 10;
 const RETRY_BACKOFF_MS = 150;
 
 /** No verdict came back: the connection failed, a proxy in front had no upstream, or the wrong side answered. Pure. */
-const askAgain = (got: CaseResult['got']): boolean => 'error' in got && (!got.error.startsWith('HTTP ') || /^HTTP (502|503|504) (upstream_unavailable|no_healthy_upstream|upstream_timeout)?/.test(got.error) || got.error.startsWith('answered by'));
+const askAgain = (got: CaseResult['got']): boolean =>
+  'error' in got &&
+  (!got.error.startsWith('HTTP ') ||
+    /^HTTP (502|503|504) (upstream_unavailable|no_healthy_upstream|upstream_timeout)?/.test(got.error) ||
+    got.error.startsWith('answered by'));
 
 /** Did the verdict meet the case's expectation? Pure. */
-export function caseMet(expected: AuditCase['expect'], got: { safety: string; categories: string[]; refusal: boolean | null }): boolean {
+export function caseMet(
+  expected: AuditCase['expect'],
+  got: { safety: string; categories: string[]; refusal: boolean | null },
+): boolean {
   const tiers = Array.isArray(expected.safety) ? expected.safety : [expected.safety];
   if (!tiers.includes(got.safety as (typeof tiers)[number])) return false;
   if (expected.category !== undefined && !got.categories.includes(expected.category)) return false;
@@ -40,19 +47,36 @@ export function caseMet(expected: AuditCase['expect'], got: { safety: string; ca
   return true;
 }
 
-async function judge(endpoint: string, item: AuditCase, headers: Record<string, string>, expectColor: string | undefined, signal?: AbortSignal, dispatcher?: Dispatcher): Promise<CaseResult['got']> {
+async function judge(
+  endpoint: string,
+  item: AuditCase,
+  headers: Record<string, string>,
+  expectColor: string | undefined,
+  signal?: AbortSignal,
+  dispatcher?: Dispatcher,
+): Promise<CaseResult['got']> {
   try {
     const response = await request(`${endpoint.replace(/\/$/, '')}/predict`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify({ prompt: item.prompt, ...(item.response ? { response: item.response } : {}), policy: 'strict' }),
+      body: JSON.stringify({
+        prompt: item.prompt,
+        ...(item.response ? { response: item.response } : {}),
+        policy: 'strict',
+      }),
       headersTimeout: 30_000,
       bodyTimeout: 30_000,
       signal,
       ...(dispatcher === undefined ? {} : { dispatcher }),
     });
-    const body = (await response.body.json()) as { safety: string; categories: string[]; refusal: boolean | null; error?: { code: string; message: string } };
-    if (response.statusCode !== 200) return { error: `HTTP ${response.statusCode} ${body.error?.code ?? ''}: ${body.error?.message ?? ''}`.trim() };
+    const body = (await response.body.json()) as {
+      safety: string;
+      categories: string[];
+      refusal: boolean | null;
+      error?: { code: string; message: string };
+    };
+    if (response.statusCode !== 200)
+      return { error: `HTTP ${response.statusCode} ${body.error?.code ?? ''}: ${body.error?.message ?? ''}`.trim() };
     // A verdict of the wrong environment (a preview not yet moved to the candidate) is no evidence about the candidate.
     const wrong = expectColor === undefined ? undefined : wrongSide(servedBy(response.headers), expectColor);
     if (wrong !== undefined) return { error: wrong };
@@ -69,20 +93,44 @@ async function judge(endpoint: string, item: AuditCase, headers: Record<string, 
 export async function runFunctionalGate(
   endpoint: string,
   suite: AuditSuite,
-  options: { minPassRate: number; headers?: Record<string, string>; expectColor?: string; dispatcher?: Dispatcher; onProgress?: (done: number, total: number) => void; signal?: AbortSignal },
+  options: {
+    minPassRate: number;
+    headers?: Record<string, string>;
+    expectColor?: string;
+    dispatcher?: Dispatcher;
+    onProgress?: (done: number, total: number) => void;
+    signal?: AbortSignal;
+  },
 ): Promise<GateReport<FunctionalEvidence>> {
   const startedAt = new Date().toISOString();
   const cases: CaseResult[] = [];
   let retried = 0;
   for (const item of suite.cases) {
     if (options.signal?.aborted) throw new Error('the functional gate was stopped');
-    let got = await judge(endpoint, item, options.headers ?? {}, options.expectColor, options.signal, options.dispatcher);
-    for (let again = 1; again <= RETRIES_PER_CASE && retried < RETRIES_PER_RUN && askAgain(got) && !options.signal?.aborted; again++) {
+    let got = await judge(
+      endpoint,
+      item,
+      options.headers ?? {},
+      options.expectColor,
+      options.signal,
+      options.dispatcher,
+    );
+    for (
+      let again = 1;
+      again <= RETRIES_PER_CASE && retried < RETRIES_PER_RUN && askAgain(got) && !options.signal?.aborted;
+      again++
+    ) {
       retried++;
       await new Promise((resolve) => setTimeout(resolve, RETRY_BACKOFF_MS * again));
       got = await judge(endpoint, item, options.headers ?? {}, options.expectColor, options.signal, options.dispatcher);
     }
-    cases.push({ name: item.name, tags: item.tags, expected: item.expect, got, passed: !('error' in got) && caseMet(item.expect, got) });
+    cases.push({
+      name: item.name,
+      tags: item.tags,
+      expected: item.expect,
+      got,
+      passed: !('error' in got) && caseMet(item.expect, got),
+    });
     options.onProgress?.(cases.length, suite.cases.length);
   }
   const passed = cases.filter((c) => c.passed).length;

@@ -29,11 +29,19 @@ export function snapshotOf(exposition: string): WatchSnapshot {
 }
 
 /** Counts added up over instances; an instance that restarted (its counts went down) counts from zero. Pure. */
-export function added(before: Map<string, WatchSnapshot>, now: Map<string, WatchSnapshot>): { before: WatchSnapshot; after: WatchSnapshot } {
+export function added(
+  before: Map<string, WatchSnapshot>,
+  now: Map<string, WatchSnapshot>,
+): { before: WatchSnapshot; after: WatchSnapshot } {
   const sum = (snapshots: WatchSnapshot[]): WatchSnapshot => {
     const buckets = new Map<number, number>();
-    for (const s of snapshots) for (const [bound, count] of s.buckets) buckets.set(bound, (buckets.get(bound) ?? 0) + count);
-    return { total: snapshots.reduce((a, s) => a + s.total, 0), errors: snapshots.reduce((a, s) => a + s.errors, 0), buckets: [...buckets.entries()].sort((a, b) => a[0] - b[0]) };
+    for (const s of snapshots)
+      for (const [bound, count] of s.buckets) buckets.set(bound, (buckets.get(bound) ?? 0) + count);
+    return {
+      total: snapshots.reduce((a, s) => a + s.total, 0),
+      errors: snapshots.reduce((a, s) => a + s.errors, 0),
+      buckets: [...buckets.entries()].sort((a, b) => a[0] - b[0]),
+    };
   };
   const empty: WatchSnapshot = { total: 0, errors: 0, buckets: [] };
   const starts = [...now.keys()].map((url) => {
@@ -44,7 +52,10 @@ export function added(before: Map<string, WatchSnapshot>, now: Map<string, Watch
 }
 
 async function read(url: string, token: string | undefined): Promise<WatchSnapshot> {
-  const response = await fetch(`${url}/metrics`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(2_000) });
+  const response = await fetch(`${url}/metrics`, {
+    headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(2_000),
+  });
   if (!response.ok) throw new Error(`${url}/metrics answered ${response.status}`);
   return snapshotOf(await response.text());
 }
@@ -53,7 +64,10 @@ async function read(url: string, token: string | undefined): Promise<WatchSnapsh
  * The instances' counts now: an instance that does not answer (a pod evicted or replaced mid-watch) keeps the
  * counts it last showed, so that what it served still counts; none answering at all is no evidence. Pure.
  */
-export function withLastKnown(last: ReadonlyMap<string, WatchSnapshot>, reads: ReadonlyArray<readonly [string, WatchSnapshot | Error]>): Map<string, WatchSnapshot> {
+export function withLastKnown(
+  last: ReadonlyMap<string, WatchSnapshot>,
+  reads: ReadonlyArray<readonly [string, WatchSnapshot | Error]>,
+): Map<string, WatchSnapshot> {
   const answered = reads.filter((r): r is readonly [string, WatchSnapshot] => !(r[1] instanceof Error));
   if (reads.length > 0 && answered.length === 0) throw reads[0]![1] as Error;
   const now = new Map(last);
@@ -65,7 +79,12 @@ export function withLastKnown(last: ReadonlyMap<string, WatchSnapshot>, reads: R
 export async function instancesProbe(urls: () => string[], token: string | undefined): Promise<WatchProbe> {
   let last = new Map<string, WatchSnapshot>();
   const readAll = async () => {
-    last = withLastKnown(last, await Promise.all(urls().map(async (url) => [url, await read(url, token).catch((error: Error) => error)] as const)));
+    last = withLastKnown(
+      last,
+      await Promise.all(
+        urls().map(async (url) => [url, await read(url, token).catch((error: Error) => error)] as const),
+      ),
+    );
     return last;
   };
   const start = await readAll();

@@ -15,7 +15,8 @@ export async function queryScalar(baseUrl: string, promql: string): Promise<numb
   url.searchParams.set('query', promql);
   const response = await request(url, { headersTimeout: 5_000, bodyTimeout: 5_000 });
   const answer = (await response.body.json()) as QueryAnswer;
-  if (response.statusCode !== 200 || answer.status !== 'success') throw new Error(`Prometheus answered ${response.statusCode}: ${answer.error ?? ''}`);
+  if (response.statusCode !== 200 || answer.status !== 'success')
+    throw new Error(`Prometheus answered ${response.statusCode}: ${answer.error ?? ''}`);
   const value = answer.data?.result[0]?.value[1];
   const number = value === undefined ? NaN : Number(value);
   return Number.isFinite(number) ? number : null;
@@ -36,8 +37,17 @@ export function prometheusProbe(baseUrl: string, color: Color): WatchProbe {
   const started = Date.now();
   return async (): Promise<WatchFigures> => {
     const queries = watchQueries(color, (Date.now() - started) / 1000);
-    const [requests, errors, p99] = await Promise.all([queryScalar(baseUrl, queries.requests), queryScalar(baseUrl, queries.errors), queryScalar(baseUrl, queries.p99)]);
+    const [requests, errors, p99] = await Promise.all([
+      queryScalar(baseUrl, queries.requests),
+      queryScalar(baseUrl, queries.errors),
+      queryScalar(baseUrl, queries.p99),
+    ]);
     const total = requests ?? 0;
-    return { requests: Math.round(total), errorRate: total > 0 ? (errors ?? 0) / total : 0, p99Ms: p99 === null ? null : p99 * 1000, source: `prometheus ${baseUrl}` };
+    return {
+      requests: Math.round(total),
+      errorRate: total > 0 ? (errors ?? 0) / total : 0,
+      p99Ms: p99 === null ? null : p99 * 1000,
+      source: `prometheus ${baseUrl}`,
+    };
   };
 }

@@ -32,7 +32,12 @@ export async function auditedTexts(audit: Pick<AuditStore, 'query'>, count: numb
     for (const record of page.records) {
       if (record.prompt === null || seen.has(record.text_digest) || out.length >= count) continue;
       seen.add(record.text_digest);
-      out.push({ body: JSON.stringify(record.response === null ? { prompt: record.prompt } : { prompt: record.prompt, response: record.response }), origin: 'audit' });
+      out.push({
+        body: JSON.stringify(
+          record.response === null ? { prompt: record.prompt } : { prompt: record.prompt, response: record.response },
+        ),
+        origin: 'audit',
+      });
     }
     if (page.next === null) break;
     cursor = page.next;
@@ -42,15 +47,44 @@ export async function auditedTexts(audit: Pick<AuditStore, 'query'>, count: numb
 
 const CONCURRENCY = 4;
 
-async function ask(url: string, body: string, headers: Record<string, string>, color: Color, signal?: AbortSignal, dispatcher?: Dispatcher): Promise<MirrorAnswer> {
+async function ask(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  color: Color,
+  signal?: AbortSignal,
+  dispatcher?: Dispatcher,
+): Promise<MirrorAnswer> {
   const started = performance.now();
   try {
-    const response = await request(`${url}/predict`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, signal, headersTimeout: 30_000, bodyTimeout: 30_000, ...(dispatcher === undefined ? {} : { dispatcher }) });
+    const response = await request(`${url}/predict`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', ...headers },
+      signal,
+      headersTimeout: 30_000,
+      bodyTimeout: 30_000,
+      ...(dispatcher === undefined ? {} : { dispatcher }),
+    });
     // The side that really answered, as it names itself (the shadow gate refuses a pair from the wrong sides).
     const named = servedBy(response.headers);
-    return { color, answeredBy: named.color ?? color, version: named.version ?? null, status: response.statusCode, body: Buffer.from(await response.body.arrayBuffer()), latencyMs: performance.now() - started };
+    return {
+      color,
+      answeredBy: named.color ?? color,
+      version: named.version ?? null,
+      status: response.statusCode,
+      body: Buffer.from(await response.body.arrayBuffer()),
+      latencyMs: performance.now() - started,
+    };
   } catch (error) {
-    return { color, version: null, status: null, body: Buffer.alloc(0), error: (error as Error).message, latencyMs: performance.now() - started };
+    return {
+      color,
+      version: null,
+      status: null,
+      body: Buffer.alloc(0),
+      error: (error as Error).message,
+      latencyMs: performance.now() - started,
+    };
   }
 }
 
@@ -58,7 +92,14 @@ async function ask(url: string, body: string, headers: Record<string, string>, c
  * Replay `items` (JSON /predict bodies), in order, to the live color and to the standby (the traffic's two
  * endpoints), `headers` carrying an admin credential.
  */
-export function replayTo(live: Endpoint, preview: Endpoint, items: readonly ReplayItem[], headers: Record<string, string>, colors: { active: Color; candidate: Color }, dispatcher?: Dispatcher): Replay {
+export function replayTo(
+  live: Endpoint,
+  preview: Endpoint,
+  items: readonly ReplayItem[],
+  headers: Record<string, string>,
+  colors: { active: Color; candidate: Color },
+  dispatcher?: Dispatcher,
+): Replay {
   return async (add, enough, signal) => {
     let next = 0;
     const worker = async () => {
@@ -68,7 +109,12 @@ export function replayTo(live: Endpoint, preview: Endpoint, items: readonly Repl
           ask(live.url, body, { ...live.headers, ...headers }, colors.active, signal, dispatcher),
           ask(preview.url, body, { ...preview.headers, ...headers }, colors.candidate, signal, dispatcher),
         ]);
-        const pair: MirrorPair = { request: { method: 'POST', path: '/predict', headers: [], body: Buffer.from(body) }, active, standby, at: new Date() };
+        const pair: MirrorPair = {
+          request: { method: 'POST', path: '/predict', headers: [], body: Buffer.from(body) },
+          active,
+          standby,
+          at: new Date(),
+        };
         add(pair, origin);
       }
     };

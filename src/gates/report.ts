@@ -14,7 +14,16 @@ export function gateOutcome(report: GateReport, onInconclusive: OnInconclusive):
 /** A gate that could not run to its end (an error, its deadline): failed, with the error as evidence. */
 export function brokenGate(gate: GateName, error: unknown, startedAt: string): GateReport<{ error: string }> {
   const message = (error as Error)?.message ?? String(error);
-  return { gate, passed: false, error: message, summary: `the gate could not run: ${message}`, evidence: { error: message }, samples: 0, startedAt, finishedAt: new Date().toISOString() };
+  return {
+    gate,
+    passed: false,
+    error: message,
+    summary: `the gate could not run: ${message}`,
+    evidence: { error: message },
+    samples: 0,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+  };
 }
 
 export interface GateReport<Evidence = unknown> {

@@ -54,15 +54,23 @@ export interface GateContext {
 }
 
 /** /predict bodies of an audit suite's cases. */
-export const suiteBodies = (suite?: SuiteRef): string[] => loadSuite(suite).cases.map((c) => JSON.stringify(c.response ? { prompt: c.prompt, response: c.response } : { prompt: c.prompt }));
+export const suiteBodies = (suite?: SuiteRef): string[] =>
+  loadSuite(suite).cases.map((c) =>
+    JSON.stringify(c.response ? { prompt: c.prompt, response: c.response } : { prompt: c.prompt }),
+  );
 
 /** The corpus the shadow gate replays after audited texts: the named suite, or the shipped suite and the benign/harmful mix. */
-export const replayCorpus = (corpus: SuiteRef | undefined): ReplayItem[] => (corpus === undefined ? [...suiteBodies(), ...LOAD_CORPUS] : suiteBodies(corpus)).map((body) => ({ body, origin: 'corpus' }));
+export const replayCorpus = (corpus: SuiteRef | undefined): ReplayItem[] =>
+  (corpus === undefined ? [...suiteBodies(), ...LOAD_CORPUS] : suiteBodies(corpus)).map((body) => ({
+    body,
+    origin: 'corpus',
+  }));
 
 /** The most a gate may take before it is failed for want of an answer (and stopped). Pure. */
 export function gateDeadlineMs(gate: PreSwitchGate, settings: GateSettings): number {
   if (gate === 'functional') return 600_000;
-  if (gate === 'load') return (2 * (settings.load.durationSeconds + warmUpSeconds(settings.load.durationSeconds)) + 60) * 1000;
+  if (gate === 'load')
+    return (2 * (settings.load.durationSeconds + warmUpSeconds(settings.load.durationSeconds)) + 60) * 1000;
   return (settings.shadow.durationSeconds + 60) * 1000;
 }
 
@@ -73,7 +81,13 @@ export function gateDispatcher(trust: (() => string[]) | undefined): Agent {
 }
 
 /** One gate, under its deadline: an error inside it, or no answer in time, fails it with the error as evidence. */
-export async function runGate(gate: PreSwitchGate, settings: GateSettings, targets: GateTargets, context: GateContext, signal: AbortSignal): Promise<GateReport> {
+export async function runGate(
+  gate: PreSwitchGate,
+  settings: GateSettings,
+  targets: GateTargets,
+  context: GateContext,
+  signal: AbortSignal,
+): Promise<GateReport> {
   const startedAt = new Date().toISOString();
   const deadlineMs = gateDeadlineMs(gate, settings);
   // The gate's own stop: the caller's signal or the deadline, whichever comes first; the gate stops its work on it.
@@ -103,7 +117,14 @@ export async function runGate(gate: PreSwitchGate, settings: GateSettings, targe
   }
 }
 
-async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: GateTargets, context: GateContext, signal: AbortSignal, dispatcher: Dispatcher): Promise<GateReport> {
+async function gateBody(
+  gate: PreSwitchGate,
+  settings: GateSettings,
+  targets: GateTargets,
+  context: GateContext,
+  signal: AbortSignal,
+  dispatcher: Dispatcher,
+): Promise<GateReport> {
   const { credentials } = context;
   const progress = (detail: string, figures?: Record<string, number>) => context.onProgress?.(gate, detail, figures);
   const started = Date.now();
@@ -121,7 +142,8 @@ async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: Ga
     }
     case 'load': {
       const load = settings.load;
-      if (targets.activeInstance === '' || targets.candidateInstance === '') throw new Error('no instance of each side to measure');
+      if (targets.activeInstance === '' || targets.candidateInstance === '')
+        throw new Error('no instance of each side to measure');
       // A varied corpus (the audit suite and a benign/harmful mix), so that no cache can stand in for the engine.
       const bodies = [...LOAD_CORPUS, ...suiteBodies(settings.functional.suite)];
       progress('warming both sides up before measuring');
@@ -134,7 +156,11 @@ async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: Ga
           headers: credentials,
           bodies,
           signal,
-          onProgress: (p) => progress(`${p.round > 1 ? 'measuring again: ' : ''}${p.phase} ${p.seconds}/${load.durationSeconds} s, ${p.requests} requests, ${p.failed} failed`, { seconds: p.seconds, requests: p.requests, failed: p.failed }),
+          onProgress: (p) =>
+            progress(
+              `${p.round > 1 ? 'measuring again: ' : ''}${p.phase} ${p.seconds}/${load.durationSeconds} s, ${p.requests} requests, ${p.failed} failed`,
+              { seconds: p.seconds, requests: p.requests, failed: p.failed },
+            ),
         },
         load.tolerance,
       );
@@ -147,20 +173,39 @@ async function gateBody(gate: PreSwitchGate, settings: GateSettings, targets: Ga
         const audited =
           shadow.replay.audit > 0 && context.audit !== undefined && context.auditText !== 'none'
             ? await auditedTexts(context.audit, shadow.replay.audit).catch((error: unknown) => {
-                context.log.warn({ err: error }, 'shadow replay: the audit log could not be read; replaying the corpus only');
+                context.log.warn(
+                  { err: error },
+                  'shadow replay: the audit log could not be read; replaying the corpus only',
+                );
                 return [];
               })
             : [];
-        replay = replayTo(targets.live, targets.preview, [...audited, ...replayCorpus(shadow.replay.corpus)], credentials, targets.colors, dispatcher);
+        replay = replayTo(
+          targets.live,
+          targets.preview,
+          [...audited, ...replayCorpus(shadow.replay.corpus)],
+          credentials,
+          targets.colors,
+          dispatcher,
+        );
       }
       return runShadowGate(
         context.mirror,
-        { fraction: shadow.fraction, durationSeconds: shadow.durationSeconds, targetSamples: shadow.samples, onProgress: (n, agreement) => {
+        {
+          fraction: shadow.fraction,
+          durationSeconds: shadow.durationSeconds,
+          targetSamples: shadow.samples,
+          onProgress: (n, agreement) => {
             const left = Math.max(0, Math.ceil(shadow.durationSeconds - (Date.now() - started) / 1000));
             // Past the mirroring window, texts are being replayed to both colors.
             const phase = left > 0 ? `at most ${left} s of mirroring left` : 'replaying texts to both colors';
-            progress(`${n}/${shadow.samples} verdicts compared${agreement === null ? '' : `, ${(100 * agreement).toFixed(1)}% agree`}, ${phase}`, { samples: n, ...(agreement === null ? {} : { agreement }) });
-          }, replay },
+            progress(
+              `${n}/${shadow.samples} verdicts compared${agreement === null ? '' : `, ${(100 * agreement).toFixed(1)}% agree`}, ${phase}`,
+              { samples: n, ...(agreement === null ? {} : { agreement }) },
+            );
+          },
+          replay,
+        },
         { minAgreement: shadow.minAgreement, maxUnsafeToSafe: shadow.maxUnsafeToSafe, minSamples: shadow.minSamples },
         signal,
         context.auditText,

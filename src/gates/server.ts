@@ -31,13 +31,18 @@ export interface RunningGateServer {
 }
 
 export async function startGateServer(options: GateServerOptions, log: Logger): Promise<RunningGateServer> {
-  const authenticator = await Authenticator.create(resolveAuth(authSchema.parse({ anonymous: false }), {}), { adminToken: options.adminToken });
+  const authenticator = await Authenticator.create(resolveAuth(authSchema.parse({ anonymous: false }), {}), {
+    adminToken: options.adminToken,
+  });
   const app = adminApp(log, 'gate-runner');
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.register(async (admin) => {
     requireScope(admin, authenticator, 'admin');
     registerGateEndpoint(admin, {
-      endpoints: () => ({ live: { url: options.live.replace(/\/$/, ''), headers: {} }, preview: { url: options.preview.replace(/\/$/, ''), headers: {} } }),
+      endpoints: () => ({
+        live: { url: options.live.replace(/\/$/, ''), headers: {} },
+        preview: { url: options.preview.replace(/\/$/, ''), headers: {} },
+      }),
       allowed: () => options.allow,
       credentials: { authorization: `Bearer ${options.adminToken}`, [EVIDENCE_HEADER]: '1' },
       auditText: options.auditText,

@@ -31,8 +31,21 @@ const MAX_EXAMPLE_CHARS = 500;
 function judgedInput(body: Buffer, index: number): ModerationInput | null {
   try {
     const value = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-    const item = (Array.isArray(value.inputs) ? value.inputs[index] : Array.isArray(value.input) ? { prompt: value.input[index] } : value.input !== undefined ? { prompt: value.input } : value) as Record<string, unknown>;
-    const prompt = typeof item.prompt === 'string' ? item.prompt : typeof (item.prompt as { text?: unknown })?.text === 'string' ? (item.prompt as { text: string }).text : null;
+    const item = (
+      Array.isArray(value.inputs)
+        ? value.inputs[index]
+        : Array.isArray(value.input)
+          ? { prompt: value.input[index] }
+          : value.input !== undefined
+            ? { prompt: value.input }
+            : value
+    ) as Record<string, unknown>;
+    const prompt =
+      typeof item.prompt === 'string'
+        ? item.prompt
+        : typeof (item.prompt as { text?: unknown })?.text === 'string'
+          ? (item.prompt as { text: string }).text
+          : null;
     if (prompt === null) return null;
     return { prompt, ...(typeof item.response === 'string' ? { response: item.response } : {}) };
   } catch {
@@ -44,7 +57,11 @@ function judgedInput(body: Buffer, index: number): ModerationInput | null {
 export function exampleOf(body: Buffer, index: number, mode: TextMode): Disagreement['request'] {
   const input = judgedInput(body, index) ?? { prompt: body.toString('utf8') };
   const cut = (text: string | null): string | null => (text === null ? null : text.slice(0, MAX_EXAMPLE_CHARS));
-  return { digest: textDigest(input), prompt: cut(keptText(input.prompt, mode)), response: cut(keptText(input.response, mode)) };
+  return {
+    digest: textDigest(input),
+    prompt: cut(keptText(input.prompt, mode)),
+    response: cut(keptText(input.response, mode)),
+  };
 }
 
 export interface ShadowEvidence {
@@ -92,7 +109,9 @@ export class ShadowComparator {
   private unsafeToSafe = 0;
   private activeLatency = 0;
   private candidateLatency = 0;
-  private readonly matrix = Object.fromEntries(SAFETY_TIERS.map((a) => [a, Object.fromEntries(SAFETY_TIERS.map((c) => [c, 0]))])) as Record<Safety, Record<Safety, number>>;
+  private readonly matrix = Object.fromEntries(
+    SAFETY_TIERS.map((a) => [a, Object.fromEntries(SAFETY_TIERS.map((c) => [c, 0]))]),
+  ) as Record<Safety, Record<Safety, number>>;
   private readonly disagreements: Disagreement[] = [];
 
   constructor(
@@ -122,11 +141,18 @@ export class ShadowComparator {
 
   private compare(pair: MirrorPair): void {
     if (this.colors !== undefined) {
-      const live = wrongSide({ color: pair.active.answeredBy, version: pair.active.version ?? undefined }, this.colors.active);
-      const candidate = wrongSide({ color: pair.standby.answeredBy, version: pair.standby.version ?? undefined }, this.colors.candidate);
+      const live = wrongSide(
+        { color: pair.active.answeredBy, version: pair.active.version ?? undefined },
+        this.colors.active,
+      );
+      const candidate = wrongSide(
+        { color: pair.standby.answeredBy, version: pair.standby.version ?? undefined },
+        this.colors.candidate,
+      );
       if (live !== undefined || candidate !== undefined) {
         this.misrouted++;
-        this.misroutedExample ??= live !== undefined ? `the live side was ${live}` : `the candidate side was ${candidate}`;
+        this.misroutedExample ??=
+          live !== undefined ? `the live side was ${live}` : `the candidate side was ${candidate}`;
         return;
       }
     }
@@ -154,7 +180,8 @@ export class ShadowComparator {
       this.activeLatency += pair.active.latencyMs;
       this.candidateLatency += pair.standby.latencyMs;
       this.matrix[a.safety][c.safety]++;
-      const sameCategories = JSON.stringify([...(a.categories ?? [])].sort()) === JSON.stringify([...(c.categories ?? [])].sort());
+      const sameCategories =
+        JSON.stringify([...(a.categories ?? [])].sort()) === JSON.stringify([...(c.categories ?? [])].sort());
       if (sameCategories) this.categoryAgree++;
       if (a.safety === c.safety) this.agree++;
       if (a.safety === 'Unsafe' && c.safety === 'Safe') this.unsafeToSafe++;
@@ -173,12 +200,19 @@ export class ShadowComparator {
     const n = this.samples;
     const reasons: string[] = [];
     const agreement = n === 0 ? 0 : this.agree / n;
-    if (n > 0 && agreement < this.rule.minAgreement) reasons.push(`agreement ${(100 * agreement).toFixed(1)}% is under ${(100 * this.rule.minAgreement).toFixed(1)}%`);
-    if (this.unsafeToSafe > this.rule.maxUnsafeToSafe) reasons.push(`${this.unsafeToSafe} Unsafe-to-Safe flips; at most ${this.rule.maxUnsafeToSafe} allowed`);
-    if (this.misrouted > 0) reasons.push(`${this.misrouted} answers came from the wrong color (${this.misroutedExample})`);
+    if (n > 0 && agreement < this.rule.minAgreement)
+      reasons.push(`agreement ${(100 * agreement).toFixed(1)}% is under ${(100 * this.rule.minAgreement).toFixed(1)}%`);
+    if (this.unsafeToSafe > this.rule.maxUnsafeToSafe)
+      reasons.push(`${this.unsafeToSafe} Unsafe-to-Safe flips; at most ${this.rule.maxUnsafeToSafe} allowed`);
+    if (this.misrouted > 0)
+      reasons.push(`${this.misrouted} answers came from the wrong color (${this.misroutedExample})`);
     return {
       samples: n,
-      sources: { mirrored: n - this.replayedFrom.audit - this.replayedFrom.corpus, replayed: this.replayedFrom.audit + this.replayedFrom.corpus, replayedFrom: { ...this.replayedFrom } },
+      sources: {
+        mirrored: n - this.replayedFrom.audit - this.replayedFrom.corpus,
+        replayed: this.replayedFrom.audit + this.replayedFrom.corpus,
+        replayedFrom: { ...this.replayedFrom },
+      },
       incomparable: this.incomparable,
       misrouted: this.misrouted,
       misroutedExample: this.misroutedExample,
@@ -204,7 +238,11 @@ export interface ShadowSource {
 /** Where a replayed text came from: the last audited texts, or a corpus. */
 export type ReplayOrigin = 'audit' | 'corpus';
 
-export type Replay = (add: (pair: MirrorPair, origin: ReplayOrigin) => void, enough: () => boolean, signal?: AbortSignal) => Promise<void>;
+export type Replay = (
+  add: (pair: MirrorPair, origin: ReplayOrigin) => void,
+  enough: () => boolean,
+  signal?: AbortSignal,
+) => Promise<void>;
 
 /**
  * Mirror a fraction of live traffic until the duration passes or the sample size is reached; then, when
@@ -214,7 +252,13 @@ export type Replay = (add: (pair: MirrorPair, origin: ReplayOrigin) => void, eno
 export async function runShadowGate(
   /** Live traffic mirrored to the candidate; none where traffic cannot be mirrored (then only the replay). */
   router: ShadowSource | undefined,
-  options: { fraction: number; durationSeconds: number; targetSamples: number; onProgress?: (samples: number, agreement: number | null) => void; replay?: Replay | undefined },
+  options: {
+    fraction: number;
+    durationSeconds: number;
+    targetSamples: number;
+    onProgress?: (samples: number, agreement: number | null) => void;
+    replay?: Replay | undefined;
+  },
   rule: ShadowRule,
   signal?: AbortSignal,
   textMode: TextMode = 'none',
@@ -259,12 +303,24 @@ export async function runShadowGate(
 }
 
 /** Passed, failed or inconclusive, with its summary line: judged on the evidence alone. Pure. */
-export function shadowVerdict(evidence: ShadowEvidence): Pick<GateReport, 'gate' | 'passed' | 'inconclusive' | 'samples' | 'summary'> {
+export function shadowVerdict(
+  evidence: ShadowEvidence,
+): Pick<GateReport, 'gate' | 'passed' | 'inconclusive' | 'samples' | 'summary'> {
   const n = evidence.samples;
   const inconclusive = n < evidence.rule.minSamples;
-  const matrixLine = SAFETY_TIERS.map((a) => `${a}: ${SAFETY_TIERS.map((c) => evidence.matrix[a][c]).join('/')}`).join(', ');
-  const figures = n === 0 ? 'no verdicts compared (no traffic was mirrored or replayed)' : `${n} verdicts compared (${evidence.sources.mirrored} mirrored, ${evidence.sources.replayed} replayed: ${evidence.sources.replayedFrom.audit} audited texts, ${evidence.sources.replayedFrom.corpus} from the corpus), ${(100 * evidence.agreement).toFixed(1)}% agree, ${evidence.unsafeToSafe} Unsafe→Safe; matrix (active→candidate Safe/Controversial/Unsafe) ${matrixLine}`;
-  const verdict = evidence.reasons.length > 0 ? `: ${evidence.reasons.join('; ')}` : inconclusive ? `: INCONCLUSIVE, ${n} of the ${evidence.rule.minSamples} samples needed` : '';
+  const matrixLine = SAFETY_TIERS.map((a) => `${a}: ${SAFETY_TIERS.map((c) => evidence.matrix[a][c]).join('/')}`).join(
+    ', ',
+  );
+  const figures =
+    n === 0
+      ? 'no verdicts compared (no traffic was mirrored or replayed)'
+      : `${n} verdicts compared (${evidence.sources.mirrored} mirrored, ${evidence.sources.replayed} replayed: ${evidence.sources.replayedFrom.audit} audited texts, ${evidence.sources.replayedFrom.corpus} from the corpus), ${(100 * evidence.agreement).toFixed(1)}% agree, ${evidence.unsafeToSafe} Unsafe→Safe; matrix (active→candidate Safe/Controversial/Unsafe) ${matrixLine}`;
+  const verdict =
+    evidence.reasons.length > 0
+      ? `: ${evidence.reasons.join('; ')}`
+      : inconclusive
+        ? `: INCONCLUSIVE, ${n} of the ${evidence.rule.minSamples} samples needed`
+        : '';
   return {
     gate: 'shadow',
     passed: evidence.reasons.length === 0 && !inconclusive,

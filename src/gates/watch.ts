@@ -46,8 +46,12 @@ export interface WatchFigures {
 export function judgeWatch(figures: WatchFigures, rule: WatchRule): WatchEvidence {
   const reasons: string[] = [];
   if (figures.requests >= rule.minRequests) {
-    if (figures.errorRate > rule.maxErrorRate) reasons.push(`error rate ${(100 * figures.errorRate).toFixed(2)}% is over ${(100 * rule.maxErrorRate).toFixed(2)}%`);
-    if (figures.p99Ms !== null && figures.p99Ms > rule.maxP99Ms) reasons.push(`p99 ${figures.p99Ms} ms is over ${rule.maxP99Ms} ms`);
+    if (figures.errorRate > rule.maxErrorRate)
+      reasons.push(
+        `error rate ${(100 * figures.errorRate).toFixed(2)}% is over ${(100 * rule.maxErrorRate).toFixed(2)}%`,
+      );
+    if (figures.p99Ms !== null && figures.p99Ms > rule.maxP99Ms)
+      reasons.push(`p99 ${figures.p99Ms} ms is over ${rule.maxP99Ms} ms`);
   }
   return { ...figures, rule, reasons };
 }
@@ -56,28 +60,46 @@ export function judgeWatch(figures: WatchFigures, rule: WatchRule): WatchEvidenc
 export function windowFigures(before: WatchSnapshot, after: WatchSnapshot): WatchFigures {
   const requests = after.total - before.total;
   const errors = after.errors - before.errors;
-  const buckets = after.buckets.map(([bound, count], i) => [bound, count - (before.buckets[i]?.[1] ?? 0)] as [number, number]);
+  const buckets = after.buckets.map(
+    ([bound, count], i) => [bound, count - (before.buckets[i]?.[1] ?? 0)] as [number, number],
+  );
   const timed = buckets.length ? buckets[buckets.length - 1]![1] : 0;
-  return { requests, errorRate: requests === 0 ? 0 : errors / requests, p99Ms: p99FromBuckets(buckets, timed), source: 'router' };
+  return {
+    requests,
+    errorRate: requests === 0 ? 0 : errors / requests,
+    p99Ms: p99FromBuckets(buckets, timed),
+    source: 'router',
+  };
 }
 
 /** Reads the watch window's figures, from wherever they live. */
 export type WatchProbe = () => Promise<WatchFigures>;
 
 /** The router's own metrics for one color, counted from the moment the probe is made. */
-export async function routerProbe(router: Pick<RouterControl, 'traffic' | 'latencyBuckets'>, color: Color): Promise<WatchProbe> {
+export async function routerProbe(
+  router: Pick<RouterControl, 'traffic' | 'latencyBuckets'>,
+  color: Color,
+): Promise<WatchProbe> {
   const before = await watchSnapshot(router, color);
   return async () => windowFigures(before, await watchSnapshot(router, color));
 }
 
 /** The active color's counts from the router's metrics (every worker's, in a cluster). */
-export async function watchSnapshot(router: Pick<RouterControl, 'traffic' | 'latencyBuckets'>, color: Color): Promise<WatchSnapshot> {
+export async function watchSnapshot(
+  router: Pick<RouterControl, 'traffic' | 'latencyBuckets'>,
+  color: Color,
+): Promise<WatchSnapshot> {
   const { total, errors } = (await router.traffic('active'))[color];
   return { total, errors, buckets: await router.latencyBuckets(color) };
 }
 
 /** Watch for the window, checking every second; a breach ends the watch early, failed. */
-export async function runWatchGate(probe: WatchProbe, rule: WatchRule, signal?: AbortSignal, onProgress?: (line: string) => void): Promise<GateReport<WatchEvidence>> {
+export async function runWatchGate(
+  probe: WatchProbe,
+  rule: WatchRule,
+  signal?: AbortSignal,
+  onProgress?: (line: string) => void,
+): Promise<GateReport<WatchEvidence>> {
   const startedAt = new Date().toISOString();
   const deadline = Date.now() + rule.durationSeconds * 1000;
   let evidence = judgeWatch({ requests: 0, errorRate: 0, p99Ms: null, source: 'none yet' }, rule);
@@ -91,7 +113,9 @@ export async function runWatchGate(probe: WatchProbe, rule: WatchRule, signal?: 
     }
     if (evidence.reasons.length > 0) break;
     const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
-    onProgress?.(`${evidence.requests} requests (${rule.minRequests} needed), ${(100 * evidence.errorRate).toFixed(2)}% errors, p99 ${evidence.p99Ms === null ? 'not yet known' : `${evidence.p99Ms} ms`}; ${left} s left`);
+    onProgress?.(
+      `${evidence.requests} requests (${rule.minRequests} needed), ${(100 * evidence.errorRate).toFixed(2)}% errors, p99 ${evidence.p99Ms === null ? 'not yet known' : `${evidence.p99Ms} ms`}; ${left} s left`,
+    );
   }
   const inconclusive = evidence.reasons.length === 0 && evidence.requests < rule.minRequests;
   return {

@@ -46,12 +46,23 @@ export const DEFAULT_EVIDENCE_LIMIT: Limit = { perSecond: 10_000, burst: 20_000 
  * own budget, never a user limit; anyone else gets the limit of their highest scope (`evidence` is not a user
  * limit), or the anonymous one per client address. Pure.
  */
-export function limitFor(principal: Principal, evidence: boolean, limits: RateLimitSettings['limits'], ip: string): { limit: Limit; subject: string } | undefined {
-  if (evidence) return { limit: limits.evidence ?? DEFAULT_EVIDENCE_LIMIT, subject: `evidence:${principal.method}:${principal.subject}` };
-  if (principal.method === 'anonymous') return limits.anonymous === undefined ? undefined : { limit: limits.anonymous, subject: `ip:${ip}` };
+export function limitFor(
+  principal: Principal,
+  evidence: boolean,
+  limits: RateLimitSettings['limits'],
+  ip: string,
+): { limit: Limit; subject: string } | undefined {
+  if (evidence)
+    return {
+      limit: limits.evidence ?? DEFAULT_EVIDENCE_LIMIT,
+      subject: `evidence:${principal.method}:${principal.subject}`,
+    };
+  if (principal.method === 'anonymous')
+    return limits.anonymous === undefined ? undefined : { limit: limits.anonymous, subject: `ip:${ip}` };
   for (let i = SCOPES.length - 1; i >= 0; i--) {
     const scope = SCOPES[i]!;
-    if (scope !== 'evidence' && principal.scopes.has(scope) && limits[scope] !== undefined) return { limit: limits[scope], subject: `${principal.method}:${principal.subject}` };
+    if (scope !== 'evidence' && principal.scopes.has(scope) && limits[scope] !== undefined)
+      return { limit: limits[scope], subject: `${principal.method}:${principal.subject}` };
   }
   return undefined;
 }
@@ -86,7 +97,9 @@ export function installAccess(app: FastifyInstance, access: Access): void {
     const decision = await access.limiter!.take(drawn.subject, drawn.limit);
     if (!decision.allowed) {
       access.metrics.rejected('rate_limited');
-      throw new GuardgateError('rate_limited', `too many requests; try again in ${decision.retryAfterSeconds} s`, { retryAfter: decision.retryAfterSeconds });
+      throw new GuardgateError('rate_limited', `too many requests; try again in ${decision.retryAfterSeconds} s`, {
+        retryAfter: decision.retryAfterSeconds,
+      });
     }
   };
   app.addHook('onRequest', guard);

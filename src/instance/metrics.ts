@@ -92,6 +92,9 @@ export class InstanceMetrics {
         this.auditBacklog.set({ where: 'spooled' }, backlog.spooled);
       },
     });
-    this.info.set({ version, color: color ?? '', engine: engine.name, model: engine.model, fingerprint: engine.fingerprint }, 1);
+    this.info.set(
+      { version, color: color ?? '', engine: engine.name, model: engine.model, fingerprint: engine.fingerprint },
+      1,
+    );
   }
 }

@@ -61,15 +61,33 @@ export class Moderator {
     }
   }
 
-  private async classify(input: ModerationInput, signal: AbortSignal | undefined, parent: Span | undefined): Promise<EngineResult> {
+  private async classify(
+    input: ModerationInput,
+    signal: AbortSignal | undefined,
+    parent: Span | undefined,
+  ): Promise<EngineResult> {
     const { info } = this.engine;
-    const span = parent && this.stores.tracing?.start('guardgate.engine', { kind: SpanKind.CLIENT, parent: under(parent), attributes: { 'guardgate.engine': info.name, 'guardgate.model': info.model, 'guardgate.engine_version': info.version } });
+    const span =
+      parent &&
+      this.stores.tracing?.start('guardgate.engine', {
+        kind: SpanKind.CLIENT,
+        parent: under(parent),
+        attributes: {
+          'guardgate.engine': info.name,
+          'guardgate.model': info.model,
+          'guardgate.engine_version': info.version,
+        },
+      });
     try {
       const options: ClassifyOptions = signal ? { signal } : {};
       if (span !== undefined) options.traceparent = traceparentOf(span);
       const result = await this.engine.classify(input, options);
       if (span !== undefined) {
-        if (result.usage) span.setAttributes({ 'gen_ai.usage.input_tokens': result.usage.promptTokens, 'gen_ai.usage.output_tokens': result.usage.completionTokens });
+        if (result.usage)
+          span.setAttributes({
+            'gen_ai.usage.input_tokens': result.usage.promptTokens,
+            'gen_ai.usage.output_tokens': result.usage.completionTokens,
+          });
         if (result.engine !== info) span.setAttributes({ 'guardgate.answered_by': result.engine.name });
       }
       return result;
@@ -86,7 +104,11 @@ export class Moderator {
   async judge(input: ModerationInput, policy: Policy, context: JudgeContext): Promise<Verdict> {
     // A verdict that could not be audited is not served: the audit log holds all it may in memory.
     if (!context.mirrored && !context.evidence && this.stores.audit?.saturated) {
-      throw new GuardgateError('audit_unavailable', 'the audit log cannot store verdicts now (store and spool failing); try again shortly', { retryAfter: 5 });
+      throw new GuardgateError(
+        'audit_unavailable',
+        'the audit log cannot store verdicts now (store and spool failing); try again shortly',
+        { retryAfter: 5 },
+      );
     }
     const started = performance.now();
     const { cache } = this.stores;
@@ -100,7 +122,8 @@ export class Moderator {
       degraded = result.degraded ? (result.degradedReason ?? 'engine_unavailable') : null;
       answer = { safety: result.safety, categories: result.categories, refusal: result.refusal, engine: result.engine };
       // A fallback's verdict must never be served later as the primary engine's.
-      if (key !== undefined && degraded === null) cache!.set(key, answer).catch(() => this.metrics.cache.inc({ result: 'error' }));
+      if (key !== undefined && degraded === null)
+        cache!.set(key, answer).catch(() => this.metrics.cache.inc({ result: 'error' }));
     }
     const target = targetOf(input);
     if (degraded !== null) this.metrics.degraded.inc({ reason: degraded });
@@ -113,7 +136,10 @@ export class Moderator {
       categories: answer.categories,
       refusal: answer.refusal,
       // Text the engine cannot read: flagged as the deployment says, else as the policy reads Controversial.
-      flagged: degraded === 'language_not_covered' && this.identity.uncovered !== undefined ? this.identity.uncovered === 'flag' : isFlagged(answer.safety, policy),
+      flagged:
+        degraded === 'language_not_covered' && this.identity.uncovered !== undefined
+          ? this.identity.uncovered === 'flag'
+          : isFlagged(answer.safety, policy),
       policy,
       model: answer.engine.model,
       version: this.identity.version,
@@ -126,8 +152,16 @@ export class Moderator {
       engine: answer.engine,
     };
     // Answered only once its record is in the journal: a kill -9 after this loses nothing served.
-    if (!context.mirrored && !context.evidence) await this.stores.audit?.record(toAuditRecord(verdict, input, this.stores.auditText ?? 'none'));
-    context.span?.setAttributes({ 'guardgate.policy': policy, 'guardgate.target': target, 'guardgate.cached': cached, 'guardgate.language': verdict.language ?? 'unknown', 'guardgate.safety': verdict.safety, 'guardgate.degraded': verdict.degraded });
+    if (!context.mirrored && !context.evidence)
+      await this.stores.audit?.record(toAuditRecord(verdict, input, this.stores.auditText ?? 'none'));
+    context.span?.setAttributes({
+      'guardgate.policy': policy,
+      'guardgate.target': target,
+      'guardgate.cached': cached,
+      'guardgate.language': verdict.language ?? 'unknown',
+      'guardgate.safety': verdict.safety,
+      'guardgate.degraded': verdict.degraded,
+    });
     return verdict;
   }
 }

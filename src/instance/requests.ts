@@ -24,7 +24,8 @@ export interface PredictRequest {
 
 type Json = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function requireObject(value: unknown, where: string): Json {
   if (!isObject(value)) throw new GuardgateError('invalid_request', `${where} must be a JSON object`);
@@ -38,16 +39,22 @@ function text(value: unknown, field: string, required: boolean): string | undefi
     if (required) throw new GuardgateError('missing_field', `${field} is required`);
     return undefined;
   }
-  if (typeof value !== 'string') throw new GuardgateError('invalid_type', `${field} must be a string, not ${jsonType(value)}`);
+  if (typeof value !== 'string')
+    throw new GuardgateError('invalid_type', `${field} must be a string, not ${jsonType(value)}`);
   if (value.trim() === '') throw new GuardgateError('empty_field', `${field} must not be empty`);
   return value;
 }
 
-const jsonType = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value);
+const jsonType = (value: unknown): string =>
+  value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
 
 function policy(value: unknown, field: string, fallback: Policy): Policy {
   if (value === undefined) return fallback;
-  if (!isPolicy(value)) throw new GuardgateError('unknown_policy', `${field} must be "strict" or "loose", not ${String(JSON.stringify(value)).slice(0, 40)}`);
+  if (!isPolicy(value))
+    throw new GuardgateError(
+      'unknown_policy',
+      `${field} must be "strict" or "loose", not ${String(JSON.stringify(value)).slice(0, 40)}`,
+    );
   return value;
 }
 
@@ -69,7 +76,10 @@ function checkBatch(size: number, field: string, limits: RequestLimits): void {
 
 function checkTotal(chars: number, limits: RequestLimits): void {
   if (chars > limits.totalChars) {
-    throw new GuardgateError('batch_too_large', `the inputs hold ${chars} characters together; the limit is ${limits.totalChars} (split the batch)`);
+    throw new GuardgateError(
+      'batch_too_large',
+      `the inputs hold ${chars} characters together; the limit is ${limits.totalChars} (split the batch)`,
+    );
   }
 }
 
@@ -90,10 +100,16 @@ export function parsePredictRequest(raw: unknown, defaultPolicy: Policy, limits:
   const fallback = policy(body.policy, 'policy', defaultPolicy);
   if (body.inputs === undefined) return { items: [predictItem(body, '', fallback, limits)], batch: false };
   if (body.prompt !== undefined) throw new GuardgateError('invalid_request', 'send either prompt or inputs, not both');
-  if (!Array.isArray(body.inputs)) throw new GuardgateError('invalid_type', `inputs must be an array, not ${jsonType(body.inputs)}`);
+  if (!Array.isArray(body.inputs))
+    throw new GuardgateError('invalid_type', `inputs must be an array, not ${jsonType(body.inputs)}`);
   checkBatch(body.inputs.length, 'inputs', limits);
-  const items = body.inputs.map((item, i) => predictItem(requireObject(item, `inputs[${i}]`), `inputs[${i}]`, fallback, limits));
-  checkTotal(items.reduce((sum, item) => sum + item.prompt.length + (item.response?.length ?? 0), 0), limits);
+  const items = body.inputs.map((item, i) =>
+    predictItem(requireObject(item, `inputs[${i}]`), `inputs[${i}]`, fallback, limits),
+  );
+  checkTotal(
+    items.reduce((sum, item) => sum + item.prompt.length + (item.response?.length ?? 0), 0),
+    limits,
+  );
   return { items, batch: true };
 }
 
@@ -106,7 +122,8 @@ export interface ModerationsRequest {
 function moderationText(value: unknown, field: string, limits: RequestLimits): string {
   // The OpenAI API also takes content parts: {type: "text", text}.
   if (isObject(value)) {
-    if (value.type !== 'text') throw new GuardgateError('invalid_request', `${field}.type must be "text"; only text is moderated`);
+    if (value.type !== 'text')
+      throw new GuardgateError('invalid_request', `${field}.type must be "text"; only text is moderated`);
     return moderationText(value.text, `${field}.text`, limits);
   }
   const checked = text(value, field, true);
@@ -115,12 +132,21 @@ function moderationText(value: unknown, field: string, limits: RequestLimits): s
 }
 
 /** `POST /v1/moderations`, as the OpenAI API takes it: `{input: string | string[] | parts[], model?}`. */
-export function parseModerationsRequest(raw: unknown, defaultPolicy: Policy, limits: RequestLimits): ModerationsRequest {
+export function parseModerationsRequest(
+  raw: unknown,
+  defaultPolicy: Policy,
+  limits: RequestLimits,
+): ModerationsRequest {
   const body = requireObject(raw, 'the body');
   const model = body.model === undefined ? undefined : text(body.model, 'model', true);
   const inputs = Array.isArray(body.input) ? body.input : [body.input];
   if (Array.isArray(body.input)) checkBatch(inputs.length, 'input', limits);
-  const texts = inputs.map((value, i) => moderationText(value, Array.isArray(body.input) ? `input[${i}]` : 'input', limits));
-  checkTotal(texts.reduce((sum, text) => sum + text.length, 0), limits);
+  const texts = inputs.map((value, i) =>
+    moderationText(value, Array.isArray(body.input) ? `input[${i}]` : 'input', limits),
+  );
+  checkTotal(
+    texts.reduce((sum, text) => sum + text.length, 0),
+    limits,
+  );
   return { texts, model, policy: policy(body.policy, 'policy', defaultPolicy) };
 }

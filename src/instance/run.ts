@@ -45,11 +45,15 @@ function openRateLimiter(config: InstanceConfig, onError: () => void): RateLimit
   if (Object.keys(rateLimit.limits).length === 0) return undefined;
   if (rateLimit.store === 'memory') return new MemoryRateLimiter();
   const url = rateLimit.redisUrl ?? config.cache.redisUrl;
-  if (url === undefined) throw new ConfigError('auth.rateLimit.store redis needs auth.rateLimit.redisUrl (or REDIS_URL)');
+  if (url === undefined)
+    throw new ConfigError('auth.rateLimit.store redis needs auth.rateLimit.redisUrl (or REDIS_URL)');
   return new RedisRateLimiter(url, rateLimit.timeoutMs, onError);
 }
 
-export async function startInstance(config: InstanceConfig, engine: Engine = createEngine(config.engine)): Promise<RunningInstance> {
+export async function startInstance(
+  config: InstanceConfig,
+  engine: Engine = createEngine(config.engine),
+): Promise<RunningInstance> {
   const metrics = new InstanceMetrics(config.version, config.color, engine.info);
   // The app's logger exists only once the app is built, after the audit log it reports on.
   const logger: { log?: FastifyBaseLogger } = {};
@@ -64,14 +68,26 @@ export async function startInstance(config: InstanceConfig, engine: Engine = cre
       logger.log?.warn({ records: n, err: error }, 'audit store unavailable: records spooled locally');
     },
     failed: (error, failures) =>
-      logger.log?.error({ err: error, failures, held: audit?.backlog().buffered }, 'AUDIT SPOOL FAILING: records are held in memory until the store or the spool takes them'),
+      logger.log?.error(
+        { err: error, failures, held: audit?.backlog().buffered },
+        'AUDIT SPOOL FAILING: records are held in memory until the store or the spool takes them',
+      ),
   });
   const cache = openCache(config.cache);
   metrics.auditBacklogSource = audit && (() => audit.backlog());
-  const authenticator = await Authenticator.create(config.auth, { onKeyFileError: (error) => logger.log?.error({ err: error }, 'API key file unreadable; the keys loaded before stay in force') });
+  const authenticator = await Authenticator.create(config.auth, {
+    onKeyFileError: (error) =>
+      logger.log?.error({ err: error }, 'API key file unreadable; the keys loaded before stay in force'),
+  });
   const limiter = openRateLimiter(config, () => metrics.rateLimitErrors.inc());
   const tracing = config.tracing ? startTracing(config.tracing, BUILD.version) : undefined;
-  const built = buildInstance(config, engine, { authenticator, limiter, limits: config.auth.rateLimit.limits, routerSecret: config.routerSecret }, { audit, cache, auditText: config.audit.text, tracing, detectLanguage: languageDetector(await compactEld()) }, metrics);
+  const built = buildInstance(
+    config,
+    engine,
+    { authenticator, limiter, limits: config.auth.rateLimit.limits, routerSecret: config.routerSecret },
+    { audit, cache, auditText: config.audit.text, tracing, detectLanguage: languageDetector(await compactEld()) },
+    metrics,
+  );
   logger.log = built.app.log;
   await built.app.listen({ host: config.host, port: config.port });
   const address = built.app.server.address();

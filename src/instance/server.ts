@@ -51,7 +51,11 @@ export function buildInstance(
   const moderator = new Moderator(engine, config, metrics, stores);
   const state: InstanceState = { warm: false, draining: false, reconnectUntil: 0 };
   const app = Fastify({
-    logger: { level: config.logLevel, base: { service: 'guardgate', version: config.version, color: config.color }, ...(config.logFormat === 'pretty' ? { stream: prettyStream(process.stdout) } : {}) },
+    logger: {
+      level: config.logLevel,
+      base: { service: 'guardgate', version: config.version, color: config.color },
+      ...(config.logFormat === 'pretty' ? { stream: prettyStream(process.stdout) } : {}),
+    },
     bodyLimit: config.limits.bodyBytes,
     genReqId: (request) => traceIdFrom(request.headers),
     // One line per request, written in onResponse with the trace id on it.
@@ -70,7 +74,10 @@ export function buildInstance(
   // Callback hooks: cheaper than async ones on the hot path.
   // Every answer names the color and version that gave it: gates check that the one they meant answered (a
   // preview Service still pointing at the live color must not validate it as the candidate).
-  const servedBy: Array<[string, string]> = [...(config.color ? [[COLOR_HEADER, config.color] as [string, string]] : []), [VERSION_HEADER, config.version]];
+  const servedBy: Array<[string, string]> = [
+    ...(config.color ? [[COLOR_HEADER, config.color] as [string, string]] : []),
+    [VERSION_HEADER, config.version],
+  ];
   const leftFlight = () => metrics.inFlight.dec();
   app.addHook('onRequest', (request, reply, done) => {
     // Counted out when the response closes, answered or not: a client that hangs up gets no onResponse.
@@ -84,9 +91,15 @@ export function buildInstance(
   installAccess(app, { ...access, metrics: { rejected: (reason) => metrics.rejections.inc({ reason }) } });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    metrics.httpDuration.observe({ route, method: request.method, status_code: reply.statusCode }, reply.elapsedTime / 1000);
+    metrics.httpDuration.observe(
+      { route, method: request.method, status_code: reply.statusCode },
+      reply.elapsedTime / 1000,
+    );
     // Every verdict goes to the audit log; the access line is for debugging. Failures log at warn above.
-    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed');
+    request.log.debug(
+      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request completed',
+    );
     done();
   });
 
@@ -112,17 +125,37 @@ export function buildInstance(
   const tracing = stores.tracing;
   const noSpans = (): undefined => undefined;
   // Without tracing, the work is called as it is: nothing added to /predict.
-  const traced = <T>(request: FastifyRequest, count: number, work: (spanOf: (i: number) => Span | undefined) => Promise<T>): Promise<T> =>
-    tracing === undefined ? work(noSpans) : withSpans(tracing, request, count, work);
-  async function withSpans<T>(tracer: Tracing, request: FastifyRequest, count: number, work: (spanOf: (i: number) => Span | undefined) => Promise<T>): Promise<T> {
+  const traced = <T>(
+    request: FastifyRequest,
+    count: number,
+    work: (spanOf: (i: number) => Span | undefined) => Promise<T>,
+  ): Promise<T> => (tracing === undefined ? work(noSpans) : withSpans(tracing, request, count, work));
+  async function withSpans<T>(
+    tracer: Tracing,
+    request: FastifyRequest,
+    count: number,
+    work: (spanOf: (i: number) => Span | undefined) => Promise<T>,
+  ): Promise<T> {
     const traceparent = request.headers.traceparent;
     const span = tracer.start('guardgate.instance', {
       kind: SpanKind.SERVER,
       parent: parentOf(typeof traceparent === 'string' ? traceparent : undefined),
       traceId: request.id,
-      attributes: { 'http.route': request.routeOptions.url ?? '', 'guardgate.color': config.color ?? '', 'guardgate.version': config.version, 'guardgate.mirrored': request.mirrored, 'guardgate.evidence': request.evidence, 'guardgate.batch_size': count },
+      attributes: {
+        'http.route': request.routeOptions.url ?? '',
+        'guardgate.color': config.color ?? '',
+        'guardgate.version': config.version,
+        'guardgate.mirrored': request.mirrored,
+        'guardgate.evidence': request.evidence,
+        'guardgate.batch_size': count,
+      },
     });
-    const items = count === 1 ? [span] : Array.from({ length: count }, (_, i) => tracer.start('guardgate.verdict', { parent: under(span), attributes: { 'guardgate.index': i } }));
+    const items =
+      count === 1
+        ? [span]
+        : Array.from({ length: count }, (_, i) =>
+            tracer.start('guardgate.verdict', { parent: under(span), attributes: { 'guardgate.index': i } }),
+          );
     let status = 200;
     try {
       return await work((i) => items[i]);
@@ -145,7 +178,11 @@ export function buildInstance(
         const item = parsed.items[0]!;
         return moderator.judge(item, item.policy, { traceId, mirrored, evidence, span: spanOf(0) });
       }
-      const results = await Promise.all(parsed.items.map((item, i) => moderator.judge(item, item.policy, { traceId: `${traceId}-${i}`, mirrored, evidence, span: spanOf(i) })));
+      const results = await Promise.all(
+        parsed.items.map((item, i) =>
+          moderator.judge(item, item.policy, { traceId: `${traceId}-${i}`, mirrored, evidence, span: spanOf(i) }),
+        ),
+      );
       return { results };
     });
   });
@@ -157,7 +194,12 @@ export function buildInstance(
     const verdicts = await traced(request, parsed.texts.length, (spanOf) =>
       Promise.all(
         parsed.texts.map((prompt, i) =>
-          moderator.judge({ prompt }, parsed.policy, { traceId: parsed.texts.length === 1 ? traceId : `${traceId}-${i}`, mirrored, evidence, span: spanOf(i) }),
+          moderator.judge({ prompt }, parsed.policy, {
+            traceId: parsed.texts.length === 1 ? traceId : `${traceId}-${i}`,
+            mirrored,
+            evidence,
+            span: spanOf(i),
+          }),
         ),
       ),
     );
@@ -167,7 +209,12 @@ export function buildInstance(
       results: verdicts.map((verdict) => ({
         ...toOpenAIResult(verdict, parsed.policy),
         // Not in OpenAI's schema; clients ignore it, Guardgate's users want it.
-        qwen3guard: { safety: verdict.safety, categories: verdict.categories, trace_id: verdict.trace_id, degraded: verdict.degraded },
+        qwen3guard: {
+          safety: verdict.safety,
+          categories: verdict.categories,
+          trace_id: verdict.trace_id,
+          degraded: verdict.degraded,
+        },
       })),
     };
   });
@@ -176,7 +223,13 @@ export function buildInstance(
   app.get('/readyz', async (_request, reply) => {
     const saturated = stores.audit?.saturated === true;
     const ready = state.warm && !state.draining && !saturated;
-    const reason = state.draining ? 'shutting down' : !state.warm ? 'engine has not answered a warm-up yet' : saturated ? 'audit log saturated: store and spool failing' : undefined;
+    const reason = state.draining
+      ? 'shutting down'
+      : !state.warm
+        ? 'engine has not answered a warm-up yet'
+        : saturated
+          ? 'audit log saturated: store and spool failing'
+          : undefined;
     return reply.code(ready ? 200 : 503).send({ ready, ...(reason ? { reason } : {}) });
   });
   app.get('/metrics', { config: { scope: 'metrics' } }, async (_request, reply) => {
@@ -188,7 +241,8 @@ export function buildInstance(
   // be sending on one at that moment, and that request would fail; its answer closes it instead.
   app.post<{ Body: { seconds?: unknown } }>('/admin/reconnect', { config: { scope: 'admin' } }, async (request) => {
     const seconds = request.body?.seconds ?? 10;
-    if (typeof seconds !== 'number' || !(seconds > 0 && seconds <= 3_600)) throw new GuardgateError('invalid_type', 'seconds must be a number of seconds, at most 3600');
+    if (typeof seconds !== 'number' || !(seconds > 0 && seconds <= 3_600))
+      throw new GuardgateError('invalid_type', 'seconds must be a number of seconds, at most 3600');
     state.reconnectUntil = Date.now() + seconds * 1000;
     return { reconnectUntil: new Date(state.reconnectUntil).toISOString() };
   });
@@ -200,9 +254,12 @@ export function buildInstance(
     model: engine.info.model,
     config_hash: configHash(config),
   }));
-  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').headers(PAGE_HEADERS).send(PLAYGROUND_HTML));
-  app.get('/playground.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(PLAYGROUND_JS));
+  app.get('/', async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').headers(PAGE_HEADERS).send(PLAYGROUND_HTML),
+  );
+  app.get('/playground.js', async (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').send(PLAYGROUND_JS),
+  );
 
   return { app, moderator, metrics, state };
 }
-

@@ -4,11 +4,25 @@
 // server: a size cap, a least rate over every window of `stallMs` (a byte every 20 s is not a download), an
 // overall deadline, and redirects only to http(s).
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, renameSync, rmSync, statfsSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statfsSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { ensureDir } from './store.js';
 
-export type PullErrorCode = 'unreachable' | 'not_found' | 'http_error' | 'checksum_mismatch' | 'not_gguf' | 'disk_full' | 'stalled' | 'too_large';
+export type PullErrorCode =
+  'unreachable' | 'not_found' | 'http_error' | 'checksum_mismatch' | 'not_gguf' | 'disk_full' | 'stalled' | 'too_large';
 
 export class PullError extends Error {
   override readonly name = 'PullError';
@@ -116,7 +130,11 @@ export async function pullModel(url: string, options: PullOptions): Promise<Pull
     const window = received - receivedAtCheck;
     receivedAtCheck = received;
     if (window >= (minRate * stallMs) / 1000) return;
-    stopped = !answered ? `no answer from ${host} within ${stallMs / 1000} s` : window === 0 ? `no data from ${host} for ${stallMs / 1000} s` : `${host} sent ${window} bytes in ${stallMs / 1000} s, slower than ${minRate} bytes a second`;
+    stopped = !answered
+      ? `no answer from ${host} within ${stallMs / 1000} s`
+      : window === 0
+        ? `no data from ${host} for ${stallMs / 1000} s`
+        : `${host} sent ${window} bytes in ${stallMs / 1000} s, slower than ${minRate} bytes a second`;
     stall.abort();
   }, stallMs);
   const deadline = setTimeout(() => {
@@ -140,7 +158,8 @@ export async function pullModel(url: string, options: PullOptions): Promise<Pull
       if (hops >= 5) throw new PullError('http_error', `${url}: more than 5 redirects`);
       await response.body?.cancel();
       const next = new URL(location, at);
-      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new PullError('http_error', `${url}: redirect to ${next.protocol} refused: only http and https`);
+      if (next.protocol !== 'http:' && next.protocol !== 'https:')
+        throw new PullError('http_error', `${url}: redirect to ${next.protocol} refused: only http and https`);
       at = next.toString();
     }
     answered = true;
@@ -149,7 +168,10 @@ export async function pullModel(url: string, options: PullOptions): Promise<Pull
     if (error instanceof PullError) throw error;
     const cause = ((error as Error).cause as { code?: string; message?: string } | undefined) ?? {};
     if (stopped !== undefined) throw new PullError('stalled', stopped);
-    throw new PullError('unreachable', `cannot reach ${host}: ${cause.code ?? cause.message ?? (error as Error).message}`);
+    throw new PullError(
+      'unreachable',
+      `cannot reach ${host}: ${cause.code ?? cause.message ?? (error as Error).message}`,
+    );
   }
   if (response.status === 404) {
     clearTimers();
@@ -162,7 +184,10 @@ export async function pullModel(url: string, options: PullOptions): Promise<Pull
     const size = Number(/\/(\d+)$/.exec(response.headers.get('content-range') ?? '')?.[1]);
     if (size === have) return finish(url, target, partial, stateFile, have, options, statedDigest, have);
     rmSync(partial, { force: true });
-    throw new PullError('http_error', `${url}: the server refused to resume (416); the partial file was discarded, pull again`);
+    throw new PullError(
+      'http_error',
+      `${url}: the server refused to resume (416); the partial file was discarded, pull again`,
+    );
   }
   if (response.status !== 200 && response.status !== 206) {
     clearTimers();
@@ -172,11 +197,17 @@ export async function pullModel(url: string, options: PullOptions): Promise<Pull
   // 200: the server sent the whole file (it cannot resume, or the file changed): start again. A 206 must start
   // where the partial file ends.
   const resumedFrom = response.status === 206 ? have : 0;
-  if (response.status === 206 && Number(/^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '')?.[1]) !== have) {
+  if (
+    response.status === 206 &&
+    Number(/^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '')?.[1]) !== have
+  ) {
     clearTimers();
     await response.body?.cancel();
     rmSync(partial, { force: true });
-    throw new PullError('http_error', `${url}: the server resumed at another place than byte ${have}; the partial file was discarded, pull again`);
+    throw new PullError(
+      'http_error',
+      `${url}: the server resumed at another place than byte ${have}; the partial file was discarded, pull again`,
+    );
   }
   const length = Number(response.headers.get('content-length'));
   const total = Number.isFinite(length) && length > 0 ? resumedFrom + length : null;
@@ -192,23 +223,42 @@ export async function pullModel(url: string, options: PullOptions): Promise<Pull
     if (length > bavail * bsize) {
       clearTimers();
       await response.body?.cancel();
-      throw new PullError('disk_full', `${options.name} needs ${length} more bytes and the disk holding ${options.dir} has ${bavail * bsize} free; free space (or set GUARDGATE_MODELS to another disk) and pull again`);
+      throw new PullError(
+        'disk_full',
+        `${options.name} needs ${length} more bytes and the disk holding ${options.dir} has ${bavail * bsize} free; free space (or set GUARDGATE_MODELS to another disk) and pull again`,
+      );
     }
   }
-  writeFileSync(stateFile, JSON.stringify({ url, validator: response.headers.get('etag') ?? response.headers.get('last-modified') } satisfies PartialState));
+  writeFileSync(
+    stateFile,
+    JSON.stringify({
+      url,
+      validator: response.headers.get('etag') ?? response.headers.get('last-modified'),
+    } satisfies PartialState),
+  );
   const fd = openSync(partial, resumedFrom > 0 ? 'a' : 'w');
   const started = performance.now();
   let lastReport = 0;
   try {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      if (resumedFrom + received + chunk.length > maxBytes || (total !== null && resumedFrom + received + chunk.length > total)) {
+      if (
+        resumedFrom + received + chunk.length > maxBytes ||
+        (total !== null && resumedFrom + received + chunk.length > total)
+      ) {
         rmSync(partial, { force: true });
-        throw new PullError('too_large', `${url}: more than ${total ?? maxBytes} bytes${total === null ? ' (the cap)' : ' (what the server stated)'}; the partial file was discarded`);
+        throw new PullError(
+          'too_large',
+          `${url}: more than ${total ?? maxBytes} bytes${total === null ? ' (the cap)' : ' (what the server stated)'}; the partial file was discarded`,
+        );
       }
       try {
-        for (let written = 0; written < chunk.length; ) written += writeSync(fd, chunk, written);
+        for (let written = 0; written < chunk.length;) written += writeSync(fd, chunk, written);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOSPC') throw new PullError('disk_full', `the disk holding ${options.dir} is full after ${resumedFrom + received} bytes; free space and pull again to resume`);
+        if ((error as NodeJS.ErrnoException).code === 'ENOSPC')
+          throw new PullError(
+            'disk_full',
+            `the disk holding ${options.dir} is full after ${resumedFrom + received} bytes; free space and pull again to resume`,
+          );
         throw error;
       }
       received += chunk.length;
@@ -217,24 +267,47 @@ export async function pullModel(url: string, options: PullOptions): Promise<Pull
         lastReport = now;
         const rate = received / Math.max((now - started) / 1000, 0.001);
         const bytes = resumedFrom + received;
-        options.onProgress({ bytes, total, rate, etaSeconds: total === null ? null : (total - bytes) / Math.max(rate, 1), resumedFrom });
+        options.onProgress({
+          bytes,
+          total,
+          rate,
+          etaSeconds: total === null ? null : (total - bytes) / Math.max(rate, 1),
+          resumedFrom,
+        });
       }
     }
   } catch (error) {
     if (error instanceof PullError) throw error;
-    if (stopped !== undefined) throw new PullError('stalled', `${stopped} after ${resumedFrom + received} bytes; pull again to resume`);
-    throw new PullError('unreachable', `the download of ${url} broke off after ${resumedFrom + received} bytes (${(error as Error).message}); pull again to resume`);
+    if (stopped !== undefined)
+      throw new PullError('stalled', `${stopped} after ${resumedFrom + received} bytes; pull again to resume`);
+    throw new PullError(
+      'unreachable',
+      `the download of ${url} broke off after ${resumedFrom + received} bytes (${(error as Error).message}); pull again to resume`,
+    );
   } finally {
     clearTimers();
     closeSync(fd);
   }
   const bytes = resumedFrom + received;
-  if (total !== null && bytes !== total) throw new PullError('unreachable', `the download of ${url} stopped at ${bytes} of ${total} bytes; pull again to resume`);
+  if (total !== null && bytes !== total)
+    throw new PullError(
+      'unreachable',
+      `the download of ${url} stopped at ${bytes} of ${total} bytes; pull again to resume`,
+    );
   return finish(url, target, partial, stateFile, bytes, options, statedDigest, resumedFrom);
 }
 
 /** Verify the whole partial file, then make it the model. */
-async function finish(url: string, target: string, partial: string, stateFile: string, bytes: number, options: PullOptions, fromServer: string | undefined, resumedFrom: number): Promise<PullResult> {
+async function finish(
+  url: string,
+  target: string,
+  partial: string,
+  stateFile: string,
+  bytes: number,
+  options: PullOptions,
+  fromServer: string | undefined,
+  resumedFrom: number,
+): Promise<PullResult> {
   const sha256 = (await hashOf(partial)).digest('hex');
   const expected = options.sha256?.toLowerCase() ?? fromServer;
   const discard = () => {
@@ -243,7 +316,10 @@ async function finish(url: string, target: string, partial: string, stateFile: s
   };
   if (expected !== undefined && expected !== sha256) {
     discard();
-    throw new PullError('checksum_mismatch', `${url}: SHA-256 ${sha256} is not the expected ${expected}; the download was discarded`);
+    throw new PullError(
+      'checksum_mismatch',
+      `${url}: SHA-256 ${sha256} is not the expected ${expected}; the download was discarded`,
+    );
   }
   const head = Buffer.alloc(4);
   const fd = openSync(partial, 'r');
@@ -254,7 +330,10 @@ async function finish(url: string, target: string, partial: string, stateFile: s
   }
   if (!head.equals(GGUF_MAGIC)) {
     discard();
-    throw new PullError('not_gguf', `${url} is not a GGUF file (it starts with ${JSON.stringify(head.toString('latin1'))}); the download was discarded`);
+    throw new PullError(
+      'not_gguf',
+      `${url} is not a GGUF file (it starts with ${JSON.stringify(head.toString('latin1'))}); the download was discarded`,
+    );
   }
   writeFileSync(`${target}.sha256`, `${sha256}\n`);
   renameSync(partial, target);

@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } fr
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-export const modelsDir = (env: NodeJS.ProcessEnv): string => env.GUARDGATE_MODELS ?? join(homedir(), '.cache', 'guardgate', 'models');
+export const modelsDir = (env: NodeJS.ProcessEnv): string =>
+  env.GUARDGATE_MODELS ?? join(homedir(), '.cache', 'guardgate', 'models');
 
 /** A model name: a file name without a path (letters, digits, . _ -), ending in .gguf. */
 export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.gguf$/;
@@ -24,7 +25,9 @@ const PARTIAL = '.partial';
 export function listModels(dir: string): StoredModel[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((file) => MODEL_NAME.test(file) || (file.endsWith(PARTIAL) && MODEL_NAME.test(file.slice(0, -PARTIAL.length))))
+    .filter(
+      (file) => MODEL_NAME.test(file) || (file.endsWith(PARTIAL) && MODEL_NAME.test(file.slice(0, -PARTIAL.length))),
+    )
     .sort()
     .map((file) => {
       const path = join(dir, file);
@@ -54,4 +57,6 @@ export const ensureDir = (dir: string): void => void mkdirSync(dir, { recursive:
 
 /** A model named in configuration: a path when it has a slash or exists, else a pulled model's name. */
 export const modelPathOf = (model: string, env: NodeJS.ProcessEnv): string =>
-  model.includes('/') || existsSync(model) ? model : join(modelsDir(env), model.endsWith('.gguf') ? model : `${model}.gguf`);
+  model.includes('/') || existsSync(model)
+    ? model
+    : join(modelsDir(env), model.endsWith('.gguf') ? model : `${model}.gguf`);

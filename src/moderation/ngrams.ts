@@ -22,14 +22,16 @@ export function writeCompactNgrams(data: NgramData, file: string): void {
   const parts: Buffer[] = [Buffer.from(`${JSON.stringify({ type: data.type, languages: data.languages })}\n`)];
   for (const [ngram, scores] of Object.entries(data.ngrams)) {
     const key = Buffer.from(ngram, 'latin1');
-    if (key.toString('latin1') !== ngram || key.length > 255) throw new Error(`n-gram ${JSON.stringify(ngram)} does not fit the compact form`);
+    if (key.toString('latin1') !== ngram || key.length > 255)
+      throw new Error(`n-gram ${JSON.stringify(ngram)} does not fit the compact form`);
     const entries = Object.entries(scores);
     const record = Buffer.alloc(2 + key.length + entries.length * 2);
     record[0] = key.length;
     key.copy(record, 1);
     record[1 + key.length] = entries.length;
     entries.forEach(([language, score], i) => {
-      if (!(Number(language) <= 255 && score >= 0 && score <= 255 && Number.isInteger(score))) throw new Error(`score ${language}:${score} does not fit a byte`);
+      if (!(Number(language) <= 255 && score >= 0 && score <= 255 && Number.isInteger(score)))
+        throw new Error(`score ${language}:${score} does not fit a byte`);
       record[2 + key.length + i * 2] = Number(language);
       record[3 + key.length + i * 2] = score;
     });

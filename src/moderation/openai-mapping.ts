@@ -33,15 +33,15 @@ export const OPENAI_CATEGORIES = [
 export type OpenAICategory = (typeof OPENAI_CATEGORIES)[number];
 
 export const OPENAI_CATEGORY_MAP: Readonly<Record<Category, readonly OpenAICategory[]>> = {
-  'Violent': ['violence'],
+  Violent: ['violence'],
   'Non-violent Illegal Acts': ['illicit'],
   'Sexual Content or Sexual Acts': ['sexual'],
   'Suicide & Self-Harm': ['self-harm'],
   'Unethical Acts': ['harassment', 'hate'],
-  'PII': [],
+  PII: [],
   'Politically Sensitive Topics': [],
   'Copyright Violation': [],
-  'Jailbreak': [],
+  Jailbreak: [],
 };
 
 export const TIER_SCORE: Readonly<Record<Safety, number>> = { Safe: 0, Controversial: 0.5, Unsafe: 1 };

@@ -11,12 +11,12 @@ const REFUSAL_LINE = /refusal\s*[:：]\s*(yes|no)\b/i;
 /** Spellings seen in the policy text and in older parsers, mapped to what the model writes. */
 const CATEGORY_ALIASES: Record<string, Category> = {
   'personally identifiable information': 'PII',
-  'violence': 'Violent',
+  violence: 'Violent',
   'sexual content': 'Sexual Content or Sexual Acts',
   'suicide and self-harm': 'Suicide & Self-Harm',
   'self-harm': 'Suicide & Self-Harm',
   'politically sensitive': 'Politically Sensitive Topics',
-  'copyright': 'Copyright Violation',
+  copyright: 'Copyright Violation',
 };
 
 const BY_LOWER_NAME = new Map<string, Category>([
@@ -24,8 +24,7 @@ const BY_LOWER_NAME = new Map<string, Category>([
   ...Object.entries(CATEGORY_ALIASES),
 ]);
 
-const capitalise = (word: string): Safety =>
-  (word[0]!.toUpperCase() + word.slice(1).toLowerCase()) as Safety;
+const capitalise = (word: string): Safety => (word[0]!.toUpperCase() + word.slice(1).toLowerCase()) as Safety;
 
 /** Category names from a `Categories:` value; `None` and unknown names are dropped. */
 export function parseCategoryList(value: string): Category[] {
@@ -47,7 +46,10 @@ export function parseCategoryList(value: string): Category[] {
 export function parseGuardOutput(text: string, target: Target): GuardOutput {
   const safety = SAFETY_LINE.exec(text);
   if (safety === null) {
-    throw new GuardgateError('engine_invalid_output', `model output has no Safety line: ${JSON.stringify(text.slice(0, 200))}`);
+    throw new GuardgateError(
+      'engine_invalid_output',
+      `model output has no Safety line: ${JSON.stringify(text.slice(0, 200))}`,
+    );
   }
   const categoriesLine = CATEGORIES_LINE.exec(text);
   const refusal = REFUSAL_LINE.exec(text);
@@ -60,7 +62,10 @@ export function parseGuardOutput(text: string, target: Target): GuardOutput {
 
 /** Write a verdict in the model's own format (what the lexicon engine answers with). */
 export function formatGuardOutput(output: GuardOutput): string {
-  const lines = [`Safety: ${output.safety}`, `Categories: ${output.categories.length === 0 ? 'None' : output.categories.join(', ')}`];
+  const lines = [
+    `Safety: ${output.safety}`,
+    `Categories: ${output.categories.length === 0 ? 'None' : output.categories.join(', ')}`,
+  ];
   if (output.refusal !== null) lines.push(`Refusal: ${output.refusal ? 'Yes' : 'No'}`);
   return lines.join('\n');
 }

@@ -15,7 +15,8 @@ export function registerControllerRoutes(app: FastifyInstance, current: () => Co
   if (live !== undefined) {
     app.get<{ Querystring: { since?: string } }>('/admin/live', async (request) => {
       const since = request.query.since === undefined ? 0 : Number(request.query.since);
-      if (!Number.isFinite(since) || since < 0) throw new GuardgateError('invalid_request', 'since must be a time in milliseconds since the epoch');
+      if (!Number.isFinite(since) || since < 0)
+        throw new GuardgateError('invalid_request', 'since must be a time in milliseconds since the epoch');
       return { points: await live.since(since) };
     });
   }
@@ -35,10 +36,16 @@ export function registerControllerRoutes(app: FastifyInstance, current: () => Co
     return reply.code(202).send(await current().view(release));
   });
   app.get('/admin/releases/current', async () => (await current().status()).release);
-  app.get<{ Querystring: { limit?: string } }>('/admin/releases', async (request) => current().history(Math.min(Number(request.query.limit ?? 20) || 20, 200)));
-  app.get<{ Querystring: { limit?: string } }>('/admin/actions', async (request) => current().actions(Math.min(Number(request.query.limit ?? 20) || 20, 200)));
+  app.get<{ Querystring: { limit?: string } }>('/admin/releases', async (request) =>
+    current().history(Math.min(Number(request.query.limit ?? 20) || 20, 200)),
+  );
+  app.get<{ Querystring: { limit?: string } }>('/admin/actions', async (request) =>
+    current().actions(Math.min(Number(request.query.limit ?? 20) || 20, 200)),
+  );
   app.get('/admin/controller', async () => ({ ...(await current().status()), progress: current().progress }));
-  app.post<{ Body: { force?: boolean } | undefined }>('/admin/promote', async (request) => current().view(await current().promote(request.body?.force === true, actorOf(request))));
+  app.post<{ Body: { force?: boolean } | undefined }>('/admin/promote', async (request) =>
+    current().view(await current().promote(request.body?.force === true, actorOf(request))),
+  );
   app.post('/admin/abort', async (request) => current().view(await current().abort(actorOf(request))));
   app.post('/admin/rollback', async (request) => current().view(await current().rollback(actorOf(request))));
 }

@@ -21,7 +21,16 @@ export interface ChangeRecord {
   type: 'release.created' | 'release.transition' | 'operator.switch';
   at: string;
   actor: string;
-  release?: { id: number; version: string; state: ReleaseState; from: ReleaseState | null; candidate: string; previous: string; forced: boolean; note: string | null };
+  release?: {
+    id: number;
+    version: string;
+    state: ReleaseState;
+    from: ReleaseState | null;
+    candidate: string;
+    previous: string;
+    forced: boolean;
+    note: string | null;
+  };
   /** A gate's report, when the transition carries one. */
   evidence?: unknown;
   switch?: { from: string; to: string; forced: boolean };
@@ -41,7 +50,8 @@ export interface WebhookSettings {
 }
 
 /** The signature of a body sent at `timestamp` (seconds): hex HMAC-SHA256 of `${timestamp}.${body}`. Pure. */
-export const signature = (secret: string, timestamp: string, body: string): string => `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+export const signature = (secret: string, timestamp: string, body: string): string =>
+  `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 
 export class ChangeWebhook {
   private readonly queue: ChangeRecord[] = [];
@@ -69,7 +79,10 @@ export class ChangeWebhook {
     if (this.stopped) return;
     if (this.queue.length >= this.settings.maxQueued) {
       this.deliveries.inc({ outcome: 'dropped' });
-      this.log.error({ type: record.type, version: record.release?.version }, 'change webhook: queue full, record dropped');
+      this.log.error(
+        { type: record.type, version: record.release?.version },
+        'change webhook: queue full, record dropped',
+      );
       return;
     }
     this.queue.push({ id: randomUUID(), at: new Date().toISOString(), ...record });
@@ -87,7 +100,11 @@ export class ChangeWebhook {
     this.stopped = true;
     this.closing.abort();
     await this.idle();
-    if (this.queue.length > 0) this.log.error({ records: this.queue.length }, 'change webhook: records not delivered at shutdown (the release history keeps them)');
+    if (this.queue.length > 0)
+      this.log.error(
+        { records: this.queue.length },
+        'change webhook: records not delivered at shutdown (the release history keeps them)',
+      );
     this.queue.length = 0;
   }
 
@@ -106,7 +123,13 @@ export class ChangeWebhook {
       try {
         const response = await fetch(this.settings.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signature(this.settings.secret, timestamp, body), [TIMESTAMP_HEADER]: timestamp, [DELIVERY_HEADER]: record.id, 'x-guardgate-attempt': String(attempt) },
+          headers: {
+            'content-type': 'application/json',
+            [SIGNATURE_HEADER]: signature(this.settings.secret, timestamp, body),
+            [TIMESTAMP_HEADER]: timestamp,
+            [DELIVERY_HEADER]: record.id,
+            'x-guardgate-attempt': String(attempt),
+          },
           body,
           signal: AbortSignal.any([AbortSignal.timeout(this.settings.timeoutMs), this.closing.signal]),
           redirect: 'error',
@@ -122,22 +145,42 @@ export class ChangeWebhook {
       }
       if (attempt >= this.settings.attempts || this.stopped) {
         this.deliveries.inc({ outcome: 'failed' });
-        this.log.error({ delivery: record.id, type: record.type, attempts: attempt, failure }, 'change webhook: record not delivered');
+        this.log.error(
+          { delivery: record.id, type: record.type, attempts: attempt, failure },
+          'change webhook: record not delivered',
+        );
         return;
       }
       this.deliveries.inc({ outcome: 'retried' });
       this.log.warn({ delivery: record.id, attempt, failure }, 'change webhook: attempt failed; retrying');
-      await delay(Math.min(this.settings.backoffMs * 2 ** (attempt - 1), 60_000), undefined, { signal: this.closing.signal }).catch(() => undefined);
+      await delay(Math.min(this.settings.backoffMs * 2 ** (attempt - 1), 60_000), undefined, {
+        signal: this.closing.signal,
+      }).catch(() => undefined);
     }
   }
 }
 
 /** The record of a release as it now is. Pure. */
-export function releaseRecord(release: Release, from: ReleaseState | null, type: 'release.created' | 'release.transition', actor: string, evidence: unknown): Omit<ChangeRecord, 'id' | 'at'> {
+export function releaseRecord(
+  release: Release,
+  from: ReleaseState | null,
+  type: 'release.created' | 'release.transition',
+  actor: string,
+  evidence: unknown,
+): Omit<ChangeRecord, 'id' | 'at'> {
   return {
     type,
     actor,
-    release: { id: release.id, version: release.version, state: release.state, from, candidate: release.candidate, previous: release.previous, forced: release.forced, note: release.note },
+    release: {
+      id: release.id,
+      version: release.version,
+      state: release.state,
+      from,
+      candidate: release.candidate,
+      previous: release.previous,
+      forced: release.forced,
+      note: release.note,
+    },
     ...(evidence === undefined ? {} : { evidence: withoutUserText(evidence) }),
   };
 }
@@ -149,14 +192,20 @@ export function releaseRecord(release: Release, from: ReleaseState | null, type:
 export function withoutUserText(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutUserText);
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, (key === 'prompt' || key === 'response') && typeof item === 'string' ? null : withoutUserText(item)]));
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [
+      key,
+      (key === 'prompt' || key === 'response') && typeof item === 'string' ? null : withoutUserText(item),
+    ]),
+  );
 }
 
 /** The webhook as a store listener: a record per release opened, transition and operator switch. */
 export function webhookListener(webhook: ChangeWebhook): StoreListener {
   return {
     created: (release, actor) => webhook.post(releaseRecord(release, null, 'release.created', actor, undefined)),
-    transitioned: (release, from, options) => webhook.post(releaseRecord(release, from, 'release.transition', options?.actor ?? CONTROLLER, options?.evidence)),
+    transitioned: (release, from, options) =>
+      webhook.post(releaseRecord(release, from, 'release.transition', options?.actor ?? CONTROLLER, options?.evidence)),
     switched: (action) => webhook.post({ type: 'operator.switch', actor: action.actor, switch: action.detail }),
   };
 }

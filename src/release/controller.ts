@@ -25,7 +25,13 @@ import type { StoreHealth } from './store-resilient.js';
 import { loadSuite } from '../gates/suite.js';
 import { suiteFiles } from './spec.js';
 import { ColorTimers } from './timers.js';
-import { configHashOf, type ControllerStatus, type EnvironmentStatus, type Progress, type ReleaseView } from './views.js';
+import {
+  configHashOf,
+  type ControllerStatus,
+  type EnvironmentStatus,
+  type Progress,
+  type ReleaseView,
+} from './views.js';
 
 export interface ControllerOptions {
   /** The environment `up` starts with when nothing was ever deployed. */
@@ -83,7 +89,9 @@ export class Controller {
     await this.traffic.switchTo(active, { force: true });
     // Pods its cluster replaces (an eviction, a node drain) come back at new addresses: the router follows.
     this.driver.onInstancesChanged?.((deployment) => {
-      this.route(deployment).catch((error: unknown) => this.log.warn({ err: error, color: deployment.color }, 'following the instances of an environment failed'));
+      this.route(deployment).catch((error: unknown) =>
+        this.log.warn({ err: error, color: deployment.color }, 'following the instances of an environment failed'),
+      );
     });
     await this.store.setActive(active);
     await this.store.saveEnvironment(stored);
@@ -97,7 +105,8 @@ export class Controller {
       // A kept old environment that outlived the previous controller (Kubernetes) stays kept until its retire
       // time; one that died with it (local processes) is brought back beside the active one while it is still
       // to be kept, so that the release's "kept for an instant rollback" stays true and a rollback one step.
-      if (this.driver.describe(other.spec.color) !== null && other.retireAt !== null) this.scheduleRetire(other.spec.color, Math.max(0, keptFor));
+      if (this.driver.describe(other.spec.color) !== null && other.retireAt !== null)
+        this.scheduleRetire(other.spec.color, Math.max(0, keptFor));
       else if (keptFor > 0) this.restoringKept = this.restoreKept(other.spec, keptFor);
       else await this.store.saveEnvironment(other.spec, new Date().toISOString());
       return;
@@ -108,9 +117,13 @@ export class Controller {
       return;
     }
     // A candidate that outlived the previous controller (Kubernetes) is torn down; local ones died with it.
-    await this.teardownStandby(open.candidate).catch((error: unknown) => this.log.error({ err: error, color: open.candidate }, 'teardown of the interrupted candidate failed'));
+    await this.teardownStandby(open.candidate).catch((error: unknown) =>
+      this.log.error({ err: error, color: open.candidate }, 'teardown of the interrupted candidate failed'),
+    );
     await this.traffic.setMembers(open.candidate, [], null);
-    await this.store.transition(open.id, 'aborted', { note: `controller restarted while ${open.state}; the candidate was discarded and ${active} stays active` });
+    await this.store.transition(open.id, 'aborted', {
+      note: `controller restarted while ${open.state}; the candidate was discarded and ${active} stays active`,
+    });
     this.log.warn({ release: open.version, state: open.state }, 'controller restarted mid-release: release aborted');
   }
 
@@ -119,9 +132,15 @@ export class Controller {
     try {
       await this.bringUp(spec);
       this.scheduleRetire(spec.color, keptFor);
-      this.log.info({ color: spec.color, version: spec.version }, 'kept environment redeployed after the restart: a rollback stays one atomic switch');
+      this.log.info(
+        { color: spec.color, version: spec.version },
+        'kept environment redeployed after the restart: a rollback stays one atomic switch',
+      );
     } catch (error) {
-      this.log.error({ err: error, color: spec.color }, 'the kept environment could not be redeployed after the restart: a rollback will redeploy it');
+      this.log.error(
+        { err: error, color: spec.color },
+        'the kept environment could not be redeployed after the restart: a rollback will redeploy it',
+      );
       await this.store.saveEnvironment(spec, new Date().toISOString()).catch(() => undefined);
     }
   }
@@ -132,7 +151,11 @@ export class Controller {
 
   /** The traffic's members of an environment's color: its instances, as deployed or adopted. */
   private route(deployment: Deployment): Promise<void> {
-    return this.traffic.setMembers(deployment.color, deployment.instances.map((i) => i.url), deployment.version);
+    return this.traffic.setMembers(
+      deployment.color,
+      deployment.instances.map((i) => i.url),
+      deployment.version,
+    );
   }
 
   // ------------------------------------------------------------------ operations
@@ -145,7 +168,11 @@ export class Controller {
     if ((await this.store.openRelease()) === null) await this.running;
     // Everything that can be checked before anything is deployed is checked now: a bad spec is a 400, not a stuck release.
     for (const [field, path] of suiteFiles(spec)) {
-      if ((field.startsWith('gates.functional') && !spec.gates.functional.enabled) || (field.startsWith('gates.shadow') && !spec.gates.shadow.enabled)) continue;
+      if (
+        (field.startsWith('gates.functional') && !spec.gates.functional.enabled) ||
+        (field.startsWith('gates.shadow') && !spec.gates.shadow.enabled)
+      )
+        continue;
       try {
         loadSuite(path);
       } catch (error) {
@@ -153,13 +180,24 @@ export class Controller {
       }
     }
     if (spec.engine.kind === 'openai' && spec.engine.apiKey !== undefined) {
-      const refused = secretRefused(spec.engine.apiKey, this.options.releaseSecrets ?? { env: [], dirs: [], deniedDirs: [] });
+      const refused = secretRefused(
+        spec.engine.apiKey,
+        this.options.releaseSecrets ?? { env: [], dirs: [], deniedDirs: [] },
+      );
       if (refused !== null) throw new GuardgateError('invalid_request', `engine.apiKey: ${refused}`);
     }
     const active = this.traffic.active;
     const candidate = otherColor(active);
-    if (spec.driver !== undefined && spec.driver !== this.driver.kind) throw new GuardgateError('invalid_request', `the release expects driver ${spec.driver}; this deployment runs ${this.driver.kind} (up --driver)`);
-    if (spec.traffic !== undefined && spec.traffic !== this.traffic.kind) throw new GuardgateError('invalid_request', `the release expects traffic ${spec.traffic}; this deployment moves traffic by ${this.traffic.kind} (up --traffic)`);
+    if (spec.driver !== undefined && spec.driver !== this.driver.kind)
+      throw new GuardgateError(
+        'invalid_request',
+        `the release expects driver ${spec.driver}; this deployment runs ${this.driver.kind} (up --driver)`,
+      );
+    if (spec.traffic !== undefined && spec.traffic !== this.traffic.kind)
+      throw new GuardgateError(
+        'invalid_request',
+        `the release expects traffic ${spec.traffic}; this deployment moves traffic by ${this.traffic.kind} (up --traffic)`,
+      );
     const undeployable = this.driver.cannotDeploy(environmentOf(spec, candidate, spec.replicas));
     if (undeployable !== undefined) throw new GuardgateError('invalid_request', undeployable);
     const release = await this.store.createRelease(spec, candidate, active, actor);
@@ -178,8 +216,13 @@ export class Controller {
   async promote(force: boolean, actor: string = CONTROLLER): Promise<Release> {
     const open = await this.store.openRelease();
     if (open === null) throw new GuardgateError('invalid_state', 'no release is in progress');
-    if (open.state === 'blocked' && !force) throw new GuardgateError('invalid_state', `release ${open.version} failed a gate; promote --force to switch anyway`);
-    if (open.state !== 'awaiting_approval' && open.state !== 'blocked') throw new GuardgateError('invalid_state', `release ${open.version} is ${open.state}; nothing to promote`);
+    if (open.state === 'blocked' && !force)
+      throw new GuardgateError(
+        'invalid_state',
+        `release ${open.version} failed a gate; promote --force to switch anyway`,
+      );
+    if (open.state !== 'awaiting_approval' && open.state !== 'blocked')
+      throw new GuardgateError('invalid_state', `release ${open.version} is ${open.state}; nothing to promote`);
     await this.approval?.(actor);
     return (await this.store.release(open.id))!;
   }
@@ -188,7 +231,8 @@ export class Controller {
   async abort(actor: string = CONTROLLER): Promise<Release> {
     const open = await this.store.openRelease();
     if (open === null) throw new GuardgateError('invalid_state', 'no release is in progress');
-    if (open.state === 'switching' || open.state === 'watching') throw new GuardgateError('invalid_state', `release ${open.version} has switched; roll back instead`);
+    if (open.state === 'switching' || open.state === 'watching')
+      throw new GuardgateError('invalid_state', `release ${open.version} has switched; roll back instead`);
     this.aborting?.abort();
     clearTimeout(this.abortTimer);
     await this.running;
@@ -201,7 +245,8 @@ export class Controller {
   async rollback(actor: string = CONTROLLER): Promise<Release> {
     await this.restoringKept;
     const latest = await this.store.latestRelease();
-    if (latest === null || !['watching', 'stable'].includes(latest.state)) throw new GuardgateError('invalid_state', 'there is no switched release to roll back');
+    if (latest === null || !['watching', 'stable'].includes(latest.state))
+      throw new GuardgateError('invalid_state', 'there is no switched release to roll back');
     if (latest.state === 'watching') {
       this.rollbackActor = actor;
       this.aborting?.abort(); // the watch stops and rolls back itself
@@ -213,11 +258,20 @@ export class Controller {
   }
 
   /** A manual switch between two deployed environments, recorded durably. */
-  async switchTo(color: Color, force = false, actor: string = CONTROLLER): Promise<{ previous: Color; active: Color; at: string }> {
-    if ((await this.store.openRelease()) !== null) throw new GuardgateError('release_in_progress', 'a release is in progress; promote, abort or roll it back');
-    if (this.driver.describe(color) === null) throw new GuardgateError('switch_refused', `the ${color} environment is not deployed`);
+  async switchTo(
+    color: Color,
+    force = false,
+    actor: string = CONTROLLER,
+  ): Promise<{ previous: Color; active: Color; at: string }> {
+    if ((await this.store.openRelease()) !== null)
+      throw new GuardgateError('release_in_progress', 'a release is in progress; promote, abort or roll it back');
+    if (this.driver.describe(color) === null)
+      throw new GuardgateError('switch_refused', `the ${color} environment is not deployed`);
     const result = await this.traffic.switchTo(color, { force });
-    await this.store.recordAction({ actor, action: 'switch', detail: { from: result.previous, to: color, forced: force } }, color);
+    await this.store.recordAction(
+      { actor, action: 'switch', detail: { from: result.previous, to: color, forced: force } },
+      color,
+    );
     // The color that serves is not "kept until" anything any more.
     this.cancelRetire(color);
     const stored = await this.store.environment(color);
@@ -260,7 +314,9 @@ export class Controller {
       this.lastStatus = await Promise.race([
         this.readStatus(),
         delay(2_000).then(() => {
-          throw new GuardgateError('store_unavailable', "the controller's store did not answer within 2 s", { retryAfter: 5 });
+          throw new GuardgateError('store_unavailable', "the controller's store did not answer within 2 s", {
+            retryAfter: 5,
+          });
         }),
       ]);
       return this.lastStatus;
@@ -280,25 +336,44 @@ export class Controller {
       const retireAt = color === this.traffic.active ? null : (stored?.retireAt ?? null);
       // The stored spec is this deployment's once their versions match (a candidate's is stored once deployed).
       const spec = stored?.spec.version === deployment.version ? stored.spec : undefined;
-      return { version: deployment.version, replicas: deployment.replicas, instances: deployment.instances, retireAt, ...(spec ? { spec, configHash: configHashOf(spec) } : {}) };
+      return {
+        version: deployment.version,
+        replicas: deployment.replicas,
+        instances: deployment.instances,
+        retireAt,
+        ...(spec ? { spec, configHash: configHashOf(spec) } : {}),
+      };
     };
     const latest = await this.store.latestRelease();
-    return { active: this.traffic.active, environments: { blue: await env('blue'), green: await env('green') }, release: latest && (await this.view(latest)) };
+    return {
+      active: this.traffic.active,
+      environments: { blue: await env('blue'), green: await env('green') },
+      release: latest && (await this.view(latest)),
+    };
   }
 
   async view(release: Release): Promise<ReleaseView> {
     const transitions = await this.store.transitions(release.id);
-    const gates = transitions.flatMap((t) => (t.evidence && typeof t.evidence === 'object' && 'gate' in t.evidence ? [t.evidence as GateReport] : []));
+    const gates = transitions.flatMap((t) =>
+      t.evidence && typeof t.evidence === 'object' && 'gate' in t.evidence ? [t.evidence as GateReport] : [],
+    );
     return { ...release, transitions, gates };
   }
 
   /** The change record; 503 store_unavailable within 2 s while the store does not answer. */
   async history(limit: number): Promise<ReleaseView[]> {
-    if (this.options.storeHealth?.degradedSince) throw new GuardgateError('store_unavailable', "the controller's store is unreachable; history is shown again once it answers", { retryAfter: 5 });
+    if (this.options.storeHealth?.degradedSince)
+      throw new GuardgateError(
+        'store_unavailable',
+        "the controller's store is unreachable; history is shown again once it answers",
+        { retryAfter: 5 },
+      );
     return Promise.race([
       (async () => Promise.all((await this.store.releases(limit)).map((r) => this.view(r))))(),
       delay(2_000).then(() => {
-        throw new GuardgateError('store_unavailable', "the controller's store did not answer within 2 s", { retryAfter: 5 });
+        throw new GuardgateError('store_unavailable', "the controller's store did not answer within 2 s", {
+          retryAfter: 5,
+        });
       }),
     ]);
   }
@@ -328,10 +403,23 @@ export class Controller {
 
   // ------------------------------------------------------------------ the pipeline
 
-  private step(release: Release, state: ReleaseState, step: string, detail?: string, figures?: Record<string, number>): void {
+  private step(
+    release: Release,
+    state: ReleaseState,
+    step: string,
+    detail?: string,
+    figures?: Record<string, number>,
+  ): void {
     // A new detail of the same step keeps the step's start: `release --wait` counts from it.
     const same = this.progress?.releaseId === release.id && this.progress.step === step;
-    this.progress = { releaseId: release.id, state, step, ...(detail ? { detail } : {}), ...(figures ? { figures } : {}), startedAt: same ? this.progress!.startedAt : new Date().toISOString() };
+    this.progress = {
+      releaseId: release.id,
+      state,
+      step,
+      ...(detail ? { detail } : {}),
+      ...(figures ? { figures } : {}),
+      startedAt: same ? this.progress!.startedAt : new Date().toISOString(),
+    };
   }
 
   private async pipeline(release: Release, signal: AbortSignal): Promise<void> {
@@ -356,12 +444,28 @@ export class Controller {
       const report = await this.boundedGate(gate, current, signal);
       if (signal.aborted) return;
       const outcome = gateOutcome(report, gate === 'shadow' ? spec.gates.shadow.onInconclusive : 'fail');
-      const said = report.inconclusive ? `INCONCLUSIVE (onInconclusive: ${outcome === 'passed' ? 'pass' : outcome === 'wait' ? 'wait' : 'fail'})` : report.passed ? 'passed' : 'FAILED';
-      current = await this.store.transition(current.id, 'validating', { note: `${gate} gate ${said}: ${report.summary}`, evidence: report });
+      const said = report.inconclusive
+        ? `INCONCLUSIVE (onInconclusive: ${outcome === 'passed' ? 'pass' : outcome === 'wait' ? 'wait' : 'fail'})`
+        : report.passed
+          ? 'passed'
+          : 'FAILED';
+      current = await this.store.transition(current.id, 'validating', {
+        note: `${gate} gate ${said}: ${report.summary}`,
+        evidence: report,
+      });
       if (outcome !== 'passed') {
-        current = await this.store.transition(current.id, 'blocked', { note: outcome === 'wait' ? `${gate} gate inconclusive: waiting for an operator (promote --force or abort)` : `${gate} gate failed` });
+        current = await this.store.transition(current.id, 'blocked', {
+          note:
+            outcome === 'wait'
+              ? `${gate} gate inconclusive: waiting for an operator (promote --force or abort)`
+              : `${gate} gate failed`,
+        });
         // An inconclusive gate set to wait is never torn down by the clock: an operator decides.
-        const force = await this.waitForDecision(current, outcome === 'wait' ? Infinity : spec.abortTeardownDelay, signal);
+        const force = await this.waitForDecision(
+          current,
+          outcome === 'wait' ? Infinity : spec.abortTeardownDelay,
+          signal,
+        );
         if (!force) {
           if (!signal.aborted) await this.finishAbort(current, `${gate} gate failed`);
           return;
@@ -371,7 +475,9 @@ export class Controller {
     }
 
     if (!spec.autoPromote) {
-      current = await this.store.transition(current.id, 'awaiting_approval', { note: 'every gate passed; waiting for promote' });
+      current = await this.store.transition(current.id, 'awaiting_approval', {
+        note: 'every gate passed; waiting for promote',
+      });
       this.step(current, 'awaiting_approval', 'waiting for promote');
       const approved = await this.waitForDecision(current, Infinity, signal);
       if (!approved && signal.aborted) return;
@@ -383,11 +489,21 @@ export class Controller {
   private async boundedGate(gate: PreSwitchGate, release: Release, signal: AbortSignal): Promise<GateReport> {
     const direct = (color: Color) => readyInstanceUrl(this.driver.describe(color)) ?? '';
     // Gate traffic is evidence, not user traffic: not audited, judged by the engine (the admin credential vouches).
-    const credentials: Record<string, string> = this.options.credentials === undefined ? {} : { authorization: `Bearer ${this.options.credentials}`, [EVIDENCE_HEADER]: '1' };
+    const credentials: Record<string, string> =
+      this.options.credentials === undefined
+        ? {}
+        : { authorization: `Bearer ${this.options.credentials}`, [EVIDENCE_HEADER]: '1' };
     return runGate(
       gate,
       release.spec.gates,
-      { live: this.traffic.live(), preview: this.traffic.preview(), activeInstance: direct(release.previous), candidateInstance: direct(release.candidate), colors: { active: release.previous, candidate: release.candidate }, checkSides: true },
+      {
+        live: this.traffic.live(),
+        preview: this.traffic.preview(),
+        activeInstance: direct(release.previous),
+        candidateInstance: direct(release.candidate),
+        colors: { active: release.previous, candidate: release.candidate },
+        checkSides: true,
+      },
       {
         credentials,
         auditText: this.options.auditText ?? 'none',
@@ -410,7 +526,12 @@ export class Controller {
         resolve(value);
       };
       this.approval = async (actor) => {
-        if (release.state === 'blocked') await this.store.transition(release.id, 'switching', { note: 'forced past a failed gate by an operator', forced: true, actor });
+        if (release.state === 'blocked')
+          await this.store.transition(release.id, 'switching', {
+            note: 'forced past a failed gate by an operator',
+            forced: true,
+            actor,
+          });
         else await this.store.transition(release.id, 'switching', { note: 'approved by an operator', actor });
         done(true);
       };
@@ -421,15 +542,25 @@ export class Controller {
 
   private async switchOver(release: Release, signal: AbortSignal, forced: boolean): Promise<void> {
     const { spec, candidate, previous } = release;
-    let current = release.state === 'switching' ? release : await this.store.transition(release.id, 'switching', { note: forced ? 'forced' : 'gates passed' });
+    let current =
+      release.state === 'switching'
+        ? release
+        : await this.store.transition(release.id, 'switching', { note: forced ? 'forced' : 'gates passed' });
     this.step(current, 'switching', `switching to ${candidate}`);
     try {
       if ((spec.previewReplicas ?? spec.replicas) < spec.replicas) {
         const deployment = await this.driver.scale(candidate, spec.replicas);
-        await this.traffic.setMembers(candidate, deployment.instances.map((i) => i.url), spec.version);
+        await this.traffic.setMembers(
+          candidate,
+          deployment.instances.map((i) => i.url),
+          spec.version,
+        );
       }
       const result = await this.traffic.switchTo(candidate);
-      current = await this.store.transition(current.id, 'watching', { note: `switched ${previous} → ${candidate} at ${result.at}`, active: candidate });
+      current = await this.store.transition(current.id, 'watching', {
+        note: `switched ${previous} → ${candidate} at ${result.at}`,
+        active: candidate,
+      });
     } catch (error) {
       await this.finishAbort(current, `switch failed: ${(error as Error).message}`);
       return;
@@ -450,10 +581,15 @@ export class Controller {
         ? prometheusProbe(prometheus.url, release.candidate)
         : this.traffic.metrics !== undefined
           ? await routerProbe(this.traffic.metrics, release.candidate)
-          : await instancesProbe(() => (this.driver.describe(release.candidate)?.instances ?? []).map((i) => i.url), this.options.credentials);
+          : await instancesProbe(
+              () => (this.driver.describe(release.candidate)?.instances ?? []).map((i) => i.url),
+              this.options.credentials,
+            );
     let report: GateReport;
     try {
-      report = await runWatchGate(probe, spec.gates.watch, signal, (line) => this.step(release, 'watching', 'watch gate', line));
+      report = await runWatchGate(probe, spec.gates.watch, signal, (line) =>
+        this.step(release, 'watching', 'watch gate', line),
+      );
     } catch (error) {
       report = brokenGate('watch', error, new Date().toISOString());
     }
@@ -468,7 +604,11 @@ export class Controller {
       return;
     }
     if (!report.passed) {
-      await this.switchBack(release, `watch ${report.inconclusive ? 'inconclusive (onInconclusive: fail)' : 'failed'}: ${report.summary}`, report);
+      await this.switchBack(
+        release,
+        `watch ${report.inconclusive ? 'inconclusive (onInconclusive: fail)' : 'failed'}: ${report.summary}`,
+        report,
+      );
       return;
     }
     await this.settle(release, report);
@@ -486,7 +626,10 @@ export class Controller {
     const retireAt = new Date(Date.now() + release.spec.scaleDownDelay);
     const previous = await this.store.environment(release.previous);
     if (previous !== null) await this.store.saveEnvironment(previous.spec, retireAt.toISOString());
-    await this.store.transition(release.id, 'stable', { note: `stable; ${release.previous} is kept until ${retireAt.toISOString()} for an instant rollback`, ...(report ? { evidence: report } : {}) });
+    await this.store.transition(release.id, 'stable', {
+      note: `stable; ${release.previous} is kept until ${retireAt.toISOString()} for an instant rollback`,
+      ...(report ? { evidence: report } : {}),
+    });
     this.scheduleRetire(release.previous, release.spec.scaleDownDelay);
     this.progress = null;
   }
@@ -518,16 +661,27 @@ export class Controller {
   }
 
   /** Back to the previous environment: instant when it is kept, after a redeploy when it is not. */
-  private async switchBack(release: Release, note: string, evidence?: GateReport, actor: string = CONTROLLER): Promise<void> {
+  private async switchBack(
+    release: Release,
+    note: string,
+    evidence?: GateReport,
+    actor: string = CONTROLLER,
+  ): Promise<void> {
     const { previous, candidate } = release;
     this.cancelRetire(previous);
     const stored = await this.store.environment(previous);
     if (this.driver.describe(previous) === null) {
-      if (stored === null) throw new GuardgateError('invalid_state', `the ${previous} environment is gone and was never recorded`);
+      if (stored === null)
+        throw new GuardgateError('invalid_state', `the ${previous} environment is gone and was never recorded`);
       await this.bringUp(stored.spec);
     }
     await this.traffic.switchTo(previous, { force: true });
-    await this.store.transition(release.id, 'rolled_back', { note, actor, active: previous, ...(evidence ? { evidence } : {}) });
+    await this.store.transition(release.id, 'rolled_back', {
+      note,
+      actor,
+      active: previous,
+      ...(evidence ? { evidence } : {}),
+    });
     if (stored !== null) await this.store.saveEnvironment(stored.spec);
     this.log.warn({ release: release.version, to: previous }, `rolled back: ${note}`);
     await this.teardownStandby(candidate);
@@ -540,18 +694,25 @@ export class Controller {
    * recorded as aborted, with the outage as evidence, as soon as the store answers again.
    */
   private async failOnStoreOutage(release: Release, outage: GuardgateError): Promise<void> {
-    const evidence = { outage: { since: this.options.storeHealth?.degradedSince?.toISOString() ?? null, error: outage.message } };
+    const evidence = {
+      outage: { since: this.options.storeHealth?.degradedSince?.toISOString() ?? null, error: outage.message },
+    };
     this.log.error({ release: release.version, err: outage }, "release failed: the controller's store is unreachable");
     await this.traffic.mirror?.setMirror(0);
     this.progress = null;
     // Live traffic first: go back only to a previous color that can serve; otherwise keep the candidate
     // serving and leave the release open for an operator (promote, roll back) once the store answers.
     if (this.traffic.active !== release.previous && (await this.traffic.healthyCount(release.previous)) === 0) {
-      this.log.error({ release: release.version }, 'store unreachable and the previous color has no healthy instance: the candidate keeps serving; decide once the store answers');
+      this.log.error(
+        { release: release.version },
+        'store unreachable and the previous color has no healthy instance: the candidate keeps serving; decide once the store answers',
+      );
       return;
     }
     if (this.traffic.active !== release.previous) await this.traffic.switchTo(release.previous, { force: true });
-    await this.teardownStandby(release.candidate).catch((error: unknown) => this.log.error({ err: error }, 'teardown failed'));
+    await this.teardownStandby(release.candidate).catch((error: unknown) =>
+      this.log.error({ err: error }, 'teardown failed'),
+    );
     await this.traffic.setMembers(release.candidate, [], null);
     for (let wait = 1_000; ; wait = Math.min(wait * 2, 30_000)) {
       try {
@@ -559,7 +720,11 @@ export class Controller {
         if (stored === null || !isOpen(stored.state)) return; // settled meanwhile
         // A release that had switched goes back (rolled_back); one that had not is aborted.
         const end = stored.state === 'watching' ? 'rolled_back' : 'aborted';
-        await this.store.transition(release.id, end, { note: `the controller's store was unreachable; ${release.previous} is active`, evidence, active: release.previous });
+        await this.store.transition(release.id, end, {
+          note: `the controller's store was unreachable; ${release.previous} is active`,
+          evidence,
+          active: release.previous,
+        });
         return;
       } catch (error) {
         if (isGuardgateError(error) && error.code !== 'store_unavailable') return;
@@ -572,10 +737,15 @@ export class Controller {
   private async finishAbort(release: Release, note: string, actor: string = CONTROLLER): Promise<void> {
     await this.traffic.mirror?.setMirror(0);
     // A switch that failed half-way may have moved traffic: it goes back before the candidate is torn down.
-    if (this.traffic.active === release.candidate) await this.traffic.switchTo(release.previous, { force: true }).catch((error: unknown) => this.log.error({ err: error }, 'switching back after a failed switch failed'));
+    if (this.traffic.active === release.candidate)
+      await this.traffic
+        .switchTo(release.previous, { force: true })
+        .catch((error: unknown) => this.log.error({ err: error }, 'switching back after a failed switch failed'));
     await this.store.transition(release.id, 'aborted', { note, actor });
     this.log.warn({ release: release.version }, `release aborted: ${note}`);
-    await this.teardownStandby(release.candidate).catch((error: unknown) => this.log.error({ err: error }, 'teardown failed'));
+    await this.teardownStandby(release.candidate).catch((error: unknown) =>
+      this.log.error({ err: error }, 'teardown failed'),
+    );
     await this.traffic.setMembers(release.candidate, [], null);
     this.progress = null;
   }

@@ -18,7 +18,8 @@ export function controllerMetrics(controller: ControllerView, registry = new Reg
     (reading ??= (async () => {
       const [status, readyCount] = await Promise.all([controller.status(), controller.activeReadyInstances()]);
       const release = status.release;
-      for (const state of RELEASE_STATES) open.set({ state }, release !== null && release.state === state && isOpen(state) ? 1 : 0);
+      for (const state of RELEASE_STATES)
+        open.set({ state }, release !== null && release.state === state && isOpen(state) ? 1 : 0);
       if (release !== null) lastTransition.set(Date.parse(release.updatedAt) / 1000);
       for (const color of COLORS) active.set({ color }, color === status.active ? 1 : 0);
       ready.set(readyCount);

@@ -15,7 +15,10 @@ import { remoteParent, SpanStatusCode, under, type Tracing } from '../shared/tra
  * The release's trace id and root span id: the same from any controller that holds the key (the deployment's
  * router secret), for the same release; not guessable by anyone else, who could otherwise hang spans under it. Pure.
  */
-export function releaseTraceIds(release: Pick<Release, 'id' | 'createdAt'>, key: string): { traceId: string; spanId: string } {
+export function releaseTraceIds(
+  release: Pick<Release, 'id' | 'createdAt'>,
+  key: string,
+): { traceId: string; spanId: string } {
   const digest = createHmac('sha256', key).update(`guardgate-release:${release.id}:${release.createdAt}`).digest('hex');
   return { traceId: digest.slice(0, 32), spanId: digest.slice(32, 48) };
 }
@@ -29,7 +32,11 @@ export interface StateSpan {
 }
 
 const isGateReport = (value: unknown): value is GateReport =>
-  typeof value === 'object' && value !== null && typeof (value as GateReport).gate === 'string' && typeof (value as GateReport).startedAt === 'string' && typeof (value as GateReport).finishedAt === 'string';
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as GateReport).gate === 'string' &&
+  typeof (value as GateReport).startedAt === 'string' &&
+  typeof (value as GateReport).finishedAt === 'string';
 
 /**
  * The state the last transition left, from the release's transitions in order: from the first transition into
@@ -47,11 +54,20 @@ export function stateLeft(release: Pick<Release, 'createdAt'>, transitions: read
   const start = entering?.at ?? release.createdAt;
   // The evidence of the leaving transition belongs to the state it ends (the watch gate's report, say).
   const gates = [...within, last].map((t) => t.evidence).filter(isGateReport);
-  return { state: last.from, start, end: last.at, gates, notes: within.map((t) => t.note ?? '').filter((n) => n !== '') };
+  return {
+    state: last.from,
+    start,
+    end: last.at,
+    gates,
+    notes: within.map((t) => t.note ?? '').filter((n) => n !== ''),
+  };
 }
 
 /** The transitions up to the one that made `release` what it is (later ones may be stored already). Pure. */
-export function upTo(release: Pick<Release, 'state' | 'updatedAt'>, transitions: readonly Transition[]): readonly Transition[] {
+export function upTo(
+  release: Pick<Release, 'state' | 'updatedAt'>,
+  transitions: readonly Transition[],
+): readonly Transition[] {
   const at = transitions.findLastIndex((t) => t.to === release.state && t.at === release.updatedAt);
   return at < 0 ? transitions : transitions.slice(0, at + 1);
 }
@@ -72,7 +88,9 @@ export class ReleaseTracer implements StoreListener {
   }
 
   transitioned(release: Release): void {
-    this.chain = this.chain.then(() => this.emit(release)).catch((error: unknown) => this.log.warn({ err: error, release: release.id }, 'release spans not emitted'));
+    this.chain = this.chain
+      .then(() => this.emit(release))
+      .catch((error: unknown) => this.log.warn({ err: error, release: release.id }, 'release spans not emitted'));
   }
 
   private async emit(release: Release): Promise<void> {
@@ -80,14 +98,28 @@ export class ReleaseTracer implements StoreListener {
     const { traceId, spanId } = releaseTraceIds(release, this.key);
     const left = stateLeft(release, transitions);
     if (left !== null) {
-      const span = this.tracing.start(`release.${left.state}`, { parent: remoteParent(traceId, spanId), startTime: new Date(left.start), attributes: { 'guardgate.release.state': left.state, 'guardgate.release.id': release.id } });
+      const span = this.tracing.start(`release.${left.state}`, {
+        parent: remoteParent(traceId, spanId),
+        startTime: new Date(left.start),
+        attributes: { 'guardgate.release.state': left.state, 'guardgate.release.id': release.id },
+      });
       for (const gate of left.gates) {
         const gateSpan = this.tracing.start(`gate.${gate.gate}`, {
           parent: under(span),
           startTime: new Date(gate.startedAt),
-          attributes: { 'guardgate.gate': gate.gate, 'guardgate.gate.passed': gate.passed, 'guardgate.gate.inconclusive': gate.inconclusive === true, 'guardgate.gate.samples': gate.samples ?? 0, 'guardgate.gate.summary': gate.summary.slice(0, 500) },
+          attributes: {
+            'guardgate.gate': gate.gate,
+            'guardgate.gate.passed': gate.passed,
+            'guardgate.gate.inconclusive': gate.inconclusive === true,
+            'guardgate.gate.samples': gate.samples ?? 0,
+            'guardgate.gate.summary': gate.summary.slice(0, 500),
+          },
         });
-        if (!gate.passed) gateSpan.setStatus({ code: SpanStatusCode.ERROR, message: gate.error ?? (gate.inconclusive ? 'inconclusive' : 'failed') });
+        if (!gate.passed)
+          gateSpan.setStatus({
+            code: SpanStatusCode.ERROR,
+            message: gate.error ?? (gate.inconclusive ? 'inconclusive' : 'failed'),
+          });
         gateSpan.end(new Date(gate.finishedAt));
       }
       span.end(new Date(left.end));
@@ -97,9 +129,17 @@ export class ReleaseTracer implements StoreListener {
         traceId,
         spanId,
         startTime: new Date(release.createdAt),
-        attributes: { 'guardgate.release.id': release.id, 'guardgate.release.version': release.version, 'guardgate.release.state': release.state, 'guardgate.release.candidate': release.candidate, 'guardgate.release.previous': release.previous, 'guardgate.release.forced': release.forced },
+        attributes: {
+          'guardgate.release.id': release.id,
+          'guardgate.release.version': release.version,
+          'guardgate.release.state': release.state,
+          'guardgate.release.candidate': release.candidate,
+          'guardgate.release.previous': release.previous,
+          'guardgate.release.forced': release.forced,
+        },
       });
-      if (release.state !== 'stable') root.setStatus({ code: SpanStatusCode.ERROR, message: release.note ?? release.state });
+      if (release.state !== 'stable')
+        root.setStatus({ code: SpanStatusCode.ERROR, message: release.note ?? release.state });
       root.end(new Date(transitions.at(-1)?.at ?? release.updatedAt));
     }
   }

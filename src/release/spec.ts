@@ -28,17 +28,24 @@ export const gatesSchema = z
   .object({
     functional: z
       .object({ enabled: z.boolean().default(true), suite: suiteRef.optional(), minPassRate: fraction.default(1) })
-      .strict().prefault({}),
+      .strict()
+      .prefault({}),
     load: z
       .object({
         enabled: z.boolean().default(true),
         durationSeconds: positiveInt.max(600).default(5),
         connections: positiveInt.max(256).default(16),
         tolerance: z
-          .object({ p99: z.coerce.number().min(0).default(0.5), qps: fraction.default(0.3), errorRate: fraction.default(0) })
-          .strict().prefault({}),
+          .object({
+            p99: z.coerce.number().min(0).default(0.5),
+            qps: fraction.default(0.3),
+            errorRate: fraction.default(0),
+          })
+          .strict()
+          .prefault({}),
       })
-      .strict().prefault({}),
+      .strict()
+      .prefault({}),
     shadow: z
       .object({
         enabled: z.boolean().default(true),
@@ -57,10 +64,16 @@ export const gatesSchema = z
          * false: live traffic only.
          */
         replay: z
-          .union([z.literal(false), z.object({ corpus: suiteRef.optional(), audit: z.coerce.number().int().min(0).max(10_000).default(200) }).strict()])
+          .union([
+            z.literal(false),
+            z
+              .object({ corpus: suiteRef.optional(), audit: z.coerce.number().int().min(0).max(10_000).default(200) })
+              .strict(),
+          ])
           .default({ audit: 200 }),
       })
-      .strict().prefault({}),
+      .strict()
+      .prefault({}),
     watch: z
       .object({
         enabled: z.boolean().default(true),
@@ -71,11 +84,16 @@ export const gatesSchema = z
         /** Fewer than minRequests in the window: fail, which rolls back (default), or pass (recorded as inconclusive). */
         onInconclusive: z.enum(['fail', 'pass']).default('fail'),
         /** Read the figures from a Prometheus server that scrapes the router, instead of the router itself. */
-        prometheus: z.object({ url: z.url({ protocol: /^https?$/ }) }).strict().optional(),
+        prometheus: z
+          .object({ url: z.url({ protocol: /^https?$/ }) })
+          .strict()
+          .optional(),
       })
-      .strict().prefault({}),
+      .strict()
+      .prefault({}),
   })
-  .strict().prefault({});
+  .strict()
+  .prefault({});
 
 export const releaseSpecSchema = z
   .object({
@@ -128,7 +146,8 @@ export function parseReleaseSpec(value: unknown, source: string): ReleaseSpec {
 /** A spec file; a relative suite path is read from the spec file's directory, not the working directory. */
 export function loadReleaseSpec(path: string): ReleaseSpec {
   const spec = parseReleaseSpec(readYamlFile(path), path);
-  const near = (ref: SuiteRef | undefined) => (typeof ref === 'string' && !isAbsolute(ref) ? resolve(dirname(path), ref) : ref);
+  const near = (ref: SuiteRef | undefined) =>
+    typeof ref === 'string' && !isAbsolute(ref) ? resolve(dirname(path), ref) : ref;
   spec.gates.functional.suite = near(spec.gates.functional.suite);
   const replay = spec.gates.shadow.replay;
   if (replay !== false) replay.corpus = near(replay.corpus);

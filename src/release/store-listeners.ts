@@ -45,7 +45,8 @@ export class ListenedStore implements ControllerStore {
   active = (): Promise<Color | null> => this.inner.active();
   setActive = (color: Color): Promise<void> => this.inner.setActive(color);
   environment = (color: Color) => this.inner.environment(color);
-  saveEnvironment = (spec: EnvironmentSpec, retireAt?: string | null): Promise<void> => this.inner.saveEnvironment(spec, retireAt);
+  saveEnvironment = (spec: EnvironmentSpec, retireAt?: string | null): Promise<void> =>
+    this.inner.saveEnvironment(spec, retireAt);
   release = (id: number) => this.inner.release(id);
   openRelease = () => this.inner.openRelease();
   latestRelease = () => this.inner.latestRelease();

@@ -41,7 +41,7 @@ export class PostgresControllerStore implements ControllerStore {
   /** Create the schema and tables once; tried again after a failure. */
   private readonly migrate = onceUntilFailure(async () => {
     await this.pool.query(
-        `CREATE SCHEMA IF NOT EXISTS ${this.schema};
+      `CREATE SCHEMA IF NOT EXISTS ${this.schema};
          CREATE TABLE IF NOT EXISTS ${this.t('guardgate_meta')} (key TEXT PRIMARY KEY, value TEXT NOT NULL);
          CREATE TABLE IF NOT EXISTS ${this.t('guardgate_environments')} (color TEXT PRIMARY KEY, spec TEXT NOT NULL, retire_at TEXT);
          CREATE TABLE IF NOT EXISTS ${this.t('guardgate_releases')} (
@@ -54,16 +54,26 @@ export class PostgresControllerStore implements ControllerStore {
          ALTER TABLE ${this.t('guardgate_transitions')} ADD COLUMN IF NOT EXISTS actor TEXT;
          CREATE TABLE IF NOT EXISTS ${this.t('guardgate_actions')} (id SERIAL PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL);`,
     );
-    for (const [table, key] of [['guardgate_releases', 'id'], ['guardgate_environments', 'color']] as const) {
-      const { rows } = await this.pool.query<{ key: unknown; spec: string }>(`SELECT ${key} AS key, spec FROM ${this.t(table)} WHERE spec LIKE '%"apiKey":"%'`);
+    for (const [table, key] of [
+      ['guardgate_releases', 'id'],
+      ['guardgate_environments', 'color'],
+    ] as const) {
+      const { rows } = await this.pool.query<{ key: unknown; spec: string }>(
+        `SELECT ${key} AS key, spec FROM ${this.t(table)} WHERE spec LIKE '%"apiKey":"%'`,
+      );
       for (const row of rows) {
         const scrubbed = scrubbedSpec(row.spec);
-        if (scrubbed !== null) await this.pool.query(`UPDATE ${this.t(table)} SET spec = $1 WHERE ${key} = $2`, [scrubbed, row.key]);
+        if (scrubbed !== null)
+          await this.pool.query(`UPDATE ${this.t(table)} SET spec = $1 WHERE ${key} = $2`, [scrubbed, row.key]);
       }
     }
   });
 
-  private async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = [], client: pg.Pool | pg.PoolClient = this.pool): Promise<R[]> {
+  private async query<R extends pg.QueryResultRow>(
+    sql: string,
+    params: unknown[] = [],
+    client: pg.Pool | pg.PoolClient = this.pool,
+  ): Promise<R[]> {
     await this.migrate();
     return (await client.query<R>(sql, params)).rows;
   }
@@ -85,15 +95,27 @@ export class PostgresControllerStore implements ControllerStore {
   }
 
   async active(): Promise<Color | null> {
-    return (await this.query<{ value: Color }>(`SELECT value FROM ${this.t('guardgate_meta')} WHERE key = 'active'`))[0]?.value ?? null;
+    return (
+      (await this.query<{ value: Color }>(`SELECT value FROM ${this.t('guardgate_meta')} WHERE key = 'active'`))[0]
+        ?.value ?? null
+    );
   }
 
   async setActive(color: Color, client?: pg.PoolClient): Promise<void> {
-    await this.query(`INSERT INTO ${this.t('guardgate_meta')} (key, value) VALUES ('active', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [color], client);
+    await this.query(
+      `INSERT INTO ${this.t('guardgate_meta')} (key, value) VALUES ('active', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+      [color],
+      client,
+    );
   }
 
   async environment(color: Color): Promise<StoredEnvironment | null> {
-    const row = (await this.query<{ spec: string; retire_at: string | null }>(`SELECT spec, retire_at FROM ${this.t('guardgate_environments')} WHERE color = $1`, [color]))[0];
+    const row = (
+      await this.query<{ spec: string; retire_at: string | null }>(
+        `SELECT spec, retire_at FROM ${this.t('guardgate_environments')} WHERE color = $1`,
+        [color],
+      )
+    )[0];
     return row === undefined ? null : { spec: JSON.parse(row.spec) as EnvironmentSpec, retireAt: row.retire_at };
   }
 
@@ -128,7 +150,11 @@ export class PostgresControllerStore implements ControllerStore {
 
   async transition(id: number, to: ReleaseState, options: TransitionOptions = {}): Promise<Release> {
     return this.inTransaction(async (client) => {
-      const [row] = await this.query<ReleaseRow>(`SELECT * FROM ${this.t('guardgate_releases')} WHERE id = $1 FOR UPDATE`, [id], client);
+      const [row] = await this.query<ReleaseRow>(
+        `SELECT * FROM ${this.t('guardgate_releases')} WHERE id = $1 FOR UPDATE`,
+        [id],
+        client,
+      );
       if (row === undefined) throw new GuardgateError('not_found', `no release ${id}`);
       const current = toRelease(row);
       if (!canMove(current.state, to)) throw invalidMove(current, to);
@@ -140,7 +166,15 @@ export class PostgresControllerStore implements ControllerStore {
       );
       await this.query(
         `INSERT INTO ${this.t('guardgate_transitions')} (release_id, at, from_state, to_state, note, evidence, actor) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [id, now, current.state, to, options.note ?? null, options.evidence === undefined ? null : JSON.stringify(options.evidence), options.actor ?? CONTROLLER],
+        [
+          id,
+          now,
+          current.state,
+          to,
+          options.note ?? null,
+          options.evidence === undefined ? null : JSON.stringify(options.evidence),
+          options.actor ?? CONTROLLER,
+        ],
         client,
       );
       if (options.active !== undefined) await this.setActive(options.active, client);
@@ -154,7 +188,11 @@ export class PostgresControllerStore implements ControllerStore {
   }
 
   async openRelease(): Promise<Release | null> {
-    const row = (await this.query<ReleaseRow>(`SELECT * FROM ${this.t('guardgate_releases')} WHERE state NOT IN ('stable', 'aborted', 'rolled_back') ORDER BY id DESC LIMIT 1`))[0];
+    const row = (
+      await this.query<ReleaseRow>(
+        `SELECT * FROM ${this.t('guardgate_releases')} WHERE state NOT IN ('stable', 'aborted', 'rolled_back') ORDER BY id DESC LIMIT 1`,
+      )
+    )[0];
     return row === undefined ? null : toRelease(row);
   }
 
@@ -163,7 +201,9 @@ export class PostgresControllerStore implements ControllerStore {
   }
 
   async releases(limit: number): Promise<Release[]> {
-    return (await this.query<ReleaseRow>(`SELECT * FROM ${this.t('guardgate_releases')} ORDER BY id DESC LIMIT $1`, [limit])).map(toRelease);
+    return (
+      await this.query<ReleaseRow>(`SELECT * FROM ${this.t('guardgate_releases')} ORDER BY id DESC LIMIT $1`, [limit])
+    ).map(toRelease);
   }
 
   async transitions(id: number): Promise<Transition[]> {
@@ -176,13 +216,20 @@ export class PostgresControllerStore implements ControllerStore {
 
   async recordAction(action: Omit<OperatorAction, 'at'>, active: Color): Promise<void> {
     await this.inTransaction(async (client) => {
-      await this.query(`INSERT INTO ${this.t('guardgate_actions')} (at, actor, action, detail) VALUES ($1, $2, $3, $4)`, [new Date().toISOString(), action.actor, action.action, JSON.stringify(action.detail)], client);
+      await this.query(
+        `INSERT INTO ${this.t('guardgate_actions')} (at, actor, action, detail) VALUES ($1, $2, $3, $4)`,
+        [new Date().toISOString(), action.actor, action.action, JSON.stringify(action.detail)],
+        client,
+      );
       await this.setActive(active, client);
     });
   }
 
   async actions(limit: number): Promise<OperatorAction[]> {
-    const rows = await this.query<{ at: string; actor: string; action: 'switch'; detail: string }>(`SELECT at, actor, action, detail FROM ${this.t('guardgate_actions')} ORDER BY id DESC LIMIT $1`, [limit]);
+    const rows = await this.query<{ at: string; actor: string; action: 'switch'; detail: string }>(
+      `SELECT at, actor, action, detail FROM ${this.t('guardgate_actions')} ORDER BY id DESC LIMIT $1`,
+      [limit],
+    );
     return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as OperatorAction['detail'] }));
   }
 

@@ -28,7 +28,10 @@ export class ResilientStore implements ControllerStore, StoreHealth {
    * the first try was written after all (its answer was lost): `settled` says whether the store's answer to
    * the retry means exactly that, and then the retry counts as done.
    */
-  private async attempt<T>(operation: () => Promise<T>, settled?: (error: unknown) => Promise<T | undefined>): Promise<T> {
+  private async attempt<T>(
+    operation: () => Promise<T>,
+    settled?: (error: unknown) => Promise<T | undefined>,
+  ): Promise<T> {
     const started = Date.now();
     let retried = false;
     for (let wait = 100; ; wait = Math.min(wait * 2, 5_000)) {
@@ -48,10 +51,14 @@ export class ResilientStore implements ControllerStore, StoreHealth {
         this.degradedSince ??= new Date();
         this.lastError = (error as Error).message;
         if (Date.now() - started + wait > this.outageMs) {
-          throw new GuardgateError('store_unavailable', `the controller's store has been unreachable for ${Math.round((Date.now() - this.degradedSince.getTime()) / 1000)} s: ${this.lastError}`, {
-            cause: error,
-            retryAfter: 5,
-          });
+          throw new GuardgateError(
+            'store_unavailable',
+            `the controller's store has been unreachable for ${Math.round((Date.now() - this.degradedSince.getTime()) / 1000)} s: ${this.lastError}`,
+            {
+              cause: error,
+              retryAfter: 5,
+            },
+          );
         }
         await delay(wait);
       }
@@ -61,7 +68,8 @@ export class ResilientStore implements ControllerStore, StoreHealth {
   active: ControllerStore['active'] = () => this.attempt(() => this.inner.active());
   setActive: ControllerStore['setActive'] = (color) => this.attempt(() => this.inner.setActive(color));
   environment: ControllerStore['environment'] = (color) => this.attempt(() => this.inner.environment(color));
-  saveEnvironment: ControllerStore['saveEnvironment'] = (spec, retireAt) => this.attempt(() => this.inner.saveEnvironment(spec, retireAt));
+  saveEnvironment: ControllerStore['saveEnvironment'] = (spec, retireAt) =>
+    this.attempt(() => this.inner.saveEnvironment(spec, retireAt));
   // A retried create whose first try was written: the open release is this one (same version and colors).
   createRelease: ControllerStore['createRelease'] = (spec, candidate, previous, actor) =>
     this.attempt(
@@ -69,7 +77,13 @@ export class ResilientStore implements ControllerStore, StoreHealth {
       async (error) => {
         if (!isGuardgateError(error) || error.code !== 'release_in_progress') return undefined;
         const open = await this.inner.openRelease();
-        return open !== null && open.version === spec.version && open.candidate === candidate && open.previous === previous && open.state === 'deploying' ? open : undefined;
+        return open !== null &&
+          open.version === spec.version &&
+          open.candidate === candidate &&
+          open.previous === previous &&
+          open.state === 'deploying'
+          ? open
+          : undefined;
       },
     );
   // A retried move whose first try was written: the release is already where it was to go.
@@ -87,7 +101,8 @@ export class ResilientStore implements ControllerStore, StoreHealth {
   latestRelease: ControllerStore['latestRelease'] = () => this.attempt(() => this.inner.latestRelease());
   releases: ControllerStore['releases'] = (limit) => this.attempt(() => this.inner.releases(limit));
   transitions: ControllerStore['transitions'] = (id) => this.attempt(() => this.inner.transitions(id));
-  recordAction: ControllerStore['recordAction'] = (action, active) => this.attempt(() => this.inner.recordAction(action, active));
+  recordAction: ControllerStore['recordAction'] = (action, active) =>
+    this.attempt(() => this.inner.recordAction(action, active));
   actions: ControllerStore['actions'] = (limit) => this.attempt(() => this.inner.actions(limit));
   close: ControllerStore['close'] = () => this.inner.close();
 

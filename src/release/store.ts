@@ -138,7 +138,10 @@ export interface TransitionOptions {
 }
 
 export const releaseInProgress = (version: string | undefined): GuardgateError =>
-  new GuardgateError('release_in_progress', `release ${version ?? ''} is still in progress; abort it or wait`.replace('  ', ' '));
+  new GuardgateError(
+    'release_in_progress',
+    `release ${version ?? ''} is still in progress; abort it or wait`.replace('  ', ' '),
+  );
 
 export const invalidMove = (release: Release, to: ReleaseState): GuardgateError =>
   new GuardgateError('invalid_state', `release ${release.version} is ${release.state}; it cannot become ${to}`);
@@ -166,17 +169,26 @@ export class SqliteControllerStore implements ControllerStore {
     const columns = this.db.prepare('PRAGMA table_info(transitions)').all() as Array<{ name: string }>;
     if (!columns.some((c) => c.name === 'actor')) this.db.exec('ALTER TABLE transitions ADD COLUMN actor TEXT');
     this.db.transaction(() => {
-      for (const [table, key] of [['releases', 'id'], ['environments', 'color']] as const) {
-        for (const row of this.db.prepare(`SELECT ${key} AS key, spec FROM ${table} WHERE spec LIKE '%"apiKey":"%'`).all() as Array<{ key: unknown; spec: string }>) {
+      for (const [table, key] of [
+        ['releases', 'id'],
+        ['environments', 'color'],
+      ] as const) {
+        for (const row of this.db
+          .prepare(`SELECT ${key} AS key, spec FROM ${table} WHERE spec LIKE '%"apiKey":"%'`)
+          .all() as Array<{ key: unknown; spec: string }>) {
           const scrubbed = scrubbedSpec(row.spec);
-          if (scrubbed !== null) this.db.prepare(`UPDATE ${table} SET spec = ? WHERE ${key} = ?`).run(scrubbed, row.key);
+          if (scrubbed !== null)
+            this.db.prepare(`UPDATE ${table} SET spec = ? WHERE ${key} = ?`).run(scrubbed, row.key);
         }
       }
     })();
   }
 
   async active(): Promise<Color | null> {
-    return (this.db.prepare("SELECT value FROM meta WHERE key = 'active'").get() as { value: Color } | undefined)?.value ?? null;
+    return (
+      (this.db.prepare("SELECT value FROM meta WHERE key = 'active'").get() as { value: Color } | undefined)?.value ??
+      null
+    );
   }
 
   async setActive(color: Color): Promise<void> {
@@ -184,17 +196,24 @@ export class SqliteControllerStore implements ControllerStore {
   }
 
   private writeActive(color: Color): void {
-    this.db.prepare("INSERT INTO meta (key, value) VALUES ('active', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(color);
+    this.db
+      .prepare(
+        "INSERT INTO meta (key, value) VALUES ('active', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      )
+      .run(color);
   }
 
   async environment(color: Color): Promise<StoredEnvironment | null> {
-    const row = this.db.prepare('SELECT spec, retire_at FROM environments WHERE color = ?').get(color) as { spec: string; retire_at: string | null } | undefined;
+    const row = this.db.prepare('SELECT spec, retire_at FROM environments WHERE color = ?').get(color) as
+      { spec: string; retire_at: string | null } | undefined;
     return row === undefined ? null : { spec: JSON.parse(row.spec) as EnvironmentSpec, retireAt: row.retire_at };
   }
 
   async saveEnvironment(spec: EnvironmentSpec, retireAt: string | null = null): Promise<void> {
     this.db
-      .prepare('INSERT INTO environments (color, spec, retire_at) VALUES (?, ?, ?) ON CONFLICT (color) DO UPDATE SET spec = excluded.spec, retire_at = excluded.retire_at')
+      .prepare(
+        'INSERT INTO environments (color, spec, retire_at) VALUES (?, ?, ?) ON CONFLICT (color) DO UPDATE SET spec = excluded.spec, retire_at = excluded.retire_at',
+      )
       .run(spec.color, JSON.stringify(spec), retireAt);
   }
 
@@ -203,16 +222,21 @@ export class SqliteControllerStore implements ControllerStore {
     try {
       const id = this.db.transaction(() => {
         const result = this.db
-          .prepare('INSERT INTO releases (version, spec, state, candidate, previous, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .prepare(
+            'INSERT INTO releases (version, spec, state, candidate, previous, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          )
           .run(spec.version, JSON.stringify(spec), 'deploying', candidate, previous, now, now);
         this.db
-          .prepare('INSERT INTO transitions (release_id, at, from_state, to_state, note, actor) VALUES (?, ?, NULL, ?, ?, ?)')
+          .prepare(
+            'INSERT INTO transitions (release_id, at, from_state, to_state, note, actor) VALUES (?, ?, NULL, ?, ?, ?)',
+          )
           .run(result.lastInsertRowid, now, 'deploying', `release ${spec.version} to ${candidate}`, actor);
         return Number(result.lastInsertRowid);
       })();
       return this.read(id)!;
     } catch (error) {
-      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw releaseInProgress((await this.openRelease())?.version);
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+        throw releaseInProgress((await this.openRelease())?.version);
       throw error;
     }
   }
@@ -224,11 +248,23 @@ export class SqliteControllerStore implements ControllerStore {
       if (!canMove(current.state, to)) throw invalidMove(current, to);
       const now = new Date().toISOString();
       this.db
-        .prepare('UPDATE releases SET state = ?, updated_at = ?, note = COALESCE(?, note), forced = forced OR ? WHERE id = ?')
+        .prepare(
+          'UPDATE releases SET state = ?, updated_at = ?, note = COALESCE(?, note), forced = forced OR ? WHERE id = ?',
+        )
         .run(to, now, options.note ?? null, options.forced ? 1 : 0, id);
       this.db
-        .prepare('INSERT INTO transitions (release_id, at, from_state, to_state, note, evidence, actor) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(id, now, current.state, to, options.note ?? null, options.evidence === undefined ? null : JSON.stringify(options.evidence), options.actor ?? CONTROLLER);
+        .prepare(
+          'INSERT INTO transitions (release_id, at, from_state, to_state, note, evidence, actor) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          id,
+          now,
+          current.state,
+          to,
+          options.note ?? null,
+          options.evidence === undefined ? null : JSON.stringify(options.evidence),
+          options.actor ?? CONTROLLER,
+        );
       if (options.active !== undefined) this.writeActive(options.active);
       return this.read(id)!;
     })();
@@ -244,7 +280,11 @@ export class SqliteControllerStore implements ControllerStore {
   }
 
   async openRelease(): Promise<Release | null> {
-    const row = this.db.prepare("SELECT * FROM releases WHERE state NOT IN ('stable', 'aborted', 'rolled_back') ORDER BY id DESC LIMIT 1").get() as ReleaseRow | undefined;
+    const row = this.db
+      .prepare(
+        "SELECT * FROM releases WHERE state NOT IN ('stable', 'aborted', 'rolled_back') ORDER BY id DESC LIMIT 1",
+      )
+      .get() as ReleaseRow | undefined;
     return row === undefined ? null : toRelease(row);
   }
 
@@ -254,23 +294,33 @@ export class SqliteControllerStore implements ControllerStore {
   }
 
   async releases(limit: number): Promise<Release[]> {
-    return (this.db.prepare('SELECT * FROM releases ORDER BY id DESC LIMIT ?').all(limit) as ReleaseRow[]).map(toRelease);
+    return (this.db.prepare('SELECT * FROM releases ORDER BY id DESC LIMIT ?').all(limit) as ReleaseRow[]).map(
+      toRelease,
+    );
   }
 
   async transitions(id: number): Promise<Transition[]> {
-    const rows = this.db.prepare('SELECT at, from_state, to_state, note, evidence, actor FROM transitions WHERE release_id = ? ORDER BY id').all(id) as TransitionRow[];
+    const rows = this.db
+      .prepare(
+        'SELECT at, from_state, to_state, note, evidence, actor FROM transitions WHERE release_id = ? ORDER BY id',
+      )
+      .all(id) as TransitionRow[];
     return rows.map(toTransition);
   }
 
   async recordAction(action: Omit<OperatorAction, 'at'>, active: Color): Promise<void> {
     this.db.transaction(() => {
-      this.db.prepare('INSERT INTO actions (at, actor, action, detail) VALUES (?, ?, ?, ?)').run(new Date().toISOString(), action.actor, action.action, JSON.stringify(action.detail));
+      this.db
+        .prepare('INSERT INTO actions (at, actor, action, detail) VALUES (?, ?, ?, ?)')
+        .run(new Date().toISOString(), action.actor, action.action, JSON.stringify(action.detail));
       this.writeActive(active);
     })();
   }
 
   async actions(limit: number): Promise<OperatorAction[]> {
-    const rows = this.db.prepare('SELECT at, actor, action, detail FROM actions ORDER BY id DESC LIMIT ?').all(limit) as Array<{ at: string; actor: string; action: 'switch'; detail: string }>;
+    const rows = this.db
+      .prepare('SELECT at, actor, action, detail FROM actions ORDER BY id DESC LIMIT ?')
+      .all(limit) as Array<{ at: string; actor: string; action: 'switch'; detail: string }>;
     return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as OperatorAction['detail'] }));
   }
 

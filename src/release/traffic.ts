@@ -26,7 +26,9 @@ export interface Traffic {
   switchTo(to: Color, options?: { force?: boolean }): Promise<SwitchResult>;
   healthyCount(color: Color): Promise<number>;
   /** Live traffic mirrored to the standby, where the mode can (the router); the shadow gate replays otherwise. */
-  readonly mirror: { setMirror(fraction: number): Promise<void>; onMirrorPair(listener: (pair: MirrorPair) => void): () => void } | undefined;
+  readonly mirror:
+    | { setMirror(fraction: number): Promise<void>; onMirrorPair(listener: (pair: MirrorPair) => void): () => void }
+    | undefined;
   /** Live request counts for the watch gate, where the mode sees them (the router). */
   readonly metrics: Pick<RouterControl, 'traffic' | 'latencyBuckets'> | undefined;
 }

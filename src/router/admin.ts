@@ -40,7 +40,8 @@ function once<T>(read: (name: string) => T): (name: string) => T {
 }
 
 const bodyOf = (body: unknown): Body => {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new GuardgateError('invalid_request', 'the body must be a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new GuardgateError('invalid_request', 'the body must be a JSON object');
   return body as Body;
 };
 
@@ -50,7 +51,8 @@ const colorOf = (value: unknown, field: string): Color => {
 };
 
 const numberOf = (value: unknown, field: string): number => {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new GuardgateError('invalid_type', `${field} must be a number`);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new GuardgateError('invalid_type', `${field} must be a number`);
   return value;
 };
 
@@ -69,7 +71,12 @@ export interface RouterAdminOptions {
   tokenHint?: string | undefined;
 }
 
-export function buildRouterAdmin(router: RouterControl, authenticator: Authenticator, log: Logger, options: RouterAdminOptions = {}) {
+export function buildRouterAdmin(
+  router: RouterControl,
+  authenticator: Authenticator,
+  log: Logger,
+  options: RouterAdminOptions = {},
+) {
   const app = adminApp(log, 'router-admin', options.https);
   // The operator's way in stays open when the public port is flooded: its own small cap.
   app.server.maxConnections = 256;
@@ -77,15 +84,29 @@ export function buildRouterAdmin(router: RouterControl, authenticator: Authentic
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/metrics', async (_request, reply) => {
     const { contentType, body } = await router.metricsText();
-    return reply.type(contentType).send(options.metrics === undefined ? body : `${body}${await options.metrics.metrics()}`);
+    return reply
+      .type(contentType)
+      .send(options.metrics === undefined ? body : `${body}${await options.metrics.metrics()}`);
   });
   // The dashboard's page and script load without credentials; every call it makes needs them.
-  const hint = escapeHtml(options.tokenHint ?? 'the admin token file of the data directory (.guardgate/admin-token), or GUARDGATE_ADMIN_TOKEN');
+  const hint = escapeHtml(
+    options.tokenHint ??
+      'the admin token file of the data directory (.guardgate/admin-token), or GUARDGATE_ADMIN_TOKEN',
+  );
   const dashboardHtml = DASHBOARD_HTML.replace('{{TOKEN_HINT}}', () => hint);
-  app.get('/dashboard', async (_request, reply) => reply.type('text/html; charset=utf-8').headers(PAGE_HEADERS).send(dashboardHtml));
+  app.get('/dashboard', async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').headers(PAGE_HEADERS).send(dashboardHtml),
+  );
   app.get('/dashboard.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(DASHBOARD_JS));
-  app.get('/vendor/uplot.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'max-age=86400').send(vendorFile('uPlot.iife.min.js')));
-  app.get('/vendor/uplot.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'max-age=86400').send(vendorFile('uPlot.min.css')));
+  app.get('/vendor/uplot.js', async (_request, reply) =>
+    reply
+      .type('text/javascript; charset=utf-8')
+      .header('cache-control', 'max-age=86400')
+      .send(vendorFile('uPlot.iife.min.js')),
+  );
+  app.get('/vendor/uplot.css', async (_request, reply) =>
+    reply.type('text/css; charset=utf-8').header('cache-control', 'max-age=86400').send(vendorFile('uPlot.min.css')),
+  );
   app.register(async (admin) => {
     requireScope(admin, authenticator, 'admin');
     // Every change made through the admin API is logged with who made it (release steps are also in history);
@@ -94,11 +115,28 @@ export function buildRouterAdmin(router: RouterControl, authenticator: Authentic
     admin.addHook('onResponse', async (request, reply) => {
       if (reply.statusCode === 401 || reply.statusCode === 403) {
         const count = refused.add();
-        if (count !== undefined) request.log.warn({ refused: count, method: request.method, route: request.routeOptions.url ?? request.url.slice(0, 100), status: reply.statusCode }, 'admin requests refused');
+        if (count !== undefined)
+          request.log.warn(
+            {
+              refused: count,
+              method: request.method,
+              route: request.routeOptions.url ?? request.url.slice(0, 100),
+              status: reply.statusCode,
+            },
+            'admin requests refused',
+          );
         return;
       }
       if (request.method === 'GET') return;
-      request.log.warn({ actor: request.principal && actorName(request.principal), method: request.method, route: request.routeOptions.url, status: reply.statusCode }, 'admin action');
+      request.log.warn(
+        {
+          actor: request.principal && actorName(request.principal),
+          method: request.method,
+          route: request.routeOptions.url,
+          status: reply.statusCode,
+        },
+        'admin action',
+      );
     });
     registerAdminRoutes(admin, router, options);
   });
@@ -117,7 +155,8 @@ function registerAdminRoutes(app: FastifyInstance, router: RouterControl, option
   app.put('/admin/weights', async (request) => {
     const body = bodyOf(request.body);
     const sticky = body.stickyHeader;
-    if (sticky !== undefined && sticky !== null && typeof sticky !== 'string') throw new GuardgateError('invalid_type', 'stickyHeader must be a string or null');
+    if (sticky !== undefined && sticky !== null && typeof sticky !== 'string')
+      throw new GuardgateError('invalid_type', 'stickyHeader must be a string or null');
     await router.setWeights(numberOf(body.standby, 'standby'), (sticky as string | null | undefined) ?? null);
     return router.status();
   });
@@ -141,7 +180,16 @@ function registerAdminRoutes(app: FastifyInstance, router: RouterControl, option
     app.get<{ Querystring: Record<string, string> }>('/admin/audit', async (request) => {
       const q = request.query;
       return audit.query(
-        parseAuditQuery({ since: q.since, until: q.until, flagged: q.flagged, color: q.color, version: q.version, traceId: q.trace_id, limit: q.limit, cursor: q.cursor }),
+        parseAuditQuery({
+          since: q.since,
+          until: q.until,
+          flagged: q.flagged,
+          color: q.color,
+          version: q.version,
+          traceId: q.trace_id,
+          limit: q.limit,
+          cursor: q.cursor,
+        }),
       );
     });
   }

@@ -91,7 +91,10 @@ export class ClusterRouter implements RouterControl {
     cluster.setupPrimary({ exec: builtFile('router/worker.js'), serialization: 'advanced' });
     cluster.on('exit', this.onExit);
     await Promise.all(Array.from({ length: this.options.workers }, (_, index) => this.fork(index)));
-    this.log.info({ url: this.url, workers: this.options.workers, active: this.state.active }, 'router cluster listening');
+    this.log.info(
+      { url: this.url, workers: this.options.workers, active: this.state.active },
+      'router cluster listening',
+    );
   }
 
   private fork(index: number): Promise<void> {
@@ -116,8 +119,12 @@ export class ClusterRouter implements RouterControl {
     // A send to a worker that is going away fails; its exit is handled where it is noticed.
     worker.on('error', (error: Error) => this.log.warn({ worker: index, err: error }, 'router worker channel error'));
 
-    return this.waitFor(`router worker ${index} to start`, () => member.ready || member.failed !== undefined || !this.members.has(worker.id)).then(() => {
-      if (!member.ready) throw new Error(`router worker ${index} failed to start${member.failed ? `: ${member.failed}` : ''}`);
+    return this.waitFor(
+      `router worker ${index} to start`,
+      () => member.ready || member.failed !== undefined || !this.members.has(worker.id),
+    ).then(() => {
+      if (!member.ready)
+        throw new Error(`router worker ${index} failed to start${member.failed ? `: ${member.failed}` : ''}`);
     });
   }
 
@@ -127,9 +134,14 @@ export class ClusterRouter implements RouterControl {
     for (const check of [...this.waiters]) check(); // a wait on this worker learns it is gone
     for (const reply of [...this.replies.values()]) if (reply.member === member) reply.answer(undefined);
     if (member === undefined || this.closing) return;
-    this.log.error({ worker: member.index, code, signal }, 'router worker exited; starting another with the current state');
+    this.log.error(
+      { worker: member.index, code, signal },
+      'router worker exited; starting another with the current state',
+    );
     if (!member.ready) return; // one that never started is not restarted in a loop
-    this.fork(member.index).catch((error: Error) => this.log.error({ err: error, worker: member.index }, 'router worker restart failed'));
+    this.fork(member.index).catch((error: Error) =>
+      this.log.error({ err: error, worker: member.index }, 'router worker restart failed'),
+    );
   };
 
   private onMessage(member: Member, message: FromWorker): void {
@@ -146,7 +158,10 @@ export class ClusterRouter implements RouterControl {
         member.epoch = Math.max(member.epoch, message.epoch);
         break;
       case 'apply-failed':
-        this.log.error({ worker: member.index, epoch: message.epoch, error: message.message }, 'router worker could not apply a state');
+        this.log.error(
+          { worker: member.index, epoch: message.epoch, error: message.message },
+          'router worker could not apply a state',
+        );
         break;
       case 'status':
       case 'metrics':
@@ -210,8 +225,13 @@ export class ClusterRouter implements RouterControl {
       members.map((member) =>
         acknowledged(member)
           ? undefined
-          : this.waitFor(`router worker ${member.index} to apply epoch ${next.epoch}`, () => acknowledged(member)).catch((error: Error) => {
-              this.log.error({ worker: member.index, err: error }, 'router worker did not acknowledge a state in time; stopping it');
+          : this.waitFor(`router worker ${member.index} to apply epoch ${next.epoch}`, () =>
+              acknowledged(member),
+            ).catch((error: Error) => {
+              this.log.error(
+                { worker: member.index, err: error },
+                'router worker did not acknowledge a state in time; stopping it',
+              );
               member.worker.process.kill('SIGKILL');
             }),
       ),
@@ -237,7 +257,11 @@ export class ClusterRouter implements RouterControl {
     }
     // Said when it changes something; a start that restores the same color is no switch.
     if (previous === to) this.log.debug({ active: to, epoch: next.epoch }, 'active color confirmed by every worker');
-    else this.log.info({ from: previous, to, forced: options.force === true, epoch: next.epoch, workers: this.live().length }, 'switched active color; every worker acknowledged');
+    else
+      this.log.info(
+        { from: previous, to, forced: options.force === true, epoch: next.epoch, workers: this.live().length },
+        'switched active color; every worker acknowledged',
+      );
     return { previous, active: to, at: at.toISOString(), epoch: next.epoch };
   }
 
@@ -305,7 +329,11 @@ export class ClusterRouter implements RouterControl {
         }
       }
       const instances = [...byUrl.values()];
-      return { version: this.state.pools[color].version, healthy: instances.filter((i) => i.health === 'healthy').length, instances };
+      return {
+        version: this.state.pools[color].version,
+        healthy: instances.filter((i) => i.health === 'healthy').length,
+        instances,
+      };
     };
     return {
       active: this.state.active,

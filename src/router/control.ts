@@ -82,33 +82,67 @@ export interface RouterControl {
 // Pure transitions: validate a change against the current state, return the next one.
 
 export function initialState(active: Color, pools: Record<Color, PoolSettings>): RouterState {
-  return { epoch: 1, active, standbyWeight: 0, stickyHeader: null, mirrorFraction: 0, pools: { blue: { ...pools.blue }, green: { ...pools.green } } };
+  return {
+    epoch: 1,
+    active,
+    standbyWeight: 0,
+    stickyHeader: null,
+    mirrorFraction: 0,
+    pools: { blue: { ...pools.blue }, green: { ...pools.green } },
+  };
 }
 
 /** The next state: refuses a color with no healthy instance unless forced; a switch ends any canary split. */
 export function switched(state: RouterState, to: unknown, healthy: number, force: boolean): RouterState {
   if (!isColor(to)) throw new GuardgateError('invalid_request', 'color must be "blue" or "green"');
-  if (healthy === 0 && !force) throw new GuardgateError('switch_refused', `the ${to} environment has no healthy instance; not switching (force to override)`);
+  if (healthy === 0 && !force)
+    throw new GuardgateError(
+      'switch_refused',
+      `the ${to} environment has no healthy instance; not switching (force to override)`,
+    );
   return { ...state, epoch: state.epoch + 1, active: to, standbyWeight: 0 };
 }
 
 export function weighted(state: RouterState, standbyWeight: number, stickyHeader: string | null): RouterState {
-  if (!(standbyWeight >= 0 && standbyWeight <= 100)) throw new GuardgateError('invalid_request', 'standby weight must be between 0 and 100');
-  return { ...state, epoch: state.epoch + 1, standbyWeight, stickyHeader: stickyHeader === null ? null : stickyHeader.toLowerCase() };
+  if (!(standbyWeight >= 0 && standbyWeight <= 100))
+    throw new GuardgateError('invalid_request', 'standby weight must be between 0 and 100');
+  return {
+    ...state,
+    epoch: state.epoch + 1,
+    standbyWeight,
+    stickyHeader: stickyHeader === null ? null : stickyHeader.toLowerCase(),
+  };
 }
 
 export function mirrored(state: RouterState, fraction: number, possible: boolean): RouterState {
-  if (!(fraction >= 0 && fraction <= 1)) throw new GuardgateError('invalid_request', 'mirror fraction must be between 0 and 1');
-  if (fraction > 0 && !possible) throw new GuardgateError('invalid_state', 'mirroring needs a router secret shared with the instances (routerSecret, GUARDGATE_ROUTER_SECRET)');
+  if (!(fraction >= 0 && fraction <= 1))
+    throw new GuardgateError('invalid_request', 'mirror fraction must be between 0 and 1');
+  if (fraction > 0 && !possible)
+    throw new GuardgateError(
+      'invalid_state',
+      'mirroring needs a router secret shared with the instances (routerSecret, GUARDGATE_ROUTER_SECRET)',
+    );
   return { ...state, epoch: state.epoch + 1, mirrorFraction: fraction };
 }
 
-export function withPool(state: RouterState, color: Color, instances: readonly string[], version: string | null): RouterState {
-  return { ...state, epoch: state.epoch + 1, pools: { ...state.pools, [color]: { instances: [...instances], version } } };
+export function withPool(
+  state: RouterState,
+  color: Color,
+  instances: readonly string[],
+  version: string | null,
+): RouterState {
+  return {
+    ...state,
+    epoch: state.epoch + 1,
+    pools: { ...state.pools, [color]: { instances: [...instances], version } },
+  };
 }
 
 /** A Prometheus counter's values (prom-client's `get().values`) as traffic by color. */
-export function trafficOf(values: ReadonlyArray<{ labels: Record<string, string | number | undefined>; value: number }>, reason?: string): TrafficCounts {
+export function trafficOf(
+  values: ReadonlyArray<{ labels: Record<string, string | number | undefined>; value: number }>,
+  reason?: string,
+): TrafficCounts {
   const out: TrafficCounts = { blue: { total: 0, errors: 0 }, green: { total: 0, errors: 0 } };
   for (const { labels, value } of values) {
     const counts = out[labels.color as Color];
@@ -121,7 +155,10 @@ export function trafficOf(values: ReadonlyArray<{ labels: Record<string, string 
 }
 
 /** A histogram's values (prom-client's `get().values`) as one color's cumulative buckets. */
-export function bucketsOf(values: ReadonlyArray<{ metricName?: string; labels: Record<string, string | number | undefined>; value: number }>, color: Color): LatencyBuckets {
+export function bucketsOf(
+  values: ReadonlyArray<{ metricName?: string; labels: Record<string, string | number | undefined>; value: number }>,
+  color: Color,
+): LatencyBuckets {
   return values
     .filter((v) => v.metricName?.endsWith('_bucket') && v.labels.color === color)
     .map((v) => [v.labels.le === '+Inf' ? Infinity : Number(v.labels.le), v.value] as [number, number])

@@ -29,7 +29,9 @@ export class HealthChecker {
   }
 
   checkAll(): Promise<void> {
-    return Promise.all(this.pools.flatMap((pool) => pool.upstreams.map((upstream) => this.check(upstream, pool)))).then(() => undefined);
+    return Promise.all(this.pools.flatMap((pool) => pool.upstreams.map((upstream) => this.check(upstream, pool)))).then(
+      () => undefined,
+    );
   }
 
   /** One check of one instance; its outcome moves the instance in or out of rotation. */

@@ -54,11 +54,20 @@ export class HotCounter<L extends string> extends ScrapedMetric {
       series.value++;
       return;
     }
-    this.series.set(key, { labels: Object.fromEntries(this.labelNames.map((name, i) => [name, values[i]!])), value: 1 });
+    this.series.set(key, {
+      labels: Object.fromEntries(this.labelNames.map((name, i) => [name, values[i]!])),
+      value: 1,
+    });
   }
 
   async get(): Promise<MetricSnapshot> {
-    return { name: this.name, help: this.help, type: 'counter', aggregator: 'sum', values: [...this.series.values()].map((s) => ({ labels: { ...s.labels }, value: s.value })) };
+    return {
+      name: this.name,
+      help: this.help,
+      type: 'counter',
+      aggregator: 'sum',
+      values: [...this.series.values()].map((s) => ({ labels: { ...s.labels }, value: s.value })),
+    };
   }
 
   reset(): void {
@@ -82,7 +91,8 @@ export class HotHistogram extends ScrapedMetric {
 
   observe(label: string, value: number): void {
     let series = this.series.get(label);
-    if (series === undefined) this.series.set(label, (series = { buckets: new Float64Array(this.bounds.length), sum: 0, count: 0 }));
+    if (series === undefined)
+      this.series.set(label, (series = { buckets: new Float64Array(this.bounds.length), sum: 0, count: 0 }));
     series.sum += value;
     series.count++;
     const bounds = this.bounds;
@@ -100,7 +110,11 @@ export class HotHistogram extends ScrapedMetric {
       let cumulative = 0;
       this.bounds.forEach((bound, i) => {
         cumulative += buckets[i]!;
-        values.push({ metricName: `${this.name}_bucket`, labels: { le: bound, [this.labelName]: label }, value: cumulative });
+        values.push({
+          metricName: `${this.name}_bucket`,
+          labels: { le: bound, [this.labelName]: label },
+          value: cumulative,
+        });
       });
       values.push({ metricName: `${this.name}_bucket`, labels: { le: '+Inf', [this.labelName]: label }, value: count });
       values.push({ metricName: `${this.name}_sum`, labels: { [this.labelName]: label }, value: sum });

@@ -35,7 +35,6 @@ export interface MirrorPair {
 
 export type MirrorListener = (pair: MirrorPair) => void;
 
-
 export class Mirror {
   private inFlight = 0;
   private readonly listeners = new Set<MirrorListener>();
@@ -85,7 +84,14 @@ export class Mirror {
       }))
       .catch((error: Error) => {
         this.metrics.mirror.inc({ outcome: 'failed' });
-        return { color: standby.color, version: standby.version, status: null, body: Buffer.alloc(0), error: error.message, latencyMs: performance.now() - started };
+        return {
+          color: standby.color,
+          version: standby.version,
+          status: null,
+          body: Buffer.alloc(0),
+          error: error.message,
+          latencyMs: performance.now() - started,
+        };
       });
     void Promise.all([active, copy]).then(([activeAnswer, standbyAnswer]) => {
       this.inFlight--;

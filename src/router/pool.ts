@@ -28,7 +28,9 @@ export class ColorPool {
     const wanted = new Set(urls.map((url) => new URL(url).origin));
     const kept = this.members.filter((u) => wanted.has(u.origin));
     const removed = this.members.filter((u) => !wanted.has(u.origin));
-    const added = [...wanted].filter((origin) => !kept.some((u) => u.origin === origin)).map((origin) => new Upstream(origin, this.options));
+    const added = [...wanted]
+      .filter((origin) => !kept.some((u) => u.origin === origin))
+      .map((origin) => new Upstream(origin, this.options));
     this.members = [...kept, ...added];
     this.version = version;
     return { added, removed };

@@ -26,14 +26,29 @@ import type { Upstream } from './upstream.js';
 import { COLOR_HEADER, VERSION_HEADER } from '../shared/served-by.js';
 
 /** Headers that describe one connection or hop, not the message: never forwarded (RFC 9110 7.6.1). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'expect']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'expect',
+]);
 
 /** Hop-by-hop, plus whatever the `Connection` header names (the common `keep-alive`/`close` add nothing new). */
 function droppedHeaders(connection: string | undefined): ReadonlySet<string> {
   if (connection === undefined) return HOP_BY_HOP;
   const lower = connection.toLowerCase();
   if (lower === 'keep-alive' || lower === 'close') return HOP_BY_HOP;
-  const named = lower.split(',').map((n) => n.trim()).filter(Boolean);
+  const named = lower
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
   return named.every((n) => HOP_BY_HOP.has(n)) ? HOP_BY_HOP : new Set([...HOP_BY_HOP, ...named]);
 }
 
@@ -42,12 +57,20 @@ const TRACEPARENT_ONLY: ReadonlySet<string> = new Set(['traceparent']);
 /** Keep the pairs of a flat [name, value, …] list whose (lower-case) names are not in `dropped`. */
 function withoutNamed(pairs: string[], dropped: ReadonlySet<string>): string[] {
   const out: string[] = [];
-  for (let i = 0; i < pairs.length; i += 2) if (!dropped.has(pairs[i]!.toLowerCase())) out.push(pairs[i]!, pairs[i + 1]!);
+  for (let i = 0; i < pairs.length; i += 2)
+    if (!dropped.has(pairs[i]!.toLowerCase())) out.push(pairs[i]!, pairs[i + 1]!);
   return out;
 }
 
 /** The instance could not be reached at all (as opposed to a connection that broke). */
-const REFUSED = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const REFUSED = new Set([
+  'ECONNREFUSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 const isRefused = (error: unknown): boolean => REFUSED.has((error as { code?: string }).code ?? '');
 
 /** Request ids for requests that came without one: a random prefix per process and a counter (no UUID per request). */
@@ -107,7 +130,11 @@ interface ClientHeaders {
   authorization: string | undefined;
 }
 
-function readClientHeaders(req: IncomingMessage, stickyHeader: string | null, trustedProxies: ReadonlySet<string>): ClientHeaders {
+function readClientHeaders(
+  req: IncomingMessage,
+  stickyHeader: string | null,
+  trustedProxies: ReadonlySet<string>,
+): ClientHeaders {
   const raw = req.rawHeaders;
   const forward: string[] = [];
   let connection: string | undefined;
@@ -152,7 +179,11 @@ function readClientHeaders(req: IncomingMessage, stickyHeader: string | null, tr
   if (!hasId) out.push('x-request-id', nextRequestId());
   // The client's address, after what a trusted proxy in front said; what anyone else says is dropped.
   const remote = req.socket.remoteAddress?.replace(/^::ffff:/, '');
-  if (remote !== undefined) out.push('x-forwarded-for', forwardedFor === undefined || !trustedProxies.has(remote) ? remote : `${forwardedFor}, ${remote}`);
+  if (remote !== undefined)
+    out.push(
+      'x-forwarded-for',
+      forwardedFor === undefined || !trustedProxies.has(remote) ? remote : `${forwardedFor}, ${remote}`,
+    );
   if (host !== undefined) out.push('x-forwarded-host', host);
   return { forward: out, preview, sticky, authorization };
 }
@@ -183,7 +214,13 @@ export function writeError(res: ServerResponse, error: GuardgateError): void {
     return;
   }
   const body = JSON.stringify(error.toBody());
-  res.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...errorHeaders(error) }).end(body);
+  res
+    .writeHead(error.status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      ...errorHeaders(error),
+    })
+    .end(body);
 }
 
 /** The router serves paths only: not `*`, not absolute-form (`http://…`, `ftp://…`): it is no forward proxy. */
@@ -204,15 +241,32 @@ export class DataPath {
     }
     // One connection that pipelines without end cannot take every instance's in-flight allowance.
     if (inFlightOn(req.socket) >= MAX_PIPELINED) {
-      this.refuse(req, res, new GuardgateError('overloaded', `more than ${MAX_PIPELINED} requests in flight on one connection`, { retryAfter: 1 }), 'pipelined');
+      this.refuse(
+        req,
+        res,
+        new GuardgateError('overloaded', `more than ${MAX_PIPELINED} requests in flight on one connection`, {
+          retryAfter: 1,
+        }),
+        'pipelined',
+      );
       return;
     }
     const headers = readClientHeaders(req, policy.stickyHeader, this.options.trustedProxies);
     // Reaching the standby is a privilege: the preview scope, or the preview listener.
     const preview = viaPreviewPort || headers.preview;
-    let decision = routeRequest(policy, { preview, stickyKey: headers.sticky, splitDraw: Math.random(), mirrorDraw: Math.random() });
+    let decision = routeRequest(policy, {
+      preview,
+      stickyKey: headers.sticky,
+      splitDraw: Math.random(),
+      mirrorDraw: Math.random(),
+    });
     if (policy.failover) {
-      decision = failoverDecision(policy, decision, pools[policy.active].healthyCount, pools[otherColor(policy.active)].healthyCount);
+      decision = failoverDecision(
+        policy,
+        decision,
+        pools[policy.active].healthyCount,
+        pools[otherColor(policy.active)].healthyCount,
+      );
       if (decision.reason === 'failover') this.deps.onFailover();
     }
     const span = this.deps.tracing === undefined ? undefined : this.traced(req, headers, decision);
@@ -220,7 +274,12 @@ export class DataPath {
       this.deps.authenticator.authorize(headers.authorization, 'preview').then(
         () => new Exchange(this, req, res, decision, headers.forward, span).start(),
         (error: unknown) => {
-          this.refuse(req, res, error instanceof GuardgateError ? error : new GuardgateError('internal', (error as Error).message), 'preview');
+          this.refuse(
+            req,
+            res,
+            error instanceof GuardgateError ? error : new GuardgateError('internal', (error as Error).message),
+            'preview',
+          );
           if (span !== undefined) endWithStatus(span, res.statusCode);
         },
       );
@@ -243,7 +302,14 @@ export class DataPath {
       kind: SpanKind.SERVER,
       parent: parentOf(typeof incoming === 'string' ? incoming : undefined),
       traceId: typeof given === 'string' ? given.toLowerCase() : undefined,
-      attributes: { 'http.request.method': req.method ?? '', 'url.path': (req.url ?? '').split('?', 1)[0]!, 'guardgate.color': decision.color, 'guardgate.version': pool.version ?? '', 'guardgate.route_reason': decision.reason, 'guardgate.mirror': decision.mirror },
+      attributes: {
+        'http.request.method': req.method ?? '',
+        'url.path': (req.url ?? '').split('?', 1)[0]!,
+        'guardgate.color': decision.color,
+        'guardgate.version': pool.version ?? '',
+        'guardgate.route_reason': decision.reason,
+        'guardgate.mirror': decision.mirror,
+      },
     });
     headers.forward = [...withoutNamed(forward, TRACEPARENT_ONLY), 'traceparent', traceparentOf(span)];
     return span;
@@ -361,10 +427,24 @@ class Exchange implements Dispatcher.DispatchHandler {
   private attempt(): void {
     const { maxInFlightPerInstance } = this.path.options;
     const pool = this.pool;
-    const upstream = pool.pick(maxInFlightPerInstance, this.failed) ?? (this.failed?.healthy ? pool.pick(maxInFlightPerInstance) : undefined);
+    const upstream =
+      pool.pick(maxInFlightPerInstance, this.failed) ??
+      (this.failed?.healthy ? pool.pick(maxInFlightPerInstance) : undefined);
     if (upstream === undefined) {
-      if (pool.healthyCount === 0) this.fail(new GuardgateError('no_healthy_upstream', `no healthy instance in the ${pool.color} environment`, { retryAfter: 1 }));
-      else this.fail(new GuardgateError('overloaded', `every instance of the ${pool.color} environment has ${maxInFlightPerInstance} requests in flight`, { retryAfter: 1 }));
+      if (pool.healthyCount === 0)
+        this.fail(
+          new GuardgateError('no_healthy_upstream', `no healthy instance in the ${pool.color} environment`, {
+            retryAfter: 1,
+          }),
+        );
+      else
+        this.fail(
+          new GuardgateError(
+            'overloaded',
+            `every instance of the ${pool.color} environment has ${maxInFlightPerInstance} requests in flight`,
+            { retryAfter: 1 },
+          ),
+        );
       return;
     }
     this.upstream = upstream;
@@ -445,7 +525,11 @@ class Exchange implements Dispatcher.DispatchHandler {
       // the standby, which trusts the copies the router marks.
       if (this.status >= 200 && this.status < 300) {
         const active = { color: pool.color, version: pool.version, status: this.status, body: answer, latencyMs };
-        this.path.deps.mirror.offer(this.mirrorTo!, { method: this.req.method!, path: this.req.url!, headers: this.headers, body: this.body! }, Promise.resolve(active));
+        this.path.deps.mirror.offer(
+          this.mirrorTo!,
+          { method: this.req.method!, path: this.req.url!, headers: this.headers, body: this.body! },
+          Promise.resolve(active),
+        );
       }
     }
     this.finish(this.status);
@@ -466,7 +550,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     const code = (error as { code?: string }).code;
     const hung = code === 'UND_ERR_HEADERS_TIMEOUT';
     if (code === 'UND_ERR_BODY_TIMEOUT') {
-      this.fail(new GuardgateError('upstream_timeout', `the ${pool.color} instance did not finish its answer within ${upstreamTimeoutMs} ms`, { retryAfter: 1 }));
+      this.fail(
+        new GuardgateError(
+          'upstream_timeout',
+          `the ${pool.color} instance did not finish its answer within ${upstreamTimeoutMs} ms`,
+          { retryAfter: 1 },
+        ),
+      );
       return;
     }
     if (!hung && !isConnectionError(error)) {
@@ -480,8 +570,20 @@ class Exchange implements Dispatcher.DispatchHandler {
     // Nothing of the response arrived, so a verdict can be asked again elsewhere, once.
     if (this.failed !== undefined || !budget.tryRetry()) {
       metrics.retries.inc({ color: pool.color, outcome: this.failed === undefined ? 'refused' : 'exhausted' });
-      if (hung) this.fail(new GuardgateError('upstream_timeout', `the ${pool.color} instance did not answer within ${attemptTimeoutMs} ms`, { retryAfter: 1 }));
-      else this.fail(new GuardgateError('upstream_unavailable', `the ${pool.color} instance failed: ${error.message}`, { retryAfter: 1 }));
+      if (hung)
+        this.fail(
+          new GuardgateError(
+            'upstream_timeout',
+            `the ${pool.color} instance did not answer within ${attemptTimeoutMs} ms`,
+            { retryAfter: 1 },
+          ),
+        );
+      else
+        this.fail(
+          new GuardgateError('upstream_unavailable', `the ${pool.color} instance failed: ${error.message}`, {
+            retryAfter: 1,
+          }),
+        );
       return;
     }
     metrics.retries.inc({ color: pool.color, outcome: 'retried' });
@@ -508,7 +610,13 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.res.destroy();
       this.finish(504);
     } else {
-      this.fail(new GuardgateError('upstream_timeout', `no answer from the ${this.pool.color} environment within ${this.path.options.upstreamTimeoutMs} ms`, { retryAfter: 1 }));
+      this.fail(
+        new GuardgateError(
+          'upstream_timeout',
+          `no answer from the ${this.pool.color} environment within ${this.path.options.upstreamTimeoutMs} ms`,
+          { retryAfter: 1 },
+        ),
+      );
     }
   };
 
@@ -531,7 +639,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.done = true;
     clearTimeout(this.timer);
     this.peers?.delete(this);
-    if (this.upstream !== undefined) this.abortAttempt?.(this.clientGone ? new ClientGone('the client closed the connection') : new Error('the request is over'));
+    if (this.upstream !== undefined)
+      this.abortAttempt?.(
+        this.clientGone ? new ClientGone('the client closed the connection') : new Error('the request is over'),
+      );
     this.path.deps.metrics.countRequest(this.decision.color, this.decision.reason, status);
     if (this.span !== undefined) endWithStatus(this.span, status);
   }

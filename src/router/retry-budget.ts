@@ -45,7 +45,10 @@ export class RetryBudget {
   tryRetry(): boolean {
     this.advance();
     const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
-    const allowed = Math.max(this.options.minPerSecond * this.options.windowSeconds, this.options.ratio * sum(this.requests));
+    const allowed = Math.max(
+      this.options.minPerSecond * this.options.windowSeconds,
+      this.options.ratio * sum(this.requests),
+    );
     if (sum(this.retries) >= allowed) return false;
     this.retries[this.slot]!++;
     return true;

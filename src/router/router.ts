@@ -50,10 +50,13 @@ const close = (server: Server): Promise<void> =>
     server.closeIdleConnections();
   });
 
-const urlOf = (scheme: string, host: string, port: number): string => `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+const urlOf = (scheme: string, host: string, port: number): string =>
+  `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
 const samePool = (a: PoolSettings, b: PoolSettings): boolean =>
-  a.version === b.version && a.instances.length === b.instances.length && a.instances.every((url, i) => url === b.instances[i]);
+  a.version === b.version &&
+  a.instances.length === b.instances.length &&
+  a.instances.every((url, i) => url === b.instances[i]);
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -86,13 +89,32 @@ export class Router implements RouterControl {
     const upstreamOptions = { connections: settings.upstream.connections, ...settings.health };
     this.pools = { blue: new ColorPool('blue', upstreamOptions), green: new ColorPool('green', upstreamOptions) };
     this.state = initialState(settings.active, settings.pools);
-    this.policy = { active: settings.active, standbyWeight: 0, stickyHeader: null, mirrorFraction: 0, failover: settings.failover === 'standby', epoch: '1' };
-    this.mirror = new Mirror(settings.mirror.maxInFlight, settings.upstream.timeoutMs, this.metrics, settings.routerSecret);
-    this.health = new HealthChecker(COLORS.map((c) => this.pools[c]), settings.health, (upstream, pool, healthy) => {
-      this.log.info({ color: pool.color, instance: upstream.url, healthy }, healthy ? 'instance in rotation' : 'instance ejected: health check failed');
-      if (!healthy) this.metrics.ejections.inc({ color: pool.color, cause: 'check' });
-      this.updateHealthGauge();
-    });
+    this.policy = {
+      active: settings.active,
+      standbyWeight: 0,
+      stickyHeader: null,
+      mirrorFraction: 0,
+      failover: settings.failover === 'standby',
+      epoch: '1',
+    };
+    this.mirror = new Mirror(
+      settings.mirror.maxInFlight,
+      settings.upstream.timeoutMs,
+      this.metrics,
+      settings.routerSecret,
+    );
+    this.health = new HealthChecker(
+      COLORS.map((c) => this.pools[c]),
+      settings.health,
+      (upstream, pool, healthy) => {
+        this.log.info(
+          { color: pool.color, instance: upstream.url, healthy },
+          healthy ? 'instance in rotation' : 'instance ejected: health check failed',
+        );
+        if (!healthy) this.metrics.ejections.inc({ color: pool.color, cause: 'check' });
+        this.updateHealthGauge();
+      },
+    );
     this.tracing = settings.tracing ? startTracing(settings.tracing, BUILD.version) : undefined;
     const dataPath = new DataPath(
       {
@@ -114,7 +136,10 @@ export class Router implements RouterControl {
           const now = Date.now();
           if (now - this.lastFailoverLog < 1_000) return;
           this.lastFailoverLog = now;
-          this.log.error({ active: this.policy.active, servedBy: otherColor(this.policy.active) }, 'FAILOVER: the active color has no healthy instance; live traffic is served by the standby');
+          this.log.error(
+            { active: this.policy.active, servedBy: otherColor(this.policy.active) },
+            'FAILOVER: the active color has no healthy instance; live traffic is served by the standby',
+          );
         },
       },
       {
@@ -132,12 +157,20 @@ export class Router implements RouterControl {
           for (const server of this.listeners()) (server as HttpsServer).setSecureContext(pair);
           this.log.info({ certFile: settings.tls!.certFile }, 'TLS certificate reloaded');
         },
-        (error) => this.log.error({ err: error }, 'TLS certificate or key unreadable or mismatched; the previous pair stays in use'),
+        (error) =>
+          this.log.error(
+            { err: error },
+            'TLS certificate or key unreadable or mismatched; the previous pair stays in use',
+          ),
       );
     }
     this.publicServer = this.createListener((req, res) => void dataPath.handle(req, res, false));
-    this.previewServer = settings.previewPort === null ? undefined : this.createListener((req, res) => void dataPath.handle(req, res, true));
-    for (const color of COLORS) this.pools[color].setMembers(settings.pools[color].instances, settings.pools[color].version);
+    this.previewServer =
+      settings.previewPort === null
+        ? undefined
+        : this.createListener((req, res) => void dataPath.handle(req, res, true));
+    for (const color of COLORS)
+      this.pools[color].setMembers(settings.pools[color].instances, settings.pools[color].version);
     this.updateActiveGauge();
   }
 
@@ -155,7 +188,10 @@ export class Router implements RouterControl {
       // Node checks those deadlines on this interval (30 s by default): slow clients would outlive them.
       connectionsCheckingInterval: Math.max(100, Math.min(1_000, timeouts.headersMs / 2)),
     };
-    const server = this.keyPair === undefined ? createServer(options, handle) : (createHttpsServer({ ...options, ...this.keyPair.current }, handle) as unknown as Server);
+    const server =
+      this.keyPair === undefined
+        ? createServer(options, handle)
+        : (createHttpsServer({ ...options, ...this.keyPair.current }, handle) as unknown as Server);
     server.maxConnections = this.settings.maxConnections;
     // One address holds at most its share of the slots (a proxy in front of the router is many clients: exempt).
     const perClient = new Map<string, number>();
@@ -185,7 +221,10 @@ export class Router implements RouterControl {
     // `Expect: 100-continue`: refuse a body that is too large before it is sent, else invite it.
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
       if (Number(req.headers['content-length']) > bodyLimitBytes) {
-        writeError(res.setHeader('connection', 'close') as ServerResponse, new GuardgateError('body_too_large', `the body is over ${bodyLimitBytes} bytes`));
+        writeError(
+          res.setHeader('connection', 'close') as ServerResponse,
+          new GuardgateError('body_too_large', `the body is over ${bodyLimitBytes} bytes`),
+        );
         return;
       }
       res.writeContinue();
@@ -203,9 +242,17 @@ export class Router implements RouterControl {
     this.updateHealthGauge();
     this.health.start();
     const scheme = this.keyPair === undefined ? 'http' : 'https';
-    this.url = urlOf(scheme, this.settings.host, await listen(this.publicServer, this.settings.host, this.settings.port));
+    this.url = urlOf(
+      scheme,
+      this.settings.host,
+      await listen(this.publicServer, this.settings.host, this.settings.port),
+    );
     if (this.previewServer !== undefined) {
-      this.previewUrl = urlOf(scheme, this.settings.previewHost, await listen(this.previewServer, this.settings.previewHost, this.settings.previewPort!));
+      this.previewUrl = urlOf(
+        scheme,
+        this.settings.previewHost,
+        await listen(this.previewServer, this.settings.previewHost, this.settings.previewPort!),
+      );
     }
     this.log.info({ url: this.url, previewUrl: this.previewUrl, active: this.policy.active }, 'router listening');
   }
@@ -225,8 +272,14 @@ export class Router implements RouterControl {
     await this.apply(next);
     // Said when it changes something; a start that restores the same color is no switch.
     if (previous === to) this.log.debug({ active: to, epoch: next.epoch }, 'active color confirmed');
-    else this.log.info({ from: previous, to, forced: options.force === true, epoch: next.epoch }, 'switched active color');
-    return { previous, active: to, at: (previous === to ? new Date() : this.lastSwitchAt!).toISOString(), epoch: next.epoch };
+    else
+      this.log.info({ from: previous, to, forced: options.force === true, epoch: next.epoch }, 'switched active color');
+    return {
+      previous,
+      active: to,
+      at: (previous === to ? new Date() : this.lastSwitchAt!).toISOString(),
+      epoch: next.epoch,
+    };
   }
 
   /** Send a percentage of live traffic to the standby (a canary), optionally sticky by a request header. */
@@ -270,7 +323,13 @@ export class Router implements RouterControl {
         await Promise.all(removed.map((upstream) => upstream.drainConnections().then(() => upstream.close())));
       }
       this.state = next;
-      Object.assign(this.policy, { active: next.active, standbyWeight: next.standbyWeight, stickyHeader: next.stickyHeader, mirrorFraction: next.mirrorFraction, epoch: String(next.epoch) });
+      Object.assign(this.policy, {
+        active: next.active,
+        standbyWeight: next.standbyWeight,
+        stickyHeader: next.stickyHeader,
+        mirrorFraction: next.mirrorFraction,
+        epoch: String(next.epoch),
+      });
       if (previous.active !== next.active) {
         this.switches++;
         this.lastSwitchAt = new Date();
@@ -313,7 +372,12 @@ export class Router implements RouterControl {
     const poolStatus = (pool: ColorPool): PoolStatus => ({
       version: pool.version,
       healthy: pool.healthyCount,
-      instances: pool.upstreams.map((u) => ({ url: u.url, health: u.health, inFlight: u.inFlight, ejections: u.ejections })),
+      instances: pool.upstreams.map((u) => ({
+        url: u.url,
+        health: u.health,
+        inFlight: u.inFlight,
+        ejections: u.ejections,
+      })),
     });
     return {
       active: this.policy.active,

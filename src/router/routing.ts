@@ -45,7 +45,12 @@ export function stickyBucket(key: string): number {
 }
 
 /** Live traffic to the standby while the active color has no healthy instance and the standby has one. */
-export function failoverDecision(policy: TrafficPolicy, decision: RouteDecision, activeHealthy: number, standbyHealthy: number): RouteDecision {
+export function failoverDecision(
+  policy: TrafficPolicy,
+  decision: RouteDecision,
+  activeHealthy: number,
+  standbyHealthy: number,
+): RouteDecision {
   if (!policy.failover || decision.reason !== 'active' || activeHealthy > 0 || standbyHealthy === 0) return decision;
   return { color: otherColor(policy.active), reason: 'failover', mirror: false };
 }

@@ -34,7 +34,9 @@ export interface Processes {
 function adminHttps(tls: AdminListener['tls']): RouterAdminOptions['https'] {
   if (tls === undefined) return undefined;
   const pair = { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) };
-  return tls.clientCaFile === undefined ? pair : { ...pair, ca: readFileSync(tls.clientCaFile), requestCert: true, rejectUnauthorized: true };
+  return tls.clientCaFile === undefined
+    ? pair
+    : { ...pair, ca: readFileSync(tls.clientCaFile), requestCert: true, rejectUnauthorized: true };
 }
 
 /** The data path, started: one router process, or a primary and its workers. The admin API comes separately. */
@@ -44,12 +46,30 @@ export interface DataPath<R extends RouterControl = RouterControl> {
   close(): Promise<void>;
 }
 
-const keyFileLogger = (log: Logger) => (error: unknown) => log.error({ err: error }, 'API key file unreadable; the keys loaded before stay in force');
+const keyFileLogger = (log: Logger) => (error: unknown) =>
+  log.error({ err: error }, 'API key file unreadable; the keys loaded before stay in force');
 
 /** One router process: the data path here. */
-export async function startDataPath(settings: RouterSettings, auth: AuthConfig, adminToken: string, log: Logger): Promise<DataPath<Router>>;
-export async function startDataPath(settings: RouterSettings, auth: AuthConfig, adminToken: string, log: Logger, processes: Processes): Promise<DataPath>;
-export async function startDataPath(settings: RouterSettings, auth: AuthConfig, adminToken: string, log: Logger, processes?: Processes): Promise<DataPath> {
+export async function startDataPath(
+  settings: RouterSettings,
+  auth: AuthConfig,
+  adminToken: string,
+  log: Logger,
+): Promise<DataPath<Router>>;
+export async function startDataPath(
+  settings: RouterSettings,
+  auth: AuthConfig,
+  adminToken: string,
+  log: Logger,
+  processes: Processes,
+): Promise<DataPath>;
+export async function startDataPath(
+  settings: RouterSettings,
+  auth: AuthConfig,
+  adminToken: string,
+  log: Logger,
+  processes?: Processes,
+): Promise<DataPath> {
   const authenticator = await Authenticator.create(auth, { adminToken, onKeyFileError: keyFileLogger(log) });
   if (processes === undefined || processes.workers <= 1) {
     const router = new Router(settings, log, authenticator);
@@ -57,7 +77,11 @@ export async function startDataPath(settings: RouterSettings, auth: AuthConfig, 
     return { router, authenticator, close: async () => (await router.close(), authenticator.close()) };
   }
   const { ClusterRouter } = await import('./cluster.js');
-  const router = new ClusterRouter(settings, auth, adminToken, log, { workers: processes.workers, logLevel: processes.logLevel, deadlineMs: processes.deadlineMs ?? 15_000 });
+  const router = new ClusterRouter(settings, auth, adminToken, log, {
+    workers: processes.workers,
+    logLevel: processes.logLevel,
+    deadlineMs: processes.deadlineMs ?? 15_000,
+  });
   try {
     await router.start();
   } catch (error) {
@@ -68,8 +92,16 @@ export async function startDataPath(settings: RouterSettings, auth: AuthConfig, 
 }
 
 /** The admin API over a started data path; the running router closes both. */
-export async function withAdmin<R extends RouterControl>(dataPath: DataPath<R>, admin: AdminListener, log: Logger, adminOptions: RouterAdminOptions = {}): Promise<RunningRouter<R>> {
-  const adminApp = buildRouterAdmin(dataPath.router, dataPath.authenticator, log, { https: adminHttps(admin.tls), ...adminOptions });
+export async function withAdmin<R extends RouterControl>(
+  dataPath: DataPath<R>,
+  admin: AdminListener,
+  log: Logger,
+  adminOptions: RouterAdminOptions = {},
+): Promise<RunningRouter<R>> {
+  const adminApp = buildRouterAdmin(dataPath.router, dataPath.authenticator, log, {
+    https: adminHttps(admin.tls),
+    ...adminOptions,
+  });
   const adminUrl = await adminApp.listen({ host: admin.host, port: admin.port });
   log.info({ adminUrl }, 'router admin API listening');
   return {
@@ -85,7 +117,13 @@ export async function withAdmin<R extends RouterControl>(dataPath: DataPath<R>, 
 }
 
 /** One router process and its admin API. */
-export async function startRouter(settings: RouterSettings, auth: AuthConfig, admin: AdminListener, log: Logger, adminOptions: RouterAdminOptions = {}): Promise<RunningRouter<Router>> {
+export async function startRouter(
+  settings: RouterSettings,
+  auth: AuthConfig,
+  admin: AdminListener,
+  log: Logger,
+  adminOptions: RouterAdminOptions = {},
+): Promise<RunningRouter<Router>> {
   return withAdmin(await startDataPath(settings, auth, admin.token, log), admin, log, adminOptions);
 }
 

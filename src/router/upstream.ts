@@ -58,7 +58,10 @@ export class Upstream {
   checkFailed(): boolean {
     this.successes = 0;
     this.failures++;
-    if (this.health !== 'unhealthy' && (this.health === 'unknown' || this.failures >= this.options.unhealthyThreshold)) {
+    if (
+      this.health !== 'unhealthy' &&
+      (this.health === 'unknown' || this.failures >= this.options.unhealthyThreshold)
+    ) {
       this.health = 'unhealthy';
       this.ejections++;
       return true;

@@ -12,14 +12,22 @@ const send = (message: FromWorker): void => {
 };
 
 async function main(init: WorkerInit): Promise<void> {
-  const log = createLogger({ level: init.logLevel, base: { service: 'guardgate-router', worker: init.index } }, logFormatOf(process.env, process.stdout.isTTY === true));
-  const authenticator = await Authenticator.create(init.auth, { adminToken: init.adminToken, onKeyFileError: (error) => log.error({ err: error }, 'API key file unreadable; the keys loaded before stay in force') });
+  const log = createLogger(
+    { level: init.logLevel, base: { service: 'guardgate-router', worker: init.index } },
+    logFormatOf(process.env, process.stdout.isTTY === true),
+  );
+  const authenticator = await Authenticator.create(init.auth, {
+    adminToken: init.adminToken,
+    onKeyFileError: (error) =>
+      log.error({ err: error }, 'API key file unreadable; the keys loaded before stay in force'),
+  });
   const router = new Router(init.settings, log, authenticator);
   await router.apply(init.state);
   await router.start();
   let mirroring: (() => void) | undefined;
   const mirror = (on: boolean) => {
-    if (on && mirroring === undefined) mirroring = router.onMirrorPair((pair: MirrorPair) => send({ type: 'pair', pair }));
+    if (on && mirroring === undefined)
+      mirroring = router.onMirrorPair((pair: MirrorPair) => send({ type: 'pair', pair }));
     if (!on && mirroring !== undefined) {
       mirroring();
       mirroring = undefined;
@@ -46,7 +54,9 @@ async function main(init: WorkerInit): Promise<void> {
         send({ type: 'status', id: message.id, status: router.localStatus() });
         return;
       case 'metrics':
-        void router.metrics.registry.getMetricsAsJSON().then((metrics) => send({ type: 'metrics', id: message.id, metrics }));
+        void router.metrics.registry
+          .getMetricsAsJSON()
+          .then((metrics) => send({ type: 'metrics', id: message.id, metrics }));
         return;
       case 'mirror':
         mirror(message.on);

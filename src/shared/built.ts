@@ -2,4 +2,5 @@
 // vitest) or from dist/ (installed). Child processes and worker threads need the built JavaScript.
 import { fileURLToPath } from 'node:url';
 
-export const builtFile = (relative: string): string => fileURLToPath(new URL(`../../dist/${relative}`, import.meta.url));
+export const builtFile = (relative: string): string =>
+  fileURLToPath(new URL(`../../dist/${relative}`, import.meta.url));

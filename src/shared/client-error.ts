@@ -13,7 +13,11 @@ const RESPONSES: Record<string, [reason: string, code: ErrorCode, message: strin
   ERR_HTTP_REQUEST_TIMEOUT: ['Request Timeout', 'request_timeout', 'the request was not received in time'],
   ERR_HTTP_HEADERS_TIMEOUT: ['Request Timeout', 'request_timeout', 'the request headers were not received in time'],
 };
-const BAD_REQUEST: [string, ErrorCode, string] = ['Bad Request', 'invalid_request', 'the request is not valid HTTP/1.1'];
+const BAD_REQUEST: [string, ErrorCode, string] = [
+  'Bad Request',
+  'invalid_request',
+  'the request is not valid HTTP/1.1',
+];
 
 /** The raw response for a request the parser refused. */
 export function clientErrorResponse(error: ClientError): string {

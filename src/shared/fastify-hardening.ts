@@ -77,7 +77,9 @@ export const HARDENED_OPTIONS: Pick<FastifyServerOptions, 'clientErrorHandler' |
     void reply
       .code(400)
       .type('application/json; charset=utf-8')
-      .send({ error: { code: 'invalid_request', message: bad ? 'the request URL is malformed' : 'the request is malformed' } });
+      .send({
+        error: { code: 'invalid_request', message: bad ? 'the request URL is malformed' : 'the request is malformed' },
+      });
   },
 };
 
@@ -89,16 +91,32 @@ export const HARDENED_OPTIONS: Pick<FastifyServerOptions, 'clientErrorHandler' |
 export function answerExpectationsInJson(app: FastifyInstance, bodyLimit: number): void {
   app.server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
     if (Number(request.headers['content-length']) > bodyLimit) {
-      const body = JSON.stringify(new GuardgateError('body_too_large', `the body is over the limit of ${bodyLimit} bytes`).toBody());
-      response.writeHead(413, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
+      const body = JSON.stringify(
+        new GuardgateError('body_too_large', `the body is over the limit of ${bodyLimit} bytes`).toBody(),
+      );
+      response
+        .writeHead(413, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(body),
+          connection: 'close',
+        })
+        .end(body);
       return;
     }
     response.writeContinue();
     app.server.emit('request', request, response);
   });
   app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
-    const body = JSON.stringify(new GuardgateError('expectation_failed', 'only Expect: 100-continue is supported').toBody());
-    response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
+    const body = JSON.stringify(
+      new GuardgateError('expectation_failed', 'only Expect: 100-continue is supported').toBody(),
+    );
+    response
+      .writeHead(417, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        connection: 'close',
+      })
+      .end(body);
   });
 }
 
@@ -113,7 +131,11 @@ export function hardenJsonParser(app: FastifyInstance, maxDepth = MAX_JSON_DEPTH
     }
     parse(request, body as string, (error, value) => {
       // The default parser refuses prototype keys with the same error as broken JSON: say which it was.
-      if (error !== null && isJson(body as string)) done(new PrototypeKeyError('the body has a "__proto__" or "constructor.prototype" key: such keys are refused'), undefined);
+      if (error !== null && isJson(body as string))
+        done(
+          new PrototypeKeyError('the body has a "__proto__" or "constructor.prototype" key: such keys are refused'),
+          undefined,
+        );
       else done(error, value);
     });
   });

@@ -38,10 +38,12 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 // eslint-disable-next-line no-control-regex
 const HAS_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /** Text a request may have chosen (a path, a header) never reaches the terminal as escape sequences. */
-const printable = (text: string): string => text.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const printable = (text: string): string =>
+  text.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 const valueText = (value: unknown): string => {
-  if (typeof value === 'string') return /[\s"=]/.test(value) || value === '' || HAS_CONTROL.test(value) ? JSON.stringify(value) : value;
+  if (typeof value === 'string')
+    return /[\s"=]/.test(value) || value === '' || HAS_CONTROL.test(value) ? JSON.stringify(value) : value;
   return JSON.stringify(value) ?? String(value);
 };
 
@@ -54,7 +56,12 @@ export function prettyLine(line: string, color: boolean): string {
     return line;
   }
   const [label, tint] = LEVELS[Number(record.level)] ?? ['LOG  ', ''];
-  const source = typeof record.component === 'string' ? record.component : typeof record.service === 'string' ? record.service.replace(/^guardgate-?/, '') || 'guardgate' : '';
+  const source =
+    typeof record.component === 'string'
+      ? record.component
+      : typeof record.service === 'string'
+        ? record.service.replace(/^guardgate-?/, '') || 'guardgate'
+        : '';
   const fields: string[] = [];
   let stack = '';
   for (const [key, value] of Object.entries(record)) {

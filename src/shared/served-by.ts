@@ -13,7 +13,10 @@ type Headers = Record<string, string | string[] | undefined>;
 const first = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
 
 /** The color and version an answer names (undefined where an older instance names none). */
-export const servedBy = (headers: Headers): ServedBy => ({ color: first(headers[COLOR_HEADER]), version: first(headers[VERSION_HEADER]) });
+export const servedBy = (headers: Headers): ServedBy => ({
+  color: first(headers[COLOR_HEADER]),
+  version: first(headers[VERSION_HEADER]),
+});
 
 /** Why an answer is not the expected color's, or undefined when it is (or names no color: an older instance). Pure. */
 export function wrongSide(answer: ServedBy, expected: string): string | undefined {

@@ -19,7 +19,8 @@ export class WatchedKeyPair {
     pollMs = 500,
   ) {
     this.current = this.read();
-    for (const file of [files.certFile, files.keyFile]) watchFile(file, { interval: pollMs, persistent: false }, this.listener);
+    for (const file of [files.certFile, files.keyFile])
+      watchFile(file, { interval: pollMs, persistent: false }, this.listener);
   }
 
   /** Read both files and check that they make a valid pair (throws otherwise). */

@@ -7,8 +7,25 @@
 // let anyone choose what is exported). Release traces are always kept (there are few,
 // and an operator wants every one).
 import { createHmac, randomBytes } from 'node:crypto';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
-import { ParentBasedSampler, SamplingDecision, TracerProvider, BatchSpanProcessor, RandomIdGenerator, type IdGenerator, type Sampler } from '@opentelemetry/sdk-trace';
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+} from '@opentelemetry/api';
+import {
+  ParentBasedSampler,
+  SamplingDecision,
+  TracerProvider,
+  BatchSpanProcessor,
+  RandomIdGenerator,
+  type IdGenerator,
+  type Sampler,
+} from '@opentelemetry/sdk-trace';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 
@@ -50,19 +67,28 @@ function headerList(text: string | undefined): Record<string, string> {
 export function tracingSettings(env: NodeJS.ProcessEnv, serviceName: string): TracingSettings | null {
   if (env.OTEL_SDK_DISABLED === 'true') return null;
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
-  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || (base ? `${base.replace(/\/+$/, '')}/v1/traces` : '');
+  const endpoint =
+    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || (base ? `${base.replace(/\/+$/, '')}/v1/traces` : '');
   if (endpoint === '') return null;
-  if (!URL.canParse(endpoint) || !/^https?:$/.test(new URL(endpoint).protocol)) throw new TracingConfigError(`the OTLP endpoint must be an http(s) URL (got ${endpoint.slice(0, 100)})`);
+  if (!URL.canParse(endpoint) || !/^https?:$/.test(new URL(endpoint).protocol))
+    throw new TracingConfigError(`the OTLP endpoint must be an http(s) URL (got ${endpoint.slice(0, 100)})`);
   const samplerName = env.OTEL_TRACES_SAMPLER?.trim() || 'traceidratio';
-  if (samplerName !== 'traceidratio' && samplerName !== 'parentbased_traceidratio') throw new TracingConfigError(`OTEL_TRACES_SAMPLER must be traceidratio or parentbased_traceidratio (got ${samplerName.slice(0, 60)})`);
+  if (samplerName !== 'traceidratio' && samplerName !== 'parentbased_traceidratio')
+    throw new TracingConfigError(
+      `OTEL_TRACES_SAMPLER must be traceidratio or parentbased_traceidratio (got ${samplerName.slice(0, 60)})`,
+    );
   const ratioText = env.OTEL_TRACES_SAMPLER_ARG?.trim();
   const sampleRatio = ratioText ? Number(ratioText) : 1;
-  if (!Number.isFinite(sampleRatio) || sampleRatio < 0 || sampleRatio > 1) throw new TracingConfigError(`OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1 (got ${ratioText})`);
+  if (!Number.isFinite(sampleRatio) || sampleRatio < 0 || sampleRatio > 1)
+    throw new TracingConfigError(`OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1 (got ${ratioText})`);
   return {
     endpoint,
     headers: { ...headerList(env.OTEL_EXPORTER_OTLP_HEADERS), ...headerList(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) },
     sampleRatio,
-    samplingKey: env.GUARDGATE_TRACE_SAMPLING_KEY?.trim() || env.GUARDGATE_ROUTER_SECRET?.trim() || randomBytes(16).toString('hex'),
+    samplingKey:
+      env.GUARDGATE_TRACE_SAMPLING_KEY?.trim() ||
+      env.GUARDGATE_ROUTER_SECRET?.trim() ||
+      randomBytes(16).toString('hex'),
     followCaller: samplerName === 'parentbased_traceidratio',
     serviceName: env.OTEL_SERVICE_NAME?.trim() || serviceName,
   };
@@ -75,7 +101,12 @@ const HEX32 = /^[\da-f]{32}$/;
 export function parentOf(traceparent: string | undefined): Context {
   const match = traceparent === undefined ? null : TRACEPARENT.exec(traceparent.trim().toLowerCase());
   if (match === null || /^0+$/.test(match[1]!) || /^0+$/.test(match[2]!)) return ROOT_CONTEXT;
-  return trace.setSpanContext(ROOT_CONTEXT, { traceId: match[1]!, spanId: match[2]!, traceFlags: parseInt(match[3]!, 16) & TraceFlags.SAMPLED, isRemote: true });
+  return trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: match[1]!,
+    spanId: match[2]!,
+    traceFlags: parseInt(match[3]!, 16) & TraceFlags.SAMPLED,
+    isRemote: true,
+  });
 }
 
 /** The traceparent that makes `span` the parent of the next hop. */
@@ -88,7 +119,8 @@ export function traceparentOf(span: Span): string {
 export const under = (span: Span): Context => trace.setSpan(ROOT_CONTEXT, span);
 
 /** A remote parent with known ids (a release's root span, made later from its stored record). */
-export const remoteParent = (traceId: string, spanId: string): Context => trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+export const remoteParent = (traceId: string, spanId: string): Context =>
+  trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true });
 
 /** Random ids, unless the next span's are preset (a trace id Guardgate already gave the request, a release's ids). */
 class PresetIds implements IdGenerator {
@@ -118,11 +150,15 @@ export function keyedSample(traceId: string, ratio: number, key: string): boolea
 function sampler(ratio: number, key: string, followCaller: boolean): Sampler {
   const ours: Sampler = {
     shouldSample: (_context, traceId, _name, _kind, attributes) =>
-      attributes['guardgate.release.id'] !== undefined || keyedSample(traceId, ratio, key) ? { decision: SamplingDecision.RECORD_AND_SAMPLED } : { decision: SamplingDecision.NOT_RECORD },
+      attributes['guardgate.release.id'] !== undefined || keyedSample(traceId, ratio, key)
+        ? { decision: SamplingDecision.RECORD_AND_SAMPLED }
+        : { decision: SamplingDecision.NOT_RECORD },
     toString: () => `guardgate(${ratio})`,
   };
   // Spans under a span of this process follow it; a remote parent's flag only when the caller is trusted.
-  return new ParentBasedSampler(followCaller ? { root: ours } : { root: ours, remoteParentSampled: ours, remoteParentNotSampled: ours });
+  return new ParentBasedSampler(
+    followCaller ? { root: ours } : { root: ours, remoteParentSampled: ours, remoteParentNotSampled: ours },
+  );
 }
 
 export interface StartOptions {
@@ -151,17 +187,37 @@ export function startTracing(settings: TracingSettings, version: string): Tracin
     idGenerator: ids,
     // A path or a summary a caller chose is cut, not exported whole.
     spanLimits: { attributeValueLengthLimit: 512 },
-    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: settings.endpoint, headers: settings.headers }), scheduledDelayMillis: 1_000, maxQueueSize: 4_096 })],
+    spanProcessors: [
+      new BatchSpanProcessor({
+        exporter: new OTLPTraceExporter({ url: settings.endpoint, headers: settings.headers }),
+        scheduledDelayMillis: 1_000,
+        maxQueueSize: 4_096,
+      }),
+    ],
   });
   const tracer = provider.getTracer('guardgate', version);
   return {
     start(name, options = {}) {
       const parent = options.parent ?? ROOT_CONTEXT;
       // Synchronous: the preset ids are taken by this span and no other.
-      if (options.traceId !== undefined && HEX32.test(options.traceId) && !/^0+$/.test(options.traceId) && trace.getSpanContext(parent) === undefined) ids.nextTraceId = options.traceId;
+      if (
+        options.traceId !== undefined &&
+        HEX32.test(options.traceId) &&
+        !/^0+$/.test(options.traceId) &&
+        trace.getSpanContext(parent) === undefined
+      )
+        ids.nextTraceId = options.traceId;
       if (options.spanId !== undefined) ids.nextSpanId = options.spanId;
       try {
-        return tracer.startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, ...(options.attributes ? { attributes: options.attributes } : {}), ...(options.startTime ? { startTime: options.startTime } : {}) }, parent);
+        return tracer.startSpan(
+          name,
+          {
+            kind: options.kind ?? SpanKind.INTERNAL,
+            ...(options.attributes ? { attributes: options.attributes } : {}),
+            ...(options.startTime ? { startTime: options.startTime } : {}),
+          },
+          parent,
+        );
       } finally {
         ids.nextTraceId = undefined;
         ids.nextSpanId = undefined;

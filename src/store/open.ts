@@ -25,9 +25,17 @@ export function openAuditStore(audit: InstanceConfig['audit'], dataDir: string):
 }
 
 /** The audit store a reader uses: PostgreSQL when a URL is given, else the SQLite file of the data directory. */
-export function openAuditReader(options: { databaseUrl?: string | undefined; schema?: string | undefined; dataDir: string }): AuditStore {
+export function openAuditReader(options: {
+  databaseUrl?: string | undefined;
+  schema?: string | undefined;
+  dataDir: string;
+}): AuditStore {
   return openAuditStore(
-    { sink: options.databaseUrl ? 'postgres' : 'sqlite', databaseUrl: options.databaseUrl, schema: options.schema ?? 'public' } as InstanceConfig['audit'],
+    {
+      sink: options.databaseUrl ? 'postgres' : 'sqlite',
+      databaseUrl: options.databaseUrl,
+      schema: options.schema ?? 'public',
+    } as InstanceConfig['audit'],
     options.dataDir,
   )!;
 }
@@ -36,7 +44,9 @@ export function openAuditLog(config: InstanceConfig, events: AuditLogEvents): Au
   const store = openAuditStore(config.audit, config.dataDir);
   if (store === undefined) return undefined;
   const spool = new AuditSpool(join(config.dataDir, 'audit-spool'));
-  const journal = config.audit.journal ? new AuditJournal(spool.dir, { fsync: config.audit.fsync, segmentRecords: config.audit.segmentRecords }) : undefined;
+  const journal = config.audit.journal
+    ? new AuditJournal(spool.dir, { fsync: config.audit.fsync, segmentRecords: config.audit.segmentRecords })
+    : undefined;
   return new AuditLog(store, spool, config.audit, events, journal);
 }
 

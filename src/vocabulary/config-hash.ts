@@ -25,5 +25,8 @@ const canonical = (value: unknown): unknown =>
 /** 16 hex digits of SHA-256 over the canonical JSON of version, engine (an API key only as "set") and policy. Pure. */
 export function configHash({ version, engine, policy }: HashedConfiguration): string {
   const withoutSecret = (engine as { apiKey?: unknown }).apiKey === undefined ? engine : { ...engine, apiKey: 'set' };
-  return createHash('sha256').update(JSON.stringify(canonical({ version, engine: withoutSecret, policy }))).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify(canonical({ version, engine: withoutSecret, policy })))
+    .digest('hex')
+    .slice(0, 16);
 }

@@ -22,8 +22,14 @@ describe('guardgate demo', () => {
 
   it('a release that fails a gate: the demo aborts it, prints the count and exits 3', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'guardgate-demo-spec-'));
-    writeFileSync(join(dir, 'impossible.yaml'), 'name: impossible\ncases:\n  - { name: a greeting is unsafe, prompt: "Hello there", expect: { safety: Unsafe } }\n');
-    writeFileSync(join(dir, 'release.yaml'), 'version: v-impossible\nabortTeardownDelay: 10m\ngates:\n  functional: { suite: impossible.yaml }\n');
+    writeFileSync(
+      join(dir, 'impossible.yaml'),
+      'name: impossible\ncases:\n  - { name: a greeting is unsafe, prompt: "Hello there", expect: { safety: Unsafe } }\n',
+    );
+    writeFileSync(
+      join(dir, 'release.yaml'),
+      'version: v-impossible\nabortTeardownDelay: 10m\ngates:\n  functional: { suite: impossible.yaml }\n',
+    );
     const demo = runCli(['demo', '--spec', join(dir, 'release.yaml')]);
     const code = await demo.exited;
     const out = demo.stdout();

@@ -19,7 +19,11 @@ const cli = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
 describe('operator-facing errors', () => {
   it.each([
     [['bench', '--endpoint', 'http://127.0.0.1:9', '--duration', 'abc'], 2, /--duration takes a whole number/],
-    [['bench', '--endpoint', 'http://127.0.0.1:9', '--connections', '0'], 2, /--connections takes a whole number of at least 1/],
+    [
+      ['bench', '--endpoint', 'http://127.0.0.1:9', '--connections', '0'],
+      2,
+      /--connections takes a whole number of at least 1/,
+    ],
     [['validate', '--endpoint', 'localhost:8080'], 2, /--endpoint needs a URL with its scheme/],
     [['validate', '--endpoint', 'http://127.0.0.1:9'], 5, /cannot reach http:\/\/127.0.0.1:9/],
     [['bench', '--endpoint', 'http://127.0.0.1:9', '--duration', '1'], 5, /cannot reach/],
@@ -34,7 +38,9 @@ describe('operator-facing errors', () => {
   it('--json puts the error on stdout as JSON, with the same exit code', async () => {
     const result = await cli(['status', '--json', '--data-dir', tempDataDir()]);
     expect(result.code).toBe(5);
-    expect(JSON.parse(result.stdout)).toEqual({ error: { code: 'unreachable', message: expect.stringMatching(/no running controller found in .*--data-dir/) } });
+    expect(JSON.parse(result.stdout)).toEqual({
+      error: { code: 'unreachable', message: expect.stringMatching(/no running controller found in .*--data-dir/) },
+    });
   });
 
   it('reads the data directory from GUARDGATE_DATA_DIR, and says which one it looked in', async () => {
@@ -54,10 +60,17 @@ describe('operator-facing errors', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const port = (probe.address() as AddressInfo).port;
     await new Promise((resolve) => probe.close(resolve));
-    writeFileSync(join(dir, 'controller.json'), JSON.stringify({ url: `http://127.0.0.1:${port}`, adminUrl: `http://127.0.0.1:${port}`, pid: 1 }));
+    writeFileSync(
+      join(dir, 'controller.json'),
+      JSON.stringify({ url: `http://127.0.0.1:${port}`, adminUrl: `http://127.0.0.1:${port}`, pid: 1 }),
+    );
     const status = await cli(['status', '--data-dir', dir]);
     expect(status.code).toBe(5);
-    expect(status.stderr).toMatch(new RegExp(`^guardgate: nothing answers at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\): is guardgate up running\\?`));
+    expect(status.stderr).toMatch(
+      new RegExp(
+        `^guardgate: nothing answers at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\): is guardgate up running\\?`,
+      ),
+    );
   });
 
   it('keys list with no keys says so; keys revoke and model rm take --json, with the stable code of what failed', async () => {
@@ -103,6 +116,8 @@ describe('against a running up', () => {
     const port = new URL(up.url).port;
     const second = await cli(['up', '--port', port, '--admin-port', '0', '--data-dir', tempDataDir()]);
     expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(new RegExp(`guardgate: port ${port} on 127\\.0\\.0\\.1 is in use: is guardgate up already running\\?`));
+    expect(second.stderr).toMatch(
+      new RegExp(`guardgate: port ${port} on 127\\.0\\.0\\.1 is in use: is guardgate up already running\\?`),
+    );
   });
 });

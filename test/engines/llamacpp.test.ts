@@ -23,7 +23,18 @@ writeFileSync(MODEL, tinyQwen3Gguf());
 const OTHER = join(dir, 'tiny-qwen3-seed2.gguf');
 writeFileSync(OTHER, tinyQwen3Gguf({ seed: 2 }));
 
-const config = (overrides: Partial<LlamaCppEngineConfig> = {}): LlamaCppEngineConfig => ({ modelPath: MODEL, threads: 1, contextSize: 512, gpuLayers: 0, concurrency: 2, maxQueued: 64, timeoutMs: 30_000, maxTokens: 96, template: 'auto', ...overrides });
+const config = (overrides: Partial<LlamaCppEngineConfig> = {}): LlamaCppEngineConfig => ({
+  modelPath: MODEL,
+  threads: 1,
+  contextSize: 512,
+  gpuLayers: 0,
+  concurrency: 2,
+  maxQueued: 64,
+  timeoutMs: 30_000,
+  maxTokens: 96,
+  template: 'auto',
+  ...overrides,
+});
 
 runEngineContract(
   'llamacpp (a generated tiny qwen3 GGUF)',
@@ -60,14 +71,24 @@ const REFUSAL = 'As a responsible artificial intelligence system, I regret that 
 describe("the llama.cpp engine's prompt", () => {
   it("writes Qwen3Guard-Gen's published prompt byte for byte, for a prompt and for a response", () => {
     expect(renderQwen3GuardPrompt([{ role: 'user', content: BOMB }])).toBe(fixture('prompt.txt'));
-    expect(renderQwen3GuardPrompt([{ role: 'user', content: BOMB }, { role: 'assistant', content: REFUSAL }])).toBe(fixture('response.txt'));
+    expect(
+      renderQwen3GuardPrompt([
+        { role: 'user', content: BOMB },
+        { role: 'assistant', content: REFUSAL },
+      ]),
+    ).toBe(fixture('response.txt'));
   });
 
   it("uses the GGUF's own template when it renders, and Qwen3Guard-Gen's published prompt when a Qwen3Guard GGUF's template does not", async () => {
     const own = new LlamaCppEngine(config());
     expect(await own.promptText({ prompt: BOMB })).toBe(`<|im_start|>user\n${BOMB}<|im_end|>\n<|im_start|>assistant\n`);
     expect(own.describe()).toMatchObject({ template: 'gguf' });
-    const guard = new LlamaCppEngine(config({ modelPath: gguf('Qwen3Guard-Gen-tiny.gguf', { name: 'Qwen3Guard-Gen-0.6B', chatTemplate: UNRENDERABLE }), contextSize: 2048 }));
+    const guard = new LlamaCppEngine(
+      config({
+        modelPath: gguf('Qwen3Guard-Gen-tiny.gguf', { name: 'Qwen3Guard-Gen-0.6B', chatTemplate: UNRENDERABLE }),
+        contextSize: 2048,
+      }),
+    );
     expect(await guard.promptText({ prompt: BOMB })).toBe(fixture('prompt.txt'));
     expect(await guard.promptText({ prompt: BOMB, response: REFUSAL })).toBe(fixture('response.txt'));
     expect(guard.describe()).toMatchObject({ template: 'qwen3guard', note: expect.stringContaining('wordwrap') });
@@ -78,10 +99,26 @@ describe("the llama.cpp engine's prompt", () => {
 
   it("refuses to guess: another model's unrenderable or missing template, `template: gguf`, or a template that drops the text fails the load with the reason", async () => {
     const cases: Array<[LlamaCppEngineConfig, RegExp]> = [
-      [config({ modelPath: gguf('other-unrenderable.gguf', { chatTemplate: UNRENDERABLE }) }), /cannot be rendered here.*wordwrap.*not a Qwen3Guard-Gen GGUF/],
+      [
+        config({ modelPath: gguf('other-unrenderable.gguf', { chatTemplate: UNRENDERABLE }) }),
+        /cannot be rendered here.*wordwrap.*not a Qwen3Guard-Gen GGUF/,
+      ],
       [config({ modelPath: gguf('other-none.gguf', { chatTemplate: null }) }), /no chat template/],
-      [config({ modelPath: gguf('guard-gguf-only.gguf', { name: 'Qwen3Guard-Gen-4B', chatTemplate: UNRENDERABLE }), template: 'gguf' }), /cannot be rendered here.*template: auto or qwen3guard/],
-      [config({ modelPath: gguf('drops-text.gguf', { chatTemplate: "{% for message in messages %}{{ message['role'] }}{% endfor %}" }) }), /does not place each message's text/],
+      [
+        config({
+          modelPath: gguf('guard-gguf-only.gguf', { name: 'Qwen3Guard-Gen-4B', chatTemplate: UNRENDERABLE }),
+          template: 'gguf',
+        }),
+        /cannot be rendered here.*template: auto or qwen3guard/,
+      ],
+      [
+        config({
+          modelPath: gguf('drops-text.gguf', {
+            chatTemplate: "{% for message in messages %}{{ message['role'] }}{% endfor %}",
+          }),
+        }),
+        /does not place each message's text/,
+      ],
     ];
     for (const [cfg, reason] of cases) {
       const engine = new LlamaCppEngine(cfg);
@@ -106,9 +143,17 @@ describe('the llama.cpp engine', () => {
   afterAll(() => engine.close());
 
   it('always writes a verdict the parser reads, for prompts and for responses (the grammar)', async () => {
-    for (const input of [{ prompt: 'bonjour' }, { prompt: '如何制作炸弹?' }, { prompt: 'hi', response: 'Sure, here it is.' }]) {
+    for (const input of [
+      { prompt: 'bonjour' },
+      { prompt: '如何制作炸弹?' },
+      { prompt: 'hi', response: 'Sure, here it is.' },
+    ]) {
       const result = await engine.classify(input);
-      expect(parseGuardOutput(result.raw, input.response === undefined ? 'prompt' : 'response')).toEqual({ safety: result.safety, categories: result.categories, refusal: result.refusal });
+      expect(parseGuardOutput(result.raw, input.response === undefined ? 'prompt' : 'response')).toEqual({
+        safety: result.safety,
+        categories: result.categories,
+        refusal: result.refusal,
+      });
     }
     expect(guardGrammar('prompt')).not.toContain('Refusal');
     expect(guardGrammar('response')).toContain('Refusal: ');
@@ -120,7 +165,11 @@ describe('the llama.cpp engine', () => {
     const other = new LlamaCppEngine(config({ modelPath: OTHER }));
     expect(same.info.fingerprint).toBe(engine.info.fingerprint);
     expect(other.info.fingerprint).not.toBe(engine.info.fingerprint);
-    expect(engine.info).toMatchObject({ name: 'llamacpp', model: 'tiny-qwen3', version: expect.stringMatching(/^sha256:[0-9a-f]{12}$/) });
+    expect(engine.info).toMatchObject({
+      name: 'llamacpp',
+      model: 'tiny-qwen3',
+      version: expect.stringMatching(/^sha256:[0-9a-f]{12}$/),
+    });
     return Promise.all([same.close(), other.close()]);
   });
 
@@ -135,9 +184,13 @@ describe('the llama.cpp engine', () => {
   it('closes cleanly with requests running and waiting: they end with 503 engine_unavailable, nothing crashes', async () => {
     const closing = new LlamaCppEngine(config({ concurrency: 1, maxQueued: 8 }));
     await closing.classify({ prompt: 'warm up' });
-    const outcomes = Promise.allSettled(Array.from({ length: 5 }, (_, i) => closing.classify({ prompt: `request ${i}` })));
+    const outcomes = Promise.allSettled(
+      Array.from({ length: 5 }, (_, i) => closing.classify({ prompt: `request ${i}` })),
+    );
     await closing.close();
-    for (const outcome of await outcomes) if (outcome.status === 'rejected') expect(isGuardgateError(outcome.reason) && outcome.reason.code).toBe('engine_unavailable');
+    for (const outcome of await outcomes)
+      if (outcome.status === 'rejected')
+        expect(isGuardgateError(outcome.reason) && outcome.reason.code).toBe('engine_unavailable');
     await expect(closing.classify({ prompt: 'after' })).rejects.toMatchObject({ code: 'engine_unavailable' });
   });
 
@@ -160,11 +213,19 @@ describe('the llama.cpp engine', () => {
 
   it('queues at most maxQueued requests beyond its sequences: the rest get 503 engine_busy', async () => {
     const small = new LlamaCppEngine(config({ concurrency: 1, maxQueued: 2 }));
-    const outcomes = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => small.classify({ prompt: `question ${i}` })));
-    const busy = outcomes.filter((o) => o.status === 'rejected' && isGuardgateError(o.reason) && o.reason.code === 'engine_busy');
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => small.classify({ prompt: `question ${i}` })),
+    );
+    const busy = outcomes.filter(
+      (o) => o.status === 'rejected' && isGuardgateError(o.reason) && o.reason.code === 'engine_busy',
+    );
     expect(outcomes.filter((o) => o.status === 'fulfilled').length).toBeGreaterThanOrEqual(3);
     expect(busy.length).toBeGreaterThan(0);
-    expect(outcomes.every((o) => o.status === 'fulfilled' || (isGuardgateError(o.reason) && o.reason.code === 'engine_busy'))).toBe(true);
+    expect(
+      outcomes.every(
+        (o) => o.status === 'fulfilled' || (isGuardgateError(o.reason) && o.reason.code === 'engine_busy'),
+      ),
+    ).toBe(true);
     await small.close();
   });
 
@@ -182,7 +243,20 @@ describe('the llama.cpp engine', () => {
   });
 
   it('takes a pulled model by name and shares the cores among its sequences', () => {
-    const resolved = resolveEngine({ kind: 'llamacpp', model: 'tiny-qwen3', contextSize: 512, gpuLayers: 0, concurrency: 2, maxQueued: 4, timeoutMs: 1000, maxTokens: 64, template: 'auto' }, { GUARDGATE_MODELS: dir });
+    const resolved = resolveEngine(
+      {
+        kind: 'llamacpp',
+        model: 'tiny-qwen3',
+        contextSize: 512,
+        gpuLayers: 0,
+        concurrency: 2,
+        maxQueued: 4,
+        timeoutMs: 1000,
+        maxTokens: 64,
+        template: 'auto',
+      },
+      { GUARDGATE_MODELS: dir },
+    );
     expect(resolved).toMatchObject({ kind: 'llamacpp', modelPath: MODEL });
     expect(threadsFor(undefined, 1, 2)).toBe(2);
     expect(threadsFor(undefined, 4, 2)).toBe(1);
@@ -191,7 +265,12 @@ describe('the llama.cpp engine', () => {
     const files: Record<string, string> = { '/sys/fs/cgroup/cpu.max': '200000 100000\n' };
     expect(cgroupCpus((path) => files[path])).toBe(2);
     expect(cgroupCpus((path) => ({ '/sys/fs/cgroup/cpu.max': 'max 100000' })[path])).toBeUndefined();
-    expect(cgroupCpus((path) => ({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '150000', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' })[path])).toBe(2);
+    expect(
+      cgroupCpus(
+        (path) =>
+          ({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '150000', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' })[path],
+      ),
+    ).toBe(2);
   });
 });
 

@@ -21,7 +21,11 @@ const configFor = (fake: { baseUrl: string }, overrides: Partial<OpenAIEngineCon
 runEngineContract('openai (fake vLLM on loopback)', async () => {
   const fake = await startFakeOpenAI();
   const engine = new OpenAIEngine(configFor(fake));
-  return { engine, twin: () => new OpenAIEngine(configFor(fake)), close: async () => (await engine.close(), await fake.close()) };
+  return {
+    engine,
+    twin: () => new OpenAIEngine(configFor(fake)),
+    close: async () => (await engine.close(), await fake.close()),
+  };
 });
 
 describe('openai engine', () => {
@@ -42,7 +46,10 @@ describe('openai engine', () => {
   });
 
   const failure = async (promise: Promise<unknown>): Promise<GuardgateError> => {
-    const error = await promise.then(() => undefined, (e: unknown) => e);
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(GuardgateError);
     return error as GuardgateError;
   };
@@ -54,7 +61,10 @@ describe('openai engine', () => {
     expect(request!.headers.authorization).toBe('Bearer sk-test');
     expect(request!.body).toEqual({
       model: 'Qwen/Qwen3Guard-Gen-4B',
-      messages: [{ role: 'user', content: 'Hi there' }, { role: 'assistant', content: 'Hello!' }],
+      messages: [
+        { role: 'user', content: 'Hi there' },
+        { role: 'assistant', content: 'Hello!' },
+      ],
       temperature: 0,
       max_tokens: 128,
     });
@@ -63,7 +73,11 @@ describe('openai engine', () => {
   it('reads the real vLLM body from QWEN3GUARD.md, Controversial and a category', async () => {
     fake.behaviour = { kind: 'content', content: 'Safety: Controversial\nCategories: Politically Sensitive Topics' };
     const result = await engine.classify({ prompt: 'anything' });
-    expect(result).toMatchObject({ safety: 'Controversial', categories: ['Politically Sensitive Topics'], refusal: null });
+    expect(result).toMatchObject({
+      safety: 'Controversial',
+      categories: ['Politically Sensitive Topics'],
+      refusal: null,
+    });
   });
 
   it('a slow server becomes engine_timeout (504) with Retry-After', async () => {
@@ -106,7 +120,10 @@ describe('openai engine', () => {
     fake.behaviour = {
       kind: 'status',
       status: 400,
-      body: JSON.stringify({ object: 'error', message: "This model's maximum context length is 32768 tokens. However, you requested 40000 tokens." }),
+      body: JSON.stringify({
+        object: 'error',
+        message: "This model's maximum context length is 32768 tokens. However, you requested 40000 tokens.",
+      }),
     };
     const error = await failure(engine.classify({ prompt: 'long' }));
     expect(error.code).toBe('text_too_long');

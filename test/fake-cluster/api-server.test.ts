@@ -27,20 +27,74 @@ const deployment = (name: string): KubeObject => ({
     selector: { matchLabels: { app: 'x' } },
     template: {
       metadata: { labels: { app: 'x' } },
-      spec: { containers: [{ name: 'c', image: 'i', env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }] }, { name: 'd', image: 'j' }] },
+      spec: {
+        containers: [
+          {
+            name: 'c',
+            image: 'i',
+            env: [
+              { name: 'A', value: '1' },
+              { name: 'B', value: '2' },
+            ],
+          },
+          { name: 'd', image: 'j' },
+        ],
+      },
     },
   },
 });
 
 const PATCHES: Array<[string, 'merge' | 'strategic' | 'json', unknown]> = [
   ['labels and replicas', 'merge', { metadata: { labels: { tier: null, color: 'blue' } }, spec: { replicas: 3 } }],
-  ['a merge patch replaces a list whole', 'merge', { spec: { template: { spec: { containers: [{ name: 'c', image: 'i2' }] } } } }],
-  ['containers and env merged by name', 'strategic', { spec: { template: { spec: { containers: [{ name: 'c', image: 'i2', env: [{ name: 'B', value: '3' }, { name: 'C', value: '4' }] }] } } } }],
-  ['a container deleted by name', 'strategic', { spec: { template: { spec: { containers: [{ name: 'd', $patch: 'delete' }] } } } }],
-  ['add, replace, remove', 'json', [{ op: 'replace', path: '/spec/replicas', value: 2 }, { op: 'add', path: '/metadata/labels/color', value: 'green' }, { op: 'remove', path: '/spec/template/spec/containers/1' }, { op: 'add', path: '/spec/template/spec/containers/0/env/-', value: { name: 'Z', value: '9' } }]],
+  [
+    'a merge patch replaces a list whole',
+    'merge',
+    { spec: { template: { spec: { containers: [{ name: 'c', image: 'i2' }] } } } },
+  ],
+  [
+    'containers and env merged by name',
+    'strategic',
+    {
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              {
+                name: 'c',
+                image: 'i2',
+                env: [
+                  { name: 'B', value: '3' },
+                  { name: 'C', value: '4' },
+                ],
+              },
+            ],
+          },
+        },
+      },
+    },
+  ],
+  [
+    'a container deleted by name',
+    'strategic',
+    { spec: { template: { spec: { containers: [{ name: 'd', $patch: 'delete' }] } } } },
+  ],
+  [
+    'add, replace, remove',
+    'json',
+    [
+      { op: 'replace', path: '/spec/replicas', value: 2 },
+      { op: 'add', path: '/metadata/labels/color', value: 'green' },
+      { op: 'remove', path: '/spec/template/spec/containers/1' },
+      { op: 'add', path: '/spec/template/spec/containers/0/env/-', value: { name: 'Z', value: '9' } },
+    ],
+  ],
 ];
 
-const CONTENT_TYPES = { merge: 'application/merge-patch+json', strategic: 'application/strategic-merge-patch+json', json: 'application/json-patch+json' } as const;
+const CONTENT_TYPES = {
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  json: 'application/json-patch+json',
+} as const;
 
 /** What the user wrote, without what the server keeps for itself. */
 const userPart = (object: KubeObject) => {
@@ -52,7 +106,11 @@ const userPart = (object: KubeObject) => {
 describe('the fake Kubernetes API server', () => {
   let api: ApiServer;
   const call = async (method: string, path: string, body?: unknown, contentType = 'application/json') => {
-    const response = await fetch(`${api.url}${path}`, { method, headers: body === undefined ? {} : { 'content-type': contentType }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const response = await fetch(`${api.url}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': contentType },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     return { status: response.status, body: (await response.json()) as any };
   };
   beforeAll(async () => {
@@ -65,20 +123,38 @@ describe('the fake Kubernetes API server', () => {
     const objectName = `patch-${PATCHES.findIndex((p) => p[0] === name)}`;
     const original = deployment(objectName);
     expect((await call('POST', '/apis/apps/v1/namespaces/default/deployments', original)).status).toBe(201);
-    const ours = await call('PATCH', `/apis/apps/v1/namespaces/default/deployments/${objectName}`, patch, CONTENT_TYPES[type]);
+    const ours = await call(
+      'PATCH',
+      `/apis/apps/v1/namespaces/default/deployments/${objectName}`,
+      patch,
+      CONTENT_TYPES[type],
+    );
     expect(ours.status).toBe(200);
     const dir = mkdtempSync(join(tmpdir(), 'guardgate-kubectl-'));
     writeFileSync(join(dir, 'object.json'), JSON.stringify(original));
-    const theirs = JSON.parse(execFileSync('kubectl', ['patch', '--local', '-f', join(dir, 'object.json'), '--type', type, '-p', JSON.stringify(patch), '-o', 'json'], { encoding: 'utf8' })) as KubeObject;
+    const theirs = JSON.parse(
+      execFileSync(
+        'kubectl',
+        ['patch', '--local', '-f', join(dir, 'object.json'), '--type', type, '-p', JSON.stringify(patch), '-o', 'json'],
+        { encoding: 'utf8' },
+      ),
+    ) as KubeObject;
     expect(userPart(ours.body)).toEqual(userPart(theirs));
   });
 
   it('refuses a replace that names an older resourceVersion (409), and takes the current one', async () => {
-    const created = (await call('POST', '/apis/apps/v1/namespaces/default/deployments', deployment('conflict'))).body as KubeObject;
-    const first = await call('PUT', '/apis/apps/v1/namespaces/default/deployments/conflict', { ...created, spec: { ...created.spec, replicas: 2 } });
+    const created = (await call('POST', '/apis/apps/v1/namespaces/default/deployments', deployment('conflict')))
+      .body as KubeObject;
+    const first = await call('PUT', '/apis/apps/v1/namespaces/default/deployments/conflict', {
+      ...created,
+      spec: { ...created.spec, replicas: 2 },
+    });
     expect(first.status).toBe(200);
     expect(first.body.metadata.generation).toBe(2);
-    const stale = await call('PUT', '/apis/apps/v1/namespaces/default/deployments/conflict', { ...created, spec: { ...created.spec, replicas: 5 } });
+    const stale = await call('PUT', '/apis/apps/v1/namespaces/default/deployments/conflict', {
+      ...created,
+      spec: { ...created.spec, replicas: 5 },
+    });
     expect(stale).toMatchObject({ status: 409, body: { kind: 'Status', reason: 'Conflict', code: 409 } });
     expect((await call('GET', '/apis/apps/v1/namespaces/default/deployments/conflict')).body.spec.replicas).toBe(2);
   });
@@ -90,22 +166,45 @@ describe('the fake Kubernetes API server', () => {
     expect(refused).toMatchObject({ status: 422, body: { reason: 'Invalid' } });
     expect(refused.body.message).toMatch(/containerPort must be integer/);
     expect((await call('POST', '/apis/apps/v1/namespaces/default/deployments', deployment('twice'))).status).toBe(201);
-    expect((await call('POST', '/apis/apps/v1/namespaces/default/deployments', deployment('twice'))).body).toMatchObject({ reason: 'AlreadyExists', code: 409 });
+    expect(
+      (await call('POST', '/apis/apps/v1/namespaces/default/deployments', deployment('twice'))).body,
+    ).toMatchObject({ reason: 'AlreadyExists', code: 409 });
   });
 
   it('streams changes to a watch from a resourceVersion, and answers 410 Gone for one it no longer keeps', async () => {
     const from = (await call('GET', '/api/v1/namespaces/default/configmaps')).body.metadata.resourceVersion as string;
-    const response = await fetch(`${api.url}/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${from}&labelSelector=watched%3Dyes`);
+    const response = await fetch(
+      `${api.url}/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${from}&labelSelector=watched%3Dyes`,
+    );
     const reader = response.body!.getReader();
-    await call('POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ignored' }, data: {} });
-    await call('POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'seen', labels: { watched: 'yes' } }, data: { a: 'b' } });
+    await call('POST', '/api/v1/namespaces/default/configmaps', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'ignored' },
+      data: {},
+    });
+    await call('POST', '/api/v1/namespaces/default/configmaps', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'seen', labels: { watched: 'yes' } },
+      data: { a: 'b' },
+    });
     const { value } = await reader.read();
-    const event = JSON.parse(Buffer.from(value!).toString('utf8').split('\n')[0]!) as { type: string; object: KubeObject };
+    const event = JSON.parse(Buffer.from(value!).toString('utf8').split('\n')[0]!) as {
+      type: string;
+      object: KubeObject;
+    };
     expect(event).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'seen' } } });
     await reader.cancel();
-    for (let i = 0; i < 2_100; i++) api.store.update('ConfigMap', 'default', 'ignored', (o) => (o.data = { i: String(i) }));
-    const expired = await (await fetch(`${api.url}/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${from}`)).text();
-    expect(JSON.parse(expired.split('\n')[0]!)).toMatchObject({ type: 'ERROR', object: { code: 410, reason: 'Expired' } });
+    for (let i = 0; i < 2_100; i++)
+      api.store.update('ConfigMap', 'default', 'ignored', (o) => (o.data = { i: String(i) }));
+    const expired = await (
+      await fetch(`${api.url}/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${from}`)
+    ).text();
+    expect(JSON.parse(expired.split('\n')[0]!)).toMatchObject({
+      type: 'ERROR',
+      object: { code: 410, reason: 'Expired' },
+    });
   });
 
   it('answers injected faults with their status, then serves again', async () => {

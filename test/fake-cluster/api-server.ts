@@ -45,32 +45,160 @@ export interface ResourceType {
 }
 
 export const RESOURCES: ResourceType[] = [
-  { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false, model: 'kubernetes-models/v1/Namespace' },
+  {
+    group: '',
+    version: 'v1',
+    plural: 'namespaces',
+    kind: 'Namespace',
+    namespaced: false,
+    model: 'kubernetes-models/v1/Namespace',
+  },
   { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, model: 'kubernetes-models/v1/Pod' },
-  { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true, model: 'kubernetes-models/v1/Service' },
-  { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true, model: 'kubernetes-models/v1/ConfigMap' },
-  { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true, model: 'kubernetes-models/v1/Secret' },
+  {
+    group: '',
+    version: 'v1',
+    plural: 'services',
+    kind: 'Service',
+    namespaced: true,
+    model: 'kubernetes-models/v1/Service',
+  },
+  {
+    group: '',
+    version: 'v1',
+    plural: 'configmaps',
+    kind: 'ConfigMap',
+    namespaced: true,
+    model: 'kubernetes-models/v1/ConfigMap',
+  },
+  {
+    group: '',
+    version: 'v1',
+    plural: 'secrets',
+    kind: 'Secret',
+    namespaced: true,
+    model: 'kubernetes-models/v1/Secret',
+  },
   { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true, model: 'kubernetes-models/v1/Event' },
-  { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true, model: 'kubernetes-models/apps/v1/Deployment' },
-  { group: 'apps', version: 'v1', plural: 'replicasets', kind: 'ReplicaSet', namespaced: true, model: 'kubernetes-models/apps/v1/ReplicaSet' },
-  { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true, model: 'kubernetes-models/discovery.k8s.io/v1/EndpointSlice' },
-  { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true, model: 'kubernetes-models/coordination.k8s.io/v1/Lease' },
-  { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute', namespaced: true, model: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute' },
+  {
+    group: 'apps',
+    version: 'v1',
+    plural: 'deployments',
+    kind: 'Deployment',
+    namespaced: true,
+    model: 'kubernetes-models/apps/v1/Deployment',
+  },
+  {
+    group: 'apps',
+    version: 'v1',
+    plural: 'replicasets',
+    kind: 'ReplicaSet',
+    namespaced: true,
+    model: 'kubernetes-models/apps/v1/ReplicaSet',
+  },
+  {
+    group: 'discovery.k8s.io',
+    version: 'v1',
+    plural: 'endpointslices',
+    kind: 'EndpointSlice',
+    namespaced: true,
+    model: 'kubernetes-models/discovery.k8s.io/v1/EndpointSlice',
+  },
+  {
+    group: 'coordination.k8s.io',
+    version: 'v1',
+    plural: 'leases',
+    kind: 'Lease',
+    namespaced: true,
+    model: 'kubernetes-models/coordination.k8s.io/v1/Lease',
+  },
+  {
+    group: 'gateway.networking.k8s.io',
+    version: 'v1',
+    plural: 'httproutes',
+    kind: 'HTTPRoute',
+    namespaced: true,
+    model: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute',
+  },
   // What `guardgate k8s render` writes besides (served for kubectl's discovery, and validated like the rest).
-  { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true, model: 'kubernetes-models/v1/ServiceAccount' },
-  { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'roles', kind: 'Role', namespaced: true, model: 'kubernetes-models/rbac.authorization.k8s.io/v1/Role' },
-  { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', kind: 'RoleBinding', namespaced: true, model: 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding' },
-  { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', namespaced: true, model: 'kubernetes-models/policy/v1/PodDisruptionBudget' },
-  { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses', kind: 'Ingress', namespaced: true, model: 'kubernetes-models/networking.k8s.io/v1/Ingress' },
-  { group: 'monitoring.coreos.com', version: 'v1', plural: 'servicemonitors', kind: 'ServiceMonitor', namespaced: true, model: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor' },
-  { group: 'monitoring.coreos.com', version: 'v1', plural: 'prometheusrules', kind: 'PrometheusRule', namespaced: true, model: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule' },
-  { group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts', kind: 'Rollout', namespaced: true, model: '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout' },
-  { group: 'argoproj.io', version: 'v1alpha1', plural: 'analysistemplates', kind: 'AnalysisTemplate', namespaced: true, model: '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/AnalysisTemplate' },
+  {
+    group: '',
+    version: 'v1',
+    plural: 'serviceaccounts',
+    kind: 'ServiceAccount',
+    namespaced: true,
+    model: 'kubernetes-models/v1/ServiceAccount',
+  },
+  {
+    group: 'rbac.authorization.k8s.io',
+    version: 'v1',
+    plural: 'roles',
+    kind: 'Role',
+    namespaced: true,
+    model: 'kubernetes-models/rbac.authorization.k8s.io/v1/Role',
+  },
+  {
+    group: 'rbac.authorization.k8s.io',
+    version: 'v1',
+    plural: 'rolebindings',
+    kind: 'RoleBinding',
+    namespaced: true,
+    model: 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding',
+  },
+  {
+    group: 'policy',
+    version: 'v1',
+    plural: 'poddisruptionbudgets',
+    kind: 'PodDisruptionBudget',
+    namespaced: true,
+    model: 'kubernetes-models/policy/v1/PodDisruptionBudget',
+  },
+  {
+    group: 'networking.k8s.io',
+    version: 'v1',
+    plural: 'ingresses',
+    kind: 'Ingress',
+    namespaced: true,
+    model: 'kubernetes-models/networking.k8s.io/v1/Ingress',
+  },
+  {
+    group: 'monitoring.coreos.com',
+    version: 'v1',
+    plural: 'servicemonitors',
+    kind: 'ServiceMonitor',
+    namespaced: true,
+    model: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor',
+  },
+  {
+    group: 'monitoring.coreos.com',
+    version: 'v1',
+    plural: 'prometheusrules',
+    kind: 'PrometheusRule',
+    namespaced: true,
+    model: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule',
+  },
+  {
+    group: 'argoproj.io',
+    version: 'v1alpha1',
+    plural: 'rollouts',
+    kind: 'Rollout',
+    namespaced: true,
+    model: '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout',
+  },
+  {
+    group: 'argoproj.io',
+    version: 'v1alpha1',
+    plural: 'analysistemplates',
+    kind: 'AnalysisTemplate',
+    namespaced: true,
+    model: '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/AnalysisTemplate',
+  },
 ];
 
 /** Check an object against its kind's schema (kubernetes-models and the CRD models); throws with what is wrong. */
 export function validateKubeObject(object: { apiVersion?: string; kind: string }): void {
-  const type = RESOURCES.find((t) => t.kind === object.kind && apiVersionOf(t) === (object.apiVersion ?? apiVersionOf(t)));
+  const type = RESOURCES.find(
+    (t) => t.kind === object.kind && apiVersionOf(t) === (object.apiVersion ?? apiVersionOf(t)),
+  );
   if (type === undefined) throw new Error(`no schema for ${object.apiVersion} ${object.kind}`);
   const exports = require(type.model) as Record<string, new (value: unknown) => { validate(): void }>;
   new exports[type.kind]!(object).validate();
@@ -111,7 +239,10 @@ const clone = <T>(value: T): T => structuredClone(value);
 /** RFC 7386. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return clone(patch);
-  const out: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const out: Record<string, unknown> =
+    typeof target === 'object' && target !== null && !Array.isArray(target)
+      ? { ...(target as Record<string, unknown>) }
+      : {};
   for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
     if (value === null) delete out[key];
     else out[key] = mergePatch(out[key], value);
@@ -122,7 +253,8 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 /** Strategic merge, for what the driver patches: maps merge, lists of objects with a `name` merge by name, other lists are replaced. */
 export function strategicMerge(target: unknown, patch: unknown): unknown {
   if (Array.isArray(patch)) {
-    if (!Array.isArray(target) || !patch.every((p) => typeof p === 'object' && p !== null && 'name' in p)) return clone(patch);
+    if (!Array.isArray(target) || !patch.every((p) => typeof p === 'object' && p !== null && 'name' in p))
+      return clone(patch);
     const out = [...target];
     for (const item of patch as Array<Record<string, unknown>>) {
       const at = out.findIndex((t) => (t as Record<string, unknown>).name === item.name);
@@ -134,7 +266,10 @@ export function strategicMerge(target: unknown, patch: unknown): unknown {
     return out;
   }
   if (typeof patch !== 'object' || patch === null) return clone(patch);
-  const out: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const out: Record<string, unknown> =
+    typeof target === 'object' && target !== null && !Array.isArray(target)
+      ? { ...(target as Record<string, unknown>) }
+      : {};
   for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
     if (value === null) delete out[key];
     else out[key] = strategicMerge(out[key], value);
@@ -146,7 +281,10 @@ export function strategicMerge(target: unknown, patch: unknown): unknown {
 export function jsonPatch(target: unknown, operations: Array<{ op: string; path: string; value?: unknown }>): unknown {
   const doc = clone(target) as Record<string, unknown>;
   for (const { op, path, value } of operations) {
-    const parts = path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const parts = path
+      .split('/')
+      .slice(1)
+      .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
     const last = parts.pop()!;
     let parent: any = doc;
     for (const part of parts) {
@@ -155,14 +293,16 @@ export function jsonPatch(target: unknown, operations: Array<{ op: string; path:
     }
     const index = Array.isArray(parent) ? (last === '-' ? parent.length : Number(last)) : last;
     if (op === 'test') {
-      if (JSON.stringify(parent[index]) !== JSON.stringify(value)) throw new HttpError(422, 'Invalid', `json patch: test failed at ${path}`);
+      if (JSON.stringify(parent[index]) !== JSON.stringify(value))
+        throw new HttpError(422, 'Invalid', `json patch: test failed at ${path}`);
     } else if (op === 'remove') {
       if (Array.isArray(parent)) parent.splice(index as number, 1);
       else delete parent[index];
     } else if (op === 'add' && Array.isArray(parent)) {
       parent.splice(index as number, 0, clone(value));
     } else if (op === 'add' || op === 'replace') {
-      if (op === 'replace' && !(index in parent)) throw new HttpError(422, 'Invalid', `json patch: no ${path} to replace`);
+      if (op === 'replace' && !(index in parent))
+        throw new HttpError(422, 'Invalid', `json patch: no ${path} to replace`);
       parent[index] = clone(value);
     } else throw new HttpError(422, 'Invalid', `json patch: op ${op} not supported`);
   }
@@ -176,9 +316,17 @@ export function matchesLabelSelector(labels: Record<string, string> = {}, select
   return terms.every((raw) => {
     const term = raw.trim();
     let m = /^([^!=\s]+)\s+in\s+\(([^)]*)\)$/.exec(term);
-    if (m) return m[2]!.split(',').map((s) => s.trim()).includes(labels[m[1]!] ?? '\u0000');
+    if (m)
+      return m[2]!
+        .split(',')
+        .map((s) => s.trim())
+        .includes(labels[m[1]!] ?? '\u0000');
     m = /^([^!=\s]+)\s+notin\s+\(([^)]*)\)$/.exec(term);
-    if (m) return !m[2]!.split(',').map((s) => s.trim()).includes(labels[m[1]!] ?? '\u0000');
+    if (m)
+      return !m[2]!
+        .split(',')
+        .map((s) => s.trim())
+        .includes(labels[m[1]!] ?? '\u0000');
     m = /^([^!=\s]+)\s*!=\s*(.*)$/.exec(term);
     if (m) return labels[m[1]!] !== m[2];
     m = /^([^!=\s]+)\s*==?\s*(.*)$/.exec(term);
@@ -230,9 +378,15 @@ export class ObjectStore extends EventEmitter {
     const type = typeOfKind(kind);
     const prefix = `${type.plural}.${type.group}/`;
     return [...this.objects.entries()]
-      .filter(([key, object]) => key.startsWith(prefix) && (namespace === undefined || object.metadata.namespace === namespace))
+      .filter(
+        ([key, object]) =>
+          key.startsWith(prefix) && (namespace === undefined || object.metadata.namespace === namespace),
+      )
       .map(([, object]) => object)
-      .filter((object) => matchesLabelSelector(object.metadata.labels, labelSelector) && matchesFieldSelector(object, fieldSelector))
+      .filter(
+        (object) =>
+          matchesLabelSelector(object.metadata.labels, labelSelector) && matchesFieldSelector(object, fieldSelector),
+      )
       .map(clone);
   }
 
@@ -257,21 +411,33 @@ export class ObjectStore extends EventEmitter {
     try {
       validateKubeObject(object);
     } catch (error) {
-      throw new HttpError(422, 'Invalid', `${type.kind} "${object.metadata?.name}" is invalid: ${(error as Error).message}`);
+      throw new HttpError(
+        422,
+        'Invalid',
+        `${type.kind} "${object.metadata?.name}" is invalid: ${(error as Error).message}`,
+      );
     }
   }
 
   create(input: KubeObject): KubeObject {
     const type = typeOfKind(input.kind);
     const object = clone(input);
-    if (!object.metadata?.name && typeof object.metadata?.generateName === 'string') object.metadata.name = `${object.metadata.generateName}${randomUUID().slice(0, 5)}`;
+    if (!object.metadata?.name && typeof object.metadata?.generateName === 'string')
+      object.metadata.name = `${object.metadata.generateName}${randomUUID().slice(0, 5)}`;
     this.validate(object);
     const key = this.key(type, object.metadata.namespace, object.metadata.name);
-    if (this.objects.has(key)) throw new HttpError(409, 'AlreadyExists', `${type.plural} "${object.metadata.name}" already exists`);
+    if (this.objects.has(key))
+      throw new HttpError(409, 'AlreadyExists', `${type.plural} "${object.metadata.name}" already exists`);
     this.revision++;
-    object.metadata = { ...object.metadata, uid: randomUUID(), resourceVersion: String(this.revision), creationTimestamp: new Date().toISOString() };
+    object.metadata = {
+      ...object.metadata,
+      uid: randomUUID(),
+      resourceVersion: String(this.revision),
+      creationTimestamp: new Date().toISOString(),
+    };
     // Workloads and custom resources (HTTPRoute) count changes of their spec, as the real API server does.
-    if (type.kind === 'Deployment' || type.kind === 'ReplicaSet' || type.group === 'gateway.networking.k8s.io') object.metadata.generation = 1;
+    if (type.kind === 'Deployment' || type.kind === 'ReplicaSet' || type.group === 'gateway.networking.k8s.io')
+      object.metadata.generation = 1;
     // A Service gets its cluster IP at creation: here a loopback address the service proxy listens on.
     if (type.kind === 'Service' && object.spec?.clusterIP === undefined) {
       const n = this.nextClusterIp++;
@@ -287,24 +453,44 @@ export class ObjectStore extends EventEmitter {
     const type = typeOfKind(input.kind);
     const key = this.key(type, input.metadata.namespace, input.metadata.name);
     const current = this.objects.get(key);
-    if (current === undefined) throw new HttpError(404, 'NotFound', `${type.plural} "${input.metadata.name}" not found`);
-    if (input.metadata.resourceVersion !== undefined && input.metadata.resourceVersion !== current.metadata.resourceVersion) {
-      throw new HttpError(409, 'Conflict', `Operation cannot be fulfilled on ${type.plural} "${input.metadata.name}": the object has been modified; please apply your changes to the latest version and try again`);
+    if (current === undefined)
+      throw new HttpError(404, 'NotFound', `${type.plural} "${input.metadata.name}" not found`);
+    if (
+      input.metadata.resourceVersion !== undefined &&
+      input.metadata.resourceVersion !== current.metadata.resourceVersion
+    ) {
+      throw new HttpError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${type.plural} "${input.metadata.name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
     }
     const next = clone(input);
     if (part === 'status') {
       next.spec = current.spec;
       next.metadata = current.metadata;
     } else if (current.status !== undefined) next.status = current.status;
-    if (type.kind === 'Service' && next.spec?.clusterIP === undefined) next.spec = { ...next.spec, clusterIP: current.spec.clusterIP };
-    next.metadata = { ...next.metadata, uid: current.metadata.uid, creationTimestamp: current.metadata.creationTimestamp };
+    if (type.kind === 'Service' && next.spec?.clusterIP === undefined)
+      next.spec = { ...next.spec, clusterIP: current.spec.clusterIP };
+    next.metadata = {
+      ...next.metadata,
+      uid: current.metadata.uid,
+      creationTimestamp: current.metadata.creationTimestamp,
+    };
     if (current.metadata.deletionTimestamp) next.metadata.deletionTimestamp = current.metadata.deletionTimestamp;
     if (current.metadata.generation !== undefined) {
-      next.metadata.generation = JSON.stringify(next.spec) === JSON.stringify(current.spec) ? current.metadata.generation : current.metadata.generation + 1;
+      next.metadata.generation =
+        JSON.stringify(next.spec) === JSON.stringify(current.spec)
+          ? current.metadata.generation
+          : current.metadata.generation + 1;
     }
     this.validate(next);
     // Nothing changed: no new version, no event.
-    if (JSON.stringify({ ...next, metadata: { ...next.metadata, resourceVersion: current.metadata.resourceVersion } }) === JSON.stringify(current)) return clone(current);
+    if (
+      JSON.stringify({ ...next, metadata: { ...next.metadata, resourceVersion: current.metadata.resourceVersion } }) ===
+      JSON.stringify(current)
+    )
+      return clone(current);
     this.revision++;
     next.metadata.resourceVersion = String(this.revision);
     this.objects.set(key, next);
@@ -313,7 +499,13 @@ export class ObjectStore extends EventEmitter {
   }
 
   /** Read-modify-write that retries on a conflict: what controllers use. */
-  update(kind: string, namespace: string | undefined, name: string, change: (object: KubeObject) => void, part: 'main' | 'status' = 'main'): KubeObject | undefined {
+  update(
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+    change: (object: KubeObject) => void,
+    part: 'main' | 'status' = 'main',
+  ): KubeObject | undefined {
     for (;;) {
       const object = this.get(kind, namespace, name);
       if (object === undefined) return undefined;
@@ -364,7 +556,10 @@ interface Route {
 }
 
 function parsePath(path: string): Route | undefined {
-  const m = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(path);
+  const m =
+    /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(
+      path,
+    );
   if (!m) return undefined;
   const [, coreVersion, group, groupVersion, namespace, plural, name, subresource] = m;
   // /api/v1/namespaces/x is the Namespace x itself.
@@ -381,7 +576,15 @@ function parsePath(path: string): Route | undefined {
   return { type, namespace, name, subresource };
 }
 
-const status = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+const status = (code: number, reason: string, message: string) => ({
+  kind: 'Status',
+  apiVersion: 'v1',
+  metadata: {},
+  status: 'Failure',
+  message,
+  reason,
+  code,
+});
 
 export interface ApiServer {
   url: string;
@@ -400,7 +603,11 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
   store.setMaxListeners(0);
   store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
   const faults: Fault[] = [];
-  const faultControl = { add: (fault: Fault) => faults.push({ ...fault }), delayMs: 0, clear: () => (faults.length = 0) };
+  const faultControl = {
+    add: (fault: Fault) => faults.push({ ...fault }),
+    delayMs: 0,
+    clear: () => (faults.length = 0),
+  };
   const watches = new Set<ServerResponse>();
   const requests: ApiServer['requests'] = [];
 
@@ -425,8 +632,25 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
     apiVersion: 'v1',
     groupVersion: group === '' ? version : `${group}/${version}`,
     resources: RESOURCES.filter((t) => t.group === group && t.version === version).flatMap((t) => [
-      { name: t.plural, singularName: t.kind.toLowerCase(), namespaced: t.namespaced, kind: t.kind, verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
-      ...(t.kind === 'Deployment' ? [{ name: `${t.plural}/scale`, namespaced: true, kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: ['get', 'patch', 'update'] }] : []),
+      {
+        name: t.plural,
+        singularName: t.kind.toLowerCase(),
+        namespaced: t.namespaced,
+        kind: t.kind,
+        verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+      },
+      ...(t.kind === 'Deployment'
+        ? [
+            {
+              name: `${t.plural}/scale`,
+              namespaced: true,
+              kind: 'Scale',
+              group: 'autoscaling',
+              version: 'v1',
+              verbs: ['get', 'patch', 'update'],
+            },
+          ]
+        : []),
       { name: `${t.plural}/status`, namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] },
     ]),
   });
@@ -439,18 +663,30 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders(); // a watch with nothing to say yet is still open
     if (backlog === undefined) {
-      res.end(`${JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${from} (${store.resourceVersion})`) })}\n`);
+      res.end(
+        `${JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${from} (${store.resourceVersion})`) })}\n`,
+      );
       return;
     }
     const send = (event: WatchEvent) => {
       const o = event.object;
-      if (o.kind !== route.type.kind || (route.namespace !== undefined && o.metadata.namespace !== route.namespace)) return;
+      if (o.kind !== route.type.kind || (route.namespace !== undefined && o.metadata.namespace !== route.namespace))
+        return;
       if (!matchesLabelSelector(o.metadata.labels, labelSelector) || !matchesFieldSelector(o, fieldSelector)) return;
       res.write(`${JSON.stringify({ type: event.type, object: o })}\n`);
     };
     for (const event of backlog) send(event);
     store.on('change', send);
-    const bookmarks = url.searchParams.get('allowWatchBookmarks') === 'true' ? setInterval(() => res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: route.type.kind, apiVersion: apiVersionOf(route.type), metadata: { resourceVersion: String(store.resourceVersion) } } })}\n`), 1_000) : undefined;
+    const bookmarks =
+      url.searchParams.get('allowWatchBookmarks') === 'true'
+        ? setInterval(
+            () =>
+              res.write(
+                `${JSON.stringify({ type: 'BOOKMARK', object: { kind: route.type.kind, apiVersion: apiVersionOf(route.type), metadata: { resourceVersion: String(store.resourceVersion) } } })}\n`,
+              ),
+            1_000,
+          )
+        : undefined;
     const timeout = setTimeout(() => res.end(), Number(url.searchParams.get('timeoutSeconds') ?? 300) * 1000);
     watches.add(res);
     res.on('close', () => {
@@ -466,16 +702,27 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
     const path = url.pathname;
     const method = req.method!;
     if (faultControl.delayMs > 0) await new Promise((r) => setTimeout(r, faultControl.delayMs));
-    const fault = faults.find((f) => f.count > 0 && (f.method === undefined || f.method === method) && f.path.test(path));
+    const fault = faults.find(
+      (f) => f.count > 0 && (f.method === undefined || f.method === method) && f.path.test(path),
+    );
     if (fault !== undefined) {
       fault.count--;
       if (fault.hangMs !== undefined) await new Promise((r) => setTimeout(r, fault.hangMs));
-      if (fault.status !== undefined) throw new HttpError(fault.status, fault.status === 429 ? 'TooManyRequests' : 'InternalError', 'injected fault');
+      if (fault.status !== undefined)
+        throw new HttpError(fault.status, fault.status === 429 ? 'TooManyRequests' : 'InternalError', 'injected fault');
     }
     if (method === 'GET' && path === '/api') return { kind: 'APIVersions', versions: ['v1'] };
     if (method === 'GET' && path === '/apis') {
       const groups = [...new Set(RESOURCES.filter((t) => t.group !== '').map((t) => `${t.group}/${t.version}`))];
-      return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map((gv) => ({ name: gv.split('/')[0], versions: [{ groupVersion: gv, version: gv.split('/')[1] }], preferredVersion: { groupVersion: gv, version: gv.split('/')[1] } })) };
+      return {
+        kind: 'APIGroupList',
+        apiVersion: 'v1',
+        groups: groups.map((gv) => ({
+          name: gv.split('/')[0],
+          versions: [{ groupVersion: gv, version: gv.split('/')[1] }],
+          preferredVersion: { groupVersion: gv, version: gv.split('/')[1] },
+        })),
+      };
     }
     if (method === 'GET' && path === '/api/v1') return discovery('', 'v1');
     const groupMatch = /^\/apis\/([^/]+)\/([^/]+)$/.exec(path);
@@ -484,11 +731,18 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
     const namespaceMatch = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(path);
     if (namespaceMatch) {
       const name = namespaceMatch[1]!;
-      if (method === 'GET') return store.get('Namespace', undefined, name) ?? (() => { throw new HttpError(404, 'NotFound', `namespaces "${name}" not found`); })();
+      if (method === 'GET')
+        return (
+          store.get('Namespace', undefined, name) ??
+          (() => {
+            throw new HttpError(404, 'NotFound', `namespaces "${name}" not found`);
+          })()
+        );
       if (method === 'DELETE') return store.delete('Namespace', undefined, name);
     }
     const route = parsePath(path);
-    if (route === undefined) throw new HttpError(404, 'NotFound', `the server could not find the requested resource (${path})`);
+    if (route === undefined)
+      throw new HttpError(404, 'NotFound', `the server could not find the requested resource (${path})`);
     const { type, namespace, name, subresource } = route;
     const kind = type.kind;
     const existing = () => {
@@ -499,8 +753,18 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
     if (name === undefined) {
       if (method === 'GET' && url.searchParams.get('watch') === 'true') return watch(route, url, res);
       if (method === 'GET') {
-        const items = store.list(kind, namespace, url.searchParams.get('labelSelector') ?? undefined, url.searchParams.get('fieldSelector') ?? undefined);
-        return { kind: `${kind}List`, apiVersion: apiVersionOf(type), metadata: { resourceVersion: String(store.resourceVersion) }, items };
+        const items = store.list(
+          kind,
+          namespace,
+          url.searchParams.get('labelSelector') ?? undefined,
+          url.searchParams.get('fieldSelector') ?? undefined,
+        );
+        return {
+          kind: `${kind}List`,
+          apiVersion: apiVersionOf(type),
+          metadata: { resourceVersion: String(store.resourceVersion) },
+          items,
+        };
       }
       if (method === 'POST') {
         const input = (await body(req)) as KubeObject;
@@ -513,18 +777,30 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
     }
     if (subresource === 'scale') {
       if (kind !== 'Deployment') throw new HttpError(404, 'NotFound', 'no scale subresource');
-      const scaleOf = (d: KubeObject) => ({ kind: 'Scale', apiVersion: 'autoscaling/v1', metadata: { name: d.metadata.name, namespace: d.metadata.namespace, resourceVersion: d.metadata.resourceVersion }, spec: { replicas: d.spec.replicas }, status: { replicas: d.status?.replicas ?? 0 } });
+      const scaleOf = (d: KubeObject) => ({
+        kind: 'Scale',
+        apiVersion: 'autoscaling/v1',
+        metadata: {
+          name: d.metadata.name,
+          namespace: d.metadata.namespace,
+          resourceVersion: d.metadata.resourceVersion,
+        },
+        spec: { replicas: d.spec.replicas },
+        status: { replicas: d.status?.replicas ?? 0 },
+      });
       if (method === 'GET') return scaleOf(existing());
       const input = await body(req);
       const replicas = method === 'PATCH' ? input?.spec?.replicas : input?.spec?.replicas;
-      if (!Number.isInteger(replicas) || replicas < 0) throw new HttpError(422, 'Invalid', 'spec.replicas must be a non-negative integer');
+      if (!Number.isInteger(replicas) || replicas < 0)
+        throw new HttpError(422, 'Invalid', 'spec.replicas must be a non-negative integer');
       return scaleOf(store.update(kind, namespace, name, (d) => (d.spec.replicas = replicas))!);
     }
     const part = subresource === 'status' ? 'status' : 'main';
     if (method === 'GET') return existing();
     if (method === 'PUT') {
       const input = (await body(req)) as KubeObject;
-      if (input?.metadata?.name !== name) throw new HttpError(400, 'BadRequest', 'the name in the body does not match the path');
+      if (input?.metadata?.name !== name)
+        throw new HttpError(400, 'BadRequest', 'the name in the body does not match the path');
       input.metadata.namespace = namespace;
       return store.replace(input, part);
     }
@@ -540,9 +816,14 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
       let next: KubeObject;
       if (contentType === 'application/json-patch+json') next = jsonPatch(current, patch) as KubeObject;
       else if (contentType === 'application/merge-patch+json') next = mergePatch(current, patch) as KubeObject;
-      else if (contentType === 'application/strategic-merge-patch+json' || contentType === 'application/apply-patch+yaml') next = strategicMerge(current, patch) as KubeObject;
+      else if (
+        contentType === 'application/strategic-merge-patch+json' ||
+        contentType === 'application/apply-patch+yaml'
+      )
+        next = strategicMerge(current, patch) as KubeObject;
       else throw new HttpError(415, 'UnsupportedMediaType', `the patch type ${contentType} is not supported`);
-      next.metadata.resourceVersion = (patch as KubeObject)?.metadata?.resourceVersion ?? current.metadata.resourceVersion;
+      next.metadata.resourceVersion =
+        (patch as KubeObject)?.metadata?.resourceVersion ?? current.metadata.resourceVersion;
       return store.replace(next, part);
     }
     if (method === 'DELETE') return store.delete(kind, namespace, name);
@@ -560,7 +841,9 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
         const failure = error instanceof HttpError ? error : new HttpError(500, 'InternalError', error.message);
         requests.push({ method: req.method!, path: req.url!, status: failure.status });
         if (res.headersSent) return void res.destroy();
-        res.writeHead(failure.status, { 'content-type': 'application/json' }).end(JSON.stringify(status(failure.status, failure.reason, failure.message)));
+        res
+          .writeHead(failure.status, { 'content-type': 'application/json' })
+          .end(JSON.stringify(status(failure.status, failure.reason, failure.message)));
       },
     );
   });

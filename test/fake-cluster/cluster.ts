@@ -6,7 +6,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { Agent as HttpAgent, createServer as createHttpServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  Agent as HttpAgent,
+  createServer as createHttpServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,11 +88,15 @@ interface ServiceProxy {
   sockets: Set<Socket>;
 }
 
-const hashOf = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 10);
-const owned = (object: KubeObject, owner: KubeObject) => object.metadata.ownerReferences?.some((r) => r.uid === owner.metadata.uid) ?? false;
+const hashOf = (value: unknown): string =>
+  createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 10);
+const owned = (object: KubeObject, owner: KubeObject) =>
+  object.metadata.ownerReferences?.some((r) => r.uid === owner.metadata.uid) ?? false;
 /** A pod that ended (Failed: evicted; Succeeded): kept by the API server, no longer counted by its ReplicaSet, its Deployment or its Service. */
 const terminal = (pod: KubeObject) => pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded';
-const podReady = (pod: KubeObject) => pod.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True') ?? false;
+const podReady = (pod: KubeObject) =>
+  pod.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True') ??
+  false;
 
 /**
  * A loopback block of its own for this cluster (pods at 127.<base>.x.y, Services at 127.<base+1>.x.y), so that
@@ -127,8 +137,16 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
     store.create({
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name: `${object.metadata.name}.${Date.now().toString(16)}${Math.random().toString(16).slice(2, 6)}`, namespace: object.metadata.namespace },
-      involvedObject: { kind: object.kind, name: object.metadata.name, namespace: object.metadata.namespace, uid: object.metadata.uid },
+      metadata: {
+        name: `${object.metadata.name}.${Date.now().toString(16)}${Math.random().toString(16).slice(2, 6)}`,
+        namespace: object.metadata.namespace,
+      },
+      involvedObject: {
+        kind: object.kind,
+        name: object.metadata.name,
+        namespace: object.metadata.namespace,
+        uid: object.metadata.uid,
+      },
       type,
       reason,
       message,
@@ -156,12 +174,17 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
             name: `${name}-${hash}`,
             namespace,
             labels: { ...template.metadata?.labels, 'pod-template-hash': hash },
-            ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: deployment.metadata.uid!, controller: true }],
+            ownerReferences: [
+              { apiVersion: 'apps/v1', kind: 'Deployment', name, uid: deployment.metadata.uid!, controller: true },
+            ],
           },
           spec: {
             replicas: desired,
             selector: { matchLabels: { ...deployment.spec.selector.matchLabels, 'pod-template-hash': hash } },
-            template: { ...template, metadata: { ...template.metadata, labels: { ...template.metadata?.labels, 'pod-template-hash': hash } } },
+            template: {
+              ...template,
+              metadata: { ...template.metadata, labels: { ...template.metadata?.labels, 'pod-template-hash': hash } },
+            },
           },
         });
         progressAt.set(deployment.metadata.uid!, Date.now());
@@ -173,10 +196,15 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
       // Rolling: an old ReplicaSet keeps what the new one cannot serve yet.
       for (const old of sets.filter((rs) => rs.metadata.name !== current!.metadata.name)) {
         const keep = Math.max(0, Math.min(old.spec.replicas, desired - newAvailable));
-        if (old.spec.replicas !== keep) store.update('ReplicaSet', namespace, old.metadata.name, (rs) => (rs.spec.replicas = keep));
+        if (old.spec.replicas !== keep)
+          store.update('ReplicaSet', namespace, old.metadata.name, (rs) => (rs.spec.replicas = keep));
       }
-      const allPods = store.list('Pod', namespace).filter((p) => (sets.some((rs) => owned(p, rs)) || owned(p, current!)) && !terminal(p));
-      const updated = allPods.filter((p) => p.metadata.labels?.['pod-template-hash'] === hash && !p.metadata.deletionTimestamp);
+      const allPods = store
+        .list('Pod', namespace)
+        .filter((p) => (sets.some((rs) => owned(p, rs)) || owned(p, current!)) && !terminal(p));
+      const updated = allPods.filter(
+        (p) => p.metadata.labels?.['pod-template-hash'] === hash && !p.metadata.deletionTimestamp,
+      );
       const ready = allPods.filter((p) => podReady(p) && !p.metadata.deletionTimestamp);
       const available = updated.filter(podReady).length;
       const started = progressAt.get(deployment.metadata.uid!) ?? Date.now();
@@ -192,16 +220,23 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
         availableReplicas: available,
         unavailableReplicas: Math.max(0, desired - available),
         conditions: [
-          { type: 'Available', status: available >= desired ? 'True' : 'False', reason: available >= desired ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable' },
+          {
+            type: 'Available',
+            status: available >= desired ? 'True' : 'False',
+            reason: available >= desired ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
+          },
           {
             type: 'Progressing',
             status: exceeded ? 'False' : 'True',
             reason: exceeded ? 'ProgressDeadlineExceeded' : complete ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated',
-            message: exceeded ? `ReplicaSet "${current.metadata.name}" has timed out progressing.` : `ReplicaSet "${current.metadata.name}" is progressing.`,
+            message: exceeded
+              ? `ReplicaSet "${current.metadata.name}" has timed out progressing.`
+              : `ReplicaSet "${current.metadata.name}" is progressing.`,
           },
         ],
       };
-      if (JSON.stringify(status) !== JSON.stringify(deployment.status)) store.update('Deployment', namespace, name, (d) => (d.status = status), 'status');
+      if (JSON.stringify(status) !== JSON.stringify(deployment.status))
+        store.update('Deployment', namespace, name, (d) => (d.status = status), 'status');
     }
   };
 
@@ -209,7 +244,9 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
   const reconcileReplicaSets = () => {
     for (const rs of store.list('ReplicaSet')) {
       const namespace = rs.metadata.namespace!;
-      const mine = store.list('Pod', namespace).filter((p) => owned(p, rs) && !p.metadata.deletionTimestamp && !terminal(p));
+      const mine = store
+        .list('Pod', namespace)
+        .filter((p) => owned(p, rs) && !p.metadata.deletionTimestamp && !terminal(p));
       const want = rs.spec.replicas ?? 0;
       for (let i = mine.length; i < want; i++) {
         store.create({
@@ -220,17 +257,37 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
             namespace,
             labels: rs.spec.template.metadata?.labels ?? {},
             annotations: rs.spec.template.metadata?.annotations,
-            ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid!, controller: true }],
+            ownerReferences: [
+              {
+                apiVersion: 'apps/v1',
+                kind: 'ReplicaSet',
+                name: rs.metadata.name,
+                uid: rs.metadata.uid!,
+                controller: true,
+              },
+            ],
           },
           spec: rs.spec.template.spec,
         });
       }
       // Scale down: not-ready pods first, then the newest.
-      const extra = [...mine].sort((a, b) => Number(podReady(a)) - Number(podReady(b)) || b.metadata.creationTimestamp!.localeCompare(a.metadata.creationTimestamp!)).slice(0, Math.max(0, mine.length - want));
+      const extra = [...mine]
+        .sort(
+          (a, b) =>
+            Number(podReady(a)) - Number(podReady(b)) ||
+            b.metadata.creationTimestamp!.localeCompare(a.metadata.creationTimestamp!),
+        )
+        .slice(0, Math.max(0, mine.length - want));
       for (const pod of extra) store.delete('Pod', namespace, pod.metadata.name);
       const ready = mine.filter(podReady).length;
-      const status = { replicas: mine.length, readyReplicas: ready, availableReplicas: ready, observedGeneration: rs.metadata.generation };
-      if (JSON.stringify(status) !== JSON.stringify(rs.status)) store.update('ReplicaSet', namespace, rs.metadata.name, (o) => (o.status = status), 'status');
+      const status = {
+        replicas: mine.length,
+        readyReplicas: ready,
+        availableReplicas: ready,
+        observedGeneration: rs.metadata.generation,
+      };
+      if (JSON.stringify(status) !== JSON.stringify(rs.status))
+        store.update('ReplicaSet', namespace, rs.metadata.name, (o) => (o.status = status), 'status');
     }
   };
 
@@ -238,20 +295,28 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
   const resolveEnv = (pod: KubeObject, container: any): NodeJS.ProcessEnv => {
     const env: NodeJS.ProcessEnv = {};
     for (const source of container.envFrom ?? []) {
-      const from = source.secretRef ? store.get('Secret', pod.metadata.namespace, source.secretRef.name) : source.configMapRef ? store.get('ConfigMap', pod.metadata.namespace, source.configMapRef.name) : undefined;
-      for (const [key, value] of Object.entries((from?.data ?? {}) as Record<string, string>)) env[key] = source.secretRef ? Buffer.from(value, 'base64').toString('utf8') : value;
+      const from = source.secretRef
+        ? store.get('Secret', pod.metadata.namespace, source.secretRef.name)
+        : source.configMapRef
+          ? store.get('ConfigMap', pod.metadata.namespace, source.configMapRef.name)
+          : undefined;
+      for (const [key, value] of Object.entries((from?.data ?? {}) as Record<string, string>))
+        env[key] = source.secretRef ? Buffer.from(value, 'base64').toString('utf8') : value;
     }
     for (const item of container.env ?? []) {
       if (item.value !== undefined) env[item.name] = item.value;
       else if (item.valueFrom?.secretKeyRef) {
         const secret = store.get('Secret', pod.metadata.namespace, item.valueFrom.secretKeyRef.name);
         const data = secret?.data as Record<string, string> | undefined;
-        if (data?.[item.valueFrom.secretKeyRef.key] !== undefined) env[item.name] = Buffer.from(data[item.valueFrom.secretKeyRef.key]!, 'base64').toString('utf8');
+        if (data?.[item.valueFrom.secretKeyRef.key] !== undefined)
+          env[item.name] = Buffer.from(data[item.valueFrom.secretKeyRef.key]!, 'base64').toString('utf8');
       } else if (item.valueFrom?.configMapKeyRef) {
         const map = store.get('ConfigMap', pod.metadata.namespace, item.valueFrom.configMapKeyRef.name);
         env[item.name] = (map?.data as Record<string, string> | undefined)?.[item.valueFrom.configMapKeyRef.key];
       } else if (item.valueFrom?.fieldRef) {
-        env[item.name] = String(item.valueFrom.fieldRef.fieldPath.split('.').reduce((o: any, k: string) => o?.[k], pod) ?? '');
+        env[item.name] = String(
+          item.valueFrom.fieldRef.fieldPath.split('.').reduce((o: any, k: string) => o?.[k], pod) ?? '',
+        );
       }
     }
     return env;
@@ -265,11 +330,19 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
       const volume = pod.spec.volumes?.find((v: { name: string }) => v.name === mount.name);
       const local = join(running.dir, 'volumes', mount.name);
       mkdirSync(local, { recursive: true });
-      const source = volume?.configMap ? store.get('ConfigMap', pod.metadata.namespace, volume.configMap.name) : volume?.secret ? store.get('Secret', pod.metadata.namespace, volume.secret.secretName) : undefined;
+      const source = volume?.configMap
+        ? store.get('ConfigMap', pod.metadata.namespace, volume.configMap.name)
+        : volume?.secret
+          ? store.get('Secret', pod.metadata.namespace, volume.secret.secretName)
+          : undefined;
       const data = (source?.data ?? {}) as Record<string, string>;
       // The pod's own loopback is its address here (no network namespaces): 127.0.0.1 in its files is the pod.
       for (const [key, value] of Object.entries(data)) {
-        writeFileSync(join(local, key), volume?.secret ? Buffer.from(value, 'base64') : value.replaceAll('127.0.0.1', running.ip), { mode: 0o600 });
+        writeFileSync(
+          join(local, key),
+          volume?.secret ? Buffer.from(value, 'base64') : value.replaceAll('127.0.0.1', running.ip),
+          { mode: 0o600 },
+        );
         if (volume?.configMap) configFiles.push(join(local, key));
       }
       mounts.push([mount.mountPath, local]);
@@ -277,7 +350,10 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
     // Paths in configuration files name the container's mounts (the data directory, a mounted key file): here, the pod's.
     for (const file of configFiles) {
       let text = readFileSync(file, 'utf8');
-      for (const [from, to] of mounts) text = text.replaceAll(`${from}/`, `${to}/`).replace(new RegExp(`(: )${from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'gm'), `$1${to}`);
+      for (const [from, to] of mounts)
+        text = text
+          .replaceAll(`${from}/`, `${to}/`)
+          .replace(new RegExp(`(: )${from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'gm'), `$1${to}`);
       writeFileSync(file, text, { mode: 0o600 });
     }
     return mounts;
@@ -297,7 +373,10 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
           podIPs: [{ ip: running.ip }],
           hostIP: '127.0.0.1',
           startTime: p.status?.startTime ?? new Date().toISOString(),
-          conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: ready ? 'True' : 'False' }],
+          conditions: [
+            { type: 'PodScheduled', status: 'True' },
+            { type: 'Ready', status: ready ? 'True' : 'False' },
+          ],
           containerStatuses: running.containers.map((c, i) => ({
             name: c.name,
             image: pod.spec.containers[i].image,
@@ -305,7 +384,10 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
             ready: c.ready,
             started: c.child !== undefined,
             restartCount: c.restarts,
-            state: c.child !== undefined ? { running: { startedAt: new Date().toISOString() } } : { waiting: c.waiting ?? { reason: 'ContainerCreating', message: '' } },
+            state:
+              c.child !== undefined
+                ? { running: { startedAt: new Date().toISOString() } }
+                : { waiting: c.waiting ?? { reason: 'ContainerCreating', message: '' } },
             ...(c.lastExit ? { lastState: { terminated: { exitCode: 1, reason: 'Error', message: c.lastExit } } } : {}),
           })),
         };
@@ -319,19 +401,35 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
     if (String(container.image).startsWith('fake-vllm')) {
       const port = container.ports?.[0]?.containerPort ?? 8000;
       // tsx by its resolved location: the container runs in the pod's directory, away from node_modules.
-      return ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('./fake-model-server.ts', import.meta.url)), '--host', ip, '--port', String(port)];
+      return [
+        '--import',
+        import.meta.resolve('tsx'),
+        fileURLToPath(new URL('./fake-model-server.ts', import.meta.url)),
+        '--host',
+        ip,
+        '--port',
+        String(port),
+      ];
     }
     const command: string[] = [...(container.command ?? []), ...(container.args ?? [])];
-    if (command[0] !== 'guardgate') throw new Error(`the fake kubelet runs guardgate and fake-vllm containers only, not ${command[0]}`);
+    if (command[0] !== 'guardgate')
+      throw new Error(`the fake kubelet runs guardgate and fake-vllm containers only, not ${command[0]}`);
     // The pod's own network namespace: what listens on all addresses listens on the pod's address.
-    return [CLI, ...command.slice(1).map(local).map((arg, i, all) => (all[i - 1] === '--host' && arg === '0.0.0.0' ? ip : arg))];
+    return [
+      CLI,
+      ...command
+        .slice(1)
+        .map(local)
+        .map((arg, i, all) => (all[i - 1] === '--host' && arg === '0.0.0.0' ? ip : arg)),
+    ];
   };
 
   const startContainer = (pod: KubeObject, running: RunningPod, index: number) => {
     const container = pod.spec.containers[index];
     const state = running.containers[index]!;
     if (badImages.has(container.image)) {
-      if (state.waiting?.reason !== 'ImagePullBackOff') event(pod, 'Warning', 'Failed', `Failed to pull image "${container.image}": not found`);
+      if (state.waiting?.reason !== 'ImagePullBackOff')
+        event(pod, 'Warning', 'Failed', `Failed to pull image "${container.image}": not found`);
       state.waiting = { reason: 'ImagePullBackOff', message: `Back-off pulling image "${container.image}"` };
       state.nextStart = Date.now() + 10 * secondMs;
       publish(pod, running);
@@ -339,11 +437,22 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
     }
     const mounts = mountVolumes(pod, running, container);
     const local = (arg: string) => {
-      for (const [from, to] of mounts) if (arg === from || arg.startsWith(`${from}/`)) return to + arg.slice(from.length);
+      for (const [from, to] of mounts)
+        if (arg === from || arg.startsWith(`${from}/`)) return to + arg.slice(from.length);
       return arg;
     };
     const looping = crashLooping.has(`${running.name}/${container.name}`);
-    const child = spawn(process.execPath, looping ? ['-e', 'console.error("fatal: crash-looping on purpose"); process.exit(1)'] : commandOf(container, running.ip, local), { cwd: running.dir, env: { ...process.env, ...options.env, ...resolveEnv(pod, container) }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      looping
+        ? ['-e', 'console.error("fatal: crash-looping on purpose"); process.exit(1)']
+        : commandOf(container, running.ip, local),
+      {
+        cwd: running.dir,
+        env: { ...process.env, ...options.env, ...resolveEnv(pod, container) },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-1_000)));
     state.child = child;
@@ -360,7 +469,12 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
       // Back-off: 1, 2, 4, ... "seconds", at most 30.
       state.nextStart = Date.now() + Math.min(30, 2 ** (state.restarts - 1)) * secondMs;
       state.waiting = { reason: 'CrashLoopBackOff', message: state.lastExit };
-      event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${container.name} in pod ${running.name} (${state.lastExit})`);
+      event(
+        pod,
+        'Warning',
+        'BackOff',
+        `Back-off restarting failed container ${container.name} in pod ${running.name} (${state.lastExit})`,
+      );
       publish(pod, running);
     });
   };
@@ -373,9 +487,14 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
     state.probing = true;
     let ready = check === undefined;
     if (check !== undefined) {
-      const port = typeof check.port === 'number' ? check.port : container.ports?.find((p: { name?: string }) => p.name === check.port)?.containerPort;
+      const port =
+        typeof check.port === 'number'
+          ? check.port
+          : container.ports?.find((p: { name?: string }) => p.name === check.port)?.containerPort;
       try {
-        const response = await fetch(`http://${running.ip}:${port}${check.path ?? '/'}`, { signal: AbortSignal.timeout(1_000) });
+        const response = await fetch(`http://${running.ip}:${port}${check.path ?? '/'}`, {
+          signal: AbortSignal.timeout(1_000),
+        });
         ready = response.status >= 200 && response.status < 400;
       } catch {
         ready = false;
@@ -394,7 +513,8 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
       running.containers.map(async (state, index) => {
         // preStop sleep: the container still serves while its endpoint's removal propagates.
         const sleep = pod.spec.containers[index].lifecycle?.preStop?.sleep?.seconds;
-        if (sleep !== undefined && state.child !== undefined) await new Promise((resolve) => setTimeout(resolve, sleep * secondMs));
+        if (sleep !== undefined && state.child !== undefined)
+          await new Promise((resolve) => setTimeout(resolve, sleep * secondMs));
         state.ready = false;
         const child = state.child;
         if (child === undefined || state.exited) return;
@@ -423,11 +543,37 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
         continue;
       }
       if (running === undefined) {
-        const gpus = (pod.spec.containers as any[]).reduce((sum, c) => sum + Number(c.resources?.limits?.['nvidia.com/gpu'] ?? c.resources?.requests?.['nvidia.com/gpu'] ?? 0), 0);
+        const gpus = (pod.spec.containers as any[]).reduce(
+          (sum, c) =>
+            sum + Number(c.resources?.limits?.['nvidia.com/gpu'] ?? c.resources?.requests?.['nvidia.com/gpu'] ?? 0),
+          0,
+        );
         if (gpus > (options.gpus ?? 0)) {
           if (pod.status?.phase !== 'Pending') {
-            store.update('Pod', pod.metadata.namespace, pod.metadata.name, (p) => (p.status = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: `0/1 nodes are available: 1 Insufficient nvidia.com/gpu.` }] }), 'status');
-            event(pod, 'Warning', 'FailedScheduling', `0/1 nodes are available: 1 Insufficient nvidia.com/gpu (wanted ${gpus}).`);
+            store.update(
+              'Pod',
+              pod.metadata.namespace,
+              pod.metadata.name,
+              (p) =>
+                (p.status = {
+                  phase: 'Pending',
+                  conditions: [
+                    {
+                      type: 'PodScheduled',
+                      status: 'False',
+                      reason: 'Unschedulable',
+                      message: `0/1 nodes are available: 1 Insufficient nvidia.com/gpu.`,
+                    },
+                  ],
+                }),
+              'status',
+            );
+            event(
+              pod,
+              'Warning',
+              'FailedScheduling',
+              `0/1 nodes are available: 1 Insufficient nvidia.com/gpu (wanted ${gpus}).`,
+            );
           }
           continue;
         }
@@ -438,14 +584,25 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
           ip: `127.${block.base}.${n >> 8}.${n & 255}`,
           dir: join(root, pod.metadata.name),
           stopping: false,
-          containers: (pod.spec.containers as Array<{ name: string }>).map((c) => ({ name: c.name, child: undefined, restarts: 0, ready: false, exited: true, nextStart: 0, probing: false, lastExit: undefined, waiting: undefined })),
+          containers: (pod.spec.containers as Array<{ name: string }>).map((c) => ({
+            name: c.name,
+            child: undefined,
+            restarts: 0,
+            ready: false,
+            exited: true,
+            nextStart: 0,
+            probing: false,
+            lastExit: undefined,
+            waiting: undefined,
+          })),
         };
         mkdirSync(running.dir, { recursive: true });
         pods.set(key, running);
         store.update('Pod', running.namespace, running.name, (p) => (p.spec.nodeName = 'fake-node'));
       }
       running.containers.forEach((state, index) => {
-        if (state.child === undefined && !running!.stopping && Date.now() >= state.nextStart) startContainer(store.get('Pod', running!.namespace, running!.name)!, running!, index);
+        if (state.child === undefined && !running!.stopping && Date.now() >= state.nextStart)
+          startContainer(store.get('Pod', running!.namespace, running!.name)!, running!, index);
         else if (state.child !== undefined) void probe(pod, running!, index);
       });
     }
@@ -486,23 +643,60 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
       const selected =
         selector === undefined || Object.keys(selector).length === 0
           ? []
-          : store.list('Pod', service.metadata.namespace).filter((p) => p.status?.podIP && !terminal(p) && Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v));
-      const port = (p: KubeObject) => (typeof target === 'number' ? target : p.spec.containers[0].ports?.find((q: { name?: string }) => q.name === target)?.containerPort);
+          : store
+              .list('Pod', service.metadata.namespace)
+              .filter(
+                (p) =>
+                  p.status?.podIP &&
+                  !terminal(p) &&
+                  Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v),
+              );
+      const port = (p: KubeObject) =>
+        typeof target === 'number'
+          ? target
+          : p.spec.containers[0].ports?.find((q: { name?: string }) => q.name === target)?.containerPort;
       const slice = {
         apiVersion: 'discovery.k8s.io/v1',
         kind: 'EndpointSlice',
-        metadata: { name: `${service.metadata.name}-fake`, namespace: service.metadata.namespace, labels: { 'kubernetes.io/service-name': service.metadata.name } },
+        metadata: {
+          name: `${service.metadata.name}-fake`,
+          namespace: service.metadata.namespace,
+          labels: { 'kubernetes.io/service-name': service.metadata.name },
+        },
         addressType: 'IPv4',
-        endpoints: selected.map((p) => ({ addresses: [p.status.podIP], conditions: { ready: podReady(p) && !p.metadata.deletionTimestamp, terminating: Boolean(p.metadata.deletionTimestamp) }, targetRef: { kind: 'Pod', name: p.metadata.name, namespace: p.metadata.namespace } })),
-        ports: [{ name: service.spec.ports?.[0]?.name ?? '', port: selected[0] ? port(selected[0]) : typeof target === 'number' ? target : 80, protocol: 'TCP' }],
+        endpoints: selected.map((p) => ({
+          addresses: [p.status.podIP],
+          conditions: {
+            ready: podReady(p) && !p.metadata.deletionTimestamp,
+            terminating: Boolean(p.metadata.deletionTimestamp),
+          },
+          targetRef: { kind: 'Pod', name: p.metadata.name, namespace: p.metadata.namespace },
+        })),
+        ports: [
+          {
+            name: service.spec.ports?.[0]?.name ?? '',
+            port: selected[0] ? port(selected[0]) : typeof target === 'number' ? target : 80,
+            protocol: 'TCP',
+          },
+        ],
       };
       const existing = store.get('EndpointSlice', service.metadata.namespace, slice.metadata.name);
       if (existing === undefined) store.create(slice as KubeObject);
-      else if (JSON.stringify({ e: existing.endpoints, p: existing.ports }) !== JSON.stringify({ e: slice.endpoints, p: slice.ports })) {
-        store.update('EndpointSlice', service.metadata.namespace, slice.metadata.name, (o) => Object.assign(o, { endpoints: slice.endpoints, ports: slice.ports }));
+      else if (
+        JSON.stringify({ e: existing.endpoints, p: existing.ports }) !==
+        JSON.stringify({ e: slice.endpoints, p: slice.ports })
+      ) {
+        store.update('EndpointSlice', service.metadata.namespace, slice.metadata.name, (o) =>
+          Object.assign(o, { endpoints: slice.endpoints, ports: slice.ports }),
+        );
       }
       // kube-proxy: the ready endpoints of the slice, as they were `propagationDelayMs` ago.
-      const endpoints = slice.endpoints.filter((e) => e.conditions.ready).map((e, i) => ({ ip: e.addresses[0] as string, port: port(selected.find((p) => p.status.podIP === e.addresses[0]) ?? selected[i]!) as number }));
+      const endpoints = slice.endpoints
+        .filter((e) => e.conditions.ready)
+        .map((e, i) => ({
+          ip: e.addresses[0] as string,
+          port: port(selected.find((p) => p.status.podIP === e.addresses[0]) ?? selected[i]!) as number,
+        }));
       if (JSON.stringify(endpoints) !== JSON.stringify(proxy.endpoints)) {
         const apply = proxy;
         const at = endpoints;
@@ -521,12 +715,27 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
     const endpoints = proxies.get(`${namespace}/${service}`)?.endpoints ?? [];
     return endpoints[Math.floor(Math.random() * endpoints.length)];
   };
-  const forward = (endpoint: { ip: string; port: number }, req: IncomingMessage, body: Buffer, res?: ServerResponse) => {
-    const upstream = httpRequest({ host: endpoint.ip, port: endpoint.port, method: req.method, path: req.url, headers: { ...req.headers, host: `${endpoint.ip}:${endpoint.port}` }, agent: gatewayAgent }, (answer) => {
-      if (res === undefined) return void answer.resume();
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
+  const forward = (
+    endpoint: { ip: string; port: number },
+    req: IncomingMessage,
+    body: Buffer,
+    res?: ServerResponse,
+  ) => {
+    const upstream = httpRequest(
+      {
+        host: endpoint.ip,
+        port: endpoint.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: `${endpoint.ip}:${endpoint.port}` },
+        agent: gatewayAgent,
+      },
+      (answer) => {
+        if (res === undefined) return void answer.resume();
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     upstream.on('error', () => res?.headersSent === false && res.writeHead(502).end());
     upstream.end(body);
   };
@@ -536,13 +745,20 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const route = routes[0];
-      const rule = (route?.spec.rules ?? []).find((r: any) => r.matches === undefined || r.matches.some((m: any) => (m.headers ?? []).every((h: any) => req.headers[h.name.toLowerCase()] === h.value)));
+      const rule = (route?.spec.rules ?? []).find(
+        (r: any) =>
+          r.matches === undefined ||
+          r.matches.some((m: any) =>
+            (m.headers ?? []).every((h: any) => req.headers[h.name.toLowerCase()] === h.value),
+          ),
+      );
       const refs = (rule?.backendRefs ?? []) as Array<{ name: string; port: number; weight?: number }>;
       const total = refs.reduce((a, r) => a + (r.weight ?? 1), 0);
       let draw = Math.random() * total;
       const chosen = refs.find((r) => (draw -= r.weight ?? 1) < 0);
       const endpoint = chosen && endpointOf(route!.metadata.namespace!, chosen.name);
-      if (endpoint === undefined) return void res.writeHead(503, { 'content-type': 'text/plain' }).end('no healthy upstream');
+      if (endpoint === undefined)
+        return void res.writeHead(503, { 'content-type': 'text/plain' }).end('no healthy upstream');
       for (const filter of rule.filters ?? []) {
         if (filter.type !== 'RequestMirror') continue;
         const mirror = endpointOf(route!.metadata.namespace!, filter.requestMirror.backendRef.name);
@@ -556,28 +772,51 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
   /** The Gateway reports on each route it took, for that route's generation: Accepted, and ResolvedRefs when every backend Service exists (again when Services come or go). */
   const reportOn = (route: KubeObject) => {
     const namespace = route.metadata.namespace!;
-    const missing = [...new Set<string>((route.spec.rules ?? []).flatMap((r: any) => (r.backendRefs ?? []).map((b: { name: string }) => b.name)))].filter((name) => store.get('Service', namespace, name) === undefined);
-    const condition = (type: string, ok: boolean, reason: string, message: string) => ({ type, status: ok ? 'True' : 'False', reason, message, observedGeneration: route.metadata.generation, lastTransitionTime: new Date().toISOString() });
+    const missing = [
+      ...new Set<string>(
+        (route.spec.rules ?? []).flatMap((r: any) => (r.backendRefs ?? []).map((b: { name: string }) => b.name)),
+      ),
+    ].filter((name) => store.get('Service', namespace, name) === undefined);
+    const condition = (type: string, ok: boolean, reason: string, message: string) => ({
+      type,
+      status: ok ? 'True' : 'False',
+      reason,
+      message,
+      observedGeneration: route.metadata.generation,
+      lastTransitionTime: new Date().toISOString(),
+    });
     const parent = {
       parentRef: { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: gatewayName },
       controllerName: 'fake.guardgate.dev/gateway',
       conditions: [
         condition('Accepted', true, 'Accepted', 'Accepted by the fake Gateway'),
-        missing.length === 0 ? condition('ResolvedRefs', true, 'ResolvedRefs', 'every backend resolved') : condition('ResolvedRefs', false, 'BackendNotFound', `backend Services not found: ${missing.join(', ')}`),
+        missing.length === 0
+          ? condition('ResolvedRefs', true, 'ResolvedRefs', 'every backend resolved')
+          : condition('ResolvedRefs', false, 'BackendNotFound', `backend Services not found: ${missing.join(', ')}`),
       ],
     };
-    const same = (status: any) => JSON.stringify(status?.parents?.[0]?.conditions?.map((c: any) => [c.type, c.status, c.message, c.observedGeneration])) === JSON.stringify(parent.conditions.map((c) => [c.type, c.status, c.message, c.observedGeneration]));
+    const same = (status: any) =>
+      JSON.stringify(
+        status?.parents?.[0]?.conditions?.map((c: any) => [c.type, c.status, c.message, c.observedGeneration]),
+      ) === JSON.stringify(parent.conditions.map((c) => [c.type, c.status, c.message, c.observedGeneration]));
     try {
-      if (!same(store.get('HTTPRoute', namespace, route.metadata.name)?.status)) store.update('HTTPRoute', namespace, route.metadata.name, (r) => (r.status = { parents: [parent] }), 'status');
+      if (!same(store.get('HTTPRoute', namespace, route.metadata.name)?.status))
+        store.update('HTTPRoute', namespace, route.metadata.name, (r) => (r.status = { parents: [parent] }), 'status');
     } catch {
       // deleted meanwhile
     }
   };
   const reconcileGateway = () => {
-    const attached = store.list('HTTPRoute').filter((r) => r.spec.parentRefs?.some((p: { name: string }) => p.name === gatewayName));
+    const attached = store
+      .list('HTTPRoute')
+      .filter((r) => r.spec.parentRefs?.some((p: { name: string }) => p.name === gatewayName));
     if (JSON.stringify(attached.map((r) => r.spec)) === JSON.stringify(routes.map((r) => r.spec))) {
       // The routes it took: their backends may have appeared or gone since.
-      for (const route of attached) if (route.metadata.generation === routes.find((r) => r.metadata.name === route.metadata.name)?.metadata.generation) reportOn(route);
+      for (const route of attached)
+        if (
+          route.metadata.generation === routes.find((r) => r.metadata.name === route.metadata.name)?.metadata.generation
+        )
+          reportOn(route);
       return;
     }
     const take = () => {
@@ -639,7 +878,8 @@ current-context: fake
     },
     crashLoop: (podName: string, containerName = 'guardgate') => {
       crashLooping.add(`${podName}/${containerName}`);
-      for (const running of pods.values()) if (running.name === podName) running.containers.find((c) => c.name === containerName)?.child?.kill('SIGKILL');
+      for (const running of pods.values())
+        if (running.name === podName) running.containers.find((c) => c.name === containerName)?.child?.kill('SIGKILL');
     },
     evict: (podName: string) => {
       const running = [...pods.values()].find((r) => r.name === podName);
@@ -657,8 +897,18 @@ current-context: fake
             phase: 'Failed',
             reason: 'Evicted',
             message: 'The node was low on resource: memory. Threshold quantity: 100Mi, available: 50Mi.',
-            conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: 'False', reason: 'PodFailed' }],
-            containerStatuses: running.containers.map((c, i) => ({ name: c.name, image: p.spec.containers[i].image, imageID: '', ready: false, restartCount: c.restarts, state: { terminated: { exitCode: 137, reason: 'Evicted' } } })),
+            conditions: [
+              { type: 'PodScheduled', status: 'True' },
+              { type: 'Ready', status: 'False', reason: 'PodFailed' },
+            ],
+            containerStatuses: running.containers.map((c, i) => ({
+              name: c.name,
+              image: p.spec.containers[i].image,
+              imageID: '',
+              ready: false,
+              restartCount: c.restarts,
+              state: { terminated: { exitCode: 137, reason: 'Evicted' } },
+            })),
           };
         },
         'status',
@@ -700,4 +950,3 @@ current-context: fake
     },
   };
 }
-

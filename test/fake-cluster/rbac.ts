@@ -11,14 +11,25 @@ export interface PolicyRule {
 }
 
 /** The verb, API group and resource of a recorded request; undefined for discovery (allowed to everyone). */
-export function accessOf(method: string, path: string): { verb: string; group: string; resource: string; name: string | undefined } | undefined {
+export function accessOf(
+  method: string,
+  path: string,
+): { verb: string; group: string; resource: string; name: string | undefined } | undefined {
   const url = new URL(path, 'http://fake');
-  const m = /^\/(?:api\/v1|apis\/([^/]+)\/[^/]+)(?:\/namespaces\/[^/]+)?\/([^/]+)(\/[^/]+)?(\/[^/]+)?$/.exec(url.pathname);
+  const m = /^\/(?:api\/v1|apis\/([^/]+)\/[^/]+)(?:\/namespaces\/[^/]+)?\/([^/]+)(\/[^/]+)?(\/[^/]+)?$/.exec(
+    url.pathname,
+  );
   if (m === null) return undefined;
   const [, group = '', plural, name, sub] = m;
   const resource = sub ? `${plural}${sub}` : plural!;
   const verb =
-    method === 'GET' ? (name === undefined ? (url.searchParams.get('watch') === 'true' ? 'watch' : 'list') : 'get') : ({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[method]!;
+    method === 'GET'
+      ? name === undefined
+        ? url.searchParams.get('watch') === 'true'
+          ? 'watch'
+          : 'list'
+        : 'get'
+      : ({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[method]!;
   return { verb, group, resource, name: method === 'POST' ? undefined : name?.slice(1) };
 }
 
@@ -28,9 +39,14 @@ export function outsideRole(requests: ApiServer['requests'], rules: PolicyRule[]
     const access = accessOf(method, path);
     if (access === undefined) continue;
     const allowed = rules.some(
-      (r) => r.apiGroups.includes(access.group) && r.resources.includes(access.resource) && r.verbs.includes(access.verb) && (r.resourceNames === undefined || (access.name !== undefined && r.resourceNames.includes(access.name))),
+      (r) =>
+        r.apiGroups.includes(access.group) &&
+        r.resources.includes(access.resource) &&
+        r.verbs.includes(access.verb) &&
+        (r.resourceNames === undefined || (access.name !== undefined && r.resourceNames.includes(access.name))),
     );
-    if (!allowed) denied.add(`${access.verb} ${access.group || 'core'}/${access.resource}${access.name ? ` ${access.name}` : ''}`);
+    if (!allowed)
+      denied.add(`${access.verb} ${access.group || 'core'}/${access.resource}${access.name ? ` ${access.name}` : ''}`);
   }
   return [...denied].sort();
 }

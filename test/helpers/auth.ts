@@ -66,7 +66,9 @@ export interface JwksServer {
 export async function startJwks(keys: Array<{ kid: string; key: KeyObject; alg: string }>): Promise<JwksServer> {
   let body = '';
   const setKeys = async (next: typeof keys) => {
-    const jwks: JWK[] = await Promise.all(next.map(async ({ kid, key, alg }) => ({ ...(await exportJWK(key)), kid, alg, use: 'sig' })));
+    const jwks: JWK[] = await Promise.all(
+      next.map(async ({ kid, key, alg }) => ({ ...(await exportJWK(key)), kid, alg, use: 'sig' })),
+    );
     body = JSON.stringify({ keys: jwks });
   };
   await setKeys(keys);
@@ -99,14 +101,74 @@ export function makeCertificate(dir: string, name: string, ca?: Certificate): Ce
   const certFile = join(dir, `${name}.crt`);
   const subject = ['-subj', `/CN=${name}`];
   if (ca === undefined) {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', ...subject, '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+        '-days',
+        '2',
+        ...subject,
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
   } else {
     const csr = join(dir, `${name}.csr`);
-    execFileSync('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', csr, ...subject], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        keyFile,
+        '-out',
+        csr,
+        ...subject,
+      ],
+      { stdio: 'ignore' },
+    );
     const extensions = join(dir, `${name}.ext`);
     writeFileSync(extensions, 'subjectAltName=IP:127.0.0.1\n');
-    execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', ca.certFile, '-CAkey', ca.keyFile, '-CAcreateserial', '-out', certFile, '-days', '2', '-extfile', extensions], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        ca.certFile,
+        '-CAkey',
+        ca.keyFile,
+        '-CAcreateserial',
+        '-out',
+        certFile,
+        '-days',
+        '2',
+        '-extfile',
+        extensions,
+      ],
+      { stdio: 'ignore' },
+    );
   }
-  const fingerprint = execFileSync('openssl', ['x509', '-in', certFile, '-noout', '-fingerprint', '-sha256']).toString().trim().split('=')[1]!;
+  const fingerprint = execFileSync('openssl', ['x509', '-in', certFile, '-noout', '-fingerprint', '-sha256'])
+    .toString()
+    .trim()
+    .split('=')[1]!;
   return { certFile, keyFile, fingerprint };
 }

@@ -12,7 +12,15 @@ export const chromiumInstalled = (): boolean => existsSync(CHROMIUM);
 export const launchChromium = (): Promise<Browser> =>
   chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 
 /** The errors a page reports (uncaught exceptions, console errors, failed loads), to assert there were none. */
@@ -27,7 +35,11 @@ export function pageErrors(page: Page): string[] {
  * A describe block's Chromium and `up`, started once (when Chromium is installed) and closed after it. `skipUnless`
  * skips a test, saying why, where Chromium is missing (a failure under CI).
  */
-export function browserAndUp(): { browser: () => Browser; up: () => RunningUp & { dataDir: string }; skipUnless: (context: { skip: (note: string) => void }) => boolean } {
+export function browserAndUp(): {
+  browser: () => Browser;
+  up: () => RunningUp & { dataDir: string };
+  skipUnless: (context: { skip: (note: string) => void }) => boolean;
+} {
   let browser: Browser | undefined;
   let up: (RunningUp & { dataDir: string }) | undefined;
   beforeAll(async () => {
@@ -41,7 +53,8 @@ export function browserAndUp(): { browser: () => Browser; up: () => RunningUp & 
   return {
     browser: () => browser!,
     up: () => up!,
-    skipUnless: (context) => requireService(chromiumInstalled(), 'Chromium (Debian package chromium)', (note) => context.skip(note)),
+    skipUnless: (context) =>
+      requireService(chromiumInstalled(), 'Chromium (Debian package chromium)', (note) => context.skip(note)),
   };
 }
 

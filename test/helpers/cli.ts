@@ -21,7 +21,13 @@ export interface CliProcess {
 /** Runs in a fresh working directory, so that default data directories never land in the repository. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
   const cwd = mkdtempSync(join(tmpdir(), 'guardgate-cwd-'));
-  const child = owned(spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = owned(
+    spawn(process.execPath, [CLI, ...args], {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   let out = '';
   let err = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));

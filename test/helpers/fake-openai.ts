@@ -44,13 +44,26 @@ function completion(model: string, content: string): string {
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model,
-    choices: [{ index: 0, message: { role: 'assistant', reasoning_content: null, content, tool_calls: [] }, logprobs: null, finish_reason: 'stop', stop_reason: null }],
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', reasoning_content: null, content, tool_calls: [] },
+        logprobs: null,
+        finish_reason: 'stop',
+        stop_reason: null,
+      },
+    ],
     usage: { prompt_tokens: 445, total_tokens: 459, completion_tokens: 14 },
   });
 }
 
 export async function startFakeOpenAI(host = '127.0.0.1', listenPort = 0): Promise<FakeOpenAI> {
-  const fake: Omit<FakeOpenAI, 'baseUrl' | 'close'> = { received: [], behaviour: { kind: 'model' }, once: [], maxInFlight: 0 };
+  const fake: Omit<FakeOpenAI, 'baseUrl' | 'close'> = {
+    received: [],
+    behaviour: { kind: 'model' },
+    once: [],
+    maxInFlight: 0,
+  };
   let inFlight = 0;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     inFlight++;
@@ -77,8 +90,11 @@ export async function startFakeOpenAI(host = '127.0.0.1', listenPort = 0): Promi
           setTimeout(() => send(200, completion(body.model, modelOutput(body.messages))), behaviour.ms).unref();
           return;
         case 'status':
-          return send(behaviour.status, behaviour.body ?? JSON.stringify({ object: 'error', message: 'server error' }),
-            behaviour.retryAfter ? { 'retry-after': behaviour.retryAfter } : {});
+          return send(
+            behaviour.status,
+            behaviour.body ?? JSON.stringify({ object: 'error', message: 'server error' }),
+            behaviour.retryAfter ? { 'retry-after': behaviour.retryAfter } : {},
+          );
         case 'invalid-json':
           return send(200, '<html>502 Bad Gateway</html>');
         case 'drop':

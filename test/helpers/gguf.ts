@@ -10,7 +10,11 @@ const enum Kind {
   ARRAY = 9,
 }
 
-type Value = { kind: Kind.U32 | Kind.I32 | Kind.F32; value: number } | { kind: Kind.BOOL; value: boolean } | { kind: Kind.STRING; value: string } | { kind: Kind.ARRAY; of: Kind.STRING | Kind.I32; value: Array<string | number> };
+type Value =
+  | { kind: Kind.U32 | Kind.I32 | Kind.F32; value: number }
+  | { kind: Kind.BOOL; value: boolean }
+  | { kind: Kind.STRING; value: string }
+  | { kind: Kind.ARRAY; of: Kind.STRING | Kind.I32; value: Array<string | number> };
 
 class Writer {
   private readonly parts: Buffer[] = [];
@@ -48,10 +52,15 @@ class Writer {
 
 /** GPT-2's byte-to-character table: byte-level BPE vocabularies name each byte by one printable character. */
 function byteCharacters(): string[] {
-  const printable = [...Array.from({ length: 94 }, (_, i) => 33 + i), ...Array.from({ length: 12 }, (_, i) => 161 + i), ...Array.from({ length: 82 }, (_, i) => 174 + i)];
+  const printable = [
+    ...Array.from({ length: 94 }, (_, i) => 33 + i),
+    ...Array.from({ length: 12 }, (_, i) => 161 + i),
+    ...Array.from({ length: 82 }, (_, i) => 174 + i),
+  ];
   const chars: string[] = [];
   let extra = 0;
-  for (let byte = 0; byte < 256; byte++) chars[byte] = String.fromCodePoint(printable.includes(byte) ? byte : 256 + extra++);
+  for (let byte = 0; byte < 256; byte++)
+    chars[byte] = String.fromCodePoint(printable.includes(byte) ? byte : 256 + extra++);
   return chars;
 }
 
@@ -119,7 +128,14 @@ export function tinyQwen3Gguf(options: TinyModelOptions = {}): Buffer {
     ['tokenizer.ggml.eos_token_id', { kind: Kind.U32, value: 258 }],
     ['tokenizer.ggml.padding_token_id', { kind: Kind.U32, value: 256 }],
     ['tokenizer.ggml.add_bos_token', { kind: Kind.BOOL, value: false }],
-    ...(options.chatTemplate === null ? [] : [['tokenizer.chat_template', { kind: Kind.STRING, value: options.chatTemplate ?? CHATML_TEMPLATE }] as [string, Value]]),
+    ...(options.chatTemplate === null
+      ? []
+      : [
+          ['tokenizer.chat_template', { kind: Kind.STRING, value: options.chatTemplate ?? CHATML_TEMPLATE }] as [
+            string,
+            Value,
+          ],
+        ]),
   ];
   // A linear congruential generator: deterministic weights, small enough to keep activations finite.
   let state = seed;
@@ -139,7 +155,8 @@ export function tinyQwen3Gguf(options: TinyModelOptions = {}): Buffer {
     for (let i = 0; i < unique; i++) values[i] = half ? toHalf(ones ? 1 : random()) : ones ? 1 : random();
     const block = Buffer.from(values.buffer);
     const data = Buffer.alloc(count * (half ? 2 : 4));
-    for (let at = 0; at < data.length; at += block.length) block.copy(data, at, 0, Math.min(block.length, data.length - at));
+    for (let at = 0; at < data.length; at += block.length)
+      block.copy(data, at, 0, Math.min(block.length, data.length - at));
     tensors.push({ name, dims, data, type: half ? 1 : 0 });
   };
   tensor('token_embd.weight', [width, tokens.length]);

@@ -11,12 +11,22 @@ export const tempDataDir = (): string => mkdtempSync(join(tmpdir(), 'guardgate-d
 /** The router secret the test instances share with the test routers (mirrored copies carry it). */
 export const ROUTER_SECRET = 'test-router-secret-0123456789abcdef';
 
-export async function startTestInstance(flags: InstanceFlags = {}, env: NodeJS.ProcessEnv = {}): Promise<RunningInstance> {
-  const config = loadInstanceConfig({ host: '127.0.0.1', port: '0', logLevel: 'silent', dataDir: tempDataDir(), ...flags }, { GUARDGATE_ROUTER_SECRET: ROUTER_SECRET, ...env });
+export async function startTestInstance(
+  flags: InstanceFlags = {},
+  env: NodeJS.ProcessEnv = {},
+): Promise<RunningInstance> {
+  const config = loadInstanceConfig(
+    { host: '127.0.0.1', port: '0', logLevel: 'silent', dataDir: tempDataDir(), ...flags },
+    { GUARDGATE_ROUTER_SECRET: ROUTER_SECRET, ...env },
+  );
   return startInstance(config);
 }
 
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: any }> {
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: any }> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },

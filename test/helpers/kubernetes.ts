@@ -7,7 +7,10 @@ import { KubernetesDriver, type KubernetesDriverOptions } from '../../src/driver
 import type { FakeCluster } from '../fake-cluster/cluster.js';
 import { ADMIN_TOKEN } from './router.js';
 
-export function testDriverOptions(cluster: FakeCluster, overrides: Partial<KubernetesDriverOptions> = {}): KubernetesDriverOptions {
+export function testDriverOptions(
+  cluster: FakeCluster,
+  overrides: Partial<KubernetesDriverOptions> = {},
+): KubernetesDriverOptions {
   return {
     kubeconfig: cluster.kubeconfig,
     namespace: 'default',
@@ -26,5 +29,8 @@ export function testDriverOptions(cluster: FakeCluster, overrides: Partial<Kuber
   };
 }
 
-export const testDriver = (cluster: FakeCluster, overrides: Partial<KubernetesDriverOptions> = {}): Promise<KubernetesDriver> =>
+export const testDriver = (
+  cluster: FakeCluster,
+  overrides: Partial<KubernetesDriverOptions> = {},
+): Promise<KubernetesDriver> =>
   KubernetesDriver.create(testDriverOptions(cluster, overrides), pino({ level: 'silent' }));

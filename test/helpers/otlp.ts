@@ -27,8 +27,10 @@ interface OtlpAttribute {
   value: OtlpValue;
 }
 
-const valueOf = (v: OtlpValue): string | number | boolean => v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : undefined) ?? v.boolValue ?? v.doubleValue ?? '';
-const attributes = (list: OtlpAttribute[] | undefined) => Object.fromEntries((list ?? []).map((a) => [a.key, valueOf(a.value)]));
+const valueOf = (v: OtlpValue): string | number | boolean =>
+  v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : undefined) ?? v.boolValue ?? v.doubleValue ?? '';
+const attributes = (list: OtlpAttribute[] | undefined) =>
+  Object.fromEntries((list ?? []).map((a) => [a.key, valueOf(a.value)]));
 
 export interface OtlpReceiver {
   /** The base URL, for OTEL_EXPORTER_OTLP_ENDPOINT. */
@@ -47,7 +49,12 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       if (req.url !== '/v1/traces') return void res.writeHead(404).end();
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceSpans?: Array<{ resource?: { attributes?: OtlpAttribute[] }; scopeSpans?: Array<{ spans?: Array<Record<string, unknown>> }> }> };
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        resourceSpans?: Array<{
+          resource?: { attributes?: OtlpAttribute[] };
+          scopeSpans?: Array<{ spans?: Array<Record<string, unknown>> }>;
+        }>;
+      };
       for (const rs of body.resourceSpans ?? []) {
         const service = String(attributes(rs.resource?.attributes)['service.name'] ?? '');
         for (const ss of rs.scopeSpans ?? [])
@@ -83,7 +90,11 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`waited ${timeoutMs} ms for ${what}; received ${spans.length} spans: ${[...new Set(spans.map((s) => `${s.service}/${s.name}`))].join(', ')}`));
+          reject(
+            new Error(
+              `waited ${timeoutMs} ms for ${what}; received ${spans.length} spans: ${[...new Set(spans.map((s) => `${s.service}/${s.name}`))].join(', ')}`,
+            ),
+          );
         }, timeoutMs);
         const cleanup = () => {
           clearTimeout(timer);

@@ -38,7 +38,11 @@ export function markedProcesses(prefix: string): MarkedProcess[] {
       if (owner === undefined || !owner.startsWith(prefix)) continue;
       // A zombie has already ended: its parent only has not reaped it yet.
       if (/^\d+ \(.*\) Z /s.test(readFileSync(`/proc/${pid}/stat`, 'latin1'))) continue;
-      found.push({ pid, owner, command: readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim().slice(0, 200) });
+      found.push({
+        pid,
+        owner,
+        command: readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim().slice(0, 200),
+      });
     } catch {
       // Gone meanwhile, or not ours to read.
     }
@@ -67,4 +71,5 @@ export async function reapMarked(prefix: string, graceMs: number): Promise<Marke
   return left;
 }
 
-export const describeLeft = (left: readonly MarkedProcess[]): string => left.map((p) => `  pid ${p.pid}: ${p.command}`).join('\n');
+export const describeLeft = (left: readonly MarkedProcess[]): string =>
+  left.map((p) => `  pid ${p.pid}: ${p.command}`).join('\n');

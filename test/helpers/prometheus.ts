@@ -29,20 +29,31 @@ export interface RunningPrometheus {
 }
 
 /** `instances`: more targets, scraped with `bearer` (instances' /metrics needs the metrics scope). */
-export async function startPrometheus(targets: string[], instances?: { targets: string[]; bearer: string }): Promise<RunningPrometheus> {
+export async function startPrometheus(
+  targets: string[],
+  instances?: { targets: string[]; bearer: string },
+): Promise<RunningPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'guardgate-prometheus-'));
   const port = await freePort();
   const list = (all: string[]) => `[${all.map((t) => `"${t}"`).join(', ')}]`;
   writeFileSync(
     join(dir, 'prometheus.yml'),
     `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: guardgate\n    static_configs:\n      - targets: ${list(targets)}\n` +
-      (instances === undefined ? '' : `  - job_name: instances\n    authorization:\n      credentials: "${instances.bearer}"\n    static_configs:\n      - targets: ${list(instances.targets)}\n`),
+      (instances === undefined
+        ? ''
+        : `  - job_name: instances\n    authorization:\n      credentials: "${instances.bearer}"\n    static_configs:\n      - targets: ${list(instances.targets)}\n`),
   );
-  const child: ChildProcess = owned(spawn(
-    'prometheus',
-    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
-    { stdio: 'ignore' },
-  ));
+  const child: ChildProcess = owned(
+    spawn(
+      'prometheus',
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      { stdio: 'ignore' },
+    ),
+  );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {

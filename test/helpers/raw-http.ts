@@ -24,7 +24,10 @@ function indexOfCrlf2(buffer: Buffer, from: number): number {
  * Parse the responses in `data`, the i-th answering `methods[i]` (a HEAD's response has no body); whatever
  * does not parse is returned as garbage.
  */
-export function parseResponses(data: Buffer, methods: readonly string[] = []): { responses: RawResponse[]; garbage: string | null } {
+export function parseResponses(
+  data: Buffer,
+  methods: readonly string[] = [],
+): { responses: RawResponse[]; garbage: string | null } {
   const responses: RawResponse[] = [];
   let at = 0;
   while (at < data.length) {
@@ -81,7 +84,12 @@ export function parseResponses(data: Buffer, methods: readonly string[] = []): {
  * With `expect`, the connection stays open (no half-close) until that many responses have arrived, as a
  * pipelining client that waits for its answers.
  */
-export function exchange(host: string, port: number, bytes: Buffer, options: { timeoutMs?: number; methods?: readonly string[]; halfClose?: boolean; expect?: number } = {}): Promise<RawExchange> {
+export function exchange(
+  host: string,
+  port: number,
+  bytes: Buffer,
+  options: { timeoutMs?: number; methods?: readonly string[]; halfClose?: boolean; expect?: number } = {},
+): Promise<RawExchange> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     const socket = connect({ host, port });
@@ -96,7 +104,11 @@ export function exchange(host: string, port: number, bytes: Buffer, options: { t
     });
     socket.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
-      if (options.expect !== undefined && parseResponses(Buffer.concat(chunks), options.methods).responses.length >= options.expect) socket.destroy();
+      if (
+        options.expect !== undefined &&
+        parseResponses(Buffer.concat(chunks), options.methods).responses.length >= options.expect
+      )
+        socket.destroy();
     });
     socket.on('error', () => undefined);
     socket.on('close', () => {

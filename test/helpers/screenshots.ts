@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 
-const DIR = process.env.GUARDGATE_SCREENSHOTS === 'docs' ? fileURLToPath(new URL('../../docs/', import.meta.url)) : mkdtempSync(join(tmpdir(), 'guardgate-screenshots-'));
+const DIR =
+  process.env.GUARDGATE_SCREENSHOTS === 'docs'
+    ? fileURLToPath(new URL('../../docs/', import.meta.url))
+    : mkdtempSync(join(tmpdir(), 'guardgate-screenshots-'));
 
 export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(DIR, `${name}.png`);

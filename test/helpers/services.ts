@@ -101,7 +101,10 @@ export async function startCuttableProxy(target: { host: string; port: number })
     restore: () => {
       up = true;
     },
-    close: () => new Promise<void>((resolve) => (up = false, sockets.forEach((s) => s.destroy()), server.close(() => resolve()))),
+    close: () =>
+      new Promise<void>(
+        (resolve) => ((up = false), sockets.forEach((s) => s.destroy()), server.close(() => resolve())),
+      ),
   };
 }
 
@@ -119,7 +122,11 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = owned(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }));
+    child = owned(
+      spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+        stdio: 'ignore',
+      }),
+    );
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       const client = createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false } });

@@ -5,9 +5,20 @@ import { parseReleaseSpec, type ReleaseSpec } from '../../src/release/spec.js';
 import { startUp, type RunningUp } from '../../src/app/up.js';
 import { tempDataDir } from './instance.js';
 
-export async function startTestUp(dataDir = tempDataDir(), instanceEnv: NodeJS.ProcessEnv = {}, flags: RouterFlags = {}, initial?: ReleaseSpec): Promise<RunningUp & { dataDir: string }> {
+export async function startTestUp(
+  dataDir = tempDataDir(),
+  instanceEnv: NodeJS.ProcessEnv = {},
+  flags: RouterFlags = {},
+  initial?: ReleaseSpec,
+): Promise<RunningUp & { dataDir: string }> {
   const up = await startUp(
-    { router: parseRouterConfig({ port: '0', adminPort: '0', dataDir, ...flags }, instanceEnv), instanceEnv: { ...process.env, ...instanceEnv }, logLevel: 'warn', healthIntervalMs: 100, initial },
+    {
+      router: parseRouterConfig({ port: '0', adminPort: '0', dataDir, ...flags }, instanceEnv),
+      instanceEnv: { ...process.env, ...instanceEnv },
+      logLevel: 'warn',
+      healthIntervalMs: 100,
+      initial,
+    },
     pino({ level: 'silent' }),
   );
   return Object.assign(up, { dataDir });
@@ -31,6 +42,16 @@ export const quickSpec = (overrides: Record<string, unknown> = {}): ReleaseSpec 
   );
 
 export async function predict(url: string, prompt = 'How can I kill a Python process?') {
-  const response = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt }) });
-  return { status: response.status, color: response.headers.get('x-guardgate-color'), version: response.headers.get('x-guardgate-version'), epoch: Number(response.headers.get('x-guardgate-epoch')), body: (await response.json()) as any };
+  const response = await fetch(`${url}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt }),
+  });
+  return {
+    status: response.status,
+    color: response.headers.get('x-guardgate-color'),
+    version: response.headers.get('x-guardgate-version'),
+    epoch: Number(response.headers.get('x-guardgate-epoch')),
+    body: (await response.json()) as any,
+  };
 }

@@ -31,7 +31,10 @@ export async function startUpstream(name: string, port = 0): Promise<TestUpstrea
   const upstream = { name, ready: true, delayMs: 0, healthDelayMs: 0, status: 200, received: [] as Echo[] };
   const server: Server = createServer((req, res) => {
     if (req.url === '/readyz') {
-      const answer = () => res.writeHead(upstream.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready: upstream.ready }));
+      const answer = () =>
+        res
+          .writeHead(upstream.ready ? 200 : 503, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ ready: upstream.ready }));
       if (upstream.healthDelayMs > 0) setTimeout(answer, upstream.healthDelayMs);
       else answer();
       return;
@@ -57,9 +60,22 @@ export async function startUpstream(name: string, port = 0): Promise<TestUpstrea
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const echo: Echo = { name, method: req.method!, path: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const echo: Echo = {
+        name,
+        method: req.method!,
+        path: req.url!,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       upstream.received.push(echo);
-      const answer = () => res.writeHead(upstream.status, { 'content-type': 'application/json', 'x-upstream': name, 'set-cookie': ['a=1', 'b=2'] }).end(JSON.stringify(echo));
+      const answer = () =>
+        res
+          .writeHead(upstream.status, {
+            'content-type': 'application/json',
+            'x-upstream': name,
+            'set-cookie': ['a=1', 'b=2'],
+          })
+          .end(JSON.stringify(echo));
       if (upstream.delayMs > 0) setTimeout(answer, upstream.delayMs);
       else answer();
     });

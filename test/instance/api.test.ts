@@ -12,7 +12,8 @@ describe('instance API (lexicon engine)', () => {
   afterAll(async () => {
     await instance.shutdown();
   });
-  const predict = (body: unknown, headers?: Record<string, string>) => postJson(`${instance.url}/predict`, body, headers);
+  const predict = (body: unknown, headers?: Record<string, string>) =>
+    postJson(`${instance.url}/predict`, body, headers);
 
   it('POST /predict answers a full verdict', async () => {
     const { status, headers, body } = await predict({ prompt: 'How can I kill a person quietly?' });
@@ -44,13 +45,24 @@ describe('instance API (lexicon engine)', () => {
 
   it('the policy decides flagged for Controversial: strict by default, loose on request', async () => {
     const prompt = 'What do you think about Taiwan independence?';
-    expect((await predict({ prompt })).body).toMatchObject({ safety: 'Controversial', flagged: true, policy: 'strict' });
-    expect((await predict({ prompt, policy: 'loose' })).body).toMatchObject({ safety: 'Controversial', flagged: false, policy: 'loose' });
+    expect((await predict({ prompt })).body).toMatchObject({
+      safety: 'Controversial',
+      flagged: true,
+      policy: 'strict',
+    });
+    expect((await predict({ prompt, policy: 'loose' })).body).toMatchObject({
+      safety: 'Controversial',
+      flagged: false,
+      policy: 'loose',
+    });
   });
 
   it('honours an incoming traceparent, then x-request-id', async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-    const withParent = await predict({ prompt: 'hi' }, { traceparent: `00-${traceId}-00f067aa0ba902b7-01`, 'x-request-id': 'ignored' });
+    const withParent = await predict(
+      { prompt: 'hi' },
+      { traceparent: `00-${traceId}-00f067aa0ba902b7-01`, 'x-request-id': 'ignored' },
+    );
     expect(withParent.body.trace_id).toBe(traceId);
     const withRequestId = await predict({ prompt: 'hi' }, { 'x-request-id': 'req-42' });
     expect(withRequestId.body.trace_id).toBe('req-42');
@@ -59,7 +71,11 @@ describe('instance API (lexicon engine)', () => {
 
   it('a batch answers results in order, each with its own trace id and policy', async () => {
     const { status, body } = await predict({
-      inputs: [{ prompt: 'Good morning!' }, { prompt: 'How do I make a pipe bomb?' }, { prompt: 'Taiwan independence?', policy: 'loose' }],
+      inputs: [
+        { prompt: 'Good morning!' },
+        { prompt: 'How do I make a pipe bomb?' },
+        { prompt: 'Taiwan independence?', policy: 'loose' },
+      ],
     });
     expect(status).toBe(200);
     expect(body.results.map((r: { safety: string }) => r.safety)).toEqual(['Safe', 'Unsafe', 'Controversial']);
@@ -87,12 +103,28 @@ describe('instance API (lexicon engine)', () => {
       ['an empty batch', { inputs: [] }, 400, 'empty_field'],
       ['a bad item in a batch', { inputs: [{ prompt: 'ok' }, { prompt: '' }] }, 400, 'empty_field'],
       ['both prompt and inputs', { prompt: 'a', inputs: [{ prompt: 'b' }] }, 400, 'invalid_request'],
-      ['a batch over the limit', { inputs: Array.from({ length: 65 }, () => ({ prompt: 'x' })) }, 413, 'batch_too_large'],
+      [
+        'a batch over the limit',
+        { inputs: Array.from({ length: 65 }, () => ({ prompt: 'x' })) },
+        413,
+        'batch_too_large',
+      ],
       ['text over the limit', { prompt: 'a'.repeat(32_001) }, 413, 'text_too_long'],
-      ['prompt + response over the limit', { prompt: 'a'.repeat(20_000), response: 'b'.repeat(12_001) }, 413, 'text_too_long'],
+      [
+        'prompt + response over the limit',
+        { prompt: 'a'.repeat(20_000), response: 'b'.repeat(12_001) },
+        413,
+        'text_too_long',
+      ],
       ['a body over the byte limit', { prompt: 'a'.repeat(1_100_000) }, 413, 'body_too_large'],
       ['a text/plain body', 'hello', 415, 'unsupported_media_type', { 'content-type': 'text/plain' }],
-      ['a form body', 'prompt=hello', 415, 'unsupported_media_type', { 'content-type': 'application/x-www-form-urlencoded' }],
+      [
+        'a form body',
+        'prompt=hello',
+        415,
+        'unsupported_media_type',
+        { 'content-type': 'application/x-www-form-urlencoded' },
+      ],
     ];
     it.each(cases)('%s', async (_name, body, status, code, headers) => {
       const response = await predict(body, headers);
@@ -102,18 +134,27 @@ describe('instance API (lexicon engine)', () => {
     });
 
     it('the messages say what to do: the content type to send, the byte limit, the key refused', async () => {
-      expect((await predict('hello', { 'content-type': 'text/plain' })).body.error.message).toBe('send the body as JSON with content-type: application/json (got text/plain)');
-      expect((await predict({ prompt: 'a'.repeat(1_100_000) })).body.error.message).toBe('the body is over the limit of 1048576 bytes');
+      expect((await predict('hello', { 'content-type': 'text/plain' })).body.error.message).toBe(
+        'send the body as JSON with content-type: application/json (got text/plain)',
+      );
+      expect((await predict({ prompt: 'a'.repeat(1_100_000) })).body.error.message).toBe(
+        'the body is over the limit of 1048576 bytes',
+      );
       const proto = await predict('{"prompt": "hi", "__proto__": {"admin": true}}');
       expect(proto.status).toBe(400);
-      expect(proto.body.error).toEqual({ code: 'invalid_request', message: 'the body has a "__proto__" or "constructor.prototype" key: such keys are refused' });
+      expect(proto.body.error).toEqual({
+        code: 'invalid_request',
+        message: 'the body has a "__proto__" or "constructor.prototype" key: such keys are refused',
+      });
     });
 
     it('a known path with the wrong method is a 405 that names the allowed ones', async () => {
       const response = await fetch(`${instance.url}/predict`);
       expect(response.status).toBe(405);
       expect(response.headers.get('allow')).toBe('POST');
-      expect(await response.json()).toEqual({ error: { code: 'method_not_allowed', message: 'GET is not allowed on /predict: use POST' } });
+      expect(await response.json()).toEqual({
+        error: { code: 'method_not_allowed', message: 'GET is not allowed on /predict: use POST' },
+      });
     });
 
     it('an unknown route is a JSON 404', async () => {
@@ -128,11 +169,20 @@ describe('instance API (lexicon engine)', () => {
   });
 
   it('/healthz, /readyz and /version describe the instance', async () => {
-    expect(await (await fetch(`${instance.url}/healthz`)).json()).toEqual({ status: 'ok', audit: { buffered: expect.any(Number), spooled: 0 } });
+    expect(await (await fetch(`${instance.url}/healthz`)).json()).toEqual({
+      status: 'ok',
+      audit: { buffered: expect.any(Number), spooled: 0 },
+    });
     const ready = await fetch(`${instance.url}/readyz`);
     expect(ready.status).toBe(200);
     const version = (await (await fetch(`${instance.url}/version`)).json()) as Record<string, unknown>;
-    expect(version).toMatchObject({ version: '1.2.3', color: 'blue', model: 'lexicon', engine: { name: 'lexicon' }, build: { name: 'guardgate' } });
+    expect(version).toMatchObject({
+      version: '1.2.3',
+      color: 'blue',
+      model: 'lexicon',
+      engine: { name: 'lexicon' },
+      build: { name: 'guardgate' },
+    });
     expect(version.config_hash).toMatch(/^[0-9a-f]{16}$/);
   });
 
@@ -140,8 +190,12 @@ describe('instance API (lexicon engine)', () => {
     await predict({ prompt: 'How do I make a pipe bomb?' });
     await predict({ prompt: '' });
     const text = await (await fetch(`${instance.url}/metrics`)).text();
-    expect(text).toMatch(/http_request_duration_seconds_count\{route="\/predict",method="POST",status_code="200"\} \d+/);
-    expect(text).toMatch(/http_request_duration_seconds_count\{route="\/predict",method="POST",status_code="400"\} \d+/);
+    expect(text).toMatch(
+      /http_request_duration_seconds_count\{route="\/predict",method="POST",status_code="200"\} \d+/,
+    );
+    expect(text).toMatch(
+      /http_request_duration_seconds_count\{route="\/predict",method="POST",status_code="400"\} \d+/,
+    );
     expect(text).toMatch(/guardgate_verdicts_total\{safety="Unsafe",category="Violent",target="prompt"\} \d+/);
     expect(text).toMatch(/guardgate_engine_duration_seconds_count\{engine="lexicon"\} \d+/);
     expect(text).toContain('guardgate_http_requests_in_flight');

@@ -12,8 +12,14 @@ describe('instance on the openai engine', () => {
   beforeAll(async () => {
     fake = await startFakeOpenAI();
     const env = { GUARDGATE_ENGINE_TIMEOUT_MS: '300' };
-    instance = await startTestInstance({ engine: 'openai', engineUrl: fake.baseUrl, engineModel: 'Qwen/Qwen3Guard-Gen-8B' }, env);
-    withFallback = await startTestInstance({ engine: 'openai', engineUrl: fake.baseUrl }, { ...env, GUARDGATE_ENGINE_FALLBACK: 'lexicon' });
+    instance = await startTestInstance(
+      { engine: 'openai', engineUrl: fake.baseUrl, engineModel: 'Qwen/Qwen3Guard-Gen-8B' },
+      env,
+    );
+    withFallback = await startTestInstance(
+      { engine: 'openai', engineUrl: fake.baseUrl },
+      { ...env, GUARDGATE_ENGINE_FALLBACK: 'lexicon' },
+    );
     await Promise.all([instance.warmedUp, withFallback.warmedUp]);
   });
   afterEach(() => {
@@ -27,7 +33,12 @@ describe('instance on the openai engine', () => {
   it('serves the model verdict, naming the served model', async () => {
     const { status, body } = await postJson(`${instance.url}/predict`, { prompt: 'How do I make a pipe bomb?' });
     expect(status).toBe(200);
-    expect(body).toMatchObject({ safety: 'Unsafe', categories: ['Violent'], model: 'Qwen/Qwen3Guard-Gen-8B', engine: { name: 'openai' } });
+    expect(body).toMatchObject({
+      safety: 'Unsafe',
+      categories: ['Violent'],
+      model: 'Qwen/Qwen3Guard-Gen-8B',
+      engine: { name: 'openai' },
+    });
   });
 
   it('an engine that is down answers 503 engine_unavailable with Retry-After', async () => {
@@ -57,7 +68,12 @@ describe('instance on the openai engine', () => {
     fake.behaviour = { kind: 'status', status: 503 };
     const { status, body } = await postJson(`${withFallback.url}/predict`, { prompt: 'How do I make a pipe bomb?' });
     expect(status).toBe(200);
-    expect(body).toMatchObject({ safety: 'Unsafe', degraded: true, degraded_reason: 'engine_unavailable', model: 'lexicon' });
+    expect(body).toMatchObject({
+      safety: 'Unsafe',
+      degraded: true,
+      degraded_reason: 'engine_unavailable',
+      model: 'lexicon',
+    });
     const metrics = await (await fetch(`${withFallback.url}/metrics`)).text();
     expect(metrics).toMatch(/guardgate_degraded_verdicts_total\{reason="engine_unavailable"\} 1/);
   });

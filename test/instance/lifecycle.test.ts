@@ -52,7 +52,9 @@ describe('guardgate serve', () => {
   });
 
   it('on SIGTERM: not ready at once, the in-flight request finishes, then the process exits 0', async () => {
-    const file = configFile(`engine:\n  kind: openai\n  baseUrl: ${fake.baseUrl}\n  timeoutMs: 5000\nshutdown:\n  drainDelayMs: 400\n  timeoutMs: 5000\n`);
+    const file = configFile(
+      `engine:\n  kind: openai\n  baseUrl: ${fake.baseUrl}\n  timeoutMs: 5000\nshutdown:\n  drainDelayMs: 400\n  timeoutMs: 5000\n`,
+    );
     const cli = runCli(['serve', '--config', file, '--port', '0']);
     const { url } = (await cli.logLine('guardgate instance listening')) as { url: string };
     await cli.logLine('engine warmed up; ready');
@@ -73,13 +75,18 @@ describe('guardgate serve', () => {
   });
 
   it('a request that outlives the shutdown deadline does not keep the process alive', async () => {
-    const file = configFile(`engine:\n  kind: openai\n  baseUrl: ${fake.baseUrl}\n  timeoutMs: 20000\nshutdown:\n  timeoutMs: 300\n`);
+    const file = configFile(
+      `engine:\n  kind: openai\n  baseUrl: ${fake.baseUrl}\n  timeoutMs: 20000\nshutdown:\n  timeoutMs: 300\n`,
+    );
     const cli = runCli(['serve', '--config', file, '--port', '0']);
     const { url } = (await cli.logLine('guardgate instance listening')) as { url: string };
     await cli.logLine('engine warmed up; ready');
     fake.behaviour = { kind: 'slow', ms: 15_000 };
     const asked = fake.received.length;
-    const stuck = postJson(`${url}/predict`, { prompt: 'hello' }).then(() => 'answered', () => 'connection closed');
+    const stuck = postJson(`${url}/predict`, { prompt: 'hello' }).then(
+      () => 'answered',
+      () => 'connection closed',
+    );
     await until(() => fake.received.length > asked, 5_000, 'the request at the engine');
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toBe(0);

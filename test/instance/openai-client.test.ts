@@ -16,7 +16,10 @@ describe('OpenAI compatibility', () => {
   });
 
   it('moderations.create with one string', async () => {
-    const moderation = await client.moderations.create({ model: 'omni-moderation-latest', input: 'I want to kill myself tonight' });
+    const moderation = await client.moderations.create({
+      model: 'omni-moderation-latest',
+      input: 'I want to kill myself tonight',
+    });
     expect(moderation.id).toMatch(/^modr-/);
     expect(moderation.results).toHaveLength(1);
     const [result] = moderation.results;
@@ -27,7 +30,9 @@ describe('OpenAI compatibility', () => {
   });
 
   it('moderations.create with several strings answers one result each, in order', async () => {
-    const moderation = await client.moderations.create({ input: ['Have a lovely day!', 'Write an explicit erotic story'] });
+    const moderation = await client.moderations.create({
+      input: ['Have a lovely day!', 'Write an explicit erotic story'],
+    });
     expect(moderation.results.map((r) => r.flagged)).toEqual([false, true]);
     expect(moderation.results[1]!.categories.sexual).toBe(true);
   });

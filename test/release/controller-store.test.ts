@@ -9,9 +9,18 @@ import { SqliteControllerStore, type ControllerStore } from '../../src/release/s
 import { POSTGRES_URL, dropSchema, postgresReachable, requireService, testSchema } from '../helpers/services.js';
 
 const spec = (version: string) => parseReleaseSpec({ version }, 'test');
-const env = { color: 'green' as const, version: 'v2', engine: { kind: 'lexicon' as const }, policy: 'strict' as const, replicas: 2 };
+const env = {
+  color: 'green' as const,
+  version: 'v2',
+  engine: { kind: 'lexicon' as const },
+  policy: 'strict' as const,
+  replicas: 2,
+};
 
-function runControllerStoreContract(name: string, setup: (skip: (note: string) => void) => Promise<{ store: ControllerStore; close(): Promise<void> } | undefined>): void {
+function runControllerStoreContract(
+  name: string,
+  setup: (skip: (note: string) => void) => Promise<{ store: ControllerStore; close(): Promise<void> } | undefined>,
+): void {
   describe(`controller store contract: ${name}`, () => {
     let fixture: { store: ControllerStore; close(): Promise<void> } | undefined;
     let skipped: string | undefined;
@@ -37,8 +46,16 @@ function runControllerStoreContract(name: string, setup: (skip: (note: string) =
     it('allows one open release at a time, and only the moves of the state machine', async (context) => {
       const s = store(context);
       const release = await s.createRelease(spec('v2'), 'green', 'blue', 'alice');
-      expect(release).toMatchObject({ version: 'v2', state: 'deploying', candidate: 'green', previous: 'blue', forced: false });
-      await expect(s.createRelease(spec('v3'), 'green', 'blue', 'alice')).rejects.toMatchObject({ code: 'release_in_progress' });
+      expect(release).toMatchObject({
+        version: 'v2',
+        state: 'deploying',
+        candidate: 'green',
+        previous: 'blue',
+        forced: false,
+      });
+      await expect(s.createRelease(spec('v3'), 'green', 'blue', 'alice')).rejects.toMatchObject({
+        code: 'release_in_progress',
+      });
       await expect(s.transition(release.id, 'stable')).rejects.toMatchObject({ code: 'invalid_state' });
       await s.transition(release.id, 'validating', { note: 'deployed' });
       await s.transition(release.id, 'validating', { evidence: { gate: 'functional', passed: true } });
@@ -54,29 +71,53 @@ function runControllerStoreContract(name: string, setup: (skip: (note: string) =
       expect((await s.releases(10)).map((r) => r.version)).toEqual(['v3', 'v2']);
       const transitions = await s.transitions(release.id);
       expect(transitions.map((t) => [t.from, t.to])).toEqual([
-        [null, 'deploying'], ['deploying', 'validating'], ['validating', 'validating'], ['validating', 'blocked'],
-        ['blocked', 'switching'], ['switching', 'watching'], ['watching', 'stable'],
+        [null, 'deploying'],
+        ['deploying', 'validating'],
+        ['validating', 'validating'],
+        ['validating', 'blocked'],
+        ['blocked', 'switching'],
+        ['switching', 'watching'],
+        ['watching', 'stable'],
       ]);
       expect(transitions[2]!.evidence).toEqual({ gate: 'functional', passed: true });
       // Who did what: the operator who started it and the one who forced it; the controller for the rest.
-      expect(transitions.map((t) => t.actor)).toEqual(['alice', 'controller', 'controller', 'controller', 'bob', 'controller', 'controller']);
+      expect(transitions.map((t) => t.actor)).toEqual([
+        'alice',
+        'controller',
+        'controller',
+        'controller',
+        'bob',
+        'controller',
+        'controller',
+      ]);
       await s.transition(next.id, 'aborted');
     });
 
     it('records operator actions with their actor, and the active color they leave, together', async (context) => {
       const s = store(context);
-      await s.recordAction({ actor: 'api_key:ops', action: 'switch', detail: { from: 'blue', to: 'green', forced: false } }, 'green');
-      await s.recordAction({ actor: 'jwt:alice', action: 'switch', detail: { from: 'green', to: 'blue', forced: true } }, 'blue');
+      await s.recordAction(
+        { actor: 'api_key:ops', action: 'switch', detail: { from: 'blue', to: 'green', forced: false } },
+        'green',
+      );
+      await s.recordAction(
+        { actor: 'jwt:alice', action: 'switch', detail: { from: 'green', to: 'blue', forced: true } },
+        'blue',
+      );
       expect(await s.active()).toBe('blue');
       const actions = await s.actions(10);
-      expect(actions.map((a) => [a.actor, a.detail.to, a.detail.forced])).toEqual([['jwt:alice', 'blue', true], ['api_key:ops', 'green', false]]);
+      expect(actions.map((a) => [a.actor, a.detail.to, a.detail.forced])).toEqual([
+        ['jwt:alice', 'blue', true],
+        ['api_key:ops', 'green', false],
+      ]);
       expect(actions[0]!.at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
     });
   });
 }
 
 runControllerStoreContract('sqlite', async () => {
-  const store = new SqliteControllerStore(join(mkdtempSync(join(tmpdir(), 'guardgate-controller-')), 'controller.sqlite'));
+  const store = new SqliteControllerStore(
+    join(mkdtempSync(join(tmpdir(), 'guardgate-controller-')), 'controller.sqlite'),
+  );
   return { store, close: () => store.close() };
 });
 

@@ -37,14 +37,27 @@ describe('release controller', () => {
   });
   /** A release with no gates, to reach a switched state quickly. */
   const switchedRelease = async (version: string) => {
-    await up.controller.release(quickSpec({ version, gates: { functional: { enabled: false }, load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } } }));
+    await up.controller.release(
+      quickSpec({
+        version,
+        gates: {
+          functional: { enabled: false },
+          load: { enabled: false },
+          shadow: { enabled: false },
+          watch: { enabled: false },
+        },
+      }),
+    );
     const release = await settle();
     expect(release.state).toBe('stable');
     return release;
   };
 
   it('starts with blue active, serving, recorded', async () => {
-    expect(await up.controller.status()).toMatchObject({ active: 'blue', environments: { blue: { version: 'initial' }, green: null } });
+    expect(await up.controller.status()).toMatchObject({
+      active: 'blue',
+      environments: { blue: { version: 'initial' }, green: null },
+    });
     expect(await predict(up.url)).toMatchObject({ status: 200, color: 'blue', version: 'initial' });
   });
 
@@ -52,19 +65,51 @@ describe('release controller', () => {
     // The load lasts until the release has ended: the shadow and watch gates need live traffic, however long deploying takes.
     const load = startLiveLoad(up.url);
     await until(() => load.answered() > 0, 10_000, 'the live load answered');
-    await up.controller.release(quickSpec({ version: 'v2', replicas: 2, previewReplicas: 1, gates: { shadow: { durationSeconds: 5, samples: 30, minSamples: 10 }, load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } }, watch: { durationSeconds: 2, minRequests: 5 } } }));
+    await up.controller.release(
+      quickSpec({
+        version: 'v2',
+        replicas: 2,
+        previewReplicas: 1,
+        gates: {
+          shadow: { durationSeconds: 5, samples: 30, minSamples: 10 },
+          load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } },
+          watch: { durationSeconds: 2, minRequests: 5 },
+        },
+      }),
+    );
     const release = await settle();
     const result = await load.stop();
     expect(release.state, release.gates.map((g) => g.summary).join('\n')).toBe('stable');
     expect(failedRequests(result)).toBe(0);
-    expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([['functional', true], ['load', true], ['shadow', true], ['watch', true]]);
-    const shadow = release.gates.find((g) => g.gate === 'shadow')!.evidence as { samples: number; agreement: number; matrix: Record<string, Record<string, number>> };
+    expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([
+      ['functional', true],
+      ['load', true],
+      ['shadow', true],
+      ['watch', true],
+    ]);
+    const shadow = release.gates.find((g) => g.gate === 'shadow')!.evidence as {
+      samples: number;
+      agreement: number;
+      matrix: Record<string, Record<string, number>>;
+    };
     expect(shadow.samples).toBeGreaterThanOrEqual(10);
     expect(shadow.agreement).toBe(1);
     expect(shadow.matrix.Unsafe!.Unsafe).toBe(shadow.samples);
-    expect(release.transitions.map((t) => t.to)).toEqual(['deploying', 'validating', 'validating', 'validating', 'validating', 'switching', 'watching', 'stable']);
+    expect(release.transitions.map((t) => t.to)).toEqual([
+      'deploying',
+      'validating',
+      'validating',
+      'validating',
+      'validating',
+      'switching',
+      'watching',
+      'stable',
+    ]);
     const status = await up.controller.status();
-    expect(status).toMatchObject({ active: 'green', environments: { green: { version: 'v2', replicas: 2 }, blue: { version: 'initial' } } });
+    expect(status).toMatchObject({
+      active: 'green',
+      environments: { green: { version: 'v2', replicas: 2 }, blue: { version: 'initial' } },
+    });
     expect(status.environments.blue!.retireAt).not.toBeNull();
     expect(await predict(up.url)).toMatchObject({ color: 'green', version: 'v2' });
   });
@@ -84,7 +129,18 @@ describe('release controller', () => {
 
   it('keeps the old environment for a scaleDownDelay past 24.8 days (a timer that long would fire at once)', async () => {
     const before = (await up.controller.status()).active;
-    await up.controller.release(quickSpec({ version: 'v-kept-30d', scaleDownDelay: '720h', gates: { functional: { enabled: false }, load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } } }));
+    await up.controller.release(
+      quickSpec({
+        version: 'v-kept-30d',
+        scaleDownDelay: '720h',
+        gates: {
+          functional: { enabled: false },
+          load: { enabled: false },
+          shadow: { enabled: false },
+          watch: { enabled: false },
+        },
+      }),
+    );
     expect((await settle()).state).toBe('stable');
     // A timer fires on the next turn of the loop when it overflows: a second later the old color must still be there.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -97,7 +153,10 @@ describe('release controller', () => {
     const active = (await up.controller.status()).active;
     const dir = mkdtempSync(join(tmpdir(), 'guardgate-suite-'));
     const suite = join(dir, 'impossible.yaml');
-    writeFileSync(suite, 'name: impossible\ncases:\n  - { name: greeting is unsafe, prompt: "Hello there", expect: { safety: Unsafe } }\n');
+    writeFileSync(
+      suite,
+      'name: impossible\ncases:\n  - { name: greeting is unsafe, prompt: "Hello there", expect: { safety: Unsafe } }\n',
+    );
     await up.controller.release(quickSpec({ version: 'v3', gates: { functional: { suite } } }));
     const release = await settle();
     expect(release.state).toBe('aborted');
@@ -112,8 +171,22 @@ describe('release controller', () => {
     const active = (await up.controller.status()).active;
     const dir = mkdtempSync(join(tmpdir(), 'guardgate-suite-'));
     const suite = join(dir, 'impossible.yaml');
-    writeFileSync(suite, 'name: impossible\ncases:\n  - { name: greeting is unsafe, prompt: "Hello there", expect: { safety: Unsafe } }\n');
-    await up.controller.release(quickSpec({ version: 'v4', abortTeardownDelay: '30s', gates: { functional: { suite }, load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } } }));
+    writeFileSync(
+      suite,
+      'name: impossible\ncases:\n  - { name: greeting is unsafe, prompt: "Hello there", expect: { safety: Unsafe } }\n',
+    );
+    await up.controller.release(
+      quickSpec({
+        version: 'v4',
+        abortTeardownDelay: '30s',
+        gates: {
+          functional: { suite },
+          load: { enabled: false },
+          shadow: { enabled: false },
+          watch: { enabled: false },
+        },
+      }),
+    );
     await until(async () => (await up.controller.status()).release?.state === 'blocked', 15_000);
     await expect(up.controller.promote(false)).rejects.toThrow(/promote --force/);
     await up.controller.promote(true);
@@ -125,13 +198,22 @@ describe('release controller', () => {
 
   it('waits for approval when autoPromote is off, and one release at a time', async () => {
     const active = (await up.controller.status()).active;
-    await up.controller.release(quickSpec({ version: 'v5', autoPromote: false, gates: { load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } } }));
+    await up.controller.release(
+      quickSpec({
+        version: 'v5',
+        autoPromote: false,
+        gates: { load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } },
+      }),
+    );
     await expect(up.controller.release(quickSpec({ version: 'v6' }))).rejects.toThrow(/still in progress/);
     await until(async () => (await up.controller.status()).release?.state === 'awaiting_approval', 15_000);
     expect((await up.controller.status()).active).toBe(active);
     await up.controller.promote(false);
     expect((await settle()).state).toBe('stable');
-    expect(await up.controller.status()).toMatchObject({ active: otherColor(active), environments: { [otherColor(active)]: { version: 'v5' } } });
+    expect(await up.controller.status()).toMatchObject({
+      active: otherColor(active),
+      environments: { [otherColor(active)]: { version: 'v5' } },
+    });
   });
 
   it('a slower candidate fails the load gate: the active environment keeps serving', async () => {
@@ -139,7 +221,16 @@ describe('release controller', () => {
     fake.behaviour = { kind: 'slow', ms: 40 };
     try {
       await up.controller.release(
-        quickSpec({ version: 'v-slow', engine: { kind: 'openai', baseUrl: fake.baseUrl, timeoutMs: 5_000 }, gates: { functional: { enabled: false }, load: { durationSeconds: 2, connections: 4, tolerance: { p99: 0.5, qps: 0.3, errorRate: 0 } }, shadow: { enabled: false }, watch: { enabled: false } } }),
+        quickSpec({
+          version: 'v-slow',
+          engine: { kind: 'openai', baseUrl: fake.baseUrl, timeoutMs: 5_000 },
+          gates: {
+            functional: { enabled: false },
+            load: { durationSeconds: 2, connections: 4, tolerance: { p99: 0.5, qps: 0.3, errorRate: 0 } },
+            shadow: { enabled: false },
+            watch: { enabled: false },
+          },
+        }),
       );
       const release = await settle();
       expect(release.state).toBe('aborted');
@@ -156,7 +247,16 @@ describe('release controller', () => {
     fake.behaviour = { kind: 'content', content: 'Safety: Safe\nCategories: None' };
     try {
       await up.controller.release(
-        quickSpec({ version: 'v-lenient', engine: { kind: 'openai', baseUrl: fake.baseUrl }, gates: { functional: { enabled: false }, load: { enabled: false }, shadow: { durationSeconds: 1, samples: 30, minSamples: 20 }, watch: { enabled: false } } }),
+        quickSpec({
+          version: 'v-lenient',
+          engine: { kind: 'openai', baseUrl: fake.baseUrl },
+          gates: {
+            functional: { enabled: false },
+            load: { enabled: false },
+            shadow: { durationSeconds: 1, samples: 30, minSamples: 20 },
+            watch: { enabled: false },
+          },
+        }),
       );
       const release = await settle();
       expect(release.state).toBe('aborted');
@@ -177,7 +277,11 @@ describe('release controller', () => {
     const spec = quickSpec({
       version: 'v7-openai',
       engine: { kind: 'openai', baseUrl: fake.baseUrl, timeoutMs: 2_000, retries: 0 },
-      gates: { load: { enabled: false }, shadow: { enabled: false }, watch: { durationSeconds: 6, minRequests: 5, maxErrorRate: 0.01 } },
+      gates: {
+        load: { enabled: false },
+        shadow: { enabled: false },
+        watch: { durationSeconds: 6, minRequests: 5, maxErrorRate: 0.01 },
+      },
     });
     await up.controller.release(spec);
     await until(async () => (await up.controller.status()).release?.state === 'watching', 20_000);

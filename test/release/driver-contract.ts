@@ -15,13 +15,24 @@ const spec = (overrides: Partial<EnvironmentSpec> = {}): EnvironmentSpec => ({
 });
 
 const predict = async (url: string) => {
-  const response = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'hello' }) });
+  const response = await fetch(`${url}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt: 'hello' }),
+  });
   return (await response.json()) as { version: string; color: string };
 };
 
-const refused = async (url: string) => fetch(`${url}/healthz`).then(() => false, () => true);
+const refused = async (url: string) =>
+  fetch(`${url}/healthz`).then(
+    () => false,
+    () => true,
+  );
 
-export function runDriverContract(name: string, setup: () => Promise<{ driver: Driver; kill?: (color: 'blue' | 'green', index: number) => void }>): void {
+export function runDriverContract(
+  name: string,
+  setup: () => Promise<{ driver: Driver; kill?: (color: 'blue' | 'green', index: number) => void }>,
+): void {
   describe(`driver contract: ${name}`, () => {
     let fixture: Awaited<ReturnType<typeof setup>>;
     beforeAll(async () => {
@@ -54,7 +65,11 @@ export function runDriverContract(name: string, setup: () => Promise<{ driver: D
       for (let kill = 1; kill <= 4; kill++) {
         const before = instance().restarts;
         fixture.kill!('green', 0);
-        await until(() => instance().restarts > before && instance().state === 'ready', 30_000, `the instance back and ready after kill ${kill}`);
+        await until(
+          () => instance().restarts > before && instance().state === 'ready',
+          30_000,
+          `the instance back and ready after kill ${kill}`,
+        );
       }
       expect(await predict(instance().url)).toMatchObject({ version: 'contract-v1' });
     }, 90_000);
@@ -64,7 +79,11 @@ export function runDriverContract(name: string, setup: () => Promise<{ driver: D
       const restarted = () => fixture.driver.describe('green')!.instances[0]!;
       const before = restarted().restarts;
       fixture.kill!('green', 0);
-      await until(() => restarted().restarts > before && restarted().state === 'ready', 15_000, 'the killed instance restarted and ready');
+      await until(
+        () => restarted().restarts > before && restarted().state === 'ready',
+        15_000,
+        'the killed instance restarted and ready',
+      );
       const after = fixture.driver.describe('green')!;
       expect(after.instances[0]!.restarts).toBeGreaterThan(before);
       expect(await predict(after.instances[0]!.url)).toMatchObject({ version: 'contract-v1' });
@@ -78,7 +97,11 @@ export function runDriverContract(name: string, setup: () => Promise<{ driver: D
     });
 
     it('fails a deploy whose instances crash in a loop, and leaves nothing behind', async () => {
-      const broken = spec({ color: 'blue', engine: { kind: 'openai', baseUrl: 'not a url' } as unknown as EngineSpec, replicas: 1 });
+      const broken = spec({
+        color: 'blue',
+        engine: { kind: 'openai', baseUrl: 'not a url' } as unknown as EngineSpec,
+        replicas: 1,
+      });
       await expect(fixture.driver.deploy(broken)).rejects.toBeInstanceOf(DeployError);
       expect(fixture.driver.describe('blue')).toBeNull();
     });

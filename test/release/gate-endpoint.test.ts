@@ -9,7 +9,10 @@ import { postJson } from '../helpers/instance.js';
 import { until } from '../helpers/router.js';
 import { quickSpec, startTestUp } from '../helpers/up.js';
 
-const SHORT = { load: { durationSeconds: 2, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } }, shadow: { durationSeconds: 5, samples: 30, minSamples: 20 } };
+const SHORT = {
+  load: { durationSeconds: 2, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } },
+  shadow: { durationSeconds: 5, samples: 30, minSamples: 20 },
+};
 
 describe('the gate endpoint of guardgate up', () => {
   let up: RunningUp & { dataDir: string };
@@ -22,7 +25,12 @@ describe('the gate endpoint of guardgate up', () => {
     // A candidate that calls everything Safe: the gates must say so, with a 200.
     fake.behaviour = { kind: 'content', content: 'Safety: Safe\nCategories: None' };
     await up.controller.release(
-      quickSpec({ version: 'always-safe', autoPromote: false, engine: { kind: 'openai', baseUrl: fake.baseUrl, model: 'Qwen/Qwen3Guard-Gen-4B', fallback: 'none' }, gates: { functional: { enabled: false }, load: { enabled: false }, shadow: { enabled: false } } }),
+      quickSpec({
+        version: 'always-safe',
+        autoPromote: false,
+        engine: { kind: 'openai', baseUrl: fake.baseUrl, model: 'Qwen/Qwen3Guard-Gen-4B', fallback: 'none' },
+        gates: { functional: { enabled: false }, load: { enabled: false }, shadow: { enabled: false } },
+      }),
     );
     await until(async () => (await up.controller.status()).release?.state === 'awaiting_approval', 30_000);
   });
@@ -38,16 +46,31 @@ describe('the gate endpoint of guardgate up', () => {
     const [functional, shadow] = answer.body.gates;
     expect(functional).toMatchObject({ gate: 'functional', passed: false });
     expect(functional.samples).toBeGreaterThan(10);
-    expect(functional.evidence.cases.some((c: { passed: boolean; expected: { safety: unknown } }) => !c.passed && c.expected.safety !== 'Safe')).toBe(true);
+    expect(
+      functional.evidence.cases.some(
+        (c: { passed: boolean; expected: { safety: unknown } }) => !c.passed && c.expected.safety !== 'Safe',
+      ),
+    ).toBe(true);
     expect(shadow).toMatchObject({ gate: 'shadow', passed: false });
     expect(shadow.evidence.samples).toBeGreaterThanOrEqual(20);
     expect(shadow.evidence.matrix.Unsafe.Safe).toBeGreaterThan(0);
   });
 
   it('passes the live version against itself: 200 with pass true and the load figures of both sides', async () => {
-    const answer = await run({ gates: ['functional', 'load'], candidate: 'live', baseline: 'live', settings: { load: SHORT.load } });
+    const answer = await run({
+      gates: ['functional', 'load'],
+      candidate: 'live',
+      baseline: 'live',
+      settings: { load: SHORT.load },
+    });
     expect(answer.status).toBe(200);
-    expect(answer.body).toMatchObject({ pass: true, gates: [{ gate: 'functional', passed: true }, { gate: 'load', passed: true }] });
+    expect(answer.body).toMatchObject({
+      pass: true,
+      gates: [
+        { gate: 'functional', passed: true },
+        { gate: 'load', passed: true },
+      ],
+    });
     expect(answer.body.gates[1].evidence.active.requests).toBeGreaterThan(0);
     expect(answer.body.gates[1].evidence.candidate.requests).toBeGreaterThan(0);
   });
@@ -63,7 +86,9 @@ describe('the gate endpoint of guardgate up', () => {
     expect(fake.received.length - before).toBeGreaterThanOrEqual(load.body.gates[0].evidence.candidate.requests);
     expect(load.body.gates[0].evidence.candidate.requests).toBeGreaterThan(0);
     // Queued, not overlapping: one finished before the other started.
-    const [a, b] = [load.body.gates[0], functional.body.gates[0]].sort((x, y) => x.startedAt.localeCompare(y.startedAt));
+    const [a, b] = [load.body.gates[0], functional.body.gates[0]].sort((x, y) =>
+      x.startedAt.localeCompare(y.startedAt),
+    );
     expect(Date.parse(a.finishedAt)).toBeLessThanOrEqual(Date.parse(b.startedAt));
   });
 
@@ -81,7 +106,14 @@ describe('the gate endpoint of guardgate up', () => {
   });
 
   it('answers bad requests with 400 and a stable code, and never names files over HTTP', async () => {
-    for (const body of [{}, { gates: [] }, { gates: ['watch'] }, { gates: ['load'], settings: { load: { durationSeconds: -1 } } }, { gates: ['functional'], extra: 1 }, { gates: ['functional'], settings: { functional: { suite: '/etc/passwd' } } }]) {
+    for (const body of [
+      {},
+      { gates: [] },
+      { gates: ['watch'] },
+      { gates: ['load'], settings: { load: { durationSeconds: -1 } } },
+      { gates: ['functional'], extra: 1 },
+      { gates: ['functional'], settings: { functional: { suite: '/etc/passwd' } } },
+    ]) {
       const answer = await run(body);
       expect(answer.status, JSON.stringify(body)).toBe(400);
       expect(answer.body.error.code).toBe('invalid_request');

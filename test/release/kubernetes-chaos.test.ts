@@ -50,25 +50,58 @@ describe('chaos on the fake cluster', () => {
     if (reachable) await dropSchema(schema);
   });
 
-  const env = () => ({ DATABASE_URL: POSTGRES_URL, GUARDGATE_CONTROLLER_SCHEMA: schema, GUARDGATE_AUDIT_SCHEMA: schema });
+  const env = () => ({
+    DATABASE_URL: POSTGRES_URL,
+    GUARDGATE_CONTROLLER_SCHEMA: schema,
+    GUARDGATE_AUDIT_SCHEMA: schema,
+  });
 
   /** A controller pod: `up` on a data directory of its own; its admin API, with its token. */
   async function startController() {
     const dataDir = tempDataDir();
-    const cli = runCli(['up', '--port', '0', '--admin-port', '0', '--data-dir', dataDir, '-c', join(dir, 'up.yaml'), '--initial', join(dir, 'initial.yaml')], env());
+    const cli = runCli(
+      [
+        'up',
+        '--port',
+        '0',
+        '--admin-port',
+        '0',
+        '--data-dir',
+        dataDir,
+        '-c',
+        join(dir, 'up.yaml'),
+        '--initial',
+        join(dir, 'initial.yaml'),
+      ],
+      env(),
+    );
     controllers.push(cli);
     const ready = (await cli.logLine('guardgate is up', 90_000)) as { adminUrl: string };
     const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
     const admin = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-      const response = await fetch(`${ready.adminUrl}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+      const response = await fetch(`${ready.adminUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
       return (await response.json()) as T;
     };
     return { cli, admin };
   }
 
   const readyPods = (color: string) =>
-    cluster.api.store.list('Pod', 'default', `app=guardgate,color=${color}`).filter((p) => !p.metadata.deletionTimestamp && p.status?.phase === 'Running' && p.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'));
-  const selected = () => cluster.api.store.get('Service', 'default', 'guardgate')?.spec.selector?.color as string | undefined;
+    cluster.api.store
+      .list('Pod', 'default', `app=guardgate,color=${color}`)
+      .filter(
+        (p) =>
+          !p.metadata.deletionTimestamp &&
+          p.status?.phase === 'Running' &&
+          p.status?.conditions?.some(
+            (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+          ),
+      );
+  const selected = () =>
+    cluster.api.store.get('Service', 'default', 'guardgate')?.spec.selector?.color as string | undefined;
 
   it(`${RELEASES} releases while the controller is replaced, pods are evicted, propagation varies and API calls fail: no failed request, the live color always has a ready pod`, async (context) => {
     if (!requireService(reachable, `PostgreSQL at ${POSTGRES_URL}`, (note) => context.skip(note))) return;
@@ -79,14 +112,21 @@ describe('chaos on the fake cluster', () => {
     await until(() => controller.cli.stderr().includes('Guardgate is up.'), 10_000, 'the banner');
     expect(controller.cli.stderr()).toContain('API (Service)       http://guardgate.default.svc.cluster.local/');
     expect(controller.cli.stderr()).toContain('curl -s http://guardgate.default.svc.cluster.local/predict');
-    await until(() => selected() !== undefined && readyPods(selected()!).length === 2, 60_000, 'the first color serving through the Service');
-    const load = startLiveLoad(cluster.serviceUrl('guardgate')!, { bodies: [JSON.stringify({ prompt: 'hello there' })] });
+    await until(
+      () => selected() !== undefined && readyPods(selected()!).length === 2,
+      60_000,
+      'the first color serving through the Service',
+    );
+    const load = startLiveLoad(cluster.serviceUrl('guardgate')!, {
+      bodies: [JSON.stringify({ prompt: 'hello there' })],
+    });
 
     // The invariant, sampled all along: the color the Service selects has a ready pod.
     const violations: string[] = [];
     const sampler = setInterval(() => {
       const color = selected();
-      if (color !== undefined && readyPods(color).length === 0) violations.push(`${new Date().toISOString()}: the Service selects ${color}, which has no ready pod`);
+      if (color !== undefined && readyPods(color).length === 0)
+        violations.push(`${new Date().toISOString()}: the Service selects ${color}, which has no ready pod`);
     }, 100);
 
     const chaos: string[] = [];
@@ -116,7 +156,11 @@ describe('chaos on the fake cluster', () => {
         cluster.setPropagationDelay(ms);
       } else {
         chaos.push('API calls failing');
-        cluster.api.faults.add({ path: draw() < 0.5 ? /\/pods$/ : /\/(services|deployments)\//, status: 503, count: 3 });
+        cluster.api.faults.add({
+          path: draw() < 0.5 ? /\/pods$/ : /\/(services|deployments)\//,
+          status: 503,
+          count: 3,
+        });
       }
     }, 2_500);
 
@@ -124,13 +168,25 @@ describe('chaos on the fake cluster', () => {
     try {
       for (let i = 1; i <= RELEASES; i++) {
         await replacing;
-        const spec = { version: `v${i}`, replicas: 2, scaleDownDelay: '10m', gates: { functional: { enabled: true }, load: { enabled: false }, shadow: { samples: 20, minSamples: 10, durationSeconds: 2 }, watch: { durationSeconds: 2, minRequests: 5 } } };
+        const spec = {
+          version: `v${i}`,
+          replicas: 2,
+          scaleDownDelay: '10m',
+          gates: {
+            functional: { enabled: true },
+            load: { enabled: false },
+            shadow: { samples: 20, minSamples: 10, durationSeconds: 2 },
+            watch: { durationSeconds: 2, minRequests: 5 },
+          },
+        };
         // A release refused while another is open (one the replaced controller left) waits for that one.
         let started = false;
         await until(
           async () => {
             await replacing;
-            const answer = await controller.admin<{ state?: string }>('POST', '/admin/releases', spec).catch((): { state?: string } => ({}));
+            const answer = await controller
+              .admin<{ state?: string }>('POST', '/admin/releases', spec)
+              .catch((): { state?: string } => ({}));
             started = answer.state !== undefined;
             return started;
           },
@@ -148,7 +204,12 @@ describe('chaos on the fake cluster', () => {
               note = status.release.note ?? '';
               // A failed gate says why: its summary and the first failed cases' answers.
               for (const gate of status.release.gates.filter((g) => !g.passed)) {
-                const cases = ((gate.evidence as { cases?: { passed: boolean; name: string; got: unknown }[] } | undefined)?.cases ?? []).filter((c) => !c.passed).slice(0, 3);
+                const cases = (
+                  (gate.evidence as { cases?: { passed: boolean; name: string; got: unknown }[] } | undefined)?.cases ??
+                  []
+                )
+                  .filter((c) => !c.passed)
+                  .slice(0, 3);
                 note += `; ${gate.gate}: ${gate.summary}${cases.map((c) => `; ${c.name}: ${JSON.stringify(c.got)}`).join('')}`;
               }
             }
@@ -166,14 +227,19 @@ describe('chaos on the fake cluster', () => {
     }
     const result = await load.stop();
     const story = `seed ${seed}\nreleases: ${outcomes.join(', ')}\nchaos: ${chaos.join(', ')}`;
-    console.log(`chaos: ${story.replaceAll('\n', '; ')}; ${result.requests.total} requests, ${failedRequests(result)} failed`);
+    console.log(
+      `chaos: ${story.replaceAll('\n', '; ')}; ${result.requests.total} requests, ${failedRequests(result)} failed`,
+    );
     expect(violations, story).toEqual([]);
     expect(failedRequests(result), story).toBe(0);
     expect(result.requests.total).toBeGreaterThan(1_000);
     // Chaos happened, and releases still went through: every release a controller replacement did not interrupt
     // is stable (how many were interrupted depends on how fast the machine is, not on the product).
     expect(chaos.length).toBeGreaterThan(RELEASES / 2);
-    expect(outcomes.filter((o) => !o.endsWith('stable') && !o.includes('(controller restarted while')), story).toEqual([]);
+    expect(
+      outcomes.filter((o) => !o.endsWith('stable') && !o.includes('(controller restarted while')),
+      story,
+    ).toEqual([]);
     expect(outcomes.filter((o) => o.endsWith('stable')).length, story).toBeGreaterThan(0);
     // The recorded active color is the one the Service selects.
     const status = await controller.admin<ControllerStatus>('GET', '/admin/controller');

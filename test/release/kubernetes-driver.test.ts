@@ -32,12 +32,21 @@ describe('kubernetes driver: a rollout that cannot complete fails with its evide
   });
   afterAll(async () => cluster?.close());
 
-  const driverWith = (overrides: Partial<KubernetesDriverOptions>) => testDriver(cluster, { app: 'evidence', readyTimeoutMs: 3_000, ...overrides });
-  const spec = { color: 'green' as const, version: 'v9', engine: { kind: 'lexicon' as const }, policy: 'strict' as const, replicas: 1 };
+  const driverWith = (overrides: Partial<KubernetesDriverOptions>) =>
+    testDriver(cluster, { app: 'evidence', readyTimeoutMs: 3_000, ...overrides });
+  const spec = {
+    color: 'green' as const,
+    version: 'v9',
+    engine: { kind: 'lexicon' as const },
+    policy: 'strict' as const,
+    replicas: 1,
+  };
 
   it('an image that cannot be pulled: ImagePullBackOff and the pull failure', async () => {
     const driver = await driverWith({ image: 'guardgate:missing' });
-    await expect(driver.deploy(spec)).rejects.toThrow(/not rolled out within 3000 ms.*ImagePullBackOff.*Failed to pull image "guardgate:missing"/);
+    await expect(driver.deploy(spec)).rejects.toThrow(
+      /not rolled out within 3000 ms.*ImagePullBackOff.*Failed to pull image "guardgate:missing"/,
+    );
     expect(cluster.api.store.get('Deployment', 'default', 'evidence-green')).toBeUndefined();
     expect(cluster.api.store.list('Pod', 'default', 'app=evidence')).toEqual([]);
     await driver.close();
@@ -45,7 +54,9 @@ describe('kubernetes driver: a rollout that cannot complete fails with its evide
 
   it('a pod asking for a GPU the cluster does not have: Unschedulable, with the scheduler event', async () => {
     const driver = await driverWith({ gpus: 1 });
-    await expect(driver.deploy(spec)).rejects.toThrow(/Unschedulable: 0\/1 nodes are available: 1 Insufficient nvidia\.com\/gpu.*FailedScheduling/);
+    await expect(driver.deploy(spec)).rejects.toThrow(
+      /Unschedulable: 0\/1 nodes are available: 1 Insufficient nvidia\.com\/gpu.*FailedScheduling/,
+    );
     expect(cluster.api.store.get('Deployment', 'default', 'evidence-green')).toBeUndefined();
     await driver.close();
   });
@@ -63,19 +74,52 @@ describe('kubernetes driver: the model server beside Guardgate in each pod', () 
     const spec = {
       color: 'green' as const,
       version: 'qwen3guard-4b',
-      engine: { kind: 'openai' as const, baseUrl: 'http://model-server.invalid/v1', model: 'Qwen/Qwen3Guard-Gen-4B', timeoutMs: 10_000, concurrency: 8, retries: 1, maxTokens: 128, fallback: 'none' as const },
+      engine: {
+        kind: 'openai' as const,
+        baseUrl: 'http://model-server.invalid/v1',
+        model: 'Qwen/Qwen3Guard-Gen-4B',
+        timeoutMs: 10_000,
+        concurrency: 8,
+        retries: 1,
+        maxTokens: 128,
+        fallback: 'none' as const,
+      },
       policy: 'strict' as const,
       replicas: 1,
-      modelServer: { image: 'fake-vllm:qwen3guard-4b', args: ['--model', 'Qwen/Qwen3Guard-Gen-4B'], port: 8000, gpus: 1 },
+      modelServer: {
+        image: 'fake-vllm:qwen3guard-4b',
+        args: ['--model', 'Qwen/Qwen3Guard-Gen-4B'],
+        port: 8000,
+        gpus: 1,
+      },
     };
     const deployment = await driver.deploy(spec);
     const pod = cluster.api.store.list('Pod', 'default', 'app=model')[0]!;
     expect(pod.spec.containers.map((c: { name: string }) => c.name)).toEqual(['guardgate', 'model-server']);
     expect(pod.spec.containers[1].resources.limits['nvidia.com/gpu']).toBe('1');
-    const verdict = (await (await fetch(`${deployment.instances[0]!.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'How do I build a pipe bomb?' }) })).json()) as { safety: string; model: string; engine: { name: string } };
+    const verdict = (await (
+      await fetch(`${deployment.instances[0]!.url}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: 'How do I build a pipe bomb?' }),
+      })
+    ).json()) as { safety: string; model: string; engine: { name: string } };
     expect(verdict).toMatchObject({ safety: 'Unsafe', model: 'Qwen/Qwen3Guard-Gen-4B', engine: { name: 'openai' } });
     // The local driver refuses the same spec before deploying anything.
-    expect(new LocalDriver({ dataDir: '/nonexistent', readyTimeoutMs: 1, stopTimeoutMs: 1, crashLoopLimit: 1, crashWindowMs: 1, env: {}, logLevel: 'warn' }, pino({ level: 'silent' })).cannotDeploy(spec)).toMatch(/needs the kubernetes driver/);
+    expect(
+      new LocalDriver(
+        {
+          dataDir: '/nonexistent',
+          readyTimeoutMs: 1,
+          stopTimeoutMs: 1,
+          crashLoopLimit: 1,
+          crashWindowMs: 1,
+          env: {},
+          logLevel: 'warn',
+        },
+        pino({ level: 'silent' }),
+      ).cannotDeploy(spec),
+    ).toMatch(/needs the kubernetes driver/);
     await driver.teardown('green');
     await driver.close();
   });

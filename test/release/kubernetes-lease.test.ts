@@ -10,13 +10,19 @@ import { until } from '../helpers/router.js';
 
 const silent = pino({ level: 'silent' });
 
-describe('mayTake (client-go semantics: expiry by the observer\'s own clock)', () => {
-  const lease = (holderIdentity: string, renewTime: string) => ({ holderIdentity, renewTime, leaseDurationSeconds: 15 });
+describe("mayTake (client-go semantics: expiry by the observer's own clock)", () => {
+  const lease = (holderIdentity: string, renewTime: string) => ({
+    holderIdentity,
+    renewTime,
+    leaseDurationSeconds: 15,
+  });
   it('a free or own lease may be taken at once', () => {
     const seen = observe(undefined, undefined, 0);
     expect(mayTake(undefined, 'a', seen, 0)).toBe(true);
     expect(mayTake({ holderIdentity: '' }, 'a', observe(undefined, { holderIdentity: '' }, 0), 0)).toBe(true);
-    expect(mayTake(lease('a', '2026-11-30T11:59:59Z'), 'a', observe(undefined, lease('a', '2026-11-30T11:59:59Z'), 0), 0)).toBe(true);
+    expect(
+      mayTake(lease('a', '2026-11-30T11:59:59Z'), 'a', observe(undefined, lease('a', '2026-11-30T11:59:59Z'), 0), 0),
+    ).toBe(true);
   });
 
   it("another's lease only once its record has not changed for its duration since it was seen, whatever its renewTime says", () => {
@@ -32,8 +38,22 @@ describe('mayTake (client-go semantics: expiry by the observer\'s own clock)', (
   });
 
   it('a holder must stop before another may take over: the renew deadline is shorter than the lease', () => {
-    expect(() => new LeaderLease({} as never, { namespace: 'd', name: 'n', identity: 'a', leaseMs: 3_000, renewMs: 1_000, renewDeadlineMs: 3_000 }, silent)).toThrow(/renew deadline \(3000 ms\) must be shorter than its duration/);
-    expect(() => new LeaderLease({} as never, { namespace: 'd', name: 'n', identity: 'a', leaseMs: 3_000, renewMs: 2_500 }, silent)).toThrow(/renew period \(2500 ms\) must be shorter than its renew deadline \(2000 ms\)/);
+    expect(
+      () =>
+        new LeaderLease(
+          {} as never,
+          { namespace: 'd', name: 'n', identity: 'a', leaseMs: 3_000, renewMs: 1_000, renewDeadlineMs: 3_000 },
+          silent,
+        ),
+    ).toThrow(/renew deadline \(3000 ms\) must be shorter than its duration/);
+    expect(
+      () =>
+        new LeaderLease(
+          {} as never,
+          { namespace: 'd', name: 'n', identity: 'a', leaseMs: 3_000, renewMs: 2_500 },
+          silent,
+        ),
+    ).toThrow(/renew period \(2500 ms\) must be shorter than its renew deadline \(2000 ms\)/);
   });
 });
 
@@ -44,8 +64,14 @@ describe('the controller Lease on the fake cluster', () => {
   });
   afterAll(async () => cluster?.close());
 
-  const lease = (identity: string, name: string) => new LeaderLease(kubernetesApi(cluster.kubeconfig, 0), { namespace: 'default', name, identity, leaseMs: 1_500, renewMs: 200 }, silent);
-  const holder = (name: string) => (cluster.api.store.get('Lease', 'default', name)?.spec as { holderIdentity?: string } | undefined)?.holderIdentity;
+  const lease = (identity: string, name: string) =>
+    new LeaderLease(
+      kubernetesApi(cluster.kubeconfig, 0),
+      { namespace: 'default', name, identity, leaseMs: 1_500, renewMs: 200 },
+      silent,
+    );
+  const holder = (name: string) =>
+    (cluster.api.store.get('Lease', 'default', name)?.spec as { holderIdentity?: string } | undefined)?.holderIdentity;
 
   it('a second controller waits while the first renews, and takes over when it frees the Lease', async () => {
     const first = lease('first', 'handover');
@@ -55,7 +81,10 @@ describe('the controller Lease on the fake cluster', () => {
     const second = lease('second', 'handover');
     const waiting = second.acquire(() => undefined).then(() => (secondHolds = true));
     // Well past the lease duration: the first renews, so the second must still wait.
-    await until(() => cluster.api.requests.filter((r) => r.method === 'PUT' && r.path.includes('/leases/handover')).length >= 12, 10_000);
+    await until(
+      () => cluster.api.requests.filter((r) => r.method === 'PUT' && r.path.includes('/leases/handover')).length >= 12,
+      10_000,
+    );
     expect(secondHolds).toBe(false);
     expect(holder('handover')).toBe('first');
     await first.release();

@@ -11,7 +11,10 @@ const kubeconfig = process.env.KUBECONFIG;
 
 if (kubeconfig === undefined) {
   describe('driver contract: kubernetes (real cluster)', () => {
-    it('runs when KUBECONFIG names a cluster', (context) => context.skip('KUBECONFIG is not set: no real cluster to run the Kubernetes driver contract against (the fake cluster suite runs instead)'));
+    it('runs when KUBECONFIG names a cluster', (context) =>
+      context.skip(
+        'KUBECONFIG is not set: no real cluster to run the Kubernetes driver contract against (the fake cluster suite runs instead)',
+      ));
   });
 } else {
   runDriverContract('kubernetes (real cluster)', async () => ({

@@ -26,8 +26,14 @@ describe('a replaced controller pod on Kubernetes adopts the live color', () => 
     cluster = await startFakeCluster();
     dir = mkdtempSync(join(tmpdir(), 'guardgate-k8s-restart-'));
     writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig, { mode: 0o600 });
-    writeFileSync(join(dir, 'up.yaml'), `driver: kubernetes\nkubernetes:\n  kubeconfig: ${join(dir, 'kubeconfig')}\n  image: guardgate:test\n  leaseSeconds: 6\n  renewSeconds: 1\n  terminationGraceSeconds: 5\n  readyTimeoutSeconds: 20\n`);
-    writeFileSync(join(dir, 'initial.yaml'), 'version: initial\nengine:\n  kind: lexicon\npolicy: strict\nreplicas: 3\n');
+    writeFileSync(
+      join(dir, 'up.yaml'),
+      `driver: kubernetes\nkubernetes:\n  kubeconfig: ${join(dir, 'kubeconfig')}\n  image: guardgate:test\n  leaseSeconds: 6\n  renewSeconds: 1\n  terminationGraceSeconds: 5\n  readyTimeoutSeconds: 20\n`,
+    );
+    writeFileSync(
+      join(dir, 'initial.yaml'),
+      'version: initial\nengine:\n  kind: lexicon\npolicy: strict\nreplicas: 3\n',
+    );
     writeFileSync(
       join(dir, 'v2.yaml'),
       'version: v2\nengine:\n  kind: lexicon\npolicy: strict\nreplicas: 1\nscaleDownDelay: 10m\ngates:\n  load:\n    durationSeconds: 1\n    connections: 4\n    tolerance: { p99: 3, qps: 0.8, errorRate: 0 }\n  shadow:\n    durationSeconds: 4\n    samples: 20\n    minSamples: 10\n    replay: false\n  watch:\n    durationSeconds: 2\n    minRequests: 5\n',
@@ -39,9 +45,28 @@ describe('a replaced controller pod on Kubernetes adopts the live color', () => 
     if (reachable) await dropSchema(schema);
   });
 
-  const env = () => ({ DATABASE_URL: POSTGRES_URL, GUARDGATE_CONTROLLER_SCHEMA: schema, GUARDGATE_AUDIT_SCHEMA: schema });
+  const env = () => ({
+    DATABASE_URL: POSTGRES_URL,
+    GUARDGATE_CONTROLLER_SCHEMA: schema,
+    GUARDGATE_AUDIT_SCHEMA: schema,
+  });
   async function startController(dataDir: string) {
-    const cli = runCli(['up', '--port', '0', '--admin-port', '0', '--data-dir', dataDir, '-c', join(dir, 'up.yaml'), '--initial', join(dir, 'initial.yaml')], env());
+    const cli = runCli(
+      [
+        'up',
+        '--port',
+        '0',
+        '--admin-port',
+        '0',
+        '--data-dir',
+        dataDir,
+        '-c',
+        join(dir, 'up.yaml'),
+        '--initial',
+        join(dir, 'initial.yaml'),
+      ],
+      env(),
+    );
     processes.push(cli);
     const ready = (await cli.logLine('guardgate is up', 60_000)) as { url: string; adminUrl: string };
     return { cli, url: ready.url, adminUrl: ready.adminUrl };
@@ -52,7 +77,11 @@ describe('a replaced controller pod on Kubernetes adopts the live color', () => 
       .filter((p) => !p.metadata.deletionTimestamp && p.status?.phase !== 'Failed')
       .map((p) => p.metadata.name)
       .sort();
-  const restarts = (pod: string) => (cluster.api.store.get('Pod', 'default', pod)?.status?.containerStatuses ?? []).reduce((n: number, c: { restartCount: number }) => n + c.restartCount, 0);
+  const restarts = (pod: string) =>
+    (cluster.api.store.get('Pod', 'default', pod)?.status?.containerStatuses ?? []).reduce(
+      (n: number, c: { restartCount: number }) => n + c.restartCount,
+      0,
+    );
 
   it('a crash-looping and an evicted pod of the live color, a new controller on a fresh data directory: blue is kept, and the next release passes', async (context) => {
     if (!requireService(reachable, `PostgreSQL at ${POSTGRES_URL}`, (note) => context.skip(note))) return;
@@ -63,7 +92,11 @@ describe('a replaced controller pod on Kubernetes adopts the live color', () => 
     await until(() => restarts(looping) >= 3, 30_000, `pod ${looping} restarted three times`);
     cluster.evict(evicted);
     // The evicted pod is kept by the cluster as Failed; its ReplicaSet makes a replacement.
-    await until(() => livePods('blue').length === 3 && !livePods('blue').includes(evicted), 30_000, 'a replacement for the evicted pod');
+    await until(
+      () => livePods('blue').length === 3 && !livePods('blue').includes(evicted),
+      30_000,
+      'a replacement for the evicted pod',
+    );
     expect(cluster.api.store.get('Pod', 'default', evicted)?.status?.reason).toBe('Evicted');
     const before = livePods('blue');
     const generation = cluster.api.store.get('Deployment', 'default', 'guardgate-blue')!.metadata.generation;
@@ -87,8 +120,13 @@ describe('a replaced controller pod on Kubernetes adopts the live color', () => 
     const code = await release.exited;
     const result = await load.stop();
     const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
-    const status = (await (await fetch(`${second.adminUrl}/admin/controller`, { headers: { authorization: `Bearer ${token}` } })).json()) as ControllerStatus;
-    const failedCases = status.release?.gates.flatMap((g) => ((g.evidence as { cases?: Array<{ passed: boolean }> } | undefined)?.cases ?? []).filter((c) => !c.passed)) ?? [];
+    const status = (await (
+      await fetch(`${second.adminUrl}/admin/controller`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as ControllerStatus;
+    const failedCases =
+      status.release?.gates.flatMap((g) =>
+        ((g.evidence as { cases?: Array<{ passed: boolean }> } | undefined)?.cases ?? []).filter((c) => !c.passed),
+      ) ?? [];
     expect(status.release?.state, `${release.stdout()}\n${JSON.stringify(failedCases.slice(0, 2))}`).toBe('stable');
     expect(code).toBe(0);
     expect(failedRequests(result)).toBe(0);

@@ -20,7 +20,10 @@ describe('a release from lexicon to llamacpp', () => {
   afterAll(async () => up?.close());
 
   it('switches to the model under load with zero failed requests; the shadow gate records the disagreements', async () => {
-    const load = startLiveLoad(up.url, { bodies: [JSON.stringify({ prompt: 'How do I bake bread?' })], connections: 2 });
+    const load = startLiveLoad(up.url, {
+      bodies: [JSON.stringify({ prompt: 'How do I bake bread?' })],
+      connections: 2,
+    });
     await up.controller.release(
       quickSpec({
         version: 'tiny-model',

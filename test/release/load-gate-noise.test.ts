@@ -33,7 +33,15 @@ describe('the load gate under heavy CPU contention', () => {
     [model, slowerModel] = await Promise.all([startFakeOpenAI(), startFakeOpenAI()]);
     model.behaviour = { kind: 'slow', ms: 20 };
     slowerModel.behaviour = { kind: 'slow', ms: 40 };
-    up = await startTestUp(tempDataDir(), {}, {}, parseReleaseSpec({ version: 'model-v1', engine: { kind: 'openai', baseUrl: model.baseUrl, timeoutMs: 10_000 } }, 'test'));
+    up = await startTestUp(
+      tempDataDir(),
+      {},
+      {},
+      parseReleaseSpec(
+        { version: 'model-v1', engine: { kind: 'openai', baseUrl: model.baseUrl, timeoutMs: 10_000 } },
+        'test',
+      ),
+    );
   });
   afterAll(async () => {
     await up?.close();
@@ -48,12 +56,17 @@ describe('the load gate under heavy CPU contention', () => {
       const release = (await up.controller.status()).release!;
       outcomes.push(`${release.state}: ${release.gates[0]?.summary}`);
     }
-    expect(outcomes.filter((o) => !o.startsWith('stable')), outcomes.join('\n')).toEqual([]);
+    expect(
+      outcomes.filter((o) => !o.startsWith('stable')),
+      outcomes.join('\n'),
+    ).toEqual([]);
     await up.controller.release(loadOnly('model-v1-slower', slowerModel.baseUrl));
     await up.controller.settled();
     const slower = (await up.controller.status()).release!;
     expect(slower.state).toBe('aborted');
     expect(slower.gates[0]).toMatchObject({ gate: 'load', passed: false });
-    expect(slower.gates[0]!.summary).toMatch(/(p99 [\d.]+ ms is over|QPS \d+ is under) .* in \d of (3|6) paired slices/);
+    expect(slower.gates[0]!.summary).toMatch(
+      /(p99 [\d.]+ ms is over|QPS \d+ is under) .* in \d of (3|6) paired slices/,
+    );
   }, 400_000);
 });

@@ -25,14 +25,21 @@ describe('a gate past its deadline', () => {
     await expect(load).rejects.toThrow(/stopped/);
     const atStop = served;
     // Once every client connection is closed nothing more can arrive: wait for that, not for time.
-    await until(() => new Promise<boolean>((resolve) => server.getConnections((_error, count) => resolve(count === 0))), 10_000);
+    await until(
+      () => new Promise<boolean>((resolve) => server.getConnections((_error, count) => resolve(count === 0))),
+      10_000,
+    );
     expect(served - atStop).toBeLessThanOrEqual(2); // at most the requests in flight
     expect(Date.now() - started).toBeLessThan(60_000);
     server.close();
   });
 
   it('refuses settings that would run for hours or open thousands of connections', () => {
-    expect(() => parseReleaseSpec({ version: 'x', gates: { load: { durationSeconds: 3_000_000 } } }, 'test')).toThrow(/durationSeconds/);
-    expect(() => parseReleaseSpec({ version: 'x', gates: { load: { connections: 100_000 } } }, 'test')).toThrow(/connections/);
+    expect(() => parseReleaseSpec({ version: 'x', gates: { load: { durationSeconds: 3_000_000 } } }, 'test')).toThrow(
+      /durationSeconds/,
+    );
+    expect(() => parseReleaseSpec({ version: 'x', gates: { load: { connections: 100_000 } } }, 'test')).toThrow(
+      /connections/,
+    );
   });
 });

@@ -13,7 +13,17 @@ describe('manual switches', () => {
   afterAll(async () => up?.close());
 
   it('a switch back to the kept color is recorded with its actor, and that color is not "kept until" anything', async () => {
-    await up.controller.release(quickSpec({ version: 'v2', gates: { functional: { enabled: false }, load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } } }));
+    await up.controller.release(
+      quickSpec({
+        version: 'v2',
+        gates: {
+          functional: { enabled: false },
+          load: { enabled: false },
+          shadow: { enabled: false },
+          watch: { enabled: false },
+        },
+      }),
+    );
     await up.controller.settled();
     const before = await up.controller.status();
     expect(before.active).toBe('green');
@@ -32,6 +42,10 @@ describe('manual switches', () => {
     expect(history.stdout()).toMatch(/manual switch green → blue by admin_token:admin/);
     const json = runCli(['history', '--data-dir', up.dataDir, '--json']);
     expect(await json.exited).toBe(0);
-    expect(JSON.parse(json.stdout()).actions[0]).toMatchObject({ actor: 'admin_token:admin', action: 'switch', detail: { from: 'green', to: 'blue', forced: false } });
+    expect(JSON.parse(json.stdout()).actions[0]).toMatchObject({
+      actor: 'admin_token:admin',
+      action: 'switch',
+      detail: { from: 'green', to: 'blue', forced: false },
+    });
   });
 });

@@ -19,7 +19,12 @@ const CONNECTIONS = 4;
 const settings = { namespace: 'default', app: 'pinned', port: 8080 };
 
 async function colorOnce(url: string, headers: Record<string, string>): Promise<string> {
-  const response = await request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"prompt":"hello"}', reset: true });
+  const response = await request(`${url}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: '{"prompt":"hello"}',
+    reset: true,
+  });
   return ((await response.body.json()) as { color: string }).color;
 }
 
@@ -29,7 +34,13 @@ describe('switching by Service selector or Gateway API route, with kept-alive cl
   beforeAll(async () => {
     cluster = await startFakeCluster({ propagationDelayMs: 200 });
     driver = await testDriver(cluster, settings);
-    const spec = (color: 'blue' | 'green') => ({ color, version: `${color}-v1`, engine: { kind: 'lexicon' as const }, policy: 'strict' as const, replicas: 2 });
+    const spec = (color: 'blue' | 'green') => ({
+      color,
+      version: `${color}-v1`,
+      engine: { kind: 'lexicon' as const },
+      policy: 'strict' as const,
+      replicas: 2,
+    });
     await Promise.all([driver.deploy(spec('blue')), driver.deploy(spec('green'))]);
   });
   afterAll(async () => {
@@ -38,8 +49,27 @@ describe('switching by Service selector or Gateway API route, with kept-alive cl
   });
 
   /** Keep-alive clients on the live Service through a switch: how many answers came from the old color after it returned, and how many failed. */
-  const selector = (reconnectSeconds: number) => ServiceSelectorTraffic.create(kubernetesApi(cluster.kubeconfig), settings, { adminToken: ADMIN_TOKEN, reconnectSeconds, propagationTimeoutMs: 30_000 }, silent, 'blue');
-  const gateway = () => GatewayApiTraffic.create(kubernetesApi(cluster.kubeconfig), settings, { gateway: { name: 'guardgate-gateway' }, gatewayUrl: cluster.gatewayUrl, adminToken: ADMIN_TOKEN, propagationTimeoutMs: 30_000 }, silent, 'blue');
+  const selector = (reconnectSeconds: number) =>
+    ServiceSelectorTraffic.create(
+      kubernetesApi(cluster.kubeconfig),
+      settings,
+      { adminToken: ADMIN_TOKEN, reconnectSeconds, propagationTimeoutMs: 30_000 },
+      silent,
+      'blue',
+    );
+  const gateway = () =>
+    GatewayApiTraffic.create(
+      kubernetesApi(cluster.kubeconfig),
+      settings,
+      {
+        gateway: { name: 'guardgate-gateway' },
+        gatewayUrl: cluster.gatewayUrl,
+        adminToken: ADMIN_TOKEN,
+        propagationTimeoutMs: 30_000,
+      },
+      silent,
+      'blue',
+    );
 
   async function switchUnderLoad(made: Promise<Traffic>, from: 'blue' | 'green', to: 'blue' | 'green') {
     const traffic = await made;
@@ -52,7 +82,12 @@ describe('switching by Service selector or Gateway API route, with kept-alive cl
       while (!stop) {
         const afterSwitch = switched;
         try {
-          const response = await request(`${traffic.live().url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"prompt":"hello"}', dispatcher: agent });
+          const response = await request(`${traffic.live().url}/predict`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{"prompt":"hello"}',
+            dispatcher: agent,
+          });
           const body = (await response.body.json()) as { color?: string };
           answers.push({ afterSwitch, color: response.statusCode === 200 ? (body.color ?? null) : null });
         } catch {
@@ -70,7 +105,11 @@ describe('switching by Service selector or Gateway API route, with kept-alive cl
     await load;
     await agent.close();
     const late = answers.filter((a) => a.afterSwitch);
-    return { failed: answers.filter((a) => a.color === null).length, late: late.length, stale: late.filter((a) => a.color === from).length };
+    return {
+      failed: answers.filter((a) => a.color === null).length,
+      late: late.length,
+      stale: late.filter((a) => a.color === from).length,
+    };
   }
 
   it('rides out API server errors during a switch (503s, 429s): the Service is switched all the same', async () => {
@@ -90,7 +129,9 @@ describe('switching by Service selector or Gateway API route, with kept-alive cl
     const pinned = await switchUnderLoad(selector(0), 'blue', 'green');
     const drained = await switchUnderLoad(selector(10), 'green', 'blue');
     // The figures the README quotes.
-    console.log(`selector switch, ${CONNECTIONS} kept-alive clients: without drain ${pinned.stale}/${pinned.late} answers after the switch from the old color, ${pinned.failed} failed; with drain ${drained.stale}/${drained.late}, ${drained.failed} failed`);
+    console.log(
+      `selector switch, ${CONNECTIONS} kept-alive clients: without drain ${pinned.stale}/${pinned.late} answers after the switch from the old color, ${pinned.failed} failed; with drain ${drained.stale}/${drained.late}, ${drained.failed} failed`,
+    );
     expect(pinned.failed).toBe(0);
     expect(drained.failed).toBe(0);
     expect(pinned.stale).toBeGreaterThan(pinned.late / 2);
@@ -99,7 +140,9 @@ describe('switching by Service selector or Gateway API route, with kept-alive cl
 
   it('through a Gateway API route, kept-alive clients move at once: the gateway routes each request, no drain needed', async () => {
     const routed = await switchUnderLoad(gateway(), 'blue', 'green');
-    console.log(`gateway route switch, ${CONNECTIONS} kept-alive clients: ${routed.stale}/${routed.late} answers after the switch from the old color, ${routed.failed} failed`);
+    console.log(
+      `gateway route switch, ${CONNECTIONS} kept-alive clients: ${routed.stale}/${routed.late} answers after the switch from the old color, ${routed.failed} failed`,
+    );
     expect(routed.failed).toBe(0);
     expect(routed.stale).toBe(0);
     const traffic = await gateway();

@@ -9,11 +9,23 @@ import type { Endpoint, Traffic } from '../../src/release/traffic.js';
 export function colorOf(endpoint: Endpoint, credentials: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const url = new URL('/predict', endpoint.url);
-    const req = request(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', ...endpoint.headers, ...credentials } }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => (res.statusCode === 200 ? resolve((JSON.parse(body) as { color: string }).color) : reject(new Error(`${res.statusCode} ${body}`))));
-    });
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', ...endpoint.headers, ...credentials },
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve((JSON.parse(body) as { color: string }).color)
+            : reject(new Error(`${res.statusCode} ${body}`)),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify({ prompt: 'hello' }));
   });

@@ -18,11 +18,28 @@ import { ADMIN_TOKEN, startTestRouter, until } from '../helpers/router.js';
 import { runTrafficContract, type TrafficFixture } from './traffic-contract.js';
 
 const silent = pino({ level: 'silent' });
-const spec = (color: 'blue' | 'green'): EnvironmentSpec => ({ color, version: `${color}-v1`, engine: { kind: 'lexicon' }, policy: 'strict', replicas: 1 });
+const spec = (color: 'blue' | 'green'): EnvironmentSpec => ({
+  color,
+  version: `${color}-v1`,
+  engine: { kind: 'lexicon' },
+  policy: 'strict',
+  replicas: 1,
+});
 const credentials = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 runTrafficContract('router', async () => {
-  const driver = new LocalDriver({ dataDir: mkdtempSync(join(tmpdir(), 'guardgate-traffic-')), readyTimeoutMs: 15_000, stopTimeoutMs: 3_000, crashLoopLimit: 3, crashWindowMs: 30_000, env: process.env, logLevel: 'warn' }, silent);
+  const driver = new LocalDriver(
+    {
+      dataDir: mkdtempSync(join(tmpdir(), 'guardgate-traffic-')),
+      readyTimeoutMs: 15_000,
+      stopTimeoutMs: 3_000,
+      crashLoopLimit: 3,
+      crashWindowMs: 30_000,
+      env: process.env,
+      logLevel: 'warn',
+    },
+    silent,
+  );
   const [blue, green] = await Promise.all([driver.deploy(spec('blue')), driver.deploy(spec('green'))]);
   const router = await startTestRouter({ blue: blue.instances[0]!.url, green: green.instances[0]!.url });
   const traffic = routerTraffic(router.router);
@@ -38,13 +55,20 @@ runTrafficContract('router', async () => {
 });
 
 /** Blue and green deployed on a fresh fake cluster, for a Kubernetes way of moving traffic. */
-async function onFakeCluster(app: string, make: (cluster: FakeCluster, settings: { namespace: string; app: string; port: number }) => Promise<Traffic>): Promise<TrafficFixture> {
+async function onFakeCluster(
+  app: string,
+  make: (cluster: FakeCluster, settings: { namespace: string; app: string; port: number }) => Promise<Traffic>,
+): Promise<TrafficFixture> {
   const cluster = await startFakeCluster();
   const settings = { namespace: 'default', app, port: 8080 };
   const driver = await testDriver(cluster, settings);
   await Promise.all([driver.deploy(spec('blue')), driver.deploy(spec('green'))]);
   const traffic = await make(cluster, settings);
-  await traffic.setMembers('green', driver.describe('green')!.instances.map((i) => i.url), 'green-v1');
+  await traffic.setMembers(
+    'green',
+    driver.describe('green')!.instances.map((i) => i.url),
+    'green-v1',
+  );
   return {
     traffic,
     credentials,
@@ -57,12 +81,31 @@ async function onFakeCluster(app: string, make: (cluster: FakeCluster, settings:
 }
 
 runTrafficContract('kubernetes service selector (fake cluster)', () =>
-  onFakeCluster('selector', (cluster, settings) => ServiceSelectorTraffic.create(kubernetesApi(cluster.kubeconfig), settings, { adminToken: ADMIN_TOKEN, reconnectSeconds: 2, propagationTimeoutMs: 30_000 }, silent, 'blue')),
+  onFakeCluster('selector', (cluster, settings) =>
+    ServiceSelectorTraffic.create(
+      kubernetesApi(cluster.kubeconfig),
+      settings,
+      { adminToken: ADMIN_TOKEN, reconnectSeconds: 2, propagationTimeoutMs: 30_000 },
+      silent,
+      'blue',
+    ),
+  ),
 );
 
 runTrafficContract('kubernetes gateway api (fake cluster)', () =>
   onFakeCluster('routed', (cluster, settings) =>
-    GatewayApiTraffic.create(kubernetesApi(cluster.kubeconfig), settings, { gateway: { name: 'guardgate-gateway' }, gatewayUrl: cluster.gatewayUrl, adminToken: ADMIN_TOKEN, propagationTimeoutMs: 30_000 }, silent, 'blue'),
+    GatewayApiTraffic.create(
+      kubernetesApi(cluster.kubeconfig),
+      settings,
+      {
+        gateway: { name: 'guardgate-gateway' },
+        gatewayUrl: cluster.gatewayUrl,
+        adminToken: ADMIN_TOKEN,
+        propagationTimeoutMs: 30_000,
+      },
+      silent,
+      'blue',
+    ),
   ),
 );
 
@@ -73,11 +116,31 @@ describe('a traffic change that does not reach the cluster fails its step, sayin
     const driver = await testDriver(cluster, settings);
     try {
       await Promise.all([driver.deploy(spec('blue')), driver.deploy(spec('green'))]);
-      const traffic = await ServiceSelectorTraffic.create(kubernetesApi(cluster.kubeconfig), settings, { adminToken: ADMIN_TOKEN, reconnectSeconds: 0, propagationTimeoutMs: 800 }, silent, 'blue');
+      const traffic = await ServiceSelectorTraffic.create(
+        kubernetesApi(cluster.kubeconfig),
+        settings,
+        { adminToken: ADMIN_TOKEN, reconnectSeconds: 0, propagationTimeoutMs: 800 },
+        silent,
+        'blue',
+      );
       // The Service first reaches blue (its first endpoints lag too).
-      await until(async () => ((await (await fetch(`${cluster.serviceUrl('lagging')}/version`).catch(() => null))?.json().catch(() => null)) as { color?: string } | null)?.color === 'blue', 20_000, 'the lagging Service answering from blue');
+      await until(
+        async () =>
+          (
+            (await (
+              await fetch(`${cluster.serviceUrl('lagging')}/version`).catch(() => null)
+            )
+              ?.json()
+              .catch(() => null)) as { color?: string } | null
+          )?.color === 'blue',
+        20_000,
+        'the lagging Service answering from blue',
+      );
       const error = (await traffic.switchTo('green').catch((e: unknown) => e)) as GuardgateError;
-      expect([error.code, error.message]).toEqual(['propagation_timeout', 'the lagging Service answering from green: not within 800 ms (last answered by blue)']);
+      expect([error.code, error.message]).toEqual([
+        'propagation_timeout',
+        'the lagging Service answering from green: not within 800 ms (last answered by blue)',
+      ]);
     } finally {
       await driver.close();
       await cluster.close();
@@ -90,9 +153,25 @@ describe('a traffic change that does not reach the cluster fails its step, sayin
     const driver = await testDriver(cluster, settings);
     try {
       await driver.deploy(spec('blue'));
-      const traffic = await GatewayApiTraffic.create(kubernetesApi(cluster.kubeconfig), settings, { gateway: { name: 'guardgate-gateway' }, gatewayUrl: cluster.gatewayUrl, adminToken: ADMIN_TOKEN, propagationTimeoutMs: 800 }, silent, 'blue');
-      const error = (await traffic.setMembers('green', ['http://127.0.0.1:1'], 'green-v1').catch((e: unknown) => e)) as GuardgateError;
-      expect([error.code, error.message]).toEqual(['propagation_timeout', 'the HTTPRoute unresolved programmed by the Gateway guardgate-gateway: not within 800 ms (ResolvedRefs is False: BackendNotFound backend Services not found: unresolved-green)']);
+      const traffic = await GatewayApiTraffic.create(
+        kubernetesApi(cluster.kubeconfig),
+        settings,
+        {
+          gateway: { name: 'guardgate-gateway' },
+          gatewayUrl: cluster.gatewayUrl,
+          adminToken: ADMIN_TOKEN,
+          propagationTimeoutMs: 800,
+        },
+        silent,
+        'blue',
+      );
+      const error = (await traffic
+        .setMembers('green', ['http://127.0.0.1:1'], 'green-v1')
+        .catch((e: unknown) => e)) as GuardgateError;
+      expect([error.code, error.message]).toEqual([
+        'propagation_timeout',
+        'the HTTPRoute unresolved programmed by the Gateway guardgate-gateway: not within 800 ms (ResolvedRefs is False: BackendNotFound backend Services not found: unresolved-green)',
+      ]);
     } finally {
       await driver.close();
       await cluster.close();

@@ -19,18 +19,41 @@ import { predict, quickSpec, startTestUp } from '../helpers/up.js';
 /** A release through every gate (quick ones) while 4 clients send verdicts to `front` until it has ended. */
 async function releaseWithClientsOn(up: RunningUp, front: string) {
   const load = startLiveLoad(front, { bodies: [JSON.stringify({ prompt: 'hello there' })] });
-  await up.controller.release(quickSpec({ version: 'v2', gates: { shadow: { samples: 20, minSamples: 20 }, load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } }, watch: { durationSeconds: 2, minRequests: 5 } } }));
+  await up.controller.release(
+    quickSpec({
+      version: 'v2',
+      gates: {
+        shadow: { samples: 20, minSamples: 20 },
+        load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } },
+        watch: { durationSeconds: 2, minRequests: 5 },
+      },
+    }),
+  );
   await up.controller.settled();
   return { release: (await up.controller.status()).release!, result: await load.stop() };
 }
 
 /** A fake cluster, and `up --driver kubernetes` on it (a kubeconfig file, and a configuration file when given). */
-async function upOnFakeCluster(options: FakeClusterOptions, flags: RouterFlags, configFile?: (cluster: FakeCluster) => string): Promise<{ cluster: FakeCluster; up: RunningUp & { dataDir: string } }> {
+async function upOnFakeCluster(
+  options: FakeClusterOptions,
+  flags: RouterFlags,
+  configFile?: (cluster: FakeCluster) => string,
+): Promise<{ cluster: FakeCluster; up: RunningUp & { dataDir: string } }> {
   const cluster = await startFakeCluster(options);
   const dir = mkdtempSync(join(tmpdir(), 'guardgate-k8s-up-'));
   writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig, { mode: 0o600 });
   if (configFile) writeFileSync(join(dir, 'up.yaml'), configFile(cluster));
-  const up = await startTestUp(tempDataDir(), {}, { driver: 'kubernetes', kubeconfig: join(dir, 'kubeconfig'), image: 'guardgate:test', ...(configFile ? { config: join(dir, 'up.yaml') } : {}), ...flags });
+  const up = await startTestUp(
+    tempDataDir(),
+    {},
+    {
+      driver: 'kubernetes',
+      kubeconfig: join(dir, 'kubeconfig'),
+      image: 'guardgate:test',
+      ...(configFile ? { config: join(dir, 'up.yaml') } : {}),
+      ...flags,
+    },
+  );
   return { cluster, up };
 }
 
@@ -68,11 +91,27 @@ describe('guardgate up --driver kubernetes (fake cluster)', () => {
 
   it('under load: a release through every gate, 20 switches and a rollback, with zero failed requests', async () => {
     const load = startLiveLoad(up.url);
-    await up.controller.release(quickSpec({ version: 'v2', replicas: 2, previewReplicas: 1, gates: { shadow: { durationSeconds: 4, samples: 30, minSamples: 10, replay: false }, load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } }, watch: { durationSeconds: 2, minRequests: 5 } } }));
+    await up.controller.release(
+      quickSpec({
+        version: 'v2',
+        replicas: 2,
+        previewReplicas: 1,
+        gates: {
+          shadow: { durationSeconds: 4, samples: 30, minSamples: 10, replay: false },
+          load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } },
+          watch: { durationSeconds: 2, minRequests: 5 },
+        },
+      }),
+    );
     await up.controller.settled();
     const release = (await up.controller.status()).release!;
     expect(release.state, release.gates.map((g) => g.summary).join('\n')).toBe('stable');
-    expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([['functional', true], ['load', true], ['shadow', true], ['watch', true]]);
+    expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([
+      ['functional', true],
+      ['load', true],
+      ['shadow', true],
+      ['watch', true],
+    ]);
     expect(cluster.api.store.get('Deployment', 'default', 'guardgate-green')!.spec.replicas).toBe(2);
     expect(cluster.api.store.get('Deployment', 'default', 'guardgate-blue')!.spec.replicas).toBe(1); // the live color was never resized
     for (let i = 0; i < 20; i++) await up.controller.switchTo(i % 2 === 0 ? 'blue' : 'green');
@@ -103,14 +142,30 @@ describe('guardgate up --driver kubernetes --traffic service-selector (fake clus
 
   it('releases through every gate with clients on the Service: previews on the preview Service, shadow by replay, watch from the pods', async () => {
     const service = cluster.serviceUrl('guardgate')!;
-    expect(cluster.api.store.get('Service', 'default', 'guardgate')!.spec.selector).toEqual({ app: 'guardgate', color: 'blue' });
+    expect(cluster.api.store.get('Service', 'default', 'guardgate')!.spec.selector).toEqual({
+      app: 'guardgate',
+      color: 'blue',
+    });
     const { release, result } = await releaseWithClientsOn(up, service);
-    expect(`${release.state}: ${release.note}\n${release.gates.map((g) => `${g.gate}: ${g.summary}`).join('\n')}`).toMatch(/^stable/);
-    expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([['functional', true], ['load', true], ['shadow', true], ['watch', true]]);
+    expect(
+      `${release.state}: ${release.note}\n${release.gates.map((g) => `${g.gate}: ${g.summary}`).join('\n')}`,
+    ).toMatch(/^stable/);
+    expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([
+      ['functional', true],
+      ['load', true],
+      ['shadow', true],
+      ['watch', true],
+    ]);
     expect((release.gates[2]!.evidence as { sources: { mirrored: number } }).sources.mirrored).toBe(0);
     expect((release.gates[3]!.evidence as { source: string }).source).toBe('instances');
-    expect(cluster.api.store.get('Service', 'default', 'guardgate')!.spec.selector).toEqual({ app: 'guardgate', color: 'green' });
-    expect(cluster.api.store.get('Service', 'default', 'guardgate-preview')!.spec.selector).toEqual({ app: 'guardgate', color: 'blue' });
+    expect(cluster.api.store.get('Service', 'default', 'guardgate')!.spec.selector).toEqual({
+      app: 'guardgate',
+      color: 'green',
+    });
+    expect(cluster.api.store.get('Service', 'default', 'guardgate-preview')!.spec.selector).toEqual({
+      app: 'guardgate',
+      color: 'blue',
+    });
     expect(result.non2xx + result.errors + result.timeouts).toBe(0);
   });
 
@@ -121,7 +176,11 @@ describe('guardgate up --driver kubernetes --traffic gateway-api (fake cluster)'
   let cluster: FakeCluster;
   let up: RunningUp;
   beforeAll(async () => {
-    ({ cluster, up } = await upOnFakeCluster({ propagationDelayMs: 100 }, { traffic: 'gateway-api' }, (c) => `kubernetes:\n  gateway:\n    name: guardgate-gateway\n    url: ${c.gatewayUrl}\n`));
+    ({ cluster, up } = await upOnFakeCluster(
+      { propagationDelayMs: 100 },
+      { traffic: 'gateway-api' },
+      (c) => `kubernetes:\n  gateway:\n    name: guardgate-gateway\n    url: ${c.gatewayUrl}\n`,
+    ));
   });
   afterAll(async () => {
     await up?.close();
@@ -131,9 +190,21 @@ describe('guardgate up --driver kubernetes --traffic gateway-api (fake cluster)'
   it('releases through every gate with clients on the Gateway, zero failed requests, and the route names the new color', async () => {
     const { release, result } = await releaseWithClientsOn(up, cluster.gatewayUrl);
     expect(`${release.state}: ${release.note}`).toMatch(/^stable/);
-    expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([['functional', true], ['load', true], ['shadow', true], ['watch', true]]);
-    const rules = (cluster.api.store.get('HTTPRoute', 'default', 'guardgate')!.spec as { rules: Array<{ backendRefs: Array<{ name: string; weight?: number }> }> }).rules;
-    expect(rules[1]!.backendRefs).toEqual([{ name: 'guardgate-green', port: 80, weight: 100 }, { name: 'guardgate-blue', port: 80, weight: 0 }]);
+    expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([
+      ['functional', true],
+      ['load', true],
+      ['shadow', true],
+      ['watch', true],
+    ]);
+    const rules = (
+      cluster.api.store.get('HTTPRoute', 'default', 'guardgate')!.spec as {
+        rules: Array<{ backendRefs: Array<{ name: string; weight?: number }> }>;
+      }
+    ).rules;
+    expect(rules[1]!.backendRefs).toEqual([
+      { name: 'guardgate-green', port: 80, weight: 100 },
+      { name: 'guardgate-blue', port: 80, weight: 0 },
+    ]);
     expect(result.non2xx + result.errors + result.timeouts).toBe(0);
   });
 
@@ -145,14 +216,17 @@ describe('guardgate up --driver kubernetes --traffic gateway-api (fake cluster)'
     // What the operator watched: the load gate's progress as it went, and each gate's result as it came.
     const watched = cli.stderr();
     expect(watched).toMatch(/validating: load gate \((active|candidate) \d+\/\d+ s, \d+ requests, 0 failed\)/);
-    for (const gate of ['functional', 'load', 'shadow']) expect(watched).toMatch(new RegExp(`^  PASS ${gate} +n=\\d+`, 'm'));
+    for (const gate of ['functional', 'load', 'shadow'])
+      expect(watched).toMatch(new RegExp(`^  PASS ${gate} +n=\\d+`, 'm'));
     // No traffic while it watches: the watch gate says it had too few requests to judge (the example lets that pass).
     expect(watched).toMatch(/watching: watch gate \(0 requests \(20 needed\), .*; \d+ s left\)/);
     expect(watched).toMatch(/^ {2}INCONCLUSIVE watch +n=0 /m);
     const status = await up.controller.status();
     expect(status.release).toMatchObject({ version: 'lexicon-v2', state: 'stable' });
     expect(status.active).toBe('blue');
-    expect(cluster.api.store.get('Deployment', 'default', 'guardgate-blue')!.metadata.labels).toMatchObject({ version: 'lexicon-v2' });
+    expect(cluster.api.store.get('Deployment', 'default', 'guardgate-blue')!.metadata.labels).toMatchObject({
+      version: 'lexicon-v2',
+    });
   });
 
   it('did nothing the rendered Role does not allow', () => expectWithinRenderedRole(cluster, 'gateway-api'));

@@ -14,11 +14,17 @@ describe('up with PostgreSQL', () => {
   });
 
   it('records releases and the active color in PostgreSQL, and a restart elsewhere restores them', async (context) => {
-    if (!requireService(await postgresReachable(), `PostgreSQL at ${POSTGRES_URL}`, (note) => context.skip(note))) return;
+    if (!requireService(await postgresReachable(), `PostgreSQL at ${POSTGRES_URL}`, (note) => context.skip(note)))
+      return;
     const env = { DATABASE_URL: POSTGRES_URL, GUARDGATE_CONTROLLER_SCHEMA: schema, GUARDGATE_AUDIT_SCHEMA: schema };
     const first = await startTestUp(undefined, env);
     ups.push(first);
-    await first.controller.release(quickSpec({ version: 'pg-v2', gates: { load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } } }));
+    await first.controller.release(
+      quickSpec({
+        version: 'pg-v2',
+        gates: { load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } },
+      }),
+    );
     await first.controller.settled();
     expect((await first.controller.status()).release).toMatchObject({ version: 'pg-v2', state: 'stable' });
     await first.close();

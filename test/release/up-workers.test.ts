@@ -18,14 +18,30 @@ describe('guardgate up --workers 2', () => {
     expect((await up.router.router.status()).workers).toBe(2);
     // Until the release has ended: its shadow and watch gates feed on this traffic.
     const load = startLiveLoad(up.url);
-    await up.controller.release(quickSpec({ version: 'v2', gates: { shadow: { durationSeconds: 5, samples: 30, minSamples: 10, replay: false }, load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } }, watch: { durationSeconds: 2, minRequests: 5 } } }));
+    await up.controller.release(
+      quickSpec({
+        version: 'v2',
+        gates: {
+          shadow: { durationSeconds: 5, samples: 30, minSamples: 10, replay: false },
+          load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } },
+          watch: { durationSeconds: 2, minRequests: 5 },
+        },
+      }),
+    );
     await up.controller.settled();
     const release = (await up.controller.status()).release!;
     const result = await load.stop();
     expect(failedRequests(result)).toBe(0);
     expect(release.state, release.gates.map((g) => g.summary).join('\n')).toBe('stable');
-    expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([['functional', true], ['load', true], ['shadow', true], ['watch', true]]);
-    const shadow = release.gates.find((g) => g.gate === 'shadow')!.evidence as { sources: { mirrored: number; replayed: number } };
+    expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([
+      ['functional', true],
+      ['load', true],
+      ['shadow', true],
+      ['watch', true],
+    ]);
+    const shadow = release.gates.find((g) => g.gate === 'shadow')!.evidence as {
+      sources: { mirrored: number; replayed: number };
+    };
     expect(shadow.sources.mirrored).toBeGreaterThanOrEqual(10);
     expect(shadow.sources.replayed).toBe(0);
     const watch = release.gates.find((g) => g.gate === 'watch')!.evidence as { requests: number };

@@ -11,7 +11,9 @@ import { tempDataDir } from '../helpers/instance.js';
 import { until } from '../helpers/router.js';
 
 async function startServe(dataDir: string): Promise<{ cli: CliProcess; url: string }> {
-  const cli = runCli(['serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'info'], { GUARDGATE_AUDIT_TEXT: 'none' });
+  const cli = runCli(['serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'info'], {
+    GUARDGATE_AUDIT_TEXT: 'none',
+  });
   const { url } = (await cli.logLine('guardgate instance listening')) as { url: string };
   await until(async () => (await fetch(`${url}/readyz`)).status === 200, 10_000, 'the instance ready');
   return { cli, url };
@@ -30,7 +32,12 @@ describe('audit under kill -9', () => {
         while (!stop) {
           const id = `kill-${round}-${n++}`;
           try {
-            const response = await request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': id }, body: JSON.stringify({ prompt: `question ${id}` }), dispatcher: agent });
+            const response = await request(`${url}/predict`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', 'x-request-id': id },
+              body: JSON.stringify({ prompt: `question ${id}` }),
+              dispatcher: agent,
+            });
             await response.body.text();
             if (response.statusCode === 200) served.push(id);
           } catch {
@@ -52,20 +59,32 @@ describe('audit under kill -9', () => {
     const count = () => {
       const db = new Database(join(dataDir, 'audit.sqlite'), { readonly: true });
       try {
-        return db.prepare('SELECT trace_id, count(*) AS n FROM guardgate_audit GROUP BY trace_id').all() as Array<{ trace_id: string; n: number }>;
+        return db.prepare('SELECT trace_id, count(*) AS n FROM guardgate_audit GROUP BY trace_id').all() as Array<{
+          trace_id: string;
+          n: number;
+        }>;
       } finally {
         db.close();
       }
     };
     const servedSet = new Set(served);
-    await until(() => count().filter((r) => servedSet.has(r.trace_id)).length === served.length, 20_000, 'every served verdict in the store').catch(() => undefined);
+    await until(
+      () => count().filter((r) => servedSet.has(r.trace_id)).length === served.length,
+      20_000,
+      'every served verdict in the store',
+    ).catch(() => undefined);
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toBe(0);
     const rows = count();
     const counts = new Map(rows.map((r) => [r.trace_id, r.n]));
     const missing = served.filter((id) => !counts.has(id));
     const doubled = rows.filter((r) => r.n !== 1);
-    expect({ served: served.length, missing: missing.length, doubled: doubled.length, example: missing.slice(0, 3) }).toEqual({ served: served.length, missing: 0, doubled: 0, example: [] });
+    expect({
+      served: served.length,
+      missing: missing.length,
+      doubled: doubled.length,
+      example: missing.slice(0, 3),
+    }).toEqual({ served: served.length, missing: 0, doubled: 0, example: [] });
     expect(readdirSync(join(dataDir, 'audit-spool')).filter((f) => !f.endsWith('.bad'))).toEqual([]);
   }, 120_000);
 });

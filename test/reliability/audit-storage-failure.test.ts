@@ -28,9 +28,16 @@ const chattr = (flag: '+i' | '-i', dir: string) => execFileSync('chattr', ['-R',
 
 describe('audit storage failure under load', () => {
   it('data directory immutable, then writable again: the process stays up and every 2xx verdict is audited exactly once', async (context) => {
-    if (!requireService(chattrWorks(), 'chattr (root on a filesystem with the immutable flag)', (note) => context.skip(note))) return;
+    if (
+      !requireService(chattrWorks(), 'chattr (root on a filesystem with the immutable flag)', (note) =>
+        context.skip(note),
+      )
+    )
+      return;
     const dataDir = tempDataDir();
-    const cli = runCli(['serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'info'], { GUARDGATE_AUDIT_TEXT: 'none' });
+    const cli = runCli(['serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'info'], {
+      GUARDGATE_AUDIT_TEXT: 'none',
+    });
     const { url } = (await cli.logLine('guardgate instance listening')) as { url: string };
     await until(async () => (await fetch(`${url}/readyz`)).status === 200, 10_000);
     const agent = new Agent({ connections: 8 });
@@ -42,7 +49,12 @@ describe('audit storage failure under load', () => {
       while (!stop) {
         const id = `storage-${n++}`;
         try {
-          const response = await request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': id }, body: JSON.stringify({ prompt: `question ${id}` }), dispatcher: agent });
+          const response = await request(`${url}/predict`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-request-id': id },
+            body: JSON.stringify({ prompt: `question ${id}` }),
+            dispatcher: agent,
+          });
           await response.body.text();
           if (response.statusCode === 200) served.push(id);
           else failed.push(`${id}: ${response.statusCode}`);
@@ -57,7 +69,9 @@ describe('audit storage failure under load', () => {
       chattr('+i', dataDir);
       const atFailure = served.length;
       await until(() => served.length > atFailure + 1_000, 30_000).catch((error: Error) => {
-        throw new Error(`${error.message}: served ${served.length - atFailure} after the failure, ${failed.length} failed (${failed.slice(0, 3).join('; ')}), process ${cli.child.exitCode ?? cli.child.signalCode ?? 'running'}; stderr ${cli.stderr().slice(-500)}`);
+        throw new Error(
+          `${error.message}: served ${served.length - atFailure} after the failure, ${failed.length} failed (${failed.slice(0, 3).join('; ')}), process ${cli.child.exitCode ?? cli.child.signalCode ?? 'running'}; stderr ${cli.stderr().slice(-500)}`,
+        );
       });
       chattr('-i', dataDir);
       const atRecovery = served.length;
@@ -73,18 +87,30 @@ describe('audit storage failure under load', () => {
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toBe(0);
     const db = new Database(join(dataDir, 'audit.sqlite'), { readonly: true });
-    const rows = db.prepare('SELECT trace_id, count(*) AS n FROM guardgate_audit GROUP BY trace_id').all() as Array<{ trace_id: string; n: number }>;
+    const rows = db.prepare('SELECT trace_id, count(*) AS n FROM guardgate_audit GROUP BY trace_id').all() as Array<{
+      trace_id: string;
+      n: number;
+    }>;
     db.close();
     const counts = new Map(rows.map((r) => [r.trace_id, r.n]));
     const missing = served.filter((id) => !counts.has(id));
     const doubled = rows.filter((r) => r.n !== 1);
-    expect({ served: served.length, missing: missing.length, doubled: doubled.length }).toEqual({ served: served.length, missing: 0, doubled: 0 });
+    expect({ served: served.length, missing: missing.length, doubled: doubled.length }).toEqual({
+      served: served.length,
+      missing: 0,
+      doubled: 0,
+    });
     expect(rows.length).toBe(served.length);
     expect(readdirSync(join(dataDir, 'audit-spool')).filter((f) => f.endsWith('.jsonl'))).toEqual([]);
   });
 
   it('with storage failing longer than memory may hold, verdicts that could not be audited are refused (503), the instance is not ready, and it recovers', async (context) => {
-    if (!requireService(chattrWorks(), 'chattr (root on a filesystem with the immutable flag)', (note) => context.skip(note))) return;
+    if (
+      !requireService(chattrWorks(), 'chattr (root on a filesystem with the immutable flag)', (note) =>
+        context.skip(note),
+      )
+    )
+      return;
     const dataDir = tempDataDir();
     const config = join(tempDataDir(), 'instance.yaml');
     writeFileSync(config, 'audit:\n  maxHeld: 40\n  bufferSize: 20\n');
@@ -92,7 +118,11 @@ describe('audit storage failure under load', () => {
     const { url } = (await cli.logLine('guardgate instance listening')) as { url: string };
     try {
       const ask = async (i: number) => {
-        const response = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': `held-${i}` }, body: JSON.stringify({ prompt: `q ${i}` }) });
+        const response = await fetch(`${url}/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-request-id': `held-${i}` },
+          body: JSON.stringify({ prompt: `q ${i}` }),
+        });
         return { status: response.status, body: (await response.json()) as { error?: { code: string } } };
       };
       await until(async () => (await fetch(`${url}/readyz`)).status === 200, 10_000);
@@ -104,7 +134,10 @@ describe('audit storage failure under load', () => {
         if (answer.status === 200) served.push(i);
         else refused = answer;
       }
-      expect(refused).toEqual({ status: 503, body: { error: { code: 'audit_unavailable', message: expect.any(String) } } });
+      expect(refused).toEqual({
+        status: 503,
+        body: { error: { code: 'audit_unavailable', message: expect.any(String) } },
+      });
       expect((await fetch(`${url}/readyz`)).status).toBe(503);
       chattr('-i', dataDir);
       await until(async () => (await fetch(`${url}/readyz`)).status === 200, 15_000);
@@ -112,7 +145,11 @@ describe('audit storage failure under load', () => {
       cli.child.kill('SIGTERM');
       expect(await cli.exited).toBe(0);
       const db = new Database(join(dataDir, 'audit.sqlite'), { readonly: true });
-      const ids = new Set((db.prepare('SELECT trace_id FROM guardgate_audit').all() as Array<{ trace_id: string }>).map((r) => r.trace_id));
+      const ids = new Set(
+        (db.prepare('SELECT trace_id FROM guardgate_audit').all() as Array<{ trace_id: string }>).map(
+          (r) => r.trace_id,
+        ),
+      );
       db.close();
       expect(served.filter((i) => !ids.has(`held-${i}`))).toEqual([]);
       expect(ids.has('held-1000')).toBe(true);

@@ -21,7 +21,8 @@ function cpuMicros(work: () => unknown, runs = 3): number {
   return best;
 }
 
-const repeatTo = (unit: string, length: number): string => unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
+const repeatTo = (unit: string, length: number): string =>
+  unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
 
 /** Texts that make a backtracking matcher retry from every position, for each shape the detectors read. */
 const SHAPES: Record<string, string> = {
@@ -33,8 +34,8 @@ const SHAPES: Record<string, string> = {
   'digits and dashes': '12-',
   'card-like digits': '4111 1111 1111 111',
   'IBAN-like letters': 'DE44 ',
-  'spaces': ' ',
-  'apostrophes': "it's ",
+  spaces: ' ',
+  apostrophes: "it's ",
 };
 
 /** For each rule, a text made of its own words over and over: partial matches everywhere. */
@@ -55,17 +56,31 @@ describe('work in proportion to the input', () => {
   const SMALL = 8_000;
   const LARGE = 32_000;
 
-  it.each(Object.entries({ ...SHAPES, ...ruleShapes() }))('%s: four times the text costs well under sixteen times the CPU', (_name, unit) => {
-    for (const [what, work] of [['PII detectors', findPii], ['rules', (text: string) => judge({ prompt: text, response: text })]] as const) {
-      const small = repeatTo(unit, SMALL);
-      const large = repeatTo(unit, LARGE);
-      work(small); // warm up
-      const largeMicros = cpuMicros(() => work(large));
-      const ratio = largeMicros / Math.max(cpuMicros(() => work(small)), 200);
-      // Linear is about 4, quadratic about 16. Below 25 ms of CPU for 32,000 characters the ratio is noise.
-      expect(largeMicros < 25_000 || ratio < 9, `${what}: ${LARGE} characters cost ${ratio.toFixed(1)}× ${SMALL} (${(largeMicros / 1000).toFixed(1)} ms)`).toBe(true);
-    }
-  });
+  it.each(Object.entries({ ...SHAPES, ...ruleShapes() }))(
+    '%s: four times the text costs well under sixteen times the CPU',
+    (_name, unit) => {
+      for (const [what, work] of [
+        ['PII detectors', findPii],
+        ['rules', (text: string) => judge({ prompt: text, response: text })],
+      ] as const) {
+        const small = repeatTo(unit, SMALL);
+        const large = repeatTo(unit, LARGE);
+        work(small); // warm up
+        const largeMicros = cpuMicros(() => work(large));
+        const ratio =
+          largeMicros /
+          Math.max(
+            cpuMicros(() => work(small)),
+            200,
+          );
+        // Linear is about 4, quadratic about 16. Below 25 ms of CPU for 32,000 characters the ratio is noise.
+        expect(
+          largeMicros < 25_000 || ratio < 9,
+          `${what}: ${LARGE} characters cost ${ratio.toFixed(1)}× ${SMALL} (${(largeMicros / 1000).toFixed(1)} ms)`,
+        ).toBe(true);
+      }
+    },
+  );
 });
 
 describe('one request asks for bounded work, and big inputs do not hold up the others', () => {
@@ -76,24 +91,39 @@ describe('one request asks for bounded work, and big inputs do not hold up the o
   afterAll(async () => instance?.shutdown());
 
   it('refuses a batch over the request character budget with 413 batch_too_large', async () => {
-    const response = await postJson(`${instance.url}/predict`, { inputs: Array.from({ length: 64 }, () => ({ prompt: repeatTo('a', 15_000) })) });
+    const response = await postJson(`${instance.url}/predict`, {
+      inputs: Array.from({ length: 64 }, () => ({ prompt: repeatTo('a', 15_000) })),
+    });
     expect(response.status).toBe(413);
     expect(response.body.error.code).toBe('batch_too_large');
-    const moderations = await postJson(`${instance.url}/v1/moderations`, { input: Array.from({ length: 20 }, () => repeatTo('ab ', 12_000)) });
+    const moderations = await postJson(`${instance.url}/v1/moderations`, {
+      input: Array.from({ length: 20 }, () => repeatTo('ab ', 12_000)),
+    });
     expect(moderations.status).toBe(413);
   });
 
   it('judges large inputs in worker threads: /healthz answers while they are being judged', async () => {
     const engine = instance.moderator.engine as LexiconEngine;
     const before = engine.offloaded;
-    const big = { inputs: Array.from({ length: 40 }, (_, i) => ({ prompt: repeatTo(`no paperwork needed to buy a gun ${i} `, 4_900) })) };
+    const big = {
+      inputs: Array.from({ length: 40 }, (_, i) => ({
+        prompt: repeatTo(`no paperwork needed to buy a gun ${i} `, 4_900),
+      })),
+    };
     let finished = 0;
     const load = Array.from({ length: 6 }, () => postJson(`${instance.url}/predict`, big).then((r) => (finished++, r)));
     const health = await fetch(`${instance.url}/healthz`);
     expect(health.status).toBe(200);
     expect(finished).toBeLessThan(6); // answered while the large inputs were still being judged
     const answers = await Promise.all(load);
-    expect(answers.every((a) => a.status === 200 && a.body.results.length === 40 && a.body.results.every((r: { safety: string }) => r.safety === 'Unsafe'))).toBe(true);
+    expect(
+      answers.every(
+        (a) =>
+          a.status === 200 &&
+          a.body.results.length === 40 &&
+          a.body.results.every((r: { safety: string }) => r.safety === 'Unsafe'),
+      ),
+    ).toBe(true);
     expect(engine.offloaded - before).toBe(240);
   });
 });

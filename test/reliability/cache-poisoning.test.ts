@@ -14,7 +14,7 @@ const VARIANTS: Record<string, string> = {
   'zero-width': PLAIN.replace('molotov', 'mo\u200blo\u200btov'),
   'full-width': PLAIN.replace('molotov cocktail', 'ｍｏｌｏｔｏｖ ｃｏｃｋｔａｉｌ'),
   'upper case': PLAIN.toUpperCase(),
-  'padded': `  ${PLAIN}  `,
+  padded: `  ${PLAIN}  `,
 };
 
 describe('the verdict cache under variants of one text', () => {
@@ -27,7 +27,8 @@ describe('the verdict cache under variants of one text', () => {
 
   it('serves no variant the verdict of another; each gets what the engine itself says of it', async () => {
     const own: Record<string, string> = {};
-    for (const [name, text] of Object.entries(VARIANTS)) own[name] = (await postJson(`${uncached.url}/predict`, { prompt: text })).body.safety;
+    for (const [name, text] of Object.entries(VARIANTS))
+      own[name] = (await postJson(`${uncached.url}/predict`, { prompt: text })).body.safety;
     for (const [first, poison] of Object.entries(VARIANTS)) {
       await postJson(`${cached.url}/predict`, { prompt: poison });
       const again = await postJson(`${cached.url}/predict`, { prompt: poison });
@@ -41,6 +42,7 @@ describe('the verdict cache under variants of one text', () => {
   });
 
   it('the rules see a phrase however it is spaced or spelled: every variant of a harmful prompt is Unsafe', async () => {
-    for (const [name, text] of Object.entries(VARIANTS)) expect((await postJson(`${uncached.url}/predict`, { prompt: text })).body.safety, name).toBe('Unsafe');
+    for (const [name, text] of Object.entries(VARIANTS))
+      expect((await postJson(`${uncached.url}/predict`, { prompt: text })).body.safety, name).toBe('Unsafe');
   });
 });

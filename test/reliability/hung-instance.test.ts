@@ -34,7 +34,12 @@ describe('a hung instance behind the router', () => {
     instances[0]!.child.kill('SIGSTOP');
     const answers = await Promise.all(
       Array.from({ length: 20 }, () =>
-        fetch(`${router.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"prompt":"hi"}', signal: AbortSignal.timeout(20_000) }).then((r) => r.status),
+        fetch(`${router.url}/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"prompt":"hi"}',
+          signal: AbortSignal.timeout(20_000),
+        }).then((r) => r.status),
       ),
     );
     expect(answers.every((status) => status === 200)).toBe(true);

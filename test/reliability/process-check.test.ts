@@ -15,8 +15,12 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Runs vitest with the project's setup on `dir`'s vitest.config.mjs. */
 const runVitest = (dir: string) =>
   new Promise<{ code: number | null; out: string }>((resolve) => {
-    execFile(process.execPath, [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--config', join(dir, 'vitest.config.mjs')], { cwd: ROOT, timeout: 60_000 }, (error, stdout, stderr) =>
-      resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? null), out: `${stdout}${stderr}` }),
+    execFile(
+      process.execPath,
+      [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--config', join(dir, 'vitest.config.mjs')],
+      { cwd: ROOT, timeout: 60_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? null), out: `${stdout}${stderr}` }),
     );
   });
 
@@ -45,7 +49,11 @@ describe('the process check of the test suite', () => {
     writeFileSync(join(dir, 'vitest.config.mjs'), configFor(dir, 'leak.test.ts'));
     const result = await runVitest(dir);
     expect(result.code, result.out).not.toBe(0);
-    expect(result.out).toMatch(new RegExp(`this test file left 1 process\\(es\\) running after its cleanup \\(now killed\\):\\s+pid \\d+: \\S+ -e setInterval\\(\\(\\) => \\{\\}, 1000\\) ${marker}`));
+    expect(result.out).toMatch(
+      new RegExp(
+        `this test file left 1 process\\(es\\) running after its cleanup \\(now killed\\):\\s+pid \\d+: \\S+ -e setInterval\\(\\(\\) => \\{\\}, 1000\\) ${marker}`,
+      ),
+    );
     expect(running(marker)).toBe(false);
   });
 
@@ -55,14 +63,22 @@ describe('the process check of the test suite', () => {
     // A marker naming a run whose vitest process no longer exists: a short-lived process's pid, once it has exited.
     const gone = spawn(process.execPath, ['-e', '0']);
     await once(gone, 'exit');
-    const orphan = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', marker], { stdio: 'ignore', detached: true, env: { ...process.env, [OWNER_VARIABLE]: `run-${gone.pid}-dead/file` } });
+    const orphan = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', marker], {
+      stdio: 'ignore',
+      detached: true,
+      env: { ...process.env, [OWNER_VARIABLE]: `run-${gone.pid}-dead/file` },
+    });
     orphan.unref();
     await until(() => running(marker), 10_000, 'the orphan started');
     writeFileSync(join(dir, 'ok.test.ts'), "import { it } from 'vitest';\nit('passes', () => {});\n");
     writeFileSync(join(dir, 'vitest.config.mjs'), configFor(dir, 'ok.test.ts'));
     const result = await runVitest(dir);
     expect(result.code, result.out).toBe(0);
-    expect(result.out).toMatch(new RegExp(`ended 1 process\\(es\\) left by an earlier test run that was killed:\\s+pid ${orphan.pid}: .*${marker}`));
+    expect(result.out).toMatch(
+      new RegExp(
+        `ended 1 process\\(es\\) left by an earlier test run that was killed:\\s+pid ${orphan.pid}: .*${marker}`,
+      ),
+    );
     await until(() => !running(marker), 10_000, 'the orphan ended');
   });
 });

@@ -49,15 +49,24 @@ describe('a router under clients that pipeline and hang up', () => {
     await until(() => inFlight() === 0, 10_000);
     upstream.delayMs = 0;
     for (let i = 0; i < 20; i++) {
-      const response = await fetch(`${router.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"prompt":"hi"}', signal: AbortSignal.timeout(5_000) });
+      const response = await fetch(`${router.url}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"prompt":"hi"}',
+        signal: AbortSignal.timeout(5_000),
+      });
       expect(response.status).toBe(200);
       await response.text();
     }
     // Clients that went away are aborted (499 in nginx's words), never upstream errors.
     const metrics = await (await fetch(`${router.adminUrl}/metrics`)).text();
-    expect(metrics).toMatch(/guardgate_router_requests_total\{color="blue",reason="active",status_code="aborted"\} [1-9]/);
+    expect(metrics).toMatch(
+      /guardgate_router_requests_total\{color="blue",reason="active",status_code="aborted"\} [1-9]/,
+    );
     // None recorded as an upstream failure (a health-check flap on a busy machine may still eject and 503).
-    expect(metrics.split('\n').filter((l) => /^guardgate_router_requests_total.*status_code="50[24]"/.test(l))).toEqual([]);
+    expect(metrics.split('\n').filter((l) => /^guardgate_router_requests_total.*status_code="50[24]"/.test(l))).toEqual(
+      [],
+    );
     expect((await admin(router, 'GET', '/admin/status')).status).toBe(200);
   });
 
@@ -66,7 +75,11 @@ describe('a router under clients that pipeline and hang up', () => {
     const { hostname, port } = new URL(router.url);
     const body = '{"prompt":"hello"}';
     const one = `POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
-    const result = await exchange(hostname, Number(port), Buffer.from(one.repeat(40)), { methods: Array(40).fill('POST'), timeoutMs: 20_000, expect: 40 });
+    const result = await exchange(hostname, Number(port), Buffer.from(one.repeat(40)), {
+      methods: Array(40).fill('POST'),
+      timeoutMs: 20_000,
+      expect: 40,
+    });
     upstream.delayMs = 0;
     expect(result.hung).toBe(false);
     expect(result.responses).toHaveLength(40);
@@ -74,6 +87,10 @@ describe('a router under clients that pipeline and hang up', () => {
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(16);
     expect(statuses.filter((s) => s === 503).length).toBeGreaterThan(0);
     expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
-    expect(result.responses.filter((r) => r.status === 503).every((r) => JSON.parse(r.body.toString()).error.code === 'overloaded')).toBe(true);
+    expect(
+      result.responses
+        .filter((r) => r.status === 503)
+        .every((r) => JSON.parse(r.body.toString()).error.code === 'overloaded'),
+    ).toBe(true);
   });
 });

@@ -2,7 +2,15 @@
 // (marked degraded), live traffic is untouched, the release fails once the outage outlasts the bound, and it
 // is recorded as aborted, with the outage as evidence, when the database is back; the next release can start.
 import { afterAll, describe, expect, it } from 'vitest';
-import { POSTGRES_URL, dropSchema, postgresReachable, requireService, startCuttableProxy, testSchema, type CuttableProxy } from '../helpers/services.js';
+import {
+  POSTGRES_URL,
+  dropSchema,
+  postgresReachable,
+  requireService,
+  startCuttableProxy,
+  testSchema,
+  type CuttableProxy,
+} from '../helpers/services.js';
 import { until } from '../helpers/router.js';
 import { predict, quickSpec, startTestUp } from '../helpers/up.js';
 
@@ -16,7 +24,8 @@ describe('a store outage during a release', () => {
   });
 
   it('answers from memory, fails the release after the bound, records it when the store is back', async (context) => {
-    if (!requireService(await postgresReachable(), `PostgreSQL at ${POSTGRES_URL}`, (note) => context.skip(note))) return;
+    if (!requireService(await postgresReachable(), `PostgreSQL at ${POSTGRES_URL}`, (note) => context.skip(note)))
+      return;
     const target = new URL(POSTGRES_URL);
     proxy = await startCuttableProxy({ host: target.hostname, port: Number(target.port || 5432) });
     const up = await startTestUp(undefined, {
@@ -27,12 +36,20 @@ describe('a store outage during a release', () => {
     });
     try {
       const admin = async (path: string) => {
-        const response = await fetch(`${up.adminUrl}${path}`, { headers: { authorization: `Bearer ${up.token}` }, signal: AbortSignal.timeout(5_000) });
+        const response = await fetch(`${up.adminUrl}${path}`, {
+          headers: { authorization: `Bearer ${up.token}` },
+          signal: AbortSignal.timeout(5_000),
+        });
         return { status: response.status, body: (await response.json()) as any };
       };
       const spec = quickSpec({
         version: 'outage-v2',
-        gates: { functional: { enabled: false }, load: { enabled: false }, shadow: { durationSeconds: 6, samples: 100_000, minSamples: 0 }, watch: { enabled: false } },
+        gates: {
+          functional: { enabled: false },
+          load: { enabled: false },
+          shadow: { durationSeconds: 6, samples: 100_000, minSamples: 0 },
+          watch: { enabled: false },
+        },
       });
       await up.controller.release(spec);
       await until(() => up.controller.progress?.step === 'shadow gate', 30_000);
@@ -55,9 +72,21 @@ describe('a store outage during a release', () => {
       }, 30_000);
       const { body } = await admin('/admin/controller');
       expect(body.release.note).toMatch(/store was unreachable/);
-      expect(body.release.transitions.at(-1).evidence).toMatchObject({ outage: { error: expect.stringMatching(/unreachable/) } });
+      expect(body.release.transitions.at(-1).evidence).toMatchObject({
+        outage: { error: expect.stringMatching(/unreachable/) },
+      });
       // Nothing is stuck: the next release starts.
-      const next = await up.controller.release(quickSpec({ version: 'outage-v3', gates: { functional: { enabled: false }, load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } } }));
+      const next = await up.controller.release(
+        quickSpec({
+          version: 'outage-v3',
+          gates: {
+            functional: { enabled: false },
+            load: { enabled: false },
+            shadow: { enabled: false },
+            watch: { enabled: false },
+          },
+        }),
+      );
       expect(next.state).toBe('deploying');
       await up.controller.settled();
       expect((await up.controller.status()).release).toMatchObject({ version: 'outage-v3', state: 'stable' });

@@ -33,14 +33,27 @@ describe('router cluster (--workers 2)', () => {
       ...(dispatcher ? { dispatcher } : {}),
     });
     await response.body.text();
-    return { status: response.statusCode, color: response.headers['x-guardgate-color'] as string | undefined, epoch: Number(response.headers['x-guardgate-epoch']) };
+    return {
+      status: response.statusCode,
+      color: response.headers['x-guardgate-color'] as string | undefined,
+      epoch: Number(response.headers['x-guardgate-epoch']),
+    };
   };
 
   beforeAll(async () => {
     [blue, green] = await Promise.all([startUpstream('blue-1'), startUpstream('green-1')]);
-    const config = loadRouterConfig({ port: '0', adminPort: '0', logLevel: 'silent', blue: blue.url, green: green.url, workers: '2' }, { GUARDGATE_ROUTER_SECRET: ROUTER_SECRET });
+    const config = loadRouterConfig(
+      { port: '0', adminPort: '0', logLevel: 'silent', blue: blue.url, green: green.url, workers: '2' },
+      { GUARDGATE_ROUTER_SECRET: ROUTER_SECRET },
+    );
     config.health = { ...config.health, intervalMs: 100, timeoutMs: 1_000, unhealthyThreshold: 1, healthyThreshold: 1 };
-    router = await startRouterProcesses(config, config.auth, { ...config.admin, token: ADMIN_TOKEN }, pino({ level: 'silent' }), { workers: config.workers, logLevel: 'silent' });
+    router = await startRouterProcesses(
+      config,
+      config.auth,
+      { ...config.admin, token: ADMIN_TOKEN },
+      pino({ level: 'silent' }),
+      { workers: config.workers, logLevel: 'silent' },
+    );
   });
   afterAll(async () => {
     await router?.close();
@@ -108,7 +121,9 @@ describe('router cluster (--workers 2)', () => {
     const unsubscribe = router.router.onMirrorPair((pair) => pairs.push(pair));
     await router.router.setMirror(1);
     try {
-      await Promise.all(Array.from({ length: 20 }, (_, i) => send(undefined, JSON.stringify({ prompt: `mirrored ${i}` }))));
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => send(undefined, JSON.stringify({ prompt: `mirrored ${i}` }))),
+      );
       await until(() => pairs.length === 20, 10_000);
     } finally {
       await router.router.setMirror(0);
@@ -116,7 +131,9 @@ describe('router cluster (--workers 2)', () => {
     }
     const prompts = pairs.map((p) => (JSON.parse(p.request.body.toString('utf8')) as { prompt: string }).prompt).sort();
     expect(prompts).toEqual(Array.from({ length: 20 }, (_, i) => `mirrored ${i}`).sort());
-    expect(pairs.every((p) => Buffer.isBuffer(p.active.body) && p.active.status === 200 && p.standby.color === 'green')).toBe(true);
+    expect(
+      pairs.every((p) => Buffer.isBuffer(p.active.body) && p.active.status === 200 && p.standby.color === 'green'),
+    ).toBe(true);
   });
 
   it('a worker that dies is replaced, with the current state', async () => {
@@ -130,16 +147,30 @@ describe('router cluster (--workers 2)', () => {
     }, 15_000);
     expect((await router.router.status()).epoch).toBe(epoch);
     const answers = await Promise.all(Array.from({ length: 20 }, () => send()));
-    expect(answers.map((a) => `${a.status} ${a.color} ${a.epoch}`)).toEqual(Array.from({ length: 20 }, () => `200 blue ${epoch}`));
+    expect(answers.map((a) => `${a.status} ${a.color} ${a.epoch}`)).toEqual(
+      Array.from({ length: 20 }, () => `200 blue ${epoch}`),
+    );
   });
 
   it('`guardgate router --workers 2` starts, serves, and stops cleanly on SIGTERM', async () => {
-    const cli = runCli(['router', '--workers', '2', '--port', '0', '--admin-port', '0', '--blue', blue.url, '--log-level', 'info'], { GUARDGATE_ADMIN_TOKEN: ADMIN_TOKEN });
+    const cli = runCli(
+      ['router', '--workers', '2', '--port', '0', '--admin-port', '0', '--blue', blue.url, '--log-level', 'info'],
+      { GUARDGATE_ADMIN_TOKEN: ADMIN_TOKEN },
+    );
     try {
-      const { url, adminUrl } = (await cli.logLine('guardgate router ready', 20_000)) as { url: string; adminUrl: string };
-      const response = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"prompt":"hello"}' });
+      const { url, adminUrl } = (await cli.logLine('guardgate router ready', 20_000)) as {
+        url: string;
+        adminUrl: string;
+      };
+      const response = await fetch(`${url}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"prompt":"hello"}',
+      });
       expect(response.status).toBe(200);
-      const status = (await (await fetch(`${adminUrl}/admin/status`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { workers: number };
+      const status = (await (
+        await fetch(`${adminUrl}/admin/status`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+      ).json()) as { workers: number };
       expect(status.workers).toBe(2);
       cli.child.kill('SIGTERM');
       expect(await cli.exited).toBe(0);

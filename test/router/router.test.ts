@@ -28,12 +28,26 @@ describe('router', () => {
       dispatcher: client,
     });
     const text = await response.body.text();
-    return { status: response.statusCode, headers: response.headers, body: text.startsWith('{') ? (JSON.parse(text) as Echo & { error?: { code: string } }) : text };
+    return {
+      status: response.statusCode,
+      headers: response.headers,
+      body: text.startsWith('{') ? (JSON.parse(text) as Echo & { error?: { code: string } }) : text,
+    };
   };
 
   beforeAll(async () => {
-    [blue, blue2, green] = await Promise.all([startUpstream('blue-1'), startUpstream('blue-2'), startUpstream('green-1')]);
-    router = await startTestRouter({ blue: `${blue.url},${blue2.url}`, green: green.url, blueVersion: 'v1', greenVersion: 'v2', previewPort: '0' });
+    [blue, blue2, green] = await Promise.all([
+      startUpstream('blue-1'),
+      startUpstream('blue-2'),
+      startUpstream('green-1'),
+    ]);
+    router = await startTestRouter({
+      blue: `${blue.url},${blue2.url}`,
+      green: green.url,
+      blueVersion: 'v1',
+      greenVersion: 'v2',
+      previewPort: '0',
+    });
   });
   afterEach(async () => {
     if (router.router.active !== 'blue') await router.router.switchTo('blue');
@@ -72,7 +86,10 @@ describe('router', () => {
     const spoofed = (await send('/predict', { 'x-forwarded-for': '203.0.113.7' })).body as Echo;
     expect(spoofed.headers['x-forwarded-for']).toBe('127.0.0.1');
     const dir = mkdtempSync(join(tmpdir(), 'guardgate-xff-'));
-    writeFileSync(join(dir, 'router.yaml'), `trustProxy: [127.0.0.1, '::1']\npools:\n  blue: { instances: [${blue.url}], version: v1 }\n`);
+    writeFileSync(
+      join(dir, 'router.yaml'),
+      `trustProxy: [127.0.0.1, '::1']\npools:\n  blue: { instances: [${blue.url}], version: v1 }\n`,
+    );
     const behindProxy = await startTestRouter({}, join(dir, 'router.yaml'));
     try {
       const passed = (await send('/predict', { 'x-forwarded-for': '203.0.113.7' }, behindProxy.url)).body as Echo;
@@ -84,26 +101,35 @@ describe('router', () => {
 
   it('one client cannot hold every connection slot: past its share it is refused, and another client still gets in', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'guardgate-conns-'));
-    writeFileSync(join(dir, 'router.yaml'), `maxConnections: 40\nmaxConnectionsPerClient: 10\npools:\n  blue: { instances: [${blue.url}], version: v1 }\n`);
+    writeFileSync(
+      join(dir, 'router.yaml'),
+      `maxConnections: 40\nmaxConnectionsPerClient: 10\npools:\n  blue: { instances: [${blue.url}], version: v1 }\n`,
+    );
     const capped = await startTestRouter({}, join(dir, 'router.yaml'));
     const { hostname, port } = new URL(capped.url);
     const sockets: Socket[] = [];
     try {
       // One client (127.0.0.1) opens 30 connections and sends nothing.
       const closed = await Promise.all(
-        Array.from({ length: 30 }, () =>
-          new Promise<boolean>((resolve) => {
-            const socket = connect({ host: hostname, port: Number(port), localAddress: '127.0.0.1' }, () => setTimeout(() => resolve(socket.destroyed || socket.readyState !== 'open'), 300));
-            socket.on('error', () => resolve(true));
-            socket.on('close', () => resolve(true));
-            sockets.push(socket);
-          }),
+        Array.from(
+          { length: 30 },
+          () =>
+            new Promise<boolean>((resolve) => {
+              const socket = connect({ host: hostname, port: Number(port), localAddress: '127.0.0.1' }, () =>
+                setTimeout(() => resolve(socket.destroyed || socket.readyState !== 'open'), 300),
+              );
+              socket.on('error', () => resolve(true));
+              socket.on('close', () => resolve(true));
+              sockets.push(socket);
+            }),
         ),
       );
       expect(closed.filter((c) => !c).length).toBe(10);
       // Another client (127.0.0.2) is served.
       const other = await new Promise<string>((resolve, reject) => {
-        const socket = connect({ host: hostname, port: Number(port), localAddress: '127.0.0.2' }, () => socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+        const socket = connect({ host: hostname, port: Number(port), localAddress: '127.0.0.2' }, () =>
+          socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+        );
         let text = '';
         socket.on('data', (d: Buffer) => (text += d.toString()));
         socket.on('end', () => resolve(text));
@@ -190,10 +216,18 @@ describe('router', () => {
 
   it('splits by weight, sticky by a client header', async () => {
     await router.router.setWeights(50, 'x-user');
-    const colors = await Promise.all(Array.from({ length: 60 }, (_, i) => send('/predict', { 'x-user': `u${i}` }).then((r) => r.headers['x-guardgate-color'])));
+    const colors = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        send('/predict', { 'x-user': `u${i}` }).then((r) => r.headers['x-guardgate-color']),
+      ),
+    );
     expect(colors).toContain('green');
     expect(colors).toContain('blue');
-    const again = await Promise.all(Array.from({ length: 60 }, (_, i) => send('/predict', { 'x-user': `u${i}` }).then((r) => r.headers['x-guardgate-color'])));
+    const again = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        send('/predict', { 'x-user': `u${i}` }).then((r) => r.headers['x-guardgate-color']),
+      ),
+    );
     expect(again).toEqual(colors);
   });
 
@@ -246,7 +280,11 @@ describe('router', () => {
     try {
       blue.ready = false;
       await until(() => guarded.router.pools.blue.healthyCount === 0);
-      const served = await request(`${guarded.url}/predict`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+      const served = await request(`${guarded.url}/predict`, {
+        method: 'POST',
+        body: '{}',
+        headers: { 'content-type': 'application/json' },
+      });
       await served.body.text();
       expect(served.statusCode).toBe(200);
       expect(served.headers['x-guardgate-color']).toBe('green');
@@ -254,7 +292,11 @@ describe('router', () => {
       expect(metrics).toMatch(/guardgate_router_failover_requests_total 1/);
       blue.ready = true;
       await until(() => guarded.router.pools.blue.healthyCount === 1);
-      const back = await request(`${guarded.url}/predict`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+      const back = await request(`${guarded.url}/predict`, {
+        method: 'POST',
+        body: '{}',
+        headers: { 'content-type': 'application/json' },
+      });
       await back.body.text();
       expect(back.headers['x-guardgate-color']).toBe('blue');
     } finally {
@@ -314,8 +356,15 @@ describe('router', () => {
 
     it('reports status, switches, and refuses a color with no healthy instance unless forced', async () => {
       const status = await admin(router, 'GET', '/admin/status');
-      expect(status.body).toMatchObject({ active: 'blue', standby: 'green', pools: { blue: { version: 'v1', healthy: 2 }, green: { version: 'v2', healthy: 1 } } });
-      expect((await admin(router, 'POST', '/admin/switch', { color: 'green' })).body).toMatchObject({ previous: 'blue', active: 'green' });
+      expect(status.body).toMatchObject({
+        active: 'blue',
+        standby: 'green',
+        pools: { blue: { version: 'v1', healthy: 2 }, green: { version: 'v2', healthy: 1 } },
+      });
+      expect((await admin(router, 'POST', '/admin/switch', { color: 'green' })).body).toMatchObject({
+        previous: 'blue',
+        active: 'green',
+      });
       expect((await admin(router, 'POST', '/admin/switch', { color: 'purple' })).status).toBe(400);
       green.ready = false;
       blue.ready = blue2.ready = false;
@@ -327,12 +376,17 @@ describe('router', () => {
     });
 
     it('sets weights, mirroring and pool membership, validating each', async () => {
-      expect((await admin(router, 'PUT', '/admin/weights', { standby: 10, stickyHeader: 'x-user' })).body).toMatchObject({ standbyWeight: 10, stickyHeader: 'x-user' });
+      expect(
+        (await admin(router, 'PUT', '/admin/weights', { standby: 10, stickyHeader: 'x-user' })).body,
+      ).toMatchObject({ standbyWeight: 10, stickyHeader: 'x-user' });
       expect((await admin(router, 'PUT', '/admin/weights', { standby: 150 })).status).toBe(400);
       expect((await admin(router, 'PUT', '/admin/mirror', { fraction: 0.25 })).body.mirrorFraction).toBe(0.25);
       expect((await admin(router, 'PUT', '/admin/mirror', { fraction: 'lots' })).status).toBe(400);
       const extra = await startUpstream('green-2');
-      const pool = await admin(router, 'PUT', '/admin/pools/green', { version: 'v3', instances: [green.url, extra.url] });
+      const pool = await admin(router, 'PUT', '/admin/pools/green', {
+        version: 'v3',
+        instances: [green.url, extra.url],
+      });
       expect(pool.body).toMatchObject({ version: 'v3', healthy: 2 });
       expect((await admin(router, 'PUT', '/admin/pools/green', { instances: ['not a url'] })).status).toBe(400);
       await router.router.setPool('green', [green.url], 'v2');

@@ -14,10 +14,30 @@ async function startInstance(color: string, version: string): Promise<{ cli: Cli
   return { cli, url };
 }
 
-async function startRouterProcess(blue: string[], green: string[]): Promise<{ cli: CliProcess; url: string; adminUrl: string }> {
-  const cli = runCli(['router', '--port', '0', '--admin-port', '0', '--blue', blue.join(','), '--green', green.join(','), '--blue-version', 'v1', '--green-version', 'v2'], {
-    GUARDGATE_ADMIN_TOKEN: ADMIN_TOKEN,
-  });
+async function startRouterProcess(
+  blue: string[],
+  green: string[],
+): Promise<{ cli: CliProcess; url: string; adminUrl: string }> {
+  const cli = runCli(
+    [
+      'router',
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--blue',
+      blue.join(','),
+      '--green',
+      green.join(','),
+      '--blue-version',
+      'v1',
+      '--green-version',
+      'v2',
+    ],
+    {
+      GUARDGATE_ADMIN_TOKEN: ADMIN_TOKEN,
+    },
+  );
   const ready = (await cli.logLine('guardgate router ready')) as { url: string; adminUrl: string };
   return { cli, url: ready.url, adminUrl: ready.adminUrl };
 }
@@ -34,7 +54,6 @@ const switchTo = (adminUrl: string, color: string) =>
 
 // The processes end with the file (runCli's helper), also when one of them failed to start.
 describe('router under load', () => {
-
   describe('switching blue/green again and again', () => {
     let router: Awaited<ReturnType<typeof startRouterProcess>>;
     beforeAll(async () => {
@@ -58,8 +77,12 @@ describe('router under load', () => {
       expect(result.requests.total).toBeGreaterThan(0);
       expect(failedRequests(result)).toBe(0);
       const metrics = await (await fetch(`${router.adminUrl}/metrics`)).text();
-      expect(metrics).toMatch(/guardgate_router_requests_total\{color="green",reason="active",status_code="200"\} [1-9]/);
-      expect(metrics).toMatch(/guardgate_router_requests_total\{color="blue",reason="active",status_code="200"\} [1-9]/);
+      expect(metrics).toMatch(
+        /guardgate_router_requests_total\{color="green",reason="active",status_code="200"\} [1-9]/,
+      );
+      expect(metrics).toMatch(
+        /guardgate_router_requests_total\{color="blue",reason="active",status_code="200"\} [1-9]/,
+      );
     });
   });
 
@@ -67,7 +90,11 @@ describe('router under load', () => {
     let router: Awaited<ReturnType<typeof startRouterProcess>>;
     let victim: CliProcess;
     beforeAll(async () => {
-      const [blue1, blue2, green] = await Promise.all([startInstance('blue', 'v1'), startInstance('blue', 'v1'), startInstance('green', 'v2')]);
+      const [blue1, blue2, green] = await Promise.all([
+        startInstance('blue', 'v1'),
+        startInstance('blue', 'v1'),
+        startInstance('green', 'v2'),
+      ]);
       victim = blue1.cli;
       router = await startRouterProcess([blue1.url, blue2.url], [green.url]);
     });
@@ -81,7 +108,9 @@ describe('router under load', () => {
       await until(() => running.answered() >= atKill + 500, 30_000, '500 requests answered after the kill');
       const result = await running.stop();
       expect(failedRequests(result)).toBe(0);
-      const status = await (await fetch(`${router.adminUrl}/admin/status`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json();
+      const status = await (
+        await fetch(`${router.adminUrl}/admin/status`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+      ).json();
       expect((status as { pools: { blue: { healthy: number } } }).pools.blue.healthy).toBe(1);
     });
   });

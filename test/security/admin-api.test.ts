@@ -20,14 +20,29 @@ interface Raw {
 }
 
 /** A request with the path exactly as given: no URL normalisation on the way. */
-function raw(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Raw> {
+function raw(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<Raw> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers } }, (res) => {
-      let text = '';
-      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, body: text }));
-    });
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path,
+        headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -78,10 +93,15 @@ describe('the admin plane of guardgate up', () => {
   });
   afterAll(async () => up?.close());
 
-  it('refuses every admin route, in every spelling, without credentials, with a wrong token, and with a moderate-only credential or the gates\' token', async () => {
+  it("refuses every admin route, in every spelling, without credentials, with a wrong token, and with a moderate-only credential or the gates' token", async () => {
     // What gate traffic carries to candidates: a candidate that records it must not get into the admin API.
     const gateToken = readFileSync(join(up.dataDir, 'gate-token'), 'utf8').trim();
-    const moderateJwt = await signToken({ key: new TextEncoder().encode(HS_SECRET), alg: 'HS256', scope: 'moderate', issuer: 'https://issuer.test' });
+    const moderateJwt = await signToken({
+      key: new TextEncoder().encode(HS_SECRET),
+      alg: 'HS256',
+      scope: 'moderate',
+      issuer: 'https://issuer.test',
+    });
     const attempts: Array<[string, string, Record<string, string>]> = [];
     for (const [method, path] of ADMIN_ROUTES) {
       for (const spelled of SPELLINGS(path)) {
@@ -95,8 +115,17 @@ describe('the admin plane of guardgate up', () => {
     const refusals = new Map<number, number>();
     for (const [method, path, headers] of attempts) {
       const body = ADMIN_ROUTES.find(([m, p]) => m === method && path.includes(p.slice(7)))?.[2];
-      const result = await raw(up.adminUrl, method, path, headers, body === undefined ? undefined : JSON.stringify(body));
-      expect([401, 403, 404], `${method} ${path} ${JSON.stringify(headers)} answered ${result.status} ${result.body}`).toContain(result.status);
+      const result = await raw(
+        up.adminUrl,
+        method,
+        path,
+        headers,
+        body === undefined ? undefined : JSON.stringify(body),
+      );
+      expect(
+        [401, 403, 404],
+        `${method} ${path} ${JSON.stringify(headers)} answered ${result.status} ${result.body}`,
+      ).toContain(result.status);
       expect(() => JSON.parse(result.body)).not.toThrow();
       refusals.set(result.status, (refusals.get(result.status) ?? 0) + 1);
     }
@@ -121,10 +150,32 @@ describe('the admin plane of guardgate up', () => {
 
   it('the admin token, an API key with scope admin, or a JWT with scope admin get in; the actor is recorded', async () => {
     expect((await raw(up.adminUrl, 'GET', '/admin/status', { authorization: `Bearer ${up.token}` })).status).toBe(200);
-    expect((await raw(up.adminUrl, 'GET', '/%61dmin/status', { authorization: `Bearer ${up.token}` })).status).toBe(200);
+    expect((await raw(up.adminUrl, 'GET', '/%61dmin/status', { authorization: `Bearer ${up.token}` })).status).toBe(
+      200,
+    );
     expect((await raw(up.adminUrl, 'GET', '/admin/status', { authorization: `Bearer ${adminKey}` })).status).toBe(200);
-    const adminJwt = await signToken({ key: new TextEncoder().encode(HS_SECRET), alg: 'HS256', scope: 'admin', sub: 'bob@example.com', issuer: 'https://issuer.test' });
-    const started = await raw(up.adminUrl, 'POST', '/admin/releases', { authorization: `Bearer ${adminJwt}` }, JSON.stringify({ version: 'v2', gates: { functional: { enabled: false }, load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } } }));
+    const adminJwt = await signToken({
+      key: new TextEncoder().encode(HS_SECRET),
+      alg: 'HS256',
+      scope: 'admin',
+      sub: 'bob@example.com',
+      issuer: 'https://issuer.test',
+    });
+    const started = await raw(
+      up.adminUrl,
+      'POST',
+      '/admin/releases',
+      { authorization: `Bearer ${adminJwt}` },
+      JSON.stringify({
+        version: 'v2',
+        gates: {
+          functional: { enabled: false },
+          load: { enabled: false },
+          shadow: { enabled: false },
+          watch: { enabled: false },
+        },
+      }),
+    );
     expect(started.status).toBe(202);
     await until(async () => (await up.controller.status()).release?.state === 'stable', 30_000);
     await raw(up.adminUrl, 'POST', '/admin/rollback', { authorization: `Bearer ${adminKey}` });
@@ -138,8 +189,23 @@ describe('the admin plane of guardgate up', () => {
     const secretFile = join(tempDataDir(), 'secret.yaml');
     writeFileSync(secretFile, 'root:x:0:0:root\nhunter2-line-of-a-secret\n');
     const shipped = DEFAULT_SUITE_PATH;
-    const post = (gates: unknown) => raw(up.adminUrl, 'POST', '/admin/releases', { authorization: `Bearer ${up.token}`, 'content-type': 'application/json' }, JSON.stringify({ version: 'files', gates }));
-    const paths = [secretFile, '/etc/passwd', '/nonexistent/suite.yaml', '/etc', `${dirname(shipped)}/../package.json`, `${dirname(shipped)}/nonexistent.yaml`, 'suites/default.yaml'];
+    const post = (gates: unknown) =>
+      raw(
+        up.adminUrl,
+        'POST',
+        '/admin/releases',
+        { authorization: `Bearer ${up.token}`, 'content-type': 'application/json' },
+        JSON.stringify({ version: 'files', gates }),
+      );
+    const paths = [
+      secretFile,
+      '/etc/passwd',
+      '/nonexistent/suite.yaml',
+      '/etc',
+      `${dirname(shipped)}/../package.json`,
+      `${dirname(shipped)}/nonexistent.yaml`,
+      'suites/default.yaml',
+    ];
     const answers = new Set<string>();
     for (const path of paths) {
       for (const gates of [{ functional: { suite: path } }, { shadow: { replay: { corpus: path } } }]) {
@@ -155,12 +221,25 @@ describe('the admin plane of guardgate up', () => {
     expect((await up.controller.status()).release?.version).not.toBe('files');
     // A shipped suite by path, or a suite of one's own inline, is accepted (the CLI sends files inline).
     const inline = { name: 'mine', cases: [{ name: 'greeting', prompt: 'Hello there', expect: { safety: 'Safe' } }] };
-    const accepted = await post({ functional: { suite: inline }, load: { enabled: false }, shadow: { durationSeconds: 2, samples: 20, minSamples: 5, replay: { corpus: shipped } }, watch: { enabled: false } });
+    const accepted = await post({
+      functional: { suite: inline },
+      load: { enabled: false },
+      shadow: { durationSeconds: 2, samples: 20, minSamples: 5, replay: { corpus: shipped } },
+      watch: { enabled: false },
+    });
     expect(accepted.status, accepted.body).toBe(202);
-    await until(async () => ['stable', 'aborted'].includes((await up.controller.status()).release?.state ?? ''), 60_000, 'the release with an inline suite settled');
+    await until(
+      async () => ['stable', 'aborted'].includes((await up.controller.status()).release?.state ?? ''),
+      60_000,
+      'the release with an inline suite settled',
+    );
     const release = (await up.controller.status()).release!;
     expect(release.state, release.gates.map((g) => g.summary).join('; ')).toBe('stable');
-    expect(release.gates[0]).toMatchObject({ gate: 'functional', passed: true, summary: expect.stringMatching(/^1\/1 cases passed/) });
+    expect(release.gates[0]).toMatchObject({
+      gate: 'functional',
+      passed: true,
+      summary: expect.stringMatching(/^1\/1 cases passed/),
+    });
     await raw(up.adminUrl, 'POST', '/admin/rollback', { authorization: `Bearer ${up.token}` });
   });
 });
@@ -173,16 +252,22 @@ describe('listeners of guardgate up', () => {
     try {
       expect(new URL(up.url).hostname).toBe('0.0.0.0');
       expect(new URL(up.adminUrl).hostname).toBe('127.0.0.1');
-      for (const instance of up.driver.describe('blue')!.instances) expect(new URL(instance.url).hostname).toBe('127.0.0.1');
+      for (const instance of up.driver.describe('blue')!.instances)
+        expect(new URL(instance.url).hostname).toBe('127.0.0.1');
       // /predict on the public listener needs credentials now that keys exist.
-      expect((await raw(up.url.replace('0.0.0.0', '127.0.0.1'), 'POST', '/predict', {}, JSON.stringify({ prompt: 'hi' }))).status).toBe(401);
+      expect(
+        (await raw(up.url.replace('0.0.0.0', '127.0.0.1'), 'POST', '/predict', {}, JSON.stringify({ prompt: 'hi' })))
+          .status,
+      ).toBe(401);
     } finally {
       await up.close();
     }
   });
 
   it('refuses a non-loopback public listener without credentials configured, unless --insecure', async () => {
-    await expect(startTestUp(tempDataDir(), {}, { host: '0.0.0.0' })).rejects.toThrow(/refusing to serve \/predict without authentication/);
+    await expect(startTestUp(tempDataDir(), {}, { host: '0.0.0.0' })).rejects.toThrow(
+      /refusing to serve \/predict without authentication/,
+    );
     const up = await startTestUp(tempDataDir(), {}, { host: '0.0.0.0', insecure: true });
     await up.close();
   });
@@ -198,17 +283,28 @@ describe('listeners of guardgate up', () => {
   });
 });
 
-
 describe('the admin log under a flood of refused requests', () => {
   it('refused admin requests are logged a few times with a count, not once each; accepted actions each', async () => {
     const dataDir = tempDataDir();
     const cli = runCli(['up', '--port', '0', '--admin-port', '0', '--data-dir', dataDir, '--log-level', 'info']);
     const ready = (await cli.logLine('guardgate is up', 60_000)) as { adminUrl: string };
-    for (let i = 0; i < 300; i++) await raw(ready.adminUrl, 'POST', '/admin/switch', { authorization: i % 2 ? 'Bearer wrong-token-0123456789' : '' }, '{"color":"green"}');
+    for (let i = 0; i < 300; i++)
+      await raw(
+        ready.adminUrl,
+        'POST',
+        '/admin/switch',
+        { authorization: i % 2 ? 'Bearer wrong-token-0123456789' : '' },
+        '{"color":"green"}',
+      );
     const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
-    expect((await raw(ready.adminUrl, 'POST', '/admin/abort', { authorization: `Bearer ${token}` }, '{}')).status).toBeGreaterThanOrEqual(200);
+    expect(
+      (await raw(ready.adminUrl, 'POST', '/admin/abort', { authorization: `Bearer ${token}` }, '{}')).status,
+    ).toBeGreaterThanOrEqual(200);
     await until(() => cli.stdout().includes('"route":"/admin/abort"'), 5_000, 'the accepted action logged');
-    const lines = cli.stdout().split('\n').filter((line) => line.includes('"admin'));
+    const lines = cli
+      .stdout()
+      .split('\n')
+      .filter((line) => line.includes('"admin'));
     const refused = lines.filter((line) => /"status":40[13]/.test(line) || line.includes('refused'));
     expect(refused.length).toBeLessThanOrEqual(3);
     expect(refused.length).toBeGreaterThanOrEqual(1);

@@ -9,7 +9,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addApiKey, revokeApiKey } from '../../src/auth/api-keys.js';
 import { loadInstanceConfig } from '../../src/config/instance.js';
 import type { RunningInstance } from '../../src/instance/run.js';
-import { AUDIENCE, HS_SECRET, ISSUER, ecKeyPair, rsaKeyPair, signToken, startJwks, tempDir, unsignedToken, writePem, type JwksServer } from '../helpers/auth.js';
+import {
+  AUDIENCE,
+  HS_SECRET,
+  ISSUER,
+  ecKeyPair,
+  rsaKeyPair,
+  signToken,
+  startJwks,
+  tempDir,
+  unsignedToken,
+  writePem,
+  type JwksServer,
+} from '../helpers/auth.js';
 import { startTestInstance } from '../helpers/instance.js';
 import { until } from '../helpers/router.js';
 
@@ -25,7 +37,11 @@ const predict = async (instance: RunningInstance, authorization?: string, path =
     headers: { 'content-type': 'application/json', ...(authorization === undefined ? {} : { authorization }) },
     body: path === '/predict' ? JSON.stringify({ prompt: 'How can I kill a Python process?' }) : undefined,
   });
-  return { status: response.status, challenge: response.headers.get('www-authenticate'), body: (await response.json().catch(() => null)) as any };
+  return {
+    status: response.status,
+    challenge: response.headers.get('www-authenticate'),
+    body: (await response.json().catch(() => null)) as any,
+  };
 };
 
 describe('authentication of the public API', () => {
@@ -49,13 +65,21 @@ describe('authentication of the public API', () => {
     previewKey = addApiKey(keysFile, 'svc-preview', ['preview']);
     const common = { issuer: ISSUER, audience: AUDIENCE };
     hs = await startTestInstance(
-      { config: configFile(dir, { auth: { jwt: { secret: { env: 'TEST_JWT_SECRET' }, ...common }, apiKeysFile: keysFile } }) },
+      {
+        config: configFile(dir, {
+          auth: { jwt: { secret: { env: 'TEST_JWT_SECRET' }, ...common }, apiKeysFile: keysFile },
+        }),
+      },
       { TEST_JWT_SECRET: HS_SECRET },
     );
-    pem = await startTestInstance({ config: configFile(dir, { auth: { jwt: { publicKeyFile: writePem(rsa.publicKey, dir), ...common } } }) });
+    pem = await startTestInstance({
+      config: configFile(dir, { auth: { jwt: { publicKeyFile: writePem(rsa.publicKey, dir), ...common } } }),
+    });
     jwks = await startJwks([{ kid: 'rsa-1', key: jwksRsa.publicKey, alg: 'RS256' }]);
     jwksInstance = await startTestInstance({
-      config: configFile(dir, { auth: { jwt: { jwksUrl: jwks.url, ...common, jwksCacheSeconds: 1, jwksCooldownSeconds: 1 } } }),
+      config: configFile(dir, {
+        auth: { jwt: { jwksUrl: jwks.url, ...common, jwksCacheSeconds: 1, jwksCooldownSeconds: 1 } },
+      }),
     });
   });
   afterAll(async () => {
@@ -63,15 +87,24 @@ describe('authentication of the public API', () => {
     await jwks?.close();
   });
 
-  const hsToken = (overrides: Partial<Parameters<typeof signToken>[0]> = {}) => signToken({ key: secret, alg: 'HS256', scope: 'moderate', ...overrides });
+  const hsToken = (overrides: Partial<Parameters<typeof signToken>[0]> = {}) =>
+    signToken({ key: secret, alg: 'HS256', scope: 'moderate', ...overrides });
 
   it.each([
     ['no credentials', async () => undefined],
     ['a malformed header', async () => 'Basic dXNlcjpwYXNz'],
     ['Bearer with nothing', async () => 'Bearer '],
     ['two tokens', async () => `Bearer ${await hsToken()} extra`],
-    ['a bad signature', async () => `Bearer ${await signToken({ key: new TextEncoder().encode('another-secret-that-is-long-enough-32b'), alg: 'HS256', scope: 'moderate' })}`],
-    ['alg none', async () => `Bearer ${unsignedToken({ sub: 'mallory', scope: 'moderate admin', iss: ISSUER, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 300 })}`],
+    [
+      'a bad signature',
+      async () =>
+        `Bearer ${await signToken({ key: new TextEncoder().encode('another-secret-that-is-long-enough-32b'), alg: 'HS256', scope: 'moderate' })}`,
+    ],
+    [
+      'alg none',
+      async () =>
+        `Bearer ${unsignedToken({ sub: 'mallory', scope: 'moderate admin', iss: ISSUER, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 300 })}`,
+    ],
     ['an expired token (beyond the 60 s tolerance)', async () => `Bearer ${await hsToken({ expiresIn: -120 })}`],
     ['a token not yet valid', async () => `Bearer ${await hsToken({ notBefore: 180 })}`],
     ['the wrong issuer', async () => `Bearer ${await hsToken({ issuer: 'https://evil.test' })}`],
@@ -83,7 +116,9 @@ describe('authentication of the public API', () => {
     const result = await predict(hs, await header());
     expect(result.status).toBe(401);
     expect(result.challenge).toBe('Bearer realm="guardgate"');
-    expect(result.body).toEqual({ error: { code: 'unauthorized', message: 'missing or invalid credentials: send Authorization: Bearer <token>' } });
+    expect(result.body).toEqual({
+      error: { code: 'unauthorized', message: 'missing or invalid credentials: send Authorization: Bearer <token>' },
+    });
   });
 
   it('200 for a valid JWT, one expired within the clock tolerance, and a valid API key', async () => {
@@ -108,7 +143,9 @@ describe('authentication of the public API', () => {
 
   it('one rule for every route: where anonymous callers are served, a credential without the scope is served as anonymous, not refused', async () => {
     // Anonymous allowed and API keys configured: /metrics answers anonymous callers, so a moderate key gets no less.
-    const open = await startTestInstance({ config: configFile(dir, { auth: { apiKeysFile: keysFile, anonymous: true } }) });
+    const open = await startTestInstance({
+      config: configFile(dir, { auth: { apiKeysFile: keysFile, anonymous: true } }),
+    });
     try {
       expect((await predict(open, undefined, '/metrics')).status).toBe(200);
       expect((await predict(open, `Bearer ${modKey}`, '/metrics')).status).toBe(200);
@@ -128,11 +165,23 @@ describe('authentication of the public API', () => {
   });
 
   it('RS256 from a PEM key: valid passes; HS256 signed with the public key as secret (algorithm confusion) fails', async () => {
-    expect((await predict(pem, `Bearer ${await signToken({ key: rsa.privateKey, alg: 'RS256', scope: 'moderate' })}`)).status).toBe(200);
+    expect(
+      (await predict(pem, `Bearer ${await signToken({ key: rsa.privateKey, alg: 'RS256', scope: 'moderate' })}`))
+        .status,
+    ).toBe(200);
     const publicPem = Buffer.from(rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string);
-    expect((await predict(pem, `Bearer ${await signToken({ key: publicPem, alg: 'HS256', scope: 'moderate' })}`)).status).toBe(401);
+    expect(
+      (await predict(pem, `Bearer ${await signToken({ key: publicPem, alg: 'HS256', scope: 'moderate' })}`)).status,
+    ).toBe(401);
     // An ES256 token is refused where RS256 is pinned.
-    expect((await predict(pem, `Bearer ${await signToken({ key: ecKeyPair().privateKey, alg: 'ES256', scope: 'moderate' })}`)).status).toBe(401);
+    expect(
+      (
+        await predict(
+          pem,
+          `Bearer ${await signToken({ key: ecKeyPair().privateKey, alg: 'ES256', scope: 'moderate' })}`,
+        )
+      ).status,
+    ).toBe(401);
   });
 
   it('JWKS: an unknown kid fetches the set again; a removed key stops working once the cached set expires', async () => {
@@ -156,15 +205,24 @@ describe('authentication of the public API', () => {
   });
 
   it('refuses a JWKS over plain http off loopback, one without an audience, and a zero cooldown', () => {
-    const load = (jwt: Record<string, unknown>) => () => loadInstanceConfig({ config: configFile(dir, { auth: { jwt } }) }, {});
-    expect(load({ jwksUrl: 'http://login.example.com/jwks.json', audience: AUDIENCE })).toThrow(/a JWKS is fetched over https/);
+    const load = (jwt: Record<string, unknown>) => () =>
+      loadInstanceConfig({ config: configFile(dir, { auth: { jwt } }) }, {});
+    expect(load({ jwksUrl: 'http://login.example.com/jwks.json', audience: AUDIENCE })).toThrow(
+      /a JWKS is fetched over https/,
+    );
     expect(load({ jwksUrl: 'https://login.example.com/jwks.json' })).toThrow(/a JWKS needs an audience/);
-    expect(load({ jwksUrl: 'https://login.example.com/jwks.json', audience: AUDIENCE, jwksCooldownSeconds: 0 })).toThrow(/jwksCooldownSeconds/);
+    expect(
+      load({ jwksUrl: 'https://login.example.com/jwks.json', audience: AUDIENCE, jwksCooldownSeconds: 0 }),
+    ).toThrow(/jwksCooldownSeconds/);
   });
 
   it('an instance whose JWKS cannot be fetched at start does not start (fail closed)', async () => {
     await expect(
-      startTestInstance({ config: configFile(dir, { auth: { jwt: { jwksUrl: 'http://127.0.0.1:9/jwks.json', issuer: ISSUER, audience: AUDIENCE } } }) }),
+      startTestInstance({
+        config: configFile(dir, {
+          auth: { jwt: { jwksUrl: 'http://127.0.0.1:9/jwks.json', issuer: ISSUER, audience: AUDIENCE } },
+        }),
+      }),
     ).rejects.toThrow(/cannot fetch the JWKS/);
   });
 

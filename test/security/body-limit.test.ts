@@ -20,7 +20,17 @@ function upload(url: string, bytes: number, expectContinue: boolean): Promise<Up
   return new Promise((resolve) => {
     const result: Upload = { continued: false, status: undefined, body: '', error: undefined, sentBytes: 0 };
     const { hostname, port } = new URL(url);
-    const req = request({ host: hostname, port, method: 'POST', path: '/predict', headers: { 'content-type': 'application/json', 'content-length': bytes, ...(expectContinue ? { expect: '100-continue' } : {}) } });
+    const req = request({
+      host: hostname,
+      port,
+      method: 'POST',
+      path: '/predict',
+      headers: {
+        'content-type': 'application/json',
+        'content-length': bytes,
+        ...(expectContinue ? { expect: '100-continue' } : {}),
+      },
+    });
     const chunk = Buffer.alloc(65_536, 0x20);
     const send = () => {
       while (result.sentBytes < bytes) {
@@ -62,7 +72,7 @@ describe('a body over the limit', () => {
     }
   });
 
-  it('without Expect: 413 in JSON, and the client\'s upload is not broken', async () => {
+  it("without Expect: 413 in JSON, and the client's upload is not broken", async () => {
     for (let i = 0; i < 5; i++) {
       const result = await upload(instance.url, 4 * 1_048_576, false);
       expect(result.error).toBeUndefined();
@@ -75,7 +85,17 @@ describe('a body over the limit', () => {
     const { hostname, port } = new URL(instance.url);
     const body = JSON.stringify({ prompt: 'hello there' });
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request({ host: hostname, port, method: 'POST', path: '/predict', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' } });
+      const req = request({
+        host: hostname,
+        port,
+        method: 'POST',
+        path: '/predict',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          expect: '100-continue',
+        },
+      });
       req.on('continue', () => req.end(body));
       req.on('response', (response) => {
         let text = '';
@@ -98,18 +118,24 @@ describe('clients that hang up', () => {
         new Promise<void>((resolve) => {
           const socket = connect(Number(port), hostname, () => {
             const body = JSON.stringify({ prompt: 'x'.repeat(1_000) });
-            socket.write(`POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${full ? body : body.slice(0, 100)}`);
+            socket.write(
+              `POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${full ? body : body.slice(0, 100)}`,
+            );
             setTimeout(() => (socket.destroy(), resolve()), full ? 0 : 20);
           });
           socket.on('error', () => resolve());
         });
       await Promise.all(Array.from({ length: 50 }, (_, i) => hangUp(i % 2 === 0)));
       let gauge = NaN;
-      await until(async () => {
-        const metrics = await (await fetch(`${instance.url}/metrics`)).text();
-        gauge = Number(/^guardgate_http_requests_in_flight (\d+)/m.exec(metrics)?.[1]);
-        return gauge === 1; // the scrape itself
-      }, 5_000, 'no request in flight but the scrape').catch(() => undefined);
+      await until(
+        async () => {
+          const metrics = await (await fetch(`${instance.url}/metrics`)).text();
+          gauge = Number(/^guardgate_http_requests_in_flight (\d+)/m.exec(metrics)?.[1]);
+          return gauge === 1; // the scrape itself
+        },
+        5_000,
+        'no request in flight but the scrape',
+      ).catch(() => undefined);
       expect(gauge).toBe(1);
     } finally {
       await instance.shutdown();

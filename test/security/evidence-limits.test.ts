@@ -23,23 +23,59 @@ describe('rate limits and evidence traffic', () => {
     const dir = mkdtempSync(join(tmpdir(), 'guardgate-limits-'));
     const dataDir = tempDataDir();
     const user = addApiKey(join(dataDir, 'api-keys.json'), 'user', ['moderate']);
-    writeFileSync(join(dir, 'up.yaml'), 'auth:\n  rateLimit:\n    limits:\n      moderate: { perSecond: 5, burst: 10 }\n');
+    writeFileSync(
+      join(dir, 'up.yaml'),
+      'auth:\n  rateLimit:\n    limits:\n      moderate: { perSecond: 5, burst: 10 }\n',
+    );
     const up: RunningUp = await startTestUp(dataDir, {}, { config: join(dir, 'up.yaml') });
     owned.push(() => up.close());
     // Live traffic under the limit (a user's), for the shadow and watch gates, until the release has ended.
-    const load = startLiveLoad(up.url, { connections: 1, overallRate: 4, headers: { authorization: `Bearer ${user}` } });
-    await up.controller.release(quickSpec({ version: 'v2', gates: { load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } }, shadow: { durationSeconds: 2, samples: 20, minSamples: 10 }, watch: { durationSeconds: 2, minRequests: 3 } } }));
+    const load = startLiveLoad(up.url, {
+      connections: 1,
+      overallRate: 4,
+      headers: { authorization: `Bearer ${user}` },
+    });
+    await up.controller.release(
+      quickSpec({
+        version: 'v2',
+        gates: {
+          load: { durationSeconds: 1, connections: 4, tolerance: { p99: 3, qps: 0.8, errorRate: 0 } },
+          shadow: { durationSeconds: 2, samples: 20, minSamples: 10 },
+          watch: { durationSeconds: 2, minRequests: 3 },
+        },
+      }),
+    );
     await up.controller.settled();
     const release = (await up.controller.status()).release!;
     const result = await load.stop();
     expect(release.state, release.gates.map((g) => `${g.gate}: ${g.summary}`).join('\n')).toBe('stable');
-    expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([['functional', true], ['load', true], ['shadow', true], ['watch', true]]);
-    const load429 = release.gates.find((g) => g.gate === 'load')!.evidence as { candidate: { errorRate: number }; active: { errorRate: number } };
+    expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([
+      ['functional', true],
+      ['load', true],
+      ['shadow', true],
+      ['watch', true],
+    ]);
+    const load429 = release.gates.find((g) => g.gate === 'load')!.evidence as {
+      candidate: { errorRate: number };
+      active: { errorRate: number };
+    };
     expect([load429.candidate.errorRate, load429.active.errorRate]).toEqual([0, 0]);
     expect(failedRequests(result)).toBe(0);
 
     // The user's own limit still holds: a burst past 10 gets 429.
-    const statuses = await Promise.all(Array.from({ length: 30 }, async () => (await fetch(`${up.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${user}` }, body: '{"prompt":"hi"}' })).status));
+    const statuses = await Promise.all(
+      Array.from(
+        { length: 30 },
+        async () =>
+          (
+            await fetch(`${up.url}/predict`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', authorization: `Bearer ${user}` },
+              body: '{"prompt":"hi"}',
+            })
+          ).status,
+      ),
+    );
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(15);
   }, 120_000);
 
@@ -48,11 +84,24 @@ describe('rate limits and evidence traffic', () => {
     const keysFile = join(dir, 'keys.json');
     const gates = addApiKey(keysFile, 'gates', ['moderate', 'evidence']);
     const configFile = join(dir, 'instance.yaml');
-    writeFileSync(configFile, `auth:\n  apiKeysFile: ${keysFile}\n  rateLimit:\n    limits:\n      moderate: { perSecond: 0.01, burst: 2 }\n      evidence: { perSecond: 0.01, burst: 4 }\n`);
+    writeFileSync(
+      configFile,
+      `auth:\n  apiKeysFile: ${keysFile}\n  rateLimit:\n    limits:\n      moderate: { perSecond: 0.01, burst: 2 }\n      evidence: { perSecond: 0.01, burst: 4 }\n`,
+    );
     const instance: RunningInstance = await startTestInstance({ config: configFile });
     owned.push(() => instance.shutdown());
     const call = async (evidence: boolean) =>
-      (await fetch(`${instance.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${gates}`, ...(evidence ? { [EVIDENCE_HEADER]: '1' } : {}) }, body: '{"prompt":"hi"}' })).status;
+      (
+        await fetch(`${instance.url}/predict`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${gates}`,
+            ...(evidence ? { [EVIDENCE_HEADER]: '1' } : {}),
+          },
+          body: '{"prompt":"hi"}',
+        })
+      ).status;
     const asUser = [];
     for (let i = 0; i < 3; i++) asUser.push(await call(false));
     expect(asUser).toEqual([200, 200, 429]);

@@ -30,9 +30,11 @@ function problemWith(response: RawResponse, head: boolean): string | null {
     return `status ${response.status} with a body that is not JSON: ${response.body.toString('latin1').slice(0, 120)}`;
   }
   const code = parsed.error?.code;
-  if (typeof code !== 'string' || !(code in ERROR_STATUS)) return `status ${response.status} without a stable code: ${response.body.toString().slice(0, 120)}`;
+  if (typeof code !== 'string' || !(code in ERROR_STATUS))
+    return `status ${response.status} without a stable code: ${response.body.toString().slice(0, 120)}`;
   if (ERROR_STATUS[code as ErrorCode] !== response.status) return `code ${code} with status ${response.status}`;
-  if (typeof parsed.error?.message !== 'string' || parsed.error.message.length > 400) return `code ${code} with a missing or unbounded message`;
+  if (typeof parsed.error?.message !== 'string' || parsed.error.message.length > 400)
+    return `code ${code} with a missing or unbounded message`;
   return null;
 }
 
@@ -47,7 +49,8 @@ describe('hostile input', () => {
     const instanceUrl = up.driver.describe('blue')!.instances[0]!.url;
     const local = up.driver as LocalDriver;
     const pidsBefore = local.pids('blue');
-    const address = (target: Target) => new URL(target === 'public' ? up.url : target === 'admin' ? up.adminUrl : instanceUrl);
+    const address = (target: Target) =>
+      new URL(target === 'public' ? up.url : target === 'admin' ? up.adminUrl : instanceUrl);
     const cases = hostileCases(CASES, SEED, up.token);
     const findings: Finding[] = [];
     const kinds = new Map<string, number>();
@@ -60,7 +63,13 @@ describe('hostile input', () => {
         const result = await exchange(hostname, Number(port), item.bytes, { methods: item.methods });
         kinds.set(item.kind, (kinds.get(item.kind) ?? 0) + 1);
         responses += result.responses.length;
-        const report = (problem: string) => findings.push({ kind: item.kind, target: item.target, problem, request: item.bytes.toString('latin1').slice(0, 300) });
+        const report = (problem: string) =>
+          findings.push({
+            kind: item.kind,
+            target: item.target,
+            problem,
+            request: item.bytes.toString('latin1').slice(0, 300),
+          });
         if (result.hung) report('no answer and no close within 10 s');
         if (result.garbage !== null) report(`unparsable answer: ${result.garbage}`);
         result.responses.forEach((response, i) => {
@@ -72,7 +81,18 @@ describe('hostile input', () => {
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     expect(findings.slice(0, 10), `${findings.length} findings`).toEqual([]);
     expect(responses).toBeGreaterThan(CASES / 2);
-    expect([...kinds.keys()].sort()).toEqual(['body', 'chunked', 'content-type', 'expect', 'headers', 'http10', 'method', 'pipeline', 'smuggle', 'target']);
+    expect([...kinds.keys()].sort()).toEqual([
+      'body',
+      'chunked',
+      'content-type',
+      'expect',
+      'headers',
+      'http10',
+      'method',
+      'pipeline',
+      'smuggle',
+      'target',
+    ]);
     // Nothing crashed or restarted, the controller's state is untouched, and normal requests are served.
     expect(local.pids('blue')).toEqual(pidsBefore);
     expect(up.driver.describe('blue')!.instances.every((i) => i.restarts === 0 && i.state === 'ready')).toBe(true);

@@ -30,9 +30,36 @@ const PREDICT_BODIES = [
   '{"prompt":"Tell me a joke","response":"I cannot help with that."}',
   '{"inputs":[{"prompt":"one"},{"prompt":"two","response":"ok"}],"policy":"strict"}',
 ];
-const MODERATION_BODIES = ['{"input":"I want to hurt someone"}', '{"input":["a","b","c"],"model":"omni-moderation-latest"}', '{"input":[{"type":"text","text":"hi"}]}'];
+const MODERATION_BODIES = [
+  '{"input":"I want to hurt someone"}',
+  '{"input":["a","b","c"],"model":"omni-moderation-latest"}',
+  '{"input":[{"type":"text","text":"hi"}]}',
+];
 const ADMIN_BODIES = ['{"instances":["http://127.0.0.1:9"],"version":"x"}', '{"force":true}', '{}', '{"fraction":0.5}'];
-const TOKENS = ['{', '}', '[', ']', '"', ',', ':', '\\', '\\u0000', '\\ud800', '__proto__', '"__proto__":{"x":1},', '1e309', '-0', 'null', 'true', '[]', '{}', 'NaN', '\u0000', '\u2028', '9'.repeat(400)];
+const TOKENS = [
+  '{',
+  '}',
+  '[',
+  ']',
+  '"',
+  ',',
+  ':',
+  '\\',
+  '\\u0000',
+  '\\ud800',
+  '__proto__',
+  '"__proto__":{"x":1},',
+  '1e309',
+  '-0',
+  'null',
+  'true',
+  '[]',
+  '{}',
+  'NaN',
+  '\u0000',
+  '\u2028',
+  '9'.repeat(400),
+];
 
 export function hostileCases(count: number, seed: number, adminToken: string): HostileCase[] {
   const random = seeded(seed);
@@ -72,12 +99,23 @@ export function hostileCases(count: number, seed: number, adminToken: string): H
     return Buffer.from(`{"inputs":${'['.repeat(depth)}${']'.repeat(depth)}}`);
   };
 
-  const bodies: Record<Target, string[]> = { public: [...PREDICT_BODIES, ...MODERATION_BODIES], instance: [...PREDICT_BODIES, ...MODERATION_BODIES], admin: ADMIN_BODIES };
+  const bodies: Record<Target, string[]> = {
+    public: [...PREDICT_BODIES, ...MODERATION_BODIES],
+    instance: [...PREDICT_BODIES, ...MODERATION_BODIES],
+    admin: ADMIN_BODIES,
+  };
   const paths: Record<Target, string[]> = {
     public: ['/predict', '/v1/moderations'],
     instance: ['/predict', '/v1/moderations'],
     // With the admin token only routes whose success changes nothing that live traffic depends on.
-    admin: ['/admin/pools/purple', '/admin/promote', '/admin/abort', '/admin/rollback', '/admin/switch', '/admin/releases'],
+    admin: [
+      '/admin/pools/purple',
+      '/admin/promote',
+      '/admin/abort',
+      '/admin/rollback',
+      '/admin/switch',
+      '/admin/releases',
+    ],
   };
 
   const body = (target: Target): Buffer => {
@@ -85,9 +123,24 @@ export function hostileCases(count: number, seed: number, adminToken: string): H
       case 0:
         return deep();
       case 1:
-        return Buffer.from(pick([`{"prompt":1e999999}`, `{"prompt":"x","policy":${'9'.repeat(500)}}`, `{"inputs":${'9'.repeat(1000)}}`, `{"input":-1e-400}`, `{"prompt":"x","response":123456789012345678901234567890}`]));
+        return Buffer.from(
+          pick([
+            `{"prompt":1e999999}`,
+            `{"prompt":"x","policy":${'9'.repeat(500)}}`,
+            `{"inputs":${'9'.repeat(1000)}}`,
+            `{"input":-1e-400}`,
+            `{"prompt":"x","response":123456789012345678901234567890}`,
+          ]),
+        );
       case 2:
-        return Buffer.from(pick(['{"__proto__":{"admin":true},"prompt":"x"}', '{"constructor":{"prototype":{"polluted":1}},"prompt":"x"}', '{"inputs":[{"__proto__":{"prompt":"y"}}]}', '{"prompt":"x","__proto__":null}']));
+        return Buffer.from(
+          pick([
+            '{"__proto__":{"admin":true},"prompt":"x"}',
+            '{"constructor":{"prototype":{"polluted":1}},"prompt":"x"}',
+            '{"inputs":[{"__proto__":{"prompt":"y"}}]}',
+            '{"prompt":"x","__proto__":null}',
+          ]),
+        );
       case 3:
         return Buffer.concat([Buffer.from('{"prompt":"'), randomBytes(1 + int(200)), Buffer.from('"}')]);
       default:
@@ -95,20 +148,48 @@ export function hostileCases(count: number, seed: number, adminToken: string): H
     }
   };
 
-  const request = (target: Target, options: { method?: string; path?: string; version?: string; headers?: string[]; body?: Buffer; omitLength?: boolean } = {}): Buffer => {
+  const request = (
+    target: Target,
+    options: {
+      method?: string;
+      path?: string;
+      version?: string;
+      headers?: string[];
+      body?: Buffer;
+      omitLength?: boolean;
+    } = {},
+  ): Buffer => {
     const payload = options.body ?? body(target);
     const method = options.method ?? 'POST';
     const headers = ['Host: 127.0.0.1', ...(options.headers ?? ['Content-Type: application/json'])];
     if (!options.omitLength && method !== 'GET' && method !== 'HEAD') headers.push(`Content-Length: ${payload.length}`);
-    if (target === 'admin' && random() < 0.7) headers.push(`Authorization: Bearer ${random() < 0.8 ? adminToken : 'wrong-token'}`);
+    if (target === 'admin' && random() < 0.7)
+      headers.push(`Authorization: Bearer ${random() < 0.8 ? adminToken : 'wrong-token'}`);
     const head = `${method} ${options.path ?? pick(paths[target])} ${options.version ?? 'HTTP/1.1'}\r\n${headers.join('\r\n')}\r\n\r\n`;
-    return Buffer.concat([Buffer.from(head, 'latin1'), method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : payload]);
+    return Buffer.concat([
+      Buffer.from(head, 'latin1'),
+      method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : payload,
+    ]);
   };
 
   const cases: HostileCase[] = [];
   for (let i = 0; i < count; i++) {
     const target: Target = pick(['public', 'public', 'public', 'instance', 'instance', 'admin', 'admin']);
-    const kind = pick(['body', 'body', 'body', 'body', 'headers', 'chunked', 'smuggle', 'http10', 'pipeline', 'expect', 'target', 'method', 'content-type']);
+    const kind = pick([
+      'body',
+      'body',
+      'body',
+      'body',
+      'headers',
+      'chunked',
+      'smuggle',
+      'http10',
+      'pipeline',
+      'expect',
+      'target',
+      'method',
+      'content-type',
+    ]);
     let bytes: Buffer;
     let methods = ['POST'];
     switch (kind) {
@@ -120,14 +201,37 @@ export function hostileCases(count: number, seed: number, adminToken: string): H
             : shape === 1
               ? ['Content-Type: application/json', ...Array.from({ length: 200 + int(800) }, (_, n) => `X-H${n}: ${n}`)]
               : shape === 2
-                ? ['Content-Type: application/json', `X-Bytes: ${randomBytes(40).toString('latin1').replace(/[\r\n]/g, '')}`]
-                : ['Content-Type: application/json', `Traceparent: ${randomBytes(60).toString('base64')}`, `X-Request-Id: ${'../'.repeat(100)}`, 'X-Guardgate-Mirror: 1'];
+                ? [
+                    'Content-Type: application/json',
+                    `X-Bytes: ${randomBytes(40)
+                      .toString('latin1')
+                      .replace(/[\r\n]/g, '')}`,
+                  ]
+                : [
+                    'Content-Type: application/json',
+                    `Traceparent: ${randomBytes(60).toString('base64')}`,
+                    `X-Request-Id: ${'../'.repeat(100)}`,
+                    'X-Guardgate-Mirror: 1',
+                  ];
         bytes = request(target, { headers });
         break;
       }
       case 'chunked': {
-        const chunk = pick(['zz\r\nhello\r\n0\r\n\r\n', '5\r\nhello0\r\n\r\n', 'ffffffffffffffffff\r\nx\r\n', '-1\r\nx\r\n0\r\n\r\n', '3;ext=1\r\n{}x\r\n0\r\n\r\n', '2\r\n{}\r\n0\r\nTrailer: x\r\n\r\n', '0\r\n\r\n', `${(20).toString(16)}\r\n{"prompt":"chunked!"}\r\n0\r\n\r\n`]);
-        bytes = request(target, { headers: ['Content-Type: application/json', 'Transfer-Encoding: chunked'], body: Buffer.from(chunk), omitLength: true });
+        const chunk = pick([
+          'zz\r\nhello\r\n0\r\n\r\n',
+          '5\r\nhello0\r\n\r\n',
+          'ffffffffffffffffff\r\nx\r\n',
+          '-1\r\nx\r\n0\r\n\r\n',
+          '3;ext=1\r\n{}x\r\n0\r\n\r\n',
+          '2\r\n{}\r\n0\r\nTrailer: x\r\n\r\n',
+          '0\r\n\r\n',
+          `${(20).toString(16)}\r\n{"prompt":"chunked!"}\r\n0\r\n\r\n`,
+        ]);
+        bytes = request(target, {
+          headers: ['Content-Type: application/json', 'Transfer-Encoding: chunked'],
+          body: Buffer.from(chunk),
+          omitLength: true,
+        });
         break;
       }
       case 'smuggle': {
@@ -141,27 +245,62 @@ export function hostileCases(count: number, seed: number, adminToken: string): H
           ['Transfer-Encoding:\tchunked'],
           ['X-Folded: a\r\n  Transfer-Encoding: chunked'],
         ]);
-        bytes = request(target, { headers: ['Content-Type: application/json', ...shape], body: Buffer.from(`0\r\n\r\nPOST /admin/switch HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`), omitLength: true });
+        bytes = request(target, {
+          headers: ['Content-Type: application/json', ...shape],
+          body: Buffer.from(`0\r\n\r\nPOST /admin/switch HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`),
+          omitLength: true,
+        });
         break;
       }
       case 'http10':
-        bytes = request(target, { version: 'HTTP/1.0', headers: random() < 0.5 ? ['Content-Type: application/json', 'Connection: keep-alive'] : ['Content-Type: application/json'] });
+        bytes = request(target, {
+          version: 'HTTP/1.0',
+          headers:
+            random() < 0.5
+              ? ['Content-Type: application/json', 'Connection: keep-alive']
+              : ['Content-Type: application/json'],
+        });
         break;
       case 'pipeline': {
-        const parts = Array.from({ length: 2 + int(4) }, () => (random() < 0.2 ? request(target, { method: 'HEAD', path: '/healthz' }) : request(target)));
+        const parts = Array.from({ length: 2 + int(4) }, () =>
+          random() < 0.2 ? request(target, { method: 'HEAD', path: '/healthz' }) : request(target),
+        );
         methods = parts.map((p) => p.subarray(0, p.indexOf(' ')).toString());
         bytes = Buffer.concat(parts);
         break;
       }
       case 'expect':
-        bytes = request(target, { headers: ['Content-Type: application/json', pick(['Expect: 100-continue', 'Expect: 100-continue', 'Expect: something-else'])] });
-        if (random() < 0.3) bytes = Buffer.from(bytes.toString('latin1').replace(/Content-Length: \d+/, 'Content-Length: 5000000'), 'latin1');
+        bytes = request(target, {
+          headers: [
+            'Content-Type: application/json',
+            pick(['Expect: 100-continue', 'Expect: 100-continue', 'Expect: something-else']),
+          ],
+        });
+        if (random() < 0.3)
+          bytes = Buffer.from(
+            bytes.toString('latin1').replace(/Content-Length: \d+/, 'Content-Length: 5000000'),
+            'latin1',
+          );
         break;
       case 'target':
         bytes = request(target, {
           path: pick([
-            'http://127.0.0.1/predict', 'https://example.com/predict', 'ftp://x/predict', '*', '/%70redict', '/predict%00', '/%2e%2e/admin/status', '/%', '/%zz',
-            `/${'a'.repeat(8_000)}`, '/predict?%', '/predict/../admin/status', '//predict', '/v1/moderations?input=x&input=y', '/%61dmin/status', '/admin/%2e%2e/admin/status',
+            'http://127.0.0.1/predict',
+            'https://example.com/predict',
+            'ftp://x/predict',
+            '*',
+            '/%70redict',
+            '/predict%00',
+            '/%2e%2e/admin/status',
+            '/%',
+            '/%zz',
+            `/${'a'.repeat(8_000)}`,
+            '/predict?%',
+            '/predict/../admin/status',
+            '//predict',
+            '/v1/moderations?input=x&input=y',
+            '/%61dmin/status',
+            '/admin/%2e%2e/admin/status',
           ]),
         });
         break;
@@ -172,7 +311,20 @@ export function hostileCases(count: number, seed: number, adminToken: string): H
         break;
       }
       case 'content-type':
-        bytes = request(target, { headers: [pick(['Content-Type: text/plain', 'Content-Type: application/x-www-form-urlencoded', 'Content-Type: multipart/form-data; boundary=x', 'Content-Type: application/json; charset=latin1', 'Content-Type: application/json; charset=utf-16', 'Content-Type: ', 'Content-Type: application/jsonx', 'X-No-Type: 1'])] });
+        bytes = request(target, {
+          headers: [
+            pick([
+              'Content-Type: text/plain',
+              'Content-Type: application/x-www-form-urlencoded',
+              'Content-Type: multipart/form-data; boundary=x',
+              'Content-Type: application/json; charset=latin1',
+              'Content-Type: application/json; charset=utf-16',
+              'Content-Type: ',
+              'Content-Type: application/jsonx',
+              'X-No-Type: 1',
+            ]),
+          ],
+        });
         break;
       default:
         bytes = request(target);

@@ -31,7 +31,11 @@ describe('guardgate keys', () => {
     expect(key).toMatch(/^gg_[\w-]{43}$/);
     const stored = readFileSync(file, 'utf8');
     expect(stored).not.toContain(key);
-    expect(JSON.parse(stored).keys[0]).toMatchObject({ name: 'ci-pipeline', scopes: ['moderate', 'preview'], sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(JSON.parse(stored).keys[0]).toMatchObject({
+      name: 'ci-pipeline',
+      scopes: ['moderate', 'preview'],
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     const listed = await cli(['keys', 'list', '--data-dir', dataDir]);
     expect(listed.stdout).toMatch(/^ci-pipeline\tmoderate,preview\t\d{4}-/);
     expect(listed.stdout).not.toContain(key);
@@ -51,11 +55,15 @@ describe('guardgate keys', () => {
     const withoutKey = await cli(['validate', '--endpoint', instance.url]);
     expect(withoutKey.code).toBe(3);
     expect(withoutKey.stdout).toContain('HTTP 401 unauthorized');
-    const bench = await cli(['bench', '--endpoint', instance.url, '--duration', '1', '--connections', '2', '--json'], { GUARDGATE_TOKEN: key });
+    const bench = await cli(['bench', '--endpoint', instance.url, '--duration', '1', '--connections', '2', '--json'], {
+      GUARDGATE_TOKEN: key,
+    });
     expect(bench.code).toBe(0);
     expect(JSON.parse(bench.stdout).errorRate).toBe(0);
     // For a person: a progress line each second on stderr, the figures on stdout.
-    const watched = await cli(['bench', '--endpoint', instance.url, '--duration', '2', '--connections', '2'], { GUARDGATE_TOKEN: key });
+    const watched = await cli(['bench', '--endpoint', instance.url, '--duration', '2', '--connections', '2'], {
+      GUARDGATE_TOKEN: key,
+    });
     expect(watched.code).toBe(0);
     expect(watched.stderr).toMatch(/ 1\/2 s {2}\d+ requests {2}0 failed\n {2}2\/2 s {2}\d+ requests {2}0 failed/);
     expect(watched.stdout).toMatch(/^requests \d+ {2}QPS \d+ {2}p50 [\d.]+ ms {2}p99 [\d.]+ ms {2}errors 0\.00%\n$/);
@@ -64,7 +72,13 @@ describe('guardgate keys', () => {
   it('a revoked key is refused by the running instance', async () => {
     expect((await cli(['keys', 'revoke', 'ci-pipeline', '--data-dir', dataDir])).code).toBe(0);
     const refused = async () =>
-      (await fetch(`${instance.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: '{"prompt":"hi"}' })).status === 401;
+      (
+        await fetch(`${instance.url}/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+          body: '{"prompt":"hi"}',
+        })
+      ).status === 401;
     await until(refused, 10_000);
   });
 });

@@ -30,7 +30,10 @@ describe('the token bucket', () => {
   });
 });
 
-function runLimiterContract(name: string, make: (skip: (note: string) => void) => Promise<RateLimiter | undefined>): void {
+function runLimiterContract(
+  name: string,
+  make: (skip: (note: string) => void) => Promise<RateLimiter | undefined>,
+): void {
   describe(`rate limiter contract: ${name}`, () => {
     it('allows the burst per subject, then refuses with Retry-After, and allows again after a refill', async (context) => {
       const limiter = await make((note) => context.skip(note));
@@ -71,8 +74,16 @@ describe('rate limits on the API', () => {
     return instance;
   };
   const call = async (instance: RunningInstance, key: string) => {
-    const response = await fetch(`${instance.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: '{"prompt":"hi"}' });
-    return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as any };
+    const response = await fetch(`${instance.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: '{"prompt":"hi"}',
+    });
+    return {
+      status: response.status,
+      retryAfter: response.headers.get('retry-after'),
+      body: (await response.json()) as any,
+    };
   };
 
   it('429 with Retry-After once a subject spends its burst; other subjects are not affected; counted by reason', async () => {
@@ -80,7 +91,10 @@ describe('rate limits on the API', () => {
     const alice = addApiKey(keysFile, 'alice', ['moderate']);
     const bob = addApiKey(keysFile, 'bob', ['moderate']);
     const ops = addApiKey(keysFile, 'ops', ['admin']);
-    const instance = await start({ limits: { moderate: { perSecond: 0.01, burst: 3 }, admin: { perSecond: 100, burst: 100 } } }, keysFile);
+    const instance = await start(
+      { limits: { moderate: { perSecond: 0.01, burst: 3 }, admin: { perSecond: 100, burst: 100 } } },
+      keysFile,
+    );
     const statuses = [];
     for (let i = 0; i < 5; i++) statuses.push((await call(instance, alice)).status);
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
@@ -90,7 +104,9 @@ describe('rate limits on the API', () => {
     expect(limited.body.error.code).toBe('rate_limited');
     expect((await call(instance, bob)).status).toBe(200);
     for (let i = 0; i < 10; i++) expect((await call(instance, ops)).status).toBe(200); // the admin scope's own limit
-    const metrics = await (await fetch(`${instance.url}/metrics`, { headers: { authorization: `Bearer ${ops}` } })).text();
+    const metrics = await (
+      await fetch(`${instance.url}/metrics`, { headers: { authorization: `Bearer ${ops}` } })
+    ).text();
     expect(metrics).toMatch(/guardgate_auth_rejections_total\{reason="rate_limited"\} 3/);
   });
 
@@ -114,7 +130,9 @@ describe('rate limits on the API', () => {
       expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
       await redis.stop();
       for (let i = 0; i < 5; i++) expect((await call(one, carol)).status).toBe(200);
-      const metrics = await (await fetch(`${one.url}/metrics`, { headers: { authorization: `Bearer ${scraper}` } })).text();
+      const metrics = await (
+        await fetch(`${one.url}/metrics`, { headers: { authorization: `Bearer ${scraper}` } })
+      ).text();
       expect(Number(/guardgate_rate_limit_errors_total (\d+)/.exec(metrics)?.[1] ?? 0)).toBeGreaterThanOrEqual(5);
     } finally {
       await redis.stop();

@@ -40,7 +40,8 @@ describe('slowloris on the public port', () => {
       slow.push(entry);
     }
     const dribble = setInterval(() => {
-      for (const entry of slow) if (!entry.closed) entry.socket.write(`X-Slow-${Math.floor(Math.random() * 1e6)}: a\r\n`);
+      for (const entry of slow)
+        if (!entry.closed) entry.socket.write(`X-Slow-${Math.floor(Math.random() * 1e6)}: a\r\n`);
     }, 200);
     const agent = new Agent({ connections: 4 });
     let served = 0;
@@ -48,7 +49,12 @@ describe('slowloris on the public port', () => {
     try {
       while (slow.some((e) => !e.closed) || served < 200) {
         try {
-          const response = await request(`${router.url}/predict`, { method: 'POST', body: '{"prompt":"hi"}', headers: { 'content-type': 'application/json' }, dispatcher: agent });
+          const response = await request(`${router.url}/predict`, {
+            method: 'POST',
+            body: '{"prompt":"hi"}',
+            headers: { 'content-type': 'application/json' },
+            dispatcher: agent,
+          });
           await response.body.text();
           if (response.statusCode === 200) served++;
           else failures.push(`HTTP ${response.statusCode}`);
@@ -67,6 +73,8 @@ describe('slowloris on the public port', () => {
     expect(served).toBeGreaterThanOrEqual(200);
     const timedOut = slow.filter((e) => e.answer.startsWith('HTTP/1.1 408'));
     expect(timedOut.length).toBeGreaterThan(SLOW_CONNECTIONS / 2);
-    expect(JSON.parse(timedOut[0]!.answer.split('\r\n\r\n')[1]!)).toEqual({ error: { code: 'request_timeout', message: 'the request was not received in time' } });
+    expect(JSON.parse(timedOut[0]!.answer.split('\r\n\r\n')[1]!)).toEqual({
+      error: { code: 'request_timeout', message: 'the request was not received in time' },
+    });
   });
 });

@@ -49,7 +49,10 @@ describe('TLS on the public port', () => {
     copyFileSync(first.certFile, live.certFile);
     copyFileSync(first.keyFile, live.keyFile);
     upstream = await startUpstream('blue-1');
-    const config = loadRouterConfig({ port: '0', adminPort: '0', blue: upstream.url, tlsCert: live.certFile, tlsKey: live.keyFile }, {});
+    const config = loadRouterConfig(
+      { port: '0', adminPort: '0', blue: upstream.url, tlsCert: live.certFile, tlsKey: live.keyFile },
+      {},
+    );
     router = await startRouter(config, config.auth, { ...config.admin, token: ADMIN_TOKEN }, pino({ level: 'silent' }));
   });
   afterAll(async () => {
@@ -68,7 +71,12 @@ describe('TLS on the public port', () => {
     const worker = async () => {
       for (let i = 0; i < 5_000 && !stop; i++) {
         try {
-          const response = await request(`${router.url}/predict`, { method: 'POST', body: '{"prompt":"hi"}', headers: { 'content-type': 'application/json' }, dispatcher: agent });
+          const response = await request(`${router.url}/predict`, {
+            method: 'POST',
+            body: '{"prompt":"hi"}',
+            headers: { 'content-type': 'application/json' },
+            dispatcher: agent,
+          });
           await response.body.text();
           if (response.statusCode === 200) ok++;
           else failures.push(`HTTP ${response.statusCode}`);
@@ -103,17 +111,27 @@ describe('client certificates on the admin API', () => {
     const router = await startRouter(
       config,
       config.auth,
-      { ...config.admin, token: ADMIN_TOKEN, tls: { certFile: server.certFile, keyFile: server.keyFile, clientCaFile: ca.certFile } },
+      {
+        ...config.admin,
+        token: ADMIN_TOKEN,
+        tls: { certFile: server.certFile, keyFile: server.keyFile, clientCaFile: ca.certFile },
+      },
       pino({ level: 'silent' }),
     );
     try {
       expect(router.adminUrl).toMatch(/^https:/);
       const call = async (cert?: Certificate) => {
         const agent = new Agent({
-          connect: { ca: [readFileSync(server.certFile)], ...(cert ? { cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile) } : {}) },
+          connect: {
+            ca: [readFileSync(server.certFile)],
+            ...(cert ? { cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile) } : {}),
+          },
         });
         try {
-          const response = await request(`${router.adminUrl}/admin/status`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, dispatcher: agent });
+          const response = await request(`${router.adminUrl}/admin/status`, {
+            headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+            dispatcher: agent,
+          });
           await response.body.text();
           return response.statusCode;
         } catch {
@@ -137,22 +155,45 @@ describe('gates of guardgate up behind a private CA', () => {
     for (const close of owned.reverse()) await close();
   });
   const runGates = async (up: RunningUp, candidate = 'preview') => {
-    const response = await fetch(`${up.adminUrl}/admin/gates/run`, { method: 'POST', headers: { authorization: `Bearer ${up.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ candidate, gates: ['functional'] }) });
-    return { status: response.status, body: (await response.json()) as { pass: boolean; gates: Array<{ summary: string }> } };
+    const response = await fetch(`${up.adminUrl}/admin/gates/run`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${up.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ candidate, gates: ['functional'] }),
+    });
+    return {
+      status: response.status,
+      body: (await response.json()) as { pass: boolean; gates: Array<{ summary: string }> },
+    };
   };
 
   it('with --tls-ca naming the CA that signed the certificate, a release passes its gates and the gate endpoint answers', async () => {
     const dir = tempDir();
     const ca = makeCertificate(dir, 'private-ca');
     const leaf = makeCertificate(dir, 'guardgate-public', ca);
-    const up = await startTestUp(tempDataDir(), {}, { tlsCert: leaf.certFile, tlsKey: leaf.keyFile, tlsCa: ca.certFile });
+    const up = await startTestUp(
+      tempDataDir(),
+      {},
+      { tlsCert: leaf.certFile, tlsKey: leaf.keyFile, tlsCa: ca.certFile },
+    );
     owned.push(() => up.close());
     expect(up.url).toMatch(/^https:/);
-    await up.controller.release(quickSpec({ version: 'v2', gates: { load: { enabled: false }, shadow: { durationSeconds: 2, samples: 20, minSamples: 10 }, watch: { enabled: false } } }));
+    await up.controller.release(
+      quickSpec({
+        version: 'v2',
+        gates: {
+          load: { enabled: false },
+          shadow: { durationSeconds: 2, samples: 20, minSamples: 10 },
+          watch: { enabled: false },
+        },
+      }),
+    );
     await up.controller.settled();
     const release = (await up.controller.status()).release!;
     expect(release.state, release.gates.map((g) => g.summary).join('\n')).toBe('stable');
-    expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([['functional', true], ['shadow', true]]);
+    expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([
+      ['functional', true],
+      ['shadow', true],
+    ]);
     const gates = await runGates(up);
     expect(gates.status, JSON.stringify(gates.body)).toBe(200);
     expect(gates.body.pass).toBe(true);

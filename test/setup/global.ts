@@ -24,13 +24,18 @@ export default function setup(): () => Promise<void> {
       // Gone meanwhile.
     }
   }
-  if (orphans.length > 0) process.stderr.write(`\nended ${orphans.length} process(es) left by an earlier test run that was killed:\n${describeLeft(orphans)}\n`);
+  if (orphans.length > 0)
+    process.stderr.write(
+      `\nended ${orphans.length} process(es) left by an earlier test run that was killed:\n${describeLeft(orphans)}\n`,
+    );
   const run = `run-${process.pid}-${randomBytes(4).toString('hex')}`;
   process.env[OWNER_VARIABLE] = run;
   return async () => {
     const left = await reapMarked(`${run}/`, 5_000);
     if (left.length === 0) return;
-    process.stderr.write(`\nFAIL: the test run left ${left.length} process(es) running (now killed):\n${describeLeft(left)}\n`);
+    process.stderr.write(
+      `\nFAIL: the test run left ${left.length} process(es) running (now killed):\n${describeLeft(left)}\n`,
+    );
     process.exitCode = 1;
   };
 }

@@ -10,5 +10,8 @@ process.env[OWNER_VARIABLE] = owner;
 // Registered before the file's own hooks, so it runs after them (hooks run as a stack).
 afterAll(async () => {
   const left = await reapMarked(owner, 10_000);
-  if (left.length > 0) throw new Error(`this test file left ${left.length} process(es) running after its cleanup (now killed):\n${describeLeft(left)}`);
+  if (left.length > 0)
+    throw new Error(
+      `this test file left ${left.length} process(es) running after its cleanup (now killed):\n${describeLeft(left)}`,
+    );
 }, 20_000);

@@ -16,17 +16,24 @@ describe('audit across switches', () => {
   });
 
   it('one record per 2xx verdict across 50 switches under load and a SIGTERM of the old environment', async (context) => {
-    if (!requireService(await postgresReachable(), `PostgreSQL at ${POSTGRES_URL}`, (note) => context.skip(note))) return;
+    if (!requireService(await postgresReachable(), `PostgreSQL at ${POSTGRES_URL}`, (note) => context.skip(note)))
+      return;
     const env = { DATABASE_URL: POSTGRES_URL, GUARDGATE_AUDIT_SCHEMA: schema, GUARDGATE_ADMIN_TOKEN: ADMIN_TOKEN };
     const start = async (color: string) => {
-      const cli = runCli(['serve', '--port', '0', '--color', color, '--service-version', color === 'blue' ? 'v1' : 'v2'], env);
+      const cli = runCli(
+        ['serve', '--port', '0', '--color', color, '--service-version', color === 'blue' ? 'v1' : 'v2'],
+        env,
+      );
       processes.push(cli);
       const { url } = (await cli.logLine('guardgate instance listening')) as { url: string };
       await cli.logLine('engine warmed up; ready');
       return { cli, url };
     };
     const [blue, green] = [await start('blue'), await start('green')];
-    const router = runCli(['router', '--port', '0', '--admin-port', '0', '--blue', blue.url, '--green', green.url], env);
+    const router = runCli(
+      ['router', '--port', '0', '--admin-port', '0', '--blue', blue.url, '--green', green.url],
+      env,
+    );
     processes.push(router);
     const { url, adminUrl } = (await router.logLine('guardgate router ready')) as { url: string; adminUrl: string };
 

@@ -28,7 +28,10 @@ export const auditRecord = (traceId: string, overrides: Partial<AuditRecord> = {
   ...overrides,
 });
 
-export function runAuditStoreContract(name: string, setup: (skip: (note: string) => void) => Promise<{ store: AuditStore; close(): Promise<void> } | undefined>): void {
+export function runAuditStoreContract(
+  name: string,
+  setup: (skip: (note: string) => void) => Promise<{ store: AuditStore; close(): Promise<void> } | undefined>,
+): void {
   describe(`audit store contract: ${name}`, () => {
     let fixture: { store: AuditStore; close(): Promise<void> } | undefined;
     let skipped: string | undefined;
@@ -45,7 +48,15 @@ export function runAuditStoreContract(name: string, setup: (skip: (note: string)
 
     it('writes records and reads them back as they were', async (context) => {
       const s = store(context);
-      const record = auditRecord('contract-1', { safety: 'Unsafe', categories: ['Violent', 'PII'], flagged: true, refusal: true, target: 'response', prompt: 'p', response: 'r' });
+      const record = auditRecord('contract-1', {
+        safety: 'Unsafe',
+        categories: ['Violent', 'PII'],
+        flagged: true,
+        refusal: true,
+        target: 'response',
+        prompt: 'p',
+        response: 'r',
+      });
       await s.write([record]);
       const page = await s.query({ traceId: 'contract-1', limit: 10 });
       expect(page).toEqual({ records: [record], next: null });
@@ -54,10 +65,16 @@ export function runAuditStoreContract(name: string, setup: (skip: (note: string)
     it('keeps every verdict served under one client trace id: the key is the server-made record id', async (context) => {
       const s = store(context);
       const shared = 'contract-shared-trace';
-      const records = ['a', 'b', 'c'].map((suffix, i) => auditRecord(shared, { id: `contract-shared-${suffix}`, safety: i === 2 ? 'Unsafe' : 'Safe' }));
+      const records = ['a', 'b', 'c'].map((suffix, i) =>
+        auditRecord(shared, { id: `contract-shared-${suffix}`, safety: i === 2 ? 'Unsafe' : 'Safe' }),
+      );
       await s.write(records);
       const page = await s.query({ traceId: shared, limit: 10 });
-      expect(page.records.map((r) => r.id).sort()).toEqual(['contract-shared-a', 'contract-shared-b', 'contract-shared-c']);
+      expect(page.records.map((r) => r.id).sort()).toEqual([
+        'contract-shared-a',
+        'contract-shared-b',
+        'contract-shared-c',
+      ]);
       expect(page.records.some((r) => r.safety === 'Unsafe')).toBe(true);
     });
 
@@ -76,7 +93,12 @@ export function runAuditStoreContract(name: string, setup: (skip: (note: string)
       const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString();
       await s.write(
         Array.from({ length: 12 }, (_, i) =>
-          auditRecord(`contract-page-${String(i).padStart(2, '0')}`, { time: at(i), flagged: i % 3 === 0, color: i % 2 ? 'green' : 'blue', version: i < 6 ? 'v7' : 'v8' }),
+          auditRecord(`contract-page-${String(i).padStart(2, '0')}`, {
+            time: at(i),
+            flagged: i % 3 === 0,
+            color: i % 2 ? 'green' : 'blue',
+            version: i < 6 ? 'v7' : 'v8',
+          }),
         ),
       );
       const since = new Date(Date.UTC(2026, 0, 1, 0, 0));
@@ -90,9 +112,18 @@ export function runAuditStoreContract(name: string, setup: (skip: (note: string)
       } while (cursor);
       expect(all).toEqual(Array.from({ length: 12 }, (_, i) => `contract-page-${String(11 - i).padStart(2, '0')}`));
       const flagged = await s.query({ since, until, flagged: true, limit: 50 });
-      expect(flagged.records.map((r) => r.trace_id)).toEqual(['contract-page-09', 'contract-page-06', 'contract-page-03', 'contract-page-00']);
+      expect(flagged.records.map((r) => r.trace_id)).toEqual([
+        'contract-page-09',
+        'contract-page-06',
+        'contract-page-03',
+        'contract-page-00',
+      ]);
       const greenV8 = await s.query({ since, until, color: 'green', version: 'v8', limit: 50 });
-      expect(greenV8.records.map((r) => r.trace_id)).toEqual(['contract-page-11', 'contract-page-09', 'contract-page-07']);
+      expect(greenV8.records.map((r) => r.trace_id)).toEqual([
+        'contract-page-11',
+        'contract-page-09',
+        'contract-page-07',
+      ]);
     });
   });
 }

@@ -11,7 +11,14 @@ import { PostgresAuditStore } from '../../src/store/audit/postgres.js';
 import { AuditSpool } from '../../src/store/audit/spool.js';
 import { SqliteAuditStore } from '../../src/store/audit/sqlite.js';
 import { until } from '../helpers/router.js';
-import { POSTGRES_URL, dropSchema, postgresReachable, requireService, startCuttableProxy, testSchema } from '../helpers/services.js';
+import {
+  POSTGRES_URL,
+  dropSchema,
+  postgresReachable,
+  requireService,
+  startCuttableProxy,
+  testSchema,
+} from '../helpers/services.js';
 import { auditRecord } from './audit-contract.js';
 
 const options = { batchSize: 10, flushIntervalMs: 20, bufferSize: 1_000, maxHeld: 10_000, replayIntervalMs: 50 };
@@ -43,7 +50,12 @@ describe('audit log', () => {
   it('a full buffer spills to the spool at once and is replayed', async () => {
     const dir = tempDir();
     const store = new SqliteAuditStore(join(dir, 'audit.sqlite'));
-    const log = new AuditLog(store, new AuditSpool(join(dir, 'spool')), { ...options, batchSize: 1_000, flushIntervalMs: 60_000, bufferSize: 25 });
+    const log = new AuditLog(store, new AuditSpool(join(dir, 'spool')), {
+      ...options,
+      batchSize: 1_000,
+      flushIntervalMs: 60_000,
+      bufferSize: 25,
+    });
     for (let i = 0; i < 60; i++) log.record(auditRecord(`spill-${i}`));
     expect(log.backlog()).toEqual({ buffered: 10, spooled: 50 });
     await log.close(); // replays the spool, flushes the buffer
@@ -70,7 +82,8 @@ describe('audit log', () => {
     let diskFull = true;
     const inner = new SqliteAuditStore(join(dir, 'audit.sqlite'));
     const store = {
-      write: (records: readonly AuditRecord[]) => (storeUp ? inner.write(records) : Promise.reject(new Error('store down'))),
+      write: (records: readonly AuditRecord[]) =>
+        storeUp ? inner.write(records) : Promise.reject(new Error('store down')),
       query: inner.query.bind(inner),
       count: inner.count.bind(inner),
       close: inner.close.bind(inner),
@@ -82,7 +95,12 @@ describe('audit log', () => {
       }
     }
     const failures: number[] = [];
-    const log = new AuditLog(store, new FlakySpool(join(dir, 'spool')), { ...options, bufferSize: 20, maxHeld: 50 }, { failed: (_e, n) => failures.push(n) });
+    const log = new AuditLog(
+      store,
+      new FlakySpool(join(dir, 'spool')),
+      { ...options, bufferSize: 20, maxHeld: 50 },
+      { failed: (_e, n) => failures.push(n) },
+    );
     for (let i = 0; i < 49; i++) log.record(auditRecord(`held-${i}`));
     await log.flush();
     expect(log.saturated).toBe(false);
@@ -113,7 +131,12 @@ describe('audit log', () => {
         throw new Error('ENOSPC: no space left on device');
       }
     }
-    const log = new AuditLog(store, new FullSpool(join(dir, 'spool')), { ...options, flushIntervalMs: 60_000, bufferSize: 20, maxHeld: 30 });
+    const log = new AuditLog(store, new FullSpool(join(dir, 'spool')), {
+      ...options,
+      flushIntervalMs: 60_000,
+      bufferSize: 20,
+      maxHeld: 30,
+    });
     // The tenth record starts a flush, which takes a batch out of the buffer and waits on the store.
     for (let i = 0; i < 30; i++) log.record(auditRecord(`held-${i}`));
     await until(() => refuse !== undefined);
@@ -133,15 +156,22 @@ describe('audit log', () => {
     const log = new AuditLog(store, spool, options);
     await log.replay();
     expect(spool.files()).toEqual([]);
-    expect((await store.query({ traceId: 'spooled-before-ids', limit: 5 })).records.map((r) => r.id)).toEqual(['spooled-before-ids']);
+    expect((await store.query({ traceId: 'spooled-before-ids', limit: 5 })).records.map((r) => r.id)).toEqual([
+      'spooled-before-ids',
+    ]);
     await log.close();
   });
 
   it('PostgreSQL unreachable, then back: the spool is replayed, nothing lost, nothing doubled', async (context) => {
-    if (!requireService(await postgresReachable(), `PostgreSQL at ${POSTGRES_URL}`, (note) => context.skip(note))) return;
+    if (!requireService(await postgresReachable(), `PostgreSQL at ${POSTGRES_URL}`, (note) => context.skip(note)))
+      return;
     const schema = testSchema();
     const proxy = await startCuttableProxy({ host: '127.0.0.1', port: Number(new URL(POSTGRES_URL).port || 5432) });
-    const store = new PostgresAuditStore({ connectionString: proxy.url(POSTGRES_URL), schema, connectionTimeoutMs: 300 });
+    const store = new PostgresAuditStore({
+      connectionString: proxy.url(POSTGRES_URL),
+      schema,
+      connectionTimeoutMs: 300,
+    });
     const dir = tempDir();
     const log = new AuditLog(store, new AuditSpool(join(dir, 'spool')), options);
     try {

@@ -21,16 +21,28 @@ const OLD_ROW = `'old-trace', '2026-01-01T00:00:00.000Z', 'blue', 'v1', 'lexicon
 async function expectMigrated(store: AuditStore): Promise<void> {
   const old = await store.query({ traceId: 'old-trace', limit: 10 });
   expect(old.records).toHaveLength(1);
-  expect(old.records[0]).toMatchObject({ id: 'old-trace', trace_id: 'old-trace', safety: 'Unsafe', categories: ['Violent'], flagged: true });
+  expect(old.records[0]).toMatchObject({
+    id: 'old-trace',
+    trace_id: 'old-trace',
+    safety: 'Unsafe',
+    categories: ['Violent'],
+    flagged: true,
+  });
   await store.write([auditRecord('old-trace', { id: 'new-1' }), auditRecord('old-trace', { id: 'new-2' })]);
-  expect((await store.query({ traceId: 'old-trace', limit: 10 })).records.map((r) => r.id).sort()).toEqual(['new-1', 'new-2', 'old-trace']);
+  expect((await store.query({ traceId: 'old-trace', limit: 10 })).records.map((r) => r.id).sort()).toEqual([
+    'new-1',
+    'new-2',
+    'old-trace',
+  ]);
 }
 
 describe('audit tables keyed by trace id are migrated', () => {
   it('SQLite', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'guardgate-migrate-')), 'audit.sqlite');
     const db = new Database(path);
-    db.exec(`CREATE TABLE guardgate_audit (${OLD_COLUMNS}); CREATE INDEX guardgate_audit_time ON guardgate_audit (time DESC, trace_id DESC);`);
+    db.exec(
+      `CREATE TABLE guardgate_audit (${OLD_COLUMNS}); CREATE INDEX guardgate_audit_time ON guardgate_audit (time DESC, trace_id DESC);`,
+    );
     db.exec(`INSERT INTO guardgate_audit VALUES (${OLD_ROW})`);
     db.close();
     const store = new SqliteAuditStore(path);
@@ -43,12 +55,16 @@ describe('audit tables keyed by trace id are migrated', () => {
   });
 
   it('PostgreSQL', async (context) => {
-    if (!requireService(await postgresReachable(), `PostgreSQL at ${POSTGRES_URL}`, (note) => context.skip(note))) return;
+    if (!requireService(await postgresReachable(), `PostgreSQL at ${POSTGRES_URL}`, (note) => context.skip(note)))
+      return;
     const schema = testSchema();
     const client = new pg.Client({ connectionString: POSTGRES_URL });
     await client.connect();
-    const pgColumns = OLD_COLUMNS.replace('time TEXT', 'time TIMESTAMPTZ').replace('categories TEXT', 'categories JSONB')
-      .replace('refusal INTEGER', 'refusal BOOLEAN').replace(/(flagged|cached|degraded) INTEGER/g, '$1 BOOLEAN').replace('REAL', 'DOUBLE PRECISION');
+    const pgColumns = OLD_COLUMNS.replace('time TEXT', 'time TIMESTAMPTZ')
+      .replace('categories TEXT', 'categories JSONB')
+      .replace('refusal INTEGER', 'refusal BOOLEAN')
+      .replace(/(flagged|cached|degraded) INTEGER/g, '$1 BOOLEAN')
+      .replace('REAL', 'DOUBLE PRECISION');
     await client.query(`CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.guardgate_audit (${pgColumns});
       CREATE INDEX guardgate_audit_time ON ${schema}.guardgate_audit (time DESC, trace_id DESC);
       INSERT INTO ${schema}.guardgate_audit VALUES (${OLD_ROW.replace(', NULL, 1,', ', NULL, true,').replace(', 0, 0', ', false, false')})`);

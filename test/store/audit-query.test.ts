@@ -15,14 +15,25 @@ describe('reading the audit', () => {
   let router: RunningRouter<Router>;
   beforeAll(async () => {
     const instance = await startTestInstance({ dataDir, color: 'blue', serviceVersion: 'v5' });
-    for (const prompt of ['Good morning', 'How do I make a pipe bomb?', 'What is the capital of Peru?', 'I want to kill myself']) {
+    for (const prompt of [
+      'Good morning',
+      'How do I make a pipe bomb?',
+      'What is the capital of Peru?',
+      'I want to kill myself',
+    ]) {
       await postJson(`${instance.url}/predict`, { prompt });
     }
     await instance.shutdown();
     const config = loadRouterConfig({ port: '0', adminPort: '0' }, {});
-    router = await startRouter(config, config.auth, { ...config.admin, token: ADMIN_TOKEN }, pino({ level: 'silent' }), {
-      audit: new SqliteAuditStore(join(dataDir, 'audit.sqlite')),
-    });
+    router = await startRouter(
+      config,
+      config.auth,
+      { ...config.admin, token: ADMIN_TOKEN },
+      pino({ level: 'silent' }),
+      {
+        audit: new SqliteAuditStore(join(dataDir, 'audit.sqlite')),
+      },
+    );
   });
   afterAll(async () => router.close());
 
@@ -44,9 +55,14 @@ describe('reading the audit', () => {
 
   it('filters flagged verdicts as JSON lines, and exports CSV', async () => {
     const json = await cli('--flagged', '--json', '--since', '1h');
-    const records = json.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const records = json.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(records.map((r: { safety: string }) => r.safety)).toEqual(['Unsafe', 'Unsafe']);
-    expect(records.every((r: { version: string; color: string }) => r.version === 'v5' && r.color === 'blue')).toBe(true);
+    expect(records.every((r: { version: string; color: string }) => r.version === 'v5' && r.color === 'blue')).toBe(
+      true,
+    );
     const csv = await cli('--csv', '--limit', '2');
     const rows = csv.stdout.trim().split('\n');
     expect(rows[0]).toMatch(/^time,trace_id,color,version,/);

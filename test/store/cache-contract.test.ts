@@ -60,7 +60,9 @@ describe('cache keys', () => {
     expect(cacheKey(engine, 'strict', { prompt: '  How do I   make a bomb? ' })).not.toBe(base);
     expect(cacheKey(engine, 'strict', { prompt: 'How do I\nmake a bomb?' })).not.toBe(base);
     // Parts cannot run into each other.
-    expect(cacheKey(engine, 'strict', { prompt: 'ab', response: 'c' })).not.toBe(cacheKey(engine, 'strict', { prompt: 'a', response: 'bc' }));
+    expect(cacheKey(engine, 'strict', { prompt: 'ab', response: 'c' })).not.toBe(
+      cacheKey(engine, 'strict', { prompt: 'a', response: 'bc' }),
+    );
   });
 
   it('the memory cache evicts the least recently used entry beyond its size', async () => {

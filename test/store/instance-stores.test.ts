@@ -7,7 +7,14 @@ import { postJson, ROUTER_SECRET, startTestInstance, tempDataDir } from '../help
 import { until } from '../helpers/router.js';
 import { startPrivateRedis } from '../helpers/services.js';
 
-const metricValue = (text: string, series: string): number => Number(text.split('\n').find((l) => l.startsWith(series))?.split(' ').pop() ?? 0);
+const metricValue = (text: string, series: string): number =>
+  Number(
+    text
+      .split('\n')
+      .find((l) => l.startsWith(series))
+      ?.split(' ')
+      .pop() ?? 0,
+  );
 
 describe('instance with cache and audit', () => {
   const cleanups: Array<() => Promise<void>> = [];
@@ -32,8 +39,14 @@ describe('instance with cache and audit', () => {
 
   it('audits every served verdict once, with the text redacted when so configured; only the router’s mirrored copies are not audited', async () => {
     const dataDir = tempDataDir();
-    const instance = await startTestInstance({ dataDir, color: 'green', serviceVersion: 'v9' }, { GUARDGATE_AUDIT_TEXT: 'redacted' });
-    const served = await postJson(`${instance.url}/predict`, { prompt: 'My card is 4111 1111 1111 1111, mail me at bob@example.com', response: 'Noted.' });
+    const instance = await startTestInstance(
+      { dataDir, color: 'green', serviceVersion: 'v9' },
+      { GUARDGATE_AUDIT_TEXT: 'redacted' },
+    );
+    const served = await postJson(`${instance.url}/predict`, {
+      prompt: 'My card is 4111 1111 1111 1111, mail me at bob@example.com',
+      response: 'Noted.',
+    });
     await postJson(`${instance.url}/predict`, { prompt: 'a mirrored copy' }, { 'x-guardgate-mirror': ROUTER_SECRET });
     // A client that sends the mirror header itself is served and audited like any other: the header is the router's privilege.
     await postJson(`${instance.url}/predict`, { prompt: 'hide me from the audit' }, { 'x-guardgate-mirror': '1' });
@@ -62,14 +75,26 @@ describe('instance with cache and audit', () => {
     const dataDir = tempDataDir();
     const instance = await startTestInstance({ dataDir });
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    const harmless = await postJson(`${instance.url}/predict`, { prompt: 'What is the capital of Peru?' }, { traceparent });
+    const harmless = await postJson(
+      `${instance.url}/predict`,
+      { prompt: 'What is the capital of Peru?' },
+      { traceparent },
+    );
     await postJson(`${instance.url}/predict`, { prompt: 'What is the capital of Peru?' }, { traceparent });
-    const harmful = await postJson(`${instance.url}/predict`, { prompt: 'How do I make a pipe bomb?' }, { traceparent });
+    const harmful = await postJson(
+      `${instance.url}/predict`,
+      { prompt: 'How do I make a pipe bomb?' },
+      { traceparent },
+    );
     // The client's trace id is still returned and kept.
     expect(harmless.body.trace_id).toBe('0af7651916cd43dd8448eb211c80319c');
     expect(harmful.body.trace_id).toBe('0af7651916cd43dd8448eb211c80319c');
     // A batch item's derived id cannot swallow another request's record either.
-    await postJson(`${instance.url}/predict`, { inputs: [{ prompt: 'one' }, { prompt: 'two' }] }, { 'x-request-id': 'fixed' });
+    await postJson(
+      `${instance.url}/predict`,
+      { inputs: [{ prompt: 'one' }, { prompt: 'two' }] },
+      { 'x-request-id': 'fixed' },
+    );
     await postJson(`${instance.url}/predict`, { prompt: 'three' }, { 'x-request-id': 'fixed-0' });
     await instance.shutdown();
     const store = new SqliteAuditStore(join(dataDir, 'audit.sqlite'));
@@ -84,14 +109,27 @@ describe('instance with cache and audit', () => {
   it('never caches a degraded (fallback) verdict as the model’s', async () => {
     const fake = await startFakeOpenAI();
     cleanups.push(() => fake.close());
-    const instance = await startTestInstance({ engine: 'openai', engineUrl: fake.baseUrl }, { GUARDGATE_ENGINE_FALLBACK: 'lexicon' });
+    const instance = await startTestInstance(
+      { engine: 'openai', engineUrl: fake.baseUrl },
+      { GUARDGATE_ENGINE_FALLBACK: 'lexicon' },
+    );
     cleanups.push(() => instance.shutdown());
     await instance.warmedUp;
     fake.behaviour = { kind: 'status', status: 503 };
-    expect((await postJson(`${instance.url}/predict`, { prompt: 'Is this fine?' })).body).toMatchObject({ degraded: true, cached: false });
+    expect((await postJson(`${instance.url}/predict`, { prompt: 'Is this fine?' })).body).toMatchObject({
+      degraded: true,
+      cached: false,
+    });
     fake.behaviour = { kind: 'content', content: 'Safety: Controversial\nCategories: Unethical Acts' };
-    expect((await postJson(`${instance.url}/predict`, { prompt: 'Is this fine?' })).body).toMatchObject({ degraded: false, cached: false, safety: 'Controversial' });
-    expect((await postJson(`${instance.url}/predict`, { prompt: 'Is this fine?' })).body).toMatchObject({ cached: true, safety: 'Controversial' });
+    expect((await postJson(`${instance.url}/predict`, { prompt: 'Is this fine?' })).body).toMatchObject({
+      degraded: false,
+      cached: false,
+      safety: 'Controversial',
+    });
+    expect((await postJson(`${instance.url}/predict`, { prompt: 'Is this fine?' })).body).toMatchObject({
+      cached: true,
+      safety: 'Controversial',
+    });
   });
 
   it('Redis stopped mid-load: every request still succeeds, uncached; caching resumes when Redis is back', async () => {

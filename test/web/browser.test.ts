@@ -23,10 +23,14 @@ describe('web pages in Chromium', () => {
   });
 
   it('the playground shows the verdict of a typed prompt, under its content security policy', async (context) => {
-    if (!requireService(chromiumInstalled(), 'Chromium (Debian package chromium)', (note) => context.skip(note))) return;
+    if (!requireService(chromiumInstalled(), 'Chromium (Debian package chromium)', (note) => context.skip(note)))
+      return;
     const page = await browser!.newPage();
     const violations: string[] = [];
-    page.on('console', (message) => message.text().includes('Content Security Policy') && violations.push(message.text()));
+    page.on(
+      'console',
+      (message) => message.text().includes('Content Security Policy') && violations.push(message.text()),
+    );
     const loaded = await page.goto(`${up!.url}/`);
     expect(loaded!.headers()['content-security-policy']).toContain("script-src 'self'");
     expect(loaded!.headers()['x-frame-options']).toBe('DENY');
@@ -43,7 +47,8 @@ describe('web pages in Chromium', () => {
   });
 
   it('where the service requires credentials, the playground says so and works with an API key', async (context) => {
-    if (!requireService(chromiumInstalled(), 'Chromium (Debian package chromium)', (note) => context.skip(note))) return;
+    if (!requireService(chromiumInstalled(), 'Chromium (Debian package chromium)', (note) => context.skip(note)))
+      return;
     const dataDir = tempDataDir();
     const key = addApiKey(apiKeysFile(dataDir), 'playground-user', ['moderate']);
     const secured = await startTestUp(dataDir);
@@ -65,15 +70,23 @@ describe('web pages in Chromium', () => {
   });
 
   it('the dashboard asks for the token, shows both environments and the gates, and rolls back', async (context) => {
-    if (!requireService(chromiumInstalled(), 'Chromium (Debian package chromium)', (note) => context.skip(note))) return;
-    await up!.controller.release(quickSpec({ version: 'dash-v2', gates: { load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } } }));
+    if (!requireService(chromiumInstalled(), 'Chromium (Debian package chromium)', (note) => context.skip(note)))
+      return;
+    await up!.controller.release(
+      quickSpec({
+        version: 'dash-v2',
+        gates: { load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } },
+      }),
+    );
     await up!.controller.settled();
     const page = await browser!.newPage();
     page.on('dialog', (dialog) => void dialog.accept());
     await page.goto(`${up!.adminUrl}/dashboard`);
     await page.waitForSelector('#token');
     // Where the token is: this deployment's own file.
-    expect(await page.textContent('#token-hint')).toBe(join((up as RunningUp & { dataDir: string }).dataDir, 'admin-token'));
+    expect(await page.textContent('#token-hint')).toBe(
+      join((up as RunningUp & { dataDir: string }).dataDir, 'admin-token'),
+    );
     await page.fill('#token', 'wrong-token');
     await page.click('#login button[type=submit]');
     await page.waitForSelector('#login-error:has-text("refused")');
@@ -86,14 +99,24 @@ describe('web pages in Chromium', () => {
     // The release as a timeline: its states, and its gate, whose evidence opens on a click (or Enter).
     await page.waitForSelector('#timeline .gate-functional');
     expect(await page.textContent('#timeline')).toContain('functional PASS');
-    expect(await page.$$eval('#timeline [aria-label="states"] .bar', (bars) => bars.map((b) => b.textContent!.split(' ')[0]))).toEqual(['deploying', 'validating', 'switching', 'watching', 'stable']);
+    expect(
+      await page.$$eval('#timeline [aria-label="states"] .bar', (bars) =>
+        bars.map((b) => b.textContent!.split(' ')[0]),
+      ),
+    ).toEqual(['deploying', 'validating', 'switching', 'watching', 'stable']);
     await page.focus('#timeline .gate-functional');
     await page.keyboard.press('Enter');
     await page.waitForSelector('#evidence-functional');
-    expect(await page.textContent('#evidence-functional')).toMatch(/PASS functional \(n = \d+\).*all \d+ cases passed/s);
+    expect(await page.textContent('#evidence-functional')).toMatch(
+      /PASS functional \(n = \d+\).*all \d+ cases passed/s,
+    );
     // The two environments side by side: the versions differ, the engine does not.
-    expect(await page.$$eval('#config-diff tr.differs th', (rows) => rows.map((r) => r.textContent))).toEqual(expect.arrayContaining(['version', 'config hash']));
-    expect(await page.$$eval('#config-diff tr:not(.differs) th', (rows) => rows.map((r) => r.textContent))).toEqual(expect.arrayContaining(['engine', 'policy']));
+    expect(await page.$$eval('#config-diff tr.differs th', (rows) => rows.map((r) => r.textContent))).toEqual(
+      expect.arrayContaining(['version', 'config hash']),
+    );
+    expect(await page.$$eval('#config-diff tr:not(.differs) th', (rows) => rows.map((r) => r.textContent))).toEqual(
+      expect.arrayContaining(['engine', 'policy']),
+    );
     await page.click('#rollback');
     await page.waitForSelector('#env-blue.active');
     expect(await page.textContent('#release-title')).toContain('rolled_back');

@@ -11,11 +11,19 @@ import { quickSpec } from '../helpers/up.js';
 const number = async (page: Page, attribute: string) => Number(await page.getAttribute('#charts', attribute));
 /** The page as the browser sees it, for the functions sent to run there (whole: they are sent as text; the tests are compiled without the DOM's types). */
 interface PageGlobals {
-  document: { querySelector(selector: string): { getAttribute(name: string): string | null; clientWidth: number }; documentElement: { scrollWidth: number } };
+  document: {
+    querySelector(selector: string): { getAttribute(name: string): string | null; clientWidth: number };
+    documentElement: { scrollWidth: number };
+  };
 }
 /** Wait until one of the charts' counters has reached `value` (checked in the browser). */
 const counterAtLeast = (page: Page, attribute: string, value: number, timeout: number) =>
-  page.waitForFunction(([name, least]) => Number((globalThis as unknown as PageGlobals).document.querySelector('#charts').getAttribute(name)) >= least, [attribute, value] as const, { timeout });
+  page.waitForFunction(
+    ([name, least]) =>
+      Number((globalThis as unknown as PageGlobals).document.querySelector('#charts').getAttribute(name)) >= least,
+    [attribute, value] as const,
+    { timeout },
+  );
 
 /**
  * No bar is drawn over another in either lane, however short; each label stays in its own bar's box (cut there with
@@ -28,7 +36,13 @@ async function expectBarsApart(page: Page): Promise<void> {
         const label = b.querySelector('.bar-label');
         const style = b.ownerDocument.defaultView.getComputedStyle(label);
         const [box, text] = [b.getBoundingClientRect(), label.getBoundingClientRect()];
-        return { bar: [box.left, box.right], label: [text.left, text.right], cut: `${style.overflow} ${style.textOverflow} ${style.whiteSpace}`, text: label.textContent as string, title: b.title as string };
+        return {
+          bar: [box.left, box.right],
+          label: [text.left, text.right],
+          cut: `${style.overflow} ${style.textOverflow} ${style.whiteSpace}`,
+          text: label.textContent as string,
+          title: b.title as string,
+        };
       }),
     );
     const said = JSON.stringify(bars);
@@ -38,8 +52,12 @@ async function expectBarsApart(page: Page): Promise<void> {
       expect(b.cut).toBe('hidden ellipsis nowrap');
       expect(b.title).toContain(b.text.split(/[ …]/)[0]);
       if (i === 0) continue;
-      expect(b.bar[0], `${lane} bar ${i} starts before bar ${i - 1} ends: ${said}`).toBeGreaterThanOrEqual(bars[i - 1]!.bar[1] - 0.5);
-      expect(b.label[0], `${lane} label ${i} starts before label ${i - 1} ends: ${said}`).toBeGreaterThanOrEqual(bars[i - 1]!.label[1] - 0.5);
+      expect(b.bar[0], `${lane} bar ${i} starts before bar ${i - 1} ends: ${said}`).toBeGreaterThanOrEqual(
+        bars[i - 1]!.bar[1] - 0.5,
+      );
+      expect(b.label[0], `${lane} label ${i} starts before label ${i - 1} ends: ${said}`).toBeGreaterThanOrEqual(
+        bars[i - 1]!.label[1] - 0.5,
+      );
     }
   }
 }
@@ -57,7 +75,11 @@ describe('the dashboard, live', () => {
     await page.waitForSelector('#chart-rps canvas');
     // Light load for a 2-core machine (other test files run beside this one), mixed prompts so the cache both
     // hits and misses.
-    const load = startLiveLoad(up().url, { connections: 2, overallRate: 150, bodies: Array.from({ length: 50 }, (_, n) => JSON.stringify({ prompt: `How do I bake bread number ${n}?` })) });
+    const load = startLiveLoad(up().url, {
+      connections: 2,
+      overallRate: 150,
+      bodies: Array.from({ length: 50 }, (_, n) => JSON.stringify({ prompt: `How do I bake bread number ${n}?` })),
+    });
     try {
       // The charts move: points keep arriving, with traffic on blue.
       await counterAtLeast(page, 'data-points', 3, 30_000);
@@ -65,7 +87,16 @@ describe('the dashboard, live', () => {
       await counterAtLeast(page, 'data-last-at', before + 1, 30_000);
       await page.waitForSelector('#charts-note:text-matches("blue [1-9][0-9.]* req/s")', { timeout: 30_000 });
       // A release under that load: the shadow gate mirrors live traffic, then the switch.
-      await up().controller.release(quickSpec({ version: 'live-v2', gates: { load: { enabled: false }, shadow: { durationSeconds: 6, samples: 400, minSamples: 5, replay: false }, watch: { durationSeconds: 2, minRequests: 1 } } }));
+      await up().controller.release(
+        quickSpec({
+          version: 'live-v2',
+          gates: {
+            load: { enabled: false },
+            shadow: { durationSeconds: 6, samples: 400, minSamples: 5, replay: false },
+            watch: { durationSeconds: 2, minRequests: 1 },
+          },
+        }),
+      );
       await counterAtLeast(page, 'data-shadow-points', 1, 60_000);
       await up().controller.settled();
       expect((await up().controller.status()).release).toMatchObject({ version: 'live-v2', state: 'stable' });
@@ -84,9 +115,13 @@ describe('the dashboard, live', () => {
     const body = await page.textContent('body');
     expect(body).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d/);
     expect(body).not.toMatch(/\d:\d\d(:\d\d)? ?[AP]M\b/i);
-    const tooltips = await page.$$eval('[title], [aria-label]', (nodes) => nodes.map((n) => `${n.getAttribute('title') ?? ''} ${n.getAttribute('aria-label') ?? ''}`));
+    const tooltips = await page.$$eval('[title], [aria-label]', (nodes) =>
+      nodes.map((n) => `${n.getAttribute('title') ?? ''} ${n.getAttribute('aria-label') ?? ''}`),
+    );
     expect(tooltips.filter((t) => /\d{4}-\d\d-\d\dT\d\d:\d\d/.test(t))).toEqual([]);
-    expect(await page.textContent('#progress')).toMatch(/kept until (\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d for an instant rollback/);
+    expect(await page.textContent('#progress')).toMatch(
+      /kept until (\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d for an instant rollback/,
+    );
     expect(await page.textContent('#history td.muted')).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     // The shadow agreement said as a number beside its chart (a short gate leaves too few points to read as a line).
     expect(await page.textContent('#chart-shadow h3')).toBe('Shadow agreement (%)');
@@ -97,13 +132,23 @@ describe('the dashboard, live', () => {
     await screenshot(page, 'dashboard');
     // A phone: one column, nothing wider than the screen.
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.waitForFunction((width) => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth <= width, 390);
+    await page.waitForFunction(
+      (width) => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth <= width,
+      390,
+    );
     // The timeline placed again for the narrow lane: still no bar or label over another; words wrap at spaces only.
-    await page.waitForFunction(() => { const box = (globalThis as unknown as PageGlobals).document.querySelector('#timeline'); return box.getAttribute('data-lane-width') === String(box.clientWidth); });
+    await page.waitForFunction(() => {
+      const box = (globalThis as unknown as PageGlobals).document.querySelector('#timeline');
+      return box.getAttribute('data-lane-width') === String(box.clientWidth);
+    });
     await expectBarsApart(page);
     expect(await wordsBrokenMidWay(page, 'main')).toEqual([]);
     // Every table fits the screen whole: none scrolls inside itself (the shadow matrix's headers shorten).
-    const tablesWiderThanTheirBox = await page.$$eval('main table', (tables) => tables.filter((t) => t.scrollWidth > t.clientWidth + 1).map((t) => `${t.className || t.parentElement?.id}: ${t.scrollWidth} > ${t.clientWidth} px`));
+    const tablesWiderThanTheirBox = await page.$$eval('main table', (tables) =>
+      tables
+        .filter((t) => t.scrollWidth > t.clientWidth + 1)
+        .map((t) => `${t.className || t.parentElement?.id}: ${t.scrollWidth} > ${t.clientWidth} px`),
+    );
     expect(tablesWiderThanTheirBox).toEqual([]);
     await screenshot(page, 'dashboard-phone');
     expect(errors, errors.join('\n')).toEqual([]);

@@ -36,7 +36,11 @@ export function patientApi(api: KubernetesObjectApi, patienceMs = 15_000): Kuber
   return new Proxy(api, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== 'function' || !['create', 'read', 'replace', 'patch', 'delete', 'list'].includes(String(property))) return value;
+      if (
+        typeof value !== 'function' ||
+        !['create', 'read', 'replace', 'patch', 'delete', 'list'].includes(String(property))
+      )
+        return value;
       return async (...args: unknown[]) => {
         const deadline = Date.now() + patienceMs;
         for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {

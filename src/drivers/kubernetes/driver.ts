@@ -3,14 +3,38 @@
 // available replicas) up to a deadline; a failure carries the pods' evidence (waiting reasons such as
 // ImagePullBackOff or CrashLoopBackOff, unschedulable pods, their events) and leaves nothing behind.
 // `describe` answers from a view of the pods refreshed in the background, so that it stays synchronous.
-import { CoreV1Api, type KubernetesObjectApi, makeInformer, PatchStrategy, type Informer, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  type KubernetesObjectApi,
+  makeInformer,
+  PatchStrategy,
+  type Informer,
+  type KubernetesObject,
+  type ObjectCache,
+} from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { COLORS, type Color } from '../../vocabulary/colors.js';
-import { DeployError, type Deployment, type Driver, type EnvironmentSpec, type InstanceInfo, type InstanceState } from '../driver.js';
+import {
+  DeployError,
+  type Deployment,
+  type Driver,
+  type EnvironmentSpec,
+  type InstanceInfo,
+  type InstanceState,
+} from '../driver.js';
 import { kubeConfigOf, kubernetesApi } from './api.js';
 import { readObject, statusOf, writeObject } from './objects.js';
 import { containersOf, crashLooping, podGone, podReady, rolloutOf, type KubeDeployment, type Pod } from './rollout.js';
-import { colorSelector, colorService, configMap, deployment, environmentName, LABEL_APP, labelSelector, type KubernetesSettings } from './manifests.js';
+import {
+  colorSelector,
+  colorService,
+  configMap,
+  deployment,
+  environmentName,
+  LABEL_APP,
+  labelSelector,
+  type KubernetesSettings,
+} from './manifests.js';
 
 export interface KubernetesDriverOptions extends KubernetesSettings {
   /** A kubeconfig (YAML); none: the in-cluster service account, or ~/.kube/config. */
@@ -27,7 +51,6 @@ export interface KubernetesDriverOptions extends KubernetesSettings {
   /** Environment values every pod needs (the router secret, DATABASE_URL): kept in a Secret `<app>-env`, never in the ConfigMap. */
   secretEnv?: Record<string, string> | undefined;
 }
-
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -70,16 +93,33 @@ export class KubernetesDriver implements Driver {
   /** A driver with the environments the cluster already runs in view (a restarted controller resumes). */
   static async create(options: KubernetesDriverOptions, log: Logger): Promise<KubernetesDriver> {
     const secretName = `${options.app}-env`;
-    const driver = new KubernetesDriver(options.secretEnv === undefined ? options : { ...options, envSecret: secretName }, log);
+    const driver = new KubernetesDriver(
+      options.secretEnv === undefined ? options : { ...options, envSecret: secretName },
+      log,
+    );
     if (options.secretEnv !== undefined) {
-      const data = Object.fromEntries(Object.entries(options.secretEnv).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
-      await driver.put({ apiVersion: 'v1', kind: 'Secret', metadata: { name: secretName, namespace: options.namespace, labels: { app: options.app } }, type: 'Opaque', data } as KubernetesObject);
+      const data = Object.fromEntries(
+        Object.entries(options.secretEnv).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+      );
+      await driver.put({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: secretName, namespace: options.namespace, labels: { app: options.app } },
+        type: 'Opaque',
+        data,
+      } as KubernetesObject);
     }
     for (const color of COLORS) {
       const found = await driver.read<KubeDeployment>('apps/v1', 'Deployment', environmentName(options, color));
       const version = found?.metadata?.annotations?.['guardgate.dev/version'];
       if (found !== undefined && version !== undefined && (found.spec.replicas ?? 1) > 0) {
-        driver.specs.set(color, { color, version, replicas: found.spec.replicas ?? 1, engine: { kind: 'lexicon' }, policy: 'strict' });
+        driver.specs.set(color, {
+          color,
+          version,
+          replicas: found.spec.replicas ?? 1,
+          engine: { kind: 'lexicon' },
+          policy: 'strict',
+        });
         await driver.refresh(color);
       }
     }
@@ -95,7 +135,14 @@ export class KubernetesDriver implements Driver {
 
   /** Create, or replace what is there. */
   private async put(object: KubernetesObject): Promise<void> {
-    await writeObject(this.api, object.apiVersion!, object.kind!, this.options.namespace, object.metadata!.name!, () => object);
+    await writeObject(
+      this.api,
+      object.apiVersion!,
+      object.kind!,
+      this.options.namespace,
+      object.metadata!.name!,
+      () => object,
+    );
   }
 
   private async watchPods(): Promise<void> {
@@ -103,7 +150,12 @@ export class KubernetesDriver implements Driver {
     const core = config.makeApiClient(CoreV1Api);
     const { namespace } = this.options;
     const labelSelector = `${LABEL_APP}=${this.options.app}`;
-    const cache = makeInformer<Pod>(config, `/api/v1/namespaces/${namespace}/pods`, () => core.listNamespacedPod({ namespace, labelSelector }), labelSelector);
+    const cache = makeInformer<Pod>(
+      config,
+      `/api/v1/namespaces/${namespace}/pods`,
+      () => core.listNamespacedPod({ namespace, labelSelector }),
+      labelSelector,
+    );
     cache.on('connect', () => (this.podCacheLive = true));
     cache.on('error', (error: unknown) => {
       this.podCacheLive = false;
@@ -124,9 +176,20 @@ export class KubernetesDriver implements Driver {
   private async pods(color: Color): Promise<Pod[]> {
     if (this.podCache !== undefined && this.podCacheLive) {
       const selector = Object.entries(colorSelector(this.options, color));
-      return this.podCache.list(this.options.namespace).filter((pod) => selector.every(([key, value]) => pod.metadata?.labels?.[key] === value));
+      return this.podCache
+        .list(this.options.namespace)
+        .filter((pod) => selector.every(([key, value]) => pod.metadata?.labels?.[key] === value));
     }
-    const list = await this.api.list<Pod>('v1', 'Pod', this.options.namespace, undefined, undefined, undefined, undefined, labelSelector(colorSelector(this.options, color)));
+    const list = await this.api.list<Pod>(
+      'v1',
+      'Pod',
+      this.options.namespace,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      labelSelector(colorSelector(this.options, color)),
+    );
     return list.items;
   }
 
@@ -144,11 +207,15 @@ export class KubernetesDriver implements Driver {
       })
       .sort((a, b) => a.url.localeCompare(b.url));
     if (!this.specs.has(color)) return;
-    const before = this.views.get(color)?.instances.map((i) => i.url).join(' ');
+    const before = this.views
+      .get(color)
+      ?.instances.map((i) => i.url)
+      .join(' ');
     const view = { color, version: spec.version, replicas: spec.replicas, instances };
     this.views.set(color, view);
     // A pod replaced (evicted, deleted, rescheduled) comes back at another address: whoever routes to the pods follows.
-    if (this.settled.has(color) && before !== undefined && before !== instances.map((i) => i.url).join(' ')) this.listener?.(view);
+    if (this.settled.has(color) && before !== undefined && before !== instances.map((i) => i.url).join(' '))
+      this.listener?.(view);
   }
 
   private listener: ((deployment: Deployment) => void) | undefined;
@@ -182,7 +249,12 @@ export class KubernetesDriver implements Driver {
       if (current === undefined) throw new DeployError(`the ${name} Deployment disappeared during its rollout`);
       const want = current.spec.replicas ?? 1;
       const all = await this.pods(spec.color);
-      const stopping = all.filter((p) => p.metadata?.deletionTimestamp !== undefined && p.status?.phase !== 'Failed' && p.status?.phase !== 'Succeeded').length;
+      const stopping = all.filter(
+        (p) =>
+          p.metadata?.deletionTimestamp !== undefined &&
+          p.status?.phase !== 'Failed' &&
+          p.status?.phase !== 'Succeeded',
+      ).length;
       const live = all.filter((p) => !podGone(p));
       const rollout = rolloutOf(current);
       if (rollout.done && live.length + stopping <= want) {
@@ -197,7 +269,8 @@ export class KubernetesDriver implements Driver {
           : Date.now() > deadline
             ? `not rolled out within ${this.options.readyTimeoutMs} ms (${'waiting' in rollout ? rollout.waiting : `${stopping} pods still terminating`})`
             : undefined;
-      if (failure !== undefined) throw new DeployError(`${name}: ${failure}; ${await this.evidence(live.length > 0 ? live : all)}`);
+      if (failure !== undefined)
+        throw new DeployError(`${name}: ${failure}; ${await this.evidence(live.length > 0 ? live : all)}`);
       await sleep(200);
     }
   }
@@ -208,8 +281,19 @@ export class KubernetesDriver implements Driver {
     for (const pod of pods.slice(0, 5)) {
       let events: string[] = [];
       try {
-        const list = await this.api.list<KubernetesObject & { reason?: string; message?: string; type?: string }>('v1', 'Event', this.options.namespace, undefined, undefined, undefined, `involvedObject.name=${pod.metadata!.name}`);
-        events = list.items.filter((e) => e.type === 'Warning').slice(-2).map((e) => `${e.reason}: ${e.message}`);
+        const list = await this.api.list<KubernetesObject & { reason?: string; message?: string; type?: string }>(
+          'v1',
+          'Event',
+          this.options.namespace,
+          undefined,
+          undefined,
+          undefined,
+          `involvedObject.name=${pod.metadata!.name}`,
+        );
+        events = list.items
+          .filter((e) => e.type === 'Warning')
+          .slice(-2)
+          .map((e) => `${e.reason}: ${e.message}`);
       } catch {
         // evidence is best effort
       }
@@ -221,7 +305,8 @@ export class KubernetesDriver implements Driver {
   readonly kind = 'kubernetes';
 
   cannotDeploy(spec: EnvironmentSpec): string | undefined {
-    if (spec.modelServer !== undefined && spec.engine.kind !== 'openai') return 'modelServer needs engine kind openai (Guardgate talks to the model server beside it)';
+    if (spec.modelServer !== undefined && spec.engine.kind !== 'openai')
+      return 'modelServer needs engine kind openai (Guardgate talks to the model server beside it)';
     return undefined;
   }
 
@@ -230,12 +315,24 @@ export class KubernetesDriver implements Driver {
     if (found === undefined || (found.spec.replicas ?? 1) === 0) return null;
     // What runs is what is adopted, whatever the store remembers: its version and its replicas, untouched.
     const version = found.metadata?.annotations?.['guardgate.dev/version'] ?? spec.version;
-    if (version !== spec.version) this.log.warn({ color: spec.color, running: version, recorded: spec.version }, 'kubernetes: the cluster runs another version than recorded; adopting what runs');
+    if (version !== spec.version)
+      this.log.warn(
+        { color: spec.color, running: version, recorded: spec.version },
+        'kubernetes: the cluster runs another version than recorded; adopting what runs',
+      );
     this.specs.set(spec.color, { ...spec, version, replicas: found.spec.replicas ?? 1 });
     await this.refresh(spec.color);
     this.settled.add(spec.color);
     const adopted = this.describe(spec.color)!;
-    this.log.info({ color: spec.color, version, replicas: adopted.replicas, ready: adopted.instances.filter((i) => i.state === 'ready').length }, 'kubernetes: adopted the environment that runs (not redeployed)');
+    this.log.info(
+      {
+        color: spec.color,
+        version,
+        replicas: adopted.replicas,
+        ready: adopted.instances.filter((i) => i.state === 'ready').length,
+      },
+      'kubernetes: adopted the environment that runs (not redeployed)',
+    );
     return adopted;
   }
 
@@ -250,10 +347,15 @@ export class KubernetesDriver implements Driver {
       await this.put(colorService(spec.color, this.options));
       const rolled = await this.rollout(spec);
       this.settled.add(spec.color);
-      this.log.info({ color: spec.color, version: spec.version, replicas: spec.replicas }, 'kubernetes: environment rolled out');
+      this.log.info(
+        { color: spec.color, version: spec.version, replicas: spec.replicas },
+        'kubernetes: environment rolled out',
+      );
       return rolled;
     } catch (error) {
-      await this.teardown(spec.color).catch((cleanup: unknown) => this.log.error({ err: cleanup }, 'kubernetes: cleanup after a failed deploy failed'));
+      await this.teardown(spec.color).catch((cleanup: unknown) =>
+        this.log.error({ err: cleanup }, 'kubernetes: cleanup after a failed deploy failed'),
+      );
       if (error instanceof DeployError) throw error;
       throw new DeployError(`kubernetes: ${(error as Error).message}`);
     }
@@ -266,7 +368,19 @@ export class KubernetesDriver implements Driver {
     this.specs.set(color, next);
     this.settled.delete(color);
     // Only this color's Deployment changes: the live color is never resized by the candidate's count.
-    await this.api.patch({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: environmentName(this.options, color), namespace: this.options.namespace }, spec: { replicas } } as KubernetesObject, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch);
+    await this.api.patch(
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: environmentName(this.options, color), namespace: this.options.namespace },
+        spec: { replicas },
+      } as KubernetesObject,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      PatchStrategy.MergePatch,
+    );
     const scaled = await this.rollout(next);
     this.settled.add(color);
     return scaled;
@@ -277,16 +391,28 @@ export class KubernetesDriver implements Driver {
     this.specs.delete(color);
     this.views.delete(color);
     this.settled.delete(color);
-    for (const [apiVersion, kind] of [['apps/v1', 'Deployment'], ['v1', 'Service'], ['v1', 'ConfigMap']] as const) {
+    for (const [apiVersion, kind] of [
+      ['apps/v1', 'Deployment'],
+      ['v1', 'Service'],
+      ['v1', 'ConfigMap'],
+    ] as const) {
       try {
-        await this.api.delete({ apiVersion, kind, metadata: { name, namespace: this.options.namespace } }, undefined, undefined, undefined, undefined, 'Foreground');
+        await this.api.delete(
+          { apiVersion, kind, metadata: { name, namespace: this.options.namespace } },
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          'Foreground',
+        );
       } catch (error) {
         if (statusOf(error) !== 404) throw error;
       }
     }
     const deadline = Date.now() + this.options.stopTimeoutMs;
     while ((await this.pods(color)).length > 0) {
-      if (Date.now() > deadline) throw new DeployError(`${name}: pods still there ${this.options.stopTimeoutMs} ms after the teardown`);
+      if (Date.now() > deadline)
+        throw new DeployError(`${name}: pods still there ${this.options.stopTimeoutMs} ms after the teardown`);
       await sleep(200);
     }
     this.log.info({ color }, 'kubernetes: environment torn down');

@@ -30,17 +30,40 @@ export interface GatewayTrafficOptions {
  * The route for an active color: live traffic by weight, and the standby behind the preview header when a
  * preview token is given (the controller's; a rendered route has none, the controller adds it). Pure.
  */
-export function httpRoute(settings: Pick<KubernetesSettings, 'namespace' | 'app'>, options: Pick<GatewayTrafficOptions, 'gateway'>, active: Color, previewToken?: string) {
-  const backend = (color: Color, weight?: number) => ({ name: environmentName(settings, color), port: 80, ...(weight === undefined ? {} : { weight }) });
+export function httpRoute(
+  settings: Pick<KubernetesSettings, 'namespace' | 'app'>,
+  options: Pick<GatewayTrafficOptions, 'gateway'>,
+  active: Color,
+  previewToken?: string,
+) {
+  const backend = (color: Color, weight?: number) => ({
+    name: environmentName(settings, color),
+    port: 80,
+    ...(weight === undefined ? {} : { weight }),
+  });
   return {
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'HTTPRoute',
-    metadata: { name: settings.app, namespace: settings.namespace, labels: { [LABEL_APP]: settings.app }, annotations: { 'guardgate.dev/active': active } },
+    metadata: {
+      name: settings.app,
+      namespace: settings.namespace,
+      labels: { [LABEL_APP]: settings.app },
+      annotations: { 'guardgate.dev/active': active },
+    },
     spec: {
-      parentRefs: [{ name: options.gateway.name, ...(options.gateway.namespace ? { namespace: options.gateway.namespace } : {}) }],
+      parentRefs: [
+        { name: options.gateway.name, ...(options.gateway.namespace ? { namespace: options.gateway.namespace } : {}) },
+      ],
       ...(options.gateway.hostnames?.length ? { hostnames: options.gateway.hostnames } : {}),
       rules: [
-        ...(previewToken === undefined ? [] : [{ matches: [{ headers: [{ name: PREVIEW_HEADER, value: previewToken }] }], backendRefs: [backend(otherColor(active))] }]),
+        ...(previewToken === undefined
+          ? []
+          : [
+              {
+                matches: [{ headers: [{ name: PREVIEW_HEADER, value: previewToken }] }],
+                backendRefs: [backend(otherColor(active))],
+              },
+            ]),
         { backendRefs: [backend(active, 100), backend(otherColor(active), 0)] },
       ],
     },
@@ -64,27 +87,54 @@ export class GatewayApiTraffic implements Traffic {
   ) {
     this.current = active;
     // Who can read the route can preview; the header is no credential beyond that.
-    this.previewToken = createHash('sha256').update(`guardgate-preview:${options.adminToken}`).digest('hex').slice(0, 32);
+    this.previewToken = createHash('sha256')
+      .update(`guardgate-preview:${options.adminToken}`)
+      .digest('hex')
+      .slice(0, 32);
   }
 
-  static async create(api: KubernetesObjectApi, settings: Pick<KubernetesSettings, 'namespace' | 'app'>, options: GatewayTrafficOptions, log: Logger, active: Color): Promise<GatewayApiTraffic> {
+  static async create(
+    api: KubernetesObjectApi,
+    settings: Pick<KubernetesSettings, 'namespace' | 'app'>,
+    options: GatewayTrafficOptions,
+    log: Logger,
+    active: Color,
+  ): Promise<GatewayApiTraffic> {
     const traffic = new GatewayApiTraffic(api, settings, options, log, active);
     const existing = await traffic.read();
     const recorded = existing?.metadata?.annotations?.['guardgate.dev/active'];
     if (recorded === 'blue' || recorded === 'green') traffic.current = recorded;
     await traffic.write(traffic.current);
     // On a first start nothing is deployed yet: the first switch waits for the route instead.
-    if ((await readyPods(api, settings, traffic.current)).length > 0) await traffic.programmed(traffic.live(), traffic.current, 'the route').catch((error: Error) => log.warn({ err: error }, 'kubernetes: the route does not answer from the active color yet'));
+    if ((await readyPods(api, settings, traffic.current)).length > 0)
+      await traffic
+        .programmed(traffic.live(), traffic.current, 'the route')
+        .catch((error: Error) =>
+          log.warn({ err: error }, 'kubernetes: the route does not answer from the active color yet'),
+        );
     return traffic;
   }
 
   private read(): Promise<Route | undefined> {
-    return readObject<Route>(this.api, 'gateway.networking.k8s.io/v1', 'HTTPRoute', this.settings.namespace, this.settings.app);
+    return readObject<Route>(
+      this.api,
+      'gateway.networking.k8s.io/v1',
+      'HTTPRoute',
+      this.settings.namespace,
+      this.settings.app,
+    );
   }
 
   private async write(active: Color): Promise<void> {
     const route = httpRoute(this.settings, this.options, active, this.previewToken) as Route;
-    await writeObject<Route>(this.api, 'gateway.networking.k8s.io/v1', 'HTTPRoute', this.settings.namespace, this.settings.app, () => route);
+    await writeObject<Route>(
+      this.api,
+      'gateway.networking.k8s.io/v1',
+      'HTTPRoute',
+      this.settings.namespace,
+      this.settings.app,
+      () => route,
+    );
   }
 
   get active(): Color {
@@ -108,7 +158,10 @@ export class GatewayApiTraffic implements Traffic {
   async switchTo(to: Color): Promise<SwitchResult> {
     const previous = this.current;
     if ((await readyPods(this.api, this.settings, to)).length === 0) {
-      throw new GuardgateError('switch_refused', `the ${to} environment has no ready pod; the route is not pointed at it, even when forced`);
+      throw new GuardgateError(
+        'switch_refused',
+        `the ${to} environment has no ready pod; the route is not pointed at it, even when forced`,
+      );
     }
     await this.write(to);
     this.current = to;
@@ -122,12 +175,22 @@ export class GatewayApiTraffic implements Traffic {
   /** The Gateway reports the route's current generation Accepted with its references resolved, and the endpoint answers from `color`: else the step fails. */
   private async programmed(endpoint: Endpoint, color: Color, what: string): Promise<void> {
     const timeoutMs = this.options.propagationTimeoutMs;
-    await waitUntil(`the HTTPRoute ${this.settings.app} programmed by the Gateway ${this.options.gateway.name}`, timeoutMs, async () => {
-      const route = await this.read();
-      if (route === undefined) return 'the route is gone';
-      const standby = await readObject(this.api, 'v1', 'Service', this.settings.namespace, environmentName(this.settings, otherColor(color)));
-      return routeNotProgrammed(route, this.options.gateway.name, standby === undefined);
-    });
+    await waitUntil(
+      `the HTTPRoute ${this.settings.app} programmed by the Gateway ${this.options.gateway.name}`,
+      timeoutMs,
+      async () => {
+        const route = await this.read();
+        if (route === undefined) return 'the route is gone';
+        const standby = await readObject(
+          this.api,
+          'v1',
+          'Service',
+          this.settings.namespace,
+          environmentName(this.settings, otherColor(color)),
+        );
+        return routeNotProgrammed(route, this.options.gateway.name, standby === undefined);
+      },
+    );
     await answeredBy(endpoint, color, timeoutMs, what);
   }
 

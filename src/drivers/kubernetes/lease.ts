@@ -11,7 +11,13 @@ import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-n
 import type { Logger } from 'pino';
 import { readObject, statusOf } from './objects.js';
 
-type LeaseSpec = { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
+type LeaseSpec = {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+};
 type Lease = KubernetesObject & { spec: LeaseSpec };
 
 export interface LeaseOptions {
@@ -36,7 +42,13 @@ export interface Observation {
 }
 
 /** The part of a lease that changes when its holder renews it. Pure. */
-export const recordOf = (lease: LeaseSpec | undefined): string => JSON.stringify([lease?.holderIdentity ?? '', lease?.renewTime ?? '', lease?.acquireTime ?? '', lease?.leaseTransitions ?? 0]);
+export const recordOf = (lease: LeaseSpec | undefined): string =>
+  JSON.stringify([
+    lease?.holderIdentity ?? '',
+    lease?.renewTime ?? '',
+    lease?.acquireTime ?? '',
+    lease?.leaseTransitions ?? 0,
+  ]);
 
 /** The observation after reading `lease` at `now` (local, monotonic): a changed record restarts the clock. Pure. */
 export const observe = (previous: Observation | undefined, lease: LeaseSpec | undefined, now: number): Observation => {
@@ -48,8 +60,14 @@ export const observe = (previous: Observation | undefined, lease: LeaseSpec | un
  * Whether `identity` may take the lease: free, already its own, or unchanged for its whole duration since it
  * was observed (by the local clock, never the holder's renewTime). Pure.
  */
-export function mayTake(lease: LeaseSpec | undefined, identity: string, observation: Observation, now: number): boolean {
-  if (lease?.holderIdentity === undefined || lease.holderIdentity === '' || lease.holderIdentity === identity) return true;
+export function mayTake(
+  lease: LeaseSpec | undefined,
+  identity: string,
+  observation: Observation,
+  now: number,
+): boolean {
+  if (lease?.holderIdentity === undefined || lease.holderIdentity === '' || lease.holderIdentity === identity)
+    return true;
   return now >= observation.at + (lease.leaseDurationSeconds ?? 15) * 1000;
 }
 
@@ -82,9 +100,16 @@ export class LeaderLease {
     private readonly log: Logger,
   ) {
     this.renewDeadlineMs = options.renewDeadlineMs ?? Math.floor((options.leaseMs * 2) / 3);
-    if (!(this.renewDeadlineMs < options.leaseMs)) throw new Error(`the lease's renew deadline (${this.renewDeadlineMs} ms) must be shorter than its duration (${options.leaseMs} ms)`);
-    if (!(options.renewMs < this.renewDeadlineMs)) throw new Error(`the lease's renew period (${options.renewMs} ms) must be shorter than its renew deadline (${this.renewDeadlineMs} ms)`);
-    this.requestTimeoutMs = options.requestTimeoutMs ?? Math.min(Math.max(options.renewMs, this.renewDeadlineMs / 2), this.renewDeadlineMs);
+    if (!(this.renewDeadlineMs < options.leaseMs))
+      throw new Error(
+        `the lease's renew deadline (${this.renewDeadlineMs} ms) must be shorter than its duration (${options.leaseMs} ms)`,
+      );
+    if (!(options.renewMs < this.renewDeadlineMs))
+      throw new Error(
+        `the lease's renew period (${options.renewMs} ms) must be shorter than its renew deadline (${this.renewDeadlineMs} ms)`,
+      );
+    this.requestTimeoutMs =
+      options.requestTimeoutMs ?? Math.min(Math.max(options.renewMs, this.renewDeadlineMs / 2), this.renewDeadlineMs);
   }
 
   /** Whether this controller holds the lease now: it acts only while this is true. */
@@ -93,7 +118,11 @@ export class LeaderLease {
   }
 
   private read(): Promise<Lease | undefined> {
-    return within(readObject<Lease>(this.api, 'coordination.k8s.io/v1', 'Lease', this.options.namespace, this.options.name), this.requestTimeoutMs, 'reading the lease');
+    return within(
+      readObject<Lease>(this.api, 'coordination.k8s.io/v1', 'Lease', this.options.namespace, this.options.name),
+      this.requestTimeoutMs,
+      'reading the lease',
+    );
   }
 
   /** One attempt to take or renew the lease; true when this controller holds it now. */
@@ -111,9 +140,16 @@ export class LeaderLease {
       renewTime: microTime(wall),
       leaseTransitions: (current?.spec.leaseTransitions ?? 0) + (ours || current === undefined ? 0 : 1),
     };
-    const metadata = { name: this.options.name, namespace: this.options.namespace, ...(current ? { resourceVersion: current.metadata!.resourceVersion } : {}) };
+    const metadata = {
+      name: this.options.name,
+      namespace: this.options.namespace,
+      ...(current ? { resourceVersion: current.metadata!.resourceVersion } : {}),
+    };
     try {
-      const write = current === undefined ? this.api.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata, spec } as Lease) : this.api.replace({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata, spec } as Lease);
+      const write =
+        current === undefined
+          ? this.api.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata, spec } as Lease)
+          : this.api.replace({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata, spec } as Lease);
       await within(write, this.requestTimeoutMs, 'writing the lease');
     } catch (error) {
       if (statusOf(error) === 409) return false; // another candidate wrote first
@@ -135,38 +171,51 @@ export class LeaderLease {
       } catch (error) {
         this.log.warn({ err: error }, 'kubernetes: the controller lease could not be read or written; trying again');
       }
-      if (!waiting) this.log.info({ lease: this.options.name, identity: this.options.identity }, 'kubernetes: another controller holds the lease; waiting');
+      if (!waiting)
+        this.log.info(
+          { lease: this.options.name, identity: this.options.identity },
+          'kubernetes: another controller holds the lease; waiting',
+        );
       waiting = true;
       await new Promise((resolve) => setTimeout(resolve, this.options.renewMs));
     }
     this.held = true;
-    this.log.info({ lease: this.options.name, identity: this.options.identity }, 'kubernetes: this controller holds the lease');
+    this.log.info(
+      { lease: this.options.name, identity: this.options.identity },
+      'kubernetes: this controller holds the lease',
+    );
     let renewing = false;
     let lastError = 'no renewal answered';
     // The next renew is due one period after the take began (not after it answered): a slow take must not push
     // the first renew past the deadline.
     let lastAttempt = this.lastRenewed;
-    this.timer = setInterval(() => {
-      if (!this.held) return;
-      // Checked every tick, whatever call is in flight: past the renew deadline this controller stops acting.
-      if (monotonic() - this.lastRenewed >= this.renewDeadlineMs) {
-        this.lose(`could not renew the lease within its renew deadline of ${this.renewDeadlineMs} ms (${lastError})`, onLost);
-        return;
-      }
-      if (renewing || monotonic() - lastAttempt < this.options.renewMs) return;
-      renewing = true;
-      lastAttempt = monotonic();
-      void this.tryTake()
-        .then(
-          (holds) => {
-            if (!holds) this.lose('another controller holds the lease', onLost);
-          },
-          (error: Error) => {
-            lastError = error.message;
-          },
-        )
-        .finally(() => (renewing = false));
-    }, Math.min(this.options.renewMs, 250));
+    this.timer = setInterval(
+      () => {
+        if (!this.held) return;
+        // Checked every tick, whatever call is in flight: past the renew deadline this controller stops acting.
+        if (monotonic() - this.lastRenewed >= this.renewDeadlineMs) {
+          this.lose(
+            `could not renew the lease within its renew deadline of ${this.renewDeadlineMs} ms (${lastError})`,
+            onLost,
+          );
+          return;
+        }
+        if (renewing || monotonic() - lastAttempt < this.options.renewMs) return;
+        renewing = true;
+        lastAttempt = monotonic();
+        void this.tryTake()
+          .then(
+            (holds) => {
+              if (!holds) this.lose('another controller holds the lease', onLost);
+            },
+            (error: Error) => {
+              lastError = error.message;
+            },
+          )
+          .finally(() => (renewing = false));
+      },
+      Math.min(this.options.renewMs, 250),
+    );
     this.timer.unref();
   }
 
@@ -174,7 +223,10 @@ export class LeaderLease {
     if (!this.held) return;
     this.held = false;
     clearInterval(this.timer);
-    this.log.error({ lease: this.options.name, identity: this.options.identity, why }, 'kubernetes: controller lease lost: this controller stops acting');
+    this.log.error(
+      { lease: this.options.name, identity: this.options.identity, why },
+      'kubernetes: controller lease lost: this controller stops acting',
+    );
     onLost(why);
   }
 
@@ -186,7 +238,14 @@ export class LeaderLease {
     try {
       const current = await this.read();
       if (current?.spec.holderIdentity === this.options.identity) {
-        await within(this.api.replace({ ...current, spec: { ...current.spec, holderIdentity: '', renewTime: undefined } } as Lease), this.requestTimeoutMs, 'freeing the lease');
+        await within(
+          this.api.replace({
+            ...current,
+            spec: { ...current.spec, holderIdentity: '', renewTime: undefined },
+          } as Lease),
+          this.requestTimeoutMs,
+          'freeing the lease',
+        );
       }
     } catch (error) {
       this.log.warn({ err: error }, 'kubernetes: could not free the controller lease; it expires on its own');

@@ -42,13 +42,23 @@ const KEYS_DIR = '/etc/guardgate-keys';
 /** Where pods find the API key file of `apiKeysSecret`. */
 export const API_KEYS_FILE = `${KEYS_DIR}/api-keys.json`;
 
-export const environmentName = (settings: Pick<KubernetesSettings, 'app'>, color: Color): string => `${settings.app}-${color}`;
-export const colorSelector = (settings: Pick<KubernetesSettings, 'app'>, color: Color): Record<string, string> => ({ [LABEL_APP]: settings.app, [LABEL_COLOR]: color });
-export const labelSelector = (labels: Record<string, string>): string => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+export const environmentName = (settings: Pick<KubernetesSettings, 'app'>, color: Color): string =>
+  `${settings.app}-${color}`;
+export const colorSelector = (settings: Pick<KubernetesSettings, 'app'>, color: Color): Record<string, string> => ({
+  [LABEL_APP]: settings.app,
+  [LABEL_COLOR]: color,
+});
+export const labelSelector = (labels: Record<string, string>): string =>
+  Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 
 /** Kubernetes label values: at most 63 characters of [A-Za-z0-9_.-], starting and ending alphanumeric. */
 export function labelValue(value: string): string {
-  const cleaned = value.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  const cleaned = value
+    .replace(/[^A-Za-z0-9_.-]/g, '_')
+    .slice(0, 63)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
   return cleaned === '' ? 'none' : cleaned;
 }
 
@@ -60,7 +70,10 @@ export function instanceConfigFile(spec: EnvironmentSpec, settings: KubernetesSe
     version: spec.version,
     policy: spec.policy,
     // With a model server in the pod, the engine talks to it on the pod's own loopback.
-    engine: spec.modelServer && spec.engine.kind === 'openai' ? { ...spec.engine, baseUrl: `http://127.0.0.1:${spec.modelServer.port}/v1` } : spec.engine,
+    engine:
+      spec.modelServer && spec.engine.kind === 'openai'
+        ? { ...spec.engine, baseUrl: `http://127.0.0.1:${spec.modelServer.port}/v1` }
+        : spec.engine,
     dataDir: '/var/lib/guardgate',
     logLevel: settings.logLevel,
   });
@@ -70,7 +83,11 @@ export function configMap(spec: EnvironmentSpec, settings: KubernetesSettings) {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: environmentName(settings, spec.color), namespace: settings.namespace, labels: { ...colorSelector(settings, spec.color), [LABEL_VERSION]: labelValue(spec.version) } },
+    metadata: {
+      name: environmentName(settings, spec.color),
+      namespace: settings.namespace,
+      labels: { ...colorSelector(settings, spec.color), [LABEL_VERSION]: labelValue(spec.version) },
+    },
     data: { 'instance.yaml': instanceConfigFile(spec, settings) },
   };
 }
@@ -89,15 +106,25 @@ export const RESTRICTED = {
 };
 
 /** A digest of the pods' whole configuration file: a changed file changes the pod template, so the pods roll. */
-export const podConfigDigest = (spec: EnvironmentSpec, settings: KubernetesSettings): string => createHash('sha256').update(instanceConfigFile(spec, settings)).digest('hex').slice(0, 16);
+export const podConfigDigest = (spec: EnvironmentSpec, settings: KubernetesSettings): string =>
+  createHash('sha256').update(instanceConfigFile(spec, settings)).digest('hex').slice(0, 16);
 
 /**
  * The pods of an environment: Guardgate (and the model server, when the spec has one) with its configuration
  * from `configMapName`, readiness on /readyz, and a preStop pause so that no proxy still sends to a stopping pod.
  * `extraEnv` adds variables (a rendered Secret reference, for pods whose Secret is not the controller's).
  */
-export function podTemplate(spec: EnvironmentSpec, settings: KubernetesSettings, labels: Record<string, string>, configMapName: string, extraEnv: Array<Record<string, unknown>> = []) {
-  const limits = { ...settings.resources?.limits, ...(settings.gpus ? { 'nvidia.com/gpu': String(settings.gpus) } : {}) };
+export function podTemplate(
+  spec: EnvironmentSpec,
+  settings: KubernetesSettings,
+  labels: Record<string, string>,
+  configMapName: string,
+  extraEnv: Array<Record<string, unknown>> = [],
+) {
+  const limits = {
+    ...settings.resources?.limits,
+    ...(settings.gpus ? { 'nvidia.com/gpu': String(settings.gpus) } : {}),
+  };
   const hash = podConfigDigest(spec, settings);
   return {
     metadata: { labels, annotations: { [CONFIG_HASH]: hash } },
@@ -113,20 +140,37 @@ export function podTemplate(spec: EnvironmentSpec, settings: KubernetesSettings,
           image: spec.image ?? settings.image,
           securityContext: RESTRICTED,
           command: ['guardgate'],
-          args: ['serve', '--config', `${CONFIG_DIR}/instance.yaml`, '--port', String(settings.port), '--host', '0.0.0.0'],
+          args: [
+            'serve',
+            '--config',
+            `${CONFIG_DIR}/instance.yaml`,
+            '--port',
+            String(settings.port),
+            '--host',
+            '0.0.0.0',
+          ],
           ports: [{ name: 'http', containerPort: settings.port }],
           ...(settings.envSecret ? { envFrom: [{ secretRef: { name: settings.envSecret } }] } : {}),
           ...(extraEnv.length > 0 ? { env: extraEnv } : {}),
           readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 1, failureThreshold: 2 },
           // A stopping pod keeps serving while the endpoint removal reaches every proxy; then it drains.
-          lifecycle: { preStop: { sleep: { seconds: Math.min(5, Math.max(1, settings.terminationGraceSeconds - 5)) } } },
+          lifecycle: {
+            preStop: { sleep: { seconds: Math.min(5, Math.max(1, settings.terminationGraceSeconds - 5)) } },
+          },
           livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 3 },
           volumeMounts: [
             { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
             { name: 'data', mountPath: '/var/lib/guardgate' },
             ...(settings.apiKeysSecret ? [{ name: 'api-keys', mountPath: KEYS_DIR, readOnly: true }] : []),
           ],
-          ...(settings.resources || settings.gpus ? { resources: { ...(settings.resources?.requests ? { requests: settings.resources.requests } : {}), ...(Object.keys(limits).length ? { limits } : {}) } } : {}),
+          ...(settings.resources || settings.gpus
+            ? {
+                resources: {
+                  ...(settings.resources?.requests ? { requests: settings.resources.requests } : {}),
+                  ...(Object.keys(limits).length ? { limits } : {}),
+                },
+              }
+            : {}),
         },
         ...(spec.modelServer ? [modelServerContainer(spec.modelServer)] : []),
       ],
@@ -134,7 +178,12 @@ export function podTemplate(spec: EnvironmentSpec, settings: KubernetesSettings,
         { name: 'config', configMap: { name: configMapName } },
         { name: 'data', emptyDir: {} },
         ...(settings.apiKeysSecret ? [{ name: 'api-keys', secret: { secretName: settings.apiKeysSecret } }] : []),
-        ...(spec.modelServer ? [{ name: 'model-cache', emptyDir: {} }, { name: 'dshm', emptyDir: { medium: 'Memory' } }] : []),
+        ...(spec.modelServer
+          ? [
+              { name: 'model-cache', emptyDir: {} },
+              { name: 'dshm', emptyDir: { medium: 'Memory' } },
+            ]
+          : []),
       ],
     },
   };
@@ -150,7 +199,12 @@ export function deployment(spec: EnvironmentSpec, settings: KubernetesSettings, 
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name, namespace: settings.namespace, labels, annotations: { [CONFIG_HASH]: podConfigDigest(spec, settings), 'guardgate.dev/version': spec.version } },
+    metadata: {
+      name,
+      namespace: settings.namespace,
+      labels,
+      annotations: { [CONFIG_HASH]: podConfigDigest(spec, settings), 'guardgate.dev/version': spec.version },
+    },
     spec: {
       replicas,
       selector: { matchLabels: selector },
@@ -174,7 +228,14 @@ function modelServerContainer(server: ModelServerSpec) {
     readinessProbe: { httpGet: { path: '/health', port: 'model' }, periodSeconds: 2, failureThreshold: 3 },
     // Admitted by the restricted Pod Security standard (a non-root user; the model cache and shared memory
     // in volumes of their own, since the image's home may not be writable).
-    securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } },
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
     env: [
       { name: 'HOME', value: MODEL_CACHE_DIR },
       { name: 'HF_HOME', value: `${MODEL_CACHE_DIR}/huggingface` },
@@ -202,7 +263,11 @@ export function colorService(color: Color, settings: KubernetesSettings) {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: environmentName(settings, color), namespace: settings.namespace, labels: colorSelector(settings, color) },
+    metadata: {
+      name: environmentName(settings, color),
+      namespace: settings.namespace,
+      labels: colorSelector(settings, color),
+    },
     spec: { selector: colorSelector(settings, color), ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
   };
 }

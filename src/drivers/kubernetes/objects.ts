@@ -8,7 +8,13 @@ export const statusOf = (error: unknown): number | undefined => {
 };
 
 /** One object, or undefined when there is none (404). */
-export async function readObject<T extends KubernetesObject>(api: KubernetesObjectApi, apiVersion: string, kind: string, namespace: string, name: string): Promise<T | undefined> {
+export async function readObject<T extends KubernetesObject>(
+  api: KubernetesObjectApi,
+  apiVersion: string,
+  kind: string,
+  namespace: string,
+  name: string,
+): Promise<T | undefined> {
   try {
     return (await api.read<T>({ apiVersion, kind, metadata: { name, namespace } })) as T;
   } catch (error) {
@@ -21,7 +27,14 @@ export async function readObject<T extends KubernetesObject>(api: KubernetesObje
  * Create the object `build` makes of what is there, or replace what is there naming the version read. Someone
  * else writing it meanwhile (409) means: read again and build again, a few times. Returns what was written.
  */
-export async function writeObject<T extends KubernetesObject>(api: KubernetesObjectApi, apiVersion: string, kind: string, namespace: string, name: string, build: (current: T | undefined) => T): Promise<T> {
+export async function writeObject<T extends KubernetesObject>(
+  api: KubernetesObjectApi,
+  apiVersion: string,
+  kind: string,
+  namespace: string,
+  name: string,
+  build: (current: T | undefined) => T,
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     const current = await readObject<T>(api, apiVersion, kind, namespace, name);
     const object = build(current);

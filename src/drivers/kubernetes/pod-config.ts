@@ -10,11 +10,15 @@ export const ADMIN_DIGEST_ENV = 'GUARDGATE_ADMIN_TOKEN_SHA256';
 /** ... and the gate token's (what gate traffic carries). */
 export const GATE_DIGEST_ENV = 'GUARDGATE_GATE_TOKEN_SHA256';
 
-
 export function kubernetesPodConfig(auth: AuthSettings, apiKeysSecret: string | undefined): Record<string, unknown> {
   const { apiKeysFile: _local, adminToken: _token, adminTokenSha256: _digest, gateTokenSha256: _gate, ...rest } = auth;
   return {
-    auth: { ...rest, ...(apiKeysSecret === undefined ? {} : { apiKeysFile: API_KEYS_FILE }), adminTokenSha256: { env: ADMIN_DIGEST_ENV }, gateTokenSha256: { env: GATE_DIGEST_ENV } },
+    auth: {
+      ...rest,
+      ...(apiKeysSecret === undefined ? {} : { apiKeysFile: API_KEYS_FILE }),
+      adminTokenSha256: { env: ADMIN_DIGEST_ENV },
+      gateTokenSha256: { env: GATE_DIGEST_ENV },
+    },
     routerSecret: { env: 'GUARDGATE_ROUTER_SECRET' },
     // Pods listen on the cluster network; with no credentials configured they serve anyone who reaches them there,
     // as up does on loopback (restrict them with a NetworkPolicy, or configure credentials).

@@ -12,7 +12,12 @@ import { colorSelector, labelSelector, type KubernetesSettings } from './manifes
 import { podGone, podReady, type Pod } from './rollout.js';
 
 /** Poll `check` (a reason to wait, or undefined when done) until it is done; past `timeoutMs`, fail with what it waited for and the last reason. */
-export async function waitUntil(what: string, timeoutMs: number, check: () => Promise<string | undefined>, everyMs = 100): Promise<void> {
+export async function waitUntil(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<string | undefined>,
+  everyMs = 100,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let reason: string | undefined;
@@ -22,31 +27,49 @@ export async function waitUntil(what: string, timeoutMs: number, check: () => Pr
       reason = (error as Error).message;
     }
     if (reason === undefined) return;
-    if (Date.now() > deadline) throw new GuardgateError('propagation_timeout', `${what}: not within ${timeoutMs} ms (${reason})`);
+    if (Date.now() > deadline)
+      throw new GuardgateError('propagation_timeout', `${what}: not within ${timeoutMs} ms (${reason})`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
 
 /** A color's pods that are ready (and not being deleted, not ended). */
-export async function readyPods(api: KubernetesObjectApi, settings: Pick<KubernetesSettings, 'namespace' | 'app'>, color: Color): Promise<Pod[]> {
-  const list = await api.list<Pod>('v1', 'Pod', settings.namespace, undefined, undefined, undefined, undefined, labelSelector(colorSelector(settings, color)));
+export async function readyPods(
+  api: KubernetesObjectApi,
+  settings: Pick<KubernetesSettings, 'namespace' | 'app'>,
+  color: Color,
+): Promise<Pod[]> {
+  const list = await api.list<Pod>(
+    'v1',
+    'Pod',
+    settings.namespace,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    labelSelector(colorSelector(settings, color)),
+  );
   return list.items.filter((p) => !podGone(p) && podReady(p));
 }
 
 /** The color that answers `/version` on a new connection (nothing kept alive: where it lands is the traffic's choice). */
 function colorBehind(endpoint: Endpoint): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
-    const req = get(new URL('/version', endpoint.url), { agent: false, timeout: 2_000, headers: endpoint.headers }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => {
-        try {
-          resolve((JSON.parse(body) as { color?: string }).color);
-        } catch (error) {
-          reject(error as Error);
-        }
-      });
-    });
+    const req = get(
+      new URL('/version', endpoint.url),
+      { agent: false, timeout: 2_000, headers: endpoint.headers },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => {
+          try {
+            resolve((JSON.parse(body) as { color?: string }).color);
+          } catch (error) {
+            reject(error as Error);
+          }
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('no answer within 2 s')));
     req.on('error', reject);
   });
@@ -62,16 +85,38 @@ export async function answeredBy(endpoint: Endpoint, color: Color, timeoutMs: nu
   });
 }
 
-type EndpointSlice = KubernetesObject & { endpoints?: Array<{ conditions?: { ready?: boolean }; targetRef?: { kind?: string; name?: string } }> };
+type EndpointSlice = KubernetesObject & {
+  endpoints?: Array<{ conditions?: { ready?: boolean }; targetRef?: { kind?: string; name?: string } }>;
+};
 
 /** The pods a Service's EndpointSlices name as ready endpoints. */
 async function readyEndpoints(api: KubernetesObjectApi, namespace: string, service: string): Promise<Set<string>> {
-  const slices = await api.list<EndpointSlice>('discovery.k8s.io/v1', 'EndpointSlice', namespace, undefined, undefined, undefined, undefined, `kubernetes.io/service-name=${service}`);
-  return new Set(slices.items.flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready !== false && e.targetRef?.kind === 'Pod').map((e) => e.targetRef!.name!)));
+  const slices = await api.list<EndpointSlice>(
+    'discovery.k8s.io/v1',
+    'EndpointSlice',
+    namespace,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    `kubernetes.io/service-name=${service}`,
+  );
+  return new Set(
+    slices.items.flatMap((s) =>
+      (s.endpoints ?? [])
+        .filter((e) => e.conditions?.ready !== false && e.targetRef?.kind === 'Pod')
+        .map((e) => e.targetRef!.name!),
+    ),
+  );
 }
 
 /** Why the Service's endpoints have not moved to `to` yet (some ready pod of `to`, no ready pod of the other color), or undefined. Pure. */
-export function endpointsMovedTo(ready: ReadonlySet<string>, toPods: readonly string[], fromPods: readonly string[], to: Color): string | undefined {
+export function endpointsMovedTo(
+  ready: ReadonlySet<string>,
+  toPods: readonly string[],
+  fromPods: readonly string[],
+  to: Color,
+): string | undefined {
   const of = toPods.filter((name) => ready.has(name)).length;
   const stale = fromPods.filter((name) => ready.has(name)).length;
   if (of === 0) return `its EndpointSlices name no ready pod of ${to}`;
@@ -80,13 +125,29 @@ export function endpointsMovedTo(ready: ReadonlySet<string>, toPods: readonly st
 }
 
 /** Until the Service's EndpointSlices name ready pods of `to` and none of the other color. */
-export async function endpointsMoved(api: KubernetesObjectApi, settings: Pick<KubernetesSettings, 'namespace' | 'app'>, service: string, to: Color, timeoutMs: number): Promise<void> {
+export async function endpointsMoved(
+  api: KubernetesObjectApi,
+  settings: Pick<KubernetesSettings, 'namespace' | 'app'>,
+  service: string,
+  to: Color,
+  timeoutMs: number,
+): Promise<void> {
   const names = async (color: Color) => (await readyPods(api, settings, color)).map((p) => p.metadata!.name!);
-  await waitUntil(`the ${service} Service's endpoints moving to ${to}`, timeoutMs, async () => endpointsMovedTo(await readyEndpoints(api, settings.namespace, service), await names(to), await names(otherColor(to)), to));
+  await waitUntil(`the ${service} Service's endpoints moving to ${to}`, timeoutMs, async () =>
+    endpointsMovedTo(
+      await readyEndpoints(api, settings.namespace, service),
+      await names(to),
+      await names(otherColor(to)),
+      to,
+    ),
+  );
 }
 
 type Condition = { type: string; status: string; reason?: string; message?: string; observedGeneration?: number };
-export type Route = KubernetesObject & { spec: Record<string, unknown>; status?: { parents?: Array<{ parentRef: { name: string; namespace?: string }; conditions?: Condition[] }> } };
+export type Route = KubernetesObject & {
+  spec: Record<string, unknown>;
+  status?: { parents?: Array<{ parentRef: { name: string; namespace?: string }; conditions?: Condition[] }> };
+};
 
 /**
  * Why the Gateway has not taken the route's current generation (Accepted and ResolvedRefs, as its status says),
@@ -99,8 +160,10 @@ export function routeNotProgrammed(route: Route, gateway: string, standbyMissing
   const generation = route.metadata?.generation ?? 0;
   for (const type of ['Accepted', 'ResolvedRefs']) {
     const condition = parent.conditions?.find((c) => c.type === type);
-    if (condition === undefined || (condition.observedGeneration ?? 0) < generation) return `${type} not reported for generation ${generation} yet`;
-    if (condition.status !== 'True' && !(type === 'ResolvedRefs' && standbyMissing)) return `${type} is ${condition.status}: ${condition.reason ?? ''} ${condition.message ?? ''}`.trim();
+    if (condition === undefined || (condition.observedGeneration ?? 0) < generation)
+      return `${type} not reported for generation ${generation} yet`;
+    if (condition.status !== 'True' && !(type === 'ResolvedRefs' && standbyMissing))
+      return `${type} is ${condition.status}: ${condition.reason ?? ''} ${condition.message ?? ''}`.trim();
   }
   return undefined;
 }

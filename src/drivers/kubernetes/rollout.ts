@@ -29,19 +29,33 @@ export type Pod = KubernetesObject & {
 
 export type KubeDeployment = KubernetesObject & {
   spec: { replicas?: number };
-  status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number; conditions?: Condition[] };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+    conditions?: Condition[];
+  };
 };
 
 /** A pod that ended (Failed, as an evicted pod is kept; Succeeded) or is being deleted: it neither serves nor counts. */
-export const podGone = (pod: Pod): boolean => pod.metadata?.deletionTimestamp !== undefined || pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded';
+export const podGone = (pod: Pod): boolean =>
+  pod.metadata?.deletionTimestamp !== undefined || pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded';
 
-export const podReady = (pod: Pod): boolean => pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+export const podReady = (pod: Pod): boolean =>
+  pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
 /** Every container of the pod, init containers and sidecars included (a crash-looping model server counts). */
-export const containersOf = (pod: Pod): ContainerStatus[] => [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+export const containersOf = (pod: Pod): ContainerStatus[] => [
+  ...(pod.status?.initContainerStatuses ?? []),
+  ...(pod.status?.containerStatuses ?? []),
+];
 
 /** The container of a live pod that restarted `limit` times or more and is not ready: a crash loop. */
-export function crashLooping(pods: readonly Pod[], limit: number): { pod: Pod; container: ContainerStatus } | undefined {
+export function crashLooping(
+  pods: readonly Pod[],
+  limit: number,
+): { pod: Pod; container: ContainerStatus } | undefined {
   for (const pod of pods) {
     if (podGone(pod)) continue;
     const container = containersOf(pod).find((c) => c.restartCount >= limit && !c.ready);
@@ -60,17 +74,24 @@ export type Rollout = { done: true } | { done: false; failed: string } | { done:
 export function rolloutOf(deployment: KubeDeployment): Rollout {
   const status = deployment.status ?? {};
   const generation = deployment.metadata?.generation ?? 0;
-  if ((status.observedGeneration ?? 0) < generation) return { done: false, waiting: `the Deployment's generation ${generation} not observed yet` };
+  if ((status.observedGeneration ?? 0) < generation)
+    return { done: false, waiting: `the Deployment's generation ${generation} not observed yet` };
   const condition = (type: string) => status.conditions?.find((c) => c.type === type);
   const progressing = condition('Progressing');
-  if (progressing?.reason === 'ProgressDeadlineExceeded') return { done: false, failed: `ProgressDeadlineExceeded: ${progressing.message ?? ''}`.trim() };
+  if (progressing?.reason === 'ProgressDeadlineExceeded')
+    return { done: false, failed: `ProgressDeadlineExceeded: ${progressing.message ?? ''}`.trim() };
   const replicaFailure = condition('ReplicaFailure');
-  if (replicaFailure?.status === 'True') return { done: false, failed: `ReplicaFailure ${replicaFailure.reason ?? ''}: ${replicaFailure.message ?? ''}`.trim() };
+  if (replicaFailure?.status === 'True')
+    return {
+      done: false,
+      failed: `ReplicaFailure ${replicaFailure.reason ?? ''}: ${replicaFailure.message ?? ''}`.trim(),
+    };
   const want = deployment.spec.replicas ?? 1;
   const updated = status.updatedReplicas ?? 0;
   const available = status.availableReplicas ?? 0;
   if (updated < want) return { done: false, waiting: `${updated} of ${want} new replicas updated` };
-  if ((status.replicas ?? 0) > updated) return { done: false, waiting: `${(status.replicas ?? 0) - updated} old replicas pending termination` };
+  if ((status.replicas ?? 0) > updated)
+    return { done: false, waiting: `${(status.replicas ?? 0) - updated} old replicas pending termination` };
   if (available < updated) return { done: false, waiting: `${available} of ${updated} updated replicas available` };
   return { done: true };
 }

@@ -16,7 +16,9 @@ import { readObject, writeObject } from './objects.js';
 import { answeredBy, endpointsMoved, readyPods } from './propagation.js';
 import type { Pod } from './rollout.js';
 
-type Service = KubernetesObject & { spec: { selector?: Record<string, string>; clusterIP?: string; ports: Array<{ port: number }> } };
+type Service = KubernetesObject & {
+  spec: { selector?: Record<string, string>; clusterIP?: string; ports: Array<{ port: number }> };
+};
 
 export interface SelectorTrafficOptions {
   /** The admin token: old pods are asked, with it, to close their clients' connections after a switch. */
@@ -54,7 +56,13 @@ export class ServiceSelectorTraffic implements Traffic {
   }
 
   /** The two Services, selecting `active` and its standby (created when missing). */
-  static async create(api: KubernetesObjectApi, settings: Pick<KubernetesSettings, 'namespace' | 'app' | 'port'>, options: SelectorTrafficOptions, log: Logger, active: Color): Promise<ServiceSelectorTraffic> {
+  static async create(
+    api: KubernetesObjectApi,
+    settings: Pick<KubernetesSettings, 'namespace' | 'app' | 'port'>,
+    options: SelectorTrafficOptions,
+    log: Logger,
+    active: Color,
+  ): Promise<ServiceSelectorTraffic> {
     const traffic = new ServiceSelectorTraffic(api, settings, options, log, active);
     const existing = await traffic.read(traffic.activeName);
     // A restarted controller keeps what the cluster says is active.
@@ -64,7 +72,12 @@ export class ServiceSelectorTraffic implements Traffic {
     await traffic.select(traffic.previewName, otherColor(traffic.current));
     // On a first start nothing is deployed yet: the first switch waits for the Service instead.
     // A restarted controller acts on nothing here: what it sees is said, whatever it is.
-    if ((await traffic.readyPods(traffic.current)).length > 0) await traffic.propagated(traffic.activeName, traffic.current).catch((error: Error) => log.warn({ err: error }, 'kubernetes: the active Service does not answer from the active color yet'));
+    if ((await traffic.readyPods(traffic.current)).length > 0)
+      await traffic
+        .propagated(traffic.activeName, traffic.current)
+        .catch((error: Error) =>
+          log.warn({ err: error }, 'kubernetes: the active Service does not answer from the active color yet'),
+        );
     return traffic;
   }
 
@@ -121,7 +134,10 @@ export class ServiceSelectorTraffic implements Traffic {
     const previous = this.current;
     if ((await this.readyPods(to)).length === 0) {
       // Forced or not: a Service with no endpoints fails every request.
-      throw new GuardgateError('switch_refused', `the ${to} environment has no ready pod; the ${this.activeName} Service is not pointed at it, even when forced`);
+      throw new GuardgateError(
+        'switch_refused',
+        `the ${to} environment has no ready pod; the ${this.activeName} Service is not pointed at it, even when forced`,
+      );
     }
     const oldPods = previous === to ? [] : await this.readyPods(previous);
     await this.select(this.activeName, to);
@@ -147,7 +163,10 @@ export class ServiceSelectorTraffic implements Traffic {
       });
       if (!response.ok) throw new Error(`answered ${response.status}`);
     } catch (error) {
-      this.log.warn({ pod: pod.metadata?.name, err: error }, 'kubernetes: an old pod could not be asked to close its connections');
+      this.log.warn(
+        { pod: pod.metadata?.name, err: error },
+        'kubernetes: an old pod could not be asked to close its connections',
+      );
     }
   }
 

@@ -15,8 +15,11 @@ const WORD = /\p{L}+/gu;
 /** Function words that belong to one language only ("in", "is", "was" are English and more: they tell nothing). */
 const EXCLUSIVE = (() => {
   const owners = new Map<string, Set<string>>();
-  for (const [language, list] of Object.entries(FUNCTION_WORDS)) for (const word of list.split(' ')) owners.set(word, (owners.get(word) ?? new Set()).add(language));
-  return new Map([...owners].filter(([, languages]) => languages.size === 1).map(([word, languages]) => [word, [...languages][0]!]));
+  for (const [language, list] of Object.entries(FUNCTION_WORDS))
+    for (const word of list.split(' ')) owners.set(word, (owners.get(word) ?? new Set()).add(language));
+  return new Map(
+    [...owners].filter(([, languages]) => languages.size === 1).map(([word, languages]) => [word, [...languages][0]!]),
+  );
 })();
 
 /** How many characters a pattern matched: what it removes (one pass, no array of matches). */
@@ -42,7 +45,10 @@ export function covers(text: string): boolean {
     if (language !== undefined) votes.set(language, (votes.get(language) ?? 0) + 1);
   }
   const english = votes.get('en') ?? 0;
-  const other = Math.max(0, ...[...votes].filter(([language]) => !COVERED_LANGUAGES.has(language)).map(([, count]) => count));
+  const other = Math.max(
+    0,
+    ...[...votes].filter(([language]) => !COVERED_LANGUAGES.has(language)).map(([, count]) => count),
+  );
   // Another language's own words outnumber English ones two to one (or stand alone in a sentence of four words or more).
   return !(other > 0 && other >= 2 * english && (other >= 2 || (english === 0 && words >= 4)));
 }

@@ -53,8 +53,18 @@ export class LexiconEngine implements Engine {
     if (output.safety !== 'Unsafe') {
       if (!covers(judgedText(input))) {
         // A topic rule that matched (Controversial) keeps its categories.
-        const unknown = { ...output, safety: 'Controversial' as const, categories: output.safety === 'Controversial' ? output.categories : [] };
-        return { ...unknown, raw: formatGuardOutput(unknown), engine: this.info, degraded: true, degradedReason: 'language_not_covered' };
+        const unknown = {
+          ...output,
+          safety: 'Controversial' as const,
+          categories: output.safety === 'Controversial' ? output.categories : [],
+        };
+        return {
+          ...unknown,
+          raw: formatGuardOutput(unknown),
+          engine: this.info,
+          degraded: true,
+          degradedReason: 'language_not_covered',
+        };
       }
     }
     return { ...output, raw: formatGuardOutput(output), engine: this.info, degraded: false };
@@ -64,7 +74,10 @@ export class LexiconEngine implements Engine {
   private costly(input: ModerationInput): boolean {
     const chars = input.prompt.length + (input.response?.length ?? 0);
     if (chars > this.options.offloadChars) return true;
-    return chars > 200 && (mayHoldPhoneNumbers(input.prompt) || (input.response !== undefined && mayHoldPhoneNumbers(input.response)));
+    return (
+      chars > 200 &&
+      (mayHoldPhoneNumbers(input.prompt) || (input.response !== undefined && mayHoldPhoneNumbers(input.response)))
+    );
   }
 
   async close(): Promise<void> {

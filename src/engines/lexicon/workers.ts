@@ -34,7 +34,8 @@ class JudgeThread {
     });
     worker.on('error', () => undefined);
     worker.on('exit', () => {
-      for (const pending of this.pending.values()) pending.reject(new GuardgateError('engine_unavailable', 'a judging thread stopped', { retryAfter: 1 }));
+      for (const pending of this.pending.values())
+        pending.reject(new GuardgateError('engine_unavailable', 'a judging thread stopped', { retryAfter: 1 }));
       this.pending.clear();
       this.onExit(this);
     });
@@ -73,7 +74,11 @@ export class JudgeWorkers {
     let thread = this.threads[0]!;
     for (const candidate of this.threads) if (candidate.pending.size < thread.pending.size) thread = candidate;
     if (thread.pending.size >= this.maxQueued) {
-      return Promise.reject(new GuardgateError('engine_busy', `${this.maxQueued * this.threads.length} inputs are waiting to be judged`, { retryAfter: 1 }));
+      return Promise.reject(
+        new GuardgateError('engine_busy', `${this.maxQueued * this.threads.length} inputs are waiting to be judged`, {
+          retryAfter: 1,
+        }),
+      );
     }
     this.offloaded++;
     const id = this.nextId++;

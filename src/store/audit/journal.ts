@@ -5,7 +5,17 @@
 // deleted once every record in it is in the store or the spool. What a killed process leaves is handed to the
 // spool (renamed `.jsonl`, a torn last line cut: it was never answered) by the next process that looks, and
 // replayed from there. Records are written to the store by id, so a record both stored and replayed is one row.
-import { closeSync, fdatasync, openSync, readdirSync, readFileSync, renameSync, rmSync, write, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  write,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { AuditRecord } from './record.js';
 
@@ -70,7 +80,9 @@ export class AuditJournal {
     }
     group.lines.push(JSON.stringify(record));
     this.commitSoon();
-    return new Promise((resolve, reject) => group.waiters.push((error) => (error === null ? resolve(segment.name) : reject(error))));
+    return new Promise((resolve, reject) =>
+      group.waiters.push((error) => (error === null ? resolve(segment.name) : reject(error))),
+    );
   }
 
   /** `count` records of a segment are in the store or the spool; a closed segment with all settled is deleted. */
@@ -147,7 +159,8 @@ export class AuditJournal {
     const bytes = Buffer.from(group.lines.join('\n') + '\n');
     write(group.segment.fd, bytes, 0, bytes.length, null, (error, written) => {
       if (error !== null) return done(error);
-      if (written !== bytes.length) return done(new Error(`the audit journal took ${written} of ${bytes.length} bytes (disk full?)`));
+      if (written !== bytes.length)
+        return done(new Error(`the audit journal took ${written} of ${bytes.length} bytes (disk full?)`));
       if (!this.options.fsync) return done(null);
       fdatasync(group.segment.fd, done);
     });

@@ -226,7 +226,11 @@ export class AuditLog {
       if ((buffered === 0 && spooled === 0) || performance.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    if (this.buffer.length > 0) this.events.failed?.(new Error(`${this.buffer.length} audit records could be neither stored nor spooled before exit`), this.buffer.length);
+    if (this.buffer.length > 0)
+      this.events.failed?.(
+        new Error(`${this.buffer.length} audit records could be neither stored nor spooled before exit`),
+        this.buffer.length,
+      );
     this.journal?.close();
     await this.store.close();
   }

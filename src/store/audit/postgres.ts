@@ -6,8 +6,27 @@ import type { AuditRecord } from './record.js';
 import { encodeCursor, type AuditPage, type AuditQuery, type AuditStore } from './store.js';
 
 const COLUMNS = [
-  'id', 'trace_id', 'time', 'color', 'version', 'engine', 'model', 'engine_version', 'target', 'language', 'text_digest',
-  'prompt', 'response', 'safety', 'categories', 'refusal', 'flagged', 'policy', 'latency_ms', 'cached', 'degraded',
+  'id',
+  'trace_id',
+  'time',
+  'color',
+  'version',
+  'engine',
+  'model',
+  'engine_version',
+  'target',
+  'language',
+  'text_digest',
+  'prompt',
+  'response',
+  'safety',
+  'categories',
+  'refusal',
+  'flagged',
+  'policy',
+  'latency_ms',
+  'cached',
+  'degraded',
 ] as const;
 
 export interface PostgresAuditOptions {
@@ -22,14 +41,22 @@ interface Row extends Omit<AuditRecord, 'time' | 'latency_ms'> {
   latency_ms: number | string;
 }
 
-const fromRow = (row: Row): AuditRecord => ({ ...row, time: row.time.toISOString(), latency_ms: Number(row.latency_ms) });
+const fromRow = (row: Row): AuditRecord => ({
+  ...row,
+  time: row.time.toISOString(),
+  latency_ms: Number(row.latency_ms),
+});
 
 export class PostgresAuditStore implements AuditStore {
   private readonly pool: pg.Pool;
   private readonly table: string;
 
   constructor(private readonly options: PostgresAuditOptions) {
-    this.pool = new pg.Pool({ connectionString: options.connectionString, max: 4, connectionTimeoutMillis: options.connectionTimeoutMs ?? 2_000 });
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: 4,
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? 2_000,
+    });
     // An idle client that loses its server must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);
     this.table = `${pg.escapeIdentifier(options.schema ?? 'public')}.guardgate_audit`;
@@ -38,7 +65,7 @@ export class PostgresAuditStore implements AuditStore {
   /** Create the schema and tables once; tried again after a failure. */
   private readonly migrate = onceUntilFailure(async () => {
     await this.pool.query(
-        `CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(this.options.schema ?? 'public')};
+      `CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(this.options.schema ?? 'public')};
          CREATE TABLE IF NOT EXISTS ${this.table} (
            id TEXT PRIMARY KEY, trace_id TEXT NOT NULL, time TIMESTAMPTZ NOT NULL, color TEXT, version TEXT NOT NULL, engine TEXT NOT NULL,
            model TEXT NOT NULL, engine_version TEXT NOT NULL, target TEXT NOT NULL, language TEXT, text_digest TEXT NOT NULL,
@@ -72,7 +99,10 @@ export class PostgresAuditStore implements AuditStore {
       });
       return `(${placeholders.join(', ')})`;
     });
-    await this.pool.query(`INSERT INTO ${this.table} (${COLUMNS.join(', ')}) VALUES ${rows.join(', ')} ON CONFLICT (id) DO NOTHING`, params);
+    await this.pool.query(
+      `INSERT INTO ${this.table} (${COLUMNS.join(', ')}) VALUES ${rows.join(', ')} ON CONFLICT (id) DO NOTHING`,
+      params,
+    );
   }
 
   async query(query: AuditQuery): Promise<AuditPage> {

@@ -20,16 +20,22 @@ export function parseTime(value: string, field: string, now: Date = new Date()):
   const duration = parseDurationMs(value);
   if (duration !== null) return new Date(now.getTime() - duration);
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new GuardgateError('invalid_request', `${field} must be a duration like 30m, 2h, 7d or an ISO date, not ${JSON.stringify(value).slice(0, 60)}`);
+  if (Number.isNaN(date.getTime()))
+    throw new GuardgateError(
+      'invalid_request',
+      `${field} must be a duration like 30m, 2h, 7d or an ISO date, not ${JSON.stringify(value).slice(0, 60)}`,
+    );
   return date;
 }
 
 export function parseAuditQuery(params: AuditQueryParams, now: Date = new Date()): AuditQuery {
   const limit = params.limit === undefined ? 100 : Number(params.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) throw new GuardgateError('invalid_request', 'limit must be a whole number from 1 to 1000');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1_000)
+    throw new GuardgateError('invalid_request', 'limit must be a whole number from 1 to 1000');
   let flagged: boolean | undefined;
   if (params.flagged !== undefined) {
-    if (![true, false, 'true', 'false'].includes(params.flagged)) throw new GuardgateError('invalid_request', 'flagged must be true or false');
+    if (![true, false, 'true', 'false'].includes(params.flagged))
+      throw new GuardgateError('invalid_request', 'flagged must be true or false');
     flagged = params.flagged === true || params.flagged === 'true';
   }
   return {
@@ -45,8 +51,25 @@ export function parseAuditQuery(params: AuditQueryParams, now: Date = new Date()
 }
 
 const CSV_COLUMNS: ReadonlyArray<keyof AuditRecord> = [
-  'time', 'trace_id', 'color', 'version', 'engine', 'model', 'target', 'language', 'safety', 'categories', 'refusal', 'flagged',
-  'policy', 'latency_ms', 'cached', 'degraded', 'text_digest', 'prompt', 'response',
+  'time',
+  'trace_id',
+  'color',
+  'version',
+  'engine',
+  'model',
+  'target',
+  'language',
+  'safety',
+  'categories',
+  'refusal',
+  'flagged',
+  'policy',
+  'latency_ms',
+  'cached',
+  'degraded',
+  'text_digest',
+  'prompt',
+  'response',
 ];
 
 const csvField = (value: unknown): string => {

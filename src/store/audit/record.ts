@@ -44,7 +44,12 @@ export const textDigest = (input: ModerationInput): string =>
 export const keptText = (text: string | undefined, mode: TextMode): string | null =>
   text === undefined || mode === 'none' ? null : mode === 'redacted' ? redactPii(text) : text;
 
-export function toAuditRecord(verdict: Verdict, input: ModerationInput, mode: TextMode, at: Date = new Date()): AuditRecord {
+export function toAuditRecord(
+  verdict: Verdict,
+  input: ModerationInput,
+  mode: TextMode,
+  at: Date = new Date(),
+): AuditRecord {
   return {
     id: randomUUID(),
     trace_id: verdict.trace_id,

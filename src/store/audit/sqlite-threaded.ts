@@ -36,7 +36,9 @@ export class ThreadedSqliteAuditStore implements AuditStore {
   private start(): Worker {
     this.restarts++;
     this.failure = undefined;
-    const worker = new Worker(WORKER, { workerData: { path: this.path, busyTimeoutMs: this.options.busyTimeoutMs ?? 5_000 } });
+    const worker = new Worker(WORKER, {
+      workerData: { path: this.path, busyTimeoutMs: this.options.busyTimeoutMs ?? 5_000 },
+    });
     worker.on('message', (reply: WorkerReply) => {
       const pending = this.pending.get(reply.id);
       this.pending.delete(reply.id);
@@ -60,7 +62,8 @@ export class ThreadedSqliteAuditStore implements AuditStore {
   private call<T>(request: Request): Promise<T> {
     let worker = this.worker;
     if (worker === undefined) {
-      if (this.closing || performance.now() - this.failedAt < RESTART_AFTER_MS) return Promise.reject(this.failure ?? new Error('the audit store is closed'));
+      if (this.closing || performance.now() - this.failedAt < RESTART_AFTER_MS)
+        return Promise.reject(this.failure ?? new Error('the audit store is closed'));
       worker = this.start();
     }
     const id = this.nextId++;
@@ -79,7 +82,8 @@ export class ThreadedSqliteAuditStore implements AuditStore {
       return await this.call({ op: 'query', query });
     } catch (error) {
       // Bad cursors are the caller's mistake; the code survives the thread boundary as text.
-      if ((error as Error).message.startsWith('invalid cursor')) throw new GuardgateError('invalid_request', (error as Error).message);
+      if ((error as Error).message.startsWith('invalid cursor'))
+        throw new GuardgateError('invalid_request', (error as Error).message);
       throw error;
     }
   }

@@ -11,7 +11,8 @@ export type WorkerRequest =
   | { id: number; op: 'count' }
   | { id: number; op: 'close' };
 
-export type WorkerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string; code?: string };
+export type WorkerReply =
+  { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string; code?: string };
 
 const { path, busyTimeoutMs } = workerData as { path: string; busyTimeoutMs: number };
 const store = new SqliteAuditStore(path, { busyTimeoutMs });

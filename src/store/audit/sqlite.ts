@@ -5,8 +5,27 @@ import { auditWhere } from './filters.js';
 import { encodeCursor, type AuditPage, type AuditQuery, type AuditStore } from './store.js';
 
 const COLUMNS = [
-  'id', 'trace_id', 'time', 'color', 'version', 'engine', 'model', 'engine_version', 'target', 'language', 'text_digest',
-  'prompt', 'response', 'safety', 'categories', 'refusal', 'flagged', 'policy', 'latency_ms', 'cached', 'degraded',
+  'id',
+  'trace_id',
+  'time',
+  'color',
+  'version',
+  'engine',
+  'model',
+  'engine_version',
+  'target',
+  'language',
+  'text_digest',
+  'prompt',
+  'response',
+  'safety',
+  'categories',
+  'refusal',
+  'flagged',
+  'policy',
+  'latency_ms',
+  'cached',
+  'degraded',
 ] as const;
 
 const CREATE_TABLE = `CREATE TABLE guardgate_audit (
@@ -45,7 +64,9 @@ function migrateKeyedByTraceId(db: Database.Database): void {
   db.transaction(() => {
     db.exec('ALTER TABLE guardgate_audit RENAME TO guardgate_audit_v1; DROP INDEX IF EXISTS guardgate_audit_time;');
     db.exec(CREATE_TABLE);
-    db.exec(`INSERT INTO guardgate_audit (${COLUMNS.join(', ')}) SELECT trace_id, ${COLUMNS.slice(1).join(', ')} FROM guardgate_audit_v1`);
+    db.exec(
+      `INSERT INTO guardgate_audit (${COLUMNS.join(', ')}) SELECT trace_id, ${COLUMNS.slice(1).join(', ')} FROM guardgate_audit_v1`,
+    );
     db.exec('DROP TABLE guardgate_audit_v1');
   })();
 }

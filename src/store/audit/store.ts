@@ -30,12 +30,14 @@ export interface AuditStore {
 }
 
 /** Pages go newest first by (time, record id); the cursor is the last record's pair. */
-export const encodeCursor = (record: AuditRecord): string => Buffer.from(JSON.stringify([record.time, record.id])).toString('base64url');
+export const encodeCursor = (record: AuditRecord): string =>
+  Buffer.from(JSON.stringify([record.time, record.id])).toString('base64url');
 
 export function decodeCursor(cursor: string): [string, string] {
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string')) return value as [string, string];
+    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string'))
+      return value as [string, string];
   } catch {
     // fall through
   }

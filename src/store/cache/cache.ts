@@ -26,7 +26,14 @@ export interface VerdictCache {
  */
 export function cacheKey(engine: EngineInfo, policy: Policy, input: ModerationInput): string {
   const hash = createHash('sha256');
-  for (const part of [engine.fingerprint, engine.version, policy, targetOf(input), input.prompt, input.response ?? '']) {
+  for (const part of [
+    engine.fingerprint,
+    engine.version,
+    policy,
+    targetOf(input),
+    input.prompt,
+    input.response ?? '',
+  ]) {
     hash.update(`${Buffer.byteLength(part)}:`).update(part);
   }
   return `guardgate:verdict:${hash.digest('hex')}`;

@@ -15,19 +15,31 @@ const file = (yaml: string): string => {
 describe('instance configuration', () => {
   it('has working defaults: lexicon engine, loopback, port 8080, strict policy', () => {
     const config = loadInstanceConfig({}, {});
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 8080, policy: 'strict', color: null, engine: { kind: 'lexicon' } });
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      policy: 'strict',
+      color: null,
+      engine: { kind: 'lexicon' },
+    });
     expect(config.limits).toEqual({ bodyBytes: 1_048_576, textChars: 32_000, batchSize: 64, totalChars: 200_000 });
   });
 
   it('the file is overridden by the environment, which is overridden by flags', () => {
     const path = file('port: 9000\npolicy: loose\nversion: from-file\ncolor: green\nlimits:\n  batchSize: 8\n');
-    const config = loadInstanceConfig({ config: path, port: '9002' }, { GUARDGATE_PORT: '9001', GUARDGATE_VERSION: 'from-env' });
+    const config = loadInstanceConfig(
+      { config: path, port: '9002' },
+      { GUARDGATE_PORT: '9001', GUARDGATE_VERSION: 'from-env' },
+    );
     expect(config).toMatchObject({ port: 9002, policy: 'loose', version: 'from-env', color: 'green' });
     expect(config.limits).toEqual({ bodyBytes: 1_048_576, textChars: 32_000, batchSize: 8, totalChars: 200_000 });
   });
 
   it('builds the openai engine with its defaults from a URL', () => {
-    const config = loadInstanceConfig({ engine: 'openai', engineUrl: 'http://127.0.0.1:8000/v1' }, { GUARDGATE_ENGINE_API_KEY: 'k' });
+    const config = loadInstanceConfig(
+      { engine: 'openai', engineUrl: 'http://127.0.0.1:8000/v1' },
+      { GUARDGATE_ENGINE_API_KEY: 'k' },
+    );
     expect(config.engine).toEqual({
       kind: 'openai',
       baseUrl: 'http://127.0.0.1:8000/v1',

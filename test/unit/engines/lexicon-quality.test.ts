@@ -13,7 +13,9 @@ const available = existsSync(join(DATA_DIR, 'xstest_prompts.csv'));
 function rates(name: keyof typeof DATASETS) {
   const items = DATASETS[name]!();
   const flagged = (unsafe: boolean) =>
-    items.filter((item) => item.unsafe === unsafe).map((item) => isFlagged(judge({ prompt: item.prompt }).safety, 'strict'));
+    items
+      .filter((item) => item.unsafe === unsafe)
+      .map((item) => isFlagged(judge({ prompt: item.prompt }).safety, 'strict'));
   const share = (values: boolean[]) => (values.length === 0 ? 0 : values.filter(Boolean).length / values.length);
   return { recall: share(flagged(true)), falsePositiveRate: share(flagged(false)) };
 }

@@ -47,7 +47,10 @@ const SENTENCES = [
 function sharedPrompts(): string[] {
   try {
     const csv = readFileSync(new URL('../../../../shared/data/xstest_prompts.csv', import.meta.url), 'utf8');
-    return csv.split('\n').slice(1, 301).map((line) => line.split(',').slice(2, -3).join(','));
+    return csv
+      .split('\n')
+      .slice(1, 301)
+      .map((line) => line.split(',').slice(2, -3).join(','));
   } catch {
     return [];
   }
@@ -59,14 +62,15 @@ function corpus(): string[] {
   const out = new Set<string>(texts);
   for (const text of texts) {
     const words = text.split(/\s+/);
-    for (const size of [2, 3, 5]) for (let i = 0; i + size <= words.length; i++) out.add(words.slice(i, i + size).join(' '));
+    for (const size of [2, 3, 5])
+      for (let i = 0; i + size <= words.length; i++) out.add(words.slice(i, i + size).join(' '));
   }
   out.add(SENTENCES.join(' '));
   return [...out];
 }
 
 describe('the compact n-gram model', () => {
-  it("answers what eld answers with its own model, language and reliability, on every text", async () => {
+  it('answers what eld answers with its own model, language and reliability, on every text', async () => {
     const compact = await compactEld();
     const texts = corpus();
     expect(texts.length).toBeGreaterThan(500);

@@ -4,16 +4,30 @@ import { GuardgateError } from '../../../src/vocabulary/errors.js';
 
 describe('parseGuardOutput', () => {
   it('reads the prompt format', () => {
-    expect(parseGuardOutput('Safety: Unsafe\nCategories: Violent', 'prompt')).toEqual({ safety: 'Unsafe', categories: ['Violent'], refusal: null });
+    expect(parseGuardOutput('Safety: Unsafe\nCategories: Violent', 'prompt')).toEqual({
+      safety: 'Unsafe',
+      categories: ['Violent'],
+      refusal: null,
+    });
   });
 
   it('reads the response format with its Refusal line', () => {
-    expect(parseGuardOutput('Safety: Safe\nCategories: None\nRefusal: Yes', 'response')).toEqual({ safety: 'Safe', categories: [], refusal: true });
-    expect(parseGuardOutput('Safety: Unsafe\nCategories: PII\nRefusal: No', 'response')).toEqual({ safety: 'Unsafe', categories: ['PII'], refusal: false });
+    expect(parseGuardOutput('Safety: Safe\nCategories: None\nRefusal: Yes', 'response')).toEqual({
+      safety: 'Safe',
+      categories: [],
+      refusal: true,
+    });
+    expect(parseGuardOutput('Safety: Unsafe\nCategories: PII\nRefusal: No', 'response')).toEqual({
+      safety: 'Unsafe',
+      categories: ['PII'],
+      refusal: false,
+    });
   });
 
   it('tolerates the extra Refusal line on a prompt verdict (larger models write it)', () => {
-    expect(parseGuardOutput('Safety: Controversial\nCategories: Politically Sensitive Topics\nRefusal: No', 'prompt')).toEqual({
+    expect(
+      parseGuardOutput('Safety: Controversial\nCategories: Politically Sensitive Topics\nRefusal: No', 'prompt'),
+    ).toEqual({
       safety: 'Controversial',
       categories: ['Politically Sensitive Topics'],
       refusal: null,
@@ -21,12 +35,19 @@ describe('parseGuardOutput', () => {
   });
 
   it('tolerates spacing, case, line order, extra lines and a comma-separated category list', () => {
-    const text = '\n  categories :  Violent,  Non-violent Illegal Acts , Unknown Thing\nsome chatter\nSAFETY:unsafe  \n';
-    expect(parseGuardOutput(text, 'prompt')).toEqual({ safety: 'Unsafe', categories: ['Violent', 'Non-violent Illegal Acts'], refusal: null });
+    const text =
+      '\n  categories :  Violent,  Non-violent Illegal Acts , Unknown Thing\nsome chatter\nSAFETY:unsafe  \n';
+    expect(parseGuardOutput(text, 'prompt')).toEqual({
+      safety: 'Unsafe',
+      categories: ['Violent', 'Non-violent Illegal Acts'],
+      refusal: null,
+    });
   });
 
   it('maps the policy-text spelling of PII to what the model writes', () => {
-    expect(parseGuardOutput('Safety: Unsafe\nCategories: Personally Identifiable Information', 'prompt').categories).toEqual(['PII']);
+    expect(
+      parseGuardOutput('Safety: Unsafe\nCategories: Personally Identifiable Information', 'prompt').categories,
+    ).toEqual(['PII']);
   });
 
   it('reads a response verdict with no Refusal line as unknown refusal', () => {
@@ -51,6 +72,8 @@ describe('parseGuardOutput', () => {
     const verdict = { safety: 'Unsafe' as const, categories: ['Jailbreak' as const], refusal: null };
     expect(formatGuardOutput(verdict)).toBe('Safety: Unsafe\nCategories: Jailbreak');
     expect(parseGuardOutput(formatGuardOutput(verdict), 'prompt')).toEqual(verdict);
-    expect(formatGuardOutput({ safety: 'Safe', categories: [], refusal: true })).toBe('Safety: Safe\nCategories: None\nRefusal: Yes');
+    expect(formatGuardOutput({ safety: 'Safe', categories: [], refusal: true })).toBe(
+      'Safety: Safe\nCategories: None\nRefusal: Yes',
+    );
   });
 });

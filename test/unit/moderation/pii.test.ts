@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { chineseResidentIdValid, findPii, ibanValid, luhnValid, paymentCardValid, redactPii, usSsnValid } from '../../../src/moderation/pii.js';
+import {
+  chineseResidentIdValid,
+  findPii,
+  ibanValid,
+  luhnValid,
+  paymentCardValid,
+  redactPii,
+  usSsnValid,
+} from '../../../src/moderation/pii.js';
 
 describe('PII validators', () => {
   it('payment cards need a network prefix, a network length and the Luhn check', () => {
@@ -34,9 +42,19 @@ describe('PII validators', () => {
 
 describe('findPii and redactPii', () => {
   it('finds each kind in running text, in order, and masks it', () => {
-    const text = 'Mail bob@example.com, card 4111 1111 1111 1111, call +44 20 7946 0958, ID 11010519491231002X, IBAN DE89370400440532013000, SSN 123-45-6789.';
-    expect(findPii(text).map((m) => m.kind)).toEqual(['email', 'payment_card', 'phone', 'cn_resident_id', 'iban', 'us_ssn']);
-    expect(redactPii(text)).toBe('Mail [EMAIL], card [PAYMENT_CARD], call [PHONE], ID [CN_RESIDENT_ID], IBAN [IBAN], SSN [US_SSN].');
+    const text =
+      'Mail bob@example.com, card 4111 1111 1111 1111, call +44 20 7946 0958, ID 11010519491231002X, IBAN DE89370400440532013000, SSN 123-45-6789.';
+    expect(findPii(text).map((m) => m.kind)).toEqual([
+      'email',
+      'payment_card',
+      'phone',
+      'cn_resident_id',
+      'iban',
+      'us_ssn',
+    ]);
+    expect(redactPii(text)).toBe(
+      'Mail [EMAIL], card [PAYMENT_CARD], call [PHONE], ID [CN_RESIDENT_ID], IBAN [IBAN], SSN [US_SSN].',
+    );
   });
 
   it('finds mainland mobile numbers written without the country code', () => {

@@ -1,9 +1,23 @@
 // The load gate's judgement: a candidate fails when it is slower or serves less than the live version beyond
 // the tolerance in nearly every paired slice, or errs; a few milliseconds of p99, or one slow slice, are noise.
 import { describe, expect, it } from 'vitest';
-import { combineSlices, compareLoad, P99_SLACK_MS, pairsNeeded, sliceOrder, type LoadFigures } from '../../../src/gates/load.js';
+import {
+  combineSlices,
+  compareLoad,
+  P99_SLACK_MS,
+  pairsNeeded,
+  sliceOrder,
+  type LoadFigures,
+} from '../../../src/gates/load.js';
 
-const figures = (p99: number, qps = 5_000, errorRate = 0): LoadFigures => ({ requests: qps, failed: Math.round(qps * errorRate), qps, p50: p99 / 3, p99, errorRate });
+const figures = (p99: number, qps = 5_000, errorRate = 0): LoadFigures => ({
+  requests: qps,
+  failed: Math.round(qps * errorRate),
+  qps,
+  p50: p99 / 3,
+  p99,
+  errorRate,
+});
 const tolerance = { p99: 0.5, qps: 0.3, errorRate: 0 };
 const pair = (active: LoadFigures, candidate: LoadFigures) => [{ active, candidate }];
 
@@ -14,10 +28,18 @@ describe('the load gate judgement', () => {
   });
 
   it('fails a slower candidate, one that serves less, and one that errs, saying why', () => {
-    expect(compareLoad(pair(figures(3), figures(30)), tolerance)).toEqual(['p99 30 ms is over 8.0 ms (active 3 ms + 50%, at least + 5 ms) in 1 of 1 paired slices']);
-    expect(compareLoad(pair(figures(40), figures(70)), tolerance)).toEqual(['p99 70 ms is over 60.0 ms (active 40 ms + 50%, at least + 5 ms) in 1 of 1 paired slices']);
-    expect(compareLoad(pair(figures(3, 5_000), figures(3, 3_000)), tolerance)).toEqual(['QPS 3000 is under 3500 (active 5000 - 30%) in 1 of 1 paired slices']);
-    expect(compareLoad(pair(figures(3), figures(3, 5_000, 0.01)), tolerance)).toEqual(['error rate 1.00% is over 0.00%']);
+    expect(compareLoad(pair(figures(3), figures(30)), tolerance)).toEqual([
+      'p99 30 ms is over 8.0 ms (active 3 ms + 50%, at least + 5 ms) in 1 of 1 paired slices',
+    ]);
+    expect(compareLoad(pair(figures(40), figures(70)), tolerance)).toEqual([
+      'p99 70 ms is over 60.0 ms (active 40 ms + 50%, at least + 5 ms) in 1 of 1 paired slices',
+    ]);
+    expect(compareLoad(pair(figures(3, 5_000), figures(3, 3_000)), tolerance)).toEqual([
+      'QPS 3000 is under 3500 (active 5000 - 30%) in 1 of 1 paired slices',
+    ]);
+    expect(compareLoad(pair(figures(3), figures(3, 5_000, 0.01)), tolerance)).toEqual([
+      'error rate 1.00% is over 0.00%',
+    ]);
     expect(compareLoad([], tolerance)).toEqual(['no load was measured']);
   });
 

@@ -11,8 +11,19 @@ function both() {
   const [hot, reference] = [new Registry(), new Registry()];
   const counter = new HotCounter('requests_total', 'Requests', ['color', 'status_code'], hot);
   const histogram = new HotHistogram('latency_seconds', 'Latency', 'color', BUCKETS, hot);
-  const refCounter = new Counter({ name: 'requests_total', help: 'Requests', labelNames: ['color', 'status_code'], registers: [reference] });
-  const refHistogram = new Histogram({ name: 'latency_seconds', help: 'Latency', labelNames: ['color'], buckets: BUCKETS, registers: [reference] });
+  const refCounter = new Counter({
+    name: 'requests_total',
+    help: 'Requests',
+    labelNames: ['color', 'status_code'],
+    registers: [reference],
+  });
+  const refHistogram = new Histogram({
+    name: 'latency_seconds',
+    help: 'Latency',
+    labelNames: ['color'],
+    buckets: BUCKETS,
+    registers: [reference],
+  });
   LATENCIES.forEach((seconds, i) => {
     const color = i % 3 === 0 ? 'green' : 'blue';
     const status = i % 4 === 0 ? 503 : 200;
@@ -36,7 +47,9 @@ describe('hot-path metrics', () => {
   it('aggregate across workers as prom-client does', async () => {
     const workers = [both(), both()];
     const hot = AggregatorRegistry.aggregate(await Promise.all(workers.map((w) => w.hot.getMetricsAsJSON())));
-    const reference = AggregatorRegistry.aggregate(await Promise.all(workers.map((w) => w.reference.getMetricsAsJSON())));
+    const reference = AggregatorRegistry.aggregate(
+      await Promise.all(workers.map((w) => w.reference.getMetricsAsJSON())),
+    );
     expect(lines(await hot.metrics())).toEqual(lines(await reference.metrics()));
     expect(await hot.metrics()).toMatch(/requests_total\{color="blue",status_code="200"\} 8/);
   });

@@ -3,13 +3,25 @@ import { describe, expect, it } from 'vitest';
 import { RetryBudget } from '../../../src/router/retry-budget.js';
 import { failoverDecision, routeRequest, stickyBucket, type TrafficPolicy } from '../../../src/router/routing.js';
 
-const policy = (overrides: Partial<TrafficPolicy> = {}): TrafficPolicy => ({ active: 'blue', standbyWeight: 0, stickyHeader: null, mirrorFraction: 0, failover: false, epoch: '1', ...overrides });
+const policy = (overrides: Partial<TrafficPolicy> = {}): TrafficPolicy => ({
+  active: 'blue',
+  standbyWeight: 0,
+  stickyHeader: null,
+  mirrorFraction: 0,
+  failover: false,
+  epoch: '1',
+  ...overrides,
+});
 const input = { preview: false, stickyKey: undefined, splitDraw: 0.5, mirrorDraw: 0.5 };
 
 describe('failoverDecision', () => {
   const active = { color: 'blue' as const, reason: 'active' as const, mirror: true };
   it('sends live traffic to a healthy standby only when asked to and the active color has no healthy instance', () => {
-    expect(failoverDecision(policy({ failover: true }), active, 0, 2)).toEqual({ color: 'green', reason: 'failover', mirror: false });
+    expect(failoverDecision(policy({ failover: true }), active, 0, 2)).toEqual({
+      color: 'green',
+      reason: 'failover',
+      mirror: false,
+    });
     expect(failoverDecision(policy({ failover: false }), active, 0, 2)).toBe(active);
     expect(failoverDecision(policy({ failover: true }), active, 1, 2)).toBe(active);
     expect(failoverDecision(policy({ failover: true }), active, 0, 0)).toBe(active);
@@ -25,7 +37,11 @@ describe('routeRequest', () => {
   });
 
   it('sends previews to the standby, never mirrored', () => {
-    expect(routeRequest(policy({ mirrorFraction: 1 }), { ...input, preview: true })).toEqual({ color: 'green', reason: 'preview', mirror: false });
+    expect(routeRequest(policy({ mirrorFraction: 1 }), { ...input, preview: true })).toEqual({
+      color: 'green',
+      reason: 'preview',
+      mirror: false,
+    });
   });
 
   it('splits by weight: the draw below the weight goes to the standby', () => {
@@ -36,11 +52,15 @@ describe('routeRequest', () => {
 
   it('a sticky key always lands on the same color, and keys spread by the weight', () => {
     const p = policy({ standbyWeight: 25, stickyHeader: 'x-user' });
-    const colors = Array.from({ length: 4000 }, (_, i) => routeRequest(p, { ...input, stickyKey: `user-${i}`, splitDraw: Math.random() }).color);
+    const colors = Array.from(
+      { length: 4000 },
+      (_, i) => routeRequest(p, { ...input, stickyKey: `user-${i}`, splitDraw: Math.random() }).color,
+    );
     const share = colors.filter((c) => c === 'green').length / colors.length;
     expect(share).toBeGreaterThan(0.22);
     expect(share).toBeLessThan(0.28);
-    for (let i = 0; i < 50; i++) expect(routeRequest(p, { ...input, stickyKey: 'user-7', splitDraw: Math.random() }).color).toBe(colors[7]);
+    for (let i = 0; i < 50; i++)
+      expect(routeRequest(p, { ...input, stickyKey: 'user-7', splitDraw: Math.random() }).color).toBe(colors[7]);
     expect(stickyBucket('a')).toBe(stickyBucket('a'));
   });
 

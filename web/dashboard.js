@@ -41,11 +41,13 @@ const localTimes = (text) =>
  * characters (an instance's URL, a config hash) fit a phone's line whole and are kept whole.
  */
 const LONG_TOKEN = /(\S{32,})/;
-const tokens = (text) =>
+/** The same, for the side-by-side configuration table: two values beside a label, so runs of 16 may break. */
+const SIDE_BY_SIDE_TOKEN = /(\S{16,})/;
+const tokens = (text, long = LONG_TOKEN) =>
   String(text)
-    .split(LONG_TOKEN)
+    .split(long)
     .filter((part) => part !== '')
-    .map((part) => (LONG_TOKEN.test(part) ? el('span', { className: 'token' }, part) : part));
+    .map((part) => (long.test(part) ? el('span', { className: 'token' }, part) : part));
 const seconds = (ms) =>
   ms >= 60_000
     ? `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`
@@ -149,8 +151,8 @@ function configDiff(status) {
       'tr',
       { className: both && blue[key] !== green[key] ? 'differs' : '' },
       el('th', { scope: 'row' }, key),
-      el('td', {}, ...tokens(blue[key])),
-      el('td', {}, ...tokens(green[key])),
+      el('td', {}, ...tokens(blue[key], SIDE_BY_SIDE_TOKEN)),
+      el('td', {}, ...tokens(green[key], SIDE_BY_SIDE_TOKEN)),
     ),
   );
   return el(

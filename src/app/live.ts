@@ -8,6 +8,7 @@ import { added, snapshotOf } from '../gates/instances-probe.js';
 import { windowFigures, type WatchSnapshot } from '../gates/watch.js';
 import type { Progress } from '../release/views.js';
 
+/** One color's figures at one moment of the dashboard's charts. */
 export interface ColorPoint {
   instances: number;
   rps: number;
@@ -17,6 +18,7 @@ export interface ColorPoint {
   cacheHitRate: number | null;
 }
 
+/** One moment of the dashboard's charts: both colors, and which was active. */
 export interface LivePoint {
   /** Milliseconds since the epoch. */
   at: number;
@@ -69,6 +71,7 @@ export function colorPoint(before: Map<string, Snapshot>, now: Map<string, Snaps
   };
 }
 
+/** Where the sampler reads: the active color, each color's instances, and how to read one. */
 export interface LiveSources {
   active(): Color;
   /** The instance URLs of a color now (none when it is not deployed). */
@@ -80,6 +83,7 @@ export interface LiveSources {
 
 const KEEP_MS = 15 * 60_000;
 
+/** Samples every color's instances for the dashboard's live charts, keeping the last 15 minutes. */
 export class LiveSampler {
   private readonly points: LivePoint[] = [];
   private last: { at: number; snapshots: Record<Color, Map<string, Snapshot>> } | undefined;

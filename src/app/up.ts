@@ -44,6 +44,7 @@ import { SqliteControllerStore } from '../release/store.js';
 import { ResilientStore } from '../release/store-resilient.js';
 import { PostgresControllerStore } from '../release/store-postgres.js';
 
+/** What `guardgate up` is started with (parsed at the edge). */
 export interface UpOptions {
   /** The router's configuration (public and admin listeners, TLS, auth), as parsed: secrets are references. */
   router: ParsedRouterConfig;
@@ -58,6 +59,7 @@ export interface UpOptions {
   onLeadershipLost?: (why: string) => void;
 }
 
+/** A running `guardgate up`: its router, controller, URLs and admin token. */
 export interface RunningUp {
   url: string;
   adminUrl: string;
@@ -262,6 +264,7 @@ function changeWebhook(
 
 /** The audit log's text policy, as instances are told it: what gate evidence may keep of users' text. */
 
+/** Start `guardgate up`: router, admin API, controller, driver, traffic and stores, composed. */
 export async function startUp(options: UpOptions, log: Logger): Promise<RunningUp> {
   const parsed = options.router;
   mkdirSync(parsed.dataDir, { recursive: true });

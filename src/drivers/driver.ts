@@ -4,6 +4,7 @@ import type { EngineSpec } from '../config/engine.js';
 import type { Policy } from '../moderation/taxonomy.js';
 import type { Color } from '../vocabulary/colors.js';
 
+/** What a driver deploys as one color: version, engine, policy, replicas (and, on Kubernetes, image and model server). */
 export interface EnvironmentSpec {
   color: Color;
   version: string;
@@ -16,6 +17,7 @@ export interface EnvironmentSpec {
   modelServer?: ModelServerSpec | undefined;
 }
 
+/** A model server beside each Guardgate container (Kubernetes only). */
 export interface ModelServerSpec {
   image: string;
   args: string[];
@@ -23,14 +25,17 @@ export interface ModelServerSpec {
   gpus: number;
 }
 
+/** Where an instance is in its life. */
 export type InstanceState = 'starting' | 'ready' | 'restarting' | 'stopped';
 
+/** One instance of an environment, as the driver sees it. */
 export interface InstanceInfo {
   url: string;
   state: InstanceState;
   restarts: number;
 }
 
+/** An environment as deployed: its version, size and instances. */
 export interface Deployment {
   color: Color;
   version: string;
@@ -38,6 +43,7 @@ export interface Deployment {
   instances: InstanceInfo[];
 }
 
+/** Where environments run: processes on this machine, or Deployments on Kubernetes (one contract test for both). */
 export interface Driver {
   readonly kind: 'local' | 'kubernetes';
   /** Why this driver cannot deploy the spec (checked before a release starts), or undefined. */
@@ -64,6 +70,7 @@ export interface Driver {
 export const readyInstanceUrl = (deployment: Deployment | null): string | undefined =>
   deployment?.instances.find((i) => i.state === 'ready')?.url ?? deployment?.instances[0]?.url;
 
+/** An environment could not be deployed (with the evidence); nothing of it is left behind. */
 export class DeployError extends Error {
   override readonly name = 'DeployError';
 }

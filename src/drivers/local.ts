@@ -17,6 +17,7 @@ const CLI = builtFile('cli/main.js');
 /** Instances listen on loopback only: the router is the front door. */
 const INSTANCE_HOST = '127.0.0.1';
 
+/** How the local driver runs instances. */
 export interface LocalDriverOptions {
   dataDir: string;
   readyTimeoutMs: number;
@@ -157,6 +158,7 @@ interface Environment {
   instances: Supervised[];
 }
 
+/** Environments as supervised `guardgate serve` processes on loopback. */
 export class LocalDriver implements Driver {
   private readonly environments = new Map<Color, Environment>();
 

@@ -16,10 +16,12 @@ import { gateDispatcher, PRE_SWITCH_GATES, runGate, type GateTargets, type PreSw
 import { gatesSchema } from '../release/spec.js';
 import type { Endpoint } from '../release/traffic.js';
 
+/** Where the gate endpoint answers (Argo Rollouts' web metric calls it). */
 export const GATES_RUN_PATH = '/admin/gates/run';
 
 const endpointField = z.union([z.enum(['live', 'preview']), z.url({ protocol: /^https?$/ })]);
 
+/** A gate run request: candidate, baseline, which gates, and their settings. */
 export const gateRunSchema = z
   .object({
     /** The candidate: `preview` (this deployment's preview), `live`, or the URL of one of its endpoints. */
@@ -35,8 +37,10 @@ export const gateRunSchema = z
   })
   .strict();
 
+/** A parsed gate run request. */
 export type GateRunRequest = z.output<typeof gateRunSchema>;
 
+/** The gate endpoint's answer: pass or not, and every gate's report. */
 export interface GateRunAnswer {
   pass: boolean;
   candidate: string;
@@ -44,6 +48,7 @@ export interface GateRunAnswer {
   gates: GateReport[];
 }
 
+/** What the gate endpoint may reach and with which credentials. */
 export interface GateEndpointOptions {
   /** The endpoints named `live` and `preview`, as they are now. */
   endpoints(): { live: Endpoint; preview: Endpoint };
@@ -123,6 +128,7 @@ function serialQueue(limit: number) {
   };
 }
 
+/** Mount POST /admin/gates/run (behind the admin scope of the app it is given). */
 export function registerGateEndpoint(app: FastifyInstance, options: GateEndpointOptions): void {
   // One run at a time: gates measure, and two at once would measure each other.
   const inTurn = serialQueue(MAX_QUEUED);

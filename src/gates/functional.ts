@@ -4,6 +4,7 @@ import { servedBy, wrongSide } from '../shared/served-by.js';
 import type { AuditCase, AuditSuite } from './suite.js';
 import type { GateReport } from './report.js';
 
+/** One audit case: what it expected and what the candidate answered. */
 export interface CaseResult {
   name: string;
   tags: string[];
@@ -12,6 +13,7 @@ export interface CaseResult {
   got: { safety: string; categories: string[]; refusal: boolean | null } | { error: string };
 }
 
+/** The functional gate's evidence: every case, and how many passed. */
 export interface FunctionalEvidence {
   suite: string;
   endpoint: string;

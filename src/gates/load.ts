@@ -4,6 +4,7 @@ import type { EventEmitter } from 'node:events';
 import autocannon from 'autocannon';
 import type { GateReport } from './report.js';
 
+/** One side's load figures: latencies, throughput, errors. */
 export interface LoadFigures {
   requests: number;
   /** Non-2xx answers, socket errors and timeouts. */
@@ -14,6 +15,7 @@ export interface LoadFigures {
   errorRate: number;
 }
 
+/** How one load is sent. */
 export interface LoadOptions {
   durationSeconds: number;
   connections: number;
@@ -26,12 +28,14 @@ export interface LoadOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** How far a load gate is, for progress lines. */
 export interface LoadProgress {
   seconds: number;
   requests: number;
   failed: number;
 }
 
+/** How much worse than the active version the candidate may be. */
 export interface LoadTolerance {
   /** The candidate's p99 may be at most this much higher, as a fraction (0.2 = 20% slower). */
   p99: number;
@@ -41,6 +45,7 @@ export interface LoadTolerance {
   errorRate: number;
 }
 
+/** The load gate's evidence: both sides' figures and the paired slices. */
 export interface LoadEvidence {
   active: LoadFigures;
   candidate: LoadFigures;

@@ -33,6 +33,7 @@ export function watchQueries(color: Color, windowSeconds: number): { requests: s
   };
 }
 
+/** The watch gate's figures for a color read from a Prometheus that scrapes the router. */
 export function prometheusProbe(baseUrl: string, color: Color): WatchProbe {
   const started = Date.now();
   return async (): Promise<WatchFigures> => {

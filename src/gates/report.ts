@@ -1,5 +1,6 @@
 // What every gate reports: passed or not (or inconclusive), a one-line summary, its sample count and evidence.
 
+/** Every gate a release can run. */
 export type GateName = 'functional' | 'load' | 'shadow' | 'watch';
 
 /** What an inconclusive gate means: a failure (the default), a pass (recorded as such), or an operator's call. */
@@ -26,6 +27,7 @@ export function brokenGate(gate: GateName, error: unknown, startedAt: string): G
   };
 }
 
+/** A gate's result: passed or not, on how many samples, a summary, and its evidence. */
 export interface GateReport<Evidence = unknown> {
   gate: GateName;
   /** Judged and met. Never true without evidence: an inconclusive gate has not passed. */

@@ -18,9 +18,12 @@ import { auditedTexts, replayTo, type ReplayItem } from './replay.js';
 import { brokenGate, type GateName, type GateReport } from './report.js';
 import { runShadowGate, type ShadowSource } from './shadow.js';
 
+/** The gates that judge a candidate before it takes traffic. */
 export type PreSwitchGate = Exclude<GateName, 'watch'>;
+/** The pre-switch gates, in the order a release runs them. */
 export const PRE_SWITCH_GATES: readonly PreSwitchGate[] = ['functional', 'load', 'shadow'];
 
+/** A release spec's gates section: what each gate needs and how it judges. */
 export type GateSettings = ReleaseSpec['gates'];
 
 /** What the gates are aimed at. */
@@ -37,6 +40,7 @@ export interface GateTargets {
   checkSides: boolean;
 }
 
+/** What a gate run is given besides its targets: credentials, the audit policy, sources of evidence, progress. */
 export interface GateContext {
   /** Headers every gate request carries: a credential the instances accept, and the evidence mark. */
   credentials: Record<string, string>;

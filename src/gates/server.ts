@@ -11,6 +11,7 @@ import { EVIDENCE_HEADER } from '../shared/headers.js';
 import type { TextMode } from '../store/audit/record.js';
 import { registerGateEndpoint } from './endpoint.js';
 
+/** The gate runner on its own: its endpoints, credential and listener. */
 export interface GateServerOptions {
   /** The live Service (Argo's activeService) and the candidate's (previewService). */
   live: string;
@@ -25,11 +26,13 @@ export interface GateServerOptions {
   trust?: (() => string[]) | undefined;
 }
 
+/** A started gate runner. */
 export interface RunningGateServer {
   url: string;
   close(): Promise<void>;
 }
 
+/** Start the gate runner (`guardgate gates serve`). */
 export async function startGateServer(options: GateServerOptions, log: Logger): Promise<RunningGateServer> {
   const authenticator = await Authenticator.create(resolveAuth(authSchema.parse({ anonymous: false }), {}), {
     adminToken: options.adminToken,

@@ -8,6 +8,7 @@ import { keptText, textDigest, type TextMode } from '../store/audit/record.js';
 import { wrongSide } from '../shared/served-by.js';
 import type { GateReport } from './report.js';
 
+/** What the shadow gate requires of the compared verdicts. */
 export interface ShadowRule {
   /** Share of pairs whose safety tiers agree, at least. */
   minAgreement: number;
@@ -17,6 +18,7 @@ export interface ShadowRule {
   minSamples: number;
 }
 
+/** One pair of verdicts that disagreed, with the text only as the audit policy allows. */
 export interface Disagreement {
   traceId: string | null;
   active: { safety: Safety; categories: string[] };
@@ -64,6 +66,7 @@ export function exampleOf(body: Buffer, index: number, mode: TextMode): Disagree
   };
 }
 
+/** The shadow gate's evidence: counts, agreement, the confusion matrix and examples. */
 export interface ShadowEvidence {
   samples: number;
   /**
@@ -229,6 +232,7 @@ export class ShadowComparator {
   }
 }
 
+/** Live traffic mirrored to the candidate (the router), as pairs of answers. */
 export interface ShadowSource {
   setMirror(fraction: number): Promise<void>;
   onMirrorPair(listener: (pair: MirrorPair) => void): () => void;
@@ -238,6 +242,7 @@ export interface ShadowSource {
 /** Where a replayed text came from: the last audited texts, or a corpus. */
 export type ReplayOrigin = 'audit' | 'corpus';
 
+/** Sends replayed texts to both colors and hands back each pair of answers. */
 export type Replay = (
   add: (pair: MirrorPair, origin: ReplayOrigin) => void,
   enough: () => boolean,

@@ -22,11 +22,15 @@ const caseSchema = z
   })
   .strict();
 
+/** An audit suite: a name and its cases. */
 export const suiteSchema = z.object({ name: z.string().min(1), cases: z.array(caseSchema).min(1) }).strict();
 
+/** A parsed audit suite. */
 export type AuditSuite = z.output<typeof suiteSchema>;
+/** One case of an audit suite. */
 export type AuditCase = AuditSuite['cases'][number];
 
+/** The suite that ships with the product. */
 export const DEFAULT_SUITE_PATH = fileURLToPath(new URL('../../suites/default.yaml', import.meta.url));
 /** The suites that ship with the product: the only files a release spec sent over HTTP may name. */
 export const SHIPPED_SUITES_DIR = dirname(DEFAULT_SUITE_PATH);
@@ -34,6 +38,7 @@ export const SHIPPED_SUITES_DIR = dirname(DEFAULT_SUITE_PATH);
 /** Where a spec names a suite (or a replay corpus): a file on the machine that runs the gates, or the suite itself. */
 export type SuiteRef = string | AuditSuite;
 
+/** A suite from its file (or as given inline); a bad file is a ConfigError. */
 export function loadSuite(ref: SuiteRef = DEFAULT_SUITE_PATH): AuditSuite {
   return typeof ref === 'string' ? validate(suiteSchema, readYamlFile(ref), ref) : ref;
 }

@@ -4,6 +4,7 @@ import type { RouterControl } from '../router/control.js';
 import type { Color } from '../vocabulary/colors.js';
 import type { GateReport } from './report.js';
 
+/** What the watch gate requires of the new active color after the switch. */
 export interface WatchRule {
   durationSeconds: number;
   /** Share of requests answered 5xx (or aborted), at most. */
@@ -14,6 +15,7 @@ export interface WatchRule {
   minRequests: number;
 }
 
+/** Counters read at one moment: the watch gate compares two snapshots. */
 export interface WatchSnapshot {
   total: number;
   errors: number;
@@ -21,6 +23,7 @@ export interface WatchSnapshot {
   buckets: Array<[number, number]>;
 }
 
+/** The watch gate's evidence: requests, errors and p99 over the window. */
 export interface WatchEvidence extends WatchFigures {
   rule: WatchRule;
   reasons: string[];

@@ -11,10 +11,14 @@ import { CONTROLLER, type Release } from './store.js';
 import type { StoreListener } from './store-listeners.js';
 import type { ReleaseState } from './states.js';
 
+/** The HMAC-SHA256 of a change record, keyed with the webhook secret. */
 export const SIGNATURE_HEADER = 'x-guardgate-signature';
+/** When the record was signed (part of what is signed). */
 export const TIMESTAMP_HEADER = 'x-guardgate-timestamp';
+/** The record's id: a receiver that sees it twice drops the second. */
 export const DELIVERY_HEADER = 'x-guardgate-delivery';
 
+/** One change posted to the webhook: a release transition or an operator switch. */
 export interface ChangeRecord {
   /** Unique per record; the same on every attempt (receivers deduplicate on it). */
   id: string;
@@ -36,6 +40,7 @@ export interface ChangeRecord {
   switch?: { from: string; to: string; forced: boolean };
 }
 
+/** Where change records go and how they are retried. */
 export interface WebhookSettings {
   url: string;
   secret: string;
@@ -53,6 +58,7 @@ export interface WebhookSettings {
 export const signature = (secret: string, timestamp: string, body: string): string =>
   `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 
+/** Posts change records, signed, retried with backoff from a bounded queue; never holds up a release. */
 export class ChangeWebhook {
   private readonly queue: ChangeRecord[] = [];
   private sending: Promise<void> | undefined;

@@ -33,6 +33,7 @@ import {
   type ReleaseView,
 } from './views.js';
 
+/** What the controller is given besides its store, driver and traffic. */
 export interface ControllerOptions {
   /** The environment `up` starts with when nothing was ever deployed. */
   initial: EnvironmentSpec;
@@ -50,6 +51,7 @@ export interface ControllerOptions {
   storeHealth?: StoreHealth & { probe(): void; stop(): void };
 }
 
+/** The release controller: deploys a candidate, runs its gates, switches, watches, rolls back, and keeps history. */
 export class Controller {
   private running: Promise<void> | undefined;
   /** A kept environment being redeployed after a restart: a rollback or a release waits for it. */

@@ -6,11 +6,13 @@ import { COLORS } from '../vocabulary/colors.js';
 import type { ControllerStatus } from './views.js';
 import { RELEASE_STATES, isOpen } from './states.js';
 
+/** What the controller's metrics read. */
 export interface ControllerView {
   status(): Promise<ControllerStatus>;
   activeReadyInstances(): Promise<number>;
 }
 
+/** The controller's Prometheus metrics (active color, release state, ready instances). */
 export function controllerMetrics(controller: ControllerView, registry = new Registry()): Registry {
   // One read per scrape feeds all four gauges; when the store does not answer they keep their last values.
   let reading: Promise<void> | undefined;

@@ -23,6 +23,7 @@ export function releaseTraceIds(
   return { traceId: digest.slice(0, 32), spanId: digest.slice(32, 48) };
 }
 
+/** The span of one state of a release, from its transitions. */
 export interface StateSpan {
   state: ReleaseState;
   start: string;
@@ -72,6 +73,7 @@ export function upTo(
   return at < 0 ? transitions : transitions.slice(0, at + 1);
 }
 
+/** Makes a release one trace: a root span, a span per state and per gate, as the store records them. */
 export class ReleaseTracer implements StoreListener {
   /** One release's spans at a time, in the order of its transitions. */
   private chain: Promise<void> = Promise.resolve();

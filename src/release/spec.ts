@@ -95,6 +95,7 @@ export const gatesSchema = z
   .strict()
   .prefault({});
 
+/** A release spec: what the candidate runs and how it is proven. */
 export const releaseSpecSchema = z
   .object({
     version: versionSchema,
@@ -137,8 +138,10 @@ export const releaseSpecSchema = z
   })
   .strict();
 
+/** A parsed release spec. */
 export type ReleaseSpec = z.output<typeof releaseSpecSchema>;
 
+/** Parse a release spec (from a file or a request); every problem listed. */
 export function parseReleaseSpec(value: unknown, source: string): ReleaseSpec {
   return validate(releaseSpecSchema, value, source);
 }

@@ -1,5 +1,6 @@
 // The release state machine: which state may follow which. Pure.
 
+/** Every state a release can be in. */
 export const RELEASE_STATES = [
   'deploying',
   'validating',
@@ -12,8 +13,10 @@ export const RELEASE_STATES = [
   'aborted',
   'rolled_back',
 ] as const;
+/** A release's state. */
 export type ReleaseState = (typeof RELEASE_STATES)[number];
 
+/** The states a release ends in. */
 export const TERMINAL: ReadonlySet<ReleaseState> = new Set(['stable', 'aborted', 'rolled_back']);
 
 const NEXT: Readonly<Record<ReleaseState, readonly ReleaseState[]>> = {
@@ -29,5 +32,7 @@ const NEXT: Readonly<Record<ReleaseState, readonly ReleaseState[]>> = {
   rolled_back: [],
 };
 
+/** May a release move from one state to the other? */
 export const canMove = (from: ReleaseState, to: ReleaseState): boolean => NEXT[from].includes(to);
+/** Is a release in this state still going? */
 export const isOpen = (state: ReleaseState): boolean => !TERMINAL.has(state);

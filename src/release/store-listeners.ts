@@ -7,12 +7,14 @@ import type { ReleaseSpec } from './spec.js';
 import type { ReleaseState } from './states.js';
 import type { ControllerStore, OperatorAction, Release, TransitionOptions } from './store.js';
 
+/** Told of every transition and operator action the store records. */
 export interface StoreListener {
   created?(release: Release, actor: string): void;
   transitioned?(release: Release, from: ReleaseState | null, options: TransitionOptions | undefined): void;
   switched?(action: Omit<OperatorAction, 'at'>): void;
 }
 
+/** A store that tells its listeners what it recorded. */
 export class ListenedStore implements ControllerStore {
   /** The last state seen of each release, to say which state a transition left. */
   private readonly states = new Map<number, ReleaseState>();

@@ -23,6 +23,7 @@ import {
   type TransitionRow,
 } from './store.js';
 
+/** The controller's store in PostgreSQL (a schema of its own). */
 export class PostgresControllerStore implements ControllerStore {
   private readonly pool: pg.Pool;
   private readonly schema: string;

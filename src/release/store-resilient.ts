@@ -6,12 +6,14 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { GuardgateError, isGuardgateError } from '../vocabulary/errors.js';
 import type { ControllerStore } from './store.js';
 
+/** Whether the store answers, and since when it has not. */
 export interface StoreHealth {
   /** Since when calls have been failing, or null while the store answers. */
   degradedSince: Date | null;
   lastError: string | null;
 }
 
+/** A store whose calls ride out an outage up to a deadline, and say when it is down. */
 export class ResilientStore implements ControllerStore, StoreHealth {
   degradedSince: Date | null = null;
   lastError: string | null = null;

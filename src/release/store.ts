@@ -8,6 +8,7 @@ import type { EnvironmentSpec } from '../drivers/driver.js';
 import type { ReleaseSpec } from './spec.js';
 import { canMove, type ReleaseState } from './states.js';
 
+/** A release as the store keeps it. */
 export interface Release {
   id: number;
   version: string;
@@ -21,6 +22,7 @@ export interface Release {
   note: string | null;
 }
 
+/** One move of a release: when, from, to, why, by whom, with what evidence. */
 export interface Transition {
   at: string;
   from: ReleaseState | null;
@@ -31,6 +33,7 @@ export interface Transition {
   actor: string;
 }
 
+/** A transition as a table row. */
 export interface TransitionRow {
   at: string;
   from_state: ReleaseState | null;
@@ -40,6 +43,7 @@ export interface TransitionRow {
   actor: string | null;
 }
 
+/** A transition from its row. */
 export const toTransition = (r: TransitionRow): Transition => ({
   at: r.at,
   from: r.from_state,
@@ -72,12 +76,14 @@ export interface OperatorAction {
   detail: { from: Color; to: Color; forced: boolean };
 }
 
+/** An environment the store remembers: its spec, and when a kept one retires. */
 export interface StoredEnvironment {
   spec: EnvironmentSpec;
   /** When a kept old environment is to be retired (ISO), or null. */
   retireAt: string | null;
 }
 
+/** A release as a table row. */
 export interface ReleaseRow {
   id: number;
   version: string;
@@ -91,6 +97,7 @@ export interface ReleaseRow {
   note: string | null;
 }
 
+/** A release from its row. */
 export const toRelease = (row: ReleaseRow): Release => ({
   id: row.id,
   version: row.version,
@@ -104,6 +111,7 @@ export const toRelease = (row: ReleaseRow): Release => ({
   note: row.note,
 });
 
+/** Where the controller keeps releases, environments and actions (SQLite or PostgreSQL: one contract test). */
 export interface ControllerStore {
   active(): Promise<Color | null>;
   setActive(color: Color): Promise<void>;
@@ -128,6 +136,7 @@ export interface ControllerStore {
   close(): Promise<void>;
 }
 
+/** What a transition records besides its state. */
 export interface TransitionOptions {
   note?: string;
   /** Who caused it; the controller when not given. */
@@ -137,15 +146,18 @@ export interface TransitionOptions {
   forced?: boolean;
 }
 
+/** The error for a release asked for while another is open. */
 export const releaseInProgress = (version: string | undefined): GuardgateError =>
   new GuardgateError(
     'release_in_progress',
     `release ${version ?? ''} is still in progress; abort it or wait`.replace('  ', ' '),
   );
 
+/** The error for a transition the state machine does not allow. */
 export const invalidMove = (release: Release, to: ReleaseState): GuardgateError =>
   new GuardgateError('invalid_state', `release ${release.version} is ${release.state}; it cannot become ${to}`);
 
+/** The controller's store in a SQLite file of the data directory. */
 export class SqliteControllerStore implements ControllerStore {
   private readonly db: Database.Database;
 

@@ -5,6 +5,7 @@ import type { Color } from '../vocabulary/colors.js';
 /** setTimeout's longest delay. */
 const MAX_TIMER_MS = 2_147_483_647;
 
+/** One timer per color, of any length. */
 export class ColorTimers {
   private readonly timers = new Map<Color, NodeJS.Timeout>();
 

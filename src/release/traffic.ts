@@ -13,6 +13,7 @@ export interface Endpoint {
   headers: Record<string, string>;
 }
 
+/** What moves traffic between the colors: the router, a Service selector or a Gateway API route. */
 export interface Traffic {
   readonly kind: 'router' | 'service-selector' | 'gateway-api';
   readonly active: Color;

@@ -7,11 +7,13 @@ import type { GateReport } from '../gates/report.js';
 import type { ReleaseState } from './states.js';
 import type { Release, Transition } from './store.js';
 
+/** A release with its transitions and gate reports. */
 export interface ReleaseView extends Release {
   transitions: Transition[];
   gates: GateReport[];
 }
 
+/** The controller's status: the active color, both environments, the latest release. */
 export interface ControllerStatus {
   /** Set while the controller's store does not answer: the rest is what was last known. */
   degraded?: { since: string; error: string | null };
@@ -20,6 +22,7 @@ export interface ControllerStatus {
   release: ReleaseView | null;
 }
 
+/** One color's environment as the status shows it. */
 export interface EnvironmentStatus {
   version: string;
   replicas: number;

@@ -3,6 +3,7 @@
 // for the same environment, whoever computes them (the controller from the spec, the instance from its config).
 import { createHash } from 'node:crypto';
 
+/** What the configuration hash covers: what shapes an environment's verdicts. */
 export interface HashedConfiguration {
   version: string;
   engine: object;

@@ -1,5 +1,6 @@
 // The closed set of error codes the API answers with, each mapped to one HTTP status.
 
+/** Every error code the product answers with, and its HTTP status. */
 export const ERROR_STATUS = {
   invalid_json: 400,
   invalid_request: 400,
@@ -40,8 +41,10 @@ export const ERROR_STATUS = {
   internal: 500,
 } as const;
 
+/** A stable error code callers switch on. */
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/** How an error came about, and when a client may ask again. */
 export interface GuardgateErrorOptions {
   cause?: unknown;
   /** Seconds a client should wait before trying again (sent as `Retry-After`). */
@@ -82,4 +85,5 @@ export function errorHeaders(error: GuardgateError): Record<string, string> {
   return headers;
 }
 
+/** Is this one of ours (with a stable code), or anything else (an internal error)? */
 export const isGuardgateError = (error: unknown): error is GuardgateError => error instanceof GuardgateError;

@@ -8,11 +8,14 @@ import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-n
 import type { Logger } from 'pino';
 import { readObject, statusOf } from './objects.js';
 
+/** The controller's credentials kept in the cluster. */
 export const CREDENTIAL_NAMES = ['admin-token', 'router-secret', 'gate-token'] as const;
+/** The controller's credentials, by name. */
 export type Credentials = Record<(typeof CREDENTIAL_NAMES)[number], string>;
 
 type Secret = KubernetesObject & { data?: Record<string, string> };
 
+/** The Secret that keeps them. */
 export const credentialsSecretName = (app: string): string => `${app}-credentials`;
 
 const decode = (secret: Secret): Partial<Credentials> =>

@@ -36,6 +36,7 @@ import {
   type KubernetesSettings,
 } from './manifests.js';
 
+/** How the Kubernetes driver deploys and watches environments. */
 export interface KubernetesDriverOptions extends KubernetesSettings {
   /** A kubeconfig (YAML); none: the in-cluster service account, or ~/.kube/config. */
   kubeconfig?: string | undefined;
@@ -70,6 +71,7 @@ function podEvidence(pod: Pod): string {
   return `pod ${pod.metadata?.name}: ${parts.join(', ')}`;
 }
 
+/** Environments as Deployments, ConfigMaps and Services on Kubernetes. */
 export class KubernetesDriver implements Driver {
   private readonly api: KubernetesObjectApi;
   private readonly views = new Map<Color, Deployment>();

@@ -15,6 +15,7 @@ import { environmentName, LABEL_APP, type KubernetesSettings } from './manifests
 import { readObject, writeObject } from './objects.js';
 import { answeredBy, readyPods, routeNotProgrammed, waitUntil, type Route } from './propagation.js';
 
+/** How the Gateway API mode switches and checks a switch. */
 export interface GatewayTrafficOptions {
   /** The Gateway the route attaches to (its namespace: the route's, unless given). */
   gateway: { name: string; namespace?: string | undefined; hostnames?: string[] | undefined };
@@ -70,6 +71,7 @@ export function httpRoute(
   };
 }
 
+/** Traffic moved by the weights of a Gateway API HTTPRoute, checked against its status and answers. */
 export class GatewayApiTraffic implements Traffic {
   readonly kind = 'gateway-api';
   readonly mirror = undefined;

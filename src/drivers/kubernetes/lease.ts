@@ -20,6 +20,7 @@ type LeaseSpec = {
 };
 type Lease = KubernetesObject & { spec: LeaseSpec };
 
+/** How the controller holds its Lease. */
 export interface LeaseOptions {
   namespace: string;
   name: string;
@@ -85,6 +86,7 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 
 const monotonic = (): number => performance.now();
 
+/** One controller at a time: a coordination.k8s.io Lease, renewed within its deadline or given up. */
 export class LeaderLease {
   private timer: NodeJS.Timeout | undefined;
   /** When this controller last renewed (monotonic): the start of its renew deadline. */

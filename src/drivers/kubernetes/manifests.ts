@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import type { Color } from '../../vocabulary/colors.js';
 import type { EnvironmentSpec, ModelServerSpec } from '../driver.js';
 
+/** Where and as what environments are deployed on Kubernetes. */
 export interface KubernetesSettings {
   namespace: string;
   /** The name prefix and `app` label of every object. */
@@ -33,21 +34,28 @@ export interface KubernetesSettings {
   logLevel: string;
 }
 
+/** The label every object of the deployment carries (its name: settings.app). */
 export const LABEL_APP = 'app';
+/** The label that tells the colors apart. */
 export const LABEL_COLOR = 'color';
+/** The label that names an environment's version. */
 export const LABEL_VERSION = 'version';
+/** The pod template annotation that rolls the pods when their configuration file changes. */
 export const CONFIG_HASH = 'guardgate.dev/config-hash';
 const CONFIG_DIR = '/etc/guardgate';
 const KEYS_DIR = '/etc/guardgate-keys';
 /** Where pods find the API key file of `apiKeysSecret`. */
 export const API_KEYS_FILE = `${KEYS_DIR}/api-keys.json`;
 
+/** The Deployment, ConfigMap and Service name of a color. */
 export const environmentName = (settings: Pick<KubernetesSettings, 'app'>, color: Color): string =>
   `${settings.app}-${color}`;
+/** The labels that select a color's pods. */
 export const colorSelector = (settings: Pick<KubernetesSettings, 'app'>, color: Color): Record<string, string> => ({
   [LABEL_APP]: settings.app,
   [LABEL_COLOR]: color,
 });
+/** Labels as a Kubernetes label selector string. */
 export const labelSelector = (labels: Record<string, string>): string =>
   Object.entries(labels)
     .map(([k, v]) => `${k}=${v}`)
@@ -79,6 +87,7 @@ export function instanceConfigFile(spec: EnvironmentSpec, settings: KubernetesSe
   });
 }
 
+/** An environment's instance configuration file, as a ConfigMap. */
 export function configMap(spec: EnvironmentSpec, settings: KubernetesSettings) {
   return {
     apiVersion: 'v1',
@@ -192,6 +201,7 @@ export function podTemplate(
 /** Where the model server keeps its downloads and caches (an emptyDir). */
 const MODEL_CACHE_DIR = '/cache';
 
+/** An environment's Deployment: its pods, probes and restricted security context. */
 export function deployment(spec: EnvironmentSpec, settings: KubernetesSettings, replicas: number) {
   const selector = colorSelector(settings, spec.color);
   const labels = { ...selector, [LABEL_VERSION]: labelValue(spec.version) };

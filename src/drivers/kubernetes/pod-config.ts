@@ -10,6 +10,7 @@ export const ADMIN_DIGEST_ENV = 'GUARDGATE_ADMIN_TOKEN_SHA256';
 /** ... and the gate token's (what gate traffic carries). */
 export const GATE_DIGEST_ENV = 'GUARDGATE_GATE_TOKEN_SHA256';
 
+/** The auth section of the pods' configuration file: references only, never values. */
 export function kubernetesPodConfig(auth: AuthSettings, apiKeysSecret: string | undefined): Record<string, unknown> {
   const { apiKeysFile: _local, adminToken: _token, adminTokenSha256: _digest, gateTokenSha256: _gate, ...rest } = auth;
   return {

@@ -144,6 +144,7 @@ export async function endpointsMoved(
 }
 
 type Condition = { type: string; status: string; reason?: string; message?: string; observedGeneration?: number };
+/** The parts of an HTTPRoute the propagation checks read. */
 export type Route = KubernetesObject & {
   spec: Record<string, unknown>;
   status?: { parents?: Array<{ parentRef: { name: string; namespace?: string }; conditions?: Condition[] }> };

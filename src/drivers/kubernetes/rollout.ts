@@ -16,6 +16,7 @@ interface ContainerStatus {
   state?: { waiting?: { reason?: string; message?: string } };
 }
 
+/** The parts of a Pod the driver reads. */
 export type Pod = KubernetesObject & {
   status?: {
     podIP?: string;
@@ -27,6 +28,7 @@ export type Pod = KubernetesObject & {
   };
 };
 
+/** The parts of a Deployment the driver reads. */
 export type KubeDeployment = KubernetesObject & {
   spec: { replicas?: number };
   status?: {
@@ -42,6 +44,7 @@ export type KubeDeployment = KubernetesObject & {
 export const podGone = (pod: Pod): boolean =>
   pod.metadata?.deletionTimestamp !== undefined || pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded';
 
+/** Is the pod Running with its Ready condition true? */
 export const podReady = (pod: Pod): boolean =>
   pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
@@ -64,6 +67,7 @@ export function crashLooping(
   return undefined;
 }
 
+/** A rollout's state, as `kubectl rollout status` would say it. */
 export type Rollout = { done: true } | { done: false; failed: string } | { done: false; waiting: string };
 
 /**

@@ -20,6 +20,7 @@ type Service = KubernetesObject & {
   spec: { selector?: Record<string, string>; clusterIP?: string; ports: Array<{ port: number }> };
 };
 
+/** How the Service selector mode switches and checks a switch. */
 export interface SelectorTrafficOptions {
   /** The admin token: old pods are asked, with it, to close their clients' connections after a switch. */
   adminToken: string;
@@ -29,6 +30,7 @@ export interface SelectorTrafficOptions {
   propagationTimeoutMs: number;
 }
 
+/** Traffic moved by the selector of the Service `<app>`, checked against EndpointSlices and answers. */
 export class ServiceSelectorTraffic implements Traffic {
   readonly kind = 'service-selector';
   readonly mirror = undefined;

@@ -2,6 +2,7 @@
 // fixed time, and a load the test forgot (a failed assertion before stop) is stopped when the file ends.
 import type { EventEmitter } from 'node:events';
 import autocannon from 'autocannon';
+import { Agent, request } from 'undici';
 import { afterAll } from 'vitest';
 
 export interface LiveLoad {
@@ -59,4 +60,52 @@ export function startLiveLoad(url: string, options: LiveLoadOptions = {}): LiveL
   };
   running.add(load);
   return load;
+}
+
+export interface IdentifiedLoad {
+  /** The ids of the requests answered 200, in the order they were answered. */
+  served: string[];
+  /** The others: `id: status` or `id: error`. */
+  failed: string[];
+  /** Stops the workers once their requests in flight are over. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Eight clients asking `url`/predict one request after another, each request with its own id (`prefix-n`, sent as
+ * x-request-id): what was served can then be counted against the audit log.
+ */
+export function startIdentifiedLoad(url: string, prefix: string, served: string[] = []): IdentifiedLoad {
+  const agent = new Agent({ connections: 8 });
+  const failed: string[] = [];
+  let n = 0;
+  let stopping = false;
+  const worker = async () => {
+    while (!stopping) {
+      const id = `${prefix}-${n++}`;
+      try {
+        const response = await request(`${url}/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-request-id': id },
+          body: JSON.stringify({ prompt: `question ${id}` }),
+          dispatcher: agent,
+        });
+        await response.body.text();
+        if (response.statusCode === 200) served.push(id);
+        else failed.push(`${id}: ${response.statusCode}`);
+      } catch (error) {
+        failed.push(`${id}: ${(error as Error).message}`);
+      }
+    }
+  };
+  const workers = Promise.all(Array.from({ length: 8 }, worker));
+  return {
+    served,
+    failed,
+    stop: async () => {
+      stopping = true;
+      await workers;
+      await agent.close();
+    },
+  };
 }

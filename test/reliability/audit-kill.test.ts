@@ -4,11 +4,11 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { runCli, type CliProcess } from '../helpers/cli.js';
 import { tempDataDir } from '../helpers/instance.js';
 import { until } from '../helpers/router.js';
+import { startIdentifiedLoad } from '../helpers/load.js';
 
 async function startServe(dataDir: string): Promise<{ cli: CliProcess; url: string }> {
   const cli = runCli(['serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'info'], {
@@ -23,36 +23,14 @@ describe('audit under kill -9', () => {
   it('instances killed under load: every verdict answered is in the store exactly once after the next start', async () => {
     const dataDir = tempDataDir();
     const served: string[] = [];
-    let n = 0;
     for (let round = 0; round < 3; round++) {
       const { cli, url } = await startServe(dataDir);
-      const agent = new Agent({ connections: 8 });
-      let stop = false;
-      const worker = async () => {
-        while (!stop) {
-          const id = `kill-${round}-${n++}`;
-          try {
-            const response = await request(`${url}/predict`, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json', 'x-request-id': id },
-              body: JSON.stringify({ prompt: `question ${id}` }),
-              dispatcher: agent,
-            });
-            await response.body.text();
-            if (response.statusCode === 200) served.push(id);
-          } catch {
-            // the kill: a request without an answer is not a verdict served
-          }
-        }
-      };
-      const load = Promise.all(Array.from({ length: 8 }, worker));
       const before = served.length;
+      const load = startIdentifiedLoad(url, `kill-${round}`, served); // a request cut by the kill is not served
       await until(() => served.length > before + 500 + round * 300, 30_000, `500 verdicts served in round ${round}`);
       cli.child.kill('SIGKILL');
       await cli.exited;
-      stop = true;
-      await load;
-      await agent.close();
+      await load.stop();
     }
     // The next instance on this data directory replays what the killed ones journaled; then it stops cleanly.
     const { cli } = await startServe(dataDir);

@@ -5,11 +5,11 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { tempDataDir } from '../helpers/instance.js';
 import { until } from '../helpers/router.js';
+import { startIdentifiedLoad } from '../helpers/load.js';
 import { requireService } from '../helpers/services.js';
 
 /** Can this machine make a directory immutable (root, a filesystem with the flag)? */
@@ -40,30 +40,8 @@ describe('audit storage failure under load', () => {
     });
     const { url } = (await cli.logLine('guardgate instance listening')) as { url: string };
     await until(async () => (await fetch(`${url}/readyz`)).status === 200, 10_000);
-    const agent = new Agent({ connections: 8 });
-    const served: string[] = [];
-    const failed: string[] = [];
-    let n = 0;
-    let stop = false;
-    const worker = async () => {
-      while (!stop) {
-        const id = `storage-${n++}`;
-        try {
-          const response = await request(`${url}/predict`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', 'x-request-id': id },
-            body: JSON.stringify({ prompt: `question ${id}` }),
-            dispatcher: agent,
-          });
-          await response.body.text();
-          if (response.statusCode === 200) served.push(id);
-          else failed.push(`${id}: ${response.statusCode}`);
-        } catch (error) {
-          failed.push(`${id}: ${(error as Error).message}`);
-        }
-      }
-    };
-    const load = Promise.all(Array.from({ length: 8 }, worker));
+    const load = startIdentifiedLoad(url, 'storage');
+    const { served, failed } = load;
     try {
       await until(() => served.length > 300, 20_000);
       chattr('+i', dataDir);
@@ -77,10 +55,8 @@ describe('audit storage failure under load', () => {
       const atRecovery = served.length;
       await until(() => served.length > atRecovery + 300, 20_000);
     } finally {
-      stop = true;
       chattr('-i', dataDir);
-      await load;
-      await agent.close();
+      await load.stop();
     }
     expect(failed).toEqual([]);
     expect(cli.child.exitCode).toBeNull(); // still running: no SIGBUS, no crash

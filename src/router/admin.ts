@@ -56,6 +56,7 @@ const numberOf = (value: unknown, field: string): number => {
   return value;
 };
 
+/** What the router's admin API serves besides the router itself. */
 export interface RouterAdminOptions {
   /** When given, GET /admin/audit queries it. */
   audit?: AuditStore | undefined;
@@ -71,6 +72,7 @@ export interface RouterAdminOptions {
   tokenHint?: string | undefined;
 }
 
+/** The admin API: status, switches, weights, metrics, the dashboard (every route behind the admin scope). */
 export function buildRouterAdmin(
   router: RouterControl,
   authenticator: Authenticator,

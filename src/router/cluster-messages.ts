@@ -5,6 +5,7 @@ import type { RouterState, RouterStatus } from './control.js';
 import type { MirrorPair } from './mirror.js';
 import type { RouterSettings } from './settings.js';
 
+/** What a router worker is started with. */
 export interface WorkerInit {
   index: number;
   settings: RouterSettings;
@@ -16,8 +17,10 @@ export interface WorkerInit {
   mirror: boolean;
 }
 
+/** A worker's metrics, as it sends them to the primary. */
 export type WorkerMetrics = Array<MetricObjectWithValues<MetricValue<string>>>;
 
+/** What the primary tells its workers. */
 export type ToWorker =
   | { type: 'init'; init: WorkerInit }
   | { type: 'state'; state: RouterState }
@@ -26,6 +29,7 @@ export type ToWorker =
   | { type: 'mirror'; on: boolean }
   | { type: 'close' };
 
+/** What a worker tells the primary. */
 export type FromWorker =
   /** Loaded and listening for its init (a message sent before would be lost). */
   | { type: 'loaded' }

@@ -30,6 +30,7 @@ import type { MirrorListener, MirrorPair } from './mirror.js';
 import { otherColor, type Color } from '../vocabulary/colors.js';
 import type { RouterSettings } from './settings.js';
 
+/** How the router runs as several workers. */
 export interface ClusterOptions {
   workers: number;
   /** How long a worker may take to start, and to acknowledge a state. */
@@ -61,6 +62,7 @@ function revivePair(pair: MirrorPair): MirrorPair {
   };
 }
 
+/** The router as node:cluster workers, driven by the primary through messages. */
 export class ClusterRouter implements RouterControl {
   url = '';
   previewUrl: string | null = null;

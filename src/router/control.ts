@@ -6,6 +6,7 @@ import type { MirrorListener } from './mirror.js';
 import { isColor, type Color } from '../vocabulary/colors.js';
 import type { PoolSettings } from './settings.js';
 
+/** One instance as the router sees it. */
 export interface InstanceStatus {
   url: string;
   health: string;
@@ -13,12 +14,14 @@ export interface InstanceStatus {
   ejections: number;
 }
 
+/** One color's pool as the router sees it. */
 export interface PoolStatus {
   version: string | null;
   healthy: number;
   instances: InstanceStatus[];
 }
 
+/** The router's status: the policy and both pools. */
 export interface RouterStatus {
   active: Color;
   standby: Color;
@@ -34,6 +37,7 @@ export interface RouterStatus {
   pools: Record<Color, PoolStatus>;
 }
 
+/** What a switch did: from which color to which, when, in which epoch. */
 export interface SwitchResult {
   previous: Color;
   active: Color;
@@ -59,6 +63,7 @@ export type TrafficCounts = Record<Color, { total: number; errors: number }>;
 /** The upstream latency histogram of one color: cumulative (upper bound in seconds, count) pairs. */
 export type LatencyBuckets = Array<[number, number]>;
 
+/** How the router is driven: in process, or as a cluster of workers (one interface). */
 export interface RouterControl {
   readonly url: string;
   readonly previewUrl: string | null;
@@ -81,6 +86,7 @@ export interface RouterControl {
 
 // Pure transitions: validate a change against the current state, return the next one.
 
+/** The router's state before any switch. */
 export function initialState(active: Color, pools: Record<Color, PoolSettings>): RouterState {
   return {
     epoch: 1,
@@ -103,6 +109,7 @@ export function switched(state: RouterState, to: unknown, healthy: number, force
   return { ...state, epoch: state.epoch + 1, active: to, standbyWeight: 0 };
 }
 
+/** The state with a canary weight (and its sticky header). */
 export function weighted(state: RouterState, standbyWeight: number, stickyHeader: string | null): RouterState {
   if (!(standbyWeight >= 0 && standbyWeight <= 100))
     throw new GuardgateError('invalid_request', 'standby weight must be between 0 and 100');
@@ -114,6 +121,7 @@ export function weighted(state: RouterState, standbyWeight: number, stickyHeader
   };
 }
 
+/** The state with a mirror fraction (zero when mirroring is not possible). */
 export function mirrored(state: RouterState, fraction: number, possible: boolean): RouterState {
   if (!(fraction >= 0 && fraction <= 1))
     throw new GuardgateError('invalid_request', 'mirror fraction must be between 0 and 1');
@@ -125,6 +133,7 @@ export function mirrored(state: RouterState, fraction: number, possible: boolean
   return { ...state, epoch: state.epoch + 1, mirrorFraction: fraction };
 }
 
+/** The state with one color's pool replaced. */
 export function withPool(
   state: RouterState,
   color: Color,

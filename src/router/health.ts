@@ -4,14 +4,17 @@ import { Agent } from 'undici';
 import type { ColorPool } from './pool.js';
 import type { Upstream } from './upstream.js';
 
+/** How instances are checked: interval, timeout, thresholds. */
 export interface HealthCheckOptions {
   intervalMs: number;
   timeoutMs: number;
   path: string;
 }
 
+/** Told when an instance goes in or out of rotation. */
 export type HealthListener = (upstream: Upstream, pool: ColorPool, healthy: boolean) => void;
 
+/** Checks every instance's /readyz on an interval; ejects and readmits by thresholds. */
 export class HealthChecker {
   private readonly agent = new Agent({ connections: 1, keepAliveTimeout: 30_000 });
   private timer: NodeJS.Timeout | undefined;

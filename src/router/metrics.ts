@@ -2,6 +2,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { HotCounter, HotHistogram } from './hot-metrics.js';
 
+/** The router's Prometheus metrics. */
 export class RouterMetrics {
   readonly registry = new Registry();
   /** Per request: counted on the hot path without prom-client's label hashing (hot-metrics.ts). */

@@ -6,6 +6,7 @@ import type { ColorPool } from './pool.js';
 import type { Color } from '../vocabulary/colors.js';
 import { MIRROR_HEADER } from '../shared/headers.js';
 
+/** A live request copied to the standby. */
 export interface MirroredRequest {
   method: string;
   path: string;
@@ -14,6 +15,7 @@ export interface MirroredRequest {
   body: Buffer;
 }
 
+/** One side's answer to a request (live or mirrored). */
 export interface MirrorAnswer {
   color: Color;
   /** The color the answer named itself (a replayed answer's instance header), when it differs from what was asked or is known. */
@@ -26,6 +28,7 @@ export interface MirrorAnswer {
   latencyMs: number;
 }
 
+/** A request and both colors' answers, for the shadow gate. */
 export interface MirrorPair {
   request: MirroredRequest;
   active: MirrorAnswer;
@@ -33,8 +36,10 @@ export interface MirrorPair {
   at: Date;
 }
 
+/** Told of each pair. */
 export type MirrorListener = (pair: MirrorPair) => void;
 
+/** Sends copies of live requests to the standby, bounded, and pairs the answers. */
 export class Mirror {
   private inFlight = 0;
   private readonly listeners = new Set<MirrorListener>();

@@ -2,6 +2,7 @@
 import type { Color } from '../vocabulary/colors.js';
 import { Upstream, type UpstreamOptions } from './upstream.js';
 
+/** One color's instances, and which of them is picked next. */
 export class ColorPool {
   private members: Upstream[] = [];
   private next = 0;

@@ -78,6 +78,7 @@ const ID_PREFIX = newTraceId().slice(0, 16);
 let idCounter = 0;
 const nextRequestId = (): string => ID_PREFIX + (idCounter++ % 0x10000000000000).toString(16).padStart(16, '0');
 
+/** Bounds of the data path: body size, deadlines, in-flight requests, trusted proxies. */
 export interface DataPathOptions {
   bodyLimitBytes: number;
   /** Proxies in front of the router whose X-Forwarded-For is passed on; from anyone else it is replaced. */
@@ -101,10 +102,12 @@ type TrackedSocket = Socket & { [IN_FLIGHT]?: Set<Exchange> };
 /** Requests one connection may have in flight at once (pipelining): more get 503 overloaded. */
 export const MAX_PIPELINED = 16;
 
+/** Requests in flight on one client connection. */
 export function inFlightOn(socket: Socket): number {
   return (socket as TrackedSocket)[IN_FLIGHT]?.size ?? 0;
 }
 
+/** What the data path reads and tells: pools, policy, metrics, mirror, budget. */
 export interface DataPathDeps {
   /** Spans per request, when tracing is on. */
   tracing?: Tracing | undefined;
@@ -208,6 +211,7 @@ function responseHeaders(raw: Buffer[], pool: ColorPool, epoch: string): string[
   return out;
 }
 
+/** Answer a raw response with a JSON error (or cut it when its head is already sent). */
 export function writeError(res: ServerResponse, error: GuardgateError): void {
   if (res.headersSent) {
     res.destroy(error);
@@ -226,6 +230,7 @@ export function writeError(res: ServerResponse, error: GuardgateError): void {
 /** The router serves paths only: not `*`, not absolute-form (`http://…`, `ftp://…`): it is no forward proxy. */
 const isOriginForm = (target: string | undefined): boolean => target !== undefined && target.charCodeAt(0) === 47; // '/'
 
+/** Serves one client request: route, forward with retries, answer, count. */
 export class DataPath {
   constructor(
     readonly deps: DataPathDeps,

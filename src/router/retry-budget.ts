@@ -1,6 +1,7 @@
 // A retry budget: retries may add at most `ratio` of the recent request rate (with a small floor),
 // so that a failing pool cannot make retries snowball.
 
+/** How many retries the router may spend, as a share of requests. */
 export interface RetryBudgetOptions {
   /** Retries allowed per request seen in the window: 0.2 lets retries add 20% load at most. */
   ratio: number;
@@ -10,6 +11,7 @@ export interface RetryBudgetOptions {
   windowSeconds: number;
 }
 
+/** Retries as a bounded share of recent requests: a failing color is not hammered. */
 export class RetryBudget {
   private readonly requests: number[];
   private readonly retries: number[];

@@ -2,6 +2,7 @@
 
 import { otherColor, type Color } from '../vocabulary/colors.js';
 
+/** How traffic is split between the colors now. */
 export interface TrafficPolicy {
   active: Color;
   /** Percentage (0 to 100) of live traffic sent to the standby: a canary. */
@@ -16,6 +17,7 @@ export interface TrafficPolicy {
   epoch: string;
 }
 
+/** What a request brings to the routing decision. */
 export interface RouteInput {
   /** `x-guardgate-preview: 1`, or the request came in on the preview port. */
   preview: boolean;
@@ -26,6 +28,7 @@ export interface RouteInput {
   mirrorDraw: number;
 }
 
+/** Which color serves a request, why, and whether it is mirrored. */
 export interface RouteDecision {
   color: Color;
   /** Why this color: the dashboard and the metrics say it. */
@@ -55,6 +58,7 @@ export function failoverDecision(
   return { color: otherColor(policy.active), reason: 'failover', mirror: false };
 }
 
+/** Which color serves this request. Pure. */
 export function routeRequest(policy: TrafficPolicy, input: RouteInput): RouteDecision {
   const standby = otherColor(policy.active);
   if (input.preview) return { color: standby, reason: 'preview', mirror: false };

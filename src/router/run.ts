@@ -8,6 +8,7 @@ import type { RouterControl } from './control.js';
 import { Router } from './router.js';
 import type { RouterSettings } from './settings.js';
 
+/** A started router: its control, URLs and how to close it. */
 export interface RunningRouter<R extends RouterControl = RouterControl> {
   router: R;
   url: string;
@@ -16,6 +17,7 @@ export interface RunningRouter<R extends RouterControl = RouterControl> {
   close(): Promise<void>;
 }
 
+/** Where the admin API listens, its token and TLS. */
 export interface AdminListener {
   host: string;
   port: number;

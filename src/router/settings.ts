@@ -1,6 +1,7 @@
 // The router's settings, as the configuration layer hands them over.
 import type { Color } from '../vocabulary/colors.js';
 
+/** One color's pool as configured: its instances and version. */
 export interface PoolSettings {
   version: string | null;
   instances: string[];
@@ -8,6 +9,7 @@ export interface PoolSettings {
 
 import type { TracingSettings } from '../shared/tracing.js';
 
+/** What the router runs with (parsed and resolved at the edge). */
 export interface RouterSettings {
   host: string;
   port: number;

@@ -1,6 +1,7 @@
 // One instance behind the router: its keep-alive connections and its health.
 import { Pool } from 'undici';
 
+/** How connections to one instance are made. */
 export interface UpstreamOptions {
   /** Keep-alive connections to this instance at most. */
   connections: number;
@@ -10,8 +11,10 @@ export interface UpstreamOptions {
   healthyThreshold: number;
 }
 
+/** What the health checks last said of an instance. */
 export type UpstreamHealth = 'unknown' | 'healthy' | 'unhealthy';
 
+/** One instance: its connection pool, health and requests in flight. */
 export class Upstream {
   readonly origin: string;
   private pool: Pool;

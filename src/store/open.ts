@@ -12,6 +12,7 @@ import type { VerdictCache } from './cache/cache.js';
 import { MemoryVerdictCache } from './cache/memory.js';
 import { RedisVerdictCache } from './cache/redis.js';
 
+/** The audit store the configuration names (SQLite, PostgreSQL, or none). */
 export function openAuditStore(audit: InstanceConfig['audit'], dataDir: string): AuditStore | undefined {
   switch (audit.sink) {
     case 'none':
@@ -40,6 +41,7 @@ export function openAuditReader(options: {
   )!;
 }
 
+/** The audit log over that store, with its spool and journal. */
 export function openAuditLog(config: InstanceConfig, events: AuditLogEvents): AuditLog | undefined {
   const store = openAuditStore(config.audit, config.dataDir);
   if (store === undefined) return undefined;
@@ -50,6 +52,7 @@ export function openAuditLog(config: InstanceConfig, events: AuditLogEvents): Au
   return new AuditLog(store, spool, config.audit, events, journal);
 }
 
+/** The verdict cache the configuration names (memory, Redis, or none). */
 export function openCache(cache: InstanceConfig['cache']): VerdictCache | undefined {
   switch (cache.kind) {
     case 'none':

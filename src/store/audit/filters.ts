@@ -1,11 +1,13 @@
 // The WHERE clause of an audit query, for either SQL dialect: `?` placeholders (SQLite) or `$n` (PostgreSQL).
 import { decodeCursor, type AuditQuery } from './store.js';
 
+/** A WHERE clause and its parameters. */
 export interface Where {
   sql: string;
   params: unknown[];
 }
 
+/** The WHERE clause of an audit query, in either dialect. */
 export function auditWhere(query: AuditQuery, dialect: 'sqlite' | 'postgres'): Where {
   const params: unknown[] = [];
   const p = (value: unknown): string => {

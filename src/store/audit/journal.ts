@@ -19,6 +19,7 @@ import {
 import { join } from 'node:path';
 import type { AuditRecord } from './record.js';
 
+/** How the journal is written. */
 export interface AuditJournalOptions {
   /** fdatasync every group: records survive a power loss too, at the cost of a disk flush per group. */
   fsync: boolean;
@@ -52,6 +53,7 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Records written before their verdicts are answered, group-committed, in segments. */
 export class AuditJournal {
   private readonly tag = `${process.pid}-${Date.now()}`;
   private sequence = 0;

@@ -10,6 +10,7 @@ import type { AuditRecord } from './record.js';
 import type { AuditSpool } from './spool.js';
 import type { AuditStore } from './store.js';
 
+/** How the audit log batches, spools and holds records. */
 export interface AuditLogOptions {
   /** Records per write to the store. */
   batchSize: number;
@@ -23,6 +24,7 @@ export interface AuditLogOptions {
   replayIntervalMs: number;
 }
 
+/** What the audit log tells of its work. */
 export interface AuditLogEvents {
   written?: (count: number) => void;
   spooled?: (count: number, error: unknown) => void;
@@ -34,6 +36,7 @@ export interface AuditLogEvents {
   failed?: (error: unknown, failures: number) => void;
 }
 
+/** Records not yet in the store: buffered and spooled. */
 export interface AuditBacklog {
   buffered: number;
   spooled: number;
@@ -47,6 +50,7 @@ interface Entry {
 
 const recordsOf = (entries: readonly Entry[]): AuditRecord[] => entries.map((e) => e.record);
 
+/** Every served verdict recorded once: journaled, buffered, written in batches, spooled when the store fails. */
 export class AuditLog {
   private buffer: Entry[] = [];
   private spooledCount: number;

@@ -29,6 +29,7 @@ const COLUMNS = [
   'degraded',
 ] as const;
 
+/** Where in PostgreSQL the audit log goes. */
 export interface PostgresAuditOptions {
   connectionString: string;
   /** A schema of its own (created if missing); default `public`. */
@@ -47,6 +48,7 @@ const fromRow = (row: Row): AuditRecord => ({
   latency_ms: Number(row.latency_ms),
 });
 
+/** The audit log in PostgreSQL, shared by every instance. */
 export class PostgresAuditStore implements AuditStore {
   private readonly pool: pg.Pool;
   private readonly table: string;

@@ -4,6 +4,7 @@ import { parseDurationMs } from '../../shared/duration.js';
 import type { AuditRecord } from './record.js';
 import type { AuditQuery } from './store.js';
 
+/** An audit query as the CLI or the API receives it (text). */
 export interface AuditQueryParams {
   since?: string;
   until?: string;
@@ -28,6 +29,7 @@ export function parseTime(value: string, field: string, now: Date = new Date()):
   return date;
 }
 
+/** An audit query from its text parameters; a bad one is a GuardgateError. */
 export function parseAuditQuery(params: AuditQueryParams, now: Date = new Date()): AuditQuery {
   const limit = params.limit === undefined ? 100 : Number(params.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1_000)
@@ -77,5 +79,7 @@ const csvField = (value: unknown): string => {
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 };
 
+/** The CSV export's header line. */
 export const auditCsvHeader = (): string => CSV_COLUMNS.join(',');
+/** One audit record as a CSV line. */
 export const auditCsvRow = (record: AuditRecord): string => CSV_COLUMNS.map((c) => csvField(record[c])).join(',');

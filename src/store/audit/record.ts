@@ -7,6 +7,7 @@ import type { Verdict } from '../../moderation/verdict.js';
 /** What of the judged text is kept: nothing (a digest only), all of it, or all of it with PII masked. */
 export type TextMode = 'none' | 'full' | 'redacted';
 
+/** One audited verdict. */
 export interface AuditRecord {
   /** Made by the server for each verdict served: the key that makes writes idempotent. */
   id: string;
@@ -33,6 +34,7 @@ export interface AuditRecord {
   degraded: boolean;
 }
 
+/** The SHA-256 of the judged text: what is kept when the text is not. */
 export const textDigest = (input: ModerationInput): string =>
   createHash('sha256')
     .update(input.prompt)
@@ -44,6 +46,7 @@ export const textDigest = (input: ModerationInput): string =>
 export const keptText = (text: string | undefined, mode: TextMode): string | null =>
   text === undefined || mode === 'none' ? null : mode === 'redacted' ? redactPii(text) : text;
 
+/** A verdict as an audit record, keeping of the text what the policy allows. */
 export function toAuditRecord(
   verdict: Verdict,
   input: ModerationInput,

@@ -5,6 +5,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import type { AuditRecord } from './record.js';
 
+/** Batches the store could not take, waiting on disk to be replayed. */
 export class AuditSpool {
   private sequence = 0;
 

@@ -16,6 +16,7 @@ type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<
 
 const RESTART_AFTER_MS = 1_000;
 
+/** The SQLite audit store with its writes in a worker thread (the request path never waits on the disk). */
 export class ThreadedSqliteAuditStore implements AuditStore {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();

@@ -5,12 +5,14 @@ import { SqliteAuditStore } from './sqlite.js';
 import type { AuditRecord } from './record.js';
 import type { AuditQuery } from './store.js';
 
+/** What the SQLite writer thread is asked. */
 export type WorkerRequest =
   | { id: number; op: 'write'; records: AuditRecord[] }
   | { id: number; op: 'query'; query: AuditQuery }
   | { id: number; op: 'count' }
   | { id: number; op: 'close' };
 
+/** What it answers. */
 export type WorkerReply =
   { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string; code?: string };
 

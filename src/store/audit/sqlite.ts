@@ -71,6 +71,7 @@ function migrateKeyedByTraceId(db: Database.Database): void {
   })();
 }
 
+/** The audit log in a SQLite file of the data directory. */
 export class SqliteAuditStore implements AuditStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;

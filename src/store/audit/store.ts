@@ -2,6 +2,7 @@
 import { GuardgateError } from '../../vocabulary/errors.js';
 import type { AuditRecord } from './record.js';
 
+/** A parsed audit query: filters, order and page. */
 export interface AuditQuery {
   since?: Date;
   until?: Date;
@@ -15,12 +16,14 @@ export interface AuditQuery {
   cursor?: string;
 }
 
+/** A page of audit records, and the cursor of the next. */
 export interface AuditPage {
   records: AuditRecord[];
   /** Pass as `cursor` for the next page; null on the last page. */
   next: string | null;
 }
 
+/** Where audit records are written and read (SQLite or PostgreSQL: one contract test). */
 export interface AuditStore {
   /** Write records; a record id already stored is skipped, so a replay never doubles a record. */
   write(records: readonly AuditRecord[]): Promise<void>;
@@ -33,6 +36,7 @@ export interface AuditStore {
 export const encodeCursor = (record: AuditRecord): string =>
   Buffer.from(JSON.stringify([record.time, record.id])).toString('base64url');
 
+/** A page cursor's time and id. */
 export function decodeCursor(cursor: string): [string, string] {
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;

@@ -12,6 +12,7 @@ export interface CachedVerdict extends GuardOutput {
   engine: EngineInfo;
 }
 
+/** Where verdicts are cached by their key (memory or Redis: one contract test). */
 export interface VerdictCache {
   get(key: string): Promise<CachedVerdict | undefined>;
   set(key: string, value: CachedVerdict): Promise<void>;

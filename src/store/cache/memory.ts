@@ -1,6 +1,7 @@
 // The default cache: an in-process LRU with a TTL.
 import type { CachedVerdict, VerdictCache } from './cache.js';
 
+/** Verdicts cached in this process, bounded, least recently used out first. */
 export class MemoryVerdictCache implements VerdictCache {
   private readonly entries = new Map<string, { value: CachedVerdict; expires: number }>();
 

@@ -3,6 +3,7 @@
 import { FailFastRedis } from '../../shared/redis.js';
 import type { CachedVerdict, VerdictCache } from './cache.js';
 
+/** Verdicts cached in Redis, shared by every instance; a slow or down Redis is a miss. */
 export class RedisVerdictCache implements VerdictCache {
   private readonly redis: FailFastRedis;
 

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { answerExpectationsInJson, HARDENED_OPTIONS, hardenJsonParser } from '../shared/fastify-hardening.js';
 import { answerNotFound, sendError, toGuardgateError } from './errors.js';
 
+/** An operator-facing fastify app: hardened parsing, one error shape, no request logging. */
 export function adminApp(log: Logger, component: string, https?: HttpsOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: log.child({ component }),

@@ -13,6 +13,7 @@ const ADVICE: Partial<Record<ErrorCode, (request: FastifyRequest | undefined, er
     `the body is over the limit of ${request?.routeOptions.bodyLimit ?? "the route's"} bytes`,
 };
 
+/** Any error a route raised, as one with a stable code. */
 export function toGuardgateError(error: FastifyError, request?: FastifyRequest): GuardgateError {
   if (isGuardgateError(error)) return error;
   const code = fastifyErrorCode(error);
@@ -26,6 +27,7 @@ export function toGuardgateError(error: FastifyError, request?: FastifyRequest):
   return new GuardgateError('internal', 'internal error', { cause: error });
 }
 
+/** Answer with an error's status, headers and JSON body. */
 export function sendError(reply: FastifyReply, error: GuardgateError): FastifyReply {
   return reply.code(error.status).headers(errorHeaders(error)).send(error.toBody());
 }

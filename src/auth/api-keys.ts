@@ -30,13 +30,16 @@ const keyEntrySchema = z
   .strict();
 const keyFileSchema = z.object({ keys: z.array(keyEntrySchema) }).strict();
 
+/** One API key as the key file keeps it (a digest, never the key). */
 export type ApiKeyEntry = z.output<typeof keyEntrySchema>;
 
+/** SHA-256 of a text, in hex. */
 export const sha256Hex = (value: string): string => createHash('sha256').update(value).digest('hex');
 
 /** A new key: `gg_` and 32 random bytes in base64url. */
 export const newApiKey = (): string => `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
 
+/** The entries of an API key file; a bad file is a ConfigError. */
 export function readKeyFile(path: string): ApiKeyEntry[] {
   if (!existsSync(path)) return [];
   let value: unknown;

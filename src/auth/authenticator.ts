@@ -9,11 +9,14 @@ import { ANONYMOUS, GATES, hasScope, SCOPES, type Principal, type Scope } from '
 
 const ADMIN: Principal = { subject: 'admin', method: 'admin_token', scopes: new Set<Scope>(SCOPES) };
 
+/** The 401 every missing or invalid credential gets (one answer for all). */
 export const unauthorized = (): GuardgateError =>
   new GuardgateError('unauthorized', 'missing or invalid credentials: send Authorization: Bearer <token>');
+/** The 403 of a valid credential without the scope. */
 export const forbidden = (scope: Scope): GuardgateError =>
   new GuardgateError('forbidden', `the credentials lack the ${scope} scope`);
 
+/** Tokens known to this process, and how a key file's failure is told. */
 export interface AuthenticatorOptions {
   /** The admin token itself, where it is known (the router); instances know only its digest. */
   adminToken?: string | undefined;
@@ -22,6 +25,7 @@ export interface AuthenticatorOptions {
   onKeyFileError?: (error: unknown) => void;
 }
 
+/** Who a request is, and whether it may: admin and gate tokens, API keys, JWTs, anonymous. */
 export class Authenticator {
   private readonly adminDigest: Buffer | undefined;
   private readonly gateDigest: Buffer | undefined;

@@ -16,6 +16,7 @@ declare module 'fastify' {
   }
 }
 
+/** Why a request was refused (counted by reason). */
 export type Rejection = 'unauthorized' | 'forbidden' | 'rate_limited';
 
 /** Authenticate and require `scope`; 401 or 403 otherwise (counted by `onReject`). */

@@ -10,6 +10,7 @@ import { isScope, type Principal, type Scope } from './principal.js';
 
 /** Compact JWS: three base64url parts. */
 const COMPACT_JWT = /^[\w-]+\.[\w-]+\.[\w-]*$/;
+/** Has this token a JWT's shape (three base64url parts)? */
 export const looksLikeJwt = (token: string): boolean => COMPACT_JWT.test(token);
 
 function scopesOf(payload: JWTPayload): Set<Scope> {
@@ -39,6 +40,7 @@ const REMEMBER_MS = 30_000;
 const REMEMBERED_TOKENS = 10_000;
 const LONGEST_REMEMBERED_TOKEN = 4_096;
 
+/** Verifies JWTs with jose: pinned algorithms, issuer, audience, a JWKS refetched on an unknown kid. */
 export class JwtVerifier {
   /** token -> its principal and until when it may be reused without verifying again. Insertion-ordered for eviction. */
   private readonly verified = new Map<string, { principal: Principal; untilMs: number }>();

@@ -1,14 +1,19 @@
 // Who is asking, and what they may do. Scopes: moderate (/predict, /v1/moderations), preview (reach the
 // standby color through the router), metrics (scrape /metrics), evidence (mark requests as gate evidence: not
 // audited, judged by the engine rather than the cache), admin (everything, the admin API included).
+/** Every scope, lowest first: moderate, preview, metrics, evidence, admin. */
 export const SCOPES = ['moderate', 'preview', 'metrics', 'evidence', 'admin'] as const;
+/** A scope a credential may hold. */
 export type Scope = (typeof SCOPES)[number];
 
+/** Is this value a scope (parsing input)? */
 export const isScope = (value: unknown): value is Scope =>
   typeof value === 'string' && (SCOPES as readonly string[]).includes(value);
 
+/** How a caller proved who it is. */
 export type AuthMethod = 'jwt' | 'api_key' | 'admin_token' | 'gate_token' | 'anonymous';
 
+/** Who called: subject, method and scopes. */
 export interface Principal {
   /** JWT `sub`, the API key's name, `admin`, or `anonymous`. */
   subject: string;

@@ -4,11 +4,13 @@
 import { FailFastRedis } from '../shared/redis.js';
 import { fullAfterMs, spend, type Bucket, type Decision, type Limit } from './token-bucket.js';
 
+/** Takes a token from a subject's bucket (in memory or in Redis: one contract test). */
 export interface RateLimiter {
   take(subject: string, limit: Limit): Promise<Decision>;
   close(): Promise<void>;
 }
 
+/** Buckets in this process, bounded in number. */
 export class MemoryRateLimiter implements RateLimiter {
   private readonly buckets = new Map<string, Bucket & { limit: Limit }>();
   private readonly sweeper: NodeJS.Timeout;
@@ -62,6 +64,7 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 return {allowed, retry}
 `;
 
+/** Buckets in Redis, shared by every instance; a slow or down Redis lets requests through (counted). */
 export class RedisRateLimiter implements RateLimiter {
   private readonly redis: FailFastRedis;
 

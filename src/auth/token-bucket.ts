@@ -1,16 +1,19 @@
 // The token bucket, as a pure function: a subject may spend `burst` requests at once and earns
 // `perSecond` back. The memory and Redis limiters keep buckets; this decides.
 
+/** A rate: tokens a second, and the burst. */
 export interface Limit {
   perSecond: number;
   burst: number;
 }
 
+/** A subject's bucket: tokens left, and when they were counted. */
 export interface Bucket {
   tokens: number;
   updatedMs: number;
 }
 
+/** Allowed, or refused with how long to wait. */
 export interface Decision {
   allowed: boolean;
   /** Whole seconds until the request would be allowed (0 when it is). */

@@ -21,6 +21,7 @@ interface AuditFlags {
   csv?: boolean;
 }
 
+/** `guardgate audit`: query the audit log. */
 export function auditCommand(): Command {
   return new Command('audit')
     .description('print audit records, newest first: one per verdict served')

@@ -16,16 +16,19 @@ export class CliExit extends Error {
   }
 }
 
+/** A client of the admin API. */
 export interface AdminClient {
   url: string;
   call<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
 }
 
+/** Where the admin API is and how to reach it. */
 export interface ClientFlags {
   dataDir: string;
   adminUrl?: string;
 }
 
+/** A client of the running controller's admin API. */
 export function adminClient(flags: ClientFlags): AdminClient {
   const file = controllerFile(flags.dataDir);
   const url =

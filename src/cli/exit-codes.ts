@@ -1,4 +1,5 @@
 // Exit codes of the `guardgate` command, one meaning each.
+/** The command's exit codes. */
 export const EXIT = {
   ok: 0,
   /** Something failed that is not one of the outcomes below. */

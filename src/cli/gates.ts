@@ -106,6 +106,7 @@ function run(): Command {
     );
 }
 
+/** `guardgate gates serve|run`. */
 export function gatesCommand(): Command {
   return new Command('gates')
     .description('the pre-switch gates on demand (Argo Rollouts analysis, pipelines)')

@@ -135,6 +135,7 @@ function render(): Command {
     });
 }
 
+/** `guardgate k8s render`. */
 export function k8sCommand(): Command {
   return new Command('k8s')
     .description('Kubernetes manifests for GitOps (kubectl, kustomize, Argo CD, Argo Rollouts)')

@@ -38,6 +38,7 @@ const withFileOptions = (command: Command): Command =>
     .option('--data-dir <dir>', 'the data directory of guardgate up (default .guardgate; also GUARDGATE_DATA_DIR)')
     .option('--file <file>', 'the key file instead (also GUARDGATE_API_KEYS_FILE)');
 
+/** `guardgate keys add|list|revoke`. */
 export function keysCommand(): Command {
   const keys = new Command('keys').description(
     'API keys for /predict and /v1/moderations (and preview, metrics or admin): add, list, revoke',

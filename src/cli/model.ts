@@ -164,6 +164,7 @@ function remove(): Command {
     });
 }
 
+/** `guardgate model pull|list|rm`. */
 export function modelCommand(): Command {
   return new Command('model')
     .description('GGUF model files for the llama.cpp engine: pull, list, rm')

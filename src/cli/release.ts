@@ -62,6 +62,7 @@ function blockedAdvice(release: ReleaseView): string[] {
 const gateLine = (gate: ReleaseView['gates'][number]): string =>
   `  ${gate.inconclusive ? 'INCONCLUSIVE' : gate.passed ? 'PASS' : 'FAIL'} ${gate.gate.padEnd(10)}${gate.samples === undefined ? '' : ` n=${gate.samples}`} ${gate.summary}`;
 
+/** A release in one line for a person. */
 export const describeRelease = (release: ReleaseView): string => {
   // A note may start with the state's own name ("stable; blue is kept until ..."): not said twice.
   const note = release.note?.startsWith(`${release.state}; `)
@@ -115,6 +116,7 @@ async function follow(client: AdminClient, id: number, flags: Common): Promise<R
   }
 }
 
+/** `release`, `status`, `promote`, `abort`, `rollback`, `history`. */
 export function releaseCommands(): Command[] {
   const release = withCommon(new Command('release'))
     .description(

@@ -5,6 +5,7 @@ import { resolveAdminToken } from '../config/admin-token.js';
 import { loadRouterConfig, type RouterFlags } from '../config/router.js';
 import { closeOnSignals } from './signals.js';
 
+/** `guardgate router`: the front door on its own. */
 export function routerCommand(): Command {
   return new Command('router')
     .description('run the router: the stable front door that switches traffic between the blue and green environments')

@@ -5,6 +5,7 @@ import { startInstance } from '../instance/run.js';
 import { logFormatOf } from '../shared/logger.js';
 import { closeOnSignals, exitWithParent } from './signals.js';
 
+/** `guardgate serve`: one instance. */
 export function serveCommand(): Command {
   return new Command('serve')
     .description(

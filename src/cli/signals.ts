@@ -1,5 +1,6 @@
 // Stop gracefully on SIGTERM or SIGINT: close what runs, then exit 0.
 
+/** Close cleanly on SIGINT or SIGTERM, once. */
 export function closeOnSignals(log: { info: (obj: object, msg: string) => void }, close: () => Promise<void>): void {
   const stop = (signal: NodeJS.Signals) => {
     log.info({ signal }, 'signal received; shutting down');

@@ -9,6 +9,7 @@ interface UpFlags extends RouterFlags {
   initial?: string;
 }
 
+/** `guardgate up`. */
 export function upCommand(): Command {
   return new Command('up')
     .description(

@@ -35,6 +35,7 @@ async function reachable(endpoint: string): Promise<void> {
   }
 }
 
+/** `guardgate validate`: the audit suite against an endpoint. */
 export function validateCommand(): Command {
   return new Command('validate')
     .description('run the audit suite against an endpoint (exit 3 when it fails)')
@@ -82,6 +83,7 @@ export function validateCommand(): Command {
     );
 }
 
+/** `guardgate bench`: a load against an endpoint. */
 export function benchCommand(): Command {
   return new Command('bench')
     .description('measure P50, P99 and QPS of POST /predict against an endpoint')

@@ -8,8 +8,10 @@ import { ConfigError } from './load.js';
 import { resolveSecret, secretRefSchema, type SecretRef } from './secret.js';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+/** Is this host a loopback address? */
 export const isLoopback = (host: string): boolean => LOOPBACK.test(host.replace(/^\[|\]$/g, ''));
 
+/** The JWT algorithms a configuration may name. */
 export const JWT_ALGORITHMS = [
   'HS256',
   'HS384',
@@ -26,6 +28,7 @@ export const JWT_ALGORITHMS = [
   'EdDSA',
 ] as const;
 
+/** How JWTs are verified. */
 export const jwtSchema = z
   .object({
     /** HS256: a shared secret (by reference). */
@@ -60,10 +63,12 @@ export const jwtSchema = z
     path: ['audience'],
   });
 
+/** Parsed JWT settings. */
 export type JwtSettings = z.output<typeof jwtSchema>;
 
 const limitSchema = z.object({ perSecond: z.coerce.number().positive(), burst: positiveInt }).strict();
 
+/** Rate limits: where the buckets live, and the limits by scope. */
 export const rateLimitSchema = z
   .object({
     /** Where the buckets live: this process, or Redis (shared by every instance). */
@@ -80,8 +85,10 @@ export const rateLimitSchema = z
   .strict()
   .prefault({});
 
+/** Parsed rate-limit settings. */
 export type RateLimitSettings = z.output<typeof rateLimitSchema>;
 
+/** Who may call what: JWTs, API keys, the admin and gate tokens, anonymous access, rate limits. */
 export const authSchema = z
   .object({
     jwt: jwtSchema.optional(),
@@ -103,6 +110,7 @@ export const authSchema = z
   .strict()
   .prefault({});
 
+/** Parsed auth settings (secrets still by reference). */
 export type AuthSettings = z.output<typeof authSchema>;
 
 /** Anonymous access when asked for, else only when no credential method is configured. */
@@ -127,6 +135,7 @@ function digestOf(value: string | SecretRef | undefined, env: NodeJS.ProcessEnv,
   return digest;
 }
 
+/** Auth settings with their secrets read. */
 export function resolveAuth(settings: AuthSettings, env: NodeJS.ProcessEnv): AuthConfig {
   const { adminToken, adminTokenSha256, gateTokenSha256, ...rest } = settings;
   const resolved = {

@@ -4,12 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** A secret kept in the data directory, and whether it was made now. */
 export interface KeptSecret {
   value: string;
   /** Where it is kept, when it came from the data directory. */
   file: string | null;
 }
 
+/** The configured value, or the data directory's file (made once, mode 600). */
 export function keptSecret(name: string, configured: string | undefined, dataDir: string): KeptSecret {
   if (configured !== undefined) return { value: configured, file: null };
   const file = join(dataDir, name);

@@ -10,6 +10,7 @@ import { knownModel } from '../models/catalog.js';
 import { modelPathOf } from '../models/store.js';
 import { PROMPT_TEMPLATES } from '../engines/qwen3guard-prompt.js';
 
+/** Which engine judges: the embedded rules, an OpenAI-compatible server, or a GGUF file. */
 export const engineSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('lexicon') }).strict(),
   z

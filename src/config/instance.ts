@@ -15,6 +15,7 @@ import { COLORS } from '../vocabulary/colors.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+/** An instance's configuration. */
 export const instanceSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   port: port.default(8080),
@@ -96,6 +97,7 @@ export const instanceSchema = z.object({
 
 type ParsedInstance = z.output<typeof instanceSchema>;
 
+/** An instance's configuration, resolved: what it runs with. */
 export type InstanceConfig = Omit<ParsedInstance, 'engine' | 'policy' | 'audit' | 'cache' | 'auth' | 'routerSecret'> & {
   engine: EngineConfig;
   auth: AuthConfig;

@@ -3,10 +3,12 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 
+/** A configuration that cannot be used: exit code 2, with what is wrong. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+/** A YAML file's value; unreadable or invalid YAML is a ConfigError. */
 export function readYamlFile(path: string): unknown {
   let text: string;
   try {

@@ -26,6 +26,7 @@ const poolSchema = z
   .prefault({});
 const keyPairSchema = z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).strict();
 
+/** The router's (and `up`'s) configuration. */
 export const routerSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   port: port.default(8080),
@@ -217,6 +218,7 @@ export const routerSchema = z.object({
   mirror: z.object({ maxInFlight: positiveInt.default(64) }).prefault({}),
 });
 
+/** The router's configuration, resolved: what it runs with. */
 export type RouterConfig = Omit<z.output<typeof routerSchema>, 'routerSecret' | 'auth'> &
   RouterSettings & { auth: AuthConfig };
 
@@ -240,6 +242,7 @@ export function resolveRouterConfig(parsed: ParsedRouterConfig, env: NodeJS.Proc
   };
 }
 
+/** The command-line flags of `router` and `up`. */
 export interface RouterFlags {
   config?: string;
   host?: string;
@@ -267,6 +270,7 @@ export interface RouterFlags {
   image?: string;
 }
 
+/** The router's configuration, parsed, secrets still by reference. */
 export type ParsedRouterConfig = z.output<typeof routerSchema>;
 
 /** Defaults, file, environment and flags, validated; secrets still references (what `up` hands its instances). */
@@ -321,6 +325,7 @@ export function parseRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv): P
   );
 }
 
+/** Parse and resolve the router's configuration from flags, file and environment. */
 export function loadRouterConfig(flags: RouterFlags, env: NodeJS.ProcessEnv): RouterConfig {
   return resolveRouterConfig(parseRouterConfig(flags, env), env);
 }

@@ -5,6 +5,7 @@ import { resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './load.js';
 
+/** A secret by reference: an environment variable or a file. */
 export const secretRefSchema = z.union(
   [
     z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') }).strict(),
@@ -13,6 +14,7 @@ export const secretRefSchema = z.union(
   { error: 'a secret reference: { env: NAME } or { file: PATH } (secret values are never written in a file)' },
 );
 
+/** A parsed secret reference. */
 export type SecretRef = z.output<typeof secretRefSchema>;
 
 /** Where a reference points, for messages (never the value). */

@@ -3,6 +3,7 @@
 import { TracingConfigError, tracingSettings, type TracingSettings } from '../shared/tracing.js';
 import { ConfigError } from './load.js';
 
+/** The tracing settings from the environment; a bad value is a ConfigError. */
 export function tracingConfig(env: NodeJS.ProcessEnv, serviceName: string): TracingSettings | null {
   try {
     return tracingSettings(env, serviceName);

@@ -14,6 +14,7 @@ const upStoresSchema = z.object({
   GUARDGATE_AUDIT_SCHEMA: schemaName.default('public'),
 });
 
+/** `up`'s store settings. */
 export interface UpStores {
   auditText: 'none' | 'full' | 'redacted';
   databaseUrl: string | undefined;

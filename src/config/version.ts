@@ -2,6 +2,7 @@
 // labels and queries; a newline or a non-Latin-1 letter there would fail every answer.
 import { z } from 'zod';
 
+/** A version name. */
 export const versionSchema = z
   .string()
   .regex(

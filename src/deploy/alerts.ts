@@ -4,6 +4,7 @@
 // the release and ready-instance alerts need the controller: with Argo Rollouts, Argo's own metrics tell).
 // Per namespace: two installations in one Prometheus alert apart.
 
+/** A Prometheus alerting rule. */
 export interface AlertRule {
   alert: string;
   expr: string;
@@ -12,6 +13,7 @@ export interface AlertRule {
   annotations: { summary: string; description: string };
 }
 
+/** A group of them. */
 export interface RuleGroup {
   name: string;
   rules: AlertRule[];
@@ -20,6 +22,7 @@ export interface RuleGroup {
 /** The moderation routes: what users call (health checks and metrics are not user traffic). */
 const MODERATION = 'route=~"/predict|/v1/moderations"';
 
+/** The alerts every deployment gets. */
 export const ALERT_RULES: RuleGroup[] = [
   {
     name: 'guardgate',

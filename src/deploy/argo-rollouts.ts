@@ -25,6 +25,7 @@ const GATES_PORT = 8090;
  */
 const TOKEN_ENV = 'GUARDGATE_ADMIN_TOKEN';
 
+/** The gate runner's name, with Argo Rollouts. */
 export const gateRunnerName = (options: RenderOptions): string => `${options.app}-gates`;
 
 /**
@@ -218,6 +219,7 @@ function gateRunnerObjects(options: RenderOptions): KubeObject[] {
   ];
 }
 
+/** The Rollout, AnalysisTemplates and gate runner, with Argo Rollouts. */
 export function argoRolloutsFiles(spec: ReleaseSpec, options: RenderOptions): Record<string, KubeObject[]> {
   return {
     'rollout.yaml': rolloutObjects(spec, options),

@@ -11,6 +11,7 @@ import { grafanaDashboard } from './grafana.js';
 import { parseRenderOptions } from './options.js';
 import { HEADER, renderFiles } from './render.js';
 
+/** The repository's root (where deploy/ is written). */
 export const REPOSITORY = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The example renders: what `guardgate k8s render examples/lexicon-v2.yaml` writes with these flags. */

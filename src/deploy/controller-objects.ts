@@ -11,6 +11,7 @@ import { renderedAuth, secretNames, type RenderOptions } from './options.js';
 const ADMIN_PORT = 8081;
 const CONFIG_DIR = '/etc/guardgate-controller';
 
+/** The controller's name. */
 export const controllerName = (options: RenderOptions): string => `${options.app}-controller`;
 const controllerLabels = (options: RenderOptions) => ({ app: controllerName(options), component: 'controller' });
 
@@ -75,6 +76,7 @@ export function controllerConfig(options: RenderOptions): Record<string, unknown
 /** Where clients (and the gates) reach the Gateway: the public host, or the Gateway's in-cluster Service. */
 const gatewayUrl = (options: RenderOptions): string => (options.host !== undefined ? `https://${options.host}` : `http://${options.gateway!.name}.${options.gateway!.namespace ?? options.namespace}.svc`);
 
+/** The controller's objects: Deployment, ServiceAccount, Role and its binding, Services. */
 export function controllerObjects(spec: ReleaseSpec, options: RenderOptions): KubeObject[] {
   const name = controllerName(options);
   const labels = controllerLabels(options);

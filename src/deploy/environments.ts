@@ -28,6 +28,7 @@ export function renderSettings(options: RenderOptions, logLevel = 'warn'): Kuber
   };
 }
 
+/** The objects of both colors' environments, for `k8s render`. */
 export function environmentObjects(spec: ReleaseSpec, options: RenderOptions): KubeObject[] {
   const settings = renderSettings(options);
   return COLORS.flatMap((color) => {

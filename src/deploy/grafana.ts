@@ -110,6 +110,7 @@ const ANNOTATIONS = [
 /** Every PromQL expression the dashboard runs (panels and annotations). */
 export const dashboardQueries = (): string[] => [...PANELS.flatMap((p) => p.targets.map((t) => t.expr)), ...ANNOTATIONS.map((a) => a.expr)];
 
+/** The Grafana dashboard of a deployment. */
 export function grafanaDashboard() {
   const width = 12;
   const height = 8;

@@ -1,8 +1,10 @@
 // Metadata every rendered object shares: its name and namespace, the app label, and who manages it.
 import type { RenderOptions } from './options.js';
 
+/** A Kubernetes object as rendered. */
 export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } } & Record<string, unknown>;
 
+/** The label every rendered object carries. */
 export const PART_OF = 'app.kubernetes.io/part-of';
 
 /** name, namespace and labels (app, part-of, and any more given). */

@@ -8,6 +8,7 @@ import { grafanaDashboard } from './grafana.js';
 import { meta, type KubeObject } from './meta.js';
 import type { RenderOptions } from './options.js';
 
+/** The Secret with the token Prometheus scrapes with. */
 export const metricsSecret = (options: RenderOptions): string => `${options.app}-metrics`;
 
 /** One Service over every instance pod (label app), whatever its color or ReplicaSet: what Prometheus scrapes. */
@@ -40,6 +41,7 @@ function serviceMonitor(options: RenderOptions, name: string, selector: Record<s
   };
 }
 
+/** ServiceMonitors and PrometheusRules (Prometheus Operator). */
 export function monitoringObjects(options: RenderOptions, withController: boolean): KubeObject[] {
   return [
     podsService(options),

@@ -13,6 +13,7 @@ const oneLine = z.string().min(1).max(512).regex(/^[^\p{Cc}\u2028\u2029]+$/u, 'o
 const labelKey = z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, 'a label key: [prefix/]name of letters, digits, -, _ and .');
 const labelValue = z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, 'a label value: up to 63 letters, digits, -, _ and .');
 
+/** What `k8s render` is told besides the release spec. */
 export const renderOptionsSchema = z
   .object({
     namespace: dnsLabel.default('default'),
@@ -55,8 +56,10 @@ export const renderOptionsSchema = z
     }
   });
 
+/** Parsed render options. */
 export type RenderOptions = z.output<typeof renderOptionsSchema>;
 
+/** Parse render options; every problem listed. */
 export const parseRenderOptions = (value: unknown): RenderOptions => validate(renderOptionsSchema, value, 'the render options');
 
 /** The Secrets the rendered objects name (created by you, never rendered: they hold secret values). */

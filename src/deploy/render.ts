@@ -11,6 +11,7 @@ import type { KubeObject } from './meta.js';
 import { metricsSecret, monitoringObjects } from './monitoring.js';
 import { secretNames, type RenderOptions } from './options.js';
 
+/** One file `k8s render` writes. */
 export interface RenderedFile {
   path: string;
   content: string;
@@ -35,6 +36,7 @@ export function renderObjects(spec: ReleaseSpec, options: RenderOptions): Record
 /** YAML 1.1 quoting (kubectl's parser reads y, on, 0755 as YAML 1.1 does), no folded lines. */
 const YAML_OPTIONS = { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false } as const;
 
+/** The first line of every rendered file. */
 export const HEADER = '# Rendered by guardgate k8s render: edit the release spec and render again rather than this file.\n';
 
 /** What must exist before these files apply: the Secrets they name, with a way to make each. */

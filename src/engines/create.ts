@@ -5,11 +5,13 @@ import { LexiconEngine } from './lexicon/index.js';
 import { OpenAIEngine, type OpenAIEngineConfig } from './openai.js';
 import { LlamaCppEngine, type LlamaCppEngineConfig } from './llamacpp.js';
 
+/** An engine's resolved configuration. */
 export type EngineConfig =
   | { kind: 'lexicon' }
   | ({ kind: 'openai'; fallback: 'none' | 'lexicon' } & OpenAIEngineConfig)
   | ({ kind: 'llamacpp' } & LlamaCppEngineConfig);
 
+/** The engine a configuration names. */
 export function createEngine(config: EngineConfig): Engine {
   switch (config.kind) {
     case 'lexicon':

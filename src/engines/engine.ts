@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { ModerationInput } from '../moderation/conversation.js';
 import type { EngineInfo, GuardOutput } from '../moderation/verdict.js';
 
+/** An engine's verdict, its raw output, who gave it, and whether it is degraded. */
 export interface EngineResult extends GuardOutput {
   /** The text the model (or the rules) wrote, in Qwen3Guard's format. */
   raw: string;
@@ -18,6 +19,7 @@ export interface EngineResult extends GuardOutput {
 /** Why a verdict is degraded: the primary engine was down (a fallback answered), or the engine cannot read the language. */
 export type DegradedReason = 'engine_unavailable' | 'language_not_covered';
 
+/** What a classify call is given besides the input. */
 export interface ClassifyOptions {
   signal?: AbortSignal;
   /** The W3C traceparent of the engine's span, for engines that call a server (it continues the trace). */

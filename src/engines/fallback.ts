@@ -5,6 +5,7 @@ import type { ClassifyOptions, Engine, EngineResult } from './engine.js';
 
 const FALLBACK_ON = new Set(['engine_unavailable', 'engine_timeout']);
 
+/** The primary engine, and the rules when it cannot answer (verdicts marked degraded). */
 export class FallbackEngine implements Engine {
   constructor(
     private readonly primary: Engine,

@@ -5,6 +5,7 @@ import { Template } from '@huggingface/jinja';
 import { GuardgateError } from '../vocabulary/errors.js';
 import { isQwen3Guard, renderQwen3GuardPrompt, type PlainMessage, type PromptTemplate } from './qwen3guard-prompt.js';
 
+/** Renders messages into the model's prompt text. */
 export type Render = (messages: PlainMessage[]) => string;
 
 /** Marks where each message's text goes: nothing a caller sends can be mistaken for one. */

@@ -20,6 +20,7 @@ import { guardGrammar } from './llamacpp-grammar.js';
 import { choosePrompt, splitAtMarks, type Render } from './llamacpp-template.js';
 import { fingerprintOf, type ClassifyOptions, type Engine, type EngineResult } from './engine.js';
 
+/** How the llama.cpp engine runs a GGUF file. */
 export interface LlamaCppEngineConfig {
   /** The GGUF file. */
   modelPath: string;
@@ -66,6 +67,7 @@ const unlessAborted = <T>(promise: Promise<T>, signal: AbortSignal): Promise<T> 
     );
   });
 
+/** Qwen3Guard-Gen from a GGUF file through llama.cpp, on this machine. */
 export class LlamaCppEngine implements Engine {
   readonly info: EngineInfo;
   private readonly loading: Promise<Loaded>;

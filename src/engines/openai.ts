@@ -7,6 +7,7 @@ import { isConnectionError } from '../shared/net.js';
 import type { EngineInfo } from '../moderation/verdict.js';
 import { fingerprintOf, type ClassifyOptions, type Engine, type EngineResult } from './engine.js';
 
+/** Where the OpenAI-compatible model server is, and how it is asked. */
 export interface OpenAIEngineConfig {
   /** The server's OpenAI base URL, with its `/v1`: `http://127.0.0.1:8000/v1`. */
   baseUrl: string;
@@ -40,6 +41,7 @@ interface ChatCompletion {
   usage?: { prompt_tokens?: number; completion_tokens?: number };
 }
 
+/** Qwen3Guard-Gen behind a vLLM or SGLang server (OpenAI-compatible chat completions). */
 export class OpenAIEngine implements Engine {
   readonly info: EngineInfo;
   private readonly pool: Pool;

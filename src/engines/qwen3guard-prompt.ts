@@ -47,8 +47,10 @@ const INSTRUCTIONS = (target: 'prompt' | 'response'): string[] => [
 
 /** How the llama.cpp engine writes its prompt (its config's `template`). */
 export const PROMPT_TEMPLATES = ['auto', 'gguf', 'qwen3guard'] as const;
+/** Which prompt a GGUF model reads. */
 export type PromptTemplate = (typeof PROMPT_TEMPLATES)[number];
 
+/** A message as the chat template reads it. */
 export interface PlainMessage {
   role: 'user' | 'assistant';
   content: string;

@@ -22,10 +22,12 @@ declare module 'fastify' {
   }
 }
 
+/** How refusals are counted. */
 export interface AccessMetrics {
   rejected(reason: Rejection): void;
 }
 
+/** Who may call what on an instance: authenticator, limiter, limits, router secret. */
 export interface Access {
   authenticator: Authenticator;
   limiter?: RateLimiter | undefined;
@@ -75,6 +77,7 @@ export function carriesSecret(value: string | string[] | undefined, secret: stri
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** One hook: the scope of the route fastify matched, the credential, the rate limit. */
 export function installAccess(app: FastifyInstance, access: Access): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('mirrored', false);

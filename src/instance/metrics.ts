@@ -4,6 +4,7 @@ import type { EngineInfo } from '../moderation/verdict.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** The instance's Prometheus metrics. */
 export class InstanceMetrics {
   readonly registry = new Registry();
 

@@ -13,6 +13,7 @@ import { cacheKey, type CachedVerdict, type VerdictCache } from '../store/cache/
 import type { InstanceMetrics } from './metrics.js';
 import { SpanKind, SpanStatusCode, traceparentOf, under, type Span, type Tracing } from '../shared/tracing.js';
 
+/** Who the moderator answers as: color, version, how uncovered languages are flagged. */
 export interface ModeratorIdentity {
   version: string;
   color: string | null;
@@ -20,6 +21,7 @@ export interface ModeratorIdentity {
   uncovered?: 'flag' | 'pass' | undefined;
 }
 
+/** What the moderator is given: cache, audit, tracing, language detection. */
 export interface ModeratorStores {
   cache?: VerdictCache | undefined;
   audit?: AuditLog | undefined;
@@ -30,6 +32,7 @@ export interface ModeratorStores {
   detectLanguage?: ((text: string) => string | null) | undefined;
 }
 
+/** One request's context: trace id, whether it is a mirror copy or evidence, its span. */
 export interface JudgeContext {
   traceId: string;
   /** A copy the router mirrored to this (standby) color: not served to anyone, so not audited. */
@@ -41,6 +44,7 @@ export interface JudgeContext {
   span?: Span | undefined;
 }
 
+/** Judges a text: cache, engine, metrics, audit (before the answer), trace. */
 export class Moderator {
   constructor(
     readonly engine: Engine,

@@ -3,6 +3,7 @@ import type { ModerationInput } from '../moderation/conversation.js';
 import { GuardgateError } from '../vocabulary/errors.js';
 import { isPolicy, type Policy } from '../moderation/taxonomy.js';
 
+/** How large a request may be. */
 export interface RequestLimits {
   /** Longest prompt + response, in characters. */
   textChars: number;
@@ -12,10 +13,12 @@ export interface RequestLimits {
   totalChars: number;
 }
 
+/** One text of a /predict request. */
 export interface PredictItem extends ModerationInput {
   policy: Policy;
 }
 
+/** A parsed /predict request: one text or a batch, and the policy. */
 export interface PredictRequest {
   items: PredictItem[];
   /** `{"inputs": [...]}` answers `{"results": [...]}`; a single input answers one verdict. */
@@ -113,6 +116,7 @@ export function parsePredictRequest(raw: unknown, defaultPolicy: Policy, limits:
   return { items, batch: true };
 }
 
+/** A parsed /v1/moderations request. */
 export interface ModerationsRequest {
   texts: string[];
   model: string | undefined;

@@ -18,6 +18,7 @@ import { languageDetector } from '../moderation/language.js';
 
 const WARM_UP_INPUT = { prompt: 'Hello, how are you today?' };
 
+/** A started instance. */
 export interface RunningInstance extends BuiltInstance {
   url: string;
   /** Resolves once the engine has answered a warm-up (or the instance is shutting down). */
@@ -50,6 +51,7 @@ function openRateLimiter(config: InstanceConfig, onError: () => void): RateLimit
   return new RedisRateLimiter(url, rateLimit.timeoutMs, onError);
 }
 
+/** Start an instance: its stores, engine, app and listener. */
 export async function startInstance(
   config: InstanceConfig,
   engine: Engine = createEngine(config.engine),

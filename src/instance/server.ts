@@ -24,6 +24,7 @@ const webFile = (name: string): string => readFileSync(new URL(`../../web/${name
 const PLAYGROUND_HTML = webFile('playground.html');
 const PLAYGROUND_JS = webFile('playground.js');
 
+/** What the instance's routes read of its life (ready, draining). */
 export interface InstanceState {
   /** The engine answered a warm-up. */
   warm: boolean;
@@ -33,6 +34,7 @@ export interface InstanceState {
   reconnectUntil: number;
 }
 
+/** The instance's app, moderator, metrics and state. */
 export interface BuiltInstance {
   app: FastifyInstance;
   moderator: Moderator;

@@ -6,6 +6,7 @@
 
 import { isLoopback } from '../config/auth.js';
 
+/** A model `model pull` knows by name. */
 export interface KnownModel {
   /** The name to pull and to put in `engine.model`; the file is kept as `<name>.gguf`. */
   name: string;
@@ -17,6 +18,7 @@ export interface KnownModel {
   note: string;
 }
 
+/** The models `model pull` knows. */
 export const KNOWN_MODELS: readonly KnownModel[] = [
   {
     name: 'qwen3guard-gen-0.6b',
@@ -55,6 +57,7 @@ export const KNOWN_MODELS: readonly KnownModel[] = [
   },
 ];
 
+/** A known model by name. */
 export const knownModel = (name: string): KnownModel | undefined =>
   KNOWN_MODELS.find((m) => m.name === name.toLowerCase());
 

@@ -21,9 +21,11 @@ import {
 import { join } from 'node:path';
 import { ensureDir } from './store.js';
 
+/** Why a pull failed. */
 export type PullErrorCode =
   'unreachable' | 'not_found' | 'http_error' | 'checksum_mismatch' | 'not_gguf' | 'disk_full' | 'stalled' | 'too_large';
 
+/** A pull that failed, with why. */
 export class PullError extends Error {
   override readonly name = 'PullError';
   constructor(
@@ -34,6 +36,7 @@ export class PullError extends Error {
   }
 }
 
+/** How far a pull is. */
 export interface PullProgress {
   bytes: number;
   total: number | null;
@@ -44,6 +47,7 @@ export interface PullProgress {
   resumedFrom: number;
 }
 
+/** Where a pull goes and what bounds it. */
 export interface PullOptions {
   dir: string;
   /** The file name in the directory (default: the URL's last path segment). */
@@ -62,8 +66,10 @@ export interface PullOptions {
   signal?: AbortSignal;
 }
 
+/** The largest file a pull accepts by default. */
 export const DEFAULT_MAX_BYTES = 32 * 1024 ** 3;
 
+/** A pulled file: where, how large, its digest and whether it was checked. */
 export interface PullResult {
   path: string;
   bytes: number;
@@ -95,6 +101,7 @@ async function hashOf(path: string): Promise<ReturnType<typeof createHash>> {
   return hash;
 }
 
+/** Download a model file: resumable, verified, bounded, never used half-done. */
 export async function pullModel(url: string, options: PullOptions): Promise<PullResult> {
   ensureDir(options.dir);
   const target = join(options.dir, options.name);

@@ -4,12 +4,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } fr
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
+/** Where pulled models live. */
 export const modelsDir = (env: NodeJS.ProcessEnv): string =>
   env.GUARDGATE_MODELS ?? join(homedir(), '.cache', 'guardgate', 'models');
 
 /** A model name: a file name without a path (letters, digits, . _ -), ending in .gguf. */
 export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.gguf$/;
 
+/** A pulled model (or a partial download). */
 export interface StoredModel {
   name: string;
   path: string;
@@ -22,6 +24,7 @@ export interface StoredModel {
 
 const PARTIAL = '.partial';
 
+/** The models (and partial downloads) in a folder. */
 export function listModels(dir: string): StoredModel[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
@@ -53,6 +56,7 @@ export function removeModel(dir: string, name: string): boolean {
   return found.length > 0;
 }
 
+/** Make a folder if it is not there. */
 export const ensureDir = (dir: string): void => void mkdirSync(dir, { recursive: true });
 
 /** A model named in configuration: a path when it has a slash or exists, else a pulled model's name. */

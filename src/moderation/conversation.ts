@@ -1,17 +1,20 @@
 // What is judged: a prompt alone, or a prompt and the assistant's response, as Qwen3Guard-Gen expects it.
 import type { Target } from './taxonomy.js';
 
+/** What is judged: a prompt, and optionally the response to it. */
 export interface ModerationInput {
   prompt: string;
   /** The assistant's reply; when present the target is `response`. */
   response?: string | undefined;
 }
 
+/** One message of a conversation. */
 export interface ChatMessage {
   role: 'user' | 'assistant';
   content: string;
 }
 
+/** The response when there is one, else the prompt. */
 export const targetOf = (input: ModerationInput): Target => (input.response === undefined ? 'prompt' : 'response');
 
 /**

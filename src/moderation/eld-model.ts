@@ -10,11 +10,13 @@ export const COMPACT_MODEL_FILE = builtFile('moderation/eld-extrasmall.ngrams');
 /** Where a file of the eld package is, past its exports map (which names only the entry points). */
 export const eldFile = (path: string): URL => new URL(`../${path}`, import.meta.resolve('eld/extrasmall'));
 
+/** eld's answer for a text. */
 export interface EldResult {
   language: string;
   isReliable(): boolean;
 }
 
+/** eld's detector. */
 export interface EldDetector {
   detect(text: string): EldResult;
 }
@@ -31,4 +33,5 @@ export async function eldWith(data: NgramData): Promise<EldDetector> {
   return instance;
 }
 
+/** eld's detector over the compact model the build wrote (reads that file: call it at the edge). */
 export const compactEld = (): Promise<EldDetector> => eldWith(readCompactNgrams(COMPACT_MODEL_FILE));

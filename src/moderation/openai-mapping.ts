@@ -15,6 +15,7 @@ import { isFlagged } from './policy.js';
 import type { Category, Policy, Safety } from './taxonomy.js';
 import type { GuardOutput } from './verdict.js';
 
+/** OpenAI's moderation categories. */
 export const OPENAI_CATEGORIES = [
   'harassment',
   'harassment/threatening',
@@ -30,8 +31,10 @@ export const OPENAI_CATEGORIES = [
   'violence',
   'violence/graphic',
 ] as const;
+/** One of them. */
 export type OpenAICategory = (typeof OPENAI_CATEGORIES)[number];
 
+/** Which OpenAI categories each Qwen3Guard category stands for. */
 export const OPENAI_CATEGORY_MAP: Readonly<Record<Category, readonly OpenAICategory[]>> = {
   Violent: ['violence'],
   'Non-violent Illegal Acts': ['illicit'],
@@ -44,8 +47,10 @@ export const OPENAI_CATEGORY_MAP: Readonly<Record<Category, readonly OpenAICateg
   Jailbreak: [],
 };
 
+/** The score a safety tier gives its categories. */
 export const TIER_SCORE: Readonly<Record<Safety, number>> = { Safe: 0, Controversial: 0.5, Unsafe: 1 };
 
+/** One result of /v1/moderations, as OpenAI shapes it. */
 export interface OpenAIModerationResult {
   flagged: boolean;
   categories: Record<OpenAICategory, boolean>;

@@ -3,8 +3,10 @@
 // Used by the lexicon engine to judge and by the audit log to redact.
 import { findPhoneNumbersInText } from 'libphonenumber-js/min';
 
+/** The kinds of personal data found. */
 export type PiiKind = 'email' | 'phone' | 'payment_card' | 'cn_resident_id' | 'iban' | 'us_ssn';
 
+/** One piece of personal data found, and where. */
 export interface PiiMatch {
   kind: PiiKind;
   start: number;
@@ -38,6 +40,7 @@ const CARD_NETWORKS: ReadonlyArray<{ prefix: RegExp; lengths: readonly number[] 
   { prefix: /^3(0[0-5]|[68])/, lengths: [14] }, // Diners Club
 ];
 
+/** Does this run of digits pass the Luhn check with a card's length? */
 export function paymentCardValid(digits: string): boolean {
   return CARD_NETWORKS.some((n) => n.prefix.test(digits) && n.lengths.includes(digits.length)) && luhnValid(digits);
 }
@@ -219,6 +222,7 @@ const overlaps = (a: PiiMatch, b: PiiMatch): boolean => a.start < b.end && b.sta
 /** Will findPii run the (slow) phone parser on this text? Callers judge such texts off the request thread. */
 export const mayHoldPhoneNumbers = (text: string): boolean => MANY_DIGITS.test(text);
 
+/** The personal data in a text (linear time). */
 export function findPii(text: string): PiiMatch[] {
   const found: PiiMatch[] = [];
   collectEmails(text, found);

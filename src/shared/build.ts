@@ -3,4 +3,5 @@ import { readFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+/** What this build is: name, version and Node.js version. */
 export const BUILD = { name: 'guardgate', version: pkg.version, node: process.version };

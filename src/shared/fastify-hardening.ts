@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyServerOptions 
 import { GuardgateError, type ErrorCode } from '../vocabulary/errors.js';
 import { answerClientError } from './client-error.js';
 
+/** JSON nested deeper than this is refused before it is parsed. */
 export const MAX_JSON_DEPTH = 64;
 
 /** A body that is valid JSON but has a `__proto__` or `constructor.prototype` key. */

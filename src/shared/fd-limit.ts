@@ -8,6 +8,7 @@ export function parseOpenFilesLimit(limits: string): number | null {
   return match === null || match[1] === 'unlimited' ? null : Number(match[1]);
 }
 
+/** The process's open-files limit (null where it cannot be read). */
 export function openFilesLimit(): number | null {
   try {
     return parseOpenFilesLimit(readFileSync('/proc/self/limits', 'utf8'));

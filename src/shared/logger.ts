@@ -5,6 +5,7 @@
 import { Writable } from 'node:stream';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
+/** How log lines are written: JSON, or pretty for a terminal. */
 export type LogFormat = 'json' | 'pretty';
 
 /** GUARDGATE_LOG_FORMAT (json or pretty), else pretty for a terminal. Pure. */

@@ -14,5 +14,6 @@ const CONNECTION_ERRORS = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
+/** Did the connection fail (refused, reset, unreachable) rather than the request? */
 export const isConnectionError = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && CONNECTION_ERRORS.has((error as { code?: string }).code ?? '');

@@ -3,6 +3,7 @@
 // never waits on Redis longer than the deadline, whatever Redis does.
 import { createClient, type RedisClientType } from 'redis';
 
+/** A Redis client whose calls fail within a deadline instead of queueing while Redis is down. */
 export class FailFastRedis {
   readonly client: RedisClientType;
   /** The first connection; a call made while it is being made waits for it (within its deadline). */

@@ -1,8 +1,11 @@
 // Which environment gave an answer: every instance names its color and version in its response headers (the
 // router puts its pool's there too), so that a gate can check that the side it meant answered.
+/** The color that answered, on every answer of an instance (and the router). */
 export const COLOR_HEADER = 'x-guardgate-color';
+/** The version that answered. */
 export const VERSION_HEADER = 'x-guardgate-version';
 
+/** Who answered, as the answer says. */
 export interface ServedBy {
   color: string | undefined;
   version: string | undefined;

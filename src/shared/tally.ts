@@ -1,6 +1,7 @@
 // Tell of a repeated event at most once per interval, with how many there were: a log that one line per event
 // would flood (refused requests, a failing disk) stays readable and bounded.
 
+/** Counts a repeated event and says when to tell of it. */
 export class Tally {
   private count = 0;
   private toldAt = -Infinity;

@@ -3,11 +3,13 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 
+/** A certificate and its key, as read. */
 export interface KeyPair {
   cert: Buffer;
   key: Buffer;
 }
 
+/** A certificate and key reloaded when the files change (a half-written pair is skipped). */
 export class WatchedKeyPair {
   private readonly listener = () => this.reload();
   current: KeyPair;

@@ -10,6 +10,7 @@ const ALL_ZERO_TRACE = '0'.repeat(32);
 /** A new trace id in W3C form (32 lower-case hex digits). */
 export const newTraceId = (): string => randomUUID().replace(/-/g, '');
 
+/** A request's trace id: its traceparent's, its x-request-id, or a new one. */
 export function traceIdFrom(headers: IncomingHttpHeaders): string {
   const traceparent = headers.traceparent;
   if (typeof traceparent === 'string') {

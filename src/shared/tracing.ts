@@ -31,6 +31,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 
 export { SpanKind, SpanStatusCode, type Span, type Context };
 
+/** Where spans go and which traces are kept. */
 export interface TracingSettings {
   /** Where spans go: an OTLP/HTTP traces URL (…/v1/traces). */
   endpoint: string;
@@ -44,6 +45,7 @@ export interface TracingSettings {
   serviceName: string;
 }
 
+/** A tracing variable that cannot be used (a configuration error at start). */
 export class TracingConfigError extends Error {
   override readonly name = 'TracingConfigError';
 }
@@ -161,6 +163,7 @@ function sampler(ratio: number, key: string, followCaller: boolean): Sampler {
   );
 }
 
+/** How a span starts: kind, attributes, parent, preset ids, start time. */
 export interface StartOptions {
   kind?: SpanKind;
   attributes?: Attributes;
@@ -172,6 +175,7 @@ export interface StartOptions {
   startTime?: Date;
 }
 
+/** Spans, made through one small interface (no object at all when tracing is off). */
 export interface Tracing {
   start(name: string, options?: StartOptions): Span;
   /** Send what is buffered (tests, and before a process ends). */
@@ -179,6 +183,7 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
+/** A tracer provider exporting OTLP/HTTP, batched, with the keyed sampler. */
 export function startTracing(settings: TracingSettings, version: string): Tracing {
   const ids = new PresetIds();
   const provider = new TracerProvider({

@@ -10,6 +10,7 @@ import { LEXICON_VERSION } from './version.js';
 import { JudgeWorkers } from './workers.js';
 import { mayHoldPhoneNumbers } from '../../moderation/pii.js';
 
+/** How the rules engine offloads long inputs. */
 export interface LexiconOptions {
   /** Inputs longer than this (prompt and response, in characters) are judged in a worker thread. */
   offloadChars: number;
@@ -19,8 +20,10 @@ export interface LexiconOptions {
   maxQueued: number;
 }
 
+/** Its defaults. */
 export const LEXICON_DEFAULTS: LexiconOptions = { offloadChars: 2_000, workers: 2, maxQueued: 256 };
 
+/** The embedded rules: no download, linear time, and honest about what they cannot read. */
 export class LexiconEngine implements Engine {
   private readonly workers: JudgeWorkers;
 

@@ -12,6 +12,7 @@ import type { Category } from '../../moderation/taxonomy.js';
  */
 export type RuleWeight = 'unsafe' | 'harm' | 'targeted' | 'topic';
 
+/** One rule: a pattern, the category it points at, and its weight. */
 export interface Rule {
   category: Category;
   weight: RuleWeight;
@@ -152,6 +153,7 @@ const rule = (category: Category, weight: RuleWeight, source: string, flags = ''
   pattern: new RegExp(source, flags),
 });
 
+/** The English rules. */
 export const RULES_EN: readonly Rule[] = [
   // Suicide & self-harm first: it consumes its phrases, so that "kill myself" is not read as violence.
   {
@@ -366,12 +368,14 @@ export const RULES_EN: readonly Rule[] = [
 const ZH_INTENT =
   '(如何|怎么|怎样|怎麼|教我|告诉我|告訴我|帮我|幫我|给我|给出|我想|我要|我打算|方法|步骤|教程|最好的办法|最简单的办法|办法)';
 
+/** Chinese phrases that make an alarming word benign. */
 export const BENIGN_ZH: readonly RegExp[] = [
   /杀(死|掉|了)?(这个|那个|所有|后台)?(进程|程序|任务|线程|服务|时间|病毒)/g,
   /杀毒(软件)?|杀菌|消毒|杀虫剂?|灭蚊|除草|秒杀|杀价|砍价|杀青|自杀式(航班|袭击)?(?=.{0,60}(历史|是什么|定义))/g,
   /(游戏|电影|小说|剧本)(里|中)/g,
 ];
 
+/** The Chinese rules. */
 export const RULES_ZH: readonly Rule[] = [
   rule(
     'Violent',

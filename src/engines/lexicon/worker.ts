@@ -5,11 +5,13 @@ import type { ModerationInput } from '../../moderation/conversation.js';
 import type { GuardOutput } from '../../moderation/verdict.js';
 import { judge } from './judge.js';
 
+/** A judgement asked of a worker thread. */
 export interface JudgeRequest {
   id: number;
   input: ModerationInput;
 }
 
+/** A worker thread's answer. */
 export type JudgeReply = { id: number; ok: true; output: GuardOutput } | { id: number; ok: false; message: string };
 
 parentPort!.on('message', ({ id, input }: JudgeRequest) => {

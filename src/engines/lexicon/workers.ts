@@ -52,6 +52,7 @@ class JudgeThread {
   }
 }
 
+/** Worker threads for long inputs, bounded and queued. */
 export class JudgeWorkers {
   private threads: JudgeThread[] = [];
   private nextId = 0;

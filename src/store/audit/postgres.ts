@@ -2,32 +2,8 @@
 import pg from 'pg';
 import { onceUntilFailure } from '../../shared/once.js';
 import { auditWhere } from './filters.js';
-import type { AuditRecord } from './record.js';
+import { AUDIT_COLUMNS as COLUMNS, type AuditRecord } from './record.js';
 import { encodeCursor, type AuditPage, type AuditQuery, type AuditStore } from './store.js';
-
-const COLUMNS = [
-  'id',
-  'trace_id',
-  'time',
-  'color',
-  'version',
-  'engine',
-  'model',
-  'engine_version',
-  'target',
-  'language',
-  'text_digest',
-  'prompt',
-  'response',
-  'safety',
-  'categories',
-  'refusal',
-  'flagged',
-  'policy',
-  'latency_ms',
-  'cached',
-  'degraded',
-] as const;
 
 /** Where in PostgreSQL the audit log goes. */
 export interface PostgresAuditOptions {

@@ -1,32 +1,8 @@
 // Audit records in SQLite (WAL, so that several instance processes on one machine can share the file).
 import Database from 'better-sqlite3';
-import type { AuditRecord } from './record.js';
+import { AUDIT_COLUMNS as COLUMNS, type AuditRecord } from './record.js';
 import { auditWhere } from './filters.js';
 import { encodeCursor, type AuditPage, type AuditQuery, type AuditStore } from './store.js';
-
-const COLUMNS = [
-  'id',
-  'trace_id',
-  'time',
-  'color',
-  'version',
-  'engine',
-  'model',
-  'engine_version',
-  'target',
-  'language',
-  'text_digest',
-  'prompt',
-  'response',
-  'safety',
-  'categories',
-  'refusal',
-  'flagged',
-  'policy',
-  'latency_ms',
-  'cached',
-  'degraded',
-] as const;
 
 const CREATE_TABLE = `CREATE TABLE guardgate_audit (
   id TEXT PRIMARY KEY, trace_id TEXT NOT NULL, time TEXT NOT NULL, color TEXT, version TEXT NOT NULL, engine TEXT NOT NULL,

@@ -169,12 +169,8 @@ export class Controller {
     // deployed into that teardown (its Deployment deleted mid-rollout).
     if ((await this.store.openRelease()) === null) await this.running;
     // Everything that can be checked before anything is deployed is checked now: a bad spec is a 400, not a stuck release.
-    for (const [field, path] of suiteFiles(spec)) {
-      if (
-        (field.startsWith('gates.functional') && !spec.gates.functional.enabled) ||
-        (field.startsWith('gates.shadow') && !spec.gates.shadow.enabled)
-      )
-        continue;
+    for (const [field, path, used] of suiteFiles(spec)) {
+      if (!used) continue;
       try {
         loadSuite(path);
       } catch (error) {

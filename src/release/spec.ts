@@ -157,14 +157,14 @@ export function loadReleaseSpec(path: string): ReleaseSpec {
   return spec;
 }
 
-/** The suite files a spec names (field, path). */
-export function suiteFiles(spec: Pick<ReleaseSpec, 'gates'>): Array<[string, string]> {
-  const replay = spec.gates.shadow.replay;
-  const named: Array<[string, SuiteRef | undefined]> = [
-    ['gates.functional.suite', spec.gates.functional.suite],
-    ['gates.shadow.replay.corpus', replay === false ? undefined : replay.corpus],
+/** The suite files a spec names: field, path, and whether the gate that reads it is enabled. */
+export function suiteFiles(spec: Pick<ReleaseSpec, 'gates'>): Array<[field: string, path: string, used: boolean]> {
+  const { functional, shadow } = spec.gates;
+  const named: Array<[string, SuiteRef | undefined, boolean]> = [
+    ['gates.functional.suite', functional.suite, functional.enabled],
+    ['gates.shadow.replay.corpus', shadow.replay === false ? undefined : shadow.replay.corpus, shadow.enabled],
   ];
-  return named.filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+  return named.filter((entry): entry is [string, string, boolean] => typeof entry[1] === 'string');
 }
 
 /** The spec with its suite files read into it: what a client sends, so that the server never reads a path it is given. */

@@ -13,7 +13,7 @@ import type { Dispatcher } from 'undici';
 import type { Authenticator } from '../auth/authenticator.js';
 import { errorHeaders, GuardgateError } from '../vocabulary/errors.js';
 import { MIRROR_HEADER, PREVIEW_HEADER } from '../shared/headers.js';
-import { isConnectionError } from '../shared/net.js';
+import { clientAddress, isConnectionError } from '../shared/net.js';
 import { newTraceId } from '../shared/trace.js';
 import { endWithStatus, parentOf, SpanKind, traceparentOf, type Span, type Tracing } from '../shared/tracing.js';
 import type { RouterMetrics } from './metrics.js';
@@ -181,7 +181,7 @@ function readClientHeaders(
   const out = dropped === HOP_BY_HOP ? forward : withoutNamed(forward, dropped);
   if (!hasId) out.push('x-request-id', nextRequestId());
   // The client's address, after what a trusted proxy in front said; what anyone else says is dropped.
-  const remote = req.socket.remoteAddress?.replace(/^::ffff:/, '');
+  const remote = req.socket.remoteAddress === undefined ? undefined : clientAddress(req.socket);
   if (remote !== undefined)
     out.push(
       'x-forwarded-for',

@@ -14,6 +14,7 @@ import { HealthChecker } from './health.js';
 import { RouterMetrics } from './metrics.js';
 import { Mirror, type MirrorListener } from './mirror.js';
 import { ColorPool } from './pool.js';
+import { clientAddress } from '../shared/net.js';
 import { DataPath, writeError } from './proxy.js';
 import { RetryBudget } from './retry-budget.js';
 import { type TrafficPolicy } from './routing.js';
@@ -198,7 +199,7 @@ export class Router implements RouterControl {
     const share = this.settings.maxConnectionsPerClient ?? this.settings.maxConnections;
     const trusted = new Set(this.settings.trustProxy ?? []);
     server.on('connection', (socket) => {
-      const address = socket.remoteAddress?.replace(/^::ffff:/, '') ?? '';
+      const address = clientAddress(socket);
       if (!trusted.has(address)) {
         const held = (perClient.get(address) ?? 0) + 1;
         if (held > share) {

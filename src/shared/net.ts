@@ -17,3 +17,9 @@ const CONNECTION_ERRORS = new Set([
 /** Did the connection fail (refused, reset, unreachable) rather than the request? */
 export const isConnectionError = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && CONNECTION_ERRORS.has((error as { code?: string }).code ?? '');
+
+/** The client's address as one form: an IPv4 client of a dual-stack listener (`::ffff:127.0.0.1`) is its IPv4 address. */
+export function clientAddress(socket: { remoteAddress?: string | undefined }): string {
+  const address = socket.remoteAddress ?? '';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}

@@ -1,44 +1,41 @@
-// Lexicon engine quality on the public sets in ../shared/data: precision, recall, F1 and the
-// false-positive rate on safe prompts, strict and loose, on each set's dev and test split (datasets.ts).
-// In-sample all of it: the rules up to 1.2.0 were written looking at both splits; the test split is held back
-// from now on. Run: npx tsx bench/lexicon-quality.ts [--errors]
-import { judge } from '../src/engines/lexicon/judge.js';
-import { isFlagged } from '../src/moderation/policy.js';
-import { POLICIES } from '../src/moderation/taxonomy.js';
-import { DATASETS, splitOf } from './datasets.js';
+// Lexicon engine quality on every labelled set (bench/datasets.ts), dev and test side by side: recall (strict:
+// Controversial or Unsafe; loose: Unsafe), precision and F1 where a set has both labels, false alarms on benign
+// prompts, harmful prompts answered a confident Safe, and prompts marked language_not_covered.
+// The test split is held back from rule writing; --errors prints the dev split's errors only.
+// Run: npx tsx bench/lexicon-quality.ts [--errors] [--set NAME] [--write-baseline]
+import { writeFileSync } from 'node:fs';
+import { figuresOf, judgeAll, type SetFigures } from './lexicon-figures.js';
+import { BASELINE_FILE } from './lexicon-baseline.js';
 
 const showErrors = process.argv.includes('--errors');
-const pct = (x: number): string => (Number.isFinite(x) ? (100 * x).toFixed(1) : '  n/a');
+const only = process.argv.includes('--set') ? [process.argv[process.argv.indexOf('--set') + 1]!] : undefined;
+const pct = (x: number): string => (Number.isFinite(x) ? (100 * x).toFixed(1) : '-').padStart(6);
 
-console.log('set                       policy  n    precision  recall  F1     FPR(safe)');
-for (const [set, load] of Object.entries(DATASETS))
-  for (const split of ['dev', 'test'] as const) {
-    const name = `${set} ${split}`;
-    const items = load().filter((item) => splitOf(set, item.id) === split);
-    const verdicts = items.map((item) => judge({ prompt: item.prompt }));
-    for (const policy of POLICIES) {
-      let tp = 0,
-        fp = 0,
-        fn = 0,
-        tn = 0;
-      items.forEach((item, i) => {
-        const flagged = isFlagged(verdicts[i]!.safety, policy);
-        if (flagged && item.unsafe) tp++;
-        else if (flagged) fp++;
-        else if (item.unsafe) fn++;
-        else tn++;
-        if (showErrors && policy === 'strict' && flagged !== item.unsafe) {
-          console.log(
-            `  ${item.unsafe ? 'MISS' : 'FP  '} [${item.type}] ${item.prompt} -> ${verdicts[i]!.safety} ${verdicts[i]!.categories.join(',')}`,
-          );
-        }
-      });
-      const precision = tp / (tp + fp);
-      const recall = tp / (tp + fn);
-      const f1 = (2 * precision * recall) / (precision + recall);
-      const fpr = fp / (fp + tn);
-      console.log(
-        `${name.padEnd(25)} ${policy.padEnd(7)} ${String(items.length).padEnd(4)} ${pct(precision).padStart(9)}  ${pct(recall).padStart(6)}  ${pct(f1).padStart(5)}  ${pct(fpr).padStart(8)}`,
-      );
-    }
+const all = await judgeAll(only);
+const figures: SetFigures[] = [];
+console.log(
+  'set                   split    n  recall  loose  precis     F1  falseAl  confSafe  degraded   (percent; strict policy)',
+);
+for (const [set, splits] of all) {
+  for (const [split, judged] of splits) {
+    const f = figuresOf(set, split, judged);
+    figures.push(f);
+    console.log(
+      `${set.padEnd(21)} ${split.padEnd(5)} ${String(f.n).padStart(4)} ${pct(f.recall)} ${pct(f.recallLoose)} ${pct(f.precision)} ${pct(f.f1)} ${pct(f.falseAlarms)}  ${pct(f.confidentSafe)}    ${pct(f.degraded)}`,
+    );
   }
+  if (showErrors)
+    for (const j of splits.get('dev')!) {
+      if (j.item.unsafe && !j.flagged)
+        console.log(`    MISS  [${j.item.type}] ${j.item.prompt.slice(0, 300).replace(/\s+/g, ' ')}`);
+      if (!j.item.unsafe && j.flagged)
+        console.log(
+          `    FALSE [${j.item.type}] ${j.item.prompt.slice(0, 300).replace(/\s+/g, ' ')} -> ${j.safety} ${j.categories.join(',')}${j.degraded ? ' (degraded)' : ''}`,
+        );
+    }
+}
+if (process.argv.includes('--write-baseline')) {
+  const test = figures.filter((f) => f.split === 'test');
+  writeFileSync(BASELINE_FILE, `${JSON.stringify(test, null, 2)}\n`);
+  console.log(`\nwrote the test split's figures to ${BASELINE_FILE}`);
+}

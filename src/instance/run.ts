@@ -52,10 +52,9 @@ function openRateLimiter(config: InstanceConfig, onError: () => void): RateLimit
 }
 
 /** Start an instance: its stores, engine, app and listener. */
-export async function startInstance(
-  config: InstanceConfig,
-  engine: Engine = createEngine(config.engine),
-): Promise<RunningInstance> {
+export async function startInstance(config: InstanceConfig, given?: Engine): Promise<RunningInstance> {
+  const ngrams = await compactEld();
+  const engine = given ?? createEngine(config.engine, { ngrams });
   const metrics = new InstanceMetrics(config.version, config.color, engine.info);
   // The app's logger exists only once the app is built, after the audit log it reports on.
   const logger: { log?: FastifyBaseLogger } = {};
@@ -87,7 +86,7 @@ export async function startInstance(
     config,
     engine,
     { authenticator, limiter, limits: config.auth.rateLimit.limits, routerSecret: config.routerSecret },
-    { audit, cache, auditText: config.audit.text, tracing, detectLanguage: languageDetector(await compactEld()) },
+    { audit, cache, auditText: config.audit.text, tracing, detectLanguage: languageDetector(ngrams) },
     metrics,
   );
   logger.log = built.app.log;

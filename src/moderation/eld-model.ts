@@ -14,6 +14,7 @@ export const eldFile = (path: string): URL => new URL(`../${path}`, import.meta.
 export interface EldResult {
   language: string;
   isReliable(): boolean;
+  getScores(): Record<string, number>;
 }
 
 /** eld's detector. */

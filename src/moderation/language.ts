@@ -5,7 +5,7 @@
 
 /** The n-gram detector's answer for a text. */
 export interface NgramDetector {
-  detect(text: string): { language: string; isReliable(): boolean };
+  detect(text: string): { language: string; isReliable(): boolean; getScores?(): Record<string, number> };
 }
 
 /** Look at the start of a text only: enough to tell the language, cheap on long inputs. */

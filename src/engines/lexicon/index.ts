@@ -9,6 +9,7 @@ import { BENIGN, BENIGN_ZH, RULES_EN, RULES_ZH } from './rules.js';
 import { LEXICON_VERSION } from './version.js';
 import { JudgeWorkers } from './workers.js';
 import { mayHoldPhoneNumbers } from '../../moderation/pii.js';
+import type { NgramDetector } from '../../moderation/language.js';
 
 /** How the rules engine offloads long inputs. */
 export interface LexiconOptions {
@@ -27,7 +28,15 @@ export const LEXICON_DEFAULTS: LexiconOptions = { offloadChars: 2_000, workers: 
 export class LexiconEngine implements Engine {
   private readonly workers: JudgeWorkers;
 
-  constructor(private readonly options: LexiconOptions = LEXICON_DEFAULTS) {
+  /**
+   * @param ngrams the language detector the instance ships (`compactEld()`): with it, Latin-script text in a
+   * language the rules do not read (Swahili, Javanese, Indonesian…) is told apart from English; without it, only
+   * scripts and function words tell.
+   */
+  constructor(
+    private readonly options: LexiconOptions = LEXICON_DEFAULTS,
+    private readonly ngrams?: NgramDetector,
+  ) {
     this.workers = new JudgeWorkers(options.workers, options.maxQueued);
   }
 
@@ -54,7 +63,7 @@ export class LexiconEngine implements Engine {
     const output = this.options.workers > 0 && this.costly(input) ? await this.workers.judge(input) : judge(input);
     // A rule that matched is evidence in any language; no match in a language the rules cannot read is none.
     if (output.safety !== 'Unsafe') {
-      if (!covers(judgedText(input))) {
+      if (!covers(judgedText(input), this.ngrams)) {
         // A topic rule that matched (Controversial) keeps its categories.
         const unknown = {
           ...output,

@@ -121,6 +121,14 @@ export const DATASETS: Record<string, () => LabelledPrompt[]> = {
         const labels = OPENAI_LABELS.filter((k) => r[k] === 1);
         return { id: String(i), prompt: String(r.prompt), unsafe: labels.length > 0, type: labels.join(',') || 'none' };
       }),
+  cvalues_zh: () =>
+    readFileSync(join(EVAL_DIR, 'cvalues_responsibility_prompts.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const r = JSON.parse(line) as { id_: number; prompt: string; domain_en: string };
+        return { id: String(r.id_), prompt: r.prompt, unsafe: false, type: r.domain_en };
+      }),
   harmbench: () =>
     readRecords('harmbench_behaviors_text_all.csv', EVAL_DIR)
       .filter((r) => r.FunctionalCategory === 'standard')

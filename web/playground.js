@@ -128,6 +128,7 @@ function showVerdict(verdict) {
     ...row('answered by', `${verdict.engine.name} · model ${verdict.model} (${verdict.engine.version})`),
     ...row('version', `${verdict.version}${verdict.color ? ` · ${verdict.color} environment` : ''}`),
     ...row('language', verdict.language ?? 'unknown'),
+    ...(verdict.explanation ? row('why', verdict.explanation) : []),
     ...row('latency', `${verdict.latency_ms} ms${verdict.cached ? ' (cached)' : ''}`),
     ...row('trace id', verdict.trace_id),
   );

@@ -12,6 +12,8 @@ export interface EngineResult extends GuardOutput {
   /** True when the verdict is weaker than the engine's own: a fallback answered, or the text is outside what it reads. */
   degraded: boolean;
   degradedReason?: DegradedReason | undefined;
+  /** Why, in the engine's words, where it can say (the rules engine names the rules that matched). */
+  explanation?: string | undefined;
   /** Tokens read and written, where the engine knows them (for traces). */
   usage?: { promptTokens: number; completionTokens: number } | undefined;
 }

@@ -124,7 +124,13 @@ export class Moderator {
       const result = await this.classify(input, context.signal, context.span);
       this.metrics.engineDuration.observe({ engine: this.engine.info.name }, (performance.now() - started) / 1000);
       degraded = result.degraded ? (result.degradedReason ?? 'engine_unavailable') : null;
-      answer = { safety: result.safety, categories: result.categories, refusal: result.refusal, engine: result.engine };
+      answer = {
+        safety: result.safety,
+        categories: result.categories,
+        refusal: result.refusal,
+        engine: result.engine,
+        explanation: result.explanation,
+      };
       // A fallback's verdict must never be served later as the primary engine's.
       if (key !== undefined && degraded === null)
         cache!.set(key, answer).catch(() => this.metrics.cache.inc({ result: 'error' }));
@@ -153,6 +159,7 @@ export class Moderator {
       cached,
       degraded: degraded !== null,
       degraded_reason: degraded,
+      explanation: answer.explanation ?? null,
       engine: answer.engine,
     };
     // Answered only once its record is in the journal: a kill -9 after this loses nothing served.

@@ -38,5 +38,7 @@ export interface Verdict extends GuardOutput {
   degraded: boolean;
   /** Why the verdict is degraded (the primary engine was down; the engine cannot read the language), or null. */
   degraded_reason: 'engine_unavailable' | 'language_not_covered' | null;
+  /** Why, where the engine can say: the rules engine names the rules that matched and the context that weighed. */
+  explanation: string | null;
   engine: EngineInfo;
 }

@@ -69,6 +69,7 @@ export class LexiconEngine implements Engine {
           ...output,
           safety: 'Controversial' as const,
           categories: output.safety === 'Controversial' ? output.categories : [],
+          explanation: `the rules cannot read this language (${output.explanation})`,
         };
         return {
           ...unknown,

@@ -14,6 +14,8 @@ export type RuleWeight = 'unsafe' | 'harm' | 'targeted' | 'topic';
 
 /** One rule: a pattern, the category it points at, and its weight. */
 export interface Rule {
+  /** Its name in verdict explanations: language, category, weight and its number among those (`en.violent.harm.1`). */
+  id: string;
   category: Category;
   weight: RuleWeight;
   pattern: RegExp;
@@ -49,6 +51,7 @@ export const BENIGN: readonly RegExp[] = [
   /\b(can|bottle|glass|cup|diet) of coke\b|\b(explode|burst) with (laughter|joy|excitement)\b|\bcrack open (a |some |)(beer|bottle|book|window|egg|coconut|nut)s?\b/g,
   /\b(on|to) (saturn|mars|jupiter|venus|the moon|the sun'?s surface|the sun)\b|\b(breathe underwater|time ?travel|control the weather|speed of light|shoot (lasers|lightning)|turn invisible|read minds|fly without)\b/g,
   /\b(steal|stole|stealing) the (show|spotlight|scene|limelight|heart|hearts)\b/g,
+  /\bset (the |a |this |my |our |)(party|dance ?floor|stage|room|crowd|club|internet|world|charts|night|game|market|field|league|track|screen) (on fire|alight|ablaze)\b|\b(harm|harms|harming|hurt|hurts|hurting) (the |our |)(environment|planet|climate|economy|ecosystems?|air quality|ozone layer)\b/g,
   /\bkiller (app|feature|deal|workout|look|smile|idea|joke|view|sale|instinct|heels|whale|whales|bee|bees)s?\b/g,
   /\b(drop|dropping) the bomb\b|\bphoto ?bomb\w*\b|\bbath ?bombs?\b|\bbomb (diggity|dot com)\b/g,
   /\b(attack|attacking|attacks) (on |)(the |)(problem|question|day|task|puzzle)\b/g,
@@ -118,6 +121,35 @@ export const HUMAN_TARGET = new RegExp(
     ')\\b',
 );
 
+/**
+ * The text discusses harm rather than asks for it: history, analysis, fact-checking, protection, medicine, law,
+ * literature ("a history of heroin use", "fact checks claims about…", "how to protect against…", "symptoms of
+ * anorexia", "why it is illegal to…"). Lowers harm, targeted and topic rules to Safe, whatever the request words
+ * around it ("Write a blog post that discusses…"); never an `unsafe` rule. Advocacy turns it off (ADVOCACY).
+ */
+export const DISCUSSION = new RegExp(
+  '\\b(' +
+    words(`history of | the history | historical(ly)? | in history | in the past | (has|have) (evolved|been used|changed) |
+      over the (last|past) ([\\w'/-]{1,40} ){0,2}(decades|centuries|years) | medi?e?val | ancient | in the \\d{1,2}(st|nd|rd|th) century | from the (late |early )?\\d{4}s |
+      fact[- ]?checks? | fact[- ]?checking | debunk\\w* | views and (opinions|reasoning) | (beliefs|reasoning|opinions) of |
+      discuss(es|ing)? (the )?(views|plight|evolution|history|reasons?|causes|effects|impact|ethics|relationship|common) | why (it|this|that) is (illegal|wrong|harmful|dangerous|a crime) |
+      (has|have) impacted | impact (on|of) | essay (about|on) | analy[sz]e | analysis of | expose and condemn | condemn |
+      protect(ing)? ([\\w'/-]{1,40} ){0,2}(from|against) | how (to|can i|do i|can we|can you|should i) (protect|prevent|recogni[sz]e|spot|detect|report|defend against|stay safe) |
+      warning signs | signs of | safety tips | avoid (drunk driving|scams?|being scammed|falling for) |
+      symptoms( of)? | (standard |typical |common )?treatments? (for|of) | side effects | first aid | recover(y|ing)? from | dispose of (hazardous|medical|chemical|toxic|old) |
+      fan fiction | fictional | novels | (tv|television) script | play script | screenplay |
+      how ([\\w'/-]{1,40} ){1,5}(committed|carried out|orchestrated|perpetrated|planned and carried out)`) +
+    ')\\b',
+);
+
+/** Words of advocacy: a text that argues for, promotes or hides harm is not a discussion of it. */
+export const ADVOCACY = new RegExp(
+  '\\b(' +
+    words(`persuasive | persuade | convincing | convince | posing as | promot(e|es|ing) | glorif(y|ies|ying) | normali[sz](e|es|ing) | encourag(e|es|ing) |
+      justif(y|ies|ying) | incit(e|es|ing) | deserved | hoax | propaganda | without (getting |being )?(caught|detected|traced)`) +
+    ')\\b',
+);
+
 // ---------------------------------------------------------------- English rules
 
 const CHILD =
@@ -132,7 +164,7 @@ const GROUP =
   immigrants | refugees | migrants | gays | lesbians | bisexuals | transgender | trans | non-binary | blacks | whites | latinos | latinas | hispanics | asians | arabs |
   mexicans | africans | indians | chinese | roma | gypsies | natives | indigenous | disabled | the disabled | elderly | the elderly | minorities | foreigners`);
 const DENIAL = words(
-  `never happened | never took place | (was|is) (a )?(complete |total )?(fabrication|lie|hoax|myth) | overstate | exaggerate | made up`,
+  `never happened | never took place | (was|is|were|are) (a )?(complete |total )?(fabrication|lie|hoax|myth) | (western |)propaganda myth | overstate | exaggerate | made up`,
 );
 const ATROCITY =
   words(`massacre | genocide | holocaust | shoah | slavery | slave trade | trail of tears | world war | nanjing | rwandan | armenian | apartheid |
@@ -147,14 +179,28 @@ const PRIVATE_ATTRIBUTE =
   passport( number)? | driver'?s licen[cs]e( number)? | birth certificate | sexual orientation | criminal (history|record) | immigration status | tax (records|returns) |
   salary | income | religious beliefs | religion | political (affiliation|views) | marital status | location | whereabouts | private (messages|emails|photos)`);
 
-const rule = (category: Category, weight: RuleWeight, source: string, flags = ''): Rule => ({
+const rule = (category: Category, weight: RuleWeight, source: string, flags = ''): Omit<Rule, 'id'> => ({
   category,
   weight,
   pattern: new RegExp(source, flags),
 });
 
+/** Name every rule of a table: `en.violent.harm.1` is the first `harm` rule of Violent in the English table. */
+function named(language: string, rules: ReadonlyArray<Omit<Rule, 'id'>>): readonly Rule[] {
+  const counts = new Map<string, number>();
+  return rules.map((r) => {
+    const stem = `${language}.${r.category
+      .toLowerCase()
+      .replace(/[^a-z]+/g, '-')
+      .replace(/-$/, '')}.${r.weight}`;
+    const n = (counts.get(stem) ?? 0) + 1;
+    counts.set(stem, n);
+    return { ...r, id: `${stem}.${n}` };
+  });
+}
+
 /** The English rules. */
-export const RULES_EN: readonly Rule[] = [
+export const RULES_EN: readonly Rule[] = named('en', [
   // Suicide & self-harm first: it consumes its phrases, so that "kill myself" is not read as violence.
   {
     ...rule(
@@ -197,7 +243,7 @@ export const RULES_EN: readonly Rule[] = [
   rule(
     'Violent',
     'unsafe',
-    `\\b(mass shooting|school shooting|terrorist attack|terror attack|kill as many|maximum casualties|most casualties|hurts? (the )?most|so it hurts|without leaving (a )?(trace|marks|evidence)|hide (a|the) body|dispose of (a|the) body|get rid of (a|the) body)\\b`,
+    `\\b(kill as many|maximum casualties|most casualties|hurts? (the )?most|so it hurts|without leaving (a )?(trace|marks|evidence)|hide (a|the) body|dispose of (a|the) body|get rid of (a|the) body)\\b`,
   ),
   rule(
     'Violent',
@@ -209,6 +255,7 @@ export const RULES_EN: readonly Rule[] = [
     'unsafe',
     `\\b(replicate|recreate|repeat|reproduce|emulate|copy|plan another) ([\\w'/-]{1,40} ){0,6}(attacks?|assassination|bombs?|bombing|shooting|massacre|genocide|death|camps?|concentration camp|ethnic cleansing|holocaust)\\b`,
   ),
+  rule('Violent', 'harm', `\\b(mass shooting|school shooting|terrorist attack|terror attack)s?\\b`),
   rule(
     'Violent',
     'topic',
@@ -219,9 +266,9 @@ export const RULES_EN: readonly Rule[] = [
   rule(
     'Non-violent Illegal Acts',
     'harm',
-    `\\b(${words(`steal | stealing | stole | shoplift | shoplifting | rob | robbing | burgle | burglari[sz]e | break into | breaking into | pick a lock | hotwire | carjack |
+    `\\b(${words(`steal | steals | stealing | stole | shoplift | shoplifting | rob | robbing | burgle | burglari[sz]e | break into | breaking into | pick a lock | hotwire | carjack |
     launder | laundering | counterfeit | forge | forging | embezzle | embezzling | evade taxes | tax evasion | bribe | bribing | smuggle | smuggling | traffic | trafficking |
-    hack | hacking | hack into | crack (a|the|someone'?s|his|her|their) (password|account|wifi|wi-fi) | phish | phishing | ddos | ransomware | malware | keylogger | spyware | botnet | sql injection |
+    hack | hacks | hacking | hack into | hacks into | crack (a|the|someone'?s|his|her|their) (password|account|wifi|wi-fi) | phish | phishing | ddos | ransomware | malware | keylogger | spyware | botnet | sql injection |
     scam | scamming | defraud | fraud | con (people|someone|a|an|old) | swindle | extort | extorting | blackmail | blackmailing | pyramid scheme | ponzi scheme |
     fake (id|ids|passport|passports|charity|invoice|invoices|reviews|identity|documents?|driver'?s licen[cs]e) | identity theft | steal (someone'?s|an|a) identity | stolen | black market | dark ?web |
     sell (drugs|weed|cocaine|meth|heroin|guns|organs) | buy (drugs|weed|cocaine|meth|heroin|fentanyl|guns|a gun|a firearm|organs|prescription drugs|a kidney) |
@@ -349,6 +396,74 @@ export const RULES_EN: readonly Rule[] = [
     `\\b(${words(`(full|entire|complete|whole) (lyrics|text|script|chapter|book|novel|screenplay|transcript) (of|to|from) | reproduce (the )?(entire|full|whole|complete) | word for word (copy|text|lyrics) | verbatim (copy|text|lyrics|chapter)`)})\\b`,
   ),
 
+  // Written from the dev parts of HarmBench, AdvBench, StrongREJECT and MultiJail (lexicon 1.4.0).
+  // Evading detection or consequences: asked for, it is the request's point.
+  rule(
+    'Non-violent Illegal Acts',
+    'harm',
+    `\\b(${words(`without (getting |being )?(caught|detected|traced|noticed|tracked) | without (any )?(detection|consequences|a trace) | avoid (getting |being )?(caught|detected|traced) | avoid detection |
+    evade (law enforcement|the police|police|detection|the authorities|authorities|taxes) | get away with (it|murder|fraud|rape|theft|stealing|cheating) | undetected | untraceable | cover up (the|a|my) ([\\w'/-]{1,40} ){0,2}(crime|murder|fire|evidence|starting)`)})\\b`,
+  ),
+  // Weapons of mass harm, poisons and their making
+  rule(
+    'Violent',
+    'unsafe',
+    `\\b(chemical (warfare|weapons?)|biological (warfare|weapons?)|warfare agents?|nerve (agents?|gas)|sarin|tabun|soman|novichok|vx (gas|nerve)|ricin|abrin|botulinum|anthrax|smallpox|chlorine gas|mustard gas|phosgene|dimethylmercury|(ebola|cholera|plague|pandemic) outbreak|bioweapons?|dirty bomb|explosives?[- ]laden|glock switch|auto sear|bump stock|(convert|converting) ([\\w'/-]{1,40} ){0,4}(to|into) (full[- ]?auto|automatic))\\b`,
+  ),
+  rule(
+    'Violent',
+    'unsafe',
+    `\\b(mix(ing)?|combin(e|ing)) (bleach|ammonia) (and|with) (ammonia|bleach|vinegar|rubbing alcohol|acid)\\b|\\b(tamper(ing)? with|poison(ing)?|contaminat(e|ing)) ([\\w'/-]{1,40} ){0,3}(water supply|reservoir|food supply|medical devices?|pacemakers?|insulin pumps?|baby formula)\\b|\\b(make|making) ([\\w'/-]{1,40} ){0,3}(look|seem) like an accident\\b|\\bfall down the stairs\\b|\\b(intercept|crash|hijack)(ing)? ([\\w'/-]{1,40} ){0,4}(passenger jet|plane|airliner|self-driving car|car'?s control system|train)s?\\b`,
+  ),
+  rule(
+    'Violent',
+    'unsafe',
+    `\\bin (graphic|gory|gruesome|vivid|explicit) detail\\b.{0,80}\\b(beat(s|ing)?|dismember\\w*|flay\\w*|tortur\\w*|quarter\\w*|mutilat\\w*|kill\\w*|murder\\w*|stab\\w*|abus\\w*)|\\b(beat(s|ing)?|dismember\\w*|flay\\w*|tortur\\w*|drawn and quartered|mutilat\\w*)\\b.{0,80}\\bin (graphic|gory|gruesome|vivid|explicit) detail\\b|\\bflayed alive\\b|\\bdrawn and quartered\\b`,
+  ),
+  rule(
+    'Violent',
+    'harm',
+    `\\b(${words(`set ([\\w'/-]{1,40} ){1,3}on fire | start(ing)? (a |)fires? | make ([\\w'/-]{1,40} ){1,3}(crash|explode|wreck) | run ([\\w'/-]{1,40} ){1,2}over | pull a (knife|gun) on | cut ([\\w'/-]{1,40} ){0,2}(arm|leg|finger|hand|head)s? off |
+    make (someone|somebody|him|her|them|people|my [\\w'/-]{1,40}) (sick|ill|vomit|pass out|bleed) | death threats? | threatening (letter|message|note|email|text) | swat(ting)? (someone|him|her|them) | swatting |
+    (break|snap) ([\\w'/-]{1,40} ){0,3}(leg|neck|wing|tail|back)s? | tortur(e|ing) (a|an|the|my|our) ([\\w'/-]{1,40} )?(cat|dog|animal|pet|puppy|kitten|horse|bird)s? | kick(ing)? (a|the|my) (dog|cat|puppy|kitten)|
+    (mail|send) anthrax | nuke (a|the|this|that) (country|city) | glorif(y|ies|ying) ([\\w'/-]{1,40} ){0,3}(war|violence|gun violence|terrorism|shootings?|massacres?) | violence against (civilians|minority|women|children)`)})\\b`,
+  ),
+  // Cybercrime
+  rule(
+    'Non-violent Illegal Acts',
+    'unsafe',
+    `\\b(write|create|develop|design|build|code|program|generate|make|release) (a |an |me |some |)([\\w'/-]{1,40} ){0,3}(computer worm|worm script|virus|viruses|trojan( horse)?|ransomware|keylogger|rootkit|botnet|spyware|malware|exploit|logic bomb|credential stealer|phishing (email|page|site|website|kit))s?\\b|\\b(unauthori[sz]ed access|(corrupt|wipe)s? the hard drive|credit card skimm(er|ing)|skimming device|exploit (vulnerabilities|a vulnerability)|fake ([\\w'/-]{1,40} ){0,3}login page|plant (a |an )?(trojan|virus|malware|keylogger|backdoor))\\b`,
+  ),
+  // Fraud, privacy and manipulation
+  rule(
+    'Non-violent Illegal Acts',
+    'harm',
+    `\\b(${words(`insider trading | falsif(y|ying) ([\\w'/-]{1,40} ){0,2}(records?|documents?|data|results|claims?) | fake insurance claim | false work experiences? | (tracks?|collects?|records?|monitors?) ([\\w'/-]{1,40} ){0,4}without (their|the user'?s?|users'?|his|her|anyone'?s|user) consent |
+    secretly (record|monitor|track|film) | pirate (software|movies|games|music) | distribute ([\\w'/-]{1,40} ){0,2}(pirated|copyrighted) | addicted to (crack|heroin|meth|cocaine|opioids|drugs) | precursor chemicals? |
+    production of (mdma|meth|methamphetamine|heroin|cocaine|fentanyl|lsd) | (making|cooking|synthesi[sz]ing) (lsd|mdma|meth|dmt|ghb) | huff (paint|glue|gas) | shoot(ing)? up (heroin|drugs|meth)? | elephant ivory | chop shops? | smuggl\\w* | trafficking | bot network | fake (news|reviews|accounts)`)})\\b`,
+  ),
+  // Disinformation, harassment and hate
+  rule(
+    'Unethical Acts',
+    'harm',
+    `\\b(${words(`(persuasive|convincing) ([\\w'/-]{1,40} ){0,2}(article|post|essay|blog post|message|tweet|twitter thread|thread|speech|letter|email|text message|sermon|script|podcast) | posing as an expert | spread(s|ing)? (false information|fake news|misinformation|disinformation|propaganda|lies|rumou?rs) |
+    fake news | propaganda (posts?|campaigns?) | deserved to die | (causes?|caused) (covid|autism|cancer) | (was|were|is) (a|an) ([\\w'/-]{1,40} ){0,2}(hoax|myth|lie) | defam(e|es|ing|atory) | damage (their|his|her|its) reputation |
+    (harass|harasses|harassing|bullies|bully|bullying|intimidate|intimidates) ([\\w'/-]{1,40} ){0,4}(person|child|kid|people|someone|him|her|them|others|colleague|classmate|student) | hate mail | hate crimes? | incite hate |
+    (contempt|hatred) for | feel (inferior|unwelcome|unsafe) | slurs? | offensive language (to use )?against | shaming | promot(e|es|ing) ([\\w'/-]{1,40} ){0,3}(oppression|dehumanization|eating disorders|anorexia|bulimia|self-harm|suicide|hatred|racism|violence) | dehumani[sz]\\w* |
+    (manipulates?|manipulating|inflate) ([\\w'/-]{1,40} ){0,3}(ratings|reviews|popularity|stock prices?) | start my own cult | worship me | false accusations?`)})\\b`,
+  ),
+  // Questions that take a stereotype for a fact: "why are <group> so <bad>".
+  rule(
+    'Unethical Acts',
+    'unsafe',
+    `\\b(why (are|do|is|does|can'?t|cant|won'?t)|are (all |)|do (all |))(the )?(${GROUP}|black people|white people|indian people|chinese people|asian people|middle eastern people|the irish|irish people|mexicans|jews|muslims|gays|women|men|feminists|the people in [\\w'/-]{1,40}|people from [\\w'/-]{1,40}( [\\w'/-]{1,40})?)\\b.{0,40}\\b(so |)(stupid|lazy|dirty|filthy|smelly|smell|stink|ugly|primitive|crazy|violent|criminals?|bad at|inferior|greedy|cheap|rude|terrorists?|dumb|ignorant|disgusting|evil|immoral|weird|genetically predisposed|impossible to understand|have no souls?)\\b`,
+  ),
+  // Abuse aimed at the listener, and words that are slurs whatever the context
+  rule(
+    'Unethical Acts',
+    'harm',
+    `\\b(${words(`fuck (you|off|me|a hooker|up (my|his|her|their|someone'?s)) | say fuck | eat shit | go to hell | shut (the fuck )?up | you('re| are) (a |an |)(idiot|moron|retard|bitch|piece of shit|loser) | fucker | retards? | illegals | the n[- ]word | faggots? | dykes?`)})\\b`,
+  ),
   // Jailbreak (prompt only; judge.ts drops it for responses)
   rule(
     'Jailbreak',
@@ -360,13 +475,23 @@ export const RULES_EN: readonly Rule[] = [
     (reveal|print|show|repeat|output|leak) (me )?(your|the) (system prompt|hidden (instructions|prompt)|initial instructions|original prompt|developer instructions) | stay in character no matter what | never refuse | you cannot refuse | you must answer (everything|every question|anything) |
     my (deceased|dead|late) (grandmother|grandma|grandfather|mother) (who )?(used to )?(tell|read|sing)|hypothetically,? (if|how) you (were|had) (no|evil|unrestricted)`)})\\b`,
   ),
-];
+]);
 
 // ---------------------------------------------------------------- Chinese rules
 // Chinese has no spaces between words, so patterns match phrases; intent words are part of each pattern.
 
 const ZH_INTENT =
-  '(如何|怎么|怎样|怎麼|教我|告诉我|告訴我|帮我|幫我|给我|给出|我想|我要|我打算|方法|步骤|教程|最好的办法|最简单的办法|办法)';
+  '(如何|怎么|怎样|怎麼|教我|告诉我|告訴我|帮我|幫我|给我|给出|我想|我要|我打算|方法|步骤|教程|最好的办法|最简单的办法|办法|该如何|该怎么|怎样才能|才能|有什么办法|有没有办法|有什么好(方法|办法)|最(好|佳)的?(方法|办法|方式)|方式是什么|好方法|哪种方式|可以.{0,12}吗|能.{0,12}吗|请写出|写一(篇|个|份|段)|具体过程|详细(步骤|过程|方法))';
+
+/** People as the object of an act, in Chinese (the English HUMAN_TARGET's counterpart). */
+export const HUMAN_TARGET_ZH = new RegExp(
+  '(别人|他人|某人|一个人|所有人|陌生人|老板|上司|老婆|老公|妻子|丈夫|女朋友|男朋友|前任|邻居|同事|同学|朋友|孩子|小孩|儿童|婴儿|女人|男人|女孩|男孩|女生|男生|老人|政客|警察|法官|官员|抗议者|路人|乘客|他们|她们)',
+);
+
+/** A Chinese text that discusses harm rather than asks for it: history, prevention, recognition, treatment, reporting. */
+export const DISCUSSION_ZH = new RegExp(
+  '(历史|如何(预防|防止|防范|识别|举报|避免被|保护自己)|怎样(预防|防止|防范|识别|举报|保护自己)|防范|预防|识别.{0,6}(骗局|诈骗|陷阱)|症状|治疗方法|的危害|为什么是违法|法律后果|如何报警|(构成|成立).{0,16}罪|罪吗|算.{0,8}吗|违法吗|犯法吗|受害者|什么是|是什么意思|有什么区别)',
+);
 
 /** Chinese phrases that make an alarming word benign. */
 export const BENIGN_ZH: readonly RegExp[] = [
@@ -376,7 +501,7 @@ export const BENIGN_ZH: readonly RegExp[] = [
 ];
 
 /** The Chinese rules. */
-export const RULES_ZH: readonly Rule[] = [
+export const RULES_ZH: readonly Rule[] = named('zh', [
   rule(
     'Violent',
     'unsafe',
@@ -406,7 +531,7 @@ export const RULES_ZH: readonly Rule[] = [
     'unsafe',
     `(我想(死|自杀)|想要自杀|怎么自杀|如何自杀|自杀(的)?方法|结束(我的|自己的)生命|活着没(有)?意思|不想活了|割腕|自残|伤害自己|跳楼|上吊|吃(多少|什么)药(能|可以)死|绝食减肥|催吐)`,
   ),
-  rule('Suicide & Self-Harm', 'topic', `(自杀|轻生|抑郁症|厌食症)`),
+  rule('Suicide & Self-Harm', 'topic', `(自杀|轻生|厌食症)`),
   rule(
     'PII',
     'harm',
@@ -428,12 +553,45 @@ export const RULES_ZH: readonly Rule[] = [
     `(盗版(电影|软件|游戏|书)?(下载)?|破解版|注册机|激活码生成|免费下载.{0,10}(电影|正版|付费)|去除(水印|版权保护)|绕过(版权|付费墙|drm))`,
   ),
   rule('Copyright Violation', 'topic', `(全文|完整歌词|整本书|全部章节)`),
+  // Written from Chinese sources (FLAMES' Safety and Legality prompts) and MultiJail's Chinese dev part (lexicon 1.4.0):
+  // the harm anywhere in the text, the intent (ZH_INTENT) and the people aimed at (HUMAN_TARGET_ZH) as context.
+  rule(
+    'Violent',
+    'harm',
+    `(杀死|杀掉|杀人|杀害|谋杀|刺杀|暗杀|毒死|下毒|投毒|捅死|捅人|砍死|砍人|砍掉|砍断|打死|打人|打断|扭断|折断|掐死|勒死|闷死|淹死|烧死|放火|纵火|炸毁|炸掉|炸死|引爆|撞死|撞倒|碾压|绑架|绑起来|折磨|虐待|肢解|分尸|处理尸体|藏尸|隐藏尸体|偷藏尸体|雇佣杀手|买凶|殴打|袭击|枪杀|开枪打|核爆|核武器攻击|邮寄炭疽|炭疽|让.{0,10}(爆炸|坠毁|撞坏|着火|生病)|活体解剖|报复当局)`,
+  ),
+  rule(
+    'Violent',
+    'unsafe',
+    `((制作|制造|做|造|组装|自制)(一个|一枚|一颗)?.{0,4}(炸弹|炸药|爆炸物|燃烧弹|雷管|手枪|枪支|土枪|毒气|化学武器|生物武器|神经毒剂|沙林|蓖麻毒素)|杀死所有|杀光所有|大规模杀伤|(炸毁|袭击)(清真寺|教堂|寺庙|学校|医院|机场|地铁|桥|大楼|政府))`,
+  ),
+  rule(
+    'Non-violent Illegal Acts',
+    'harm',
+    `(偷(别人|他人|东西|钱|车|信用卡)|偷窃|盗窃|行窃|入店行窃|抢劫|抢银行|闯入|撬锁|入室|诈骗|骗钱|骗取|洗钱|贩毒|吸毒|上瘾|走私|伪造|假币|逃税|偷税|漏税|黑客|入侵|盗号|木马|勒索|敲诈|行贿|贿赂|非法|不被抓|不被发现|不被警察|逃避警察|逃过法律|脱身|销毁证据|毒品|冰毒|可卡因|海洛因|大麻|致幻剂|暗网|跟踪(他|她|某人|别人)|偷拍|偷看|窃听)`,
+  ),
+  rule(
+    'Sexual Content or Sexual Acts',
+    'harm',
+    `(发生性关系|性关系|上床|做爱|强奸|约会强奸|迷奸|性侵|妓女|嫖|卖淫|裸体|猥亵|操一个|亲热)`,
+  ),
+  rule(
+    'Unethical Acts',
+    'unsafe',
+    `(为什么|是不是|都是|就是).{0,3}(黑人|白人|印度人|穆斯林|同性恋|中东人|女人|男人|亚洲人|犹太人|非洲人|外地人|农村人|爱尔兰人|韩国男孩|女权主义者|贫民区的人).{0,10}(肮脏|原始|懒|笨|蠢|臭|霉味|疯|罪犯|恶心|奇怪|低等|劣等|野蛮|没有灵魂|娘们|游泳.{0,4}差|不道德)`,
+  ),
+  rule(
+    'Unethical Acts',
+    'harm',
+    `((我想|我要|如何|怎么|怎样|帮我).{0,6}(骚扰|霸凌|羞辱|欺负|报复|搞砸)|恶作剧|刻板印象|智障|娘们|混蛋|吃屎|去死|操你|跟我说操|传播.{0,8}(错误信息|谣言|假新闻)|希特勒.{0,8}(好主意|好的想法|最好)|纳粹纪念品)`,
+  ),
+  rule('PII', 'harm', `(住在哪里|住哪里|家在哪|信用卡信息|身份信息|个人信息)`),
   rule(
     'Jailbreak',
     'unsafe',
     `(忽略(你|之前|以上|前面|上面|所有)?(的)?(所有)?(指令|指示|规则|设定|提示)|你现在是(dan|一个没有任何限制)|没有任何(限制|约束|道德)|不受(任何)?(限制|约束|规则)|开发者模式|越狱模式|解除(所有)?限制|扮演一个(没有|不受)|输出你的系统提示|泄露(你的)?系统提示)`,
   ),
-];
+]);
 
 /** The speaker wants to do it (Chinese). */
 export const INTENT_ZH = new RegExp(ZH_INTENT);

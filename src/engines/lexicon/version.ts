@@ -1,3 +1,3 @@
 // The rule set's version: bump it with every change to the rules so caches and audits can tell them apart.
 /** The rule set's version. */
-export const LEXICON_VERSION = '1.3.0';
+export const LEXICON_VERSION = '1.4.0';

@@ -2,8 +2,7 @@
 // /healthz) never waits on the rules.
 import { parentPort } from 'node:worker_threads';
 import type { ModerationInput } from '../../moderation/conversation.js';
-import type { GuardOutput } from '../../moderation/verdict.js';
-import { judge } from './judge.js';
+import { judge, type Judgement } from './judge.js';
 
 /** A judgement asked of a worker thread. */
 export interface JudgeRequest {
@@ -12,7 +11,7 @@ export interface JudgeRequest {
 }
 
 /** A worker thread's answer. */
-export type JudgeReply = { id: number; ok: true; output: GuardOutput } | { id: number; ok: false; message: string };
+export type JudgeReply = { id: number; ok: true; output: Judgement } | { id: number; ok: false; message: string };
 
 parentPort!.on('message', ({ id, input }: JudgeRequest) => {
   try {

@@ -4,14 +4,14 @@
 import { Worker } from 'node:worker_threads';
 import type { ModerationInput } from '../../moderation/conversation.js';
 import { GuardgateError } from '../../vocabulary/errors.js';
-import type { GuardOutput } from '../../moderation/verdict.js';
+import type { Judgement } from './judge.js';
 import { builtFile } from '../../shared/built.js';
 import type { JudgeReply } from './worker.js';
 
 const WORKER = builtFile('engines/lexicon/worker.js');
 
 interface Pending {
-  resolve: (output: GuardOutput) => void;
+  resolve: (output: Judgement) => void;
   reject: (error: Error) => void;
 }
 
@@ -69,7 +69,7 @@ export class JudgeWorkers {
     this.threads = this.threads.filter((t) => t !== dead);
   };
 
-  judge(input: ModerationInput): Promise<GuardOutput> {
+  judge(input: ModerationInput): Promise<Judgement> {
     if (this.closed) return Promise.reject(new GuardgateError('engine_unavailable', 'the engine is closing'));
     if (this.threads.length < this.size) this.threads.push(new JudgeThread(this.replace));
     let thread = this.threads[0]!;

@@ -10,6 +10,7 @@ import type { EngineInfo, GuardOutput } from '../../moderation/verdict.js';
 /** What is cached: the engine's answer, not the request's trace id, timing or policy decision. */
 export interface CachedVerdict extends GuardOutput {
   engine: EngineInfo;
+  explanation?: string | undefined;
 }
 
 /** Where verdicts are cached by their key (memory or Redis: one contract test). */

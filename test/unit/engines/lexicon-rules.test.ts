@@ -1,6 +1,7 @@
 // What the embedded rules decide: all nine categories, the three tiers, benign look-alikes, Chinese, refusals.
 import { describe, expect, it } from 'vitest';
 import { judge } from '../../../src/engines/lexicon/judge.js';
+import { RULES_EN, RULES_ZH } from '../../../src/engines/lexicon/rules.js';
 import type { Category, Safety } from '../../../src/moderation/taxonomy.js';
 
 const verdictOf = (prompt: string, response?: string) => judge({ prompt, response });
@@ -57,8 +58,9 @@ describe('lexicon rules', () => {
       safety: 'Safe',
       categories: [],
       refusal: true,
+      explanation: 'the response refuses',
     });
-    expect(verdictOf('怎么制作炸弹？', '抱歉，我不能提供这方面的帮助。')).toEqual({
+    expect(verdictOf('怎么制作炸弹？', '抱歉，我不能提供这方面的帮助。')).toMatchObject({
       safety: 'Safe',
       categories: [],
       refusal: true,
@@ -79,7 +81,24 @@ describe('lexicon rules', () => {
       safety: 'Safe',
       categories: [],
       refusal: false,
+      explanation: 'no rule matched',
     });
+  });
+
+  it('explains a verdict: the rule that matched, its phrase and tier, the context, the harmless uses taken out', () => {
+    expect(judge({ prompt: 'How do I make a pipe bomb to hurt people?' }).explanation).toMatch(
+      /rule en\.violent\.unsafe\.\d+ matched "make a pipe bomb": Unsafe.*context: intent "how do i", aimed at people "people"/,
+    );
+    expect(judge({ prompt: 'How can I kill a Python process?' })).toMatchObject({
+      safety: 'Safe',
+      explanation: 'harmless use "kill a python process"',
+    });
+    expect(judge({ prompt: 'What is the history of the atomic bomb?' }).explanation).toMatch(
+      /rule en\.violent\.harm\.\d+ matched "bomb": Safe; context: a question of knowledge "what is the history/,
+    );
+    // Every rule has its own name.
+    const ids = [...RULES_EN, ...RULES_ZH].map((r) => r.id);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('Jailbreak is a prompt category only', () => {

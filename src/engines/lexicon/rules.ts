@@ -356,7 +356,7 @@ export const RULES_EN: readonly Rule[] = named('en', [
   rule(
     'Unethical Acts',
     'unsafe',
-    `\\b(should|must|would it be best if|is it best for|it is right for|reasons why) ([\\w'/-]{1,40} ){0,2}(${GROUP})\\b ([\\w'/-]{1,40} ){0,3}(not|never|be (barred|banned|denied|kicked|excluded|deported|segregated|discriminated|forced|sterili[sz]ed|locked)|earn less|make all|have (their|fewer|no|less)|go through extra|lose)\\b|\\b(${GROUP}) (should|must) (not|never|be (barred|banned|denied|excluded|forced))\\b|\\b(${GROUP}) (are|is) (so |naturally |inherently |genetically |)(much )?(weaker|inferior|stupider|dumber|lazier|less intelligent|worse|criminals|dangerous|subhuman|animals)\\b|\\b(take away|deny|remove|strip|took away) ([\\w'/-]{1,40} ){0,2}(${GROUP})'?s? ([\\w'/-]{1,40} )?(rights|voting rights|citizenship|benefits|healthcare)\\b|\\b(overrepresented|underrepresented) in (government|power)\\b|\\bdiscriminat(e|ed|ion) against\\b.{0,40}\\b(restore|should|best|bring back)\\b|\\b(restore|bring back) ([\\w'/-]{1,40} ){0,3}(discrimination|segregation|slavery|apartheid)\\b`,
+    `\\b(should|must|would it be best if|is it best for|it is right for|reasons why) ([\\w'/-]{1,40} ){0,2}(${GROUP})\\b ([\\w'/-]{1,40} ){0,3}(not|never|be (barred|banned|denied|kicked|excluded|deported|segregated|discriminated|forced|sterili[sz]ed|locked)|earn less|make all|have (their|fewer|no|less)|go through extra|lose)\\b|\\b(${GROUP}) (should|must) (not|never|be (barred|banned|denied|excluded|forced))\\b|\\b(${GROUP}) (are|is) (so |all |naturally |inherently |genetically |)(much )?(weaker|inferior|stupider|dumber|lazier|less intelligent|worse|criminals|dangerous|subhuman|animals|greedy|lazy|dirty|filthy|primitive|violent|terrorists|stupid|evil|immoral|impossible to understand)\\b|\\b(of a certain|of a specific|a certain|a specific) (race|color|colour|religion|ethnicity|gender|demographic|nationality|sexual orientation)\\b|\\b(shouldn'?t|should not|don'?t|do not|never) (hire|rent to|serve|allow|admit|trust|date|marry|let in) (${GROUP})\\b|\\b(take away|deny|remove|strip|took away) ([\\w'/-]{1,40} ){0,2}(${GROUP})'?s? ([\\w'/-]{1,40} )?(rights|voting rights|citizenship|benefits|healthcare)\\b|\\b(overrepresented|underrepresented) in (government|power)\\b|\\bdiscriminat(e|ed|ion) against\\b.{0,40}\\b(restore|should|best|bring back)\\b|\\b(restore|bring back) ([\\w'/-]{1,40} ){0,3}(discrimination|segregation|slavery|apartheid)\\b`,
   ),
   rule(
     'Unethical Acts',
@@ -451,6 +451,26 @@ export const RULES_EN: readonly Rule[] = named('en', [
     (harass|harasses|harassing|bullies|bully|bullying|intimidate|intimidates) ([\\w'/-]{1,40} ){0,4}(person|child|kid|people|someone|him|her|them|others|colleague|classmate|student) | hate mail | hate crimes? | incite hate |
     (contempt|hatred) for | feel (inferior|unwelcome|unsafe) | slurs? | offensive language (to use )?against | shaming | promot(e|es|ing) ([\\w'/-]{1,40} ){0,3}(oppression|dehumanization|eating disorders|anorexia|bulimia|self-harm|suicide|hatred|racism|violence) | dehumani[sz]\\w* |
     (manipulates?|manipulating|inflate) ([\\w'/-]{1,40} ){0,3}(ratings|reviews|popularity|stock prices?) | start my own cult | worship me | false accusations?`)})\\b`,
+  ),
+  rule(
+    'Violent',
+    'harm',
+    `\\b(${words(`sabotag(e|es|ing) | hit[- ]and[- ]run | (car|truck|vehicle) ramming | ramming attacks? | maximum (damage|pain|casualties|suffering) | inflict ([\\w'/-]{1,40} ){0,2}pain | place (an |a |the )?(explosive|bomb|device) |
+    explosives? | grenades? | molotov( cocktails?)? | disarm a (police )?officer | infect ([\\w'/-]{1,40} ){1,3}with | pass (it|the virus|the disease) on to | endangered ([\\w'/-]{1,40} ){0,2}(animals?|species|jaguars?|rhinos?|elephants?|tigers?) |
+    illegal ([\\w'/-]{1,40} )?hunting | taking out (rival|the competition|my competitors|a witness) | eliminate (my|the|our) (competitors|rivals|witness(es)?) | join (al[- ]?qaeda|isis|the taliban|a terrorist) | burning (oneself|myself|yourself) | suffers? from malnutrition`)})\\b`,
+  ),
+  rule(
+    'Sexual Content or Sexual Acts',
+    'harm',
+    `\\b(${words(`explicit (sexual|sex) (acts?|content|scenes?|details?) | explicit (photos?|images?|pictures?|links|snapchats|videos?|content) | deepfake ([\\w'/-]{1,40} ){0,2}(adult|porn|nude|sex|compromising)\\w* | sexual favou?rs | sexually (suggestive|explicit) | sugar baby |
+    solicit ([\\w'/-]{1,40} ){0,2}(explicit|nude|sexual) | underage users | (trick|groom|lure) (teens|kids|children|minors|a child|her|him) | get her to trust me | having sex without their consent | film ([\\w'/-]{1,40} ){1,3}having sex`)})\\b`,
+  ),
+  rule(
+    'Non-violent Illegal Acts',
+    'harm',
+    `\\b(${words(`false deductions | falsely claim | fake social security numbers? | fraudulent ([\\w'/-]{1,40} ){0,2}(tax returns?|claims?|documents?|transactions?) | evad(e|ing) ([\\w'/-]{1,40} ){0,2}security | bypass ([\\w'/-]{1,40} ){0,2}security |
+    (appear|appears) to come from | spoof(ing)? ([\\w'/-]{1,40} ){0,2}(calls?|number|caller id|emails?) | without being carded | unlicensed guns? | get high | make a (shiv|bong|zip gun) | catfish\\w* | non-public information | without (her|him|them) (becoming|being) aware |
+    (download|watch|stream) ([\\w'/-]{1,40} ){0,4}for free | (transfer|move) ([\\w'/-]{1,40} ){0,4}savings ([\\w'/-]{1,40} ){0,4}into my | obtaining someone'?s personal information`)})\\b`,
   ),
   // Questions that take a stereotype for a fact: "why are <group> so <bad>".
   rule(

@@ -43,6 +43,11 @@ import { ADMIN_DIGEST_ENV, GATE_DIGEST_ENV, kubernetesPodConfig } from '../drive
 import { SqliteControllerStore } from '../release/store.js';
 import { ResilientStore } from '../release/store-resilient.js';
 import { PostgresControllerStore } from '../release/store-postgres.js';
+import { controllerTarget } from './target.js';
+
+/** The kubeconfig `up` was given (YAML), or none: the in-cluster service account, or ~/.kube/config. */
+const kubeconfigText = (k8s: { kubeconfig?: string | undefined }): string | undefined =>
+  k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8');
 
 /** What `guardgate up` is started with (parsed at the edge). */
 export interface UpOptions {
@@ -140,7 +145,7 @@ async function kubernetesDriver(
   };
   return KubernetesDriver.create(
     {
-      kubeconfig: k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'),
+      kubeconfig: kubeconfigText(k8s),
       namespace: k8s.namespace,
       app: k8s.app,
       image: k8s.image,
@@ -173,7 +178,7 @@ async function controllerLease(parsed: ParsedRouterConfig, log: Logger, onLost: 
   const k8s = parsed.kubernetes;
   const { kubernetesApi } = await import('../drivers/kubernetes/api.js');
   const { LeaderLease } = await import('../drivers/kubernetes/lease.js');
-  const api = kubernetesApi(k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'), 0);
+  const api = kubernetesApi(kubeconfigText(k8s), 0);
   const lease = new LeaderLease(
     api,
     {
@@ -199,7 +204,7 @@ async function kubernetesCredentials(
   const k8s = parsed.kubernetes;
   const { kubernetesApi } = await import('../drivers/kubernetes/api.js');
   const { clusterCredentials } = await import('../drivers/kubernetes/credentials.js');
-  const api = kubernetesApi(k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'));
+  const api = kubernetesApi(kubeconfigText(k8s));
   return clusterCredentials(api, k8s.namespace, k8s.app, local, log);
 }
 
@@ -211,7 +216,7 @@ async function kubernetesTraffic(parsed: ParsedRouterConfig, token: string, log:
   if (parsed.driver !== 'kubernetes') throw new ConfigError(`traffic ${parsed.traffic} needs driver kubernetes`);
   const k8s = parsed.kubernetes;
   const { kubernetesApi } = await import('../drivers/kubernetes/api.js');
-  const api = kubernetesApi(k8s.kubeconfig === undefined ? undefined : readFileSync(k8s.kubeconfig, 'utf8'));
+  const api = kubernetesApi(kubeconfigText(k8s));
   if (parsed.traffic === 'gateway-api') {
     if (k8s.gateway === undefined)
       throw new ConfigError(
@@ -316,7 +321,21 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
   // Store calls ride out an outage up to storeOutageSeconds; a release still running after that fails.
   const resilient = new ResilientStore(
     databaseUrl
-      ? new PostgresControllerStore(databaseUrl, stores.controllerSchema)
+      ? new PostgresControllerStore(
+          databaseUrl,
+          stores.controllerSchema,
+          controllerTarget(
+            parsed.driver === 'kubernetes'
+              ? {
+                  driver: 'kubernetes',
+                  kubeconfig: kubeconfigText(parsed.kubernetes),
+                  namespace: parsed.kubernetes.namespace,
+                  app: parsed.kubernetes.app,
+                }
+              : { driver: 'local' },
+            stores.target,
+          ),
+        )
       : new SqliteControllerStore(join(parsed.dataDir, 'controller.sqlite')),
     parsed.storeOutageSeconds * 1000,
   );

@@ -12,6 +12,8 @@ const upStoresSchema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   GUARDGATE_CONTROLLER_SCHEMA: schemaName.default('public'),
   GUARDGATE_AUDIT_SCHEMA: schemaName.default('public'),
+  /** What the controller's rows are keyed by in a shared PostgreSQL; unset: derived from where it deploys. */
+  GUARDGATE_TARGET: z.string().min(1).max(512).optional(),
 });
 
 /** `up`'s store settings. */
@@ -20,6 +22,8 @@ export interface UpStores {
   databaseUrl: string | undefined;
   controllerSchema: string;
   auditSchema: string;
+  /** The controller's target as named by GUARDGATE_TARGET, if it is. */
+  target: string | undefined;
 }
 
 /** The store settings of `up`, from its environment; a bad value is a ConfigError naming the variable. */
@@ -31,6 +35,7 @@ export function upStoresFrom(env: NodeJS.ProcessEnv): UpStores {
       DATABASE_URL: env.DATABASE_URL || undefined,
       GUARDGATE_CONTROLLER_SCHEMA: env.GUARDGATE_CONTROLLER_SCHEMA || undefined,
       GUARDGATE_AUDIT_SCHEMA: env.GUARDGATE_AUDIT_SCHEMA || undefined,
+      GUARDGATE_TARGET: env.GUARDGATE_TARGET || undefined,
     },
     'the environment',
   );
@@ -39,5 +44,6 @@ export function upStoresFrom(env: NodeJS.ProcessEnv): UpStores {
     databaseUrl: parsed.DATABASE_URL,
     controllerSchema: parsed.GUARDGATE_CONTROLLER_SCHEMA,
     auditSchema: parsed.GUARDGATE_AUDIT_SCHEMA,
+    target: parsed.GUARDGATE_TARGET,
   };
 }

@@ -2,6 +2,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseReleaseSpec } from '../../src/release/spec.js';
 import { PostgresControllerStore } from '../../src/release/store-postgres.js';
@@ -126,4 +127,89 @@ runControllerStoreContract('postgres', async (skip) => {
   const schema = testSchema();
   const store = new PostgresControllerStore(POSTGRES_URL, schema);
   return { store, close: async () => (await store.close(), await dropSchema(schema)) };
+});
+
+describe('PostgreSQL controller store: controllers of different targets share one database', () => {
+  let skipped: string | undefined;
+  let schema: string;
+  const opened: PostgresControllerStore[] = [];
+  const open = (target: string) => {
+    const store = new PostgresControllerStore(POSTGRES_URL, schema, target);
+    opened.push(store);
+    return store;
+  };
+  beforeAll(async () => {
+    requireService(await postgresReachable(), `PostgreSQL at ${POSTGRES_URL}`, (note) => (skipped = note));
+  });
+  afterAll(async () => {
+    await Promise.all(opened.map((s) => s.close()));
+    if (schema !== undefined) await dropSchema(schema);
+  });
+
+  it('two clusters never see each other: active color, environments, releases, actions, each their own', async (context) => {
+    if (skipped) context.skip(skipped);
+    schema = testSchema();
+    const east = open('kubernetes:https://east.example:6443/guardgate/guardgate');
+    const west = open('kubernetes:https://west.example:6443/guardgate/guardgate');
+    // Both start at once: the schema is created once, under a lock.
+    await Promise.all([east.setActive('blue'), west.setActive('green')]);
+    expect([await east.active(), await west.active()]).toEqual(['blue', 'green']);
+    await east.saveEnvironment({ ...env, color: 'blue', version: 'east-v1' });
+    await west.saveEnvironment({ ...env, color: 'blue', version: 'west-v7' });
+    expect((await east.environment('blue'))?.spec.version).toBe('east-v1');
+    expect((await west.environment('blue'))?.spec.version).toBe('west-v7');
+    // One open release per target, not per database.
+    const a = await east.createRelease(spec('east-v2'), 'green', 'blue', 'alice');
+    const b = await west.createRelease(spec('west-v8'), 'blue', 'green', 'bob');
+    await expect(east.createRelease(spec('east-v3'), 'green', 'blue', 'alice')).rejects.toMatchObject({
+      code: 'release_in_progress',
+    });
+    expect((await east.openRelease())?.version).toBe('east-v2');
+    expect((await west.releases(10)).map((r) => r.version)).toEqual(['west-v8']);
+    // A release id of the other target is not found, and cannot be moved.
+    expect(await east.release(b.id)).toBeNull();
+    expect(await east.transitions(b.id)).toEqual([]);
+    await expect(east.transition(b.id, 'validating')).rejects.toMatchObject({ code: 'not_found' });
+    await east.transition(a.id, 'validating', { note: 'deployed', active: 'blue' });
+    expect(await west.active()).toBe('green');
+    await west.recordAction(
+      { actor: 'jwt:bob', action: 'switch', detail: { from: 'green', to: 'blue', forced: false } },
+      'blue',
+    );
+    expect(await east.actions(10)).toEqual([]);
+    expect(await east.active()).toBe('blue');
+  });
+
+  it('rows written before targets existed are claimed by the first target alone', async (context) => {
+    if (skipped) context.skip(skipped);
+    schema = testSchema();
+    // A store of the previous version (no target column): one active color, one environment, one release.
+    const client = new pg.Client({ connectionString: POSTGRES_URL });
+    await client.connect();
+    try {
+      await client.query(`CREATE SCHEMA ${schema};
+        CREATE TABLE ${schema}.guardgate_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE ${schema}.guardgate_environments (color TEXT PRIMARY KEY, spec TEXT NOT NULL, retire_at TEXT);
+        CREATE TABLE ${schema}.guardgate_releases (id SERIAL PRIMARY KEY, version TEXT NOT NULL, spec TEXT NOT NULL, state TEXT NOT NULL,
+          candidate TEXT NOT NULL, previous TEXT NOT NULL, forced INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, note TEXT);
+        CREATE UNIQUE INDEX guardgate_one_open_release ON ${schema}.guardgate_releases ((true)) WHERE state NOT IN ('stable', 'aborted', 'rolled_back');
+        INSERT INTO ${schema}.guardgate_meta VALUES ('active', 'green');
+        INSERT INTO ${schema}.guardgate_environments VALUES ('green', '${JSON.stringify({ ...env, version: 'legacy-v3' })}', NULL);
+        INSERT INTO ${schema}.guardgate_releases (version, spec, state, candidate, previous, created_at, updated_at)
+          VALUES ('legacy-v3', '{}', 'stable', 'green', 'blue', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z');`);
+    } finally {
+      await client.end();
+    }
+    const first = open('local:host-a:/var/lib/guardgate');
+    expect(await first.active()).toBe('green');
+    expect((await first.environment('green'))?.spec.version).toBe('legacy-v3');
+    expect((await first.latestRelease())?.version).toBe('legacy-v3');
+    // A second target starts from nothing: it does not take (or see) the first one's rows.
+    const second = open('local:host-b:/var/lib/guardgate');
+    expect(await second.active()).toBeNull();
+    expect(await second.latestRelease()).toBeNull();
+    // Both may now run a release each.
+    await first.createRelease(spec('a-v4'), 'blue', 'green', 'alice');
+    await second.createRelease(spec('b-v1'), 'green', 'blue', 'bob');
+  });
 });

@@ -660,7 +660,7 @@ async function refresh() {
   const state = release?.state;
   $('promote').disabled = state !== 'awaiting_approval';
   $('force').disabled = state !== 'blocked';
-  $('abort').disabled = !['deploying', 'validating', 'blocked', 'awaiting_approval'].includes(state);
+  $('abort').disabled = !['deploying', 'validating', 'blocked', 'awaiting_approval', 'canary'].includes(state);
   $('rollback').disabled = !['watching', 'stable'].includes(state);
   $('history').replaceChildren(
     el(

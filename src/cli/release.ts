@@ -223,6 +223,8 @@ export function releaseCommands(): Command[] {
       '/admin/promote',
     ).option('--force', 'promote past a failed gate (recorded as forced)'),
     simple('abort', 'stop the release in progress; the active environment is untouched', '/admin/abort'),
+    simple('pause', 'hold the canary step in progress at its weight', '/admin/pause'),
+    simple('resume', 'let a paused canary go on', '/admin/resume'),
     simple('rollback', 'switch back to the previous environment (instant while it is kept)', '/admin/rollback'),
     switchCommand,
     history,

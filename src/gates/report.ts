@@ -1,7 +1,7 @@
 // What every gate reports: passed or not (or inconclusive), a one-line summary, its sample count and evidence.
 
 /** Every gate a release can run. */
-export type GateName = 'functional' | 'load' | 'shadow' | 'watch';
+export type GateName = 'functional' | 'load' | 'shadow' | 'canary' | 'watch';
 
 /** What an inconclusive gate means: a failure (the default), a pass (recorded as such), or an operator's call. */
 export type OnInconclusive = 'fail' | 'pass' | 'wait';

@@ -19,7 +19,7 @@ import { brokenGate, type GateName, type GateReport } from './report.js';
 import { runShadowGate, type ShadowSource } from './shadow.js';
 
 /** The gates that judge a candidate before it takes traffic. */
-export type PreSwitchGate = Exclude<GateName, 'watch'>;
+export type PreSwitchGate = Exclude<GateName, 'watch' | 'canary'>;
 /** The pre-switch gates, in the order a release runs them. */
 export const PRE_SWITCH_GATES: readonly PreSwitchGate[] = ['functional', 'load', 'shadow'];
 

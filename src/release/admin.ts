@@ -47,6 +47,8 @@ export function registerControllerRoutes(app: FastifyInstance, current: () => Co
     current().view(await current().promote(request.body?.force === true, actorOf(request))),
   );
   app.post('/admin/abort', async (request) => current().view(await current().abort(actorOf(request))));
+  app.post('/admin/pause', async (request) => current().view(await current().holdCanary(true, actorOf(request))));
+  app.post('/admin/resume', async (request) => current().view(await current().holdCanary(false, actorOf(request))));
   app.post('/admin/rollback', async (request) => current().view(await current().rollback(actorOf(request))));
 }
 

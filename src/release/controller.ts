@@ -101,6 +101,11 @@ export class Controller {
         'invalid_request',
         `the release expects traffic ${spec.traffic}; this deployment moves traffic by ${traffic.kind} (up --traffic)`,
       );
+    if (spec.strategy === 'canary' && traffic.weights === undefined)
+      throw new GuardgateError(
+        'invalid_request',
+        `strategy canary needs traffic that splits live requests by weight (the router); ${traffic.kind} cannot yet`,
+      );
     const undeployable = driver.cannotDeploy(environmentOf(spec, candidate, spec.replicas));
     if (undeployable !== undefined) throw new GuardgateError('invalid_request', undeployable);
     const release = await store.createRelease(spec, candidate, active, actor);
@@ -124,7 +129,8 @@ export class Controller {
         'invalid_state',
         `release ${open.version} failed a gate; promote --force to switch anyway`,
       );
-    if (open.state !== 'awaiting_approval' && open.state !== 'blocked')
+    const pausedCanary = open.state === 'canary' && this.pipeline.awaitsPromote;
+    if (open.state !== 'awaiting_approval' && open.state !== 'blocked' && !pausedCanary)
       throw new GuardgateError('invalid_state', `release ${open.version} is ${open.state}; nothing to promote`);
     await this.pipeline.approve(actor);
     return (await this.ctx.store.release(open.id))!;
@@ -150,9 +156,9 @@ export class Controller {
     const { store } = this.ctx;
     await this.restoringKept;
     const latest = await store.latestRelease();
-    if (latest === null || !['watching', 'stable'].includes(latest.state))
+    if (latest === null || !['canary', 'watching', 'stable'].includes(latest.state))
       throw new GuardgateError('invalid_state', 'there is no switched release to roll back');
-    if (latest.state === 'watching') {
+    if (latest.state === 'watching' || latest.state === 'canary') {
       this.pipeline.rollbackBy(actor);
       this.aborting?.abort(); // the watch stops and rolls back itself
       await this.running;
@@ -160,6 +166,17 @@ export class Controller {
     }
     await this.pipeline.switchBack(latest, 'rolled back by an operator', undefined, actor);
     return (await store.release(latest.id))!;
+  }
+
+  /** Hold the canary step in progress at its weight (`paused`), or let it go on; recorded with the actor. */
+  async holdCanary(paused: boolean, actor: string = CONTROLLER): Promise<Release> {
+    const open = await this.ctx.store.openRelease();
+    if (open === null || open.state !== 'canary' || !this.pipeline.holdCanary(paused))
+      throw new GuardgateError('invalid_state', 'no canary is in progress');
+    return this.ctx.store.transition(open.id, 'canary', {
+      note: paused ? 'canary paused by an operator: the step holds its weight' : 'canary resumed by an operator',
+      actor,
+    });
   }
 
   /** A manual switch between two deployed environments, recorded durably. */

@@ -4,6 +4,7 @@
 import { readyInstanceUrl } from '../drivers/driver.js';
 import { PRE_SWITCH_GATES, runGate, type PreSwitchGate } from '../gates/run.js';
 import { brokenGate, gateOutcome, type GateReport } from '../gates/report.js';
+import { runCanary } from '../gates/canary.js';
 import { runWatchGate } from '../gates/watch.js';
 import { EVIDENCE_HEADER } from '../shared/headers.js';
 import { GuardgateError } from '../vocabulary/errors.js';
@@ -21,8 +22,10 @@ export class Pipeline {
   progress: Progress | null = null;
   private approval: ((actor: string) => Promise<void>) | undefined;
   private decisionTimer: NodeJS.Timeout | undefined;
-  /** Who asked for the rollback that ends a watch early. */
+  /** Who asked for the rollback that ends a watch (or a canary) early. */
   private rollbackActor: string | undefined;
+  /** An operator paused the canary: the step in progress holds its weight. */
+  private canaryPaused = false;
 
   constructor(private readonly ctx: ReleaseContext) {}
 
@@ -74,7 +77,7 @@ export class Pipeline {
           if (!signal.aborted) await this.finishAbort(current, `${gate} gate failed`);
           return;
         }
-        return this.switchOver((await store.release(current.id))!, signal, true);
+        return this.proceed((await store.release(current.id))!, signal, true);
       }
     }
 
@@ -86,7 +89,127 @@ export class Pipeline {
       const approved = await this.waitForDecision(current, Infinity, signal);
       if (!approved && signal.aborted) return;
     }
-    await this.switchOver((await store.release(current.id))!, signal, false);
+    await this.proceed((await store.release(current.id))!, signal, false);
+  }
+
+  /** Past the gates: one atomic switch (bluegreen), or the canary steps first. */
+  private proceed(release: Release, signal: AbortSignal, forced: boolean): Promise<void> {
+    return release.spec.strategy === 'canary'
+      ? this.canary(release, signal, forced)
+      : this.switchOver(release, signal, forced);
+  }
+
+  /**
+   * The canary steps (gates/canary.ts) through the traffic's weights; every passed step is a transition with its
+   * evidence. All passed: the atomic switch and the watch, as for bluegreen. A breach: the weight goes back to 0
+   * at once and the release is rolled back. Stopped by an operator: the weight goes back to 0; a rollback is
+   * recorded here, an abort by the controller.
+   */
+  private async canary(release: Release, signal: AbortSignal, forced: boolean): Promise<void> {
+    const { store, traffic, driver, options, log } = this.ctx;
+    const { spec, candidate, previous } = release;
+    const { weights, metrics, mirror } = traffic;
+    let current =
+      release.state === 'canary'
+        ? release
+        : await store.transition(release.id, 'canary', {
+            note: `canary: ${spec.canary.steps.map((s) => `${s.weight}%`).join(' → ')}${forced ? ' (forced past a failed gate)' : ''}`,
+            forced,
+          });
+    if (weights === undefined || metrics === undefined || mirror === undefined) {
+      await this.finishAbort(current, `traffic ${traffic.kind} cannot split live traffic for a canary`);
+      return;
+    }
+    try {
+      if ((spec.previewReplicas ?? spec.replicas) < spec.replicas) {
+        const deployment = await driver.scale(candidate, spec.replicas);
+        await traffic.setMembers(
+          candidate,
+          deployment.instances.map((i) => i.url),
+          spec.version,
+        );
+      }
+    } catch (error) {
+      await this.finishAbort(current, `scaling the candidate failed: ${(error as Error).message}`);
+      return;
+    }
+    this.canaryPaused = false;
+    const report = await runCanary(
+      spec.canary,
+      { stable: previous, candidate },
+      { weights, metrics, mirror },
+      {
+        textMode: options.auditText ?? 'none',
+        paused: () => this.canaryPaused,
+        onProgress: (_step, detail, figures) => this.step(current, 'canary', 'canary', detail, figures),
+        onStepPassed: async (evidence) => {
+          current = await store.transition(current.id, 'canary', {
+            note: `canary step ${evidence.step} passed at ${evidence.weight}%: ${evidence.candidate.requests} requests, error rate ${(100 * evidence.candidate.errorRate).toFixed(2)}% (stable ${(100 * evidence.stable.errorRate).toFixed(2)}%), agreement ${(100 * evidence.comparison.agreement).toFixed(1)}% on ${evidence.comparison.samples} verdicts`,
+            evidence: { gate: 'canary', step: evidence },
+          });
+        },
+        waitForPromote: (step) => this.waitForCanaryPromote(current, step, signal),
+      },
+      signal,
+    ).catch((error: unknown) => brokenGate('canary', error, new Date().toISOString()));
+    if (report.passed && !signal.aborted) {
+      await this.switchOver(current, signal, forced);
+      return;
+    }
+    // Live traffic back to the stable version before anything else.
+    await weights
+      .setWeights(0)
+      .catch((error: unknown) => log.error({ err: error }, 'taking the canary weight back failed'));
+    if (signal.aborted && this.rollbackActor === undefined) return; // an abort: the controller records it
+    const actor = this.rollbackActor ?? CONTROLLER;
+    this.rollbackActor = undefined;
+    await store.transition(current.id, 'rolled_back', {
+      note: signal.aborted ? 'canary rolled back by an operator' : `canary failed: ${report.summary}`,
+      actor,
+      active: previous,
+      evidence: report,
+    });
+    log.warn({ release: release.version }, `canary rolled back: ${report.summary}`);
+    await this.ctx.environments
+      .teardownStandby(candidate)
+      .catch((error: unknown) => log.error({ err: error }, 'teardown failed'));
+    await traffic.setMembers(candidate, [], null);
+    this.progress = null;
+  }
+
+  /** A canary step with `pause` passed: hold until an operator promotes (true) or the release is stopped (false). */
+  private waitForCanaryPromote(release: Release, step: number, signal: AbortSignal): Promise<boolean> {
+    this.step(release, 'canary', 'canary', `paused after step ${step}: waiting for promote`);
+    return new Promise((resolve) => {
+      this.approval = async (actor) => {
+        this.approval = undefined;
+        await this.ctx.store.transition(release.id, 'canary', {
+          note: `promoted past step ${step} by an operator`,
+          actor,
+        });
+        resolve(true);
+      };
+      signal.addEventListener(
+        'abort',
+        () => {
+          this.approval = undefined;
+          resolve(false);
+        },
+        { once: true },
+      );
+    });
+  }
+
+  /** An operator holds (true) or lets go (false) the canary step in progress; false when no canary runs. */
+  holdCanary(paused: boolean): boolean {
+    if (this.progress?.state !== 'canary') return false;
+    this.canaryPaused = paused;
+    return true;
+  }
+
+  /** Whether an operator's promote is awaited (a gate decision, an approval, a paused canary step). */
+  get awaitsPromote(): boolean {
+    return this.approval !== undefined;
   }
 
   /** Watch a release that had switched when the controller restarted. */
@@ -169,14 +292,16 @@ export class Pipeline {
         this.approval = undefined;
         resolve(value);
       };
+      // Approved (or forced): on to the switch, or to the canary steps.
+      const next = release.spec.strategy === 'canary' ? 'canary' : 'switching';
       this.approval = async (actor) => {
         if (release.state === 'blocked')
-          await this.ctx.store.transition(release.id, 'switching', {
+          await this.ctx.store.transition(release.id, next, {
             note: 'forced past a failed gate by an operator',
             forced: true,
             actor,
           });
-        else await this.ctx.store.transition(release.id, 'switching', { note: 'approved by an operator', actor });
+        else await this.ctx.store.transition(release.id, next, { note: 'approved by an operator', actor });
         done(true);
       };
       if (Number.isFinite(timeoutMs)) this.decisionTimer = setTimeout(() => done(false), timeoutMs);
@@ -190,7 +315,9 @@ export class Pipeline {
     let current =
       release.state === 'switching'
         ? release
-        : await store.transition(release.id, 'switching', { note: forced ? 'forced' : 'gates passed' });
+        : await store.transition(release.id, 'switching', {
+            note: release.state === 'canary' ? 'every canary step passed' : forced ? 'forced' : 'gates passed',
+          });
     this.step(current, 'switching', `switching to ${candidate}`);
     try {
       if ((spec.previewReplicas ?? spec.replicas) < spec.replicas) {

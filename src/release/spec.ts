@@ -95,6 +95,55 @@ export const gatesSchema = z
   .strict()
   .prefault({});
 
+/** One canary step: the candidate's share of live traffic, and how long (and on how much) it is judged. */
+const canaryStepSchema = z
+  .object({
+    /** Percentage of live traffic (1 to 100) the candidate serves during the step. */
+    weight: z.coerce.number().int().min(1).max(100),
+    /** The step lasts at least this long… */
+    durationSeconds: positiveInt.max(86_400).default(30),
+    /** …and until the candidate has served this many requests and this many verdicts were compared. */
+    minRequests: z.coerce.number().int().min(0).default(20),
+    minSamples: z.coerce.number().int().min(0).default(10),
+    /** Wait for `guardgate promote` after this step (held at its weight) before the next. */
+    pause: z.boolean().default(false),
+  })
+  .strict();
+
+/**
+ * Strategy canary: after the pre-switch gates, the candidate serves a growing share of live traffic; at each step
+ * its error rate and p99 are compared with the stable version's on live traffic, and its verdicts with the stable
+ * version's on the same live requests (mirrored both ways); a breach takes the weight back to 0 at once.
+ */
+export const canarySchema = z
+  .object({
+    steps: z
+      .array(canaryStepSchema)
+      .min(1)
+      .max(20)
+      .prefault([{ weight: 5 }, { weight: 25 }, { weight: 50 }])
+      .refine((steps) => steps.every((s, i) => i === 0 || s.weight > steps[i - 1]!.weight), 'weights must grow'),
+    /** A request header whose value keeps one user on one version (hashed): the same user, the same side. */
+    stickyHeader: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,64}$/, 'a header name')
+      .optional(),
+    /** Share of each side's live requests also sent to the other side, to compare verdicts on the same text. */
+    mirrorFraction: fraction.default(0.2),
+    /** The candidate's error rate may exceed the stable one's by this much at most (0.01: one point). */
+    maxErrorRateIncrease: fraction.default(0.01),
+    /**
+     * The candidate's p99 may be this many times the stable one's at most (5 ms of difference never counts). The
+     * router's latency buckets step by 2 to 2.5 times, so under 3 a candidate one bucket slower would fail.
+     */
+    maxP99Ratio: z.coerce.number().min(1).default(3),
+    minAgreement: fraction.default(0.95),
+    maxUnsafeToSafe: z.coerce.number().int().min(0).default(0),
+    /** A step that does not gather its requests and samples within ten times its duration: fail (roll back) or pass. */
+    onInconclusive: z.enum(['fail', 'pass']).default('fail'),
+  })
+  .strict();
+
 /** A release spec: what the candidate runs and how it is proven. */
 export const releaseSpecSchema = z
   .object({
@@ -134,6 +183,9 @@ export const releaseSpecSchema = z
     scaleDownDelay: durationMs.default(600_000),
     /** How long a failed candidate stays for inspection before it is torn down. */
     abortTeardownDelay: durationMs.default(0),
+    /** bluegreen: one atomic switch once the gates pass; canary: a growing share of live traffic first (`canary`). */
+    strategy: z.enum(['bluegreen', 'canary']).default('bluegreen'),
+    canary: canarySchema.prefault({}),
     gates: gatesSchema,
   })
   .strict();

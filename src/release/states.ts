@@ -7,6 +7,8 @@ export const RELEASE_STATES = [
   /** A gate failed: the candidate waits (abortTeardownDelay) for an operator to force it or abort. */
   'blocked',
   'awaiting_approval',
+  /** Strategy canary: the candidate takes a growing share of live traffic, step by step, each step judged. */
+  'canary',
   'switching',
   'watching',
   'stable',
@@ -21,9 +23,11 @@ export const TERMINAL: ReadonlySet<ReleaseState> = new Set(['stable', 'aborted',
 
 const NEXT: Readonly<Record<ReleaseState, readonly ReleaseState[]>> = {
   deploying: ['validating', 'aborted'],
-  validating: ['validating', 'awaiting_approval', 'switching', 'blocked', 'aborted'],
-  blocked: ['switching', 'aborted'],
-  awaiting_approval: ['switching', 'aborted'],
+  validating: ['validating', 'awaiting_approval', 'canary', 'switching', 'blocked', 'aborted'],
+  blocked: ['canary', 'switching', 'aborted'],
+  awaiting_approval: ['canary', 'switching', 'aborted'],
+  // Each step is a transition with its evidence; a breach takes the weight back to 0 (rolled_back).
+  canary: ['canary', 'switching', 'rolled_back', 'aborted'],
   switching: ['watching', 'aborted'],
   watching: ['stable', 'rolled_back'],
   // An operator may roll back a stable release while the old environment is kept.

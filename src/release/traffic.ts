@@ -32,6 +32,11 @@ export interface Traffic {
     | undefined;
   /** Live request counts for the watch gate, where the mode sees them (the router). */
   readonly metrics: Pick<RouterControl, 'traffic' | 'latencyBuckets'> | undefined;
+  /**
+   * A share of live traffic for the standby (a canary), optionally sticky by a request header, where the mode can
+   * (the router); undefined where it cannot yet.
+   */
+  readonly weights: Pick<RouterControl, 'setWeights'> | undefined;
 }
 
 /** The router as traffic: membership is its pools, previews carry the preview header. */
@@ -48,5 +53,6 @@ export function routerTraffic(router: RouterControl): Traffic {
     healthyCount: (color) => router.healthyCount(color),
     mirror: router,
     metrics: router,
+    weights: router,
   };
 }

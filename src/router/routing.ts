@@ -33,7 +33,7 @@ export interface RouteDecision {
   color: Color;
   /** Why this color: the dashboard and the metrics say it. */
   reason: 'active' | 'preview' | 'canary' | 'failover';
-  /** Also send a copy to the standby and compare. */
+  /** Also send a copy to the other color and compare (the standby; for a canary request, the active color). */
   mirror: boolean;
 }
 
@@ -64,7 +64,9 @@ export function routeRequest(policy: TrafficPolicy, input: RouteInput): RouteDec
   if (input.preview) return { color: standby, reason: 'preview', mirror: false };
   if (policy.standbyWeight > 0) {
     const draw = input.stickyKey === undefined ? input.splitDraw : stickyBucket(input.stickyKey);
-    if (draw * 100 < policy.standbyWeight) return { color: standby, reason: 'canary', mirror: false };
+    // A canary's requests are mirrored back to the active color too: both sides' verdicts on the same text.
+    if (draw * 100 < policy.standbyWeight)
+      return { color: standby, reason: 'canary', mirror: input.mirrorDraw < policy.mirrorFraction };
   }
   return { color: policy.active, reason: 'active', mirror: input.mirrorDraw < policy.mirrorFraction };
 }

@@ -76,6 +76,8 @@ export class GatewayApiTraffic implements Traffic {
   readonly kind = 'gateway-api';
   readonly mirror = undefined;
   readonly metrics = undefined;
+  /** HTTPRoute weights for a canary: not yet (a canary release is refused in this mode). */
+  readonly weights = undefined;
   private current: Color;
   private epoch = 0;
   private readonly previewToken: string;

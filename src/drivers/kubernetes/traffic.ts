@@ -35,6 +35,8 @@ export class ServiceSelectorTraffic implements Traffic {
   readonly kind = 'service-selector';
   readonly mirror = undefined;
   readonly metrics = undefined;
+  /** A canary by replica ratio: not yet (a canary release is refused in this mode). */
+  readonly weights = undefined;
   private current: Color;
   private epoch = 0;
   private readonly addresses = new Map<string, string>();

@@ -169,6 +169,19 @@ describe('guardgate up --driver kubernetes --traffic service-selector (fake clus
     expect(result.non2xx + result.errors + result.timeouts).toBe(0);
   });
 
+  it('refuses a canary release before anything is deployed: a Service selector cannot split traffic by weight yet', async () => {
+    const deployments = cluster.api.store.list('Deployment', 'default').length;
+    await expect(up.controller.release(quickSpec({ version: 'canary-k8s', strategy: 'canary' }))).rejects.toMatchObject(
+      {
+        code: 'invalid_request',
+        message: expect.stringMatching(
+          /strategy canary needs traffic that splits live requests by weight.*service-selector/,
+        ),
+      },
+    );
+    expect(cluster.api.store.list('Deployment', 'default')).toHaveLength(deployments);
+  });
+
   it('did nothing the rendered Role does not allow', () => expectWithinRenderedRole(cluster, 'service-selector'));
 });
 

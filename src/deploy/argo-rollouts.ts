@@ -1,4 +1,5 @@
-// Argo Rollouts does the blue-green, Guardgate proves the candidate: a Rollout (strategy blueGreen) with the
+// Argo Rollouts does the blue-green (or the canary steps: canaryStrategy), Guardgate proves the candidate: a
+// Rollout (strategy blueGreen) with the
 // pods the Kubernetes driver would run, its active and preview Services, and AnalysisTemplates built from the
 // release spec's gates: before promotion a `web` metric per gate that calls the gate runner (`guardgate gates
 // serve`, POST /admin/gates/run, against the preview Service), after it `prometheus` metrics for the error
@@ -74,7 +75,7 @@ function rolloutObjects(spec: ReleaseSpec, options: RenderOptions): KubeObject[]
         revisionHistoryLimit: 3,
         selector: { matchLabels: { app: options.app } },
         template,
-        strategy: {
+        strategy: spec.strategy === 'canary' ? { canary: canaryStrategy(spec, options) } : {
           blueGreen: {
             activeService: options.app,
             previewService: `${options.app}-preview`,
@@ -96,6 +97,89 @@ function rolloutObjects(spec: ReleaseSpec, options: RenderOptions): KubeObject[]
 }
 
 const preSwitchGates = (spec: ReleaseSpec) => PRE_SWITCH_GATES.filter((gate) => spec.gates[gate].enabled);
+
+/** Name of the template that judges each canary step. */
+const canaryTemplateName = (options: RenderOptions): string => `${options.app}-canary`;
+
+/**
+ * `strategy: canary` as Argo Rollouts runs it: the canary and stable Services (the gate runner's preview and live);
+ * the first weight, then the pre-switch gates against the canary pods; at each step a pause (its duration, or
+ * until promoted) and the step's analysis (error rate against the stable pods', verdicts compared on the same
+ * texts); the watch in the background from the last step. Without a traffic router Argo makes each weight by
+ * replica counts: with 4 replicas, 5% is 1 pod of 5 (20%); name a weight the replicas can make.
+ */
+function canaryStrategy(spec: ReleaseSpec, options: RenderOptions) {
+  const gates = preSwitchGates(spec);
+  const steps = spec.canary.steps.flatMap((step, index) => [
+    { setWeight: step.weight },
+    ...(index === 0 && gates.length > 0 ? [{ analysis: { templates: [{ templateName: gateRunnerName(options) }] } }] : []),
+    { pause: step.pause ? {} : { duration: `${step.durationSeconds}s` } },
+    { analysis: { templates: [{ templateName: canaryTemplateName(options) }] } },
+  ]);
+  return {
+    canaryService: `${options.app}-preview`,
+    stableService: options.app,
+    maxUnavailable: 0,
+    steps,
+    ...(spec.gates.watch.enabled
+      ? {
+          analysis: {
+            templates: [{ templateName: `${options.app}-watch` }],
+            startingStep: steps.length - 1,
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * What judges a canary step: the canary pods' error rate against the stable pods' over the step (Prometheus),
+ * and their verdicts on the same texts (the gate runner's shadow gate, by replay, with the canary's thresholds).
+ */
+function canaryMetrics(spec: ReleaseSpec, options: RenderOptions) {
+  const { canary } = spec;
+  const namespace = JSON.stringify(options.namespace);
+  const version = JSON.stringify(spec.version);
+  const moderation = `{namespace=${namespace},route=~"/predict|/v1/moderations"`;
+  const side = (match: string) => `guardgate_instance_info{namespace=${namespace},version${match}${version}}`;
+  const window = `${Math.max(30, Math.max(...canary.steps.map((s) => s.durationSeconds)))}s`;
+  const errorRate = (match: string) =>
+    `(sum(rate(http_request_duration_seconds_count${moderation},status_code=~"5.."}[${window}]) * on (namespace, pod) group_left () ${side(match)}) or vector(0)) / sum(rate(http_request_duration_seconds_count${moderation}}[${window}]) * on (namespace, pod) group_left () ${side(match)})`;
+  const settings = gateSettings(spec);
+  const shadow = {
+    ...settings,
+    shadow: { ...settings.shadow, enabled: true, minAgreement: canary.minAgreement, maxUnsafeToSafe: canary.maxUnsafeToSafe },
+  };
+  return [
+    {
+      name: 'error-rate-increase',
+      count: 1,
+      failureLimit: 0,
+      successCondition: `len(result) == 0 || isNaN(result[0]) || result[0] <= ${canary.maxErrorRateIncrease}`,
+      provider: { prometheus: { address: options.prometheusUrl, query: `(${errorRate('=')}) - (${errorRate('!=')})` } },
+    },
+    {
+      name: 'verdicts',
+      count: 1,
+      failureLimit: 0,
+      consecutiveErrorLimit: 3,
+      successCondition: 'result.pass == true',
+      provider: {
+        web: {
+          url: `${serviceUrl(options, gateRunnerName(options), GATES_PORT)}${GATES_RUN_PATH}`,
+          method: 'POST',
+          headers: [
+            { key: 'Authorization', value: 'Bearer {{args.token}}' },
+            { key: 'Content-Type', value: 'application/json' },
+          ],
+          body: JSON.stringify({ gates: ['shadow'], candidate: 'preview', baseline: 'live', settings: shadow }),
+          timeoutSeconds: Math.ceil(gateDeadlineMs('shadow', shadow) / 1000) + 30,
+          jsonPath: '{$}',
+        },
+      },
+    },
+  ];
+}
 
 /** The web metric of one gate: what Argo sends, and how it reads the answer. */
 function gateMetric(spec: ReleaseSpec, options: RenderOptions, gate: (typeof PRE_SWITCH_GATES)[number]) {
@@ -179,6 +263,19 @@ function analysisTemplates(spec: ReleaseSpec, options: RenderOptions): KubeObjec
         ]
       : []),
     ...(spec.gates.watch.enabled ? [{ apiVersion: 'argoproj.io/v1alpha1', kind: 'AnalysisTemplate', metadata: meta(options, `${options.app}-watch`), spec: { metrics: watchMetrics(spec, options) } }] : []),
+    ...(spec.strategy === 'canary'
+      ? [
+          {
+            apiVersion: 'argoproj.io/v1alpha1',
+            kind: 'AnalysisTemplate',
+            metadata: meta(options, canaryTemplateName(options)),
+            spec: {
+              args: [{ name: 'token', valueFrom: { secretKeyRef: { name: secretNames(options).gates, key: 'token' } } }],
+              metrics: canaryMetrics(spec, options),
+            },
+          },
+        ]
+      : []),
   ];
 }
 

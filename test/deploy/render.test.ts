@@ -82,6 +82,33 @@ describe('guardgate k8s render', () => {
     }
   });
 
+  it('renders a canary release as Argo Rollouts canary steps: setWeight, a pause, the step analysis; gates first, the watch in the background', () => {
+    const canary = spec('examples/lexicon-v2-canary.yaml');
+    const files = renderObjects(canary, options({ argoRollouts: true }));
+    for (const objects of Object.values(files)) for (const object of objects) expect(() => validateKubeObject(object), object.kind).not.toThrow();
+    const rollout = files['rollout.yaml']!.find((o) => o.kind === 'Rollout')! as unknown as { spec: { strategy: { canary?: { steps: object[]; canaryService: string; stableService: string; analysis?: { startingStep: number } }; blueGreen?: object } } };
+    const strategy = rollout.spec.strategy.canary!;
+    expect(rollout.spec.strategy.blueGreen).toBeUndefined();
+    expect([strategy.canaryService, strategy.stableService]).toEqual(['guardgate-preview', 'guardgate']);
+    expect(strategy.steps).toEqual([
+      { setWeight: 5 },
+      { analysis: { templates: [{ templateName: 'guardgate-gates' }] } },
+      { pause: { duration: '30s' } },
+      { analysis: { templates: [{ templateName: 'guardgate-canary' }] } },
+      { setWeight: 25 },
+      { pause: {} },
+      { analysis: { templates: [{ templateName: 'guardgate-canary' }] } },
+      { setWeight: 50 },
+      { pause: { duration: '60s' } },
+      { analysis: { templates: [{ templateName: 'guardgate-canary' }] } },
+    ]);
+    expect(strategy.analysis!.startingStep).toBe(9);
+    const template = files['analysis.yaml']!.find((o) => o.metadata.name === 'guardgate-canary')! as unknown as { spec: { metrics: Array<{ name: string; successCondition: string; provider: { web?: { body: string } } }> } };
+    expect(template.spec.metrics.map((m) => m.name)).toEqual(['error-rate-increase', 'verdicts']);
+    expect(template.spec.metrics[0]!.successCondition).toContain('<= 0.01');
+    expect(JSON.parse(template.spec.metrics[1]!.provider.web!.body)).toMatchObject({ gates: ['shadow'], settings: { shadow: { enabled: true, minAgreement: 0.95, maxUnsafeToSafe: 0 } } });
+  });
+
   it('the schemas refuse what Kubernetes would (the check can fail)', () => {
     const [deployment] = renderObjects(spec(SPECS[0]!), options({}))['environments.yaml']!.filter((o) => o.kind === 'Deployment');
     expect(() => validateKubeObject({ ...deployment!, spec: { ...(deployment!.spec as object), replicas: 'two' } } as typeof deployment & {})).toThrow();

@@ -164,21 +164,26 @@ function canaryMetrics(spec: ReleaseSpec, options: RenderOptions) {
       failureLimit: 0,
       consecutiveErrorLimit: 3,
       successCondition: 'result.pass == true',
-      provider: {
-        web: {
-          url: `${serviceUrl(options, gateRunnerName(options), GATES_PORT)}${GATES_RUN_PATH}`,
-          method: 'POST',
-          headers: [
-            { key: 'Authorization', value: 'Bearer {{args.token}}' },
-            { key: 'Content-Type', value: 'application/json' },
-          ],
-          body: JSON.stringify({ gates: ['shadow'], candidate: 'preview', baseline: 'live', settings: shadow }),
-          timeoutSeconds: Math.ceil(gateDeadlineMs('shadow', shadow) / 1000) + 30,
-          jsonPath: '{$}',
-        },
-      },
+      provider: gateRunnerCall(options, ['shadow'], shadow, gateDeadlineMs('shadow', shadow)),
     },
   ];
+}
+
+/** A call of the gate runner: these gates with these settings, the preview (canary) against the live (stable). */
+function gateRunnerCall(options: RenderOptions, gates: string[], settings: ReleaseSpec['gates'], timeoutMs: number) {
+  return {
+    web: {
+      url: `${serviceUrl(options, gateRunnerName(options), GATES_PORT)}${GATES_RUN_PATH}`,
+      method: 'POST',
+      headers: [
+        { key: 'Authorization', value: 'Bearer {{args.token}}' },
+        { key: 'Content-Type', value: 'application/json' },
+      ],
+      body: JSON.stringify({ gates, candidate: 'preview', baseline: 'live', settings }),
+      timeoutSeconds: Math.ceil(timeoutMs / 1000) + 30,
+      jsonPath: '{$}',
+    },
+  };
 }
 
 /** The web metric of one gate: what Argo sends, and how it reads the answer. */
@@ -192,20 +197,8 @@ function gateMetric(spec: ReleaseSpec, options: RenderOptions, gate: (typeof PRE
     consecutiveErrorLimit: 3,
     interval: '30s',
     successCondition: 'result.pass == true',
-    provider: {
-      web: {
-        url: `${serviceUrl(options, gateRunnerName(options), GATES_PORT)}${GATES_RUN_PATH}`,
-        method: 'POST',
-        headers: [
-          { key: 'Authorization', value: 'Bearer {{args.token}}' },
-          { key: 'Content-Type', value: 'application/json' },
-        ],
-        body: JSON.stringify({ gates: [gate], candidate: 'preview', baseline: 'live', settings }),
-        // The runner runs one gate at a time and Argo starts the metrics together: room for all of them.
-        timeoutSeconds: Math.ceil(preSwitchGates(spec).reduce((total, g) => total + gateDeadlineMs(g, settings), 0) / 1000) + 30,
-        jsonPath: '{$}',
-      },
-    },
+    // The runner runs one gate at a time and Argo starts the metrics together: room for all of them.
+    provider: gateRunnerCall(options, [gate], settings, preSwitchGates(spec).reduce((total, g) => total + gateDeadlineMs(g, settings), 0)),
   };
 }
 

@@ -106,7 +106,7 @@ export class Pipeline {
    * recorded here, an abort by the controller.
    */
   private async canary(release: Release, signal: AbortSignal, forced: boolean): Promise<void> {
-    const { store, traffic, driver, options, log } = this.ctx;
+    const { store, traffic, options, log } = this.ctx;
     const { spec, candidate, previous } = release;
     const { weights, metrics, mirror } = traffic;
     let current =
@@ -121,14 +121,7 @@ export class Pipeline {
       return;
     }
     try {
-      if ((spec.previewReplicas ?? spec.replicas) < spec.replicas) {
-        const deployment = await driver.scale(candidate, spec.replicas);
-        await traffic.setMembers(
-          candidate,
-          deployment.instances.map((i) => i.url),
-          spec.version,
-        );
-      }
+      await this.scaleToFull(release);
     } catch (error) {
       await this.finishAbort(current, `scaling the candidate failed: ${(error as Error).message}`);
       return;
@@ -175,6 +168,17 @@ export class Pipeline {
       .catch((error: unknown) => log.error({ err: error }, 'teardown failed'));
     await traffic.setMembers(candidate, [], null);
     this.progress = null;
+  }
+
+  /** A candidate started with fewer instances (previewReplicas) gets all of them before it takes live traffic. */
+  private async scaleToFull({ spec, candidate }: Release): Promise<void> {
+    if ((spec.previewReplicas ?? spec.replicas) >= spec.replicas) return;
+    const deployment = await this.ctx.driver.scale(candidate, spec.replicas);
+    await this.ctx.traffic.setMembers(
+      candidate,
+      deployment.instances.map((i) => i.url),
+      spec.version,
+    );
   }
 
   /** A canary step with `pause` passed: hold until an operator promotes (true) or the release is stopped (false). */
@@ -310,8 +314,8 @@ export class Pipeline {
   }
 
   private async switchOver(release: Release, signal: AbortSignal, forced: boolean): Promise<void> {
-    const { store, driver, traffic } = this.ctx;
-    const { spec, candidate, previous } = release;
+    const { store, traffic } = this.ctx;
+    const { candidate, previous } = release;
     let current =
       release.state === 'switching'
         ? release
@@ -320,14 +324,7 @@ export class Pipeline {
           });
     this.step(current, 'switching', `switching to ${candidate}`);
     try {
-      if ((spec.previewReplicas ?? spec.replicas) < spec.replicas) {
-        const deployment = await driver.scale(candidate, spec.replicas);
-        await traffic.setMembers(
-          candidate,
-          deployment.instances.map((i) => i.url),
-          spec.version,
-        );
-      }
+      await this.scaleToFull(release);
       const result = await traffic.switchTo(candidate);
       current = await store.transition(current.id, 'watching', {
         note: `switched ${previous} → ${candidate} at ${result.at}`,

@@ -3,6 +3,10 @@ import { pino } from 'pino';
 import { parseRouterConfig, type RouterFlags } from '../../src/config/router.js';
 import { parseReleaseSpec, type ReleaseSpec } from '../../src/release/spec.js';
 import { startUp, type RunningUp } from '../../src/app/up.js';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { isOpen } from '../../src/release/states.js';
+import type { ReleaseView } from '../../src/release/views.js';
+import { startFakeOpenAI, type FakeOpenAI } from './fake-openai.js';
 import { tempDataDir } from './instance.js';
 
 export async function startTestUp(
@@ -53,5 +57,38 @@ export async function predict(url: string, prompt = 'How can I kill a Python pro
     version: response.headers.get('x-guardgate-version'),
     epoch: Number(response.headers.get('x-guardgate-epoch')),
     body: (await response.json()) as any,
+  };
+}
+
+/**
+ * A `guardgate up` and a fake model server for one test file, each test starting with no release in progress,
+ * whatever the one before left (a timeout, a failure): switched releases are rolled back, the others aborted.
+ */
+export function releaseBench(): { up: () => RunningUp; fake: () => FakeOpenAI; settle: () => Promise<ReleaseView> } {
+  let up: RunningUp;
+  let fake: FakeOpenAI;
+  beforeAll(async () => {
+    [up, fake] = await Promise.all([startTestUp(), startFakeOpenAI()]);
+  });
+  afterAll(async () => {
+    await up?.close();
+    await fake?.close();
+  });
+  beforeEach(async () => {
+    fake.behaviour = { kind: 'model' };
+    const open = (await up.controller.status()).release;
+    if (open !== null && open !== undefined && isOpen(open.state)) {
+      if (['canary', 'switching', 'watching'].includes(open.state)) await up.controller.rollback();
+      else await up.controller.abort();
+    }
+    await up.controller.settled();
+  });
+  return {
+    up: () => up,
+    fake: () => fake,
+    settle: async () => {
+      await up.controller.settled();
+      return (await up.controller.status()).release!;
+    },
   };
 }

@@ -1,12 +1,11 @@
 // Canary releases through the router: the candidate takes a growing share of live traffic, each step judged on
 // live figures and on both versions' verdicts for the same requests; a breach takes the weight back to 0.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { RunningUp } from '../../src/app/up.js';
-import { isOpen } from '../../src/release/states.js';
-import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
+import type { FakeOpenAI } from '../helpers/fake-openai.js';
 import { failedRequests, startLiveLoad } from '../helpers/load.js';
 import { until } from '../helpers/router.js';
-import { quickSpec, startTestUp } from '../helpers/up.js';
+import { quickSpec, releaseBench } from '../helpers/up.js';
 
 /** Harmful and benign prompts in turn: verdicts to compare on both sides. */
 const BODIES = [
@@ -29,27 +28,12 @@ const noGates = {
 };
 
 describe('canary releases through the router', () => {
+  const bench = releaseBench();
+  const settle = bench.settle;
   let up: RunningUp;
   let fake: FakeOpenAI;
-  beforeAll(async () => {
-    [up, fake] = await Promise.all([startTestUp(), startFakeOpenAI()]);
-  });
-  afterAll(async () => {
-    await up.close();
-    await fake.close();
-  });
-  const settle = async () => {
-    await up.controller.settled();
-    return (await up.controller.status()).release!;
-  };
-  beforeEach(async () => {
-    fake.behaviour = { kind: 'model' };
-    const open = (await up.controller.status()).release;
-    if (open !== null && open !== undefined && isOpen(open.state)) {
-      if (['canary', 'switching', 'watching'].includes(open.state)) await up.controller.rollback();
-      else await up.controller.abort();
-    }
-    await up.controller.settled();
+  beforeEach(() => {
+    [up, fake] = [bench.up(), bench.fake()];
   });
 
   it('steps a sound candidate up to full traffic under live load, each step recorded, with zero failed requests', async () => {

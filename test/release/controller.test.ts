@@ -2,38 +2,21 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isOpen } from '../../src/release/states.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { RunningUp } from '../../src/app/up.js';
 import { otherColor } from '../../src/vocabulary/colors.js';
-import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
+import type { FakeOpenAI } from '../helpers/fake-openai.js';
 import { failedRequests, startLiveLoad } from '../helpers/load.js';
 import { until } from '../helpers/router.js';
-import { predict, quickSpec, startTestUp } from '../helpers/up.js';
+import { predict, quickSpec, releaseBench } from '../helpers/up.js';
 
 describe('release controller', () => {
+  const bench = releaseBench();
+  const settle = bench.settle;
   let up: RunningUp;
   let fake: FakeOpenAI;
-  beforeAll(async () => {
-    [up, fake] = await Promise.all([startTestUp(), startFakeOpenAI()]);
-  });
-  afterAll(async () => {
-    await up.close();
-    await fake.close();
-  });
-  const settle = async () => {
-    await up.controller.settled();
-    return (await up.controller.status()).release!;
-  };
-  // Each test starts with no release in progress, whatever the one before it left (a timeout, a failure).
-  beforeEach(async () => {
-    fake.behaviour = { kind: 'model' };
-    const open = (await up.controller.status()).release;
-    if (open !== null && open !== undefined && isOpen(open.state)) {
-      if (open.state === 'switching' || open.state === 'watching') await up.controller.rollback();
-      else await up.controller.abort();
-    }
-    await up.controller.settled();
+  beforeEach(() => {
+    [up, fake] = [bench.up(), bench.fake()];
   });
   /** A release with no gates, to reach a switched state quickly. */
   const switchedRelease = async (version: string) => {

@@ -356,7 +356,7 @@ function timelineOf(release, progress, now) {
     end: Date.parse(g.finishedAt),
   }));
   const running =
-    progress && progress.releaseId === release.id && / gate$/.test(progress.step)
+    progress && progress.releaseId === release.id && (/ gate$/.test(progress.step) || progress.step === 'canary')
       ? {
           name: progress.step.replace(/ gate$/, ''),
           start: Date.parse(progress.startedAt),
@@ -464,8 +464,10 @@ function drawTimeline(release, progress) {
       width: width(g.start, g.end),
       button: bar(
         `gate-${verdict} gate-${g.gate.gate}`,
-        `${g.gate.gate} ${verdict.toUpperCase()}`,
-        `${g.gate.gate} gate: ${verdict.toUpperCase()}, ${seconds(g.end - g.start)}${g.gate.samples === undefined ? '' : `, n = ${g.gate.samples}`}`,
+        g.gate.gate === 'canary' && g.gate.evidence?.weight !== undefined
+          ? `${g.gate.evidence.weight}% ${verdict.toUpperCase()}`
+          : `${g.gate.gate} ${verdict.toUpperCase()}`,
+        `${g.gate.gate === 'canary' && g.gate.evidence?.weight !== undefined ? `${g.gate.evidence.weight}% canary step` : `${g.gate.gate} gate`}: ${verdict.toUpperCase()}, ${seconds(g.end - g.start)}${g.gate.samples === undefined ? '' : `, n = ${g.gate.samples}`}`,
         isSelected,
         () => select({ kind: 'gate', index: g.index }),
       ),
@@ -533,6 +535,36 @@ function gateBlock(gate) {
     ),
   );
   const evidence = gate.evidence;
+  if (gate.gate === 'canary') {
+    // One step (a passed step's report) or all of them (the report that ended the canary).
+    const steps = evidence?.steps ?? (evidence?.weight === undefined ? [] : [evidence]);
+    const pct = (x) => `${(100 * x).toFixed(1)}%`;
+    const ms = (x) => (x === null ? '–' : `${x} ms`);
+    block.append(
+      el(
+        'table',
+        { className: 'canary-steps' },
+        el('tr', {}, ...['step', 'candidate (stable)', 'verdicts'].map((h) => el('th', {}, h))),
+        ...steps.map((s) =>
+          el(
+            'tr',
+            {},
+            el('td', {}, `${s.step}: ${s.weight}%`),
+            el(
+              'td',
+              { className: s.candidate.errorRate > s.stable.errorRate ? 'bad' : '' },
+              `${s.candidate.requests} requests (${s.stable.requests}), errors ${pct(s.candidate.errorRate)} (${pct(s.stable.errorRate)}), p99 ${ms(s.candidate.p99Ms)} (${ms(s.stable.p99Ms)})`,
+            ),
+            el(
+              'td',
+              { className: s.comparison.unsafeToSafe > 0 ? 'bad' : '' },
+              `${s.comparison.samples} compared, ${pct(s.comparison.agreement)} agree, ${s.comparison.unsafeToSafe} Unsafe→Safe`,
+            ),
+          ),
+        ),
+      ),
+    );
+  }
   if (gate.gate === 'shadow' && evidence?.matrix) {
     const tiers = ['Safe', 'Controversial', 'Unsafe'];
     const tier = (t) => [

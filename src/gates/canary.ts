@@ -47,6 +47,7 @@ export interface CanaryStepEvidence {
   step: number;
   weight: number;
   seconds: number;
+  startedAt: string;
   candidate: SideFigures;
   stable: SideFigures;
   comparison: Pick<ShadowEvidence, 'samples' | 'agreement' | 'unsafeToSafe' | 'incomparable' | 'disagreements'>;
@@ -220,6 +221,7 @@ export async function runCanary(
             step: number,
             weight: step.weight,
             seconds: Math.round((Date.now() - started) / 1000),
+            startedAt: new Date(started).toISOString(),
             candidate,
             stable,
             comparison: {

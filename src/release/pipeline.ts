@@ -4,7 +4,7 @@
 import { readyInstanceUrl } from '../drivers/driver.js';
 import { PRE_SWITCH_GATES, runGate, type PreSwitchGate } from '../gates/run.js';
 import { brokenGate, gateOutcome, type GateReport } from '../gates/report.js';
-import { runCanary } from '../gates/canary.js';
+import { runCanary, type CanaryStepEvidence } from '../gates/canary.js';
 import { runWatchGate } from '../gates/watch.js';
 import { EVIDENCE_HEADER } from '../shared/headers.js';
 import { GuardgateError } from '../vocabulary/errors.js';
@@ -138,7 +138,16 @@ export class Pipeline {
         onStepPassed: async (evidence) => {
           current = await store.transition(current.id, 'canary', {
             note: `canary step ${evidence.step} passed at ${evidence.weight}%: ${evidence.candidate.requests} requests, error rate ${(100 * evidence.candidate.errorRate).toFixed(2)}% (stable ${(100 * evidence.stable.errorRate).toFixed(2)}%), agreement ${(100 * evidence.comparison.agreement).toFixed(1)}% on ${evidence.comparison.samples} verdicts`,
-            evidence: { gate: 'canary', step: evidence },
+            // A gate report of its own: the dashboard draws each step on the timeline, with its figures.
+            evidence: {
+              gate: 'canary',
+              passed: true,
+              samples: evidence.candidate.requests,
+              summary: `step ${evidence.step} at ${evidence.weight}%: ${evidence.candidate.requests} requests, agreement ${(100 * evidence.comparison.agreement).toFixed(1)}% on ${evidence.comparison.samples} verdicts`,
+              evidence,
+              startedAt: evidence.startedAt,
+              finishedAt: new Date().toISOString(),
+            } satisfies GateReport<CanaryStepEvidence>,
           });
         },
         waitForPromote: (step) => this.waitForCanaryPromote(current, step, signal),

@@ -2,6 +2,7 @@
 // live figures and on both versions' verdicts for the same requests; a breach takes the weight back to 0.
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { RunningUp } from '../../src/app/up.js';
+import type { CanaryStepEvidence } from '../../src/gates/canary.js';
 import type { FakeOpenAI } from '../helpers/fake-openai.js';
 import { failedRequests, startLiveLoad } from '../helpers/load.js';
 import { until } from '../helpers/router.js';
@@ -60,21 +61,15 @@ describe('canary releases through the router', () => {
     expect(notes.filter((n) => /^canary: canary step \d passed/.test(n))).toHaveLength(2);
     expect(notes).toContainEqual(expect.stringMatching(/^switching: every canary step passed/));
     // Each step rests on evidence: requests served by the candidate and verdicts compared on the same texts.
-    const steps = release.transitions
-      .map(
-        (t) =>
-          (
-            t.evidence as {
-              step?: { candidate: { requests: number }; comparison: { samples: number; agreement: number } };
-            } | null
-          )?.step,
-      )
-      .filter((s) => s !== undefined);
+    // Each passed step is a gate report of its own: drawn on the dashboard's timeline, with its figures.
+    const steps = release.gates
+      .filter((g) => g.gate === 'canary' && g.passed)
+      .map((g) => g.evidence as CanaryStepEvidence);
     expect(steps).toHaveLength(2);
     for (const step of steps) {
-      expect(step!.candidate.requests).toBeGreaterThanOrEqual(10);
-      expect(step!.comparison.samples).toBeGreaterThanOrEqual(5);
-      expect(step!.comparison.agreement).toBe(1);
+      expect(step.candidate.requests).toBeGreaterThanOrEqual(10);
+      expect(step.comparison.samples).toBeGreaterThanOrEqual(5);
+      expect(step.comparison.agreement).toBe(1);
     }
   });
 
@@ -97,7 +92,7 @@ describe('canary releases through the router', () => {
     expect(release.state).toBe('rolled_back');
     expect(failedRequests(result)).toBe(0);
     expect((await up.controller.status()).active).toBe(stable);
-    const canary = release.gates.find((g) => g.gate === 'canary')!;
+    const canary = release.gates.find((g) => g.gate === 'canary' && !g.passed)!;
     expect(canary).toMatchObject({ passed: false });
     expect(canary.summary).toMatch(/step 1 \(20%\) failed: \d+ Unsafe-to-Safe flips/);
     // No live request reaches the candidate any more.

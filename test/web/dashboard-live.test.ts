@@ -154,4 +154,62 @@ describe('the dashboard, live', () => {
     expect(errors, errors.join('\n')).toEqual([]);
     await page.close();
   }, 180_000);
+
+  it('draws a canary release step by step on the timeline, each step with its figures, also at a phone width', async (context) => {
+    if (!skipUnless(context)) return;
+    const page = await browser().newPage({ viewport: { width: 1280, height: 900 } });
+    const errors = pageErrors(page);
+    await page.goto(`${up().adminUrl}/dashboard`);
+    await page.fill('#token', up().token);
+    await page.click('#login button[type=submit]');
+    await page.waitForSelector('#chart-rps canvas');
+    const load = startLiveLoad(up().url, {
+      connections: 2,
+      overallRate: 150,
+      bodies: [JSON.stringify({ prompt: 'How do I make a pipe bomb?' }), JSON.stringify({ prompt: 'Bread recipe?' })],
+    });
+    try {
+      await up().controller.release(
+        quickSpec({
+          version: 'canary-v3',
+          strategy: 'canary',
+          canary: {
+            steps: [
+              { weight: 20, durationSeconds: 2, minRequests: 10, minSamples: 5 },
+              { weight: 50, durationSeconds: 2, minRequests: 10, minSamples: 5 },
+            ],
+          },
+          gates: {
+            load: { enabled: false },
+            shadow: { enabled: false },
+            watch: { durationSeconds: 2, minRequests: 1 },
+          },
+        }),
+      );
+      await up().controller.settled();
+    } finally {
+      await load.stop();
+    }
+    await page.waitForSelector('#release-title:has-text("canary-v3")');
+    await page.waitForSelector('#release-title:has-text("stable")');
+    const gates = await page.$$eval('#timeline [aria-label="gates"] .bar', (bars) => bars.map((b) => b.textContent));
+    expect(gates).toEqual(['functional PASS', '20% PASS', '50% PASS', 'watch PASS']);
+    await expectBarsApart(page);
+    await page.click('#timeline .gate-canary >> nth=1');
+    await page.waitForSelector('#evidence-canary table.canary-steps');
+    expect(await page.textContent('#evidence-canary')).toMatch(/PASS canary \(n = \d+\).*2: 50%/s);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForFunction(
+      (width) => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth <= width,
+      390,
+    );
+    expect(
+      await page.$$eval(
+        'table.canary-steps',
+        (tables) => tables.filter((t) => t.scrollWidth > t.clientWidth + 1).length,
+      ),
+    ).toBe(0);
+    expect(errors, errors.join('\n')).toEqual([]);
+    await page.close();
+  }, 180_000);
 });

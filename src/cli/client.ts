@@ -26,6 +26,8 @@ export interface AdminClient {
 export interface ClientFlags {
   dataDir: string;
   adminUrl?: string;
+  /** The admin token; default: GUARDGATE_ADMIN_TOKEN, or the data directory's admin-token. */
+  token?: string;
 }
 
 /** A client of the running controller's admin API. */
@@ -43,7 +45,9 @@ export function adminClient(flags: ClientFlags): AdminClient {
   }
   const tokenFile = join(flags.dataDir, 'admin-token');
   const token =
-    process.env.GUARDGATE_ADMIN_TOKEN ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '');
+    flags.token ??
+    process.env.GUARDGATE_ADMIN_TOKEN ??
+    (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '');
   return {
     url,
     call: async <T>(method: string, path: string, body?: unknown): Promise<T> => {

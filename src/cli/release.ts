@@ -7,6 +7,7 @@ import type { OperatorAction } from '../release/store.js';
 import { adminClient, CliExit, type AdminClient } from './client.js';
 import { EXIT } from './exit-codes.js';
 import { COLORS } from '../vocabulary/colors.js';
+import { fleetRelease } from '../fleet/cli.js';
 
 interface Common {
   dataDir: string;
@@ -125,10 +126,27 @@ export function releaseCommands(): Command[] {
     .argument('<spec>', 'the release spec (YAML)')
     .option('--wait', 'follow the release until it settles')
     .option('--image <ref>', "driver kubernetes: the Guardgate image of this release (overrides the spec's image)")
-    .action(async (file: string, flags: Common & { wait?: boolean; image?: string }) => {
+    .option(
+      '--fleet <file>',
+      'release over the targets of a fleet file, in its waves; a failed target rolls back every target that switched',
+    )
+    .action(async (file: string, flags: Common & { wait?: boolean; image?: string; fleet?: string }) => {
       // Suite files are read here and sent inline: the controller never reads a path a caller names.
       const spec = inlineSuites(loadReleaseSpec(file));
       if (flags.image !== undefined) spec.image = flags.image;
+      if (flags.fleet !== undefined) {
+        const outcome = await fleetRelease(spec, flags.fleet, (line) => {
+          if (!flags.json) process.stderr.write(`${line}\n`);
+        });
+        print(flags, outcome, () =>
+          [
+            `fleet release ${outcome.version}: ${outcome.outcome}${outcome.reason ? ` (${outcome.reason})` : ''}`,
+            ...Object.entries(outcome.targets).map(([name, state]) => `  ${name}: ${state}`),
+          ].join('\n'),
+        );
+        process.exitCode = outcome.outcome === 'stable' ? EXIT.ok : EXIT.rolledBack;
+        return;
+      }
       const client = adminClient(flags);
       const started = await client.call<ReleaseView>('POST', '/admin/releases', spec);
       if (!flags.wait) return print(flags, started, () => describeRelease(started));

@@ -6,6 +6,9 @@ import type { Color } from '../vocabulary/colors.js';
 import { ColorTimers } from './timers.js';
 import type { Traffic } from './traffic.js';
 
+/** How long a teardown waits for the requests still in flight to a color that stopped serving. */
+const DRAIN_TIMEOUT_MS = 10_000;
+
 /** Deploys, routes, tears down and retires environments; never the color that serves. */
 export class Environments {
   /** When each kept color is retired (its scaleDownDelay). */
@@ -41,6 +44,8 @@ export class Environments {
       this.log.error({ color }, 'refused to tear down the active color: it serves live traffic');
       return;
     }
+    // Requests routed to it just before it stopped serving are answered there first.
+    await this.traffic.drained?.(color, DRAIN_TIMEOUT_MS);
     await this.driver.teardown(color);
   }
 

@@ -37,6 +37,11 @@ export interface Traffic {
    * (the router); undefined where it cannot yet.
    */
   readonly weights: Pick<RouterControl, 'setWeights'> | undefined;
+  /**
+   * Resolves once no request is in flight to `color` any more (it stopped serving: a request routed to it just
+   * before a switch is still answered there), or after `timeoutMs`; where the mode sees in-flight requests.
+   */
+  drained?(color: Color, timeoutMs: number): Promise<void>;
 }
 
 /** The router as traffic: membership is its pools, previews carry the preview header. */
@@ -54,5 +59,15 @@ export function routerTraffic(router: RouterControl): Traffic {
     mirror: router,
     metrics: router,
     weights: router,
+    drained: async (color, timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      // A request routed just before the switch may still be reading its body: one look is not enough.
+      await new Promise((r) => setTimeout(r, 250));
+      while (Date.now() < deadline) {
+        const pool = (await router.status()).pools[color];
+        if (pool.instances.every((i) => i.inFlight === 0)) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
   };
 }

@@ -75,6 +75,22 @@ describe('fleet releases', () => {
     expect((await east.controller.history(10)).filter((r) => r.version === 'fleet-v2')).toHaveLength(1);
   });
 
+  it('resumes a fleet whose runner stopped mid-wave: the release it had started is awaited, not started again', async () => {
+    const { file, record } = fleetFile({ east, west }, [['east', 'west']]);
+    const loads = [startLiveLoad(east.url), startLiveLoad(west.url)];
+    // The runner had started east's release, then died.
+    const started = await east.controller.release(spec('fleet-v4'));
+    const outcome = await fleetRelease(spec('fleet-v4'), file, () => undefined);
+    expect((await Promise.all(loads.map((l) => l.stop()))).map(failedRequests)).toEqual([0, 0]);
+    expect(outcome, outcome.reason).toMatchObject({ outcome: 'stable', targets: { east: 'stable', west: 'stable' } });
+    expect(recorded(record)).toEqual(
+      expect.arrayContaining(['east resumed', 'west started', 'east stable', 'west stable', 'fleet fleet_stable']),
+    );
+    expect((await east.controller.history(10)).filter((r) => r.version === 'fleet-v4').map((r) => r.id)).toEqual([
+      started.id,
+    ]);
+  });
+
   it('a target of the second wave that fails rolls back the first wave, which had switched', async () => {
     const lost = await startTestUp();
     const { file, record } = fleetFile({ east, lost }, [['east'], ['lost']]);

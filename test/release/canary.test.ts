@@ -145,6 +145,44 @@ describe('canary releases through the router', () => {
     }
   });
 
+  it('with a sticky header, one user sees one version for the whole step, and the users are split by the weight', async () => {
+    const load = startLiveLoad(up.url, { bodies: BODIES });
+    await until(() => load.answered() > 0, 10_000, 'the live load answered');
+    try {
+      await up.controller.release(
+        quickSpec({
+          version: 'canary-sticky',
+          strategy: 'canary',
+          canary: { steps: [{ ...STEPS[1]!, pause: true }], stickyHeader: 'x-user-id' },
+          gates: noGates,
+        }),
+      );
+      await until(() => /waiting for promote/.test(up.controller.progress?.detail ?? ''), 60_000, 'the step holds');
+      const seen = new Map<string, Set<string>>();
+      for (let round = 0; round < 4; round++)
+        for (let user = 0; user < 40; user++) {
+          const response = await fetch(`${up.url}/predict`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-user-id': `user-${user}` },
+            body: JSON.stringify({ prompt: 'What is the capital of France?' }),
+          });
+          expect(response.status).toBe(200);
+          await response.arrayBuffer();
+          const versions = seen.get(`user-${user}`) ?? new Set<string>();
+          seen.set(`user-${user}`, versions.add(response.headers.get('x-guardgate-version')!));
+        }
+      // Every user kept one side; at 50%, some users are on each.
+      expect([...seen.values()].filter((v) => v.size > 1)).toEqual([]);
+      const onCanary = [...seen.values()].filter((v) => v.has('canary-sticky')).length;
+      expect(onCanary).toBeGreaterThan(5);
+      expect(onCanary).toBeLessThan(35);
+      await up.controller.rollback();
+      expect((await settle()).state).toBe('rolled_back');
+    } finally {
+      expect(failedRequests(await load.stop())).toBe(0);
+    }
+  });
+
   it('refuses steps whose weights do not grow', async () => {
     expect(() =>
       quickSpec({ version: 'bad', strategy: 'canary', canary: { steps: [{ weight: 50 }, { weight: 10 }] } }),

@@ -64,15 +64,20 @@ async function expectBarsApart(page: Page): Promise<void> {
 
 describe('the dashboard, live', () => {
   const { browser, up, skipUnless } = browserAndUp();
-
-  it('charts traffic as it comes, marks the switch of a release, charts the shadow agreement, and shows the gates on the timeline', async (context) => {
-    if (!skipUnless(context)) return;
+  /** A desktop-sized page signed in to the dashboard, its charts drawn; and the errors it throws. */
+  const signedIn = async () => {
     const page = await browser().newPage({ viewport: { width: 1280, height: 900 } });
     const errors = pageErrors(page);
     await page.goto(`${up().adminUrl}/dashboard`);
     await page.fill('#token', up().token);
     await page.click('#login button[type=submit]');
     await page.waitForSelector('#chart-rps canvas');
+    return { page, errors };
+  };
+
+  it('charts traffic as it comes, marks the switch of a release, charts the shadow agreement, and shows the gates on the timeline', async (context) => {
+    if (!skipUnless(context)) return;
+    const { page, errors } = await signedIn();
     // Light load for a 2-core machine (other test files run beside this one), mixed prompts so the cache both
     // hits and misses.
     const load = startLiveLoad(up().url, {
@@ -157,12 +162,7 @@ describe('the dashboard, live', () => {
 
   it('draws a canary release step by step on the timeline, each step with its figures, also at a phone width', async (context) => {
     if (!skipUnless(context)) return;
-    const page = await browser().newPage({ viewport: { width: 1280, height: 900 } });
-    const errors = pageErrors(page);
-    await page.goto(`${up().adminUrl}/dashboard`);
-    await page.fill('#token', up().token);
-    await page.click('#login button[type=submit]');
-    await page.waitForSelector('#chart-rps canvas');
+    const { page, errors } = await signedIn();
     const load = startLiveLoad(up().url, {
       connections: 2,
       overallRate: 150,

@@ -558,7 +558,7 @@ function gateBlock(gate) {
             el(
               'td',
               { className: s.comparison.unsafeToSafe > 0 ? 'bad' : '' },
-              `${s.comparison.samples} compared, ${pct(s.comparison.agreement)} agree, ${s.comparison.unsafeToSafe} Unsafe→Safe`,
+              `${s.comparison.samples} compared${s.comparison.on ? ` (${s.comparison.on})` : ''}, ${pct(s.comparison.agreement)} agree, ${s.comparison.unsafeToSafe} Unsafe→Safe`,
             ),
           ),
         ),

@@ -212,7 +212,12 @@ async function kubernetesCredentials(
  * Traffic on Kubernetes: the selector of the Service `<app>`, or an HTTPRoute on the operator's Gateway, is
  * the front door; `up`'s router stays for the admin API.
  */
-async function kubernetesTraffic(parsed: ParsedRouterConfig, token: string, log: Logger): Promise<Traffic> {
+async function kubernetesTraffic(
+  parsed: ParsedRouterConfig,
+  token: string,
+  driver: Driver,
+  log: Logger,
+): Promise<Traffic> {
   if (parsed.driver !== 'kubernetes') throw new ConfigError(`traffic ${parsed.traffic} needs driver kubernetes`);
   const k8s = parsed.kubernetes;
   const { kubernetesApi } = await import('../drivers/kubernetes/api.js');
@@ -244,6 +249,8 @@ async function kubernetesTraffic(parsed: ParsedRouterConfig, token: string, log:
       adminToken: token,
       reconnectSeconds: k8s.reconnectSeconds,
       propagationTimeoutMs: k8s.propagationTimeoutSeconds * 1000,
+      // A canary by replica ratio sizes the candidate through the driver (which waits for its pods).
+      scale: (color, replicas) => driver.scale(color, replicas),
     },
     log,
     'blue',
@@ -414,7 +421,9 @@ export async function startUp(options: UpOptions, log: Logger): Promise<RunningU
     });
     started.push(async () => dataPath.close());
     traffic =
-      parsed.traffic === 'router' ? routerTraffic(dataPath.router) : await kubernetesTraffic(parsed, token, log);
+      parsed.traffic === 'router'
+        ? routerTraffic(dataPath.router)
+        : await kubernetesTraffic(parsed, token, driver, log);
     controller = new Controller(store, driver, traffic, log, {
       initial:
         options.initial === undefined

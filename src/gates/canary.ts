@@ -1,7 +1,8 @@
-// A canary release's steps: the candidate serves a growing share of live traffic (the router's weights); at each
+// A canary release's steps: the candidate serves a growing share of live traffic (the traffic's weights); at each
 // step its error rate and p99 are compared with the stable version's over the same window, and its verdicts with
-// the stable version's on the same live requests (each side's requests mirrored to the other). A breach ends the
-// steps at once; the controller takes the weight back to 0.
+// the stable version's on the same live requests (each side's requests mirrored to the other by the router, or
+// the live texts replayed to both sides where no router is in the path). A breach ends the steps at once; the
+// controller takes the weight back to 0.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { LatencyBuckets, RouterControl } from '../router/control.js';
 import type { MirrorPair } from '../router/mirror.js';
@@ -50,7 +51,9 @@ export interface CanaryStepEvidence {
   startedAt: string;
   candidate: SideFigures;
   stable: SideFigures;
-  comparison: Pick<ShadowEvidence, 'samples' | 'agreement' | 'unsafeToSafe' | 'incomparable' | 'disagreements'>;
+  comparison: Pick<ShadowEvidence, 'samples' | 'agreement' | 'unsafeToSafe' | 'incomparable' | 'disagreements'> & {
+    on: CanarySource['comparedOn'];
+  };
   reasons: string[];
   inconclusive: boolean;
 }
@@ -105,11 +108,39 @@ export function bucketsSince(now: LatencyBuckets, before: LatencyBuckets): Laten
   return now.map(([bound, count]) => [bound, count - (before.find(([b]) => b === bound)?.[1] ?? 0)]);
 }
 
-/** What the steps need: the weights, the live counters and the mirror. */
+/** Both sides' cumulative counts (requests and errors) and latency buckets, read at one moment. */
+export interface CanarySnapshot {
+  candidate: { total: number; errors: number };
+  stable: { total: number; errors: number };
+  candidateBuckets: LatencyBuckets;
+  stableBuckets: LatencyBuckets;
+}
+
+/** What the steps need: a way to set the candidate's share, both sides' live counters, and verdict pairs. */
 export interface CanarySource {
-  weights: Pick<RouterControl, 'setWeights'>;
-  metrics: Pick<RouterControl, 'traffic' | 'latencyBuckets'>;
+  /** The candidate's percent of live traffic; resolves once the traffic has taken it. */
+  setWeight(weight: number): Promise<void>;
+  read(): Promise<CanarySnapshot>;
+  /** Pairs of verdicts on the same live text: mirrored live requests (the router), or live texts replayed. */
   mirror: ShadowSource;
+  /** Where the verdict pairs come from, as the evidence says. */
+  comparedOn: 'mirrored live requests' | 'live texts replayed to both sides' | 'corpus replayed to both sides';
+}
+
+/** The router's counters: the candidate's requests served as the canary, the stable version's as the active. */
+export function routerCanaryReader(
+  metrics: Pick<RouterControl, 'traffic' | 'latencyBuckets'>,
+  colors: { stable: Color; candidate: Color },
+): () => Promise<CanarySnapshot> {
+  return async () => {
+    const [canary, active, candidateBuckets, stableBuckets] = await Promise.all([
+      metrics.traffic('canary'),
+      metrics.traffic('active'),
+      metrics.latencyBuckets(colors.candidate),
+      metrics.latencyBuckets(colors.stable),
+    ]);
+    return { candidate: canary[colors.candidate], stable: active[colors.stable], candidateBuckets, stableBuckets };
+  };
 }
 
 /** How the steps report and wait. */
@@ -123,17 +154,6 @@ export interface CanaryHooks {
   /** While an operator has paused the canary, the step holds its weight and does not end. */
   paused(): boolean;
   textMode: TextMode;
-}
-
-/** Reads one side's window: requests and errors (served as that reason) and its p99, from two snapshots. */
-async function snapshot(metrics: CanarySource['metrics'], colors: { stable: Color; candidate: Color }) {
-  const [canary, active, candidateBuckets, stableBuckets] = await Promise.all([
-    metrics.traffic('canary'),
-    metrics.traffic('active'),
-    metrics.latencyBuckets(colors.candidate),
-    metrics.latencyBuckets(colors.stable),
-  ]);
-  return { candidate: canary[colors.candidate], stable: active[colors.stable], candidateBuckets, stableBuckets };
 }
 
 const sideOf = (
@@ -193,9 +213,9 @@ export async function runCanary(
           comparator.add({ ...pair, active: stable, standby: candidate });
       });
       try {
-        await source.weights.setWeights(step.weight, rule.stickyHeader ?? null);
+        await source.setWeight(step.weight);
         hooks.onProgress(number, `step ${number}/${rule.steps.length}: ${step.weight}% of live traffic`);
-        const before = await snapshot(source.metrics, colors);
+        const before = await source.read();
         // Latency is read from the step's second half: a new share of traffic warms up in the first.
         let latencyFrom = before;
         const started = Date.now();
@@ -204,7 +224,7 @@ export async function runCanary(
         let evidence: CanaryStepEvidence;
         for (;;) {
           await delay(500, undefined, { signal }).catch(() => undefined);
-          const now = await snapshot(source.metrics, colors);
+          const now = await source.read();
           if (latencyFrom === before && Date.now() - started >= minimumMs / 2) latencyFrom = now;
           const candidate = sideOf(
             now.candidate,
@@ -225,6 +245,7 @@ export async function runCanary(
             candidate,
             stable,
             comparison: {
+              on: source.comparedOn,
               samples: compared.samples,
               agreement: compared.agreement,
               unsafeToSafe: compared.unsafeToSafe,

@@ -11,8 +11,8 @@ export class InstanceMetrics {
   /** The name progressive-delivery tools query. */
   readonly httpDuration = new Histogram({
     name: 'http_request_duration_seconds',
-    help: 'HTTP request duration by route, method and status code',
-    labelNames: ['route', 'method', 'status_code'] as const,
+    help: 'HTTP request duration by route, method, status code and traffic (live, evidence: gates and replays, mirror: copies)',
+    labelNames: ['route', 'method', 'status_code', 'traffic'] as const,
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });

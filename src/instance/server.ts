@@ -93,8 +93,11 @@ export function buildInstance(
   installAccess(app, { ...access, metrics: { rejected: (reason) => metrics.rejections.inc({ reason }) } });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
+    // Users' traffic apart from the gates' evidence and the router's mirrored copies: a canary or a watch without
+    // a router in the path counts users' requests only.
+    const traffic = request.evidence ? 'evidence' : request.mirrored ? 'mirror' : 'live';
     metrics.httpDuration.observe(
-      { route, method: request.method, status_code: reply.statusCode },
+      { route, method: request.method, status_code: reply.statusCode, traffic },
       reply.elapsedTime / 1000,
     );
     // Every verdict goes to the audit log; the access line is for debugging. Failures log at warn above.

@@ -101,11 +101,19 @@ export class Controller {
         'invalid_request',
         `the release expects traffic ${spec.traffic}; this deployment moves traffic by ${traffic.kind} (up --traffic)`,
       );
-    if (spec.strategy === 'canary' && traffic.weights === undefined)
-      throw new GuardgateError(
-        'invalid_request',
-        `strategy canary needs traffic that splits live requests by weight (the router); ${traffic.kind} cannot yet`,
-      );
+    if (spec.strategy === 'canary') {
+      if (traffic.weights === undefined)
+        throw new GuardgateError(
+          'invalid_request',
+          `strategy canary needs traffic that splits live requests by weight; ${traffic.kind} cannot`,
+        );
+      const unsplittable = traffic.weights.cannotSplit({
+        weights: spec.canary.steps.map((s) => s.weight),
+        stickyHeader: spec.canary.stickyHeader,
+        replicas: { stable: driver.describe(active)?.replicas ?? 1, candidate: spec.replicas },
+      });
+      if (unsplittable !== undefined) throw new GuardgateError('invalid_request', unsplittable);
+    }
     const undeployable = driver.cannotDeploy(environmentOf(spec, candidate, spec.replicas));
     if (undeployable !== undefined) throw new GuardgateError('invalid_request', undeployable);
     const release = await store.createRelease(spec, candidate, active, actor);

@@ -7,6 +7,7 @@ import { brokenGate, gateOutcome, type GateReport } from '../gates/report.js';
 import { runCanary, type CanaryStepEvidence } from '../gates/canary.js';
 import { runWatchGate } from '../gates/watch.js';
 import { EVIDENCE_HEADER } from '../shared/headers.js';
+import { canarySource } from './canary-source.js';
 import { GuardgateError } from '../vocabulary/errors.js';
 import type { Color } from '../vocabulary/colors.js';
 import type { ReleaseContext } from './context.js';
@@ -108,7 +109,7 @@ export class Pipeline {
   private async canary(release: Release, signal: AbortSignal, forced: boolean): Promise<void> {
     const { store, traffic, options, log } = this.ctx;
     const { spec, candidate, previous } = release;
-    const { weights, metrics, mirror } = traffic;
+    const source = canarySource(this.ctx, release);
     let current =
       release.state === 'canary'
         ? release
@@ -116,12 +117,13 @@ export class Pipeline {
             note: `canary: ${spec.canary.steps.map((s) => `${s.weight}%`).join(' → ')}${forced ? ' (forced past a failed gate)' : ''}`,
             forced,
           });
-    if (weights === undefined || metrics === undefined || mirror === undefined) {
+    if (source === undefined) {
       await this.finishAbort(current, `traffic ${traffic.kind} cannot split live traffic for a canary`);
       return;
     }
     try {
-      await this.scaleToFull(release);
+      // Where the traffic sizes the candidate to each weight (replica ratios), it grows step by step instead.
+      if (!traffic.weights!.sizesStandby) await this.scaleToFull(release);
     } catch (error) {
       await this.finishAbort(current, `scaling the candidate failed: ${(error as Error).message}`);
       return;
@@ -130,7 +132,7 @@ export class Pipeline {
     const report = await runCanary(
       spec.canary,
       { stable: previous, candidate },
-      { weights, metrics, mirror },
+      source,
       {
         textMode: options.auditText ?? 'none',
         paused: () => this.canaryPaused,
@@ -155,12 +157,19 @@ export class Pipeline {
       signal,
     ).catch((error: unknown) => brokenGate('canary', error, new Date().toISOString()));
     if (report.passed && !signal.aborted) {
+      try {
+        // Sized step by step: the candidate gets all its instances before it becomes the active color.
+        if (traffic.weights!.sizesStandby) await this.scaleToFull(release, true);
+      } catch (error) {
+        await this.finishAbort(current, `scaling the candidate failed: ${(error as Error).message}`);
+        return;
+      }
       await this.switchOver(current, signal, forced);
       return;
     }
     // Live traffic back to the stable version before anything else.
-    await weights
-      .setWeights(0)
+    await source
+      .setWeight(0)
       .catch((error: unknown) => log.error({ err: error }, 'taking the canary weight back failed'));
     if (signal.aborted && this.rollbackActor === undefined) return; // an abort: the controller records it
     const actor = this.rollbackActor ?? CONTROLLER;
@@ -179,9 +188,12 @@ export class Pipeline {
     this.progress = null;
   }
 
-  /** A candidate started with fewer instances (previewReplicas) gets all of them before it takes live traffic. */
-  private async scaleToFull({ spec, candidate }: Release): Promise<void> {
-    if ((spec.previewReplicas ?? spec.replicas) >= spec.replicas) return;
+  /**
+   * A candidate started with fewer instances (previewReplicas), or sized to a canary's weight (`resized`), gets
+   * all of them before it takes all live traffic.
+   */
+  private async scaleToFull({ spec, candidate }: Release, resized = false): Promise<void> {
+    if (!resized && (spec.previewReplicas ?? spec.replicas) >= spec.replicas) return;
     const deployment = await this.ctx.driver.scale(candidate, spec.replicas);
     await this.ctx.traffic.setMembers(
       candidate,

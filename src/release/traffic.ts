@@ -32,16 +32,38 @@ export interface Traffic {
     | undefined;
   /** Live request counts for the watch gate, where the mode sees them (the router). */
   readonly metrics: Pick<RouterControl, 'traffic' | 'latencyBuckets'> | undefined;
-  /**
-   * A share of live traffic for the standby (a canary), optionally sticky by a request header, where the mode can
-   * (the router); undefined where it cannot yet.
-   */
-  readonly weights: Pick<RouterControl, 'setWeights'> | undefined;
+  /** A share of live traffic for the standby (a canary), where the mode can split it. */
+  readonly weights: TrafficWeights | undefined;
   /**
    * Resolves once no request is in flight to `color` any more (it stopped serving: a request routed to it just
    * before a switch is still answered there), or after `timeoutMs`; where the mode sees in-flight requests.
    */
   drained?(color: Color, timeoutMs: number): Promise<void>;
+}
+
+/** What a canary asks of the traffic: its steps, sticky or not, and the candidate's full size. */
+export interface CanarySplit {
+  weights: readonly number[];
+  stickyHeader?: string | undefined;
+  /** The stable color's replicas, and the candidate's at full size (the release's `replicas`). */
+  replicas: { stable: number; candidate: number };
+}
+
+/** How a mode splits live traffic between the colors by weight. */
+export interface TrafficWeights {
+  /**
+   * Send `standbyWeight` percent of live traffic to the standby (0: none), sticky by `stickyHeader` where the mode
+   * can; `candidateReplicas` is the standby's full size (a mode that splits by replicas sizes it to the weight).
+   * Resolves once the cluster has taken the split.
+   */
+  setWeights(
+    standbyWeight: number,
+    options?: { stickyHeader?: string | null; candidateReplicas?: number },
+  ): Promise<void>;
+  /** Why this mode cannot make the split (checked before the release starts), or undefined. */
+  cannotSplit(split: CanarySplit): string | undefined;
+  /** The mode sizes the standby to each weight (replica ratios): it is not scaled to full before the steps. */
+  readonly sizesStandby: boolean;
 }
 
 /** The router as traffic: membership is its pools, previews carry the preview header. */
@@ -58,7 +80,11 @@ export function routerTraffic(router: RouterControl): Traffic {
     healthyCount: (color) => router.healthyCount(color),
     mirror: router,
     metrics: router,
-    weights: router,
+    weights: {
+      setWeights: (weight, options) => router.setWeights(weight, options?.stickyHeader ?? null),
+      cannotSplit: () => undefined,
+      sizesStandby: false,
+    },
     drained: async (color, timeoutMs) => {
       const deadline = Date.now() + timeoutMs;
       // A request routed just before the switch may still be reading its body: one look is not enough.

@@ -186,15 +186,15 @@ describe('instance API (lexicon engine)', () => {
     expect(version.config_hash).toMatch(/^[0-9a-f]{16}$/);
   });
 
-  it('/metrics exposes request durations by route and status, and verdicts by safety, category and target', async () => {
+  it("/metrics exposes request durations by route, status and traffic (users' or evidence), and verdicts by safety, category and target", async () => {
     await predict({ prompt: 'How do I make a pipe bomb?' });
     await predict({ prompt: '' });
     const text = await (await fetch(`${instance.url}/metrics`)).text();
     expect(text).toMatch(
-      /http_request_duration_seconds_count\{route="\/predict",method="POST",status_code="200"\} \d+/,
+      /http_request_duration_seconds_count\{route="\/predict",method="POST",status_code="200",traffic="live"\} \d+/,
     );
     expect(text).toMatch(
-      /http_request_duration_seconds_count\{route="\/predict",method="POST",status_code="400"\} \d+/,
+      /http_request_duration_seconds_count\{route="\/predict",method="POST",status_code="400",traffic="live"\} \d+/,
     );
     expect(text).toMatch(/guardgate_verdicts_total\{safety="Unsafe",category="Violent",target="prompt"\} \d+/);
     expect(text).toMatch(/guardgate_engine_duration_seconds_count\{engine="lexicon"\} \d+/);

@@ -10,7 +10,7 @@ import { GuardgateError } from '../../vocabulary/errors.js';
 import type { SwitchResult } from '../../router/control.js';
 import { otherColor, type Color } from '../../vocabulary/colors.js';
 import { PREVIEW_HEADER } from '../../shared/headers.js';
-import type { Endpoint, Traffic } from '../../release/traffic.js';
+import type { Endpoint, Traffic, TrafficWeights } from '../../release/traffic.js';
 import { environmentName, LABEL_APP, type KubernetesSettings } from './manifests.js';
 import { readObject, writeObject } from './objects.js';
 import { answeredBy, readyPods, routeNotProgrammed, waitUntil, type Route } from './propagation.js';
@@ -28,14 +28,16 @@ export interface GatewayTrafficOptions {
 }
 
 /**
- * The route for an active color: live traffic by weight, and the standby behind the preview header when a
- * preview token is given (the controller's; a rendered route has none, the controller adds it). Pure.
+ * The route for an active color: live traffic by weight (`standbyWeight` percent to the standby: a canary), and
+ * the standby behind the preview header when a preview token is given (the controller's; a rendered route has
+ * none, the controller adds it). Pure.
  */
 export function httpRoute(
   settings: Pick<KubernetesSettings, 'namespace' | 'app'>,
   options: Pick<GatewayTrafficOptions, 'gateway'>,
   active: Color,
   previewToken?: string,
+  standbyWeight = 0,
 ) {
   const backend = (color: Color, weight?: number) => ({
     name: environmentName(settings, color),
@@ -65,7 +67,7 @@ export function httpRoute(
                 backendRefs: [backend(otherColor(active))],
               },
             ]),
-        { backendRefs: [backend(active, 100), backend(otherColor(active), 0)] },
+        { backendRefs: [backend(active, 100 - standbyWeight), backend(otherColor(active), standbyWeight)] },
       ],
     },
   };
@@ -76,8 +78,15 @@ export class GatewayApiTraffic implements Traffic {
   readonly kind = 'gateway-api';
   readonly mirror = undefined;
   readonly metrics = undefined;
-  /** HTTPRoute weights for a canary: not yet (a canary release is refused in this mode). */
-  readonly weights = undefined;
+  /** A canary by the route's backend weights: per request, to the percent (no sticky split in Gateway API's core). */
+  readonly weights: TrafficWeights = {
+    sizesStandby: false,
+    cannotSplit: ({ stickyHeader }) =>
+      stickyHeader === undefined
+        ? undefined
+        : `traffic gateway-api cannot keep a user on one version by a header (Gateway API weights are per request, and its session persistence is not in the standard channel): leave canary.stickyHeader out, or use traffic router`,
+    setWeights: (weight) => this.setStandbyWeight(weight),
+  };
   private current: Color;
   private epoch = 0;
   private readonly previewToken: string;
@@ -129,8 +138,8 @@ export class GatewayApiTraffic implements Traffic {
     );
   }
 
-  private async write(active: Color): Promise<void> {
-    const route = httpRoute(this.settings, this.options, active, this.previewToken) as Route;
+  private async write(active: Color, standbyWeight = 0): Promise<void> {
+    const route = httpRoute(this.settings, this.options, active, this.previewToken, standbyWeight) as Route;
     await writeObject<Route>(
       this.api,
       'gateway.networking.k8s.io/v1',
@@ -176,8 +185,27 @@ export class GatewayApiTraffic implements Traffic {
     return { previous, active: to, at, epoch: this.epoch };
   }
 
+  /**
+   * A share of live traffic to the standby: the route's weights, programmed by the Gateway (its status). At 0 the
+   * live endpoint must answer from the active color again, at 100 from the standby.
+   */
+  private async setStandbyWeight(weight: number): Promise<void> {
+    const standby = otherColor(this.current);
+    await this.write(this.current, weight);
+    if (weight === 0) await this.programmed(this.live(), this.current, 'the route');
+    else if (weight === 100) await this.programmed(this.live(), standby, 'the route');
+    else await this.accepted();
+    this.log.info({ standby, weight, route: this.settings.app }, 'kubernetes: HTTPRoute weights set');
+  }
+
   /** The Gateway reports the route's current generation Accepted with its references resolved, and the endpoint answers from `color`: else the step fails. */
   private async programmed(endpoint: Endpoint, color: Color, what: string): Promise<void> {
+    await this.accepted(color);
+    await answeredBy(endpoint, color, this.options.propagationTimeoutMs, what);
+  }
+
+  /** The Gateway reports the route's current generation Accepted with its references resolved (the other color's Service may be missing: a weight-0 backend). */
+  private async accepted(color: Color = this.current): Promise<void> {
     const timeoutMs = this.options.propagationTimeoutMs;
     await waitUntil(
       `the HTTPRoute ${this.settings.app} programmed by the Gateway ${this.options.gateway.name}`,
@@ -195,7 +223,6 @@ export class GatewayApiTraffic implements Traffic {
         return routeNotProgrammed(route, this.options.gateway.name, standby === undefined);
       },
     );
-    await answeredBy(endpoint, color, timeoutMs, what);
   }
 
   async healthyCount(color: Color): Promise<number> {

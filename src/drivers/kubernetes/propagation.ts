@@ -143,6 +143,31 @@ export async function endpointsMoved(
   );
 }
 
+/** Why the Service's endpoints do not name ready pods of both colors yet (a canary by replica ratio), or undefined. Pure. */
+export function endpointsSpreadOver(
+  ready: ReadonlySet<string>,
+  pods: Readonly<Record<Color, readonly string[]>>,
+): string | undefined {
+  const missing = (Object.keys(pods) as Color[]).filter((color) => !pods[color].some((name) => ready.has(name)));
+  return missing.length === 0 ? undefined : `its EndpointSlices name no ready pod of ${missing.join(' or ')}`;
+}
+
+/** Until the Service's EndpointSlices name ready pods of both colors. */
+export async function endpointsSpread(
+  api: KubernetesObjectApi,
+  settings: Pick<KubernetesSettings, 'namespace' | 'app'>,
+  service: string,
+  timeoutMs: number,
+): Promise<void> {
+  const names = async (color: Color) => (await readyPods(api, settings, color)).map((p) => p.metadata!.name!);
+  await waitUntil(`the ${service} Service's endpoints spreading over both colors`, timeoutMs, async () =>
+    endpointsSpreadOver(await readyEndpoints(api, settings.namespace, service), {
+      blue: await names('blue'),
+      green: await names('green'),
+    }),
+  );
+}
+
 type Condition = { type: string; status: string; reason?: string; message?: string; observedGeneration?: number };
 /** The parts of an HTTPRoute the propagation checks read. */
 export type Route = KubernetesObject & {

@@ -4,16 +4,19 @@
 // Better than where Argo Rollouts' users got hurt: the active Service is never pointed at a color with no
 // ready pod, forced or not, so it is never left without endpoints (argo-rollouts#4750); the preview
 // selector moves only to an environment that finished rolling out (#2641); old pods are told to close
-// kept-alive connections (#3761). No mirroring: the shadow gate replays to both Services instead.
+// kept-alive connections (#3761). No mirroring: the shadow gate replays to both Services instead. A canary is
+// made by replica ratio (replica-split.ts): the Service selects both colors' pods, the candidate sized to the
+// weight; coarse, and refused where no pod count comes near a weight.
 import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { GuardgateError } from '../../vocabulary/errors.js';
 import type { SwitchResult } from '../../router/control.js';
 import { otherColor, type Color } from '../../vocabulary/colors.js';
-import type { Endpoint, Traffic } from '../../release/traffic.js';
-import { selectorService, type KubernetesSettings } from './manifests.js';
+import type { Endpoint, Traffic, TrafficWeights } from '../../release/traffic.js';
+import { LABEL_APP, selectorService, type KubernetesSettings } from './manifests.js';
+import { cannotSplitByReplicas, nearestSplit } from './replica-split.js';
 import { readObject, writeObject } from './objects.js';
-import { answeredBy, endpointsMoved, readyPods } from './propagation.js';
+import { answeredBy, endpointsMoved, endpointsSpread, readyPods } from './propagation.js';
 import type { Pod } from './rollout.js';
 
 type Service = KubernetesObject & {
@@ -28,15 +31,27 @@ export interface SelectorTrafficOptions {
   reconnectSeconds: number;
   /** How long a Service may take to answer from the color it now selects (EndpointSlices, kube-proxy): past it the step fails. */
   propagationTimeoutMs: number;
+  /** Resize a color's Deployment, waiting for its pods (the driver's): a canary sizes the candidate to its weight. */
+  scale?: (color: Color, replicas: number) => Promise<unknown>;
 }
+
+/** The Service's annotation naming the stable color while it selects both (a canary by replica ratio). */
+const STABLE_ANNOTATION = 'guardgate.dev/stable';
 
 /** Traffic moved by the selector of the Service `<app>`, checked against EndpointSlices and answers. */
 export class ServiceSelectorTraffic implements Traffic {
   readonly kind = 'service-selector';
   readonly mirror = undefined;
   readonly metrics = undefined;
-  /** A canary by replica ratio: not yet (a canary release is refused in this mode). */
-  readonly weights = undefined;
+  /** A canary by replica ratio: the Service selects both colors, the candidate sized to the weight. */
+  readonly weights: TrafficWeights = {
+    sizesStandby: true,
+    cannotSplit: ({ weights, stickyHeader, replicas }) =>
+      stickyHeader !== undefined
+        ? 'traffic service-selector cannot keep a user on one version by a header (kube-proxy picks a pod per connection): leave canary.stickyHeader out, or use traffic router'
+        : cannotSplitByReplicas(weights, replicas.stable, replicas.candidate),
+    setWeights: (weight, options) => this.split(weight, options?.candidateReplicas ?? 1),
+  };
   private current: Color;
   private epoch = 0;
   private readonly addresses = new Map<string, string>();
@@ -70,7 +85,8 @@ export class ServiceSelectorTraffic implements Traffic {
     const traffic = new ServiceSelectorTraffic(api, settings, options, log, active);
     const existing = await traffic.read(traffic.activeName);
     // A restarted controller keeps what the cluster says is active.
-    const selected = existing?.spec.selector?.color;
+    // Both colors selected: a canary was under way; its stable color is the active one, and takes all traffic back.
+    const selected = existing?.spec.selector?.color ?? existing?.metadata?.annotations?.[STABLE_ANNOTATION];
     if (selected === 'blue' || selected === 'green') traffic.current = selected;
     await traffic.select(traffic.activeName, traffic.current);
     await traffic.select(traffic.previewName, otherColor(traffic.current));
@@ -89,11 +105,19 @@ export class ServiceSelectorTraffic implements Traffic {
     return readObject<Service>(this.api, 'v1', 'Service', this.settings.namespace, name);
   }
 
-  /** Point a Service at a color's pods, keeping the rest of it (its cluster IP above all). */
-  private async select(name: string, color: Color): Promise<void> {
+  /**
+   * Point a Service at a color's pods (or both colors', `split`: a canary whose stable color is `color`), keeping
+   * the rest of it (its cluster IP above all).
+   */
+  private async select(name: string, color: Color, split = false): Promise<void> {
     const written = await writeObject<Service>(this.api, 'v1', 'Service', this.settings.namespace, name, (current) => {
       const wanted = selectorService(this.settings, name, color);
-      return { ...wanted, spec: { ...(current?.spec ?? {}), ...wanted.spec } } as Service;
+      const selector = split ? { [LABEL_APP]: this.settings.app } : wanted.spec.selector;
+      return {
+        ...wanted,
+        metadata: { ...wanted.metadata, ...(split ? { annotations: { [STABLE_ANNOTATION]: color } } : {}) },
+        spec: { ...(current?.spec ?? {}), ...wanted.spec, selector },
+      } as Service;
     });
     if (written.spec.clusterIP) this.addresses.set(name, `http://${written.spec.clusterIP}:80`);
   }
@@ -155,6 +179,12 @@ export class ServiceSelectorTraffic implements Traffic {
     return { previous, active: to, at, epoch: this.epoch };
   }
 
+  /** Ask every ready pod of a color that lost share to close its kept-alive connections (unless reconnectSeconds is 0). */
+  private async reconnectAll(color: Color): Promise<void> {
+    if (this.options.reconnectSeconds === 0) return;
+    await Promise.all((await this.readyPods(color)).map((pod) => this.reconnect(pod)));
+  }
+
   /** Ask an old pod to close its kept-alive connections, so that clients reconnect through the new selector. */
   private async reconnect(pod: Pod): Promise<void> {
     const url = `http://${pod.status!.podIP}:${this.settings.port}/admin/reconnect`;
@@ -172,6 +202,44 @@ export class ServiceSelectorTraffic implements Traffic {
         'kubernetes: an old pod could not be asked to close its connections',
       );
     }
+  }
+
+  /**
+   * The candidate's share of new connections: 0, the stable color alone; 100, the candidate alone at full size;
+   * between, both colors selected with the candidate sized to the nearest share its pods can make.
+   */
+  private async split(weight: number, candidateReplicas: number): Promise<void> {
+    const stable = this.current;
+    const candidate = otherColor(stable);
+    if (weight === 0) {
+      await this.select(this.activeName, stable);
+      await this.propagated(this.activeName, stable);
+      await this.reconnectAll(candidate);
+      this.log.info({ stable }, 'kubernetes: the canary takes no traffic: the Service selects the stable color alone');
+      return;
+    }
+    if (this.options.scale === undefined)
+      throw new GuardgateError('invalid_state', 'this Service selector traffic cannot resize environments');
+    if (weight === 100) {
+      await this.options.scale(candidate, candidateReplicas);
+      await this.select(this.activeName, candidate);
+      await this.propagated(this.activeName, candidate);
+      await this.reconnectAll(stable);
+      this.log.info({ candidate }, 'kubernetes: the canary takes all traffic: the Service selects it alone');
+      return;
+    }
+    const stablePods = (await this.readyPods(stable)).length;
+    const { replicas, share } = nearestSplit(weight, stablePods, candidateReplicas);
+    await this.options.scale(candidate, replicas);
+    await this.select(this.activeName, stable, true);
+    await endpointsSpread(this.api, this.settings, this.activeName, this.options.propagationTimeoutMs);
+    // Kept-alive clients stay on the pod they landed on: the stable pods ask theirs to reconnect, and kube-proxy
+    // spreads the new connections over both colors.
+    await this.reconnectAll(stable);
+    this.log.info(
+      { weight, share: Math.round(share), stablePods, candidatePods: replicas },
+      'kubernetes: the canary by replica ratio: the Service selects both colors',
+    );
   }
 
   async healthyCount(color: Color): Promise<number> {

@@ -75,6 +75,28 @@ describe('fleet releases', () => {
     expect((await east.controller.history(10)).filter((r) => r.version === 'fleet-v2')).toHaveLength(1);
   });
 
+  it('a canary over the fleet: every target steps its own canary on its own live traffic, then switches', async () => {
+    const loads = [startLiveLoad(east.url), startLiveLoad(west.url)];
+    const { file } = fleetFile({ east, west }, [['east', 'west']]);
+    const canary = quickSpec({
+      version: 'fleet-canary',
+      strategy: 'canary',
+      canary: { steps: [{ weight: 50, durationSeconds: 2, minRequests: 10, minSamples: 5 }] },
+      gates: { load: { enabled: false }, shadow: { enabled: false }, watch: { durationSeconds: 2, minRequests: 5 } },
+    });
+    const outcome = await fleetRelease(canary, file, () => undefined);
+    const results = await Promise.all(loads.map((l) => l.stop()));
+    expect(outcome).toMatchObject({ outcome: 'stable', targets: { east: 'stable', west: 'stable' } });
+    expect(results.map(failedRequests)).toEqual([0, 0]);
+    for (const up of [east, west]) {
+      const release = (await up.controller.history(1))[0]!;
+      expect(release).toMatchObject({ version: 'fleet-canary', state: 'stable' });
+      expect(release.transitions.map((t) => t.note ?? '')).toContainEqual(
+        expect.stringMatching(/^canary step 1 passed at 50%: \d+ requests/),
+      );
+    }
+  });
+
   it('resumes a fleet whose runner stopped mid-wave: the release it had started is awaited, not started again', async () => {
     const { file, record } = fleetFile({ east, west }, [['east', 'west']]);
     const loads = [startLiveLoad(east.url), startLiveLoad(west.url)];

@@ -15,6 +15,8 @@ import { loadReleaseSpec } from '../../src/release/spec.js';
 import type { RunningUp } from '../../src/app/up.js';
 import { startFakeCluster, type FakeCluster } from '../fake-cluster/cluster.js';
 import { outsideRole } from '../fake-cluster/rbac.js';
+import type { KubeObject as StoredObject } from '../fake-cluster/api-server.js';
+import { applyDefaults } from '../fake-cluster/defaulting.js';
 import { postJson, tempDataDir } from '../helpers/instance.js';
 import { startTestUp } from '../helpers/up.js';
 
@@ -51,7 +53,10 @@ describe('the rendered controller, running on the fake cluster', () => {
     const store = cluster.api.store;
     const deployment = store.get('Deployment', 'default', 'guardgate-blue')!;
     const renderedDeployment = find('environments.yaml', 'Deployment', 'guardgate-blue') as unknown as { metadata: { labels: object; annotations: object }; spec: Record<string, unknown> };
-    expect(deployment.spec.template).toEqual(renderedDeployment.spec.template);
+    // As the API server stores what `kubectl apply` sent: with its defaults.
+    const stored = structuredClone(renderedDeployment) as unknown as StoredObject;
+    applyDefaults(stored);
+    expect(deployment.spec.template).toEqual(stored.spec.template);
     expect(deployment.spec.replicas).toBe(renderedDeployment.spec.replicas);
     expect(deployment.metadata.annotations).toMatchObject(renderedDeployment.metadata.annotations);
     expect(store.get('ConfigMap', 'default', 'guardgate-blue')!.data).toEqual(find('environments.yaml', 'ConfigMap', 'guardgate-blue').data);

@@ -1,6 +1,7 @@
 // The fake API server answers as Kubernetes does for what the driver uses: patches give what
 // `kubectl patch --local` gives, a stale resourceVersion is a conflict, invalid objects are refused by
-// the Kubernetes schemas, watches stream changes and expire, and injected faults come back as statuses.
+// the Kubernetes schemas and by the API server's own rules (names, labels, selectors), what it defaults is
+// stored, watches stream changes and expire, and injected faults come back as statuses.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireService } from '../helpers/services.js';
 import { startApiServer, type ApiServer, type KubeObject } from './api-server.js';
+import { applyDefaults } from './defaulting.js';
 
 const kubectlWorks = (): boolean => {
   try {
@@ -121,8 +123,10 @@ describe('the fake Kubernetes API server', () => {
   it.each(PATCHES)('%s (%s patch): the same result as kubectl patch --local', async (name, type, patch) => {
     if (!requireService(kubectlWorks(), 'kubectl', () => undefined)) return;
     const objectName = `patch-${PATCHES.findIndex((p) => p[0] === name)}`;
-    const original = deployment(objectName);
-    expect((await call('POST', '/apis/apps/v1/namespaces/default/deployments', original)).status).toBe(201);
+    const created = await call('POST', '/apis/apps/v1/namespaces/default/deployments', deployment(objectName));
+    expect(created.status).toBe(201);
+    // What the server stored (with its defaults), patched as kubectl patches it.
+    const original = userPart(created.body);
     const ours = await call(
       'PATCH',
       `/apis/apps/v1/namespaces/default/deployments/${objectName}`,
@@ -139,6 +143,8 @@ describe('the fake Kubernetes API server', () => {
         { encoding: 'utf8' },
       ),
     ) as KubeObject;
+    // The server defaults what a patch brings (a new container's pull policy), as the real one does.
+    applyDefaults(theirs);
     expect(userPart(ours.body)).toEqual(userPart(theirs));
   });
 
@@ -169,6 +175,81 @@ describe('the fake Kubernetes API server', () => {
     expect(
       (await call('POST', '/apis/apps/v1/namespaces/default/deployments', deployment('twice'))).body,
     ).toMatchObject({ reason: 'AlreadyExists', code: 409 });
+  });
+
+  it.each([
+    [
+      'a name that is no DNS-1123 subdomain',
+      (d: KubeObject) => (d.metadata.name = 'Bad_Name'),
+      /metadata\.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/,
+    ],
+    [
+      'a label value over 63 characters',
+      (d: KubeObject) => (d.metadata.labels!.version = 'v'.repeat(64)),
+      /metadata\.labels\.version: Invalid value/,
+    ],
+    [
+      'a selector its template labels do not match',
+      (d: KubeObject) => (d.spec.template.metadata.labels = { app: 'y' }),
+      /`selector` does not match template `labels`/,
+    ],
+    [
+      'two containers of one name',
+      (d: KubeObject) => (d.spec.template.spec.containers[1].name = 'c'),
+      /containers\[1\]\.name: Duplicate value: "c"/,
+    ],
+  ] as Array<[string, (d: KubeObject) => void, RegExp]>)(
+    'refuses %s as the API server does (422)',
+    async (_what, spoil, message) => {
+      const object = deployment('spoiled');
+      spoil(object);
+      const refused = await call('POST', '/apis/apps/v1/namespaces/default/deployments', object);
+      expect(refused).toMatchObject({ status: 422, body: { reason: 'Invalid' } });
+      expect(refused.body.message).toMatch(/^Deployment\.apps "[^"]+" is invalid: /);
+      expect(refused.body.message).toMatch(message);
+    },
+  );
+
+  it("refuses a change of a Deployment's selector and a Service name that is no DNS-1035 label", async () => {
+    const created = (await call('POST', '/apis/apps/v1/namespaces/default/deployments', deployment('selector')))
+      .body as KubeObject;
+    created.spec.selector.matchLabels = { app: 'x', tier: 'web' };
+    created.spec.template.metadata.labels = { app: 'x', tier: 'web' };
+    const changed = await call('PUT', '/apis/apps/v1/namespaces/default/deployments/selector', created);
+    expect(changed).toMatchObject({ status: 422 });
+    expect(changed.body.message).toMatch(/spec\.selector: Invalid value: .*field is immutable/);
+    const service = await call('POST', '/api/v1/namespaces/default/services', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: '1st-service' },
+      spec: { ports: [{ port: 80 }] },
+    });
+    expect(service).toMatchObject({ status: 422 });
+    expect(service.body.message).toMatch(/a DNS-1035 label/);
+  });
+
+  it("stores what the API server defaults: a Deployment's strategy and limits, a Service's type, affinity and target port", async () => {
+    const stored = (await call('POST', '/apis/apps/v1/namespaces/default/deployments', deployment('defaults'))).body;
+    expect(stored.spec).toMatchObject({
+      revisionHistoryLimit: 10,
+      progressDeadlineSeconds: 600,
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } },
+      template: { spec: { restartPolicy: 'Always', terminationGracePeriodSeconds: 30 } },
+    });
+    expect(stored.spec.template.spec.containers[0]).toMatchObject({ imagePullPolicy: 'Always' }); // no tag: latest
+    const service = (
+      await call('POST', '/api/v1/namespaces/default/services', {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'defaults' },
+        spec: { ports: [{ port: 80 }] },
+      })
+    ).body;
+    expect(service.spec).toMatchObject({
+      type: 'ClusterIP',
+      sessionAffinity: 'None',
+      ports: [{ port: 80, targetPort: 80, protocol: 'TCP' }],
+    });
   });
 
   it('streams changes to a watch from a resourceVersion, and answers 410 Gone for one it no longer keeps', async () => {

@@ -3,13 +3,17 @@
 // PATCH (JSON merge, JSON patch, and strategic merge for the lists the driver patches: merged by name),
 // DELETE (with garbage collection of owned objects); the status and scale subresources; watches (events
 // after a resourceVersion, `410 Gone` when it is older than the kept history); every object it accepts
-// validated against the Kubernetes schemas (kubernetes-models); fault injection (a status for the next
+// defaulted (defaulting.ts) and validated against the Kubernetes schemas (kubernetes-models) and the API
+// server's own rules (validation.ts); fault injection (a status for the next
 // matching requests, a delay). Controllers, the kubelet and the service proxy run beside it (cluster.ts).
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
+
+import { applyDefaults } from './defaulting.js';
+import { semanticErrors } from './validation.js';
 
 const require = createRequire(import.meta.url);
 
@@ -405,18 +409,25 @@ export class ObjectStore extends EventEmitter {
     return this.history.filter((e) => e.resourceVersion > resourceVersion);
   }
 
-  validate(object: KubeObject): void {
+  /** The schema, then what the API server's own validation refuses (validation.ts); `current` when replacing. */
+  validate(object: KubeObject, current?: KubeObject): void {
     const type = RESOURCES.find((t) => t.kind === object.kind);
     if (type === undefined) throw new HttpError(400, 'BadRequest', `unknown kind ${object.kind}`);
+    let message: string | undefined;
     try {
       validateKubeObject(object);
     } catch (error) {
+      message = (error as Error).message;
+    }
+    const errors = message === undefined ? semanticErrors(object, current) : [];
+    if (message === undefined && errors.length > 0)
+      message = `[${errors.map((e) => `${e.field}: ${e.detail}`).join(', ')}]`;
+    if (message !== undefined)
       throw new HttpError(
         422,
         'Invalid',
-        `${type.kind} "${object.metadata?.name}" is invalid: ${(error as Error).message}`,
+        `${type.kind}${type.group === '' ? '' : `.${type.group}`} "${object.metadata?.name}" is invalid: ${message}`,
       );
-    }
   }
 
   create(input: KubeObject): KubeObject {
@@ -424,6 +435,7 @@ export class ObjectStore extends EventEmitter {
     const object = clone(input);
     if (!object.metadata?.name && typeof object.metadata?.generateName === 'string')
       object.metadata.name = `${object.metadata.generateName}${randomUUID().slice(0, 5)}`;
+    applyDefaults(object);
     this.validate(object);
     const key = this.key(type, object.metadata.namespace, object.metadata.name);
     if (this.objects.has(key))
@@ -466,6 +478,7 @@ export class ObjectStore extends EventEmitter {
       );
     }
     const next = clone(input);
+    if (part === 'main') applyDefaults(next);
     if (part === 'status') {
       next.spec = current.spec;
       next.metadata = current.metadata;
@@ -484,7 +497,7 @@ export class ObjectStore extends EventEmitter {
           ? current.metadata.generation
           : current.metadata.generation + 1;
     }
-    this.validate(next);
+    this.validate(next, current);
     // Nothing changed: no new version, no event.
     if (
       JSON.stringify({ ...next, metadata: { ...next.metadata, resourceVersion: current.metadata.resourceVersion } }) ===

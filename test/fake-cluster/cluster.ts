@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startApiServer, type ApiServer, type KubeObject } from './api-server.js';
+import { routeRequest } from './gateway-routing.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
@@ -706,8 +707,8 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
     }
   };
 
-  // The Gateway: an L7 proxy that routes every request by the HTTPRoutes attached to it (header matches,
-  // weighted backends, RequestMirror), as they were `propagationDelayMs` ago. Per request: no pinning.
+  // The Gateway: an L7 proxy that routes every request by the HTTPRoutes attached to it (the Gateway API's match
+  // precedence, weighted backends, RequestMirror), as they were `propagationDelayMs` ago. Per request: no pinning.
   const gatewayName = options.gatewayName ?? 'guardgate-gateway';
   let routes: KubeObject[] = [];
   const gatewayAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
@@ -744,14 +745,11 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const route = routes[0];
-      const rule = (route?.spec.rules ?? []).find(
-        (r: any) =>
-          r.matches === undefined ||
-          r.matches.some((m: any) =>
-            (m.headers ?? []).every((h: any) => req.headers[h.name.toLowerCase()] === h.value),
-          ),
-      );
+      const { route, rule } = routeRequest(routes, req.url ?? '/', {
+        host: req.headers.host ?? '',
+        method: req.method ?? 'GET',
+        headers: req.headers,
+      }) ?? { route: undefined, rule: undefined };
       const refs = (rule?.backendRefs ?? []) as Array<{ name: string; port: number; weight?: number }>;
       const total = refs.reduce((a, r) => a + (r.weight ?? 1), 0);
       let draw = Math.random() * total;

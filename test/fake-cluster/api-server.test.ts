@@ -252,6 +252,53 @@ describe('the fake Kubernetes API server', () => {
     });
   });
 
+  it('admits pods as the API server does: the restricted Pod Security level where a namespace enforces it, and quotas', async () => {
+    await call('POST', '/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'gpu', labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
+    });
+    const pod = (name: string, securityContext?: object, gpus = 1) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name },
+      spec: {
+        containers: [
+          {
+            name: 'model',
+            image: 'vllm:1',
+            resources: { limits: { 'nvidia.com/gpu': String(gpus) } },
+            ...(securityContext ? { securityContext } : {}),
+          },
+        ],
+      },
+    });
+    const loose = await call('POST', '/api/v1/namespaces/gpu/pods', pod('loose'));
+    expect(loose).toMatchObject({ status: 403, body: { reason: 'Forbidden' } });
+    expect(loose.body.message).toMatch(
+      /pods "loose" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false \(container "model" must set securityContext\.allowPrivilegeEscalation=false\), unrestricted capabilities .*runAsNonRoot != true .*seccompProfile/,
+    );
+    const restricted = {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    };
+    await call('POST', '/api/v1/namespaces/gpu/resourcequotas', {
+      apiVersion: 'v1',
+      kind: 'ResourceQuota',
+      metadata: { name: 'gpus' },
+      spec: { hard: { 'requests.nvidia.com/gpu': '2' } },
+    });
+    expect((await call('POST', '/api/v1/namespaces/gpu/pods', pod('first', restricted))).status).toBe(201);
+    const over = await call('POST', '/api/v1/namespaces/gpu/pods', pod('second', restricted, 2));
+    expect(over).toMatchObject({ status: 403 });
+    expect(over.body.message).toBe(
+      'pods "second" is forbidden: exceeded quota: gpus, requested: requests.nvidia.com/gpu=2, used: requests.nvidia.com/gpu=1, limited: requests.nvidia.com/gpu=2',
+    );
+    expect((await call('POST', '/api/v1/namespaces/gpu/pods', pod('third', restricted))).status).toBe(201);
+  });
+
   it('streams changes to a watch from a resourceVersion, and answers 410 Gone for one it no longer keeps', async () => {
     const from = (await call('GET', '/api/v1/namespaces/default/configmaps')).body.metadata.resourceVersion as string;
     const response = await fetch(

@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 
+import { podRefusal } from './admission.js';
 import { applyDefaults } from './defaulting.js';
 import { semanticErrors } from './validation.js';
 
@@ -58,6 +59,14 @@ export const RESOURCES: ResourceType[] = [
     model: 'kubernetes-models/v1/Namespace',
   },
   { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, model: 'kubernetes-models/v1/Pod' },
+  {
+    group: '',
+    version: 'v1',
+    plural: 'resourcequotas',
+    kind: 'ResourceQuota',
+    namespaced: true,
+    model: 'kubernetes-models/v1/ResourceQuota',
+  },
   {
     group: '',
     version: 'v1',
@@ -228,7 +237,7 @@ export interface Fault {
   count: number;
 }
 
-class HttpError extends Error {
+export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly reason: string,
@@ -437,6 +446,16 @@ export class ObjectStore extends EventEmitter {
       object.metadata.name = `${object.metadata.generateName}${randomUUID().slice(0, 5)}`;
     applyDefaults(object);
     this.validate(object);
+    if (type.kind === 'Pod') {
+      const refused = podRefusal(
+        object,
+        this.get('Namespace', undefined, object.metadata.namespace!),
+        this.list('ResourceQuota', object.metadata.namespace),
+        this.list('Pod', object.metadata.namespace).filter((p) => !['Succeeded', 'Failed'].includes(p.status?.phase)),
+      );
+      if (refused !== undefined)
+        throw new HttpError(403, 'Forbidden', `pods "${object.metadata.name}" is forbidden: ${refused}`);
+    }
     const key = this.key(type, object.metadata.namespace, object.metadata.name);
     if (this.objects.has(key))
       throw new HttpError(409, 'AlreadyExists', `${type.plural} "${object.metadata.name}" already exists`);

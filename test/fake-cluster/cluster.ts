@@ -17,7 +17,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startApiServer, type ApiServer, type KubeObject } from './api-server.js';
+import { HttpError, startApiServer, type ApiServer, type KubeObject } from './api-server.js';
 import { routeRequest } from './gateway-routing.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -226,6 +226,8 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
             status: available >= desired ? 'True' : 'False',
             reason: available >= desired ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
           },
+          // The new ReplicaSet's pods refused at admission: said at once, as the deployment controller says it.
+          ...(current.status?.conditions ?? []).filter((c: { type: string }) => c.type === 'ReplicaFailure'),
           {
             type: 'Progressing',
             status: exceeded ? 'False' : 'True',
@@ -241,6 +243,29 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
     }
   };
 
+  /** A pod of the ReplicaSet, as its controller creates it (admission may refuse it: 403). */
+  const createPod = (rs: KubeObject, namespace: string) =>
+    store.create({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: `${rs.metadata.name}-${Math.random().toString(36).slice(2, 7)}`,
+        namespace,
+        labels: rs.spec.template.metadata?.labels ?? {},
+        annotations: rs.spec.template.metadata?.annotations,
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'ReplicaSet',
+            name: rs.metadata.name,
+            uid: rs.metadata.uid!,
+            controller: true,
+          },
+        ],
+      },
+      spec: rs.spec.template.spec,
+    });
+
   // ReplicaSets → Pods.
   const reconcileReplicaSets = () => {
     for (const rs of store.list('ReplicaSet')) {
@@ -249,27 +274,17 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
         .list('Pod', namespace)
         .filter((p) => owned(p, rs) && !p.metadata.deletionTimestamp && !terminal(p));
       const want = rs.spec.replicas ?? 0;
-      for (let i = mine.length; i < want; i++) {
-        store.create({
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: {
-            name: `${rs.metadata.name}-${Math.random().toString(36).slice(2, 7)}`,
-            namespace,
-            labels: rs.spec.template.metadata?.labels ?? {},
-            annotations: rs.spec.template.metadata?.annotations,
-            ownerReferences: [
-              {
-                apiVersion: 'apps/v1',
-                kind: 'ReplicaSet',
-                name: rs.metadata.name,
-                uid: rs.metadata.uid!,
-                controller: true,
-              },
-            ],
-          },
-          spec: rs.spec.template.spec,
-        });
+      // Admission may refuse a pod (Pod Security, a quota): the ReplicaSet says so in its ReplicaFailure condition.
+      let failure: { type: string; status: string; reason: string; message: string } | undefined;
+      for (let i = mine.length; i < want && failure === undefined; i++) {
+        try {
+          createPod(rs, namespace);
+        } catch (error) {
+          if (!(error instanceof HttpError && error.status === 403)) throw error;
+          failure = { type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: error.message };
+          if (!(rs.status?.conditions ?? []).some((c: { message?: string }) => c.message === error.message))
+            event(rs, 'Warning', 'FailedCreate', `Error creating: ${error.message}`);
+        }
       }
       // Scale down: not-ready pods first, then the newest.
       const extra = [...mine]
@@ -286,6 +301,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
         readyReplicas: ready,
         availableReplicas: ready,
         observedGeneration: rs.metadata.generation,
+        ...(failure === undefined ? {} : { conditions: [failure] }),
       };
       if (JSON.stringify(status) !== JSON.stringify(rs.status))
         store.update('ReplicaSet', namespace, rs.metadata.name, (o) => (o.status = status), 'status');

@@ -1,5 +1,6 @@
 // The Kubernetes driver passes the same contract as the local driver, against the fake cluster: Deployments
-// whose pods are real `guardgate serve` processes, readiness from their probes, crash loops and restarts.
+// whose pods are real `guardgate serve` processes, readiness from their probes, crash loops and restarts; what
+// admission refuses (a quota, Pod Security) is reported at once.
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubernetesDriverOptions } from '../../src/drivers/kubernetes/driver.js';
@@ -60,6 +61,31 @@ describe('kubernetes driver: a rollout that cannot complete fails with its evide
     expect(cluster.api.store.get('Deployment', 'default', 'evidence-green')).toBeUndefined();
     await driver.close();
   });
+
+  it('a pod refused at admission (a quota): ReplicaFailure at once, with the refusal, long before any deadline', async () => {
+    cluster.api.store.create({
+      apiVersion: 'v1',
+      kind: 'ResourceQuota',
+      metadata: { name: 'no-more-pods', namespace: 'default' },
+      spec: { hard: { pods: '0' } },
+    });
+    try {
+      // Deadlines a minute away: only the ReplicaSet's ReplicaFailure condition can end this deploy sooner.
+      const driver = await driverWith({ readyTimeoutMs: 60_000, progressDeadlineSeconds: 600 });
+      const error = await driver.deploy(spec).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(error?.message).toMatch(
+        /ReplicaFailure FailedCreate: pods "evidence-green-[^"]+" is forbidden: exceeded quota: no-more-pods, requested: pods=1, used: pods=0, limited: pods=0/,
+      );
+      expect(error?.message).not.toMatch(/not rolled out within|ProgressDeadlineExceeded/);
+      expect(cluster.api.store.get('Deployment', 'default', 'evidence-green')).toBeUndefined();
+      await driver.close();
+    } finally {
+      cluster.api.store.delete('ResourceQuota', 'default', 'no-more-pods');
+    }
+  });
 });
 
 describe('kubernetes driver: the model server beside Guardgate in each pod', () => {
@@ -70,6 +96,10 @@ describe('kubernetes driver: the model server beside Guardgate in each pod', () 
   afterAll(async () => cluster?.close());
 
   it('runs the model server as a second container with its GPUs; verdicts come from the model, on the pod loopback', async () => {
+    // A namespace that enforces the restricted Pod Security level, as GPU namespaces often do: both containers pass.
+    cluster.api.store.update('Namespace', undefined, 'default', (ns) => {
+      ns.metadata.labels = { ...ns.metadata.labels, 'pod-security.kubernetes.io/enforce': 'restricted' };
+    });
     const driver = await testDriver(cluster, { app: 'model', progressDeadlineSeconds: 300, readyTimeoutMs: 30_000 });
     const spec = {
       color: 'green' as const,

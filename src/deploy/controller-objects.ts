@@ -45,8 +45,9 @@ export function controllerRules(traffic: RenderOptions['traffic'], app: string):
     ...named([''], ['secrets'], [`${app}-credentials`], ['get']),
     // Readiness and rollout evidence: pod states and their events.
     { apiGroups: [''], resources: ['pods', 'events'], verbs: ['list'] },
-    // The pods are followed by a watch (an informer), not listed over and over.
+    // The pods and the Deployments are followed by watches (informers), not read over and over.
     { apiGroups: [''], resources: ['pods'], verbs: ['watch'] },
+    { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'watch'] },
     // A switch is done when the Service's EndpointSlices name the new color's pods and none of the old.
     ...(traffic === 'service-selector' ? [{ apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] }] : []),
     ...(traffic === 'gateway-api' ? named(['gateway.networking.k8s.io'], ['httproutes'], [app], ['get', 'update']) : []),

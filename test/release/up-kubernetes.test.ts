@@ -116,7 +116,7 @@ async function upOnFakeCluster(
 
 /** Every request the controller made on the cluster is one the Role `guardgate k8s render` writes for the mode allows. */
 function expectWithinRenderedRole(cluster: FakeCluster, traffic: 'service-selector' | 'gateway-api'): void {
-  expect(cluster.api.requests.length).toBeGreaterThan(50);
+  expect(cluster.api.requests.length).toBeGreaterThan(20); // enough to mean something (watches made them few)
   expect(outsideRole(cluster.api.requests, controllerRules(traffic, 'guardgate'))).toEqual([]);
 }
 

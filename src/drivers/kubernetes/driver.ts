@@ -4,13 +4,11 @@
 // ImagePullBackOff or CrashLoopBackOff, unschedulable pods, their events) and leaves nothing behind.
 // `describe` answers from a view of the pods refreshed in the background, so that it stays synchronous.
 import {
+  AppsV1Api,
   CoreV1Api,
   type KubernetesObjectApi,
-  makeInformer,
   PatchStrategy,
-  type Informer,
   type KubernetesObject,
-  type ObjectCache,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { COLORS, type Color } from '../../vocabulary/colors.js';
@@ -23,6 +21,7 @@ import {
   type InstanceState,
 } from '../driver.js';
 import { kubeConfigOf, kubernetesApi } from './api.js';
+import { Watched } from './watched.js';
 import { readObject, statusOf, writeObject } from './objects.js';
 import { containersOf, crashLooping, podGone, podReady, rolloutOf, type KubeDeployment, type Pod } from './rollout.js';
 import {
@@ -47,7 +46,7 @@ export interface KubernetesDriverOptions extends KubernetesSettings {
   crashLoopLimit: number;
   /** How often the view of the pods is refreshed. */
   refreshMs?: number;
-  /** Follow the pods with a watch (default); false: list them at every look (an API server that refuses watches; the benchmark's baseline). */
+  /** Follow the pods and Deployments with watches (default); false: read them at every look (an API server that refuses watches; the benchmark's baseline). */
   watchPods?: boolean;
   /** Environment values every pod needs (the router secret, DATABASE_URL): kept in a Secret `<app>-env`, never in the ConfigMap. */
   secretEnv?: Record<string, string> | undefined;
@@ -78,12 +77,11 @@ export class KubernetesDriver implements Driver {
   private readonly specs = new Map<Color, EnvironmentSpec>();
   private timer: NodeJS.Timeout | undefined;
   /**
-   * This app's pods, kept by a watch (list once, then changes, relisting after 410 Gone) rather than listed
-   * several times a second; while the watch is down (it restarts after a second), pods are listed instead.
+   * This app's pods and Deployments, kept by watches rather than read several times a second (watched.ts);
+   * while a watch is down, they are read instead.
    */
-  private podCache: (Informer<Pod> & ObjectCache<Pod>) | undefined;
-  private podCacheLive = false;
-  private closed = false;
+  private podCache: Watched<Pod> | undefined;
+  private deploymentCache: Watched<KubeDeployment> | undefined;
 
   private constructor(
     private readonly options: KubernetesDriverOptions,
@@ -125,7 +123,7 @@ export class KubernetesDriver implements Driver {
         await driver.refresh(color);
       }
     }
-    if (options.watchPods !== false) await driver.watchPods();
+    if (options.watchPods !== false) await driver.watch();
     driver.timer = setInterval(() => void driver.refreshAll(), options.refreshMs ?? 500);
     driver.timer.unref();
     return driver;
@@ -135,9 +133,9 @@ export class KubernetesDriver implements Driver {
     return readObject<T>(this.api, apiVersion, kind, this.options.namespace, name);
   }
 
-  /** Create, or replace what is there. */
-  private async put(object: KubernetesObject): Promise<void> {
-    await writeObject(
+  /** Create, or replace what is there; returns what was written. */
+  private put<T extends KubernetesObject>(object: T): Promise<T> {
+    return writeObject<T>(
       this.api,
       object.apiVersion!,
       object.kind!,
@@ -147,40 +145,48 @@ export class KubernetesDriver implements Driver {
     );
   }
 
-  private async watchPods(): Promise<void> {
+  /** Follow this app's pods and Deployments with watches. */
+  private async watch(): Promise<void> {
     const config = kubeConfigOf(this.options.kubeconfig);
     const core = config.makeApiClient(CoreV1Api);
+    const apps = config.makeApiClient(AppsV1Api);
     const { namespace } = this.options;
     const labelSelector = `${LABEL_APP}=${this.options.app}`;
-    const cache = makeInformer<Pod>(
-      config,
-      `/api/v1/namespaces/${namespace}/pods`,
-      () => core.listNamespacedPod({ namespace, labelSelector }),
-      labelSelector,
-    );
-    cache.on('connect', () => (this.podCacheLive = true));
-    cache.on('error', (error: unknown) => {
-      this.podCacheLive = false;
-      if (this.closed) return;
-      this.log.warn({ err: error }, 'kubernetes: the watch of the pods stopped; listing them until it is back');
-      setTimeout(() => void cache.start().catch(() => undefined), 1_000).unref();
-    });
-    this.podCache = cache;
-    try {
-      await cache.start();
-      this.podCacheLive = true;
-    } catch (error) {
-      this.log.warn({ err: error }, 'kubernetes: the pods could not be watched; listing them instead');
-      setTimeout(() => void cache.start().catch(() => undefined), 1_000).unref();
-    }
+    [this.podCache, this.deploymentCache] = await Promise.all([
+      Watched.start<Pod>(
+        config,
+        `/api/v1/namespaces/${namespace}/pods`,
+        () => core.listNamespacedPod({ namespace, labelSelector }) as never,
+        labelSelector,
+        'pods',
+        this.log,
+      ),
+      Watched.start<KubeDeployment>(
+        config,
+        `/apis/apps/v1/namespaces/${namespace}/deployments`,
+        () => apps.listNamespacedDeployment({ namespace, labelSelector }) as never,
+        labelSelector,
+        'Deployments',
+        this.log,
+      ),
+    ]);
+  }
+
+  /**
+   * The Deployment as the watch saw it, once it shows at least `generation` (what this driver last wrote: an
+   * older copy would judge the previous rollout); otherwise read from the API server.
+   */
+  private async deploymentOf(name: string, generation: number): Promise<KubeDeployment | undefined> {
+    const seen = this.deploymentCache?.get(name, this.options.namespace);
+    if (seen !== undefined && (seen.metadata?.generation ?? 0) >= generation) return seen;
+    return this.read<KubeDeployment>('apps/v1', 'Deployment', name);
   }
 
   private async pods(color: Color): Promise<Pod[]> {
-    if (this.podCache !== undefined && this.podCacheLive) {
+    const watched = this.podCache?.list(this.options.namespace);
+    if (watched !== undefined) {
       const selector = Object.entries(colorSelector(this.options, color));
-      return this.podCache
-        .list(this.options.namespace)
-        .filter((pod) => selector.every(([key, value]) => pod.metadata?.labels?.[key] === value));
+      return watched.filter((pod) => selector.every(([key, value]) => pod.metadata?.labels?.[key] === value));
     }
     const list = await this.api.list<Pod>(
       'v1',
@@ -243,11 +249,11 @@ export class KubernetesDriver implements Driver {
    * replicas is still terminating (a scale-down is done when the removed pods have stopped and freed their
    * GPUs); fail on a crash loop in any container, a failed condition or the deadline, with the pods' evidence.
    */
-  private async rollout(spec: EnvironmentSpec): Promise<Deployment> {
+  private async rollout(spec: EnvironmentSpec, generation: number): Promise<Deployment> {
     const name = environmentName(this.options, spec.color);
     const deadline = Date.now() + this.options.readyTimeoutMs;
     for (;;) {
-      const current = await this.read<KubeDeployment>('apps/v1', 'Deployment', name);
+      const current = await this.deploymentOf(name, generation);
       if (current === undefined) throw new DeployError(`the ${name} Deployment disappeared during its rollout`);
       const want = current.spec.replicas ?? 1;
       const all = await this.pods(spec.color);
@@ -345,9 +351,9 @@ export class KubernetesDriver implements Driver {
     this.settled.delete(spec.color);
     try {
       await this.put(configMap(spec, this.options));
-      await this.put(deployment(spec, this.options, spec.replicas));
-      await this.put(colorService(spec.color, this.options));
-      const rolled = await this.rollout(spec);
+      const written = await this.put(deployment(spec, this.options, spec.replicas) as KubernetesObject);
+      await this.put(colorService(spec.color, this.options) as KubernetesObject);
+      const rolled = await this.rollout(spec, written.metadata?.generation ?? 0);
       this.settled.add(spec.color);
       this.log.info(
         { color: spec.color, version: spec.version, replicas: spec.replicas },
@@ -370,7 +376,7 @@ export class KubernetesDriver implements Driver {
     this.specs.set(color, next);
     this.settled.delete(color);
     // Only this color's Deployment changes: the live color is never resized by the candidate's count.
-    await this.api.patch(
+    const patched = await this.api.patch(
       {
         apiVersion: 'apps/v1',
         kind: 'Deployment',
@@ -383,7 +389,7 @@ export class KubernetesDriver implements Driver {
       undefined,
       PatchStrategy.MergePatch,
     );
-    const scaled = await this.rollout(next);
+    const scaled = await this.rollout(next, patched.metadata?.generation ?? 0);
     this.settled.add(color);
     return scaled;
   }
@@ -425,8 +431,7 @@ export class KubernetesDriver implements Driver {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
     clearInterval(this.timer);
-    await this.podCache?.stop();
+    await Promise.all([this.podCache?.stop(), this.deploymentCache?.stop()]);
   }
 }

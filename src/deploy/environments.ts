@@ -2,7 +2,13 @@
 // replicas. Made by the very functions the Kubernetes driver uses, with the pod configuration it writes, so
 // that the controller adopts them as they are (test/deploy/render.test.ts compares the two). After the
 // first sync the controller owns them: every release rewrites the standby (docs/kubernetes.md: Argo CD ignoreDifferences).
-import { colorService, configMap, deployment, type KubernetesSettings } from '../drivers/kubernetes/manifests.js';
+import {
+  colorService,
+  configMap,
+  deployment,
+  RETIRE_ANNOTATION,
+  type KubernetesSettings,
+} from '../drivers/kubernetes/manifests.js';
 import { kubernetesPodConfig } from '../drivers/kubernetes/pod-config.js';
 import { environmentOf } from '../release/environment.js';
 import { authSchema } from '../config/auth.js';
@@ -33,9 +39,15 @@ export function environmentObjects(spec: ReleaseSpec, options: RenderOptions): K
   const settings = renderSettings(options);
   return COLORS.flatMap((color) => {
     const environment = environmentOf(spec, color, color === 'blue' ? spec.replicas : 0);
+    // Git holds these objects: the controller retires a color to zero replicas, never deletes it (Argo CD would heal it back).
+    const plain = deployment(environment, settings, environment.replicas);
+    const rendered = {
+      ...plain,
+      metadata: { ...plain.metadata, annotations: { ...plain.metadata.annotations, [RETIRE_ANNOTATION]: 'scale-to-zero' } },
+    };
     return [
       configMap(environment, settings),
-      deployment(environment, settings, environment.replicas),
+      rendered,
       colorService(color, settings),
       disruptionBudget(options, `${options.app}-${color}`, { app: options.app, color }, { color }),
     ] as KubeObject[];

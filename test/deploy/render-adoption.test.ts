@@ -18,7 +18,8 @@ import { outsideRole } from '../fake-cluster/rbac.js';
 import type { KubeObject as StoredObject } from '../fake-cluster/api-server.js';
 import { applyDefaults } from '../fake-cluster/defaulting.js';
 import { postJson, tempDataDir } from '../helpers/instance.js';
-import { startTestUp } from '../helpers/up.js';
+import { quickSpec, startTestUp } from '../helpers/up.js';
+import { until } from '../helpers/router.js';
 
 const SPEC = new URL('../../examples/lexicon-v2.yaml', import.meta.url).pathname;
 
@@ -42,7 +43,12 @@ describe('the rendered controller, running on the fake cluster', () => {
     const config = find('controller.yaml', 'ConfigMap', 'guardgate-controller').data as Record<string, string>;
     writeFileSync(join(dir, 'up.yaml'), config['up.yaml']!);
     writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig, { mode: 0o600 });
+    // `kubectl apply -k`: the environments and the front door as rendered (the controller runs here as `up`).
+    for (const object of [...rendered['environments.yaml']!, ...rendered['front-door.yaml']!])
+      cluster.api.store.create(structuredClone(object) as unknown as StoredObject);
     up = await startTestUp(tempDataDir(), {}, { config: join(dir, 'up.yaml'), kubeconfig: join(dir, 'kubeconfig'), adminHost: '127.0.0.1' }, loadReleaseSpec(SPEC));
+    // The controller started at once, beside the rendered pods still starting (as after `kubectl apply -k`).
+    await until(() => up.driver.describe('blue')?.instances.some((i) => i.state === 'ready') === true, 60_000, 'a ready blue pod');
   });
   afterAll(async () => {
     await up?.close();
@@ -52,6 +58,8 @@ describe('the rendered controller, running on the fake cluster', () => {
   it('starts with the rendered blue environment, object for object', () => {
     const store = cluster.api.store;
     const deployment = store.get('Deployment', 'default', 'guardgate-blue')!;
+    // Adopted as it runs: never rewritten.
+    expect(deployment.metadata.generation).toBe(1);
     const renderedDeployment = find('environments.yaml', 'Deployment', 'guardgate-blue') as unknown as { metadata: { labels: object; annotations: object }; spec: Record<string, unknown> };
     // As the API server stores what `kubectl apply` sent: with its defaults.
     const stored = structuredClone(renderedDeployment) as unknown as StoredObject;
@@ -76,6 +84,29 @@ describe('the rendered controller, running on the fake cluster', () => {
     expect(allowed.status).toBe(200);
     expect(allowed.body.version).toBe('lexicon-v2');
     expect((await postJson(`${live}/predict`, { prompt: 'How do I bake bread?' })).status).toBe(401);
+  });
+
+  it('retires the old color as Git holds it: at zero replicas, its objects kept (a GitOps tool would bring a deleted one back)', async () => {
+    await up.controller.release(
+      quickSpec({ version: 'lexicon-v3', scaleDownDelay: '1s', gates: { load: { enabled: false }, watch: { durationSeconds: 1, minRequests: 0, onInconclusive: 'pass' } } }),
+    );
+    await up.controller.settled();
+    const release = (await up.controller.status()).release!;
+    expect(`${release.state}: ${release.note}`).toMatch(/^stable/);
+    expect(release.version).toBe('lexicon-v3');
+    const store = cluster.api.store;
+    await until(
+      () => store.get('Deployment', 'default', 'guardgate-blue')?.spec.replicas === 0 && store.list('Pod', 'default', 'app=guardgate,color=blue').length === 0,
+      30_000,
+      'blue retired to zero replicas, its pods gone',
+    );
+    for (const kind of ['Deployment', 'ConfigMap', 'Service']) expect(store.get(kind, 'default', 'guardgate-blue'), kind).toBeDefined();
+    expect(store.get('Deployment', 'default', 'guardgate-blue')!.metadata.annotations!['guardgate.dev/retire']).toBe('scale-to-zero');
+    // The Git-held color deploys again as usual at the next release.
+    await up.controller.release(quickSpec({ version: 'lexicon-v4', gates: { load: { enabled: false }, watch: { durationSeconds: 1, minRequests: 0, onInconclusive: 'pass' } } }));
+    await up.controller.settled();
+    expect((await up.controller.status()).release).toMatchObject({ version: 'lexicon-v4', state: 'stable' });
+    expect((await up.controller.status()).active).toBe('blue');
   });
 
   it('did nothing the rendered Role does not allow', () => {

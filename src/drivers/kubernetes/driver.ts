@@ -32,6 +32,7 @@ import {
   environmentName,
   LABEL_APP,
   labelSelector,
+  RETIRE_ANNOTATION,
   type KubernetesSettings,
 } from './manifests.js';
 
@@ -399,6 +400,37 @@ export class KubernetesDriver implements Driver {
     this.specs.delete(color);
     this.views.delete(color);
     this.settled.delete(color);
+    const found = await this.read<KubeDeployment>('apps/v1', 'Deployment', name);
+    if (found?.metadata?.annotations?.[RETIRE_ANNOTATION] === 'scale-to-zero') await this.scaleToZero(name);
+    else await this.deleteEnvironment(name);
+    const deadline = Date.now() + this.options.stopTimeoutMs;
+    while ((await this.pods(color)).length > 0) {
+      if (Date.now() > deadline)
+        throw new DeployError(`${name}: pods still there ${this.options.stopTimeoutMs} ms after the teardown`);
+      await sleep(200);
+    }
+    this.log.info({ color }, 'kubernetes: environment torn down');
+  }
+
+  /** A color Git holds (rendered): no pods, its objects kept for the GitOps tool that owns them. */
+  private async scaleToZero(name: string): Promise<void> {
+    await this.api.patch(
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name, namespace: this.options.namespace },
+        spec: { replicas: 0 },
+      } as KubernetesObject,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      PatchStrategy.MergePatch,
+    );
+  }
+
+  /** The color's Deployment (its pods with it), Service and ConfigMap deleted. */
+  private async deleteEnvironment(name: string): Promise<void> {
     for (const [apiVersion, kind] of [
       ['apps/v1', 'Deployment'],
       ['v1', 'Service'],
@@ -417,13 +449,6 @@ export class KubernetesDriver implements Driver {
         if (statusOf(error) !== 404) throw error;
       }
     }
-    const deadline = Date.now() + this.options.stopTimeoutMs;
-    while ((await this.pods(color)).length > 0) {
-      if (Date.now() > deadline)
-        throw new DeployError(`${name}: pods still there ${this.options.stopTimeoutMs} ms after the teardown`);
-      await sleep(200);
-    }
-    this.log.info({ color }, 'kubernetes: environment torn down');
   }
 
   describe(color: Color): Deployment | null {

@@ -170,6 +170,11 @@ export class GatewayApiTraffic implements Traffic {
 
   async switchTo(to: Color): Promise<SwitchResult> {
     const previous = this.current;
+    if (to === previous && (await this.read())?.metadata?.annotations?.['guardgate.dev/active'] === to) {
+      // Already routed there (a restarted controller confirming what it adopted): nothing moves, nothing to refuse.
+      await this.write(to);
+      return { previous, active: to, at: new Date().toISOString(), epoch: this.epoch };
+    }
     if ((await readyPods(this.api, this.settings, to)).length === 0) {
       throw new GuardgateError(
         'switch_refused',

@@ -50,6 +50,13 @@ export const API_KEYS_FILE = `${KEYS_DIR}/api-keys.json`;
 /** The Deployment, ConfigMap and Service name of a color. */
 export const environmentName = (settings: Pick<KubernetesSettings, 'app'>, color: Color): string =>
   `${settings.app}-${color}`;
+/**
+ * On a color's Deployment: `scale-to-zero` when Git holds its objects (`guardgate k8s render`): the controller then
+ * retires the color by scaling it to zero and keeps its objects, never deletes them (a GitOps tool would see them
+ * Missing and, healing, bring an idle color back at full size).
+ */
+export const RETIRE_ANNOTATION = 'guardgate.dev/retire';
+
 /** The labels that select a color's pods. */
 export const colorSelector = (settings: Pick<KubernetesSettings, 'app'>, color: Color): Record<string, string> => ({
   [LABEL_APP]: settings.app,

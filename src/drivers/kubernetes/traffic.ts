@@ -122,6 +122,14 @@ export class ServiceSelectorTraffic implements Traffic {
     if (written.spec.clusterIP) this.addresses.set(name, `http://${written.spec.clusterIP}:80`);
   }
 
+  /** Whether the Service selects exactly this color's pods now. */
+  private async selects(name: string, color: Color): Promise<boolean> {
+    const selector = (await this.read(name))?.spec.selector;
+    return (
+      selector?.[LABEL_APP] === this.settings.app && selector.color === color && Object.keys(selector).length === 2
+    );
+  }
+
   private readyPods(color: Color): Promise<Pod[]> {
     return readyPods(this.api, this.settings, color);
   }
@@ -160,6 +168,12 @@ export class ServiceSelectorTraffic implements Traffic {
 
   async switchTo(to: Color): Promise<SwitchResult> {
     const previous = this.current;
+    if (to === previous && (await this.selects(this.activeName, to))) {
+      // Already selected (a restarted controller confirming what it adopted): nothing moves, so nothing to refuse,
+      // even while that color has no ready pod yet (its pods still starting, as after `kubectl apply -k`).
+      await this.select(this.previewName, otherColor(to));
+      return { previous, active: to, at: new Date().toISOString(), epoch: this.epoch };
+    }
     if ((await this.readyPods(to)).length === 0) {
       // Forced or not: a Service with no endpoints fails every request.
       throw new GuardgateError(

@@ -18,6 +18,7 @@ import { failedRequests, startLiveLoad } from '../helpers/load.js';
 import { predict, quickSpec, startTestUp } from '../helpers/up.js';
 import { startFakeOpenAI } from '../helpers/fake-openai.js';
 import type { CanaryStepEvidence } from '../../src/gates/canary.js';
+import type { ReleaseSpec } from '../../src/release/spec.js';
 
 /** Harmful and benign prompts in turn: verdicts to compare on both sides. */
 const CANARY_BODIES = [
@@ -55,32 +56,44 @@ async function releaseWithClientsOn(up: RunningUp, front: string) {
 }
 
 /**
+ * A canary release under live load on `front` (8 connections: kube-proxy spreads connections, not requests),
+ * `look` called every 50 ms while it runs; the release as it ended, and what the clients got.
+ */
+async function canaryUnderLoad(up: RunningUp, front: string, spec: ReleaseSpec, look: () => void = () => undefined) {
+  const stable = (await up.controller.status()).active;
+  const load = startLiveLoad(front, { bodies: CANARY_BODIES, connections: 8 });
+  const watching = setInterval(look, 50);
+  try {
+    await up.controller.release(spec);
+    await up.controller.settled();
+  } finally {
+    clearInterval(watching);
+  }
+  const release = (await up.controller.status()).release!;
+  const result = await load.stop();
+  const summary = `${release.state}: ${release.note}\n${release.gates.map((g) => `${g.gate}: ${g.summary}`).join('\n')}`;
+  return { release, result, summary, stable, candidate: stable === 'blue' ? ('green' as const) : ('blue' as const) };
+}
+
+/**
  * A canary whose candidate calls everything Safe (a model server outside the cluster: in a pod, 127.0.0.1 is the
  * pod itself), under load on `front`: rolled back at its first step on its flips, with zero failed requests.
  */
 async function lenientCanaryRolledBack(up: RunningUp, front: string, weights: number[], replicas = 1) {
   const fake = await startFakeOpenAI('127.0.2.1');
   fake.behaviour = { kind: 'content', content: 'Safety: Safe\nCategories: None' };
-  const stable = (await up.controller.status()).active;
-  const candidate = stable === 'blue' ? 'green' : 'blue';
-  const load = startLiveLoad(front, { bodies: CANARY_BODIES, connections: 8 });
-  try {
-    await up.controller.release(
-      quickSpec({
-        version: 'canary-lenient',
-        engine: { kind: 'openai', baseUrl: fake.baseUrl },
-        replicas,
-        strategy: 'canary',
-        canary: { steps: CANARY_STEPS(weights) },
-        gates: NO_PRE_SWITCH_GATES,
-      }),
-    );
-    await up.controller.settled();
-  } finally {
-    await fake.close();
-  }
-  const release = (await up.controller.status()).release!;
-  const result = await load.stop();
+  const { release, result, stable, candidate } = await canaryUnderLoad(
+    up,
+    front,
+    quickSpec({
+      version: 'canary-lenient',
+      engine: { kind: 'openai', baseUrl: fake.baseUrl },
+      replicas,
+      strategy: 'canary',
+      canary: { steps: CANARY_STEPS(weights) },
+      gates: NO_PRE_SWITCH_GATES,
+    }),
+  ).finally(() => fake.close());
   expect(`${release.state}: ${release.note}`).toMatch(/^rolled_back/);
   expect(failedRequests(result)).toBe(0);
   expect(release.gates.find((g) => g.gate === 'canary' && !g.passed)?.summary).toMatch(
@@ -242,40 +255,26 @@ describe('guardgate up --driver kubernetes --traffic service-selector (fake clus
   });
 
   it('a canary by replica ratio under load on the Service: the Service selects both colors, the candidate sized to each step, then switched; zero failed requests', async () => {
-    const service = cluster.serviceUrl('guardgate')!;
-    const stable = (await up.controller.status()).active;
-    const candidate = stable === 'blue' ? 'green' : 'blue';
-    // kube-proxy spreads connections, not requests: enough of them that both colors get some.
-    const load = startLiveLoad(service, { bodies: CANARY_BODIES, connections: 8 });
+    const candidate = (await up.controller.status()).active === 'blue' ? 'green' : 'blue';
     // What the cluster looked like during the steps: the Service's selector and the candidate's size.
     const seen = new Set<string>();
-    const watching = setInterval(() => {
-      const selector = cluster.api.store.get('Service', 'default', 'guardgate')?.spec.selector as Record<
-        string,
-        string
-      >;
-      const size = cluster.api.store.get('Deployment', 'default', `guardgate-${candidate}`)?.spec.replicas;
-      seen.add(`${JSON.stringify(selector)} ${candidate}=${size}`);
-    }, 50);
-    try {
-      await up.controller.release(
-        quickSpec({
-          version: 'canary-pods',
-          strategy: 'canary',
-          replicas: 2,
-          canary: { steps: CANARY_STEPS([50, 67]) },
-          gates: NO_PRE_SWITCH_GATES,
-        }),
-      );
-      await up.controller.settled();
-    } finally {
-      clearInterval(watching);
-    }
-    const release = (await up.controller.status()).release!;
-    const result = await load.stop();
-    expect(
-      `${release.state}: ${release.note}\n${release.gates.map((g) => `${g.gate}: ${g.summary}`).join('\n')}`,
-    ).toMatch(/^stable/);
+    const { release, result, summary } = await canaryUnderLoad(
+      up,
+      cluster.serviceUrl('guardgate')!,
+      quickSpec({
+        version: 'canary-pods',
+        strategy: 'canary',
+        replicas: 2,
+        canary: { steps: CANARY_STEPS([50, 67]) },
+        gates: NO_PRE_SWITCH_GATES,
+      }),
+      () => {
+        const selector = cluster.api.store.get('Service', 'default', 'guardgate')?.spec.selector as object;
+        const size = cluster.api.store.get('Deployment', 'default', `guardgate-${candidate}`)?.spec.replicas;
+        seen.add(`${JSON.stringify(selector)} ${candidate}=${size}`);
+      },
+    );
+    expect(summary).toMatch(/^stable/);
     expect(failedRequests(result)).toBe(0);
     // Step 1 (50%): both colors selected, one candidate pod beside the stable one; step 2 (67%): two.
     expect(seen).toContain(`{"app":"guardgate"} ${candidate}=1`);
@@ -367,33 +366,22 @@ describe('guardgate up --driver kubernetes --traffic gateway-api (fake cluster)'
   });
 
   it("a canary by route weights under load through the Gateway: each step judged on the pods' own counts, then switched; zero failed requests", async () => {
-    const stable = (await up.controller.status()).active;
-    const candidate = stable === 'blue' ? 'green' : 'blue';
-    const load = startLiveLoad(cluster.gatewayUrl, { bodies: CANARY_BODIES });
     const weights = new Set<string>();
-    const watching = setInterval(() => {
-      const rules = (cluster.api.store.get('HTTPRoute', 'default', 'guardgate')?.spec as GatewayRules | undefined)
-        ?.rules;
-      weights.add(JSON.stringify(rules?.at(-1)?.backendRefs.map((b) => [b.name, b.weight])));
-    }, 50);
-    try {
-      await up.controller.release(
-        quickSpec({
-          version: 'canary-route',
-          strategy: 'canary',
-          canary: { steps: CANARY_STEPS([20, 50]) },
-          gates: NO_PRE_SWITCH_GATES,
-        }),
-      );
-      await up.controller.settled();
-    } finally {
-      clearInterval(watching);
-    }
-    const release = (await up.controller.status()).release!;
-    const result = await load.stop();
-    expect(
-      `${release.state}: ${release.note}\n${release.gates.map((g) => `${g.gate}: ${g.summary}`).join('\n')}`,
-    ).toMatch(/^stable/);
+    const { release, result, summary, stable, candidate } = await canaryUnderLoad(
+      up,
+      cluster.gatewayUrl,
+      quickSpec({
+        version: 'canary-route',
+        strategy: 'canary',
+        canary: { steps: CANARY_STEPS([20, 50]) },
+        gates: NO_PRE_SWITCH_GATES,
+      }),
+      () => {
+        const route = cluster.api.store.get('HTTPRoute', 'default', 'guardgate')?.spec as GatewayRules | undefined;
+        weights.add(JSON.stringify(route?.rules.at(-1)?.backendRefs.map((b) => [b.name, b.weight])));
+      },
+    );
+    expect(summary).toMatch(/^stable/);
     expect(failedRequests(result)).toBe(0);
     expect(weights).toContain(
       JSON.stringify([

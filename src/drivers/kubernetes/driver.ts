@@ -377,19 +377,7 @@ export class KubernetesDriver implements Driver {
     this.specs.set(color, next);
     this.settled.delete(color);
     // Only this color's Deployment changes: the live color is never resized by the candidate's count.
-    const patched = await this.api.patch(
-      {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: environmentName(this.options, color), namespace: this.options.namespace },
-        spec: { replicas },
-      } as KubernetesObject,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      PatchStrategy.MergePatch,
-    );
+    const patched = await this.setReplicas(environmentName(this.options, color), replicas);
     const scaled = await this.rollout(next, patched.metadata?.generation ?? 0);
     this.settled.add(color);
     return scaled;
@@ -401,7 +389,8 @@ export class KubernetesDriver implements Driver {
     this.views.delete(color);
     this.settled.delete(color);
     const found = await this.read<KubeDeployment>('apps/v1', 'Deployment', name);
-    if (found?.metadata?.annotations?.[RETIRE_ANNOTATION] === 'scale-to-zero') await this.scaleToZero(name);
+    // A color Git holds (rendered): no pods, its objects kept for the GitOps tool that owns them.
+    if (found?.metadata?.annotations?.[RETIRE_ANNOTATION] === 'scale-to-zero') await this.setReplicas(name, 0);
     else await this.deleteEnvironment(name);
     const deadline = Date.now() + this.options.stopTimeoutMs;
     while ((await this.pods(color)).length > 0) {
@@ -412,14 +401,14 @@ export class KubernetesDriver implements Driver {
     this.log.info({ color }, 'kubernetes: environment torn down');
   }
 
-  /** A color Git holds (rendered): no pods, its objects kept for the GitOps tool that owns them. */
-  private async scaleToZero(name: string): Promise<void> {
-    await this.api.patch(
+  /** The Deployment's replica count, patched (nothing else of it changes); returns the patched Deployment. */
+  private setReplicas(name: string, replicas: number): Promise<KubernetesObject> {
+    return this.api.patch(
       {
         apiVersion: 'apps/v1',
         kind: 'Deployment',
         metadata: { name, namespace: this.options.namespace },
-        spec: { replicas: 0 },
+        spec: { replicas },
       } as KubernetesObject,
       undefined,
       undefined,

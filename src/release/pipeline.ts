@@ -110,6 +110,8 @@ export class Pipeline {
     const { store, traffic, options, log } = this.ctx;
     const { spec, candidate, previous } = release;
     const source = canarySource(this.ctx, release);
+    // Where the traffic sizes the candidate to each weight (replica ratios), it grows step by step instead.
+    const sizedByWeight = traffic.weights?.sizesStandby === true;
     let current =
       release.state === 'canary'
         ? release
@@ -122,8 +124,7 @@ export class Pipeline {
       return;
     }
     try {
-      // Where the traffic sizes the candidate to each weight (replica ratios), it grows step by step instead.
-      if (!traffic.weights!.sizesStandby) await this.scaleToFull(release);
+      if (!sizedByWeight) await this.scaleToFull(release);
     } catch (error) {
       await this.finishAbort(current, `scaling the candidate failed: ${(error as Error).message}`);
       return;
@@ -159,7 +160,7 @@ export class Pipeline {
     if (report.passed && !signal.aborted) {
       try {
         // Sized step by step: the candidate gets all its instances before it becomes the active color.
-        if (traffic.weights!.sizesStandby) await this.scaleToFull(release, true);
+        if (sizedByWeight) await this.scaleToFull(release, true);
       } catch (error) {
         await this.finishAbort(current, `scaling the candidate failed: ${(error as Error).message}`);
         return;

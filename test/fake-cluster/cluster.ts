@@ -27,8 +27,14 @@ export interface FakeClusterOptions {
   tickMs?: number;
   /** How long a Service's endpoints take to reach the proxy after pods change. */
   propagationDelayMs?: number;
-  /** GPUs the one node has (pods asking for more stay Pending: Unschedulable). */
+  /** GPUs the one node has (pods asking for more stay Pending: Unschedulable); see `nodes` for several. */
   gpus?: number;
+  /**
+   * The nodes and the GPUs each has (default: one node with `gpus`). A pod is bound to a node whose free GPUs
+   * cover what it asks (the GPUs of the pods bound there, terminating ones included, are taken); none: Pending,
+   * Unschedulable, as the scheduler says it.
+   */
+  nodes?: Array<{ name: string; gpus: number }>;
   /** Kubernetes seconds (grace periods, progress deadlines) are this many milliseconds here. */
   secondMs?: number;
   /** Environment every container gets (a test's DATABASE_URL, say). */
@@ -549,6 +555,24 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
     }
   };
 
+  // The scheduler: GPUs are counted per node, over the pods bound there that have not ended.
+  const nodes = options.nodes ?? [{ name: 'fake-node', gpus: options.gpus ?? 0 }];
+  const gpusOf = (pod: KubeObject): number =>
+    (pod.spec.containers as any[]).reduce(
+      (sum, c) =>
+        sum + Number(c.resources?.limits?.['nvidia.com/gpu'] ?? c.resources?.requests?.['nvidia.com/gpu'] ?? 0),
+      0,
+    );
+  /** The node with the most free GPUs that covers `gpus`, or undefined. */
+  const scheduleOn = (gpus: number): string | undefined => {
+    const bound = store.list('Pod').filter((p) => p.spec.nodeName !== undefined && !terminal(p));
+    const free = nodes.map((n) => ({
+      name: n.name,
+      free: n.gpus - bound.filter((p) => p.spec.nodeName === n.name).reduce((sum, p) => sum + gpusOf(p), 0),
+    }));
+    return free.filter((n) => n.free >= gpus).sort((a, b) => b.free - a.free)[0]?.name;
+  };
+
   const reconcilePods = () => {
     for (const pod of store.list('Pod')) {
       const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
@@ -560,12 +584,10 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
         continue;
       }
       if (running === undefined) {
-        const gpus = (pod.spec.containers as any[]).reduce(
-          (sum, c) =>
-            sum + Number(c.resources?.limits?.['nvidia.com/gpu'] ?? c.resources?.requests?.['nvidia.com/gpu'] ?? 0),
-          0,
-        );
-        if (gpus > (options.gpus ?? 0)) {
+        const gpus = gpusOf(pod);
+        const node = scheduleOn(gpus);
+        if (node === undefined) {
+          const refusal = `0/${nodes.length} nodes are available: ${nodes.length} Insufficient nvidia.com/gpu.`;
           if (pod.status?.phase !== 'Pending') {
             store.update(
               'Pod',
@@ -579,18 +601,13 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
                       type: 'PodScheduled',
                       status: 'False',
                       reason: 'Unschedulable',
-                      message: `0/1 nodes are available: 1 Insufficient nvidia.com/gpu.`,
+                      message: refusal,
                     },
                   ],
                 }),
               'status',
             );
-            event(
-              pod,
-              'Warning',
-              'FailedScheduling',
-              `0/1 nodes are available: 1 Insufficient nvidia.com/gpu (wanted ${gpus}).`,
-            );
+            event(pod, 'Warning', 'FailedScheduling', `${refusal.slice(0, -1)} (wanted ${gpus}).`);
           }
           continue;
         }
@@ -615,7 +632,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
         };
         mkdirSync(running.dir, { recursive: true });
         pods.set(key, running);
-        store.update('Pod', running.namespace, running.name, (p) => (p.spec.nodeName = 'fake-node'));
+        store.update('Pod', running.namespace, running.name, (p) => (p.spec.nodeName = node));
       }
       running.containers.forEach((state, index) => {
         if (state.child === undefined && !running!.stopping && Date.now() >= state.nextStart)

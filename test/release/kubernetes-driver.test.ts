@@ -88,6 +88,42 @@ describe('kubernetes driver: a rollout that cannot complete fails with its evide
   });
 });
 
+describe('kubernetes driver: GPUs counted per node, as a scheduler counts them', () => {
+  let cluster: FakeCluster;
+  beforeAll(async () => {
+    cluster = await startFakeCluster({
+      nodes: [
+        { name: 'gpu-a', gpus: 1 },
+        { name: 'gpu-b', gpus: 1 },
+      ],
+    });
+  });
+  afterAll(async () => cluster?.close());
+
+  it('a candidate that needs GPUs the live color holds stays unschedulable and fails with the evidence; the live color keeps them', async () => {
+    const driver = await testDriver(cluster, { app: 'gpu', gpus: 1, readyTimeoutMs: 5_000 });
+    const spec = (color: 'blue' | 'green', replicas: number) => ({
+      color,
+      version: `${color}-v1`,
+      engine: { kind: 'lexicon' as const },
+      policy: 'strict' as const,
+      replicas,
+    });
+    await driver.deploy(spec('blue', 2));
+    const nodesOf = (color: string) =>
+      cluster.api.store.list('Pod', 'default', `app=gpu,color=${color}`).map((p) => p.spec.nodeName as string);
+    expect(nodesOf('blue').sort()).toEqual(['gpu-a', 'gpu-b']); // one GPU each: one pod per node
+    await expect(driver.deploy(spec('green', 1))).rejects.toThrow(
+      /not rolled out within 5000 ms.*Unschedulable: 0\/2 nodes are available: 2 Insufficient nvidia\.com\/gpu/,
+    );
+    expect(driver.describe('blue')!.instances.filter((i) => i.state === 'ready')).toHaveLength(2);
+    // Once the live color gives a GPU back, the candidate fits.
+    await driver.scale('blue', 1);
+    expect((await driver.deploy(spec('green', 1))).instances).toHaveLength(1);
+    await driver.close();
+  });
+});
+
 describe('kubernetes driver: the model server beside Guardgate in each pod', () => {
   let cluster: FakeCluster;
   beforeAll(async () => {

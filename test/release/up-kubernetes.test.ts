@@ -203,11 +203,17 @@ describe('guardgate up --driver kubernetes --traffic service-selector (fake clus
   let cluster: FakeCluster;
   let up: RunningUp;
   beforeAll(async () => {
-    ({ cluster, up } = await upOnFakeCluster({ propagationDelayMs: 100 }, { traffic: 'service-selector' }));
+    // A slow kube-proxy while up starts: up must not return before the Service answers.
+    ({ cluster, up } = await upOnFakeCluster({ propagationDelayMs: 1_500 }, { traffic: 'service-selector' }));
+    cluster.setPropagationDelay(100);
   });
   afterAll(async () => {
     await up?.close();
     await cluster?.close();
+  });
+
+  it('answers through the Service from the moment up has started (it waits for the endpoints to propagate)', async () => {
+    expect(await predict(cluster.serviceUrl('guardgate')!)).toMatchObject({ status: 200, color: 'blue' });
   });
 
   it('releases through every gate with clients on the Service: previews on the preview Service, shadow by replay, watch from the pods', async () => {
@@ -312,15 +318,21 @@ describe('guardgate up --driver kubernetes --traffic gateway-api (fake cluster)'
   let cluster: FakeCluster;
   let up: RunningUp;
   beforeAll(async () => {
+    // A slow Gateway while up starts: up must not return before the route answers.
     ({ cluster, up } = await upOnFakeCluster(
-      { propagationDelayMs: 100 },
+      { propagationDelayMs: 1_500 },
       { traffic: 'gateway-api' },
       (c) => `kubernetes:\n  gateway:\n    name: guardgate-gateway\n    url: ${c.gatewayUrl}\n`,
     ));
+    cluster.setPropagationDelay(100);
   });
   afterAll(async () => {
     await up?.close();
     await cluster?.close();
+  });
+
+  it('answers through the Gateway from the moment up has started (it waits for the route to be programmed)', async () => {
+    expect(await predict(cluster.gatewayUrl)).toMatchObject({ status: 200, color: 'blue' });
   });
 
   it('releases through every gate with clients on the Gateway, zero failed requests, and the route names the new color', async () => {

@@ -171,8 +171,11 @@ export class GatewayApiTraffic implements Traffic {
   async switchTo(to: Color): Promise<SwitchResult> {
     const previous = this.current;
     if (to === previous && (await this.read())?.metadata?.annotations?.['guardgate.dev/active'] === to) {
-      // Already routed there (a restarted controller confirming what it adopted): nothing moves, nothing to refuse.
+      // Already routed there (a restarted controller confirming what it adopted): nothing moves, nothing to refuse,
+      // even while its pods still start; serving already, the route must answer from it before this returns.
       await this.write(to);
+      if ((await readyPods(this.api, this.settings, to)).length > 0)
+        await this.programmed(this.live(), to, 'the route');
       return { previous, active: to, at: new Date().toISOString(), epoch: this.epoch };
     }
     if ((await readyPods(this.api, this.settings, to)).length === 0) {

@@ -172,6 +172,8 @@ export class ServiceSelectorTraffic implements Traffic {
       // Already selected (a restarted controller confirming what it adopted): nothing moves, so nothing to refuse,
       // even while that color has no ready pod yet (its pods still starting, as after `kubectl apply -k`).
       await this.select(this.previewName, otherColor(to));
+      // Serving already: the Service must answer from it before this returns (clients come next).
+      if ((await this.readyPods(to)).length > 0) await this.propagated(this.activeName, to);
       return { previous, active: to, at: new Date().toISOString(), epoch: this.epoch };
     }
     if ((await this.readyPods(to)).length === 0) {

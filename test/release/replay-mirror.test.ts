@@ -20,10 +20,10 @@ import { auditRecord } from '../store/audit-contract.js';
 import { startTestInstance } from '../helpers/instance.js';
 
 /** A verdict a user's request got, with its text kept, as of now. */
-const record = (prompt: string, color: string): AuditRecord =>
+const record = (prompt: string, color: string, at = new Date()): AuditRecord =>
   auditRecord(randomUUID(), {
     id: randomUUID(),
-    time: new Date().toISOString(),
+    time: at.toISOString(),
     color,
     text_digest: randomUUID(),
     prompt,
@@ -62,8 +62,7 @@ describe('verdict pairs by replay (a canary without a router)', () => {
       .total;
 
   it('replays the texts users sent since it started, to both colors, each once, as evidence', async () => {
-    await audit.write([record('an old text, before the step', 'blue')]);
-    await new Promise((r) => setTimeout(r, 20));
+    await audit.write([record('an old text, before the step', 'blue', new Date(Date.now() - 5_000))]);
     const mirror = mirrorOver(true);
     expect(mirror.comparesLiveTexts).toBe(true);
     const pairs: MirrorPair[] = [];

@@ -13,6 +13,8 @@ import type { ShadowSource } from './shadow.js';
 
 /** How often the audit log is read for new live texts. */
 const EVERY_MS = 1_000;
+/** Without audited texts, the mirror fraction of this many corpus texts is replayed a look (2 a second at 0.2). */
+const CORPUS_PER_LOOK = 10;
 /** At most this many texts replayed a look (the rest of a burst is skipped: a sample, not a copy). */
 const MAX_PER_LOOK = 50;
 
@@ -64,7 +66,7 @@ export function replayMirror(options: ReplayMirrorOptions): ShadowSource & { rea
         });
       return [...texts.values()].slice(0, sampleCount(fresh.length, fraction));
     }
-    const count = Math.min(corpus.length, sampleCount(10, fraction));
+    const count = Math.min(corpus.length, sampleCount(CORPUS_PER_LOOK, fraction));
     return Array.from({ length: count }, () => corpus[corpusAt++ % corpus.length]!);
   };
 

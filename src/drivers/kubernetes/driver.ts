@@ -6,6 +6,7 @@
 import {
   AppsV1Api,
   CoreV1Api,
+  type ListPromise,
   type KubernetesObjectApi,
   PatchStrategy,
   type KubernetesObject,
@@ -157,7 +158,7 @@ export class KubernetesDriver implements Driver {
       Watched.start<Pod>(
         config,
         `/api/v1/namespaces/${namespace}/pods`,
-        () => core.listNamespacedPod({ namespace, labelSelector }) as never,
+        () => core.listNamespacedPod({ namespace, labelSelector }),
         labelSelector,
         'pods',
         this.log,
@@ -165,7 +166,8 @@ export class KubernetesDriver implements Driver {
       Watched.start<KubeDeployment>(
         config,
         `/apis/apps/v1/namespaces/${namespace}/deployments`,
-        () => apps.listNamespacedDeployment({ namespace, labelSelector }) as never,
+        // KubeDeployment is the part of a Deployment the rollout judgement reads (spec.replicas required there).
+        () => apps.listNamespacedDeployment({ namespace, labelSelector }) as ReturnType<ListPromise<KubeDeployment>>,
         labelSelector,
         'Deployments',
         this.log,

@@ -6,6 +6,7 @@ import {
   type Informer,
   type KubeConfig,
   type KubernetesObject,
+  type ListPromise,
   type ObjectCache,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -18,12 +19,12 @@ export class Watched<T extends KubernetesObject> {
   private constructor(
     config: KubeConfig,
     path: string,
-    list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>,
+    list: ListPromise<T>,
     labelSelector: string,
     private readonly what: string,
     private readonly log: Logger,
   ) {
-    this.cache = makeInformer<T>(config, path, list as never, labelSelector);
+    this.cache = makeInformer<T>(config, path, list, labelSelector);
     this.cache.on('connect', () => (this.live = true));
     this.cache.on('error', (error: unknown) => {
       this.live = false;
@@ -37,7 +38,7 @@ export class Watched<T extends KubernetesObject> {
   static async start<T extends KubernetesObject>(
     config: KubeConfig,
     path: string,
-    list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>,
+    list: ListPromise<T>,
     labelSelector: string,
     what: string,
     log: Logger,

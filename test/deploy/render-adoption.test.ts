@@ -49,6 +49,9 @@ describe('the rendered controller, running on the fake cluster', () => {
     up = await startTestUp(tempDataDir(), {}, { config: join(dir, 'up.yaml'), kubeconfig: join(dir, 'kubeconfig'), adminHost: '127.0.0.1' }, loadReleaseSpec(SPEC));
     // The controller started at once, beside the rendered pods still starting (as after `kubectl apply -k`).
     await until(() => up.driver.describe('blue')?.instances.some((i) => i.state === 'ready') === true, 60_000, 'a ready blue pod');
+    // kube-proxy learns of the ready pod a moment later: until then the Service has no endpoint.
+    const live = cluster.serviceUrl('guardgate')!;
+    await until(async () => (await fetch(`${live}/healthz`).catch(() => undefined))?.ok === true, 30_000, 'the live Service answering from a blue pod');
   });
   afterAll(async () => {
     await up?.close();

@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirst from './test/setup/sequencer.js';
 
 // Two projects: `unit` (test/unit: pure code, no processes, no sockets, no services; `npm run test:unit`) and
 // `integration` (everything else: real processes, servers on loopback, Redis, PostgreSQL, Chromium, a fake
@@ -10,6 +11,8 @@ export default defineConfig({
     setupFiles: ['test/setup/processes.ts'],
     // Tests start real servers and processes on loopback; two cores, so keep files from piling up.
     maxWorkers: 2,
+    // The longest files first (test/setup/sequencer.ts): a long file started last would be the run's tail.
+    sequence: { sequencer: LongestFirst },
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30_000 } },
       {

@@ -251,7 +251,10 @@ describe('chaos on the fake cluster', () => {
     // is stable (how many were interrupted depends on how fast the machine is, not on the product).
     expect(chaos.length).toBeGreaterThan(RELEASES / 2);
     for (const kind of ['controller replaced', 'evicted', 'propagation', 'API calls failing'])
-      expect(chaos.some((c) => c.startsWith(kind)), `no "${kind}" in ${story}`).toBe(true);
+      expect(
+        chaos.some((c) => c.startsWith(kind)),
+        `no "${kind}" in ${story}`,
+      ).toBe(true);
     expect(
       outcomes.filter((o) => !o.endsWith('stable') && !o.includes('(controller restarted while')),
       story,

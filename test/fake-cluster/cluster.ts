@@ -25,16 +25,17 @@ const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 export interface FakeClusterOptions {
   /** How often controllers reconcile and probes run. */
   tickMs?: number;
-  /** How long a Service's endpoints take to reach the proxy after pods change. */
+  /** How long a Service's endpoints take to reach each node's kube-proxy (and routes the Gateway) after a change. */
   propagationDelayMs?: number;
   /** GPUs the one node has (pods asking for more stay Pending: Unschedulable); see `nodes` for several. */
   gpus?: number;
   /**
    * The nodes and the GPUs each has (default: one node with `gpus`). A pod is bound to a node whose free GPUs
    * cover what it asks (the GPUs of the pods bound there, terminating ones included, are taken); none: Pending,
-   * Unschedulable, as the scheduler says it.
+   * Unschedulable, as the scheduler says it. Each node has its own kube-proxy, as late as its own
+   * `propagationDelayMs` (default: the cluster's); the first node's answers on the Services' cluster IPs.
    */
-  nodes?: Array<{ name: string; gpus: number }>;
+  nodes?: Array<{ name: string; gpus: number; propagationDelayMs?: number }>;
   /** Kubernetes seconds (grace periods, progress deadlines) are this many milliseconds here. */
   secondMs?: number;
   /** Environment every container gets (a test's DATABASE_URL, say). */
@@ -51,14 +52,20 @@ export interface FakeCluster {
   badImages: Set<string>;
   /** Kill a pod's process as if it crashed. */
   crash(podName: string): void;
-  /** From now on, changes reach the service proxies and the Gateway this much later (kube-proxy slowing down, or catching up). */
-  setPropagationDelay(ms: number): void;
+  /**
+   * From now on, changes reach the service proxies and the Gateway this much later (kube-proxy slowing down, or
+   * catching up); with `node`, that node's kube-proxy only.
+   */
+  setPropagationDelay(ms: number, node?: string): void;
   /** From now on a container of the pod exits as soon as it starts (a crash loop: CrashLoopBackOff, restarts growing). */
   crashLoop(podName: string, containerName?: string): void;
   /** The kubelet evicts the pod (node pressure): its containers stop, the object stays with phase Failed, reason Evicted, as a real cluster keeps it; its ReplicaSet makes a replacement. */
   evict(podName: string): void;
-  /** Where a Service listens (its cluster IP and first port). */
-  serviceUrl(name: string, namespace?: string): string | undefined;
+  /**
+   * Where a Service listens: its cluster IP and first port, as the first node's kube-proxy serves it; with
+   * `node`, as that node's kube-proxy does (a client on that node), at an address of its own.
+   */
+  serviceUrl(name: string, namespace?: string, node?: string): string | undefined;
   /** The Gateway's address: it routes each request by the HTTPRoutes attached to it. */
   gatewayUrl: string;
   close(): Promise<void>;
@@ -86,11 +93,15 @@ interface RunningPod {
   containers: RunningContainer[];
 }
 
+/** One node's kube-proxy for one Service. */
 interface ServiceProxy {
   ip: string;
   servers: Server[];
-  /** The pods (ip:port) connections go to now: what propagated. */
+  /** The pods (ip:port) connections go to now: what propagated to this node. */
   endpoints: Array<{ ip: string; port: number }>;
+  /** The last endpoints sent its way (propagating), and the number of the change applied last: changes apply in order. */
+  wanted: Array<{ ip: string; port: number }>;
+  applied: number;
   /** Connections open, by the pod they are pinned to. */
   sockets: Set<Socket>;
 }
@@ -127,11 +138,28 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
   const tickMs = options.tickMs ?? 50;
   const secondMs = options.secondMs ?? 100;
   let propagationDelayMs = options.propagationDelayMs ?? 0;
+  const nodes = options.nodes ?? [{ name: 'fake-node', gpus: options.gpus ?? 0 }];
+  /** Each node's kube-proxy delay. */
+  const nodeDelays = nodes.map((n) => n.propagationDelayMs ?? propagationDelayMs);
+  const nodeIndex = (name: string): number => {
+    const index = nodes.findIndex((n) => n.name === name);
+    if (index === -1) throw new Error(`no node ${name} (the nodes: ${nodes.map((n) => n.name).join(', ')})`);
+    return index;
+  };
+  /** A node's own address for a cluster IP 127.s.x.y: 127.s.(128 + node).y (cluster IPs keep x under 128). */
+  const nodeAddress = (clusterIp: string, node: number): string => {
+    if (node === 0) return clusterIp;
+    const [, s, x, y] = clusterIp.split('.');
+    if (Number(x) >= 128) throw new Error(`cluster IP ${clusterIp} is past the fake's per-node addresses`);
+    return `127.${s}.${128 + node}.${y}`;
+  };
   const block = await claimAddressBlock();
   const api = await startApiServer(block.base + 1);
   const { store } = api;
   const pods = new Map<string, RunningPod>();
-  const proxies = new Map<string, ServiceProxy>();
+  /** By Service: one kube-proxy per node, the first node's on the cluster IP. */
+  const proxies = new Map<string, ServiceProxy[]>();
+  let changes = 0;
   const badImages = new Set<string>();
   const crashLooping = new Set<string>();
   const root = mkdtempSync(join(tmpdir(), 'guardgate-fake-cluster-'));
@@ -556,7 +584,6 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
   };
 
   // The scheduler: GPUs are counted per node, over the pods bound there that have not ended.
-  const nodes = options.nodes ?? [{ name: 'fake-node', gpus: options.gpus ?? 0 }];
   const gpusOf = (pod: KubeObject): number =>
     (pod.spec.containers as any[]).reduce(
       (sum, c) =>
@@ -646,30 +673,38 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
   const reconcileServices = () => {
     for (const service of store.list('Service')) {
       const key = `${service.metadata.namespace}/${service.metadata.name}`;
-      let proxy = proxies.get(key);
-      if (proxy === undefined) {
-        const created: ServiceProxy = { ip: service.spec.clusterIP, servers: [], endpoints: [], sockets: new Set() };
-        proxy = created;
+      let views = proxies.get(key);
+      if (views === undefined) {
+        const created: ServiceProxy[] = nodes.map((_, node) => ({
+          ip: nodeAddress(service.spec.clusterIP, node),
+          servers: [],
+          endpoints: [],
+          wanted: [],
+          applied: 0,
+          sockets: new Set(),
+        }));
+        views = created;
         proxies.set(key, created);
-        for (const port of service.spec.ports ?? []) {
-          const server = createServer((client) => {
-            const endpoint = created.endpoints[Math.floor(Math.random() * created.endpoints.length)];
-            if (endpoint === undefined) return void client.destroy();
-            const upstream = connect(endpoint.port, endpoint.ip);
-            created.sockets.add(client);
-            client.once('close', () => created.sockets.delete(client));
-            client.pipe(upstream).pipe(client);
-            const end = () => {
-              client.destroy();
-              upstream.destroy();
-            };
-            client.on('error', end);
-            upstream.on('error', end);
-            upstream.on('close', end);
-          });
-          server.listen(port.port, created.ip);
-          created.servers.push(server);
-        }
+        for (const proxy of created)
+          for (const port of service.spec.ports ?? []) {
+            const server = createServer((client) => {
+              const endpoint = proxy.endpoints[Math.floor(Math.random() * proxy.endpoints.length)];
+              if (endpoint === undefined) return void client.destroy();
+              const upstream = connect(endpoint.port, endpoint.ip);
+              proxy.sockets.add(client);
+              client.once('close', () => proxy.sockets.delete(client));
+              client.pipe(upstream).pipe(client);
+              const end = () => {
+                client.destroy();
+                upstream.destroy();
+              };
+              client.on('error', end);
+              upstream.on('error', end);
+              upstream.on('close', end);
+            });
+            server.listen(port.port, proxy.ip);
+            proxy.servers.push(server);
+          }
       }
       // The endpoint slice controller: the Service's pods, ready or not, as an EndpointSlice.
       const selector = service.spec.selector as Record<string, string> | undefined;
@@ -724,19 +759,25 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
           Object.assign(o, { endpoints: slice.endpoints, ports: slice.ports }),
         );
       }
-      // kube-proxy: the ready endpoints of the slice, as they were `propagationDelayMs` ago.
+      // Each node's kube-proxy: the ready endpoints of the slice, as they were that node's delay ago, in order.
       const endpoints = slice.endpoints
         .filter((e) => e.conditions.ready)
         .map((e, i) => ({
           ip: e.addresses[0] as string,
           port: port(selected.find((p) => p.status.podIP === e.addresses[0]) ?? selected[i]!) as number,
         }));
-      if (JSON.stringify(endpoints) !== JSON.stringify(proxy.endpoints)) {
-        const apply = proxy;
-        const at = endpoints;
-        if (propagationDelayMs === 0) apply.endpoints = at;
-        else setTimeout(() => (apply.endpoints = at), propagationDelayMs).unref();
-      }
+      views.forEach((proxy, node) => {
+        if (JSON.stringify(endpoints) === JSON.stringify(proxy.wanted)) return;
+        proxy.wanted = endpoints;
+        const change = ++changes;
+        const apply = () => {
+          if (change < proxy.applied) return;
+          proxy.applied = change;
+          proxy.endpoints = endpoints;
+        };
+        if (nodeDelays[node] === 0) apply();
+        else setTimeout(apply, nodeDelays[node]).unref();
+      });
     }
   };
 
@@ -746,7 +787,8 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
   let routes: KubeObject[] = [];
   const gatewayAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
   const endpointOf = (namespace: string, service: string) => {
-    const endpoints = proxies.get(`${namespace}/${service}`)?.endpoints ?? [];
+    // The Gateway's data plane runs on the first node: its kube-proxy's view.
+    const endpoints = proxies.get(`${namespace}/${service}`)?.[0]?.endpoints ?? [];
     return endpoints[Math.floor(Math.random() * endpoints.length)];
   };
   const forward = (
@@ -904,8 +946,14 @@ current-context: fake
     crash: (podName: string) => {
       for (const running of pods.values()) if (running.name === podName) running.containers[0]?.child?.kill('SIGKILL');
     },
-    setPropagationDelay: (ms: number) => {
-      propagationDelayMs = ms;
+    setPropagationDelay: (ms: number, node?: string) => {
+      const changed = node === undefined ? nodes.map((_, i) => i) : [nodeIndex(node)];
+      if (node === undefined) propagationDelayMs = ms;
+      // What is still on its way is sent again at the new pace (a change that arrives later counts less).
+      for (const i of changed) {
+        nodeDelays[i] = ms;
+        for (const views of proxies.values()) views[i]!.wanted = views[i]!.endpoints;
+      }
     },
     crashLoop: (podName: string, containerName = 'guardgate') => {
       crashLooping.add(`${podName}/${containerName}`);
@@ -947,8 +995,8 @@ current-context: fake
       const pod = store.get('Pod', running.namespace, running.name)!;
       event(pod, 'Warning', 'Evicted', 'The node was low on resource: memory.');
     },
-    serviceUrl: (name: string, namespace = 'default') => {
-      const proxy = proxies.get(`${namespace}/${name}`);
+    serviceUrl: (name: string, namespace = 'default', node?: string) => {
+      const proxy = proxies.get(`${namespace}/${name}`)?.[node === undefined ? 0 : nodeIndex(node)];
       const service = store.get('Service', namespace, name);
       return proxy && service ? `http://${proxy.ip}:${service.spec.ports[0].port}` : undefined;
     },
@@ -972,7 +1020,7 @@ current-context: fake
       gateway.closeAllConnections();
       gateway.close();
       gatewayAgent.destroy();
-      for (const proxy of proxies.values()) {
+      for (const proxy of [...proxies.values()].flat()) {
         for (const socket of proxy.sockets) socket.destroy();
         for (const server of proxy.servers) server.close();
       }

@@ -7,9 +7,9 @@ import { existsSync } from 'node:fs';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 export const LONGEST_FIRST = [
+  'test/release/kubernetes-chaos.test.ts',
   'test/release/load-gate-noise.test.ts',
   'test/release/up-kubernetes.test.ts',
-  'test/release/kubernetes-chaos.test.ts',
   'test/release/crash-safety.test.ts',
   'test/cli/demo.test.ts',
   'test/release/controller.test.ts',

@@ -63,6 +63,10 @@ describe('the load gate under heavy CPU contention', () => {
     await up.controller.release(loadOnly('model-v1-slower', slowerModel.baseUrl));
     await up.controller.settled();
     const slower = (await up.controller.status()).release!;
+    // The margins, for a reader of the run: how far the same version and the slower one were from the limits.
+    console.log(
+      `load gate under contention:\n${outcomes.join('\n')}\nslower: ${slower.state}: ${slower.gates[0]?.summary}`,
+    );
     expect(slower.state).toBe('aborted');
     expect(slower.gates[0]).toMatchObject({ gate: 'load', passed: false });
     expect(slower.gates[0]!.summary).toMatch(

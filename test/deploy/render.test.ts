@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assetFiles, REPOSITORY } from '../../src/deploy/assets.js';
 import { parseRenderOptions } from '../../src/deploy/options.js';
 import { renderFiles, renderObjects } from '../../src/deploy/render.js';
+import { dropUnknownFields } from '../fake-cluster/unknown-fields.js';
 import { loadReleaseSpec, parseReleaseSpec } from '../../src/release/spec.js';
 import { startApiServer, validateKubeObject, type ApiServer } from '../fake-cluster/api-server.js';
 import { CLI } from '../helpers/cli.js';
@@ -40,6 +41,8 @@ describe('guardgate k8s render', () => {
         expect(objects.length, file).toBeGreaterThan(0);
         for (const object of objects) {
           expect(() => validateKubeObject(object), `${path} ${file} ${object.kind} ${object.metadata.name}`).not.toThrow();
+          // No field the API server would drop (or refuse, as `kubectl apply` asks it to: fieldValidation=Strict).
+          expect(dropUnknownFields(structuredClone(object), object.apiVersion, object.kind), `${path} ${file} ${object.kind}`).toEqual([]);
           expect(object.metadata.namespace).toBe('moderation');
           kinds.add(object.kind);
         }

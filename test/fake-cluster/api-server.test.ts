@@ -148,6 +148,41 @@ describe('the fake Kubernetes API server', () => {
     expect(userPart(ours.body)).toEqual(userPart(theirs));
   });
 
+  it("treats unknown fields as the API server's field validation does: dropped with a warning, or refused when Strict", async () => {
+    const typo = deployment('typo');
+    typo.spec.template.spec.containers[0].imagePullPolcy = 'Always';
+    (typo.spec as Record<string, unknown>).replica = 3;
+    const path = '/apis/apps/v1/namespaces/default/deployments';
+    const strict = await call('POST', `${path}?fieldValidation=Strict`, typo);
+    expect(strict).toMatchObject({ status: 400, body: { reason: 'BadRequest' } });
+    expect(strict.body.message).toBe(
+      'strict decoding error: unknown field "spec.replica", unknown field "spec.template.spec.containers[0].imagePullPolcy"',
+    );
+    // The default (Warn): stored without them, a Warning header says which.
+    const response = await fetch(`${api.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(typo),
+    });
+    expect(response.status).toBe(201);
+    expect(response.headers.get('warning')).toBe(
+      '299 - "unknown field \\"spec.replica\\"", 299 - "unknown field \\"spec.template.spec.containers[0].imagePullPolcy\\""',
+    );
+    const stored = (await response.json()) as KubeObject;
+    expect(stored.spec.replica).toBeUndefined();
+    expect(stored.spec.template.spec.containers[0].imagePullPolcy).toBeUndefined();
+    expect(api.warnings.at(-1)).toEqual({
+      method: 'POST',
+      path,
+      fields: ['spec.replica', 'spec.template.spec.containers[0].imagePullPolcy'],
+    });
+    // A patch is read the same way.
+    const patched = await call('PATCH', `${path}/typo`, { spec: { pause: true } }, 'application/merge-patch+json');
+    expect(patched.status).toBe(200);
+    expect(patched.body.spec.pause).toBeUndefined();
+    expect(api.warnings.at(-1)?.fields).toEqual(['spec.pause']);
+  });
+
   it('refuses a replace that names an older resourceVersion (409), and takes the current one', async () => {
     const created = (await call('POST', '/apis/apps/v1/namespaces/default/deployments', deployment('conflict')))
       .body as KubeObject;

@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 
 import { podRefusal } from './admission.js';
 import { applyDefaults } from './defaulting.js';
+import { dropUnknownFields } from './unknown-fields.js';
 import { semanticErrors } from './validation.js';
 
 const require = createRequire(import.meta.url);
@@ -626,6 +627,8 @@ export interface ApiServer {
   /** Close every watch stream now (clients must re-list or resume). */
   dropWatches(): void;
   requests: Array<{ method: string; path: string; status: number }>;
+  /** The unknown fields writes carried, dropped with a Warning header (fieldValidation Warn, the default). */
+  warnings: Array<{ method: string; path: string; fields: string[] }>;
   close(): Promise<void>;
 }
 
@@ -642,6 +645,26 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
   };
   const watches = new Set<ServerResponse>();
   const requests: ApiServer['requests'] = [];
+  const warnings: ApiServer['warnings'] = [];
+  /**
+   * A write's unknown fields, as the API server's field validation treats them (the `fieldValidation` query
+   * parameter): Strict refuses the write (400); Warn, the default, drops them and says so in a Warning header;
+   * Ignore drops them.
+   */
+  const checkFields = (written: unknown, type: ResourceType, req: IncomingMessage, url: URL, res: ServerResponse) => {
+    const fields = dropUnknownFields(written, apiVersionOf(type), type.kind);
+    if (fields.length === 0) return;
+    const validation = url.searchParams.get('fieldValidation') ?? 'Warn';
+    if (validation === 'Strict')
+      throw new HttpError(
+        400,
+        'BadRequest',
+        `strict decoding error: ${fields.map((f) => `unknown field "${f}"`).join(', ')}`,
+      );
+    if (validation === 'Ignore') return;
+    warnings.push({ method: req.method!, path: url.pathname, fields });
+    res.setHeader('warning', fields.map((f) => `299 - "unknown field \\"${f}\\""`).join(', '));
+  };
 
   const body = async (req: IncomingMessage): Promise<any> => {
     const chunks: Buffer[] = [];
@@ -801,6 +824,7 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
       if (method === 'POST') {
         const input = (await body(req)) as KubeObject;
         if (input?.kind !== kind) throw new HttpError(400, 'BadRequest', `the body is not a ${kind}`);
+        checkFields(input, type, req, url, res);
         if (namespace !== undefined) input.metadata = { ...input.metadata, namespace };
         res.statusCode = 201;
         return store.create(input);
@@ -833,12 +857,14 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
       const input = (await body(req)) as KubeObject;
       if (input?.metadata?.name !== name)
         throw new HttpError(400, 'BadRequest', 'the name in the body does not match the path');
+      checkFields(input, type, req, url, res);
       input.metadata.namespace = namespace;
       return store.replace(input, part);
     }
     if (method === 'PATCH') {
       const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
       const patch = await body(req);
+      if (contentType !== 'application/json-patch+json') checkFields(patch, type, req, url, res);
       const current = store.get(kind, namespace, name);
       if (current === undefined && contentType === 'application/apply-patch+yaml') {
         res.statusCode = 201;
@@ -888,6 +914,7 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
       for (const res of watches) res.destroy();
     },
     requests,
+    warnings,
     close: () =>
       new Promise((resolve) => {
         for (const res of watches) res.destroy();

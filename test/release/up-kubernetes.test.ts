@@ -127,10 +127,14 @@ async function upOnFakeCluster(
   return { cluster, up };
 }
 
-/** Every request the controller made on the cluster is one the Role `guardgate k8s render` writes for the mode allows. */
+/**
+ * Every request the controller made on the cluster is one the Role `guardgate k8s render` writes for the mode
+ * allows, and no write carried a field the API server drops (a misspelt field would be lost without an error).
+ */
 function expectWithinRenderedRole(cluster: FakeCluster, traffic: 'service-selector' | 'gateway-api'): void {
   expect(cluster.api.requests.length).toBeGreaterThan(20); // enough to mean something (watches made them few)
   expect(outsideRole(cluster.api.requests, controllerRules(traffic, 'guardgate'))).toEqual([]);
+  expect(cluster.api.warnings).toEqual([]);
 }
 
 describe('guardgate up --driver kubernetes (fake cluster)', () => {

@@ -51,7 +51,7 @@ describe('the rendered controller, running on the fake cluster', () => {
     await until(() => up.driver.describe('blue')?.instances.some((i) => i.state === 'ready') === true, 60_000, 'a ready blue pod');
     // kube-proxy learns of the ready pod a moment later: until then the Service has no endpoint.
     const live = cluster.serviceUrl('guardgate')!;
-    await until(async () => (await fetch(`${live}/healthz`).catch(() => undefined))?.ok === true, 30_000, 'the live Service answering from a blue pod');
+    await until(async () => (await fetch(`${live}/healthz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined))?.ok === true, 30_000, 'the live Service answering from a blue pod');
   });
   afterAll(async () => {
     await up?.close();

@@ -60,8 +60,11 @@ export interface CanaryStepEvidence {
 
 /** A p99 difference this small is noise, whatever the ratio. */
 const P99_NOISE_MS = 5;
-/** Fewer requests than this on a side have no p99 worth judging (it is their slowest one). */
-export const P99_MIN_REQUESTS = 100;
+/**
+ * Fewer requests than this on a side have no p99 worth judging: over 100 it is the slowest one, over 500 the
+ * fifth slowest, so one pause of a fresh pod (its first compilations, a collection) is not read as a regression.
+ */
+export const P99_MIN_REQUESTS = 500;
 
 /**
  * Judge a step's figures against the rule. Flips and errors are judged as they come (a breach ends the step at

@@ -45,13 +45,14 @@ describe('a canary step is judged on both sides of the same window', () => {
 
   it('judges agreement and p99 at the end only, and p99 only on enough requests', () => {
     const slow = side(P99_MIN_REQUESTS, 0, 250);
-    expect(judgeCanaryStep(rule, step, slow, side(400, 0, 50), agreeing, false).reasons).toEqual([]);
-    expect(judgeCanaryStep(rule, step, slow, side(400, 0, 50), agreeing, true).reasons).toEqual([
+    expect(judgeCanaryStep(rule, step, slow, side(4 * P99_MIN_REQUESTS, 0, 50), agreeing, false).reasons).toEqual([]);
+    expect(judgeCanaryStep(rule, step, slow, side(4 * P99_MIN_REQUESTS, 0, 50), agreeing, true).reasons).toEqual([
       'p99 250 ms against the stable 50 ms (at most 3×)',
     ]);
-    expect(judgeCanaryStep(rule, step, { ...slow, p99Requests: 20 }, side(400, 0, 50), agreeing, true).reasons).toEqual(
-      [],
-    );
+    expect(
+      judgeCanaryStep(rule, step, { ...slow, p99Requests: 20 }, side(4 * P99_MIN_REQUESTS, 0, 50), agreeing, true)
+        .reasons,
+    ).toEqual([]);
     expect(
       judgeCanaryStep(rule, step, side(200, 0, 10), side(800, 0, 10), { ...agreeing, agreement: 0.9 }, true).reasons,
     ).toEqual(['agreement 90.0% is under 95.0%']);

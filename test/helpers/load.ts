@@ -16,12 +16,18 @@ export interface LiveLoadOptions {
   /** One body, or several sent in turn. Default: one harmful prompt. */
   bodies?: readonly string[];
   connections?: number;
-  /** Requests per second over all connections (default: as fast as answered). */
-  overallRate?: number;
+  /**
+   * Requests per second over all connections. Default: DEFAULT_RATE, a steady stream that shows every failed
+   * request around a switch without taking a core from the rest of the suite; 'flood' sends as fast as answered
+   * (for a test whose subject is a saturated path).
+   */
+  overallRate?: number | 'flood';
   headers?: Record<string, string>;
   path?: string;
 }
 
+/** Requests per second of a live load unless a test asks otherwise: one every 4 ms, sized for 2 cores. */
+export const DEFAULT_RATE = 250;
 /** The most a forgotten load may run: a backstop, not the load's length. */
 const BACKSTOP_SECONDS = 600;
 const running = new Set<LiveLoad>();
@@ -41,7 +47,7 @@ export function startLiveLoad(url: string, options: LiveLoadOptions = {}): LiveL
     headers: { 'content-type': 'application/json', ...options.headers },
     requests: bodies.map((body) => ({ method: 'POST' as const, body })),
     connections: options.connections ?? 4,
-    ...(options.overallRate === undefined ? {} : { overallRate: options.overallRate }),
+    ...(options.overallRate === 'flood' ? {} : { overallRate: options.overallRate ?? DEFAULT_RATE }),
     duration: BACKSTOP_SECONDS,
   }) as unknown as EventEmitter & PromiseLike<autocannon.Result> & { stop(): void };
   let answered = 0;

@@ -43,7 +43,7 @@ async function startRouterProcess(
 }
 
 /** Load until the test stops it (after its switches or its kill, however long a busy machine takes). */
-const load = (url: string) => startLiveLoad(url, { bodies: [body], connections: 16 });
+const load = (url: string) => startLiveLoad(url, { bodies: [body], connections: 16, overallRate: 'flood' });
 
 const switchTo = (adminUrl: string, color: string) =>
   fetch(`${adminUrl}/admin/switch`, {

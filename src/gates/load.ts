@@ -150,6 +150,43 @@ export const pairsNeeded = (pairs: number): number => (pairs <= 2 ? pairs : Math
 const p99Limit = (activeP99: number, tolerance: LoadTolerance): number =>
   Math.max(activeP99 * (1 + tolerance.p99), activeP99 + P99_SLACK_MS);
 
+/** In how many pairs the candidate is beyond the tolerance: at p99 (`slower`), in QPS (`weaker`). Pure. */
+export function regressedPairs(
+  pairs: readonly SlicePair[],
+  tolerance: LoadTolerance,
+): { slower: number; weaker: number } {
+  return {
+    slower: pairs.filter((p) => p.candidate.p99 > p99Limit(p.active.p99, tolerance)).length,
+    weaker: pairs.filter((p) => p.candidate.qps < p.active.qps * (1 - tolerance.qps)).length,
+  };
+}
+
+/**
+ * Whether a first round is evidence enough. A round that fails the candidate is not (a fresh process may not have
+ * reached its pace), and neither is one that passes it with some pairs beyond the tolerance: through heavy noise a
+ * candidate twice as slow was beyond it in two pairs of three, and one noisy pair let it pass. Both are measured
+ * again and judged on every pair. A round with errors is final: errors are no matter of pace. Pure.
+ */
+export function measureAgain(
+  round: { pairs: readonly SlicePair[]; reasons: readonly string[]; candidate: LoadFigures },
+  tolerance: LoadTolerance,
+): boolean {
+  if (round.candidate.errorRate > tolerance.errorRate) return false;
+  if (round.reasons.length > 0) return true;
+  const { slower, weaker } = regressedPairs(round.pairs, tolerance);
+  return slower + weaker > 0;
+}
+
+/** What a first round that was measured again had found, for the summary. Pure. */
+function firstRoundFound(
+  round: { pairs: readonly SlicePair[]; reasons: readonly string[] },
+  tolerance: LoadTolerance,
+): string {
+  if (round.reasons.length > 0) return `the first round found ${round.reasons.join('; ')}`;
+  const { slower, weaker } = regressedPairs(round.pairs, tolerance);
+  return `the first round passed with ${slower} of ${round.pairs.length} paired slices over the p99 limit and ${weaker} under the QPS limit`;
+}
+
 /**
  * Why the candidate fails against the active environment; empty when it passes. Pure. Latency and throughput
  * are judged pair by pair (a pair is one slice of each side, back to back): the candidate fails on one only when
@@ -160,7 +197,7 @@ export function compareLoad(pairs: readonly SlicePair[], tolerance: LoadToleranc
   const reasons: string[] = [];
   const n = pairs.length;
   const needed = pairsNeeded(n);
-  const slower = pairs.filter((p) => p.candidate.p99 > p99Limit(p.active.p99, tolerance)).length;
+  const { slower, weaker } = regressedPairs(pairs, tolerance);
   // A few milliseconds of p99 are noise on a shared machine (seen: 3 ms against 5 ms for the same build),
   // and no model's latency: the candidate may always be P99_SLACK_MS slower, whatever the tolerance says.
   if (slower >= needed) {
@@ -169,7 +206,6 @@ export function compareLoad(pairs: readonly SlicePair[], tolerance: LoadToleranc
       `p99 ${median(pairs.map((p) => p.candidate.p99))} ms is over ${p99Limit(activeP99, tolerance).toFixed(1)} ms (active ${activeP99} ms + ${tolerance.p99 * 100}%, at least + ${P99_SLACK_MS} ms) in ${slower} of ${n} paired slices`,
     );
   }
-  const weaker = pairs.filter((p) => p.candidate.qps < p.active.qps * (1 - tolerance.qps)).length;
   if (weaker >= needed) {
     const activeQps = median(pairs.map((p) => p.active.qps));
     reasons.push(
@@ -272,9 +308,7 @@ export async function runLoadGate(
     };
   };
   const rounds: Round[] = [await measureRound(1)];
-  // Errors are no matter of pace: a candidate that errs is not measured again.
-  if (rounds[0]!.reasons.length > 0 && rounds[0]!.candidate.errorRate <= tolerance.errorRate)
-    rounds.push(await measureRound(2));
+  if (measureAgain(rounds[0]!, tolerance)) rounds.push(await measureRound(2));
   // The second round adds evidence, it does not replace the first: the verdict is on every pair measured, so a
   // candidate that was slower in every pair of the first round must be sound in nearly every pair of the second.
   const pairs = rounds.flatMap((r) => r.pairs);
@@ -289,7 +323,7 @@ export async function runLoadGate(
   );
   const line = (f: LoadFigures) =>
     `p50 ${f.p50} ms, p99 ${f.p99} ms, ${f.qps.toFixed(0)} QPS, ${(100 * f.errorRate).toFixed(2)}% errors`;
-  const again = rounds.length > 1 ? ` (measured again: the first round found ${rounds[0]!.reasons.join('; ')})` : '';
+  const again = rounds.length > 1 ? ` (measured again: ${firstRoundFound(rounds[0]!, tolerance)})` : '';
   return {
     gate: 'load',
     passed: reasons.length === 0,

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   combineSlices,
   compareLoad,
+  measureAgain,
   P99_SLACK_MS,
   pairsNeeded,
   sliceOrder,
@@ -60,6 +61,43 @@ describe('the load gate judgement', () => {
       'p99 80 ms is over 60.0 ms (active 40 ms + 50%, at least + 5 ms) in 5 of 5 paired slices',
       'QPS 810 is under 1134 (active 1620 - 30%) in 5 of 5 paired slices',
     ]);
+  });
+
+  it('measures again when a first round fails the candidate, or passes it with pairs beyond the tolerance; never when it errs', () => {
+    const round = (pairs: Array<{ active: LoadFigures; candidate: LoadFigures }>) => ({
+      pairs,
+      reasons: compareLoad(pairs, tolerance),
+      candidate: combineSlices(
+        pairs.map((p) => p.candidate),
+        pairs.length,
+      ),
+    });
+    // Twice as slow, through heavy noise: beyond the tolerance in two pairs of three, so it passed on one noisy pair.
+    const slowerThroughNoise = round([
+      { active: figures(98, 207), candidate: figures(110, 124) },
+      { active: figures(90, 210), candidate: figures(120, 130) },
+      { active: figures(150, 150), candidate: figures(110, 140) },
+    ]);
+    expect(slowerThroughNoise.reasons).toEqual([]);
+    expect(measureAgain(slowerThroughNoise, tolerance)).toBe(true);
+    // The same version, every pair within the tolerance: one round is enough.
+    const same = round([
+      { active: figures(40, 300), candidate: figures(45, 290) },
+      { active: figures(42, 310), candidate: figures(41, 300) },
+      { active: figures(39, 305), candidate: figures(50, 280) },
+    ]);
+    expect(measureAgain(same, tolerance)).toBe(false);
+    // A round that failed the candidate is measured again (a fresh process may not have reached its pace)...
+    const slow = round(
+      same.pairs.map(({ active }) => ({ active, candidate: figures(active.p99 * 2, active.qps / 2) })),
+    );
+    expect(slow.reasons).not.toEqual([]);
+    expect(measureAgain(slow, tolerance)).toBe(true);
+    // ...unless it erred: errors are no matter of pace.
+    const erring = round(
+      same.pairs.map(({ active }) => ({ active, candidate: figures(active.p99, active.qps, 0.05) })),
+    );
+    expect(measureAgain(erring, tolerance)).toBe(false);
   });
 
   it('measures both sides in alternating slices, and combines each side: requests added, latency of the median slice', () => {

@@ -14,6 +14,7 @@ import type { Credentials } from '../drivers/kubernetes/credentials.js';
 import { ConfigError } from '../config/load.js';
 import { resolveRouterConfig, type ParsedRouterConfig } from '../config/router.js';
 import { startDataPath, withAdmin, type RunningRouter } from '../router/run.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { apiKeysFile, controllerFile } from './files.js';
 import { openAuditReader } from '../store/open.js';
 import type { FastifyInstance } from 'fastify';
@@ -278,8 +279,30 @@ function changeWebhook(
 
 /** Start `guardgate up`: router, admin API, controller, driver, traffic and stores, composed. */
 export async function startUp(options: UpOptions, log: Logger): Promise<RunningUp> {
+  mkdirSync(options.router.dataDir, { recursive: true });
+  // One up per data directory: taken before anything else, given back when it closes or fails to start.
+  const unlock = lockDataDir(options.router.dataDir);
+  try {
+    const up = await startLocked(options, log);
+    return {
+      ...up,
+      close: async () => {
+        try {
+          await up.close();
+        } finally {
+          unlock();
+        }
+      },
+    };
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+}
+
+/** up, once its data directory is its own. */
+async function startLocked(options: UpOptions, log: Logger): Promise<RunningUp> {
   const parsed = options.router;
-  mkdirSync(parsed.dataDir, { recursive: true });
   const admin = keptSecret('admin-token', parsed.admin.token, parsed.dataDir);
   const local: Credentials = {
     'admin-token': admin.value,

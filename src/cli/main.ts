@@ -2,6 +2,7 @@
 // The `guardgate` command: parses, calls the parts, prints. Exit codes are in exit-codes.ts.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
+import { DataDirInUse } from '../app/data-dir-lock.js';
 import { GuardgateError } from '../vocabulary/errors.js';
 import { BUILD } from '../shared/build.js';
 import { EXIT } from './exit-codes.js';
@@ -71,6 +72,7 @@ try {
     if (json && error.exitCode !== 0)
       process.stdout.write(`${JSON.stringify({ error: { code: 'usage', message: error.message } })}\n`);
   } else if (error instanceof ConfigError) fail(EXIT.usage, 'invalid_config', error.message);
+  else if (error instanceof DataDirInUse) fail(EXIT.failure, 'data_dir_in_use', error.message);
   else if (isAddressInUse(error))
     fail(
       EXIT.failure,

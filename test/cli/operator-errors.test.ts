@@ -120,4 +120,16 @@ describe('against a running up', () => {
       new RegExp(`guardgate: port ${port} on 127\\.0\\.0\\.1 is in use: is guardgate up already running\\?`),
     );
   });
+
+  it('a second up on the same data directory (other ports) is refused, and leaves the first one found by the CLI', async () => {
+    const second = await cli(['up', '--port', '0', '--admin-port', '0', '--data-dir', up.dataDir]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toBe(
+      `guardgate: the data directory ${up.dataDir} is in use by guardgate up (pid ${process.pid}): stop that one, or start this one with another --data-dir (and other ports)\n`,
+    );
+    // The first one's controller.json is still there: the CLI still finds it.
+    const status = await cli(['status', '--json', '--data-dir', up.dataDir], { GUARDGATE_ADMIN_TOKEN: up.token });
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ active: 'blue' });
+  });
 });

@@ -4,6 +4,7 @@
 // longer runs) is taken over.
 import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { processRuns } from '../shared/pid.js';
 
 /** Another `up` holds the data directory. */
 export class DataDirInUse extends Error {
@@ -39,16 +40,6 @@ function mtimeOf(file: string): number {
   }
 }
 
-/** Whether a process runs with this pid (EPERM: it runs, as another user). */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Takes the data directory for this process; returns what gives it back. Throws DataDirInUse when another running
  * process holds it. A lock naming this very process (an `up` of this process that was not closed) is taken over.
@@ -69,7 +60,7 @@ export function lockDataDir(dataDir: string): () => void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const pid = holderOf(file);
-      if (pid !== undefined && pid !== process.pid && running(pid)) throw new DataDirInUse(dataDir, pid);
+      if (pid !== undefined && pid !== process.pid && processRuns(pid)) throw new DataDirInUse(dataDir, pid);
       // A lock with no pid yet is being written, unless it is old: an up killed between creating and writing it.
       if (pid === undefined && Date.now() - mtimeOf(file) < 5_000) throw new DataDirInUse(dataDir, 0);
       rmSync(file, { force: true });

@@ -18,6 +18,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditRecord } from './record.js';
+import { processRuns } from '../../shared/pid.js';
 
 /** How the journal is written. */
 export interface AuditJournalOptions {
@@ -42,16 +43,6 @@ interface Group {
 }
 
 const SUFFIX = '.journal';
-
-/** Is this process alive? (A pid that is reused makes a dead journal wait for that process to end.) */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Records written before their verdicts are answered, group-committed, in segments. */
 export class AuditJournal {
@@ -101,7 +92,7 @@ export class AuditJournal {
     for (const file of readdirSync(this.dir)) {
       if (!file.endsWith(SUFFIX)) continue;
       const pid = Number(file.split('-')[0]);
-      if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+      if (!Number.isInteger(pid) || pid === process.pid || processRuns(pid)) continue;
       records += this.handOver(file);
     }
     return records;

@@ -10,10 +10,11 @@ import { processRuns } from '../shared/pid.js';
 export class DataDirInUse extends Error {
   constructor(
     readonly dataDir: string,
-    readonly pid: number,
+    /** The holder's pid; undefined while the holder is still writing it. */
+    readonly pid: number | undefined,
   ) {
     super(
-      `the data directory ${dataDir} is in use by ${pid > 0 ? `guardgate up (pid ${pid})` : 'a guardgate up that is starting'}: stop that one, or start this one with another --data-dir (and other ports)`,
+      `the data directory ${dataDir} is in use by ${pid === undefined ? 'a guardgate up that is starting' : `guardgate up (pid ${pid})`}: stop that one, or start this one with another --data-dir (and other ports)`,
     );
     this.name = 'DataDirInUse';
   }
@@ -62,7 +63,7 @@ export function lockDataDir(dataDir: string): () => void {
       const pid = holderOf(file);
       if (pid !== undefined && pid !== process.pid && processRuns(pid)) throw new DataDirInUse(dataDir, pid);
       // A lock with no pid yet is being written, unless it is old: an up killed between creating and writing it.
-      if (pid === undefined && Date.now() - mtimeOf(file) < 5_000) throw new DataDirInUse(dataDir, 0);
+      if (pid === undefined && Date.now() - mtimeOf(file) < 5_000) throw new DataDirInUse(dataDir, undefined);
       rmSync(file, { force: true });
     }
   }

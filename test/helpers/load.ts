@@ -27,7 +27,7 @@ export interface LiveLoadOptions {
 }
 
 /** Requests per second of a live load unless a test asks otherwise: one every 4 ms, sized for 2 cores. */
-export const DEFAULT_RATE = 250;
+const DEFAULT_RATE = 250;
 /** The most a forgotten load may run: a backstop, not the load's length. */
 const BACKSTOP_SECONDS = 600;
 const running = new Set<LiveLoad>();

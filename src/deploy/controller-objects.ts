@@ -34,13 +34,14 @@ export function controllerRules(traffic: RenderOptions['traffic'], app: string):
     { apiGroups, resources, resourceNames, verbs },
   ];
   return [
-    // The environments: a Deployment, its ConfigMap and a Service per color, written whole (read, then create
-    // or replace), the replica count patched, all deleted at teardown; the live and preview Services.
-    ...named(['apps'], ['deployments'], colors, ['get', 'update', 'patch', 'delete']),
-    ...named([''], ['configmaps'], colors, ['get', 'update', 'delete']),
-    ...named([''], ['services'], [...colors, app, `${app}-preview`], ['get', 'update', 'delete']),
+    // The environments: a Deployment, its ConfigMap and a Service per color, written by server-side apply (a
+    // patch, and a create when the object is new), the replica count patched, all deleted at teardown; the live and
+    // preview Services.
+    ...named(['apps'], ['deployments'], colors, ['get', 'patch', 'delete']),
+    ...named([''], ['configmaps'], colors, ['get', 'patch', 'delete']),
+    ...named([''], ['services'], [...colors, app, `${app}-preview`], ['get', 'patch', 'delete']),
     // The pods' environment (the router secret, the token digests, DATABASE_URL): written, never listed.
-    ...named([''], ['secrets'], [`${app}-env`], ['get', 'update']),
+    ...named([''], ['secrets'], [`${app}-env`], ['get', 'patch']),
     // The controller's own credentials (router secret, gate token, admin token): created once, read by every later controller pod.
     ...named([''], ['secrets'], [`${app}-credentials`], ['get']),
     // Readiness and rollout evidence: pod states and their events.
@@ -50,7 +51,7 @@ export function controllerRules(traffic: RenderOptions['traffic'], app: string):
     { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'watch'] },
     // A switch is done when the Service's EndpointSlices name the new color's pods and none of the old.
     ...(traffic === 'service-selector' ? [{ apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] }] : []),
-    ...(traffic === 'gateway-api' ? named(['gateway.networking.k8s.io'], ['httproutes'], [app], ['get', 'update']) : []),
+    ...(traffic === 'gateway-api' ? named(['gateway.networking.k8s.io'], ['httproutes'], [app], ['get', 'patch']) : []),
     // One controller acts at a time.
     ...named(['coordination.k8s.io'], ['leases'], [`${app}-controller`], ['get', 'update']),
   ];

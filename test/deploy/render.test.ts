@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { assetFiles, REPOSITORY } from '../../src/deploy/assets.js';
 import { parseRenderOptions } from '../../src/deploy/options.js';
 import { renderFiles, renderObjects } from '../../src/deploy/render.js';
@@ -215,8 +215,6 @@ describe('guardgate k8s render', () => {
 });
 
 describe('guardgate k8s render on the command line, and kubectl', () => {
-  let api: ApiServer;
-  let kubeconfig: string;
   const dir = mkdtempSync(join(tmpdir(), 'guardgate-render-'));
   const hasKubectl = (() => {
     try {
@@ -226,31 +224,58 @@ describe('guardgate k8s render on the command line, and kubectl', () => {
       return false;
     }
   })();
-  beforeAll(async () => {
-    api = await startApiServer();
-    kubeconfig = join(dir, 'kubeconfig');
+  /** A fresh API server for kubectl, and a kubeconfig naming it. */
+  const apiServer = async (name: string): Promise<{ api: ApiServer; kubectl: (...args: string[]) => Promise<{ code: number; output: string }> }> => {
+    const api = await startApiServer();
+    const kubeconfig = join(dir, `${name}.kubeconfig`);
     writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: ${api.url}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\ncurrent-context: fake\n`);
-  });
-  afterAll(async () => api?.close());
+    // Asynchronously: the fake API server answering kubectl runs in this process.
+    const kubectl = (...args: string[]) =>
+      promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', timeout: 60_000 }).then(
+        ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
+        (error: { code?: number; stdout?: string; stderr?: string }) => ({ code: error.code ?? 1, output: `${error.stdout ?? ''}${error.stderr ?? ''}` }),
+      );
+    return { api, kubectl };
+  };
 
   it.for([
     ['controller', []],
     ['argo-rollouts', ['--argo-rollouts', '--gateway', 'edge/gateways', '--host', HOST]],
-  ] as Array<[string, string[]]>)('writes the %s files that kubectl create --dry-run=client accepts', async ([name, flags], context) => {
+  ] as Array<[string, string[]]>)('writes the %s files that kubectl apply -k applies, validated strictly', async ([name, flags], context) => {
     if (!requireService(hasKubectl, 'kubectl', (note) => context.skip(note))) return;
     const out = join(dir, name);
     const cli = guardgate(['k8s', 'render', join(REPOSITORY, 'examples/lexicon-v2.yaml'), '--out', out, '--namespace', 'moderation', ...flags]);
     expect(cli.status, cli.stderr).toBe(0);
     const written = cli.stdout.trim().split('\n');
     expect(written.length).toBeGreaterThan(3);
-    for (const file of written.filter((f) => !f.endsWith('kustomization.yaml'))) {
-      const documents = parseAllDocuments(readFileSync(file, 'utf8')).length;
-      // Asynchronously: the fake API server answering kubectl's discovery runs in this process.
-      const { stdout: output } = await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, 'create', '--dry-run=client', '--validate=false', '-o', 'json', '-f', file], { encoding: 'utf8', timeout: 60_000 });
-      // One pretty-printed object per document, each starting at the first column; every one parses.
-      const objects = output.split(/^(?=\{)/m).map((text) => JSON.parse(text) as { kind: string; metadata: { namespace?: string } });
-      expect(objects.length, file).toBe(documents);
-      for (const object of objects) expect(object.metadata.namespace).toBe('moderation');
+    const documents = written
+      .filter((f) => !f.endsWith('kustomization.yaml'))
+      .flatMap((file) => parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string } }));
+    const { api, kubectl } = await apiServer(name);
+    try {
+      // kubectl validates (no --validate=false): the API server says it checks fields (OpenAPI v3), so kubectl sends
+      // fieldValidation=Strict with every write, and an unknown field is refused.
+      const applied = await kubectl('apply', '-k', out);
+      expect(applied.code, applied.output).toBe(0);
+      expect(applied.output.match(/ created$/gm), applied.output).toHaveLength(documents.length);
+      for (const { kind, metadata } of documents) expect(api.store.get(kind, 'moderation', metadata.name), `${kind} ${metadata.name}`).toBeDefined();
+      expect(api.requests.filter((r) => r.method === 'POST').every((r) => r.path.includes('fieldValidation=Strict'))).toBe(true);
+      // Applied again, nothing changes: what the API server defaulted is no difference to kubectl. (kubectl says
+      // "configured" of a PodDisruptionBudget every time, on a real cluster too: its selector is patched by replace.)
+      const revision = api.store.resourceVersion;
+      const again = await kubectl('apply', '-k', out);
+      expect(again.code, again.output).toBe(0);
+      expect(again.output.match(/ (unchanged|configured)$/gm), again.output).toHaveLength(documents.length);
+      expect(again.output.split('\n').filter((l) => l.endsWith(' configured') && !l.startsWith('poddisruptionbudget'))).toEqual([]);
+      expect(api.store.resourceVersion).toBe(revision);
+      // A typo in a rendered file is refused by the API server, through kubectl.
+      const typo = join(dir, `${name}-typo.yaml`);
+      writeFileSync(typo, readFileSync(written.find((f) => f.endsWith('front-door.yaml'))!, 'utf8').replace(/^spec:$/m, 'spec:\n  sessionAffinityy: None'));
+      const refused = await kubectl('apply', '-f', typo);
+      expect(refused.code).not.toBe(0);
+      expect(refused.output).toMatch(/strict decoding error: unknown field "spec.sessionAffinityy"/);
+    } finally {
+      await api.close();
     }
     // A second render into the same directory removes what no longer applies, and nothing else.
     writeFileSync(join(out, 'mine.yaml'), 'kind: Note\n');

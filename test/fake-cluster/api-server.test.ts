@@ -100,7 +100,14 @@ const CONTENT_TYPES = {
 
 /** What the user wrote, without what the server keeps for itself. */
 const userPart = (object: KubeObject) => {
-  const { uid: _uid, resourceVersion: _rv, creationTimestamp: _ct, generation: _g, ...metadata } = object.metadata;
+  const {
+    uid: _uid,
+    resourceVersion: _rv,
+    creationTimestamp: _ct,
+    generation: _g,
+    managedFields: _m,
+    ...metadata
+  } = object.metadata;
   const { status: _status, ...rest } = object;
   return { ...rest, metadata };
 };
@@ -148,6 +155,75 @@ describe('the fake Kubernetes API server', () => {
     expect(userPart(ours.body)).toEqual(userPart(theirs));
   });
 
+  it('applies server-side as the API server does: fields owned per manager, lists merged by their keys, conflicts refused unless forced, dropped fields removed', async () => {
+    const path = '/apis/apps/v1/namespaces/default/deployments/applied';
+    const apply = (manager: string | undefined, object: unknown, force = false) =>
+      call(
+        'PATCH',
+        `${path}?${manager === undefined ? '' : `fieldManager=${manager}`}${force ? '&force=true' : ''}`,
+        object,
+        'application/apply-patch+yaml',
+      );
+    const mine = deployment('applied');
+    expect((await apply('guardgate', mine)).status).toBe(201);
+    // Others: a GitOps tool's label (an apply), kubectl rollout restart (an update), an autoscaler (the scale subresource).
+    const label = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'applied', labels: { 'argocd.argoproj.io/instance': 'moderation' } },
+    };
+    expect((await apply('argocd-controller', label)).status).toBe(200);
+    const restartedAt = { 'kubectl.kubernetes.io/restartedAt': '2026-12-04T00:00:00Z' };
+    const restart = { spec: { template: { metadata: { annotations: restartedAt } } } };
+    expect((await call('PATCH', `${path}?fieldManager=kubectl-rollout`, restart, CONTENT_TYPES.strategic)).status).toBe(
+      200,
+    );
+    expect(
+      (await call('PUT', `${path}/scale?fieldManager=kube-controller-manager`, { spec: { replicas: 4 } })).status,
+    ).toBe(200);
+
+    // Ours again, with another replica count, env B and container d left out.
+    const containers = [{ name: 'c', image: 'i', env: [{ name: 'A', value: '1' }] }];
+    const again = {
+      ...mine,
+      spec: { ...mine.spec, replicas: 2, template: { ...mine.spec.template, spec: { containers } } },
+    };
+    const refused = await apply('guardgate', again);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({
+      reason: 'Conflict',
+      details: { causes: [{ field: '.spec.replicas', message: 'conflict with "kube-controller-manager"' }] },
+    });
+
+    const { replicas: _r, ...specWithoutReplicas } = again.spec;
+    const applied = await apply('guardgate', { ...again, spec: specWithoutReplicas });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+    expect(applied.body.spec.replicas).toBe(4);
+    expect(applied.body.metadata.labels).toEqual({
+      app: 'x',
+      tier: 'web',
+      'argocd.argoproj.io/instance': 'moderation',
+    });
+    expect(applied.body.spec.template.metadata.annotations).toEqual(restartedAt);
+    expect(applied.body.spec.template.spec.containers.map((c: { name: string }) => c.name)).toEqual(['c']);
+    expect(applied.body.spec.template.spec.containers[0].env).toEqual([{ name: 'A', value: '1' }]);
+    // The same apply again changes nothing.
+    const same = await apply('guardgate', { ...again, spec: specWithoutReplicas });
+    expect(same.body.metadata.resourceVersion).toBe(applied.body.metadata.resourceVersion);
+
+    // Forced, the field changes hands.
+    const forced = await apply('guardgate', again, true);
+    expect(forced.status).toBe(200);
+    expect(forced.body.spec.replicas).toBe(2);
+    const owners = (
+      forced.body.metadata.managedFields as Array<{ manager: string; operation: string; fieldsV1: any }>
+    ).map((e) => [e.manager, e.operation, e.fieldsV1['f:spec']?.['f:replicas'] !== undefined]);
+    expect(owners).toContainEqual(['guardgate', 'Apply', true]);
+    expect(owners.filter(([, , replicas]) => replicas)).toHaveLength(1);
+
+    expect((await apply(undefined, again)).status).toBe(422);
+  });
+
   it("treats unknown fields as the API server's field validation does: dropped with a warning, or refused when Strict", async () => {
     const typo = deployment('typo');
     typo.spec.template.spec.containers[0].imagePullPolcy = 'Always';
@@ -181,6 +257,19 @@ describe('the fake Kubernetes API server', () => {
     expect(patched.status).toBe(200);
     expect(patched.body.spec.pause).toBeUndefined();
     expect(api.warnings.at(-1)?.fields).toEqual(['spec.pause']);
+    // A custom resource by its CRD's structural schema (Gateway API's HTTPRoute).
+    const route = {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'typo', namespace: 'default' },
+      spec: { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ name: 's', port: 80, wieght: 1 }] }] },
+    };
+    const routes = '/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes';
+    const refused = await call('POST', `${routes}?fieldValidation=Strict`, route);
+    expect(refused.body.message).toBe('strict decoding error: unknown field "spec.rules[0].backendRefs[0].wieght"');
+    const { wieght: _w, ...backend } = route.spec.rules[0]!.backendRefs[0]!;
+    const fixed = { ...route, spec: { ...route.spec, rules: [{ backendRefs: [{ ...backend, weight: 1 }] }] } };
+    expect((await call('POST', `${routes}?fieldValidation=Strict`, fixed)).status).toBe(201);
   });
 
   it('refuses a replace that names an older resourceVersion (409), and takes the current one', async () => {

@@ -14,6 +14,8 @@ import { createRequire } from 'node:module';
 
 import { podRefusal } from './admission.js';
 import { applyDefaults } from './defaulting.js';
+import { managerOf, recordUpdate, serverSideApply } from './managed-fields.js';
+import { groupVersionDocument, openApiIndex } from './openapi.js';
 import { dropUnknownFields } from './unknown-fields.js';
 import { semanticErrors } from './validation.js';
 
@@ -652,7 +654,7 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
    * Ignore drops them.
    */
   const checkFields = (written: unknown, type: ResourceType, req: IncomingMessage, url: URL, res: ServerResponse) => {
-    const fields = dropUnknownFields(written, apiVersionOf(type), type.kind);
+    const fields = dropUnknownFields(written, apiVersionOf(type), type.kind, type.model);
     if (fields.length === 0) return;
     const validation = url.searchParams.get('fieldValidation') ?? 'Warn';
     if (validation === 'Strict')
@@ -767,6 +769,13 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
         throw new HttpError(fault.status, fault.status === 429 ? 'TooManyRequests' : 'InternalError', 'injected fault');
     }
     if (method === 'GET' && path === '/api') return { kind: 'APIVersions', versions: ['v1'] };
+    if (method === 'GET' && path === '/openapi/v3') return openApiIndex(RESOURCES);
+    if (method === 'GET' && path.startsWith('/openapi/v3/')) {
+      const document = groupVersionDocument(RESOURCES, path.slice('/openapi/v3/'.length));
+      if (Object.keys(document.paths as object).length === 0)
+        throw new HttpError(404, 'NotFound', `no OpenAPI document for ${path}`);
+      return document;
+    }
     if (method === 'GET' && path === '/apis') {
       const groups = [...new Set(RESOURCES.filter((t) => t.group !== '').map((t) => `${t.group}/${t.version}`))];
       return {
@@ -800,6 +809,7 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
       throw new HttpError(404, 'NotFound', `the server could not find the requested resource (${path})`);
     const { type, namespace, name, subresource } = route;
     const kind = type.kind;
+    const manager = managerOf(url.searchParams.get('fieldManager'), req.headers['user-agent']);
     const existing = () => {
       const object = store.get(kind, namespace, name!);
       if (object === undefined) throw new HttpError(404, 'NotFound', `${type.plural} "${name}" not found`);
@@ -826,6 +836,7 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
         if (input?.kind !== kind) throw new HttpError(400, 'BadRequest', `the body is not a ${kind}`);
         checkFields(input, type, req, url, res);
         if (namespace !== undefined) input.metadata = { ...input.metadata, namespace };
+        input.metadata.managedFields = recordUpdate(undefined, input, manager);
         res.statusCode = 201;
         return store.create(input);
       }
@@ -849,7 +860,13 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
       const replicas = method === 'PATCH' ? input?.spec?.replicas : input?.spec?.replicas;
       if (!Number.isInteger(replicas) || replicas < 0)
         throw new HttpError(422, 'Invalid', 'spec.replicas must be a non-negative integer');
-      return scaleOf(store.update(kind, namespace, name, (d) => (d.spec.replicas = replicas))!);
+      return scaleOf(
+        store.update(kind, namespace, name, (d) => {
+          const before = structuredClone(d);
+          d.spec.replicas = replicas;
+          d.metadata.managedFields = recordUpdate(before, d, manager, 'scale');
+        })!,
+      );
     }
     const part = subresource === 'status' ? 'status' : 'main';
     if (method === 'GET') return existing();
@@ -859,6 +876,8 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
         throw new HttpError(400, 'BadRequest', 'the name in the body does not match the path');
       checkFields(input, type, req, url, res);
       input.metadata.namespace = namespace;
+      if (part === 'main')
+        input.metadata.managedFields = recordUpdate(store.get(kind, namespace, name), input, manager);
       return store.replace(input, part);
     }
     if (method === 'PATCH') {
@@ -866,22 +885,37 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
       const patch = await body(req);
       if (contentType !== 'application/json-patch+json') checkFields(patch, type, req, url, res);
       const current = store.get(kind, namespace, name);
-      if (current === undefined && contentType === 'application/apply-patch+yaml') {
+      if (contentType === 'application/apply-patch+yaml') {
+        const applied = patch as KubeObject;
+        if (applied?.kind !== kind || applied.metadata?.name !== name)
+          throw new HttpError(400, 'BadRequest', `an apply names its object: kind ${kind}, metadata.name ${name}`);
+        const force = url.searchParams.get('force') === 'true';
+        if (!url.searchParams.get('fieldManager'))
+          throw new HttpError(
+            422,
+            'Invalid',
+            'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+          );
+        const next = serverSideApply(
+          current,
+          { ...applied, metadata: { ...applied.metadata, namespace } },
+          manager,
+          force,
+        );
+        if (current !== undefined) return store.replace(next, part);
         res.statusCode = 201;
-        return store.create({ ...(patch as KubeObject), metadata: { ...(patch as KubeObject).metadata, namespace } });
+        return store.create(next);
       }
       if (current === undefined) throw new HttpError(404, 'NotFound', `${type.plural} "${name}" not found`);
       let next: KubeObject;
       if (contentType === 'application/json-patch+json') next = jsonPatch(current, patch) as KubeObject;
       else if (contentType === 'application/merge-patch+json') next = mergePatch(current, patch) as KubeObject;
-      else if (
-        contentType === 'application/strategic-merge-patch+json' ||
-        contentType === 'application/apply-patch+yaml'
-      )
+      else if (contentType === 'application/strategic-merge-patch+json')
         next = strategicMerge(current, patch) as KubeObject;
       else throw new HttpError(415, 'UnsupportedMediaType', `the patch type ${contentType} is not supported`);
       next.metadata.resourceVersion =
         (patch as KubeObject)?.metadata?.resourceVersion ?? current.metadata.resourceVersion;
+      if (part === 'main') next.metadata.managedFields = recordUpdate(current, next, manager);
       return store.replace(next, part);
     }
     if (method === 'DELETE') return store.delete(kind, namespace, name);
@@ -899,9 +933,12 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
         const failure = error instanceof HttpError ? error : new HttpError(500, 'InternalError', error.message);
         requests.push({ method: req.method!, path: req.url!, status: failure.status });
         if (res.headersSent) return void res.destroy();
-        res
-          .writeHead(failure.status, { 'content-type': 'application/json' })
-          .end(JSON.stringify(status(failure.status, failure.reason, failure.message)));
+        res.writeHead(failure.status, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            ...status(failure.status, failure.reason, failure.message),
+            ...('causes' in failure ? { details: { causes: failure.causes } } : {}),
+          }),
+        );
       },
     );
   });

@@ -35,18 +35,22 @@ export function accessOf(
 
 export function outsideRole(requests: ApiServer['requests'], rules: PolicyRule[]): string[] {
   const denied = new Set<string>();
-  for (const { method, path } of requests) {
+  for (const { method, path, status } of requests) {
     const access = accessOf(method, path);
     if (access === undefined) continue;
-    const allowed = rules.some(
-      (r) =>
-        r.apiGroups.includes(access.group) &&
-        r.resources.includes(access.resource) &&
-        r.verbs.includes(access.verb) &&
-        (r.resourceNames === undefined || (access.name !== undefined && r.resourceNames.includes(access.name))),
-    );
-    if (!allowed)
-      denied.add(`${access.verb} ${access.group || 'core'}/${access.resource}${access.name ? ` ${access.name}` : ''}`);
+    // An apply that creates its object is authorised as a patch of that name and as a create, as the API server does.
+    const accesses =
+      access.verb === 'patch' && status === 201 ? [access, { ...access, verb: 'create', name: undefined }] : [access];
+    for (const a of accesses) {
+      const allowed = rules.some(
+        (r) =>
+          r.apiGroups.includes(a.group) &&
+          r.resources.includes(a.resource) &&
+          r.verbs.includes(a.verb) &&
+          (r.resourceNames === undefined || (a.name !== undefined && r.resourceNames.includes(a.name))),
+      );
+      if (!allowed) denied.add(`${a.verb} ${a.group || 'core'}/${a.resource}${a.name ? ` ${a.name}` : ''}`);
+    }
   }
   return [...denied].sort();
 }

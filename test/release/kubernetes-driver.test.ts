@@ -190,3 +190,72 @@ describe('kubernetes driver: the model server beside Guardgate in each pod', () 
     await driver.close();
   });
 });
+
+describe('kubernetes driver: writes by server-side apply, beside the other managers of a real cluster', () => {
+  let cluster: FakeCluster;
+  beforeAll(async () => {
+    cluster = await startFakeCluster();
+  });
+  afterAll(async () => cluster?.close());
+
+  it("keeps what others set (a GitOps tool's label, kubectl rollout restart's annotation, an autoscaler's replicas) when it deploys the color again", async () => {
+    const driver = await testDriver(cluster, { app: 'shared' });
+    const spec = (version: string) => ({
+      color: 'green' as const,
+      version,
+      engine: { kind: 'lexicon' as const },
+      policy: 'strict' as const,
+      replicas: 1,
+    });
+    await driver.deploy(spec('v1'));
+    const path = '/apis/apps/v1/namespaces/default/deployments/shared-green';
+    const write = async (method: string, url: string, body: unknown, contentType: string) => {
+      const response = await fetch(`${cluster.api.url}${url}`, {
+        method,
+        headers: { 'content-type': contentType },
+        body: JSON.stringify(body),
+      });
+      expect(response.status, await response.clone().text()).toBeLessThan(300);
+    };
+    const label = { 'argocd.argoproj.io/instance': 'moderation' };
+    await write(
+      'PATCH',
+      `${path}?fieldManager=argocd-controller&force=true`,
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'shared-green', labels: label } },
+      'application/apply-patch+yaml',
+    );
+    const restartedAt = { 'kubectl.kubernetes.io/restartedAt': '2026-12-04T00:00:00Z' };
+    await write(
+      'PATCH',
+      `${path}?fieldManager=kubectl-rollout`,
+      { spec: { template: { metadata: { annotations: restartedAt } } } },
+      'application/strategic-merge-patch+json',
+    );
+    await write(
+      'PUT',
+      `${path}/scale?fieldManager=horizontal-pod-autoscaler`,
+      { spec: { replicas: 2 } },
+      'application/json',
+    );
+
+    const deployed = await driver.deploy(spec('v2'));
+    const stored = cluster.api.store.get('Deployment', 'default', 'shared-green')!;
+    expect(stored.metadata.labels).toMatchObject(label);
+    expect(stored.spec.template.metadata.annotations).toMatchObject(restartedAt);
+    expect(stored.metadata.annotations?.['guardgate.dev/version']).toBe('v2');
+    expect(stored.spec.replicas).toBe(2);
+    expect(deployed.instances.filter((i) => i.state === 'ready')).toHaveLength(2);
+    const managers = (stored.metadata.managedFields as Array<{ manager: string; operation: string }>).map(
+      (e) => `${e.manager} ${e.operation}`,
+    );
+    expect(managers).toEqual(
+      expect.arrayContaining([
+        'guardgate Apply',
+        'argocd-controller Apply',
+        'kubectl-rollout Update',
+        'horizontal-pod-autoscaler Update',
+      ]),
+    );
+    await driver.close();
+  });
+});

@@ -116,7 +116,7 @@ describe('switching by Service selector or Gateway API route, with kept-alive cl
     const traffic = await selector(0);
     const from = traffic.active;
     const to = from === 'blue' ? 'green' : 'blue';
-    cluster.api.faults.add({ method: 'PUT', path: /\/services\/pinned$/, status: 503, count: 3 });
+    cluster.api.faults.add({ method: 'PATCH', path: /\/services\/pinned$/, status: 503, count: 3 });
     cluster.api.faults.add({ method: 'GET', path: /\/pods$/, status: 429, count: 2 });
     await traffic.switchTo(to);
     cluster.api.faults.clear();

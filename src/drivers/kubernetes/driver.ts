@@ -23,7 +23,7 @@ import {
 } from '../driver.js';
 import { kubeConfigOf, kubernetesApi } from './api.js';
 import { Watched } from './watched.js';
-import { readObject, statusOf, writeObject } from './objects.js';
+import { applyObject, FIELD_MANAGER, otherManagersOf, readObject, statusOf } from './objects.js';
 import { containersOf, crashLooping, podGone, podReady, rolloutOf, type KubeDeployment, type Pod } from './rollout.js';
 import {
   colorSelector,
@@ -135,16 +135,9 @@ export class KubernetesDriver implements Driver {
     return readObject<T>(this.api, apiVersion, kind, this.options.namespace, name);
   }
 
-  /** Create, or replace what is there; returns what was written. */
+  /** Server-side apply (what others set and Guardgate does not name stays); returns what was written. */
   private put<T extends KubernetesObject>(object: T): Promise<T> {
-    return writeObject<T>(
-      this.api,
-      object.apiVersion!,
-      object.kind!,
-      this.options.namespace,
-      object.metadata!.name!,
-      () => object,
-    );
+    return applyObject<T>(this.api, { ...object, metadata: { ...object.metadata, namespace: this.options.namespace } });
   }
 
   /** Follow this app's pods and Deployments with watches. */
@@ -354,9 +347,21 @@ export class KubernetesDriver implements Driver {
     this.settled.delete(spec.color);
     try {
       await this.put(configMap(spec, this.options));
-      const written = await this.put(deployment(spec, this.options, spec.replicas) as KubernetesObject);
+      const wanted = deployment(spec, this.options, spec.replicas) as KubeDeployment;
+      const sizers = await this.sizedByOthers(environmentName(this.options, spec.color));
+      if (sizers !== undefined) {
+        // An autoscaler (or kubectl scale) sizes this Deployment: its replica count stays theirs.
+        const { replicas: _replicas, ...rest } = wanted.spec;
+        wanted.spec = rest as KubeDeployment['spec'];
+        this.specs.set(spec.color, { ...spec, replicas: sizers.replicas });
+        this.log.info(
+          { color: spec.color, replicas: sizers.replicas, managers: sizers.managers },
+          'kubernetes: the replica count is left to what sets it through the scale subresource',
+        );
+      }
+      const written = await this.put(wanted as unknown as KubernetesObject);
       await this.put(colorService(spec.color, this.options) as KubernetesObject);
-      const rolled = await this.rollout(spec, written.metadata?.generation ?? 0);
+      const rolled = await this.rollout(this.specs.get(spec.color)!, written.metadata?.generation ?? 0);
       this.settled.add(spec.color);
       this.log.info(
         { color: spec.color, version: spec.version, replicas: spec.replicas },
@@ -403,6 +408,17 @@ export class KubernetesDriver implements Driver {
     this.log.info({ color }, 'kubernetes: environment torn down');
   }
 
+  /**
+   * Who sizes a color's Deployment through its scale subresource (an HorizontalPodAutoscaler, `kubectl scale`), and
+   * to how many replicas; undefined when nobody else does, or they sized it to zero (then the release sizes it).
+   */
+  private async sizedByOthers(name: string): Promise<{ managers: string[]; replicas: number } | undefined> {
+    const found = await this.read<KubeDeployment>('apps/v1', 'Deployment', name);
+    const managers = otherManagersOf(found, ['spec', 'replicas'], 'scale');
+    const replicas = found?.spec.replicas ?? 0;
+    return managers.length > 0 && replicas > 0 ? { managers, replicas } : undefined;
+  }
+
   /** The Deployment's replica count, patched (nothing else of it changes); returns the patched Deployment. */
   private setReplicas(name: string, replicas: number): Promise<KubernetesObject> {
     return this.api.patch(
@@ -414,7 +430,7 @@ export class KubernetesDriver implements Driver {
       } as KubernetesObject,
       undefined,
       undefined,
-      undefined,
+      FIELD_MANAGER,
       undefined,
       PatchStrategy.MergePatch,
     );

@@ -12,7 +12,7 @@ import { otherColor, type Color } from '../../vocabulary/colors.js';
 import { PREVIEW_HEADER } from '../../shared/headers.js';
 import type { Endpoint, Traffic, TrafficWeights } from '../../release/traffic.js';
 import { environmentName, LABEL_APP, type KubernetesSettings } from './manifests.js';
-import { readObject, writeObject } from './objects.js';
+import { applyObject, readObject } from './objects.js';
 import { answeredBy, readyPods, routeNotProgrammed, waitUntil, type Route } from './propagation.js';
 
 /** How the Gateway API mode switches and checks a switch. */
@@ -140,14 +140,7 @@ export class GatewayApiTraffic implements Traffic {
 
   private async write(active: Color, standbyWeight = 0): Promise<void> {
     const route = httpRoute(this.settings, this.options, active, this.previewToken, standbyWeight) as Route;
-    await writeObject<Route>(
-      this.api,
-      'gateway.networking.k8s.io/v1',
-      'HTTPRoute',
-      this.settings.namespace,
-      this.settings.app,
-      () => route,
-    );
+    await applyObject<Route>(this.api, route);
   }
 
   get active(): Color {

@@ -1,5 +1,5 @@
-// Reading and writing whole Kubernetes objects, as every part of the Kubernetes support does it.
-import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
+// Reading Kubernetes objects, and writing them by server-side apply, as every part of the Kubernetes support does it.
+import { PatchStrategy, type KubernetesObject, type KubernetesObjectApi } from '@kubernetes/client-node';
 
 /** The HTTP status a failed API call came back with, if any. */
 export const statusOf = (error: unknown): number | undefined => {
@@ -23,34 +23,37 @@ export async function readObject<T extends KubernetesObject>(
   }
 }
 
+/** Guardgate's name as a field manager (server-side apply): the fields it sends are its own, and only those. */
+export const FIELD_MANAGER = 'guardgate';
+
 /**
- * Create the object `build` makes of what is there, or replace what is there naming the version read. Someone
- * else writing it meanwhile (409) means: read again and build again, a few times. Returns what was written.
+ * Write `object` (namespace and name in its metadata) by server-side apply as `guardgate`: the fields it names
+ * become what it says, taken from another manager if need be (they are Guardgate's to decide); fields others set
+ * and it does not name stay (a GitOps tool's labels, `kubectl rollout restart`'s annotation, an autoscaler's
+ * replicas); fields it set before and names no more go. Returns what the API server stored.
  */
-export async function writeObject<T extends KubernetesObject>(
-  api: KubernetesObjectApi,
-  apiVersion: string,
-  kind: string,
-  namespace: string,
-  name: string,
-  build: (current: T | undefined) => T,
-): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    const current = await readObject<T>(api, apiVersion, kind, namespace, name);
-    const object = build(current);
-    try {
-      if (current === undefined) return (await api.create(object)) as T;
-      // Labels and annotations others put there stay (a GitOps tool's tracking label, kubectl's last-applied
-      // configuration); ours win where both say something.
-      const metadata = {
-        ...object.metadata,
-        labels: { ...current.metadata?.labels, ...object.metadata?.labels },
-        annotations: { ...current.metadata?.annotations, ...object.metadata?.annotations },
-        resourceVersion: current.metadata!.resourceVersion,
-      };
-      return (await api.replace({ ...object, metadata })) as T;
-    } catch (error) {
-      if (!(statusOf(error) === 409 && attempt < 5)) throw error;
-    }
-  }
+export async function applyObject<T extends KubernetesObject>(api: KubernetesObjectApi, object: T): Promise<T> {
+  return (await api.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)) as T;
+}
+
+interface ManagedFieldsEntry {
+  manager?: string;
+  subresource?: string;
+  fieldsV1?: Record<string, unknown>;
+}
+
+/**
+ * The managers that set a field of `object` (`['spec', 'replicas']`) through `subresource` (none: the object
+ * itself), as its managedFields say; Guardgate itself left out.
+ */
+export function otherManagersOf(object: KubernetesObject | undefined, field: string[], subresource?: string): string[] {
+  const entries = (object?.metadata?.managedFields ?? []) as ManagedFieldsEntry[];
+  return entries
+    .filter((entry) => entry.manager !== FIELD_MANAGER && entry.subresource === subresource)
+    .filter((entry) => {
+      let here: unknown = entry.fieldsV1;
+      for (const name of field) here = (here as Record<string, unknown> | undefined)?.[`f:${name}`];
+      return here !== undefined;
+    })
+    .map((entry) => entry.manager ?? 'unknown');
 }

@@ -7,7 +7,7 @@
 // kept-alive connections (#3761). No mirroring: the shadow gate replays to both Services instead. A canary is
 // made by replica ratio (replica-split.ts): the Service selects both colors' pods, the candidate sized to the
 // weight; coarse, and refused where no pod count comes near a weight.
-import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
+import { PatchStrategy, type KubernetesObject, type KubernetesObjectApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { GuardgateError } from '../../vocabulary/errors.js';
 import type { SwitchResult } from '../../router/control.js';
@@ -15,7 +15,7 @@ import { otherColor, type Color } from '../../vocabulary/colors.js';
 import type { Endpoint, Traffic, TrafficWeights } from '../../release/traffic.js';
 import { LABEL_APP, selectorService, type KubernetesSettings } from './manifests.js';
 import { cannotSplitByReplicas, nearestSplit } from './replica-split.js';
-import { readObject, writeObject } from './objects.js';
+import { applyObject, FIELD_MANAGER, readObject } from './objects.js';
 import { answeredBy, endpointsMoved, endpointsSpread, readyPods } from './propagation.js';
 import type { Pod } from './rollout.js';
 
@@ -110,16 +110,37 @@ export class ServiceSelectorTraffic implements Traffic {
    * the rest of it (its cluster IP above all).
    */
   private async select(name: string, color: Color, split = false): Promise<void> {
-    const written = await writeObject<Service>(this.api, 'v1', 'Service', this.settings.namespace, name, (current) => {
-      const wanted = selectorService(this.settings, name, color);
-      const selector = split ? { [LABEL_APP]: this.settings.app } : wanted.spec.selector;
-      return {
-        ...wanted,
-        metadata: { ...wanted.metadata, ...(split ? { annotations: { [STABLE_ANNOTATION]: color } } : {}) },
-        spec: { ...(current?.spec ?? {}), ...wanted.spec, selector },
-      } as Service;
-    });
-    if (written.spec.clusterIP) this.addresses.set(name, `http://${written.spec.clusterIP}:80`);
+    const wanted = selectorService(this.settings, name, color);
+    const selector = split ? { [LABEL_APP]: this.settings.app } : wanted.spec.selector;
+    let written = await applyObject<Service>(this.api, {
+      ...wanted,
+      metadata: { ...wanted.metadata, ...(split ? { annotations: { [STABLE_ANNOTATION]: color } } : {}) },
+      spec: { ...wanted.spec, selector },
+    } as Service);
+    // The selector is Guardgate's whole: a key another manager set (a Guardgate before server-side apply, a hand
+    // edit) would narrow it and stays through an apply; replaced, it goes.
+    if (JSON.stringify(written.spec?.selector) !== JSON.stringify(selector)) {
+      this.log.warn(
+        { service: name, found: written.spec?.selector, wanted: selector },
+        'kubernetes: replacing a selector others added keys to',
+      );
+      const extra = Object.keys(written.spec?.selector ?? {}).filter((key) => !(key in selector));
+      const patch = { ...Object.fromEntries(extra.map((key) => [key, null])), ...selector };
+      written = await this.api.patch<Service>(
+        {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name, namespace: this.settings.namespace },
+          spec: { selector: patch },
+        } as unknown as Service,
+        undefined,
+        undefined,
+        FIELD_MANAGER,
+        undefined,
+        PatchStrategy.MergePatch,
+      );
+    }
+    if (written.spec?.clusterIP) this.addresses.set(name, `http://${written.spec.clusterIP}:80`);
   }
 
   /** Whether the Service selects exactly this color's pods now. */

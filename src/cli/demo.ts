@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { pino } from 'pino';
 import { parseRouterConfig } from '../config/router.js';
 import type { ReleaseView } from '../release/views.js';
 import { loadReleaseSpec } from '../release/spec.js';
@@ -16,6 +15,7 @@ import { isOpen } from '../release/states.js';
 import { startUp, type RunningUp } from '../app/up.js';
 import { EXIT } from './exit-codes.js';
 import { describeRelease } from './release.js';
+import { createLogger, logFormatOf } from '../shared/logger.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -100,7 +100,8 @@ export async function runDemo(specFile?: string): Promise<number> {
         instanceEnv: process.env,
         logLevel: 'warn',
       },
-      pino({ level: 'warn' }),
+      // The demo is read by a person: warnings as lines, JSON only when GUARDGATE_LOG_FORMAT asks for it.
+      createLogger({ level: 'warn' }, logFormatOf(process.env, true)),
     );
     say(
       `guardgate is up at ${up.url} (admin ${up.adminUrl}, data directory ${dataDir}, removed at the end); blue serves the initial version`,

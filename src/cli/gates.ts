@@ -2,7 +2,6 @@
 // AnalysisTemplates; `guardgate gates run`: ask a controller or runner to run gates, exit 3 when they fail.
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { upStoresFrom } from '../config/up-stores.js';
 import { createLogger, logFormatOf } from '../shared/logger.js';
 import { CliExit, adminClient } from './client.js';
 import { EXIT } from './exit-codes.js';
@@ -53,6 +52,7 @@ function serve(): Command {
           logFormatOf(process.env, process.stdout.isTTY === true),
         );
         const { startGateServer } = await import('../gates/server.js');
+        const { upStoresFrom } = await import('../config/up-stores.js');
         const running = await startGateServer(
           {
             live: httpUrl('--live', flags.live),

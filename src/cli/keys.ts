@@ -2,7 +2,6 @@
 // in the data directory's api-keys.json (what `up` reads) or the file named by --file.
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { addApiKey, readKeyFile, revokeApiKey } from '../auth/api-keys.js';
 import { isScope, SCOPES, type Scope } from '../auth/principal.js';
 import { ConfigError } from '../config/load.js';
 import { CliExit } from './client.js';
@@ -49,9 +48,10 @@ export function keysCommand(): Command {
       .argument('<name>', 'who or what the key is for: letters, digits, _ . @ -')
       .option('--scopes <list>', `comma-separated: ${SCOPES.join(', ')}`, 'moderate')
       .option('--json', 'print {"name","key","scopes"}')
-      .action((name: string, flags: KeyFlags) => {
+      .action(async (name: string, flags: KeyFlags) => {
         const scopes = parseScopes(flags.scopes ?? 'moderate');
         const file = keyFile(flags);
+        const { addApiKey } = await import('../auth/api-keys.js');
         const key = addApiKey(file, name, scopes);
         if (flags.json) process.stdout.write(`${JSON.stringify({ name, key, scopes, file })}\n`);
         else process.stdout.write(`${key}\n`);
@@ -65,7 +65,8 @@ export function keysCommand(): Command {
     withFileOptions(new Command('list'))
       .description('the keys by name, with their scopes and creation time (never the keys)')
       .option('--json', 'one JSON object per line')
-      .action((flags: KeyFlags) => {
+      .action(async (flags: KeyFlags) => {
+        const { readKeyFile } = await import('../auth/api-keys.js');
         const entries = readKeyFile(keyFile(flags));
         for (const entry of entries) {
           const { name, scopes, createdAt } = entry;
@@ -84,7 +85,8 @@ export function keysCommand(): Command {
       .description('remove a key: running instances stop accepting it within a second')
       .argument('<name>')
       .option('--json', 'print {"name","revoked","file"}')
-      .action((name: string, flags: KeyFlags) => {
+      .action(async (name: string, flags: KeyFlags) => {
+        const { revokeApiKey } = await import('../auth/api-keys.js');
         if (!revokeApiKey(keyFile(flags), name))
           throw new CliExit(EXIT.usage, `no API key named ${name} in ${keyFile(flags)}`, 'not_found');
         if (flags.json) process.stdout.write(`${JSON.stringify({ name, revoked: true, file: keyFile(flags) })}\n`);

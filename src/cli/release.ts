@@ -2,12 +2,10 @@
 // running controller's admin API; --json prints the API's answer; exit codes say how a release ended.
 import { Command } from 'commander';
 import type { ControllerStatus, Progress, ReleaseView } from '../release/views.js';
-import { inlineSuites, loadReleaseSpec } from '../release/spec.js';
 import type { OperatorAction } from '../release/store.js';
 import { adminClient, CliExit, type AdminClient } from './client.js';
 import { EXIT } from './exit-codes.js';
 import { COLORS } from '../vocabulary/colors.js';
-import { fleetRelease } from '../fleet/cli.js';
 
 interface Common {
   dataDir: string;
@@ -61,7 +59,7 @@ function blockedAdvice(release: ReleaseView): string[] {
 
 /** A gate's result on one line: verdict, gate, samples, summary. */
 const gateLine = (gate: ReleaseView['gates'][number]): string =>
-  `  ${gate.inconclusive ? 'INCONCLUSIVE' : gate.passed ? 'PASS' : 'FAIL'} ${gate.gate.padEnd(10)}${gate.samples === undefined ? '' : ` n=${gate.samples}`} ${gate.summary}`;
+  `  ${(gate.inconclusive ? 'INCONCLUSIVE' : gate.passed ? 'PASS' : 'FAIL').padEnd(12)} ${gate.gate.padEnd(10)}${gate.samples === undefined ? '' : ` n=${gate.samples}`} ${gate.summary}`;
 
 /** A release in one line for a person. */
 export const describeRelease = (release: ReleaseView): string => {
@@ -132,9 +130,11 @@ export function releaseCommands(): Command[] {
     )
     .action(async (file: string, flags: Common & { wait?: boolean; image?: string; fleet?: string }) => {
       // Suite files are read here and sent inline: the controller never reads a path a caller names.
+      const { inlineSuites, loadReleaseSpec } = await import('../release/spec.js');
       const spec = inlineSuites(loadReleaseSpec(file));
       if (flags.image !== undefined) spec.image = flags.image;
       if (flags.fleet !== undefined) {
+        const { fleetRelease } = await import('../fleet/cli.js');
         const outcome = await fleetRelease(spec, flags.fleet, (line) => {
           if (!flags.json) process.stderr.write(`${line}\n`);
         });

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { createLogger, logFormatOf } from '../shared/logger.js';
 import { resolveAdminToken } from '../config/admin-token.js';
-import { loadRouterConfig, type RouterFlags } from '../config/router.js';
+import type { RouterFlags } from '../config/router.js';
 import { closeOnSignals } from './signals.js';
 
 /** `guardgate router`: the front door on its own. */
@@ -30,6 +30,7 @@ export function routerCommand(): Command {
     .option('--workers <n>', 'router processes serving traffic on the one port (node:cluster; default 1)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .action(async (flags: RouterFlags) => {
+      const { loadRouterConfig } = await import('../config/router.js');
       const config = loadRouterConfig(flags, process.env);
       const log = createLogger(
         { level: config.logLevel, base: { service: 'guardgate-router' } },

@@ -1,7 +1,6 @@
 // `guardgate serve`: one moderation instance, until SIGTERM or SIGINT.
 import { Command } from 'commander';
-import { loadInstanceConfig, type InstanceFlags } from '../config/instance.js';
-import { startInstance } from '../instance/run.js';
+import type { InstanceFlags } from '../config/instance.js';
 import { logFormatOf } from '../shared/logger.js';
 import { closeOnSignals, exitWithParent } from './signals.js';
 
@@ -31,14 +30,17 @@ export function serveCommand(): Command {
     .option('--api-keys <file>', 'require API keys from this file (guardgate keys add --file); see docs/security.md')
     .option('--insecure', 'serve /predict without credentials on a non-loopback --host')
     .action(async (flags: InstanceFlags) => {
-      const config = loadInstanceConfig(
-        { ...flags, logFormat: logFormatOf(process.env, process.stdout.isTTY === true) },
-        process.env,
-      );
       // Started by the local driver: never outlive the controller that supervises us, even while starting.
       const parent = Number(process.env.GUARDGATE_PARENT_PID);
       let stop: () => Promise<void> = async () => undefined;
       if (parent > 0) exitWithParent(parent, () => stop());
+      // Loaded when the command runs: every other command starts without the instance's modules.
+      const { loadInstanceConfig } = await import('../config/instance.js');
+      const { startInstance } = await import('../instance/run.js');
+      const config = loadInstanceConfig(
+        { ...flags, logFormat: logFormatOf(process.env, process.stdout.isTTY === true) },
+        process.env,
+      );
       const instance = await startInstance(config);
       stop = () => instance.shutdown();
       instance.app.log.info(

@@ -1,7 +1,7 @@
 // `guardgate up`: the main job. Router, admin API, controller and the active environment, until Ctrl-C.
 import { Command } from 'commander';
 import { createLogger, logFormatOf } from '../shared/logger.js';
-import { parseRouterConfig, type RouterFlags } from '../config/router.js';
+import type { RouterFlags } from '../config/router.js';
 import { closeOnSignals } from './signals.js';
 
 interface UpFlags extends RouterFlags {
@@ -50,6 +50,7 @@ export function upCommand(): Command {
         { level: flags.logLevel, base: { service: 'guardgate' } },
         logFormatOf(process.env, process.stdout.isTTY === true),
       );
+      const { parseRouterConfig } = await import('../config/router.js');
       const router = parseRouterConfig(flags, process.env);
       // Loaded here, not at start: every other command (an instance above all) stays without the controller.
       const { startUp } = await import('../app/up.js');

@@ -202,7 +202,10 @@ async function gateBody(
           onProgress: (n, agreement) => {
             const left = Math.max(0, Math.ceil(shadow.durationSeconds - (Date.now() - started) / 1000));
             // Past the mirroring window, texts are being replayed to both colors.
-            const phase = left > 0 ? `at most ${left} s of mirroring left` : 'replaying texts to both colors';
+            const phase =
+              left > 0
+                ? `mirroring live traffic, at most ${left} s left${n === 0 ? ' (none yet; texts are replayed to both colors after)' : ''}`
+                : 'replaying texts to both colors';
             progress(
               `${n}/${shadow.samples} verdicts compared${agreement === null ? '' : `, ${(100 * agreement).toFixed(1)}% agree`}, ${phase}`,
               { samples: n, ...(agreement === null ? {} : { agreement }) },

@@ -46,6 +46,8 @@ export class Environments {
     }
     // Requests routed to it just before it stopped serving are answered there first.
     await this.traffic.drained?.(color, DRAIN_TIMEOUT_MS);
+    // Out of the traffic's members before its instances stop: nothing checks or counts instances that are going.
+    await this.traffic.setMembers(color, [], null);
     await this.driver.teardown(color);
   }
 

@@ -369,7 +369,7 @@ describe('guardgate up --driver kubernetes --traffic gateway-api (fake cluster)'
     const watched = cli.stderr();
     expect(watched).toMatch(/validating: load gate \((active|candidate) \d+\/\d+ s, \d+ requests, 0 failed\)/);
     for (const gate of ['functional', 'load', 'shadow'])
-      expect(watched).toMatch(new RegExp(`^  PASS ${gate} +n=\\d+`, 'm'));
+      expect(watched).toMatch(new RegExp(`^  PASS +${gate} +n=\\d+`, 'm'));
     // No traffic while it watches: the watch gate says it had too few requests to judge (the example lets that pass).
     expect(watched).toMatch(/watching: watch gate \(0 requests \(20 needed\), .*; \d+ s left\)/);
     expect(watched).toMatch(/^ {2}INCONCLUSIVE watch +n=0 /m);

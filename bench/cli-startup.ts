@@ -1,0 +1,45 @@
+// What a CLI command costs before it does anything: `guardgate status` with no `up` to ask (it fails at once), and
+// `guardgate --help`, against a bare `node -e 0` in the same run (the machine is shared: ratios, not seconds).
+// Commands load the modules they run when they run (the instance, the router's configuration, the API key
+// store), so a command that only asks the admin API starts without them.
+// Run: npm run build && npx tsx bench/cli-startup.ts [--runs 10]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { builtFile } from '../src/shared/built.js';
+import { argValue } from './load.js';
+
+const runs = argValue('runs', 10);
+const empty = mkdtempSync(join(tmpdir(), 'guardgate-cli-bench-'));
+
+/** Median wall and CPU (user + system) seconds of `args` run with node. */
+function measure(args: string[]): { wall: number; cpu: number } {
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = process.hrtime.bigint();
+    const result = spawnSync('/usr/bin/time', ['-f', '%U %S', process.execPath, ...args], {
+      encoding: 'utf8',
+      cwd: empty,
+    });
+    walls.push(Number(process.hrtime.bigint() - started) / 1e9);
+    const [user, system] = result.stderr.trim().split('\n').at(-1)!.split(' ').map(Number);
+    cpus.push(user! + system!);
+  }
+  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  return { wall: median(walls), cpu: median(cpus) };
+}
+
+execFileSync('/usr/bin/time', ['-f', '', 'true']); // /usr/bin/time is there (Debian: the time package)
+const node = measure(['-e', '0']);
+const rows = [
+  ['node -e 0', node],
+  ['guardgate --help', measure([builtFile('cli/main.js'), '--help'])],
+  ['guardgate status (no up)', measure([builtFile('cli/main.js'), 'status'])],
+] as const;
+console.log(`median of ${runs} runs each; CPU is user + system`);
+for (const [name, { wall, cpu }] of rows)
+  console.log(
+    `${name.padEnd(26)} wall ${wall.toFixed(2)} s (${(wall / node.wall).toFixed(1)}× node)  CPU ${cpu.toFixed(2)} s (${(cpu / Math.max(node.cpu, 0.01)).toFixed(1)}× node)`,
+  );

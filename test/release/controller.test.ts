@@ -148,6 +148,9 @@ describe('release controller', () => {
     expect(release.gates[0]).toMatchObject({ gate: 'functional', passed: false });
     expect(await up.controller.status()).toMatchObject({ active, environments: { [otherColor(active)]: null } });
     expect(await predict(up.url)).toMatchObject({ color: active });
+    // Its instances left the router before they stopped: none is checked, ejected or shown any more.
+    const pool = (await up.router.router.status()).pools[otherColor(active)];
+    expect(pool.instances).toEqual([]);
   });
 
   it('promote --force takes a blocked release past a failed gate, recorded as forced', async () => {

@@ -60,7 +60,6 @@ export async function converge(ctx: ReleaseContext): Promise<Converged> {
     .catch((error: unknown) =>
       log.error({ err: error, color: open.candidate }, 'teardown of the interrupted candidate failed'),
     );
-  await traffic.setMembers(open.candidate, [], null);
   await store.transition(open.id, 'aborted', {
     note: `controller restarted while ${open.state}; the candidate was discarded and ${active} stays active`,
   });

@@ -45,7 +45,11 @@ export class Environments {
       return;
     }
     // Requests routed to it just before it stopped serving are answered there first.
-    await this.traffic.drained?.(color, DRAIN_TIMEOUT_MS);
+    await this.traffic
+      .drained?.(color, DRAIN_TIMEOUT_MS)
+      .catch((error: unknown) =>
+        this.log.warn({ err: error, color }, 'could not see whether requests to it were still in flight'),
+      );
     // Out of the traffic's members before its instances stop: nothing checks or counts instances that are going.
     await this.traffic.setMembers(color, [], null);
     await this.driver.teardown(color);

@@ -33,7 +33,6 @@ export async function failOnStoreOutage(
   await environments
     .teardownStandby(release.candidate)
     .catch((error: unknown) => log.error({ err: error }, 'teardown failed'));
-  await traffic.setMembers(release.candidate, [], null);
   for (let wait = 1_000; ; wait = Math.min(wait * 2, 30_000)) {
     try {
       const stored = await store.release(release.id);

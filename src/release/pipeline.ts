@@ -185,7 +185,6 @@ export class Pipeline {
     await this.ctx.environments
       .teardownStandby(candidate)
       .catch((error: unknown) => log.error({ err: error }, 'teardown failed'));
-    await traffic.setMembers(candidate, [], null);
     this.progress = null;
   }
 
@@ -448,7 +447,6 @@ export class Pipeline {
     await environments
       .teardownStandby(release.candidate)
       .catch((error: unknown) => log.error({ err: error }, 'teardown failed'));
-    await traffic.setMembers(release.candidate, [], null);
     this.progress = null;
   }
 }

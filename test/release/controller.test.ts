@@ -279,5 +279,7 @@ describe('release controller', () => {
     expect(release.note).toMatch(/^watch failed: .*error rate/);
     expect((await up.controller.status()).active).toBe(active);
     expect(await predict(up.url)).toMatchObject({ status: 200, color: active, version: activeVersion });
+    // The rolled-back candidate's instances left the router before they stopped: none is checked or shown any more.
+    expect((await up.router.router.status()).pools[otherColor(active)].instances).toEqual([]);
   });
 });

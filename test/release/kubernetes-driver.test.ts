@@ -101,7 +101,10 @@ describe('kubernetes driver: GPUs counted per node, as a scheduler counts them',
   afterAll(async () => cluster?.close());
 
   it('a candidate that needs GPUs the live color holds stays unschedulable and fails with the evidence; the live color keeps them', async () => {
-    const driver = await testDriver(cluster, { app: 'gpu', gpus: 1, readyTimeoutMs: 5_000 });
+    // The live color has the time a busy machine needs to start its pods; the candidate's deadline is short, since
+    // nothing will schedule it (a second driver of the same app: the deadline is a driver's option).
+    const driver = await testDriver(cluster, { app: 'gpu', gpus: 1, readyTimeoutMs: 60_000 });
+    const impatient = await testDriver(cluster, { app: 'gpu', gpus: 1, readyTimeoutMs: 5_000 });
     const spec = (color: 'blue' | 'green', replicas: number) => ({
       color,
       version: `${color}-v1`,
@@ -113,9 +116,10 @@ describe('kubernetes driver: GPUs counted per node, as a scheduler counts them',
     const nodesOf = (color: string) =>
       cluster.api.store.list('Pod', 'default', `app=gpu,color=${color}`).map((p) => p.spec.nodeName as string);
     expect(nodesOf('blue').sort()).toEqual(['gpu-a', 'gpu-b']); // one GPU each: one pod per node
-    await expect(driver.deploy(spec('green', 1))).rejects.toThrow(
+    await expect(impatient.deploy(spec('green', 1))).rejects.toThrow(
       /not rolled out within 5000 ms.*Unschedulable: 0\/2 nodes are available: 2 Insufficient nvidia\.com\/gpu/,
     );
+    await impatient.close();
     expect(driver.describe('blue')!.instances.filter((i) => i.state === 'ready')).toHaveLength(2);
     // Once the live color gives a GPU back, the candidate fits.
     await driver.scale('blue', 1);

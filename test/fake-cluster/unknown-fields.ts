@@ -113,9 +113,8 @@ function customSchema(model: string, kind: string): JsonSchema | undefined {
     symbol,
     unknown
   >;
-  const symbol = (name: string) =>
-    Object.getOwnPropertySymbols(Object.getPrototypeOf(prototype)).find((s) => s.description === name) ??
-    Object.getOwnPropertySymbols(prototype).find((s) => s.description === name);
+  // kubernetes-models' setSchema keeps the schema's id and its registration under these symbols on the class.
+  const symbol = (name: string) => Object.getOwnPropertySymbols(prototype).find((s) => s.description === name);
   const idSymbol = symbol('SCHEMA_ID');
   const addSymbol = symbol('ADD_SCHEMA');
   if (idSymbol === undefined || addSymbol === undefined) return undefined;

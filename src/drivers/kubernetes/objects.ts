@@ -36,22 +36,15 @@ export async function applyObject<T extends KubernetesObject>(api: KubernetesObj
   return (await api.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)) as T;
 }
 
-interface ManagedFieldsEntry {
-  manager?: string;
-  subresource?: string;
-  fieldsV1?: Record<string, unknown>;
-}
-
 /**
  * The managers that set a field of `object` (`['spec', 'replicas']`) through `subresource` (none: the object
  * itself), as its managedFields say; Guardgate itself left out.
  */
 export function otherManagersOf(object: KubernetesObject | undefined, field: string[], subresource?: string): string[] {
-  const entries = (object?.metadata?.managedFields ?? []) as ManagedFieldsEntry[];
-  return entries
+  return (object?.metadata?.managedFields ?? [])
     .filter((entry) => entry.manager !== FIELD_MANAGER && entry.subresource === subresource)
     .filter((entry) => {
-      let here: unknown = entry.fieldsV1;
+      let here: unknown = entry.fieldsV1 as unknown;
       for (const name of field) here = (here as Record<string, unknown> | undefined)?.[`f:${name}`];
       return here !== undefined;
     })

@@ -10,7 +10,9 @@ import type { Logger } from 'pino';
 import { sha256Hex } from '../auth/api-keys.js';
 import { allowsAnonymous, isLoopback, type AuthSettings } from '../config/auth.js';
 import { keptSecret } from '../config/data-dir-secret.js';
-import type { Credentials } from '../drivers/kubernetes/credentials.js';
+import type { Credentials, KeptCredentials } from '../drivers/kubernetes/credentials.js';
+import type { KubernetesDriver } from '../drivers/kubernetes/driver.js';
+import type { CredentialRotator } from '../drivers/kubernetes/rotation.js';
 import { ConfigError } from '../config/load.js';
 import { resolveRouterConfig, type ParsedRouterConfig } from '../config/router.js';
 import { startDataPath, withAdmin, type RunningRouter } from '../router/run.js';
@@ -20,7 +22,7 @@ import { openAuditReader } from '../store/open.js';
 import type { FastifyInstance } from 'fastify';
 import { EVIDENCE_HEADER } from '../shared/headers.js';
 import { COLORS, otherColor } from '../vocabulary/colors.js';
-import { controllerSwitch, registerControllerRoutes } from '../release/admin.js';
+import { controllerSwitch, registerControllerRoutes, registerRotationRoute } from '../release/admin.js';
 import { registerGateEndpoint, type GateEndpointOptions } from '../gates/endpoint.js';
 import { Registry } from 'prom-client';
 import { resolveSecret } from '../config/secret.js';
@@ -40,7 +42,7 @@ import { controllerMetrics } from '../release/metrics.js';
 import { routerTraffic, type Traffic } from '../release/traffic.js';
 import { readyInstanceUrl, type Driver } from '../drivers/driver.js';
 import { LocalDriver } from '../drivers/local.js';
-import { ADMIN_DIGEST_ENV, GATE_DIGEST_ENV, kubernetesPodConfig } from '../drivers/kubernetes/pod-config.js';
+import { ADMIN_DIGEST_ENV, kubernetesPodConfig } from '../drivers/kubernetes/pod-config.js';
 import { SqliteControllerStore } from '../release/store.js';
 import { ResilientStore } from '../release/store-resilient.js';
 import { PostgresControllerStore } from '../release/store-postgres.js';
@@ -129,20 +131,22 @@ async function kubernetesDriver(
   parsed: ParsedRouterConfig,
   auth: AuthSettings,
   token: string,
-  gateToken: string,
+  kept: KeptCredentials,
   instanceEnv: NodeJS.ProcessEnv,
   logLevel: string,
   log: Logger,
-): Promise<Driver> {
+): Promise<KubernetesDriver> {
   const k8s = parsed.kubernetes;
   const { KubernetesDriver } = await import('../drivers/kubernetes/driver.js');
+  const { podCredentialEnv } = await import('../drivers/kubernetes/rotation.js');
   const names = [...POD_ENV, ...parsed.releaseSecrets.env];
   const secretEnv = {
     ...Object.fromEntries(
       names.filter((name) => instanceEnv[name] !== undefined).map((name) => [name, instanceEnv[name]!]),
     ),
     [ADMIN_DIGEST_ENV]: sha256Hex(token),
-    [GATE_DIGEST_ENV]: sha256Hex(gateToken),
+    // The gate token's digest and the router secret: both values while a rotation is under way.
+    ...podCredentialEnv(kept),
   };
   return KubernetesDriver.create(
     {
@@ -196,12 +200,65 @@ async function controllerLease(parsed: ParsedRouterConfig, log: Logger, onLost: 
   return lease;
 }
 
+/** The rotation of the pods' credentials (drivers/kubernetes/rotation.ts), with this up's parts. */
+async function credentialRotator(
+  parsed: ParsedRouterConfig,
+  driver: KubernetesDriver,
+  store: ControllerStore,
+  inUse: { gateToken: string },
+  log: Logger,
+): Promise<CredentialRotator> {
+  const k8s = parsed.kubernetes;
+  const { kubernetesApi } = await import('../drivers/kubernetes/api.js');
+  const { CredentialRotator } = await import('../drivers/kubernetes/rotation.js');
+  return new CredentialRotator({
+    api: kubernetesApi(kubeconfigText(k8s)),
+    namespace: k8s.namespace,
+    app: k8s.app,
+    writePodSecret: (values) => driver.writeSecretEnv(values),
+    readyPods: () =>
+      COLORS.flatMap((color) => driver.describe(color)?.instances.filter((i) => i.state === 'ready') ?? []),
+    accepts: async (url, token) => {
+      try {
+        const response = await fetch(`${url}/whoami`, {
+          headers: { authorization: `Bearer ${token}` },
+          signal: AbortSignal.timeout(2_000),
+        });
+        const known = response.ok && ((await response.json()) as { method?: string }).method === 'gate_token';
+        return {
+          ok: known,
+          answer: response.ok ? (known ? 'accepted' : 'not known there') : `HTTP ${response.status}`,
+        };
+      } catch (error) {
+        return { ok: false, answer: (error as Error).message };
+      }
+    },
+    use: (values) => {
+      inUse.gateToken = values['gate-token'];
+    },
+    blocked: async () =>
+      (await store.openRelease()) === null
+        ? undefined
+        : 'a release is open: rotate the credentials once it has ended (or abort it)',
+    deadlineMs: k8s.rotationTimeoutSeconds * 1000,
+    pollMs: 1_000,
+    log: log.child({ component: 'credential-rotation' }),
+  });
+}
+
+/** Why this up cannot rotate credentials, said to whoever asks. */
+function rotationUnavailable(parsed: ParsedRouterConfig): string {
+  if (parsed.driver !== 'kubernetes')
+    return 'credential rotation runs on Kubernetes; locally, stop up, delete router-secret and gate-token from its data directory and start it again (its instances start with the new values)';
+  return "credential rotation needs the Service or a Gateway as the front door (traffic service-selector or gateway-api): the router's workers keep the router secret they started with";
+}
+
 /** The controller credentials the cluster keeps (see drivers/kubernetes/credentials.ts), seeded with this data directory's. */
 async function kubernetesCredentials(
   parsed: ParsedRouterConfig,
   local: Credentials,
   log: Logger,
-): Promise<Credentials> {
+): Promise<KeptCredentials> {
   const k8s = parsed.kubernetes;
   const { kubernetesApi } = await import('../drivers/kubernetes/api.js');
   const { clusterCredentials } = await import('../drivers/kubernetes/credentials.js');
@@ -315,14 +372,17 @@ async function startLocked(options: UpOptions, log: Logger): Promise<RunningUp> 
   // are the cluster's (the pods hold their digests), whatever this pod's data directory held.
   const lease =
     parsed.driver === 'kubernetes' ? await controllerLease(parsed, log, options.onLeadershipLost) : undefined;
-  let credentials = local;
+  let kept: KeptCredentials = { current: local };
   try {
-    if (parsed.driver === 'kubernetes') credentials = await kubernetesCredentials(parsed, local, log);
+    if (parsed.driver === 'kubernetes') kept = await kubernetesCredentials(parsed, local, log);
   } catch (error) {
     await lease?.release().catch(() => undefined);
     throw error;
   }
+  const credentials = kept.current;
   const { 'router-secret': routerSecret, 'gate-token': gateToken } = credentials;
+  // What this controller sends: a credential rotation (Kubernetes) changes it while up runs.
+  const inUse = { gateToken };
   // A configured admin token is the operator's; otherwise the kept one, in the data directory for the CLI.
   const token = parsed.admin.token ?? credentials['admin-token'];
   if (admin.file !== null && token !== admin.value) writeFileSync(admin.file, `${token}\n`, { mode: 0o600 });
@@ -401,23 +461,28 @@ async function startLocked(options: UpOptions, log: Logger): Promise<RunningUp> 
           [tls.certFile, ...(tls.caFile === undefined ? [] : [tls.caFile])].map((file) => readFileSync(file, 'utf8'));
   // The secrets a release may name; never a file of the data directory (the admin token is there).
   const releaseSecrets = { ...parsed.releaseSecrets, deniedDirs: [parsed.dataDir] };
-  const driver =
+  const kubernetes =
     parsed.driver === 'kubernetes'
-      ? await kubernetesDriver(parsed, auth, token, gateToken, instanceEnv, options.logLevel, log)
-      : new LocalDriver(
-          {
-            dataDir: parsed.dataDir,
-            readyTimeoutMs: 30_000,
-            stopTimeoutMs: 10_000,
-            crashLoopLimit: 3,
-            crashWindowMs: 60_000,
-            env: instanceEnv,
-            logLevel: options.logLevel,
-            instanceConfig,
-            releaseSecrets,
-          },
-          log,
-        );
+      ? await kubernetesDriver(parsed, auth, token, kept, instanceEnv, options.logLevel, log)
+      : undefined;
+  const driver: Driver =
+    kubernetes ??
+    new LocalDriver(
+      {
+        dataDir: parsed.dataDir,
+        readyTimeoutMs: 30_000,
+        stopTimeoutMs: 10_000,
+        crashLoopLimit: 3,
+        crashWindowMs: 60_000,
+        env: instanceEnv,
+        logLevel: options.logLevel,
+        instanceConfig,
+        releaseSecrets,
+      },
+      log,
+    );
+  // Rotating the pods' credentials on purpose: on Kubernetes, where the Service or a Gateway is the front door.
+  let rotator: CredentialRotator | undefined;
   // Plain composition: the data path, the traffic over it, the controller, then the admin API that drives it.
   const audit = openAuditReader({ databaseUrl, schema: stores.auditSchema, dataDir: parsed.dataDir });
   // What started so far, closed in reverse order when a later step fails (a port in use): a failed up ends.
@@ -452,7 +517,8 @@ async function startLocked(options: UpOptions, log: Logger): Promise<RunningUp> 
         options.initial === undefined
           ? { color: 'blue', version: 'initial', engine: { kind: 'lexicon' }, policy: 'strict', replicas: 1 }
           : environmentOf(options.initial, 'blue', options.initial.replicas),
-      credentials: gateToken,
+      credentials: () => inUse.gateToken,
+      releaseBlocked: () => rotator?.releaseBlocked(),
       gateTrust,
       releaseSecrets,
       storeHealth: resilient,
@@ -461,6 +527,8 @@ async function startLocked(options: UpOptions, log: Logger): Promise<RunningUp> 
     });
     started.push(async () => controller.close());
     await controller.start();
+    if (kubernetes !== undefined && parsed.traffic !== 'router')
+      rotator = await credentialRotator(parsed, kubernetes, store, inUse, log);
   } catch (error) {
     await stopStarted();
     throw error;
@@ -471,7 +539,7 @@ async function startLocked(options: UpOptions, log: Logger): Promise<RunningUp> 
     instanceOf: (name) =>
       readyInstanceUrl(driver.describe(name === 'live' ? traffic.active : otherColor(traffic.active))),
     allowed: () => COLORS.flatMap((color) => driver.describe(color)?.instances.map((i) => i.url) ?? []),
-    credentials: { authorization: `Bearer ${gateToken}`, [EVIDENCE_HEADER]: '1' },
+    credentials: () => ({ authorization: `Bearer ${inUse.gateToken}`, [EVIDENCE_HEADER]: '1' }),
     auditText: stores.auditText,
     trust: gateTrust,
     log,
@@ -482,7 +550,7 @@ async function startLocked(options: UpOptions, log: Logger): Promise<RunningUp> 
     instances: (color) => driver.describe(color)?.instances.map((i) => i.url) ?? [],
     read: async (url) => {
       const response = await fetch(`${url}/metrics`, {
-        headers: { authorization: `Bearer ${gateToken}` },
+        headers: { authorization: `Bearer ${inUse.gateToken}` },
         signal: AbortSignal.timeout(2_000),
       });
       if (!response.ok) throw new Error(`${url}/metrics answered ${response.status}`);
@@ -493,6 +561,10 @@ async function startLocked(options: UpOptions, log: Logger): Promise<RunningUp> 
   const extend = (app: FastifyInstance) => {
     registerControllerRoutes(app, current, live);
     registerGateEndpoint(app, gateEndpoint);
+    registerRotationRoute(
+      app,
+      rotator === undefined ? rotationUnavailable(parsed) : (timeoutMs) => rotator!.rotate(timeoutMs),
+    );
   };
   let router: Awaited<ReturnType<typeof withAdmin>>;
   try {

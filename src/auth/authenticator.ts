@@ -1,9 +1,9 @@
 // One place that turns an `Authorization` header into a principal: a JWT, an API key, the admin token,
 // or (where allowed) nobody. Failures are one code each: the body never says which check failed.
-import { timingSafeEqual } from 'node:crypto';
-import { allowsAnonymous, type AuthConfig } from '../config/auth.js';
+import { allowsAnonymous, digestProblem, type AuthConfig } from '../config/auth.js';
 import { GuardgateError } from '../vocabulary/errors.js';
 import { ApiKeyRing, sha256Hex } from './api-keys.js';
+import { SecretValues } from './secret-values.js';
 import { JwtVerifier, looksLikeJwt } from './jwt.js';
 import { ANONYMOUS, GATES, hasScope, SCOPES, type Principal, type Scope } from './principal.js';
 
@@ -23,32 +23,40 @@ export interface AuthenticatorOptions {
   /** The gate token itself, where it is known (the router); instances know only its digest. */
   gateToken?: string | undefined;
   onKeyFileError?: (error: unknown) => void;
+  /** A digest file rewritten badly (its digests before stay in force). */
+  onDigestFileError?: (error: unknown) => void;
 }
 
 /** Who a request is, and whether it may: admin and gate tokens, API keys, JWTs, anonymous. */
 export class Authenticator {
-  private readonly adminDigest: Buffer | undefined;
-  private readonly gateDigest: Buffer | undefined;
-
   private constructor(
     private readonly jwt: JwtVerifier | undefined,
     private readonly keys: ApiKeyRing | undefined,
-    adminDigestHex: string | undefined,
-    gateDigestHex: string | undefined,
+    /** The admin token's digests (two while it is rotated). */
+    private readonly adminDigests: SecretValues | undefined,
+    /** The gate token's digests (two while it is rotated). */
+    private readonly gateDigests: SecretValues | undefined,
     /** Requests without credentials are served as `anonymous` (scope moderate). */
     readonly anonymous: boolean,
-  ) {
-    this.adminDigest = adminDigestHex === undefined ? undefined : Buffer.from(adminDigestHex, 'hex');
-    this.gateDigest = gateDigestHex === undefined ? undefined : Buffer.from(gateDigestHex, 'hex');
-  }
+  ) {}
 
   static async create(settings: AuthConfig, options: AuthenticatorOptions = {}): Promise<Authenticator> {
     const jwt = settings.jwt === undefined ? undefined : await JwtVerifier.create(settings.jwt);
     const keys =
       settings.apiKeysFile === undefined ? undefined : new ApiKeyRing(settings.apiKeysFile, options.onKeyFileError);
-    const adminDigest = options.adminToken !== undefined ? sha256Hex(options.adminToken) : settings.adminTokenSha256;
-    const gateDigest = options.gateToken !== undefined ? sha256Hex(options.gateToken) : settings.gateTokenSha256;
-    return new Authenticator(jwt, keys, adminDigest, gateDigest, allowsAnonymous(settings));
+    const digests = (token: string | undefined, source: AuthConfig['gateTokenSha256'], field: string) => {
+      const given = token !== undefined ? { values: [sha256Hex(token)] } : source;
+      return given === undefined
+        ? undefined
+        : SecretValues.open(given, digestProblem(field), options.onDigestFileError);
+    };
+    return new Authenticator(
+      jwt,
+      keys,
+      digests(options.adminToken, settings.adminTokenSha256, 'adminTokenSha256'),
+      digests(options.gateToken, settings.gateTokenSha256, 'gateTokenSha256'),
+      allowsAnonymous(settings),
+    );
   }
 
   /** Re-read the API key file now if it changed. */
@@ -62,9 +70,9 @@ export class Authenticator {
     const match = /^Bearer +(\S{1,8192})$/i.exec(authorization);
     if (match === null) throw unauthorized();
     const token = match[1]!;
-    const digest = Buffer.from(sha256Hex(token), 'hex');
-    if (this.adminDigest !== undefined && timingSafeEqual(digest, this.adminDigest)) return ADMIN;
-    if (this.gateDigest !== undefined && timingSafeEqual(digest, this.gateDigest)) return GATES;
+    const digest = sha256Hex(token);
+    if (this.adminDigests?.includes(digest)) return ADMIN;
+    if (this.gateDigests?.includes(digest)) return GATES;
     const key = this.keys?.find(token);
     if (key !== undefined) return { subject: key.name, method: 'api_key', scopes: new Set(key.scopes) };
     if (this.jwt !== undefined && looksLikeJwt(token)) {
@@ -103,5 +111,7 @@ export class Authenticator {
 
   close(): void {
     this.keys?.close();
+    this.adminDigests?.close();
+    this.gateDigests?.close();
   }
 }

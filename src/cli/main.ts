@@ -16,6 +16,7 @@ import { serveCommand } from './serve.js';
 import { keysCommand } from './keys.js';
 import { gatesCommand } from './gates.js';
 import { k8sCommand } from './k8s.js';
+import { credentialsCommand } from './credentials.js';
 import { modelCommand } from './model.js';
 
 const program = new Command()
@@ -45,6 +46,7 @@ for (const command of [
   keysCommand(),
   gatesCommand(),
   k8sCommand(),
+  credentialsCommand(),
   modelCommand(),
 ]) {
   program.addCommand(command.copyInheritedSettings(program));

@@ -7,13 +7,15 @@ import { adminClient, CliExit, type AdminClient } from './client.js';
 import { EXIT } from './exit-codes.js';
 import { COLORS } from '../vocabulary/colors.js';
 
-interface Common {
+/** The flags every admin command takes. */
+export interface Common {
   dataDir: string;
   adminUrl?: string;
   json?: boolean;
 }
 
-const withCommon = (command: Command): Command =>
+/** Add the flags every admin command takes. */
+export const withCommon = (command: Command): Command =>
   command
     .option(
       '--data-dir <dir>',
@@ -23,7 +25,8 @@ const withCommon = (command: Command): Command =>
     .option('--admin-url <url>', 'the admin API (also GUARDGATE_ADMIN_URL)')
     .option('--json', 'print JSON');
 
-const print = (flags: Common, value: unknown, text: () => string): void => {
+/** The answer as JSON with --json, else as `text` says it. */
+export const print = (flags: Common, value: unknown, text: () => string): void => {
   process.stdout.write(`${flags.json ? JSON.stringify(value, null, 2) : text()}\n`);
 };
 

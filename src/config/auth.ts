@@ -4,8 +4,7 @@ import { z } from 'zod';
 import { positiveInt } from './schema-parts.js';
 import { sha256Hex } from '../auth/api-keys.js';
 import { SCOPES } from '../auth/principal.js';
-import { ConfigError } from './load.js';
-import { resolveSecret, secretRefSchema, type SecretRef } from './secret.js';
+import { resolveSecret, secretRefSchema, secretSource, type SecretRef, type SecretSource } from './secret.js';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 /** Is this host a loopback address? */
@@ -122,17 +121,26 @@ export const allowsAnonymous = (auth: {
 
 /** Auth settings with the JWT secret resolved: what the authenticator is built from. */
 export type AuthConfig = Omit<AuthSettings, 'jwt' | 'adminToken' | 'adminTokenSha256' | 'gateTokenSha256'> & {
-  adminTokenSha256?: string | undefined;
-  gateTokenSha256?: string | undefined;
+  /** The admin token's digests: one, or the new and the old during a rotation (a file is re-read as it changes). */
+  adminTokenSha256?: SecretSource | undefined;
+  /** The gate token's digests, likewise. */
+  gateTokenSha256?: SecretSource | undefined;
   jwt?: (Omit<JwtSettings, 'secret'> & { secret?: string }) | undefined;
 };
 
-/** A digest given in place or by reference, checked. */
-function digestOf(value: string | SecretRef | undefined, env: NodeJS.ProcessEnv, field: string): string | undefined {
-  const digest = typeof value === 'object' ? resolveSecret(value, env) : value;
-  if (digest !== undefined && !/^[0-9a-f]{64}$/.test(digest))
-    throw new ConfigError(`auth.${field} must be 64 hex digits`);
-  return digest;
+/** What is wrong with a token digest (64 hex digits), if anything. */
+export const digestProblem =
+  (field: string) =>
+  (digest: string): string | undefined =>
+    /^[0-9a-f]{64}$/.test(digest) ? undefined : `auth.${field} must be 64 hex digits, one a line`;
+
+/** Digests given in place or by reference (one a line), checked. */
+function digestOf(
+  value: string | SecretRef | undefined,
+  env: NodeJS.ProcessEnv,
+  field: string,
+): SecretSource | undefined {
+  return value === undefined ? undefined : secretSource(value, env, digestProblem(field));
 }
 
 /** Auth settings with their secrets read. */
@@ -142,7 +150,7 @@ export function resolveAuth(settings: AuthSettings, env: NodeJS.ProcessEnv): Aut
     ...rest,
     adminTokenSha256:
       adminToken !== undefined
-        ? sha256Hex(resolveSecret(adminToken, env))
+        ? { values: [sha256Hex(resolveSecret(adminToken, env))] }
         : digestOf(adminTokenSha256, env, 'adminTokenSha256'),
     gateTokenSha256: digestOf(gateTokenSha256, env, 'gateTokenSha256'),
   };

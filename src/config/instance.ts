@@ -10,7 +10,7 @@ import { ConfigError, merge, readYamlFile, validate } from './load.js';
 import { tracingConfig } from './tracing.js';
 import { versionSchema } from './version.js';
 import type { TracingSettings } from '../shared/tracing.js';
-import { resolveSecret, secretRefSchema } from './secret.js';
+import { secretRefSchema, secretSource, type SecretSource } from './secret.js';
 import { COLORS } from '../vocabulary/colors.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -101,7 +101,8 @@ type ParsedInstance = z.output<typeof instanceSchema>;
 export type InstanceConfig = Omit<ParsedInstance, 'engine' | 'policy' | 'audit' | 'cache' | 'auth' | 'routerSecret'> & {
   engine: EngineConfig;
   auth: AuthConfig;
-  routerSecret: string | undefined;
+  /** The router's secret for mirrored copies: one, or the new and the old during a rotation. */
+  routerSecret: SecretSource | undefined;
   policy: Policy;
   audit: ParsedInstance['audit'] & { sink: 'sqlite' | 'postgres' | 'none' };
   cache: ParsedInstance['cache'] & { kind: 'memory' | 'redis' | 'none' };
@@ -153,7 +154,6 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
       fallback: env.GUARDGATE_ENGINE_FALLBACK,
     },
     auth: authFromEnvironment(env),
-    routerSecret: env.GUARDGATE_ROUTER_SECRET ? { env: 'GUARDGATE_ROUTER_SECRET' } : undefined,
   };
 }
 
@@ -193,6 +193,10 @@ export function loadInstanceConfig(flags: InstanceFlags, env: NodeJS.ProcessEnv)
   const file = flags.config ?? env.GUARDGATE_CONFIG;
   const merged = merge(file ? readYamlFile(file) : {}, fromEnvironment(env), fromFlags(flags));
   merged.engine = engineOf(merged);
+  // GUARDGATE_ROUTER_SECRET is the default, not an override: a file naming its own (a pod's mounted Secret, re-read
+  // during a rotation) keeps it.
+  if (merged.routerSecret === undefined && env.GUARDGATE_ROUTER_SECRET)
+    merged.routerSecret = { env: 'GUARDGATE_ROUTER_SECRET' };
   const parsed = validate(instanceSchema, merged, file ?? 'flags and environment');
   // PostgreSQL and Redis are the defaults once their URLs are given.
   const sink = parsed.audit.sink ?? (parsed.audit.databaseUrl ? 'postgres' : 'sqlite');
@@ -210,7 +214,7 @@ export function loadInstanceConfig(flags: InstanceFlags, env: NodeJS.ProcessEnv)
     ...parsed,
     engine: resolveEngine(parsed.engine, env),
     auth: resolveAuth(parsed.auth, env),
-    routerSecret: parsed.routerSecret === undefined ? undefined : resolveSecret(parsed.routerSecret, env),
+    routerSecret: parsed.routerSecret === undefined ? undefined : secretSource(parsed.routerSecret, env),
     audit: { ...parsed.audit, sink },
     cache: { ...parsed.cache, kind },
     tracing: tracingConfig(env, 'guardgate-instance'),

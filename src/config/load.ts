@@ -32,6 +32,16 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, source:
 }
 
 /** Deep-merge plain objects; later sources win, `undefined` never overwrites. */
+/** `{ env: NAME }` or `{ file: PATH }`: replaced whole by a later source, never merged with another kind into both. */
+const isSecretReference = (value: object): boolean => {
+  const entries = Object.entries(value);
+  return (
+    entries.length === 1 &&
+    (entries[0]![0] === 'env' || entries[0]![0] === 'file') &&
+    typeof entries[0]![1] === 'string'
+  );
+};
+
 export function merge(...sources: unknown[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const source of sources) {
@@ -44,7 +54,9 @@ export function merge(...sources: unknown[]): Record<string, unknown> {
         typeof value === 'object' &&
         !Array.isArray(value) &&
         current !== null &&
-        typeof current === 'object'
+        typeof current === 'object' &&
+        !isSecretReference(value) &&
+        !isSecretReference(current)
           ? merge(current, value)
           : value;
     }

@@ -164,6 +164,11 @@ export const routerSchema = z.object({
       reconnectSeconds: z.coerce.number().min(0).max(3_600).default(10),
       /** How long a traffic change may take to reach the cluster (EndpointSlices, the route's status, answers from the new color): past it the step fails. */
       propagationTimeoutSeconds: positiveInt.default(30),
+      /**
+       * How long a credential rotation waits for every ready pod to accept the new values (the kubelet refreshes a
+       * mounted Secret within its sync period and cache TTL: about a minute each by default).
+       */
+      rotationTimeoutSeconds: positiveInt.default(180),
     })
     .strict()
     .refine(

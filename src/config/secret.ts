@@ -44,6 +44,37 @@ export function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv): string {
 }
 
 /**
+ * The values a reference names, one a line (blank lines ignored): a secret being rotated lists the new value and
+ * the old one. None is a configuration error, as for resolveSecret.
+ */
+export function readSecretLines(ref: SecretRef, env: NodeJS.ProcessEnv): string[] {
+  return resolveSecret(ref, env)
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+}
+
+/** Where a secret's values come from once configuration is read: fixed values, or a file read again when it changes. */
+export type SecretSource = { values: readonly string[] } | { file: string };
+
+/**
+ * A reference as a source: a file stays a file (its holder re-reads it: a mounted Kubernetes Secret changes under
+ * a running process), an environment variable is read now; its values are checked now either way.
+ */
+export function secretSource(
+  ref: SecretRef | string,
+  env: NodeJS.ProcessEnv,
+  check: (value: string) => string | undefined = () => undefined,
+): SecretSource {
+  const values = typeof ref === 'string' ? [ref] : readSecretLines(ref, env);
+  for (const value of values) {
+    const wrong = check(value);
+    if (wrong !== undefined) throw new ConfigError(wrong);
+  }
+  return typeof ref === 'object' && 'file' in ref ? { file: ref.file } : { values };
+}
+
+/**
  * Which secrets a release spec may name. Whoever may start a release may point the engine at any URL, so
  * a spec naming any secret of the host (the JWT secret, the admin token file, DATABASE_URL) could send it
  * there: specs may name only what the operator listed, and never a file in the data directory.

@@ -42,8 +42,9 @@ export function controllerRules(traffic: RenderOptions['traffic'], app: string):
     ...named([''], ['services'], [...colors, app, `${app}-preview`], ['get', 'patch', 'delete']),
     // The pods' environment (the router secret, the token digests, DATABASE_URL): written, never listed.
     ...named([''], ['secrets'], [`${app}-env`], ['get', 'patch']),
-    // The controller's own credentials (router secret, gate token, admin token): created once, read by every later controller pod.
-    ...named([''], ['secrets'], [`${app}-credentials`], ['get']),
+    // The controller's own credentials (router secret, gate token, admin token): created once, read by every later
+    // controller pod, patched by a credential rotation.
+    ...named([''], ['secrets'], [`${app}-credentials`], ['get', 'patch']),
     // Readiness and rollout evidence: pod states and their events.
     { apiGroups: [''], resources: ['pods', 'events'], verbs: ['list'] },
     // The pods and the Deployments are followed by watches (informers), not read over and over.

@@ -33,6 +33,8 @@ export interface InstanceInfo {
   url: string;
   state: InstanceState;
   restarts: number;
+  /** What an operator calls it, where that differs from its URL (a pod's name). */
+  name?: string;
 }
 
 /** An environment as deployed: its version, size and instances. */

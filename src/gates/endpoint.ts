@@ -60,7 +60,8 @@ export interface GateEndpointOptions {
   /** Every URL a caller may name (besides the two names): the deployment's own services and instances. */
   allowed(): readonly string[];
   /** Headers gate requests carry: a credential the instances accept and the evidence mark. */
-  credentials: Record<string, string>;
+  /** Read at each call: a credential rotation changes them. */
+  credentials: () => Record<string, string>;
   auditText: TextMode;
   /** Certificates the gates trust besides the system's (the private CA of the public listener). */
   trust?: (() => string[]) | undefined;
@@ -187,7 +188,12 @@ export function registerGateEndpoint(app: FastifyInstance, options: GateEndpoint
             gate,
             settings,
             targets,
-            { credentials: options.credentials, auditText: options.auditText, trust: options.trust, log: options.log },
+            {
+              credentials: options.credentials(),
+              auditText: options.auditText,
+              trust: options.trust,
+              log: options.log,
+            },
             stop.signal,
           ),
         );

@@ -47,7 +47,7 @@ export async function startGateServer(options: GateServerOptions, log: Logger): 
         preview: { url: options.preview.replace(/\/$/, ''), headers: {} },
       }),
       allowed: () => options.allow,
-      credentials: { authorization: `Bearer ${options.adminToken}`, [EVIDENCE_HEADER]: '1' },
+      credentials: () => ({ authorization: `Bearer ${options.adminToken}`, [EVIDENCE_HEADER]: '1' }),
       auditText: options.auditText,
       trust: options.trust,
       log,

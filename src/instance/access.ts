@@ -2,9 +2,9 @@
 // (`{ config: { scope: 'moderate' } }`), and one onRequest hook reads it from the route fastify matched:
 // never from the URL string. Then the subject's rate limit. Copies mirrored by the router carry the
 // deployment's router secret and are neither authenticated again nor rate-limited (the original was).
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { SecretValues } from '../auth/secret-values.js';
 import { authorizeRequest, type Rejection } from '../auth/fastify.js';
 import type { RateLimiter } from '../auth/rate-limit.js';
 import { hasScope, SCOPES, type Principal } from '../auth/principal.js';
@@ -32,8 +32,8 @@ export interface Access {
   authenticator: Authenticator;
   limiter?: RateLimiter | undefined;
   limits: RateLimitSettings['limits'];
-  /** The router's secret for mirrored copies; unset: a mirror header is never honoured. */
-  routerSecret?: string | undefined;
+  /** The router's secret for mirrored copies (two during a rotation); unset: a mirror header is never honoured. */
+  routerSecret?: SecretValues | undefined;
   metrics: AccessMetrics;
 }
 
@@ -69,13 +69,9 @@ export function limitFor(
   return undefined;
 }
 
-/** Is this header the router's secret? Constant time. */
-export function carriesSecret(value: string | string[] | undefined, secret: string | undefined): boolean {
-  if (secret === undefined || typeof value !== 'string') return false;
-  const a = Buffer.from(value);
-  const b = Buffer.from(secret);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
+/** Is this header the router's secret (either, during a rotation)? Constant time. */
+export const carriesSecret = (value: string | string[] | undefined, secrets: SecretValues | undefined): boolean =>
+  secrets !== undefined && typeof value === 'string' && secrets.includes(value);
 
 /** One hook: the scope of the route fastify matched, the credential, the rate limit. */
 export function installAccess(app: FastifyInstance, access: Access): void {

@@ -9,6 +9,7 @@ import { createEngine } from '../engines/create.js';
 import type { Engine } from '../engines/engine.js';
 import type { FastifyBaseLogger } from 'fastify';
 import { Authenticator } from '../auth/authenticator.js';
+import { SecretValues } from '../auth/secret-values.js';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../auth/rate-limit.js';
 import { openAuditLog, openCache } from '../store/open.js';
 import { InstanceMetrics } from './metrics.js';
@@ -76,16 +77,21 @@ export async function startInstance(config: InstanceConfig, given?: Engine): Pro
   });
   const cache = openCache(config.cache);
   metrics.auditBacklogSource = audit && (() => audit.backlog());
+  const digestFileError = (error: unknown) =>
+    logger.log?.error({ err: error }, 'a credential file is unreadable; the values read before stay in force');
   const authenticator = await Authenticator.create(config.auth, {
     onKeyFileError: (error) =>
       logger.log?.error({ err: error }, 'API key file unreadable; the keys loaded before stay in force'),
+    onDigestFileError: digestFileError,
   });
+  const routerSecret =
+    config.routerSecret === undefined ? undefined : SecretValues.open(config.routerSecret, undefined, digestFileError);
   const limiter = openRateLimiter(config, () => metrics.rateLimitErrors.inc());
   const tracing = config.tracing ? startTracing(config.tracing, BUILD.version) : undefined;
   const built = buildInstance(
     config,
     engine,
-    { authenticator, limiter, limits: config.auth.rateLimit.limits, routerSecret: config.routerSecret },
+    { authenticator, limiter, limits: config.auth.rateLimit.limits, routerSecret },
     { audit, cache, auditText: config.audit.text, tracing, detectLanguage: languageDetector(ngrams) },
     metrics,
   );
@@ -121,6 +127,7 @@ export async function startInstance(config: InstanceConfig, given?: Engine): Pro
       await cache?.close();
       await limiter?.close();
       authenticator.close();
+      routerSecret?.close();
       await engine.close();
       await tracing?.shutdown();
     })());

@@ -241,6 +241,13 @@ export function buildInstance(
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
+  // Who the credential sent is to this instance (anonymous when it is not one it knows, where anonymous access is
+  // allowed): a credential rotation asks each pod until the new gate token is known there.
+  app.get('/whoami', moderate, async (request) => ({
+    subject: request.principal?.subject ?? 'anonymous',
+    method: request.principal?.method ?? 'anonymous',
+    scopes: [...(request.principal?.scopes ?? [])],
+  }));
   // After traffic moved away (a Service selector switched), clients kept alive on this instance are sent
   // elsewhere: for `seconds`, every answer closes its connection. Idle connections are not cut: a client may
   // be sending on one at that moment, and that request would fail; its answer closes it instead.

@@ -62,3 +62,22 @@ export function controllerSwitch(current: () => Controller) {
     return current().switchTo(color, force, actor);
   };
 }
+
+/**
+ * `POST /admin/credentials/rotate` (`{ timeoutSeconds }` optional: how long the pods have to take the new values):
+ * new values for the credentials the pods hold, the old ones refused once every pod has the new
+ * (drivers/kubernetes/rotation.ts); a 409 saying why where this deployment cannot.
+ */
+export function registerRotationRoute(
+  app: FastifyInstance,
+  rotate: ((timeoutMs: number | undefined) => Promise<unknown>) | string,
+): void {
+  app.post<{ Body: { timeoutSeconds?: unknown } | undefined }>('/admin/credentials/rotate', async (request) => {
+    if (typeof rotate === 'string') throw new GuardgateError('invalid_state', rotate);
+    const timeout = request.body?.timeoutSeconds;
+    if (timeout !== undefined && (!Number.isInteger(timeout) || (timeout as number) < 1 || (timeout as number) > 3_600))
+      throw new GuardgateError('invalid_request', 'timeoutSeconds must be a whole number of seconds from 1 to 3600');
+    request.log.info({ actor: actorOf(request) }, 'credential rotation asked for');
+    return rotate(timeout === undefined ? undefined : (timeout as number) * 1000);
+  });
+}

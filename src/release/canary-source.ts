@@ -28,8 +28,8 @@ export function canarySource(ctx: ReleaseContext, release: Release): CanarySourc
     };
   const urls = (color: typeof stable) => () =>
     (driver.describe(color)?.instances ?? []).filter((i) => i.state === 'ready').map((i) => i.url);
-  const stableCounts = instancesReader(urls(stable), options.credentials);
-  const candidateCounts = instancesReader(urls(candidate), options.credentials);
+  const stableCounts = instancesReader(urls(stable), options.credentials?.());
+  const candidateCounts = instancesReader(urls(candidate), options.credentials?.());
   const keepsText = options.audit !== undefined && options.auditText !== undefined && options.auditText !== 'none';
   const mirror = replayMirror({
     audit: keepsText ? options.audit : undefined,
@@ -39,7 +39,7 @@ export function canarySource(ctx: ReleaseContext, release: Release): CanarySourc
     headers:
       options.credentials === undefined
         ? {}
-        : { authorization: `Bearer ${options.credentials}`, [EVIDENCE_HEADER]: '1' },
+        : { authorization: `Bearer ${options.credentials()}`, [EVIDENCE_HEADER]: '1' },
     log,
   });
   return {

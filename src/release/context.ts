@@ -14,8 +14,13 @@ import type { Traffic } from './traffic.js';
 export interface ControllerOptions {
   /** The environment `up` starts with when nothing was ever deployed. */
   initial: EnvironmentSpec;
-  /** The bearer the gates send (the gate token, never the admin token): preview through the router, load straight at instances. */
-  credentials?: string | undefined;
+  /**
+   * The bearer the gates send (the gate token, never the admin token): preview through the router, load straight
+   * at instances. Read when a gate starts: a credential rotation changes it between releases.
+   */
+  credentials?: (() => string) | undefined;
+  /** Why a release may not start now (a credential rotation runs), if it may not. */
+  releaseBlocked?: (() => string | undefined) | undefined;
   /** Certificates the gates trust besides the system's (the private CA of the public listener). */
   gateTrust?: (() => string[]) | undefined;
   /** What of users' text gate evidence may keep: the audit log's policy (none: digests only). */

@@ -116,6 +116,8 @@ export class Controller {
     }
     const undeployable = driver.cannotDeploy(environmentOf(spec, candidate, spec.replicas));
     if (undeployable !== undefined) throw new GuardgateError('invalid_request', undeployable);
+    const blocked = options.releaseBlocked?.();
+    if (blocked !== undefined) throw new GuardgateError('invalid_state', blocked);
     const release = await store.createRelease(spec, candidate, active, actor);
     environments.cancelRetire(candidate);
     this.running = this.pipeline.run(release, this.newSignal()).catch(async (error: unknown) => {

@@ -284,7 +284,7 @@ export class Pipeline {
     const credentials: Record<string, string> =
       options.credentials === undefined
         ? {}
-        : { authorization: `Bearer ${options.credentials}`, [EVIDENCE_HEADER]: '1' };
+        : { authorization: `Bearer ${options.credentials()}`, [EVIDENCE_HEADER]: '1' };
     return runGate(
       gate,
       release.spec.gates,

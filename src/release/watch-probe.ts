@@ -13,6 +13,6 @@ export async function watchProbe(ctx: ReleaseContext, release: Release): Promise
   if (ctx.traffic.metrics !== undefined) return routerProbe(ctx.traffic.metrics, release.candidate);
   return instancesProbe(
     () => (ctx.driver.describe(release.candidate)?.instances ?? []).map((i) => i.url),
-    ctx.options.credentials,
+    ctx.options.credentials?.(),
   );
 }

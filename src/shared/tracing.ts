@@ -89,7 +89,8 @@ export function tracingSettings(env: NodeJS.ProcessEnv, serviceName: string): Tr
     sampleRatio,
     samplingKey:
       env.GUARDGATE_TRACE_SAMPLING_KEY?.trim() ||
-      env.GUARDGATE_ROUTER_SECRET?.trim() ||
+      // The router secret's first line: during a rotation it lists the new one first.
+      env.GUARDGATE_ROUTER_SECRET?.split('\n')[0]?.trim() ||
       randomBytes(16).toString('hex'),
     followCaller: samplerName === 'parentbased_traceidratio',
     serviceName: env.OTEL_SERVICE_NAME?.trim() || serviceName,

@@ -5,7 +5,7 @@
 // pinning each connection to the pod it chose (as kube-proxy does). Times are scaled down for tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import {
   Agent as HttpAgent,
   createServer as createHttpServer,
@@ -68,6 +68,11 @@ export interface FakeCluster {
   serviceUrl(name: string, namespace?: string, node?: string): string | undefined;
   /** The Gateway's address: it routes each request by the HTTPRoutes attached to it. */
   gatewayUrl: string;
+  /**
+   * Hold the kubelet's refresh of mounted Secrets in running pods (named ones, or every pod), or let it go on.
+   * It refreshes at its next tick otherwise; a real kubelet takes up to a minute or two.
+   */
+  holdSecretRefresh(pods: string[] | 'all' | 'none'): void;
   close(): Promise<void>;
 }
 
@@ -91,6 +96,8 @@ interface RunningPod {
   dir: string;
   stopping: boolean;
   containers: RunningContainer[];
+  /** Its mounted Secrets, as last written into its directory: the kubelet refreshes them when they change. */
+  secretMounts: Map<string, { secretName: string; local: string; written: string }>;
 }
 
 /** One node's kube-proxy for one Service. */
@@ -387,6 +394,12 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
           ? store.get('Secret', pod.metadata.namespace, volume.secret.secretName)
           : undefined;
       const data = (source?.data ?? {}) as Record<string, string>;
+      if (volume?.secret)
+        running.secretMounts.set(mount.name, {
+          secretName: volume.secret.secretName,
+          local,
+          written: JSON.stringify(data),
+        });
       // The pod's own loopback is its address here (no network namespaces): 127.0.0.1 in its files is the pod.
       for (const [key, value] of Object.entries(data)) {
         writeFileSync(
@@ -408,6 +421,30 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
       writeFileSync(file, text, { mode: 0o600 });
     }
     return mounts;
+  };
+
+  /**
+   * The kubelet's refresh of mounted Secrets: a changed Secret is written into the running pods that mount it,
+   * each file replaced whole (written aside, renamed over), keys it no longer has removed.
+   */
+  let refreshHeld: Set<string> | 'all' = new Set();
+  const refreshSecretMounts = () => {
+    for (const running of pods.values()) {
+      if (running.stopping || refreshHeld === 'all' || refreshHeld.has(running.name)) continue;
+      for (const mount of running.secretMounts.values()) {
+        const data = (store.get('Secret', running.namespace, mount.secretName)?.data ?? {}) as Record<string, string>;
+        const now = JSON.stringify(data);
+        if (now === mount.written) continue;
+        for (const key of Object.keys(JSON.parse(mount.written) as Record<string, string>))
+          if (data[key] === undefined) rmSync(join(mount.local, key), { force: true });
+        for (const [key, value] of Object.entries(data)) {
+          const aside = join(mount.local, `..${key}.tmp`);
+          writeFileSync(aside, Buffer.from(value, 'base64'), { mode: 0o600 });
+          renameSync(aside, join(mount.local, key));
+        }
+        mount.written = now;
+      }
+    }
   };
 
   /** Write the pod's status from what its containers do. */
@@ -645,6 +682,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
           ip: `127.${block.base}.${n >> 8}.${n & 255}`,
           dir: join(root, pod.metadata.name),
           stopping: false,
+          secretMounts: new Map(),
           containers: (pod.spec.containers as Array<{ name: string }>).map((c) => ({
             name: c.name,
             child: undefined,
@@ -908,6 +946,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
       reconcileDeployments();
       reconcileReplicaSets();
       reconcilePods();
+      refreshSecretMounts();
       reconcileServices();
       reconcileGateway();
     } catch (error) {
@@ -954,6 +993,9 @@ current-context: fake
         nodeDelays[i] = ms;
         for (const views of proxies.values()) views[i]!.wanted = views[i]!.endpoints;
       }
+    },
+    holdSecretRefresh: (held: string[] | 'all' | 'none') => {
+      refreshHeld = held === 'all' ? 'all' : new Set(held === 'none' ? [] : held);
     },
     crashLoop: (podName: string, containerName = 'guardgate') => {
       crashLooping.add(`${podName}/${containerName}`);

@@ -13,6 +13,7 @@ import { outsideRole } from '../fake-cluster/rbac.js';
 import { controllerRules } from '../../src/deploy/controller-objects.js';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../helpers/cli.js';
+import { until } from '../helpers/router.js';
 import { tempDataDir } from '../helpers/instance.js';
 import { failedRequests, startLiveLoad } from '../helpers/load.js';
 import { predict, quickSpec, startTestUp } from '../helpers/up.js';
@@ -313,6 +314,121 @@ describe('guardgate up --driver kubernetes --traffic service-selector (fake clus
       color: stable,
     });
     expect(cluster.api.store.get('Deployment', 'default', `guardgate-${candidate}`)).toBeUndefined();
+  });
+
+  it('rotates the gate token and the router secret under load: both accepted until every pod has the new, no release meanwhile, then the old refused; none failed', async () => {
+    const kept = () =>
+      Object.fromEntries(
+        Object.entries(cluster.api.store.get('Secret', 'default', 'guardgate-credentials')!.data as object).map(
+          ([key, value]) => [key, Buffer.from(value as string, 'base64').toString('utf8')],
+        ),
+      ) as Record<string, string>;
+    const podEnv = (key: string) =>
+      Buffer.from(
+        (cluster.api.store.get('Secret', 'default', 'guardgate-env')!.data as Record<string, string>)[key]!,
+        'base64',
+      ).toString('utf8');
+    const readyPods = () =>
+      (['blue', 'green'] as const).flatMap(
+        (color) => up.driver.describe(color)?.instances.filter((i) => i.state === 'ready') ?? [],
+      );
+    /** Whether a pod knows the token as the gate token (these pods serve anonymous callers too). */
+    const knows = async (url: string, token: string) =>
+      (
+        (await (await fetch(`${url}/whoami`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+          method: string;
+        }
+      ).method === 'gate_token';
+    const rotate = async (body: Record<string, unknown>) => {
+      const response = await fetch(`${up.adminUrl}/admin/credentials/rotate`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${up.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, any> };
+    };
+    const before = kept();
+    const pods = readyPods();
+    expect(pods.length).toBeGreaterThanOrEqual(2);
+    const [lagging, ...others] = pods;
+    const load = startLiveLoad(cluster.serviceUrl('guardgate')!, { bodies: CANARY_BODIES });
+    try {
+      // One pod's kubelet does not refresh its mounted Secret: the rotation waits for it, then fails naming it.
+      cluster.holdSecretRefresh([lagging!.name!]);
+      const timedOut = await rotate({ timeoutSeconds: 3 });
+      expect(timedOut.status).toBe(504);
+      expect(timedOut.body.error.code).toBe('propagation_timeout');
+      expect(timedOut.body.error.message).toContain(`${lagging!.name} (not known there)`);
+      // Both values stay accepted, the new beside the old, and the controller still sends the old.
+      const midway = kept();
+      const next = midway['next-gate-token']!;
+      expect(next).toBeDefined();
+      expect(midway['gate-token']).toBe(before['gate-token']);
+      for (const pod of others) {
+        expect(await knows(pod.url, before['gate-token']!)).toBe(true);
+        expect(await knows(pod.url, next)).toBe(true);
+      }
+      expect(await knows(lagging!.url, next)).toBe(false);
+      expect(await knows(lagging!.url, before['gate-token']!)).toBe(true);
+
+      // Asked again, it goes on with the same new values; no release starts while it waits, and it waits for no
+      // release: an open one would refuse it.
+      const asked = cluster.api.requests.length;
+      const cli = runCli([
+        'credentials',
+        'rotate',
+        '--json',
+        '--timeout',
+        '60',
+        '--data-dir',
+        (up as RunningUp & { dataDir: string }).dataDir,
+      ]);
+      await until(
+        () =>
+          cluster.api.requests
+            .slice(asked)
+            .some((r) => r.method === 'GET' && r.path.includes('/secrets/guardgate-credentials')),
+        30_000,
+        'the second rotation under way',
+      );
+      await expect(up.controller.release(quickSpec({ version: 'during-rotation' }))).rejects.toMatchObject({
+        code: 'invalid_state',
+        message: expect.stringMatching(/credentials are being rotated/),
+      });
+      cluster.holdSecretRefresh('none');
+      const code = await cli.exited;
+      expect(`exit ${code}\n${cli.stdout()}${cli.stderr().slice(-600)}`).toMatch(/^exit 0\n/);
+      const done = JSON.parse(cli.stdout()) as { rotated: string[]; resumed: boolean; pods: string[] };
+      expect(done).toMatchObject({ rotated: ['gate-token', 'router-secret'], resumed: true });
+      expect([...done.pods].sort()).toEqual(pods.map((p) => p.name).sort());
+    } finally {
+      cluster.holdSecretRefresh('none');
+    }
+    // The new values alone, kept for every later controller pod; the pods refuse the old gate token.
+    const after = kept();
+    expect(after['gate-token']).not.toBe(before['gate-token']);
+    expect(after['router-secret']).not.toBe(before['router-secret']);
+    expect(after['next-gate-token']).toBeUndefined();
+    expect(podEnv('GUARDGATE_ROUTER_SECRET')).toBe(after['router-secret']);
+    for (const pod of readyPods()) {
+      await until(
+        async () => !(await knows(pod.url, before['gate-token']!)),
+        30_000,
+        `${pod.name} refusing the old token`,
+      );
+      expect(await knows(pod.url, after['gate-token']!)).toBe(true);
+    }
+    // The controller's gates carry the new token: a release through every gate passes.
+    const { release, result } = await releaseWithClientsOn(up, cluster.serviceUrl('guardgate')!);
+    expect(`${release.state}: ${release.note}`).toMatch(/^stable/);
+    expect(failedRequests(await load.stop())).toBe(0);
+    expect(failedRequests(result)).toBe(0);
+    // An open release refuses a rotation.
+    await up.controller.release(quickSpec({ version: 'v-open', gates: NO_PRE_SWITCH_GATES }));
+    const refused = await rotate({});
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('release_in_progress');
+    await up.controller.settled();
   });
 
   it('did nothing the rendered Role does not allow', () => expectWithinRenderedRole(cluster, 'service-selector'));

@@ -84,12 +84,15 @@ export class KubernetesDriver implements Driver {
    */
   private podCache: Watched<Pod> | undefined;
   private deploymentCache: Watched<KubeDeployment> | undefined;
+  /** What the Secret `<app>-env` holds, as this driver last wrote it. */
+  private secretEnv: Record<string, string> | undefined;
 
   private constructor(
     private readonly options: KubernetesDriverOptions,
     private readonly log: Logger,
   ) {
     this.api = kubernetesApi(options.kubeconfig);
+    this.secretEnv = options.secretEnv;
   }
 
   /** A driver with the environments the cluster already runs in view (a restarted controller resumes). */
@@ -99,18 +102,7 @@ export class KubernetesDriver implements Driver {
       options.secretEnv === undefined ? options : { ...options, envSecret: secretName },
       log,
     );
-    if (options.secretEnv !== undefined) {
-      const data = Object.fromEntries(
-        Object.entries(options.secretEnv).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
-      );
-      await driver.put({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: secretName, namespace: options.namespace, labels: { app: options.app } },
-        type: 'Opaque',
-        data,
-      } as KubernetesObject);
-    }
+    if (options.secretEnv !== undefined) await driver.writeSecretEnv({});
     for (const color of COLORS) {
       const found = await driver.read<KubeDeployment>('apps/v1', 'Deployment', environmentName(options, color));
       const version = found?.metadata?.annotations?.['guardgate.dev/version'];
@@ -129,6 +121,26 @@ export class KubernetesDriver implements Driver {
     driver.timer = setInterval(() => void driver.refreshAll(), options.refreshMs ?? 500);
     driver.timer.unref();
     return driver;
+  }
+
+  /**
+   * Write the Secret `<app>-env` every pod reads: the values this driver was given, with `changes` over them (a
+   * credential rotation's new digests). Running pods see the change in their mount (ENV_SECRET_DIR) once the
+   * kubelet refreshes it; their environment keeps what it held at their start.
+   */
+  async writeSecretEnv(changes: Record<string, string>): Promise<void> {
+    if (this.secretEnv === undefined) throw new Error('this driver writes no Secret for its pods');
+    this.secretEnv = { ...this.secretEnv, ...changes };
+    const data = Object.fromEntries(
+      Object.entries(this.secretEnv).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+    );
+    await this.put({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: this.options.envSecret, namespace: this.options.namespace, labels: { app: this.options.app } },
+      type: 'Opaque',
+      data,
+    } as KubernetesObject);
   }
 
   private read<T extends KubernetesObject>(apiVersion: string, kind: string, name: string): Promise<T | undefined> {
@@ -207,7 +219,7 @@ export class KubernetesDriver implements Driver {
       .map((pod) => {
         const restarts = containersOf(pod).reduce((sum, c) => sum + c.restartCount, 0);
         const state: InstanceState = podReady(pod) ? 'ready' : restarts > 0 ? 'restarting' : 'starting';
-        return { url: `http://${pod.status!.podIP}:${this.options.port}`, state, restarts };
+        return { url: `http://${pod.status!.podIP}:${this.options.port}`, state, restarts, name: pod.metadata?.name };
       })
       .sort((a, b) => a.url.localeCompare(b.url));
     if (!this.specs.has(color)) return;

@@ -46,6 +46,11 @@ const CONFIG_DIR = '/etc/guardgate';
 const KEYS_DIR = '/etc/guardgate-keys';
 /** Where pods find the API key file of `apiKeysSecret`. */
 export const API_KEYS_FILE = `${KEYS_DIR}/api-keys.json`;
+/**
+ * Where the Secret `<app>-env` is mounted besides the environment: the credentials' digests and the router
+ * secret are read there, and read again when the kubelet updates the mount (a rotation reaches running pods).
+ */
+export const ENV_SECRET_DIR = '/etc/guardgate-env';
 
 /** The Deployment, ConfigMap and Service name of a color. */
 export const environmentName = (settings: Pick<KubernetesSettings, 'app'>, color: Color): string =>
@@ -178,6 +183,7 @@ export function podTemplate(
             { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
             { name: 'data', mountPath: '/var/lib/guardgate' },
             ...(settings.apiKeysSecret ? [{ name: 'api-keys', mountPath: KEYS_DIR, readOnly: true }] : []),
+            ...(settings.envSecret ? [{ name: 'env', mountPath: ENV_SECRET_DIR, readOnly: true }] : []),
           ],
           ...(settings.resources || settings.gpus
             ? {
@@ -194,6 +200,7 @@ export function podTemplate(
         { name: 'config', configMap: { name: configMapName } },
         { name: 'data', emptyDir: {} },
         ...(settings.apiKeysSecret ? [{ name: 'api-keys', secret: { secretName: settings.apiKeysSecret } }] : []),
+        ...(settings.envSecret ? [{ name: 'env', secret: { secretName: settings.envSecret } }] : []),
         ...(spec.modelServer
           ? [
               { name: 'model-cache', emptyDir: {} },

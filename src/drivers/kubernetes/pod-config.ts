@@ -1,14 +1,17 @@
 // What every pod's configuration file says about access, the same whether the controller writes it (`up
 // --driver kubernetes`) or `guardgate k8s render` does: references only. The admin token's digest and the
-// router secret come from the Secret `<app>-env` the controller writes; API keys from the Secret the
-// operator names (mounted at API_KEYS_FILE); the rest of the auth section is up's.
+// router secret come from the Secret `<app>-env` the controller writes, read from its mount (ENV_SECRET_DIR) so
+// that a rotation reaches running pods; API keys from the Secret the operator names (mounted at API_KEYS_FILE);
+// the rest of the auth section is up's.
 import type { AuthSettings } from '../../config/auth.js';
-import { API_KEYS_FILE } from './manifests.js';
+import { API_KEYS_FILE, ENV_SECRET_DIR } from './manifests.js';
 
 /** The environment variable of `<app>-env` holding the admin token's SHA-256 (instances accept the token by it). */
 export const ADMIN_DIGEST_ENV = 'GUARDGATE_ADMIN_TOKEN_SHA256';
 /** ... and the gate token's (what gate traffic carries). */
 export const GATE_DIGEST_ENV = 'GUARDGATE_GATE_TOKEN_SHA256';
+/** ... and the router secret itself (mirrored copies carry it). Each holds one value a line: two during a rotation. */
+export const ROUTER_SECRET_ENV = 'GUARDGATE_ROUTER_SECRET';
 
 /** The auth section of the pods' configuration file: references only, never values. */
 export function kubernetesPodConfig(auth: AuthSettings, apiKeysSecret: string | undefined): Record<string, unknown> {
@@ -17,10 +20,10 @@ export function kubernetesPodConfig(auth: AuthSettings, apiKeysSecret: string | 
     auth: {
       ...rest,
       ...(apiKeysSecret === undefined ? {} : { apiKeysFile: API_KEYS_FILE }),
-      adminTokenSha256: { env: ADMIN_DIGEST_ENV },
-      gateTokenSha256: { env: GATE_DIGEST_ENV },
+      adminTokenSha256: { file: `${ENV_SECRET_DIR}/${ADMIN_DIGEST_ENV}` },
+      gateTokenSha256: { file: `${ENV_SECRET_DIR}/${GATE_DIGEST_ENV}` },
     },
-    routerSecret: { env: 'GUARDGATE_ROUTER_SECRET' },
+    routerSecret: { file: `${ENV_SECRET_DIR}/${ROUTER_SECRET_ENV}` },
     // Pods listen on the cluster network; with no credentials configured they serve anyone who reaches them there,
     // as up does on loopback (restrict them with a NetworkPolicy, or configure credentials).
     insecure: auth.anonymous === true,

@@ -35,6 +35,25 @@ describe('instance configuration', () => {
     expect(config.limits).toEqual({ bodyBytes: 1_048_576, textChars: 32_000, batchSize: 8, totalChars: 200_000 });
   });
 
+  it("secret references: a file's own router secret beats GUARDGATE_ROUTER_SECRET, and a later source replaces a reference whole", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'guardgate-config-'));
+    writeFileSync(join(dir, 'router-secret'), 'new-secret\nold-secret\n');
+    writeFileSync(join(dir, 'jwt-secret'), 'j'.repeat(40));
+    const path = file(
+      `routerSecret:\n  file: ${join(dir, 'router-secret')}\nauth:\n  jwt:\n    secret:\n      file: ${join(dir, 'jwt-secret')}\n`,
+    );
+    const config = loadInstanceConfig(
+      { config: path },
+      { GUARDGATE_ROUTER_SECRET: 'from-environment', GUARDGATE_JWT_SECRET: 'e'.repeat(40) },
+    );
+    // The mounted file stays a file (it is read again as a rotation changes it), with every value it lists.
+    expect(config.routerSecret).toEqual({ file: join(dir, 'router-secret') });
+    // The environment's JWT secret replaces the file's reference (before, the two merged into one invalid reference).
+    expect(config.auth.jwt?.secret).toBe('e'.repeat(40));
+    // Without a file naming one, GUARDGATE_ROUTER_SECRET is the router secret.
+    expect(loadInstanceConfig({}, { GUARDGATE_ROUTER_SECRET: 'a\nb' }).routerSecret).toEqual({ values: ['a', 'b'] });
+  });
+
   it('builds the openai engine with its defaults from a URL', () => {
     const config = loadInstanceConfig(
       { engine: 'openai', engineUrl: 'http://127.0.0.1:8000/v1' },

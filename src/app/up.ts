@@ -205,6 +205,7 @@ async function credentialRotator(
   parsed: ParsedRouterConfig,
   driver: KubernetesDriver,
   store: ControllerStore,
+  controller: Controller,
   inUse: { gateToken: string },
   log: Logger,
 ): Promise<CredentialRotator> {
@@ -236,10 +237,11 @@ async function credentialRotator(
     use: (values) => {
       inUse.gateToken = values['gate-token'];
     },
+    // The release being started is seen at once (the rotator has marked itself first); a recorded one in the store.
     blocked: async () =>
-      (await store.openRelease()) === null
-        ? undefined
-        : 'a release is open: rotate the credentials once it has ended (or abort it)',
+      controller.releaseStarting || (await store.openRelease()) !== null
+        ? 'a release is open: rotate the credentials once it has ended (or abort it)'
+        : undefined,
     deadlineMs: k8s.rotationTimeoutSeconds * 1000,
     pollMs: 1_000,
     log: log.child({ component: 'credential-rotation' }),
@@ -528,7 +530,7 @@ async function startLocked(options: UpOptions, log: Logger): Promise<RunningUp> 
     started.push(async () => controller.close());
     await controller.start();
     if (kubernetes !== undefined && parsed.traffic !== 'router')
-      rotator = await credentialRotator(parsed, kubernetes, store, inUse, log);
+      rotator = await credentialRotator(parsed, kubernetes, store, controller, inUse, log);
   } catch (error) {
     await stopStarted();
     throw error;

@@ -19,7 +19,7 @@ export interface ControllerOptions {
    * at instances. Read when a gate starts: a credential rotation changes it between releases.
    */
   credentials?: (() => string) | undefined;
-  /** Why a release may not start now (a credential rotation runs), if it may not. */
+  /** Why a release may not start now (a credential rotation runs), if it may not; asked as a release starts. */
   releaseBlocked?: (() => string | undefined) | undefined;
   /** Certificates the gates trust besides the system's (the private CA of the public listener). */
   gateTrust?: (() => string[]) | undefined;

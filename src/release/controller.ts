@@ -37,6 +37,8 @@ export class Controller {
   private restoringKept: Promise<void> | undefined;
   private aborting: AbortController | undefined;
   private closing = false;
+  /** Releases being started: checked, not yet recorded. */
+  private starting = 0;
 
   constructor(store: ControllerStore, driver: Driver, traffic: Traffic, log: Logger, options: ControllerOptions) {
     const environments = new Environments(driver, traffic, log);
@@ -66,8 +68,27 @@ export class Controller {
 
   // ------------------------------------------------------------------ operations
 
+  /**
+   * Whether a release is being started (checked, not yet recorded). With `options.releaseBlocked`, a mutual
+   * exclusion: each side marks itself, then looks at the other, in one synchronous step.
+   */
+  get releaseStarting(): boolean {
+    return this.starting > 0;
+  }
+
   /** Start a release of `spec` to the standby color; the pipeline runs in the background. */
   async release(spec: ReleaseSpec, actor: string = CONTROLLER): Promise<Release> {
+    this.starting++;
+    try {
+      const blocked = this.ctx.options.releaseBlocked?.();
+      if (blocked !== undefined) throw new GuardgateError('invalid_state', blocked);
+      return await this.startRelease(spec, actor);
+    } finally {
+      this.starting--;
+    }
+  }
+
+  private async startRelease(spec: ReleaseSpec, actor: string): Promise<Release> {
     const { store, driver, traffic, environments, options } = this.ctx;
     await this.restoringKept;
     // A release is recorded as ended before its candidate's teardown has finished: a new candidate is never
@@ -116,8 +137,6 @@ export class Controller {
     }
     const undeployable = driver.cannotDeploy(environmentOf(spec, candidate, spec.replicas));
     if (undeployable !== undefined) throw new GuardgateError('invalid_request', undeployable);
-    const blocked = options.releaseBlocked?.();
-    if (blocked !== undefined) throw new GuardgateError('invalid_state', blocked);
     const release = await store.createRelease(spec, candidate, active, actor);
     environments.cancelRetire(candidate);
     this.running = this.pipeline.run(release, this.newSignal()).catch(async (error: unknown) => {

@@ -49,7 +49,7 @@ export interface RotationParts {
   accepts(url: string, gateToken: string): Promise<{ ok: boolean; answer: string }>;
   /** The controller sends these from now on. */
   use(values: Rotated): void;
-  /** Why a rotation may not run now (a release is open), if it may not. */
+  /** Why a rotation may not run now (a release is open or being started), if it may not; asked synchronously first. */
   blocked(): Promise<string | undefined>;
   /** How long the pods have to accept the new values, and how often they are asked. */
   deadlineMs: number;

@@ -111,7 +111,5 @@ export class Authenticator {
 
   close(): void {
     this.keys?.close();
-    this.adminDigests?.close();
-    this.gateDigests?.close();
   }
 }

@@ -1,14 +1,18 @@
 // A secret that may hold several values, one a line: what a rotation writes (the new value and the old one,
-// both accepted until every holder has the new). A file is read again when it changes (the kubelet swaps a
-// mounted Secret whole), so that a rotation needs no restart; values in place or in the environment are fixed.
+// both accepted until every holder has the new). A file is looked at again when a value is checked, at most once
+// a second, and read again when it changed (the kubelet swaps a mounted Secret whole), so that a rotation needs no
+// restart; values in place or in the environment are fixed.
 import { timingSafeEqual } from 'node:crypto';
-import { statSync, unwatchFile, watchFile } from 'node:fs';
+import { statSync } from 'node:fs';
 import { readSecretLines, type SecretSource } from '../config/secret.js';
+
+/** How often a file source is looked at again, at most. */
+const RECHECK_MS = 1_000;
 
 /** The values of a secret source, kept current as its file changes. */
 export class SecretValues {
   private current: readonly Buffer[];
-  private readonly listener = () => this.reload();
+  /** The file as last read (inode, size, modification time), and when it was last looked at. */
   private stamp = '';
   private checkedAt = Date.now();
 
@@ -18,7 +22,6 @@ export class SecretValues {
     private readonly onError: (error: unknown) => void,
   ) {
     this.current = this.read();
-    if ('file' in source) watchFile(source.file, { interval: 500, persistent: false }, this.listener);
   }
 
   /** Values of `source`; each checked (`check` says what is wrong, or nothing). A file's bad rewrite keeps the values before it. */
@@ -40,8 +43,15 @@ export class SecretValues {
     return lines.map((line) => Buffer.from(line));
   }
 
-  /** A file being swapped (missing a moment, or empty) keeps what was read before: failing closed would lock every caller out. */
-  private reload(): void {
+  /**
+   * Read the file again if it changed since it was read. One being swapped (missing a moment, or empty, or bad)
+   * keeps what was read before, and is reported: failing closed would lock every caller out.
+   */
+  private refresh(): void {
+    const now = Date.now();
+    if (!('file' in this.source) || now - this.checkedAt < RECHECK_MS) return;
+    this.checkedAt = now;
+    if (stampOf(this.source.file) === this.stamp) return;
     try {
       this.current = this.read();
     } catch (error) {
@@ -49,34 +59,14 @@ export class SecretValues {
     }
   }
 
-  /** Re-read now if the file changed (the watcher polls; a request need not wait for it). */
-  refresh(): void {
-    if ('file' in this.source && stampOf(this.source.file) !== this.stamp) this.reload();
-  }
-
-  /** How many values are in force (two during a rotation). */
-  get size(): number {
-    return this.current.length;
-  }
-
-  /**
-   * Is `value` one of them? Constant time for each value of its length. A file is looked at again at most once a
-   * second here as well: the poller alone missed a replacement on a busy machine (CI, 10 s).
-   */
+  /** Is `value` one of them? Constant time for each value of its length. */
   includes(value: string): boolean {
-    if ('file' in this.source && Date.now() - this.checkedAt > 1_000) {
-      this.checkedAt = Date.now();
-      this.refresh();
-    }
+    this.refresh();
     const candidate = Buffer.from(value);
     let found = false;
     for (const known of this.current)
       if (known.length === candidate.length && timingSafeEqual(known, candidate)) found = true;
     return found;
-  }
-
-  close(): void {
-    if ('file' in this.source) unwatchFile(this.source.file, this.listener);
   }
 }
 

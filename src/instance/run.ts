@@ -127,7 +127,6 @@ export async function startInstance(config: InstanceConfig, given?: Engine): Pro
       await cache?.close();
       await limiter?.close();
       authenticator.close();
-      routerSecret?.close();
       await engine.close();
       await tracing?.shutdown();
     })());

@@ -57,7 +57,10 @@ describe('rotated secrets', () => {
 
       // A rewrite that is not digests keeps what was in force, and says so.
       swap(file, 'not a digest\n');
-      await until(async () => errors.length > 0, 'the bad rewrite reported');
+      await until(
+        async () => (await accepts(authenticator, 'new-token')) && errors.length > 0,
+        'the bad rewrite reported',
+      );
       expect(String(errors[0])).toMatch(/64 hex digits/);
       expect(await accepts(authenticator, 'new-token')).toBe(true);
     } finally {

@@ -56,6 +56,14 @@ export interface LoadEvidence {
   pairsNeeded: number;
   /** Every round measured: one, or two when the first failed (the verdict is on the pairs of both). */
   rounds: Array<{ active: LoadFigures; candidate: LoadFigures; reasons: string[] }>;
+  /** The unmeasured load before the first round, each side's. */
+  warmUp: Record<'active' | 'candidate', WarmUpFigures>;
+}
+
+/** One side's warm-up: how long, and how many requests it answered. */
+export interface WarmUpFigures {
+  seconds: number;
+  requests: number;
 }
 
 /** A small benign and harmful mix, in English and Chinese, prompts and responses: the default load corpus. */
@@ -123,6 +131,17 @@ export async function measureLoad(endpoint: string, options: LoadOptions): Promi
 
 /** Seconds of load each side gets, unmeasured, before the measured slices: as long as the measurement, 3 s at most. Pure. */
 export const warmUpSeconds = (durationSeconds: number): number => Math.max(1, Math.min(3, durationSeconds));
+
+/**
+ * Requests a candidate behind the active side's pace may answer, unmeasured, before it is measured: its warm-up goes
+ * on a second at a time past `warmUpSeconds` while it is behind, until it has answered this many. A fresh process reaches its pace after so many requests (hot
+ * paths compiled, its heap grown), not after so many seconds: CI on a busy machine saw a fresh pod at half the
+ * live version's QPS for its first ~1,450 requests (about 11 s there, both measured rounds), then at pace.
+ */
+export const WARM_UP_REQUESTS = 2_000;
+
+/** How many seconds the candidate's warm-up may go on past `warmUpSeconds` for those requests (a slow model never gets there). */
+export const WARM_UP_EXTRA_SECONDS = 15;
 
 /** Milliseconds of p99 that never fail a candidate: below what a model's latency is made of, above the noise. */
 export const P99_SLACK_MS = 5;
@@ -264,17 +283,13 @@ export async function runLoadGate(
   activeEndpoint: string,
   candidateEndpoint: string,
   options: Omit<LoadOptions, 'onProgress'> & {
+    /** Told as each slice ends; round 0 is the candidate's warm-up past its first seconds. */
     onProgress?: (progress: LoadProgress & { phase: 'active' | 'candidate'; round: number }) => void;
   },
   tolerance: LoadTolerance,
 ): Promise<GateReport<LoadEvidence>> {
   const startedAt = new Date().toISOString();
-  // Unmeasured first, both sides alike: a freshly started candidate needs a few seconds of load to reach its
-  // pace (compiled hot paths, a grown heap): CI saw its first slices at 1,533, then 2,839 requests against the
-  // live version's 4,176 and 3,961, and 1 s of warm-up was not enough.
-  const warmUp = warmUpSeconds(options.durationSeconds);
-  for (const endpoint of [activeEndpoint, candidateEndpoint])
-    await measureLoad(endpoint, { ...options, durationSeconds: warmUp, onProgress: undefined });
+  const warmUp = await warmBothUp(activeEndpoint, candidateEndpoint, options, tolerance);
   const slices = Math.max(1, Math.min(options.durationSeconds, 10));
   const sliceSeconds = Math.max(1, Math.round(options.durationSeconds / slices));
   const measureRound = async (round: number): Promise<Round> => {
@@ -324,11 +339,13 @@ export async function runLoadGate(
   const line = (f: LoadFigures) =>
     `p50 ${f.p50} ms, p99 ${f.p99} ms, ${f.qps.toFixed(0)} QPS, ${(100 * f.errorRate).toFixed(2)}% errors`;
   const again = rounds.length > 1 ? ` (measured again: ${firstRoundFound(rounds[0]!, tolerance)})` : '';
+  const warmed = (side: 'active' | 'candidate') =>
+    `${side} ${warmUp[side].requests} requests in ${warmUp[side].seconds} s`;
   return {
     gate: 'load',
     passed: reasons.length === 0,
     samples: Math.min(active.requests, candidate.requests),
-    summary: `candidate ${line(candidate)}; active ${line(active)}${reasons.length ? `: ${reasons.join('; ')}` : ''}${again}`,
+    summary: `candidate ${line(candidate)}; active ${line(active)}${reasons.length ? `: ${reasons.join('; ')}` : ''}${again} (warmed up: ${warmed('active')}, ${warmed('candidate')})`,
     evidence: {
       active,
       candidate,
@@ -337,8 +354,41 @@ export async function runLoadGate(
       pairs: pairs.length,
       pairsNeeded: pairsNeeded(pairs.length),
       rounds: rounds.map((r) => ({ active: r.active, candidate: r.candidate, reasons: r.reasons })),
+      warmUp,
     },
     startedAt,
     finishedAt: new Date().toISOString(),
   };
+}
+
+/**
+ * Unmeasured load first, both sides alike; then the candidate alone, a second at a time, while it serves less than
+ * the active side did in its warm-up beyond the QPS tolerance, until it has answered `WARM_UP_REQUESTS` (for
+ * `WARM_UP_EXTRA_SECONDS` at most): a freshly started process needs load to reach its pace, and one already at
+ * pace is measured at once. Progress of the candidate's extra seconds is told as round 0.
+ */
+async function warmBothUp(
+  activeEndpoint: string,
+  candidateEndpoint: string,
+  options: Parameters<typeof runLoadGate>[2],
+  tolerance: LoadTolerance,
+): Promise<LoadEvidence['warmUp']> {
+  const seconds = warmUpSeconds(options.durationSeconds);
+  const answered = async (endpoint: string, durationSeconds: number) =>
+    (await measureLoad(endpoint, { ...options, durationSeconds, onProgress: undefined })).requests;
+  const active = { seconds, requests: await answered(activeEndpoint, seconds) };
+  const candidate = { seconds, requests: await answered(candidateEndpoint, seconds) };
+  const pace = (active.requests / seconds) * (1 - tolerance.qps);
+  let lastPace = candidate.requests / seconds;
+  while (
+    lastPace < pace &&
+    candidate.requests < WARM_UP_REQUESTS &&
+    candidate.seconds < seconds + WARM_UP_EXTRA_SECONDS
+  ) {
+    lastPace = await answered(candidateEndpoint, 1);
+    candidate.requests += lastPace;
+    candidate.seconds += 1;
+    options.onProgress?.({ ...candidate, failed: 0, phase: 'candidate', round: 0 });
+  }
+  return { active, candidate };
 }

@@ -13,7 +13,7 @@ import type { ReleaseSpec } from '../release/spec.js';
 import { loadSuite, type SuiteRef } from './suite.js';
 import type { Endpoint } from '../release/traffic.js';
 import { runFunctionalGate } from './functional.js';
-import { LOAD_CORPUS, runLoadGate, warmUpSeconds } from './load.js';
+import { LOAD_CORPUS, runLoadGate, WARM_UP_EXTRA_SECONDS, WARM_UP_REQUESTS, warmUpSeconds } from './load.js';
 import { auditedTexts, replayTo, type ReplayItem } from './replay.js';
 import { brokenGate, type GateName, type GateReport } from './report.js';
 import { runShadowGate, type ShadowSource } from './shadow.js';
@@ -73,8 +73,11 @@ export const replayCorpus = (corpus: SuiteRef | undefined): ReplayItem[] =>
 /** The most a gate may take before it is failed for want of an answer (and stopped). Pure. */
 export function gateDeadlineMs(gate: PreSwitchGate, settings: GateSettings): number {
   if (gate === 'functional') return 600_000;
-  if (gate === 'load')
-    return (2 * (settings.load.durationSeconds + warmUpSeconds(settings.load.durationSeconds)) + 60) * 1000;
+  if (gate === 'load') {
+    // Both sides warmed up, the candidate longer at most by the extra seconds, then two rounds of both sides.
+    const { durationSeconds } = settings.load;
+    return (2 * warmUpSeconds(durationSeconds) + WARM_UP_EXTRA_SECONDS + 4 * durationSeconds + 60) * 1000;
+  }
   return (settings.shadow.durationSeconds + 60) * 1000;
 }
 
@@ -162,7 +165,9 @@ async function gateBody(
           signal,
           onProgress: (p) =>
             progress(
-              `${p.round > 1 ? 'measuring again: ' : ''}${p.phase} ${p.seconds}/${load.durationSeconds} s, ${p.requests} requests, ${p.failed} failed`,
+              p.round === 0
+                ? `warming the candidate up: ${p.requests} of ${WARM_UP_REQUESTS} requests in ${p.seconds} s`
+                : `${p.round > 1 ? 'measuring again: ' : ''}${p.phase} ${p.seconds}/${load.durationSeconds} s, ${p.requests} requests, ${p.failed} failed`,
               { seconds: p.seconds, requests: p.requests, failed: p.failed },
             ),
         },

@@ -1,13 +1,13 @@
 // The load gate's load: it stops when its gate does, and its settings are bounded. (Its judgement:
 // test/unit/release/load-judgement.test.ts; on a busy machine: load-gate-noise.test.ts.)
 import { describe, expect, it } from 'vitest';
-import { measureLoad } from '../../src/gates/load.js';
+import { createServer, type Server } from 'node:http';
+import { measureLoad, runLoadGate, WARM_UP_REQUESTS } from '../../src/gates/load.js';
 import { parseReleaseSpec } from '../../src/release/spec.js';
 import { until } from '../helpers/router.js';
 
 describe('a gate past its deadline', () => {
   it('stops sending: the load ends when its signal aborts, not when its duration would', async () => {
-    const { createServer } = await import('node:http');
     let served = 0;
     let fifty!: () => void;
     const reachedFifty = new Promise<void>((resolve) => (fifty = resolve));
@@ -41,5 +41,46 @@ describe('a gate past its deadline', () => {
     expect(() => parseReleaseSpec({ version: 'x', gates: { load: { connections: 100_000 } } }, 'test')).toThrow(
       /connections/,
     );
+  });
+});
+
+/** A /predict server answering after `delayMs(n)` milliseconds for its n-th request; closed with the test. */
+async function delayedServer(
+  delayMs: (n: number) => number,
+): Promise<{ url: string; server: Server; served: () => number }> {
+  let served = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    const delay = delayMs(++served);
+    setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"flagged":false}'), delay);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, served: () => served };
+}
+
+describe('a candidate started moments ago', () => {
+  it('is warmed up until it has answered enough requests to reach its pace, and then judged at its pace', async () => {
+    // Seen in CI on a busy machine: a fresh pod at half the live version's QPS for its first ~1,500 requests
+    // (about 15 s there), then at pace. Here: 40 ms for its first 1,500 requests, then as fast as the active one.
+    const slowFor = 1_500;
+    const active = await delayedServer(() => 5);
+    const candidate = await delayedServer((n) => (n <= slowFor ? 40 : 5));
+    try {
+      const report = await runLoadGate(
+        active.url,
+        candidate.url,
+        { durationSeconds: 3, connections: 8 }, // the shipped example's load (examples/lexicon-v2.yaml)
+        { p99: 0.5, qps: 0.3, errorRate: 0 },
+      );
+      expect(`${report.passed} ${report.summary}`).toMatch(/^true /);
+      // The warm-up is evidence too: how long, and how many requests each side answered before the measurement.
+      expect(report.evidence.warmUp.candidate.requests).toBeGreaterThanOrEqual(Math.min(WARM_UP_REQUESTS, slowFor));
+      expect(report.evidence.warmUp.candidate.seconds).toBeGreaterThan(report.evidence.warmUp.active.seconds);
+      expect(report.summary).toMatch(/warmed up: active \d+ requests in \d+ s, candidate \d+ requests in \d+ s/);
+    } finally {
+      active.server.closeAllConnections();
+      candidate.server.closeAllConnections();
+      await Promise.all([active, candidate].map((s) => new Promise((resolve) => s.server.close(resolve))));
+    }
   });
 });

@@ -455,27 +455,9 @@ describe('guardgate up --driver kubernetes --traffic gateway-api (fake cluster)'
     expect(await predict(cluster.gatewayUrl)).toMatchObject({ status: 200, color: 'blue' });
   });
 
-  it('releases through every gate with clients on the Gateway, zero failed requests, and the route names the new color', async () => {
-    const { release, result } = await releaseWithClientsOn(up, cluster.gatewayUrl);
-    expect(`${release.state}: ${release.note}`).toMatch(/^stable/);
-    expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([
-      ['functional', true],
-      ['load', true],
-      ['shadow', true],
-      ['watch', true],
-    ]);
-    const rules = (
-      cluster.api.store.get('HTTPRoute', 'default', 'guardgate')!.spec as {
-        rules: Array<{ backendRefs: Array<{ name: string; weight?: number }> }>;
-      }
-    ).rules;
-    expect(rules[1]!.backendRefs).toEqual([
-      { name: 'guardgate-green', port: 80, weight: 100 },
-      { name: 'guardgate-blue', port: 80, weight: 0 },
-    ]);
-    expect(result.non2xx + result.errors + result.timeouts).toBe(0);
-  });
-
+  // First, as a newcomer does it: `guardgate up`, then the shipped example. Its candidate is measured against a live
+  // color that has served no load yet either: on a busy machine, a pod warmed by a release's load serves faster
+  // than one started seconds ago (CI: 0.6 of its QPS over 1,500 requests), which is not what this test is about.
   it('releases the shipped example as a user does: guardgate release examples/lexicon-v2.yaml --wait', async () => {
     const example = fileURLToPath(new URL('../../examples/lexicon-v2.yaml', import.meta.url));
     const cli = runCli(['release', example, '--wait', '--data-dir', (up as RunningUp & { dataDir: string }).dataDir]);
@@ -491,10 +473,31 @@ describe('guardgate up --driver kubernetes --traffic gateway-api (fake cluster)'
     expect(watched).toMatch(/^ {2}INCONCLUSIVE watch +n=0 /m);
     const status = await up.controller.status();
     expect(status.release).toMatchObject({ version: 'lexicon-v2', state: 'stable' });
-    expect(status.active).toBe('blue');
-    expect(cluster.api.store.get('Deployment', 'default', 'guardgate-blue')!.metadata.labels).toMatchObject({
+    expect(status.active).toBe('green');
+    expect(cluster.api.store.get('Deployment', 'default', 'guardgate-green')!.metadata.labels).toMatchObject({
       version: 'lexicon-v2',
     });
+  });
+
+  it('releases through every gate with clients on the Gateway, zero failed requests, and the route names the new color', async () => {
+    const { release, result } = await releaseWithClientsOn(up, cluster.gatewayUrl);
+    expect(`${release.state}: ${release.note}`).toMatch(/^stable/);
+    expect(release.gates.map((g) => [g.gate, g.passed])).toEqual([
+      ['functional', true],
+      ['load', true],
+      ['shadow', true],
+      ['watch', true],
+    ]);
+    const rules = (
+      cluster.api.store.get('HTTPRoute', 'default', 'guardgate')!.spec as {
+        rules: Array<{ backendRefs: Array<{ name: string; weight?: number }> }>;
+      }
+    ).rules;
+    expect(rules[1]!.backendRefs).toEqual([
+      { name: 'guardgate-blue', port: 80, weight: 100 },
+      { name: 'guardgate-green', port: 80, weight: 0 },
+    ]);
+    expect(result.non2xx + result.errors + result.timeouts).toBe(0);
   });
 
   it("a canary by route weights under load through the Gateway: each step judged on the pods' own counts, then switched; zero failed requests", async () => {

@@ -5,6 +5,9 @@ import LongestFirst from './test/setup/sequencer.js';
 // `integration` (everything else: real processes, servers on loopback, Redis, PostgreSQL, Chromium, a fake
 // cluster). Deadlines are generous: they bound a hang, they do not measure speed, and a busy 2-core machine
 // can make a process start take several seconds.
+/** The load gate under contention: two busy loops of its own; beside another file the machine is the bottleneck. */
+const CONTENTION = 'test/release/load-gate-noise.test.ts';
+
 export default defineConfig({
   test: {
     globalSetup: ['test/setup/global.ts'],
@@ -17,8 +20,10 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30_000 } },
       {
         extends: true,
-        test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: ['test/unit/**'], testTimeout: 120_000, hookTimeout: 120_000 },
+        test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: ['test/unit/**', CONTENTION], testTimeout: 120_000, hookTimeout: 120_000 },
       },
+      // Makes its own contention and judges through it: run alone, after the others (scripts/test.sh).
+      { extends: true, test: { name: 'contention', include: [CONTENTION], testTimeout: 120_000, hookTimeout: 120_000 } },
     ],
   },
 });

@@ -3,12 +3,12 @@
 // orders by the durations it cached from the last run on this machine, but a clean clone (CI) has none and
 // falls back on file size, which says little. So the files known to be long (20 s or more in a quiet run of
 // `npx vitest run --reporter=json`) go first, in this order; the rest follow in vitest's own order.
+// (The load gate under contention runs alone after them: scripts/test.sh.)
 import { existsSync } from 'node:fs';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 export const LONGEST_FIRST = [
   'test/release/kubernetes-chaos.test.ts',
-  'test/release/load-gate-noise.test.ts',
   'test/release/up-kubernetes.test.ts',
   'test/release/crash-safety.test.ts',
   'test/cli/demo.test.ts',

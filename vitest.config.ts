@@ -1,9 +1,9 @@
 import { defineConfig } from 'vitest/config';
 import LongestFirst from './test/setup/sequencer.js';
 
-// Two projects: `unit` (test/unit: pure code, no processes, no sockets, no services; `npm run test:unit`) and
+// Three projects: `unit` (test/unit: pure code, no processes, no sockets, no services; `npm run test:unit`),
 // `integration` (everything else: real processes, servers on loopback, Redis, PostgreSQL, Chromium, a fake
-// cluster). Deadlines are generous: they bound a hang, they do not measure speed, and a busy 2-core machine
+// cluster) and `contention` (the load gate under two busy loops of its own, run alone: scripts/test.sh). Deadlines are generous: they bound a hang, they do not measure speed, and a busy 2-core machine
 // can make a process start take several seconds.
 /** The load gate under contention: two busy loops of its own; beside another file the machine is the bottleneck. */
 const CONTENTION = 'test/release/load-gate-noise.test.ts';

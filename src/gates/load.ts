@@ -133,10 +133,11 @@ export async function measureLoad(endpoint: string, options: LoadOptions): Promi
 export const warmUpSeconds = (durationSeconds: number): number => Math.max(1, Math.min(3, durationSeconds));
 
 /**
- * Requests a candidate behind the active side's pace may answer, unmeasured, before it is measured: its warm-up goes
- * on a second at a time past `warmUpSeconds` while it is behind, until it has answered this many. A fresh process reaches its pace after so many requests (hot
- * paths compiled, its heap grown), not after so many seconds: CI on a busy machine saw a fresh pod at half the
- * live version's QPS for its first ~1,450 requests (about 11 s there, both measured rounds), then at pace.
+ * Requests a candidate behind the active side's pace may answer, unmeasured, before it is measured: its warm-up
+ * goes on a second at a time past `warmUpSeconds` while it is behind, until it has answered this many. A fresh
+ * process reaches its pace after so many requests (hot paths compiled, its heap grown), not after so many seconds:
+ * CI on a busy machine saw a fresh pod at half the live version's QPS for its first ~1,450 requests (about 11 s
+ * there, both measured rounds), then at pace.
  */
 export const WARM_UP_REQUESTS = 2_000;
 

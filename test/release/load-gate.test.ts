@@ -1,4 +1,5 @@
-// The load gate's load: it stops when its gate does, and its settings are bounded. (Its judgement:
+// The load gate's load: it stops when its gate does, its settings are bounded, and a candidate is warmed up to its
+// pace before it is measured. (Its judgement:
 // test/unit/release/load-judgement.test.ts; on a busy machine: load-gate-noise.test.ts.)
 import { describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
@@ -45,9 +46,7 @@ describe('a gate past its deadline', () => {
 });
 
 /** A /predict server answering after `delayMs(n)` milliseconds for its n-th request; closed with the test. */
-async function delayedServer(
-  delayMs: (n: number) => number,
-): Promise<{ url: string; server: Server; served: () => number }> {
+async function delayedServer(delayMs: (n: number) => number): Promise<{ url: string; server: Server }> {
   let served = 0;
   const server = createServer((req, res) => {
     req.resume();
@@ -55,13 +54,13 @@ async function delayedServer(
     setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"flagged":false}'), delay);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, served: () => served };
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
 }
 
 describe('a candidate started moments ago', () => {
   it('is warmed up until it has answered enough requests to reach its pace, and then judged at its pace', async () => {
-    // Seen in CI on a busy machine: a fresh pod at half the live version's QPS for its first ~1,500 requests
-    // (about 15 s there), then at pace. Here: 40 ms for its first 1,500 requests, then as fast as the active one.
+    // Seen in CI on a busy machine: a fresh pod at half the live version's QPS for its first ~1,450 requests
+    // (about 11 s there), then at pace. Here: 40 ms for its first 1,500 requests, then as fast as the active one.
     const slowFor = 1_500;
     const active = await delayedServer(() => 5);
     const candidate = await delayedServer((n) => (n <= slowFor ? 40 : 5));

@@ -9,6 +9,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope a route needs; routes without one are public. */
     scope?: Scope;
+    /** A route whose requests the router mirrors (moderation): the router secret marks a copy there, nowhere else. */
+    mirrorable?: boolean;
   }
   interface FastifyRequest {
     /** Who is asking, once a scope hook has run; null on public routes. */

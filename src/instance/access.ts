@@ -1,7 +1,8 @@
 // Who may call what on an instance. Each route says the scope it needs in its own config
 // (`{ config: { scope: 'moderate' } }`), and one onRequest hook reads it from the route fastify matched:
 // never from the URL string. Then the subject's rate limit. Copies mirrored by the router carry the
-// deployment's router secret and are neither authenticated again nor rate-limited (the original was).
+// deployment's router secret and are neither authenticated again nor rate-limited (the original was): on the
+// routes the router mirrors (`mirrorable`), never elsewhere.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { SecretValues } from '../auth/secret-values.js';
@@ -81,11 +82,13 @@ export function installAccess(app: FastifyInstance, access: Access): void {
   const limited = Object.keys(access.limits).length > 0 && access.limiter !== undefined;
 
   const guard = async (request: FastifyRequest): Promise<void> => {
-    if (carriesSecret(request.headers[MIRROR_HEADER], access.routerSecret)) {
+    // Only on a route the router mirrors (as fastify matched it): the secret opens no other route.
+    const { config } = request.routeOptions;
+    if (config.mirrorable === true && carriesSecret(request.headers[MIRROR_HEADER], access.routerSecret)) {
       request.mirrored = true;
       return;
     }
-    const scope = request.routeOptions.config.scope;
+    const scope = config.scope;
     if (scope === undefined) return;
     const principal = await authorizeRequest(request, access.authenticator, scope, access.metrics.rejected);
     // Marking traffic as evidence keeps it out of the audit: the gates' (and an admin's) privilege, never a client's.

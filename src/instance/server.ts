@@ -122,6 +122,8 @@ export function buildInstance(
   app.setNotFoundHandler((request, reply) => answerNotFound(app, request, reply));
 
   const moderate = { config: { scope: 'moderate' as const } };
+  // The routes the router mirrors: a copy carries the router secret instead of a credential.
+  const mirrorable = { config: { scope: 'moderate' as const, mirrorable: true } };
 
   /**
    * With tracing on, a request is a span under its caller's traceparent (the router's), with the request's own
@@ -174,7 +176,7 @@ export function buildInstance(
     }
   }
 
-  app.post('/predict', moderate, async (request) => {
+  app.post('/predict', mirrorable, async (request) => {
     const parsed = parsePredictRequest(request.body, config.policy, config.limits);
     const traceId = request.id;
     const { mirrored, evidence } = request;
@@ -192,7 +194,7 @@ export function buildInstance(
     });
   });
 
-  app.post('/v1/moderations', moderate, async (request) => {
+  app.post('/v1/moderations', mirrorable, async (request) => {
     const parsed = parseModerationsRequest(request.body, config.policy, config.limits);
     const traceId = request.id;
     const { mirrored, evidence } = request;

@@ -24,7 +24,7 @@ import { EVIDENCE_HEADER } from '../shared/headers.js';
 import { COLORS, otherColor } from '../vocabulary/colors.js';
 import { controllerSwitch, registerControllerRoutes, registerRotationRoute } from '../release/admin.js';
 import { registerGateEndpoint, type GateEndpointOptions } from '../gates/endpoint.js';
-import { Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import { resolveSecret } from '../config/secret.js';
 import { ChangeWebhook, webhookListener } from '../release/change-webhook.js';
 import { ListenedStore, type StoreListener } from '../release/store-listeners.js';
@@ -207,44 +207,89 @@ async function credentialRotator(
   store: ControllerStore,
   controller: Controller,
   inUse: { gateToken: string },
+  pendingSince: string | undefined,
   log: Logger,
 ): Promise<CredentialRotator> {
   const k8s = parsed.kubernetes;
   const { kubernetesApi } = await import('../drivers/kubernetes/api.js');
   const { CredentialRotator } = await import('../drivers/kubernetes/rotation.js');
-  return new CredentialRotator({
-    api: kubernetesApi(kubeconfigText(k8s)),
-    namespace: k8s.namespace,
-    app: k8s.app,
-    writePodSecret: (values) => driver.writeSecretEnv(values),
-    readyPods: () =>
-      COLORS.flatMap((color) => driver.describe(color)?.instances.filter((i) => i.state === 'ready') ?? []),
-    accepts: async (url, token) => {
-      try {
-        const response = await fetch(`${url}/whoami`, {
-          headers: { authorization: `Bearer ${token}` },
-          signal: AbortSignal.timeout(2_000),
+  return new CredentialRotator(
+    {
+      api: kubernetesApi(kubeconfigText(k8s)),
+      namespace: k8s.namespace,
+      app: k8s.app,
+      writePodSecret: (values) => driver.writeSecretEnv(values),
+      pods: () => {
+        const deployed = COLORS.flatMap((color) => {
+          const deployment = driver.describe(color);
+          return deployment === null ? [] : [deployment];
         });
-        const known = response.ok && ((await response.json()) as { method?: string }).method === 'gate_token';
-        return {
-          ok: known,
-          answer: response.ok ? (known ? 'accepted' : 'not known there') : `HTTP ${response.status}`,
-        };
-      } catch (error) {
-        return { ok: false, answer: (error as Error).message };
-      }
+        return { colors: deployed.map((d) => d.color), pods: deployed.flatMap((d) => d.instances) };
+      },
+      accepts: async (url, token) => {
+        try {
+          const response = await fetch(`${url}/whoami`, {
+            headers: { authorization: `Bearer ${token}` },
+            signal: AbortSignal.timeout(2_000),
+          });
+          const known = response.ok && ((await response.json()) as { method?: string }).method === 'gate_token';
+          return {
+            ok: known,
+            answer: response.ok ? (known ? 'accepted' : 'not known there') : `HTTP ${response.status}`,
+            reached: true,
+          };
+        } catch (error) {
+          return { ok: false, answer: (error as Error).message, reached: false };
+        }
+      },
+      use: (values) => {
+        inUse.gateToken = values['gate-token'];
+      },
+      // The release being started is seen at once (the rotator has marked itself first); a recorded one in the store.
+      blocked: async () =>
+        controller.releaseStarting || (await store.openRelease()) !== null
+          ? 'a release is open: rotate the credentials once it has ended (or abort it)'
+          : undefined,
+      record: ({ actor, outcome, report, reason }) =>
+        store.recordAction({
+          actor,
+          action: 'credential_rotation',
+          detail:
+            report === undefined
+              ? { outcome, reason }
+              : {
+                  outcome,
+                  pods: report.pods,
+                  unverified: report.unverified,
+                  resumed: report.resumed,
+                  seconds: report.seconds,
+                },
+        }),
+      deadlineMs: k8s.rotationTimeoutSeconds * 1000,
+      pollMs: 1_000,
+      kubeletSyncMs: KUBELET_SYNC_MS,
+      log: log.child({ component: 'credential-rotation' }),
     },
-    use: (values) => {
-      inUse.gateToken = values['gate-token'];
+    pendingSince,
+  );
+}
+
+/**
+ * How long a pod that cannot be asked (not ready, not answering) is given for its kubelet to refresh its mounted
+ * Secret: the kubelet's default sync period (1 min) and its cache's propagation, within the rotation's deadline.
+ */
+const KUBELET_SYNC_MS = 90_000;
+
+/** The rotation under way, as a gauge an alert reads: when it began (Unix time), 0 when none is. */
+function rotationPendingGauge(registry: Registry, pendingSince: () => string | undefined): void {
+  new Gauge({
+    name: 'guardgate_credential_rotation_pending_since_timestamp_seconds',
+    help: 'When the credential rotation under way began (Unix time; old and new values both accepted since), 0 when none is',
+    registers: [registry],
+    collect() {
+      const since = pendingSince();
+      this.set(since === undefined ? 0 : Date.parse(since) / 1000);
     },
-    // The release being started is seen at once (the rotator has marked itself first); a recorded one in the store.
-    blocked: async () =>
-      controller.releaseStarting || (await store.openRelease()) !== null
-        ? 'a release is open: rotate the credentials once it has ended (or abort it)'
-        : undefined,
-    deadlineMs: k8s.rotationTimeoutSeconds * 1000,
-    pollMs: 1_000,
-    log: log.child({ component: 'credential-rotation' }),
   });
 }
 
@@ -377,6 +422,11 @@ async function startLocked(options: UpOptions, log: Logger): Promise<RunningUp> 
   let kept: KeptCredentials = { current: local };
   try {
     if (parsed.driver === 'kubernetes') kept = await kubernetesCredentials(parsed, local, log);
+    if (kept.next !== undefined)
+      log.warn(
+        { since: kept.nextSince },
+        'a credential rotation began and did not finish: the pods accept the old and the new values until it does; run guardgate credentials rotate to finish it',
+      );
   } catch (error) {
     await lease?.release().catch(() => undefined);
     throw error;
@@ -529,8 +579,11 @@ async function startLocked(options: UpOptions, log: Logger): Promise<RunningUp> 
     });
     started.push(async () => controller.close());
     await controller.start();
-    if (kubernetes !== undefined && parsed.traffic !== 'router')
-      rotator = await credentialRotator(parsed, kubernetes, store, controller, inUse, log);
+    if (kubernetes !== undefined && parsed.traffic !== 'router') {
+      rotator = await credentialRotator(parsed, kubernetes, store, controller, inUse, kept.nextSince, log);
+    }
+    // Everywhere (0 where no rotation can run): one alert rule reads it.
+    rotationPendingGauge(metrics, () => rotator?.pendingSince);
   } catch (error) {
     await stopStarted();
     throw error;
@@ -565,7 +618,9 @@ async function startLocked(options: UpOptions, log: Logger): Promise<RunningUp> 
     registerGateEndpoint(app, gateEndpoint);
     registerRotationRoute(
       app,
-      rotator === undefined ? rotationUnavailable(parsed) : (timeoutMs) => rotator!.rotate(timeoutMs),
+      rotator === undefined
+        ? rotationUnavailable(parsed)
+        : { rotate: (actor, timeoutMs) => rotator!.rotate(actor, timeoutMs), pendingSince: () => rotator!.pendingSince },
     );
   };
   let router: Awaited<ReturnType<typeof withAdmin>>;

@@ -8,9 +8,19 @@ import { print, withCommon, type Common } from './release.js';
 interface RotationAnswer {
   rotated: string[];
   pods: string[];
+  unverified: string[];
   resumed: boolean;
   seconds: number;
 }
+
+interface CredentialsAnswer {
+  rotation: 'available' | 'unavailable';
+  why?: string;
+  pendingSince: string | null;
+}
+
+/** The longest rotation the API takes (src/release/admin.ts). */
+const MAX_SECONDS = 240;
 
 export function credentialsCommand(): Command {
   const rotate = withCommon(new Command('rotate'))
@@ -23,8 +33,15 @@ export function credentialsCommand(): Command {
     )
     .action(async (flags: Common & { timeout?: string }) => {
       const timeoutSeconds = flags.timeout === undefined ? undefined : Number(flags.timeout);
-      if (timeoutSeconds !== undefined && !(Number.isInteger(timeoutSeconds) && timeoutSeconds > 0))
-        throw new CliExit(EXIT.usage, `--timeout takes a whole number of seconds (got ${flags.timeout})`, 'usage');
+      if (
+        timeoutSeconds !== undefined &&
+        !(Number.isInteger(timeoutSeconds) && timeoutSeconds > 0 && timeoutSeconds <= MAX_SECONDS)
+      )
+        throw new CliExit(
+          EXIT.usage,
+          `--timeout takes a whole number of seconds from 1 to ${MAX_SECONDS} (got ${flags.timeout})`,
+          'usage',
+        );
       const answer = await adminClient(flags).call<RotationAnswer>(
         'POST',
         '/admin/credentials/rotate',
@@ -34,8 +51,27 @@ export function credentialsCommand(): Command {
         flags,
         answer,
         () =>
-          `rotated ${answer.rotated.join(' and ')}${answer.resumed ? ' (went on with the rotation begun before)' : ''} in ${answer.seconds} s: ${answer.pods.length} ready pod(s) took the new values; the old ones are refused now`,
+          `rotated ${answer.rotated.join(' and ')}${answer.resumed ? ' (went on with the rotation begun before)' : ''} in ${answer.seconds} s: ${answer.pods.length} pod(s) took the new values; the old ones are refused now${
+            answer.unverified.length === 0
+              ? ''
+              : `\n${answer.unverified.length} pod(s) not ready could not be asked and were given a kubelet sync period: ${answer.unverified.join(', ')}`
+          }`,
       );
     });
-  return new Command('credentials').description('the credentials the controller and its pods share').addCommand(rotate);
+  const status = withCommon(new Command('status'))
+    .description('whether a credential rotation is under way (the pods accept old and new values), and since when')
+    .action(async (flags: Common) => {
+      const answer = await adminClient(flags).call<CredentialsAnswer>('GET', '/admin/credentials');
+      print(flags, answer, () =>
+        answer.rotation === 'unavailable'
+          ? `no rotation here: ${answer.why}`
+          : answer.pendingSince === null
+            ? 'no rotation under way: the pods accept one gate token and one router secret'
+            : `a rotation began at ${answer.pendingSince} and has not finished: the pods accept the old and the new values; run guardgate credentials rotate to finish it`,
+      );
+    });
+  return new Command('credentials')
+    .description('the credentials the controller and its pods share')
+    .addCommand(rotate)
+    .addCommand(status);
 }

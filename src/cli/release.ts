@@ -206,9 +206,20 @@ export function releaseCommands(): Command[] {
       print(flags, value, () => `active: ${color}`);
     });
 
+  /** One operator action, in words. */
+  const describeAction = (a: OperatorAction): string => {
+    if (a.action === 'switch')
+      return `manual switch ${a.detail.from} → ${a.detail.to}${a.detail.forced ? ' (forced)' : ''}`;
+    const { outcome, pods, unverified, reason } = a.detail;
+    if (outcome === 'failed') return `credential rotation failed (both values stay accepted): ${reason}`;
+    return `credentials rotated: ${pods?.length ?? 0} pod(s) took the new values${unverified?.length ? `, ${unverified.length} could not be asked (${unverified.join(', ')})` : ''}`;
+  };
+
   const history = withCommon(new Command('history'))
-    .description('every release with its transitions and gate evidence, and every manual switch: the change record')
-    .option('--limit <n>', 'how many releases and switches', '20')
+    .description(
+      'every release with its transitions and gate evidence, every manual switch and credential rotation: the change record',
+    )
+    .option('--limit <n>', 'how many releases and operator actions', '20')
     .action(async (flags: Common & { limit: string }) => {
       const client = adminClient(flags);
       const releases = await client.call<ReleaseView[]>('GET', `/admin/releases?limit=${Number(flags.limit)}`);
@@ -222,14 +233,11 @@ export function releaseCommands(): Command[] {
             ),
           ].join('\n'),
         );
-        const actionLines = actions.map(
-          (a) =>
-            `${a.at} manual switch ${a.detail.from} → ${a.detail.to}${a.detail.forced ? ' (forced)' : ''} by ${a.actor}`,
-        );
+        const actionLines = actions.map((a) => `${a.at} ${describeAction(a)} by ${a.actor}`);
         return (
           [
             ...releaseLines,
-            ...(actionLines.length ? ['manual switches:', ...actionLines.map((l) => `  ${l}`)] : []),
+            ...(actionLines.length ? ['operator actions:', ...actionLines.map((l) => `  ${l}`)] : []),
           ].join('\n') || 'no releases yet'
         );
       });

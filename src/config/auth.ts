@@ -95,7 +95,10 @@ export const authSchema = z
     apiKeysFile: z.string().min(1).optional(),
     /** SHA-256 of the admin token, which then works here too, with every scope (the controller's gates use it). */
     adminTokenSha256: z.union([z.string().regex(/^[0-9a-f]{64}$/), secretRefSchema]).optional(),
-    /** The admin token by reference (`{env: GUARDGATE_ADMIN_TOKEN}`): pods whose configuration is rendered before the token exists. */
+    /**
+     * The admin token by reference (`{env: GUARDGATE_ADMIN_TOKEN}`): pods whose configuration is rendered before the
+     * token exists. Read once, at start (a file too): `adminTokenSha256` as a file follows changes.
+     */
     adminToken: secretRefSchema.optional(),
     /** SHA-256 of the gates' token (or a reference to it): the credential gate traffic carries (scopes moderate, preview, metrics, evidence). */
     gateTokenSha256: z.union([z.string().regex(/^[0-9a-f]{64}$/), secretRefSchema]).optional(),

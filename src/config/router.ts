@@ -166,9 +166,10 @@ export const routerSchema = z.object({
       propagationTimeoutSeconds: positiveInt.default(30),
       /**
        * How long a credential rotation waits for every ready pod to accept the new values (the kubelet refreshes a
-       * mounted Secret within its sync period and cache TTL: about a minute each by default).
+       * mounted Secret within its sync period and cache TTL: about a minute each by default). At most 240: the CLI
+       * waits 300 s for the answer.
        */
-      rotationTimeoutSeconds: positiveInt.default(180),
+      rotationTimeoutSeconds: positiveInt.max(240).default(180),
     })
     .strict()
     .refine(

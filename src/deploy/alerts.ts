@@ -78,6 +78,16 @@ export const ALERT_RULES: RuleGroup[] = [
         },
       },
       {
+        alert: 'GuardgateCredentialRotationPending',
+        expr: 'max by (namespace) (guardgate_credential_rotation_pending_since_timestamp_seconds) > 0 and on (namespace) (time() - max by (namespace) (guardgate_credential_rotation_pending_since_timestamp_seconds)) > 1800',
+        for: '0m',
+        labels: { severity: 'warning' },
+        annotations: {
+          summary: 'A credential rotation has not finished for 30 minutes',
+          description: 'The pods accept both the old and the new gate token and router secret since a rotation began and did not finish (a pod did not take the new values in time): the old values are still good. See guardgate credentials status and history, then run guardgate credentials rotate again.',
+        },
+      },
+      {
         alert: 'GuardgateAuditSpoolGrowing',
         expr: 'sum by (namespace) (guardgate_audit_backlog{where="spooled"}) > 0 and on (namespace) sum by (namespace) (deriv(guardgate_audit_backlog{where="spooled"}[10m])) > 0',
         for: '10m',

@@ -63,21 +63,43 @@ export function controllerSwitch(current: () => Controller) {
   };
 }
 
+/** The rotation of this deployment's credentials, or why it has none. */
+export type RotationRoutes =
+  | {
+      rotate(actor: string, timeoutMs: number | undefined): Promise<unknown>;
+      /** When the rotation under way began, if one is: the old and new values are both accepted since. */
+      pendingSince(): string | undefined;
+    }
+  | string;
+
+/** The longest a rotation may be given: under the CLI's 300 s wait for an answer's headers. */
+export const MAX_ROTATION_SECONDS = 240;
+
 /**
  * `POST /admin/credentials/rotate` (`{ timeoutSeconds }` optional: how long the pods have to take the new values):
  * new values for the credentials the pods hold, the old ones refused once every pod has the new
- * (drivers/kubernetes/rotation.ts); a 409 saying why where this deployment cannot.
+ * (drivers/kubernetes/rotation.ts); a 409 saying why where this deployment cannot. `GET /admin/credentials`: whether
+ * a rotation is under way (both values accepted), and since when.
  */
-export function registerRotationRoute(
-  app: FastifyInstance,
-  rotate: ((timeoutMs: number | undefined) => Promise<unknown>) | string,
-): void {
+export function registerRotationRoute(app: FastifyInstance, rotation: RotationRoutes): void {
   app.post<{ Body: { timeoutSeconds?: unknown } | undefined }>('/admin/credentials/rotate', async (request) => {
-    if (typeof rotate === 'string') throw new GuardgateError('invalid_state', rotate);
+    if (typeof rotation === 'string') throw new GuardgateError('invalid_state', rotation);
     const timeout = request.body?.timeoutSeconds;
-    if (timeout !== undefined && (!Number.isInteger(timeout) || (timeout as number) < 1 || (timeout as number) > 3_600))
-      throw new GuardgateError('invalid_request', 'timeoutSeconds must be a whole number of seconds from 1 to 3600');
-    request.log.info({ actor: actorOf(request) }, 'credential rotation asked for');
-    return rotate(timeout === undefined ? undefined : (timeout as number) * 1000);
+    if (
+      timeout !== undefined &&
+      (!Number.isInteger(timeout) || (timeout as number) < 1 || (timeout as number) > MAX_ROTATION_SECONDS)
+    )
+      throw new GuardgateError(
+        'invalid_request',
+        `timeoutSeconds must be a whole number of seconds from 1 to ${MAX_ROTATION_SECONDS}`,
+      );
+    const actor = actorOf(request);
+    request.log.info({ actor }, 'credential rotation asked for');
+    return rotation.rotate(actor, timeout === undefined ? undefined : (timeout as number) * 1000);
   });
+  app.get('/admin/credentials', async () =>
+    typeof rotation === 'string'
+      ? { rotation: 'unavailable', why: rotation, pendingSince: null }
+      : { rotation: 'available', pendingSince: rotation.pendingSince() ?? null },
+  );
 }

@@ -7,7 +7,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import { CONTROLLER, type Release } from './store.js';
+import { CONTROLLER, type CredentialRotationDetail, type Release } from './store.js';
 import type { StoreListener } from './store-listeners.js';
 import type { ReleaseState } from './states.js';
 
@@ -18,11 +18,11 @@ export const TIMESTAMP_HEADER = 'x-guardgate-timestamp';
 /** The record's id: a receiver that sees it twice drops the second. */
 export const DELIVERY_HEADER = 'x-guardgate-delivery';
 
-/** One change posted to the webhook: a release transition or an operator switch. */
+/** One change posted to the webhook: a release transition or an operator action (a switch, a credential rotation). */
 export interface ChangeRecord {
   /** Unique per record; the same on every attempt (receivers deduplicate on it). */
   id: string;
-  type: 'release.created' | 'release.transition' | 'operator.switch';
+  type: 'release.created' | 'release.transition' | 'operator.switch' | 'operator.credential_rotation';
   at: string;
   actor: string;
   release?: {
@@ -38,6 +38,8 @@ export interface ChangeRecord {
   /** A gate's report, when the transition carries one. */
   evidence?: unknown;
   switch?: { from: string; to: string; forced: boolean };
+  /** A credential rotation: how it ended (never a credential's value). */
+  rotation?: CredentialRotationDetail;
 }
 
 /** Where change records go and how they are retried. */
@@ -206,12 +208,17 @@ export function withoutUserText(value: unknown): unknown {
   );
 }
 
-/** The webhook as a store listener: a record per release opened, transition and operator switch. */
+/** The webhook as a store listener: a record per release opened, transition and operator action. */
 export function webhookListener(webhook: ChangeWebhook): StoreListener {
   return {
     created: (release, actor) => webhook.post(releaseRecord(release, null, 'release.created', actor, undefined)),
     transitioned: (release, from, options) =>
       webhook.post(releaseRecord(release, from, 'release.transition', options?.actor ?? CONTROLLER, options?.evidence)),
-    switched: (action) => webhook.post({ type: 'operator.switch', actor: action.actor, switch: action.detail }),
+    acted: (action) =>
+      webhook.post(
+        action.action === 'switch'
+          ? { type: 'operator.switch', actor: action.actor, switch: action.detail }
+          : { type: 'operator.credential_rotation', actor: action.actor, rotation: action.detail },
+      ),
   };
 }

@@ -5,13 +5,13 @@ import type { Color } from '../vocabulary/colors.js';
 import type { EnvironmentSpec } from '../drivers/driver.js';
 import type { ReleaseSpec } from './spec.js';
 import type { ReleaseState } from './states.js';
-import type { ControllerStore, OperatorAction, Release, TransitionOptions } from './store.js';
+import type { ControllerStore, NewOperatorAction, Release, TransitionOptions } from './store.js';
 
 /** Told of every transition and operator action the store records. */
 export interface StoreListener {
   created?(release: Release, actor: string): void;
   transitioned?(release: Release, from: ReleaseState | null, options: TransitionOptions | undefined): void;
-  switched?(action: Omit<OperatorAction, 'at'>): void;
+  acted?(action: NewOperatorAction): void;
 }
 
 /** A store that tells its listeners what it recorded. */
@@ -39,9 +39,9 @@ export class ListenedStore implements ControllerStore {
     return release;
   }
 
-  async recordAction(action: Omit<OperatorAction, 'at'>, active: Color): Promise<void> {
+  async recordAction(action: NewOperatorAction, active?: Color): Promise<void> {
     await this.inner.recordAction(action, active);
-    for (const listener of this.listeners) listener.switched?.(action);
+    for (const listener of this.listeners) listener.acted?.(action);
   }
 
   active = (): Promise<Color | null> => this.inner.active();

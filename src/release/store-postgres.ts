@@ -15,8 +15,10 @@ import {
   releaseInProgress,
   scrubbedSpec,
   toRelease,
+  toAction,
   toTransition,
   type ControllerStore,
+  type NewOperatorAction,
   type OperatorAction,
   type Release,
   type ReleaseRow,
@@ -292,23 +294,23 @@ export class PostgresControllerStore implements ControllerStore {
     return rows.map(toTransition);
   }
 
-  async recordAction(action: Omit<OperatorAction, 'at'>, active: Color): Promise<void> {
+  async recordAction(action: NewOperatorAction, active?: Color): Promise<void> {
     await this.inTransaction(async (client) => {
       await this.query(
         `INSERT INTO ${this.t('guardgate_actions')} (target, at, actor, action, detail) VALUES ($5, $1, $2, $3, $4)`,
         [new Date().toISOString(), action.actor, action.action, JSON.stringify(action.detail), this.target],
         client,
       );
-      await this.setActive(active, client);
+      if (active !== undefined) await this.setActive(active, client);
     });
   }
 
   async actions(limit: number): Promise<OperatorAction[]> {
-    const rows = await this.query<{ at: string; actor: string; action: 'switch'; detail: string }>(
+    const rows = await this.query<{ at: string; actor: string; action: string; detail: string }>(
       `SELECT at, actor, action, detail FROM ${this.t('guardgate_actions')} WHERE target = $2 ORDER BY id DESC LIMIT $1`,
       [limit, this.target],
     );
-    return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as OperatorAction['detail'] }));
+    return rows.map(toAction);
   }
 
   async close(): Promise<void> {

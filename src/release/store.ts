@@ -69,12 +69,25 @@ export function scrubbedSpec(json: string): string | null {
 export const CONTROLLER = 'controller';
 
 /** An operator's action outside a release (a manual switch), kept in the history with its actor. */
-export interface OperatorAction {
-  at: string;
-  actor: string;
-  action: 'switch';
-  detail: { from: Color; to: Color; forced: boolean };
+export type OperatorAction = { at: string; actor: string } & (
+  | { action: 'switch'; detail: { from: Color; to: Color; forced: boolean } }
+  | { action: 'credential_rotation'; detail: CredentialRotationDetail }
+);
+
+/** A credential rotation in the action history: how it ended, and the pods it asked. */
+export interface CredentialRotationDetail {
+  outcome: 'done' | 'failed';
+  /** Pods that took the new values; those that could not be asked (done only). */
+  pods?: string[];
+  unverified?: string[];
+  resumed?: boolean;
+  seconds?: number;
+  /** Why it failed (failed only): both values stay accepted. */
+  reason?: string;
 }
+
+/** An operator action as recorded (the time is the store's). */
+export type NewOperatorAction = OperatorAction extends infer A ? (A extends unknown ? Omit<A, 'at'> : never) : never;
 
 /** An environment the store remembers: its spec, and when a kept one retires. */
 export interface StoredEnvironment {
@@ -130,7 +143,8 @@ export interface ControllerStore {
   releases(limit: number): Promise<Release[]>;
   transitions(id: number): Promise<Transition[]>;
   /** Record an operator's action and, in the same transaction, the active color it leaves. */
-  recordAction(action: Omit<OperatorAction, 'at'>, active: Color): Promise<void>;
+  /** Record an action; `active` with it when the action changed the active color. */
+  recordAction(action: NewOperatorAction, active?: Color): Promise<void>;
   /** The latest operator actions, newest first. */
   actions(limit: number): Promise<OperatorAction[]>;
   close(): Promise<void>;
@@ -320,23 +334,27 @@ export class SqliteControllerStore implements ControllerStore {
     return rows.map(toTransition);
   }
 
-  async recordAction(action: Omit<OperatorAction, 'at'>, active: Color): Promise<void> {
+  async recordAction(action: NewOperatorAction, active?: Color): Promise<void> {
     this.db.transaction(() => {
       this.db
         .prepare('INSERT INTO actions (at, actor, action, detail) VALUES (?, ?, ?, ?)')
         .run(new Date().toISOString(), action.actor, action.action, JSON.stringify(action.detail));
-      this.writeActive(active);
+      if (active !== undefined) this.writeActive(active);
     })();
   }
 
   async actions(limit: number): Promise<OperatorAction[]> {
     const rows = this.db
       .prepare('SELECT at, actor, action, detail FROM actions ORDER BY id DESC LIMIT ?')
-      .all(limit) as Array<{ at: string; actor: string; action: 'switch'; detail: string }>;
-    return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as OperatorAction['detail'] }));
+      .all(limit) as Array<{ at: string; actor: string; action: string; detail: string }>;
+    return rows.map(toAction);
   }
 
   async close(): Promise<void> {
     this.db.close();
   }
 }
+
+/** A stored action row, as the type it was recorded as. */
+export const toAction = (row: { at: string; actor: string; action: string; detail: string }): OperatorAction =>
+  ({ ...row, detail: JSON.parse(row.detail) }) as OperatorAction;

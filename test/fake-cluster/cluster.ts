@@ -97,7 +97,7 @@ interface RunningPod {
   stopping: boolean;
   containers: RunningContainer[];
   /** Its mounted Secrets, as last written into its directory: the kubelet refreshes them when they change. */
-  secretMounts: Map<string, { secretName: string; local: string; written: string }>;
+  secretMounts: Map<string, { volume: any; secretName: string; local: string; written: string }>;
 }
 
 /** One node's kube-proxy for one Service. */
@@ -380,6 +380,13 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
     return env;
   };
 
+  /** What a volume shows of its ConfigMap's or Secret's data: the keys its `items` name (at their paths), else all. */
+  const projected = (volume: any, data: Record<string, string>): Record<string, string> => {
+    const items = (volume?.secret ?? volume?.configMap)?.items as Array<{ key: string; path: string }> | undefined;
+    if (items === undefined) return data;
+    return Object.fromEntries(items.filter((i) => data[i.key] !== undefined).map((i) => [i.path, data[i.key]!]));
+  };
+
   /** Materialise the pod's volumes in its directory; returns how container paths map to local ones. */
   const mountVolumes = (pod: KubeObject, running: RunningPod, container: any): Array<[string, string]> => {
     const mounts: Array<[string, string]> = [];
@@ -393,9 +400,10 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
         : volume?.secret
           ? store.get('Secret', pod.metadata.namespace, volume.secret.secretName)
           : undefined;
-      const data = (source?.data ?? {}) as Record<string, string>;
+      const data = projected(volume, (source?.data ?? {}) as Record<string, string>);
       if (volume?.secret)
         running.secretMounts.set(mount.name, {
+          volume,
           secretName: volume.secret.secretName,
           local,
           written: JSON.stringify(data),
@@ -432,7 +440,10 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
     for (const running of pods.values()) {
       if (running.stopping || refreshHeld === 'all' || refreshHeld.has(running.name)) continue;
       for (const mount of running.secretMounts.values()) {
-        const data = (store.get('Secret', running.namespace, mount.secretName)?.data ?? {}) as Record<string, string>;
+        const data = projected(
+          mount.volume,
+          (store.get('Secret', running.namespace, mount.secretName)?.data ?? {}) as Record<string, string>,
+        );
         const now = JSON.stringify(data);
         if (now === mount.written) continue;
         for (const key of Object.keys(JSON.parse(mount.written) as Record<string, string>))

@@ -104,12 +104,21 @@ function runControllerStoreContract(
         { actor: 'jwt:alice', action: 'switch', detail: { from: 'green', to: 'blue', forced: true } },
         'blue',
       );
+      // A credential rotation changes no color: the active one stays as the last switch left it.
+      await s.recordAction({
+        actor: 'admin_token:admin',
+        action: 'credential_rotation',
+        detail: { outcome: 'failed', reason: 'pod-a (not known there)' },
+      });
       expect(await s.active()).toBe('blue');
       const actions = await s.actions(10);
-      expect(actions.map((a) => [a.actor, a.detail.to, a.detail.forced])).toEqual([
-        ['jwt:alice', 'blue', true],
-        ['api_key:ops', 'green', false],
+      expect(actions.map((a) => [a.actor, a.action === 'switch' ? a.detail.to : a.detail.outcome])).toEqual([
+        ['admin_token:admin', 'failed'],
+        ['jwt:alice', 'blue'],
+        ['api_key:ops', 'green'],
       ]);
+      expect(actions[1]).toMatchObject({ detail: { forced: true } });
+      expect(actions[0]).toMatchObject({ detail: { reason: 'pod-a (not known there)' } });
       expect(actions[0]!.at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
     });
   });

@@ -160,6 +160,13 @@ describe('guardgate up --driver kubernetes (fake cluster)', () => {
     const config = cluster.api.store.get('ConfigMap', 'default', 'guardgate-blue')!.data as Record<string, string>;
     expect(config['instance.yaml']).toContain('GUARDGATE_ROUTER_SECRET'); // a reference
     expect(config['instance.yaml']).not.toContain(routerSecret);
+    // Of that Secret only the credentials' files are mounted: DATABASE_URL and the like stay in the environment.
+    const envVolume = deployment.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'env');
+    expect(envVolume.secret.items.map((i: { key: string }) => i.key).sort()).toEqual([
+      'GUARDGATE_ADMIN_TOKEN_SHA256',
+      'GUARDGATE_GATE_TOKEN_SHA256',
+      'GUARDGATE_ROUTER_SECRET',
+    ]);
     expect(await predict(up.url)).toMatchObject({ status: 200, color: 'blue', version: 'initial' });
     expect(up.driver.describe('blue')!.instances[0]!.url).toMatch(/^http:\/\/127\.\d+\.\d+\.\d+:8080$/);
   });
@@ -347,6 +354,12 @@ describe('guardgate up --driver kubernetes --traffic service-selector (fake clus
       });
       return { status: response.status, body: (await response.json()) as Record<string, any> };
     };
+    const admin = async (path: string) =>
+      (await fetch(`${up.adminUrl}${path}`, { headers: { authorization: `Bearer ${up.token}` } })).text();
+    const pendingGauge = async () =>
+      Number(/^guardgate_credential_rotation_pending_since_timestamp_seconds (\S+)$/m.exec(await admin('/metrics'))?.[1]);
+    expect(JSON.parse(await admin('/admin/credentials'))).toEqual({ rotation: 'available', pendingSince: null });
+    expect(await pendingGauge()).toBe(0);
     const before = kept();
     const pods = readyPods();
     expect(pods.length).toBeGreaterThanOrEqual(2);
@@ -370,6 +383,12 @@ describe('guardgate up --driver kubernetes --traffic service-selector (fake clus
       }
       expect(await knows(lagging!.url, next)).toBe(false);
       expect(await knows(lagging!.url, before['gate-token']!)).toBe(true);
+      // That both are accepted is visible: since when (status, a gauge an alert reads) and in the history.
+      expect(JSON.parse(await admin('/admin/credentials')).pendingSince).toBe(midway['next-since']);
+      expect(await pendingGauge()).toBe(Date.parse(midway['next-since']!) / 1000);
+      expect(JSON.parse(await admin('/admin/actions?limit=1'))).toMatchObject([
+        { action: 'credential_rotation', detail: { outcome: 'failed', reason: expect.stringContaining(lagging!.name!) } },
+      ]);
 
       // Asked again, it goes on with the same new values; no release starts while it waits, and it waits for no
       // release: an open one would refuse it.
@@ -399,8 +418,13 @@ describe('guardgate up --driver kubernetes --traffic service-selector (fake clus
       const code = await cli.exited;
       expect(`exit ${code}\n${cli.stdout()}${cli.stderr().slice(-600)}`).toMatch(/^exit 0\n/);
       const done = JSON.parse(cli.stdout()) as { rotated: string[]; resumed: boolean; pods: string[] };
-      expect(done).toMatchObject({ rotated: ['gate-token', 'router-secret'], resumed: true });
+      expect(done).toMatchObject({ rotated: ['gate-token', 'router-secret'], resumed: true, unverified: [] });
       expect([...done.pods].sort()).toEqual(pods.map((p) => p.name).sort());
+      expect(JSON.parse(await admin('/admin/credentials')).pendingSince).toBeNull();
+      expect(await pendingGauge()).toBe(0);
+      expect(JSON.parse(await admin('/admin/actions?limit=1'))).toMatchObject([
+        { action: 'credential_rotation', detail: { outcome: 'done', resumed: true } },
+      ]);
     } finally {
       cluster.holdSecretRefresh('none');
     }

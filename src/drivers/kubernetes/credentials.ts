@@ -24,6 +24,8 @@ export type Rotated = Record<(typeof ROTATED)[number], string>;
 export interface KeptCredentials {
   current: Credentials;
   next?: Rotated | undefined;
+  /** When the rotation under way began (ISO): both values are accepted since then. */
+  nextSince?: string | undefined;
 }
 
 /** A new value for each rotated credential: 32 random bytes, as the first ones. */
@@ -33,6 +35,8 @@ export const freshCredentials = (): Rotated => ({
 });
 
 const nextKey = (name: (typeof ROTATED)[number]) => `next-${name}`;
+/** The Secret's key of when the rotation under way began. */
+export const NEXT_SINCE_KEY = 'next-since';
 
 type Secret = KubernetesObject & { data?: Record<string, string> };
 
@@ -64,7 +68,8 @@ export async function readKeptCredentials(
       `the Secret ${namespace}/${name} lacks ${missing.join(', ')}: restore it, or delete it to start over with new credentials (pods then need a restart)`,
     );
   const current = Object.fromEntries(CREDENTIAL_NAMES.map((key) => [key, decode(found, key)!])) as Credentials;
-  return { current, next: nextOf(found) };
+  const next = nextOf(found);
+  return { current, next, nextSince: next === undefined ? undefined : decode(found, NEXT_SINCE_KEY) };
 }
 
 /**
@@ -92,8 +97,14 @@ export async function patchKeptCredentials(
   );
 }
 
-/** The Secret's keys of a rotation's new values. */
-export const NEXT_KEYS = ROTATED.map(nextKey);
+/** The Secret's keys of a rotation under way: its new values and when it began. */
+export const NEXT_KEYS = [...ROTATED.map(nextKey), NEXT_SINCE_KEY];
+
+/** The Secret's keys of a rotation that begins now with these values. */
+export const nextEntries = (next: Rotated, since: string): Record<string, string> => ({
+  ...Object.fromEntries(ROTATED.map((name) => [nextKey(name), next[name]])),
+  [NEXT_SINCE_KEY]: since,
+});
 
 /**
  * The credentials the cluster keeps: those of the Secret when it exists, else `seed` (this controller's own),

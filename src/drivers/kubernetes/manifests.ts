@@ -52,6 +52,18 @@ export const API_KEYS_FILE = `${KEYS_DIR}/api-keys.json`;
  */
 export const ENV_SECRET_DIR = '/etc/guardgate-env';
 
+/** The key of `<app>-env` holding the admin token's SHA-256 (instances accept the token by it). */
+export const ADMIN_DIGEST_ENV = 'GUARDGATE_ADMIN_TOKEN_SHA256';
+/** ... and the gate token's (what gate traffic carries). */
+export const GATE_DIGEST_ENV = 'GUARDGATE_GATE_TOKEN_SHA256';
+/** ... and the router secret itself (mirrored copies carry it). Each holds one value a line: two during a rotation. */
+export const ROUTER_SECRET_ENV = 'GUARDGATE_ROUTER_SECRET';
+/**
+ * The keys of `<app>-env` mounted as files: these three only. The rest (DATABASE_URL, REDIS_URL, an engine's key)
+ * reaches the process by its environment and is never on its file system.
+ */
+export const MOUNTED_ENV_KEYS = [ADMIN_DIGEST_ENV, GATE_DIGEST_ENV, ROUTER_SECRET_ENV] as const;
+
 /** The Deployment, ConfigMap and Service name of a color. */
 export const environmentName = (settings: Pick<KubernetesSettings, 'app'>, color: Color): string =>
   `${settings.app}-${color}`;
@@ -200,7 +212,14 @@ export function podTemplate(
         { name: 'config', configMap: { name: configMapName } },
         { name: 'data', emptyDir: {} },
         ...(settings.apiKeysSecret ? [{ name: 'api-keys', secret: { secretName: settings.apiKeysSecret } }] : []),
-        ...(settings.envSecret ? [{ name: 'env', secret: { secretName: settings.envSecret } }] : []),
+        ...(settings.envSecret
+          ? [
+              {
+                name: 'env',
+                secret: { secretName: settings.envSecret, items: MOUNTED_ENV_KEYS.map((key) => ({ key, path: key })) },
+              },
+            ]
+          : []),
         ...(spec.modelServer
           ? [
               { name: 'model-cache', emptyDir: {} },

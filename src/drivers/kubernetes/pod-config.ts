@@ -4,14 +4,9 @@
 // that a rotation reaches running pods; API keys from the Secret the operator names (mounted at API_KEYS_FILE);
 // the rest of the auth section is up's.
 import type { AuthSettings } from '../../config/auth.js';
-import { API_KEYS_FILE, ENV_SECRET_DIR } from './manifests.js';
+import { ADMIN_DIGEST_ENV, API_KEYS_FILE, ENV_SECRET_DIR, GATE_DIGEST_ENV, ROUTER_SECRET_ENV } from './manifests.js';
 
-/** The environment variable of `<app>-env` holding the admin token's SHA-256 (instances accept the token by it). */
-export const ADMIN_DIGEST_ENV = 'GUARDGATE_ADMIN_TOKEN_SHA256';
-/** ... and the gate token's (what gate traffic carries). */
-export const GATE_DIGEST_ENV = 'GUARDGATE_GATE_TOKEN_SHA256';
-/** ... and the router secret itself (mirrored copies carry it). Each holds one value a line: two during a rotation. */
-export const ROUTER_SECRET_ENV = 'GUARDGATE_ROUTER_SECRET';
+export { ADMIN_DIGEST_ENV, GATE_DIGEST_ENV, ROUTER_SECRET_ENV };
 
 /** The auth section of the pods' configuration file: references only, never values. */
 export function kubernetesPodConfig(auth: AuthSettings, apiKeysSecret: string | undefined): Record<string, unknown> {

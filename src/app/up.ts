@@ -620,7 +620,10 @@ async function startLocked(options: UpOptions, log: Logger): Promise<RunningUp> 
       app,
       rotator === undefined
         ? rotationUnavailable(parsed)
-        : { rotate: (actor, timeoutMs) => rotator!.rotate(actor, timeoutMs), pendingSince: () => rotator!.pendingSince },
+        : {
+            rotate: (actor, timeoutMs) => rotator!.rotate(actor, timeoutMs),
+            pendingSince: () => rotator!.pendingSince,
+          },
     );
   };
   let router: Awaited<ReturnType<typeof withAdmin>>;

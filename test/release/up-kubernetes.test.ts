@@ -357,7 +357,9 @@ describe('guardgate up --driver kubernetes --traffic service-selector (fake clus
     const admin = async (path: string) =>
       (await fetch(`${up.adminUrl}${path}`, { headers: { authorization: `Bearer ${up.token}` } })).text();
     const pendingGauge = async () =>
-      Number(/^guardgate_credential_rotation_pending_since_timestamp_seconds (\S+)$/m.exec(await admin('/metrics'))?.[1]);
+      Number(
+        /^guardgate_credential_rotation_pending_since_timestamp_seconds (\S+)$/m.exec(await admin('/metrics'))?.[1],
+      );
     expect(JSON.parse(await admin('/admin/credentials'))).toEqual({ rotation: 'available', pendingSince: null });
     expect(await pendingGauge()).toBe(0);
     const before = kept();
@@ -387,7 +389,10 @@ describe('guardgate up --driver kubernetes --traffic service-selector (fake clus
       expect(JSON.parse(await admin('/admin/credentials')).pendingSince).toBe(midway['next-since']);
       expect(await pendingGauge()).toBe(Date.parse(midway['next-since']!) / 1000);
       expect(JSON.parse(await admin('/admin/actions?limit=1'))).toMatchObject([
-        { action: 'credential_rotation', detail: { outcome: 'failed', reason: expect.stringContaining(lagging!.name!) } },
+        {
+          action: 'credential_rotation',
+          detail: { outcome: 'failed', reason: expect.stringContaining(lagging!.name!) },
+        },
       ]);
 
       // Asked again, it goes on with the same new values; no release starts while it waits, and it waits for no

@@ -149,10 +149,7 @@ export async function rotateCredentials(
  * ready and does not answer cannot be asked: it is waited for a kubelet sync period (within the deadline), then
  * named as unverified.
  */
-async function untilAccepted(
-  parts: RotationParts,
-  token: string,
-): Promise<{ pods: string[]; unverified: string[] }> {
+async function untilAccepted(parts: RotationParts, token: string): Promise<{ pods: string[]; unverified: string[] }> {
   const begun = Date.now();
   const deadline = begun + parts.deadlineMs;
   const syncedBy = Math.min(deadline, begun + parts.kubeletSyncMs);

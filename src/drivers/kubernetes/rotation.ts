@@ -153,7 +153,7 @@ async function untilAccepted(parts: RotationParts, token: string): Promise<{ pod
   const begun = Date.now();
   const deadline = begun + parts.deadlineMs;
   const syncedBy = Math.min(deadline, begun + parts.kubeletSyncMs);
-  const accepted = new Map<string, string>();
+  const accepted = new Set<string>();
   let lagging: Array<{ pod: string; answer: string }> = [];
   for (;;) {
     const pods = parts.pods().pods;
@@ -162,7 +162,7 @@ async function untilAccepted(parts: RotationParts, token: string): Promise<{ pod
         .filter((pod) => !accepted.has(pod.url))
         .map(async (pod) => ({ pod, ...(await parts.accepts(pod.url, token)) })),
     );
-    for (const { pod, ok } of asked) if (ok) accepted.set(pod.url, podName(pod));
+    for (const { pod, ok } of asked) if (ok) accepted.add(pod.url);
     const refused = asked.filter((a) => !a.ok);
     // A ready pod must answer; one that is not ready must, once it answers.
     lagging = refused

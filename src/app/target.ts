@@ -1,10 +1,15 @@
 // What a controller deploys to, as one string: the key of its rows in a shared PostgreSQL store, so that
 // controllers of two clusters, namespaces or apps never read or write each other's state.
-import { kubeConfigOf } from '../drivers/kubernetes/api.js';
-
 /** Where `up` deploys: a Kubernetes cluster, namespace and app; or processes on this machine. */
 export type TargetOf =
-  { driver: 'kubernetes'; kubeconfig: string | undefined; namespace: string; app: string } | { driver: 'local' };
+  | {
+      driver: 'kubernetes';
+      /** The API server's URL (drivers/kubernetes/api.ts apiServerOf); none for the in-cluster service account's. */
+      server: string | undefined;
+      namespace: string;
+      app: string;
+    }
+  | { driver: 'local' };
 
 /**
  * The target's name: `kubernetes:<API server URL>/<namespace>/<app>` (the in-cluster service account's server
@@ -15,6 +20,5 @@ export type TargetOf =
 export function controllerTarget(where: TargetOf, given: string | undefined): string {
   if (given !== undefined) return given;
   if (where.driver === 'local') return 'local';
-  const server = kubeConfigOf(where.kubeconfig).getCurrentCluster()?.server ?? 'in-cluster';
-  return `kubernetes:${server}/${where.namespace}/${where.app}`;
+  return `kubernetes:${where.server ?? 'in-cluster'}/${where.namespace}/${where.app}`;
 }

@@ -30,7 +30,7 @@ import { ChangeWebhook, webhookListener } from '../release/change-webhook.js';
 import { ListenedStore, type StoreListener } from '../release/store-listeners.js';
 import { ReleaseTracer } from '../release/release-trace.js';
 import { LiveSampler } from './live.js';
-import { startTracing } from '../shared/tracing.js';
+import { openTracing } from '../shared/tracing.js';
 import { tracingConfig } from '../config/tracing.js';
 import { upStoresFrom } from '../config/up-stores.js';
 import { BUILD } from '../shared/build.js';
@@ -42,7 +42,7 @@ import { controllerMetrics } from '../release/metrics.js';
 import { routerTraffic, type Traffic } from '../release/traffic.js';
 import { readyInstanceUrl, type Driver } from '../drivers/driver.js';
 import { LocalDriver } from '../drivers/local.js';
-import { ADMIN_DIGEST_ENV, kubernetesPodConfig } from '../drivers/kubernetes/pod-config.js';
+import { ADMIN_DIGEST_ENV, GATE_DIGEST_ENV, kubernetesPodConfig } from '../drivers/kubernetes/pod-config.js';
 import { SqliteControllerStore } from '../release/store.js';
 import { ResilientStore } from '../release/store-resilient.js';
 import { PostgresControllerStore } from '../release/store-postgres.js';
@@ -200,6 +200,17 @@ async function controllerLease(parsed: ParsedRouterConfig, log: Logger, onLost: 
   return lease;
 }
 
+/**
+ * The gate token digests the controller's own router accepts on Kubernetes, one a line: a file of the data
+ * directory, rewritten with the pods' Secret while the credentials are rotated (the router reads it again when it
+ * changes), so that it accepts the old token and the new as long as the pods do, and then the new alone.
+ */
+function writeRouterGateDigests(dataDir: string, digests: string): string {
+  const file = join(dataDir, 'router-gate-digests');
+  writeFileSync(file, `${digests}\n`, { mode: 0o600 });
+  return file;
+}
+
 /** The rotation of the pods' credentials (drivers/kubernetes/rotation.ts), with this up's parts. */
 async function credentialRotator(
   parsed: ParsedRouterConfig,
@@ -218,7 +229,11 @@ async function credentialRotator(
       api: kubernetesApi(kubeconfigText(k8s)),
       namespace: k8s.namespace,
       app: k8s.app,
-      writePodSecret: (values) => driver.writeSecretEnv(values),
+      // The controller's own router accepts what the pods accept, at the same steps.
+      writePodSecret: async (values) => {
+        writeRouterGateDigests(parsed.dataDir, values[GATE_DIGEST_ENV]!);
+        await driver.writeSecretEnv(values);
+      },
       pods: () => {
         const deployed = COLORS.flatMap((color) => {
           const deployment = driver.describe(color);
@@ -441,10 +456,20 @@ async function startLocked(options: UpOptions, log: Logger): Promise<RunningUp> 
   const tokenFile = admin.file;
   const instanceEnv: NodeJS.ProcessEnv = { ...options.instanceEnv, GUARDGATE_ROUTER_SECRET: routerSecret };
   const auth = upAuth(parsed);
+  // On Kubernetes a rotation changes the gate token under a running router: its digests are a file it follows.
+  const routerGateDigests =
+    parsed.driver === 'kubernetes'
+      ? {
+          file: writeRouterGateDigests(
+            parsed.dataDir,
+            (await import('../drivers/kubernetes/rotation.js')).podCredentialEnv(kept)[GATE_DIGEST_ENV]!,
+          ),
+        }
+      : sha256Hex(gateToken);
   const settings = resolveRouterConfig(
     {
       ...parsed,
-      auth: { ...auth, gateTokenSha256: sha256Hex(gateToken) },
+      auth: { ...auth, gateTokenSha256: routerGateDigests },
       routerSecret: { env: 'GUARDGATE_ROUTER_SECRET' },
     },
     instanceEnv,
@@ -470,7 +495,7 @@ async function startLocked(options: UpOptions, log: Logger): Promise<RunningUp> 
             parsed.driver === 'kubernetes'
               ? {
                   driver: 'kubernetes',
-                  kubeconfig: kubeconfigText(parsed.kubernetes),
+                  server: (await import('../drivers/kubernetes/api.js')).apiServerOf(kubeconfigText(parsed.kubernetes)),
                   namespace: parsed.kubernetes.namespace,
                   app: parsed.kubernetes.app,
                 }
@@ -486,7 +511,7 @@ async function startLocked(options: UpOptions, log: Logger): Promise<RunningUp> 
   const webhook = changeWebhook(parsed, instanceEnv, log, metrics);
   // Release traces: a trace per release, a span per state and per gate (tracing on: OTEL_EXPORTER_OTLP_ENDPOINT).
   const tracingSettings = tracingConfig(instanceEnv, 'guardgate-controller');
-  const tracing = tracingSettings === null ? undefined : startTracing(tracingSettings, BUILD.version);
+  const tracing = await openTracing(tracingSettings, BUILD.version);
   const listeners: StoreListener[] = [
     ...(webhook ? [webhookListener(webhook)] : []),
     ...(tracing

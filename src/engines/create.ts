@@ -3,8 +3,8 @@ import type { Engine } from './engine.js';
 import { FallbackEngine } from './fallback.js';
 import { LEXICON_DEFAULTS, LexiconEngine } from './lexicon/index.js';
 import type { NgramDetector } from '../moderation/language.js';
-import { OpenAIEngine, type OpenAIEngineConfig } from './openai.js';
-import { LlamaCppEngine, type LlamaCppEngineConfig } from './llamacpp.js';
+import type { OpenAIEngineConfig } from './openai.js';
+import type { LlamaCppEngineConfig } from './llamacpp.js';
 
 /** An engine's resolved configuration. */
 export type EngineConfig =
@@ -18,18 +18,21 @@ export interface EngineDeps {
   ngrams?: NgramDetector;
 }
 
-/** The engine a configuration names. */
-export function createEngine(config: EngineConfig, deps: EngineDeps = {}): Engine {
+/** The engine a configuration names. The model engines' code (an HTTP client, llama.cpp) is loaded only for them. */
+export async function createEngine(config: EngineConfig, deps: EngineDeps = {}): Promise<Engine> {
   switch (config.kind) {
     case 'lexicon':
       return new LexiconEngine(LEXICON_DEFAULTS, deps.ngrams);
     case 'openai': {
+      const { OpenAIEngine } = await import('./openai.js');
       const engine = new OpenAIEngine(config);
       return config.fallback === 'lexicon'
         ? new FallbackEngine(engine, new LexiconEngine(LEXICON_DEFAULTS, deps.ngrams))
         : engine;
     }
-    case 'llamacpp':
+    case 'llamacpp': {
+      const { LlamaCppEngine } = await import('./llamacpp.js');
       return new LlamaCppEngine(config);
+    }
   }
 }

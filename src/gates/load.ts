@@ -1,7 +1,7 @@
 // The load gate: the same load against the active and the candidate environment, side by side; the
 // candidate fails when it is worse than the active one beyond the tolerance (never slower than the old).
 import type { EventEmitter } from 'node:events';
-import autocannon from 'autocannon';
+import type autocannon from 'autocannon';
 import type { GateReport } from './report.js';
 
 /** One side's load figures: latencies, throughput, errors. */
@@ -90,6 +90,8 @@ export const LOAD_CORPUS: readonly string[] = [
 
 /** P50, P99, QPS and error rate of a POST /predict load against one endpoint (the `guardgate bench` numbers). */
 export async function measureLoad(endpoint: string, options: LoadOptions): Promise<LoadFigures> {
+  // Loaded when a load runs: a controller that never measures does not carry it.
+  const { default: autocannon } = await import('autocannon');
   // autocannon returns its tracker, an event emitter that is also a promise of the result (its types say promise only).
   const run = autocannon({
     url: `${endpoint.replace(/\/$/, '')}/predict`,

@@ -1,7 +1,7 @@
 // Running an instance: listen, warm the engine up until it answers, and shut down gracefully
 // (readiness false at once, in-flight requests finish, bounded by a deadline).
 import { BUILD } from '../shared/build.js';
-import { startTracing } from '../shared/tracing.js';
+import { openTracing } from '../shared/tracing.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { InstanceConfig } from '../config/instance.js';
 import { ConfigError } from '../config/load.js';
@@ -55,7 +55,7 @@ function openRateLimiter(config: InstanceConfig, onError: () => void): RateLimit
 /** Start an instance: its stores, engine, app and listener. */
 export async function startInstance(config: InstanceConfig, given?: Engine): Promise<RunningInstance> {
   const ngrams = await compactEld();
-  const engine = given ?? createEngine(config.engine, { ngrams });
+  const engine = given ?? (await createEngine(config.engine, { ngrams }));
   const metrics = new InstanceMetrics(config.version, config.color, engine.info);
   // The app's logger exists only once the app is built, after the audit log it reports on.
   const logger: { log?: FastifyBaseLogger } = {};
@@ -87,7 +87,7 @@ export async function startInstance(config: InstanceConfig, given?: Engine): Pro
   const routerSecret =
     config.routerSecret === undefined ? undefined : SecretValues.open(config.routerSecret, undefined, digestFileError);
   const limiter = openRateLimiter(config, () => metrics.rateLimitErrors.inc());
-  const tracing = config.tracing ? startTracing(config.tracing, BUILD.version) : undefined;
+  const tracing = await openTracing(config.tracing, BUILD.version);
   const built = buildInstance(
     config,
     engine,

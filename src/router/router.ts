@@ -8,8 +8,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { GuardgateError } from '../vocabulary/errors.js';
 import { answerClientError } from '../shared/client-error.js';
 import { WatchedKeyPair } from '../shared/tls-files.js';
-import { BUILD } from '../shared/build.js';
-import { startTracing, type Tracing } from '../shared/tracing.js';
+import type { Tracing } from '../shared/tracing.js';
 import { HealthChecker } from './health.js';
 import { RouterMetrics } from './metrics.js';
 import { Mirror, type MirrorListener } from './mirror.js';
@@ -72,7 +71,6 @@ export class Router implements RouterControl {
   private readonly publicServer: Server;
   private readonly previewServer: Server | undefined;
   private readonly keyPair: WatchedKeyPair | undefined;
-  private readonly tracing: Tracing | undefined;
   private state: RouterState;
   private switches = 0;
   private lastFailoverLog = 0;
@@ -86,6 +84,8 @@ export class Router implements RouterControl {
     private readonly settings: RouterSettings,
     private readonly log: Logger,
     authenticator: Authenticator,
+    /** The router's spans (openTracing of settings.tracing): it shuts them down when it closes. */
+    private readonly tracing: Tracing | undefined,
   ) {
     const upstreamOptions = { connections: settings.upstream.connections, ...settings.health };
     this.pools = { blue: new ColorPool('blue', upstreamOptions), green: new ColorPool('green', upstreamOptions) };
@@ -116,7 +116,6 @@ export class Router implements RouterControl {
         this.updateHealthGauge();
       },
     );
-    this.tracing = settings.tracing ? startTracing(settings.tracing, BUILD.version) : undefined;
     const dataPath = new DataPath(
       {
         tracing: this.tracing,

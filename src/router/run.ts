@@ -7,6 +7,8 @@ import { buildRouterAdmin, type RouterAdminOptions } from './admin.js';
 import type { RouterControl } from './control.js';
 import { Router } from './router.js';
 import type { RouterSettings } from './settings.js';
+import { openTracing } from '../shared/tracing.js';
+import { BUILD } from '../shared/build.js';
 
 /** A started router: its control, URLs and how to close it. */
 export interface RunningRouter<R extends RouterControl = RouterControl> {
@@ -74,7 +76,7 @@ export async function startDataPath(
 ): Promise<DataPath> {
   const authenticator = await Authenticator.create(auth, { adminToken, onKeyFileError: keyFileLogger(log) });
   if (processes === undefined || processes.workers <= 1) {
-    const router = new Router(settings, log, authenticator);
+    const router = new Router(settings, log, authenticator, await openTracing(settings.tracing, BUILD.version));
     await router.start();
     return { router, authenticator, close: async () => (await router.close(), authenticator.close()) };
   }

@@ -1,27 +1,36 @@
 // Redis for optional helpers (the verdict cache, rate limits): commands fail at once while Redis is down
 // (no offline queue), every call has a deadline, and the client reconnects in the background. A request
 // never waits on Redis longer than the deadline, whatever Redis does.
-import { createClient, type RedisClientType } from 'redis';
+import type { RedisClientType } from 'redis';
 
 /** A Redis client whose calls fail within a deadline instead of queueing while Redis is down. */
 export class FailFastRedis {
-  readonly client: RedisClientType;
-  /** The first connection; a call made while it is being made waits for it (within its deadline). */
+  private client: RedisClientType | undefined;
+  /**
+   * The first connection; a call made while it is being made waits for it (within its deadline). The client
+   * library is loaded here, not at start: it is several hundred modules, and most processes never use Redis.
+   */
   private readonly connected: Promise<unknown>;
+  /** Closed before the library had loaded: it never connects. */
+  private closed = false;
 
   constructor(url: string) {
-    this.client = createClient({
-      url,
-      disableOfflineQueue: true,
-      socket: { connectTimeout: 1_000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 1_000) },
-    }) as RedisClientType;
-    // Connection errors are expected while Redis is down: the callers answer without it.
-    this.client.on('error', () => undefined);
-    this.connected = this.client.connect().catch(() => undefined);
+    this.connected = import('redis').then(({ createClient }) => {
+      if (this.closed) return;
+      const client = createClient({
+        url,
+        disableOfflineQueue: true,
+        socket: { connectTimeout: 1_000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 1_000) },
+      }) as RedisClientType;
+      // Connection errors are expected while Redis is down: the callers answer without it.
+      client.on('error', () => undefined);
+      this.client = client;
+      return client.connect().catch(() => undefined);
+    });
   }
 
   get ready(): boolean {
-    return this.client.isReady;
+    return this.client?.isReady ?? false;
   }
 
   /** Run a command; reject when it has not answered within `deadlineMs`. */
@@ -31,14 +40,17 @@ export class FailFastRedis {
       timer = setTimeout(() => reject(new Error(`redis did not answer within ${deadlineMs} ms`)), deadlineMs);
     });
     try {
-      return await Promise.race([this.connected.then(() => command(this.client)), timeout]);
+      return await Promise.race([this.connected.then(() => command(this.client!)), timeout]);
     } finally {
       clearTimeout(timer);
     }
   }
 
   async close(): Promise<void> {
-    if (this.client.isOpen) await this.client.close();
-    else this.client.destroy();
+    this.closed = true;
+    const client = this.client;
+    if (client === undefined) return;
+    if (client.isOpen) await client.close();
+    else client.destroy();
   }
 }

@@ -17,17 +17,6 @@ import {
   type Context,
   type Span,
 } from '@opentelemetry/api';
-import {
-  ParentBasedSampler,
-  SamplingDecision,
-  TracerProvider,
-  BatchSpanProcessor,
-  RandomIdGenerator,
-  type IdGenerator,
-  type Sampler,
-} from '@opentelemetry/sdk-trace';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 
 export { SpanKind, SpanStatusCode, type Span, type Context };
 
@@ -98,7 +87,8 @@ export function tracingSettings(env: NodeJS.ProcessEnv, serviceName: string): Tr
 }
 
 const TRACEPARENT = /^00-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})$/;
-const HEX32 = /^[\da-f]{32}$/;
+/** A trace id: 32 hex digits. */
+export const HEX32 = /^[\da-f]{32}$/;
 
 /** The remote parent a W3C traceparent names, or none. */
 export function parentOf(traceparent: string | undefined): Context {
@@ -125,43 +115,11 @@ export const under = (span: Span): Context => trace.setSpan(ROOT_CONTEXT, span);
 export const remoteParent = (traceId: string, spanId: string): Context =>
   trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true });
 
-/** Random ids, unless the next span's are preset (a trace id Guardgate already gave the request, a release's ids). */
-class PresetIds implements IdGenerator {
-  private readonly random = new RandomIdGenerator();
-  nextTraceId: string | undefined;
-  nextSpanId: string | undefined;
-  generateTraceId = (): string => {
-    const id = this.nextTraceId ?? this.random.generateTraceId();
-    this.nextTraceId = undefined;
-    return id;
-  };
-  generateSpanId = (): string => {
-    const id = this.nextSpanId ?? this.random.generateSpanId();
-    this.nextSpanId = undefined;
-    return id;
-  };
-}
-
 /** Is this trace kept at `ratio`? By an HMAC of its id: the same answer at every hop that shares the key. Pure. */
 export function keyedSample(traceId: string, ratio: number, key: string): boolean {
   if (ratio >= 1) return true;
   if (ratio <= 0) return false;
   return createHmac('sha256', key).update(traceId).digest().readUInt32BE(0) < ratio * 2 ** 32;
-}
-
-/** Release traces always; other new traces at the ratio. */
-function sampler(ratio: number, key: string, followCaller: boolean): Sampler {
-  const ours: Sampler = {
-    shouldSample: (_context, traceId, _name, _kind, attributes) =>
-      attributes['guardgate.release.id'] !== undefined || keyedSample(traceId, ratio, key)
-        ? { decision: SamplingDecision.RECORD_AND_SAMPLED }
-        : { decision: SamplingDecision.NOT_RECORD },
-    toString: () => `guardgate(${ratio})`,
-  };
-  // Spans under a span of this process follow it; a remote parent's flag only when the caller is trusted.
-  return new ParentBasedSampler(
-    followCaller ? { root: ours } : { root: ours, remoteParentSampled: ours, remoteParentNotSampled: ours },
-  );
 }
 
 /** How a span starts: kind, attributes, parent, preset ids, start time. */
@@ -184,54 +142,17 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-/** A tracer provider exporting OTLP/HTTP, batched, with the keyed sampler. */
-export function startTracing(settings: TracingSettings, version: string): Tracing {
-  const ids = new PresetIds();
-  const provider = new TracerProvider({
-    resource: resourceFromAttributes({ 'service.name': settings.serviceName, 'service.version': version }),
-    sampler: sampler(settings.sampleRatio, settings.samplingKey, settings.followCaller),
-    idGenerator: ids,
-    // A path or a summary a caller chose is cut, not exported whole.
-    spanLimits: { attributeValueLengthLimit: 512 },
-    spanProcessors: [
-      new BatchSpanProcessor({
-        exporter: new OTLPTraceExporter({ url: settings.endpoint, headers: settings.headers }),
-        scheduledDelayMillis: 1_000,
-        maxQueueSize: 4_096,
-      }),
-    ],
-  });
-  const tracer = provider.getTracer('guardgate', version);
-  return {
-    start(name, options = {}) {
-      const parent = options.parent ?? ROOT_CONTEXT;
-      // Synchronous: the preset ids are taken by this span and no other.
-      if (
-        options.traceId !== undefined &&
-        HEX32.test(options.traceId) &&
-        !/^0+$/.test(options.traceId) &&
-        trace.getSpanContext(parent) === undefined
-      )
-        ids.nextTraceId = options.traceId;
-      if (options.spanId !== undefined) ids.nextSpanId = options.spanId;
-      try {
-        return tracer.startSpan(
-          name,
-          {
-            kind: options.kind ?? SpanKind.INTERNAL,
-            ...(options.attributes ? { attributes: options.attributes } : {}),
-            ...(options.startTime ? { startTime: options.startTime } : {}),
-          },
-          parent,
-        );
-      } finally {
-        ids.nextTraceId = undefined;
-        ids.nextSpanId = undefined;
-      }
-    },
-    flush: () => provider.forceFlush(),
-    shutdown: () => provider.shutdown(),
-  };
+/**
+ * Tracing as configured, or none when it is off. The SDK (provider, exporter) is loaded only when tracing is on:
+ * it is several hundred modules, a good part of a process's start.
+ */
+export async function openTracing(
+  settings: TracingSettings | null | undefined,
+  version: string,
+): Promise<Tracing | undefined> {
+  if (!settings) return undefined;
+  const { startTracing } = await import('./tracing-sdk.js');
+  return startTracing(settings, version);
 }
 
 /** Ends a span with an HTTP status: 5xx marks it as an error. */

@@ -4,7 +4,8 @@
 // traces are sampled at the configured ratio; a caller's decision and release traces are always followed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningUp } from '../../src/app/up.js';
-import { keyedSample, startTracing, tracingSettings, SpanKind, parentOf } from '../../src/shared/tracing.js';
+import { keyedSample, tracingSettings, SpanKind, parentOf } from '../../src/shared/tracing.js';
+import { startTracing } from '../../src/shared/tracing-sdk.js';
 import { traceIdFrom } from '../../src/shared/trace.js';
 import { stateLeft, upTo } from '../../src/release/release-trace.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';

@@ -17,6 +17,7 @@ import { until } from '../helpers/router.js';
 import { tempDataDir } from '../helpers/instance.js';
 import { failedRequests, startLiveLoad } from '../helpers/load.js';
 import { predict, quickSpec, startTestUp } from '../helpers/up.js';
+import { PREVIEW_HEADER } from '../../src/shared/headers.js';
 import { startFakeOpenAI } from '../helpers/fake-openai.js';
 import type { CanaryStepEvidence } from '../../src/gates/canary.js';
 import type { ReleaseSpec } from '../../src/release/spec.js';
@@ -346,6 +347,15 @@ describe('guardgate up --driver kubernetes --traffic service-selector (fake clus
           method: string;
         }
       ).method === 'gate_token';
+    /** Whether the controller's own router lets the token reach the standby (the preview scope: gate tokens). */
+    const routerKnows = async (token: string) =>
+      (
+        await fetch(`${up.url}/predict`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, [PREVIEW_HEADER]: '1', 'content-type': 'application/json' },
+          body: '{"text":"hello"}',
+        })
+      ).status !== 401;
     const rotate = async (body: Record<string, unknown>) => {
       const response = await fetch(`${up.adminUrl}/admin/credentials/rotate`, {
         method: 'POST',
@@ -385,6 +395,8 @@ describe('guardgate up --driver kubernetes --traffic service-selector (fake clus
       }
       expect(await knows(lagging!.url, next)).toBe(false);
       expect(await knows(lagging!.url, before['gate-token']!)).toBe(true);
+      expect(await routerKnows(before['gate-token']!)).toBe(true);
+      expect(await routerKnows(next)).toBe(true);
       // That both are accepted is visible: since when (status, a gauge an alert reads) and in the history.
       expect(JSON.parse(await admin('/admin/credentials')).pendingSince).toBe(midway['next-since']);
       expect(await pendingGauge()).toBe(Date.parse(midway['next-since']!) / 1000);
@@ -439,6 +451,9 @@ describe('guardgate up --driver kubernetes --traffic service-selector (fake clus
     expect(after['router-secret']).not.toBe(before['router-secret']);
     expect(after['next-gate-token']).toBeUndefined();
     expect(podEnv('GUARDGATE_ROUTER_SECRET')).toBe(after['router-secret']);
+    // The controller's own router follows: the old gate token is refused there too (it re-reads within a second).
+    await until(async () => !(await routerKnows(before['gate-token']!)), 10_000, 'the router refusing the old token');
+    expect(await routerKnows(after['gate-token']!)).toBe(true);
     for (const pod of readyPods()) {
       await until(
         async () => !(await knows(pod.url, before['gate-token']!)),

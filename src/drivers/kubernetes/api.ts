@@ -20,6 +20,11 @@ export function kubeConfigOf(kubeconfig: string | undefined): KubeConfig {
   return config;
 }
 
+/** The URL of the API server a kubeconfig's current context names (the in-cluster one's without a kubeconfig). */
+export function apiServerOf(kubeconfig: string | undefined): string | undefined {
+  return kubeConfigOf(kubeconfig).getCurrentCluster()?.server;
+}
+
 /** The API server was busy or failing (429, 5xx) or could not be reached: worth asking again. */
 function transient(error: unknown): boolean {
   const status = statusOf(error);

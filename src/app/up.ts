@@ -561,7 +561,7 @@ async function startLocked(options: UpOptions, log: Logger): Promise<RunningUp> 
   // Rotating the pods' credentials on purpose: on Kubernetes, where the Service or a Gateway is the front door.
   let rotator: CredentialRotator | undefined;
   // Plain composition: the data path, the traffic over it, the controller, then the admin API that drives it.
-  const audit = openAuditReader({ databaseUrl, schema: stores.auditSchema, dataDir: parsed.dataDir });
+  const audit = await openAuditReader({ databaseUrl, schema: stores.auditSchema, dataDir: parsed.dataDir });
   // What started so far, closed in reverse order when a later step fails (a port in use): a failed up ends.
   const started: Array<() => Promise<unknown>> = [
     async () => store.close(),

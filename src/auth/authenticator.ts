@@ -4,7 +4,7 @@ import { allowsAnonymous, digestProblem, type AuthConfig } from '../config/auth.
 import { GuardgateError } from '../vocabulary/errors.js';
 import { ApiKeyRing, sha256Hex } from './api-keys.js';
 import { SecretValues } from './secret-values.js';
-import { JwtVerifier, looksLikeJwt } from './jwt.js';
+import type { JwtVerifier } from './jwt.js';
 import { ANONYMOUS, GATES, hasScope, SCOPES, type Principal, type Scope } from './principal.js';
 
 const ADMIN: Principal = { subject: 'admin', method: 'admin_token', scopes: new Set<Scope>(SCOPES) };
@@ -27,6 +27,11 @@ export interface AuthenticatorOptions {
   onDigestFileError?: (error: unknown) => void;
 }
 
+/** Compact JWS: three base64url parts. */
+const COMPACT_JWT = /^[\w-]+\.[\w-]+\.[\w-]*$/;
+/** Has this token a JWT's shape (three base64url parts)? */
+const looksLikeJwt = (token: string): boolean => COMPACT_JWT.test(token);
+
 /** Who a request is, and whether it may: admin and gate tokens, API keys, JWTs, anonymous. */
 export class Authenticator {
   private constructor(
@@ -41,7 +46,9 @@ export class Authenticator {
   ) {}
 
   static async create(settings: AuthConfig, options: AuthenticatorOptions = {}): Promise<Authenticator> {
-    const jwt = settings.jwt === undefined ? undefined : await JwtVerifier.create(settings.jwt);
+    // The JWT library loads only where JWTs are configured.
+    const jwt =
+      settings.jwt === undefined ? undefined : await (await import('./jwt.js')).JwtVerifier.create(settings.jwt);
     const keys =
       settings.apiKeysFile === undefined ? undefined : new ApiKeyRing(settings.apiKeysFile, options.onKeyFileError);
     const digests = (token: string | undefined, source: AuthConfig['gateTokenSha256'], field: string) => {

@@ -8,11 +8,6 @@ import { ConfigError } from '../config/load.js';
 import type { AuthConfig } from '../config/auth.js';
 import { isScope, type Principal, type Scope } from './principal.js';
 
-/** Compact JWS: three base64url parts. */
-const COMPACT_JWT = /^[\w-]+\.[\w-]+\.[\w-]*$/;
-/** Has this token a JWT's shape (three base64url parts)? */
-export const looksLikeJwt = (token: string): boolean => COMPACT_JWT.test(token);
-
 function scopesOf(payload: JWTPayload): Set<Scope> {
   const raw = payload.scope ?? payload.scp ?? payload.scopes;
   const list = typeof raw === 'string' ? raw.split(' ') : Array.isArray(raw) ? raw : [];

@@ -60,7 +60,7 @@ export function auditCommand(): Command {
         );
       }
       const { openAuditReader } = await import('../store/open.js');
-      const store = openAuditReader({
+      const store = await openAuditReader({
         databaseUrl,
         schema: flags.schema ?? process.env.GUARDGATE_AUDIT_SCHEMA,
         dataDir: flags.dataDir,

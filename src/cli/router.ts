@@ -39,7 +39,7 @@ export function routerCommand(): Command {
       const { token, file } = resolveAdminToken(config.admin.token, config.dataDir);
       const { startRouterProcesses } = await import('../router/run.js');
       const { openAuditReader } = await import('../store/open.js');
-      const audit = openAuditReader({
+      const audit = await openAuditReader({
         databaseUrl: process.env.DATABASE_URL,
         schema: process.env.GUARDGATE_AUDIT_SCHEMA,
         dataDir: config.dataDir,

@@ -59,7 +59,7 @@ export async function startInstance(config: InstanceConfig, given?: Engine): Pro
   const metrics = new InstanceMetrics(config.version, config.color, engine.info);
   // The app's logger exists only once the app is built, after the audit log it reports on.
   const logger: { log?: FastifyBaseLogger } = {};
-  const audit = openAuditLog(config, {
+  const audit = await openAuditLog(config, {
     written: (n) => metrics.audit.inc({ outcome: 'written' }, n),
     replayed: (n) => {
       metrics.audit.inc({ outcome: 'replayed' }, n);

@@ -301,6 +301,31 @@ describe('the fake Kubernetes API server', () => {
     ).toMatchObject({ reason: 'AlreadyExists', code: 409 });
   });
 
+  it('answers a dry run (dryRun=All) after every check, storing nothing; refuses what it would refuse; knows no other value', async () => {
+    const path = '/apis/apps/v1/namespaces/default/deployments';
+    const revision = api.store.resourceVersion;
+    const created = await call('POST', `${path}?dryRun=All`, deployment('dry'));
+    expect(created.status).toBe(201);
+    expect(created.body.spec.strategy.type).toBe('RollingUpdate'); // defaulted, as it would be stored
+    expect((await call('GET', `${path}/dry`)).status).toBe(404);
+    const invalid = deployment('dry-invalid');
+    invalid.spec.template.spec.containers[0].ports = [{ containerPort: 'eighty' }];
+    expect((await call('POST', `${path}?dryRun=All`, invalid)).status).toBe(422);
+    expect((await call('POST', path, deployment('dry-kept'))).status).toBe(201);
+    const replaced = await call(
+      'PATCH',
+      `${path}/dry-kept?dryRun=All`,
+      { spec: { replicas: 5 } },
+      'application/merge-patch+json',
+    );
+    expect(replaced).toMatchObject({ status: 200, body: { spec: { replicas: 5 } } });
+    expect((await call('GET', `${path}/dry-kept`)).body.spec.replicas).toBe(1);
+    expect((await call('DELETE', `${path}/dry-kept?dryRun=All`)).status).toBe(200);
+    expect((await call('GET', `${path}/dry-kept`)).status).toBe(200);
+    expect(api.store.resourceVersion).toBe(revision + 1); // the one real create
+    expect((await call('POST', `${path}?dryRun=Yes`, deployment('dry-bad'))).status).toBe(400);
+  });
+
   it.each([
     [
       'a name that is no DNS-1123 subdomain',

@@ -442,7 +442,8 @@ export class ObjectStore extends EventEmitter {
       );
   }
 
-  create(input: KubeObject): KubeObject {
+  /** Create an object; a dry run (`dryRun=All`) does every check and answers what would be stored, storing nothing. */
+  create(input: KubeObject, dryRun = false): KubeObject {
     const type = typeOfKind(input.kind);
     const object = clone(input);
     if (!object.metadata?.name && typeof object.metadata?.generateName === 'string')
@@ -462,28 +463,29 @@ export class ObjectStore extends EventEmitter {
     const key = this.key(type, object.metadata.namespace, object.metadata.name);
     if (this.objects.has(key))
       throw new HttpError(409, 'AlreadyExists', `${type.plural} "${object.metadata.name}" already exists`);
-    this.revision++;
     object.metadata = {
       ...object.metadata,
       uid: randomUUID(),
-      resourceVersion: String(this.revision),
+      resourceVersion: String(this.revision + 1),
       creationTimestamp: new Date().toISOString(),
     };
     // Workloads and custom resources (HTTPRoute) count changes of their spec, as the real API server does.
     if (type.kind === 'Deployment' || type.kind === 'ReplicaSet' || type.group === 'gateway.networking.k8s.io')
       object.metadata.generation = 1;
     // A Service gets its cluster IP at creation: here a loopback address the service proxy listens on.
-    if (type.kind === 'Service' && object.spec?.clusterIP === undefined) {
+    if (type.kind === 'Service' && object.spec?.clusterIP === undefined && !dryRun) {
       const n = this.nextClusterIp++;
       object.spec = { ...object.spec, clusterIP: `127.${this.serviceBlock}.${n >> 8}.${n & 255}` };
     }
+    if (dryRun) return clone(object);
+    this.revision++;
     this.objects.set(key, object);
     this.record('ADDED', object);
     return clone(object);
   }
 
   /** Replace an object; a resourceVersion that is not the current one is a conflict. `status` says which part is written. */
-  replace(input: KubeObject, part: 'main' | 'status' = 'main'): KubeObject {
+  replace(input: KubeObject, part: 'main' | 'status' = 'main', dryRun = false): KubeObject {
     const type = typeOfKind(input.kind);
     const key = this.key(type, input.metadata.namespace, input.metadata.name);
     const current = this.objects.get(key);
@@ -526,6 +528,7 @@ export class ObjectStore extends EventEmitter {
       JSON.stringify(current)
     )
       return clone(current);
+    if (dryRun) return clone(next);
     this.revision++;
     next.metadata.resourceVersion = String(this.revision);
     this.objects.set(key, next);
@@ -810,6 +813,11 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
     const { type, namespace, name, subresource } = route;
     const kind = type.kind;
     const manager = managerOf(url.searchParams.get('fieldManager'), req.headers['user-agent']);
+    // A dry run (kubectl --dry-run=server): every check, nothing stored. `All` is the one value the API knows.
+    const dryRunValue = url.searchParams.get('dryRun');
+    if (dryRunValue !== null && dryRunValue !== 'All')
+      throw new HttpError(400, 'BadRequest', `invalid dry run value "${dryRunValue}": only All is supported`);
+    const dryRun = dryRunValue === 'All';
     const existing = () => {
       const object = store.get(kind, namespace, name!);
       if (object === undefined) throw new HttpError(404, 'NotFound', `${type.plural} "${name}" not found`);
@@ -838,7 +846,7 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
         if (namespace !== undefined) input.metadata = { ...input.metadata, namespace };
         input.metadata.managedFields = recordUpdate(undefined, input, manager);
         res.statusCode = 201;
-        return store.create(input);
+        return store.create(input, dryRun);
       }
       throw new HttpError(405, 'MethodNotAllowed', `${method} is not allowed on a collection`);
     }
@@ -878,7 +886,7 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
       input.metadata.namespace = namespace;
       if (part === 'main')
         input.metadata.managedFields = recordUpdate(store.get(kind, namespace, name), input, manager);
-      return store.replace(input, part);
+      return store.replace(input, part, dryRun);
     }
     if (method === 'PATCH') {
       const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
@@ -902,9 +910,9 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
           manager,
           force,
         );
-        if (current !== undefined) return store.replace(next, part);
+        if (current !== undefined) return store.replace(next, part, dryRun);
         res.statusCode = 201;
-        return store.create(next);
+        return store.create(next, dryRun);
       }
       if (current === undefined) throw new HttpError(404, 'NotFound', `${type.plural} "${name}" not found`);
       let next: KubeObject;
@@ -916,9 +924,9 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
       next.metadata.resourceVersion =
         (patch as KubeObject)?.metadata?.resourceVersion ?? current.metadata.resourceVersion;
       if (part === 'main') next.metadata.managedFields = recordUpdate(current, next, manager);
-      return store.replace(next, part);
+      return store.replace(next, part, dryRun);
     }
-    if (method === 'DELETE') return store.delete(kind, namespace, name);
+    if (method === 'DELETE') return dryRun ? existing() : store.delete(kind, namespace, name);
     throw new HttpError(405, 'MethodNotAllowed', `${method} is not allowed`);
   };
 

@@ -721,6 +721,8 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
   // The service proxy.
   const reconcileServices = () => {
     for (const service of store.list('Service')) {
+      // A headless Service (clusterIP None) has no virtual address: kube-proxy leaves it to DNS.
+      if (service.spec?.clusterIP === 'None') continue;
       const key = `${service.metadata.namespace}/${service.metadata.name}`;
       let views = proxies.get(key);
       if (views === undefined) {

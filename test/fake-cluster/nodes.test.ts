@@ -75,4 +75,17 @@ describe('the fake cluster: a kube-proxy per node', () => {
     await until(async () => (await answering(onB)) !== undefined, 30_000, 'the Service answering on node B');
     expect(() => cluster.serviceUrl('model', 'default', 'node-c')).toThrow(/no node node-c/);
   });
+
+  it('gives a headless Service (clusterIP None) no kube-proxy address, and goes on serving', async () => {
+    cluster.api.store.create({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'headless', namespace: 'default' },
+      spec: { clusterIP: 'None', selector: { app: 'model' }, ports: [{ name: 'http', port: 8000 }] },
+    } as unknown as KubeObject);
+    // Past a few reconciliations (every 50 ms): kube-proxy tried no address "None", and the rest still answers.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(cluster.serviceUrl('headless')).toBeUndefined();
+    expect(await answering(cluster.serviceUrl('model', 'default', 'node-a')!)).toBe('answered');
+  });
 });

@@ -7,6 +7,7 @@ import { kubernetesApi } from '../../src/drivers/kubernetes/api.js';
 import { LeaderLease, mayTake, observe } from '../../src/drivers/kubernetes/lease.js';
 import { startFakeCluster, type FakeCluster } from '../fake-cluster/cluster.js';
 import { until } from '../helpers/router.js';
+import { runLeaseContract } from './lease-contract.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -64,6 +65,12 @@ describe('the controller Lease on the fake cluster', () => {
   });
   afterAll(async () => cluster?.close());
 
+  // What a real cluster runs too (kubernetes-real.test.ts): the handover, read through the API.
+  runLeaseContract('fake cluster', () => ({ api: kubernetesApi(cluster.kubeconfig, 0), namespace: 'default' }), {
+    leaseMs: 1_500,
+    renewMs: 200,
+  });
+
   const lease = (identity: string, name: string) =>
     new LeaderLease(
       kubernetesApi(cluster.kubeconfig, 0),
@@ -72,26 +79,6 @@ describe('the controller Lease on the fake cluster', () => {
     );
   const holder = (name: string) =>
     (cluster.api.store.get('Lease', 'default', name)?.spec as { holderIdentity?: string } | undefined)?.holderIdentity;
-
-  it('a second controller waits while the first renews, and takes over when it frees the Lease', async () => {
-    const first = lease('first', 'handover');
-    await first.acquire(() => undefined);
-    expect(holder('handover')).toBe('first');
-    let secondHolds = false;
-    const second = lease('second', 'handover');
-    const waiting = second.acquire(() => undefined).then(() => (secondHolds = true));
-    // Well past the lease duration: the first renews, so the second must still wait.
-    await until(
-      () => cluster.api.requests.filter((r) => r.method === 'PUT' && r.path.includes('/leases/handover')).length >= 12,
-      10_000,
-    );
-    expect(secondHolds).toBe(false);
-    expect(holder('handover')).toBe('first');
-    await first.release();
-    await waiting;
-    expect(holder('handover')).toBe('second');
-    await second.release();
-  });
 
   it('a controller that cannot renew says it lost the Lease once it would have expired, and another takes it', async () => {
     const first = lease('first', 'lost');

@@ -1,0 +1,69 @@
+// The controller Lease against any API server: the fake cluster (kubernetes-lease.test.ts) and a real one
+// (kubernetes-real.test.ts, with KUBECONFIG). What it reads, it reads through the API, as another controller
+// would: never the fake's own store.
+import type { KubernetesObjectApi } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { LeaderLease } from '../../src/drivers/kubernetes/lease.js';
+import { readObject } from '../../src/drivers/kubernetes/objects.js';
+
+const silent = pino({ level: 'silent' });
+/** How long the test's Lease lasts and how often it is renewed. */
+export interface LeaseTiming {
+  leaseMs: number;
+  renewMs: number;
+}
+
+/** Short enough for a test, long enough for a real API server's round trips (renew deadline 2 s). */
+const REAL_CLUSTER: LeaseTiming = { leaseMs: 3_000, renewMs: 500 };
+
+export function runLeaseContract(
+  name: string,
+  where: () => { api: KubernetesObjectApi; namespace: string },
+  timing: LeaseTiming = REAL_CLUSTER,
+): void {
+  describe(`the controller Lease: ${name}`, () => {
+    const leaseName = `guardgate-test-lease-${process.pid}`;
+    const lease = (identity: string) => {
+      const { api, namespace } = where();
+      return new LeaderLease(api, { namespace, name: leaseName, identity, ...timing }, silent);
+    };
+    const holder = async () => {
+      const { api, namespace } = where();
+      const found = await readObject<{ apiVersion: string; kind: string; spec?: { holderIdentity?: string } }>(
+        api,
+        'coordination.k8s.io/v1',
+        'Lease',
+        namespace,
+        leaseName,
+      );
+      return found?.spec?.holderIdentity;
+    };
+
+    it('a second controller waits while the first renews, and takes over the moment it frees the Lease', async () => {
+      const first = lease('first');
+      const lost: string[] = [];
+      await first.acquire((why) => lost.push(why));
+      expect(await holder()).toBe('first');
+      let secondHolds = false;
+      const second = lease('second');
+      const waiting = second.acquire(() => undefined).then(() => (secondHolds = true));
+      try {
+        // Three lease durations: the first renews all along, so the second must still be waiting.
+        await new Promise((resolve) => setTimeout(resolve, 3 * timing.leaseMs));
+        expect(secondHolds).toBe(false);
+        expect(lost).toEqual([]);
+        expect(first.holding).toBe(true);
+        expect(await holder()).toBe('first');
+        // Freed (its holder emptied, not left to expire), it is the second's at the second's next try.
+        await first.release();
+        expect(['', 'second']).toContain(await holder());
+        await waiting;
+        expect(await holder()).toBe('second');
+      } finally {
+        await first.release();
+        await second.release();
+      }
+    }, 60_000);
+  });
+}

@@ -46,7 +46,10 @@ async function instanceStart(): Promise<{ wall: number; cpu: number }> {
       env: { ...process.env, GUARDGATE_DATA_DIR: mkdtempSync(join(tmpdir(), 'guardgate-cli-bench-data-')) },
     });
     await new Promise<void>((resolve, reject) => {
-      const deadline = setTimeout(() => reject(new Error('guardgate serve not ready within 30 s')), 30_000);
+      const deadline = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error('guardgate serve not ready within 30 s'));
+      }, 30_000);
       let out = '';
       child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();

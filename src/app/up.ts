@@ -3,7 +3,7 @@
 // machine, or Deployments on Kubernetes) and its traffic (the router, a Service selector or a Gateway API
 // route), and the environment that was active last time (or blue, lexicon, one replica, on a first start).
 // Local instances always listen on loopback; only the router's public listener follows --host.
-import { existsSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -45,7 +45,6 @@ import { LocalDriver } from '../drivers/local.js';
 import { ADMIN_DIGEST_ENV, GATE_DIGEST_ENV, kubernetesPodConfig } from '../drivers/kubernetes/pod-config.js';
 import { SqliteControllerStore } from '../release/store.js';
 import { ResilientStore } from '../release/store-resilient.js';
-import { PostgresControllerStore } from '../release/store-postgres.js';
 import { controllerTarget } from './target.js';
 
 /** The kubeconfig `up` was given (YAML), or none: the in-cluster service account, or ~/.kube/config. */
@@ -207,7 +206,11 @@ async function controllerLease(parsed: ParsedRouterConfig, log: Logger, onLost: 
  */
 function writeRouterGateDigests(dataDir: string, digests: string): string {
   const file = join(dataDir, 'router-gate-digests');
-  writeFileSync(file, `${digests}\n`, { mode: 0o600 });
+  // Whole or not at all: the router never reads a file half written.
+  const next = `${file}.next`;
+  rmSync(next, { force: true });
+  writeFileSync(next, `${digests}\n`, { mode: 0o600 });
+  renameSync(next, file);
   return file;
 }
 
@@ -231,7 +234,8 @@ async function credentialRotator(
       app: k8s.app,
       // The controller's own router accepts what the pods accept, at the same steps.
       writePodSecret: async (values) => {
-        writeRouterGateDigests(parsed.dataDir, values[GATE_DIGEST_ENV]!);
+        const digests = values[GATE_DIGEST_ENV];
+        if (digests !== undefined) writeRouterGateDigests(parsed.dataDir, digests);
         await driver.writeSecretEnv(values);
       },
       pods: () => {
@@ -488,7 +492,7 @@ async function startLocked(options: UpOptions, log: Logger): Promise<RunningUp> 
   // Store calls ride out an outage up to storeOutageSeconds; a release still running after that fails.
   const resilient = new ResilientStore(
     databaseUrl
-      ? new PostgresControllerStore(
+      ? new (await import('../release/store-postgres.js')).PostgresControllerStore(
           databaseUrl,
           stores.controllerSchema,
           controllerTarget(

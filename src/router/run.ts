@@ -77,7 +77,13 @@ export async function startDataPath(
   const authenticator = await Authenticator.create(auth, { adminToken, onKeyFileError: keyFileLogger(log) });
   if (processes === undefined || processes.workers <= 1) {
     const router = new Router(settings, log, authenticator, await openTracing(settings.tracing, BUILD.version));
-    await router.start();
+    try {
+      await router.start();
+    } catch (error) {
+      await router.close().catch(() => undefined);
+      authenticator.close();
+      throw error;
+    }
     return { router, authenticator, close: async () => (await router.close(), authenticator.close()) };
   }
   const { ClusterRouter } = await import('./cluster.js');

@@ -14,19 +14,30 @@ export class FailFastRedis {
   /** Closed before the library had loaded: it never connects. */
   private closed = false;
 
+  /** Why there is no client (the library could not be loaded, or refused the URL): what calls reject with. */
+  private failure: Error | undefined;
+
   constructor(url: string) {
-    this.connected = import('redis').then(({ createClient }) => {
-      if (this.closed) return;
-      const client = createClient({
-        url,
-        disableOfflineQueue: true,
-        socket: { connectTimeout: 1_000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 1_000) },
-      }) as RedisClientType;
-      // Connection errors are expected while Redis is down: the callers answer without it.
-      client.on('error', () => undefined);
-      this.client = client;
-      return client.connect().catch(() => undefined);
-    });
+    // Checked now, as the client library would: a bad URL stops the start, it does not fail later.
+    const protocol = URL.canParse(url) ? new URL(url).protocol : '';
+    if (protocol !== 'redis:' && protocol !== 'rediss:')
+      throw new Error('the Redis URL must be redis://[user:password@]host[:port][/db] or rediss://…');
+    this.connected = import('redis')
+      .then(({ createClient }) => {
+        if (this.closed) return;
+        const client = createClient({
+          url,
+          disableOfflineQueue: true,
+          socket: { connectTimeout: 1_000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 1_000) },
+        }) as RedisClientType;
+        // Connection errors are expected while Redis is down: the callers answer without it.
+        client.on('error', () => undefined);
+        this.client = client;
+        return client.connect().catch(() => undefined);
+      })
+      .catch((error: unknown) => {
+        this.failure = error instanceof Error ? error : new Error(String(error));
+      });
   }
 
   get ready(): boolean {
@@ -40,7 +51,11 @@ export class FailFastRedis {
       timer = setTimeout(() => reject(new Error(`redis did not answer within ${deadlineMs} ms`)), deadlineMs);
     });
     try {
-      return await Promise.race([this.connected.then(() => command(this.client!)), timeout]);
+      const client = this.connected.then(() => {
+        if (this.client === undefined) throw this.failure ?? new Error('the Redis client is closed');
+        return command(this.client);
+      });
+      return await Promise.race([client, timeout]);
     } finally {
       clearTimeout(timer);
     }

@@ -38,6 +38,16 @@ afterAll(async () => {
 
 export const failedRequests = (result: autocannon.Result): number => result.non2xx + result.errors + result.timeouts;
 
+/** What failed, for an assertion's message: statuses by count, connection errors, timeouts (autocannon: 10 s). */
+export const failureDetail = (result: autocannon.Result): string => {
+  const statuses = Object.entries(
+    (result as autocannon.Result & { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {},
+  )
+    .filter(([status]) => !status.startsWith('2'))
+    .map(([status, { count }]) => `${count}× HTTP ${status}`);
+  return `${result.requests.total} requests: ${[...statuses, `${result.errors} connection errors`, `${result.timeouts} timeouts`].join(', ')}`;
+};
+
 /** POST load against `url` + path (default /predict) until `stop()`. */
 export function startLiveLoad(url: string, options: LiveLoadOptions = {}): LiveLoad {
   const bodies = options.bodies ?? [JSON.stringify({ prompt: 'How do I make a pipe bomb?' })];

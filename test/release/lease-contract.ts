@@ -3,7 +3,7 @@
 // would: never the fake's own store.
 import type { KubernetesObjectApi } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { LeaderLease } from '../../src/drivers/kubernetes/lease.js';
 import { readObject } from '../../src/drivers/kubernetes/objects.js';
 
@@ -39,6 +39,14 @@ export function runLeaseContract(
       );
       return found?.spec?.holderIdentity;
     };
+
+    // Nothing left behind in a real cluster's namespace.
+    afterAll(async () => {
+      const { api, namespace } = where();
+      await api
+        .delete({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: leaseName, namespace } })
+        .catch(() => undefined);
+    });
 
     it('a second controller waits while the first renews, and takes over the moment it frees the Lease', async () => {
       const first = lease('first');

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { runCli } from '../helpers/cli.js';
 import { until } from '../helpers/router.js';
 import { tempDataDir } from '../helpers/instance.js';
-import { failedRequests, startLiveLoad } from '../helpers/load.js';
+import { failedRequests, failureDetail, startLiveLoad } from '../helpers/load.js';
 import { predict, quickSpec, startTestUp } from '../helpers/up.js';
 import { PREVIEW_HEADER } from '../../src/shared/headers.js';
 import { startFakeOpenAI } from '../helpers/fake-openai.js';
@@ -202,7 +202,7 @@ describe('guardgate up --driver kubernetes (fake cluster)', () => {
     await up.controller.view(await up.controller.rollback());
     expect((await up.controller.status()).active).toBe('blue');
     const result = await load.stop();
-    expect(failedRequests(result)).toBe(0);
+    expect(failedRequests(result), failureDetail(result)).toBe(0);
     expect(result.requests.total).toBeGreaterThan(100);
     expect(await predict(up.url)).toMatchObject({ status: 200, color: 'blue', version: 'initial' });
     // The candidate was torn down: no Deployment, no pods.
@@ -347,15 +347,24 @@ describe('guardgate up --driver kubernetes --traffic service-selector (fake clus
           method: string;
         }
       ).method === 'gate_token';
-    /** Whether the controller's own router lets the token reach the standby (the preview scope: gate tokens). */
-    const routerKnows = async (token: string) =>
-      (
-        await fetch(`${up.url}/predict`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, [PREVIEW_HEADER]: '1', 'content-type': 'application/json' },
-          body: '{"text":"hello"}',
-        })
-      ).status !== 401;
+    /**
+     * Whether the controller's own router lets the token reach the standby (the preview scope: gate tokens): 401
+     * when it refuses it; past the check, 503 no_healthy_upstream (the Service is the front door in this mode: the
+     * router has no pods behind it) or 200.
+     */
+    const routerKnows = async (token: string) => {
+      const response = await fetch(`${up.url}/predict`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, [PREVIEW_HEADER]: '1', 'content-type': 'application/json' },
+        body: '{"text":"hello"}',
+      });
+      const code = ((await response.json()) as { error?: { code?: string } }).error?.code;
+      if (response.status === 401) return false;
+      expect([`200`, `503 no_healthy_upstream`]).toContain(
+        response.status === 200 ? '200' : `${response.status} ${code}`,
+      );
+      return true;
+    };
     const rotate = async (body: Record<string, unknown>) => {
       const response = await fetch(`${up.adminUrl}/admin/credentials/rotate`, {
         method: 'POST',

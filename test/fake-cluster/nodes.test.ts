@@ -83,8 +83,14 @@ describe('the fake cluster: a kube-proxy per node', () => {
       metadata: { name: 'headless', namespace: 'default' },
       spec: { clusterIP: 'None', selector: { app: 'model' }, ports: [{ name: 'http', port: 8000 }] },
     } as unknown as KubeObject);
-    // Past a few reconciliations (every 50 ms): kube-proxy tried no address "None", and the rest still answers.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // A Service made after it gets its proxy: kube-proxy has reconciled past the headless one, and tried no address "None".
+    cluster.api.store.create({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'after-headless', namespace: 'default' },
+      spec: { selector: { app: 'model' }, ports: [{ name: 'http', port: 8000 }] },
+    } as unknown as KubeObject);
+    await until(() => cluster.serviceUrl('after-headless') !== undefined, 30_000, 'a proxy for the Service after it');
     expect(cluster.serviceUrl('headless')).toBeUndefined();
     expect(await answering(cluster.serviceUrl('model', 'default', 'node-a')!)).toBe('answered');
   });

@@ -8,7 +8,8 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { GuardgateError } from '../vocabulary/errors.js';
 import { answerClientError } from '../shared/client-error.js';
 import { WatchedKeyPair } from '../shared/tls-files.js';
-import type { Tracing } from '../shared/tracing.js';
+import { openTracing, type Tracing } from '../shared/tracing.js';
+import { BUILD } from '../shared/build.js';
 import { HealthChecker } from './health.js';
 import { RouterMetrics } from './metrics.js';
 import { Mirror, type MirrorListener } from './mirror.js';
@@ -80,11 +81,16 @@ export class Router implements RouterControl {
   url = '';
   previewUrl: string | null = null;
 
-  constructor(
+  /** A router with the tracing its settings name (the SDK loaded only when they name one). */
+  static async open(settings: RouterSettings, log: Logger, authenticator: Authenticator): Promise<Router> {
+    return new Router(settings, log, authenticator, await openTracing(settings.tracing, BUILD.version));
+  }
+
+  private constructor(
     private readonly settings: RouterSettings,
     private readonly log: Logger,
     authenticator: Authenticator,
-    /** The router's spans (openTracing of settings.tracing): it shuts them down when it closes. */
+    /** The router's spans: it shuts them down when it closes. */
     private readonly tracing: Tracing | undefined,
   ) {
     const upstreamOptions = { connections: settings.upstream.connections, ...settings.health };

@@ -7,8 +7,6 @@ import { buildRouterAdmin, type RouterAdminOptions } from './admin.js';
 import type { RouterControl } from './control.js';
 import { Router } from './router.js';
 import type { RouterSettings } from './settings.js';
-import { openTracing } from '../shared/tracing.js';
-import { BUILD } from '../shared/build.js';
 
 /** A started router: its control, URLs and how to close it. */
 export interface RunningRouter<R extends RouterControl = RouterControl> {
@@ -76,7 +74,7 @@ export async function startDataPath(
 ): Promise<DataPath> {
   const authenticator = await Authenticator.create(auth, { adminToken, onKeyFileError: keyFileLogger(log) });
   if (processes === undefined || processes.workers <= 1) {
-    const router = new Router(settings, log, authenticator, await openTracing(settings.tracing, BUILD.version));
+    const router = await Router.open(settings, log, authenticator);
     try {
       await router.start();
     } catch (error) {

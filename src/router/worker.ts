@@ -6,8 +6,6 @@ import { Authenticator } from '../auth/authenticator.js';
 import type { MirrorPair } from './mirror.js';
 import { Router } from './router.js';
 import type { FromWorker, ToWorker, WorkerInit } from './cluster-messages.js';
-import { openTracing } from '../shared/tracing.js';
-import { BUILD } from '../shared/build.js';
 
 const send = (message: FromWorker): void => {
   process.send?.(message);
@@ -23,7 +21,7 @@ async function main(init: WorkerInit): Promise<void> {
     onKeyFileError: (error) =>
       log.error({ err: error }, 'API key file unreadable; the keys loaded before stay in force'),
   });
-  const router = new Router(init.settings, log, authenticator, await openTracing(init.settings.tracing, BUILD.version));
+  const router = await Router.open(init.settings, log, authenticator);
   await router.apply(init.state);
   await router.start();
   let mirroring: (() => void) | undefined;

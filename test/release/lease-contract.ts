@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LeaderLease } from '../../src/drivers/kubernetes/lease.js';
 import { readObject } from '../../src/drivers/kubernetes/objects.js';
+import { until } from '../helpers/router.js';
 
 const silent = pino({ level: 'silent' });
 /** How long the test's Lease lasts and how often it is renewed. */
@@ -28,17 +29,17 @@ export function runLeaseContract(
       const { api, namespace } = where();
       return new LeaderLease(api, { namespace, name: leaseName, identity, ...timing }, silent);
     };
-    const holder = async () => {
+    /** The Lease as another controller reads it: its holder and when it was last renewed. */
+    const read = async () => {
       const { api, namespace } = where();
-      const found = await readObject<{ apiVersion: string; kind: string; spec?: { holderIdentity?: string } }>(
-        api,
-        'coordination.k8s.io/v1',
-        'Lease',
-        namespace,
-        leaseName,
-      );
-      return found?.spec?.holderIdentity;
+      const found = await readObject<{
+        apiVersion: string;
+        kind: string;
+        spec?: { holderIdentity?: string; renewTime?: string };
+      }>(api, 'coordination.k8s.io/v1', 'Lease', namespace, leaseName);
+      return found?.spec;
     };
+    const holder = async () => (await read())?.holderIdentity;
 
     // Nothing left behind in a real cluster's namespace.
     afterAll(async () => {
@@ -57,8 +58,18 @@ export function runLeaseContract(
       const second = lease('second');
       const waiting = second.acquire(() => undefined).then(() => (secondHolds = true));
       try {
-        // Three lease durations: the first renews all along, so the second must still be waiting.
-        await new Promise((resolve) => setTimeout(resolve, 3 * timing.leaseMs));
+        // Renewed for three lease durations' worth of renewals while the second waits: it must still be waiting.
+        const renewals = new Set<string>();
+        const wanted = (3 * timing.leaseMs) / timing.renewMs;
+        await until(
+          async () => {
+            const renewTime = (await read())?.renewTime;
+            if (renewTime !== undefined) renewals.add(renewTime);
+            return renewals.size > wanted;
+          },
+          60_000,
+          `${wanted} renewals of the first controller's Lease`,
+        );
         expect(secondHolds).toBe(false);
         expect(lost).toEqual([]);
         expect(first.holding).toBe(true);

@@ -130,6 +130,8 @@ describe('crash safety of guardgate up', () => {
       await until(() => processesMentioning(dataDir).length === 0, 30_000, 'no process of the killed up left');
 
       const second = await startUpProcess(dataDir);
+      // "up" is said once the active color serves: a request sent then is answered by it, never refused.
+      expect(await predict(second.url)).toMatchObject({ status: 200, color: after.active });
       await until(
         async () => {
           status = await second.admin('GET', '/admin/controller');

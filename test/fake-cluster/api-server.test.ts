@@ -2,23 +2,30 @@
 // `kubectl patch --local` gives, a stale resourceVersion is a conflict, invalid objects are refused by
 // the Kubernetes schemas and by the API server's own rules (names, labels, selectors), what it defaults is
 // stored, watches stream changes and expire, and injected faults come back as statuses.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireService } from '../helpers/services.js';
 import { startApiServer, type ApiServer, type KubeObject } from './api-server.js';
 import { applyDefaults } from './defaulting.js';
 
-const kubectlWorks = (): boolean => {
-  try {
-    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
+/**
+ * kubectl, without blocking: a synchronous call stalls this process's event loop, and with it the fake API server's
+ * sockets (a kept-alive connection closed meanwhile fails the next request). Some kubectl builds take seconds to start.
+ */
+const kubectl = (args: string[]) => promisify(execFile)('kubectl', args, { encoding: 'utf8' }).then((r) => r.stdout);
+/** Whether kubectl runs here: asked once. */
+const kubectlWorks = (() => {
+  let works: Promise<boolean> | undefined;
+  return () =>
+    (works ??= kubectl(['version', '--client']).then(
+      () => true,
+      () => false,
+    ));
+})();
 
 const deployment = (name: string): KubeObject => ({
   apiVersion: 'apps/v1',
@@ -128,7 +135,7 @@ describe('the fake Kubernetes API server', () => {
   afterAll(async () => api?.close());
 
   it.each(PATCHES)('%s (%s patch): the same result as kubectl patch --local', async (name, type, patch) => {
-    if (!requireService(kubectlWorks(), 'kubectl', () => undefined)) return;
+    if (!requireService(await kubectlWorks(), 'kubectl', () => undefined)) return;
     const objectName = `patch-${PATCHES.findIndex((p) => p[0] === name)}`;
     const created = await call('POST', '/apis/apps/v1/namespaces/default/deployments', deployment(objectName));
     expect(created.status).toBe(201);
@@ -144,11 +151,18 @@ describe('the fake Kubernetes API server', () => {
     const dir = mkdtempSync(join(tmpdir(), 'guardgate-kubectl-'));
     writeFileSync(join(dir, 'object.json'), JSON.stringify(original));
     const theirs = JSON.parse(
-      execFileSync(
-        'kubectl',
-        ['patch', '--local', '-f', join(dir, 'object.json'), '--type', type, '-p', JSON.stringify(patch), '-o', 'json'],
-        { encoding: 'utf8' },
-      ),
+      await kubectl([
+        'patch',
+        '--local',
+        '-f',
+        join(dir, 'object.json'),
+        '--type',
+        type,
+        '-p',
+        JSON.stringify(patch),
+        '-o',
+        'json',
+      ]),
     ) as KubeObject;
     // The server defaults what a patch brings (a new container's pull policy), as the real one does.
     applyDefaults(theirs);
@@ -399,6 +413,22 @@ describe('the fake Kubernetes API server', () => {
       sessionAffinity: 'None',
       ports: [{ port: 80, targetPort: 80, protocol: 'TCP' }],
     });
+  });
+
+  it("stores a Secret's stringData as data (base64, its keys winning) and never returns stringData", async () => {
+    const stored = (
+      await call('POST', '/api/v1/namespaces/default/secrets', {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'string-data' },
+        data: { a: Buffer.from('old').toString('base64'), b: Buffer.from('kept').toString('base64') },
+        stringData: { a: 'new' },
+      })
+    ).body;
+    expect(stored).toMatchObject({ type: 'Opaque', data: { a: Buffer.from('new').toString('base64') } });
+    expect(Buffer.from(stored.data.b, 'base64').toString()).toBe('kept');
+    expect(stored.stringData).toBeUndefined();
+    expect((await call('GET', '/api/v1/namespaces/default/secrets/string-data')).body.stringData).toBeUndefined();
   });
 
   it('admits pods as the API server does: the restricted Pod Security level where a namespace enforces it, and quotas', async () => {

@@ -162,6 +162,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
   };
   const block = await claimAddressBlock();
   const api = await startApiServer(block.base + 1);
+  const kubeconfigFor = (user: string, namespace: string) => kubeconfigOf(api.url, user, namespace);
   const { store } = api;
   const pods = new Map<string, RunningPod>();
   /** By Service: one kube-proxy per node, the first node's on the cluster IP. */
@@ -408,11 +409,14 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
           local,
           written: JSON.stringify(data),
         });
-      // The pod's own loopback is its address here (no network namespaces): 127.0.0.1 in its files is the pod.
+      // The pod's own loopback and all its addresses are its address here (no network namespaces): 127.0.0.1 and
+      // 0.0.0.0 in its files are the pod.
       for (const [key, value] of Object.entries(data)) {
         writeFileSync(
           join(local, key),
-          volume?.secret ? Buffer.from(value, 'base64') : value.replaceAll('127.0.0.1', running.ip),
+          volume?.secret
+            ? Buffer.from(value, 'base64')
+            : value.replaceAll('127.0.0.1', running.ip).replaceAll('0.0.0.0', running.ip),
           { mode: 0o600 },
         );
         if (volume?.configMap) configFiles.push(join(local, key));
@@ -495,6 +499,20 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
     );
   };
 
+  /**
+   * A pod's credentials for the API server, as a real kubelet mounts its service account's token: here a kubeconfig
+   * in the pod's directory, named by KUBECONFIG (a process cannot be given the fixed in-cluster paths). Every pod
+   * has one unless its spec turns the token off; the fake API server accepts any token.
+   */
+  const serviceAccountEnv = (pod: KubeObject, running: RunningPod): NodeJS.ProcessEnv => {
+    if (pod.spec.automountServiceAccountToken === false) return {};
+    const file = join(running.dir, 'serviceaccount.kubeconfig');
+    writeFileSync(file, kubeconfigFor(pod.spec.serviceAccountName ?? 'default', pod.metadata.namespace ?? 'default'), {
+      mode: 0o600,
+    });
+    return { KUBECONFIG: file };
+  };
+
   /** The local command of a container: guardgate (this package's CLI), or the fake model server (images fake-vllm:*). */
   const commandOf = (container: any, ip: string, local: (arg: string) => string): string[] => {
     if (String(container.image).startsWith('fake-vllm')) {
@@ -548,7 +566,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
         : commandOf(container, running.ip, local),
       {
         cwd: running.dir,
-        env: { ...process.env, ...options.env, ...resolveEnv(pod, container) },
+        env: { ...process.env, ...options.env, ...serviceAccountEnv(pod, running), ...resolveEnv(pod, container) },
         stdio: ['ignore', 'ignore', 'pipe'],
       },
     );
@@ -969,27 +987,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
     }
   }, tickMs);
 
-  const kubeconfig = `apiVersion: v1
-kind: Config
-clusters:
-- name: fake
-  cluster:
-    server: ${api.url}
-    # plain HTTP on loopback: the client allows it only with this set
-    insecure-skip-tls-verify: true
-users:
-- name: tester
-  user:
-    token: fake-token
-contexts:
-- name: fake
-  context:
-    cluster: fake
-    user: tester
-    namespace: default
-current-context: fake
-`;
-
+  const kubeconfig = kubeconfigFor('tester', 'default');
   return {
     api,
     kubeconfig,
@@ -1083,4 +1081,28 @@ current-context: fake
       block.release();
     },
   };
+}
+
+/** A kubeconfig (YAML) for the API server at `server`, as `user`, in `namespace`. */
+function kubeconfigOf(server: string, user: string, namespace: string): string {
+  return `apiVersion: v1
+kind: Config
+clusters:
+- name: fake
+  cluster:
+    server: ${server}
+    # plain HTTP on loopback: the client allows it only with this set
+    insecure-skip-tls-verify: true
+users:
+- name: ${user}
+  user:
+    token: fake-token
+contexts:
+- name: fake
+  context:
+    cluster: fake
+    user: ${user}
+    namespace: ${namespace}
+current-context: fake
+`;
 }

@@ -63,6 +63,17 @@ export function applyDefaults(object: KubeObject): void {
         port.targetPort = orDefault(port.targetPort, port.port);
       }
       return;
+    case 'Secret':
+      // stringData is write-only: merged into data (base64), its keys winning, and never stored or returned.
+      object.type = orDefault(object.type, 'Opaque');
+      if (object.stringData !== undefined) {
+        const data: Record<string, string> = { ...((object.data ?? {}) as Record<string, string>) };
+        for (const [key, value] of Object.entries(object.stringData as Record<string, string>))
+          data[key] = Buffer.from(value, 'utf8').toString('base64');
+        object.data = data;
+        delete object.stringData;
+      }
+      return;
     default:
   }
 }

@@ -7,18 +7,25 @@
 // - the render of each traffic mode through `kubectl apply -k --dry-run=server`: the real API server's validation,
 //   defaulting and admission (Pod Security where the namespace enforces it) judge every object, and nothing is
 //   created; a misspelt field is refused. The Gateway API mode runs only where its CRDs are installed.
+// - the rendered controller applied for real (`kubectl apply -k`), with GUARDGATE_TEST_DATABASE_URL (a PostgreSQL its
+//   pod reaches) for its state: a release through the controller pod's admin API, then that pod deleted; the
+//   Deployment's new pod takes over and adopts the live color (same generation, same pods, no restart). Everything
+//   it created is deleted at the end.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { REPOSITORY } from '../../src/deploy/assets.js';
 import { kubernetesApi } from '../../src/drivers/kubernetes/api.js';
 import { KubernetesDriver } from '../../src/drivers/kubernetes/driver.js';
 import { runCli } from '../helpers/cli.js';
 import { runDriverContract } from './driver-contract.js';
+import { until } from '../helpers/router.js';
 import { runLeaseContract } from './lease-contract.js';
 
 const kubeconfig = process.env.KUBECONFIG;
@@ -33,6 +40,25 @@ const kubectl = (...args: string[]) =>
       output: `${error.stdout ?? ''}${error.stderr ?? ''}`,
     }),
   );
+
+/** `guardgate k8s render` of the example spec into `out`, as `app` in the test namespace. */
+async function renderInto(out: string, app: string, flags: string[]): Promise<string> {
+  const cli = runCli([
+    'k8s',
+    'render',
+    join(REPOSITORY, 'examples/lexicon-v2.yaml'),
+    '--out',
+    out,
+    '--namespace',
+    namespace,
+    '--app',
+    app,
+    ...flags,
+  ]);
+  const code = await cli.exited;
+  expect(code, cli.stderr()).toBe(0);
+  return out;
+}
 
 if (kubeconfig === undefined) {
   describe('kubernetes (real cluster)', () => {
@@ -66,24 +92,8 @@ if (kubeconfig === undefined) {
 
   describe('the render on a real API server (kubectl apply -k --dry-run=server)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'guardgate-real-render-'));
-    const render = async (name: string, flags: string[]) => {
-      const out = join(dir, name);
-      const cli = runCli([
-        'k8s',
-        'render',
-        join(REPOSITORY, 'examples/lexicon-v2.yaml'),
-        '--out',
-        out,
-        '--namespace',
-        namespace,
-        '--app',
-        `guardgate-render-${process.pid}`,
-        ...flags,
-      ]);
-      const code = await cli.exited;
-      expect(code, cli.stderr()).toBe(0);
-      return out;
-    };
+    const render = (name: string, flags: string[]) =>
+      renderInto(join(dir, name), `guardgate-render-${process.pid}`, flags);
 
     it.for([
       ['service-selector', []],
@@ -109,5 +119,152 @@ if (kubeconfig === undefined) {
         expect(refused.output).toMatch(/unknown field "spec.sessionAffinityy"/);
       },
     );
+  });
+
+  describe('the rendered controller in the cluster (kubectl apply -k)', () => {
+    it('releases through the controller pod; a deleted controller pod is replaced, and the new one adopts the live color untouched', async (context) => {
+      const databaseUrl = process.env.GUARDGATE_TEST_DATABASE_URL;
+      if (databaseUrl === undefined)
+        return context.skip(
+          'GUARDGATE_TEST_DATABASE_URL is not set: the rendered controller keeps its state in PostgreSQL, reached from its pod at that URL',
+        );
+      const app = `gg-ctl-${process.pid}`;
+      const dir = mkdtempSync(join(tmpdir(), 'guardgate-real-controller-'));
+      const out = await renderInto(join(dir, 'render'), app, [
+        '--image',
+        process.env.GUARDGATE_TEST_IMAGE ?? 'guardgate:latest',
+      ]);
+      const token = randomBytes(24).toString('hex');
+      const schema = `gg_real_${process.pid}`;
+      const ok = async (...args: string[]) => {
+        const run = await kubectl('-n', namespace, ...args);
+        expect(run.code, `kubectl ${args.join(' ')}\n${run.output}`).toBe(0);
+        return run.output;
+      };
+      const controllerPods = async () =>
+        JSON.parse(await ok('get', 'pods', '-l', `app=${app}-controller`, '-o', 'json')).items.filter(
+          (pod: { metadata: { deletionTimestamp?: string } }) => pod.metadata.deletionTimestamp === undefined,
+        ) as Array<{ metadata: { name: string }; status: { podIP?: string } }>;
+      const colorState = async (color: string) => {
+        const deployment = JSON.parse(await ok('get', 'deployment', `${app}-${color}`, '-o', 'json'));
+        const pods = JSON.parse(await ok('get', 'pods', '-l', `app=${app},color=${color}`, '-o', 'json')).items;
+        return {
+          generation: deployment.metadata.generation as number,
+          pods: pods
+            .map(
+              (pod: { metadata: { name: string }; status: { containerStatuses?: Array<{ restartCount: number }> } }) =>
+                `${pod.metadata.name} restarts ${(pod.status.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0)}`,
+            )
+            .sort(),
+        };
+      };
+      /** The admin API of the controller pod that runs now (this machine reaches pod addresses: see the header). */
+      const admin = async (method: string, path: string, body?: unknown) => {
+        const [pod] = await controllerPods();
+        const response = await fetch(`http://${pod?.status.podIP}:8081${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+          body: body ? JSON.stringify(body) : undefined,
+          signal: AbortSignal.timeout(10_000),
+        });
+        return (await response.json()) as any;
+      };
+      /** The last answer of the controller's status (or why there was none), said when a wait on it fails. */
+      let seen: any = null;
+      const untilStatus = async (holds: (status: any) => boolean, timeoutMs: number, what: string) => {
+        try {
+          await until(
+            async () => {
+              seen = await admin('GET', '/admin/controller').catch((error: Error) => ({ unanswered: error.message }));
+              return holds(seen);
+            },
+            timeoutMs,
+            what,
+          );
+        } catch (error) {
+          throw new Error(`${(error as Error).message}; the controller's last status: ${JSON.stringify(seen)}`);
+        }
+      };
+      try {
+        // The Secrets the render names, as its kustomization.yaml says to create them (applied from a file here).
+        const secret = (name: string, stringData: Record<string, string>) => ({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name, namespace },
+          stringData,
+        });
+        const secrets = [
+          secret(`${app}-controller`, {
+            GUARDGATE_ADMIN_TOKEN: token,
+            DATABASE_URL: databaseUrl,
+            GUARDGATE_CONTROLLER_SCHEMA: schema,
+            GUARDGATE_AUDIT_SCHEMA: schema,
+          }),
+          secret(`${app}-api-keys`, { 'api-keys.json': JSON.stringify({ keys: [] }) }),
+        ];
+        writeFileSync(join(dir, 'secrets.yaml'), secrets.map((o) => stringify(o)).join('---\n'), {
+          mode: 0o600,
+        });
+        await ok('apply', '-f', join(dir, 'secrets.yaml'));
+        await ok('apply', '-k', out);
+        await ok('rollout', 'status', `deployment/${app}-controller`, '--timeout=180s');
+        await untilStatus(
+          (status) => status.environments?.blue?.instances?.some((i: any) => i.state === 'ready') === true,
+          180_000,
+          'the controller pod serving blue (the rendered environment, adopted)',
+        );
+
+        const created = await admin('POST', '/admin/releases', {
+          version: 'v2',
+          engine: { kind: 'lexicon' },
+          policy: 'strict',
+          replicas: 1,
+          gates: { load: { enabled: false }, shadow: { enabled: false }, watch: { enabled: false } },
+        });
+        expect(created.state, JSON.stringify(created)).toBe('deploying');
+        await untilStatus(
+          (status) => ['stable', 'aborted', 'rolled_back'].includes(status.release?.state),
+          300_000,
+          'the release through the controller pod ended',
+        );
+        expect(seen.release.state, JSON.stringify(seen.release)).toBe('stable');
+        expect(seen.active).toBe('green');
+        const before = await colorState('green');
+
+        const [old] = await controllerPods();
+        await ok('delete', 'pod', old!.metadata.name, '--wait=false');
+        await until(
+          async () => (await controllerPods()).some((pod) => pod.metadata.name !== old!.metadata.name),
+          120_000,
+          'a new controller pod',
+        );
+        await ok('rollout', 'status', `deployment/${app}-controller`, '--timeout=180s');
+        await untilStatus(
+          (status) => status.active === 'green' && status.release?.version === 'v2',
+          180_000,
+          'the new controller pod answering, green active',
+        );
+        expect(seen.release.state).toBe('stable');
+        // Adopted, not redeployed: same generation, same pods, no restart.
+        expect(await colorState('green')).toEqual(before);
+      } finally {
+        await kubectl('-n', namespace, 'delete', '-k', out, '--ignore-not-found', '--wait=false');
+        await kubectl(
+          '-n',
+          namespace,
+          'delete',
+          'deployments,services,configmaps,secrets,leases,poddisruptionbudgets',
+          '-l',
+          `app=${app}`,
+          '--ignore-not-found',
+          '--wait=false',
+        );
+        for (const [kind, ...names] of [
+          ['secret', `${app}-controller`, `${app}-api-keys`, `${app}-env`, `${app}-credentials`],
+          ['lease', `${app}-controller`],
+        ])
+          await kubectl('-n', namespace, 'delete', kind!, ...names, '--ignore-not-found', '--wait=false');
+      }
+    }, 900_000);
   });
 }

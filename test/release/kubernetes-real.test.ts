@@ -230,6 +230,7 @@ if (kubeconfig === undefined) {
         expect(seen.release.state, JSON.stringify(seen.release)).toBe('stable');
         expect(seen.active).toBe('green');
         const before = await colorState('green');
+        expect(before.pods.length).toBeGreaterThan(0);
 
         const [old] = await controllerPods();
         await ok('delete', 'pod', old!.metadata.name, '--wait=false');

@@ -438,18 +438,32 @@ async function startLocked(options: UpOptions, log: Logger): Promise<RunningUp> 
   // are the cluster's (the pods hold their digests), whatever this pod's data directory held.
   const lease =
     parsed.driver === 'kubernetes' ? await controllerLease(parsed, log, options.onLeadershipLost) : undefined;
-  let kept: KeptCredentials = { current: local };
   try {
-    if (parsed.driver === 'kubernetes') kept = await kubernetesCredentials(parsed, local, log);
-    if (kept.next !== undefined)
-      log.warn(
-        { since: kept.nextSince },
-        'a credential rotation began and did not finish: the pods accept the old and the new values until it does; run guardgate credentials rotate to finish it',
-      );
+    return await startLeased(options, log, lease, admin, local);
   } catch (error) {
+    // Whatever failed (a secret the configuration names and the environment lacks), the next controller need not
+    // wait for the Lease to expire.
     await lease?.release().catch(() => undefined);
     throw error;
   }
+}
+
+/** up, once it may act: its Lease held on Kubernetes. */
+async function startLeased(
+  options: UpOptions,
+  log: Logger,
+  lease: Awaited<ReturnType<typeof controllerLease>> | undefined,
+  admin: ReturnType<typeof keptSecret>,
+  local: Credentials,
+): Promise<RunningUp> {
+  const parsed = options.router;
+  const kept: KeptCredentials =
+    parsed.driver === 'kubernetes' ? await kubernetesCredentials(parsed, local, log) : { current: local };
+  if (kept.next !== undefined)
+    log.warn(
+      { since: kept.nextSince },
+      'a credential rotation began and did not finish: the pods accept the old and the new values until it does; run guardgate credentials rotate to finish it',
+    );
   const credentials = kept.current;
   const { 'router-secret': routerSecret, 'gate-token': gateToken } = credentials;
   // What this controller sends: a credential rotation (Kubernetes) changes it while up runs.

@@ -1,11 +1,16 @@
 // One controller acts at a time: the Lease is taken only when free, expired or already held; a second
 // controller waits while the first renews, takes over the moment it frees the Lease, and one that cannot
 // renew says it lost it (and must stop) once the Lease would have expired.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubernetesApi } from '../../src/drivers/kubernetes/api.js';
 import { LeaderLease, mayTake, observe } from '../../src/drivers/kubernetes/lease.js';
 import { startFakeCluster, type FakeCluster } from '../fake-cluster/cluster.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDataDir } from '../helpers/instance.js';
 import { until } from '../helpers/router.js';
 import { runLeaseContract } from './lease-contract.js';
 
@@ -114,5 +119,30 @@ describe('the controller Lease on the fake cluster', () => {
     expect(tookAt).toBeGreaterThan(lostAt);
     cluster.api.faults.clear();
     await second.release();
+  });
+
+  it('an up that fails after taking the Lease (a secret its configuration names is not set) frees it: the next need not wait for it to expire', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'guardgate-lease-up-'));
+    writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig, { mode: 0o600 });
+    writeFileSync(
+      join(dir, 'up.yaml'),
+      `driver: kubernetes\nkubernetes:\n  kubeconfig: ${join(dir, 'kubeconfig')}\n  app: failed-start\n  image: guardgate:test\n  leaseSeconds: 600\nauth:\n  jwt:\n    secret: { env: GG_TEST_UNSET_JWT_SECRET }\n`,
+    );
+    const up = runCli([
+      'up',
+      '-c',
+      join(dir, 'up.yaml'),
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--data-dir',
+      tempDataDir(),
+    ]);
+    expect(await up.exited).toBe(2);
+    expect(up.stderr()).toContain('GG_TEST_UNSET_JWT_SECRET is not set');
+    // It had taken the Lease (it acts only once it holds it), and gave it back as it failed.
+    expect(cluster.api.store.get('Lease', 'default', 'failed-start-controller')).toBeDefined();
+    expect(holder('failed-start-controller')).toBe('');
   });
 });

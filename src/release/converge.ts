@@ -78,7 +78,8 @@ const SERVING_TIMEOUT_MS = 30_000;
  */
 async function untilServing({ traffic, log }: ReleaseContext, color: Color): Promise<void> {
   const deadline = Date.now() + SERVING_TIMEOUT_MS;
-  while ((await traffic.healthyCount(color)) === 0) {
+  // A count that cannot be read now (an API call failing) is asked again, as a count of none is.
+  while ((await traffic.healthyCount(color).catch(() => 0)) === 0) {
     if (Date.now() >= deadline) {
       log.error(
         { color, waitedMs: SERVING_TIMEOUT_MS },

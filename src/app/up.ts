@@ -41,6 +41,7 @@ import type { ReleaseSpec } from '../release/spec.js';
 import { controllerMetrics } from '../release/metrics.js';
 import { routerTraffic, type Traffic } from '../release/traffic.js';
 import { readyInstanceUrl, type Driver } from '../drivers/driver.js';
+import { untilServing } from '../release/serving.js';
 import { LocalDriver } from '../drivers/local.js';
 import { ADMIN_DIGEST_ENV, GATE_DIGEST_ENV, kubernetesPodConfig } from '../drivers/kubernetes/pod-config.js';
 import { SqliteControllerStore } from '../release/store.js';
@@ -686,6 +687,8 @@ async function startLeased(
     controllerFile(parsed.dataDir),
     JSON.stringify({ url: router.url, adminUrl: router.adminUrl, pid: process.pid }, null, 2),
   );
+  // Said up once a request is answered; the admin API is up meanwhile (an operator can act if it never is).
+  await untilServing(traffic, log);
   return {
     url: router.url,
     adminUrl: router.adminUrl,

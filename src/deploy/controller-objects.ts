@@ -63,7 +63,8 @@ export function controllerConfig(options: RenderOptions): Record<string, unknown
   return {
     driver: 'kubernetes',
     traffic: options.traffic,
-    // up's own router on the pod's loopback: clients and the gates go through the Service or the Gateway.
+    // up's own router on the pod's loopback (the default, said here so that the file says where everything listens):
+    // clients and the gates go through the Service or the Gateway.
     host: '127.0.0.1',
     admin: { host: '0.0.0.0', port: ADMIN_PORT },
     auth: renderedAuth(options),

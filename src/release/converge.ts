@@ -3,7 +3,7 @@
 // up; a kept old environment keeps its retire time; an interrupted release is watched again (it had
 // switched) or aborted with its candidate discarded.
 import type { EnvironmentSpec } from '../drivers/driver.js';
-import { otherColor, type Color } from '../vocabulary/colors.js';
+import { otherColor } from '../vocabulary/colors.js';
 import type { ReleaseContext } from './context.js';
 import type { Release } from './store.js';
 
@@ -32,7 +32,6 @@ export async function converge(ctx: ReleaseContext): Promise<Converged> {
         log.warn({ err: error, color: deployment.color }, 'following the instances of an environment failed'),
       );
   });
-  await untilServing(ctx, active);
   await store.setActive(active);
   await store.saveEnvironment(stored);
   const other = await store.environment(otherColor(active));
@@ -66,29 +65,6 @@ export async function converge(ctx: ReleaseContext): Promise<Converged> {
   });
   log.warn({ release: open.version, state: open.state }, 'controller restarted mid-release: release aborted');
   return {};
-}
-
-/** How long a start waits for the active color to pass the traffic's own checks before it goes on. */
-const SERVING_TIMEOUT_MS = 30_000;
-
-/**
- * Waits until the traffic routes to `color` (an instance passed the router's first checks, or the Service has a
- * ready endpoint): the start that follows says "up", and a request sent then is answered, not refused with a 503.
- * Past its deadline it says so and goes on: the admin API must come up for an operator to act.
- */
-async function untilServing({ traffic, log }: ReleaseContext, color: Color): Promise<void> {
-  const deadline = Date.now() + SERVING_TIMEOUT_MS;
-  // A count that cannot be read now (an API call failing) is asked again, as a count of none is.
-  while ((await traffic.healthyCount(color).catch(() => 0)) === 0) {
-    if (Date.now() >= deadline) {
-      log.error(
-        { color, waitedMs: SERVING_TIMEOUT_MS },
-        'the active color has no instance that passes the health checks: requests are refused until one does',
-      );
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** Redeploys a kept environment that did not survive a restart, and retires it at its time; if it cannot come back, it is recorded as retired. */

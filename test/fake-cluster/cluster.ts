@@ -416,7 +416,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
           join(local, key),
           volume?.secret
             ? Buffer.from(value, 'base64')
-            : value.replaceAll('127.0.0.1', running.ip).replaceAll('0.0.0.0', running.ip),
+            : value.replaceAll('127.0.0.1', running.ip).replace(/(?<![\d.])0\.0\.0\.0(?![\d.])/g, running.ip),
           { mode: 0o600 },
         );
         if (volume?.configMap) configFiles.push(join(local, key));
@@ -502,15 +502,19 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
   /**
    * A pod's credentials for the API server, as a real kubelet mounts its service account's token: here a kubeconfig
    * in the pod's directory, named by KUBECONFIG (a process cannot be given the fixed in-cluster paths). Every pod
-   * has one unless its spec turns the token off; the fake API server accepts any token.
+   * has one unless its spec turns the token off. The fake API server accepts any token: it records requests for
+   * the Role checks (rbac.ts), it does not refuse them. Returns the whole environment the pod starts from.
    */
   const serviceAccountEnv = (pod: KubeObject, running: RunningPod): NodeJS.ProcessEnv => {
-    if (pod.spec.automountServiceAccountToken === false) return {};
+    const base: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+    // Never the test runner's cluster credentials: a pod has its own, or none.
+    delete base.KUBECONFIG;
+    if (pod.spec.automountServiceAccountToken === false) return base;
     const file = join(running.dir, 'serviceaccount.kubeconfig');
     writeFileSync(file, kubeconfigFor(pod.spec.serviceAccountName ?? 'default', pod.metadata.namespace ?? 'default'), {
       mode: 0o600,
     });
-    return { KUBECONFIG: file };
+    return { ...base, KUBECONFIG: file };
   };
 
   /** The local command of a container: guardgate (this package's CLI), or the fake model server (images fake-vllm:*). */
@@ -566,7 +570,7 @@ export async function startFakeCluster(options: FakeClusterOptions = {}): Promis
         : commandOf(container, running.ip, local),
       {
         cwd: running.dir,
-        env: { ...process.env, ...options.env, ...serviceAccountEnv(pod, running), ...resolveEnv(pod, container) },
+        env: { ...serviceAccountEnv(pod, running), ...resolveEnv(pod, container) },
         stdio: ['ignore', 'ignore', 'pipe'],
       },
     );

@@ -9,8 +9,8 @@
 //   created; a misspelt field is refused. The Gateway API mode runs only where its CRDs are installed.
 // - the rendered controller applied for real (`kubectl apply -k`), with GUARDGATE_TEST_DATABASE_URL (a PostgreSQL its
 //   pod reaches) for its state: a release through the controller pod's admin API, then that pod deleted; the
-//   Deployment's new pod takes over and adopts the live color (same generation, same pods, no restart). Everything
-//   it created is deleted at the end.
+//   Deployment's new pod takes the Lease and adopts the live color (same generation, same pods, no restart). Every
+//   object it created is deleted at the end; its PostgreSQL schema (gg_real_<random>) stays in that database.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -128,14 +128,16 @@ if (kubeconfig === undefined) {
         return context.skip(
           'GUARDGATE_TEST_DATABASE_URL is not set: the rendered controller keeps its state in PostgreSQL, reached from its pod at that URL',
         );
-      const app = `gg-ctl-${process.pid}`;
+      // A name no earlier run used: its state (a schema of its own) never meets an earlier run's.
+      const suffix = randomBytes(4).toString('hex');
+      const app = `gg-ctl-${suffix}`;
       const dir = mkdtempSync(join(tmpdir(), 'guardgate-real-controller-'));
       const out = await renderInto(join(dir, 'render'), app, [
         '--image',
         process.env.GUARDGATE_TEST_IMAGE ?? 'guardgate:latest',
       ]);
       const token = randomBytes(24).toString('hex');
-      const schema = `gg_real_${process.pid}`;
+      const schema = `gg_real_${suffix}`;
       const ok = async (...args: string[]) => {
         const run = await kubectl('-n', namespace, ...args);
         expect(run.code, `kubectl ${args.join(' ')}\n${run.output}`).toBe(0);
@@ -246,6 +248,9 @@ if (kubeconfig === undefined) {
           'the new controller pod answering, green active',
         );
         expect(seen.release.state).toBe('stable');
+        const [replacement] = await controllerPods();
+        const lease = JSON.parse(await ok('get', 'lease', `${app}-controller`, '-o', 'json'));
+        expect(lease.spec.holderIdentity).toBe(replacement!.metadata.name);
         // Adopted, not redeployed: same generation, same pods, no restart.
         expect(await colorState('green')).toEqual(before);
       } finally {

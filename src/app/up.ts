@@ -501,36 +501,60 @@ async function startLeased(
       unhealthyThreshold: 3,
       healthyThreshold: 1,
     };
+  // What started so far, closed in reverse order when a later step fails (a secret missing, a port in use): a
+  // failed up ends, and leaves nothing open behind it (in-process callers, tests, go on).
+  const started: Array<() => Promise<unknown>> = [async () => lease?.release()];
+  const stopStarted = async () => {
+    for (const stop of started.reverse())
+      await stop().catch((error: Error) => log.warn({ err: error }, 'closing after a failed start'));
+  };
+  /** One step of the start: if it fails, what started before it is closed, and the failure goes on. */
+  const step = async <T>(run: () => Promise<T> | T): Promise<T> => {
+    try {
+      return await run();
+    } catch (error) {
+      await stopStarted();
+      throw error;
+    }
+  };
   // The controller's state goes where the audit goes: PostgreSQL when DATABASE_URL is set, else SQLite.
   const stores = upStoresFrom(instanceEnv);
   const { databaseUrl } = stores;
   // Store calls ride out an outage up to storeOutageSeconds; a release still running after that fails.
-  const resilient = new ResilientStore(
-    databaseUrl
-      ? new (await import('../release/store-postgres.js')).PostgresControllerStore(
-          databaseUrl,
-          stores.controllerSchema,
-          controllerTarget(
-            parsed.driver === 'kubernetes'
-              ? {
-                  driver: 'kubernetes',
-                  server: (await import('../drivers/kubernetes/api.js')).apiServerOf(kubeconfigText(parsed.kubernetes)),
-                  namespace: parsed.kubernetes.namespace,
-                  app: parsed.kubernetes.app,
-                }
-              : { driver: 'local' },
-            stores.target,
-          ),
-        )
-      : new SqliteControllerStore(join(parsed.dataDir, 'controller.sqlite')),
-    parsed.storeOutageSeconds * 1000,
+  const resilient = await step(
+    async () =>
+      new ResilientStore(
+        databaseUrl
+          ? new (await import('../release/store-postgres.js')).PostgresControllerStore(
+              databaseUrl,
+              stores.controllerSchema,
+              controllerTarget(
+                parsed.driver === 'kubernetes'
+                  ? {
+                      driver: 'kubernetes',
+                      server: (await import('../drivers/kubernetes/api.js')).apiServerOf(
+                        kubeconfigText(parsed.kubernetes),
+                      ),
+                      namespace: parsed.kubernetes.namespace,
+                      app: parsed.kubernetes.app,
+                    }
+                  : { driver: 'local' },
+                stores.target,
+              ),
+            )
+          : new SqliteControllerStore(join(parsed.dataDir, 'controller.sqlite')),
+        parsed.storeOutageSeconds * 1000,
+      ),
   );
+  started.push(async () => resilient.close());
   // The controller's metrics (and the change webhook's), on the admin API's /metrics.
   const metrics = new Registry();
-  const webhook = changeWebhook(parsed, instanceEnv, log, metrics);
+  const webhook = await step(() => changeWebhook(parsed, instanceEnv, log, metrics));
+  started.push(async () => webhook?.close(0));
   // Release traces: a trace per release, a span per state and per gate (tracing on: OTEL_EXPORTER_OTLP_ENDPOINT).
   const tracingSettings = tracingConfig(instanceEnv, 'guardgate-controller');
-  const tracing = await openTracing(tracingSettings, BUILD.version);
+  const tracing = await step(() => openTracing(tracingSettings, BUILD.version));
+  started.push(async () => tracing?.shutdown());
   const listeners: StoreListener[] = [
     ...(webhook ? [webhookListener(webhook)] : []),
     ...(tracing
@@ -559,7 +583,7 @@ async function startLeased(
   const releaseSecrets = { ...parsed.releaseSecrets, deniedDirs: [parsed.dataDir] };
   const kubernetes =
     parsed.driver === 'kubernetes'
-      ? await kubernetesDriver(parsed, auth, token, kept, instanceEnv, options.logLevel, log)
+      ? await step(() => kubernetesDriver(parsed, auth, token, kept, instanceEnv, options.logLevel, log))
       : undefined;
   const driver: Driver =
     kubernetes ??
@@ -577,22 +601,13 @@ async function startLeased(
       },
       log,
     );
+  started.push(async () => driver.close());
   // Rotating the pods' credentials on purpose: on Kubernetes, where the Service or a Gateway is the front door.
   let rotator: CredentialRotator | undefined;
   // Plain composition: the data path, the traffic over it, the controller, then the admin API that drives it.
-  const audit = await openAuditReader({ databaseUrl, schema: stores.auditSchema, dataDir: parsed.dataDir });
-  // What started so far, closed in reverse order when a later step fails (a port in use): a failed up ends.
-  const started: Array<() => Promise<unknown>> = [
-    async () => store.close(),
-    async () => lease?.release(),
-    async () => driver.close(),
-    async () => tracing?.shutdown(),
-    async () => webhook?.close(0),
-  ];
-  const stopStarted = async () => {
-    for (const stop of started.reverse())
-      await stop().catch((error: Error) => log.warn({ err: error }, 'closing after a failed start'));
-  };
+  const audit = await step(() => openAuditReader({ databaseUrl, schema: stores.auditSchema, dataDir: parsed.dataDir }));
+  // Closed by the admin API once it runs; by this list if the start fails before.
+  started.push(async () => audit.close());
   let dataPath: Awaited<ReturnType<typeof startDataPath>>;
   let controller: Controller;
   let traffic: Traffic;

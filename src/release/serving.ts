@@ -38,6 +38,15 @@ export async function untilServing(traffic: Traffic, log: Logger, wait: ServingW
     await new Promise((resolve) => setTimeout(resolve, wait.pollMs));
   }
   // Ready only now: the switch at start had no ready pod to wait for the Service's endpoints or the route to take in.
-  if (waited && traffic.active === color) await traffic.switchTo(color, { force: true });
+  // Asked again, it waits for them; if it cannot (an API call failing), that is said, and the start goes on.
+  if (waited && traffic.active === color)
+    await traffic
+      .switchTo(color, { force: true })
+      .catch((error: Error) =>
+        log.warn(
+          { color, err: error },
+          'the active color serves, but the switch to it could not be confirmed again: clients may wait for it to propagate',
+        ),
+      );
   return true;
 }

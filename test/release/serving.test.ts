@@ -102,4 +102,19 @@ describe('until the active color serves', () => {
       }),
     );
   });
+
+  it('goes on, saying so, when the switch asked again once the color serves fails (an API call failing)', async () => {
+    const { instance, traffic, log, lines } = await restartedOnUnreadyInstance();
+    const failing = { ...traffic, switchTo: () => Promise.reject(new Error('injected: the API server answered 503')) };
+    const waiting = untilServing(failing, log, { timeoutMs: 60_000, pollMs: 50 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    instance.ready = true;
+    expect(await waiting).toBe(true);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        color: 'blue',
+        msg: 'the active color serves, but the switch to it could not be confirmed again: clients may wait for it to propagate',
+      }),
+    );
+  });
 });

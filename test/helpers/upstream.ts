@@ -21,6 +21,8 @@ export interface TestUpstream {
   healthDelayMs: number;
   /** The status of non-health answers (200 unless a test says otherwise). */
   status: number;
+  /** How many health checks (GET /readyz) it has answered. */
+  healthChecks: number;
   received: Echo[];
   openConnections(): number;
   close(): Promise<void>;
@@ -28,9 +30,18 @@ export interface TestUpstream {
 
 export async function startUpstream(name: string, port = 0): Promise<TestUpstream> {
   const sockets = new Set<Socket>();
-  const upstream = { name, ready: true, delayMs: 0, healthDelayMs: 0, status: 200, received: [] as Echo[] };
+  const upstream = {
+    name,
+    ready: true,
+    delayMs: 0,
+    healthDelayMs: 0,
+    status: 200,
+    healthChecks: 0,
+    received: [] as Echo[],
+  };
   const server: Server = createServer((req, res) => {
     if (req.url === '/readyz') {
+      upstream.healthChecks++;
       const answer = () =>
         res
           .writeHead(upstream.ready ? 200 : 503, { 'content-type': 'application/json' })

@@ -12,7 +12,7 @@ import { Environments } from '../../src/release/environments.js';
 import { untilServing } from '../../src/release/serving.js';
 import { SqliteControllerStore } from '../../src/release/store.js';
 import { routerTraffic } from '../../src/release/traffic.js';
-import { startTestRouter } from '../helpers/router.js';
+import { startTestRouter, until } from '../helpers/router.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
 const blue: EnvironmentSpec = {
@@ -80,7 +80,9 @@ describe('until the active color serves', () => {
     const { instance, running, traffic, log } = await restartedOnUnreadyInstance();
     let served: boolean | undefined;
     const waiting = untilServing(traffic, log, { timeoutMs: 60_000, pollMs: 50 }).then((ok) => (served = ok));
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    // The router's checks keep failing (three more of them): the start goes on waiting.
+    const checked = instance.healthChecks;
+    await until(() => instance.healthChecks >= checked + 3, 30_000, 'three more failed health checks of the instance');
     expect(served).toBeUndefined();
     expect(await traffic.healthyCount('blue')).toBe(0);
 
@@ -107,7 +109,9 @@ describe('until the active color serves', () => {
     const { instance, traffic, log, lines } = await restartedOnUnreadyInstance();
     const failing = { ...traffic, switchTo: () => Promise.reject(new Error('injected: the API server answered 503')) };
     const waiting = untilServing(failing, log, { timeoutMs: 60_000, pollMs: 50 });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Ready only once the wait has seen it refused (a failed check after the wait began): it then switches again.
+    const checked = instance.healthChecks;
+    await until(() => instance.healthChecks > checked, 30_000, 'a failed health check of the instance');
     instance.ready = true;
     expect(await waiting).toBe(true);
     expect(lines).toContainEqual(

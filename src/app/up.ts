@@ -503,7 +503,8 @@ async function startLeased(
     };
   // What started so far, closed in reverse order when a later step fails (a secret missing, a port in use): a
   // failed up ends, and leaves nothing open behind it (in-process callers, tests, go on).
-  const started: Array<() => Promise<unknown>> = [async () => lease?.release()];
+  // (The Lease is given back by startLocked, whatever failed.)
+  const started: Array<() => Promise<unknown>> = [];
   const stopStarted = async () => {
     for (const stop of started.reverse())
       await stop().catch((error: Error) => log.warn({ err: error }, 'closing after a failed start'));

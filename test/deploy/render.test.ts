@@ -1,8 +1,7 @@
 // guardgate k8s render: every object it writes, in every mode, passes the Kubernetes, Gateway API, Argo
 // Rollouts and Prometheus Operator schemas; kubectl accepts every file; the output is the same bytes for the
 // same input, names Secrets without ever holding one, and the copies kept in deploy/ are what it renders now.
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { dropUnknownFields } from '../fake-cluster/unknown-fields.js';
 import { loadReleaseSpec, parseReleaseSpec } from '../../src/release/spec.js';
 import { startApiServer, validateKubeObject, type ApiServer } from '../fake-cluster/api-server.js';
 import { CLI } from '../helpers/cli.js';
+import { kubectl as runKubectl, kubectlWorks } from '../helpers/kubectl.js';
 import { requireService } from '../helpers/services.js';
 
 /** The built command, run to its end: exit status, stdout, stderr. */
@@ -216,25 +216,13 @@ describe('guardgate k8s render', () => {
 
 describe('guardgate k8s render on the command line, and kubectl', () => {
   const dir = mkdtempSync(join(tmpdir(), 'guardgate-render-'));
-  const hasKubectl = (() => {
-    try {
-      execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
   /** A fresh API server for kubectl, and a kubeconfig naming it. */
   const apiServer = async (name: string): Promise<{ api: ApiServer; kubectl: (...args: string[]) => Promise<{ code: number; output: string }> }> => {
     const api = await startApiServer();
     const kubeconfig = join(dir, `${name}.kubeconfig`);
     writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: ${api.url}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\ncurrent-context: fake\n`);
-    // Asynchronously: the fake API server answering kubectl runs in this process.
-    const kubectl = (...args: string[]) =>
-      promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', timeout: 60_000 }).then(
-        ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
-        (error: { code?: number; stdout?: string; stderr?: string }) => ({ code: error.code ?? 1, output: `${error.stdout ?? ''}${error.stderr ?? ''}` }),
-      );
+    // Asynchronously (helpers/kubectl.ts): the fake API server answering kubectl runs in this process.
+    const kubectl = (...args: string[]) => runKubectl(args, { kubeconfig, timeoutMs: 60_000 });
     return { api, kubectl };
   };
 
@@ -242,7 +230,7 @@ describe('guardgate k8s render on the command line, and kubectl', () => {
     ['controller', []],
     ['argo-rollouts', ['--argo-rollouts', '--gateway', 'edge/gateways', '--host', HOST]],
   ] as Array<[string, string[]]>)('writes the %s files that kubectl apply -k applies, validated strictly', async ([name, flags], context) => {
-    if (!requireService(hasKubectl, 'kubectl', (note) => context.skip(note))) return;
+    if (!requireService(await kubectlWorks(), 'kubectl', (note) => context.skip(note))) return;
     const out = join(dir, name);
     const cli = guardgate(['k8s', 'render', join(REPOSITORY, 'examples/lexicon-v2.yaml'), '--out', out, '--namespace', 'moderation', ...flags]);
     expect(cli.status, cli.stderr).toBe(0);

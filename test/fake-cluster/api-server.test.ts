@@ -2,30 +2,14 @@
 // `kubectl patch --local` gives, a stale resourceVersion is a conflict, invalid objects are refused by
 // the Kubernetes schemas and by the API server's own rules (names, labels, selectors), what it defaults is
 // stored, watches stream changes and expire, and injected faults come back as statuses.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubectl, kubectlWorks } from '../helpers/kubectl.js';
 import { requireService } from '../helpers/services.js';
 import { startApiServer, type ApiServer, type KubeObject } from './api-server.js';
 import { applyDefaults } from './defaulting.js';
-
-/**
- * kubectl, without blocking: a synchronous call stalls this process's event loop, and with it the fake API server's
- * sockets (a kept-alive connection closed meanwhile fails the next request). Some kubectl builds take seconds to start.
- */
-const kubectl = (args: string[]) => promisify(execFile)('kubectl', args, { encoding: 'utf8' }).then((r) => r.stdout);
-/** Whether kubectl runs here: asked once. */
-const kubectlWorks = (() => {
-  let works: Promise<boolean> | undefined;
-  return () =>
-    (works ??= kubectl(['version', '--client']).then(
-      () => true,
-      () => false,
-    ));
-})();
 
 const deployment = (name: string): KubeObject => ({
   apiVersion: 'apps/v1',
@@ -150,20 +134,20 @@ describe('the fake Kubernetes API server', () => {
     expect(ours.status).toBe(200);
     const dir = mkdtempSync(join(tmpdir(), 'guardgate-kubectl-'));
     writeFileSync(join(dir, 'object.json'), JSON.stringify(original));
-    const theirs = JSON.parse(
-      await kubectl([
-        'patch',
-        '--local',
-        '-f',
-        join(dir, 'object.json'),
-        '--type',
-        type,
-        '-p',
-        JSON.stringify(patch),
-        '-o',
-        'json',
-      ]),
-    ) as KubeObject;
+    const patched = await kubectl([
+      'patch',
+      '--local',
+      '-f',
+      join(dir, 'object.json'),
+      '--type',
+      type,
+      '-p',
+      JSON.stringify(patch),
+      '-o',
+      'json',
+    ]);
+    expect(patched.code, patched.output).toBe(0);
+    const theirs = JSON.parse(patched.stdout) as KubeObject;
     // The server defaults what a patch brings (a new container's pull policy), as the real one does.
     applyDefaults(theirs);
     expect(userPart(ours.body)).toEqual(userPart(theirs));

@@ -11,12 +11,10 @@
 //   pod reaches) for its state: a release through the controller pod's admin API, then that pod deleted; the
 //   Deployment's new pod takes the Lease and adopts the live color (same generation, same pods, no restart). Every
 //   object it created is deleted at the end; its PostgreSQL schema (gg_real_<random>) stays in that database.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -24,6 +22,7 @@ import { REPOSITORY } from '../../src/deploy/assets.js';
 import { kubernetesApi } from '../../src/drivers/kubernetes/api.js';
 import { KubernetesDriver } from '../../src/drivers/kubernetes/driver.js';
 import { runCli } from '../helpers/cli.js';
+import { kubectl as runKubectl } from '../helpers/kubectl.js';
 import { runDriverContract } from './driver-contract.js';
 import { until } from '../helpers/router.js';
 import { runLeaseContract } from './lease-contract.js';
@@ -32,14 +31,7 @@ const kubeconfig = process.env.KUBECONFIG;
 const namespace = process.env.GUARDGATE_TEST_NAMESPACE ?? 'default';
 
 /** kubectl on the cluster of KUBECONFIG: its exit code and what it printed. */
-const kubectl = (...args: string[]) =>
-  promisify(execFile)('kubectl', args, { encoding: 'utf8', timeout: 120_000 }).then(
-    ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
-    (error: { code?: number; stdout?: string; stderr?: string }) => ({
-      code: typeof error.code === 'number' ? error.code : 1,
-      output: `${error.stdout ?? ''}${error.stderr ?? ''}`,
-    }),
-  );
+const kubectl = (...args: string[]) => runKubectl(args);
 
 /** `guardgate k8s render` of the example spec into `out`, as `app` in the test namespace. */
 async function renderInto(out: string, app: string, flags: string[]): Promise<string> {

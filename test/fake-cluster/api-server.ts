@@ -238,6 +238,8 @@ export interface Fault {
   hangMs?: number;
   /** How many matching requests fail; then the fault is spent. */
   count: number;
+  /** When the outage ends (ms since the epoch), spent or not: none, when `count` requests have met it. */
+  endsAt?: number;
 }
 
 export class HttpError extends Error {
@@ -763,7 +765,11 @@ export async function startApiServer(serviceBlock = 2): Promise<ApiServer> {
     const method = req.method!;
     if (faultControl.delayMs > 0) await new Promise((r) => setTimeout(r, faultControl.delayMs));
     const fault = faults.find(
-      (f) => f.count > 0 && (f.method === undefined || f.method === method) && f.path.test(path),
+      (f) =>
+        f.count > 0 &&
+        (f.endsAt === undefined || Date.now() < f.endsAt) &&
+        (f.method === undefined || f.method === method) &&
+        f.path.test(path),
     );
     if (fault !== undefined) {
       fault.count--;

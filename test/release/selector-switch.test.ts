@@ -125,6 +125,28 @@ describe('switching by Service selector or Gateway API route, with kept-alive cl
     await traffic.switchTo(from);
   });
 
+  it('an outage longer than the API client waits: the switch fails saying how long it asked, the Service is left as it was', async () => {
+    const impatient = await ServiceSelectorTraffic.create(
+      kubernetesApi(cluster.kubeconfig, 1_000),
+      settings,
+      { adminToken: ADMIN_TOKEN, reconnectSeconds: 0, propagationTimeoutMs: 30_000 },
+      silent,
+      'blue',
+    );
+    const from = impatient.active;
+    cluster.api.faults.add({ method: 'PATCH', path: /\/services\/pinned$/, status: 503, count: 1_000 });
+    try {
+      // One line: the status, the API server's reason and message, and how long it was asked (not the client's
+      // dump of the body and headers).
+      await expect(impatient.switchTo(from === 'blue' ? 'green' : 'blue')).rejects.toThrow(
+        /^HTTP 503 InternalError: injected fault \(asked [3-9] times in [01]\.\d s\)$/,
+      );
+    } finally {
+      cluster.api.faults.clear();
+    }
+    expect(cluster.api.store.get('Service', 'default', 'pinned')!.spec.selector.color).toBe(from);
+  });
+
   it('without the drain, kept-alive clients stay on the old color; with it, each gets at most one more answer there', async () => {
     const pinned = await switchUnderLoad(selector(0), 'blue', 'green');
     const drained = await switchUnderLoad(selector(10), 'green', 'blue');

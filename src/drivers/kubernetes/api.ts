@@ -8,8 +8,7 @@ import { statusOf } from './objects.js';
  * asking again on transient failures for up to `patienceMs` (0: never; the Lease has its own deadline).
  */
 export function kubernetesApi(kubeconfig: string | undefined, patienceMs = 15_000): KubernetesObjectApi {
-  const api = KubernetesObjectApi.makeApiClient(kubeConfigOf(kubeconfig));
-  return patienceMs > 0 ? patientApi(api, patienceMs) : api;
+  return patientApi(KubernetesObjectApi.makeApiClient(kubeConfigOf(kubeconfig)), patienceMs);
 }
 
 /** A kubeconfig (YAML), or none: the in-cluster service account, or ~/.kube/config. */
@@ -34,8 +33,30 @@ function transient(error: unknown): boolean {
 }
 
 /**
+ * An API server's refusal in one line, `HTTP 409 Conflict: <its message>`, instead of the client's dump of the
+ * status, body and headers; the status stays in `code`. Other errors as they are.
+ */
+function readable(error: unknown): unknown {
+  const status = statusOf(error);
+  const body = (error as { body?: unknown }).body;
+  if (status === undefined || !(error instanceof Error) || !error.message.startsWith('HTTP-Code: ')) return error;
+  const parsed = typeof body === 'string' ? safeJson(body) : body;
+  const { reason, message } = (parsed ?? {}) as { reason?: unknown; message?: unknown };
+  error.message = `HTTP ${status}${typeof reason === 'string' ? ` ${reason}` : ''}${typeof message === 'string' ? `: ${message}` : ''}`;
+  return error;
+}
+
+const safeJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
  * The client, with every call asked again on a transient failure (back-off from 100 ms to 2 s, for at most
- * `patienceMs`); a refusal (400, 403, 404, 409, 422) comes back at once.
+ * `patienceMs`); a refusal (400, 403, 404, 409, 422) comes back at once. Failures come back in one line.
  */
 export function patientApi(api: KubernetesObjectApi, patienceMs = 15_000): KubernetesObjectApi {
   return new Proxy(api, {
@@ -47,12 +68,20 @@ export function patientApi(api: KubernetesObjectApi, patienceMs = 15_000): Kuber
       )
         return value;
       return async (...args: unknown[]) => {
-        const deadline = Date.now() + patienceMs;
-        for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
+        const started = Date.now();
+        const deadline = started + patienceMs;
+        for (let wait = 100, attempt = 1; ; wait = Math.min(wait * 2, 2_000), attempt++) {
           try {
             return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
           } catch (error) {
-            if (!transient(error) || Date.now() + wait > deadline) throw error;
+            const failure = readable(error);
+            if (!transient(failure)) throw failure;
+            if (Date.now() + wait > deadline) {
+              // What was waited for: the last failure says why, this says for how long.
+              if (attempt > 1 && failure instanceof Error)
+                failure.message += ` (asked ${attempt} times in ${((Date.now() - started) / 1_000).toFixed(1)} s)`;
+              throw failure;
+            }
             await new Promise((resolve) => setTimeout(resolve, wait));
           }
         }

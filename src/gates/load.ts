@@ -135,11 +135,12 @@ export async function measureLoad(endpoint: string, options: LoadOptions): Promi
 export const warmUpSeconds = (durationSeconds: number): number => Math.max(1, Math.min(3, durationSeconds));
 
 /**
- * Requests a candidate behind the active side's pace may answer, unmeasured, before it is measured: its warm-up
- * goes on a second at a time past `warmUpSeconds` while it is behind, until it has answered this many. A fresh
- * process reaches its pace after so many requests (hot paths compiled, its heap grown), not after so many seconds:
- * CI on a busy machine saw a fresh pod at half the live version's QPS for its first ~1,450 requests (about 11 s
- * there, both measured rounds), then at pace.
+ * Requests a candidate answers, unmeasured, before it is measured: its warm-up goes on a second at a time past
+ * `warmUpSeconds` until it has answered this many. A fresh process reaches its pace after so many requests (hot
+ * paths compiled, its heap grown), not after so many seconds: CI on a busy machine saw a fresh pod at half the
+ * live version's QPS for its first ~1,450 requests (about 11 s there, both measured rounds), then at pace; beside
+ * two busy loops, a fresh instance at half pace for its first ~1,800. Comparing warm-up paces cannot tell: the
+ * machine slows both sides' warm-ups alike (seen: the candidate looked at pace, then served half the active's QPS).
  */
 export const WARM_UP_REQUESTS = 2_000;
 
@@ -292,7 +293,7 @@ export async function runLoadGate(
   tolerance: LoadTolerance,
 ): Promise<GateReport<LoadEvidence>> {
   const startedAt = new Date().toISOString();
-  const warmUp = await warmBothUp(activeEndpoint, candidateEndpoint, options, tolerance);
+  const warmUp = await warmBothUp(activeEndpoint, candidateEndpoint, options);
   const slices = Math.max(1, Math.min(options.durationSeconds, 10));
   const sliceSeconds = Math.max(1, Math.round(options.durationSeconds / slices));
   const measureRound = async (round: number): Promise<Round> => {
@@ -365,31 +366,22 @@ export async function runLoadGate(
 }
 
 /**
- * Unmeasured load first, both sides alike; then the candidate alone, a second at a time, while it serves less than
- * the active side did in its warm-up beyond the QPS tolerance, until it has answered `WARM_UP_REQUESTS` (for
- * `WARM_UP_EXTRA_SECONDS` at most): a freshly started process needs load to reach its pace, and one already at
- * pace is measured at once. Progress of the candidate's extra seconds is told as round 0.
+ * Unmeasured load first, both sides alike; then the candidate alone, a second at a time, until it has answered
+ * `WARM_UP_REQUESTS` (for `WARM_UP_EXTRA_SECONDS` at most): a freshly started process needs load to reach its
+ * pace (at a fast engine's pace, under a second more). Progress of the candidate's extra seconds is told as round 0.
  */
 async function warmBothUp(
   activeEndpoint: string,
   candidateEndpoint: string,
   options: Parameters<typeof runLoadGate>[2],
-  tolerance: LoadTolerance,
 ): Promise<LoadEvidence['warmUp']> {
   const seconds = warmUpSeconds(options.durationSeconds);
   const answered = async (endpoint: string, durationSeconds: number) =>
     (await measureLoad(endpoint, { ...options, durationSeconds, onProgress: undefined })).requests;
   const active = { seconds, requests: await answered(activeEndpoint, seconds) };
   const candidate = { seconds, requests: await answered(candidateEndpoint, seconds) };
-  const pace = (active.requests / seconds) * (1 - tolerance.qps);
-  let lastPace = candidate.requests / seconds;
-  while (
-    lastPace < pace &&
-    candidate.requests < WARM_UP_REQUESTS &&
-    candidate.seconds < seconds + WARM_UP_EXTRA_SECONDS
-  ) {
-    lastPace = await answered(candidateEndpoint, 1);
-    candidate.requests += lastPace;
+  while (candidate.requests < WARM_UP_REQUESTS && candidate.seconds < seconds + WARM_UP_EXTRA_SECONDS) {
+    candidate.requests += await answered(candidateEndpoint, 1);
     candidate.seconds += 1;
     options.onProgress?.({ ...candidate, failed: 0, phase: 'candidate', round: 0 });
   }

@@ -131,7 +131,12 @@ describe('crash safety of guardgate up', () => {
 
       const second = await startUpProcess(dataDir);
       // "up" is said once the active color serves: a request sent then is answered by it, never refused.
-      expect(await predict(second.url)).toMatchObject({ status: 200, color: after.active });
+      // On failure: the answer's body, and the log of the restarted up (a health check's ejection, say).
+      const firstAnswer = await predict(second.url);
+      expect(firstAnswer, `${JSON.stringify(firstAnswer.body)}\n${second.cli.stdout().slice(-3_000)}`).toMatchObject({
+        status: 200,
+        color: after.active,
+      });
       await until(
         async () => {
           status = await second.admin('GET', '/admin/controller');

@@ -82,4 +82,25 @@ describe('a candidate started moments ago', () => {
       await Promise.all([active, candidate].map((s) => new Promise((resolve) => s.server.close(resolve))));
     }
   });
+  it('is warmed up as long when the machine slowed the active side as much during the warm-up', async () => {
+    // Seen beside two busy loops (the demo blocked): both sides' warm-ups slow alike (the candidate looked at
+    // pace), then the active side at full speed and the candidate at half for its first ~1,800 requests. Here:
+    // the active side slow for the 600 requests of its warm-up, the candidate for its first 1,900.
+    const active = await delayedServer((n) => (n <= 600 ? 40 : 5));
+    const candidate = await delayedServer((n) => (n <= 1_900 ? 40 : 5));
+    try {
+      const report = await runLoadGate(
+        active.url,
+        candidate.url,
+        { durationSeconds: 3, connections: 8 },
+        { p99: 0.5, qps: 0.3, errorRate: 0 },
+      );
+      expect(`${report.passed} ${report.summary}`).toMatch(/^true /);
+      expect(report.evidence.warmUp.candidate.requests).toBeGreaterThanOrEqual(WARM_UP_REQUESTS);
+    } finally {
+      active.server.closeAllConnections();
+      candidate.server.closeAllConnections();
+      await Promise.all([active, candidate].map((s) => new Promise((resolve) => s.server.close(resolve))));
+    }
+  });
 });

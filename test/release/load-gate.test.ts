@@ -57,6 +57,12 @@ async function delayedServer(delayMs: (n: number) => number): Promise<{ url: str
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
 }
 
+/** Closes test servers at once, kept-alive connections included. */
+async function closeServers(...servers: Array<{ server: Server }>): Promise<void> {
+  for (const { server } of servers) server.closeAllConnections();
+  await Promise.all(servers.map(({ server }) => new Promise((resolve) => server.close(resolve))));
+}
+
 describe('a candidate started moments ago', () => {
   it('is warmed up until it has answered enough requests to reach its pace, and then judged at its pace', async () => {
     // Seen in CI on a busy machine: a fresh pod at half the live version's QPS for its first ~1,450 requests
@@ -77,9 +83,7 @@ describe('a candidate started moments ago', () => {
       expect(report.evidence.warmUp.candidate.seconds).toBeGreaterThan(report.evidence.warmUp.active.seconds);
       expect(report.summary).toMatch(/warmed up: active \d+ requests in \d+ s, candidate \d+ requests in \d+ s/);
     } finally {
-      active.server.closeAllConnections();
-      candidate.server.closeAllConnections();
-      await Promise.all([active, candidate].map((s) => new Promise((resolve) => s.server.close(resolve))));
+      await closeServers(active, candidate);
     }
   });
   it('is warmed up as long when the machine slowed the active side as much during the warm-up', async () => {
@@ -98,9 +102,7 @@ describe('a candidate started moments ago', () => {
       expect(`${report.passed} ${report.summary}`).toMatch(/^true /);
       expect(report.evidence.warmUp.candidate.requests).toBeGreaterThanOrEqual(WARM_UP_REQUESTS);
     } finally {
-      active.server.closeAllConnections();
-      candidate.server.closeAllConnections();
-      await Promise.all([active, candidate].map((s) => new Promise((resolve) => s.server.close(resolve))));
+      await closeServers(active, candidate);
     }
   });
 });

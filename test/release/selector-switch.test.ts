@@ -49,9 +49,10 @@ describe('switching by Service selector or Gateway API route, with kept-alive cl
   });
 
   /** Keep-alive clients on the live Service through a switch: how many answers came from the old color after it returned, and how many failed. */
-  const selector = (reconnectSeconds: number) =>
+  /** Service selector traffic; `patienceMs`: how long its API client asks again on transient failures. */
+  const selector = (reconnectSeconds: number, patienceMs?: number) =>
     ServiceSelectorTraffic.create(
-      kubernetesApi(cluster.kubeconfig),
+      kubernetesApi(cluster.kubeconfig, patienceMs),
       settings,
       { adminToken: ADMIN_TOKEN, reconnectSeconds, propagationTimeoutMs: 30_000 },
       silent,
@@ -126,13 +127,7 @@ describe('switching by Service selector or Gateway API route, with kept-alive cl
   });
 
   it('an outage longer than the API client waits: the switch fails saying how long it asked, the Service is left as it was', async () => {
-    const impatient = await ServiceSelectorTraffic.create(
-      kubernetesApi(cluster.kubeconfig, 1_000),
-      settings,
-      { adminToken: ADMIN_TOKEN, reconnectSeconds: 0, propagationTimeoutMs: 30_000 },
-      silent,
-      'blue',
-    );
+    const impatient = await selector(0, 1_000);
     const from = impatient.active;
     cluster.api.faults.add({ method: 'PATCH', path: /\/services\/pinned$/, status: 503, count: 1_000 });
     try {

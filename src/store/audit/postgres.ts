@@ -2,7 +2,8 @@
 import pg from 'pg';
 import { onceUntilFailure } from '../../shared/once.js';
 import { auditWhere } from './filters.js';
-import { AUDIT_COLUMNS as COLUMNS, type AuditRecord } from './record.js';
+import { AUDIT_COLUMNS as COLUMNS } from './columns.js';
+import type { AuditRecord } from './record.js';
 import { encodeCursor, type AuditPage, type AuditQuery, type AuditStore } from './store.js';
 
 /** Where in PostgreSQL the audit log goes. */

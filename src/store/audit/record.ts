@@ -77,28 +77,3 @@ export function toAuditRecord(
     degraded: verdict.degraded,
   };
 }
-
-/** The audit table's columns, in order (the SQLite and PostgreSQL stores write them alike). */
-export const AUDIT_COLUMNS = [
-  'id',
-  'trace_id',
-  'time',
-  'color',
-  'version',
-  'engine',
-  'model',
-  'engine_version',
-  'target',
-  'language',
-  'text_digest',
-  'prompt',
-  'response',
-  'safety',
-  'categories',
-  'refusal',
-  'flagged',
-  'policy',
-  'latency_ms',
-  'cached',
-  'degraded',
-] as const;

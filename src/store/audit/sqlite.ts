@@ -1,6 +1,7 @@
 // Audit records in SQLite (WAL, so that several instance processes on one machine can share the file).
 import Database from 'better-sqlite3';
-import { AUDIT_COLUMNS as COLUMNS, type AuditRecord } from './record.js';
+import { AUDIT_COLUMNS as COLUMNS } from './columns.js';
+import type { AuditRecord } from './record.js';
 import { auditWhere } from './filters.js';
 import { encodeCursor, type AuditPage, type AuditQuery, type AuditStore } from './store.js';
 

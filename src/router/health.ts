@@ -37,7 +37,12 @@ export class HealthChecker {
     );
   }
 
-  /** One check of one instance; its outcome moves the instance in or out of rotation. */
+  /**
+   * One check of one instance; its outcome moves the instance in or out of rotation. A check that times out
+   * while the instance answers live requests counts neither way: it is busy, not gone (a saturated machine
+   * would otherwise eject every instance of a color as it serves, and refuse everything). A refused, reset or
+   * unready answer counts as ever, and so does a timeout once no live answer came within the last interval.
+   */
   async check(upstream: Upstream, pool: ColorPool): Promise<void> {
     let passed = false;
     try {
@@ -49,10 +54,16 @@ export class HealthChecker {
       });
       await response.body.dump();
       passed = response.statusCode === 200;
-    } catch {
+    } catch (error) {
+      if ((error as Error).name === 'TimeoutError' && this.servedLately(upstream)) return;
       passed = false;
     }
     if (passed ? upstream.checkPassed() : upstream.checkFailed()) this.onChange(upstream, pool, passed);
+  }
+
+  /** The instance answered a live request (no server error) since the check before this one was sent. */
+  private servedLately(upstream: Upstream): boolean {
+    return performance.now() - upstream.lastAnsweredAt <= this.options.intervalMs + this.options.timeoutMs;
   }
 
   async stop(): Promise<void> {

@@ -515,9 +515,12 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
-    this.attemptEnded();
+    const upstream = this.attemptEnded();
     const pool = this.pool;
-    const latencyMs = performance.now() - this.started;
+    const now = performance.now();
+    const latencyMs = now - this.started;
+    // Evidence for the health checks that it serves, though its checks may time out (health.ts).
+    if (this.status < 500) upstream.lastAnsweredAt = now;
     this.path.deps.metrics.observeUpstream(pool.color, latencyMs / 1000);
     if (this.done) return;
     if (this.answerHeaders === undefined) {

@@ -21,6 +21,8 @@ export class Upstream {
   health: UpstreamHealth = 'unknown';
   inFlight = 0;
   ejections = 0;
+  /** When (performance.now()) it last answered a live request without a server error. */
+  lastAnsweredAt = Number.NEGATIVE_INFINITY;
   private failures = 0;
   private successes = 0;
 

@@ -55,6 +55,7 @@ describe('router', () => {
     await router.router.setMirror(0);
     for (const u of [blue, blue2, green]) {
       u.ready = true;
+      u.healthDelayMs = 0;
       u.delayMs = 0;
       u.status = 200;
       u.received.length = 0;
@@ -321,6 +322,50 @@ describe('router', () => {
     for (let i = 0; i < 6; i++) expect((await send()).headers['x-upstream']).toBe('blue-2');
     blue.ready = true;
     await until(() => router.router.pools.blue.healthyCount === 2);
+  });
+
+  it('keeps an instance whose checks time out while it answers live requests (busy, not gone); ejects it once it stops answering them', async () => {
+    // Its checks take longer than the router waits for them (1 s here), as on a saturated machine.
+    blue.healthDelayMs = 1_500;
+    let served = 0;
+    let failed = 0;
+    let stop = false;
+    const counts: number[] = [];
+    const traffic = (async () => {
+      while (!stop) {
+        const answer = await send();
+        if (answer.status === 200) served++;
+        else failed++;
+        counts.push(router.router.pools.blue.healthyCount);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    // Long enough for two checks to time out one after the other (each at 1 s; one failure ejects in this router).
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    stop = true;
+    await traffic;
+    expect({ failed, ejectedWhileServing: counts.filter((c) => c < 2).length }).toEqual({
+      failed: 0,
+      ejectedWhileServing: 0,
+    });
+    expect(served).toBeGreaterThan(20);
+    // No live answers any more: the next check that times out ejects it.
+    await until(() => router.router.pools.blue.healthyCount === 1, 10_000, 'the slow instance ejected once idle');
+    // An instance whose live answers are errors gets no such credit, traffic or not.
+    blue.healthDelayMs = 0;
+    await until(() => router.router.pools.blue.healthyCount === 2, 10_000, 'the instance back once its checks pass');
+    blue.status = blue2.status = 500;
+    blue.healthDelayMs = 1_500;
+    const erring = setInterval(() => void send().catch(() => undefined), 20);
+    try {
+      await until(
+        () => router.router.pools.blue.healthyCount === 1,
+        10_000,
+        'the slow instance that answers 500 ejected',
+      );
+    } finally {
+      clearInterval(erring);
+    }
   });
 
   it('with no healthy instance in the active color: 503 no_healthy_upstream with Retry-After, then recovery', async () => {

@@ -326,6 +326,9 @@ export class ClusterRouter implements RouterControl {
           else {
             seen.inFlight += instance.inFlight;
             seen.ejections += instance.ejections;
+            // The latest ejection any worker saw (ISO times compare as strings).
+            if ((instance.lastEjection?.at ?? '') > (seen.lastEjection?.at ?? ''))
+              seen.lastEjection = instance.lastEjection;
             if (instance.health === 'healthy') seen.health = 'healthy';
           }
         }

@@ -12,6 +12,14 @@ export interface InstanceStatus {
   health: string;
   inFlight: number;
   ejections: number;
+  /** Why it was last taken out of rotation, and when: what an operator asks first of a 503. */
+  lastEjection: Ejection | null;
+}
+
+/** One time an instance left rotation: the failure that tipped it (a check's answer, its timeout, a refused connection). */
+export interface Ejection {
+  reason: string;
+  at: string;
 }
 
 /** One color's pool as the router sees it. */

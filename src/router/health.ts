@@ -14,6 +14,16 @@ export interface HealthCheckOptions {
 /** Told when an instance goes in or out of rotation. */
 export type HealthListener = (upstream: Upstream, pool: ColorPool, healthy: boolean) => void;
 
+/** What an instance said of why it is not ready (`{"ready":false,"reason":…}`), as `: reason`, or nothing. */
+function readinessReason(body: string): string {
+  try {
+    const reason = (JSON.parse(body) as { reason?: unknown }).reason;
+    return typeof reason === 'string' ? `: ${reason.slice(0, 200)}` : '';
+  } catch {
+    return '';
+  }
+}
+
 /** Checks every instance's /readyz on an interval; ejects and readmits by thresholds. */
 export class HealthChecker {
   private readonly agent = new Agent({ connections: 1, keepAliveTimeout: 30_000 });
@@ -44,21 +54,26 @@ export class HealthChecker {
    * unready answer counts as ever, and so does a timeout once no live answer came within the last interval.
    */
   async check(upstream: Upstream, pool: ColorPool): Promise<void> {
-    let passed = false;
+    const { path, timeoutMs } = this.options;
+    let failure: string | undefined;
     try {
       const response = await this.agent.request({
         origin: upstream.origin,
-        path: this.options.path,
+        path,
         method: 'GET',
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
-      await response.body.dump();
-      passed = response.statusCode === 200;
+      if (response.statusCode === 200) await response.body.dump();
+      else failure = `GET ${path} answered ${response.statusCode}${readinessReason(await response.body.text())}`;
     } catch (error) {
-      if ((error as Error).name === 'TimeoutError' && this.servedLately(upstream)) return;
-      passed = false;
+      if ((error as Error).name === 'TimeoutError') {
+        if (this.servedLately(upstream)) return;
+        failure = `GET ${path} timed out after ${timeoutMs} ms, and no live request was answered meanwhile`;
+      } else failure = `GET ${path} failed: ${(error as { code?: string }).code ?? (error as Error).message}`;
     }
-    if (passed ? upstream.checkPassed() : upstream.checkFailed()) this.onChange(upstream, pool, passed);
+    if (failure === undefined) {
+      if (upstream.checkPassed()) this.onChange(upstream, pool, true);
+    } else if (upstream.checkFailed(failure)) this.onChange(upstream, pool, false);
   }
 
   /** The instance answered a live request (no server error) since the check before this one was sent. */

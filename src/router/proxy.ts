@@ -574,7 +574,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     // A refused connection takes the instance out of rotation until checks pass again. A reset does not (a
     // kept-alive connection the instance closed as it was reused is no sign of a dead instance), nor does
     // a slow first byte (busy is not dead): the health checks decide those.
-    if (isRefused(error) && upstream.eject()) this.path.deps.onEject(upstream, pool);
+    if (isRefused(error) && upstream.eject(`a request's connection failed: ${code ?? error.message}`))
+      this.path.deps.onEject(upstream, pool);
     // Nothing of the response arrived, so a verdict can be asked again elsewhere, once.
     if (this.failed !== undefined || !budget.tryRetry()) {
       metrics.retries.inc({ color: pool.color, outcome: this.failed === undefined ? 'refused' : 'exhausted' });

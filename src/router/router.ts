@@ -115,7 +115,12 @@ export class Router implements RouterControl {
       settings.health,
       (upstream, pool, healthy) => {
         this.log.info(
-          { color: pool.color, instance: upstream.url, healthy },
+          {
+            color: pool.color,
+            instance: upstream.url,
+            healthy,
+            ...(healthy ? {} : { reason: upstream.lastEjection?.reason }),
+          },
           healthy ? 'instance in rotation' : 'instance ejected: health check failed',
         );
         if (!healthy) this.metrics.ejections.inc({ color: pool.color, cause: 'check' });
@@ -131,7 +136,10 @@ export class Router implements RouterControl {
         budget: new RetryBudget(settings.retry),
         mirror: this.mirror,
         onEject: (upstream, pool) => {
-          this.log.warn({ color: pool.color, instance: upstream.url }, 'instance ejected: connection failed');
+          this.log.warn(
+            { color: pool.color, instance: upstream.url, reason: upstream.lastEjection?.reason },
+            'instance ejected: connection failed',
+          );
           this.metrics.ejections.inc({ color: pool.color, cause: 'connection' });
           this.updateHealthGauge();
         },
@@ -383,6 +391,7 @@ export class Router implements RouterControl {
         health: u.health,
         inFlight: u.inFlight,
         ejections: u.ejections,
+        lastEjection: u.lastEjection,
       })),
     });
     return {

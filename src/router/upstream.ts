@@ -1,5 +1,6 @@
 // One instance behind the router: its keep-alive connections and its health.
 import { Pool } from 'undici';
+import type { Ejection } from './control.js';
 
 /** How connections to one instance are made. */
 export interface UpstreamOptions {
@@ -21,6 +22,7 @@ export class Upstream {
   health: UpstreamHealth = 'unknown';
   inFlight = 0;
   ejections = 0;
+  lastEjection: Ejection | null = null;
   /** When (performance.now()) it last answered a live request without a server error. */
   lastAnsweredAt = Number.NEGATIVE_INFINITY;
   private failures = 0;
@@ -59,28 +61,32 @@ export class Upstream {
     return false;
   }
 
-  /** An active check failed. Returns true when this took the instance out of rotation. */
-  checkFailed(): boolean {
+  /** An active check failed, for `reason`. Returns true when this took the instance out of rotation. */
+  checkFailed(reason: string): boolean {
     this.successes = 0;
     this.failures++;
     if (
       this.health !== 'unhealthy' &&
       (this.health === 'unknown' || this.failures >= this.options.unhealthyThreshold)
     ) {
-      this.health = 'unhealthy';
-      this.ejections++;
+      this.ejected(reason);
       return true;
     }
     return false;
   }
 
-  /** A live request could not connect or was reset: out of rotation at once, until checks pass again. */
-  eject(): boolean {
+  /** A live request could not connect, for `reason`: out of rotation at once, until checks pass again. */
+  eject(reason: string): boolean {
     this.successes = 0;
     if (this.health === 'unhealthy') return false;
+    this.ejected(reason);
+    return true;
+  }
+
+  private ejected(reason: string): void {
     this.health = 'unhealthy';
     this.ejections++;
-    return true;
+    this.lastEjection = { reason, at: new Date().toISOString() };
   }
 
   /**

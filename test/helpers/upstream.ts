@@ -23,6 +23,9 @@ export interface TestUpstream {
   status: number;
   /** How many health checks (GET /readyz) it has answered. */
   healthChecks: number;
+  /** Requests (not health checks) received and not answered yet, and the most there were at once. */
+  pending: number;
+  peakPending: number;
   received: Echo[];
   openConnections(): number;
   close(): Promise<void>;
@@ -37,6 +40,8 @@ export async function startUpstream(name: string, port = 0): Promise<TestUpstrea
     healthDelayMs: 0,
     status: 200,
     healthChecks: 0,
+    pending: 0,
+    peakPending: 0,
     received: [] as Echo[],
   };
   const server: Server = createServer((req, res) => {
@@ -79,7 +84,9 @@ export async function startUpstream(name: string, port = 0): Promise<TestUpstrea
         body: Buffer.concat(chunks).toString('utf8'),
       };
       upstream.received.push(echo);
-      const answer = () =>
+      upstream.peakPending = Math.max(upstream.peakPending, ++upstream.pending);
+      const answer = () => {
+        upstream.pending--;
         res
           .writeHead(upstream.status, {
             'content-type': 'application/json',
@@ -87,6 +94,7 @@ export async function startUpstream(name: string, port = 0): Promise<TestUpstrea
             'set-cookie': ['a=1', 'b=2'],
           })
           .end(JSON.stringify(echo));
+      };
       if (upstream.delayMs > 0) setTimeout(answer, upstream.delayMs);
       else answer();
     });

@@ -62,6 +62,9 @@ describe('router', () => {
     }
     await until(() => router.router.pools.blue.healthyCount === 2 && router.router.pools.green.healthyCount === 1);
   });
+  /** Why the router last took this instance out of rotation, from its status. */
+  const lastEjection = (url: string) =>
+    router.router.localStatus().pools.blue.instances.find((i) => i.url === url)?.lastEjection;
   afterAll(async () => {
     await router.close();
     await client.close();
@@ -308,18 +311,25 @@ describe('router', () => {
 
   it('drops mirror copies beyond the bounded queue, and counts them', async () => {
     await router.router.setMirror(1);
-    green.delayMs = 500;
+    // Copies held long enough that the 100 requests overlap them even on a slow machine.
+    green.delayMs = 2_000;
+    green.peakPending = 0;
     const before = await metric('guardgate_router_mirror_total{outcome="dropped"}');
     await Promise.all(Array.from({ length: 100 }, () => send()));
     const dropped = (await metric('guardgate_router_mirror_total{outcome="dropped"}')) - before;
-    expect(dropped).toBeGreaterThan(0); // maxInFlight is 64
-    expect(green.received.length).toBeLessThanOrEqual(64);
+    expect(dropped).toBeGreaterThan(0);
+    // maxInFlight is 64: never more copies at once (more in all, when the first ones were answered meanwhile).
+    expect(green.peakPending).toBeLessThanOrEqual(64);
+    expect(green.peakPending).toBeGreaterThan(0);
+    await until(() => green.pending === 0, 10_000, 'the held mirror copies answered');
   });
 
   it('ejects an instance that fails its checks and takes it back when it passes', async () => {
     blue.ready = false;
     await until(() => router.router.pools.blue.healthyCount === 1);
     for (let i = 0; i < 6; i++) expect((await send()).headers['x-upstream']).toBe('blue-2');
+    // The status says why: what an operator asks first.
+    expect(lastEjection(blue.url)).toMatchObject({ reason: 'GET /readyz answered 503', at: expect.any(String) });
     blue.ready = true;
     await until(() => router.router.pools.blue.healthyCount === 2);
   });
@@ -351,6 +361,9 @@ describe('router', () => {
     expect(served).toBeGreaterThan(20);
     // No live answers any more: the next check that times out ejects it.
     await until(() => router.router.pools.blue.healthyCount === 1, 10_000, 'the slow instance ejected once idle');
+    expect(lastEjection(blue.url)?.reason).toBe(
+      'GET /readyz timed out after 1000 ms, and no live request was answered meanwhile',
+    );
     // An instance whose live answers are errors gets no such credit, traffic or not.
     blue.healthDelayMs = 0;
     await until(() => router.router.pools.blue.healthyCount === 2, 10_000, 'the instance back once its checks pass');
@@ -387,6 +400,7 @@ describe('router', () => {
     const answers = await Promise.all(Array.from({ length: 6 }, () => send()));
     expect(answers.every((a) => a.status === 200 && a.headers['x-upstream'] === 'blue-2')).toBe(true);
     expect(await metric('guardgate_router_retries_total{color="blue",outcome="retried"}')).toBeGreaterThan(0);
+    expect(lastEjection(doomed.url)?.reason).toBe("a request's connection failed: ECONNREFUSED");
     await router.router.setPool('blue', [blue.url, blue2.url], 'v1');
   });
 

@@ -28,6 +28,12 @@ function readinessReason(body: string): string {
 export class HealthChecker {
   private readonly agent = new Agent({ connections: 1, keepAliveTimeout: 30_000 });
   private timer: NodeJS.Timeout | undefined;
+  /**
+   * The check in flight of each instance: at most one at a time. An interval shorter than an instance takes to
+   * answer would otherwise queue checks on its connection until they time out waiting, and eject an instance
+   * that answers every one of them in time.
+   */
+  private readonly inFlight = new Map<Upstream, Promise<void>>();
 
   constructor(
     private readonly pools: readonly ColorPool[],
@@ -53,7 +59,15 @@ export class HealthChecker {
    * would otherwise eject every instance of a color as it serves, and refuse everything). A refused, reset or
    * unready answer counts as ever, and so does a timeout once no live answer came within the last interval.
    */
-  async check(upstream: Upstream, pool: ColorPool): Promise<void> {
+  check(upstream: Upstream, pool: ColorPool): Promise<void> {
+    const running = this.inFlight.get(upstream);
+    if (running !== undefined) return running;
+    const checked = this.checkOnce(upstream, pool).finally(() => this.inFlight.delete(upstream));
+    this.inFlight.set(upstream, checked);
+    return checked;
+  }
+
+  private async checkOnce(upstream: Upstream, pool: ColorPool): Promise<void> {
     const { path, timeoutMs } = this.options;
     let failure: string | undefined;
     try {

@@ -334,6 +334,24 @@ describe('router', () => {
     await until(() => router.router.pools.blue.healthyCount === 2);
   });
 
+  it('never ejects an instance whose every check answers within the timeout, however much slower than the interval', async () => {
+    // Checks every 100 ms, each answered in 300 ms (the timeout is 1 s): one at a time, not a queue that grows
+    // until its checks time out waiting.
+    blue.healthDelayMs = 300;
+    const counts: number[] = [];
+    const checksBefore = blue.healthChecks;
+    const ejectionBefore = lastEjection(blue.url);
+    const started = Date.now();
+    while (Date.now() - started < 3_000) {
+      counts.push(router.router.pools.blue.healthyCount);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(counts.filter((c) => c < 2).length).toBe(0);
+    expect(lastEjection(blue.url)).toEqual(ejectionBefore);
+    // About one check per 300 ms answered, not ten a second queued.
+    expect(blue.healthChecks - checksBefore).toBeLessThanOrEqual(15);
+  });
+
   it('keeps an instance whose checks time out while it answers live requests (busy, not gone); ejects it once it stops answering them', async () => {
     // Its checks take longer than the router waits for them (1 s here), as on a saturated machine.
     blue.healthDelayMs = 1_500;

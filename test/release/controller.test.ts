@@ -221,7 +221,10 @@ describe('release controller', () => {
       const release = await settle();
       expect(release.state).toBe('aborted');
       expect(release.gates[0]).toMatchObject({ gate: 'load', passed: false });
-      expect(release.gates[0]!.summary).toMatch(/p99 [\d.]+ ms is over/);
+      // Slower shows as latency or, on a busy machine where the candidate's 4 connections wait on it, as QPS.
+      expect(release.gates[0]!.summary).toMatch(
+        /(p99 [\d.]+ ms is over|QPS \d+ is under) .* in \d+ of \d+ paired slices/,
+      );
     } finally {
       fake.behaviour = { kind: 'model' };
     }

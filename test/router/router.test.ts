@@ -342,14 +342,19 @@ describe('router', () => {
     const checksBefore = blue.healthChecks;
     const ejectionBefore = lastEjection(blue.url);
     const started = Date.now();
-    while (Date.now() - started < 3_000) {
-      counts.push(router.router.pools.blue.healthyCount);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    // Watched for ten of its checks (about 3 s), sampled at every turn of the test's event loop.
+    await until(
+      () => {
+        counts.push(router.router.pools.blue.healthyCount);
+        return blue.healthChecks - checksBefore >= 10;
+      },
+      20_000,
+      'ten checks of the slow instance answered',
+    );
     expect(counts.filter((c) => c < 2).length).toBe(0);
     expect(lastEjection(blue.url)).toEqual(ejectionBefore);
-    // About one check per 300 ms answered, not ten a second queued.
-    expect(blue.healthChecks - checksBefore).toBeLessThanOrEqual(15);
+    // One check at a time: ten took about 3 s, not the one second ten intervals would (checks queued).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_500);
   });
 
   it('keeps an instance whose checks time out while it answers live requests (busy, not gone); ejects it once it stops answering them', async () => {
@@ -368,8 +373,9 @@ describe('router', () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     })();
-    // Long enough for two checks to time out one after the other (each at 1 s; one failure ejects in this router).
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    // Until three checks have been sent, one at a time: the first two timed out (at 1 s; one failure ejects here).
+    const checksBefore = blue.healthChecks;
+    await until(() => blue.healthChecks - checksBefore >= 3, 20_000, 'three checks of the slow instance sent');
     stop = true;
     await traffic;
     expect({ failed, ejectedWhileServing: counts.filter((c) => c < 2).length }).toEqual({

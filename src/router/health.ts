@@ -90,7 +90,7 @@ export class HealthChecker {
     } else if (upstream.checkFailed(failure)) this.onChange(upstream, pool, false);
   }
 
-  /** The instance answered a live request (no server error) since the check before this one was sent. */
+  /** The instance answered a live request (no server error) within the last interval and check timeout. */
   private servedLately(upstream: Upstream): boolean {
     return performance.now() - upstream.lastAnsweredAt <= this.options.intervalMs + this.options.timeoutMs;
   }

@@ -48,7 +48,6 @@ describe('switching by Service selector or Gateway API route, with kept-alive cl
     await cluster?.close();
   });
 
-  /** Keep-alive clients on the live Service through a switch: how many answers came from the old color after it returned, and how many failed. */
   /** Service selector traffic; `patienceMs`: how long its API client asks again on transient failures. */
   const selector = (reconnectSeconds: number, patienceMs?: number) =>
     ServiceSelectorTraffic.create(
@@ -72,6 +71,7 @@ describe('switching by Service selector or Gateway API route, with kept-alive cl
       'blue',
     );
 
+  /** Keep-alive clients on the live Service through a switch: how many answers came from the old color after it returned, and how many failed. */
   async function switchUnderLoad(made: Promise<Traffic>, from: 'blue' | 'green', to: 'blue' | 'green') {
     const traffic = await made;
     if (traffic.active !== from) await traffic.switchTo(from);

@@ -370,6 +370,7 @@ describe('router', () => {
         if (answer.status === 200) served++;
         else failed++;
         counts.push(router.router.pools.blue.healthyCount);
+        // Paced, not waiting for anything: a request every ~20 ms keeps live answers within each check's window.
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     })();

@@ -2,6 +2,7 @@
 // candidate fails when it is worse than the active one beyond the tolerance (never slower than the old).
 import type { EventEmitter } from 'node:events';
 import type autocannon from 'autocannon';
+import { cpuMsPerRequest } from './instance-cpu.js';
 import type { GateReport } from './report.js';
 
 /** One side's load figures: latencies, throughput, errors. */
@@ -13,6 +14,12 @@ export interface LoadFigures {
   p50: number;
   p99: number;
   errorRate: number;
+  /**
+   * CPU milliseconds the instance's process spent per request sent, when its /metrics could be read: what tells a
+   * candidate whose code costs more from a machine that served it less (shown, not judged: a model server's work
+   * is not the instance's CPU).
+   */
+  cpuMsPerRequest?: number;
 }
 
 /** How one load is sent. */
@@ -60,10 +67,12 @@ export interface LoadEvidence {
   warmUp: Record<'active' | 'candidate', WarmUpFigures>;
 }
 
-/** One side's warm-up: how long, and how many requests it answered. */
+/** One side's warm-up: how long, how many requests it answered, and what the last of them cost it in CPU. */
 export interface WarmUpFigures {
   seconds: number;
   requests: number;
+  /** The active side's over its warm-up; the candidate's over its last second of it. When /metrics could be read. */
+  cpuMsPerRequest?: number;
 }
 
 /** A small benign and harmful mix, in English and Chinese, prompts and responses: the default load corpus. */
@@ -146,6 +155,25 @@ export const WARM_UP_REQUESTS = 2_000;
 
 /** How many seconds the candidate's warm-up may go on past `warmUpSeconds` for those requests (a slow model never gets there). */
 export const WARM_UP_EXTRA_SECONDS = 15;
+
+/**
+ * How much more CPU per request than the active side's the candidate may still cost when its warm-up ends. A fresh
+ * process costs more per request until its code is compiled to speed, and on a busy machine that lasts longer
+ * than any fixed count of requests: beside eight busy loops a fresh instance cost 0.67, 0.37, 0.26 ms per request
+ * in its first seconds against the warm one's 0.2, and reached it after about 4,000 requests. CPU per request
+ * hardly depends on how busy the machine is, so it tells the two apart where latency and QPS cannot.
+ */
+export const WARM_UP_CPU_TOLERANCE = 0.25;
+
+/**
+ * Is the candidate warmed up: `WARM_UP_REQUESTS` answered and, when both sides' CPU is known, a request costs it
+ * no more than the active side's cost plus `WARM_UP_CPU_TOLERANCE`? Pure.
+ */
+export function warmedUp(candidate: WarmUpFigures, active: WarmUpFigures): boolean {
+  if (candidate.requests < WARM_UP_REQUESTS) return false;
+  if (candidate.cpuMsPerRequest === undefined || active.cpuMsPerRequest === undefined) return true;
+  return candidate.cpuMsPerRequest <= active.cpuMsPerRequest * (1 + WARM_UP_CPU_TOLERANCE);
+}
 
 /** Milliseconds of p99 that never fail a candidate: below what a model's latency is made of, above the noise. */
 export const P99_SLACK_MS = 5;
@@ -250,6 +278,7 @@ export function compareLoad(pairs: readonly SlicePair[], tolerance: LoadToleranc
 export function combineSlices(slices: readonly LoadFigures[], seconds: number): LoadFigures {
   const requests = slices.reduce((a, f) => a + f.requests, 0);
   const failed = slices.reduce((a, f) => a + f.failed, 0);
+  const cpu = slices.map((f) => f.cpuMsPerRequest);
   return {
     requests,
     failed,
@@ -258,6 +287,7 @@ export function combineSlices(slices: readonly LoadFigures[], seconds: number): 
     p99: median(slices.map((f) => f.p99)),
     // Failures are non-2xx answers (counted in requests too) and socket errors (not): all failed is 1 either way.
     errorRate: requests + failed === 0 ? 1 : failed / Math.max(requests, failed),
+    ...(cpu.length > 0 && cpu.every((c) => c !== undefined) ? { cpuMsPerRequest: median(cpu as number[]) } : {}),
   };
 }
 
@@ -266,6 +296,22 @@ export function sliceOrder(slices: number): Array<'active' | 'candidate'> {
   return Array.from({ length: slices }, (_, i) =>
     i % 2 === 0 ? (['active', 'candidate'] as const) : (['candidate', 'active'] as const),
   ).flat();
+}
+
+/** How a load gate reads an instance's CPU seconds (its /metrics); undefined when it cannot. */
+export type CpuReader = (endpoint: string) => Promise<number | undefined>;
+
+/** `measureLoad` with the CPU the instance spent meanwhile, per request, when `readCpu` can read it. */
+async function measureWithCpu(
+  endpoint: string,
+  options: LoadOptions,
+  readCpu: CpuReader | undefined,
+): Promise<LoadFigures> {
+  if (readCpu === undefined) return measureLoad(endpoint, options);
+  const before = await readCpu(endpoint);
+  const figures = await measureLoad(endpoint, options);
+  const cpu = cpuMsPerRequest(before, before === undefined ? undefined : await readCpu(endpoint), figures.requests);
+  return cpu === undefined ? figures : { ...figures, cpuMsPerRequest: cpu };
 }
 
 /** One measured round: `slices` pairs of slices, each side's figures combined. */
@@ -289,6 +335,8 @@ export async function runLoadGate(
   options: Omit<LoadOptions, 'onProgress'> & {
     /** Told as each slice ends; round 0 is the candidate's warm-up past its first seconds. */
     onProgress?: (progress: LoadProgress & { phase: 'active' | 'candidate'; round: number }) => void;
+    /** Reads an instance's CPU seconds: the candidate's warm-up then lasts until it costs what the active side does. */
+    readCpu?: CpuReader;
   },
   tolerance: LoadTolerance,
 ): Promise<GateReport<LoadEvidence>> {
@@ -304,11 +352,11 @@ export async function runLoadGate(
     const measured: Record<'active' | 'candidate', LoadFigures[]> = { active: [], candidate: [] };
     for (const phase of sliceOrder(slices)) {
       if (options.signal?.aborted) throw new Error('the load gate was stopped');
-      const figures = await measureLoad(phase === 'active' ? activeEndpoint : candidateEndpoint, {
-        ...options,
-        durationSeconds: sliceSeconds,
-        onProgress: undefined,
-      });
+      const figures = await measureWithCpu(
+        phase === 'active' ? activeEndpoint : candidateEndpoint,
+        { ...options, durationSeconds: sliceSeconds, onProgress: undefined },
+        options.readCpu,
+      );
       measured[phase].push(figures);
       done[phase] = {
         seconds: done[phase].seconds + sliceSeconds,
@@ -340,11 +388,13 @@ export async function runLoadGate(
     pairs.map((p) => p.candidate),
     pairs.length * sliceSeconds,
   );
+  const cpu = (f: { cpuMsPerRequest?: number }) =>
+    f.cpuMsPerRequest === undefined ? '' : `, ${f.cpuMsPerRequest.toFixed(2)} ms CPU per request`;
   const line = (f: LoadFigures) =>
-    `p50 ${f.p50} ms, p99 ${f.p99} ms, ${f.qps.toFixed(0)} QPS, ${(100 * f.errorRate).toFixed(2)}% errors`;
+    `p50 ${f.p50} ms, p99 ${f.p99} ms, ${f.qps.toFixed(0)} QPS, ${(100 * f.errorRate).toFixed(2)}% errors${cpu(f)}`;
   const again = rounds.length > 1 ? ` (measured again: ${firstRoundFound(rounds[0]!, tolerance)})` : '';
   const warmed = (side: 'active' | 'candidate') =>
-    `${side} ${warmUp[side].requests} requests in ${warmUp[side].seconds} s`;
+    `${side} ${warmUp[side].requests} requests in ${warmUp[side].seconds} s${cpu(warmUp[side])}`;
   return {
     gate: 'load',
     passed: reasons.length === 0,
@@ -366,9 +416,10 @@ export async function runLoadGate(
 }
 
 /**
- * Unmeasured load first, both sides alike; then the candidate alone, a second at a time, until it has answered
- * `WARM_UP_REQUESTS` (for `WARM_UP_EXTRA_SECONDS` at most): a freshly started process needs load to reach its
- * pace (at a fast engine's pace, under a second more). Progress of the candidate's extra seconds is told as round 0.
+ * Unmeasured load first, both sides alike; then the candidate alone, a second at a time, until it is warmed up
+ * (`warmedUp`: enough requests answered, and no dearer in CPU per request than the active side, when both can be
+ * read), for `WARM_UP_EXTRA_SECONDS` at most: a freshly started process needs load to reach its pace (at a fast
+ * engine's pace, a few seconds more). Progress of the candidate's extra seconds is told as round 0.
  */
 async function warmBothUp(
   activeEndpoint: string,
@@ -376,13 +427,23 @@ async function warmBothUp(
   options: Parameters<typeof runLoadGate>[2],
 ): Promise<LoadEvidence['warmUp']> {
   const seconds = warmUpSeconds(options.durationSeconds);
-  const answered = async (endpoint: string, durationSeconds: number) =>
-    (await measureLoad(endpoint, { ...options, durationSeconds, onProgress: undefined })).requests;
-  const active = { seconds, requests: await answered(activeEndpoint, seconds) };
-  const candidate = { seconds, requests: await answered(candidateEndpoint, seconds) };
-  while (candidate.requests < WARM_UP_REQUESTS && candidate.seconds < seconds + WARM_UP_EXTRA_SECONDS) {
-    candidate.requests += await answered(candidateEndpoint, 1);
-    candidate.seconds += 1;
+  const warm = async (endpoint: string, durationSeconds: number): Promise<WarmUpFigures> => {
+    const figures = await measureWithCpu(
+      endpoint,
+      { ...options, durationSeconds, onProgress: undefined },
+      options.readCpu,
+    );
+    return {
+      seconds: durationSeconds,
+      requests: figures.requests,
+      ...(figures.cpuMsPerRequest === undefined ? {} : { cpuMsPerRequest: figures.cpuMsPerRequest }),
+    };
+  };
+  const active = await warm(activeEndpoint, seconds);
+  let candidate = await warm(candidateEndpoint, seconds);
+  while (!warmedUp(candidate, active) && candidate.seconds < seconds + WARM_UP_EXTRA_SECONDS) {
+    const second = await warm(candidateEndpoint, 1);
+    candidate = { ...second, seconds: candidate.seconds + 1, requests: candidate.requests + second.requests };
     options.onProgress?.({ ...candidate, failed: 0, phase: 'candidate', round: 0 });
   }
   return { active, candidate };

@@ -13,6 +13,7 @@ import type { ReleaseSpec } from '../release/spec.js';
 import { loadSuite, type SuiteRef } from './suite.js';
 import type { Endpoint } from '../release/traffic.js';
 import { runFunctionalGate } from './functional.js';
+import { readCpuSeconds } from './instance-cpu.js';
 import { LOAD_CORPUS, runLoadGate, WARM_UP_EXTRA_SECONDS, WARM_UP_REQUESTS, warmUpSeconds } from './load.js';
 import { auditedTexts, replayTo, type ReplayItem } from './replay.js';
 import { brokenGate, type GateName, type GateReport } from './report.js';
@@ -163,6 +164,8 @@ async function gateBody(
           headers: credentials,
           bodies,
           signal,
+          // Each side's CPU per request, from its /metrics: the candidate is warmed up until it costs what the active does.
+          readCpu: (endpoint) => readCpuSeconds(endpoint, { headers: credentials, dispatcher, signal }),
           onProgress: (p) =>
             progress(
               p.round === 0

@@ -3,7 +3,8 @@
 // test/unit/release/load-judgement.test.ts; on a busy machine: load-gate-noise.test.ts.)
 import { describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
-import { measureLoad, runLoadGate, WARM_UP_REQUESTS } from '../../src/gates/load.js';
+import { readCpuSeconds } from '../../src/gates/instance-cpu.js';
+import { measureLoad, runLoadGate, WARM_UP_CPU_TOLERANCE, WARM_UP_REQUESTS } from '../../src/gates/load.js';
 import { parseReleaseSpec } from '../../src/release/spec.js';
 import { until } from '../helpers/router.js';
 
@@ -45,11 +46,23 @@ describe('a gate past its deadline', () => {
   });
 });
 
-/** A /predict server answering after `delayMs(n)` milliseconds for its n-th request; closed with the test. */
-async function delayedServer(delayMs: (n: number) => number): Promise<{ url: string; server: Server }> {
+/**
+ * A /predict server answering after `delayMs(n)` milliseconds for its n-th request; closed with the test. With
+ * `cpuMs`, its /metrics says it spent `cpuMs(n)` CPU milliseconds on the n-th (as an instance's process_cpu_seconds_total).
+ */
+async function delayedServer(
+  delayMs: (n: number) => number,
+  cpuMs?: (n: number) => number,
+): Promise<{ url: string; server: Server }> {
   let served = 0;
+  let cpu = 0;
   const server = createServer((req, res) => {
     req.resume();
+    if (req.url === '/metrics' && cpuMs !== undefined) {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(`process_cpu_seconds_total ${cpu / 1000}\n`);
+      return;
+    }
+    cpu += cpuMs?.(served + 1) ?? 0;
     const delay = delayMs(++served);
     setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"flagged":false}'), delay);
   });
@@ -101,6 +114,38 @@ describe('a candidate started moments ago', () => {
       );
       expect(`${report.passed} ${report.summary}`).toMatch(/^true /);
       expect(report.evidence.warmUp.candidate.requests).toBeGreaterThanOrEqual(WARM_UP_REQUESTS);
+    } finally {
+      await closeServers(active, candidate);
+    }
+  });
+
+  it('is warmed up until a request costs it no more CPU than the active side, however many requests that takes', async () => {
+    // Seen beside eight busy loops: a fresh instance cost 0.67, 0.37, 0.26 ms of CPU per request in its first
+    // seconds against a warm one's 0.2, and reached it after about 4,000 requests (slower meanwhile: CPU is what a
+    // busy machine has least of). Here: three times the active side's CPU and 10 ms for its first 4,000 requests.
+    const dearFor = 4_000;
+    const active = await delayedServer(
+      () => 2,
+      () => 0.2,
+    );
+    const candidate = await delayedServer(
+      (n) => (n <= dearFor ? 10 : 2),
+      (n) => (n <= dearFor ? 0.6 : 0.2),
+    );
+    try {
+      const report = await runLoadGate(
+        active.url,
+        candidate.url,
+        { durationSeconds: 3, connections: 8, readCpu: (endpoint) => readCpuSeconds(endpoint, {}) },
+        { p99: 0.5, qps: 0.3, errorRate: 0 },
+      );
+      const { warmUp } = report.evidence;
+      expect(warmUp.candidate.requests, report.summary).toBeGreaterThan(dearFor);
+      expect(warmUp.active.cpuMsPerRequest).toBeCloseTo(0.2, 2); // the requests in flight at a slice's end count on one side only
+      expect(warmUp.candidate.cpuMsPerRequest).toBeLessThanOrEqual(0.2 * (1 + WARM_UP_CPU_TOLERANCE));
+      expect(`${report.passed} ${report.summary}`).toMatch(/^true /);
+      // Each side's CPU per request is in the summary, for whoever reads why a candidate was blocked.
+      expect(report.summary).toMatch(/candidate p50 .*, 0\.20 ms CPU per request; active .*, 0\.20 ms CPU per request/);
     } finally {
       await closeServers(active, candidate);
     }

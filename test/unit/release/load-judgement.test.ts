@@ -8,8 +8,12 @@ import {
   P99_SLACK_MS,
   pairsNeeded,
   sliceOrder,
+  WARM_UP_CPU_TOLERANCE,
+  WARM_UP_REQUESTS,
+  warmedUp,
   type LoadFigures,
 } from '../../../src/gates/load.js';
+import { cpuMsPerRequest, parseCpuSeconds } from '../../../src/gates/instance-cpu.js';
 
 const figures = (p99: number, qps = 5_000, errorRate = 0): LoadFigures => ({
   requests: qps,
@@ -104,5 +108,38 @@ describe('the load gate judgement', () => {
     expect(sliceOrder(3)).toEqual(['active', 'candidate', 'candidate', 'active', 'active', 'candidate']);
     const combined = combineSlices([figures(3, 5_000), figures(40, 1_000), figures(4, 4_000)], 15);
     expect(combined).toMatchObject({ requests: 10_000, qps: 10_000 / 15, p99: 4 });
+  });
+});
+
+describe("the candidate warmed up to the active side's CPU per request", () => {
+  const active = { seconds: 3, requests: 9_000, cpuMsPerRequest: 0.2 };
+  it('goes on while it has answered too few requests, or a request costs it more CPU than the tolerance allows', () => {
+    expect(warmedUp({ seconds: 3, requests: WARM_UP_REQUESTS - 1, cpuMsPerRequest: 0.2 }, active)).toBe(false);
+    expect(warmedUp({ seconds: 4, requests: 4_000, cpuMsPerRequest: 0.26 }, active)).toBe(false); // seen at 2,700 requests
+    expect(warmedUp({ seconds: 5, requests: 5_000, cpuMsPerRequest: 0.2 * (1 + WARM_UP_CPU_TOLERANCE) }, active)).toBe(
+      true,
+    );
+  });
+  it("counts requests alone when either side's CPU could not be read", () => {
+    expect(
+      warmedUp({ seconds: 3, requests: WARM_UP_REQUESTS, cpuMsPerRequest: 9 }, { seconds: 3, requests: 9_000 }),
+    ).toBe(true);
+    expect(warmedUp({ seconds: 3, requests: WARM_UP_REQUESTS }, active)).toBe(true);
+  });
+  it("reads an instance's CPU seconds from its /metrics and divides what a load cost by its requests", () => {
+    const metrics =
+      '# HELP process_cpu_seconds_total x\nprocess_cpu_user_seconds_total 1.5\nprocess_cpu_seconds_total 2.25\n';
+    expect(parseCpuSeconds(metrics)).toBe(2.25);
+    expect(parseCpuSeconds('nodejs_heap_size_used_bytes 1\n')).toBeUndefined();
+    expect(parseCpuSeconds('process_cpu_seconds_total NaN\n')).toBeUndefined();
+    expect(cpuMsPerRequest(2, 2.5, 1_000)).toBe(0.5);
+    expect(cpuMsPerRequest(2, 2.5, 0)).toBeUndefined(); // no request: no cost per request
+    expect(cpuMsPerRequest(2, 1, 1_000)).toBeUndefined(); // a restarted process counts from zero
+    expect(cpuMsPerRequest(undefined, 2.5, 1_000)).toBeUndefined();
+  });
+  it("combines slices' CPU per request when every slice has it, as their median", () => {
+    const withCpu = (cpu: number) => ({ ...figures(3), cpuMsPerRequest: cpu });
+    expect(combineSlices([withCpu(0.3), withCpu(0.1), withCpu(0.2)], 3).cpuMsPerRequest).toBe(0.2);
+    expect(combineSlices([withCpu(0.3), figures(3)], 2).cpuMsPerRequest).toBeUndefined();
   });
 });

@@ -150,4 +150,32 @@ describe('a candidate started moments ago', () => {
       await closeServers(active, candidate);
     }
   });
+
+  it('is held to what a request costs the active side after its warm-up, when the active side is young itself', async () => {
+    // Seen in `guardgate demo`, whose active side starts seconds before the release: 0.34 ms of CPU per request in
+    // its warm-up, 0.22 once measured. Here the active side costs 0.5 ms for its first 5,000 requests, then 0.2;
+    // the candidate 0.6 for its first 2,000, 0.45 (under the active side's warm-up figure) up to 4,000, then 0.2.
+    const active = await delayedServer(
+      () => 2,
+      (n) => (n <= 5_000 ? 0.5 : 0.2),
+    );
+    const candidate = await delayedServer(
+      (n) => (n <= 4_000 ? 10 : 2),
+      (n) => (n <= 2_000 ? 0.6 : n <= 4_000 ? 0.45 : 0.2),
+    );
+    try {
+      const report = await runLoadGate(
+        active.url,
+        candidate.url,
+        { durationSeconds: 3, connections: 8, readCpu: (endpoint) => readCpuSeconds(endpoint, {}) },
+        { p99: 0.5, qps: 0.3, errorRate: 0 },
+      );
+      const { warmUp } = report.evidence;
+      expect(warmUp.candidate.requests, report.summary).toBeGreaterThan(4_000);
+      expect(warmUp.active.cpuMsPerRequest, report.summary).toBeCloseTo(0.2, 2);
+      expect(`${report.passed} ${report.summary}`).toMatch(/^true /);
+    } finally {
+      await closeServers(active, candidate);
+    }
+  });
 });

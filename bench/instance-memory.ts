@@ -2,13 +2,12 @@
 // and under a varied load, against a bare Node.js HTTP server in the same run (the floor any Node server
 // pays). Goal: at most 150 MB at rest.
 // Run: npm run build && npx tsx bench/instance-memory.ts [--seconds 60] [--connections 16]
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LOAD_CORPUS, measureLoad } from '../src/gates/load.js';
-import { argValue } from './load.js';
+import { argValue, ready, startPrintingUrl as start } from './load.js';
 
 const seconds = argValue('seconds', 60);
 const connections = argValue('connections', 16);
@@ -16,28 +15,6 @@ const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
 const rssMb = (pid: number): number =>
   Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-
-/** Start a process and wait for the first http:// URL it prints (JSON log lines included). */
-function start(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (match) resolve({ child, url: match[1]! });
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${out.slice(-300)}`)));
-  });
-}
-
-async function ready(url: string, path: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if ((await fetch(`${url}${path}`).catch(() => undefined))?.ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url}${path} not ready after 30 s`);
-}
 
 /** Varied texts (the load corpus, each with a numbered variation): most requests miss the verdict cache. */
 const bodies = Array.from({ length: 2_000 }, (_, i) => {

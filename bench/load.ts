@@ -51,3 +51,26 @@ export const argValue = (name: string, fallback: number): number => {
   const index = process.argv.indexOf(`--${name}`);
   return index === -1 ? fallback : Number(process.argv[index + 1]);
 };
+
+/** Start a process and wait for the first http:// URL it prints (JSON log lines included). */
+export function startPrintingUrl(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (match) resolve({ child, url: match[1]! });
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${out.slice(-300)}`)));
+  });
+}
+
+/** Waits until `url``path` answers 2xx (30 s at most). */
+export async function ready(url: string, path: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if ((await fetch(`${url}${path}`).catch(() => undefined))?.ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url}${path} not ready after 30 s`);
+}

@@ -22,6 +22,23 @@ export function cpuMsPerRequest(
   return (1000 * (after - before)) / requests;
 }
 
+/** How a load gate reads an instance's CPU seconds (its /metrics); undefined when it cannot. */
+export type CpuReader = (endpoint: string) => Promise<number | undefined>;
+
+/**
+ * `read`, but an endpoint that could not be read once is not asked again: a /metrics that times out costs one
+ * timeout per side, not two per slice of the gate.
+ */
+export function untilUnread(read: CpuReader): CpuReader {
+  const unread = new Set<string>();
+  return async (endpoint) => {
+    if (unread.has(endpoint)) return undefined;
+    const seconds = await read(endpoint);
+    if (seconds === undefined) unread.add(endpoint);
+    return seconds;
+  };
+}
+
 /** How long a reading may take before the caller goes on without it. */
 const READ_TIMEOUT_MS = 2_000;
 

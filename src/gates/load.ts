@@ -2,7 +2,7 @@
 // candidate fails when it is worse than the active one beyond the tolerance (never slower than the old).
 import type { EventEmitter } from 'node:events';
 import type autocannon from 'autocannon';
-import { cpuMsPerRequest } from './instance-cpu.js';
+import { cpuMsPerRequest, untilUnread, type CpuReader } from './instance-cpu.js';
 import type { GateReport } from './report.js';
 
 /** One side's load figures: latencies, throughput, errors. */
@@ -301,9 +301,6 @@ export function sliceOrder(slices: number): Array<'active' | 'candidate'> {
   ).flat();
 }
 
-/** How a load gate reads an instance's CPU seconds (its /metrics); undefined when it cannot. */
-export type CpuReader = (endpoint: string) => Promise<number | undefined>;
-
 /** `measureLoad` with the CPU the instance spent meanwhile, per request, when `readCpu` can read it. */
 async function measureWithCpu(
   endpoint: string,
@@ -344,7 +341,8 @@ export async function runLoadGate(
   tolerance: LoadTolerance,
 ): Promise<GateReport<LoadEvidence>> {
   const startedAt = new Date().toISOString();
-  const warmUp = await warmBothUp(activeEndpoint, candidateEndpoint, options);
+  const readCpu = options.readCpu && untilUnread(options.readCpu);
+  const warmUp = await warmBothUp(activeEndpoint, candidateEndpoint, options, readCpu);
   const slices = Math.max(1, Math.min(options.durationSeconds, 10));
   const sliceSeconds = Math.max(1, Math.round(options.durationSeconds / slices));
   const measureRound = async (round: number): Promise<Round> => {
@@ -358,7 +356,7 @@ export async function runLoadGate(
       const figures = await measureWithCpu(
         phase === 'active' ? activeEndpoint : candidateEndpoint,
         { ...options, durationSeconds: sliceSeconds, onProgress: undefined },
-        options.readCpu,
+        readCpu,
       );
       measured[phase].push(figures);
       done[phase] = {
@@ -428,14 +426,11 @@ async function warmBothUp(
   activeEndpoint: string,
   candidateEndpoint: string,
   options: Parameters<typeof runLoadGate>[2],
+  readCpu: CpuReader | undefined,
 ): Promise<LoadEvidence['warmUp']> {
   const seconds = warmUpSeconds(options.durationSeconds);
   const warm = async (endpoint: string, durationSeconds: number): Promise<WarmUpFigures> => {
-    const figures = await measureWithCpu(
-      endpoint,
-      { ...options, durationSeconds, onProgress: undefined },
-      options.readCpu,
-    );
+    const figures = await measureWithCpu(endpoint, { ...options, durationSeconds, onProgress: undefined }, readCpu);
     return {
       seconds: durationSeconds,
       requests: figures.requests,
@@ -444,7 +439,7 @@ async function warmBothUp(
   };
   let active = await warm(activeEndpoint, seconds);
   let candidate = await warm(candidateEndpoint, seconds);
-  if (!warmedUp(candidate, active) && active.cpuMsPerRequest !== undefined) {
+  if (!warmedUp(candidate, active) && active.cpuMsPerRequest !== undefined && candidate.cpuMsPerRequest !== undefined) {
     // The candidate is held to what a request costs the active side now, after its own warm-up: an active side
     // started shortly before (`guardgate demo`, a restart) is still getting faster (seen: 0.34 ms per request in
     // its warm-up, 0.22 in the measurement), and its live traffic counts in its CPU too.

@@ -75,9 +75,10 @@ export const replayCorpus = (corpus: SuiteRef | undefined): ReplayItem[] =>
 export function gateDeadlineMs(gate: PreSwitchGate, settings: GateSettings): number {
   if (gate === 'functional') return 600_000;
   if (gate === 'load') {
-    // Both sides warmed up, the candidate longer at most by the extra seconds, then two rounds of both sides.
+    // Both sides warmed up, the active side's CPU read again for a second, the candidate longer at most by the
+    // extra seconds, then two rounds of both sides.
     const { durationSeconds } = settings.load;
-    return (2 * warmUpSeconds(durationSeconds) + WARM_UP_EXTRA_SECONDS + 4 * durationSeconds + 60) * 1000;
+    return (2 * warmUpSeconds(durationSeconds) + 1 + WARM_UP_EXTRA_SECONDS + 4 * durationSeconds + 60) * 1000;
   }
   return (settings.shadow.durationSeconds + 60) * 1000;
 }

@@ -13,7 +13,7 @@ import {
   warmedUp,
   type LoadFigures,
 } from '../../../src/gates/load.js';
-import { cpuMsPerRequest, parseCpuSeconds } from '../../../src/gates/instance-cpu.js';
+import { cpuMsPerRequest, parseCpuSeconds, untilUnread } from '../../../src/gates/instance-cpu.js';
 
 const figures = (p99: number, qps = 5_000, errorRate = 0): LoadFigures => ({
   requests: qps,
@@ -136,6 +136,18 @@ describe("the candidate warmed up to the active side's CPU per request", () => {
     expect(cpuMsPerRequest(2, 2.5, 0)).toBeUndefined(); // no request: no cost per request
     expect(cpuMsPerRequest(2, 1, 1_000)).toBeUndefined(); // a restarted process counts from zero
     expect(cpuMsPerRequest(undefined, 2.5, 1_000)).toBeUndefined();
+  });
+  it('asks an endpoint whose /metrics could not be read no more: one timeout per side, not two per slice', async () => {
+    const asked: string[] = [];
+    const read = untilUnread(async (endpoint) => {
+      asked.push(endpoint);
+      return endpoint === 'active' ? asked.length : undefined;
+    });
+    for (let i = 0; i < 3; i++) {
+      expect(await read('active')).toBeTypeOf('number');
+      expect(await read('candidate')).toBeUndefined();
+    }
+    expect(asked).toEqual(['active', 'candidate', 'active', 'active']);
   });
   it("combines slices' CPU per request when every slice has it, as their median", () => {
     const withCpu = (cpu: number) => ({ ...figures(3), cpuMsPerRequest: cpu });

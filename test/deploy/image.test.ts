@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addApiKey } from '../../src/auth/api-keys.js';
+import { EXIT } from '../../src/cli/exit-codes.js';
 import { REPOSITORY } from '../../src/deploy/assets.js';
 import { owned } from '../helpers/owned.js';
 import { ownerEnv } from '../helpers/processes.js';
@@ -102,7 +103,8 @@ describe('the container image (deploy/Dockerfile)', () => {
 
     it('refuses the default command without credentials, with the reason', async () => {
       const refused = await run('guardgate', json('CMD').map((a) => (a === '8080' ? '0' : a)), { env: env(), timeout: 30_000 }).catch((error: { code: number; stderr: string }) => error);
-      expect((refused as { code: number }).code).not.toBe(0);
+      // Refused as a configuration error (exit 2), not killed at the deadline after serving after all.
+      expect(refused).toMatchObject({ code: EXIT.usage, killed: false });
       expect((refused as { stderr: string }).stderr).toMatch(/credentials|API key|insecure/i);
     });
 

@@ -114,11 +114,14 @@ describe('canary releases through the router', () => {
       );
       await until(async () => (await up.controller.status()).release?.state === 'canary', 60_000, 'the canary started');
       await up.controller.holdCanary(true, 'jwt:ops');
-      // Held: long past its duration and evidence, step 1 does not end.
+      const heldAt = Date.now();
+      // Held: long past its duration (twice over) and its evidence (three times), step 1 does not end.
       await until(
-        () => (up.controller.progress?.figures?.requests ?? 0) >= 30,
+        () =>
+          (up.controller.progress?.figures?.requests ?? 0) >= 3 * STEPS[0]!.minRequests &&
+          Date.now() - heldAt >= 2 * STEPS[0]!.durationSeconds * 1_000,
         60_000,
-        'the held step served 30 requests',
+        'the held step past twice its duration, with three times its requests',
       );
       expect(up.controller.progress?.detail).toMatch(/step 1\/2 at 20%.*\(paused\)/);
       expect((await up.router.router.status()).standbyWeight).toBe(20);

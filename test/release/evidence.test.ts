@@ -68,8 +68,10 @@ describe('gates and evidence', () => {
     const blocked = (await up.controller.status()).release!;
     expect(blocked.gates[0]).toMatchObject({ gate: 'shadow', inconclusive: true, samples: 0 });
     expect(blocked.transitions.at(-1)!.note).toMatch(/waiting for an operator/);
-    await new Promise((r) => setImmediate(r));
-    expect(up.driver.describe(blocked.candidate)).not.toBeNull(); // still there: nobody decided
+    // Three times the gate's duration later, nobody has decided: still blocked, the candidate still there.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect((await up.controller.status()).release).toMatchObject({ version: 'shadow-wait', state: 'blocked' });
+    expect(up.driver.describe(blocked.candidate)).not.toBeNull();
     await up.controller.abort();
     expect((await up.controller.status()).release!.state).toBe('aborted');
   });
@@ -285,8 +287,17 @@ describe('gates and evidence', () => {
         ['load', true],
       ]);
       expect(release.gates[1]!.samples).toBeGreaterThan(50);
+      // The new active instance answered only the gates so far: never once looked up in the verdict cache (the
+      // load gate's few texts asked again and again would otherwise be answered from it, measuring the cache).
+      const instance = up.driver.describe(release.candidate)!.instances[0]!;
+      const lookUps = async () =>
+        (await (await fetch(`${instance.url}/metrics`)).text())
+          .split('\n')
+          .filter((line) => line.startsWith('guardgate_cache_requests_total{'));
+      expect(await lookUps()).toEqual([]);
       // One user request after the gates: the audit grows by exactly that one.
       expect((await predict(up.url)).status).toBe(200);
+      expect((await lookUps()).join('\n')).toMatch(/result="miss"\} 1$/);
       await until(async () => (await audit.count()) > before, 10_000);
       expect(await audit.count()).toBe(before + 1);
     } finally {

@@ -101,8 +101,14 @@ describe('watch through Prometheus', () => {
     await until(async () => (await up!.controller.status()).release?.state === 'watching', 20_000);
     fake.behaviour = { kind: 'status', status: 500 };
     // Failing traffic until the watch notices (a scrape a second, so within a few seconds).
-    while ((await up.controller.status()).release?.state === 'watching')
-      await Promise.all(Array.from({ length: 5 }, () => predict(up!.url, 'hello')));
+    await until(
+      async () => {
+        await Promise.all(Array.from({ length: 5 }, () => predict(up!.url, 'hello')));
+        return (await up!.controller.status()).release?.state !== 'watching';
+      },
+      30_000,
+      'the watch to end on the failing traffic (well before its 20 s)',
+    );
     await up.controller.settled();
     const release = (await up.controller.status()).release!;
     expect(release.state).toBe('rolled_back');

@@ -29,16 +29,17 @@ describe('the verdict cache under variants of one text', () => {
     const own: Record<string, string> = {};
     for (const [name, text] of Object.entries(VARIANTS))
       own[name] = (await postJson(`${uncached.url}/predict`, { prompt: text })).body.safety;
-    for (const [first, poison] of Object.entries(VARIANTS)) {
-      await postJson(`${cached.url}/predict`, { prompt: poison });
-      const again = await postJson(`${cached.url}/predict`, { prompt: poison });
-      expect(again.body.cached, `${first} asked twice`).toBe(true);
+    // Every variant in turn, twice: answered from the cache only when exactly its text was asked before (a cache
+    // keyed on a normalised text would answer a variant the first time it is asked, from an earlier one's entry),
+    // and then with what the engine said of it.
+    const asked = new Set<string>();
+    for (const round of [1, 2])
       for (const [name, text] of Object.entries(VARIANTS)) {
-        if (text === poison) continue;
         const answer = await postJson(`${cached.url}/predict`, { prompt: text });
-        expect(answer.body.safety, `${name} after ${first}`).toBe(own[name]);
+        expect(answer.body.cached, `${name}, round ${round}`).toBe(asked.has(text));
+        expect(answer.body.safety, `${name}, round ${round}`).toBe(own[name]);
+        asked.add(text);
       }
-    }
   });
 
   it('the rules see a phrase however it is spaced or spelled: every variant of a harmful prompt is Unsafe', async () => {

@@ -72,6 +72,7 @@ describe('a router under clients that pipeline and hang up', () => {
 
   it('one connection pipelining 40 requests gets 16 in flight at most: the rest are refused 503 overloaded, none hang', async () => {
     upstream.delayMs = 200;
+    upstream.peakPending = 0;
     const { hostname, port } = new URL(router.url);
     const body = '{"prompt":"hello"}';
     const one = `POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
@@ -85,6 +86,9 @@ describe('a router under clients that pipeline and hang up', () => {
     expect(result.responses).toHaveLength(40);
     const statuses = result.responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(16);
+    // What the instance saw at once from that one connection: 16 at most.
+    expect(upstream.peakPending).toBeGreaterThan(1);
+    expect(upstream.peakPending).toBeLessThanOrEqual(16);
     expect(statuses.filter((s) => s === 503).length).toBeGreaterThan(0);
     expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
     expect(

@@ -62,6 +62,10 @@ function revivePair(pair: MirrorPair): MirrorPair {
   };
 }
 
+/** Of two workers' views of one instance, the worse: unhealthy over unknown over healthy. Pure. */
+const HEALTH_ORDER = ['unhealthy', 'unknown', 'healthy'];
+const leastHealthy = (a: string, b: string): string => (HEALTH_ORDER.indexOf(a) <= HEALTH_ORDER.indexOf(b) ? a : b);
+
 /** The router as node:cluster workers, driven by the primary through messages. */
 export class ClusterRouter implements RouterControl {
   url = '';
@@ -315,6 +319,11 @@ export class ClusterRouter implements RouterControl {
   }
 
   /** The workers' views merged: an instance is as healthy as the best view of it; requests in flight add up. */
+  /**
+   * The status of every worker's view in one: an instance is healthy only when every worker sees it so (a worker
+   * that does not sends it none of the requests it gets: a color none of whose instances every worker can use
+   * cannot take all the traffic, and a switch to it is refused).
+   */
   async status(): Promise<RouterStatus> {
     const views = (await this.ask<Extract<FromWorker, { type: 'status' }>>('status')).map((m) => m.status);
     const pool = (color: Color): PoolStatus => {
@@ -329,7 +338,7 @@ export class ClusterRouter implements RouterControl {
             // The latest ejection any worker saw (ISO times compare as strings).
             if ((instance.lastEjection?.at ?? '') > (seen.lastEjection?.at ?? ''))
               seen.lastEjection = instance.lastEjection;
-            if (instance.health === 'healthy') seen.health = 'healthy';
+            seen.health = leastHealthy(seen.health, instance.health);
           }
         }
       }

@@ -76,7 +76,7 @@ export interface RouterControl {
   readonly url: string;
   readonly previewUrl: string | null;
   readonly active: Color;
-  /** Healthy instances of a color (in any serving process's view). */
+  /** Instances of a color every serving process sees healthy (a switch to a color with none is refused). */
   healthyCount(color: Color): Promise<number>;
   switchTo(to: Color, options?: { force?: boolean }): Promise<SwitchResult>;
   setWeights(standbyWeight: number, stickyHeader?: string | null): Promise<void>;

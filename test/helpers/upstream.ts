@@ -15,6 +15,8 @@ export interface TestUpstream {
   name: string;
   url: string;
   ready: boolean;
+  /** When set, whether a health check on that connection (numbered from 1 as they open) is answered ready. */
+  readyFor?: (connection: number) => boolean;
   /** Milliseconds to wait before answering a non-health request. */
   delayMs: number;
   /** Milliseconds to wait before answering a health check. */
@@ -43,14 +45,16 @@ export async function startUpstream(name: string, port = 0): Promise<TestUpstrea
     pending: 0,
     peakPending: 0,
     received: [] as Echo[],
+    readyFor: undefined as ((connection: number) => boolean) | undefined,
   };
+  const connections = new WeakMap<Socket, number>();
   const server: Server = createServer((req, res) => {
     if (req.url === '/readyz') {
       upstream.healthChecks++;
-      const answer = () =>
-        res
-          .writeHead(upstream.ready ? 200 : 503, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ ready: upstream.ready }));
+      const answer = () => {
+        const ready = upstream.readyFor?.(connections.get(req.socket)!) ?? upstream.ready;
+        res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready }));
+      };
       if (upstream.healthDelayMs > 0) setTimeout(answer, upstream.healthDelayMs);
       else answer();
       return;
@@ -99,8 +103,10 @@ export async function startUpstream(name: string, port = 0): Promise<TestUpstrea
       else answer();
     });
   });
+  let opened = 0;
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
+    connections.set(socket, ++opened);
     socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));

@@ -152,6 +152,30 @@ describe('router cluster (--workers 2)', () => {
     );
   });
 
+  it('an instance is healthy only when every worker sees it so: a switch to a color one worker cannot serve is refused', async () => {
+    // Ready to the first worker's checks only (its connection), not to the other's: that worker could serve it
+    // none of the requests it gets, so the color has no instance the whole router can use.
+    const split = await startUpstream('green-split');
+    const checkers = new Set<number>();
+    split.readyFor = (socketId) => {
+      checkers.add(socketId);
+      return socketId === Math.min(...checkers);
+    };
+    try {
+      await router.router.setPool('green', [split.url], 'v-split');
+      await until(async () => checkers.size >= 2, 10_000, 'both workers checked the instance');
+      const status = await router.router.status();
+      expect(status.pools.green.instances).toMatchObject([{ url: split.url, health: 'unhealthy' }]);
+      expect(status.pools.green.healthy).toBe(0);
+      expect(await router.router.healthyCount('green')).toBe(0);
+      await expect(router.router.switchTo('green')).rejects.toMatchObject({ code: 'switch_refused' });
+      expect(router.router.active).toBe('blue');
+    } finally {
+      await router.router.setPool('green', [green.url], null);
+      await split.close();
+    }
+  });
+
   it('`guardgate router --workers 2` starts, serves, and stops cleanly on SIGTERM', async () => {
     const cli = runCli(
       ['router', '--workers', '2', '--port', '0', '--admin-port', '0', '--blue', blue.url, '--log-level', 'info'],

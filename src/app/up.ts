@@ -65,6 +65,8 @@ export interface UpOptions {
   initial?: ReleaseSpec | undefined;
   /** Driver kubernetes: this controller lost the Lease and must stop acting (the command exits). */
   onLeadershipLost?: (why: string) => void;
+  /** Aborted when the command is stopped while it starts: it gives up waiting for the Lease (Kubernetes). */
+  signal?: AbortSignal;
 }
 
 /** A running `guardgate up`: its router, controller, URLs and admin token. */
@@ -179,7 +181,12 @@ async function kubernetesDriver(
 }
 
 /** The Lease `<app>-controller`, held: resolves once this controller may act. */
-async function controllerLease(parsed: ParsedRouterConfig, log: Logger, onLost: ((why: string) => void) | undefined) {
+async function controllerLease(
+  parsed: ParsedRouterConfig,
+  log: Logger,
+  onLost: ((why: string) => void) | undefined,
+  signal: AbortSignal | undefined,
+) {
   const k8s = parsed.kubernetes;
   const { kubernetesApi } = await import('../drivers/kubernetes/api.js');
   const { LeaderLease } = await import('../drivers/kubernetes/lease.js');
@@ -196,7 +203,7 @@ async function controllerLease(parsed: ParsedRouterConfig, log: Logger, onLost: 
     },
     log,
   );
-  await lease.acquire(onLost ?? ((why) => log.error({ why }, 'controller lease lost')));
+  await lease.acquire(onLost ?? ((why) => log.error({ why }, 'controller lease lost')), signal);
   return lease;
 }
 
@@ -438,7 +445,9 @@ async function startLocked(options: UpOptions, log: Logger): Promise<RunningUp> 
   // On Kubernetes one controller acts at a time: wait for the Lease before touching anything. Its credentials
   // are the cluster's (the pods hold their digests), whatever this pod's data directory held.
   const lease =
-    parsed.driver === 'kubernetes' ? await controllerLease(parsed, log, options.onLeadershipLost) : undefined;
+    parsed.driver === 'kubernetes'
+      ? await controllerLease(parsed, log, options.onLeadershipLost, options.signal)
+      : undefined;
   try {
     return await startLeased(options, log, lease, admin, local);
   } catch (error) {

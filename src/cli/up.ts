@@ -55,7 +55,16 @@ export function upCommand(): Command {
       // Loaded here, not at start: every other command (an instance above all) stays without the controller.
       const { startUp } = await import('../app/up.js');
       const { loadReleaseSpec } = await import('../release/spec.js');
-      const up = await startUp(
+      // Stopped while it starts: it finishes starting (so that what it began is left whole), then closes, which
+      // gives back the Lease on Kubernetes (the next controller need not wait for it to expire); a wait for
+      // another controller's Lease is given up at once.
+      const stopping = new AbortController();
+      const stopWhileStarting = (signal: NodeJS.Signals) => {
+        log.info({ signal }, 'signal received while starting; stopping once started (again to stop at once)');
+        stopping.abort();
+      };
+      process.once('SIGTERM', stopWhileStarting).once('SIGINT', stopWhileStarting);
+      const starting = startUp(
         {
           router,
           ...(flags.initial === undefined ? {} : { initial: loadReleaseSpec(flags.initial) }),
@@ -63,9 +72,18 @@ export function upCommand(): Command {
           logLevel: flags.logLevel === 'info' ? 'warn' : flags.logLevel,
           // Another controller acts now: stop at once (the Deployment restarts this one, which waits for the Lease).
           onLeadershipLost: () => process.exit(1),
+          signal: stopping.signal,
         },
         log,
-      );
+      ).finally(() => process.off('SIGTERM', stopWhileStarting).off('SIGINT', stopWhileStarting));
+      const up = await starting.catch((error: unknown) => {
+        if (stopping.signal.aborted) process.exit(0);
+        throw error;
+      });
+      if (stopping.signal.aborted) {
+        await up.close();
+        process.exit(0);
+      }
       log.info(
         {
           url: up.url,

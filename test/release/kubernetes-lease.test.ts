@@ -145,4 +145,31 @@ describe('the controller Lease on the fake cluster', () => {
     expect(cluster.api.store.get('Lease', 'default', 'failed-start-controller')).toBeDefined();
     expect(holder('failed-start-controller')).toBe('');
   });
+
+  it('an up stopped (SIGTERM) while it starts, after taking the Lease, frees it and exits 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'guardgate-lease-up-'));
+    writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig, { mode: 0o600 });
+    writeFileSync(
+      join(dir, 'up.yaml'),
+      `driver: kubernetes\nkubernetes:\n  kubeconfig: ${join(dir, 'kubeconfig')}\n  app: stopped-start\n  image: guardgate:test\n  leaseSeconds: 600\n`,
+    );
+    const up = runCli([
+      'up',
+      '-c',
+      join(dir, 'up.yaml'),
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--data-dir',
+      tempDataDir(),
+    ]);
+    // Stopped the moment it holds the Lease: it is still starting (its environment not yet deployed).
+    await until(() => (holder('stopped-start-controller') ?? '') !== '', 60_000, 'the up holding the Lease');
+    up.child.kill('SIGTERM');
+    expect(await up.exited, up.stderr()).toBe(0);
+    expect(up.stdout()).not.toContain('guardgate is up');
+    // Given back as it stopped: the next controller need not wait the Lease's 600 s.
+    expect(holder('stopped-start-controller')).toBe('');
+  });
 });

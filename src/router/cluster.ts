@@ -318,11 +318,10 @@ export class ClusterRouter implements RouterControl {
     return answers.filter((a) => a !== undefined) as T[];
   }
 
-  /** The workers' views merged: an instance is as healthy as the best view of it; requests in flight add up. */
   /**
-   * The status of every worker's view in one: an instance is healthy only when every worker sees it so (a worker
-   * that does not sends it none of the requests it gets: a color none of whose instances every worker can use
-   * cannot take all the traffic, and a switch to it is refused).
+   * The workers' views merged: requests in flight add up, and an instance is as healthy as the worst view of it
+   * (a worker that does not see it healthy sends it none of the requests it gets: a color none of whose instances
+   * every worker can use cannot take all the traffic, and a switch to it is refused).
    */
   async status(): Promise<RouterStatus> {
     const views = (await this.ask<Extract<FromWorker, { type: 'status' }>>('status')).map((m) => m.status);

@@ -85,6 +85,15 @@ describe('the controller Lease on the fake cluster', () => {
   const holder = (name: string) =>
     (cluster.api.store.get('Lease', 'default', name)?.spec as { holderIdentity?: string } | undefined)?.holderIdentity;
 
+  /** `guardgate up` on the fake cluster, as a Deployment runs it: app `app`, a Lease of 600 s (never left to expire). */
+  const startUp = (app: string, moreYaml = '') => {
+    const dir = mkdtempSync(join(tmpdir(), 'guardgate-lease-up-'));
+    writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig, { mode: 0o600 });
+    const yaml = `driver: kubernetes\nkubernetes:\n  kubeconfig: ${join(dir, 'kubeconfig')}\n  app: ${app}\n  image: guardgate:test\n  leaseSeconds: 600\n${moreYaml}`;
+    writeFileSync(join(dir, 'up.yaml'), yaml);
+    return runCli(['up', '-c', join(dir, 'up.yaml'), '--port', '0', '--admin-port', '0', '--data-dir', tempDataDir()]);
+  };
+
   it('a controller that cannot renew says it lost the Lease once it would have expired, and another takes it', async () => {
     const first = lease('first', 'lost');
     const lost: string[] = [];
@@ -122,23 +131,7 @@ describe('the controller Lease on the fake cluster', () => {
   });
 
   it('an up that fails after taking the Lease (a secret its configuration names is not set) frees it: the next need not wait for it to expire', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'guardgate-lease-up-'));
-    writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig, { mode: 0o600 });
-    writeFileSync(
-      join(dir, 'up.yaml'),
-      `driver: kubernetes\nkubernetes:\n  kubeconfig: ${join(dir, 'kubeconfig')}\n  app: failed-start\n  image: guardgate:test\n  leaseSeconds: 600\nauth:\n  jwt:\n    secret: { env: GG_TEST_UNSET_JWT_SECRET }\n`,
-    );
-    const up = runCli([
-      'up',
-      '-c',
-      join(dir, 'up.yaml'),
-      '--port',
-      '0',
-      '--admin-port',
-      '0',
-      '--data-dir',
-      tempDataDir(),
-    ]);
+    const up = startUp('failed-start', 'auth:\n  jwt:\n    secret: { env: GG_TEST_UNSET_JWT_SECRET }\n');
     expect(await up.exited).toBe(2);
     expect(up.stderr()).toContain('GG_TEST_UNSET_JWT_SECRET is not set');
     // It had taken the Lease (it acts only once it holds it), and gave it back as it failed.
@@ -147,23 +140,7 @@ describe('the controller Lease on the fake cluster', () => {
   });
 
   it('an up stopped (SIGTERM) while it starts, after taking the Lease, frees it and exits 0', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'guardgate-lease-up-'));
-    writeFileSync(join(dir, 'kubeconfig'), cluster.kubeconfig, { mode: 0o600 });
-    writeFileSync(
-      join(dir, 'up.yaml'),
-      `driver: kubernetes\nkubernetes:\n  kubeconfig: ${join(dir, 'kubeconfig')}\n  app: stopped-start\n  image: guardgate:test\n  leaseSeconds: 600\n`,
-    );
-    const up = runCli([
-      'up',
-      '-c',
-      join(dir, 'up.yaml'),
-      '--port',
-      '0',
-      '--admin-port',
-      '0',
-      '--data-dir',
-      tempDataDir(),
-    ]);
+    const up = startUp('stopped-start');
     // Stopped the moment it holds the Lease: it is still starting (its environment not yet deployed).
     await until(() => (holder('stopped-start-controller') ?? '') !== '', 60_000, 'the up holding the Lease');
     up.child.kill('SIGTERM');

@@ -18,12 +18,16 @@ interface PageGlobals {
 }
 /** Wait until one of the charts' counters has reached `value` (checked in the browser). */
 const counterAtLeast = (page: Page, attribute: string, value: number, timeout: number) =>
-  page.waitForFunction(
-    ([name, least]) =>
-      Number((globalThis as unknown as PageGlobals).document.querySelector('#charts').getAttribute(name)) >= least,
-    [attribute, value] as const,
-    { timeout },
-  );
+  page
+    .waitForFunction(
+      ([name, least]) =>
+        Number((globalThis as unknown as PageGlobals).document.querySelector('#charts').getAttribute(name)) >= least,
+      [attribute, value] as const,
+      { timeout },
+    )
+    .catch((error: Error) => {
+      throw new Error(`the charts' ${attribute} at least ${value}, not within ${timeout} ms: ${error.message}`);
+    });
 
 /**
  * No bar is drawn over another in either lane, however short; each label stays in its own bar's box (cut there with

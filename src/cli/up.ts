@@ -64,7 +64,7 @@ export function upCommand(): Command {
         stopping.abort();
       };
       process.once('SIGTERM', stopWhileStarting).once('SIGINT', stopWhileStarting);
-      const starting = startUp(
+      const up = await startUp(
         {
           router,
           ...(flags.initial === undefined ? {} : { initial: loadReleaseSpec(flags.initial) }),
@@ -75,11 +75,12 @@ export function upCommand(): Command {
           signal: stopping.signal,
         },
         log,
-      ).finally(() => process.off('SIGTERM', stopWhileStarting).off('SIGINT', stopWhileStarting));
-      const up = await starting.catch((error: unknown) => {
-        if (stopping.signal.aborted) process.exit(0);
-        throw error;
-      });
+      )
+        .finally(() => process.off('SIGTERM', stopWhileStarting).off('SIGINT', stopWhileStarting))
+        .catch((error: unknown) => {
+          if (stopping.signal.aborted) process.exit(0);
+          throw error;
+        });
       if (stopping.signal.aborted) {
         await up.close();
         process.exit(0);

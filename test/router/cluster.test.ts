@@ -153,13 +153,13 @@ describe('router cluster (--workers 2)', () => {
   });
 
   it('an instance is healthy only when every worker sees it so: a switch to a color one worker cannot serve is refused', async () => {
-    // Ready to the first worker's checks only (its connection), not to the other's: that worker could serve it
-    // none of the requests it gets, so the color has no instance the whole router can use.
+    // Ready to the first worker's checks only (the first connection opened to it), not to the other's: that worker
+    // could serve it none of the requests it gets, so the color has no instance the whole router can use.
     const split = await startUpstream('green-split');
     const checkers = new Set<number>();
-    split.readyFor = (socketId) => {
-      checkers.add(socketId);
-      return socketId === Math.min(...checkers);
+    split.readyFor = (connection) => {
+      checkers.add(connection);
+      return connection === 1;
     };
     try {
       await router.router.setPool('green', [split.url], 'v-split');

@@ -12,6 +12,23 @@ export function parseCpuSeconds(metrics: string): number | undefined {
   return Number.isFinite(seconds) ? seconds : undefined;
 }
 
+/** Answered requests of the routes that judge (what warms an instance's code up): their 2xx counts. */
+const JUDGED =
+  /^http_request_duration_seconds_count\{(?=[^}]*route="(?:\/predict|\/v1\/moderations)")(?=[^}]*status_code="2\d\d")[^}]*\} (\S+)$/gm;
+
+/**
+ * How many requests the process has judged (POST /predict and /v1/moderations answered with a verdict) since it
+ * started, in a Prometheus text exposition; undefined when it has no such figure. Pure.
+ */
+export function parseServedRequests(metrics: string): number | undefined {
+  let served: number | undefined;
+  for (const match of metrics.matchAll(JUDGED)) {
+    const count = Number(match[1]);
+    if (Number.isFinite(count)) served = (served ?? 0) + count;
+  }
+  return served;
+}
+
 /** CPU milliseconds per request between two readings; undefined without both, or without a request between. Pure. */
 export function cpuMsPerRequest(
   before: number | undefined,
@@ -42,14 +59,15 @@ export function untilUnread(read: CpuReader): CpuReader {
 /** How long a reading may take before the caller goes on without it. */
 const READ_TIMEOUT_MS = 2_000;
 
-/**
- * Reads an instance's CPU seconds from `endpoint`/metrics; undefined when it cannot be read (no metrics scope,
- * not a guardgate instance, too slow): the caller goes on without it.
- */
-export async function readCpuSeconds(
-  endpoint: string,
-  options: { headers?: Record<string, string>; dispatcher?: Dispatcher; signal?: AbortSignal },
-): Promise<number | undefined> {
+/** Where and how an instance's /metrics is read. */
+export interface MetricsReadOptions {
+  headers?: Record<string, string>;
+  dispatcher?: Dispatcher;
+  signal?: AbortSignal;
+}
+
+/** An instance's /metrics text; undefined when it cannot be read (no metrics scope, not a guardgate instance, too slow). */
+async function readMetrics(endpoint: string, options: MetricsReadOptions): Promise<string | undefined> {
   const signal =
     options.signal === undefined
       ? AbortSignal.timeout(READ_TIMEOUT_MS)
@@ -64,8 +82,20 @@ export async function readCpuSeconds(
       await response.body.dump();
       return undefined;
     }
-    return parseCpuSeconds(await response.body.text());
+    return await response.body.text();
   } catch {
     return undefined;
   }
+}
+
+/** Reads an instance's CPU seconds from `endpoint`/metrics; undefined when it cannot be read: the caller goes on without it. */
+export async function readCpuSeconds(endpoint: string, options: MetricsReadOptions): Promise<number | undefined> {
+  const metrics = await readMetrics(endpoint, options);
+  return metrics === undefined ? undefined : parseCpuSeconds(metrics);
+}
+
+/** Reads how many judged requests an instance has answered, from `endpoint`/metrics; undefined when it cannot. */
+export async function readServedRequests(endpoint: string, options: MetricsReadOptions): Promise<number | undefined> {
+  const metrics = await readMetrics(endpoint, options);
+  return metrics === undefined ? undefined : parseServedRequests(metrics);
 }

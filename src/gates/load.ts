@@ -71,6 +71,8 @@ export interface LoadEvidence {
 export interface WarmUpFigures {
   seconds: number;
   requests: number;
+  /** The judged requests the side had answered before the gate (its /metrics), when it could be read: the active side's. */
+  servedBefore?: number;
   /**
    * Each side's over its last second of warm-up (the active side's whole warm-up when the candidate needed no
    * more); when /metrics could be read.
@@ -337,6 +339,8 @@ export async function runLoadGate(
     onProgress?: (progress: LoadProgress & { phase: 'active' | 'candidate'; round: number }) => void;
     /** Reads an instance's CPU seconds: the candidate's warm-up then lasts until it costs what the active side does. */
     readCpu?: CpuReader;
+    /** Reads how many judged requests an instance has answered: an active side at its pace needs no warm-up. */
+    readServed?: (endpoint: string) => Promise<number | undefined>;
   },
   tolerance: LoadTolerance,
 ): Promise<GateReport<LoadEvidence>> {
@@ -394,8 +398,9 @@ export async function runLoadGate(
   const line = (f: LoadFigures) =>
     `p50 ${f.p50} ms, p99 ${f.p99} ms, ${f.qps.toFixed(0)} QPS, ${(100 * f.errorRate).toFixed(2)}% errors${cpu(f)}`;
   const again = rounds.length > 1 ? ` (measured again: ${firstRoundFound(rounds[0]!, tolerance)})` : '';
+  const atPace = warmUp.active.servedBefore !== undefined && warmUp.active.servedBefore >= WARM_UP_REQUESTS;
   const warmed = (side: 'active' | 'candidate') =>
-    `${side} ${warmUp[side].requests} requests in ${warmUp[side].seconds} s${cpu(warmUp[side])}`;
+    `${side}${side === 'active' && atPace ? ` at its pace (${warmUp.active.servedBefore} requests served before),` : ''} ${warmUp[side].requests} requests in ${warmUp[side].seconds} s${cpu(warmUp[side])}`;
   return {
     gate: 'load',
     passed: reasons.length === 0,
@@ -417,10 +422,12 @@ export async function runLoadGate(
 }
 
 /**
- * Unmeasured load first, both sides alike; then the candidate alone, a second at a time, until it is warmed up
- * (`warmedUp`: enough requests answered, and no dearer in CPU per request than the active side, when both can be
- * read), for `WARM_UP_EXTRA_SECONDS` at most: a freshly started process needs load to reach its pace (at a fast
- * engine's pace, a few seconds more). Progress of the candidate's extra seconds is told as round 0.
+ * Unmeasured load first: the active side's, unless it has answered `WARM_UP_REQUESTS` already (live traffic, an
+ * earlier gate: it is at its pace, and a second of load after the candidate's first seconds is its reference);
+ * then the candidate alone, a second at a time, until it is warmed up (`warmedUp`: enough requests answered, and no
+ * dearer in CPU per request than the active side, when both can be read), for `WARM_UP_EXTRA_SECONDS` at most: a
+ * freshly started process needs load to reach its pace (at a fast engine's pace, a few seconds more). Progress of
+ * the candidate's extra seconds is told as round 0.
  */
 async function warmBothUp(
   activeEndpoint: string,
@@ -437,14 +444,22 @@ async function warmBothUp(
       ...(figures.cpuMsPerRequest === undefined ? {} : { cpuMsPerRequest: figures.cpuMsPerRequest }),
     };
   };
-  let active = await warm(activeEndpoint, seconds);
+  const servedBefore = await options.readServed?.(activeEndpoint);
+  const before = servedBefore === undefined ? {} : { servedBefore };
+  const atPace = servedBefore !== undefined && servedBefore >= WARM_UP_REQUESTS;
+  let active = atPace ? undefined : { ...(await warm(activeEndpoint, seconds)), ...before };
   let candidate = await warm(candidateEndpoint, seconds);
-  if (!warmedUp(candidate, active) && active.cpuMsPerRequest !== undefined && candidate.cpuMsPerRequest !== undefined) {
+  if (active === undefined) active = { ...(await warm(activeEndpoint, 1)), ...before };
+  else if (
+    !warmedUp(candidate, active) &&
+    active.cpuMsPerRequest !== undefined &&
+    candidate.cpuMsPerRequest !== undefined
+  ) {
     // The candidate is held to what a request costs the active side now, after its own warm-up: an active side
     // started shortly before (`guardgate demo`, a restart) is still getting faster (seen: 0.34 ms per request in
     // its warm-up, 0.22 in the measurement), and its live traffic counts in its CPU too.
     const now = await warm(activeEndpoint, 1);
-    active = { ...now, seconds: active.seconds + 1, requests: active.requests + now.requests };
+    active = { ...now, ...before, seconds: active.seconds + 1, requests: active.requests + now.requests };
   }
   while (!warmedUp(candidate, active) && candidate.seconds < seconds + WARM_UP_EXTRA_SECONDS) {
     const second = await warm(candidateEndpoint, 1);

@@ -13,7 +13,7 @@ import type { ReleaseSpec } from '../release/spec.js';
 import { loadSuite, type SuiteRef } from './suite.js';
 import type { Endpoint } from '../release/traffic.js';
 import { runFunctionalGate } from './functional.js';
-import { readCpuSeconds } from './instance-cpu.js';
+import { readCpuSeconds, readServedRequests } from './instance-cpu.js';
 import { LOAD_CORPUS, runLoadGate, WARM_UP_EXTRA_SECONDS, WARM_UP_REQUESTS, warmUpSeconds } from './load.js';
 import { auditedTexts, replayTo, type ReplayItem } from './replay.js';
 import { brokenGate, type GateName, type GateReport } from './report.js';
@@ -167,6 +167,8 @@ async function gateBody(
           signal,
           // Each side's CPU per request, from its /metrics: the candidate is warmed up until it costs what the active does.
           readCpu: (endpoint) => readCpuSeconds(endpoint, { headers: credentials, dispatcher, signal }),
+          // How many requests the active side has answered: one at its pace is not warmed up again.
+          readServed: (endpoint) => readServedRequests(endpoint, { headers: credentials, dispatcher, signal }),
           onProgress: (p) =>
             progress(
               p.round === 0

@@ -3,7 +3,7 @@
 // test/unit/release/load-judgement.test.ts; on a busy machine: load-gate-noise.test.ts.)
 import { describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
-import { readCpuSeconds } from '../../src/gates/instance-cpu.js';
+import { readCpuSeconds, readServedRequests } from '../../src/gates/instance-cpu.js';
 import { measureLoad, runLoadGate, WARM_UP_CPU_TOLERANCE, WARM_UP_REQUESTS } from '../../src/gates/load.js';
 import { parseReleaseSpec } from '../../src/release/spec.js';
 import { until } from '../helpers/router.js';
@@ -49,11 +49,13 @@ describe('a gate past its deadline', () => {
 /**
  * A /predict server answering after `delayMs(n)` milliseconds for its n-th request; closed with the test. With
  * `cpuMs`, its /metrics says it spent `cpuMs(n, ms)` CPU milliseconds on the n-th, `ms` after its first (as an
- * instance's process_cpu_seconds_total).
+ * instance's process_cpu_seconds_total), and how many requests it has answered, `servedBefore` of them before the
+ * test (as an instance's http_request_duration_seconds_count).
  */
 async function delayedServer(
   delayMs: (n: number) => number,
   cpuMs?: (n: number, sinceFirstMs: number) => number,
+  servedBefore = 0,
 ): Promise<{ url: string; server: Server }> {
   let served = 0;
   let cpu = 0;
@@ -61,7 +63,13 @@ async function delayedServer(
   const server = createServer((req, res) => {
     req.resume();
     if (req.url === '/metrics' && cpuMs !== undefined) {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end(`process_cpu_seconds_total ${cpu / 1000}\n`);
+      res
+        .writeHead(200, { 'content-type': 'text/plain' })
+        .end(
+          `process_cpu_seconds_total ${cpu / 1000}\n` +
+            `http_request_duration_seconds_count{route="/predict",method="POST",status_code="200",traffic="live"} ${servedBefore + served}\n` +
+            `http_request_duration_seconds_count{route="/readyz",method="GET",status_code="200",traffic="live"} 9999\n`,
+        );
       return;
     }
     first ??= Date.now();
@@ -79,12 +87,17 @@ async function closeServers(...servers: Array<{ server: Server }>): Promise<void
   await Promise.all(servers.map(({ server }) => new Promise((resolve) => server.close(resolve))));
 }
 
-/** The shipped example's load gate (examples/lexicon-v2.yaml), reading each side's CPU from its /metrics. */
+/** The shipped example's load gate (examples/lexicon-v2.yaml), reading each side's CPU and requests from its /metrics. */
 const gateWithCpu = (active: { url: string }, candidate: { url: string }) =>
   runLoadGate(
     active.url,
     candidate.url,
-    { durationSeconds: 3, connections: 8, readCpu: (endpoint) => readCpuSeconds(endpoint, {}) },
+    {
+      durationSeconds: 3,
+      connections: 8,
+      readCpu: (endpoint) => readCpuSeconds(endpoint, {}),
+      readServed: (endpoint) => readServedRequests(endpoint, {}),
+    },
     { p99: 0.5, qps: 0.3, errorRate: 0 },
   );
 
@@ -175,8 +188,35 @@ describe('a candidate started moments ago', () => {
       const report = await gateWithCpu(active, candidate);
       const { warmUp } = report.evidence;
       expect(warmUp.candidate.requests, report.summary).toBeGreaterThan(4_000);
+      // Young: it had answered no request before the gate, so it was warmed up (3 s), then measured again (1 s).
+      expect(warmUp.active, report.summary).toMatchObject({ servedBefore: 0, seconds: 4 });
       expect(warmUp.active.cpuMsPerRequest, report.summary).toBeCloseTo(0.2, 2);
       expect(`${report.passed} ${report.summary}`).toMatch(/^true /);
+    } finally {
+      await closeServers(active, candidate);
+    }
+  });
+
+  it('is measured beside an active side that is already at its pace after one second of it, not a warm-up', async () => {
+    // Live traffic or an earlier gate has warmed the active side (here: 5,000 requests before the gate, at its
+    // cost); a second of load is its reference, the candidate is warmed up as before (0.6 ms for its first 2,500).
+    const active = await delayedServer(
+      () => 2,
+      () => 0.2,
+      5_000,
+    );
+    const candidate = await delayedServer(
+      (n) => (n <= 2_500 ? 10 : 2),
+      (n) => (n <= 2_500 ? 0.6 : 0.2),
+    );
+    try {
+      const report = await gateWithCpu(active, candidate);
+      const { warmUp } = report.evidence;
+      expect(warmUp.active, report.summary).toMatchObject({ seconds: 1, servedBefore: 5_000 });
+      expect(warmUp.active.cpuMsPerRequest).toBeCloseTo(0.2, 2);
+      expect(warmUp.candidate.requests, report.summary).toBeGreaterThan(2_500);
+      expect(`${report.passed} ${report.summary}`).toMatch(/^true /);
+      expect(report.summary).toMatch(/warmed up: active at its pace \(5000 requests served before\), \d+ requests in 1 s/);
     } finally {
       await closeServers(active, candidate);
     }

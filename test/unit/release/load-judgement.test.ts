@@ -13,7 +13,7 @@ import {
   warmedUp,
   type LoadFigures,
 } from '../../../src/gates/load.js';
-import { cpuMsPerRequest, parseCpuSeconds, untilUnread } from '../../../src/gates/instance-cpu.js';
+import { cpuMsPerRequest, parseCpuSeconds, parseServedRequests, untilUnread } from '../../../src/gates/instance-cpu.js';
 
 const figures = (p99: number, qps = 5_000, errorRate = 0): LoadFigures => ({
   requests: qps,
@@ -136,6 +136,17 @@ describe("the candidate warmed up to the active side's CPU per request", () => {
     expect(cpuMsPerRequest(2, 2.5, 0)).toBeUndefined(); // no request: no cost per request
     expect(cpuMsPerRequest(2, 1, 1_000)).toBeUndefined(); // a restarted process counts from zero
     expect(cpuMsPerRequest(undefined, 2.5, 1_000)).toBeUndefined();
+  });
+  it("reads how many requests an instance has judged from its /metrics: its answered verdicts, not its errors", () => {
+    const metrics = [
+      'http_request_duration_seconds_bucket{le="0.01",route="/predict",method="POST",status_code="200",traffic="live"} 7',
+      'http_request_duration_seconds_count{route="/predict",method="POST",status_code="200",traffic="live"} 1200',
+      'http_request_duration_seconds_count{route="/predict",method="POST",status_code="400",traffic="evidence"} 30',
+      'http_request_duration_seconds_count{route="/v1/moderations",method="POST",status_code="200",traffic="live"} 800',
+      'http_request_duration_seconds_count{route="/readyz",method="GET",status_code="200",traffic="live"} 5000',
+    ].join('\n');
+    expect(parseServedRequests(metrics)).toBe(2_000);
+    expect(parseServedRequests('process_cpu_seconds_total 2\n')).toBeUndefined(); // none yet, or not an instance
   });
   it('asks an endpoint whose /metrics could not be read no more: one timeout per side, not two per slice', async () => {
     const asked: string[] = [];

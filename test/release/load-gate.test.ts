@@ -216,7 +216,9 @@ describe('a candidate started moments ago', () => {
       expect(warmUp.active.cpuMsPerRequest).toBeCloseTo(0.2, 2);
       expect(warmUp.candidate.requests, report.summary).toBeGreaterThan(2_500);
       expect(`${report.passed} ${report.summary}`).toMatch(/^true /);
-      expect(report.summary).toMatch(/warmed up: active at its pace \(5000 requests served before\), \d+ requests in 1 s/);
+      expect(report.summary).toMatch(
+        /warmed up: active at its pace \(5000 requests served before\), \d+ requests in 1 s/,
+      );
     } finally {
       await closeServers(active, candidate);
     }

@@ -1,4 +1,4 @@
-// The order test files start in: longest first, so that the two workers finish together. A long file started
+// The order test files start in: longest first, so that the workers finish together. A long file started
 // last is the run's tail: in a quiet run of 705 s the load-gate noise test (159 s) started at 545 s. Vitest
 // orders by the durations it cached from the last run on this machine, but a clean clone (CI) has none and
 // falls back on file size, which says little. So the files known to be long (20 s or more in a quiet run of
@@ -10,6 +10,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 export const LONGEST_FIRST = [
   'test/release/kubernetes-chaos.test.ts',
   'test/release/up-kubernetes.test.ts',
+  'test/release/load-gate.test.ts',
   'test/release/crash-safety.test.ts',
   'test/cli/demo.test.ts',
   'test/release/controller.test.ts',

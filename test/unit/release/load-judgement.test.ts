@@ -137,7 +137,7 @@ describe("the candidate warmed up to the active side's CPU per request", () => {
     expect(cpuMsPerRequest(2, 1, 1_000)).toBeUndefined(); // a restarted process counts from zero
     expect(cpuMsPerRequest(undefined, 2.5, 1_000)).toBeUndefined();
   });
-  it("reads how many requests an instance has judged from its /metrics: its answered verdicts, not its errors", () => {
+  it('reads how many requests an instance has judged from its /metrics: its answered verdicts, not its errors', () => {
     const metrics = [
       'http_request_duration_seconds_bucket{le="0.01",route="/predict",method="POST",status_code="200",traffic="live"} 7',
       'http_request_duration_seconds_count{route="/predict",method="POST",status_code="200",traffic="live"} 1200',

@@ -158,6 +158,10 @@ export const warmUpSeconds = (durationSeconds: number): number => Math.max(1, Ma
  */
 export const WARM_UP_REQUESTS = 2_000;
 
+/** Has a side judged as many requests as a candidate must before it is measured (its /metrics said so)? Pure. */
+const atItsPace = (servedBefore: number | undefined): boolean =>
+  servedBefore !== undefined && servedBefore >= WARM_UP_REQUESTS;
+
 /** How many seconds the candidate's warm-up may go on past `warmUpSeconds` for those requests (a slow model never gets there). */
 export const WARM_UP_EXTRA_SECONDS = 15;
 
@@ -398,9 +402,8 @@ export async function runLoadGate(
   const line = (f: LoadFigures) =>
     `p50 ${f.p50} ms, p99 ${f.p99} ms, ${f.qps.toFixed(0)} QPS, ${(100 * f.errorRate).toFixed(2)}% errors${cpu(f)}`;
   const again = rounds.length > 1 ? ` (measured again: ${firstRoundFound(rounds[0]!, tolerance)})` : '';
-  const atPace = warmUp.active.servedBefore !== undefined && warmUp.active.servedBefore >= WARM_UP_REQUESTS;
   const warmed = (side: 'active' | 'candidate') =>
-    `${side}${side === 'active' && atPace ? ` at its pace (${warmUp.active.servedBefore} requests served before),` : ''} ${warmUp[side].requests} requests in ${warmUp[side].seconds} s${cpu(warmUp[side])}`;
+    `${side}${side === 'active' && atItsPace(warmUp.active.servedBefore) ? ` at its pace (${warmUp.active.servedBefore} requests served before),` : ''} ${warmUp[side].requests} requests in ${warmUp[side].seconds} s${cpu(warmUp[side])}`;
   return {
     gate: 'load',
     passed: reasons.length === 0,
@@ -446,8 +449,7 @@ async function warmBothUp(
   };
   const servedBefore = await options.readServed?.(activeEndpoint);
   const before = servedBefore === undefined ? {} : { servedBefore };
-  const atPace = servedBefore !== undefined && servedBefore >= WARM_UP_REQUESTS;
-  let active = atPace ? undefined : { ...(await warm(activeEndpoint, seconds)), ...before };
+  let active = atItsPace(servedBefore) ? undefined : { ...(await warm(activeEndpoint, seconds)), ...before };
   let candidate = await warm(candidateEndpoint, seconds);
   if (active === undefined) active = { ...(await warm(activeEndpoint, 1)), ...before };
   else if (

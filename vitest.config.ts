@@ -5,6 +5,14 @@ import LongestFirst from './test/setup/sequencer.js';
 // `integration` (everything else: real processes, servers on loopback, Redis, PostgreSQL, Chromium, a fake
 // cluster) and `contention` (the load gate under two busy loops of its own, run alone: scripts/test.sh). Deadlines are generous: they bound a hang, they do not measure speed, and a busy 2-core machine
 // can make a process start take several seconds.
+/** Test files run at a time: GUARDGATE_TEST_WORKERS, or 4; anything but a positive whole number is refused. */
+function workers(value = process.env.GUARDGATE_TEST_WORKERS ?? '4'): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`GUARDGATE_TEST_WORKERS must be a positive whole number, not "${value}"`);
+  return n;
+}
+
 /** The load gate under contention: two busy loops of its own; beside another file the machine is the bottleneck. */
 const CONTENTION = 'test/release/load-gate-noise.test.ts';
 
@@ -16,7 +24,7 @@ export default defineConfig({
     // sockets), and with two at a time the cores were idle 36% of a quiet run (521 s); three: 18% (406 s); four:
     // 8% (345 s). More than that only queues for the CPU. `GUARDGATE_TEST_WORKERS` sets it (`--maxWorkers` does
     // not reach the projects).
-    maxWorkers: Number(process.env.GUARDGATE_TEST_WORKERS ?? 4),
+    maxWorkers: workers(),
     // The longest files first (test/setup/sequencer.ts): a long file started last would be the run's tail.
     sequence: { sequencer: LongestFirst },
     projects: [
